@@ -1,0 +1,87 @@
+# Makefile for stampede. `make` builds build/stampede; see `make help`.
+BUILD    ?= build
+CC       ?= gcc
+PKGS     := lua5.4 jansson openssl zlib
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) -pthread -D_GNU_SOURCE -MMD -MP \
+            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+LDFLAGS  += $(EXTRA_LDFLAGS)
+PYTEST   := /usr/bin/python3 -m pytest
+
+SRCS     := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/cli/main.c,$(SRCS))
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS:= $(sort $(wildcard tests/unit/*.c))
+TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
+
+.PHONY: all deps test unit e2e asan bench fuzz demo clean format help
+
+all: $(BUILD)/stampede
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/stampede: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libstampede.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libstampede.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+
+# `make test`: unit tests (Criterion), then end-to-end tests (pytest); ends with both summaries.
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	@BUILD=$(BUILD) ./scripts/run-tests.sh
+
+unit: deps
+	@$(MAKE) --no-print-directory $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+e2e: deps
+	@$(MAKE) --no-print-directory all
+	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e -q
+
+# Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory test BUILD=build-asan OPT="-O1 -g" \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined"
+
+bench: deps all
+	/usr/bin/python3 bench/bench.py --bin $(abspath $(BUILD)/stampede)
+
+# libFuzzer targets (clang); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+fuzz: deps $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$f); \
+		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$(basename $$f) \
+			tests/fuzz/seeds/$$(basename $$f) || exit 1; \
+	done
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(TEST_SRCS) $(wildcard tests/fuzz/*.c)
+
+clean:
+	rm -rf build build-asan
+
+help:
+	@echo "make [all|test|unit|e2e|asan|bench|fuzz|demo|format|clean]"
+
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)

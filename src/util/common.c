@@ -1,0 +1,188 @@
+/* common.c: allocation wrappers, clocks, and duration/number parsing. */
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void oom(size_t size)
+{
+	fprintf(stderr, "stampede: out of memory allocating %zu bytes\n", size);
+	abort();
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		oom(size);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+	if (!q)
+		oom(size);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t now_us(void)
+{
+	return now_ns() / NSEC_PER_USEC;
+}
+
+int64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static int unit_scale(const char *u, size_t n, double *scale)
+{
+	static const struct {
+		const char *name;
+		double us;
+	} units[] = {
+		{ "us", 1 },   { "µs", 1 },     { "ms", 1e3 },    { "s", 1e6 },
+		{ "m", 60e6 }, { "h", 3600e6 }, { "d", 86400e6 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strlen(units[i].name) == n && memcmp(units[i].name, u, n) == 0) {
+			*scale = units[i].us;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int parse_duration(const char *s, int64_t *out_us)
+{
+	double total = 0;
+	const char *p = s;
+	bool any = false;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*p) {
+		char *end;
+		double scale = 1e6;
+
+		if (!(*p >= '0' && *p <= '9') && *p != '.')
+			return -EINVAL;
+		errno = 0;
+		double v = strtod(p, &end);
+		if (end == p || errno || !isfinite(v) || v < 0)
+			return -EINVAL;
+		p = end;
+		const char *u = p;
+		while (*p && !(*p >= '0' && *p <= '9') && *p != '.')
+			p++;
+		if (p == u) {
+			/* A bare number is seconds, and only as the whole string. */
+			if (any || *p)
+				return -EINVAL;
+		} else if (unit_scale(u, (size_t)(p - u), &scale) < 0) {
+			return -EINVAL;
+		}
+		total += v * scale;
+		any = true;
+	}
+	if (total > 9.2e18)
+		return -EINVAL;
+	*out_us = (int64_t)llround(total);
+	return 0;
+}
+
+char *format_duration(int64_t us, char *buf, size_t len)
+{
+	if (us < 1000)
+		snprintf(buf, len, "%lldµs", (long long)us);
+	else if (us < USEC_PER_SEC)
+		snprintf(buf, len, "%.4gms", us / 1e3);
+	else if (us < 60 * USEC_PER_SEC)
+		snprintf(buf, len, "%.4gs", us / 1e6);
+	else {
+		long long s = us / USEC_PER_SEC;
+		if (s >= 3600)
+			snprintf(buf, len, "%lldh%lldm%llds", s / 3600, (s / 60) % 60, s % 60);
+		else
+			snprintf(buf, len, "%lldm%llds", s / 60, s % 60);
+	}
+	return buf;
+}
+
+char *format_bytes(double bytes, char *buf, size_t len)
+{
+	static const char *units[] = { "B", "kB", "MB", "GB", "TB" };
+	size_t i = 0;
+	while (bytes >= 1000 && i + 1 < ARRAY_SIZE(units)) {
+		bytes /= 1000;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%.0f %s", bytes, units[i]);
+	else
+		snprintf(buf, len, "%.1f %s", bytes, units[i]);
+	return buf;
+}
+
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (*end || end == s)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_double(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*end || end == s || errno || !isfinite(v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* common.h: allocation wrappers, time helpers and small macros shared by every module. */
+#ifndef STAMPEDE_COMMON_H
+#define STAMPEDE_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
+#define UNUSED(x)     ((void)(x))
+
+#define USEC_PER_SEC  1000000LL
+#define NSEC_PER_USEC 1000LL
+
+/* Allocation wrappers: abort with a message on out-of-memory, never return NULL. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Monotonic clock in microseconds (CLOCK_MONOTONIC). */
+int64_t now_us(void);
+/* Monotonic clock in nanoseconds. */
+int64_t now_ns(void);
+/* Wall clock in microseconds since the epoch (CLOCK_REALTIME). */
+int64_t wall_us(void);
+
+/* Parse a k6-style duration ("500ms", "10s", "1m30s", "1h", "250us", bare number =
+ * seconds) into microseconds. Returns 0 or -EINVAL. */
+int parse_duration(const char *s, int64_t *out_us);
+
+/* Format a duration given in microseconds the way k6 prints it ("1m30s", "250ms",
+ * "1.5s") into buf. Returns buf. */
+char *format_duration(int64_t us, char *buf, size_t len);
+
+/* Format a byte count with a binary-free SI unit ("1.2 MB") into buf. Returns buf. */
+char *format_bytes(double bytes, char *buf, size_t len);
+
+/* Parse a non-negative integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parse a finite double. Returns 0 or -EINVAL. */
+int parse_double(const char *s, double *out);
+
+#endif
