@@ -1,0 +1,84 @@
+/* hdr.h: HDR-style log-linear histogram (HdrHistogram-compatible layout and V2 encoding). */
+#ifndef STAMPEDE_HDR_H
+#define STAMPEDE_HDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default range for latency histograms: 1 µs .. 1 hour, 3 significant digits. */
+#define HDR_LOWEST 1
+#define HDR_HIGHEST 3600000000LL
+#define HDR_SIGFIGS 3
+
+struct hdr {
+	int64_t lowest;              /* lowest discernible value (>= 1) */
+	int64_t highest;             /* highest trackable value */
+	int sigfigs;                 /* 1..5 */
+	int unit_magnitude;          /* floor(log2(lowest)) */
+	int sub_bucket_half_count_magnitude;
+	int sub_bucket_count;        /* 2^(ceil(log2(2 * 10^sigfigs))) */
+	int sub_bucket_half_count;
+	int64_t sub_bucket_mask;
+	int bucket_count;
+	int counts_len;
+	int64_t total_count;
+	int64_t min;                 /* INT64_MAX when empty */
+	int64_t max;                 /* 0 when empty */
+	double sum;                  /* sum of recorded values (for the mean) */
+	int64_t *counts;             /* counts_len entries */
+};
+
+/* Create a histogram tracking [lowest, highest] with sigfigs significant digits into *out.
+ * Returns 0 or -EINVAL on bad arguments. Free with hdr_free(). */
+int hdr_init(struct hdr **out, int64_t lowest, int64_t highest, int sigfigs);
+/* Create a latency histogram with the default range (1 µs .. 1 h, 3 digits). Aborts on OOM. */
+struct hdr *hdr_new_default(void);
+/* Free a histogram; accepts NULL. */
+void hdr_free(struct hdr *h);
+/* Record one value / n values. Values below lowest are recorded as lowest's bucket (0 is
+ * allowed), values above highest are clamped to highest. Never allocates. */
+void hdr_record(struct hdr *h, int64_t value);
+void hdr_record_n(struct hdr *h, int64_t value, int64_t n);
+/* Zero every count. */
+void hdr_reset(struct hdr *h);
+/* Add every count of src into dst (ranges may differ: values are re-recorded with their
+ * bucket's equivalent value). Returns the number of values that had to be clamped. */
+int64_t hdr_merge(struct hdr *dst, const struct hdr *src);
+/* Value at percentile p (0..100): the highest-equivalent value of the bucket holding the
+ * p-th percentile rank (HdrHistogram semantics). 0 for an empty histogram. */
+int64_t hdr_value_at_percentile(const struct hdr *h, double p);
+int64_t hdr_min(const struct hdr *h); /* 0 when empty */
+int64_t hdr_max(const struct hdr *h); /* 0 when empty; exact recorded max, clamped */
+double hdr_mean(const struct hdr *h); /* exact mean of recorded values; 0 when empty */
+double hdr_stddev(const struct hdr *h);
+/* true when the two values fall into the same bucket. */
+bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b);
+/* Bucket geometry helpers (HdrHistogram semantics). */
+int64_t hdr_lowest_equivalent(const struct hdr *h, int64_t v);
+int64_t hdr_highest_equivalent(const struct hdr *h, int64_t v);
+size_t hdr_memory_size(const struct hdr *h);
+
+/* Iterate recorded (non-zero) buckets in increasing value order. */
+struct hdr_iter {
+	const struct hdr *h;
+	int index;                   /* current counts index, -1 before the first */
+	int64_t value;               /* highest-equivalent value of the current bucket */
+	int64_t value_low;           /* lowest-equivalent value of the current bucket */
+	int64_t count;               /* count in the current bucket */
+	int64_t cumulative;          /* counts up to and including the current bucket */
+};
+void hdr_iter_init(struct hdr_iter *it, const struct hdr *h);
+bool hdr_iter_next(struct hdr_iter *it);
+
+/* Encode into HdrHistogram's V2 compressed format (cookie 0x1c849304 around a zlib-
+ * deflated V2 payload 0x1c849303 with ZigZag LEB128 counts), base64 encoded, so that any
+ * HdrHistogram implementation can decode it ("HISTFAA..."). *out is a NUL-terminated
+ * malloc'd string owned by the caller. Returns 0 or a negative errno. */
+int hdr_encode(const struct hdr *h, char **out);
+/* Decode a base64 V2 compressed histogram (as produced by hdr_encode or by any
+ * HdrHistogram implementation) into a new histogram *out. Returns 0, or -EINVAL on
+ * malformed input (never crashes on any input). */
+int hdr_decode(const char *b64, size_t len, struct hdr **out);
+
+#endif
