@@ -36,8 +36,9 @@ int hdr_init(struct hdr **out, int64_t lowest, int64_t highest, int sigfigs);
 struct hdr *hdr_new_default(void);
 /* Free a histogram; accepts NULL. */
 void hdr_free(struct hdr *h);
-/* Record one value / n values. Values below lowest are recorded as lowest's bucket (0 is
- * allowed), values above highest are clamped to highest. Never allocates. */
+/* Record one value / n values (n <= 0 is ignored). Negative values are recorded as 0, values
+ * above highest as highest; values below lowest share the first buckets as in HdrHistogram.
+ * Never allocates. */
 void hdr_record(struct hdr *h, int64_t value);
 void hdr_record_n(struct hdr *h, int64_t value, int64_t n);
 /* Zero every count. */
@@ -45,12 +46,16 @@ void hdr_reset(struct hdr *h);
 /* Add every count of src into dst (ranges may differ: values are re-recorded with their
  * bucket's equivalent value). Returns the number of values that had to be clamped. */
 int64_t hdr_merge(struct hdr *dst, const struct hdr *src);
-/* Value at percentile p (0..100): the highest-equivalent value of the bucket holding the
- * p-th percentile rank (HdrHistogram semantics). 0 for an empty histogram. */
+/* Value at percentile p (0..100): the highest-equivalent value of the bucket holding rank
+ * ceil(p/100 * total) (at least 1, HdrHistogram semantics incl. its one-ulp nudge down),
+ * capped at hdr_max(). p >= 100 returns hdr_max(), p <= 0 hdr_min(). 0 when empty. */
 int64_t hdr_value_at_percentile(const struct hdr *h, double p);
 int64_t hdr_min(const struct hdr *h); /* 0 when empty */
 int64_t hdr_max(const struct hdr *h); /* 0 when empty; exact recorded max, clamped */
-double hdr_mean(const struct hdr *h); /* exact mean of recorded values; 0 when empty */
+/* Exact mean of recorded values; 0 when empty. For a decoded histogram min/max/mean come
+ * from the buckets (the wire format carries only counts). */
+double hdr_mean(const struct hdr *h);
+/* Standard deviation around the exact mean, from bucket midpoints. */
 double hdr_stddev(const struct hdr *h);
 /* true when the two values fall into the same bucket. */
 bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b);
@@ -58,6 +63,8 @@ bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b);
 int64_t hdr_lowest_equivalent(const struct hdr *h, int64_t v);
 int64_t hdr_highest_equivalent(const struct hdr *h, int64_t v);
 size_t hdr_memory_size(const struct hdr *h);
+/* Count in the bucket that value falls into (negative counts as 0; 0 beyond the array). */
+int64_t hdr_count_at_value(const struct hdr *h, int64_t value);
 
 /* Iterate recorded (non-zero) buckets in increasing value order. */
 struct hdr_iter {
@@ -72,13 +79,17 @@ void hdr_iter_init(struct hdr_iter *it, const struct hdr *h);
 bool hdr_iter_next(struct hdr_iter *it);
 
 /* Encode into HdrHistogram's V2 compressed format (cookie 0x1c849304 around a zlib-
- * deflated V2 payload 0x1c849303 with ZigZag LEB128 counts), base64 encoded, so that any
- * HdrHistogram implementation can decode it ("HISTFAA..."). *out is a NUL-terminated
- * malloc'd string owned by the caller. Returns 0 or a negative errno. */
+ * deflated V2 payload 0x1c849303 with ZigZag LEB128 counts; like every HdrHistogram writer
+ * we set the 0x10 "word size" bit, so the wire cookies are 0x1c849314/0x1c849313), base64
+ * encoded, so that any HdrHistogram implementation can decode it ("HISTFAA..."). *out is a
+ * NUL-terminated malloc'd string owned by the caller. Returns 0 or a negative errno. */
 int hdr_encode(const struct hdr *h, char **out);
 /* Decode a base64 V2 compressed histogram (as produced by hdr_encode or by any
  * HdrHistogram implementation) into a new histogram *out. Returns 0, or -EINVAL on
  * malformed input (never crashes on any input). */
 int hdr_decode(const char *b64, size_t len, struct hdr **out);
+/* Decode an uncompressed V2 encoding (40-byte header + counts, no zlib, no base64), e.g. for
+ * tests and fuzzing. Same contract as hdr_decode(). */
+int hdr_decode_v2(const uint8_t *buf, size_t len, struct hdr **out);
 
 #endif

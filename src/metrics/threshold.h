@@ -37,7 +37,7 @@ struct threshold {
 
 /* Parse "METRIC[{k:v,...}]: EXPR" (the CLI form) into *t. On failure returns -EINVAL and
  * writes a one-line human-readable reason (naming the bad part) into err. *t owns its
- * strings afterwards; release with threshold_free(). */
+ * strings afterwards; release with threshold_free(). On failure *t is left zeroed. */
 int threshold_parse(const char *spec, struct threshold *t, char *err, size_t errlen);
 
 /* Parse a selector "METRIC[{k:v,...}]" and an expression "AGG OP NUMBER" separately (the
@@ -46,10 +46,12 @@ int threshold_parse_parts(const char *selector, const char *expr, struct thresho
 			  size_t errlen);
 
 /* Returns NULL when t's aggregation applies to metrics of type mt, else a message such as
- * "'p(95)' does not apply to a counter metric (use count or rate)". */
+ * "'p(95)' does not apply to a counter metric (use count or rate)". The message is
+ * thread-local and valid until the next call on the same thread. */
 const char *threshold_check_type(const struct threshold *t, enum metric_type mt);
 
-/* Compare value against the threshold's target with its operator. */
+/* Compare value against the threshold's target with its operator; NaN (no data) never
+ * passes. */
 bool threshold_compare(const struct threshold *t, double value);
 
 /* Name of an aggregation as k6 writes it: "avg", "p(95)", "med", ... into buf. */

@@ -19,7 +19,8 @@ enum http_perr {
 	HPE_TOO_MANY_HEADERS,  /* more than max_headers header fields */
 	HPE_BAD_CONTENT_LENGTH,/* non-numeric, overflowing, or conflicting Content-Length */
 	HPE_BAD_CHUNK,         /* bad chunk size line or missing CRLF after chunk data */
-	HPE_BAD_TRANSFER_ENCODING, /* Transfer-Encoding that does not end in chunked */
+	HPE_BAD_TRANSFER_ENCODING, /* malformed Transfer-Encoding (no coding, chunked twice);
+				    * one whose final coding is not chunked reads until close */
 	HPE_TRUNCATED,         /* connection closed before the message was complete */
 	HPE__COUNT
 };
@@ -51,11 +52,11 @@ struct http_parser {
 	int status;              /* status code, 0 until parsed */
 	int minor_version;       /* 0 or 1 */
 	bool keep_alive;         /* connection may be reused after this response */
-	bool chunked;
+	bool chunked;            /* the body is chunk-framed (set when the headers end) */
 	int64_t content_length;  /* -1 when absent */
 	int64_t body_bytes;      /* body bytes delivered so far (decoded) */
-	size_t header_bytes;     /* bytes of status line + headers */
-	int nheaders;
+	size_t header_bytes;     /* bytes of status line + headers (+ trailers) */
+	int nheaders;            /* header fields (+ trailer fields) */
 	enum http_perr error;    /* sticky once set */
 	/* private state: internal only */
 	int state;
@@ -65,6 +66,8 @@ struct http_parser {
 	bool seen_te;
 	bool conn_close;
 	bool conn_keep_alive;
+	bool interim;            /* current message is a 1xx interim response */
+	bool te_chunked_seen;    /* chunked appeared in Transfer-Encoding */
 	char linebuf[8192];      /* holds one partial header line across feeds */
 };
 
@@ -78,7 +81,10 @@ void http_parser_reset(struct http_parser *p, bool head_request);
  * a response completed (on_complete was called) before the end of the input, so that
  * the caller can reset and feed the rest (pipelining), or when an error occurred
  * (p->error != HPE_OK; the connection must be closed). 1xx interim responses (other than
- * 101) are skipped internally and never reported as complete. */
+ * 101) are skipped internally and never reported as complete. A response may also complete
+ * exactly at the end of the input, so check http_parser_done() after every call; once done,
+ * feed consumes nothing until http_parser_reset(). on_complete runs before feed returns; it
+ * may reset the parser, no other callback may reset or feed it. */
 size_t http_parser_feed(struct http_parser *p, const char *data, size_t len);
 
 /* Signal EOF from the peer. For a close-delimited body this completes the message

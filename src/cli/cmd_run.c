@@ -1,0 +1,536 @@
+/* cmd_run.c: `stampede run --url URL [flags]`: flag parsing and validation. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "engine/run.h"
+#include "engine/sock.h"
+#include "metrics/threshold.h"
+#include "protocol/request.h"
+#include "protocol/url.h"
+#include "util/common.h"
+
+#define DEFAULT_DURATION_US (10 * USEC_PER_SEC)
+#define ITERATIONS_MAX_DURATION_US (600 * USEC_PER_SEC)
+#define MAX_VUS_LIMIT 1000000
+
+void cmd_run_usage(void)
+{
+	printf("usage: stampede run --url URL [flags]\n\n"
+	       "workload (closed model: VUs loop request -> response):\n"
+	       "  -u, -c, --vus N           virtual users (default 1)\n"
+	       "  -d, --duration D          test length (default 10s)\n"
+	       "  -i, --iterations N        exactly N requests shared by the VUs\n"
+	       "  -s, --stages D:N,...      ramp VUs (or the rate with --rate): 30s:20,1m:20,30s:0\n"
+	       "      --sleep D             think time after each iteration\n"
+	       "open model (iterations start at intended times):\n"
+	       "      --rate R              iterations per second (start rate with --stages)\n"
+	       "      --max-vus M           most VUs (default max(vus, 1000))\n"
+	       "      --arrival uniform|poisson\n"
+	       "request:\n"
+	       "  -X, --method M            request method (default GET)\n"
+	       "  -H, --header 'K: V'       request header (repeatable)\n"
+	       "      --body S | --body-file F\n"
+	       "      --timeout D           request timeout (default 60s)\n"
+	       "      --connect-timeout D   connect + TLS handshake timeout (default 10s)\n"
+	       "      --insecure            do not verify TLS certificates\n"
+	       "      --cacert FILE         trust the CA certificates in FILE\n"
+	       "thresholds and outputs:\n"
+	       "      --threshold 'METRIC: EXPR'        e.g. 'http_req_duration: p(95)<200'\n"
+	       "      --threshold-abort 'METRIC: EXPR'  abort the run (exit 108) when it fails\n"
+	       "      --abort-delay D       evaluate abort thresholds only after D\n"
+	       "      --summary-export FILE write the JSON summary\n"
+	       "  -q, --quiet               no live progress\n"
+	       "      --no-summary          no end-of-test summary\n"
+	       "engine:\n"
+	       "  -t, --threads N           worker threads (default: number of CPUs)\n"
+	       "      --grace D             time in-flight requests may take to finish at the end\n"
+	       "                            (default 30s)\n\n"
+	       "Durations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
+}
+
+enum {
+	OPT_RATE = 256,
+	OPT_MAX_VUS,
+	OPT_ARRIVAL,
+	OPT_SLEEP,
+	OPT_BODY,
+	OPT_BODY_FILE,
+	OPT_TIMEOUT,
+	OPT_CONNECT_TIMEOUT,
+	OPT_INSECURE,
+	OPT_CACERT,
+	OPT_THRESHOLD,
+	OPT_THRESHOLD_ABORT,
+	OPT_ABORT_DELAY,
+	OPT_GRACE,
+	OPT_SUMMARY_EXPORT,
+	OPT_NO_SUMMARY,
+	OPT_URL,
+	OPT_SEED,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "vus", required_argument, NULL, 'u' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "iterations", required_argument, NULL, 'i' },
+	{ "stages", required_argument, NULL, 's' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "method", required_argument, NULL, 'X' },
+	{ "header", required_argument, NULL, 'H' },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "max-vus", required_argument, NULL, OPT_MAX_VUS },
+	{ "arrival", required_argument, NULL, OPT_ARRIVAL },
+	{ "sleep", required_argument, NULL, OPT_SLEEP },
+	{ "body", required_argument, NULL, OPT_BODY },
+	{ "body-file", required_argument, NULL, OPT_BODY_FILE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+	{ "threshold-abort", required_argument, NULL, OPT_THRESHOLD_ABORT },
+	{ "abort-delay", required_argument, NULL, OPT_ABORT_DELAY },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "summary-export", required_argument, NULL, OPT_SUMMARY_EXPORT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 },
+};
+
+struct run_args {
+	const char *url;
+	int64_t vus;
+	bool vus_set;
+	int64_t duration_us;
+	bool duration_set;
+	int64_t iterations;
+	const char *stages;
+	int64_t threads;
+	const char *method;
+	const char **headers;
+	int nheaders;
+	double rate;
+	bool rate_set;
+	int64_t max_vus;
+	bool poisson;
+	int64_t sleep_us;
+	char *body;
+	size_t body_len;
+	int64_t timeout_us;
+	int64_t connect_timeout_us;
+	bool insecure;
+	const char *cacert;
+	struct threshold *thr;
+	int nthr;
+	int64_t abort_delay_us;
+	int64_t grace_us;
+	const char *summary_export;
+	bool quiet, no_summary;
+	uint64_t seed;
+};
+
+static int bad(const char *flag, const char *value, const char *why)
+{
+	fprintf(stderr, "stampede: invalid %s '%s': %s\n", flag, value, why);
+	return -EINVAL;
+}
+
+static int opt_duration(const char *flag, const char *v, int64_t *out)
+{
+	if (parse_duration(v, out) < 0)
+		return bad(flag, v, "expected a duration such as 500ms, 10s or 1m30s");
+	return 0;
+}
+
+static int opt_int(const char *flag, const char *v, int64_t min, int64_t max, int64_t *out)
+{
+	if (parse_int64(v, min, max, out) < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "expected a whole number from %lld to %lld",
+			 (long long)min, (long long)max);
+		return bad(flag, v, why);
+	}
+	return 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	size_t cap = 4096, n = 0;
+	char *buf = xmalloc(cap);
+	size_t r;
+	while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap)
+			buf = xrealloc(buf, cap *= 2);
+	}
+	int err = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int add_threshold(struct run_args *a, const char *spec, bool abort_on_fail)
+{
+	char err[512];
+	struct threshold t;
+	if (threshold_parse(spec, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		return -EINVAL;
+	}
+	t.abort_on_fail = abort_on_fail;
+	a->thr = xrealloc(a->thr, sizeof(*a->thr) * (size_t)(a->nthr + 1));
+	a->thr[a->nthr++] = t;
+	return 0;
+}
+
+static int parse_one(struct run_args *a, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_URL:
+		a->url = arg;
+		return 0;
+	case 'u':
+	case 'c':
+		a->vus_set = true;
+		return opt_int("--vus", arg, 0, MAX_VUS_LIMIT, &a->vus);
+	case 'd':
+		a->duration_set = true;
+		return opt_duration("--duration", arg, &a->duration_us);
+	case 'i':
+		return opt_int("--iterations", arg, 1, INT64_MAX / 2, &a->iterations);
+	case 's':
+		a->stages = arg;
+		return 0;
+	case 't':
+		return opt_int("--threads", arg, 1, 256, &a->threads);
+	case 'X':
+		a->method = arg;
+		return 0;
+	case 'H':
+		a->headers = xrealloc(a->headers, sizeof(*a->headers) * (size_t)(a->nheaders + 1));
+		a->headers[a->nheaders++] = arg;
+		return 0;
+	case OPT_RATE:
+		a->rate_set = true;
+		if (parse_double(arg, &a->rate) < 0 || a->rate < 0 || a->rate > 1e7)
+			return bad("--rate", arg, "expected iterations per second, 0 to 10000000");
+		return 0;
+	case OPT_MAX_VUS:
+		return opt_int("--max-vus", arg, 1, MAX_VUS_LIMIT, &a->max_vus);
+	case OPT_ARRIVAL:
+		if (strcmp(arg, "poisson") == 0)
+			a->poisson = true;
+		else if (strcmp(arg, "uniform") != 0)
+			return bad("--arrival", arg, "expected 'uniform' or 'poisson'");
+		return 0;
+	case OPT_SLEEP:
+		return opt_duration("--sleep", arg, &a->sleep_us);
+	case OPT_BODY:
+		free(a->body);
+		a->body = xstrdup(arg);
+		a->body_len = strlen(arg);
+		return 0;
+	case OPT_BODY_FILE: {
+		free(a->body);
+		a->body = NULL;
+		int rc = read_file(arg, &a->body, &a->body_len);
+		if (rc < 0)
+			return bad("--body-file", arg, strerror(-rc));
+		return 0;
+	}
+	case OPT_TIMEOUT:
+		if (opt_duration("--timeout", arg, &a->timeout_us) < 0)
+			return -EINVAL;
+		return a->timeout_us > 0 ? 0 : bad("--timeout", arg, "must be more than 0");
+	case OPT_CONNECT_TIMEOUT:
+		if (opt_duration("--connect-timeout", arg, &a->connect_timeout_us) < 0)
+			return -EINVAL;
+		return a->connect_timeout_us > 0 ? 0
+						 : bad("--connect-timeout", arg, "must be more than 0");
+	case OPT_INSECURE:
+		a->insecure = true;
+		return 0;
+	case OPT_CACERT:
+		if (access(arg, R_OK) < 0)
+			return bad("--cacert", arg, strerror(errno));
+		a->cacert = arg;
+		return 0;
+	case OPT_THRESHOLD:
+		return add_threshold(a, arg, false);
+	case OPT_THRESHOLD_ABORT:
+		return add_threshold(a, arg, true);
+	case OPT_ABORT_DELAY:
+		return opt_duration("--abort-delay", arg, &a->abort_delay_us);
+	case OPT_GRACE:
+		return opt_duration("--grace", arg, &a->grace_us);
+	case OPT_SUMMARY_EXPORT:
+		a->summary_export = arg;
+		return 0;
+	case 'q':
+		a->quiet = true;
+		return 0;
+	case OPT_NO_SUMMARY:
+		a->no_summary = true;
+		return 0;
+	case OPT_SEED: {
+		int64_t s;
+		if (opt_int("--seed", arg, 0, INT64_MAX, &s) < 0)
+			return -EINVAL;
+		a->seed = (uint64_t)s;
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static int resolve(const struct url *u, struct engine_cfg *cfg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_FAIL) {
+		hints.ai_flags = 0; /* loopback-only hosts: AI_ADDRCONFIG hides ::1 */
+		rc = getaddrinfo(u->host, u->port, &hints, &res);
+	}
+	if (rc != 0 || !res) {
+		fprintf(stderr, "stampede: cannot resolve host '%s': %s\n", u->host,
+			rc ? gai_strerror(rc) : "no address");
+		return -EINVAL;
+	}
+	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
+	cfg->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static json_t *options_json(const struct run_args *a, const struct engine_cfg *cfg)
+{
+	char d[32];
+	json_t *o = json_object();
+	json_object_set_new(o, "url", json_string(a->url));
+	json_object_set_new(o, "method", json_string(cfg->req.method));
+	json_object_set_new(o, "model", json_string(cfg->model == MODEL_OPEN ? "open" : "closed"));
+	json_object_set_new(o, "vus", json_integer(cfg->vus));
+	if (cfg->model == MODEL_OPEN) {
+		json_object_set_new(o, "rate", json_real(a->rate));
+		json_object_set_new(o, "maxVUs", json_integer(cfg->max_vus));
+		json_object_set_new(o, "arrival", json_string(cfg->poisson ? "poisson" : "uniform"));
+	}
+	json_object_set_new(o, "duration",
+			    json_string(format_duration(cfg->duration_us, d, sizeof(d))));
+	if (a->iterations)
+		json_object_set_new(o, "iterations", json_integer(a->iterations));
+	if (a->stages)
+		json_object_set_new(o, "stages", json_string(a->stages));
+	json_object_set_new(o, "threads", json_integer(cfg->threads));
+	json_object_set_new(o, "timeout", json_string(format_duration(cfg->timeout_us, d, 32)));
+	json_t *th = json_array();
+	for (int i = 0; i < a->nthr; i++)
+		json_array_append_new(th, json_string(a->thr[i].source));
+	json_object_set_new(o, "thresholds", th);
+	return o;
+}
+
+/* Turn validated flags into an engine configuration. */
+static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
+{
+	char err[512];
+	int64_t nproc = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!a->url) {
+		fprintf(stderr, "stampede: missing --url (or a script; see 'stampede help run')\n");
+		return -EINVAL;
+	}
+	if (url_parse(a->url, u, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		return -EINVAL;
+	}
+	if (a->body_len && a->method == NULL)
+		a->method = "POST";
+	struct request_spec spec = { .method = a->method,
+				     .url = u,
+				     .headers = a->headers,
+				     .nheaders = a->nheaders,
+				     .body = a->body,
+				     .body_len = a->body_len };
+	if (request_build(&spec, &cfg->req, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		return -EINVAL;
+	}
+	if (resolve(u, cfg) < 0)
+		return -EINVAL;
+	cfg->tls = u->tls;
+	cfg->host = u->host;
+	cfg->verify = !a->insecure;
+	if (u->tls && tls_ctx_new(&cfg->tls_ctx, cfg->verify, a->cacert, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		return -EINVAL;
+	}
+
+	struct stage *stages = NULL;
+	int nstages = 0;
+	if (a->stages && sched_parse_stages(a->stages, &stages, &nstages, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: --stages: %s\n", err);
+		return -EINVAL;
+	}
+	if (a->stages && a->duration_set) {
+		free(stages);
+		fprintf(stderr, "stampede: --stages and --duration cannot be combined: the stages "
+				"set the length\n");
+		return -EINVAL;
+	}
+	int64_t duration = a->duration_set ? a->duration_us : DEFAULT_DURATION_US;
+	if (a->iterations && !a->duration_set)
+		duration = ITERATIONS_MAX_DURATION_US;
+	if (!a->stages && duration <= 0) {
+		fprintf(stderr, "stampede: invalid --duration: must be more than 0\n");
+		return -EINVAL;
+	}
+
+	cfg->model = a->rate_set ? MODEL_OPEN : MODEL_CLOSED;
+	cfg->poisson = a->poisson;
+	if (cfg->model == MODEL_OPEN) {
+		if (a->sleep_us) {
+			free(stages);
+			fprintf(stderr, "stampede: --sleep applies to the closed model only (the open "
+					"model starts iterations at their intended times)\n");
+			return -EINVAL;
+		}
+		if (!a->stages && a->rate <= 0) {
+			fprintf(stderr, "stampede: invalid --rate '%g': must be more than 0\n", a->rate);
+			return -EINVAL;
+		}
+		if (stages)
+			sched_ramp(&cfg->sched, a->rate, stages, nstages);
+		else
+			sched_constant(&cfg->sched, a->rate, duration);
+		int64_t pre = a->vus_set ? a->vus : (int64_t)MIN(MAX(sched_max(&cfg->sched), 1), 100);
+		cfg->vus = (int)pre;
+		cfg->max_vus = (int)(a->max_vus ? a->max_vus : MAX(pre, 1000));
+		if (cfg->max_vus < cfg->vus) {
+			fprintf(stderr, "stampede: --max-vus %d is less than --vus %d\n", cfg->max_vus,
+				cfg->vus);
+			return -EINVAL;
+		}
+	} else {
+		if (a->max_vus) {
+			free(stages);
+			fprintf(stderr, "stampede: --max-vus applies to the open model (--rate) only\n");
+			return -EINVAL;
+		}
+		int64_t vus = a->vus_set ? a->vus : 1;
+		if (stages) {
+			sched_ramp(&cfg->sched, (double)vus, stages, nstages);
+		} else {
+			if (vus < 1) {
+				fprintf(stderr, "stampede: invalid --vus '0': must be at least 1\n");
+				return -EINVAL;
+			}
+			sched_constant(&cfg->sched, (double)vus, duration);
+		}
+		cfg->vus = (int)vus;
+		if (sched_max(&cfg->sched) < 1) {
+			fprintf(stderr, "stampede: the stages never have a VU: nothing to run\n");
+			return -EINVAL;
+		}
+	}
+	cfg->duration_us = cfg->sched.total_us;
+	if (a->iterations && a->iterations < cfg->vus && cfg->model == MODEL_CLOSED)
+		cfg->vus = (int)a->iterations;
+	cfg->iterations = a->iterations;
+	int most = cfg->model == MODEL_OPEN ? cfg->max_vus : (int)sched_max(&cfg->sched);
+	int64_t threads = a->threads ? a->threads : MAX(nproc, 1);
+	cfg->threads = (int)MAX(1, MIN(threads, most));
+	cfg->sleep_us = a->sleep_us;
+	cfg->timeout_us = a->timeout_us ? a->timeout_us : 60 * USEC_PER_SEC;
+	cfg->connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
+	cfg->grace_us = a->grace_us;
+	cfg->late_tolerance_us = 1000;
+	cfg->seed = a->seed ? a->seed : (uint64_t)wall_us();
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { .grace_us = 30 * USEC_PER_SEC };
+	struct engine_cfg cfg = { 0 };
+	struct url u = { 0 };
+	int rc = EXIT_INVALID_CONFIG, c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:q", long_opts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			cmd_run_usage();
+			rc = 0;
+			goto out;
+		}
+		if (c == '?') {
+			if (optopt)
+				fprintf(stderr, "stampede: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "stampede: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "see 'stampede help run'\n");
+			goto out;
+		}
+		if (c == ':') {
+			fprintf(stderr, "stampede: option '%s' needs a value\n", argv[optind - 1]);
+			goto out;
+		}
+		if (parse_one(&a, c, optarg) < 0)
+			goto out;
+	}
+	if (optind < argc) {
+		fprintf(stderr,
+			"stampede: unexpected argument '%s' (scripts are not supported yet; use "
+			"--url)\n",
+			argv[optind]);
+		goto out;
+	}
+	if (configure(&a, &cfg, &u) < 0)
+		goto out;
+
+	json_t *opts = options_json(&a, &cfg);
+	struct run_opts ro = {
+		.thr = a.thr,
+		.nthr = a.nthr,
+		.abort_delay_us = a.abort_delay_us,
+		.summary_export = a.summary_export,
+		.quiet = a.quiet,
+		.no_summary = a.no_summary,
+		.options = opts,
+	};
+	rc = run_execute(&cfg, &ro);
+	json_decref(opts);
+out:
+	for (int i = 0; i < a.nthr; i++)
+		threshold_free(&a.thr[i]);
+	free(a.thr);
+	free(a.headers);
+	free(a.body);
+	request_free(&cfg.req);
+	sched_free(&cfg.sched);
+	if (cfg.tls_ctx)
+		tls_ctx_free(cfg.tls_ctx);
+	url_free(&u);
+	return rc;
+}

@@ -1,0 +1,415 @@
+/* run.c: the coordinator thread: schedule, per-second collection, progress, signals. */
+#include "engine/run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "output/report.h"
+#include "util/common.h"
+
+#define COLLECT_DELAY_US 30000
+#define SATURATED 0.95
+
+struct coord {
+	struct engine e;
+	struct registry reg;
+	struct aggregate agg;
+	struct run_opts *o;
+	struct sink **pend_head, **pend_tail;
+	bool *finished;     /* the worker's final sink has been merged */
+	struct sink *csink; /* the coordinator's own samples (vus gauges) */
+	int sid_vus, sid_vus_max;
+	int64_t *cpu_prev;
+	int64_t cpu_prev_at;
+	int saturated_seconds;
+	double cpu_total_us;
+	bool tty;
+	int64_t last_plain_progress;
+	bool aborted;
+	char abort_reason[512];
+	int64_t reqs_total, failed_total;
+};
+
+static int check_thresholds(struct registry *reg, struct run_opts *o)
+{
+	for (int i = 0; i < o->nthr; i++) {
+		struct threshold *t = &o->thr[i];
+		int m = registry_find_metric(reg, t->metric);
+		if (m < 0) {
+			fprintf(stderr, "stampede: threshold '%s': unknown metric '%s'\n", t->source,
+				t->metric);
+			return -EINVAL;
+		}
+		const char *why = threshold_check_type(t, reg->metrics[m].type);
+		if (why) {
+			fprintf(stderr, "stampede: threshold '%s': %s\n", t->source, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void queue_sinks(struct coord *c)
+{
+	for (int w = 0; w < c->e.nworkers; w++) {
+		struct sink *s = worker_take_sinks(c->e.workers[w]);
+		while (s) {
+			struct sink *next = s->next;
+			s->next = NULL;
+			if (c->pend_tail[w])
+				c->pend_tail[w]->next = s;
+			else
+				c->pend_head[w] = s;
+			c->pend_tail[w] = s;
+			s = next;
+		}
+	}
+}
+
+static void sample_generator(struct coord *c)
+{
+	int64_t now = now_us(), wall = now - c->cpu_prev_at;
+	bool sat = false;
+	if (wall <= 0)
+		return;
+	for (int w = 0; w < c->e.nworkers; w++) {
+		int64_t cpu = worker_cpu_us(c->e.workers[w]);
+		int64_t d = cpu - c->cpu_prev[w];
+		c->cpu_prev[w] = cpu;
+		c->cpu_total_us += (double)MAX(d, 0);
+		if ((double)d >= SATURATED * (double)wall)
+			sat = true;
+	}
+	c->cpu_prev_at = now;
+	if (sat)
+		c->saturated_seconds++;
+}
+
+static void progress(struct coord *c, int32_t t, bool final)
+{
+	if (c->o->quiet)
+		return;
+	struct combined reqs, dur, failed;
+	aggregate_combine(&c->agg, M_HTTP_REQS, NULL, 0, true, &reqs);
+	aggregate_combine(&c->agg, M_HTTP_REQ_DURATION, NULL, 0, true, &dur);
+	aggregate_combine(&c->agg, M_HTTP_REQ_FAILED, NULL, 0, true, &failed);
+	c->reqs_total += (int64_t)reqs.sum;
+	c->failed_total += failed.nz;
+	int active = 0, alloc = 0;
+	for (int w = 0; w < c->e.nworkers; w++) {
+		struct worker_stats st;
+		worker_get_stats(c->e.workers[w], &st);
+		active += st.active_vus;
+		alloc += st.allocated_vus;
+	}
+	double p95 = dur.any ? (double)hdr_value_at_percentile(dur.h, 95) / 1e3 : 0;
+	char el[32], total[32];
+	int64_t elapsed = final ? now_us() - c->e.start_us : (int64_t)(t + 1) * USEC_PER_SEC;
+	format_duration(elapsed / USEC_PER_SEC * USEC_PER_SEC, el, sizeof(el));
+	format_duration(c->e.cfg->duration_us, total, sizeof(total));
+	double err_pct = c->reqs_total ? 100.0 * (double)c->failed_total / (double)c->reqs_total : 0;
+	char line[256];
+	snprintf(line, sizeof(line),
+		 "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld (%.2f%%)",
+		 el, total, active, alloc, (long long)c->reqs_total, reqs.sum, p95,
+		 (long long)c->failed_total, err_pct);
+	if (c->tty) {
+		fprintf(stderr, "\r\033[K%s", line);
+		if (final)
+			fputc('\n', stderr);
+	} else if (final || (t + 1) % 10 == 0) {
+		fprintf(stderr, "%s\n", line);
+	}
+	fflush(stderr);
+	combined_free(&reqs);
+	combined_free(&dur);
+	combined_free(&failed);
+}
+
+static double elapsed_s(struct coord *c)
+{
+	return (double)(now_us() - c->e.start_us) / 1e6;
+}
+
+static void check_abort(struct coord *c)
+{
+	struct run_opts *o = c->o;
+	int64_t el = now_us() - c->e.start_us;
+	if (c->aborted || el < o->abort_delay_us)
+		return;
+	struct report r = { .reg = &c->reg, .agg = &c->agg, .duration_s = elapsed_s(c) };
+	for (int i = 0; i < o->nthr; i++) {
+		if (!o->thr[i].abort_on_fail)
+			continue;
+		r.thr = &o->thr[i];
+		r.nthr = 1;
+		if (report_eval_thresholds(&r) > 0) {
+			c->aborted = true;
+			snprintf(c->abort_reason, sizeof(c->abort_reason),
+				 "threshold '%s' on %s failed after %.1fs", o->thr[i].expr,
+				 o->thr[i].selector, (double)el / 1e6);
+			if (c->tty && !o->quiet)
+				fputc('\n', stderr);
+			fprintf(stderr, "stampede: aborting: %s\n", c->abort_reason);
+			__atomic_store_n(&c->e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
+			for (int w = 0; w < c->e.nworkers; w++)
+				worker_wake(c->e.workers[w]);
+			return;
+		}
+	}
+}
+
+/* Close every interval for which all workers have delivered their sink. */
+static void close_ready_intervals(struct coord *c)
+{
+	int nw = c->e.nworkers;
+	for (;;) {
+		int32_t k = (int32_t)c->agg.intervals;
+		bool ready = true, any = false;
+		for (int w = 0; w < nw; w++) {
+			if (c->finished[w])
+				continue;
+			if (c->pend_head[w] && c->pend_head[w]->interval == k)
+				any = true;
+			else
+				ready = false;
+		}
+		if (!ready || !any)
+			return;
+		for (int w = 0; w < nw; w++) {
+			struct sink *s = c->pend_head[w];
+			if (c->finished[w] || !s || s->interval != k)
+				continue;
+			c->pend_head[w] = s->next;
+			if (!c->pend_head[w])
+				c->pend_tail[w] = NULL;
+			aggregate_add_sink(&c->agg, s);
+			if (s->final)
+				c->finished[w] = true;
+			worker_return_sink(c->e.workers[w], s);
+		}
+		int active = 0, alloc = 0;
+		for (int w = 0; w < nw; w++) {
+			struct worker_stats st;
+			worker_get_stats(c->e.workers[w], &st);
+			active += st.active_vus;
+			alloc += st.allocated_vus;
+		}
+		bool all_done = true;
+		for (int w = 0; w < nw; w++)
+			all_done = all_done && c->finished[w];
+		if (!all_done) { /* after the end, VU counts say nothing about the run */
+			sink_gauge(c->csink, c->sid_vus, active);
+			sink_gauge(c->csink, c->sid_vus_max, alloc);
+			aggregate_add_sink(&c->agg, c->csink);
+			sink_reset(c->csink);
+		}
+		progress(c, k, all_done);
+		aggregate_close_interval(&c->agg, k);
+		check_abort(c);
+	}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int coordinate(struct coord *c, int sfd, bool *interrupted)
+{
+	int nsig = 0, nw = c->e.nworkers;
+	int64_t k = 1;
+	for (;;) {
+		bool all_done = true;
+		for (int w = 0; w < nw; w++) {
+			struct worker_stats st;
+			worker_get_stats(c->e.workers[w], &st);
+			all_done = all_done && st.done;
+		}
+		if (all_done)
+			break;
+		int64_t next = c->e.start_us + k * USEC_PER_SEC + COLLECT_DELAY_US;
+		int64_t wait = next - now_us();
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		int n = poll(&pfd, 1, wait > 0 ? (int)MIN((wait + 999) / 1000, 200) : 0);
+		if (n > 0 && (pfd.revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				nsig++;
+				*interrupted = true;
+				int level = nsig == 1 ? STOP_GRACEFUL : STOP_HARD;
+				if (c->tty && !c->o->quiet)
+					fputc('\n', stderr);
+				if (nsig == 1)
+					fprintf(stderr,
+						"stampede: %s received: stopping; in-flight requests may "
+						"finish (signal again to stop at once)\n",
+						strsignal((int)si.ssi_signo));
+				else
+					fprintf(stderr, "stampede: stopping now\n");
+				__atomic_store_n(&c->e.stop_level, level, __ATOMIC_RELEASE);
+				for (int w = 0; w < nw; w++)
+					worker_wake(c->e.workers[w]);
+			}
+		}
+		if (now_us() >= next) {
+			sample_generator(c);
+			queue_sinks(c);
+			close_ready_intervals(c);
+			k = (now_us() - c->e.start_us - COLLECT_DELAY_US) / USEC_PER_SEC + 1;
+		}
+	}
+	return 0;
+}
+
+int run_execute(struct engine_cfg *cfg, struct run_opts *o)
+{
+	struct coord c = { .o = o };
+	char err[512];
+	int rc = EXIT_OK;
+	bool interrupted = false;
+
+	registry_init(&c.reg);
+	aggregate_init(&c.agg, &c.reg);
+	if (check_thresholds(&c.reg, o) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out_reg;
+	}
+	if (o->summary_export && export_check_path(o->summary_export, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: --summary-export: %s\n", err);
+		rc = EXIT_INVALID_CONFIG;
+		goto out_reg;
+	}
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	c.e.cfg = cfg;
+	c.e.reg = &c.reg;
+	c.e.nworkers = cfg->threads;
+	c.e.workers = xcalloc((size_t)cfg->threads, sizeof(*c.e.workers));
+	c.pend_head = xcalloc((size_t)cfg->threads, sizeof(*c.pend_head));
+	c.pend_tail = xcalloc((size_t)cfg->threads, sizeof(*c.pend_tail));
+	c.finished = xcalloc((size_t)cfg->threads, sizeof(*c.finished));
+	c.cpu_prev = xcalloc((size_t)cfg->threads, sizeof(*c.cpu_prev));
+	c.csink = sink_new();
+	c.sid_vus = registry_series(&c.reg, M_VUS, NULL, 0);
+	c.sid_vus_max = registry_series(&c.reg, M_VUS_MAX, NULL, 0);
+	c.tty = isatty(STDERR_FILENO);
+	for (int w = 0; w < cfg->threads; w++) {
+		int e = worker_new(&c.e, w, &c.e.workers[w]);
+		if (e < 0) {
+			fprintf(stderr, "stampede: cannot create worker %d: %s\n", w, strerror(-e));
+			c.e.nworkers = w;
+			rc = EXIT_FAILURE_GENERIC;
+			goto out_workers;
+		}
+	}
+	int64_t start_wall = wall_us();
+	c.e.start_us = now_us() + 20000;
+	c.cpu_prev_at = c.e.start_us;
+	for (int w = 0; w < c.e.nworkers; w++) {
+		int e = worker_start(c.e.workers[w]);
+		if (e < 0) {
+			fprintf(stderr, "stampede: cannot start worker %d: %s\n", w, strerror(-e));
+			__atomic_store_n(&c.e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
+			for (int j = 0; j < w; j++)
+				worker_wake(c.e.workers[j]);
+			c.e.nworkers = w;
+			rc = EXIT_FAILURE_GENERIC;
+			break;
+		}
+	}
+	coordinate(&c, sfd, &interrupted);
+	int64_t end = now_us();
+	int64_t interrupted_iters = 0, backlog_max = 0;
+	for (int w = 0; w < c.e.nworkers; w++) {
+		struct worker_stats st;
+		worker_join(c.e.workers[w]);
+		worker_get_stats(c.e.workers[w], &st);
+		interrupted_iters += st.interrupted;
+		backlog_max = MAX(backlog_max, st.backlog_max);
+	}
+	sample_generator(&c);
+	queue_sinks(&c);
+	close_ready_intervals(&c);
+
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	struct report r = {
+		.reg = &c.reg,
+		.agg = &c.agg,
+		.duration_s = (double)(end - c.e.start_us) / 1e6,
+		.interrupted = interrupted,
+		.aborted = c.aborted,
+		.abort_reason = c.aborted ? c.abort_reason : NULL,
+		.thr = o->thr,
+		.nthr = o->nthr,
+		.options = o->options,
+		.open_model = cfg->model == MODEL_OPEN,
+		.threads = cfg->threads,
+		.max_rss_kb = ru.ru_maxrss,
+		.interrupted_iterations = interrupted_iters,
+		.backlog_max = backlog_max,
+		.start_wall_us = start_wall,
+	};
+	double run_s = MAX(r.duration_s, 1e-3);
+	r.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads);
+	r.saturated_seconds = c.saturated_seconds;
+	int failed = report_eval_thresholds(&r);
+	if (!o->no_summary)
+		summary_print(stdout, &r, isatty(STDOUT_FILENO));
+	fflush(stdout);
+	if (o->summary_export) {
+		if (export_write(o->summary_export, &r, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: --summary-export: %s\n", err);
+			rc = EXIT_FAILURE_GENERIC;
+		}
+	}
+	if (rc == EXIT_OK) {
+		if (c.aborted)
+			rc = EXIT_ABORTED;
+		else if (interrupted)
+			rc = EXIT_INTERRUPTED;
+		else if (failed)
+			rc = EXIT_THRESHOLDS_FAILED;
+	}
+
+out_workers:
+	for (int w = 0; w < cfg->threads; w++)
+		worker_free(c.e.workers[w]);
+	for (int w = 0; w < cfg->threads; w++)
+		for (struct sink *s = c.pend_head[w], *n; s; s = n) {
+			n = s->next;
+			sink_free(s);
+		}
+	free(c.e.workers);
+	free(c.pend_head);
+	free(c.pend_tail);
+	free(c.finished);
+	free(c.cpu_prev);
+	sink_free(c.csink);
+	if (sfd >= 0)
+		close(sfd);
+out_reg:
+	aggregate_destroy(&c.agg);
+	registry_destroy(&c.reg);
+	return rc;
+}
