@@ -310,10 +310,13 @@ static bool vu_retry_allowed(struct vu *v)
 	       http_parser_idle(&v->parser) && v->w->local_stop < STOP_HARD;
 }
 
-static void vu_read(struct vu *v)
+static void vu_read(struct vu *v, uint32_t events)
 {
 	struct worker *w = v->w;
-	bool tls = v->sock.ops == &sock_tls_ops;
+	/* A short read means the socket is drained and the next arrival raises a new edge,
+	 * unless the peer's FIN (or an error) came with this event: then read to the end. */
+	bool until_again = v->sock.ops == &sock_tls_ops ||
+			   (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 	for (;;) {
 		size_t n = 0;
 		enum io_res r = v->sock.ops->read(&v->sock, w->rbuf, RBUF_SIZE, &n);
@@ -334,8 +337,7 @@ static void vu_read(struct vu *v)
 				vu_finish(v, ERR_NONE);
 				return;
 			}
-			/* A short read drained the socket; the next arrival raises a new edge. */
-			if (n < RBUF_SIZE && !tls)
+			if (n < RBUF_SIZE && !until_again)
 				return;
 			continue;
 		}
@@ -415,7 +417,7 @@ static void vu_on_io(void *ud, uint32_t events)
 		break;
 	case RS_WAITING:
 		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			vu_read(v);
+			vu_read(v, events);
 		break;
 	}
 }
@@ -496,7 +498,8 @@ static void record_request(struct vu *v, enum err_kind err, int64_t t_end)
 		sink_trend(s, ss->uncorrected, duration);
 	sink_trend(s, ss->blocked, MAX(0, v->t_conn - v->t_req));
 	sink_trend(s, ss->connecting, v->conn_fresh ? MAX(0, v->t_connected - v->t_conn) : 0);
-	sink_trend(s, ss->tls, v->conn_fresh ? MAX(0, v->t_tls - v->t_connected) : 0);
+	sink_trend(s, ss->tls,
+		   v->conn_fresh && w->cfg->tls ? MAX(0, v->t_tls - v->t_connected) : 0);
 	sink_trend(s, ss->sending, sending);
 	sink_trend(s, ss->waiting, waiting);
 	sink_trend(s, ss->receiving, receiving);
@@ -777,7 +780,11 @@ static void hard_stop(struct worker *w)
 	for (int i = 0; i < w->allocated; i++) {
 		struct vu *v = &w->vus[i];
 		if (v->state == VU_BUSY) {
-			w->stats.interrupted++;
+			/* A request the server has (partly) received is counted, so that our
+			 * count still matches the server's log. */
+			if ((v->rs == RS_SENDING && v->wpos > 0) || v->rs == RS_WAITING)
+				record_request(v, ERR_INTERRUPTED, now_us());
+			__atomic_add_fetch(&w->stats.interrupted, 1, __ATOMIC_RELAXED);
 			w->busy--;
 		}
 		loop_timer_cancel(w->loop, &v->timer);
@@ -883,6 +890,7 @@ static void *worker_main(void *arg)
 				v->next_idle = w->idle;
 				w->idle = v;
 			}
+			sink_add(w->cur, w->sid_dropped, 0); /* reported even when none drop */
 			on_arrival(&w->arrival, w);
 		}
 	}

@@ -16,7 +16,10 @@ json_t *report_metric_values(const struct report *r, int metric, const struct ta
 	struct combined c;
 	double v;
 	aggregate_combine(r->agg, metric, filter, nfilter, false, &c);
-	if (!c.any) {
+	/* The request counters are reported even when nothing completed. */
+	bool always = nfilter == 0 && (metric == M_HTTP_REQS || metric == M_HTTP_REQ_FAILED ||
+				       metric == M_ITERATIONS);
+	if (!c.any && !always) {
 		combined_free(&c);
 		return NULL;
 	}

@@ -108,8 +108,8 @@ static bool hp_has_ctl(const char *s, size_t n)
 	return false;
 }
 
-/* Case-insensitive compare of a validated token with a lower-case literal. Only letters
- * differ by case in a token, so OR-ing 0x20 cannot make two distinct tchars equal. */
+/* Case-insensitive compare with a lower-case literal of letters and '-'. OR-ing 0x20 maps only
+ * letters onto letters, and onto '-' only '-' and CR, which never gets this far. */
 static bool hp_token_eq(const char *s, size_t n, const char *lit, size_t litlen)
 {
 	if (n != litlen)
@@ -229,11 +229,9 @@ static void hp_content_length(struct http_parser *p, const char *v, size_t vlen)
 		if (len == 0)
 			goto bad;
 		for (size_t i = 0; i < len; i++) {
-			int d = el[i] - '0';
-
-			if (!hp_is_digit(el[i]) || n > (INT64_MAX - d) / 10)
+			if (!hp_is_digit(el[i]) || n > (INT64_MAX - (el[i] - '0')) / 10)
 				goto bad;
-			n = n * 10 + d;
+			n = n * 10 + (el[i] - '0');
 		}
 		if (p->seen_content_length && p->content_length != n)
 			goto bad;
@@ -498,10 +496,11 @@ static void hp_complete(struct http_parser *p)
 
 size_t http_parser_feed(struct http_parser *p, const char *data, size_t len)
 {
-	const char *cur = data, *end = data + len;
+	const char *cur = data, *end;
 
-	if (p->error != HPE_OK || p->state == HPS_DONE)
+	if (p->error != HPE_OK || p->state == HPS_DONE || len == 0)
 		return 0;
+	end = data + len;
 	while (cur < end) {
 		switch (p->state) {
 		case HPS_START:
