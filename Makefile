@@ -57,6 +57,10 @@ asan: deps
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined"
 
+# A first run on a loopback server that the command starts itself.
+demo: deps all
+	@./scripts/demo.sh
+
 bench: deps all
 	/usr/bin/python3 bench/bench.py --bin $(abspath $(BUILD)/stampede)
 

@@ -29,6 +29,8 @@ struct coord {
 	int sid_vus, sid_vus_max;
 	int64_t *cpu_prev;
 	int64_t cpu_prev_at;
+	uint64_t host_busy_prev, host_total_prev;
+	int host_saturated_seconds;
 	int saturated_seconds;
 	double cpu_total_us;
 	bool tty;
@@ -74,8 +76,38 @@ static void queue_sinks(struct coord *c)
 	}
 }
 
+/* Host CPU ticks from /proc/stat: busy and total. Returns false if unreadable. */
+static bool host_cpu(uint64_t *busy, uint64_t *total)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[10] = { 0 };
+	if (!f)
+		return false;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	if (n < 4)
+		return false;
+	*total = 0;
+	for (int i = 0; i < 8; i++) /* guest time is already in user */
+		*total += v[i];
+	*busy = *total - v[3] - v[4]; /* minus idle and iowait */
+	return true;
+}
+
 static void sample_generator(struct coord *c)
 {
+	uint64_t busy, total;
+	if (host_cpu(&busy, &total)) {
+		if (c->host_total_prev && total > c->host_total_prev) {
+			double frac = (double)(busy - c->host_busy_prev) /
+				      (double)(total - c->host_total_prev);
+			if (frac >= SATURATED)
+				c->host_saturated_seconds++;
+		}
+		c->host_busy_prev = busy;
+		c->host_total_prev = total;
+	}
 	int64_t now = now_us(), wall = now - c->cpu_prev_at;
 	bool sat = false;
 	if (wall <= 0)
@@ -117,10 +149,19 @@ static void progress(struct coord *c, int32_t t, bool final)
 	format_duration(c->e.cfg->duration_us, total, sizeof(total));
 	double err_pct = c->reqs_total ? 100.0 * (double)c->failed_total / (double)c->reqs_total : 0;
 	char line[256];
-	snprintf(line, sizeof(line),
-		 "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld (%.2f%%)",
-		 el, total, active, alloc, (long long)c->reqs_total, reqs.sum, p95,
-		 (long long)c->failed_total, err_pct);
+	if (final) {
+		double secs = MAX((double)elapsed / 1e6, 1e-3);
+		snprintf(line, sizeof(line),
+			 "done    [%6s/%s] reqs %lld  %.0f/s on average  errors %lld (%.2f%%)", el,
+			 total, (long long)c->reqs_total, (double)c->reqs_total / secs,
+			 (long long)c->failed_total, err_pct);
+	} else {
+		snprintf(line, sizeof(line),
+			 "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld "
+			 "(%.2f%%)",
+			 el, total, active, alloc, (long long)c->reqs_total, reqs.sum, p95,
+			 (long long)c->failed_total, err_pct);
+	}
 	if (c->tty) {
 		fprintf(stderr, "\r\033[K%s", line);
 		if (final)
@@ -325,6 +366,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	int64_t start_wall = wall_us();
 	c.e.start_us = now_us() + 20000;
 	c.cpu_prev_at = c.e.start_us;
+	host_cpu(&c.host_busy_prev, &c.host_total_prev);
 	for (int w = 0; w < c.e.nworkers; w++) {
 		int e = worker_start(c.e.workers[w]);
 		if (e < 0) {
@@ -373,6 +415,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	double run_s = MAX(r.duration_s, 1e-3);
 	r.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads);
 	r.saturated_seconds = c.saturated_seconds;
+	r.host_saturated_seconds = c.host_saturated_seconds;
 	int failed = report_eval_thresholds(&r);
 	if (!o->no_summary)
 		summary_print(stdout, &r, isatty(STDOUT_FILENO));

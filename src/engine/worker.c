@@ -878,6 +878,8 @@ static void *worker_main(void *arg)
 		worker_stop(w, __atomic_load_n(&w->e->stop_level, __ATOMIC_ACQUIRE));
 	if (!w->local_stop) {
 		if (cfg->model == MODEL_CLOSED) {
+			if (w->nvus > 0) /* all VUs exist from the start, as k6's vus_max */
+				vu_get(w, w->nvus - 1);
 			closed_apply_target(w);
 			if (cfg->sched.nstages > 1 || cfg->sched.start != cfg->sched.stages[0].target)
 				loop_timer_at(w->loop, &w->control, loop_now(w->loop) + CONTROL_PERIOD_US);

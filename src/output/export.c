@@ -170,8 +170,11 @@ static json_t *build(const struct report *r)
 	json_t *gen = json_object();
 	json_object_set_new(gen, "threads", json_integer(r->threads));
 	json_object_set_new(gen, "cpu_percent", json_real(r->cpu_percent));
-	json_object_set_new(gen, "cpu_saturated", json_boolean(r->saturated_seconds > 0));
+	json_object_set_new(gen, "cpu_saturated", json_boolean(r->saturated_seconds > 0 ||
+								r->host_saturated_seconds > 0));
 	json_object_set_new(gen, "saturated_seconds", json_integer(r->saturated_seconds));
+	json_object_set_new(gen, "host_saturated_seconds",
+			    json_integer(r->host_saturated_seconds));
 	json_object_set_new(gen, "max_rss_kb", json_integer(r->max_rss_kb));
 	if (r->open_model)
 		json_object_set_new(gen, "late_start_backlog_max", json_integer(r->backlog_max));

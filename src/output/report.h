@@ -24,6 +24,7 @@ struct report {
 	int threads;
 	double cpu_percent;       /* generator worker CPU, % of the workers' capacity */
 	int saturated_seconds;    /* seconds in which a worker thread was >= 95% busy */
+	int host_saturated_seconds; /* seconds in which the whole host was >= 95% busy */
 	long max_rss_kb;
 	int64_t interrupted_iterations;
 	int64_t backlog_max;

@@ -225,5 +225,11 @@ void summary_print(FILE *f, const struct report *r, bool color)
 			"(workers at %.0f%% on average): its figures understate what the target "
 			"can do. Use more --threads or a bigger machine.\n",
 			p->warn, p->reset, r->saturated_seconds, r->cpu_percent);
+	else if (r->host_saturated_seconds > 0)
+		fprintf(f,
+			"\n  %sWARNING%s: the machine's CPU was saturated for %d s of the run (the "
+			"generator's workers averaged %.0f%%): the generator competed for CPU, so its "
+			"figures may understate what the target can do.\n",
+			p->warn, p->reset, r->host_saturated_seconds, r->cpu_percent);
 	fprintf(f, "\n");
 }

@@ -38,7 +38,7 @@ static const struct {
 						      "invalid Content-Length" },
 	[ERR_PARSE_BASE + HPE_BAD_CHUNK] = { "bad_chunk", 1507, "malformed chunked encoding" },
 	[ERR_PARSE_BASE + HPE_BAD_TRANSFER_ENCODING] = { "bad_transfer_encoding", 1508,
-							 "unsupported Transfer-Encoding" },
+							 "malformed Transfer-Encoding" },
 	[ERR_PARSE_BASE + HPE_TRUNCATED] = { "truncated", 1509,
 					     "connection closed mid-response" },
 };

@@ -1,0 +1,504 @@
+"""Fixtures and helpers for stampede's end-to-end tests (docs/cli.md is the contract).
+
+Safety rules every test follows: servers are started by the tests themselves on
+127.0.0.1 or ::1 with free ports, nothing targets another address, every load run is
+bounded (short --duration or --iterations) and has a subprocess timeout, and every
+process a fixture starts is stopped by pid at teardown even when the test fails.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import servers
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("STAMPEDE_BIN") or str(ROOT / "build" / "stampede")
+NGINX = "/usr/sbin/nginx"
+
+# Exit codes (docs/cli.md)
+EXIT_OK = 0
+EXIT_THRESHOLDS = 99
+EXIT_CONFIG = 104
+EXIT_INTERRUPTED = 105
+EXIT_ABORTED = 108
+
+# Error kinds and codes (docs/cli.md)
+ERROR_CODES = {
+    "dns_error": 1101, "connect_timeout": 1211, "connection_refused": 1212,
+    "connect_error": 1210, "connection_reset": 1220, "request_timeout": 1050,
+    "tls_error": 1300, "tls_unknown_authority": 1310, "tls_hostname_mismatch": 1311,
+    "bad_status_line": 1501, "bad_version": 1502, "bad_header": 1503,
+    "header_too_large": 1504, "too_many_headers": 1505, "bad_content_length": 1506,
+    "bad_chunk": 1507, "bad_transfer_encoding": 1508, "truncated": 1509,
+}
+
+TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "p(99.9)")
+
+
+# --------------------------------------------------------------------------------------
+# running the binary
+# --------------------------------------------------------------------------------------
+class Result:
+    def __init__(self, args, rc, stdout, stderr, elapsed, summary=None, export=None):
+        self.args = args
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+        self.summary = summary      # parsed --summary-export JSON, when requested
+        self.export = export        # its path
+
+    def describe(self, limit=3000):
+        return (f"command: {' '.join(map(str, self.args))}\nexit code: {self.rc} "
+                f"after {self.elapsed:.2f}s\n--- stdout ---\n{self.stdout[-limit:]}\n"
+                f"--- stderr ---\n{self.stderr[-limit:]}")
+
+    __str__ = describe
+
+
+def require_binary():
+    if not (os.path.isfile(BIN) and os.access(BIN, os.X_OK)):
+        pytest.fail(f"stampede binary not found or not executable at {BIN} "
+                    "(build it with `make`, or set STAMPEDE_BIN)", pytrace=False)
+
+
+def _text(b):
+    if b is None:
+        return ""
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
+
+
+def strict_json(text):
+    """json.loads that rejects NaN/Infinity (not valid JSON)."""
+    def bad_constant(c):
+        raise ValueError(f"invalid JSON constant {c}")
+    return json.loads(text, parse_constant=bad_constant)
+
+
+class Stampede:
+    """Runs the binary. `stampede(*args)` runs it raw; `stampede.load(url, *args)` runs
+    `stampede run --url URL -q --summary-export FILE ARGS` and parses the JSON."""
+
+    def __init__(self, tmpdir_factory):
+        self._factory = tmpdir_factory
+        self.bin = BIN
+
+    def __call__(self, *args, timeout=30, expect=None, env=None):
+        require_binary()
+        argv = [self.bin, *map(str, args)]
+        start = time.monotonic()
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=timeout, env=env)
+        except subprocess.TimeoutExpired as e:  # subprocess.run killed it (by pid)
+            r = Result(argv, None, _text(e.stdout), _text(e.stderr), time.monotonic() - start)
+            pytest.fail(f"stampede did not exit within {timeout}s\n{r}", pytrace=False)
+        r = Result(argv, p.returncode, _text(p.stdout), _text(p.stderr),
+                   time.monotonic() - start)
+        check_rc(r, expect)
+        return r
+
+    def export_path(self):
+        return Path(self._factory.mktemp("export")) / "summary.json"
+
+    def load(self, url, *args, timeout=30, expect=EXIT_OK, quiet=True, export=None):
+        """Run a load test with --summary-export; returns a Result with .summary."""
+        export = Path(export) if export else self.export_path()
+        argv = ["run", "--url", url]
+        if quiet:
+            argv.append("--quiet")
+        argv += ["--summary-export", str(export), *args]
+        r = self(*argv, timeout=timeout, expect=None)
+        check_rc(r, expect)
+        r.export = export
+        r.summary = read_summary(export, r)
+        return r
+
+
+def check_rc(r, expect):
+    if r.rc is not None and r.rc < 0:
+        pytest.fail(f"stampede was killed by signal {-r.rc}\n{r}", pytrace=False)
+    if expect is None:
+        return
+    allowed = (expect,) if isinstance(expect, int) else tuple(expect)
+    if r.rc not in allowed:
+        pytest.fail(f"expected exit code {' or '.join(map(str, allowed))}, got {r.rc}\n{r}",
+                    pytrace=False)
+
+
+def read_summary(path, result=None):
+    path = Path(path)
+    if not path.exists():
+        pytest.fail(f"--summary-export file {path} was not written\n{result or ''}",
+                    pytrace=False)
+    text = path.read_text()
+    try:
+        return strict_json(text)
+    except ValueError as e:
+        pytest.fail(f"--summary-export file is not valid JSON: {e}\n{text[:2000]}",
+                    pytrace=False)
+
+
+def metric(summary, name):
+    """summary['metrics'][name], failing with the list of metric names when absent."""
+    metrics = summary.get("metrics")
+    assert isinstance(metrics, dict), f"summary has no 'metrics' object: {list(summary)}"
+    if name not in metrics:
+        pytest.fail(f"metric {name!r} missing from the summary; have {sorted(metrics)}",
+                    pytrace=False)
+    return metrics[name]
+
+
+def errors_by_kind(summary):
+    errs = summary.get("errors")
+    assert isinstance(errs, list), f"summary 'errors' is not a list: {errs!r}"
+    out = {}
+    for e in errs:
+        assert {"kind", "code", "count"} <= set(e), f"error entry lacks fields: {e}"
+        assert e["kind"] not in out, f"error kind listed twice: {errs}"
+        out[e["kind"]] = e
+    return out
+
+
+@pytest.fixture(scope="session")
+def stampede(tmp_path_factory):
+    return Stampede(tmp_path_factory)
+
+
+# --------------------------------------------------------------------------------------
+# ports, IPv6
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def has_ipv6():
+    return servers.ipv6_loopback_works()
+
+
+@pytest.fixture(scope="session")
+def require_ipv6(has_ipv6):
+    if not has_ipv6:
+        pytest.skip("IPv6 loopback (::1) is not available on this machine")
+
+
+@pytest.fixture
+def free_port(has_ipv6):
+    """A TCP port with nothing listening on 127.0.0.1 (nor on ::1 when IPv6 works)."""
+    return servers.free_port(ipv6=has_ipv6)
+
+
+# --------------------------------------------------------------------------------------
+# nginx
+# --------------------------------------------------------------------------------------
+NGINX_CONF = """\
+{user}worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log notice;
+worker_rlimit_nofile 16384;
+events {{
+    worker_connections 8192;
+}}
+http {{
+    log_format stampede '$remote_addr $connection $connection_requests $status '
+                        '$request_time "$request"';
+    access_log {prefix}/logs/access.log stampede;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    server {{
+        listen 127.0.0.1:{port};
+{listen6}        server_name _;
+        location / {{
+            default_type text/plain;
+            return 200 "ok\\n";
+        }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """nginx-light with its own prefix/config under a temp dir, listening on
+    127.0.0.1:port (and [::1]:port when IPv6 works). Access log: one line per request."""
+
+    def __init__(self, prefix, ipv6):
+        self.prefix = Path(prefix)
+        self.ipv6 = ipv6
+        self.port = None
+        self.proc = None
+        self.access_log = self.prefix / "logs" / "access.log"
+        self.error_log = self.prefix / "logs" / "error.log"
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def url6(self):
+        return f"http://[::1]:{self.port}/"
+
+    def start(self):
+        if not os.access(NGINX, os.X_OK):
+            pytest.fail(f"{NGINX} not found (apt-get install nginx-light; see "
+                        "scripts/install-deps.sh)", pytrace=False)
+        for d in ("logs", "tmp", "conf"):
+            (self.prefix / d).mkdir(parents=True, exist_ok=True)
+        last = ""
+        for _attempt in range(5):
+            self.port = servers.free_port(ipv6=self.ipv6)
+            conf = self.prefix / "conf" / "nginx.conf"
+            conf.write_text(NGINX_CONF.format(
+                user="user root;\n" if os.geteuid() == 0 else "",
+                prefix=self.prefix, port=self.port,
+                listen6=f"        listen [::1]:{self.port};\n" if self.ipv6 else ""))
+            with open(self.prefix / "logs" / "stderr.log", "ab") as err:
+                self.proc = subprocess.Popen(
+                    [NGINX, "-p", str(self.prefix) + "/", "-c", str(conf),
+                     "-g", "daemon off;"],
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            ok = servers.wait_port("127.0.0.1", self.port, timeout=10, proc=self.proc)
+            if ok and self.ipv6:
+                ok = servers.wait_port("::1", self.port, timeout=5, proc=self.proc)
+            if ok:
+                return self
+            last = self.logs()
+            self.stop()
+        pytest.fail(f"nginx did not start\n{last}", pytrace=False)
+
+    def logs(self):
+        out = []
+        for f in (self.prefix / "logs" / "stderr.log", self.error_log):
+            if f.exists():
+                out.append(f"--- {f.name} ---\n{f.read_text(errors='replace')[-3000:]}")
+        return "\n".join(out)
+
+    def _children(self):
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == self.proc.pid:
+                pids.append(int(d))
+        return pids
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            return
+        workers = self._children()
+        try:
+            os.kill(self.proc.pid, signal.SIGTERM)   # fast shutdown
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            for pid in [self.proc.pid, *workers]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.wait(5)
+        for pid in workers:   # workers normally exit with the master; make sure
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc = None
+
+    # -- access log ---------------------------------------------------------------------
+    def access_lines(self):
+        if not self.access_log.exists():
+            return []
+        return self.access_log.read_text(errors="replace").splitlines()
+
+    def access_count(self):
+        return len(self.access_lines())
+
+    def settled_count(self, since=0, quiet=0.3, timeout=5.0):
+        """Number of access-log lines after `since`, once the log has stopped growing
+        for `quiet` seconds (nginx writes a line when it finalizes a request, which can
+        be just after the client got the response)."""
+        deadline = time.monotonic() + timeout
+        last = self.access_count()
+        stable_since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            n = self.access_count()
+            if n != last:
+                last, stable_since = n, time.monotonic()
+            elif time.monotonic() - stable_since >= quiet:
+                break
+        return last - since
+
+
+@pytest.fixture(scope="session")
+def nginx_factory(tmp_path_factory, has_ipv6):
+    """Start extra nginx instances (e.g. for module-scoped fixtures): factory() -> Nginx.
+    Every instance still running is stopped at session end."""
+    started = []
+
+    def factory():
+        n = Nginx(tmp_path_factory.mktemp("nginx"), has_ipv6)
+        started.append(n)
+        return n.start()
+
+    yield factory
+    for n in started:
+        n.stop()
+
+
+@pytest.fixture
+def nginx(tmp_path, has_ipv6):
+    n = Nginx(tmp_path / "nginx", has_ipv6)
+    try:
+        yield n.start()
+    finally:
+        n.stop()
+
+
+# --------------------------------------------------------------------------------------
+# Python test servers (see servers.py)
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def stall_server():
+    with servers.StallServer(period=5.0, stall=1.0, offset=2.0) as s:
+        yield s
+
+
+@pytest.fixture
+def counting_server():
+    with servers.CountingServer() as s:
+        yield s
+
+
+@pytest.fixture
+def slow_server():
+    with servers.SlowServer() as s:
+        yield s
+
+
+@pytest.fixture
+def scripted_server():
+    """factory(response_bytes, after='keep'|'close'|'reset') -> started ScriptedServer."""
+    started = []
+
+    def factory(response, after="keep", **kw):
+        s = servers.ScriptedServer(response, after=after, **kw).start()
+        started.append(s)
+        return s
+
+    yield factory
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """Self-signed certificates made with the openssl CLI:
+    'both': CN=localhost, SAN DNS:localhost,IP:127.0.0.1;  'dns': SAN DNS:localhost only.
+    Each value is (cert_path, key_path); the cert is its own CA for --cacert."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl CLI not found", pytrace=False)
+    d = tmp_path_factory.mktemp("certs")
+    return {
+        "both": servers.make_cert(str(d), "both", san="DNS:localhost,IP:127.0.0.1"),
+        "dns": servers.make_cert(str(d), "dnsonly", san="DNS:localhost"),
+    }
+
+
+@pytest.fixture
+def tls_server(certs, has_ipv6):
+    """TLS server with the 'both' certificate, on 127.0.0.1 (and ::1) with one port."""
+    cert, key = certs["both"]
+    with servers.TLSServer(cert, key, ipv6=has_ipv6) as s:
+        s.cert = cert
+        yield s
+
+
+@pytest.fixture
+def tls_server_dns_only(certs, has_ipv6):
+    """TLS server whose certificate names only DNS:localhost (no IP SAN)."""
+    cert, key = certs["dns"]
+    with servers.TLSServer(cert, key, ipv6=has_ipv6) as s:
+        s.cert = cert
+        yield s
+
+
+# --------------------------------------------------------------------------------------
+# processes started by tests directly (signals)
+# --------------------------------------------------------------------------------------
+class Spawned:
+    """A stampede process started by a test; stdout/stderr go to files (no pipe can
+    fill up and block it)."""
+
+    def __init__(self, args, directory):
+        self.args = [BIN, *map(str, args)]
+        self._out = Path(directory) / "stdout.txt"
+        self._err = Path(directory) / "stderr.txt"
+        self.start = time.monotonic()
+        with open(self._out, "wb") as out, open(self._err, "wb") as err:
+            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err)
+        self.pid = self.proc.pid
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout):
+        """Wait for the exit; fails the test (and kills the process) after timeout s."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"stampede did not exit within {timeout}s\n{self.result()}",
+                        pytrace=False)
+        return self.result()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(5)
+
+    def result(self):
+        return Result(self.args, self.proc.returncode, self._out.read_text(errors="replace"),
+                      self._err.read_text(errors="replace"), time.monotonic() - self.start)
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """spawn(*args) -> Spawned stampede process; killed by pid at teardown if still
+    running."""
+    procs = []
+
+    def start(*args):
+        require_binary()
+        d = tmp_path / f"proc{len(procs)}"
+        d.mkdir()
+        s = Spawned(args, d)
+        procs.append(s)
+        return s
+
+    yield start
+    for s in procs:
+        s.kill()
