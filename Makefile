@@ -18,7 +18,7 @@ TEST_SRCS:= $(sort $(wildcard tests/unit/*.c))
 TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
-.PHONY: all deps test unit e2e asan bench fuzz demo clean format help
+.PHONY: all deps test unit e2e asan bench fuzz fuzz-build demo clean format help
 
 all: $(BUILD)/stampede
 
@@ -70,6 +70,8 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+fuzz-build: $(FUZZERS)
 
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \

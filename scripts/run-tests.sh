@@ -1,15 +1,45 @@
 #!/bin/sh
-# run-tests.sh: run the unit tests (Criterion) and the end-to-end tests (pytest).
-# Both always run; the exit code is non-zero if either failed. Summaries come last.
+# run-tests.sh: a short fuzz run, the unit tests (Criterion), then the end-to-end tests
+# (pytest). Everything runs; the exit code is non-zero if anything failed. The runners'
+# summary lines come last.
 BUILD=${BUILD:-build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 rc=0
+
+echo "== fuzzers (${FUZZ_SECONDS}s each) =="
+if make --no-print-directory -s fuzz-build BUILD="$BUILD" >/dev/null; then
+	for f in "$BUILD"/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		mkdir -p "$BUILD/fuzz/corpus-$name"
+		if "$f" -max_total_time="$FUZZ_SECONDS" "$BUILD/fuzz/corpus-$name" \
+			"tests/fuzz/seeds/$name" >"$BUILD/fuzz/$name.log" 2>&1; then
+			echo "fuzz: $name: $(grep -o 'stat::number_of_executed_units: [0-9]*' \
+				"$BUILD/fuzz/$name.log" | awk '{print $2}') runs, no crash"
+		else
+			echo "fuzz: $name: FAILED (see $BUILD/fuzz/$name.log)"
+			tail -30 "$BUILD/fuzz/$name.log"
+			rc=1
+		fi
+	done
+else
+	echo "fuzz: could not build the fuzzers"
+	rc=1
+fi
+
 echo "== unit tests (Criterion) =="
-"$BUILD/unit_tests" --jobs 2 || rc=1
+log="$BUILD/unit-tests.log"
+"$BUILD/unit_tests" --jobs 2 2>&1 | tee "$log"
+[ "$(tail -1 "$log" | grep -c 'Failing: 0 | Crashing: 0')" = 1 ] || rc=1
+# Criterion runs each test in a child whose sanitizer reports do not fail the test.
+if grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$log"; then
+	echo "unit tests: sanitizer reports above"
+	rc=1
+fi
+
 echo "== end-to-end tests (pytest) =="
 STAMPEDE_BIN="$ROOT/$BUILD/stampede" /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
-prc=$?
-# pytest's exit 5 means no tests were collected: that is a failure here too.
-[ $prc -ne 0 ] && rc=1
+[ $? -ne 0 ] && rc=1
 exit $rc
