@@ -14,7 +14,7 @@ if make --no-print-directory -s fuzz-build BUILD="$BUILD" >/dev/null; then
 		[ -x "$f" ] || continue
 		name=$(basename "$f")
 		mkdir -p "$BUILD/fuzz/corpus-$name"
-		if "$f" -max_total_time="$FUZZ_SECONDS" "$BUILD/fuzz/corpus-$name" \
+		if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$BUILD/fuzz/corpus-$name" \
 			"tests/fuzz/seeds/$name" >"$BUILD/fuzz/$name.log" 2>&1; then
 			echo "fuzz: $name: $(grep -o 'stat::number_of_executed_units: [0-9]*' \
 				"$BUILD/fuzz/$name.log" | awk '{print $2}') runs, no crash"
