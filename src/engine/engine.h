@@ -49,6 +49,8 @@ struct engine {
 	int64_t iter_claimed;  /* atomic: iterations handed out (iterations mode) */
 	struct worker **workers;
 	int nworkers;
+	int conns_open;        /* atomic: connections open across workers */
+	int conn_limit_warned; /* atomic: the out-of-fds/ports message was printed */
 };
 
 /* Per-worker counters the coordinator reads (relaxed atomics). */

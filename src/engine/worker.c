@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,8 +245,10 @@ void worker_return_sink(struct worker *w, struct sink *s)
 
 static void vu_close_conn(struct vu *v)
 {
-	if (v->sock.fd >= 0)
+	if (v->sock.fd >= 0) {
 		sock_close(&v->sock);
+		__atomic_sub_fetch(&v->w->e->conns_open, 1, __ATOMIC_RELAXED);
+	}
 	v->sock.ops = &sock_plain_ops;
 	v->reqs_on_conn = 0;
 }
@@ -422,6 +425,41 @@ static void vu_on_io(void *ud, uint32_t events)
 	}
 }
 
+/* Say once, clearly, when the machine runs out of file descriptors or ports. */
+static void warn_conn_limit(struct worker *w, int err)
+{
+	const char *what;
+	struct rlimit rl = { 0 };
+	char limit[96] = "";
+
+	switch (err) {
+	case EMFILE:
+		getrlimit(RLIMIT_NOFILE, &rl);
+		snprintf(limit, sizeof(limit), " (RLIMIT_NOFILE is %llu; raise it with ulimit -n)",
+			 (unsigned long long)rl.rlim_cur);
+		what = "the process is out of file descriptors";
+		break;
+	case ENFILE:
+		what = "the system is out of file descriptors (fs.file-max)";
+		break;
+	case EADDRNOTAVAIL:
+		what = "out of ephemeral ports (see net.ipv4.ip_local_port_range)";
+		break;
+	case ENOBUFS:
+	case ENOMEM:
+		what = "the kernel is out of socket memory";
+		break;
+	default:
+		return;
+	}
+	if (__atomic_exchange_n(&w->e->conn_limit_warned, 1, __ATOMIC_RELAXED))
+		return;
+	fprintf(stderr,
+		"\nstampede: cannot open more connections: %s, with %d connections open%s; "
+		"further attempts fail as connect_error\n",
+		what, __atomic_load_n(&w->e->conns_open, __ATOMIC_RELAXED), limit);
+}
+
 /* Start (or restart, after a stale keep-alive) the VU's request. */
 static void vu_begin_request(struct vu *v)
 {
@@ -448,7 +486,10 @@ static void vu_begin_request(struct vu *v)
 	v->sock.ops = &sock_plain_ops;
 	v->sock.err = ERR_NONE;
 	enum io_res r = sock_connect(&v->sock, (const struct sockaddr *)&cfg->addr, cfg->addrlen);
+	if (v->sock.fd >= 0)
+		__atomic_add_fetch(&w->e->conns_open, 1, __ATOMIC_RELAXED);
 	if (r == IO_ERR) {
+		warn_conn_limit(w, v->sock.sys_errno);
 		v->t_connected = v->t_tls = v->t_send = now_us();
 		vu_finish(v, v->sock.err);
 		return;

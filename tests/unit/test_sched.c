@@ -238,6 +238,12 @@ Test(sched, time_of_inverts_count_at)
 	ts_ramp(&s, "1s:1000,100ms:1000,2s:3", 7);
 	ts_check_inverse(&s, "fast ramps");
 	sched_free(&s);
+
+	/* A nearly flat ramp at a high rate: the quadratic's small slope must not cost
+	 * precision. */
+	ts_ramp(&s, "1h:1001", 1000);
+	ts_check_inverse(&s, "slow ramp at 1000/s");
+	sched_free(&s);
 }
 
 Test(sched, time_of_monotonic)
