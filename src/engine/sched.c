@@ -13,13 +13,14 @@ int sched_parse_stages(const char *s, struct stage **out, int *n, char *err, siz
 {
 	struct stage *st = NULL;
 	int cnt = 0;
-	char *copy = xstrdup(s), *save = NULL;
+	char *copy = xstrdup(s), *rest = copy, *tok;
 
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = strsep(&rest, ",")) != NULL) {
 		char *colon = strchr(tok, ':');
 		int64_t d, target;
 		if (!colon) {
-			snprintf(err, errlen, "invalid stage '%s': expected DURATION:TARGET", tok);
+			snprintf(err, errlen, "invalid stage '%s' in '%s': expected DURATION:TARGET",
+				 tok, s);
 			goto out_err;
 		}
 		*colon = '\0';

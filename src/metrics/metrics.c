@@ -296,9 +296,8 @@ struct slot *sink_slot(struct sink *s, int sid, enum metric_type type)
 
 void sink_gauge(struct sink *s, int sid, double v)
 {
-	struct slot *sl = &s->slots[0];
 	bool first = sid >= s->nslots || !s->slots[sid].used;
-	sl = sink_slot(s, sid, MT_GAUGE);
+	struct slot *sl = sink_slot(s, sid, MT_GAUGE);
 	sl->g_last = v;
 	if (first) {
 		sl->g_min = sl->g_max = v;

@@ -77,7 +77,13 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 			return fail(err, errlen, s, "whitespace or control character in path");
 
 	u->host = xstrndup(host, (size_t)(host_end - host));
-	u->port = port ? xstrndup(port, (size_t)(port_end - port)) : xstrdup(u->tls ? "443" : "80");
+	if (port) { /* normalised: "080" is port 80 */
+		char num[8];
+		snprintf(num, sizeof(num), "%ld", strtol(port, NULL, 10));
+		u->port = xstrdup(num);
+	} else {
+		u->port = xstrdup(u->tls ? "443" : "80");
+	}
 	if (path_len == 0) {
 		u->path = xstrdup("/");
 	} else if (*p == '?') {

@@ -100,10 +100,16 @@ int parse_duration(const char *s, int64_t *out_us)
 		char *end;
 		double scale = 1e6;
 
-		if (!(*p >= '0' && *p <= '9') && *p != '.')
+		/* Plain decimals only (as Go's time.ParseDuration): no sign, exponent or hex. */
+		size_t digits = strspn(p, "0123456789");
+		size_t frac = p[digits] == '.' ? strspn(p + digits + 1, "0123456789") : 0;
+		if (digits + frac == 0)
 			return -EINVAL;
+		size_t numlen = digits + (p[digits] == '.' ? 1 + frac : 0);
 		errno = 0;
 		double v = strtod(p, &end);
+		if (end != p + numlen)
+			return -EINVAL;
 		if (end == p || errno || !isfinite(v) || v < 0)
 			return -EINVAL;
 		p = end;
@@ -128,14 +134,15 @@ int parse_duration(const char *s, int64_t *out_us)
 
 char *format_duration(int64_t us, char *buf, size_t len)
 {
+	/* Pick the unit after rounding to 4 digits, so 999999 µs prints as 1s, not 1000ms. */
 	if (us < 1000)
 		snprintf(buf, len, "%lldµs", (long long)us);
-	else if (us < USEC_PER_SEC)
+	else if (us < 999950)
 		snprintf(buf, len, "%.4gms", us / 1e3);
-	else if (us < 60 * USEC_PER_SEC)
+	else if (us < 59999500)
 		snprintf(buf, len, "%.4gs", us / 1e6);
 	else {
-		long long s = us / USEC_PER_SEC;
+		long long s = (us + 500) / USEC_PER_SEC; /* 59.9999995 s is 1m0s */
 		if (s >= 3600)
 			snprintf(buf, len, "%lldh%lldm%llds", s / 3600, (s / 60) % 60, s % 60);
 		else
@@ -148,7 +155,7 @@ char *format_bytes(double bytes, char *buf, size_t len)
 {
 	static const char *units[] = { "B", "kB", "MB", "GB", "TB" };
 	size_t i = 0;
-	while (bytes >= 1000 && i + 1 < ARRAY_SIZE(units)) {
+	while (bytes >= (i == 0 ? 999.5 : 999.95) && i + 1 < ARRAY_SIZE(units)) {
 		bytes /= 1000;
 		i++;
 	}

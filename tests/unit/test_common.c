@@ -74,11 +74,9 @@ Test(common, parse_duration_rejects_non_decimal_numbers)
 	cr_expect_eq(parse_duration("1e999s", &us), -EINVAL);
 	cr_expect_eq(parse_duration("inf", &us), -EINVAL);
 	cr_expect_eq(us, -42);
-	/* BUG: src/util/common.c:106 parse_duration() reads numbers with strtod(), so it accepts
-	 * exponents and hexadecimal: "1e3ms" -> 1000000 us, "0x10s" -> 16000000 us, both should
-	 * be -EINVAL; reported. */
-	/* cr_expect_eq(parse_duration("1e3ms", &us), -EINVAL); */
-	/* cr_expect_eq(parse_duration("0x10s", &us), -EINVAL); */
+	cr_expect_eq(parse_duration("1e3ms", &us), -EINVAL);
+	cr_expect_eq(parse_duration("0x10s", &us), -EINVAL);
+	cr_expect_eq(parse_duration("+5s", &us), -EINVAL);
 }
 
 struct tc_fmt {
@@ -205,4 +203,14 @@ Test(common, parse_double)
 		cr_expect_float_eq(d, -42, 0, "output written for \"%s\"", bad[i]);
 	}
 	cr_expect_eq(parse_double(NULL, &d), -EINVAL);
+}
+
+Test(common, format_units_round_up_at_boundaries)
+{
+	char buf[32];
+	cr_expect_str_eq(format_duration(999999, buf, sizeof(buf)), "1s");
+	cr_expect_str_eq(format_duration(59999999, buf, sizeof(buf)), "1m0s");
+	cr_expect_str_eq(format_duration(1500, buf, sizeof(buf)), "1.5ms");
+	cr_expect_str_eq(format_bytes(999999, buf, sizeof(buf)), "1.0 MB");
+	cr_expect_str_eq(format_bytes(999, buf, sizeof(buf)), "999 B");
 }

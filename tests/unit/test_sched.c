@@ -292,3 +292,13 @@ Test(sched, share_distributes_exactly)
 	cr_expect_eq(sched_share(1000000, 0, 3), 333334);
 	cr_expect_eq(sched_share(1000000, 2, 3), 333333);
 }
+
+Test(sched, empty_stages_are_rejected)
+{
+	struct stage *st = NULL;
+	int n = 0;
+	char err[256];
+	cr_expect_eq(sched_parse_stages("30s:20,,1m:0", &st, &n, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(sched_parse_stages("30s:20,", &st, &n, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(sched_parse_stages(",30s:20", &st, &n, err, sizeof(err)), -EINVAL);
+}

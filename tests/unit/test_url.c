@@ -128,3 +128,13 @@ Test(url, free_accepts_zeroed)
 	url_free(&u);
 	url_free(&u);
 }
+
+Test(url, leading_zero_port_is_normalised)
+{
+	struct url u;
+	char err[256];
+	cr_assert_eq(url_parse("http://h:080/", &u, err, sizeof(err)), 0);
+	cr_expect_str_eq(u.port, "80");
+	cr_expect_str_eq(u.authority, "h");
+	url_free(&u);
+}
