@@ -1,0 +1,924 @@
+#!/usr/bin/python3
+"""stampede benchmark harness: stampede vs wrk on a loopback nginx.
+
+Run by `make bench` as:  /usr/bin/python3 bench/bench.py --bin /abs/path/build/stampede
+
+What it does, in one go:
+  * starts its own nginx (Debian nginx-light) on 127.0.0.1:<free port> with a private
+    config in a temp dir: 1 worker pinned to CPU 0, `return 200 "ok\\n"`, no access log,
+    long keep-alive;
+  * runs each client of a pair (wrk, stampede) pinned to CPU 1 (`taskset -c 1`), 1 thread,
+    N connections, the same duration, alternating A B A B for --rounds rounds;
+  * measures each client's user+sys CPU time and max RSS with os.wait4() on the child,
+    and its request count from its own report (wrk's text, stampede's --summary-export);
+  * prints a table, per-tool medians and the ratio of CPU time per request (B/A);
+  * runs the open-model rate test (stampede --rate R) and checks it reaches R within 1%;
+  * writes everything as JSON (default build/bench-results.json).
+
+Network safety: the only address ever used is 127.0.0.1, and the only server is the nginx
+this script starts; every child process has a deadline and is killed past it.
+
+Exit status: 0 when the harness worked (whatever the figures say, including a failing or
+missing stampede); 2 on harness errors (missing wrk/nginx/taskset, nginx not starting,
+wrk failing, bad flags).
+
+Python standard library only.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_JSON = os.path.join(REPO_ROOT, "build", "bench-results.json")
+
+LOOPBACK = "127.0.0.1"      # the only address this harness ever talks to
+SERVER_CPU = 0              # nginx (master and its single worker)
+CLIENT_CPU = 1              # the load generator under test
+THREADS = 1                 # client threads
+RATE_TOLERANCE_PCT = 1.0    # rate test: |achieved - target| / target
+CPU_RATIO_TARGET = 1.0      # CPU per request, B/A
+RUN_SLACK_S = 25            # a run may take duration + this before it is killed
+STDERR_TAIL_LINES = 40
+
+
+class HarnessError(Exception):
+    """Something wrong with the environment or the harness itself (exit 2)."""
+
+
+# --------------------------------------------------------------------------------------
+# Running one pinned child and measuring it
+# --------------------------------------------------------------------------------------
+
+def tail(text, lines=STDERR_TAIL_LINES):
+    parts = text.rstrip("\n").splitlines()
+    return "\n".join(parts[-lines:])
+
+
+def read_text(path):
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def proc_cpu_seconds(pid):
+    """utime+stime of a live process from /proc (None when unavailable)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(")") + 2:].split()
+    # fields[0] is field 3 (state); utime/stime are fields 14/15.
+    try:
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError):
+        return None
+
+
+def cpu_stat_snapshot(cpus):
+    """{cpu: (user+nice+system seconds, total seconds)} from /proc/stat."""
+    out = {}
+    hz = float(os.sysconf("SC_CLK_TCK"))
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                m = re.match(r"cpu(\d+) (.*)", line)
+                if m and int(m.group(1)) in cpus:
+                    v = [int(x) for x in m.group(2).split()]
+                    out[int(m.group(1))] = (sum(v[:3]) / hz, sum(v[:8]) / hz)
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def child_pids(ppid):
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(ppid):
+            out.append(int(name))
+    return out
+
+
+def kill_and_reap(pid, grace=3.0):
+    """SIGTERM, then SIGKILL after `grace` seconds; returns (status, rusage) or None."""
+    for sig, wait_s in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                wpid, status, ru = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                return None
+            if wpid == pid:
+                return status, ru
+            time.sleep(0.02)
+    return None
+
+
+def vm_hwm_kb(pid):
+    """Peak RSS (VmHWM, kB) of a live process's current address space, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Name:") and line.split()[1:] == ["taskset"]:
+                    return None  # not exec()ed into the tool yet
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def run_measured(argv, workdir, tag, timeout_s, server_pid=None):
+    """Run argv pinned to CLIENT_CPU; return a dict with rc, CPU, RSS, wall, outputs.
+
+    The child is `taskset -c 1 <argv>`; taskset exec()s the tool in place, so the pid we
+    wait4() on is the tool itself and the rusage CPU times are the tool's (all threads).
+
+    Max RSS: wait4()'s ru_maxrss is useless here, because Linux folds the RSS of the
+    address space a process had before exec() -- a fork/vfork of this Python process --
+    into it (a child running `true` reports Python's ~16 MB). So we sample VmHWM from
+    /proc/PID/status while the tool runs and keep the last sample: VmHWM only grows
+    within one address space, and the last sample is always from the tool's own one.
+    ru_maxrss is kept in the results as ru_maxrss_kb for reference."""
+    out_path = os.path.join(workdir, tag + ".stdout")
+    err_path = os.path.join(workdir, tag + ".stderr")
+    full = ["taskset", "-c", str(CLIENT_CPU)] + list(argv)
+    res = {"argv": full, "rc": None, "timed_out": False, "wall_s": None,
+           "cpu_user_s": None, "cpu_sys_s": None, "max_rss_kb": None, "ru_maxrss_kb": None,
+           "server_cpu_s": None, "cpus_busy_s": None, "stdout": "", "stderr": ""}
+    srv_before = proc_server_cpu(server_pid)
+    stat_before = cpu_stat_snapshot((SERVER_CPU, CLIENT_CPU))
+    with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
+        t0 = time.monotonic()
+        try:
+            proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+                                    cwd=workdir)
+        except OSError as e:
+            res["stderr"] = "cannot start %s: %s" % (full[0], e)
+            return res
+        pid = proc.pid
+        pidfd = None
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pass
+        status = ru = None
+        hwm = None
+        deadline = t0 + timeout_s
+        try:
+            while True:
+                wpid, st, r = os.wait4(pid, os.WNOHANG)
+                if wpid == pid:
+                    status, ru = st, r
+                    break
+                h = vm_hwm_kb(pid)
+                if h is not None:
+                    hwm = h
+                if time.monotonic() > deadline:
+                    res["timed_out"] = True
+                    got = kill_and_reap(pid)
+                    if got:
+                        status, ru = got
+                    break
+                # Wake on exit at once (pidfd), else every 50 ms to sample VmHWM.
+                if pidfd is not None:
+                    select.select([pidfd], [], [], 0.05)
+                else:
+                    time.sleep(0.05)
+        except BaseException:
+            kill_and_reap(pid, grace=0.5)
+            raise
+        finally:
+            proc.returncode = 0  # reaped by hand; keep Popen from waiting again
+            if pidfd is not None:
+                os.close(pidfd)
+        res["wall_s"] = time.monotonic() - t0
+    srv_after = proc_server_cpu(server_pid)
+    stat_after = cpu_stat_snapshot((SERVER_CPU, CLIENT_CPU))
+    if srv_before is not None and srv_after is not None:
+        res["server_cpu_s"] = srv_after - srv_before
+    if len(stat_before) == 2 and len(stat_after) == 2:
+        res["cpus_busy_s"] = sum(stat_after[c][0] - stat_before[c][0] for c in stat_after)
+    if status is not None:
+        res["rc"] = os.waitstatus_to_exitcode(status)
+    if ru is not None:
+        res["cpu_user_s"] = ru.ru_utime
+        res["cpu_sys_s"] = ru.ru_stime
+        res["ru_maxrss_kb"] = ru.ru_maxrss  # kilobytes on Linux
+    res["max_rss_kb"] = hwm
+    res["stdout"] = read_text(out_path)
+    res["stderr"] = read_text(err_path)
+    return res
+
+
+def proc_server_cpu(master_pid):
+    """CPU seconds used so far by nginx's worker(s)."""
+    if master_pid is None:
+        return None
+    total = 0.0
+    workers = child_pids(master_pid)
+    if not workers:
+        return None
+    for w in workers:
+        c = proc_cpu_seconds(w)
+        if c is None:
+            return None
+        total += c
+    return total
+
+
+# --------------------------------------------------------------------------------------
+# Tools: each knows how to build its command line and how to read its request count.
+# A pair is (A, B); the ratio printed is B/A. To add a comparison later (e.g. wrk -s
+# script.lua vs `stampede run script.js`), write two Tool subclasses and append a Pair
+# to build_pairs().
+# --------------------------------------------------------------------------------------
+
+class Tool:
+    name = "tool"
+
+    def __init__(self, name=None):
+        if name:
+            self.name = name
+
+    def available(self):
+        """None when runnable, else a reason string."""
+        return None
+
+    def argv(self, ctx, workdir, tag):
+        raise NotImplementedError
+
+    def parse(self, res, ctx, workdir, tag):
+        """Return dict: ok, requests, elapsed_s, errors (int), error (str|None)."""
+        raise NotImplementedError
+
+
+class WrkTool(Tool):
+    name = "wrk"
+    _units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+    def __init__(self, path, name=None):
+        super().__init__(name)
+        self.path = path
+
+    def available(self):
+        if not os.access(self.path, os.X_OK):
+            return "%s not found" % self.path
+        return None
+
+    def argv(self, ctx, workdir, tag):
+        return [self.path, "-t%d" % THREADS, "-c%d" % ctx["connections"],
+                "-d%ds" % ctx["duration"], ctx["url"]]
+
+    def parse(self, res, ctx, workdir, tag):
+        out = res["stdout"]
+        m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)", out)
+        if res["rc"] != 0 or not m:
+            return {"ok": False, "requests": None, "elapsed_s": None, "errors": None,
+                    "error": "wrk exited %s%s" % (res["rc"], "" if m else
+                                                  ", no 'N requests in T' line")}
+        errors = 0
+        se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       out)
+        if se:
+            errors += sum(int(x) for x in se.groups())
+        nx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if nx:
+            errors += int(nx.group(1))
+        return {"ok": True, "requests": int(m.group(1)),
+                "elapsed_s": float(m.group(2)) * self._units[m.group(3)],
+                "errors": errors, "error": None}
+
+
+class StampedeTool(Tool):
+    name = "stampede"
+
+    def __init__(self, path, name=None, extra=None):
+        super().__init__(name)
+        self.path = path
+        self.extra = list(extra or [])
+
+    def available(self):
+        if not self.path:
+            return "no --bin given"
+        if not os.path.isfile(self.path):
+            return "binary not found: %s (build it with `make`)" % self.path
+        if not os.access(self.path, os.X_OK):
+            return "binary not executable: %s" % self.path
+        return None
+
+    def summary_path(self, workdir, tag):
+        return os.path.join(workdir, tag + ".summary.json")
+
+    def argv(self, ctx, workdir, tag):
+        return [self.path, "run", "--url", ctx["url"], "--vus", str(ctx["connections"]),
+                "--duration", "%ds" % ctx["duration"], "--threads", str(THREADS)] + \
+            self.extra + ["--summary-export", self.summary_path(workdir, tag), "-q"]
+
+    def parse(self, res, ctx, workdir, tag):
+        fail = {"ok": False, "requests": None, "elapsed_s": None, "errors": None}
+        path = self.summary_path(workdir, tag)
+        try:
+            with open(path) as f:
+                summary = json.load(f)
+        except (OSError, ValueError) as e:
+            return dict(fail, error="stampede exited %s; no usable summary export (%s)"
+                        % (res["rc"], e))
+        res["summary"] = summary
+        try:
+            requests = int(summary["metrics"]["http_reqs"]["count"])
+        except (KeyError, TypeError, ValueError):
+            return dict(fail, error="summary export has no metrics.http_reqs.count")
+        elapsed = None
+        try:
+            elapsed = float(summary["state"]["testRunDurationMs"]) / 1000.0
+        except (KeyError, TypeError, ValueError):
+            pass
+        errors = None
+        try:
+            errors = int(summary["metrics"]["http_req_failed"]["passes"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        out = {"ok": res["rc"] == 0, "requests": requests, "elapsed_s": elapsed,
+               "errors": errors, "error": None}
+        if res["rc"] != 0:
+            out["error"] = "stampede exited %s" % res["rc"]
+        return out
+
+
+class Pair:
+    def __init__(self, label, a, b, a_is_reference=True):
+        self.label = label
+        self.a = a
+        self.b = b
+        self.a_is_reference = a_is_reference
+
+
+def build_pairs(args):
+    wrk = WrkTool(args.wrk)
+    if args.self_test:
+        b = WrkTool(args.wrk, name="wrk(self-test)")
+    else:
+        b = StampedeTool(args.bin)
+    return [Pair("quick mode: GET / -> return 200", wrk, b)]
+
+
+# --------------------------------------------------------------------------------------
+# nginx
+# --------------------------------------------------------------------------------------
+
+NGINX_CONF = """\
+# generated by bench/bench.py -- private instance, loopback only
+{user_line}worker_processes 1;
+worker_cpu_affinity {affinity};
+daemon off;
+master_process on;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+worker_rlimit_nofile 8192;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    default_type text/plain;
+{temp_paths}
+    server {{
+        listen {addr}:{port};
+        location / {{
+            return 200 "ok\\n";
+        }}
+    }}
+}}
+"""
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def http_probe(port, timeout=1.0):
+    """One GET to our own nginx on loopback; True on a 200."""
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            data = b""
+            while len(data) < 64:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            return data.startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+class Nginx:
+    def __init__(self, path, workdir):
+        self.path = path
+        self.dir = os.path.join(workdir, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        self.proc = None
+        self.port = None
+        self.version = None
+
+    def _temp_paths(self):
+        try:
+            v = subprocess.run([self.path, "-V"], capture_output=True, text=True,
+                               timeout=10).stderr
+        except (OSError, subprocess.TimeoutExpired):
+            v = ""
+        m = re.search(r"nginx/(\S+)", v)
+        self.version = m.group(1) if m else None
+        lines = []
+        for mod, directive in (("proxy", "proxy_temp_path"), ("fastcgi", "fastcgi_temp_path"),
+                               ("uwsgi", "uwsgi_temp_path"), ("scgi", "scgi_temp_path")):
+            if "--without-http_%s_module" % mod in v:
+                continue
+            lines.append("    %s %s/%s;" % (directive, self.dir, mod))
+        lines.insert(0, "    client_body_temp_path %s/body;" % self.dir)
+        return "\n".join(lines)
+
+    def start(self, timeout_s=10.0):
+        temp_paths = self._temp_paths()
+        last_err = ""
+        for _attempt in range(3):
+            self.port = free_port()
+            conf = NGINX_CONF.format(
+                user_line="user root;\n" if os.geteuid() == 0 else "",
+                affinity=format(1 << SERVER_CPU, "b"),
+                tmp=self.dir, temp_paths=temp_paths, addr=LOOPBACK, port=self.port)
+            conf_path = os.path.join(self.dir, "nginx.conf")
+            with open(conf_path, "w") as f:
+                f.write(conf)
+            log = open(os.path.join(self.dir, "stderr.log"), "wb")
+            self.proc = subprocess.Popen(
+                ["taskset", "-c", str(SERVER_CPU), self.path, "-p", self.dir + "/",
+                 "-c", conf_path, "-e", os.path.join(self.dir, "error.log")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            log.close()
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if http_probe(self.port, timeout=0.5) and child_pids(self.proc.pid):
+                    return
+                time.sleep(0.05)
+            last_err = (read_text(os.path.join(self.dir, "stderr.log")) +
+                        read_text(os.path.join(self.dir, "error.log")))
+            self.stop()
+            if "Address already in use" not in last_err:
+                break
+        raise HarnessError("nginx did not start on %s:%s\n%s" % (LOOPBACK, self.port,
+                                                                 tail(last_err)))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            workers = child_pids(self.proc.pid)
+            for sig, wait_s in ((signal.SIGQUIT, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+                try:
+                    self.proc.send_signal(sig)
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(timeout=wait_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            if sig == signal.SIGKILL:
+                # The master had to be killed: its worker may be left behind.
+                for w in workers:
+                    try:
+                        os.kill(w, signal.SIGKILL)
+                    except OSError:
+                        pass
+        self.proc = None
+
+
+# --------------------------------------------------------------------------------------
+# The benchmark
+# --------------------------------------------------------------------------------------
+
+def fmt(v, spec, na="-"):
+    return na if v is None else format(v, spec)
+
+
+def median_or_none(values):
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def one_run(tool, ctx, workdir, tag, server_pid):
+    row = {"tool": tool.name, "round": ctx.get("round"), "ok": False, "requests": None,
+           "elapsed_s": None, "req_per_s": None, "cpu_user_s": None, "cpu_sys_s": None,
+           "cpu_us_per_req": None, "cpu_percent": None, "max_rss_kb": None,
+           "ru_maxrss_kb": None, "server_cpu_percent": None, "other_cpu_percent": None,
+           "errors": None, "error": None,
+           "rc": None, "argv": None, "stderr_tail": None}
+    why = tool.available()
+    if why:
+        row["error"] = why
+        return row
+    argv = tool.argv(ctx, workdir, tag)
+    res = run_measured(argv, workdir, tag, ctx["duration"] + RUN_SLACK_S, server_pid)
+    row["argv"] = res["argv"]
+    row["rc"] = res["rc"]
+    row["cpu_user_s"] = res["cpu_user_s"]
+    row["cpu_sys_s"] = res["cpu_sys_s"]
+    row["max_rss_kb"] = res["max_rss_kb"]
+    row["ru_maxrss_kb"] = res["ru_maxrss_kb"]
+    parsed = tool.parse(res, ctx, workdir, tag)
+    row.update(parsed)
+    if res["timed_out"]:
+        row["ok"] = False
+        row["error"] = "killed after %ss (timeout)" % (ctx["duration"] + RUN_SLACK_S)
+    elapsed = row["elapsed_s"] or res["wall_s"]
+    row["elapsed_s"] = elapsed
+    if row["requests"] and elapsed:
+        row["req_per_s"] = row["requests"] / elapsed
+    cpu = None
+    if res["cpu_user_s"] is not None:
+        cpu = res["cpu_user_s"] + res["cpu_sys_s"]
+        if res["wall_s"]:
+            row["cpu_percent"] = 100.0 * cpu / res["wall_s"]
+    if cpu is not None and row["requests"]:
+        row["cpu_us_per_req"] = cpu * 1e6 / row["requests"]
+    if res["server_cpu_s"] is not None and res["wall_s"]:
+        row["server_cpu_percent"] = 100.0 * res["server_cpu_s"] / res["wall_s"]
+        # Whatever else ran on CPUs 0 and 1 meanwhile (user+system time not ours): a
+        # noise indicator, accurate to a few % (tick accounting).
+        if res["cpus_busy_s"] is not None and cpu is not None:
+            row["other_cpu_percent"] = max(0.0, 100.0 * (
+                res["cpus_busy_s"] - cpu - res["server_cpu_s"]) / res["wall_s"])
+    if not row["ok"] or row["error"]:
+        row["stderr_tail"] = tail(res["stderr"]) or tail(res["stdout"])
+    row["summary"] = res.get("summary")
+    return row
+
+
+TABLE_FMT = "%-16s %5s %11s %11s %11s %7s %8s %8s %7s"
+TABLE_HDR = TABLE_FMT % ("tool", "round", "req/s", "CPU us/req", "max RSS MB", "CPU %",
+                         "nginx %", "other %", "errors")
+NOISY_OTHER_PERCENT = 10.0  # other work on CPUs 0-1 above this marks a run as noisy
+
+
+def table_line(name, rnd, r):
+    rss = r.get("max_rss_kb")
+    return TABLE_FMT % (
+        name, rnd, fmt(r.get("req_per_s"), ",.0f"), fmt(r.get("cpu_us_per_req"), ".3f"),
+        fmt(None if rss is None else rss / 1024.0, ".1f"), fmt(r.get("cpu_percent"), ".1f"),
+        fmt(r.get("server_cpu_percent"), ".1f"), fmt(r.get("other_cpu_percent"), ".1f"),
+        fmt(r.get("errors"), "d"))
+
+
+def print_failure(row):
+    print("  !! %s round %s failed: %s" % (row["tool"], row["round"], row["error"]))
+    if row.get("argv"):
+        print("     command: %s" % " ".join(row["argv"]))
+    if row.get("stderr_tail"):
+        print("     stderr (last lines):")
+        for line in row["stderr_tail"].splitlines():
+            print("       | " + line)
+
+
+def run_pair(pair, args, ctx_base, workdir, nginx, pair_idx):
+    print()
+    print("== %s: %s (A) vs %s (B), %d connections, %d thread, %d s per run, %d round(s)" % (
+        pair.label, pair.a.name, pair.b.name, ctx_base["connections"], THREADS,
+        ctx_base["duration"], args.rounds))
+    print(TABLE_HDR)
+    sys.stdout.flush()
+    rows = []
+    for rnd in range(1, args.rounds + 1):
+        for slot, tool in (("A", pair.a), ("B", pair.b)):
+            if not nginx.alive():
+                raise HarnessError("nginx died during the benchmark:\n" +
+                                   tail(read_text(os.path.join(nginx.dir, "error.log"))))
+            ctx = dict(ctx_base, round=rnd)
+            tag = "p%d-r%d-%s" % (pair_idx, rnd, slot)
+            row = one_run(tool, ctx, workdir, tag, nginx.proc.pid)
+            row["slot"] = slot
+            rows.append(row)
+            print(table_line(tool.name, rnd, row))
+            if not row["ok"]:
+                print_failure(row)
+            sys.stdout.flush()
+            time.sleep(0.5)  # let the loopback connections settle
+    medians = {}
+    print("-" * len(TABLE_HDR))
+    for slot, tool in (("A", pair.a), ("B", pair.b)):
+        ok = [r for r in rows if r["slot"] == slot and r["ok"]]
+        med = {"runs_ok": len(ok),
+               "req_per_s": median_or_none(r["req_per_s"] for r in ok),
+               "cpu_us_per_req": median_or_none(r["cpu_us_per_req"] for r in ok),
+               "max_rss_kb": median_or_none(r["max_rss_kb"] for r in ok),
+               "cpu_percent": median_or_none(r["cpu_percent"] for r in ok),
+               "server_cpu_percent": median_or_none(r["server_cpu_percent"] for r in ok),
+               "other_cpu_percent": median_or_none(r["other_cpu_percent"] for r in ok)}
+        medians[tool.name] = med
+        print(table_line(tool.name, "med", med))
+    a_cpu = medians[pair.a.name]["cpu_us_per_req"]
+    b_cpu = medians[pair.b.name]["cpu_us_per_req"]
+    ratio = b_cpu / a_cpu if (a_cpu and b_cpu is not None) else None
+    verdict = None
+    if ratio is None:
+        why = "%s has no successful run" % (pair.b.name if a_cpu else pair.a.name)
+        print("CPU per request, %s/%s: n/a (%s) (target <= %.1f)" % (
+            pair.b.name, pair.a.name, why, CPU_RATIO_TARGET))
+    elif args.self_test:
+        # Same tool in both slots: the ratio shows the harness's own noise.
+        verdict = "SELF-TEST"
+        print("CPU per request, %s/%s: %.2f (self-test: same tool in A and B, expect about "
+              "1.00; the spread is the measurement noise)" % (pair.b.name, pair.a.name, ratio))
+    else:
+        verdict = "PASS" if ratio <= CPU_RATIO_TARGET else "FAIL"
+        print("CPU per request, %s/%s: %.2f (target <= %.1f) %s" % (
+            pair.b.name, pair.a.name, ratio, CPU_RATIO_TARGET, verdict))
+    for r in rows:
+        if r["ok"] and r["errors"]:
+            print("  note: %s round %s reported %d failed requests/socket errors" % (
+                r["tool"], r["round"], r["errors"]))
+    noisy = [r for r in rows if (r["other_cpu_percent"] or 0) > NOISY_OTHER_PERCENT]
+    if noisy:
+        print("  warning: other processes used CPU 0/1 during %d of %d runs (`other %%` up to "
+              "%.0f%% of a CPU): the figures are noisy; rerun on an idle machine" % (
+                  len(noisy), len(rows), max(r["other_cpu_percent"] for r in noisy)))
+    for r in rows:
+        r.pop("summary", None)
+    return {"label": pair.label, "a": pair.a.name, "b": pair.b.name, "runs": rows,
+            "medians": medians,
+            "cpu_per_req_ratio": ratio, "cpu_per_req_ratio_target": CPU_RATIO_TARGET,
+            "verdict": verdict, "noisy_runs": len(noisy)}
+
+
+def run_rate_test(args, ctx_base, workdir, nginx):
+    target = args.rate
+    duration = ctx_base["duration"]
+    print()
+    print("== rate test: stampede --rate %d --duration %ds --threads %d --vus %d "
+          "--max-vus %d (CPU %d)" % (target, duration, THREADS, args.connections,
+                                     args.max_vus, CLIENT_CPU))
+    out = {"target_rate": target, "duration_s": duration, "ok": False, "requests": None,
+           "achieved_rate": None, "deviation_percent": None, "dropped_iterations": None,
+           "verdict": None, "error": None}
+    if args.self_test:
+        out["error"] = "skipped in --self-test (wrk has no open-model rate option)"
+        print("skipped: --self-test runs wrk in stampede's place, and wrk has no --rate")
+        return out
+    tool = StampedeTool(args.bin, name="stampede(rate)",
+                        extra=["--rate", str(target), "--max-vus", str(args.max_vus)])
+    if not nginx.alive():
+        raise HarnessError("nginx died before the rate test")
+    ctx = dict(ctx_base, round=1)
+    row = one_run(tool, ctx, workdir, "rate", nginx.proc.pid)
+    summary = row.pop("summary", None)
+    out.update({k: row[k] for k in ("ok", "requests", "error", "rc", "argv", "cpu_user_s",
+                                     "cpu_sys_s", "max_rss_kb", "cpu_percent",
+                                     "cpu_us_per_req", "other_cpu_percent", "errors",
+                                     "stderr_tail")})
+    if summary:
+        try:
+            out["dropped_iterations"] = int(
+                summary["metrics"]["dropped_iterations"]["count"])
+        except (KeyError, TypeError, ValueError):
+            out["dropped_iterations"] = 0 if "metrics" in summary else None
+    if row["requests"] is not None:
+        achieved = row["requests"] / float(duration)
+        dev = 100.0 * (achieved - target) / target
+        out["achieved_rate"] = achieved
+        out["deviation_percent"] = dev
+        out["verdict"] = "PASS" if (row["ok"] and abs(dev) <= RATE_TOLERANCE_PCT) else "FAIL"
+        print("achieved %s req/s vs target %s req/s: deviation %+.2f%% (tolerance %.0f%%) %s"
+              % (format(achieved, ",.1f"), format(target, ","), dev, RATE_TOLERANCE_PCT,
+                 out["verdict"]))
+        print("  (%d requests / %d s; CPU %s us/req, max RSS %s MB, dropped iterations %s)"
+              % (row["requests"], duration, fmt(row["cpu_us_per_req"], ".3f"),
+                 fmt(None if row["max_rss_kb"] is None else row["max_rss_kb"] / 1024.0,
+                     ".1f"), fmt(out["dropped_iterations"], "d")))
+        if (row["other_cpu_percent"] or 0) > NOISY_OTHER_PERCENT:
+            print("  warning: other processes used %.0f%% of a CPU on CPUs 0/1 meanwhile; "
+                  "rerun on an idle machine" % row["other_cpu_percent"])
+    else:
+        out["verdict"] = "FAIL"
+        print("rate test: FAIL (no result)")
+    if not row["ok"]:
+        print_failure(row)
+    return out
+
+
+def cpu_busy_percent(cpus, interval=0.5):
+    """Busy % (user+nice+system) of each given CPU over `interval` seconds."""
+    a = cpu_stat_snapshot(cpus)
+    time.sleep(interval)
+    b = cpu_stat_snapshot(cpus)
+    res = {}
+    for c in cpus:
+        if c in a and c in b and b[c][1] > a[c][1]:
+            res[c] = 100.0 * (b[c][0] - a[c][0]) / (b[c][1] - a[c][1])
+    return res
+
+
+def tool_version(argv):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (p.stdout + "\n" + p.stderr).strip()
+    return text.splitlines()[0].strip() if text else None
+
+
+def check_environment(args):
+    missing = []
+    for what, path in (("wrk", args.wrk), ("nginx", args.nginx)):
+        if not os.access(path, os.X_OK):
+            missing.append("%s (%s)" % (what, path))
+    if not shutil.which("taskset"):
+        missing.append("taskset (util-linux)")
+    if missing:
+        raise HarnessError("missing: %s -- run scripts/install-deps.sh" % ", ".join(missing))
+    cpus = os.sched_getaffinity(0)
+    if SERVER_CPU not in cpus or CLIENT_CPU not in cpus:
+        raise HarnessError("need CPUs %d and %d available (have %s)" % (
+            SERVER_CPU, CLIENT_CPU, sorted(cpus)))
+
+
+def parse_duration(text):
+    m = re.fullmatch(r"\s*(\d+)\s*(s|m)?\s*", text)
+    if not m or int(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError("duration must be a whole number of seconds, "
+                                         "e.g. 10 or 10s or 1m")
+    return int(m.group(1)) * (60 if m.group(2) == "m" else 1)
+
+
+def positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not an integer: %r" % text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return v
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="stampede vs wrk on a loopback nginx (see bench/README.md)")
+    ap.add_argument("--bin", help="path to the stampede binary (e.g. build/stampede)")
+    ap.add_argument("--duration", type=parse_duration, default=None,
+                    help="seconds per run (default 10; 3 with --quick)")
+    ap.add_argument("--rounds", type=positive_int, default=None,
+                    help="A B rounds (default 2; 1 with --quick)")
+    ap.add_argument("--connections", type=positive_int, default=50,
+                    help="connections / VUs (default 50)")
+    ap.add_argument("--quick", action="store_true", help="smoke check: 3 s runs, 1 round")
+    ap.add_argument("--rate", type=positive_int, default=20000,
+                    help="rate test target, requests/s (default 20000)")
+    ap.add_argument("--max-vus", type=positive_int, default=200,
+                    help="rate test --max-vus (default 200)")
+    ap.add_argument("--no-rate-test", action="store_true", help="skip the rate test")
+    ap.add_argument("--json", default=DEFAULT_JSON,
+                    help="where to write the results (default build/bench-results.json)")
+    ap.add_argument("--wrk", default="/usr/bin/wrk", help=argparse.SUPPRESS)
+    ap.add_argument("--nginx", default="/usr/sbin/nginx", help=argparse.SUPPRESS)
+    ap.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--keep-tmp", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    try:
+        sys.stdout.reconfigure(line_buffering=True)  # keep stdout/stderr in order
+    except (AttributeError, ValueError):
+        pass
+    if args.duration is None:
+        args.duration = 3 if args.quick else 10
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 2
+    if args.bin:
+        args.bin = os.path.abspath(args.bin)
+
+    results = {"schema": 1,
+               "started": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                   timespec="seconds"),
+               "host": {"node": platform.node(), "kernel": platform.release(),
+                        "cpus": os.cpu_count()},
+               "config": {"duration_s": args.duration, "rounds": args.rounds,
+                          "connections": args.connections, "threads": THREADS,
+                          "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU,
+                          "rate_target": args.rate, "max_vus": args.max_vus,
+                          "self_test": args.self_test, "quick": args.quick},
+               "tools": {}, "pairs": [], "rate_test": None, "harness_error": None}
+    exit_code = 0
+
+    def on_term(signum, _frame):
+        raise KeyboardInterrupt  # unwind: kill the running client, stop nginx, write JSON
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    workdir = tempfile.mkdtemp(prefix="stampede-bench-")
+    nginx = None
+    try:
+        check_environment(args)
+        results["tools"]["wrk"] = {"path": args.wrk, "version": tool_version([args.wrk, "-v"])}
+        if args.bin:
+            results["tools"]["stampede"] = {"path": args.bin, "version": (
+                tool_version([args.bin, "version"]) if os.access(args.bin, os.X_OK) else None)}
+        busy = cpu_busy_percent((SERVER_CPU, CLIENT_CPU))
+        results["host"]["cpu_busy_before_percent"] = busy
+        for c, pct in sorted(busy.items()):
+            if pct > 10.0:
+                print("bench: warning: CPU %d is already %.0f%% busy with other work; the "
+                      "figures will be noisy" % (c, pct))
+        nginx = Nginx(args.nginx, workdir)
+        nginx.start()
+        url = "http://%s:%d/" % (LOOPBACK, nginx.port)
+        assert url.startswith("http://127.0.0.1:")
+        results["tools"]["nginx"] = {"path": args.nginx, "version": nginx.version}
+        results["config"]["url"] = url
+        print("stampede bench: nginx %s at %s (1 worker on CPU %d); clients on CPU %d via "
+              "taskset, %d thread, %d connections, %d s per run, %d round(s)%s" % (
+                  nginx.version or "?", url, SERVER_CPU, CLIENT_CPU, THREADS,
+                  args.connections, args.duration, args.rounds,
+                  "  [SELF-TEST: wrk in stampede's place]" if args.self_test else ""))
+        ctx_base = {"url": url, "connections": args.connections, "duration": args.duration}
+        pairs = build_pairs(args)
+        for i, pair in enumerate(pairs):
+            pres = run_pair(pair, args, ctx_base, workdir, nginx, i)
+            results["pairs"].append(pres)
+            ref = [r for r in pres["runs"] if r["slot"] == "A"]
+            if pair.a_is_reference and not any(r["ok"] for r in ref):
+                raise HarnessError("the reference tool %s failed in every round" % pair.a.name)
+        if not args.no_rate_test:
+            results["rate_test"] = run_rate_test(args, ctx_base, workdir, nginx)
+    except HarnessError as e:
+        results["harness_error"] = str(e)
+        print("\nbench: harness error: %s" % e, file=sys.stderr)
+        exit_code = 2
+    except KeyboardInterrupt:
+        results["harness_error"] = "interrupted"
+        print("\nbench: interrupted", file=sys.stderr)
+        exit_code = 2
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds")
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+            tmp = args.json + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(results, f, indent=2)
+                f.write("\n")
+            os.replace(tmp, args.json)
+            print("\nresults written to %s" % args.json)
+        except OSError as e:
+            print("bench: cannot write %s: %s" % (args.json, e), file=sys.stderr)
+            exit_code = 2
+        if args.keep_tmp:
+            print("temp dir kept: %s" % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
