@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/quick.h"
 #include "engine/run.h"
 #include "engine/sock.h"
 #include "metrics/threshold.h"
@@ -16,43 +17,44 @@
 #include "protocol/url.h"
 #include "util/common.h"
 
-#define DEFAULT_DURATION_US (10 * USEC_PER_SEC)
+#define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
 #define ITERATIONS_MAX_DURATION_US (600 * USEC_PER_SEC)
-#define MAX_VUS_LIMIT 1000000
+#define MAX_VUS_LIMIT              1000000
 
 void cmd_run_usage(void)
 {
-	printf("usage: stampede run --url URL [flags]\n\n"
-	       "workload (closed model: VUs loop request -> response):\n"
-	       "  -u, -c, --vus N           virtual users (default 1)\n"
-	       "  -d, --duration D          test length (default 10s)\n"
-	       "  -i, --iterations N        exactly N requests shared by the VUs\n"
-	       "  -s, --stages D:N,...      ramp VUs (or the rate with --rate): 30s:20,1m:20,30s:0\n"
-	       "      --sleep D             think time after each iteration\n"
-	       "open model (iterations start at intended times):\n"
-	       "      --rate R              iterations per second (start rate with --stages)\n"
-	       "      --max-vus M           most VUs (default max(vus, 1000))\n"
-	       "      --arrival uniform|poisson\n"
-	       "request:\n"
-	       "  -X, --method M            request method (default GET)\n"
-	       "  -H, --header 'K: V'       request header (repeatable)\n"
-	       "      --body S | --body-file F\n"
-	       "      --timeout D           request timeout (default 60s)\n"
-	       "      --connect-timeout D   connect + TLS handshake timeout (default 10s)\n"
-	       "      --insecure            do not verify TLS certificates\n"
-	       "      --cacert FILE         trust the CA certificates in FILE\n"
-	       "thresholds and outputs:\n"
-	       "      --threshold 'METRIC: EXPR'        e.g. 'http_req_duration: p(95)<200'\n"
-	       "      --threshold-abort 'METRIC: EXPR'  abort the run (exit 108) when it fails\n"
-	       "      --abort-delay D       evaluate abort thresholds only after D\n"
-	       "      --summary-export FILE write the JSON summary\n"
-	       "  -q, --quiet               no live progress\n"
-	       "      --no-summary          no end-of-test summary\n"
-	       "engine:\n"
-	       "  -t, --threads N           worker threads (default: number of CPUs)\n"
-	       "      --grace D             time in-flight requests may take to finish at the end\n"
-	       "                            (default 30s)\n\n"
-	       "Durations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
+	printf(
+	    "usage: stampede run --url URL [flags]\n\n"
+	    "workload (closed model: VUs loop request -> response):\n"
+	    "  -u, -c, --vus N           virtual users (default 1)\n"
+	    "  -d, --duration D          test length (default 10s)\n"
+	    "  -i, --iterations N        exactly N requests shared by the VUs\n"
+	    "  -s, --stages D:N,...      ramp VUs (or the rate with --rate): 30s:20,1m:20,30s:0\n"
+	    "      --sleep D             think time after each iteration\n"
+	    "open model (iterations start at intended times):\n"
+	    "      --rate R              iterations per second (start rate with --stages)\n"
+	    "      --max-vus M           most VUs (default max(vus, 1000))\n"
+	    "      --arrival uniform|poisson\n"
+	    "request:\n"
+	    "  -X, --method M            request method (default GET)\n"
+	    "  -H, --header 'K: V'       request header (repeatable)\n"
+	    "      --body S | --body-file F\n"
+	    "      --timeout D           request timeout (default 60s)\n"
+	    "      --connect-timeout D   connect + TLS handshake timeout (default 10s)\n"
+	    "      --insecure            do not verify TLS certificates\n"
+	    "      --cacert FILE         trust the CA certificates in FILE\n"
+	    "thresholds and outputs:\n"
+	    "      --threshold 'METRIC: EXPR'        e.g. 'http_req_duration: p(95)<200'\n"
+	    "      --threshold-abort 'METRIC: EXPR'  abort the run (exit 108) when it fails\n"
+	    "      --abort-delay D       evaluate abort thresholds only after D\n"
+	    "      --summary-export FILE write the JSON summary\n"
+	    "  -q, --quiet               no live progress\n"
+	    "      --no-summary          no end-of-test summary\n"
+	    "engine:\n"
+	    "  -t, --threads N           worker threads (default: number of CPUs)\n"
+	    "      --grace D             time in-flight requests may take to finish at the end\n"
+	    "                            (default 30s)\n\n"
+	    "Durations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
 enum {
@@ -158,7 +160,7 @@ static int opt_int(const char *flag, const char *v, int64_t min, int64_t max, in
 	if (parse_int64(v, min, max, out) < 0) {
 		char why[96];
 		snprintf(why, sizeof(why), "expected a whole number from %lld to %lld",
-			 (long long)min, (long long)max);
+		         (long long)min, (long long)max);
 		return bad(flag, v, why);
 	}
 	return 0;
@@ -264,8 +266,9 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_CONNECT_TIMEOUT:
 		if (opt_duration("--connect-timeout", arg, &a->connect_timeout_us) < 0)
 			return -EINVAL;
-		return a->connect_timeout_us > 0 ? 0
-						 : bad("--connect-timeout", arg, "must be more than 0");
+		return a->connect_timeout_us > 0
+		           ? 0
+		           : bad("--connect-timeout", arg, "must be more than 0");
 	case OPT_INSECURE:
 		a->insecure = true;
 		return 0;
@@ -302,7 +305,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	return -EINVAL;
 }
 
-static int resolve(const struct url *u, struct engine_cfg *cfg)
+static int resolve(const struct url *u, struct target *t)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
 	struct addrinfo *res = NULL;
@@ -313,30 +316,35 @@ static int resolve(const struct url *u, struct engine_cfg *cfg)
 	}
 	if (rc != 0 || !res) {
 		fprintf(stderr, "stampede: cannot resolve host '%s': %s\n", u->host,
-			rc ? gai_strerror(rc) : "no address");
+		        rc ? gai_strerror(rc) : "no address");
 		return -EINVAL;
 	}
-	memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
-	cfg->addrlen = res->ai_addrlen;
+	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
+	t->addrlen = res->ai_addrlen;
+	t->tls = u->tls;
+	t->host = u->host;
+	t->key = NULL;
 	freeaddrinfo(res);
 	return 0;
 }
 
 static json_t *options_json(const struct run_args *a, const struct engine_cfg *cfg)
 {
+	const struct scenario *sc = &cfg->scen[0];
 	char d[32];
 	json_t *o = json_object();
 	json_object_set_new(o, "url", json_string(a->url));
 	json_object_set_new(o, "method", json_string(cfg->req.method));
-	json_object_set_new(o, "model", json_string(cfg->model == MODEL_OPEN ? "open" : "closed"));
-	json_object_set_new(o, "vus", json_integer(cfg->vus));
-	if (cfg->model == MODEL_OPEN) {
+	json_object_set_new(o, "executor", json_string(executor_name(sc->executor)));
+	json_object_set_new(o, "model", json_string(sc->model == MODEL_OPEN ? "open" : "closed"));
+	json_object_set_new(o, "vus", json_integer(sc->vus));
+	if (sc->model == MODEL_OPEN) {
 		json_object_set_new(o, "rate", json_real(a->rate));
-		json_object_set_new(o, "maxVUs", json_integer(cfg->max_vus));
-		json_object_set_new(o, "arrival", json_string(cfg->poisson ? "poisson" : "uniform"));
+		json_object_set_new(o, "maxVUs", json_integer(sc->max_vus));
+		json_object_set_new(o, "arrival", json_string(sc->poisson ? "poisson" : "uniform"));
 	}
 	json_object_set_new(o, "duration",
-			    json_string(format_duration(cfg->duration_us, d, sizeof(d))));
+	                    json_string(format_duration(sc->duration_us, d, sizeof(d))));
 	if (a->iterations)
 		json_object_set_new(o, "iterations", json_integer(a->iterations));
 	if (a->stages)
@@ -348,6 +356,100 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 		json_array_append_new(th, json_string(a->thr[i].source));
 	json_object_set_new(o, "thresholds", th);
 	return o;
+}
+
+/* The quick mode's single scenario, with the k6 executor its flags describe. */
+static int quick_scenario(struct run_args *a, struct scenario *sc)
+{
+	char err[512];
+	struct stage *stages = NULL;
+	int nstages = 0;
+
+	sc->name = xstrdup("default");
+	sc->exec = xstrdup("default");
+	if (a->stages && sched_parse_stages(a->stages, &stages, &nstages, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: --stages: %s\n", err);
+		return -EINVAL;
+	}
+	if (a->stages && a->duration_set) {
+		free(stages);
+		fprintf(stderr, "stampede: --stages and --duration cannot be combined: the stages "
+		                "set the length\n");
+		return -EINVAL;
+	}
+	int64_t duration = a->duration_set ? a->duration_us : DEFAULT_DURATION_US;
+	if (a->iterations && !a->duration_set)
+		duration = ITERATIONS_MAX_DURATION_US;
+	if (!a->stages && duration <= 0) {
+		fprintf(stderr, "stampede: invalid --duration: must be more than 0\n");
+		return -EINVAL;
+	}
+	sc->graceful_stop_us = a->grace_us;
+	sc->graceful_ramp_down_us = a->grace_us;
+	sc->model = a->rate_set ? MODEL_OPEN : MODEL_CLOSED;
+	sc->poisson = a->poisson;
+	if (sc->model == MODEL_OPEN) {
+		if (a->sleep_us) {
+			free(stages);
+			fprintf(stderr,
+			        "stampede: --sleep applies to the closed model only (the open "
+			        "model starts iterations at their intended times)\n");
+			return -EINVAL;
+		}
+		if (!a->stages && a->rate <= 0) {
+			free(stages);
+			fprintf(stderr, "stampede: invalid --rate '%g': must be more than 0\n",
+			        a->rate);
+			return -EINVAL;
+		}
+		if (stages) {
+			sched_ramp(&sc->sched, a->rate, stages, nstages);
+			sc->executor = EX_RAMPING_ARRIVAL_RATE;
+		} else {
+			sched_constant(&sc->sched, a->rate, duration);
+			sc->executor = EX_CONSTANT_ARRIVAL_RATE;
+		}
+		int64_t pre =
+		    a->vus_set ? a->vus : (int64_t)MIN(MAX(sched_max(&sc->sched), 1), 100);
+		sc->vus = (int)pre;
+		sc->max_vus = (int)(a->max_vus ? a->max_vus : MAX(pre, 1000));
+		if (sc->max_vus < sc->vus) {
+			fprintf(stderr, "stampede: --max-vus %d is less than --vus %d\n",
+			        sc->max_vus, sc->vus);
+			return -EINVAL;
+		}
+	} else {
+		if (a->max_vus) {
+			free(stages);
+			fprintf(stderr,
+			        "stampede: --max-vus applies to the open model (--rate) only\n");
+			return -EINVAL;
+		}
+		int64_t vus = a->vus_set ? a->vus : 1;
+		if (stages) {
+			sched_ramp(&sc->sched, (double)vus, stages, nstages);
+			sc->executor = EX_RAMPING_VUS;
+		} else {
+			if (vus < 1) {
+				fprintf(stderr,
+				        "stampede: invalid --vus '0': must be at least 1\n");
+				return -EINVAL;
+			}
+			if (a->iterations && a->iterations < vus)
+				vus = a->iterations;
+			sched_constant(&sc->sched, (double)vus, duration);
+			sc->executor = a->iterations ? EX_SHARED_ITERATIONS : EX_CONSTANT_VUS;
+		}
+		sc->vus = (int)vus;
+		if (sched_max(&sc->sched) < 1) {
+			fprintf(stderr, "stampede: the stages never have a VU: nothing to run\n");
+			return -EINVAL;
+		}
+	}
+	sc->duration_us = sc->sched.total_us;
+	sc->iterations = a->iterations;
+	sc->sleep_us = a->sleep_us;
+	return 0;
 }
 
 /* Turn validated flags into an engine configuration. */
@@ -367,103 +469,31 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	if (a->body_len && a->method == NULL)
 		a->method = "POST";
 	struct request_spec spec = { .method = a->method,
-				     .url = u,
-				     .headers = a->headers,
-				     .nheaders = a->nheaders,
-				     .body = a->body,
-				     .body_len = a->body_len };
+		                     .url = u,
+		                     .headers = a->headers,
+		                     .nheaders = a->nheaders,
+		                     .body = a->body,
+		                     .body_len = a->body_len };
 	if (request_build(&spec, &cfg->req, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
 		return -EINVAL;
 	}
-	if (resolve(u, cfg) < 0)
+	if (resolve(u, &cfg->target) < 0)
 		return -EINVAL;
-	cfg->tls = u->tls;
-	cfg->host = u->host;
 	cfg->verify = !a->insecure;
 	if (u->tls && tls_ctx_new(&cfg->tls_ctx, cfg->verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
 		return -EINVAL;
 	}
-
-	struct stage *stages = NULL;
-	int nstages = 0;
-	if (a->stages && sched_parse_stages(a->stages, &stages, &nstages, err, sizeof(err)) < 0) {
-		fprintf(stderr, "stampede: --stages: %s\n", err);
+	cfg->scen = xcalloc(1, sizeof(*cfg->scen));
+	cfg->nscen = 1;
+	if (quick_scenario(a, &cfg->scen[0]) < 0)
 		return -EINVAL;
-	}
-	if (a->stages && a->duration_set) {
-		free(stages);
-		fprintf(stderr, "stampede: --stages and --duration cannot be combined: the stages "
-				"set the length\n");
-		return -EINVAL;
-	}
-	int64_t duration = a->duration_set ? a->duration_us : DEFAULT_DURATION_US;
-	if (a->iterations && !a->duration_set)
-		duration = ITERATIONS_MAX_DURATION_US;
-	if (!a->stages && duration <= 0) {
-		fprintf(stderr, "stampede: invalid --duration: must be more than 0\n");
-		return -EINVAL;
-	}
-
-	cfg->model = a->rate_set ? MODEL_OPEN : MODEL_CLOSED;
-	cfg->poisson = a->poisson;
-	if (cfg->model == MODEL_OPEN) {
-		if (a->sleep_us) {
-			free(stages);
-			fprintf(stderr, "stampede: --sleep applies to the closed model only (the open "
-					"model starts iterations at their intended times)\n");
-			return -EINVAL;
-		}
-		if (!a->stages && a->rate <= 0) {
-			fprintf(stderr, "stampede: invalid --rate '%g': must be more than 0\n", a->rate);
-			return -EINVAL;
-		}
-		if (stages)
-			sched_ramp(&cfg->sched, a->rate, stages, nstages);
-		else
-			sched_constant(&cfg->sched, a->rate, duration);
-		int64_t pre = a->vus_set ? a->vus : (int64_t)MIN(MAX(sched_max(&cfg->sched), 1), 100);
-		cfg->vus = (int)pre;
-		cfg->max_vus = (int)(a->max_vus ? a->max_vus : MAX(pre, 1000));
-		if (cfg->max_vus < cfg->vus) {
-			fprintf(stderr, "stampede: --max-vus %d is less than --vus %d\n", cfg->max_vus,
-				cfg->vus);
-			return -EINVAL;
-		}
-	} else {
-		if (a->max_vus) {
-			free(stages);
-			fprintf(stderr, "stampede: --max-vus applies to the open model (--rate) only\n");
-			return -EINVAL;
-		}
-		int64_t vus = a->vus_set ? a->vus : 1;
-		if (stages) {
-			sched_ramp(&cfg->sched, (double)vus, stages, nstages);
-		} else {
-			if (vus < 1) {
-				fprintf(stderr, "stampede: invalid --vus '0': must be at least 1\n");
-				return -EINVAL;
-			}
-			sched_constant(&cfg->sched, (double)vus, duration);
-		}
-		cfg->vus = (int)vus;
-		if (sched_max(&cfg->sched) < 1) {
-			fprintf(stderr, "stampede: the stages never have a VU: nothing to run\n");
-			return -EINVAL;
-		}
-	}
-	cfg->duration_us = cfg->sched.total_us;
-	if (a->iterations && a->iterations < cfg->vus && cfg->model == MODEL_CLOSED)
-		cfg->vus = (int)a->iterations;
-	cfg->iterations = a->iterations;
-	int most = cfg->model == MODEL_OPEN ? cfg->max_vus : (int)sched_max(&cfg->sched);
+	cfg->body = &quick_body;
 	int64_t threads = a->threads ? a->threads : MAX(nproc, 1);
-	cfg->threads = (int)MAX(1, MIN(threads, most));
-	cfg->sleep_us = a->sleep_us;
+	cfg->threads = (int)MAX(1, MIN(threads, scenario_max_vus(&cfg->scen[0])));
 	cfg->timeout_us = a->timeout_us ? a->timeout_us : 60 * USEC_PER_SEC;
 	cfg->connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
-	cfg->grace_us = a->grace_us;
 	cfg->late_tolerance_us = 1000;
 	cfg->seed = a->seed ? a->seed : (uint64_t)wall_us();
 	return 0;
@@ -488,7 +518,8 @@ int cmd_run(int argc, char **argv)
 			if (optopt)
 				fprintf(stderr, "stampede: unknown option '-%c'\n", optopt);
 			else
-				fprintf(stderr, "stampede: unknown option '%s'\n", argv[optind - 1]);
+				fprintf(stderr, "stampede: unknown option '%s'\n",
+				        argv[optind - 1]);
 			fprintf(stderr, "see 'stampede help run'\n");
 			goto out;
 		}
@@ -501,9 +532,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr,
-			"stampede: unexpected argument '%s' (scripts are not supported yet; use "
-			"--url)\n",
-			argv[optind]);
+		        "stampede: unexpected argument '%s' (scripts are not supported yet; use "
+		        "--url)\n",
+		        argv[optind]);
 		goto out;
 	}
 	if (configure(&a, &cfg, &u) < 0)
@@ -528,7 +559,9 @@ out:
 	free(a.headers);
 	free(a.body);
 	request_free(&cfg.req);
-	sched_free(&cfg.sched);
+	for (int i = 0; i < cfg.nscen; i++)
+		scenario_free(&cfg.scen[i]);
+	free(cfg.scen);
 	if (cfg.tls_ctx)
 		tls_ctx_free(cfg.tls_ctx);
 	url_free(&u);

@@ -1,4 +1,4 @@
-/* engine.h: run configuration and the shared state of a running test. */
+/* engine.h: run configuration (scenarios, executors) and the shared state of a running test. */
 #ifndef STAMPEDE_ENGINE_H
 #define STAMPEDE_ENGINE_H
 
@@ -6,63 +6,130 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "engine/conn.h"
 #include "engine/sched.h"
 #include "metrics/metrics.h"
 #include "protocol/request.h"
 
 enum model { MODEL_CLOSED, MODEL_OPEN };
 
+/* k6's executors. */
+enum executor {
+	EX_SHARED_ITERATIONS,
+	EX_PER_VU_ITERATIONS,
+	EX_CONSTANT_VUS,
+	EX_RAMPING_VUS,
+	EX_CONSTANT_ARRIVAL_RATE,
+	EX_RAMPING_ARRIVAL_RATE,
+};
+
+const char *executor_name(enum executor e);
+/* Parse a k6 executor name; returns 0 or -EINVAL. */
+int executor_parse(const char *s, enum executor *out);
+
+/* One scenario: an executor and its parameters (k6 semantics). Read-only during the run,
+ * except iter_claimed. */
+struct scenario {
+	char *name;
+	enum executor executor;
+	enum model model;
+	int vus;            /* closed: constant/start VUs; open: preAllocatedVUs */
+	int max_vus;        /* open: maxVUs */
+	int64_t iterations; /* shared: total; per-VU: each; 0: unlimited */
+	bool per_vu;
+	struct sched sched; /* closed: VUs over time; open: iterations per second */
+	bool poisson;
+	int64_t start_us;    /* startTime */
+	int64_t duration_us; /* no new iteration starts after start + duration */
+	int64_t graceful_stop_us;
+	int64_t graceful_ramp_down_us;
+	int64_t sleep_us;     /* quick mode: think time */
+	char *exec;           /* scripts: the function an iteration runs */
+	char *env_json;       /* scripts: scenario env (JSON object) or NULL */
+	char *tags_json;      /* scripts: scenario tags (JSON object) or NULL */
+	int64_t iter_claimed; /* atomic: shared-iterations handed out */
+};
+
+struct vu;
+struct worker;
+
+/* What an iteration does: the quick mode's static request or a script's function. */
+struct vu_body {
+	/* Per-VU state, created when the VU is first used. Returns 0 or -errno. */
+	int (*vu_init)(struct vu *v);
+	void (*vu_free)(struct vu *v);
+	/* Begin an iteration; the body later calls vu_iteration_end() exactly once
+	 * (possibly before start returns). */
+	void (*start)(struct vu *v);
+	/* The run stops at once: drop the iteration in flight (no vu_iteration_end). */
+	void (*abort)(struct vu *v);
+};
+
 /* Everything a worker needs, read-only during the run. */
 struct engine_cfg {
-	struct request req;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	bool tls;
-	void *tls_ctx;       /* SSL_CTX * */
-	const char *host;    /* for SNI and certificate checks */
+	const struct vu_body *body;
+	void *body_ctx;       /* the body's shared state (the compiled script) */
+	struct request req;   /* quick mode: the static request */
+	struct target target; /* quick mode: its resolved origin */
+	void *tls_ctx;        /* SSL_CTX *, shared */
 	bool verify;
 	int threads;
-	enum model model;
-	int vus;             /* closed: start/constant VUs; open: preallocated VUs */
-	int max_vus;         /* open: most VUs */
-	int64_t iterations;  /* 0: unlimited */
-	struct sched sched;  /* closed: VUs over time; open: iterations/s over time */
-	bool poisson;
-	int64_t duration_us; /* when new iterations stop (the schedule's length) */
-	int64_t sleep_us;
+	struct scenario *scen;
+	int nscen;
 	int64_t timeout_us;
 	int64_t connect_timeout_us;
-	int64_t grace_us;
 	int64_t late_tolerance_us; /* an iteration starting later than this is "late" */
 	uint64_t seed;
 };
 
-enum stop_level { STOP_NONE = 0, STOP_GRACEFUL = 1, STOP_HARD = 2 };
+/* The longest a scenario may run: its start, duration and graceful stop. */
+int64_t scenario_end_us(const struct scenario *s);
+/* The most VUs a scenario may use at once. */
+int scenario_max_vus(const struct scenario *s);
+void scenario_free(struct scenario *s);
 
-struct worker;
+enum stop_level { STOP_NONE = 0, STOP_GRACEFUL = 1, STOP_HARD = 2 };
 
 struct engine {
 	const struct engine_cfg *cfg;
 	struct registry *reg;
-	int64_t start_us;      /* monotonic start of the measured run */
-	int stop_level;        /* atomic enum stop_level */
-	int64_t iter_claimed;  /* atomic: iterations handed out (iterations mode) */
+	int64_t start_us; /* monotonic start of the measured run */
+	int stop_level;   /* atomic enum stop_level */
 	struct worker **workers;
 	int nworkers;
 	int conns_open;        /* atomic: connections open across workers */
 	int conn_limit_warned; /* atomic: the out-of-fds/ports message was printed */
+	int vu_ids;            /* atomic: VU ids handed out (k6's __VU starts at 1) */
 };
 
 /* Per-worker counters the coordinator reads (relaxed atomics). */
 struct worker_stats {
-	int active_vus;      /* VUs running (closed) or busy (open) */
+	int active_vus; /* VUs running (closed) or busy (open) */
 	int allocated_vus;
 	int64_t interrupted; /* iterations cut short by a hard stop */
 	int64_t backlog_max; /* deepest backlog of late starts (open) */
 	bool done;
 };
 
-/* Create worker id of e->nworkers (allocates its VUs and loop). Returns 0 or -errno. */
+/* A virtual user. Bodies keep their own state in body_state. */
+struct vu {
+	struct worker *w;
+	struct scen_rt *s;
+	int idx;   /* index within its scenario on this worker */
+	int id;    /* global VU id, from 1 */
+	int state; /* private to the worker */
+	struct connpool pool;
+	struct http_call call;   /* the VU's current single request */
+	struct loop_timer timer; /* think time, deferred start, body timers */
+	int64_t intended;        /* intended start of the iteration (open model), 0 if none */
+	int64_t t_iter;          /* actual start of the iteration */
+	int64_t iterations;      /* iterations this VU completed in its scenario */
+	bool initialised;
+	void *body_state;
+	struct vu *next_idle;
+};
+
+/* Create worker id of e->nworkers (allocates its loop). Returns 0 or -errno. */
 int worker_new(struct engine *e, int id, struct worker **out);
 void worker_free(struct worker *w);
 /* Start the worker's thread. Returns 0 or -errno. */
@@ -78,5 +145,27 @@ void worker_return_sink(struct worker *w, struct sink *s);
 void worker_get_stats(struct worker *w, struct worker_stats *st);
 /* CPU time the worker thread has used, in µs (0 if unknown). */
 int64_t worker_cpu_us(struct worker *w);
+
+/* --- for iteration bodies (worker thread only) ----------------------------------- */
+
+/* The iteration of v ended (failed: an error ended it early). */
+void vu_iteration_end(struct vu *v, bool failed);
+struct netctx *worker_net(struct worker *w);
+struct loop *worker_loop(struct worker *w);
+const struct engine_cfg *worker_cfg(struct worker *w);
+struct engine *worker_engine(struct worker *w);
+int worker_id(struct worker *w);
+/* The sink recording goes into now (it changes every second: do not keep it). */
+struct sink *worker_sink(struct worker *w);
+/* The series id for metric + tags, through a per-worker cache (lock-free when warm). */
+int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags);
+/* Record the built-in HTTP metrics of a finished call with the given tags (method, name,
+ * group, user tags...; status, error_code, expected_response and scenario are added). */
+void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,
+                        const char *method, const char *name, const struct tag *extra, int nextra);
+/* The scenario of a VU and its index on this worker. */
+const struct scenario *vu_scenario(const struct vu *v);
+/* True once the VU's scenario stops starting iterations (graceful stop under way). */
+bool vu_stopping(const struct vu *v);
 
 #endif

@@ -146,7 +146,10 @@ static void progress(struct coord *c, int32_t t, bool final)
 	char el[32], total[32];
 	int64_t elapsed = final ? now_us() - c->e.start_us : (int64_t)(t + 1) * USEC_PER_SEC;
 	format_duration(elapsed / USEC_PER_SEC * USEC_PER_SEC, el, sizeof(el));
-	format_duration(c->e.cfg->duration_us, total, sizeof(total));
+	int64_t planned = 0;
+	for (int i = 0; i < c->e.cfg->nscen; i++)
+		planned = MAX(planned, c->e.cfg->scen[i].start_us + c->e.cfg->scen[i].duration_us);
+	format_duration(planned, total, sizeof(total));
 	double err_pct = c->reqs_total ? 100.0 * (double)c->failed_total / (double)c->reqs_total : 0;
 	char line[256];
 	if (final) {
@@ -257,6 +260,14 @@ static void close_ready_intervals(struct coord *c)
 		aggregate_close_interval(&c->agg, k);
 		check_abort(c);
 	}
+}
+
+static bool any_open(const struct engine_cfg *cfg)
+{
+	for (int i = 0; i < cfg->nscen; i++)
+		if (cfg->scen[i].model == MODEL_OPEN)
+			return true;
+	return false;
 }
 
 static void raise_nofile(void)
@@ -405,7 +416,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		.thr = o->thr,
 		.nthr = o->nthr,
 		.options = o->options,
-		.open_model = cfg->model == MODEL_OPEN,
+		.open_model = any_open(cfg),
 		.threads = cfg->threads,
 		.max_rss_kb = ru.ru_maxrss,
 		.interrupted_iterations = interrupted_iters,

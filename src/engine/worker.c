@@ -1,4 +1,4 @@
-/* worker.c: one worker thread: its event loop, virtual users, connections and sinks. */
+/* worker.c: one worker thread: its event loop, scenarios (executors), VUs and metric sinks. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -7,54 +7,60 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "engine/loop.h"
-#include "engine/sock.h"
-#include "protocol/http_parse.h"
 #include "util/common.h"
 
-#define RBUF_SIZE (64 * 1024)
+#define RBUF_SIZE         (64 * 1024)
 #define CONTROL_PERIOD_US 10000
-#define SERIES_CACHE 16
 /* Arrivals due within this slack share one wake-up; it stays far below the lateness
  * tolerance (1 ms), so no iteration counts as late because of it. */
 #define ARRIVAL_SLACK_US 200
 
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY, VU_SLEEP, VU_PENDING };
-enum req_state { RS_NONE, RS_CONNECTING, RS_HANDSHAKE, RS_SENDING, RS_WAITING };
 
-struct vu {
-	struct worker *w;
-	int idx;              /* index within the worker */
-	enum vu_state state;
-	enum req_state rs;
-	struct sock sock;
-	struct loop_io io;
-	struct loop_timer timer; /* connect/request deadline, think time, deferred start */
-	struct http_parser parser;
-	int reqs_on_conn;     /* requests completed on the current connection */
-	bool retried;
-	bool conn_fresh;      /* the current request opened its connection */
-	size_t wpos;
-	size_t bytes_sent;
-	size_t bytes_recv;
-	int64_t intended;     /* intended start of the iteration (open model), 0 if none */
-	int64_t t_iter;       /* actual start of the iteration */
-	int64_t t_req, t_conn, t_connected, t_tls, t_send, t_sent, t_first;
-	int64_t conn_deadline, req_deadline;
-	struct vu *next_idle;
+/* Series ids of the built-in HTTP metrics for one tag set. */
+struct series_set {
+	int reqs, failed, duration, blocked, connecting, tls, sending, waiting, receiving,
+	    uncorrected, sent, recv;
 };
 
-/* Series ids for one (status, error) combination of the static request. */
-struct series_set {
-	int status;
-	int err;
-	int reqs, failed, duration, blocked, connecting, tls, sending, waiting, receiving,
-		uncorrected, sent, recv;
+struct scache_entry {
+	char *key;
+	uint64_t hash;
+	int sid;                /* worker_series */
+	struct series_set *set; /* worker_record_http */
+};
+
+/* A scenario as this worker runs it: its share of VUs and arrivals. */
+struct scen_rt {
+	struct worker *w;
+	const struct scenario *cfg;
+	struct vu *vus;
+	int nvus;      /* capacity: most VUs this worker may run for the scenario */
+	int allocated; /* VUs initialised */
+	int target;    /* closed: VUs that should run now */
+	int running;   /* closed: VUs started and not stopped; open: busy VUs */
+	int busy;      /* VUs inside an iteration */
+	struct vu *idle;
+	int in_start; /* depth guard: defer iterations started from a finishing one */
+	int64_t t0;   /* absolute start */
+	/* open model */
+	struct loop_timer arrival;
+	int64_t arrival_k;
+	double arrival_x;
+	uint64_t rng;
+	int64_t *backlog;
+	int bl_head, bl_len, bl_cap;
+	/* life cycle */
+	struct loop_timer start_timer, control, end_timer, hard_timer, ramp_timer;
+	int local_stop;
+	bool started;
+	bool done;
+	int sid_iterations, sid_iter_duration, sid_dropped;
 };
 
 struct worker {
@@ -66,7 +72,7 @@ struct worker {
 	struct loop *loop;
 	int evfd;
 	struct loop_io evio;
-	char *rbuf;
+	struct netctx net;
 
 	/* metrics */
 	struct sink *cur;
@@ -75,34 +81,13 @@ struct worker {
 	pthread_mutex_t mu;
 	struct sink *full_head, *full_tail;
 	struct sink *spare;
-	struct series_set cache[SERIES_CACHE];
-	int ncache;
-	int sid_iterations, sid_iter_duration, sid_dropped;
+	struct scache_entry *cache;
+	int cache_cap, cache_len;
+	struct buf key;
 
-	/* VUs */
-	struct vu *vus;
-	int nvus;      /* capacity (most VUs this worker may run) */
-	int target;    /* closed: VUs that should run now */
-	int running;   /* closed: VUs started and not stopped; open: busy VUs */
-	int busy;      /* VUs with a request in flight or about to start one */
-	int allocated; /* VUs initialised */
-	struct vu *idle;
-	int in_start;  /* depth guard: defer iterations started from a finishing one */
-
-	/* open model */
-	struct loop_timer arrival;
-	int64_t arrival_k;
-	double arrival_x;
-	bool arrivals_done;
-	uint64_t rng;
-	int64_t *backlog;
-	int bl_head, bl_len, bl_cap;
-
-	/* life cycle */
-	struct loop_timer control;
-	struct loop_timer end_timer;
-	struct loop_timer hard_timer;
-	int local_stop;
+	struct scen_rt *scen;
+	int nscen;
+	int global_stop;
 	bool exit_loop;
 	struct worker_stats stats; /* written with atomics */
 	clockid_t cpu_clock;
@@ -110,10 +95,8 @@ struct worker {
 };
 
 static void vu_start_iteration(struct vu *v, int64_t intended);
-static void vu_begin_request(struct vu *v);
-static void vu_finish(struct vu *v, enum err_kind err);
-static void worker_check_done(struct worker *w);
-static void worker_stop(struct worker *w, int level);
+static void scen_check_done(struct scen_rt *s);
+static void scen_stop(struct scen_rt *s, int level);
 
 /* --- small helpers ---------------------------------------------------------------- */
 
@@ -132,66 +115,175 @@ static double rng_exp(uint64_t *s)
 	return -log(u);
 }
 
-static void stat_store(int *p, int v)
+static uint64_t hash_bytes(const char *p, size_t n)
 {
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
 }
 
-static int series(struct worker *w, int metric, struct tag *tags, int ntags)
-{
-	int id = registry_series(w->e->reg, metric, tags, ntags);
-	if (id < 0)
-		id = registry_series(w->e->reg, metric, tags, 0);
-	return id;
-}
+/* --- the series cache: tag-set key -> series ids ----------------------------------- */
 
-static struct series_set *series_for(struct worker *w, int status, enum err_kind err)
+static struct scache_entry *cache_find(struct worker *w, const char *key, size_t len, bool *found)
 {
-	for (int i = 0; i < w->ncache; i++) {
-		if (w->cache[i].status == status && w->cache[i].err == (int)err) {
-			if (i > 0) { /* move to front */
-				struct series_set t = w->cache[i];
-				memmove(&w->cache[1], &w->cache[0], sizeof(t) * (size_t)i);
-				w->cache[0] = t;
-			}
-			return &w->cache[0];
+	uint64_t h = hash_bytes(key, len);
+	if ((w->cache_len + 1) * 2 > w->cache_cap) {
+		int cap = w->cache_cap ? w->cache_cap * 2 : 64;
+		struct scache_entry *n = xcalloc((size_t)cap, sizeof(*n));
+		for (int i = 0; i < w->cache_cap; i++) {
+			struct scache_entry *o = &w->cache[i];
+			if (!o->key)
+				continue;
+			size_t j = o->hash & (size_t)(cap - 1);
+			while (n[j].key)
+				j = (j + 1) & (size_t)(cap - 1);
+			n[j] = *o;
+		}
+		free(w->cache);
+		w->cache = n;
+		w->cache_cap = cap;
+	}
+	size_t mask = (size_t)w->cache_cap - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct scache_entry *e = &w->cache[i];
+		if (!e->key) {
+			*found = false;
+			e->key = xstrndup(key, len);
+			e->hash = h;
+			e->sid = -1;
+			w->cache_len++;
+			return e;
+		}
+		if (e->hash == h && strcmp(e->key, key) == 0) {
+			*found = true;
+			return e;
 		}
 	}
-	/* A new combination: intern its series (takes the registry lock; rare). */
+}
+
+static void key_tags(struct buf *k, const struct tag *tags, int ntags)
+{
+	for (int i = 0; i < ntags; i++) {
+		if (!tags[i].value)
+			continue;
+		buf_addstr(k, "\x1f");
+		buf_addstr(k, tags[i].key);
+		buf_addstr(k, "\x1e");
+		buf_addstr(k, tags[i].value);
+	}
+}
+
+int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags)
+{
+	char num[16];
+	bool found;
+	w->key.len = 0;
+	snprintf(num, sizeof(num), "m%d", metric);
+	buf_addstr(&w->key, num);
+	key_tags(&w->key, tags, ntags);
+	struct scache_entry *e = cache_find(w, w->key.p, w->key.len, &found);
+	if (!found || e->sid < 0) {
+		int id = registry_series(w->e->reg, metric, tags, ntags);
+		if (id < 0) /* over the cardinality cap: record without tags */
+			id = registry_series(w->e->reg, metric, NULL, 0);
+		e->sid = id;
+	}
+	return e->sid;
+}
+
+static struct series_set *series_set_for(struct worker *w, const struct tag *tags, int n)
+{
+	bool found;
+	w->key.len = 0;
+	buf_addstr(&w->key, "http");
+	key_tags(&w->key, tags, n);
+	struct scache_entry *e = cache_find(w, w->key.p, w->key.len, &found);
+	if (found && e->set)
+		return e->set;
+	struct tag plain[2];
+	int np = 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(tags[i].key, "scenario") == 0)
+			plain[np++] = tags[i];
+	struct series_set *s = xmalloc(sizeof(*s));
+	s->reqs = worker_series(w, M_HTTP_REQS, tags, n);
+	s->failed = worker_series(w, M_HTTP_REQ_FAILED, tags, n);
+	s->duration = worker_series(w, M_HTTP_REQ_DURATION, tags, n);
+	s->blocked = worker_series(w, M_HTTP_REQ_BLOCKED, tags, n);
+	s->connecting = worker_series(w, M_HTTP_REQ_CONNECTING, tags, n);
+	s->tls = worker_series(w, M_HTTP_REQ_TLS_HANDSHAKING, tags, n);
+	s->sending = worker_series(w, M_HTTP_REQ_SENDING, tags, n);
+	s->waiting = worker_series(w, M_HTTP_REQ_WAITING, tags, n);
+	s->receiving = worker_series(w, M_HTTP_REQ_RECEIVING, tags, n);
+	s->uncorrected = worker_series(w, M_HTTP_REQ_DURATION_UNCORRECTED, tags, n);
+	s->sent = worker_series(w, M_DATA_SENT, plain, np);
+	s->recv = worker_series(w, M_DATA_RECEIVED, plain, np);
+	/* worker_series reused the key buffer: find our entry again. */
+	w->key.len = 0;
+	buf_addstr(&w->key, "http");
+	key_tags(&w->key, tags, n);
+	e = cache_find(w, w->key.p, w->key.len, &found);
+	e->set = s;
+	return s;
+}
+
+static int64_t late_by(const struct vu *v)
+{
+	int64_t late = v->intended ? v->t_iter - v->intended : 0;
+	return late > v->w->cfg->late_tolerance_us ? late : 0;
+}
+
+void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,
+                        const char *method, const char *name, const struct tag *extra, int nextra)
+{
 	char st[16], code[16];
-	snprintf(st, sizeof(st), "%d", status);
-	snprintf(code, sizeof(code), "%d", err_kind_code(err));
-	struct tag tags[] = {
-		{ "method", w->cfg->req.method },
-		{ "name", w->cfg->req.name },
-		{ "status", st },
-		{ "expected_response", (status >= 200 && status < 400 && !err) ? "true" : "false" },
-		{ "scenario", "default" },
-		{ "error_code", err ? code : NULL },
-	};
-	int n = (int)ARRAY_SIZE(tags);
-	struct tag plain[] = { { "scenario", "default" } };
-	struct series_set s = {
-		.status = status,
-		.err = (int)err,
-		.reqs = series(w, M_HTTP_REQS, tags, n),
-		.failed = series(w, M_HTTP_REQ_FAILED, tags, n),
-		.duration = series(w, M_HTTP_REQ_DURATION, tags, n),
-		.blocked = series(w, M_HTTP_REQ_BLOCKED, tags, n),
-		.connecting = series(w, M_HTTP_REQ_CONNECTING, tags, n),
-		.tls = series(w, M_HTTP_REQ_TLS_HANDSHAKING, tags, n),
-		.sending = series(w, M_HTTP_REQ_SENDING, tags, n),
-		.waiting = series(w, M_HTTP_REQ_WAITING, tags, n),
-		.receiving = series(w, M_HTTP_REQ_RECEIVING, tags, n),
-		.uncorrected = series(w, M_HTTP_REQ_DURATION_UNCORRECTED, tags, n),
-		.sent = series(w, M_DATA_SENT, plain, 1),
-		.recv = series(w, M_DATA_RECEIVED, plain, 1),
-	};
-	if (w->ncache < SERIES_CACHE)
-		w->ncache++;
-	memmove(&w->cache[1], &w->cache[0], sizeof(s) * (size_t)(w->ncache - 1));
-	w->cache[0] = s;
-	return &w->cache[0];
+	struct tag tags[TAG_MAX + 8];
+	int n = 0;
+	bool ok_status = c->status >= 200 && c->status < 400;
+
+	snprintf(st, sizeof(st), "%d", c->status);
+	tags[n++] = (struct tag){ "method", method };
+	tags[n++] = (struct tag){ "name", name };
+	tags[n++] = (struct tag){ "status", st };
+	tags[n++] = (struct tag){ "expected_response", ok_status && !c->err ? "true" : "false" };
+	tags[n++] = (struct tag){ "scenario", v->s->cfg->name };
+	if (c->err) {
+		snprintf(code, sizeof(code), "%d", err_kind_code(c->err));
+		tags[n++] = (struct tag){ "error_code", code };
+	}
+	for (int i = 0; i < nextra && n < (int)ARRAY_SIZE(tags); i++)
+		tags[n++] = extra[i];
+	struct series_set *ss = series_set_for(w, tags, n);
+	struct sink *s = w->cur;
+
+	int64_t t_end = c->t_end;
+	int64_t t_send = c->t_send ? c->t_send : t_end;
+	int64_t t_sent = c->t_sent ? c->t_sent : t_end;
+	int64_t t_first = c->t_first ? c->t_first : t_end;
+	int64_t sending = MAX(0, t_sent - t_send);
+	int64_t waiting = MAX(0, MIN(t_first, t_end) - t_sent);
+	int64_t receiving = MAX(0, t_end - t_first);
+	if (!c->t_sent) { /* never fully sent: the whole time was spent sending */
+		sending = MAX(0, t_end - t_send);
+		waiting = receiving = 0;
+	}
+	int64_t duration = sending + waiting + receiving;
+	bool tls = c->target && c->target->tls;
+
+	sink_add(s, ss->reqs, 1);
+	sink_rate(s, ss->failed, c->err != ERR_NONE || !ok_status);
+	sink_trend(s, ss->duration, duration + late_by(v));
+	if (v->s->cfg->model == MODEL_OPEN)
+		sink_trend(s, ss->uncorrected, duration);
+	sink_trend(s, ss->blocked, MAX(0, c->t_conn - c->t_start));
+	sink_trend(s, ss->connecting, c->conn_fresh ? MAX(0, c->t_connected - c->t_conn) : 0);
+	sink_trend(s, ss->tls, c->conn_fresh && tls ? MAX(0, c->t_tls - c->t_connected) : 0);
+	sink_trend(s, ss->sending, sending);
+	sink_trend(s, ss->waiting, waiting);
+	sink_trend(s, ss->receiving, receiving);
+	sink_add(s, ss->sent, (double)c->bytes_sent);
+	sink_add(s, ss->recv, (double)c->bytes_recv);
 }
 
 /* --- sinks ------------------------------------------------------------------------ */
@@ -244,370 +336,124 @@ void worker_return_sink(struct worker *w, struct sink *s)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* --- connections ------------------------------------------------------------------ */
+/* --- accessors for iteration bodies ----------------------------------------------- */
 
-static void vu_close_conn(struct vu *v)
+struct netctx *worker_net(struct worker *w)
 {
-	if (v->sock.fd >= 0) {
-		sock_close(&v->sock);
-		__atomic_sub_fetch(&v->w->e->conns_open, 1, __ATOMIC_RELAXED);
-	}
-	v->sock.ops = &sock_plain_ops;
-	v->reqs_on_conn = 0;
+	return &w->net;
 }
 
-static void arm_deadline(struct vu *v)
+struct loop *worker_loop(struct worker *w)
 {
-	int64_t when = v->req_deadline;
-	if (v->rs == RS_CONNECTING || v->rs == RS_HANDSHAKE)
-		when = MIN(when, v->conn_deadline);
-	loop_timer_at(v->w->loop, &v->timer, when);
+	return w->loop;
 }
 
-static void vu_write(struct vu *v)
+const struct engine_cfg *worker_cfg(struct worker *w)
 {
-	const struct request *req = &v->w->cfg->req;
-	while (v->wpos < req->len) {
-		size_t n = 0;
-		enum io_res r = v->sock.ops->write(&v->sock, req->bytes + v->wpos, req->len - v->wpos, &n);
-		if (r == IO_AGAIN)
-			return; /* EPOLLOUT (edge) resumes */
-		if (r != IO_OK) {
-			enum err_kind k = r == IO_EOF ? ERR_RESET : v->sock.err;
-			vu_finish(v, k);
-			return;
-		}
-		v->wpos += n;
-		v->bytes_sent += n;
-	}
-	v->t_sent = now_us();
-	v->rs = RS_WAITING;
-	http_parser_reset(&v->parser, req->head);
+	return w->cfg;
 }
 
-static void vu_connected(struct vu *v)
+struct engine *worker_engine(struct worker *w)
 {
-	v->t_connected = now_us();
-	if (v->w->cfg->tls) {
-		if (tls_attach(&v->sock, v->w->cfg->tls_ctx, v->w->cfg->host, v->w->cfg->verify) < 0) {
-			v->sock.err = ERR_TLS;
-			vu_finish(v, ERR_TLS);
-			return;
-		}
-		v->rs = RS_HANDSHAKE;
-		enum io_res r = v->sock.ops->handshake(&v->sock);
-		if (r == IO_AGAIN)
-			return;
-		if (r != IO_OK) {
-			vu_finish(v, v->sock.err ? v->sock.err : ERR_TLS);
-			return;
-		}
-	}
-	v->t_tls = now_us();
-	v->t_send = v->t_tls;
-	v->rs = RS_SENDING;
-	arm_deadline(v);
-	vu_write(v);
+	return w->e;
 }
 
-static bool vu_retry_allowed(struct vu *v)
+int worker_id(struct worker *w)
 {
-	return !v->conn_fresh && !v->retried && v->parser.header_bytes == 0 &&
-	       http_parser_idle(&v->parser) && v->w->local_stop < STOP_HARD;
+	return w->id;
 }
 
-static void vu_read(struct vu *v, uint32_t events)
+struct sink *worker_sink(struct worker *w)
 {
-	struct worker *w = v->w;
-	/* A short read means the socket is drained and the next arrival raises a new edge,
-	 * unless the peer's FIN (or an error) came with this event: then read to the end. */
-	bool until_again = v->sock.ops == &sock_tls_ops ||
-			   (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
-	for (;;) {
-		size_t n = 0;
-		enum io_res r = v->sock.ops->read(&v->sock, w->rbuf, RBUF_SIZE, &n);
-		if (r == IO_AGAIN)
-			return;
-		if (r == IO_OK) {
-			if (v->bytes_recv == 0)
-				v->t_first = now_us();
-			v->bytes_recv += n;
-			size_t used = http_parser_feed(&v->parser, w->rbuf, n);
-			if (v->parser.error != HPE_OK) {
-				vu_finish(v, err_from_parse(v->parser.error));
-				return;
-			}
-			if (http_parser_done(&v->parser)) {
-				if (used < n) /* bytes nobody asked for: do not reuse */
-					v->parser.keep_alive = false;
-				vu_finish(v, ERR_NONE);
-				return;
-			}
-			if (n < RBUF_SIZE && !until_again)
-				return;
-			continue;
-		}
-		if (r == IO_EOF) {
-			if (v->bytes_recv == 0 && vu_retry_allowed(v)) {
-				v->retried = true;
-				vu_close_conn(v);
-				vu_begin_request(v);
-				return;
-			}
-			enum http_perr pe = http_parser_eof(&v->parser);
-			if (http_parser_done(&v->parser)) {
-				v->parser.keep_alive = false;
-				vu_finish(v, ERR_NONE);
-			} else if (v->bytes_recv == 0) {
-				vu_finish(v, ERR_EMPTY_RESPONSE);
-			} else {
-				vu_finish(v, err_from_parse(pe == HPE_OK ? HPE_TRUNCATED : pe));
-			}
-			return;
-		}
-		if (v->bytes_recv == 0 && vu_retry_allowed(v)) {
-			v->retried = true;
-			vu_close_conn(v);
-			vu_begin_request(v);
-			return;
-		}
-		vu_finish(v, v->sock.err ? v->sock.err : ERR_RESET);
-		return;
-	}
+	return w->cur;
 }
 
-/* A keep-alive connection with no request on it became readable: the server closed it
- * (or sent something nobody asked for). Either way it cannot be reused. */
-static void vu_idle_conn_event(struct vu *v)
+const struct scenario *vu_scenario(const struct vu *v)
 {
-	size_t n;
-	enum io_res r = v->sock.ops->read(&v->sock, v->w->rbuf, RBUF_SIZE, &n);
-	if (r != IO_AGAIN)
-		vu_close_conn(v);
+	return v->s->cfg;
 }
 
-static void vu_on_io(void *ud, uint32_t events)
+bool vu_stopping(const struct vu *v)
 {
-	struct vu *v = ud;
-	switch (v->rs) {
-	case RS_NONE:
-		if (v->sock.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-			vu_idle_conn_event(v);
-		break;
-	case RS_CONNECTING:
-		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			break;
-		if (sock_finish_connect(&v->sock) != IO_OK) {
-			vu_finish(v, v->sock.err);
-			break;
-		}
-		vu_connected(v);
-		break;
-	case RS_HANDSHAKE: {
-		enum io_res r = v->sock.ops->handshake(&v->sock);
-		if (r == IO_AGAIN)
-			break;
-		if (r != IO_OK) {
-			vu_finish(v, v->sock.err ? v->sock.err : ERR_TLS);
-			break;
-		}
-		v->t_tls = now_us();
-		v->t_send = v->t_tls;
-		v->rs = RS_SENDING;
-		arm_deadline(v);
-		vu_write(v);
-		break;
-	}
-	case RS_SENDING:
-		vu_write(v);
-		break;
-	case RS_WAITING:
-		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			vu_read(v, events);
-		break;
-	}
+	return v->s->local_stop >= STOP_GRACEFUL || v->idx >= v->s->target;
 }
 
-/* Say once, clearly, when the machine runs out of file descriptors or ports. */
-static void warn_conn_limit(struct worker *w, int err)
-{
-	const char *what;
-	struct rlimit rl = { 0 };
-	char limit[96] = "";
+/* --- iterations ------------------------------------------------------------------- */
 
-	switch (err) {
-	case EMFILE:
-		getrlimit(RLIMIT_NOFILE, &rl);
-		snprintf(limit, sizeof(limit), " (RLIMIT_NOFILE is %llu; raise it with ulimit -n)",
-			 (unsigned long long)rl.rlim_cur);
-		what = "the process is out of file descriptors";
-		break;
-	case ENFILE:
-		what = "the system is out of file descriptors (fs.file-max)";
-		break;
-	case EADDRNOTAVAIL:
-		what = "out of ephemeral ports (see net.ipv4.ip_local_port_range)";
-		break;
-	case ENOBUFS:
-	case ENOMEM:
-		what = "the kernel is out of socket memory";
-		break;
-	default:
-		return;
+static void scen_stats(struct scen_rt *s)
+{
+	struct worker *w = s->w;
+	int active = 0, alloc = 0;
+	for (int i = 0; i < w->nscen; i++) {
+		active += w->scen[i].running;
+		alloc += w->scen[i].allocated;
 	}
-	if (__atomic_exchange_n(&w->e->conn_limit_warned, 1, __ATOMIC_RELAXED))
-		return;
-	fprintf(stderr,
-		"\nstampede: cannot open more connections: %s, with %d connections open%s; "
-		"further attempts fail as connect_error\n",
-		what, __atomic_load_n(&w->e->conns_open, __ATOMIC_RELAXED), limit);
+	__atomic_store_n(&w->stats.active_vus, active, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->stats.allocated_vus, alloc, __ATOMIC_RELAXED);
 }
 
-/* Start (or restart, after a stale keep-alive) the VU's request. */
-static void vu_begin_request(struct vu *v)
+static void vu_go_idle(struct vu *v)
 {
-	struct worker *w = v->w;
-	const struct engine_cfg *cfg = w->cfg;
-	int64_t now = now_us();
-
-	v->wpos = 0;
-	v->bytes_recv = 0;
-	v->t_first = 0;
-	v->t_sent = 0;
-	http_parser_reset(&v->parser, cfg->req.head);
-	if (v->sock.fd >= 0) {
-		v->conn_fresh = false;
-		v->t_conn = v->t_connected = v->t_tls = v->t_send = now;
-		v->rs = RS_SENDING;
-		arm_deadline(v);
-		vu_write(v);
-		return;
-	}
-	v->conn_fresh = true;
-	v->t_conn = now;
-	v->conn_deadline = now + cfg->connect_timeout_us;
-	v->sock.ops = &sock_plain_ops;
-	v->sock.err = ERR_NONE;
-	enum io_res r = sock_connect(&v->sock, (const struct sockaddr *)&cfg->addr, cfg->addrlen);
-	if (v->sock.fd >= 0)
-		__atomic_add_fetch(&w->e->conns_open, 1, __ATOMIC_RELAXED);
-	if (r == IO_ERR) {
-		warn_conn_limit(w, v->sock.sys_errno);
-		v->t_connected = v->t_tls = v->t_send = now_us();
-		vu_finish(v, v->sock.err);
-		return;
-	}
-	v->io.fd = v->sock.fd;
-	if (loop_add_fd(w->loop, &v->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
-		v->sock.sys_errno = errno;
-		vu_close_conn(v);
-		v->t_connected = v->t_tls = v->t_send = now_us();
-		vu_finish(v, ERR_CONNECT);
-		return;
-	}
-	if (r == IO_OK) {
-		vu_connected(v);
-		return;
-	}
-	v->rs = RS_CONNECTING;
-	arm_deadline(v);
+	struct scen_rt *s = v->s;
+	v->state = VU_IDLE;
+	v->next_idle = s->idle;
+	s->idle = v;
 }
 
-/* --- recording -------------------------------------------------------------------- */
-
-static void record_request(struct vu *v, enum err_kind err, int64_t t_end)
+static void vu_go_off(struct vu *v)
 {
-	struct worker *w = v->w;
-	struct sink *s = w->cur;
-	int status = err ? 0 : v->parser.status;
-	struct series_set *ss = series_for(w, status, err);
-
-	int64_t t_send = v->t_send ? v->t_send : t_end;
-	int64_t t_sent = v->t_sent ? v->t_sent : t_end;
-	int64_t t_first = v->t_first ? v->t_first : t_end;
-	int64_t sending = MAX(0, t_sent - t_send);
-	int64_t waiting = MAX(0, MIN(t_first, t_end) - t_sent);
-	int64_t receiving = MAX(0, t_end - t_first);
-	if (!v->t_sent) /* never fully sent: the whole time was spent sending */
-		sending = MAX(0, t_end - t_send), waiting = receiving = 0;
-	int64_t duration = sending + waiting + receiving;
-	int64_t late = 0;
-	if (v->intended && v->t_iter - v->intended > w->cfg->late_tolerance_us)
-		late = v->t_iter - v->intended;
-
-	sink_add(s, ss->reqs, 1);
-	sink_rate(s, ss->failed, err != ERR_NONE || status >= 400 || status < 200);
-	sink_trend(s, ss->duration, duration + late);
-	if (w->cfg->model == MODEL_OPEN)
-		sink_trend(s, ss->uncorrected, duration);
-	sink_trend(s, ss->blocked, MAX(0, v->t_conn - v->t_req));
-	sink_trend(s, ss->connecting, v->conn_fresh ? MAX(0, v->t_connected - v->t_conn) : 0);
-	sink_trend(s, ss->tls,
-		   v->conn_fresh && w->cfg->tls ? MAX(0, v->t_tls - v->t_connected) : 0);
-	sink_trend(s, ss->sending, sending);
-	sink_trend(s, ss->waiting, waiting);
-	sink_trend(s, ss->receiving, receiving);
-	sink_add(s, ss->sent, (double)v->bytes_sent);
-	sink_add(s, ss->recv, (double)v->bytes_recv);
+	v->state = VU_OFF;
+	v->s->running--;
 }
 
-static void vu_finish(struct vu *v, enum err_kind err)
+void vu_iteration_end(struct vu *v, bool failed)
 {
-	struct worker *w = v->w;
+	struct scen_rt *s = v->s;
+	struct worker *w = s->w;
+	const struct scenario *sc = s->cfg;
 	int64_t t_end = now_us();
 
-	loop_timer_cancel(w->loop, &v->timer);
-	record_request(v, err, t_end);
-	if (err || !v->parser.keep_alive)
-		vu_close_conn(v);
-	else
-		v->reqs_on_conn++;
-	v->rs = RS_NONE;
+	int64_t from = late_by(v) ? v->intended : v->t_iter;
+	sink_add(w->cur, s->sid_iterations, 1);
+	sink_trend(w->cur, s->sid_iter_duration, MAX(0, t_end - from));
+	v->iterations++;
+	s->busy--;
+	if (sc->model == MODEL_OPEN)
+		s->running--;
 
-	/* The iteration (one request in quick mode) ends here. */
-	int64_t from = v->t_iter;
-	if (v->intended && v->t_iter - v->intended > w->cfg->late_tolerance_us)
-		from = v->intended;
-	sink_add(w->cur, w->sid_iterations, 1);
-	sink_trend(w->cur, w->sid_iter_duration, MAX(0, t_end - from));
-
-	w->busy--;
-	if (w->cfg->model == MODEL_OPEN)
-		w->running--;
-
-	if (w->local_stop >= STOP_GRACEFUL) {
-		if (w->cfg->model == MODEL_CLOSED) {
-			v->state = VU_OFF;
-			w->running--;
-		} else {
+	if (s->local_stop >= STOP_GRACEFUL) {
+		if (sc->model == MODEL_CLOSED)
+			vu_go_off(v);
+		else
 			v->state = VU_IDLE;
-		}
-		worker_check_done(w);
+		scen_check_done(s);
 		return;
 	}
-	if (w->cfg->model == MODEL_CLOSED) {
-		if (v->idx >= w->target) {
-			v->state = VU_OFF;
-			w->running--;
+	if (sc->model == MODEL_CLOSED) {
+		bool vu_done = sc->per_vu && sc->iterations && v->iterations >= sc->iterations;
+		if (v->idx >= s->target || vu_done) {
+			vu_go_off(v);
+			if (vu_done)
+				scen_check_done(s);
 			return;
 		}
-		if (w->cfg->sleep_us > 0 || w->in_start) {
-			/* Think time, or a deferred start when this iteration failed at once. */
+		if (sc->sleep_us > 0 || s->in_start) {
+			/* Think time, or a deferred start when this iteration ended at once. */
 			v->state = VU_SLEEP;
 			loop_timer_at(w->loop, &v->timer,
-				      w->cfg->sleep_us > 0 ? t_end + w->cfg->sleep_us
-							   : loop_now(w->loop) + 1);
+			              sc->sleep_us > 0 ? t_end + sc->sleep_us
+			                               : loop_now(w->loop) + 1);
 			return;
 		}
 		vu_start_iteration(v, 0);
 		return;
 	}
 	/* Open model: take the oldest late start, or go idle. */
-	if (w->bl_len > 0) {
-		int64_t intended = w->backlog[w->bl_head];
-		w->bl_head = (w->bl_head + 1) % w->bl_cap;
-		w->bl_len--;
-		if (w->in_start) {
+	if (s->bl_len > 0) {
+		int64_t intended = s->backlog[s->bl_head];
+		s->bl_head = (s->bl_head + 1) % s->bl_cap;
+		s->bl_len--;
+		if (s->in_start) {
 			v->state = VU_PENDING;
 			v->intended = intended;
 			loop_timer_at(w->loop, &v->timer, loop_now(w->loop) + 1);
@@ -616,75 +462,69 @@ static void vu_finish(struct vu *v, enum err_kind err)
 		vu_start_iteration(v, intended);
 		return;
 	}
-	v->state = VU_IDLE;
-	v->next_idle = w->idle;
-	w->idle = v;
+	vu_go_idle(v);
 }
 
-/* Claim one iteration in iterations mode; false when all have been handed out. */
-static bool claim_iteration(struct worker *w)
+/* Claim one iteration of a shared-iterations scenario; false when all are handed out. */
+static bool claim_iteration(struct scen_rt *s)
 {
-	int64_t limit = w->cfg->iterations;
-	if (!limit)
+	const struct scenario *sc = s->cfg;
+	if (!sc->iterations || sc->per_vu)
 		return true;
-	return __atomic_fetch_add(&w->e->iter_claimed, 1, __ATOMIC_RELAXED) < limit;
+	return __atomic_fetch_add(&((struct scenario *)sc)->iter_claimed, 1, __ATOMIC_RELAXED) <
+	       sc->iterations;
 }
 
 static void vu_start_iteration(struct vu *v, int64_t intended)
 {
-	struct worker *w = v->w;
-	if (!claim_iteration(w)) {
-		if (w->cfg->model == MODEL_CLOSED) {
-			v->state = VU_OFF;
-			w->running--;
-		} else {
-			v->state = VU_IDLE;
-			v->next_idle = w->idle;
-			w->idle = v;
-		}
-		worker_stop(w, STOP_GRACEFUL);
-		worker_check_done(w);
+	struct scen_rt *s = v->s;
+	struct worker *w = s->w;
+	if (!claim_iteration(s)) {
+		if (s->cfg->model == MODEL_CLOSED)
+			vu_go_off(v);
+		else
+			vu_go_idle(v);
+		scen_stop(s, STOP_GRACEFUL);
+		scen_check_done(s);
 		return;
+	}
+	if (!v->initialised) {
+		v->initialised = true;
+		if (w->cfg->body->vu_init && w->cfg->body->vu_init(v) < 0) {
+			/* The VU cannot run (its init failed; the body said why). */
+			if (s->cfg->model == MODEL_CLOSED)
+				vu_go_off(v);
+			scen_check_done(s);
+			return;
+		}
 	}
 	v->state = VU_BUSY;
 	v->intended = intended;
-	v->retried = false;
-	v->bytes_sent = 0;
-	w->busy++;
-	if (w->cfg->model == MODEL_OPEN)
-		w->running++;
-	w->in_start++;
-	v->t_iter = v->t_req = now_us();
-	v->req_deadline = v->t_req + w->cfg->timeout_us;
-	vu_begin_request(v);
-	w->in_start--;
+	s->busy++;
+	if (s->cfg->model == MODEL_OPEN)
+		s->running++;
+	s->in_start++;
+	v->t_iter = now_us();
+	w->cfg->body->start(v);
+	s->in_start--;
 }
 
 static void vu_on_timer(struct loop_timer *t, void *ud)
 {
 	struct vu *v = ud;
-	struct worker *w = v->w;
+	struct scen_rt *s = v->s;
 
 	switch (v->state) {
 	case VU_SLEEP:
-		if (w->local_stop >= STOP_GRACEFUL || v->idx >= w->target) {
-			v->state = VU_OFF;
-			w->running--;
-			worker_check_done(w);
+		if (s->local_stop >= STOP_GRACEFUL || v->idx >= s->target) {
+			vu_go_off(v);
+			scen_check_done(s);
 			return;
 		}
 		vu_start_iteration(v, 0);
 		return;
 	case VU_PENDING:
 		vu_start_iteration(v, v->intended);
-		return;
-	case VU_BUSY:
-		if (v->rs == RS_CONNECTING || v->rs == RS_HANDSHAKE) {
-			vu_finish(v, loop_now(w->loop) >= v->req_deadline ? ERR_REQUEST_TIMEOUT
-									  : ERR_CONNECT_TIMEOUT);
-		} else {
-			vu_finish(v, ERR_REQUEST_TIMEOUT);
-		}
 		return;
 	default:
 		return;
@@ -693,193 +533,288 @@ static void vu_on_timer(struct loop_timer *t, void *ud)
 
 /* --- VU allocation and the closed model ------------------------------------------ */
 
-static struct vu *vu_get(struct worker *w, int idx)
+static struct vu *vu_get(struct scen_rt *s, int idx)
 {
-	struct vu *v = &w->vus[idx];
-	if (idx >= w->allocated) {
-		for (int i = w->allocated; i <= idx; i++) {
-			struct vu *u = &w->vus[i];
-			u->w = w;
-			u->idx = i;
-			u->state = VU_OFF;
-			u->sock.fd = -1;
-			u->sock.ops = &sock_plain_ops;
-			u->io.fn = vu_on_io;
-			u->io.ud = u;
-			u->io.fd = -1;
-			loop_timer_init(&u->timer, vu_on_timer, u);
-			http_parser_init(&u->parser, NULL, u);
-		}
-		w->allocated = idx + 1;
-		stat_store(&w->stats.allocated_vus, w->allocated);
+	struct worker *w = s->w;
+	for (int i = s->allocated; i <= idx; i++) {
+		struct vu *u = &s->vus[i];
+		u->w = w;
+		u->s = s;
+		u->idx = i;
+		u->id = __atomic_add_fetch(&w->e->vu_ids, 1, __ATOMIC_RELAXED);
+		u->state = VU_OFF;
+		loop_timer_init(&u->timer, vu_on_timer, u);
 	}
-	return v;
+	if (idx >= s->allocated) {
+		s->allocated = idx + 1;
+		scen_stats(s);
+	}
+	return &s->vus[idx];
 }
 
-static void closed_apply_target(struct worker *w)
+static void closed_apply_target(struct scen_rt *s)
 {
-	int64_t t = loop_now(w->loop) - w->e->start_us;
-	int total = (int)floor(sched_value_at(&w->cfg->sched, MAX(0, t)) + 1e-9);
-	int target = MIN(sched_share(total, w->id, w->cfg->threads), w->nvus);
-	w->target = target;
+	struct worker *w = s->w;
+	int64_t t = loop_now(w->loop) - s->t0;
+	int total = (int)floor(sched_value_at(&s->cfg->sched, MAX(0, t)) + 1e-9);
+	int target = MIN(sched_share(total, w->id, w->cfg->threads), s->nvus);
+	s->target = target;
 	for (int i = 0; i < target; i++) {
-		struct vu *v = vu_get(w, i);
+		struct vu *v = vu_get(s, i);
 		if (v->state == VU_OFF) {
-			w->running++;
+			if (s->cfg->per_vu && s->cfg->iterations &&
+			    v->iterations >= s->cfg->iterations)
+				continue;
+			s->running++;
 			vu_start_iteration(v, 0);
-			if (w->local_stop)
+			if (s->local_stop)
 				return;
 		}
 	}
 	/* VUs above the target stop after their iteration; sleeping ones stop now. */
-	for (int i = target; i < w->allocated; i++) {
-		struct vu *v = &w->vus[i];
+	for (int i = target; i < s->allocated; i++) {
+		struct vu *v = &s->vus[i];
 		if (v->state == VU_SLEEP) {
 			loop_timer_cancel(w->loop, &v->timer);
-			v->state = VU_OFF;
-			w->running--;
+			vu_go_off(v);
 		}
 	}
+	if (s->cfg->graceful_ramp_down_us >= 0 && s->allocated > target)
+		for (int i = target; i < s->allocated; i++)
+			if (s->vus[i].state == VU_BUSY && !loop_timer_armed(&s->ramp_timer)) {
+				loop_timer_at(w->loop, &s->ramp_timer,
+				              loop_now(w->loop) + s->cfg->graceful_ramp_down_us);
+				break;
+			}
+	scen_stats(s);
+}
+
+/* gracefulRampDown passed: interrupt VUs above the target that are still busy. */
+static void on_ramp_timer(struct loop_timer *t, void *ud)
+{
+	struct scen_rt *s = ud;
+	struct worker *w = s->w;
+	for (int i = s->target; i < s->allocated; i++) {
+		struct vu *v = &s->vus[i];
+		if (v->state != VU_BUSY)
+			continue;
+		w->cfg->body->abort(v);
+		__atomic_add_fetch(&w->stats.interrupted, 1, __ATOMIC_RELAXED);
+		s->busy--;
+		vu_go_off(v);
+	}
+	scen_check_done(s);
 }
 
 static void on_control(struct loop_timer *t, void *ud)
 {
-	struct worker *w = ud;
-	if (w->local_stop)
+	struct scen_rt *s = ud;
+	if (s->local_stop)
 		return;
-	closed_apply_target(w);
-	if (!w->local_stop)
-		loop_timer_at(w->loop, &w->control, loop_now(w->loop) + CONTROL_PERIOD_US);
+	closed_apply_target(s);
+	if (!s->local_stop)
+		loop_timer_at(s->w->loop, &s->control, loop_now(s->w->loop) + CONTROL_PERIOD_US);
 }
 
 /* --- the open model --------------------------------------------------------------- */
 
 /* Intended time (absolute µs) of this worker's next arrival, or -1 after the schedule. */
-static int64_t next_arrival(struct worker *w)
+static int64_t next_arrival(struct scen_rt *s)
 {
-	const struct engine_cfg *cfg = w->cfg;
-	double n;
-	if (cfg->poisson)
-		n = w->arrival_x;
-	else
-		n = (double)(w->arrival_k * cfg->threads + w->id);
-	int64_t t = sched_time_of(&cfg->sched, n);
-	if (t < 0 || t >= cfg->duration_us)
+	const struct scenario *sc = s->cfg;
+	int nw = s->w->cfg->threads;
+	double n = sc->poisson ? s->arrival_x : (double)(s->arrival_k * nw + s->w->id);
+	int64_t t = sched_time_of(&sc->sched, n);
+	if (t < 0 || t >= sc->duration_us)
 		return -1;
-	return w->e->start_us + t;
+	return s->t0 + t;
 }
 
-static void advance_arrival(struct worker *w)
+static void advance_arrival(struct scen_rt *s)
 {
-	w->arrival_k++;
-	if (w->cfg->poisson)
-		w->arrival_x += rng_exp(&w->rng) * w->cfg->threads;
+	s->arrival_k++;
+	if (s->cfg->poisson)
+		s->arrival_x += rng_exp(&s->rng) * s->w->cfg->threads;
 }
 
 static void on_arrival(struct loop_timer *t, void *ud)
 {
-	struct worker *w = ud;
+	struct scen_rt *s = ud;
+	struct worker *w = s->w;
 	int64_t now = now_us();
-	while (w->local_stop == STOP_NONE) {
-		int64_t when = next_arrival(w);
-		if (when < 0) {
-			w->arrivals_done = true;
+	while (s->local_stop == STOP_NONE) {
+		int64_t when = next_arrival(s);
+		if (when < 0)
 			return;
-		}
 		if (when > now) {
-			loop_timer_at(w->loop, &w->arrival, when + ARRIVAL_SLACK_US);
+			loop_timer_at(w->loop, &s->arrival, when + ARRIVAL_SLACK_US);
 			return;
 		}
-		advance_arrival(w);
-		struct vu *v = w->idle;
+		advance_arrival(s);
+		struct vu *v = s->idle;
 		if (v) {
-			w->idle = v->next_idle;
-		} else if (w->allocated < w->nvus) {
-			v = vu_get(w, w->allocated);
-		} else if (w->bl_len < w->bl_cap) {
-			w->backlog[(w->bl_head + w->bl_len) % w->bl_cap] = when;
-			w->bl_len++;
-			if (w->bl_len > w->stats.backlog_max)
-				__atomic_store_n(&w->stats.backlog_max, (int64_t)w->bl_len,
-						 __ATOMIC_RELAXED);
+			s->idle = v->next_idle;
+		} else if (s->allocated < s->nvus) {
+			v = vu_get(s, s->allocated);
+		} else if (s->bl_len < s->bl_cap) {
+			s->backlog[(s->bl_head + s->bl_len) % s->bl_cap] = when;
+			s->bl_len++;
+			if (s->bl_len > w->stats.backlog_max)
+				__atomic_store_n(&w->stats.backlog_max, (int64_t)s->bl_len,
+				                 __ATOMIC_RELAXED);
 			continue;
 		} else {
-			sink_add(w->cur, w->sid_dropped, 1);
+			sink_add(w->cur, s->sid_dropped, 1);
 			continue;
 		}
 		vu_start_iteration(v, when);
 	}
 }
 
-/* --- stopping --------------------------------------------------------------------- */
+/* --- starting and stopping -------------------------------------------------------- */
 
-static void worker_check_done(struct worker *w)
+static void worker_check_exit(struct worker *w)
 {
-	if (w->local_stop >= STOP_GRACEFUL && w->busy == 0)
-		w->exit_loop = true;
-}
-
-static void hard_stop(struct worker *w)
-{
-	for (int i = 0; i < w->allocated; i++) {
-		struct vu *v = &w->vus[i];
-		if (v->state == VU_BUSY) {
-			/* A request the server has (partly) received is counted, so that our
-			 * count still matches the server's log. */
-			if ((v->rs == RS_SENDING && v->wpos > 0) || v->rs == RS_WAITING)
-				record_request(v, ERR_INTERRUPTED, now_us());
-			__atomic_add_fetch(&w->stats.interrupted, 1, __ATOMIC_RELAXED);
-			w->busy--;
-		}
-		loop_timer_cancel(w->loop, &v->timer);
-		vu_close_conn(v);
-		v->rs = RS_NONE;
-		v->state = VU_OFF;
-	}
-	w->running = 0;
-	w->busy = 0;
+	for (int i = 0; i < w->nscen; i++)
+		if (!w->scen[i].done)
+			return;
 	w->exit_loop = true;
 }
 
-static void worker_stop(struct worker *w, int level)
+static void scen_check_done(struct scen_rt *s)
 {
-	if (level <= w->local_stop)
+	if (s->done)
 		return;
-	w->local_stop = level;
-	loop_timer_cancel(w->loop, &w->arrival);
-	loop_timer_cancel(w->loop, &w->control);
+	bool finished = s->local_stop >= STOP_GRACEFUL && s->busy == 0;
+	/* per-vu-iterations: every VU has run its iterations */
+	if (!finished && s->started && s->cfg->model == MODEL_CLOSED && s->cfg->per_vu &&
+	    s->cfg->iterations && s->running == 0 && s->busy == 0)
+		finished = true;
+	if (!finished)
+		return;
+	s->done = true;
+	loop_timer_cancel(s->w->loop, &s->hard_timer);
+	loop_timer_cancel(s->w->loop, &s->end_timer);
+	loop_timer_cancel(s->w->loop, &s->ramp_timer);
+	loop_timer_cancel(s->w->loop, &s->control);
+	loop_timer_cancel(s->w->loop, &s->arrival);
+	scen_stats(s);
+	worker_check_exit(s->w);
+}
+
+static void scen_hard_stop(struct scen_rt *s)
+{
+	struct worker *w = s->w;
+	for (int i = 0; i < s->allocated; i++) {
+		struct vu *v = &s->vus[i];
+		if (v->state == VU_BUSY) {
+			w->cfg->body->abort(v);
+			__atomic_add_fetch(&w->stats.interrupted, 1, __ATOMIC_RELAXED);
+		}
+		loop_timer_cancel(w->loop, &v->timer);
+		v->state = VU_OFF;
+	}
+	s->running = 0;
+	s->busy = 0;
+	s->bl_len = 0;
+	scen_check_done(s);
+}
+
+static void scen_stop(struct scen_rt *s, int level)
+{
+	struct worker *w = s->w;
+	if (level <= s->local_stop || s->done)
+		return;
+	s->local_stop = level;
+	loop_timer_cancel(w->loop, &s->start_timer);
+	loop_timer_cancel(w->loop, &s->arrival);
+	loop_timer_cancel(w->loop, &s->control);
 	if (level >= STOP_HARD) {
-		hard_stop(w);
+		scen_hard_stop(s);
 		return;
 	}
 	/* Graceful: no new iterations; sleeping and pending VUs stop now. */
-	for (int i = 0; i < w->allocated; i++) {
-		struct vu *v = &w->vus[i];
+	for (int i = 0; i < s->allocated; i++) {
+		struct vu *v = &s->vus[i];
 		if (v->state == VU_SLEEP || v->state == VU_PENDING) {
 			loop_timer_cancel(w->loop, &v->timer);
-			v->state = VU_OFF;
-			if (w->cfg->model == MODEL_CLOSED)
-				w->running--;
+			if (s->cfg->model == MODEL_CLOSED)
+				vu_go_off(v);
+			else
+				v->state = VU_IDLE;
 		}
 	}
-	w->bl_len = 0;
-	if (w->cfg->grace_us <= 0) {
-		if (w->busy > 0)
-			hard_stop(w);
-	} else {
-		loop_timer_at(w->loop, &w->hard_timer, loop_now(w->loop) + w->cfg->grace_us);
+	s->bl_len = 0;
+	if (s->cfg->graceful_stop_us <= 0) {
+		if (s->busy > 0)
+			scen_hard_stop(s);
+	} else if (s->busy > 0) {
+		loop_timer_at(w->loop, &s->hard_timer,
+		              loop_now(w->loop) + s->cfg->graceful_stop_us);
 	}
-	worker_check_done(w);
+	scen_check_done(s);
 }
 
 static void on_end(struct loop_timer *t, void *ud)
 {
-	worker_stop(ud, STOP_GRACEFUL);
+	scen_stop(ud, STOP_GRACEFUL);
 }
 
 static void on_hard(struct loop_timer *t, void *ud)
 {
-	worker_stop(ud, STOP_HARD);
+	scen_stop(ud, STOP_HARD);
+}
+
+static void scen_begin(struct loop_timer *t, void *ud)
+{
+	struct scen_rt *s = ud;
+	struct worker *w = s->w;
+	const struct scenario *sc = s->cfg;
+
+	s->started = true;
+	if (s->nvus == 0) { /* this worker has no share of the scenario */
+		s->done = true;
+		worker_check_exit(w);
+		return;
+	}
+	loop_timer_at(w->loop, &s->end_timer, s->t0 + sc->duration_us);
+	if (sc->model == MODEL_CLOSED) {
+		vu_get(s, s->nvus - 1); /* all VUs exist from the start, as k6's vus_max */
+		closed_apply_target(s);
+		if (!s->local_stop &&
+		    (sc->sched.nstages > 1 || sc->sched.start != sc->sched.stages[0].target))
+			loop_timer_at(w->loop, &s->control, loop_now(w->loop) + CONTROL_PERIOD_US);
+		if (!s->local_stop && s->running == 0 && s->target == 0 &&
+		    sched_max(&sc->sched) <= sc->sched.start)
+			scen_stop(s, STOP_GRACEFUL);
+	} else {
+		/* Preallocate VUs; they are cheap until they connect. */
+		int pre = MIN(sched_share(sc->vus, w->id, w->cfg->threads), s->nvus);
+		if (pre > 0)
+			vu_get(s, pre - 1);
+		for (int i = pre - 1; i >= 0; i--)
+			vu_go_idle(&s->vus[i]);
+		sink_add(w->cur, s->sid_dropped, 0); /* reported even when none drop */
+		on_arrival(&s->arrival, s);
+	}
+}
+
+static void worker_stop_all(struct worker *w, int level)
+{
+	if (level <= w->global_stop)
+		return;
+	w->global_stop = level;
+	for (int i = 0; i < w->nscen; i++) {
+		struct scen_rt *s = &w->scen[i];
+		if (!s->started) {
+			loop_timer_cancel(w->loop, &s->start_timer);
+			s->started = true;
+			s->done = true;
+			continue;
+		}
+		scen_stop(s, level);
+	}
+	worker_check_exit(w);
 }
 
 static void on_wake(void *ud, uint32_t events)
@@ -889,8 +824,8 @@ static void on_wake(void *ud, uint32_t events)
 	if (read(w->evfd, &val, sizeof(val)) < 0 && errno != EAGAIN)
 		return;
 	int level = __atomic_load_n(&w->e->stop_level, __ATOMIC_ACQUIRE);
-	if (level > w->local_stop)
-		worker_stop(w, level);
+	if (level > w->global_stop)
+		worker_stop_all(w, level);
 }
 
 void worker_wake(struct worker *w)
@@ -905,10 +840,8 @@ void worker_wake(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	const struct engine_cfg *cfg = w->cfg;
 
 	w->have_cpu_clock = pthread_getcpuclockid(pthread_self(), &w->cpu_clock) == 0;
-	/* Wait for the common start. */
 	while (now_us() < w->e->start_us) {
 		int64_t d = w->e->start_us - now_us();
 		struct timespec ts = { d / USEC_PER_SEC, (d % USEC_PER_SEC) * 1000 };
@@ -917,44 +850,52 @@ static void *worker_main(void *arg)
 	}
 	loop_update_time(w->loop);
 	loop_timer_at(w->loop, &w->tick, w->e->start_us + USEC_PER_SEC);
-	loop_timer_at(w->loop, &w->end_timer, w->e->start_us + cfg->duration_us);
-	if (__atomic_load_n(&w->e->stop_level, __ATOMIC_ACQUIRE))
-		worker_stop(w, __atomic_load_n(&w->e->stop_level, __ATOMIC_ACQUIRE));
-	if (!w->local_stop) {
-		if (cfg->model == MODEL_CLOSED) {
-			if (w->nvus > 0) /* all VUs exist from the start, as k6's vus_max */
-				vu_get(w, w->nvus - 1);
-			closed_apply_target(w);
-			if (cfg->sched.nstages > 1 || cfg->sched.start != cfg->sched.stages[0].target)
-				loop_timer_at(w->loop, &w->control, loop_now(w->loop) + CONTROL_PERIOD_US);
-		} else {
-			/* Preallocate VUs; they are cheap until they connect. */
-			int pre = MIN(sched_share(cfg->vus, w->id, cfg->threads), w->nvus);
-			for (int i = pre - 1; i >= 0; i--) {
-				struct vu *v = vu_get(w, i);
-				v->state = VU_IDLE;
-				v->next_idle = w->idle;
-				w->idle = v;
-			}
-			sink_add(w->cur, w->sid_dropped, 0); /* reported even when none drop */
-			on_arrival(&w->arrival, w);
-		}
+	for (int i = 0; i < w->nscen; i++) {
+		struct scen_rt *s = &w->scen[i];
+		s->t0 = w->e->start_us + s->cfg->start_us;
+		loop_timer_at(w->loop, &s->start_timer, s->t0);
 	}
+	int level = __atomic_load_n(&w->e->stop_level, __ATOMIC_ACQUIRE);
+	if (level)
+		worker_stop_all(w, level);
 	while (!w->exit_loop) {
-		stat_store(&w->stats.active_vus, w->running);
 		if (loop_run_once(w->loop, 100000) < 0)
 			break;
-		if (cfg->model == MODEL_CLOSED && w->local_stop == STOP_NONE && w->running == 0 &&
-		    cfg->sched.nstages == 1 && cfg->sched.start == cfg->sched.stages[0].target &&
-		    w->target == 0)
-			worker_stop(w, STOP_GRACEFUL); /* this worker has no VU share */
 	}
-	stat_store(&w->stats.active_vus, 0);
-	for (int i = 0; i < w->allocated; i++)
-		vu_close_conn(&w->vus[i]);
+	__atomic_store_n(&w->stats.active_vus, 0, __ATOMIC_RELAXED);
+	for (int i = 0; i < w->nscen; i++)
+		for (int j = 0; j < w->scen[i].allocated; j++)
+			connpool_close_idle(&w->net, &w->scen[i].vus[j].pool);
 	publish_sink(w, true);
 	__atomic_store_n(&w->stats.done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+static void scen_init(struct worker *w, struct scen_rt *s, const struct scenario *sc)
+{
+	const struct engine_cfg *cfg = w->cfg;
+	struct tag tags[] = { { "scenario", sc->name } };
+
+	s->w = w;
+	s->cfg = sc;
+	s->nvus = sched_share(scenario_max_vus(sc), w->id, cfg->threads);
+	s->vus = xcalloc((size_t)MAX(s->nvus, 1), sizeof(*s->vus));
+	if (sc->model == MODEL_OPEN) {
+		s->bl_cap = MAX(s->nvus, 1);
+		s->backlog = xcalloc((size_t)s->bl_cap, sizeof(*s->backlog));
+		s->rng = cfg->seed ^ ((uint64_t)(w->id + 1) * 0x9e3779b97f4a7c15ULL) ^
+		         hash_bytes(sc->name, strlen(sc->name));
+		s->arrival_x = sc->poisson ? rng_exp(&s->rng) * cfg->threads : 0;
+	}
+	loop_timer_init(&s->start_timer, scen_begin, s);
+	loop_timer_init(&s->control, on_control, s);
+	loop_timer_init(&s->arrival, on_arrival, s);
+	loop_timer_init(&s->end_timer, on_end, s);
+	loop_timer_init(&s->hard_timer, on_hard, s);
+	loop_timer_init(&s->ramp_timer, on_ramp_timer, s);
+	s->sid_iterations = worker_series(w, M_ITERATIONS, tags, 1);
+	s->sid_iter_duration = worker_series(w, M_ITERATION_DURATION, tags, 1);
+	s->sid_dropped = worker_series(w, M_DROPPED_ITERATIONS, tags, 1);
 }
 
 int worker_new(struct engine *e, int id, struct worker **out)
@@ -979,27 +920,22 @@ int worker_new(struct engine *e, int id, struct worker **out)
 	rc = loop_add_fd(w->loop, &w->evio, EPOLLIN);
 	if (rc < 0)
 		goto out_evfd;
-	w->rbuf = xmalloc(RBUF_SIZE);
+	w->net = (struct netctx){
+		.loop = w->loop,
+		.rbuf = xmalloc(RBUF_SIZE),
+		.rbuf_len = RBUF_SIZE,
+		.tls_ctx = cfg->tls_ctx,
+		.verify = cfg->verify,
+		.connect_timeout_us = cfg->connect_timeout_us,
+		.conns_open = &e->conns_open,
+		.limit_warned = &e->conn_limit_warned,
+	};
 	w->cur = sink_new();
-	int most = cfg->model == MODEL_OPEN ? cfg->max_vus : (int)ceil(sched_max(&cfg->sched));
-	w->nvus = sched_share(most, id, cfg->threads);
-	w->vus = xcalloc((size_t)MAX(w->nvus, 1), sizeof(*w->vus));
-	if (cfg->model == MODEL_OPEN) {
-		w->bl_cap = MAX(w->nvus, 1);
-		w->backlog = xcalloc((size_t)w->bl_cap, sizeof(*w->backlog));
-		w->rng = cfg->seed ^ ((uint64_t)(id + 1) * 0x9e3779b97f4a7c15ULL);
-		w->arrival_x = cfg->poisson ? rng_exp(&w->rng) * cfg->threads : 0;
-	}
 	loop_timer_init(&w->tick, on_tick, w);
-	loop_timer_init(&w->control, on_control, w);
-	loop_timer_init(&w->arrival, on_arrival, w);
-	loop_timer_init(&w->end_timer, on_end, w);
-	loop_timer_init(&w->hard_timer, on_hard, w);
-
-	struct tag sc[] = { { "scenario", "default" } };
-	w->sid_iterations = series(w, M_ITERATIONS, sc, 1);
-	w->sid_iter_duration = series(w, M_ITERATION_DURATION, sc, 1);
-	w->sid_dropped = series(w, M_DROPPED_ITERATIONS, sc, 1);
+	w->nscen = cfg->nscen;
+	w->scen = xcalloc((size_t)MAX(cfg->nscen, 1), sizeof(*w->scen));
+	for (int i = 0; i < cfg->nscen; i++)
+		scen_init(w, &w->scen[i], &cfg->scen[i]);
 	*out = w;
 	return 0;
 
@@ -1017,8 +953,19 @@ void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < w->allocated; i++)
-		vu_close_conn(&w->vus[i]);
+	for (int i = 0; i < w->nscen; i++) {
+		struct scen_rt *s = &w->scen[i];
+		for (int j = 0; j < s->allocated; j++) {
+			struct vu *v = &s->vus[j];
+			if (v->initialised && w->cfg->body->vu_free)
+				w->cfg->body->vu_free(v);
+			connpool_free(&w->net, &v->pool);
+			call_free(&v->call);
+		}
+		free(s->vus);
+		free(s->backlog);
+	}
+	free(w->scen);
 	sink_free(w->cur);
 	for (struct sink *s = w->full_head, *n; s; s = n) {
 		n = s->next;
@@ -1028,11 +975,16 @@ void worker_free(struct worker *w)
 		n = s->next;
 		sink_free(s);
 	}
+	for (int i = 0; i < w->cache_cap; i++) {
+		free(w->cache[i].key);
+		free(w->cache[i].set);
+	}
+	free(w->cache);
+	buf_free(&w->key);
+	netctx_free(&w->net);
+	free(w->net.rbuf);
 	close(w->evfd);
 	loop_free(w->loop);
-	free(w->rbuf);
-	free(w->vus);
-	free(w->backlog);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

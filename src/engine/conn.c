@@ -1,0 +1,521 @@
+/* conn.c: HTTP/1.1 exchanges over pooled keep-alive connections, edge-triggered epoll. */
+#include "engine/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+
+#include "util/common.h"
+
+enum req_state { RS_IDLE, RS_CONNECTING, RS_HANDSHAKE, RS_SENDING, RS_WAITING };
+
+struct conn {
+	struct netctx *nc;
+	const struct target *target; /* NULL when the struct holds no connection */
+	struct sock sock;
+	struct loop_io io;
+	struct loop_timer timer;
+	enum req_state rs;
+	int reqs;                   /* requests completed on this connection */
+	struct http_call *call;     /* in flight */
+	struct http_parser *parser; /* borrowed from the netctx while in flight */
+	size_t wpos;
+	int64_t conn_deadline;
+	struct conn *next;
+};
+
+static void conn_start_request(struct conn *k);
+static void call_finish(struct conn *k, enum err_kind err);
+
+/* --- buffers ---------------------------------------------------------------------- */
+
+void buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+void buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void buf_addstr(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* --- parsers: only requests in flight hold one (8 kB each) ------------------------ */
+
+static void on_header(void *ud, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+	struct http_call *c = ud;
+	buf_add(&c->headers, name, nlen);
+	buf_add(&c->headers, "", 1);
+	buf_add(&c->headers, val, vlen);
+	buf_add(&c->headers, "", 1);
+	c->nheaders++;
+}
+
+static void on_body(void *ud, const char *data, size_t len)
+{
+	struct http_call *c = ud;
+	buf_add(&c->body, data, len);
+}
+
+static const struct http_parser_cb capture_cb = { .on_header = on_header, .on_body = on_body };
+
+static struct http_parser *parser_get(struct netctx *nc, struct http_call *c)
+{
+	struct http_parser *p = nc->free_parsers;
+	if (p) {
+		nc->free_parsers = p->ud;
+	} else {
+		p = xmalloc(sizeof(*p));
+		nc->parsers_allocated++;
+	}
+	http_parser_init(p, c->capture ? &capture_cb : NULL, c);
+	http_parser_reset(p, c->head);
+	return p;
+}
+
+static void parser_put(struct netctx *nc, struct http_parser *p)
+{
+	p->ud = nc->free_parsers;
+	nc->free_parsers = p;
+}
+
+void netctx_free(struct netctx *nc)
+{
+	while (nc->free_parsers) {
+		struct http_parser *p = nc->free_parsers;
+		nc->free_parsers = p->ud;
+		free(p);
+	}
+}
+
+/* --- connections ------------------------------------------------------------------ */
+
+/* Say once, clearly, when the machine runs out of file descriptors or ports. */
+static void warn_conn_limit(struct netctx *nc, int err)
+{
+	const char *what;
+	struct rlimit rl = { 0 };
+	char limit[96] = "";
+
+	switch (err) {
+	case EMFILE:
+		getrlimit(RLIMIT_NOFILE, &rl);
+		snprintf(limit, sizeof(limit), " (RLIMIT_NOFILE is %llu; raise it with ulimit -n)",
+		         (unsigned long long)rl.rlim_cur);
+		what = "the process is out of file descriptors";
+		break;
+	case ENFILE:
+		what = "the system is out of file descriptors (fs.file-max)";
+		break;
+	case EADDRNOTAVAIL:
+		what = "out of ephemeral ports (see net.ipv4.ip_local_port_range)";
+		break;
+	case ENOBUFS:
+	case ENOMEM:
+		what = "the kernel is out of socket memory";
+		break;
+	default:
+		return;
+	}
+	if (__atomic_exchange_n(nc->limit_warned, 1, __ATOMIC_RELAXED))
+		return;
+	fprintf(stderr,
+	        "\nstampede: cannot open more connections: %s, with %d connections open%s; "
+	        "further attempts fail as connect_error\n",
+	        what, __atomic_load_n(nc->conns_open, __ATOMIC_RELAXED), limit);
+}
+
+static void conn_close(struct conn *k)
+{
+	if (k->sock.fd >= 0) {
+		sock_close(&k->sock);
+		__atomic_sub_fetch(k->nc->conns_open, 1, __ATOMIC_RELAXED);
+	}
+	loop_timer_cancel(k->nc->loop, &k->timer);
+	k->sock.ops = &sock_plain_ops;
+	k->target = NULL;
+	k->reqs = 0;
+	k->rs = RS_IDLE;
+}
+
+static void arm_deadline(struct conn *k)
+{
+	int64_t when = k->call->deadline;
+	if (k->rs == RS_CONNECTING || k->rs == RS_HANDSHAKE)
+		when = MIN(when, k->conn_deadline);
+	loop_timer_at(k->nc->loop, &k->timer, when);
+}
+
+static void conn_write(struct conn *k)
+{
+	struct http_call *c = k->call;
+	while (k->wpos < c->req_len) {
+		size_t n = 0;
+		enum io_res r =
+		    k->sock.ops->write(&k->sock, c->req + k->wpos, c->req_len - k->wpos, &n);
+		if (r == IO_AGAIN)
+			return; /* EPOLLOUT (edge) resumes */
+		if (r != IO_OK) {
+			call_finish(k, r == IO_EOF ? ERR_RESET : k->sock.err);
+			return;
+		}
+		k->wpos += n;
+		c->bytes_sent += n;
+	}
+	c->t_sent = now_us();
+	k->rs = RS_WAITING;
+}
+
+static void conn_ready_to_send(struct conn *k)
+{
+	struct http_call *c = k->call;
+	c->t_tls = now_us();
+	c->t_send = c->t_tls;
+	k->rs = RS_SENDING;
+	arm_deadline(k);
+	conn_write(k);
+}
+
+static void conn_connected(struct conn *k)
+{
+	struct http_call *c = k->call;
+	struct netctx *nc = k->nc;
+	c->t_connected = now_us();
+	if (k->target->tls) {
+		if (tls_attach(&k->sock, nc->tls_ctx, k->target->host, nc->verify) < 0) {
+			call_finish(k, ERR_TLS);
+			return;
+		}
+		k->rs = RS_HANDSHAKE;
+		enum io_res r = k->sock.ops->handshake(&k->sock);
+		if (r == IO_AGAIN)
+			return;
+		if (r != IO_OK) {
+			call_finish(k, k->sock.err ? k->sock.err : ERR_TLS);
+			return;
+		}
+	}
+	conn_ready_to_send(k);
+}
+
+static bool retry_allowed(struct conn *k)
+{
+	struct http_call *c = k->call;
+	return !c->conn_fresh && !c->retried && c->bytes_recv == 0 && http_parser_idle(k->parser) &&
+	       k->parser->header_bytes == 0;
+}
+
+/* A reused keep-alive connection failed before any response byte: the server closed it
+ * without seeing the request, so send it again once on a fresh connection. */
+static void conn_retry(struct conn *k)
+{
+	k->call->retried = true;
+	conn_close(k);
+	k->target = k->call->target;
+	conn_start_request(k);
+}
+
+static void conn_read(struct conn *k, uint32_t events)
+{
+	struct http_call *c = k->call;
+	struct netctx *nc = k->nc;
+	/* A short read means the socket is drained and the next arrival raises a new edge,
+	 * unless the peer's FIN (or an error) came with this event: then read to the end. */
+	bool until_again =
+	    k->sock.ops == &sock_tls_ops || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
+	for (;;) {
+		size_t n = 0;
+		enum io_res r = k->sock.ops->read(&k->sock, nc->rbuf, nc->rbuf_len, &n);
+		if (r == IO_AGAIN)
+			return;
+		if (r == IO_OK) {
+			if (c->bytes_recv == 0)
+				c->t_first = now_us();
+			c->bytes_recv += n;
+			size_t used = http_parser_feed(k->parser, nc->rbuf, n);
+			if (k->parser->error != HPE_OK) {
+				call_finish(k, err_from_parse(k->parser->error));
+				return;
+			}
+			if (http_parser_done(k->parser)) {
+				if (used < n) /* bytes nobody asked for: do not reuse */
+					k->parser->keep_alive = false;
+				call_finish(k, ERR_NONE);
+				return;
+			}
+			if (n < nc->rbuf_len && !until_again)
+				return;
+			continue;
+		}
+		if (r == IO_EOF) {
+			if (retry_allowed(k)) {
+				conn_retry(k);
+				return;
+			}
+			enum http_perr pe = http_parser_eof(k->parser);
+			if (http_parser_done(k->parser)) {
+				k->parser->keep_alive = false;
+				call_finish(k, ERR_NONE);
+			} else if (c->bytes_recv == 0) {
+				call_finish(k, ERR_EMPTY_RESPONSE);
+			} else {
+				call_finish(k, err_from_parse(pe == HPE_OK ? HPE_TRUNCATED : pe));
+			}
+			return;
+		}
+		if (retry_allowed(k)) {
+			conn_retry(k);
+			return;
+		}
+		call_finish(k, k->sock.err ? k->sock.err : ERR_RESET);
+		return;
+	}
+}
+
+/* An idle keep-alive connection became readable: the server closed it (or sent something
+ * nobody asked for). Either way it cannot be reused. */
+static void conn_idle_event(struct conn *k)
+{
+	size_t n;
+	enum io_res r = k->sock.ops->read(&k->sock, k->nc->rbuf, k->nc->rbuf_len, &n);
+	if (r != IO_AGAIN)
+		conn_close(k);
+}
+
+static void conn_on_io(void *ud, uint32_t events)
+{
+	struct conn *k = ud;
+	switch (k->rs) {
+	case RS_IDLE:
+		if (k->sock.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+			conn_idle_event(k);
+		break;
+	case RS_CONNECTING:
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			break;
+		if (sock_finish_connect(&k->sock) != IO_OK) {
+			call_finish(k, k->sock.err);
+			break;
+		}
+		conn_connected(k);
+		break;
+	case RS_HANDSHAKE: {
+		enum io_res r = k->sock.ops->handshake(&k->sock);
+		if (r == IO_AGAIN)
+			break;
+		if (r != IO_OK) {
+			call_finish(k, k->sock.err ? k->sock.err : ERR_TLS);
+			break;
+		}
+		conn_ready_to_send(k);
+		break;
+	}
+	case RS_SENDING:
+		conn_write(k);
+		break;
+	case RS_WAITING:
+		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			conn_read(k, events);
+		break;
+	}
+}
+
+static void conn_on_timer(struct loop_timer *t, void *ud)
+{
+	struct conn *k = ud;
+	if (!k->call)
+		return;
+	if (k->rs == RS_CONNECTING || k->rs == RS_HANDSHAKE)
+		call_finish(k, loop_now(k->nc->loop) >= k->call->deadline ? ERR_REQUEST_TIMEOUT
+		                                                          : ERR_CONNECT_TIMEOUT);
+	else
+		call_finish(k, ERR_REQUEST_TIMEOUT);
+}
+
+/* Send k->call on k: over the open connection, or after opening one to k->target. */
+static void conn_start_request(struct conn *k)
+{
+	struct http_call *c = k->call;
+	struct netctx *nc = k->nc;
+	int64_t now = now_us();
+
+	k->wpos = 0;
+	c->bytes_recv = 0;
+	c->t_first = 0;
+	c->t_sent = 0;
+	c->headers.len = 0;
+	c->nheaders = 0;
+	c->body.len = 0;
+	http_parser_reset(k->parser, c->head);
+	if (k->sock.fd >= 0) {
+		c->conn_fresh = false;
+		c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
+		k->rs = RS_SENDING;
+		arm_deadline(k);
+		conn_write(k);
+		return;
+	}
+	c->conn_fresh = true;
+	c->t_conn = now;
+	k->conn_deadline = now + nc->connect_timeout_us;
+	k->sock.ops = &sock_plain_ops;
+	k->sock.err = ERR_NONE;
+	enum io_res r =
+	    sock_connect(&k->sock, (const struct sockaddr *)&k->target->addr, k->target->addrlen);
+	if (k->sock.fd >= 0)
+		__atomic_add_fetch(nc->conns_open, 1, __ATOMIC_RELAXED);
+	if (r == IO_ERR) {
+		warn_conn_limit(nc, k->sock.sys_errno);
+		c->t_connected = c->t_tls = c->t_send = now_us();
+		call_finish(k, k->sock.err);
+		return;
+	}
+	k->io.fd = k->sock.fd;
+	if (loop_add_fd(nc->loop, &k->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+		c->t_connected = c->t_tls = c->t_send = now_us();
+		call_finish(k, ERR_CONNECT);
+		return;
+	}
+	if (r == IO_OK) {
+		conn_connected(k);
+		return;
+	}
+	k->rs = RS_CONNECTING;
+	arm_deadline(k);
+}
+
+static void call_finish(struct conn *k, enum err_kind err)
+{
+	struct http_call *c = k->call;
+	struct netctx *nc = k->nc;
+
+	c->t_end = now_us();
+	c->err = err;
+	c->status = err ? 0 : k->parser->status;
+	bool reuse = !err && k->parser->keep_alive && !c->no_reuse;
+	loop_timer_cancel(nc->loop, &k->timer);
+	parser_put(nc, k->parser);
+	k->parser = NULL;
+	k->call = NULL;
+	c->conn = NULL;
+	c->in_flight = false;
+	if (reuse) {
+		k->reqs++;
+		k->rs = RS_IDLE;
+	} else {
+		conn_close(k);
+	}
+	c->done(c);
+}
+
+static struct conn *conn_new(struct netctx *nc, struct connpool *pool)
+{
+	struct conn *k = xcalloc(1, sizeof(*k));
+	k->nc = nc;
+	k->sock.fd = -1;
+	k->sock.ops = &sock_plain_ops;
+	k->io = (struct loop_io){ .fd = -1, .fn = conn_on_io, .ud = k };
+	loop_timer_init(&k->timer, conn_on_timer, k);
+	k->next = pool->conns;
+	pool->conns = k;
+	return k;
+}
+
+void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c)
+{
+	struct conn *k, *spare = NULL;
+
+	c->err = ERR_NONE;
+	c->status = 0;
+	c->retried = false;
+	c->bytes_sent = 0;
+	c->t_start = now_us();
+	c->deadline = c->t_start + c->timeout_us;
+	c->in_flight = true;
+	for (k = pool->conns; k; k = k->next) {
+		if (k->rs != RS_IDLE)
+			continue;
+		if (k->target == c->target && k->sock.fd >= 0)
+			break;
+		if (!spare && k->sock.fd < 0)
+			spare = k;
+	}
+	if (!k)
+		k = spare ? spare : conn_new(nc, pool);
+	k->target = c->target;
+	k->call = c;
+	c->conn = k;
+	k->parser = parser_get(nc, c);
+	conn_start_request(k);
+}
+
+void call_abort(struct netctx *nc, struct http_call *c)
+{
+	struct conn *k = c->conn;
+	if (!k)
+		return;
+	c->t_end = now_us();
+	k->call = NULL;
+	c->conn = NULL;
+	c->in_flight = false;
+	if (k->parser) {
+		parser_put(nc, k->parser);
+		k->parser = NULL;
+	}
+	conn_close(k);
+}
+
+bool call_reached_server(const struct http_call *c)
+{
+	return c->conn && c->conn->rs >= RS_SENDING && (c->conn->wpos > 0 || c->t_sent);
+}
+
+void connpool_close_idle(struct netctx *nc, struct connpool *pool)
+{
+	for (struct conn *k = pool->conns; k; k = k->next)
+		if (k->rs == RS_IDLE && k->sock.fd >= 0)
+			conn_close(k);
+}
+
+void connpool_free(struct netctx *nc, struct connpool *pool)
+{
+	struct conn *k = pool->conns;
+	while (k) {
+		struct conn *next = k->next;
+		if (k->parser)
+			parser_put(nc, k->parser);
+		conn_close(k);
+		free(k);
+		k = next;
+	}
+	pool->conns = NULL;
+}
+
+void call_free(struct http_call *c)
+{
+	buf_free(&c->headers);
+	buf_free(&c->body);
+}

@@ -1,0 +1,103 @@
+/* conn.h: one HTTP/1.1 exchange over a pooled keep-alive connection (plain or TLS). */
+#ifndef STAMPEDE_CONN_H
+#define STAMPEDE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "engine/loop.h"
+#include "engine/sock.h"
+#include "protocol/errkind.h"
+#include "protocol/http_parse.h"
+
+/* A resolved origin (scheme, host, port), cached per worker and never freed during a run. */
+struct target {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	bool tls;
+	char *host; /* for SNI and certificate checks */
+	char *key;  /* "http://host:port" */
+};
+
+/* A growable byte buffer, reused across requests (no allocation once warm). */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_addstr(struct buf *b, const char *s);
+void buf_free(struct buf *b);
+
+/* What the network layer of a worker shares across its connections. */
+struct netctx {
+	struct loop *loop;
+	char *rbuf; /* read buffer shared by every connection of the worker */
+	size_t rbuf_len;
+	void *tls_ctx; /* SSL_CTX *, NULL without TLS */
+	bool verify;
+	int64_t connect_timeout_us;
+	int *conns_open;                  /* atomic counter shared by all workers */
+	int *limit_warned;                /* atomic flag: out-of-fds/ports message printed */
+	struct http_parser *free_parsers; /* parsers are only held while a request is in flight */
+	int parsers_allocated;
+};
+
+struct conn;
+struct http_call;
+typedef void (*call_done_fn)(struct http_call *c);
+
+/* One request and its response. The caller fills the inputs, calls call_start(), and gets
+ * done() exactly once (possibly before call_start returns). */
+struct http_call {
+	/* inputs */
+	const struct target *target;
+	const char *req; /* serialized request bytes, valid until done() */
+	size_t req_len;
+	bool head; /* HEAD: no response body */
+	int64_t timeout_us;
+	bool capture;  /* keep headers and body (scripts) */
+	bool no_reuse; /* close the connection after this response */
+	call_done_fn done;
+	void *ud;
+	/* outputs */
+	enum err_kind err;
+	int status;
+	int64_t t_start, t_conn, t_connected, t_tls, t_send, t_sent, t_first, t_end;
+	bool conn_fresh; /* this call opened its connection */
+	size_t bytes_sent, bytes_recv;
+	struct buf headers; /* with capture: "name\0value\0" pairs */
+	int nheaders;
+	struct buf body; /* with capture: the decoded body */
+	/* private */
+	struct conn *conn;
+	bool retried;
+	bool in_flight;
+	int64_t deadline;
+};
+
+/* A VU's connections: idle keep-alive connections are reused per target. */
+struct connpool {
+	struct conn *conns; /* every connection struct of the owner, open or not */
+};
+
+/* Start c on a connection from pool (reusing an idle one to c->target, else opening one).
+ * c->done() is called exactly once, possibly before this returns. */
+void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c);
+/* Abandon a call in flight without calling done() (hard stop): closes its connection. */
+void call_abort(struct netctx *nc, struct http_call *c);
+/* true when the call's request had reached the server, at least in part. */
+bool call_reached_server(const struct http_call *c);
+/* Close every connection of pool and free the structs. */
+void connpool_free(struct netctx *nc, struct connpool *pool);
+/* Close idle connections of pool (keep the structs for reuse). */
+void connpool_close_idle(struct netctx *nc, struct connpool *pool);
+/* Release the buffers owned by c. */
+void call_free(struct http_call *c);
+/* Free the worker's parser pool. */
+void netctx_free(struct netctx *nc);
+
+#endif

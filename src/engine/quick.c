@@ -1,0 +1,49 @@
+/* quick.c: the quick mode's iteration body: one static request per iteration. */
+#include "engine/quick.h"
+
+#include "util/common.h"
+
+static void quick_done(struct http_call *c)
+{
+	struct vu *v = c->ud;
+	const struct engine_cfg *cfg = worker_cfg(v->w);
+	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0);
+	vu_iteration_end(v, c->err != ERR_NONE);
+}
+
+static void quick_start(struct vu *v)
+{
+	const struct engine_cfg *cfg = worker_cfg(v->w);
+	struct http_call *c = &v->call;
+	c->target = &cfg->target;
+	c->req = cfg->req.bytes;
+	c->req_len = cfg->req.len;
+	c->head = cfg->req.head;
+	c->timeout_us = cfg->timeout_us;
+	c->capture = false;
+	c->done = quick_done;
+	c->ud = v;
+	call_start(worker_net(v->w), &v->pool, c);
+}
+
+/* A request the server has (partly) received is counted as interrupted, so that our count
+ * still matches the server's log. */
+static void quick_abort(struct vu *v)
+{
+	struct http_call *c = &v->call;
+	if (!c->in_flight)
+		return;
+	if (call_reached_server(c)) {
+		const struct engine_cfg *cfg = worker_cfg(v->w);
+		c->err = ERR_INTERRUPTED;
+		c->status = 0;
+		c->t_end = now_us();
+		worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0);
+	}
+	call_abort(worker_net(v->w), c);
+}
+
+const struct vu_body quick_body = {
+	.start = quick_start,
+	.abort = quick_abort,
+};

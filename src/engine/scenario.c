@@ -1,0 +1,55 @@
+/* scenario.c: k6 executor names and scenario bounds. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "util/common.h"
+
+static const char *const names[] = {
+	[EX_SHARED_ITERATIONS] = "shared-iterations",
+	[EX_PER_VU_ITERATIONS] = "per-vu-iterations",
+	[EX_CONSTANT_VUS] = "constant-vus",
+	[EX_RAMPING_VUS] = "ramping-vus",
+	[EX_CONSTANT_ARRIVAL_RATE] = "constant-arrival-rate",
+	[EX_RAMPING_ARRIVAL_RATE] = "ramping-arrival-rate",
+};
+
+const char *executor_name(enum executor e)
+{
+	return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "unknown";
+}
+
+int executor_parse(const char *s, enum executor *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum executor)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int64_t scenario_end_us(const struct scenario *s)
+{
+	return s->start_us + s->duration_us + MAX(s->graceful_stop_us, 0);
+}
+
+int scenario_max_vus(const struct scenario *s)
+{
+	if (s->model == MODEL_OPEN)
+		return s->max_vus;
+	return (int)ceil(sched_max(&s->sched) - 1e-9);
+}
+
+void scenario_free(struct scenario *s)
+{
+	free(s->name);
+	free(s->exec);
+	free(s->env_json);
+	free(s->tags_json);
+	sched_free(&s->sched);
+	memset(s, 0, sizeof(*s));
+}
