@@ -15,6 +15,7 @@
 #include "metrics/threshold.h"
 #include "protocol/request.h"
 #include "protocol/url.h"
+#include "script/script.h"
 #include "util/common.h"
 
 #define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
@@ -77,6 +78,7 @@ enum {
 	OPT_URL,
 	OPT_SEED,
 	OPT_HELP,
+	OPT_ENV,
 };
 
 static const struct option long_opts[] = {
@@ -107,6 +109,7 @@ static const struct option long_opts[] = {
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "env", required_argument, NULL, 'e' },
 	{ 0 },
 };
 
@@ -140,6 +143,9 @@ struct run_args {
 	const char *summary_export;
 	bool quiet, no_summary;
 	uint64_t seed;
+	const char **env;
+	int nenv;
+	int64_t threads_set;
 };
 
 static int bad(const char *flag, const char *value, const char *why)
@@ -290,6 +296,12 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	case 'q':
 		a->quiet = true;
+		return 0;
+	case 'e':
+		if (!strchr(arg, '=') || arg[0] == '=')
+			return bad("-e", arg, "expected NAME=VALUE");
+		a->env = xrealloc(a->env, sizeof(*a->env) * (size_t)(a->nenv + 1));
+		a->env[a->nenv++] = arg;
 		return 0;
 	case OPT_NO_SUMMARY:
 		a->no_summary = true;
@@ -499,6 +511,140 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	return 0;
 }
 
+static json_t *override_options(struct run_args *a, json_t *opts)
+{
+	json_t *o = json_deep_copy(opts);
+	bool shortcut = a->vus_set || a->duration_set || a->iterations || a->stages;
+	if (!shortcut)
+		return o;
+	/* As in k6, these flags describe the workload: they replace the script's. */
+	json_object_del(o, "scenarios");
+	json_object_del(o, "stages");
+	json_object_del(o, "iterations");
+	json_object_del(o, "duration");
+	if (a->vus_set)
+		json_object_set_new(o, "vus", json_integer(a->vus));
+	if (a->duration_set)
+		json_object_set_new(o, "duration", json_integer(a->duration_us / 1000));
+	if (a->iterations)
+		json_object_set_new(o, "iterations", json_integer(a->iterations));
+	if (a->stages) {
+		struct stage *st;
+		int n;
+		char err[256];
+		if (sched_parse_stages(a->stages, &st, &n, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: --stages: %s\n", err);
+			json_decref(o);
+			return NULL;
+		}
+		json_t *arr = json_array();
+		for (int i = 0; i < n; i++) {
+			json_t *e = json_object();
+			json_object_set_new(e, "duration", json_integer(st[i].duration_us / 1000));
+			json_object_set_new(e, "target", json_integer((json_int_t)st[i].target));
+			json_array_append_new(arr, e);
+		}
+		free(st);
+		json_object_set_new(o, "stages", arr);
+	}
+	return o;
+}
+
+/* `stampede run SCRIPT.lua`: the script's options (with the flags' overrides) and body. */
+static int run_script(struct run_args *a, const char *path)
+{
+	struct script *sc = NULL;
+	struct engine_cfg cfg = { 0 };
+	struct threshold *thr = NULL;
+	int nthr = 0, rc;
+	char err[512];
+
+	if (a->url || a->rate_set || a->body || a->nheaders || a->method) {
+		fprintf(stderr, "stampede: --url, --rate, -X, -H and --body are for quick runs; a "
+		                "script says what to request\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (script_load(path, a->env, a->nenv, &sc) < 0)
+		return EXIT_SCRIPT_ERROR;
+	json_t *opts = override_options(a, sc->options);
+	if (!opts) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	if (script_scenarios(sc, opts, &cfg.scen, &cfg.nscen, &thr, &nthr) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	for (int i = 0; i < a->nthr; i++) { /* CLI thresholds add to the script's */
+		thr = xrealloc(thr, sizeof(*thr) * (size_t)(nthr + 1));
+		thr[nthr++] = a->thr[i];
+	}
+	a->nthr = 0;
+	cfg.verify = !a->insecure && !json_is_true(json_object_get(opts, "insecureSkipTLSVerify"));
+	if (tls_ctx_new(&cfg.tls_ctx, cfg.verify, a->cacert, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	cfg.body = &script_body;
+	cfg.body_ctx = sc;
+	cfg.body_worker_free = script_worker_free;
+	int most = 0;
+	for (int i = 0; i < cfg.nscen; i++)
+		most += scenario_max_vus(&cfg.scen[i]);
+	int64_t nproc = sysconf(_SC_NPROCESSORS_ONLN);
+	int64_t threads = a->threads ? a->threads : MAX(nproc, 1);
+	cfg.threads = (int)MAX(1, MIN(threads, most));
+	cfg.timeout_us = 60 * USEC_PER_SEC;
+	cfg.connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
+	cfg.late_tolerance_us = 1000;
+	cfg.seed = a->seed ? a->seed : (uint64_t)wall_us();
+
+	json_t *echo = json_deep_copy(opts);
+	json_object_set_new(echo, "script", json_string(path));
+	json_object_set_new(echo, "threads", json_integer(cfg.threads));
+	struct run_opts ro = {
+		.thr = thr,
+		.nthr = nthr,
+		.abort_delay_us = a->abort_delay_us,
+		.summary_export = a->summary_export,
+		.quiet = a->quiet,
+		.no_summary = a->no_summary,
+		.options = echo,
+		.script = sc,
+		.setup_timeout_us = 60 * USEC_PER_SEC,
+		.teardown_timeout_us = 60 * USEC_PER_SEC,
+	};
+	struct {
+		const char *key;
+		int64_t *out;
+	} lt[] = { { "setupTimeout", &ro.setup_timeout_us },
+		   { "teardownTimeout", &ro.teardown_timeout_us } };
+	for (size_t i = 0; i < ARRAY_SIZE(lt); i++) {
+		json_t *v = json_object_get(opts, lt[i].key);
+		if (json_is_string(v) && parse_duration(json_string_value(v), lt[i].out) < 0) {
+			fprintf(stderr, "stampede: invalid options.%s\n", lt[i].key);
+			json_decref(echo);
+			rc = EXIT_INVALID_CONFIG;
+			goto out;
+		}
+	}
+	rc = run_execute(&cfg, &ro);
+	json_decref(echo);
+out:
+	json_decref(opts);
+	for (int i = 0; i < nthr; i++)
+		threshold_free(&thr[i]);
+	free(thr);
+	for (int i = 0; i < cfg.nscen; i++)
+		scenario_free(&cfg.scen[i]);
+	free(cfg.scen);
+	if (cfg.tls_ctx)
+		tls_ctx_free(cfg.tls_ctx);
+	script_free(sc);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = { .grace_us = 30 * USEC_PER_SEC };
@@ -508,7 +654,7 @@ int cmd_run(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:q", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:qe:", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			cmd_run_usage();
 			rc = 0;
@@ -530,11 +676,13 @@ int cmd_run(int argc, char **argv)
 		if (parse_one(&a, c, optarg) < 0)
 			goto out;
 	}
+	if (optind + 1 < argc) {
+		fprintf(stderr, "stampede: unexpected argument '%s' (one script at a time)\n",
+		        argv[optind + 1]);
+		goto out;
+	}
 	if (optind < argc) {
-		fprintf(stderr,
-		        "stampede: unexpected argument '%s' (scripts are not supported yet; use "
-		        "--url)\n",
-		        argv[optind]);
+		rc = run_script(&a, argv[optind]);
 		goto out;
 	}
 	if (configure(&a, &cfg, &u) < 0)
@@ -557,6 +705,7 @@ out:
 		threshold_free(&a.thr[i]);
 	free(a.thr);
 	free(a.headers);
+	free(a.env);
 	free(a.body);
 	request_free(&cfg.req);
 	for (int i = 0; i < cfg.nscen; i++)

@@ -77,7 +77,8 @@ static void on_header(void *ud, const char *name, size_t nlen, const char *val, 
 static void on_body(void *ud, const char *data, size_t len)
 {
 	struct http_call *c = ud;
-	buf_add(&c->body, data, len);
+	if (!c->discard_body)
+		buf_add(&c->body, data, len);
 }
 
 static const struct http_parser_cb capture_cb = { .on_header = on_header, .on_body = on_body };

@@ -59,8 +59,9 @@ struct http_call {
 	size_t req_len;
 	bool head; /* HEAD: no response body */
 	int64_t timeout_us;
-	bool capture;  /* keep headers and body (scripts) */
-	bool no_reuse; /* close the connection after this response */
+	bool capture;      /* keep headers and body (scripts) */
+	bool discard_body; /* with capture: keep headers only */
+	bool no_reuse;     /* close the connection after this response */
 	call_done_fn done;
 	void *ud;
 	/* outputs */

@@ -48,6 +48,7 @@ struct scenario {
 	char *env_json;       /* scripts: scenario env (JSON object) or NULL */
 	char *tags_json;      /* scripts: scenario tags (JSON object) or NULL */
 	int64_t iter_claimed; /* atomic: shared-iterations handed out */
+	bool lifecycle;       /* setup()/teardown(): not counted as iterations */
 };
 
 struct vu;
@@ -68,7 +69,9 @@ struct vu_body {
 /* Everything a worker needs, read-only during the run. */
 struct engine_cfg {
 	const struct vu_body *body;
-	void *body_ctx;       /* the body's shared state (the compiled script) */
+	void *body_ctx; /* the body's shared state (the compiled script) */
+	/* Called in the worker thread as it exits, to release per-worker body state. */
+	void (*body_worker_free)(struct worker *w);
 	struct request req;   /* quick mode: the static request */
 	struct target target; /* quick mode: its resolved origin */
 	void *tls_ctx;        /* SSL_CTX *, shared */
@@ -92,6 +95,8 @@ enum stop_level { STOP_NONE = 0, STOP_GRACEFUL = 1, STOP_HARD = 2 };
 
 struct engine {
 	const struct engine_cfg *cfg;
+	int abort_requested; /* atomic: a script called abort() (exit 108) */
+	char abort_reason[256];
 	struct registry *reg;
 	int64_t start_us; /* monotonic start of the measured run */
 	int stop_level;   /* atomic enum stop_level */
@@ -151,6 +156,9 @@ int64_t worker_cpu_us(struct worker *w);
 /* The iteration of v ended (failed: an error ended it early). */
 void vu_iteration_end(struct vu *v, bool failed);
 struct netctx *worker_net(struct worker *w);
+/* Per-worker state of the iteration body (e.g. its Lua state), NULL until set. */
+void *worker_body_state(struct worker *w);
+void worker_set_body_state(struct worker *w, void *state);
 struct loop *worker_loop(struct worker *w);
 const struct engine_cfg *worker_cfg(struct worker *w);
 struct engine *worker_engine(struct worker *w);

@@ -174,7 +174,7 @@ int loop_run_once(struct loop *l, int64_t max_wait_us)
 		wait = MAX(0, MIN(wait, until));
 	}
 	struct timespec ts = { .tv_sec = wait / USEC_PER_SEC,
-			       .tv_nsec = (wait % USEC_PER_SEC) * NSEC_PER_USEC };
+		               .tv_nsec = (wait % USEC_PER_SEC) * NSEC_PER_USEC };
 	int n = epoll_pwait2(l->epfd, l->events, LOOP_MAX_EVENTS, &ts, NULL);
 	if (n < 0) {
 		if (errno != EINTR)

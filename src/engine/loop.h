@@ -15,8 +15,8 @@ typedef void (*loop_timer_fn)(struct loop_timer *t, void *ud);
 /* A timer is embedded in its owner; arming it never allocates (the heap grows only when
  * more timers are armed at once than ever before). */
 struct loop_timer {
-	int64_t when_us;   /* monotonic deadline */
-	int heap_index;    /* -1 when not armed */
+	int64_t when_us; /* monotonic deadline */
+	int heap_index;  /* -1 when not armed */
 	loop_timer_fn fn;
 	void *ud;
 };

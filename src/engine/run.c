@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 #include "output/report.h"
+#include "script/script.h"
 #include "util/common.h"
 
 #define COLLECT_DELAY_US 30000
-#define SATURATED 0.95
+#define SATURATED        0.95
 
 struct coord {
 	struct engine e;
@@ -46,8 +47,8 @@ static int check_thresholds(struct registry *reg, struct run_opts *o)
 		struct threshold *t = &o->thr[i];
 		int m = registry_find_metric(reg, t->metric);
 		if (m < 0) {
-			fprintf(stderr, "stampede: threshold '%s': unknown metric '%s'\n", t->source,
-				t->metric);
+			fprintf(stderr, "stampede: threshold '%s': unknown metric '%s'\n",
+			        t->source, t->metric);
 			return -EINVAL;
 		}
 		const char *why = threshold_check_type(t, reg->metrics[m].type);
@@ -84,7 +85,7 @@ static bool host_cpu(uint64_t *busy, uint64_t *total)
 	if (!f)
 		return false;
 	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
 	fclose(f);
 	if (n < 4)
 		return false;
@@ -101,7 +102,7 @@ static void sample_generator(struct coord *c)
 	if (host_cpu(&busy, &total)) {
 		if (c->host_total_prev && total > c->host_total_prev) {
 			double frac = (double)(busy - c->host_busy_prev) /
-				      (double)(total - c->host_total_prev);
+			              (double)(total - c->host_total_prev);
 			if (frac >= SATURATED)
 				c->host_saturated_seconds++;
 		}
@@ -150,20 +151,21 @@ static void progress(struct coord *c, int32_t t, bool final)
 	for (int i = 0; i < c->e.cfg->nscen; i++)
 		planned = MAX(planned, c->e.cfg->scen[i].start_us + c->e.cfg->scen[i].duration_us);
 	format_duration(planned, total, sizeof(total));
-	double err_pct = c->reqs_total ? 100.0 * (double)c->failed_total / (double)c->reqs_total : 0;
+	double err_pct =
+	    c->reqs_total ? 100.0 * (double)c->failed_total / (double)c->reqs_total : 0;
 	char line[256];
 	if (final) {
 		double secs = MAX((double)elapsed / 1e6, 1e-3);
 		snprintf(line, sizeof(line),
-			 "done    [%6s/%s] reqs %lld  %.0f/s on average  errors %lld (%.2f%%)", el,
-			 total, (long long)c->reqs_total, (double)c->reqs_total / secs,
-			 (long long)c->failed_total, err_pct);
+		         "done    [%6s/%s] reqs %lld  %.0f/s on average  errors %lld (%.2f%%)", el,
+		         total, (long long)c->reqs_total, (double)c->reqs_total / secs,
+		         (long long)c->failed_total, err_pct);
 	} else {
 		snprintf(line, sizeof(line),
-			 "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld "
-			 "(%.2f%%)",
-			 el, total, active, alloc, (long long)c->reqs_total, reqs.sum, p95,
-			 (long long)c->failed_total, err_pct);
+		         "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld "
+		         "(%.2f%%)",
+		         el, total, active, alloc, (long long)c->reqs_total, reqs.sum, p95,
+		         (long long)c->failed_total, err_pct);
 	}
 	if (c->tty) {
 		fprintf(stderr, "\r\033[K%s", line);
@@ -187,19 +189,20 @@ static void check_abort(struct coord *c)
 {
 	struct run_opts *o = c->o;
 	int64_t el = now_us() - c->e.start_us;
-	if (c->aborted || el < o->abort_delay_us)
+	if (c->aborted)
 		return;
 	struct report r = { .reg = &c->reg, .agg = &c->agg, .duration_s = elapsed_s(c) };
 	for (int i = 0; i < o->nthr; i++) {
-		if (!o->thr[i].abort_on_fail)
+		if (!o->thr[i].abort_on_fail ||
+		    el < MAX(o->abort_delay_us, o->thr[i].delay_abort_us))
 			continue;
 		r.thr = &o->thr[i];
 		r.nthr = 1;
 		if (report_eval_thresholds(&r) > 0) {
 			c->aborted = true;
 			snprintf(c->abort_reason, sizeof(c->abort_reason),
-				 "threshold '%s' on %s failed after %.1fs", o->thr[i].expr,
-				 o->thr[i].selector, (double)el / 1e6);
+			         "threshold '%s' on %s failed after %.1fs", o->thr[i].expr,
+			         o->thr[i].selector, (double)el / 1e6);
 			if (c->tty && !o->quiet)
 				fputc('\n', stderr);
 			fprintf(stderr, "stampede: aborting: %s\n", c->abort_reason);
@@ -262,6 +265,86 @@ static void close_ready_intervals(struct coord *c)
 	}
 }
 
+/* Run setup() or teardown(): one VU, one iteration, on its own worker; its samples are
+ * folded into the totals (they count, as in k6, but have no per-second points). */
+static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn,
+                         int64_t timeout_us)
+{
+	struct script *scr = c->o->script;
+	struct scenario sc = {
+		.name = (char *)fn,
+		.exec = (char *)fn,
+		.executor = EX_PER_VU_ITERATIONS,
+		.model = MODEL_CLOSED,
+		.vus = 1,
+		.iterations = 1,
+		.per_vu = true,
+		.graceful_stop_us = 0,
+		.lifecycle = true,
+	};
+	sched_constant(&sc.sched, 1, timeout_us);
+	sc.duration_us = timeout_us;
+	struct engine_cfg lc = *cfg;
+	lc.scen = &sc;
+	lc.nscen = 1;
+	lc.threads = 1;
+	struct engine e = { .cfg = &lc, .reg = &c->reg, .nworkers = 1 };
+	struct worker *w = NULL;
+	int rc = worker_new(&e, 0, &w);
+	if (rc < 0) {
+		sched_free(&sc.sched);
+		return rc;
+	}
+	e.workers = &w;
+	scr->engine = &e;
+	e.start_us = now_us();
+	rc = worker_start(w);
+	if (rc == 0)
+		worker_join(w);
+	struct worker_stats st;
+	worker_get_stats(w, &st);
+	for (struct sink *s = worker_take_sinks(w), *n; s; s = n) {
+		n = s->next;
+		aggregate_fold_sink(&c->agg, s);
+		sink_free(s);
+	}
+	worker_free(w);
+	sched_free(&sc.sched);
+	scr->engine = &c->e;
+	if (__atomic_load_n(&e.abort_requested, __ATOMIC_ACQUIRE)) {
+		c->aborted = true;
+		snprintf(c->abort_reason, sizeof(c->abort_reason), "%s (in %s())", e.abort_reason,
+		         fn);
+		return -ECANCELED;
+	}
+	if (st.interrupted) {
+		fprintf(stderr, "stampede: %s() did not finish within %.0fs\n", fn,
+		        (double)timeout_us / 1e6);
+		return -ETIMEDOUT;
+	}
+	if (__atomic_load_n(&scr->setup_failed, __ATOMIC_ACQUIRE)) {
+		fprintf(stderr, "stampede: %s() failed (see the error above)\n", fn);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static json_t *script_errors_json(struct script *s)
+{
+	if (!s)
+		return NULL;
+	json_t *a = json_array();
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nerrors; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "message", json_string(s->errors[i].msg));
+		json_object_set_new(e, "count", json_integer(s->errors[i].count));
+		json_array_append_new(a, e);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return a;
+}
+
 static bool any_open(const struct engine_cfg *cfg)
 {
 	for (int i = 0; i < cfg->nscen; i++)
@@ -306,15 +389,26 @@ static int coordinate(struct coord *c, int sfd, bool *interrupted)
 					fputc('\n', stderr);
 				if (nsig == 1)
 					fprintf(stderr,
-						"stampede: %s received: stopping; in-flight requests may "
-						"finish (signal again to stop at once)\n",
-						strsignal((int)si.ssi_signo));
+					        "stampede: %s received: stopping; in-flight "
+					        "requests may "
+					        "finish (signal again to stop at once)\n",
+					        strsignal((int)si.ssi_signo));
 				else
 					fprintf(stderr, "stampede: stopping now\n");
 				__atomic_store_n(&c->e.stop_level, level, __ATOMIC_RELEASE);
 				for (int w = 0; w < nw; w++)
 					worker_wake(c->e.workers[w]);
 			}
+		}
+		if (!c->aborted && __atomic_load_n(&c->e.abort_requested, __ATOMIC_ACQUIRE)) {
+			c->aborted = true;
+			snprintf(c->abort_reason, sizeof(c->abort_reason), "%s", c->e.abort_reason);
+			if (c->tty && !c->o->quiet)
+				fputc('\n', stderr);
+			fprintf(stderr, "stampede: aborting: %s\n", c->abort_reason);
+			__atomic_store_n(&c->e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
+			for (int w = 0; w < nw; w++)
+				worker_wake(c->e.workers[w]);
 		}
 		if (now_us() >= next) {
 			sample_generator(c);
@@ -335,6 +429,19 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 
 	registry_init(&c.reg);
 	aggregate_init(&c.agg, &c.reg);
+	for (int i = 0; o->script && i < o->script->nmetrics; i++) {
+		const struct metric_decl *d = &o->script->metrics[i];
+		if (registry_metric(&c.reg, d->name, d->type,
+		                    d->is_time            ? MU_TIME_US
+		                    : d->type == MT_TREND ? MU_MILLI
+		                                          : MU_NONE) < 0) {
+			fprintf(stderr,
+			        "stampede: custom metric '%s' clashes with a built-in metric\n",
+			        d->name);
+			rc = EXIT_SCRIPT_ERROR;
+			goto out_reg;
+		}
+	}
 	if (check_thresholds(&c.reg, o) < 0) {
 		rc = EXIT_INVALID_CONFIG;
 		goto out_reg;
@@ -365,6 +472,16 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	c.sid_vus = registry_series(&c.reg, M_VUS, NULL, 0);
 	c.sid_vus_max = registry_series(&c.reg, M_VUS_MAX, NULL, 0);
 	c.tty = isatty(STDERR_FILENO);
+	if (o->script) {
+		o->script->engine = &c.e;
+		if (o->script->has_setup) {
+			int e = run_lifecycle(&c, cfg, "setup", o->setup_timeout_us);
+			if (e < 0) {
+				rc = e == -ECANCELED ? EXIT_ABORTED : EXIT_SCRIPT_ERROR;
+				goto out_workers;
+			}
+		}
+	}
 	for (int w = 0; w < cfg->threads; w++) {
 		int e = worker_new(&c.e, w, &c.e.workers[w]);
 		if (e < 0) {
@@ -403,6 +520,11 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	sample_generator(&c);
 	queue_sinks(&c);
 	close_ready_intervals(&c);
+	if (o->script && o->script->has_teardown && !c.aborted) {
+		int e = run_lifecycle(&c, cfg, "teardown", o->teardown_timeout_us);
+		if (e < 0 && rc == EXIT_OK)
+			rc = e == -ECANCELED ? EXIT_ABORTED : EXIT_SCRIPT_ERROR;
+	}
 
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -427,8 +549,16 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	r.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads);
 	r.saturated_seconds = c.saturated_seconds;
 	r.host_saturated_seconds = c.host_saturated_seconds;
+	r.script_errors = script_errors_json(o->script);
 	int failed = report_eval_thresholds(&r);
-	if (!o->no_summary)
+	bool printed = false;
+	if (o->script && o->script->has_handle_summary) {
+		json_t *data = export_build(&r);
+		if (script_handle_summary(o->script, data, &printed) < 0 && rc == EXIT_OK)
+			rc = EXIT_SCRIPT_ERROR;
+		json_decref(data);
+	}
+	if (!o->no_summary && !printed)
 		summary_print(stdout, &r, isatty(STDOUT_FILENO));
 	fflush(stdout);
 	if (o->summary_export) {
@@ -437,6 +567,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			rc = EXIT_FAILURE_GENERIC;
 		}
 	}
+	json_decref(r.script_errors);
 	if (rc == EXIT_OK) {
 		if (c.aborted)
 			rc = EXIT_ABORTED;

@@ -8,6 +8,8 @@
 #include "engine/engine.h"
 #include "metrics/threshold.h"
 
+struct script;
+
 /* Exit codes, as k6's. */
 enum {
 	EXIT_OK = 0,
@@ -20,13 +22,16 @@ enum {
 };
 
 struct run_opts {
-	struct threshold *thr;   /* borrowed; evaluation fields are written */
+	struct threshold *thr; /* borrowed; evaluation fields are written */
 	int nthr;
 	int64_t abort_delay_us;
 	const char *summary_export;
-	bool quiet;              /* no live progress */
-	bool no_summary;         /* no terminal summary */
-	json_t *options;         /* borrowed: echoed into the export */
+	bool quiet;            /* no live progress */
+	bool no_summary;       /* no terminal summary */
+	json_t *options;       /* borrowed: echoed into the export */
+	struct script *script; /* scripted runs: setup/teardown/handle_summary, errors */
+	int64_t setup_timeout_us;
+	int64_t teardown_timeout_us;
 };
 
 /* Run the test cfg describes with o's outputs. Prints progress on stderr and the summary

@@ -19,8 +19,8 @@ int sched_parse_stages(const char *s, struct stage **out, int *n, char *err, siz
 		char *colon = strchr(tok, ':');
 		int64_t d, target;
 		if (!colon) {
-			snprintf(err, errlen, "invalid stage '%s' in '%s': expected DURATION:TARGET",
-				 tok, s);
+			snprintf(err, errlen,
+			         "invalid stage '%s' in '%s': expected DURATION:TARGET", tok, s);
 			goto out_err;
 		}
 		*colon = '\0';
@@ -100,8 +100,8 @@ double sched_count_at(const struct sched *s, int64_t t)
 	for (int i = 0; i < s->nstages && t > 0; i++) {
 		const struct stage *st = &s->stages[i];
 		double d = (double)MIN(t, st->duration_us) / 1e6;
-		double slope = st->duration_us ? (st->target - from) / ((double)st->duration_us / 1e6)
-					       : 0;
+		double slope =
+		    st->duration_us ? (st->target - from) / ((double)st->duration_us / 1e6) : 0;
 		count += from * d + 0.5 * slope * d * d;
 		t -= st->duration_us;
 		from = st->target;

@@ -23,12 +23,12 @@ struct sock_ops {
 };
 
 struct sock {
-	int fd;                /* -1 when closed */
-	void *ssl;             /* SSL * for TLS */
+	int fd;    /* -1 when closed */
+	void *ssl; /* SSL * for TLS */
 	const struct sock_ops *ops;
-	enum err_kind err;     /* set with IO_ERR */
-	int sys_errno;         /* errno behind err, if any */
-	bool want_write;       /* TLS handshake waits for writability */
+	enum err_kind err; /* set with IO_ERR */
+	int sys_errno;     /* errno behind err, if any */
+	bool want_write;   /* TLS handshake waits for writability */
 };
 
 extern const struct sock_ops sock_plain_ops;

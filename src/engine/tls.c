@@ -21,14 +21,14 @@ int tls_ctx_new(void **ctx_out, bool verify, const char *cafile, char *err, size
 	if (verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		int ok = cafile ? SSL_CTX_load_verify_locations(ctx, cafile, NULL)
-				: SSL_CTX_set_default_verify_paths(ctx);
+		                : SSL_CTX_set_default_verify_paths(ctx);
 		if (ok != 1) {
 			unsigned long e = ERR_get_error();
 			char buf[256];
 			ERR_error_string_n(e, buf, sizeof(buf));
 			if (cafile)
-				snprintf(err, errlen, "cannot load CA certificates from '%s': %s", cafile,
-					 buf);
+				snprintf(err, errlen, "cannot load CA certificates from '%s': %s",
+				         cafile, buf);
 			else
 				snprintf(err, errlen, "cannot load the system CA store: %s", buf);
 			SSL_CTX_free(ctx);

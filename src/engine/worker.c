@@ -98,6 +98,7 @@ struct worker {
 
 	struct scen_rt *scen;
 	int nscen;
+	void *body_state;
 	int global_stop;
 	bool exit_loop;
 	struct worker_stats stats; /* written with atomics */
@@ -282,7 +283,8 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	ss = series_set_for(w, tags, n);
 	if (nextra == 0) {
 		int slot = w->nfast < FAST_CACHE ? w->nfast++ : (int)(c->t_end % FAST_CACHE);
-		w->fast[slot] = (struct fast_entry){ method, name, scen, c->status, (int)c->err, ss };
+		w->fast[slot] =
+		    (struct fast_entry){ method, name, scen, c->status, (int)c->err, ss };
 	}
 record:;
 	struct sink *s = w->cur;
@@ -373,6 +375,16 @@ struct netctx *worker_net(struct worker *w)
 	return &w->net;
 }
 
+void *worker_body_state(struct worker *w)
+{
+	return w->body_state;
+}
+
+void worker_set_body_state(struct worker *w, void *state)
+{
+	w->body_state = state;
+}
+
 struct loop *worker_loop(struct worker *w)
 {
 	return w->loop;
@@ -444,8 +456,10 @@ void vu_iteration_end(struct vu *v, bool failed)
 	int64_t t_end = now_us();
 
 	int64_t from = late_by(v) ? v->intended : v->t_iter;
-	sink_add(w->cur, s->sid_iterations, 1);
-	sink_trend(w->cur, s->sid_iter_duration, MAX(0, t_end - from));
+	if (!sc->lifecycle) {
+		sink_add(w->cur, s->sid_iterations, 1);
+		sink_trend(w->cur, s->sid_iter_duration, MAX(0, t_end - from));
+	}
 	v->iterations++;
 	s->busy--;
 	if (sc->model == MODEL_OPEN)
@@ -893,9 +907,17 @@ static void *worker_main(void *arg)
 			break;
 	}
 	__atomic_store_n(&w->stats.active_vus, 0, __ATOMIC_RELAXED);
-	for (int i = 0; i < w->nscen; i++)
-		for (int j = 0; j < w->scen[i].allocated; j++)
-			connpool_close_idle(&w->net, &w->scen[i].vus[j].pool);
+	for (int i = 0; i < w->nscen; i++) {
+		for (int j = 0; j < w->scen[i].allocated; j++) {
+			struct vu *v = &w->scen[i].vus[j];
+			if (v->initialised && w->cfg->body->vu_free)
+				w->cfg->body->vu_free(v);
+			v->initialised = false;
+			connpool_close_idle(&w->net, &v->pool);
+		}
+	}
+	if (w->cfg->body_worker_free)
+		w->cfg->body_worker_free(w);
 	publish_sink(w, true);
 	__atomic_store_n(&w->stats.done, true, __ATOMIC_RELEASE);
 	return NULL;

@@ -27,7 +27,7 @@ static const struct {
 	[M_HTTP_REQ_WAITING] = { "http_req_waiting", MT_TREND, MU_TIME_US },
 	[M_HTTP_REQ_RECEIVING] = { "http_req_receiving", MT_TREND, MU_TIME_US },
 	[M_HTTP_REQ_DURATION_UNCORRECTED] = { "http_req_duration_uncorrected", MT_TREND,
-					      MU_TIME_US },
+	                                      MU_TIME_US },
 	[M_ITERATIONS] = { "iterations", MT_COUNTER, MU_NONE },
 	[M_ITERATION_DURATION] = { "iteration_duration", MT_TREND, MU_TIME_US },
 	[M_DROPPED_ITERATIONS] = { "dropped_iterations", MT_COUNTER, MU_NONE },
@@ -35,6 +35,8 @@ static const struct {
 	[M_DATA_RECEIVED] = { "data_received", MT_COUNTER, MU_BYTES },
 	[M_VUS] = { "vus", MT_GAUGE, MU_NONE },
 	[M_VUS_MAX] = { "vus_max", MT_GAUGE, MU_NONE },
+	[M_CHECKS] = { "checks", MT_RATE, MU_NONE },
+	[M_GROUP_DURATION] = { "group_duration", MT_TREND, MU_TIME_US },
 };
 
 static uint64_t fnv1a(const char *s)
@@ -87,7 +89,7 @@ int registry_find_metric(struct registry *r, const char *name)
 }
 
 int registry_metric(struct registry *r, const char *name, enum metric_type type,
-		    enum metric_unit unit)
+                    enum metric_unit unit)
 {
 	pthread_mutex_lock(&r->mu);
 	int id = registry_find_metric(r, name);
@@ -158,10 +160,10 @@ int registry_series(struct registry *r, int metric, const struct tag *tags, int 
 	if (r->nseries >= r->max_series && (n > 0 || r->nseries >= r->series_cap)) {
 		if (!r->cap_warned)
 			fprintf(stderr,
-				"stampede: warning: more than %d metric series (tag values with "
-				"high cardinality, such as URLs with ids?); further tag sets are "
-				"recorded without tags\n",
-				r->max_series);
+			        "stampede: warning: more than %d metric series (tag values with "
+			        "high cardinality, such as URLs with ids?); further tag sets are "
+			        "recorded without tags\n",
+			        r->max_series);
 		r->cap_warned = true;
 		pthread_mutex_unlock(&r->mu);
 		free(canon);
@@ -347,7 +349,15 @@ void aggregate_add_sink(struct aggregate *a, const struct sink *s)
 
 static double unit_scale(const struct registry *r, int metric)
 {
-	return r->metrics[metric].unit == MU_TIME_US ? 1e-3 : 1.0;
+	enum metric_unit u = r->metrics[metric].unit;
+	return u == MU_TIME_US || u == MU_MILLI ? 1e-3 : 1.0;
+}
+
+void aggregate_fold_sink(struct aggregate *a, const struct sink *s)
+{
+	ensure_series(a, s->nslots);
+	for (int i = 0; i < s->nslots; i++)
+		slot_merge(&a->s[i].total, &s->slots[i]);
 }
 
 static void push_point(struct point **pts, int *n, int *cap, struct point p)
@@ -413,7 +423,7 @@ static void metric_points(struct aggregate *a, int32_t t)
 		if (acc.used) {
 			struct metric_points *mp = &a->mp[m];
 			push_point(&mp->points, &mp->npoints, &mp->cap,
-				   slot_point(&acc, unit_scale(a->reg, m), t));
+			           slot_point(&acc, unit_scale(a->reg, m), t));
 		}
 		slot_free(&acc);
 	}
@@ -451,7 +461,7 @@ static bool tags_match(const struct series_info *si, const struct tag *filter, i
 }
 
 void aggregate_combine(struct aggregate *a, int metric, const struct tag *filter, int nfilter,
-		       bool current, struct combined *out)
+                       bool current, struct combined *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = a->reg->metrics[metric].type;
@@ -490,19 +500,30 @@ void combined_free(struct combined *c)
 	c->h = NULL;
 }
 
-bool combined_value(const struct combined *c, int agg, double pct, double duration_s,
-		    double *out)
+bool combined_value(const struct combined *c, int agg, double pct, double duration_s, double *out)
 {
-	double k = c->unit == MU_TIME_US ? 1e-3 : 1.0;
+	double k = c->unit == MU_TIME_US || c->unit == MU_MILLI ? 1e-3 : 1.0;
 	switch (c->type) {
 	case MT_TREND:
 		switch (agg) {
-		case THR_AVG: *out = hdr_mean(c->h) * k; return true;
-		case THR_MIN: *out = (double)hdr_min(c->h) * k; return true;
-		case THR_MAX: *out = (double)hdr_max(c->h) * k; return true;
-		case THR_MED: *out = (double)hdr_value_at_percentile(c->h, 50) * k; return true;
-		case THR_PCT: *out = (double)hdr_value_at_percentile(c->h, pct) * k; return true;
-		case THR_COUNT: *out = (double)c->h->total_count; return true;
+		case THR_AVG:
+			*out = hdr_mean(c->h) * k;
+			return true;
+		case THR_MIN:
+			*out = (double)hdr_min(c->h) * k;
+			return true;
+		case THR_MAX:
+			*out = (double)hdr_max(c->h) * k;
+			return true;
+		case THR_MED:
+			*out = (double)hdr_value_at_percentile(c->h, 50) * k;
+			return true;
+		case THR_PCT:
+			*out = (double)hdr_value_at_percentile(c->h, pct) * k;
+			return true;
+		case THR_COUNT:
+			*out = (double)c->h->total_count;
+			return true;
 		}
 		return false;
 	case MT_COUNTER:
@@ -523,9 +544,15 @@ bool combined_value(const struct combined *c, int agg, double pct, double durati
 		return false;
 	case MT_GAUGE:
 		switch (agg) {
-		case THR_VALUE: *out = c->g_last; return true;
-		case THR_MIN: *out = c->g_min; return true;
-		case THR_MAX: *out = c->g_max; return true;
+		case THR_VALUE:
+			*out = c->g_last;
+			return true;
+		case THR_MIN:
+			*out = c->g_min;
+			return true;
+		case THR_MAX:
+			*out = c->g_max;
+			return true;
 		}
 		return false;
 	}

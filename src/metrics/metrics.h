@@ -28,10 +28,13 @@ enum metric_id {
 	M_DATA_RECEIVED,
 	M_VUS,
 	M_VUS_MAX,
+	M_CHECKS,
+	M_GROUP_DURATION,
 	M__BUILTIN
 };
 
-enum metric_unit { MU_NONE, MU_TIME_US, MU_BYTES };
+/* MU_MILLI: non-time trends record value * 1000 (histograms hold integers). */
+enum metric_unit { MU_NONE, MU_TIME_US, MU_BYTES, MU_MILLI };
 
 struct metric_def {
 	char *name;
@@ -63,7 +66,7 @@ struct registry {
 	int series_cap;
 	int *hash; /* open addressing over canon, -1 empty */
 	int hash_cap;
-	int max_series;    /* cardinality cap */
+	int max_series; /* cardinality cap */
 	bool cap_warned;
 };
 
@@ -72,7 +75,7 @@ void registry_destroy(struct registry *r);
 /* Register a metric (or return the id of an existing one with the same name and type).
  * Returns the id, or -EEXIST when the name exists with another type. */
 int registry_metric(struct registry *r, const char *name, enum metric_type type,
-		    enum metric_unit unit);
+                    enum metric_unit unit);
 int registry_find_metric(struct registry *r, const char *name);
 /* The series id for metric + tags (interned; thread-safe). Returns -ENOSPC when the
  * cardinality cap is reached (the caller then records into the untagged series). */
@@ -86,10 +89,10 @@ const struct series_info *registry_series_info(struct registry *r, int id);
 struct slot {
 	bool used;
 	enum metric_type type;
-	struct hdr *h;   /* trend */
-	double sum;      /* counter sum; trend sum is in h */
-	int64_t nz;      /* rate: non-zero samples */
-	int64_t total;   /* rate: samples */
+	struct hdr *h;               /* trend */
+	double sum;                  /* counter sum; trend sum is in h */
+	int64_t nz;                  /* rate: non-zero samples */
+	int64_t total;               /* rate: samples */
 	double g_last, g_min, g_max; /* gauge */
 };
 
@@ -146,7 +149,7 @@ struct point {
 
 struct agg_series {
 	struct slot total;
-	struct slot cur;     /* the interval being assembled */
+	struct slot cur; /* the interval being assembled */
 	struct point *points;
 	int npoints, cap;
 };
@@ -171,6 +174,8 @@ void aggregate_init(struct aggregate *a, struct registry *reg);
 void aggregate_destroy(struct aggregate *a);
 /* Merge a worker's sink into the interval being assembled. */
 void aggregate_add_sink(struct aggregate *a, const struct sink *s);
+/* Fold a sink straight into the totals, without per-second points (setup, teardown). */
+void aggregate_fold_sink(struct aggregate *a, const struct sink *s);
 /* Close interval t: append points for every series used in it and fold them into the
  * totals. */
 void aggregate_close_interval(struct aggregate *a, int32_t t);
@@ -189,12 +194,11 @@ struct combined {
 /* Combine the totals (or, with current, the interval being assembled) of every series of
  * metric whose tags include all of filter. */
 void aggregate_combine(struct aggregate *a, int metric, const struct tag *filter, int nfilter,
-		       bool current, struct combined *out);
+                       bool current, struct combined *out);
 void combined_free(struct combined *c);
 /* A value of a combined metric by aggregation (threshold.h's enum thr_agg; pct for
  * THR_PCT). Time values in ms; a counter's rate is per second over duration_s. Returns
  * false for an aggregation that does not apply to the metric's type. */
-bool combined_value(const struct combined *c, int agg, double pct, double duration_s,
-		    double *out);
+bool combined_value(const struct combined *c, int agg, double pct, double duration_s, double *out);
 
 #endif

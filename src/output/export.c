@@ -45,10 +45,18 @@ static json_t *columns_json(enum metric_type type)
 	const char **c;
 	size_t n;
 	switch (type) {
-	case MT_TREND: c = trend, n = ARRAY_SIZE(trend); break;
-	case MT_COUNTER: c = counter, n = ARRAY_SIZE(counter); break;
-	case MT_RATE: c = rate, n = ARRAY_SIZE(rate); break;
-	default: c = gauge, n = ARRAY_SIZE(gauge); break;
+	case MT_TREND:
+		c = trend, n = ARRAY_SIZE(trend);
+		break;
+	case MT_COUNTER:
+		c = counter, n = ARRAY_SIZE(counter);
+		break;
+	case MT_RATE:
+		c = rate, n = ARRAY_SIZE(rate);
+		break;
+	default:
+		c = gauge, n = ARRAY_SIZE(gauge);
+		break;
 	}
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -69,7 +77,8 @@ static json_t *timeseries_json(const struct report *r)
 		json_object_set_new(o, "metric", json_string(r->reg->metrics[m].name));
 		json_object_set_new(o, "tags", json_object());
 		json_object_set_new(o, "columns", columns_json(type));
-		json_object_set_new(o, "points", points_json(a->mp[m].points, a->mp[m].npoints, type));
+		json_object_set_new(o, "points",
+		                    points_json(a->mp[m].points, a->mp[m].npoints, type));
 		json_array_append_new(arr, o);
 	}
 	for (int i = 0; i < a->ns; i++) {
@@ -81,7 +90,8 @@ static json_t *timeseries_json(const struct report *r)
 		json_object_set_new(o, "metric", json_string(r->reg->metrics[si->metric].name));
 		json_object_set_new(o, "tags", tags_json(si));
 		json_object_set_new(o, "columns", columns_json(type));
-		json_object_set_new(o, "points", points_json(a->s[i].points, a->s[i].npoints, type));
+		json_object_set_new(o, "points",
+		                    points_json(a->s[i].points, a->s[i].npoints, type));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -119,7 +129,7 @@ static void add_threshold_to_metric(json_t *metrics, const struct threshold *t)
 	json_object_set_new(th, t->expr, e);
 }
 
-static json_t *build(const struct report *r)
+json_t *export_build(const struct report *r)
 {
 	json_t *root = json_object();
 	json_t *metrics = json_object();
@@ -145,8 +155,8 @@ static json_t *build(const struct report *r)
 		json_object_set_new(o, "metric", json_string(t->metric));
 		json_object_set_new(o, "selector", json_string(t->selector));
 		json_object_set_new(o, "expression", json_string(t->expr));
-		json_object_set_new(o, "value", isfinite(t->last_value) ? json_real(t->last_value)
-									: json_null());
+		json_object_set_new(
+		    o, "value", isfinite(t->last_value) ? json_real(t->last_value) : json_null());
 		json_object_set_new(o, "ok", json_boolean(t->ok));
 		json_object_set_new(o, "abortOnFail", json_boolean(t->abort_on_fail));
 		json_array_append_new(thr, o);
@@ -154,6 +164,9 @@ static json_t *build(const struct report *r)
 	json_object_set_new(root, "metrics", metrics);
 	json_object_set_new(root, "thresholds", thr);
 	json_object_set_new(root, "errors", report_errors(r));
+	json_object_set_new(root, "root_group", report_root_group(r));
+	json_object_set_new(root, "script_errors",
+	                    r->script_errors ? json_incref(r->script_errors) : json_array());
 
 	json_t *state = json_object();
 	json_object_set_new(state, "testRunDurationMs", json_real(r->duration_s * 1e3));
@@ -162,7 +175,7 @@ static json_t *build(const struct report *r)
 	if (r->abort_reason)
 		json_object_set_new(state, "abortReason", json_string(r->abort_reason));
 	json_object_set_new(state, "interruptedIterations",
-			    json_integer(r->interrupted_iterations));
+	                    json_integer(r->interrupted_iterations));
 	json_object_set_new(state, "startTime", json_real((double)r->start_wall_us / 1e6));
 	json_object_set_new(root, "state", state);
 	json_object_set_new(root, "options", r->options ? json_incref(r->options) : json_object());
@@ -170,11 +183,11 @@ static json_t *build(const struct report *r)
 	json_t *gen = json_object();
 	json_object_set_new(gen, "threads", json_integer(r->threads));
 	json_object_set_new(gen, "cpu_percent", json_real(r->cpu_percent));
-	json_object_set_new(gen, "cpu_saturated", json_boolean(r->saturated_seconds > 0 ||
-								r->host_saturated_seconds > 0));
+	json_object_set_new(
+	    gen, "cpu_saturated",
+	    json_boolean(r->saturated_seconds > 0 || r->host_saturated_seconds > 0));
 	json_object_set_new(gen, "saturated_seconds", json_integer(r->saturated_seconds));
-	json_object_set_new(gen, "host_saturated_seconds",
-			    json_integer(r->host_saturated_seconds));
+	json_object_set_new(gen, "host_saturated_seconds", json_integer(r->host_saturated_seconds));
 	json_object_set_new(gen, "max_rss_kb", json_integer(r->max_rss_kb));
 	if (r->open_model)
 		json_object_set_new(gen, "late_start_backlog_max", json_integer(r->backlog_max));
@@ -191,10 +204,12 @@ int export_check_path(const char *path, char *err, size_t errlen)
 	struct stat st;
 	int rc = 0;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "cannot write '%s': directory '%s' does not exist", path, dir);
+		snprintf(err, errlen, "cannot write '%s': directory '%s' does not exist", path,
+		         dir);
 		rc = -ENOENT;
 	} else if (access(dir, W_OK) < 0) {
-		snprintf(err, errlen, "cannot write '%s': directory '%s' is not writable", path, dir);
+		snprintf(err, errlen, "cannot write '%s': directory '%s' is not writable", path,
+		         dir);
 		rc = -EACCES;
 	}
 	free(copy);
@@ -206,7 +221,7 @@ int export_write(const char *path, const struct report *r, char *err, size_t err
 	size_t n = strlen(path) + 32;
 	char *tmp = xmalloc(n);
 	snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
-	json_t *root = build(r);
+	json_t *root = export_build(r);
 	int rc = 0;
 	if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) < 0) {
 		rc = -EIO;

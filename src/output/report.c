@@ -11,14 +11,14 @@
 static const double trend_pcts[] = { 90, 95, 99, 99.9 };
 
 json_t *report_metric_values(const struct report *r, int metric, const struct tag *filter,
-			     int nfilter)
+                             int nfilter)
 {
 	struct combined c;
 	double v;
 	aggregate_combine(r->agg, metric, filter, nfilter, false, &c);
 	/* The request counters are reported even when nothing completed. */
 	bool always = nfilter == 0 && (metric == M_HTTP_REQS || metric == M_HTTP_REQ_FAILED ||
-				       metric == M_ITERATIONS);
+	                               metric == M_ITERATIONS);
 	if (!c.any && !always) {
 		combined_free(&c);
 		return NULL;
@@ -45,16 +45,17 @@ json_t *report_metric_values(const struct report *r, int metric, const struct ta
 		break;
 	case MT_COUNTER:
 		json_object_set_new(o, "type", json_string("counter"));
-		json_object_set_new(o, "count", c.sum == floor(c.sum) && fabs(c.sum) < 9e15
-							? json_integer((json_int_t)c.sum)
-							: json_real(c.sum));
+		json_object_set_new(o, "count",
+		                    c.sum == floor(c.sum) && fabs(c.sum) < 9e15
+		                        ? json_integer((json_int_t)c.sum)
+		                        : json_real(c.sum));
 		json_object_set_new(o, "rate",
-				    json_real(r->duration_s > 0 ? c.sum / r->duration_s : 0));
+		                    json_real(r->duration_s > 0 ? c.sum / r->duration_s : 0));
 		break;
 	case MT_RATE:
 		json_object_set_new(o, "type", json_string("rate"));
 		json_object_set_new(o, "rate",
-				    json_real(c.total ? (double)c.nz / (double)c.total : 0));
+		                    json_real(c.total ? (double)c.nz / (double)c.total : 0));
 		json_object_set_new(o, "passes", json_integer(c.nz));
 		json_object_set_new(o, "fails", json_integer(c.total - c.nz));
 		break;
@@ -133,8 +134,7 @@ json_t *report_errors(const struct report *r)
 	json_t **items = xcalloc(n ? n : 1, sizeof(*items));
 	const char *key;
 	json_t *val;
-	json_object_foreach(by, key, val)
-		items[i++] = val;
+	json_object_foreach(by, key, val) items[i++] = val;
 	qsort(items, n, sizeof(*items), cmp_count_desc);
 	json_t *arr = json_array();
 	for (i = 0; i < n; i++)
@@ -174,4 +174,93 @@ int report_eval_thresholds(struct report *r)
 			failed++;
 	}
 	return failed;
+}
+
+/* --- root_group: the tree of groups and checks, from the series' tags ------------------ */
+
+static json_t *group_node(const char *name, const char *path)
+{
+	json_t *g = json_object();
+	json_object_set_new(g, "name", json_string(name));
+	json_object_set_new(g, "path", json_string(path));
+	json_object_set_new(g, "groups", json_array());
+	json_object_set_new(g, "checks", json_array());
+	return g;
+}
+
+/* The node for group path "::a::b" (created on the way). Borrowed reference. */
+static json_t *group_at(json_t *root, const char *path)
+{
+	json_t *node = root;
+	const char *p = path;
+	while (*p) {
+		if (strncmp(p, "::", 2) != 0)
+			break;
+		const char *name = p + 2;
+		const char *end = strstr(name, "::");
+		size_t n = end ? (size_t)(end - name) : strlen(name);
+		size_t plen = (size_t)(name + n - path);
+		json_t *kids = json_object_get(node, "groups"), *found = NULL, *k;
+		size_t i;
+		json_array_foreach(kids, i, k)
+		{
+			const char *kp = json_string_value(json_object_get(k, "path"));
+			if (strlen(kp) == plen && !strncmp(kp, path, plen)) {
+				found = k;
+				break;
+			}
+		}
+		if (!found) {
+			char *nm = xstrndup(name, n), *pp = xstrndup(path, plen);
+			found = group_node(nm, pp);
+			json_array_append_new(kids, found);
+			free(nm);
+			free(pp);
+		}
+		node = found;
+		p = name + n;
+	}
+	return node;
+}
+
+json_t *report_root_group(const struct report *r)
+{
+	json_t *root = group_node("", "");
+	for (int i = 0; i < r->agg->ns; i++) {
+		const struct series_info *si = &r->reg->series[i];
+		const struct slot *t = &r->agg->s[i].total;
+		if (!t->used || (si->metric != M_CHECKS && si->metric != M_GROUP_DURATION))
+			continue;
+		const char *group = tag_value(si, "group");
+		json_t *g = group_at(root, group ? group : "");
+		if (si->metric != M_CHECKS)
+			continue;
+		const char *name = tag_value(si, "check");
+		if (!name)
+			continue;
+		json_t *checks = json_object_get(g, "checks"), *c = NULL, *k;
+		size_t j;
+		json_array_foreach(checks, j, k)
+		{
+			if (!strcmp(json_string_value(json_object_get(k, "name")), name)) {
+				c = k;
+				break;
+			}
+		}
+		if (!c) {
+			c = json_object();
+			json_object_set_new(c, "name", json_string(name));
+			char path[1024];
+			snprintf(path, sizeof(path), "%s::%s", group ? group : "", name);
+			json_object_set_new(c, "path", json_string(path));
+			json_object_set_new(c, "passes", json_integer(0));
+			json_object_set_new(c, "fails", json_integer(0));
+			json_array_append_new(checks, c);
+		}
+		json_int_t p = json_integer_value(json_object_get(c, "passes"));
+		json_int_t f = json_integer_value(json_object_get(c, "fails"));
+		json_object_set_new(c, "passes", json_integer(p + t->nz));
+		json_object_set_new(c, "fails", json_integer(f + (t->total - t->nz)));
+	}
+	return root;
 }

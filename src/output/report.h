@@ -13,22 +13,23 @@
 struct report {
 	struct registry *reg;
 	struct aggregate *agg;
-	double duration_s;        /* measured run time */
-	bool interrupted;         /* stopped by a signal */
-	bool aborted;             /* stopped by an abort-on-fail threshold */
+	double duration_s; /* measured run time */
+	bool interrupted;  /* stopped by a signal */
+	bool aborted;      /* stopped by an abort-on-fail threshold */
 	const char *abort_reason;
 	struct threshold *thr;
 	int nthr;
-	json_t *options;          /* borrowed: what the run was asked to do */
+	json_t *options; /* borrowed: what the run was asked to do */
 	bool open_model;
 	int threads;
-	double cpu_percent;       /* generator worker CPU, % of the workers' capacity */
-	int saturated_seconds;    /* seconds in which a worker thread was >= 95% busy */
+	double cpu_percent;         /* generator worker CPU, % of the workers' capacity */
+	int saturated_seconds;      /* seconds in which a worker thread was >= 95% busy */
 	int host_saturated_seconds; /* seconds in which the whole host was >= 95% busy */
 	long max_rss_kb;
 	int64_t interrupted_iterations;
 	int64_t backlog_max;
 	int64_t start_wall_us;
+	json_t *script_errors; /* borrowed: [{message, count}] or NULL */
 };
 
 /* Standard values of a metric (optionally filtered by tags): for trends avg/min/med/max/
@@ -36,7 +37,7 @@ struct report {
  * value/min/max. Returns a new JSON object (type name included), or NULL when the metric
  * has no samples. */
 json_t *report_metric_values(const struct report *r, int metric, const struct tag *filter,
-			     int nfilter);
+                             int nfilter);
 
 /* Count of failed requests by error kind name, and by failing HTTP status ("status 503"),
  * as a new JSON array of {kind, code, count} sorted by count. */
@@ -45,6 +46,13 @@ json_t *report_errors(const struct report *r);
 /* Evaluate every threshold against the totals; sets evaluated/ok/last_value. Returns the
  * number that failed. */
 int report_eval_thresholds(struct report *r);
+
+/* The checks and groups as k6's root_group: {name, path, groups: [...], checks: [{name,
+ * path, passes, fails}]}. New reference. */
+json_t *report_root_group(const struct report *r);
+
+/* The whole JSON summary (what --summary-export writes and handle_summary receives). */
+json_t *export_build(const struct report *r);
 
 /* Print the k6-style end-of-test summary. */
 void summary_print(FILE *f, const struct report *r, bool color);

@@ -45,33 +45,35 @@ static void print_name(FILE *f, const struct palette *p, const char *mark, const
 }
 
 static void print_values(FILE *f, const struct report *r, const struct palette *p, json_t *v,
-			 enum metric_unit unit)
+                         enum metric_unit unit)
 {
 	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
 	const char *type = json_string_value(json_object_get(v, "type"));
 	if (strcmp(type, "trend") == 0) {
 		if (unit == MU_TIME_US) {
 			fprintf(f, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s\n",
-				fmt_ms(num(v, "avg"), a, 32), fmt_ms(num(v, "min"), b, 32),
-				fmt_ms(num(v, "med"), c, 32), fmt_ms(num(v, "max"), d, 32),
-				fmt_ms(num(v, "p(90)"), e, 32), fmt_ms(num(v, "p(95)"), g, 32),
-				fmt_ms(num(v, "p(99)"), h, 32));
+			        fmt_ms(num(v, "avg"), a, 32), fmt_ms(num(v, "min"), b, 32),
+			        fmt_ms(num(v, "med"), c, 32), fmt_ms(num(v, "max"), d, 32),
+			        fmt_ms(num(v, "p(90)"), e, 32), fmt_ms(num(v, "p(95)"), g, 32),
+			        fmt_ms(num(v, "p(99)"), h, 32));
 		} else {
-			fprintf(f, "avg=%g min=%g med=%g max=%g p(90)=%g p(95)=%g p(99)=%g\n",
-				num(v, "avg"), num(v, "min"), num(v, "med"), num(v, "max"),
-				num(v, "p(90)"), num(v, "p(95)"), num(v, "p(99)"));
+			fprintf(f,
+			        "avg=%.4g min=%.4g med=%.4g max=%.4g p(90)=%.4g p(95)=%.4g "
+			        "p(99)=%.4g\n",
+			        num(v, "avg"), num(v, "min"), num(v, "med"), num(v, "max"),
+			        num(v, "p(90)"), num(v, "p(95)"), num(v, "p(99)"));
 		}
 	} else if (strcmp(type, "counter") == 0) {
 		if (unit == MU_BYTES) {
 			fprintf(f, "%-10s %s/s\n", format_bytes(num(v, "count"), a, 32),
-				format_bytes(num(v, "rate"), b, 32));
+			        format_bytes(num(v, "rate"), b, 32));
 		} else {
 			fprintf(f, "%-10.0f %.2f/s\n", num(v, "count"), num(v, "rate"));
 		}
 	} else if (strcmp(type, "rate") == 0) {
 		double passes = num(v, "passes"), fails = num(v, "fails");
 		fprintf(f, "%.2f%%  %.0f out of %.0f\n", num(v, "rate") * 100, passes,
-			passes + fails);
+		        passes + fails);
 	} else {
 		fprintf(f, "%-10g min=%g max=%g\n", num(v, "value"), num(v, "min"), num(v, "max"));
 	}
@@ -79,7 +81,7 @@ static void print_values(FILE *f, const struct report *r, const struct palette *
 
 /* The mark before a metric: ✓ or ✗ when thresholds apply to it, else blank. */
 static const char *mark_for(const struct report *r, const struct palette *p, const char *sel,
-			    char *buf, size_t len)
+                            char *buf, size_t len)
 {
 	bool any = false, ok = true;
 	for (int i = 0; i < r->nthr; i++) {
@@ -94,8 +96,8 @@ static const char *mark_for(const struct report *r, const struct palette *p, con
 	return buf;
 }
 
-static void print_metric(FILE *f, const struct report *r, const struct palette *p,
-			 const char *sel, json_t *v, enum metric_unit unit)
+static void print_metric(FILE *f, const struct report *r, const struct palette *p, const char *sel,
+                         json_t *v, enum metric_unit unit)
 {
 	char mark[64];
 	print_name(f, p, mark_for(r, p, sel, mark, sizeof(mark)), sel);
@@ -124,10 +126,58 @@ static void print_thresholds(FILE *f, const struct report *r, const struct palet
 		else
 			snprintf(val, sizeof(val), "%g", t->last_value);
 		fprintf(f, "    %s%s%s %s '%s' %s=%s%s%s\n", t->ok ? p->ok : p->bad,
-			t->ok ? "✓" : "✗", p->reset, t->selector, t->expr,
-			threshold_agg_name(t, agg, sizeof(agg)), val,
-			t->abort_on_fail ? " (abort on fail)" : "", t->ok ? "" : "  FAILED");
+		        t->ok ? "✓" : "✗", p->reset, t->selector, t->expr,
+		        threshold_agg_name(t, agg, sizeof(agg)), val,
+		        t->abort_on_fail ? " (abort on fail)" : "", t->ok ? "" : "  FAILED");
 	}
+}
+
+static void print_group(FILE *f, const struct palette *p, json_t *g, int depth)
+{
+	size_t i;
+	json_t *c;
+	const char *name = json_string_value(json_object_get(g, "name"));
+	int ind = 4 + 2 * depth;
+	if (depth > 0)
+		fprintf(f, "%*s█ %s\n", ind - 2, "", name);
+	json_array_foreach(json_object_get(g, "checks"), i, c)
+	{
+		json_int_t pass = json_integer_value(json_object_get(c, "passes"));
+		json_int_t fail = json_integer_value(json_object_get(c, "fails"));
+		bool ok = fail == 0;
+		fprintf(f, "%*s%s%s%s %s", ind, "", ok ? p->ok : p->bad, ok ? "✓" : "✗", p->reset,
+		        json_string_value(json_object_get(c, "name")));
+		if (!ok)
+			fprintf(f, "  %s↳ %.0f%% — ✓ %lld / ✗ %lld%s", p->dim,
+			        100.0 * (double)pass / (double)MAX(pass + fail, 1), (long long)pass,
+			        (long long)fail, p->reset);
+		fputc('\n', f);
+	}
+	json_array_foreach(json_object_get(g, "groups"), i, c) print_group(f, p, c, depth + 1);
+}
+
+static void print_checks(FILE *f, const struct report *r, const struct palette *p)
+{
+	json_t *root = report_root_group(r);
+	if (json_array_size(json_object_get(root, "checks")) ||
+	    json_array_size(json_object_get(root, "groups"))) {
+		fprintf(f, "\n  %sCHECKS AND GROUPS%s\n", p->bold, p->reset);
+		print_group(f, p, root, 0);
+	}
+	json_decref(root);
+}
+
+static void print_script_errors(FILE *f, const struct report *r, const struct palette *p)
+{
+	if (!r->script_errors || !json_array_size(r->script_errors))
+		return;
+	fprintf(f, "\n  %sSCRIPT ERRORS%s (iterations that raised an error)\n", p->bold, p->reset);
+	size_t i;
+	json_t *e;
+	json_array_foreach(r->script_errors, i, e)
+	    fprintf(f, "    %s%8lld%s  %s\n", p->bad,
+	            (long long)json_integer_value(json_object_get(e, "count")), p->reset,
+	            json_string_value(json_object_get(e, "message")));
 }
 
 static void print_errors(FILE *f, const struct report *r, const struct palette *p)
@@ -140,10 +190,10 @@ static void print_errors(FILE *f, const struct report *r, const struct palette *
 		json_array_foreach(errs, i, e)
 		{
 			fprintf(f, "    %s%8lld%s  %s (%lld): %s\n", p->bad,
-				(long long)json_integer_value(json_object_get(e, "count")), p->reset,
-				json_string_value(json_object_get(e, "kind")),
-				(long long)json_integer_value(json_object_get(e, "code")),
-				json_string_value(json_object_get(e, "description")));
+			        (long long)json_integer_value(json_object_get(e, "count")),
+			        p->reset, json_string_value(json_object_get(e, "kind")),
+			        (long long)json_integer_value(json_object_get(e, "code")),
+			        json_string_value(json_object_get(e, "description")));
 		}
 	}
 	json_decref(errs);
@@ -151,8 +201,8 @@ static void print_errors(FILE *f, const struct report *r, const struct palette *
 
 void summary_print(FILE *f, const struct report *r, bool color)
 {
-	static const struct palette colors = { "\033[32m", "\033[31m", "\033[2m", "\033[1m",
-					       "\033[33m", "\033[0m" };
+	static const struct palette colors = { "\033[32m", "\033[31m", "\033[2m",
+		                               "\033[1m",  "\033[33m", "\033[0m" };
 	static const struct palette plain = { "", "", "", "", "", "" };
 	const struct palette *p = color ? &colors : &plain;
 	char dur[32];
@@ -160,13 +210,14 @@ void summary_print(FILE *f, const struct report *r, bool color)
 	fprintf(f, "\n");
 	if (r->aborted)
 		fprintf(f, "  %sABORTED%s: %s\n", p->bad, p->reset,
-			r->abort_reason ? r->abort_reason : "threshold failed");
+		        r->abort_reason ? r->abort_reason : "threshold failed");
 	if (r->interrupted)
 		fprintf(f, "  %sINTERRUPTED%s: stopped by a signal\n", p->warn, p->reset);
+	print_checks(f, r, p);
 	print_thresholds(f, r, p);
 
 	fprintf(f, "\n  %sMETRICS%s (run time %s)\n", p->bold, p->reset,
-		format_duration((int64_t)(r->duration_s * 1e6), dur, sizeof(dur)));
+	        format_duration((int64_t)(r->duration_s * 1e6), dur, sizeof(dur)));
 	/* Metrics in name order, each followed by the sub-metrics its thresholds name. */
 	char **names = xcalloc((size_t)r->reg->nmetrics, sizeof(*names));
 	int n = 0;
@@ -200,7 +251,7 @@ void summary_print(FILE *f, const struct report *r, bool color)
 			} else {
 				char mark[64];
 				print_name(f, p, mark_for(r, p, t->selector, mark, sizeof(mark)),
-					   t->selector);
+				           t->selector);
 				fprintf(f, "no samples\n");
 			}
 		}
@@ -211,25 +262,28 @@ void summary_print(FILE *f, const struct report *r, bool color)
 	aggregate_combine(r->agg, M_DROPPED_ITERATIONS, NULL, 0, false, &dropped);
 	if (dropped.any && dropped.sum > 0)
 		fprintf(f,
-			"\n  %sWARNING%s: %.0f iterations were dropped: no VU was free to start "
-			"them (raise --max-vus)\n",
-			p->bad, p->reset, dropped.sum);
+		        "\n  %sWARNING%s: %.0f iterations were dropped: no VU was free to start "
+		        "them (raise --max-vus)\n",
+		        p->bad, p->reset, dropped.sum);
 	combined_free(&dropped);
 	if (r->interrupted_iterations > 0)
 		fprintf(f, "  %lld iterations were interrupted when the run stopped\n",
-			(long long)r->interrupted_iterations);
+		        (long long)r->interrupted_iterations);
 	print_errors(f, r, p);
+	print_script_errors(f, r, p);
 	if (r->saturated_seconds > 0)
-		fprintf(f,
-			"\n  %sWARNING%s: the generator's own CPU was saturated for %d s of the run "
-			"(workers at %.0f%% on average): its figures understate what the target "
-			"can do. Use more --threads or a bigger machine.\n",
-			p->warn, p->reset, r->saturated_seconds, r->cpu_percent);
+		fprintf(
+		    f,
+		    "\n  %sWARNING%s: the generator's own CPU was saturated for %d s of the run "
+		    "(workers at %.0f%% on average): its figures understate what the target "
+		    "can do. Use more --threads or a bigger machine.\n",
+		    p->warn, p->reset, r->saturated_seconds, r->cpu_percent);
 	else if (r->host_saturated_seconds > 0)
-		fprintf(f,
-			"\n  %sWARNING%s: the machine's CPU was saturated for %d s of the run (the "
-			"generator's workers averaged %.0f%%): the generator competed for CPU, so its "
-			"figures may understate what the target can do.\n",
-			p->warn, p->reset, r->host_saturated_seconds, r->cpu_percent);
+		fprintf(
+		    f,
+		    "\n  %sWARNING%s: the machine's CPU was saturated for %d s of the run (the "
+		    "generator's workers averaged %.0f%%): the generator competed for CPU, so its "
+		    "figures may understate what the target can do.\n",
+		    p->warn, p->reset, r->host_saturated_seconds, r->cpu_percent);
 	fprintf(f, "\n");
 }

@@ -34,6 +34,8 @@ static const struct {
 	{ M_DATA_RECEIVED, "data_received", MT_COUNTER, MU_BYTES },
 	{ M_VUS, "vus", MT_GAUGE, MU_NONE },
 	{ M_VUS_MAX, "vus_max", MT_GAUGE, MU_NONE },
+	{ M_CHECKS, "checks", MT_RATE, MU_NONE },
+	{ M_GROUP_DURATION, "group_duration", MT_TREND, MU_TIME_US },
 };
 
 Test(metrics, builtin_ids_and_names)

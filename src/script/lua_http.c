@@ -1,0 +1,868 @@
+/* lua_http.c: the stampede.http module: requests that yield to the worker's event loop. */
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "protocol/url.h"
+#include "script/lua_rt.h"
+#include "util/common.h"
+
+#define DEFAULT_UA  "stampede/0.1"
+#define RESPONSE_MT "stampede.response"
+
+static void hreq_start(struct hreq *r);
+
+/* --- targets (resolved once per worker) ------------------------------------------- */
+
+const struct target *lw_target(struct lw *lw, const char *key, bool tls, const char *host,
+                               const char *port, char *err, size_t errlen)
+{
+	for (struct lw_target *t = lw->targets; t; t = t->next)
+		if (strcmp(t->t.key, key) == 0)
+			return &t->t;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "lookup %s: %s", host, rc ? gai_strerror(rc) : "no address");
+		return NULL;
+	}
+	struct lw_target *t = xcalloc(1, sizeof(*t));
+	memcpy(&t->t.addr, res->ai_addr, res->ai_addrlen);
+	t->t.addrlen = res->ai_addrlen;
+	t->t.tls = tls;
+	t->t.host = xstrdup(host);
+	t->t.key = xstrdup(key);
+	freeaddrinfo(res);
+	t->next = lw->targets;
+	lw->targets = t;
+	return &t->t;
+}
+
+/* --- helpers ---------------------------------------------------------------------- */
+
+static bool is_tchar(char c)
+{
+	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static void check_header(lua_State *L, const char *name, const char *value)
+{
+	if (!*name)
+		luaL_error(L, "empty header name");
+	for (const char *c = name; *c; c++)
+		if (!is_tchar(*c))
+			luaL_error(L, "invalid header name '%s'", name);
+	for (const char *c = value; *c; c++)
+		if ((unsigned char)*c < ' ' && *c != '\t')
+			luaL_error(L, "header '%s': control character in the value", name);
+}
+
+static int64_t duration_param(lua_State *L, int idx, const char *what)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER) /* k6: a number is milliseconds */
+		return (int64_t)(lua_tonumber(L, idx) * 1000);
+	int64_t us;
+	const char *s = lua_tostring(L, idx);
+	if (!s || parse_duration(s, &us) < 0)
+		luaL_error(L, "invalid %s '%s': expected a duration such as '10s'", what,
+		           s ? s : luaL_typename(L, idx));
+	return us;
+}
+
+static void urlencode(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			buf_add(b, &s[i], 1);
+		} else if (c == ' ') {
+			buf_add(b, "+", 1);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			buf_add(b, e, 3);
+		}
+	}
+}
+
+static bool has_header(lua_State *L, int params, const char *name)
+{
+	bool found = false;
+	if (!params)
+		return false;
+	lua_getfield(L, params, "headers");
+	if (lua_istable(L, -1)) {
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			if (lua_type(L, -2) == LUA_TSTRING &&
+			    !strcasecmp(lua_tostring(L, -2), name))
+				found = true;
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	return found;
+}
+
+/* --- building a request ----------------------------------------------------------- */
+
+static void add_cookies(lua_State *L, struct lvu *lv, struct buf *b, const char *host, int params)
+{
+	bool any = false;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, lv->jar_ref);
+	lua_getfield(L, -1, host);
+	if (lua_istable(L, -1)) {
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			buf_addstr(b, any ? "; " : "Cookie: ");
+			buf_addstr(b, lua_tostring(L, -2));
+			buf_addstr(b, "=");
+			buf_addstr(b, lua_tostring(L, -1));
+			any = true;
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 2);
+	if (params) {
+		lua_getfield(L, params, "cookies");
+		if (lua_istable(L, -1)) {
+			lua_pushnil(L);
+			while (lua_next(L, -2)) {
+				if (lua_type(L, -2) == LUA_TSTRING) {
+					buf_addstr(b, any ? "; " : "Cookie: ");
+					buf_addstr(b, lua_tostring(L, -2));
+					buf_addstr(b, "=");
+					buf_addstr(b, luaL_tolstring(L, -1, NULL));
+					lua_pop(L, 1);
+					any = true;
+				}
+				lua_pop(L, 1);
+			}
+		}
+		lua_pop(L, 1);
+	}
+	if (any)
+		buf_addstr(b, "\r\n");
+}
+
+/* Serialize r (method, r->url, body) with the params table at index params (0: none). */
+static void build_bytes(lua_State *L, struct hreq *r, const struct url *u, int params)
+{
+	struct lvu *lv = r->lv;
+	struct script *sc = lv->lw->sc;
+	struct buf *b = &r->bytes;
+
+	b->len = 0;
+	buf_addstr(b, r->method);
+	buf_addstr(b, " ");
+	buf_addstr(b, u->path);
+	buf_addstr(b, " HTTP/1.1\r\n");
+	if (!has_header(L, params, "Host")) {
+		buf_addstr(b, "Host: ");
+		buf_addstr(b, u->authority);
+		buf_addstr(b, "\r\n");
+	}
+	if (!has_header(L, params, "User-Agent")) {
+		buf_addstr(b, "User-Agent: ");
+		buf_addstr(b, sc->user_agent ? sc->user_agent : DEFAULT_UA);
+		buf_addstr(b, "\r\n");
+	}
+	if (params) {
+		lua_getfield(L, params, "headers");
+		if (lua_istable(L, -1)) {
+			lua_pushnil(L);
+			while (lua_next(L, -2)) {
+				if (lua_type(L, -2) != LUA_TSTRING)
+					luaL_error(L, "header names must be strings");
+				const char *name = lua_tostring(L, -2);
+				const char *value = luaL_tolstring(L, -1, NULL);
+				check_header(L, name, value);
+				buf_addstr(b, name);
+				buf_addstr(b, ": ");
+				buf_addstr(b, value);
+				buf_addstr(b, "\r\n");
+				lua_pop(L, 2);
+			}
+		} else if (!lua_isnil(L, -1)) {
+			luaL_error(L, "params.headers must be a table");
+		}
+		lua_pop(L, 1);
+	}
+	add_cookies(L, lv, b, u->host, params);
+	bool with_body = r->body.len > 0 || !strcmp(r->method, "POST") ||
+	                 !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+	if (with_body && !has_header(L, params, "Content-Length")) {
+		char num[48];
+		snprintf(num, sizeof(num), "Content-Length: %zu\r\n", r->body.len);
+		buf_addstr(b, num);
+	}
+	buf_addstr(b, "\r\n");
+	if (r->body.len)
+		buf_add(b, r->body.p, r->body.len);
+}
+
+/* Read the body argument: nil, a string, or a table sent as a form. */
+static void read_body(lua_State *L, struct hreq *r, int idx, int params, bool *form)
+{
+	r->body.len = 0;
+	*form = false;
+	if (!idx || lua_isnil(L, idx))
+		return;
+	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		buf_add(&r->body, s, n);
+		return;
+	}
+	if (!lua_istable(L, idx))
+		luaL_error(L, "request body must be a string or a table (form fields), not %s",
+		           luaL_typename(L, idx));
+	bool first = true;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		size_t kn, vn;
+		const char *k = luaL_tolstring(L, -2, &kn);
+		const char *v = luaL_tolstring(L, -2, &vn);
+		if (!first)
+			buf_add(&r->body, "&", 1);
+		urlencode(&r->body, k, kn);
+		buf_add(&r->body, "=", 1);
+		urlencode(&r->body, v, vn);
+		first = false;
+		lua_pop(L, 3);
+	}
+	*form = !has_header(L, params, "Content-Type");
+}
+
+static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
+{
+	r->ntags = 0;
+	r->tagbuf.len = 0;
+	r->name.len = 0;
+	buf_addstr(&r->name, url);
+	if (!params)
+		return;
+	lua_getfield(L, params, "tags");
+	if (lua_istable(L, -1)) {
+		/* First pass: copy "k\0v\0" pairs; second: point tags into the buffer. */
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			if (lua_type(L, -2) == LUA_TSTRING) {
+				const char *k = lua_tostring(L, -2);
+				const char *v = luaL_tolstring(L, -1, NULL);
+				if (!strcmp(k, "name")) {
+					r->name.len = 0;
+					buf_addstr(&r->name, v);
+				} else if (r->ntags < REQ_TAGS_MAX - 1) {
+					buf_add(&r->tagbuf, k, strlen(k) + 1);
+					buf_add(&r->tagbuf, v, strlen(v) + 1);
+					r->ntags++;
+				}
+				lua_pop(L, 1);
+			}
+			lua_pop(L, 1);
+		}
+		const char *p = r->tagbuf.p;
+		for (int i = 0; i < r->ntags; i++) {
+			r->tags[i].key = p;
+			p += strlen(p) + 1;
+			r->tags[i].value = p;
+			p += strlen(p) + 1;
+		}
+	}
+	lua_pop(L, 1);
+}
+
+/* Prepare r from (method, url, body, params) on L's stack; raises Lua errors on bad input.
+ * Leaves r->call.target NULL (and r->call.err set) when the host does not resolve. */
+static void prepare(lua_State *L, struct hreq *r, const char *method, int url_idx, int body_idx,
+                    int params)
+{
+	struct lvu *lv = r->lv;
+	struct script *sc = lv->lw->sc;
+	char err[512];
+	size_t mlen = strlen(method);
+
+	if (mlen == 0 || mlen >= sizeof(r->method))
+		luaL_error(L, "invalid method '%s'", method);
+	for (size_t i = 0; i < mlen; i++) {
+		if (!is_tchar(method[i]))
+			luaL_error(L, "invalid method '%s'", method);
+		r->method[i] = (char)toupper((unsigned char)method[i]);
+	}
+	r->method[mlen] = '\0';
+	const char *url = luaL_checkstring(L, url_idx);
+	if (params && !lua_istable(L, params))
+		luaL_error(L, "params must be a table, not %s", luaL_typename(L, params));
+	r->url.len = 0;
+	buf_addstr(&r->url, url);
+	bool form;
+	read_body(L, r, body_idx, params, &form);
+	read_tags(L, r, params, url);
+	snprintf(r->group, sizeof(r->group), "%s", lv->group);
+
+	struct http_call *c = &r->call;
+	c->timeout_us = 60 * USEC_PER_SEC;
+	r->redirects_left = sc->max_redirects;
+	r->capture_body = !sc->discard_bodies;
+	c->no_reuse = sc->no_connection_reuse;
+	if (params) {
+		lua_getfield(L, params, "timeout");
+		if (!lua_isnil(L, -1))
+			c->timeout_us = duration_param(L, -1, "timeout");
+		lua_pop(L, 1);
+		lua_getfield(L, params, "redirects");
+		if (!lua_isnil(L, -1))
+			r->redirects_left = (int)luaL_checkinteger(L, -1);
+		lua_pop(L, 1);
+		lua_getfield(L, params, "responseType");
+		if (lua_isstring(L, -1))
+			r->capture_body = strcmp(lua_tostring(L, -1), "none") != 0;
+		lua_pop(L, 1);
+	}
+	if (form) {
+		/* A table body is a form: say so unless the script set a Content-Type. */
+		lua_newtable(L);
+		int np = lua_gettop(L);
+		if (params) {
+			lua_pushnil(L);
+			while (lua_next(L, params)) {
+				lua_pushvalue(L, -2);
+				lua_insert(L, -2);
+				lua_settable(L, np);
+			}
+		}
+		lua_getfield(L, np, "headers");
+		lua_newtable(L);
+		if (lua_istable(L, -2)) {
+			lua_pushnil(L);
+			while (lua_next(L, -3)) {
+				lua_pushvalue(L, -2);
+				lua_insert(L, -2);
+				lua_settable(L, -4);
+			}
+		}
+		lua_pushstring(L, "application/x-www-form-urlencoded");
+		lua_setfield(L, -2, "Content-Type");
+		lua_setfield(L, np, "headers");
+		lua_pop(L, 1);
+		params = np;
+	}
+	/* keep params for redirects */
+	if (params)
+		lua_pushvalue(L, params);
+	else
+		lua_pushnil(L);
+	luaL_unref(L, LUA_REGISTRYINDEX, r->params_ref);
+	r->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	struct url u;
+	if (url_parse(r->url.p, &u, err, sizeof(err)) < 0)
+		luaL_error(L, "%s", err);
+	char key[600];
+	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
+	c->target = lw_target(lv->lw, key, u.tls, u.host, u.port, err, sizeof(err));
+	c->err = c->target ? ERR_NONE : ERR_DNS;
+	if (u.tls && !worker_net(lv->v->w)->tls_ctx) {
+		url_free(&u);
+		luaL_error(L, "https is not available (no TLS context)");
+	}
+	build_bytes(L, r, &u, params);
+	url_free(&u);
+	c->head = !strcmp(r->method, "HEAD");
+}
+
+/* --- responses -------------------------------------------------------------------- */
+
+static void canonical_name(char *dst, const char *src, size_t n)
+{
+	bool up = true;
+	size_t i;
+	for (i = 0; i + 1 < n && src[i]; i++) {
+		dst[i] = up ? (char)toupper((unsigned char)src[i])
+		            : (char)tolower((unsigned char)src[i]);
+		up = src[i] == '-';
+	}
+	dst[i] = '\0';
+}
+
+static double ms(int64_t us)
+{
+	return (double)us / 1e3;
+}
+
+static void push_timings(lua_State *L, const struct http_call *c)
+{
+	int64_t t_send = c->t_send ? c->t_send : c->t_end;
+	int64_t t_sent = c->t_sent ? c->t_sent : c->t_end;
+	int64_t t_first = c->t_first ? c->t_first : c->t_end;
+	lua_createtable(L, 0, 7);
+	lua_pushnumber(L, ms(MAX(0, c->t_conn - c->t_start)));
+	lua_setfield(L, -2, "blocked");
+	lua_pushnumber(L, c->conn_fresh ? ms(MAX(0, c->t_connected - c->t_conn)) : 0);
+	lua_setfield(L, -2, "connecting");
+	lua_pushnumber(L, c->conn_fresh && c->target && c->target->tls
+	                      ? ms(MAX(0, c->t_tls - c->t_connected))
+	                      : 0);
+	lua_setfield(L, -2, "tls_handshaking");
+	lua_pushnumber(L, ms(MAX(0, t_sent - t_send)));
+	lua_setfield(L, -2, "sending");
+	lua_pushnumber(L, c->t_sent ? ms(MAX(0, t_first - t_sent)) : 0);
+	lua_setfield(L, -2, "waiting");
+	lua_pushnumber(L, ms(MAX(0, c->t_end - t_first)));
+	lua_setfield(L, -2, "receiving");
+	lua_pushnumber(L, ms(MAX(0, c->t_end - t_send)));
+	lua_setfield(L, -2, "duration");
+}
+
+static void push_response(lua_State *L, struct hreq *r)
+{
+	const struct http_call *c = &r->call;
+	lua_createtable(L, 0, 10);
+	lua_pushinteger(L, c->status);
+	lua_setfield(L, -2, "status");
+	if (r->capture_body && !c->err)
+		lua_pushlstring(L, c->body.p ? c->body.p : "", c->body.len);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, -2, "body");
+	lua_createtable(L, 0, c->nheaders);
+	const char *p = c->headers.p;
+	for (int i = 0; i < c->nheaders && !c->err; i++) {
+		char name[256];
+		const char *v = p + strlen(p) + 1;
+		canonical_name(name, p, sizeof(name));
+		lua_getfield(L, -1, name);
+		if (lua_isstring(L, -1)) { /* repeated header: join as one list */
+			lua_pushstring(L, ", ");
+			lua_pushstring(L, v);
+			lua_concat(L, 3);
+		} else {
+			lua_pop(L, 1);
+			lua_pushstring(L, v);
+		}
+		lua_setfield(L, -2, name);
+		p = v + strlen(v) + 1;
+	}
+	lua_setfield(L, -2, "headers");
+	push_timings(L, c);
+	lua_setfield(L, -2, "timings");
+	lua_pushstring(L, c->err ? err_kind_desc(c->err) : "");
+	lua_setfield(L, -2, "error");
+	lua_pushinteger(L, c->err ? err_kind_code(c->err) : 0);
+	lua_setfield(L, -2, "error_code");
+	lua_pushstring(L, r->url.p);
+	lua_setfield(L, -2, "url");
+	lua_pushstring(L, r->method);
+	lua_setfield(L, -2, "method");
+	luaL_setmetatable(L, RESPONSE_MT);
+}
+
+static int l_res_json(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "body");
+	size_t n;
+	const char *body = lua_tolstring(L, -1, &n);
+	if (!body)
+		return luaL_error(L, "response has no body to decode (discarded, or the request "
+		                     "failed)");
+	json_error_t je;
+	json_t *j = json_loadb(body, n, JSON_DECODE_ANY, &je);
+	if (!j)
+		return luaL_error(L, "response body is not JSON: %s (line %d)", je.text, je.line);
+	json_to_lua(L, j);
+	json_decref(j);
+	return 1;
+}
+
+static int l_res_header(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	const char *name = luaL_checkstring(L, 2);
+	lua_getfield(L, 1, "headers");
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		if (lua_type(L, -2) == LUA_TSTRING && !strcasecmp(lua_tostring(L, -2), name))
+			return 1;
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
+/* --- completion, cookies and redirects -------------------------------------------- */
+
+static const char *find_header(const struct http_call *c, const char *name, const char **from)
+{
+	const char *p = *from ? *from : c->headers.p;
+	const char *end = c->headers.p + c->headers.len;
+	while (p && p < end) {
+		const char *v = p + strlen(p) + 1;
+		const char *next = v + strlen(v) + 1;
+		if (!strcasecmp(p, name)) {
+			*from = next;
+			return v;
+		}
+		p = next;
+	}
+	return NULL;
+}
+
+/* Keep Set-Cookie values in the VU's jar (by host; Max-Age<=0 deletes). */
+static void store_cookies(lua_State *L, struct hreq *r, const char *host)
+{
+	const char *from = NULL, *v;
+	while ((v = find_header(&r->call, "set-cookie", &from)) != NULL) {
+		const char *eq = strchr(v, '=');
+		const char *semi = strchr(v, ';');
+		if (!eq || (semi && semi < eq) || eq == v)
+			continue;
+		size_t vlen = semi ? (size_t)(semi - eq - 1) : strlen(eq + 1);
+		bool expired =
+		    semi && (strcasestr(semi, "max-age=0") || strcasestr(semi, "max-age=-"));
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->lv->jar_ref);
+		lua_getfield(L, -1, host);
+		if (!lua_istable(L, -1)) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, -3, host);
+		}
+		lua_pushlstring(L, v, (size_t)(eq - v));
+		if (expired)
+			lua_pushnil(L);
+		else
+			lua_pushlstring(L, eq + 1, vlen);
+		lua_settable(L, -3);
+		lua_pop(L, 2);
+	}
+}
+
+static bool follow_redirect(lua_State *L, struct hreq *r, const struct url *cur)
+{
+	int st = r->call.status;
+	if (r->call.err || r->redirects_left <= 0 ||
+	    !(st == 301 || st == 302 || st == 303 || st == 307 || st == 308))
+		return false;
+	const char *from = NULL;
+	const char *loc = find_header(&r->call, "location", &from);
+	if (!loc || !*loc)
+		return false;
+	struct buf next = { 0 };
+	if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8)) {
+		buf_addstr(&next, loc);
+	} else if (loc[0] == '/' && loc[1] == '/') {
+		buf_addstr(&next, cur->tls ? "https:" : "http:");
+		buf_addstr(&next, loc);
+	} else {
+		buf_addstr(&next, cur->tls ? "https://" : "http://");
+		buf_addstr(&next, cur->authority);
+		if (loc[0] == '/') {
+			buf_addstr(&next, loc);
+		} else {
+			const char *slash = strrchr(cur->path, '/');
+			buf_add(&next, cur->path, slash ? (size_t)(slash - cur->path) + 1 : 1);
+			buf_addstr(&next, loc);
+		}
+	}
+	r->redirects_left--;
+	if (st == 303 || ((st == 301 || st == 302) && strcmp(r->method, "HEAD") != 0)) {
+		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+			r->body.len = 0;
+		if (strcmp(r->method, "HEAD"))
+			snprintf(r->method, sizeof(r->method), "GET");
+	}
+	r->url.len = 0;
+	buf_add(&r->url, next.p, next.len);
+	buf_free(&next);
+
+	char err[512];
+	struct url u;
+	if (url_parse(r->url.p, &u, err, sizeof(err)) < 0)
+		return false;
+	char key[600];
+	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
+	r->call.target = lw_target(r->lv->lw, key, u.tls, u.host, u.port, err, sizeof(err));
+	r->call.err = r->call.target ? ERR_NONE : ERR_DNS;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->params_ref);
+	int params = lua_istable(L, -1) ? lua_gettop(L) : 0;
+	build_bytes(L, r, &u, params);
+	lua_pop(L, 1);
+	r->call.head = !strcmp(r->method, "HEAD");
+	url_free(&u);
+	return true;
+}
+
+static void resume_if_ready(struct lvu *lv)
+{
+	if (lv->pending > 0 || lv->waiting != LW_HTTP)
+		return;
+	lua_State *co = lv->co;
+	if (lv->batch) {
+		lua_createtable(co, lv->nreqs, 0);
+		for (int i = 0; i < lv->nreqs; i++) {
+			push_response(co, &lv->reqs[i]);
+			lua_rawseti(co, -2, i + 1);
+		}
+	} else {
+		push_response(co, &lv->reqs[0]);
+	}
+	lvu_resume(lv, 1);
+}
+
+static void hreq_done(struct http_call *c)
+{
+	struct hreq *r = c->ud;
+	struct lvu *lv = r->lv;
+	lua_State *L = lv->lw->L;
+	struct tag extra[REQ_TAGS_MAX + 1];
+	int n = 0;
+
+	extra[n++] = (struct tag){ "group", r->group };
+	for (int i = 0; i < r->ntags; i++)
+		extra[n++] = r->tags[i];
+	worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n);
+
+	struct url u;
+	char err[256];
+	if (!c->err && url_parse(r->url.p, &u, err, sizeof(err)) == 0) {
+		store_cookies(L, r, u.host);
+		bool again = follow_redirect(L, r, &u);
+		url_free(&u);
+		if (again) {
+			hreq_start(r);
+			return;
+		}
+	}
+	r->done = true;
+	lv->pending--;
+	resume_if_ready(lv);
+}
+
+static void hreq_start(struct hreq *r)
+{
+	struct http_call *c = &r->call;
+	struct lvu *lv = r->lv;
+	c->capture = true;
+	c->discard_body = !r->capture_body;
+	c->req = r->bytes.p;
+	c->req_len = r->bytes.len;
+	c->done = hreq_done;
+	c->ud = r;
+	if (!c->target) { /* did not resolve: fail without a connection */
+		int64_t now = now_us();
+		c->t_start = c->t_conn = c->t_connected = c->t_tls = c->t_send = c->t_end = now;
+		c->t_sent = c->t_first = 0;
+		c->status = 0;
+		c->bytes_sent = c->bytes_recv = 0;
+		c->conn_fresh = false;
+		c->nheaders = 0;
+		c->headers.len = c->body.len = 0;
+		hreq_done(c);
+		return;
+	}
+	call_start(worker_net(lv->v->w), &lv->v->pool, c);
+}
+
+static struct hreq *req_slot(struct lvu *lv, int i)
+{
+	if (i >= lv->reqs_cap) {
+		int cap = MAX(i + 1, lv->reqs_cap * 2);
+		lv->reqs = xrealloc(lv->reqs, sizeof(*lv->reqs) * (size_t)cap);
+		memset(lv->reqs + lv->reqs_cap, 0,
+		       sizeof(*lv->reqs) * (size_t)(cap - lv->reqs_cap));
+		for (int j = lv->reqs_cap; j < cap; j++)
+			lv->reqs[j].params_ref = LUA_NOREF;
+		lv->reqs_cap = cap;
+	}
+	struct hreq *r = &lv->reqs[i];
+	r->lv = lv;
+	r->done = false;
+	return r;
+}
+
+/* Start the prepared requests 0..n-1 and wait for all of them. */
+static int run_requests(lua_State *L, struct lvu *lv, int n, bool batch)
+{
+	lv->nreqs = n;
+	lv->batch = batch;
+	lv->pending = n;
+	lv->waiting = LW_NONE;
+	for (int i = 0; i < n; i++)
+		hreq_start(&lv->reqs[i]);
+	if (lv->pending == 0) { /* all finished at once (e.g. connection refused) */
+		if (batch) {
+			lua_createtable(L, n, 0);
+			for (int i = 0; i < n; i++) {
+				push_response(L, &lv->reqs[i]);
+				lua_rawseti(L, -2, i + 1);
+			}
+		} else {
+			push_response(L, &lv->reqs[0]);
+		}
+		return 1;
+	}
+	lv->waiting = LW_HTTP;
+	return lua_yield(L, 0);
+}
+
+void lua_http_abort_all(struct lvu *lv)
+{
+	for (int i = 0; i < lv->nreqs && i < lv->reqs_cap; i++) {
+		struct hreq *r = &lv->reqs[i];
+		struct http_call *c = &r->call;
+		if (!c->in_flight)
+			continue;
+		if (call_reached_server(c)) {
+			struct tag extra[REQ_TAGS_MAX + 1];
+			int n = 0;
+			extra[n++] = (struct tag){ "group", r->group };
+			for (int j = 0; j < r->ntags; j++)
+				extra[n++] = r->tags[j];
+			c->err = ERR_INTERRUPTED;
+			c->status = 0;
+			c->t_end = now_us();
+			worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n);
+		}
+		call_abort(worker_net(lv->v->w), c);
+	}
+	lv->pending = 0;
+}
+
+/* --- the module ------------------------------------------------------------------- */
+
+static struct lvu *http_vu(lua_State *L)
+{
+	struct lvu *lv = lvu_check_iteration(L, "an HTTP request");
+	if (!lv->v)
+		luaL_error(L, "HTTP requests cannot be made here");
+	if (!lua_isyieldable(L))
+		luaL_error(L, "HTTP requests cannot be made here (inside a metamethod or sort?)");
+	return lv;
+}
+
+static int one(lua_State *L, const char *method, int url, int body, int params)
+{
+	struct lvu *lv = http_vu(L);
+	int top = lua_gettop(L);
+	if (params > top || (params && lua_isnil(L, params)))
+		params = 0;
+	if (body > top)
+		body = 0;
+	struct hreq *r = req_slot(lv, 0);
+	prepare(L, r, method, url, body, params);
+	return run_requests(L, lv, 1, false);
+}
+
+static int l_get(lua_State *L)
+{
+	return one(L, "GET", 1, 0, 2);
+}
+
+static int l_head(lua_State *L)
+{
+	return one(L, "HEAD", 1, 0, 2);
+}
+
+static int l_options(lua_State *L)
+{
+	return one(L, "OPTIONS", 1, 2, 3);
+}
+
+static int l_post(lua_State *L)
+{
+	return one(L, "POST", 1, 2, 3);
+}
+
+static int l_put(lua_State *L)
+{
+	return one(L, "PUT", 1, 2, 3);
+}
+
+static int l_patch(lua_State *L)
+{
+	return one(L, "PATCH", 1, 2, 3);
+}
+
+static int l_del(lua_State *L)
+{
+	return one(L, "DELETE", 1, 2, 3);
+}
+
+static int l_request(lua_State *L)
+{
+	const char *method = luaL_checkstring(L, 1);
+	return one(L, method, 2, 3, 4);
+}
+
+/* http.batch{ "url", {"GET", "url"}, {method=, url=, body=, params=} ... } */
+static int l_batch(lua_State *L)
+{
+	struct lvu *lv = http_vu(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	int n = (int)luaL_len(L, 1);
+	if (n == 0) {
+		lua_newtable(L);
+		return 1;
+	}
+	if (n > 1000)
+		return luaL_error(L, "http.batch: at most 1000 requests at once");
+	for (int i = 0; i < n; i++) {
+		struct hreq *r = req_slot(lv, i);
+		lua_settop(L, 1);
+		lua_rawgeti(L, 1, i + 1);
+		int e = lua_gettop(L);
+		if (lua_type(L, e) == LUA_TSTRING) {
+			prepare(L, r, "GET", e, 0, 0);
+			continue;
+		}
+		if (!lua_istable(L, e))
+			return luaL_error(L, "http.batch: request %d must be a URL or a table",
+			                  i + 1);
+		lua_getfield(L, e, "method");
+		lua_getfield(L, e, "url");
+		lua_getfield(L, e, "body");
+		lua_getfield(L, e, "params");
+		if (lua_isnil(L, e + 2)) { /* array form: { method, url, body, params } */
+			lua_settop(L, e);
+			lua_rawgeti(L, e, 1);
+			lua_rawgeti(L, e, 2);
+			lua_rawgeti(L, e, 3);
+			lua_rawgeti(L, e, 4);
+		}
+		const char *method = lua_isnil(L, e + 1) ? "GET" : luaL_checkstring(L, e + 1);
+		if (!lua_isstring(L, e + 2))
+			return luaL_error(L, "http.batch: request %d has no url", i + 1);
+		prepare(L, r, method, e + 2, lua_isnil(L, e + 3) ? 0 : e + 3,
+		        lua_istable(L, e + 4) ? e + 4 : 0);
+	}
+	lua_settop(L, 1);
+	return run_requests(L, lv, n, true);
+}
+
+int luaopen_stampede_http(lua_State *L)
+{
+	if (luaL_newmetatable(L, RESPONSE_MT)) {
+		lua_newtable(L);
+		lua_pushcfunction(L, l_res_json);
+		lua_setfield(L, -2, "json");
+		lua_pushcfunction(L, l_res_header);
+		lua_setfield(L, -2, "header");
+		lua_setfield(L, -2, "__index");
+	}
+	lua_pop(L, 1);
+	static const luaL_Reg fns[] = {
+		{ "get", l_get },         { "head", l_head },       { "post", l_post },
+		{ "put", l_put },         { "patch", l_patch },     { "del", l_del },
+		{ "options", l_options }, { "request", l_request }, { "batch", l_batch },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, fns);
+	return 1;
+}

@@ -1,0 +1,121 @@
+/* lua_rt.h: internals shared by the Lua runtime's modules (worker state, VUs, requests). */
+#ifndef STAMPEDE_LUA_RT_H
+#define STAMPEDE_LUA_RT_H
+
+#include <jansson.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "engine/conn.h"
+#include "engine/engine.h"
+#include "engine/loop.h"
+#include "script/script.h"
+
+#define GROUP_MAX    512
+#define REQ_TAGS_MAX 8
+
+/* A resolved origin, cached per worker. */
+struct lw_target {
+	struct target t;
+	struct lw_target *next;
+};
+
+/* The Lua side of one worker thread: one lua_State, the compiled factory. */
+struct lw {
+	lua_State *L;
+	struct worker *w; /* NULL in the options/summary states */
+	struct script *sc;
+	int factory_ref; /* function(_ENV) running the script's top level */
+	int base_ref;    /* globals shared (read-only by convention) by the VUs */
+	struct lw_target *targets;
+};
+
+enum lvu_wait { LW_NONE, LW_HTTP, LW_SLEEP };
+
+struct lvu;
+
+/* One HTTP request of a VU (a single http.* call or one element of http.batch). */
+struct hreq {
+	struct http_call call;
+	struct lvu *lv;
+	struct buf bytes; /* serialized request */
+	struct buf url;   /* the current URL (changes on redirects) */
+	char method[16];
+	struct buf name;   /* the `name` tag */
+	struct buf tagbuf; /* user tags: "k\0v\0..." */
+	struct tag tags[REQ_TAGS_MAX];
+	int ntags;
+	char group[GROUP_MAX];
+	int redirects_left;
+	bool capture_body;
+	bool done;
+	int params_ref;  /* the request's params table (for redirects) */
+	struct buf body; /* request body (for 307/308 redirects) */
+};
+
+/* The Lua side of one VU: a coroutine with its own global environment. */
+struct lvu {
+	struct vu *v; /* NULL for the options state's pseudo-VU */
+	struct lw *lw;
+	lua_State *co;
+	int co_ref, env_ref, data_ref, jar_ref;
+	enum lvu_wait waiting;
+	struct loop_timer timer;
+	struct hreq *reqs; /* reused across iterations */
+	int nreqs, reqs_cap;
+	int pending; /* requests of the current call still in flight */
+	bool batch;
+	bool in_iteration;
+	bool is_setup;         /* runs setup(): its return value is kept */
+	char group[GROUP_MAX]; /* "::outer::inner", "" at the root */
+	int64_t iter_start_us;
+};
+
+/* The VU whose coroutine is running (stored in the thread's extra space). */
+static inline struct lvu *lvu_of(lua_State *L)
+{
+	return *(struct lvu **)lua_getextraspace(L);
+}
+
+/* Raise an error unless called from inside an iteration (not in the init context). */
+struct lvu *lvu_check_iteration(lua_State *L, const char *what);
+
+/* Modules. */
+int luaopen_stampede_http(lua_State *L);
+int luaopen_stampede_metrics(lua_State *L);
+int luaopen_stampede_json(lua_State *L);
+int luaopen_stampede_data(lua_State *L);
+
+/* Lua value <-> JSON (jansson). lua_to_json returns a new reference; it raises a Lua error
+ * on cycles and on values JSON cannot hold (functions, userdata). */
+json_t *lua_to_json(lua_State *L, int idx);
+/* The same, run protected: NULL with the reason in err instead of a Lua error. */
+json_t *lua_to_json_protected(lua_State *L, int idx, char *err, size_t errlen);
+void json_to_lua(lua_State *L, const json_t *j);
+
+/* Record a custom or built-in metric sample from a VU with the usual tags (scenario,
+ * group, and check when not NULL) plus the user tags in the table at tags_idx of L (0 for
+ * none). Trend values are in the histogram's unit (µs, or value * 1000). */
+void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type, double value,
+                int tags_idx, const char *check);
+
+/* Resume the VU's coroutine with nargs values on its stack; handles completion/errors. */
+void lvu_resume(struct lvu *lv, int nargs);
+/* Drop the VU's requests in flight (hard stop); counts the ones the server received. */
+void lua_http_abort_all(struct lvu *lv);
+
+/* Set up the base globals of a worker (or options) state; sc may be used for env. */
+void lw_open_libs(struct lw *lw);
+/* Create a lw for sc (compiles the factory). Returns NULL after printing on failure. */
+struct lw *lw_new(struct script *sc, struct worker *w);
+void lw_free(struct lw *lw);
+/* Create a VU environment and run the script's top level in it (init context). Returns
+ * 0, or -1 with the error message pushed on lw->L. */
+int lw_init_vu(struct lw *lw, struct lvu *lv);
+
+/* Resolve (once per worker) the origin of url. NULL with err set on failure. */
+const struct target *lw_target(struct lw *lw, const char *scheme_host_port, bool tls,
+                               const char *host, const char *port, char *err, size_t errlen);
+
+#endif

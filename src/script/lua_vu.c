@@ -1,0 +1,655 @@
+/* lua_vu.c: per-worker Lua states, VUs as coroutines, the `stampede` global, lifecycle. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics/metrics.h"
+#include "script/lua_rt.h"
+#include "util/common.h"
+
+#define ABORT_MARKER "\x01stampede-abort\x01"
+
+/* Lua side of group(), check() and the Locust-style helpers. Loaded into every state with
+ * the C helpers as its argument. */
+static const char prelude[] =
+    "local C, stampede = ...\n"
+    "local pcall, error, pairs, type, math = pcall, error, pairs, type, math\n"
+    "function stampede.group(name, fn)\n"
+    "  local t0 = C.group_push(name)\n"
+    "  local ok, r = pcall(fn)\n"
+    "  C.group_pop(t0)\n"
+    "  if not ok then error(r, 0) end\n"
+    "  return r\n"
+    "end\n"
+    "function stampede.check(val, sets, tags)\n"
+    "  local all = true\n"
+    "  for name, fn in pairs(sets) do\n"
+    "    local pass\n"
+    "    if type(fn) == 'function' then\n"
+    "      local ok, res = pcall(fn, val)\n"
+    "      pass = ok and not not res\n"
+    "    else pass = not not fn end\n"
+    "    C.record_check(name, pass, tags)\n"
+    "    if not pass then all = false end\n"
+    "  end\n"
+    "  return all\n"
+    "end\n"
+    "local locust = {}\n"
+    "function locust.between(a, b)\n"
+    "  return function() stampede.sleep(a + math.random() * (b - a)) end\n"
+    "end\n"
+    "function locust.constant(s) return function() stampede.sleep(s) end end\n"
+    "function locust.constant_pacing(s)\n"
+    "  return function()\n"
+    "    local left = s - C.iteration_elapsed()\n"
+    "    if left > 0 then stampede.sleep(left) end\n"
+    "  end\n"
+    "end\n"
+    "function locust.tasks(list)\n"
+    "  local total, cum = 0, {}\n"
+    "  for i, t in ipairs(list) do\n"
+    "    local w, fn = t.weight or t[1] or 1, t.fn or t[2]\n"
+    "    if type(fn) ~= 'function' then error('task ' .. i .. ' has no function', 2) end\n"
+    "    if type(w) ~= 'number' or w < 0 then error('task ' .. i .. ': bad weight', 2) end\n"
+    "    total = total + w\n"
+    "    cum[#cum + 1] = { total, fn }\n"
+    "  end\n"
+    "  if total <= 0 then error('tasks: the weights add up to 0', 2) end\n"
+    "  return function(...)\n"
+    "    local r = math.random() * total\n"
+    "    for _, c in ipairs(cum) do\n"
+    "      if r < c[1] then return c[2](...) end\n"
+    "    end\n"
+    "    return cum[#cum][2](...)\n"
+    "  end\n"
+    "end\n"
+    "function locust.user(u)\n"
+    "  local pick = locust.tasks(u.tasks)\n"
+    "  local started = {}\n"
+    "  return function(data)\n"
+    "    local id = stampede.vu.id\n"
+    "    if u.on_start and not started[id] then started[id] = true; u.on_start(data) end\n"
+    "    pick(data)\n"
+    "    if u.wait then u.wait() end\n"
+    "  end\n"
+    "end\n"
+    "package.preload['stampede.locust'] = function() return locust end\n";
+
+/* --- errors ------------------------------------------------------------------------ */
+
+void script_report_error(struct script *s, const char *msg)
+{
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nerrors; i++) {
+		if (strcmp(s->errors[i].msg, msg) == 0) {
+			s->errors[i].count++;
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
+	}
+	s->errors = xrealloc(s->errors, sizeof(*s->errors) * (size_t)(s->nerrors + 1));
+	s->errors[s->nerrors++] = (struct script_error){ xstrdup(msg), 1 };
+	pthread_mutex_unlock(&s->mu);
+	fprintf(stderr, "\nstampede: script error: %s (later occurrences are counted)\n", msg);
+}
+
+struct lvu *lvu_check_iteration(lua_State *L, const char *what)
+{
+	struct lvu *lv = lvu_of(L);
+	if (!lv || !lv->in_iteration)
+		luaL_error(L,
+		           "%s is not allowed in the init context (only inside functions that "
+		           "VUs run)",
+		           what);
+	return lv;
+}
+
+/* --- the stampede global ---------------------------------------------------------- */
+
+static int l_sleep(lua_State *L)
+{
+	double secs = luaL_checknumber(L, 1);
+	struct lvu *lv = lvu_check_iteration(L, "sleep()");
+	if (!(secs >= 0) || secs > 86400 * 365)
+		return luaL_error(L, "sleep(%f): expected seconds >= 0", secs);
+	if (!lua_isyieldable(L))
+		return luaL_error(L,
+		                  "sleep() cannot be called here (inside a metamethod or sort?)");
+	if (!lv->v) { /* options state: nothing to wait for */
+		return 0;
+	}
+	lv->waiting = LW_SLEEP;
+	loop_timer_at(worker_loop(lv->v->w), &lv->timer, now_us() + (int64_t)(secs * 1e6));
+	return lua_yield(L, 0);
+}
+
+static int l_fail(lua_State *L)
+{
+	const char *msg = luaL_optstring(L, 1, "fail() called");
+	lvu_check_iteration(L, "fail()");
+	luaL_where(L, 1);
+	lua_pushfstring(L, "fail: %s", msg);
+	lua_concat(L, 2);
+	return lua_error(L);
+}
+
+static int l_abort(lua_State *L)
+{
+	const char *msg = luaL_optstring(L, 1, "abort() called");
+	struct lvu *lv = lvu_of(L);
+	struct script *sc = lv ? lv->lw->sc : NULL;
+	if (sc && sc->engine &&
+	    !__atomic_exchange_n(&sc->engine->abort_requested, 1, __ATOMIC_ACQ_REL)) {
+		snprintf(sc->engine->abort_reason, sizeof(sc->engine->abort_reason),
+		         "the script called abort(): %s", msg);
+		for (int i = 0; i < sc->engine->nworkers; i++)
+			worker_wake(sc->engine->workers[i]);
+	}
+	lua_pushstring(L, ABORT_MARKER);
+	return lua_error(L);
+}
+
+static int l_group_push(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	struct lvu *lv = lvu_check_iteration(L, "group()");
+	if (strstr(name, "::"))
+		return luaL_error(L, "group name '%s' must not contain '::'", name);
+	size_t len = strlen(lv->group);
+	if (len + 2 + strlen(name) >= sizeof(lv->group))
+		return luaL_error(L, "groups nested too deep");
+	snprintf(lv->group + len, sizeof(lv->group) - len, "::%s", name);
+	lua_pushinteger(L, now_us());
+	return 1;
+}
+
+static int l_group_pop(lua_State *L)
+{
+	int64_t t0 = luaL_checkinteger(L, 1);
+	struct lvu *lv = lvu_check_iteration(L, "group()");
+	if (lv->v) {
+		struct tag tags[] = { { "group", lv->group },
+			              { "scenario", vu_scenario(lv->v)->name } };
+		struct worker *w = lv->v->w;
+		int sid = worker_series(w, M_GROUP_DURATION, tags, 2);
+		sink_trend(worker_sink(w), sid, MAX(0, now_us() - t0));
+	}
+	char *last = strrchr(lv->group, ':');
+	if (last && last > lv->group)
+		last[-1] = '\0';
+	else
+		lv->group[0] = '\0';
+	return 0;
+}
+
+static int l_record_check(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	bool pass = lua_toboolean(L, 2);
+	struct lvu *lv = lvu_check_iteration(L, "check()");
+	if (!lv->v)
+		return 0;
+	lvu_record(L, lv, M_CHECKS, MT_RATE, pass, lua_istable(L, 3) ? 3 : 0, name);
+	return 0;
+}
+
+static int l_iteration_elapsed(lua_State *L)
+{
+	struct lvu *lv = lvu_check_iteration(L, "constant_pacing()");
+	lua_pushnumber(L, (double)(now_us() - lv->iter_start_us) / 1e6);
+	return 1;
+}
+
+/* stampede.vu and stampede.scenario: values of the running VU. */
+static int l_vu_index(lua_State *L)
+{
+	const char *k = luaL_checkstring(L, 2);
+	struct lvu *lv = lvu_of(L);
+	struct vu *v = lv ? lv->v : NULL;
+	if (strcmp(k, "id") == 0)
+		lua_pushinteger(L, v ? v->id : 0);
+	else if (strcmp(k, "iteration") == 0)
+		lua_pushinteger(L, v ? v->iterations : 0);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static int l_scenario_index(lua_State *L)
+{
+	const char *k = luaL_checkstring(L, 2);
+	struct lvu *lv = lvu_of(L);
+	const struct scenario *sc = lv && lv->v ? vu_scenario(lv->v) : NULL;
+	if (strcmp(k, "name") == 0)
+		lua_pushstring(L, sc ? sc->name : "");
+	else if (strcmp(k, "iteration") == 0)
+		lua_pushinteger(L, lv && lv->v ? lv->v->iterations : 0);
+	else if (strcmp(k, "executor") == 0)
+		lua_pushstring(L, sc ? executor_name(sc->executor) : "");
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static void push_proxy(lua_State *L, lua_CFunction index)
+{
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushcfunction(L, index);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+}
+
+/* open(path): a file's contents, read once per worker (init context). */
+static int l_open(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "stampede.open_cache");
+	lua_getfield(L, -1, path);
+	if (!lua_isnil(L, -1))
+		return 1;
+	lua_pop(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "stampede.dir");
+	const char *dir = lua_tostring(L, -1);
+	char full[4096];
+	if (path[0] == '/' || !dir)
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", dir, path);
+	FILE *f = fopen(full, "rb");
+	if (!f)
+		return luaL_error(L, "open('%s'): %s", path, strerror(errno));
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	size_t n;
+	char chunk[8192];
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		luaL_addlstring(&b, chunk, n);
+	fclose(f);
+	luaL_pushresult(&b);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -4, path);
+	return 1;
+}
+
+void lw_open_libs(struct lw *lw)
+{
+	lua_State *L = lw->L;
+	luaL_openlibs(L);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "stampede.open_cache");
+	lua_pushstring(L, lw->sc->dir);
+	lua_setfield(L, LUA_REGISTRYINDEX, "stampede.dir");
+
+	/* package.path: the script's directory first */
+	lua_getglobal(L, "package");
+	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lw->sc->dir, lw->sc->dir);
+	lua_getfield(L, -2, "path");
+	lua_concat(L, 2);
+	lua_setfield(L, -2, "path");
+	lua_getfield(L, -1, "preload");
+	lua_pushcfunction(L, luaopen_stampede_http);
+	lua_setfield(L, -2, "stampede.http");
+	lua_pushcfunction(L, luaopen_stampede_metrics);
+	lua_setfield(L, -2, "stampede.metrics");
+	lua_pushcfunction(L, luaopen_stampede_json);
+	lua_setfield(L, -2, "stampede.json");
+	lua_pushcfunction(L, luaopen_stampede_data);
+	lua_setfield(L, -2, "stampede.data");
+	lua_pop(L, 2);
+
+	/* the stampede global */
+	lua_newtable(L);
+	lua_pushcfunction(L, l_sleep);
+	lua_setfield(L, -2, "sleep");
+	lua_pushcfunction(L, l_fail);
+	lua_setfield(L, -2, "fail");
+	lua_pushcfunction(L, l_abort);
+	lua_setfield(L, -2, "abort");
+	json_to_lua(L, lw->sc->env);
+	lua_setfield(L, -2, "env");
+	push_proxy(L, l_vu_index);
+	lua_setfield(L, -2, "vu");
+	push_proxy(L, l_scenario_index);
+	lua_setfield(L, -2, "scenario");
+	lua_setglobal(L, "stampede");
+	lua_pushcfunction(L, l_open);
+	lua_setglobal(L, "open");
+
+	/* the prelude, with its C helpers */
+	if (luaL_loadbuffer(L, prelude, sizeof(prelude) - 1, "=prelude") != LUA_OK) {
+		fprintf(stderr, "stampede: internal error: %s\n", lua_tostring(L, -1));
+		abort();
+	}
+	lua_newtable(L);
+	static const luaL_Reg helpers[] = {
+		{ "group_push", l_group_push },
+		{ "group_pop", l_group_pop },
+		{ "record_check", l_record_check },
+		{ "iteration_elapsed", l_iteration_elapsed },
+		{ NULL, NULL },
+	};
+	luaL_setfuncs(L, helpers, 0);
+	lua_getglobal(L, "stampede");
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		fprintf(stderr, "stampede: internal error: %s\n", lua_tostring(L, -1));
+		abort();
+	}
+}
+
+struct lw *lw_new(struct script *sc, struct worker *w)
+{
+	struct lw *lw = xcalloc(1, sizeof(*lw));
+	lw->sc = sc;
+	lw->w = w;
+	lw->L = luaL_newstate();
+	if (!lw->L) {
+		free(lw);
+		return NULL;
+	}
+	*(struct lvu **)lua_getextraspace(lw->L) = NULL;
+	lw_open_libs(lw);
+	char chunk[4200];
+	snprintf(chunk, sizeof(chunk), "@%s", sc->path);
+	if (luaL_loadbuffer(lw->L, sc->source, sc->source_len, chunk) != LUA_OK ||
+	    lua_pcall(lw->L, 0, 1, 0) != LUA_OK) {
+		fprintf(stderr, "stampede: %s\n", lua_tostring(lw->L, -1));
+		lw_free(lw);
+		return NULL;
+	}
+	lw->factory_ref = luaL_ref(lw->L, LUA_REGISTRYINDEX);
+	return lw;
+}
+
+void lw_free(struct lw *lw)
+{
+	if (!lw)
+		return;
+	if (lw->L)
+		lua_close(lw->L);
+	for (struct lw_target *t = lw->targets, *n; t; t = n) {
+		n = t->next;
+		free(t->t.host);
+		free(t->t.key);
+		free(t);
+	}
+	free(lw);
+}
+
+int lw_init_vu(struct lw *lw, struct lvu *lv)
+{
+	lua_State *L = lw->L;
+	lv->lw = lw;
+	lv->co = lua_newthread(L);
+	lv->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	*(struct lvu **)lua_getextraspace(lv->co) = lv;
+	lua_newtable(L); /* the VU's globals, falling back to the shared ones */
+	lua_newtable(L);
+	lua_pushglobaltable(L);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lv->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_newtable(L);
+	lv->jar_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lv->data_ref = LUA_NOREF;
+
+	lua_State *co = lv->co;
+	lua_rawgeti(co, LUA_REGISTRYINDEX, lw->factory_ref);
+	lua_rawgeti(co, LUA_REGISTRYINDEX, lv->env_ref);
+	int nres = 0;
+	int st = lua_resume(co, L, 1, &nres);
+	if (st == LUA_OK) {
+		lua_settop(co, 0);
+		return 0;
+	}
+	if (st == LUA_YIELD)
+		lua_pushstring(L, "the init context cannot sleep or make requests");
+	else
+		lua_pushstring(L, lua_tostring(co, -1) ? lua_tostring(co, -1) : "error in init");
+	lua_resetthread(co);
+	return -1;
+}
+
+/* --- metrics from scripts --------------------------------------------------------- */
+
+void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type, double value,
+                int tags_idx, const char *check)
+{
+	if (!lv->v)
+		return;
+	struct worker *w = lv->v->w;
+	struct tag tags[TAG_MAX];
+	int n = 0;
+	tags[n++] = (struct tag){ "scenario", vu_scenario(lv->v)->name };
+	tags[n++] = (struct tag){ "group", lv->group };
+	if (check)
+		tags[n++] = (struct tag){ "check", check };
+	if (tags_idx) {
+		lua_pushnil(L);
+		while (lua_next(L, tags_idx) && n < TAG_MAX) {
+			if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING)
+				tags[n++] =
+				    (struct tag){ lua_tostring(L, -2), lua_tostring(L, -1) };
+			lua_pop(L, 1);
+		}
+	}
+	int sid = worker_series(w, metric, tags, n);
+	struct sink *s = worker_sink(w);
+	switch (type) {
+	case MT_COUNTER:
+		sink_add(s, sid, value);
+		break;
+	case MT_RATE:
+		sink_rate(s, sid, value != 0);
+		break;
+	case MT_GAUGE:
+		sink_gauge(s, sid, value);
+		break;
+	case MT_TREND:
+		sink_trend(s, sid, (int64_t)llround(value));
+		break;
+	}
+}
+
+/* --- VUs -------------------------------------------------------------------------- */
+
+static void capture_setup_result(struct lvu *lv)
+{
+	struct script *sc = lv->lw->sc;
+	lua_State *co = lv->co;
+	char *text = NULL;
+	if (lua_gettop(co) >= 1 && !lua_isnil(co, 1)) {
+		char err[512];
+		json_t *j = lua_to_json_protected(co, 1, err, sizeof(err));
+		if (j) {
+			text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+			json_decref(j);
+		} else {
+			char msg[600];
+			snprintf(msg, sizeof(msg),
+			         "setup() returned data that JSON cannot hold: %s", err);
+			script_report_error(sc, msg);
+			__atomic_store_n(&sc->setup_failed, 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_lock(&sc->mu);
+	free(sc->setup_json);
+	sc->setup_json = text ? text : xstrdup("null");
+	pthread_mutex_unlock(&sc->mu);
+}
+
+void lvu_resume(struct lvu *lv, int nargs)
+{
+	lua_State *co = lv->co;
+	int nres = 0;
+	lv->waiting = LW_NONE;
+	int st = lua_resume(co, lv->lw->L, nargs, &nres);
+	if (st == LUA_YIELD) {
+		if (lv->waiting != LW_NONE) {
+			lua_pop(co, nres);
+			return;
+		}
+		lua_settop(co, 0);
+		lua_pushstring(co, "coroutine.yield() outside a coroutine of the script's own");
+		st = LUA_ERRRUN;
+	}
+	bool failed = false;
+	if (st == LUA_OK) {
+		if (lv->is_setup)
+			capture_setup_result(lv);
+		lua_settop(co, 0);
+	} else {
+		const char *msg = lua_tostring(co, -1);
+		if (!msg)
+			msg = "(error object is not a string)";
+		if (!strstr(msg, ABORT_MARKER))
+			script_report_error(lv->lw->sc, msg);
+		if (lv->is_setup)
+			__atomic_store_n(&lv->lw->sc->setup_failed, 1, __ATOMIC_RELEASE);
+		lua_resetthread(co);
+		*(struct lvu **)lua_getextraspace(co) = lv;
+		failed = true;
+	}
+	lv->in_iteration = false;
+	lv->group[0] = '\0';
+	if (lv->v) {
+		if (lv->lw->sc->no_vu_connection_reuse)
+			connpool_close_idle(worker_net(lv->v->w), &lv->v->pool);
+		vu_iteration_end(lv->v, failed);
+	}
+}
+
+static void lvu_on_timer(struct loop_timer *t, void *ud)
+{
+	struct lvu *lv = ud;
+	if (lv->waiting == LW_SLEEP)
+		lvu_resume(lv, 0);
+}
+
+static int sb_vu_init(struct vu *v)
+{
+	struct worker *w = v->w;
+	struct script *sc = worker_cfg(w)->body_ctx;
+	struct lw *lw = worker_body_state(w);
+	if (!lw) {
+		lw = lw_new(sc, w);
+		if (!lw)
+			return -EINVAL;
+		worker_set_body_state(w, lw);
+	}
+	struct lvu *lv = xcalloc(1, sizeof(*lv));
+	lv->v = v;
+	loop_timer_init(&lv->timer, lvu_on_timer, lv);
+	if (lw_init_vu(lw, lv) < 0) {
+		script_report_error(sc, lua_tostring(lw->L, -1));
+		lua_pop(lw->L, 1);
+		free(lv);
+		return -EINVAL;
+	}
+	lv->is_setup = strcmp(vu_scenario(v)->exec, "setup") == 0 &&
+	               strcmp(vu_scenario(v)->name, "setup") == 0;
+	v->body_state = lv;
+	return 0;
+}
+
+static void sb_vu_free(struct vu *v)
+{
+	struct lvu *lv = v->body_state;
+	if (!lv)
+		return;
+	loop_timer_cancel(worker_loop(v->w), &lv->timer);
+	for (int i = 0; i < lv->reqs_cap; i++) {
+		struct hreq *r = &lv->reqs[i];
+		if (r->call.in_flight)
+			call_abort(worker_net(v->w), &r->call);
+		call_free(&r->call);
+		buf_free(&r->bytes);
+		buf_free(&r->url);
+		buf_free(&r->name);
+		buf_free(&r->tagbuf);
+		buf_free(&r->body);
+	}
+	free(lv->reqs);
+	free(lv);
+	v->body_state = NULL;
+}
+
+static void sb_start(struct vu *v)
+{
+	struct lvu *lv = v->body_state;
+	struct script *sc = lv->lw->sc;
+	const struct scenario *scn = vu_scenario(v);
+	lua_State *co = lv->co;
+
+	lua_settop(co, 0);
+	lua_rawgeti(co, LUA_REGISTRYINDEX, lv->env_ref);
+	lua_getfield(co, -1, scn->exec);
+	lua_remove(co, -2);
+	if (!lua_isfunction(co, -1)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+		         "%s: scenario '%s' runs function '%s', which the script "
+		         "does not define",
+		         sc->path, scn->name, scn->exec);
+		lua_settop(co, 0);
+		script_report_error(sc, msg);
+		vu_iteration_end(v, true);
+		return;
+	}
+	/* the setup() data, decoded once per VU */
+	if (!lv->is_setup && lv->data_ref == LUA_NOREF) {
+		pthread_mutex_lock(&sc->mu);
+		json_t *j =
+		    sc->setup_json ? json_loads(sc->setup_json, JSON_DECODE_ANY, NULL) : NULL;
+		pthread_mutex_unlock(&sc->mu);
+		if (j) {
+			json_to_lua(co, j);
+			json_decref(j);
+		} else {
+			lua_pushnil(co);
+		}
+		lv->data_ref = luaL_ref(co, LUA_REGISTRYINDEX);
+	}
+	if (lv->is_setup)
+		lua_pushnil(co);
+	else
+		lua_rawgeti(co, LUA_REGISTRYINDEX, lv->data_ref);
+	lv->in_iteration = true;
+	lv->group[0] = '\0';
+	lv->iter_start_us = v->t_iter;
+	lvu_resume(lv, 1);
+}
+
+/* Requests in flight the server has (partly) received are counted as interrupted, so that
+ * counts still match the server's log. */
+void lua_http_abort_all(struct lvu *lv);
+
+static void sb_abort(struct vu *v)
+{
+	struct lvu *lv = v->body_state;
+	if (!lv)
+		return;
+	lua_http_abort_all(lv);
+	loop_timer_cancel(worker_loop(v->w), &lv->timer);
+	lua_resetthread(lv->co);
+	*(struct lvu **)lua_getextraspace(lv->co) = lv;
+	lv->waiting = LW_NONE;
+	lv->in_iteration = false;
+	lv->group[0] = '\0';
+}
+
+void script_worker_free(struct worker *w)
+{
+	struct lw *lw = worker_body_state(w);
+	lw_free(lw);
+	worker_set_body_state(w, NULL);
+}
+
+const struct vu_body script_body = {
+	.vu_init = sb_vu_init,
+	.vu_free = sb_vu_free,
+	.start = sb_start,
+	.abort = sb_abort,
+};

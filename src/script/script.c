@@ -1,0 +1,646 @@
+/* script.c: loading scripts, their options (k6's keys) as scenarios, handle_summary. */
+#include "script/script.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics/threshold.h"
+#include "script/lua_rt.h"
+#include "util/common.h"
+
+extern char **environ;
+
+#define DEFAULT_MAX_DURATION_US (600 * USEC_PER_SEC)
+#define DEFAULT_GRACE_US        (30 * USEC_PER_SEC)
+
+static json_t *build_env(const char **overrides, int n)
+{
+	json_t *env = json_object();
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq)
+			continue;
+		char *k = xstrndup(*e, (size_t)(eq - *e));
+		json_object_set_new(env, k, json_string(eq + 1));
+		free(k);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(overrides[i], '=');
+		char *k =
+		    xstrndup(overrides[i], eq ? (size_t)(eq - overrides[i]) : strlen(overrides[i]));
+		json_object_set_new(env, k, json_string(eq ? eq + 1 : ""));
+		free(k);
+	}
+	return env;
+}
+
+static bool env_has_function(lua_State *L, int env, const char *name)
+{
+	lua_getfield(L, env, name);
+	bool yes = lua_isfunction(L, -1);
+	lua_pop(L, 1);
+	return yes;
+}
+
+/* Read options that change how requests are made. */
+static void request_options(struct script *s)
+{
+	json_t *o = s->options;
+	s->discard_bodies = json_is_true(json_object_get(o, "discardResponseBodies"));
+	s->no_connection_reuse = json_is_true(json_object_get(o, "noConnectionReuse"));
+	s->no_vu_connection_reuse = json_is_true(json_object_get(o, "noVUConnectionReuse"));
+	json_t *ua = json_object_get(o, "userAgent");
+	if (json_is_string(ua))
+		s->user_agent = xstrdup(json_string_value(ua));
+	json_t *mr = json_object_get(o, "maxRedirects");
+	s->max_redirects = json_is_integer(mr) ? (int)json_integer_value(mr) : 10;
+}
+
+int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "stampede: cannot open script '%s': %s\n", path, strerror(errno));
+		return -EINVAL;
+	}
+	struct buf src = { 0 };
+	static const char head[] = "return function(_ENV, ...) ";
+	buf_add(&src, head, sizeof(head) - 1);
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&src, chunk, n);
+	fclose(f);
+	/* A shebang line would not parse inside the wrapper: blank it (keeps line numbers). */
+	if (src.len > sizeof(head) && src.p[sizeof(head) - 1] == '#')
+		for (size_t i = sizeof(head) - 1; i < src.len && src.p[i] != '\n'; i++)
+			src.p[i] = ' ';
+	buf_addstr(&src, "\nend");
+
+	struct script *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	s->path = xstrdup(path);
+	char *copy = xstrdup(path);
+	s->dir = xstrdup(dirname(copy));
+	free(copy);
+	s->source = src.p;
+	s->source_len = src.len;
+	s->env = build_env(env_overrides, noverrides);
+	s->max_redirects = 10;
+
+	/* Compile and run the init context once: syntax errors, options, declared metrics. */
+	struct lw *lw = lw_new(s, NULL);
+	if (!lw) {
+		script_free(s);
+		return -EINVAL;
+	}
+	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
+	if (lw_init_vu(lw, &lv) < 0) {
+		fprintf(stderr, "stampede: %s\n", lua_tostring(lw->L, -1));
+		lw_free(lw);
+		script_free(s);
+		return -EINVAL;
+	}
+	lua_State *L = lw->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
+	int env = lua_gettop(L);
+	s->has_setup = env_has_function(L, env, "setup");
+	s->has_teardown = env_has_function(L, env, "teardown");
+	s->has_handle_summary = env_has_function(L, env, "handle_summary");
+	lua_getfield(L, env, "options");
+	if (lua_isnil(L, -1)) {
+		s->options = json_object();
+	} else if (!lua_istable(L, -1)) {
+		fprintf(stderr, "stampede: %s: options must be a table, not %s\n", path,
+		        luaL_typename(L, -1));
+		lw_free(lw);
+		script_free(s);
+		return -EINVAL;
+	} else {
+		char err[512];
+		json_t *o = lua_to_json_protected(L, lua_gettop(L), err, sizeof(err));
+		if (!o) {
+			fprintf(stderr, "stampede: %s: options: %s\n", path, err);
+			lw_free(lw);
+			script_free(s);
+			return -EINVAL;
+		}
+		s->options = json_is_object(o) ? o : json_object();
+		if (!json_is_object(o))
+			json_decref(o);
+	}
+	lw_free(lw);
+	request_options(s);
+	*out = s;
+	return 0;
+}
+
+void script_free(struct script *s)
+{
+	if (!s)
+		return;
+	free(s->path);
+	free(s->dir);
+	free(s->source);
+	json_decref(s->env);
+	json_decref(s->options);
+	for (int i = 0; i < s->nmetrics; i++)
+		free(s->metrics[i].name);
+	free(s->metrics);
+	free(s->user_agent);
+	free(s->setup_json);
+	for (int i = 0; i < s->nerrors; i++)
+		free(s->errors[i].msg);
+	free(s->errors);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* --- options -> scenarios ----------------------------------------------------------- */
+
+struct octx {
+	const char *where; /* "options" or "scenario 'x'" */
+};
+
+static int bad_opt(const struct octx *c, const char *key, const char *why)
+{
+	fprintf(stderr, "stampede: invalid %s.%s: %s\n", c->where, key, why);
+	return -EINVAL;
+}
+
+/* A k6 duration: a string with units, or a number of milliseconds. */
+static int o_duration(const struct octx *c, json_t *o, const char *key, int64_t def, int64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (json_is_number(v)) {
+		double ms = json_number_value(v);
+		if (ms < 0)
+			return bad_opt(c, key, "must not be negative");
+		*out = (int64_t)(ms * 1000);
+		return 0;
+	}
+	if (!json_is_string(v) || parse_duration(json_string_value(v), out) < 0)
+		return bad_opt(c, key, "expected a duration such as \"30s\" or \"1m30s\"");
+	return 0;
+}
+
+static int o_int(const struct octx *c, json_t *o, const char *key, int64_t def, int64_t min,
+                 int64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_number(v) || json_number_value(v) != floor(json_number_value(v)))
+		return bad_opt(c, key, "expected a whole number");
+	*out = (int64_t)json_number_value(v);
+	if (*out < min) {
+		char why[64];
+		snprintf(why, sizeof(why), "must be at least %lld", (long long)min);
+		return bad_opt(c, key, why);
+	}
+	return 0;
+}
+
+static int o_stages(const struct octx *c, json_t *o, struct stage **out, int *n)
+{
+	json_t *st = json_object_get(o, "stages");
+	if (!json_is_array(st) || json_array_size(st) == 0)
+		return bad_opt(c, "stages", "expected a list of {duration, target}");
+	struct stage *stages = xcalloc(json_array_size(st), sizeof(*stages));
+	size_t i;
+	json_t *e;
+	json_array_foreach(st, i, e)
+	{
+		char where[128];
+		snprintf(where, sizeof(where), "%s.stages[%zu]", c->where, i);
+		struct octx sub = { where };
+		int64_t t;
+		if (!json_is_object(e) ||
+		    o_duration(&sub, e, "duration", -1, &stages[i].duration_us) ||
+		    stages[i].duration_us < 0 || o_int(&sub, e, "target", -1, 0, &t) || t < 0) {
+			if (json_is_object(e) && (stages[i].duration_us < 0))
+				bad_opt(&sub, "duration", "is required");
+			else if (json_is_object(e))
+				bad_opt(&sub, "target", "is required");
+			else
+				bad_opt(c, "stages",
+				        "each stage must be {duration=..., target=...}");
+			free(stages);
+			return -EINVAL;
+		}
+		stages[i].target = (double)t;
+	}
+	*out = stages;
+	*n = (int)json_array_size(st);
+	return 0;
+}
+
+static const char *const common_keys[] = { "executor", "startTime", "gracefulStop", "exec", "env",
+	                                   "tags",     NULL };
+
+static bool key_allowed(const char *k, const char *const *extra)
+{
+	for (int i = 0; common_keys[i]; i++)
+		if (!strcmp(k, common_keys[i]))
+			return true;
+	for (int i = 0; extra[i]; i++)
+		if (!strcmp(k, extra[i]))
+			return true;
+	return false;
+}
+
+static int parse_scenario(const char *name, json_t *o, struct scenario *sc)
+{
+	char where[160];
+	snprintf(where, sizeof(where), "scenarios.%s", name);
+	struct octx c = { where };
+	const char *ex = json_string_value(json_object_get(o, "executor"));
+	int64_t v;
+
+	if (!json_is_object(o))
+		return bad_opt(&c, "", "a scenario must be a table");
+	if (!ex || executor_parse(ex, &sc->executor) < 0)
+		return bad_opt(&c, "executor",
+		               "expected shared-iterations, per-vu-iterations, constant-vus, "
+		               "ramping-vus, constant-arrival-rate or ramping-arrival-rate");
+	sc->name = xstrdup(name);
+	json_t *exec = json_object_get(o, "exec");
+	sc->exec = xstrdup(json_is_string(exec) ? json_string_value(exec) : "default");
+	if (o_duration(&c, o, "startTime", 0, &sc->start_us) ||
+	    o_duration(&c, o, "gracefulStop", DEFAULT_GRACE_US, &sc->graceful_stop_us))
+		return -EINVAL;
+	sc->graceful_ramp_down_us = DEFAULT_GRACE_US;
+	json_t *env = json_object_get(o, "env"), *tags = json_object_get(o, "tags");
+	if (env)
+		sc->env_json = json_dumps(env, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (tags)
+		sc->tags_json = json_dumps(tags, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	static const char *const k_shared[] = { "vus", "iterations", "maxDuration", NULL };
+	static const char *const k_const_vus[] = { "vus", "duration", NULL };
+	static const char *const k_ramp_vus[] = { "startVUs", "stages", "gracefulRampDown", NULL };
+	static const char *const k_const_rate[] = { "rate",     "timeUnit",
+		                                    "duration", "preAllocatedVUs",
+		                                    "maxVUs",   NULL };
+	static const char *const k_ramp_rate[] = { "startRate",       "timeUnit", "stages",
+		                                   "preAllocatedVUs", "maxVUs",   NULL };
+	const char *const *keys = k_shared;
+	switch (sc->executor) {
+	case EX_SHARED_ITERATIONS:
+	case EX_PER_VU_ITERATIONS: {
+		int64_t iters, maxd;
+		if (o_int(&c, o, "vus", 1, 1, &v) || o_int(&c, o, "iterations", 1, 1, &iters) ||
+		    o_duration(&c, o, "maxDuration", DEFAULT_MAX_DURATION_US, &maxd))
+			return -EINVAL;
+		sc->model = MODEL_CLOSED;
+		sc->per_vu = sc->executor == EX_PER_VU_ITERATIONS;
+		if (!sc->per_vu && iters < v)
+			v = iters; /* k6: no more VUs than iterations */
+		sc->vus = (int)v;
+		sc->iterations = iters;
+		sched_constant(&sc->sched, (double)v, maxd);
+		break;
+	}
+	case EX_CONSTANT_VUS: {
+		int64_t d;
+		keys = k_const_vus;
+		if (o_int(&c, o, "vus", 1, 1, &v) || o_duration(&c, o, "duration", -1, &d))
+			return -EINVAL;
+		if (d <= 0)
+			return bad_opt(&c, "duration", "is required and must be more than 0");
+		sc->model = MODEL_CLOSED;
+		sc->vus = (int)v;
+		sched_constant(&sc->sched, (double)v, d);
+		break;
+	}
+	case EX_RAMPING_VUS: {
+		struct stage *st;
+		int n;
+		keys = k_ramp_vus;
+		if (o_int(&c, o, "startVUs", 1, 0, &v) ||
+		    o_duration(&c, o, "gracefulRampDown", DEFAULT_GRACE_US,
+		               &sc->graceful_ramp_down_us) ||
+		    o_stages(&c, o, &st, &n))
+			return -EINVAL;
+		sc->model = MODEL_CLOSED;
+		sc->vus = (int)v;
+		sched_ramp(&sc->sched, (double)v, st, n);
+		if (sched_max(&sc->sched) < 1)
+			return bad_opt(&c, "stages", "never reach a VU: nothing would run");
+		break;
+	}
+	case EX_CONSTANT_ARRIVAL_RATE:
+	case EX_RAMPING_ARRIVAL_RATE: {
+		int64_t unit, pre, maxv, rate;
+		bool ramp = sc->executor == EX_RAMPING_ARRIVAL_RATE;
+		keys = ramp ? k_ramp_rate : k_const_rate;
+		if (o_duration(&c, o, "timeUnit", USEC_PER_SEC, &unit) ||
+		    o_int(&c, o, "preAllocatedVUs", -1, 0, &pre))
+			return -EINVAL;
+		if (unit <= 0)
+			return bad_opt(&c, "timeUnit", "must be more than 0");
+		if (pre < 0)
+			return bad_opt(&c, "preAllocatedVUs", "is required");
+		if (o_int(&c, o, "maxVUs", pre, 0, &maxv))
+			return -EINVAL;
+		if (maxv < pre)
+			return bad_opt(&c, "maxVUs", "must not be less than preAllocatedVUs");
+		if (maxv < 1)
+			return bad_opt(&c, "maxVUs", "must be at least 1");
+		double per_s = 1e6 / (double)unit;
+		sc->model = MODEL_OPEN;
+		sc->vus = (int)pre;
+		sc->max_vus = (int)maxv;
+		if (ramp) {
+			struct stage *st;
+			int n;
+			if (o_int(&c, o, "startRate", 0, 0, &rate) || o_stages(&c, o, &st, &n))
+				return -EINVAL;
+			for (int i = 0; i < n; i++)
+				st[i].target *= per_s;
+			sched_ramp(&sc->sched, (double)rate * per_s, st, n);
+		} else {
+			int64_t d;
+			if (o_int(&c, o, "rate", -1, 1, &rate) ||
+			    o_duration(&c, o, "duration", -1, &d))
+				return -EINVAL;
+			if (rate < 1)
+				return bad_opt(&c, "rate", "is required");
+			if (d <= 0)
+				return bad_opt(&c, "duration",
+				               "is required and must be more than 0");
+			sched_constant(&sc->sched, (double)rate * per_s, d);
+		}
+		break;
+	}
+	}
+	const char *k;
+	json_t *val;
+	json_object_foreach(o, k, val)
+	{
+		if (!key_allowed(k, keys)) {
+			char why[160];
+			snprintf(why, sizeof(why), "unknown option for the %s executor",
+			         executor_name(sc->executor));
+			return bad_opt(&c, k, why);
+		}
+	}
+	sc->duration_us = sc->sched.total_us;
+	return 0;
+}
+
+/* k6's shortcuts: top-level vus/duration/iterations/stages make one "default" scenario. */
+static int default_scenario(json_t *o, struct scenario *sc)
+{
+	struct octx c = { "options" };
+	json_t *sh = json_object();
+	json_t *stages = json_object_get(o, "stages");
+	json_t *iters = json_object_get(o, "iterations");
+	json_t *dur = json_object_get(o, "duration");
+	json_t *vus = json_object_get(o, "vus");
+	int64_t d = 0;
+
+	if (o_duration(&c, o, "duration", 0, &d))
+		goto out_err;
+	if (stages) {
+		json_object_set_new(sh, "executor", json_string("ramping-vus"));
+		json_object_set(sh, "stages", stages);
+		if (vus)
+			json_object_set(sh, "startVUs", vus);
+	} else if (iters) {
+		json_object_set_new(sh, "executor", json_string("shared-iterations"));
+		json_object_set(sh, "iterations", iters);
+		if (vus)
+			json_object_set(sh, "vus", vus);
+		if (dur)
+			json_object_set(sh, "maxDuration", dur);
+	} else if (dur && d > 0) {
+		json_object_set_new(sh, "executor", json_string("constant-vus"));
+		json_object_set(sh, "duration", dur);
+		if (vus)
+			json_object_set(sh, "vus", vus);
+	} else {
+		json_object_set_new(sh, "executor", json_string("shared-iterations"));
+		json_object_set_new(sh, "iterations", json_integer(1));
+		if (vus)
+			json_object_set(sh, "vus", vus);
+	}
+	int rc = parse_scenario("default", sh, sc);
+	json_decref(sh);
+	return rc;
+out_err:
+	json_decref(sh);
+	return -EINVAL;
+}
+
+static int add_threshold(const char *selector, json_t *e, struct threshold **thr, int *nthr)
+{
+	char err[512];
+	const char *expr = NULL;
+	bool abort_on_fail = false;
+	int64_t delay = 0;
+	if (json_is_string(e)) {
+		expr = json_string_value(e);
+	} else if (json_is_object(e)) {
+		expr = json_string_value(json_object_get(e, "threshold"));
+		abort_on_fail = json_is_true(json_object_get(e, "abortOnFail"));
+		struct octx c = { "thresholds" };
+		if (o_duration(&c, e, "delayAbortEval", 0, &delay))
+			return -EINVAL;
+	}
+	if (!expr) {
+		fprintf(stderr,
+		        "stampede: invalid thresholds['%s']: expected strings such as "
+		        "\"p(95)<200\" or {threshold = \"...\", abortOnFail = true}\n",
+		        selector);
+		return -EINVAL;
+	}
+	struct threshold t;
+	if (threshold_parse_parts(selector, expr, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		return -EINVAL;
+	}
+	t.abort_on_fail = abort_on_fail;
+	t.delay_abort_us = delay;
+	*thr = xrealloc(*thr, sizeof(**thr) * (size_t)(*nthr + 1));
+	(*thr)[(*nthr)++] = t;
+	return 0;
+}
+
+static const char *const known_options[] = {
+	"vus",
+	"duration",
+	"iterations",
+	"stages",
+	"scenarios",
+	"thresholds",
+	"discardResponseBodies",
+	"insecureSkipTLSVerify",
+	"userAgent",
+	"summaryTrendStats",
+	"noConnectionReuse",
+	"noVUConnectionReuse",
+	"maxRedirects",
+	"setupTimeout",
+	"teardownTimeout",
+	"tags",
+	NULL,
+};
+
+int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
+                     struct threshold **thr, int *nthr)
+{
+	struct scenario *scen = NULL;
+	int ns = 0;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v)
+	{
+		bool ok = false;
+		for (int i = 0; known_options[i]; i++)
+			ok = ok || !strcmp(k, known_options[i]);
+		if (!ok) {
+			fprintf(stderr, "stampede: unknown option '%s' in %s\n", k, s->path);
+			return -EINVAL;
+		}
+	}
+	json_t *scs = json_object_get(o, "scenarios");
+	if (scs && (!json_is_object(scs) || json_object_size(scs) == 0)) {
+		fprintf(stderr, "stampede: invalid options.scenarios: expected a table of named "
+		                "scenarios\n");
+		return -EINVAL;
+	}
+	if (scs) {
+		scen = xcalloc(json_object_size(scs), sizeof(*scen));
+		json_object_foreach(scs, k, v)
+		{
+			if (parse_scenario(k, v, &scen[ns]) < 0) {
+				scenario_free(&scen[ns]);
+				goto out_err;
+			}
+			ns++;
+		}
+	} else {
+		scen = xcalloc(1, sizeof(*scen));
+		if (default_scenario(o, &scen[0]) < 0) {
+			scenario_free(&scen[0]);
+			goto out_err;
+		}
+		ns = 1;
+	}
+	json_t *th = json_object_get(o, "thresholds");
+	if (th && !json_is_object(th)) {
+		fprintf(stderr, "stampede: invalid options.thresholds: expected a table\n");
+		goto out_err;
+	}
+	json_object_foreach(th, k, v)
+	{
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i,
+			                   e) if (add_threshold(k, e, thr, nthr) < 0) goto out_err;
+		} else if (add_threshold(k, v, thr, nthr) < 0) {
+			goto out_err;
+		}
+	}
+	*out = scen;
+	*n = ns;
+	return 0;
+out_err:
+	for (int i = 0; i < ns; i++)
+		scenario_free(&scen[i]);
+	free(scen);
+	return -EINVAL;
+}
+
+/* --- handle_summary ----------------------------------------------------------------- */
+
+static int write_file_atomic(const char *path, const char *data, size_t len)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = xmalloc(n);
+	snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	int rc = 0;
+	if (!f || fwrite(data, 1, len, f) != len) {
+		rc = -errno ? -errno : -EIO;
+	}
+	if (f && fclose(f) != 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int script_handle_summary(struct script *s, json_t *summary, bool *printed)
+{
+	*printed = false;
+	struct lw *lw = lw_new(s, NULL);
+	if (!lw)
+		return -EINVAL;
+	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
+	lua_State *L = lw->L;
+	int rc = 0;
+	if (lw_init_vu(lw, &lv) < 0) {
+		fprintf(stderr, "stampede: handle_summary: %s\n", lua_tostring(L, -1));
+		lw_free(lw);
+		return -EINVAL;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
+	lua_getfield(L, -1, "handle_summary");
+	json_to_lua(L, summary);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		fprintf(stderr, "stampede: handle_summary: %s\n", lua_tostring(L, -1));
+		lw_free(lw);
+		return -EINVAL;
+	}
+	if (lua_istable(L, -1)) {
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			size_t len;
+			const char *key = lua_tostring(L, -2);
+			const char *val = lua_tolstring(L, -1, &len);
+			if (!key || !val) {
+				fprintf(stderr,
+				        "stampede: handle_summary: the result maps file paths "
+				        "(or stdout/stderr) to strings\n");
+				rc = -EINVAL;
+			} else if (!strcmp(key, "stdout")) {
+				fwrite(val, 1, len, stdout);
+				*printed = true;
+			} else if (!strcmp(key, "stderr")) {
+				fwrite(val, 1, len, stderr);
+			} else {
+				int e = write_file_atomic(key, val, len);
+				if (e < 0) {
+					fprintf(stderr,
+					        "stampede: handle_summary: cannot write '%s': %s\n",
+					        key, strerror(-e));
+					rc = -EIO;
+				}
+			}
+			lua_pop(L, 1);
+		}
+	} else if (!lua_isnil(L, -1)) {
+		fprintf(stderr, "stampede: handle_summary must return a table (or nothing)\n");
+		rc = -EINVAL;
+	}
+	lw_free(lw);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/* script.h: Lua 5.4 test scripts: loading, options, VUs as coroutines, lifecycle hooks. */
+#ifndef STAMPEDE_SCRIPT_H
+#define STAMPEDE_SCRIPT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "metrics/mtype.h"
+
+/* A custom metric a script declares (metrics.counter(...) etc.). */
+struct metric_decl {
+	char *name;
+	enum metric_type type;
+	bool is_time;
+};
+
+/* A script error message and how often it happened (reported once per distinct message). */
+struct script_error {
+	char *msg;
+	int64_t count;
+};
+
+/* A compiled script, shared read-only by every worker (but for the guarded parts). */
+struct script {
+	char *path;
+	char *dir;    /* directory of the script, for relative paths */
+	char *source; /* the wrapped source: a factory taking the VU's _ENV */
+	size_t source_len;
+	json_t *env;     /* stampede.env: the environment plus -e overrides */
+	json_t *options; /* the script's `options` table as JSON (never NULL) */
+	bool has_setup, has_teardown, has_handle_summary;
+	struct metric_decl *metrics;
+	int nmetrics;
+	/* k6 options that change how requests are made */
+	bool discard_bodies;
+	bool no_connection_reuse;
+	bool no_vu_connection_reuse;
+	char *user_agent;
+	int max_redirects;
+	/* guarded by mu */
+	pthread_mutex_t mu;
+	char *setup_json; /* what setup() returned, as JSON; NULL before/without */
+	struct script_error *errors;
+	int nerrors;
+	int setup_failed; /* atomic: setup() or teardown() raised an error */
+	/* in the running test */
+	struct engine *engine; /* for abort() */
+};
+
+/* Load and compile path, run its init context once (to read options and declared
+ * metrics). env_overrides are "-e NAME=VALUE" strings. On failure prints "file:line:
+ * message" to stderr and returns -EINVAL (syntax or init error: exit 107). */
+int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out);
+void script_free(struct script *s);
+
+/* The iteration body that runs a scenario's exec function in Lua coroutines. */
+extern const struct vu_body script_body;
+/* Frees the per-worker Lua state; set as engine_cfg.body_worker_free. */
+void script_worker_free(struct worker *w);
+
+/* Turn the script's options (and CLI overrides already merged into them) into scenarios
+ * and thresholds. Returns 0, or -EINVAL after printing what is wrong (exit 104). */
+struct threshold;
+int script_scenarios(struct script *s, json_t *options, struct scenario **out, int *n,
+                     struct threshold **thr, int *nthr);
+
+/* Call handle_summary(data) with the summary (as exported) in a fresh Lua state. Writes the
+ * files it returns; *printed is set when it returned `stdout` (then the default summary is
+ * not printed). Returns 0, or -EINVAL after printing the error. */
+int script_handle_summary(struct script *s, json_t *summary, bool *printed);
+
+/* Record a script error message (counted; printed the first time). */
+void script_report_error(struct script *s, const char *msg);
+
+#endif
