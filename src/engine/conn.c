@@ -89,10 +89,12 @@ static struct http_parser *parser_get(struct netctx *nc, struct http_call *c)
 	if (p) {
 		nc->free_parsers = p->ud;
 	} else {
-		p = xmalloc(sizeof(*p));
+		p = xcalloc(1, sizeof(*p));
 		nc->parsers_allocated++;
 	}
+	char *linebuf = p->linebuf; /* pooled parsers keep their line buffer */
 	http_parser_init(p, c->capture ? &capture_cb : NULL, c);
+	p->linebuf = linebuf;
 	http_parser_reset(p, c->head);
 	return p;
 }
@@ -108,6 +110,7 @@ void netctx_free(struct netctx *nc)
 	while (nc->free_parsers) {
 		struct http_parser *p = nc->free_parsers;
 		nc->free_parsers = p->ud;
+		http_parser_free(p);
 		free(p);
 	}
 }

@@ -1,6 +1,10 @@
 /* http_parse.c: incremental, allocation-free HTTP/1.1 response parser (RFC 9112). */
 #include "protocol/http_parse.h"
 
+#include <stdlib.h>
+
+#include "util/common.h"
+
 #include <string.h>
 
 /*
@@ -152,13 +156,13 @@ static bool hp_list_next(const char **pos, const char *end, const char **el, siz
 /*
  * Take the next line from [*cur, end). A line that is complete in the input is returned
  * in place; otherwise the bytes are appended to p->linebuf until the LF arrives. The
- * length limit (sizeof(linebuf), counting a CR but not the LF) applies either way.
+ * length limit (HTTP_LINE_MAX, counting a CR but not the LF) applies either way.
  */
 static enum hp_take hp_take_line(struct http_parser *p, const char **cur, const char *end,
                                  struct hp_line *l)
 {
 	const char *s = *cur;
-	size_t room = sizeof(p->linebuf) - p->line_len;
+	size_t room = HTTP_LINE_MAX - p->line_len;
 	size_t avail = end - s;
 	size_t scan = avail < room + 1 ? avail : room + 1;
 	const char *lf = memchr(s, '\n', scan);
@@ -167,6 +171,8 @@ static enum hp_take hp_take_line(struct http_parser *p, const char **cur, const 
 	if (!lf) {
 		if (avail > room)
 			return HPL_LONG;
+		if (!p->linebuf)
+			p->linebuf = xmalloc(HTTP_LINE_MAX);
 		memcpy(p->linebuf + p->line_len, s, avail);
 		p->line_len += avail;
 		*cur = end;
@@ -557,9 +563,15 @@ void http_parser_init(struct http_parser *p, const struct http_parser_cb *cb, vo
 	http_parser_reset(p, false);
 }
 
+void http_parser_free(struct http_parser *p)
+{
+	free(p->linebuf);
+	p->linebuf = NULL;
+}
+
 void http_parser_reset(struct http_parser *p, bool head_request)
 {
-	/* field by field: clearing linebuf would cost 8 KiB of stores per response */
+	/* field by field: the line buffer is kept for the next response */
 	p->head_request = head_request;
 	p->status = 0;
 	p->minor_version = 0;

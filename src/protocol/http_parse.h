@@ -7,21 +7,23 @@
 #include <stdint.h>
 
 #define HTTP_MAX_HEADER_BYTES_DEFAULT (64 * 1024)
-#define HTTP_MAX_HEADERS_DEFAULT 100
+#define HTTP_MAX_HEADERS_DEFAULT      100
+/* Longest header line (counting a CR, not the LF). */
+#define HTTP_LINE_MAX 8192
 
 /* Parse errors; each is a distinct kind reported in metrics. */
 enum http_perr {
 	HPE_OK = 0,
-	HPE_BAD_STATUS_LINE,   /* not "HTTP/1.x NNN reason" */
-	HPE_BAD_VERSION,       /* not HTTP/1.0 or HTTP/1.1 */
-	HPE_BAD_HEADER,        /* malformed header line (no colon, bad chars, obs-fold) */
-	HPE_HEADER_TOO_LARGE,  /* status line + headers exceed max_header_bytes */
-	HPE_TOO_MANY_HEADERS,  /* more than max_headers header fields */
-	HPE_BAD_CONTENT_LENGTH,/* non-numeric, overflowing, or conflicting Content-Length */
-	HPE_BAD_CHUNK,         /* bad chunk size line or missing CRLF after chunk data */
+	HPE_BAD_STATUS_LINE,       /* not "HTTP/1.x NNN reason" */
+	HPE_BAD_VERSION,           /* not HTTP/1.0 or HTTP/1.1 */
+	HPE_BAD_HEADER,            /* malformed header line (no colon, bad chars, obs-fold) */
+	HPE_HEADER_TOO_LARGE,      /* status line + headers exceed max_header_bytes */
+	HPE_TOO_MANY_HEADERS,      /* more than max_headers header fields */
+	HPE_BAD_CONTENT_LENGTH,    /* non-numeric, overflowing, or conflicting Content-Length */
+	HPE_BAD_CHUNK,             /* bad chunk size line or missing CRLF after chunk data */
 	HPE_BAD_TRANSFER_ENCODING, /* malformed Transfer-Encoding (no coding, chunked twice);
 				    * one whose final coding is not chunked reads until close */
-	HPE_TRUNCATED,         /* connection closed before the message was complete */
+	HPE_TRUNCATED,             /* connection closed before the message was complete */
 	HPE__COUNT
 };
 
@@ -47,32 +49,35 @@ struct http_parser {
 	const struct http_parser_cb *cb;
 	void *ud;
 	/* request context for the response being parsed */
-	bool head_request;       /* response to HEAD: no body regardless of headers */
+	bool head_request; /* response to HEAD: no body regardless of headers */
 	/* results for the current/last message */
-	int status;              /* status code, 0 until parsed */
-	int minor_version;       /* 0 or 1 */
-	bool keep_alive;         /* connection may be reused after this response */
-	bool chunked;            /* the body is chunk-framed (set when the headers end) */
-	int64_t content_length;  /* -1 when absent */
-	int64_t body_bytes;      /* body bytes delivered so far (decoded) */
-	size_t header_bytes;     /* bytes of status line + headers (+ trailers) */
-	int nheaders;            /* header fields (+ trailer fields) */
-	enum http_perr error;    /* sticky once set */
+	int status;             /* status code, 0 until parsed */
+	int minor_version;      /* 0 or 1 */
+	bool keep_alive;        /* connection may be reused after this response */
+	bool chunked;           /* the body is chunk-framed (set when the headers end) */
+	int64_t content_length; /* -1 when absent */
+	int64_t body_bytes;     /* body bytes delivered so far (decoded) */
+	size_t header_bytes;    /* bytes of status line + headers (+ trailers) */
+	int nheaders;           /* header fields (+ trailer fields) */
+	enum http_perr error;   /* sticky once set */
 	/* private state: internal only */
 	int state;
-	int64_t remaining;       /* remaining bytes in body or current chunk */
-	size_t line_len;         /* bytes accumulated into linebuf */
+	int64_t remaining; /* remaining bytes in body or current chunk */
+	size_t line_len;   /* bytes accumulated into linebuf */
 	bool seen_content_length;
 	bool seen_te;
 	bool conn_close;
 	bool conn_keep_alive;
-	bool interim;            /* current message is a 1xx interim response */
-	bool te_chunked_seen;    /* chunked appeared in Transfer-Encoding */
-	char linebuf[8192];      /* holds one partial header line across feeds */
+	bool interim;         /* current message is a 1xx interim response */
+	bool te_chunked_seen; /* chunked appeared in Transfer-Encoding */
+	char *linebuf;        /* HTTP_LINE_MAX bytes for a line split across feeds; allocated
+			 * the first time one is, kept until http_parser_free */
 };
 
 /* Initialise a parser with default limits and the given callbacks/user data. */
 void http_parser_init(struct http_parser *p, const struct http_parser_cb *cb, void *ud);
+/* Release the parser's line buffer, if it has one (the struct itself is the caller's). */
+void http_parser_free(struct http_parser *p);
 /* Prepare for the next response on the same connection (keeps config and callbacks).
  * head_request says whether it answers a HEAD request. */
 void http_parser_reset(struct http_parser *p, bool head_request);

@@ -260,10 +260,10 @@ static bool key_allowed(const char *k, const char *const *extra)
 	return false;
 }
 
-static int parse_scenario(const char *name, json_t *o, struct scenario *sc)
+static int parse_scenario(const char *name, json_t *o, struct scenario *sc, bool shortcut)
 {
 	char where[160];
-	snprintf(where, sizeof(where), "scenarios.%s", name);
+	snprintf(where, sizeof(where), shortcut ? "options" : "scenarios.%s", name);
 	struct octx c = { where };
 	const char *ex = json_string_value(json_object_get(o, "executor"));
 	int64_t v;
@@ -414,6 +414,11 @@ static int default_scenario(json_t *o, struct scenario *sc)
 	if (o_duration(&c, o, "duration", 0, &d))
 		goto out_err;
 	if (stages) {
+		if (iters || dur) {
+			fprintf(stderr, "stampede: options.stages cannot be combined with options.%s\n",
+				iters ? "iterations" : "duration");
+			goto out_err;
+		}
 		json_object_set_new(sh, "executor", json_string("ramping-vus"));
 		json_object_set(sh, "stages", stages);
 		if (vus)
@@ -436,7 +441,7 @@ static int default_scenario(json_t *o, struct scenario *sc)
 		if (vus)
 			json_object_set(sh, "vus", vus);
 	}
-	int rc = parse_scenario("default", sh, sc);
+	int rc = parse_scenario("default", sh, sc, true);
 	json_decref(sh);
 	return rc;
 out_err:
@@ -526,7 +531,7 @@ int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
 		scen = xcalloc(json_object_size(scs), sizeof(*scen));
 		json_object_foreach(scs, k, v)
 		{
-			if (parse_scenario(k, v, &scen[ns]) < 0) {
+			if (parse_scenario(k, v, &scen[ns], false) < 0) {
 				scenario_free(&scen[ns]);
 				goto out_err;
 			}

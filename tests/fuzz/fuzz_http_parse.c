@@ -45,7 +45,7 @@ static void fz_header(void *ud, const char *name, size_t nlen, const char *val, 
 {
 	struct fz_log *l = ud;
 
-	if (nlen == 0 || nlen > sizeof(l->p->linebuf) || vlen > sizeof(l->p->linebuf))
+	if (nlen == 0 || nlen > HTTP_LINE_MAX || vlen > HTTP_LINE_MAX)
 		abort();
 	fz_mix_int(l, 'H', (int64_t)nlen);
 	fz_mix(l, name, nlen);
@@ -139,6 +139,7 @@ static uint64_t fz_run(const char *d, size_t n, const size_t *sizes, unsigned mo
 		abort();
 out:
 	fz_mix_int(&l, 'E', p.error);
+	http_parser_free(&p);
 	return l.hash;
 }
 

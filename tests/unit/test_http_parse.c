@@ -151,6 +151,7 @@ static enum http_perr drive(struct rec *rc, const char *in, size_t len, const st
 	err = http_parser_idle(&p) ? p.error : http_parser_eof(&p);
 out:
 	rc->p = NULL;
+	http_parser_free(&p);
 	return err;
 }
 
@@ -515,8 +516,7 @@ Test(http_parse, header_byte_limit_is_exact)
 Test(http_parse, single_line_longer_than_linebuf)
 {
 	struct drive_opts o = { 0 };
-	struct http_parser *p = NULL;
-	size_t lim = sizeof(p->linebuf), len;
+	size_t lim = HTTP_LINE_MAX, len;
 	/* "X-H0000: " is 9 bytes; with CR the line is exactly the buffer size */
 	char *in = make_headers(1, lim - 10, &len);
 
@@ -590,6 +590,7 @@ Test(http_parse, body_is_one_span_and_return_values)
 	http_parser_reset(&p, false);
 	cr_assert_eq(http_parser_eof(&p), HPE_TRUNCATED);
 	cr_assert(http_parser_idle(&p));
+	http_parser_free(&p);
 }
 
 Test(http_parse, eof_semantics)
@@ -620,6 +621,7 @@ Test(http_parse, eof_semantics)
 	cr_assert_eq(http_parser_eof(&p), HPE_OK);
 	cr_assert(http_parser_done(&p));
 	cr_assert_eq(p.body_bytes, 3);
+	http_parser_free(&p);
 }
 
 Test(http_parse, switching_protocols_leaves_the_rest)
@@ -636,6 +638,7 @@ Test(http_parse, switching_protocols_leaves_the_rest)
 	cr_assert_eq(p.status, 101);
 	cr_assert(!p.keep_alive);
 	cr_assert_eq(p.body_bytes, 0);
+	http_parser_free(&p);
 }
 
 Test(http_parse, interim_is_not_reported)
@@ -659,6 +662,7 @@ Test(http_parse, interim_is_not_reported)
 	cr_assert_eq(p.status, 200);
 	cr_assert_eq(p.nheaders, 1);
 	cr_assert_str_eq(rc.resp[0].headers, "Content-Length: 0\n");
+	http_parser_free(&p);
 }
 
 Test(http_parse, large_chunk_size_accepted)
@@ -671,6 +675,7 @@ Test(http_parse, large_chunk_size_accepted)
 	cr_assert_eq(p.error, HPE_OK);
 	cr_assert_eq(p.body_bytes, 3);
 	cr_assert_eq(http_parser_eof(&p), HPE_TRUNCATED);
+	http_parser_free(&p);
 }
 
 Test(http_parse, error_names)
