@@ -284,9 +284,10 @@ class WrkTool(Tool):
     name = "wrk"
     _units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-    def __init__(self, path, name=None):
+    def __init__(self, path, name=None, script=None):
         super().__init__(name)
         self.path = path
+        self.script = script
 
     def available(self):
         if not os.access(self.path, os.X_OK):
@@ -294,8 +295,9 @@ class WrkTool(Tool):
         return None
 
     def argv(self, ctx, workdir, tag):
+        extra = ["-s", self.script] if self.script else []
         return [self.path, "-t%d" % THREADS, "-c%d" % ctx["connections"],
-                "-d%ds" % ctx["duration"], ctx["url"]]
+                "-d%ds" % ctx["duration"]] + extra + [ctx["url"]]
 
     def parse(self, res, ctx, workdir, tag):
         out = res["stdout"]
@@ -373,6 +375,20 @@ class StampedeTool(Tool):
         return out
 
 
+class StampedeScriptTool(StampedeTool):
+    """stampede running a Lua script (the URL goes in as BASE_URL)."""
+
+    def __init__(self, path, script, name=None):
+        super().__init__(path, name)
+        self.script = script
+
+    def argv(self, ctx, workdir, tag):
+        return [self.path, "run", self.script, "--vus", str(ctx["connections"]),
+                "--duration", "%ds" % ctx["duration"], "--threads", str(THREADS),
+                "-e", "BASE_URL=" + ctx["url"].rstrip("/"),
+                "--summary-export", self.summary_path(workdir, tag), "-q"]
+
+
 class Pair:
     def __init__(self, label, a, b, a_is_reference=True):
         self.label = label
@@ -387,7 +403,16 @@ def build_pairs(args):
         b = WrkTool(args.wrk, name="wrk(self-test)")
     else:
         b = StampedeTool(args.bin)
-    return [Pair("quick mode: GET / -> return 200", wrk, b)]
+    pairs = [Pair("quick mode: GET / -> return 200", wrk, b)]
+    if not args.self_test and not args.no_script_test:
+        here = os.path.dirname(os.path.abspath(__file__))
+        pairs.append(Pair("scripted: Lua request() + response() vs http.get + check",
+                          WrkTool(args.wrk, name="wrk+lua",
+                                  script=os.path.join(here, "scripts", "wrk_check.lua")),
+                          StampedeScriptTool(args.bin,
+                                             os.path.join(here, "scripts", "stampede_check.lua"),
+                                             name="stampede+lua")))
+    return pairs
 
 
 # --------------------------------------------------------------------------------------
@@ -819,6 +844,8 @@ def main(argv=None):
     ap.add_argument("--max-vus", type=positive_int, default=200,
                     help="rate test --max-vus (default 200)")
     ap.add_argument("--no-rate-test", action="store_true", help="skip the rate test")
+    ap.add_argument("--no-script-test", action="store_true",
+                    help="skip the scripted comparison (wrk -s vs a stampede script)")
     ap.add_argument("--json", default=DEFAULT_JSON,
                     help="where to write the results (default build/bench-results.json)")
     ap.add_argument("--wrk", default="/usr/bin/wrk", help=argparse.SUPPRESS)

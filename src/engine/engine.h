@@ -167,10 +167,20 @@ int worker_id(struct worker *w);
 struct sink *worker_sink(struct worker *w);
 /* The series id for metric + tags, through a per-worker cache (lock-free when warm). */
 int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags);
+/* A caller's memo of the series of its last recorded call: valid while the caller's tags
+ * (method, name, extra) are unchanged; the caller clears `valid` when they change. */
+struct http_memo {
+	bool valid;
+	int status;
+	int err;
+	void *set;
+};
+
 /* Record the built-in HTTP metrics of a finished call with the given tags (method, name,
  * group, user tags...; status, error_code, expected_response and scenario are added). */
 void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,
-                        const char *method, const char *name, const struct tag *extra, int nextra);
+                        const char *method, const char *name, const struct tag *extra, int nextra,
+                        struct http_memo *memo);
 /* The scenario of a VU and its index on this worker. */
 const struct scenario *vu_scenario(const struct vu *v);
 /* True once the VU's scenario stops starting iterations (graceful stop under way). */

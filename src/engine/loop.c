@@ -175,7 +175,18 @@ int loop_run_once(struct loop *l, int64_t max_wait_us)
 	}
 	struct timespec ts = { .tv_sec = wait / USEC_PER_SEC,
 		               .tv_nsec = (wait % USEC_PER_SEC) * NSEC_PER_USEC };
-	int n = epoll_pwait2(l->epfd, l->events, LOOP_MAX_EVENTS, &ts, NULL);
+	static int have_pwait2 = 1; /* kernels before 5.11 (and valgrind) lack epoll_pwait2 */
+	int n;
+	bool pwait2 = __atomic_load_n(&have_pwait2, __ATOMIC_RELAXED);
+	if (pwait2) {
+		n = epoll_pwait2(l->epfd, l->events, LOOP_MAX_EVENTS, &ts, NULL);
+		if (n < 0 && errno == ENOSYS) {
+			__atomic_store_n(&have_pwait2, 0, __ATOMIC_RELAXED);
+			pwait2 = false;
+		}
+	}
+	if (!pwait2) /* millisecond timeouts, rounded up */
+		n = epoll_wait(l->epfd, l->events, LOOP_MAX_EVENTS, (int)((wait + 999) / 1000));
 	if (n < 0) {
 		if (errno != EINTR)
 			return -errno;

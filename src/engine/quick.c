@@ -7,7 +7,7 @@ static void quick_done(struct http_call *c)
 {
 	struct vu *v = c->ud;
 	const struct engine_cfg *cfg = worker_cfg(v->w);
-	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0);
+	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, NULL);
 	vu_iteration_end(v, c->err != ERR_NONE);
 }
 
@@ -38,7 +38,7 @@ static void quick_abort(struct vu *v)
 		c->err = ERR_INTERRUPTED;
 		c->status = 0;
 		c->t_end = now_us();
-		worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0);
+		worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, NULL);
 	}
 	call_abort(worker_net(v->w), c);
 }

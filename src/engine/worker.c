@@ -247,7 +247,8 @@ static int64_t late_by(const struct vu *v)
 }
 
 void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,
-                        const char *method, const char *name, const struct tag *extra, int nextra)
+                        const char *method, const char *name, const struct tag *extra, int nextra,
+                        struct http_memo *memo)
 {
 	char st[16], code[16];
 	struct tag tags[TAG_MAX + 8];
@@ -256,7 +257,11 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	struct series_set *ss = NULL;
 	const char *scen = v->s->cfg->name;
 
-	if (nextra == 0) {
+	if (memo && memo->valid && memo->status == c->status && memo->err == (int)c->err) {
+		ss = memo->set;
+		goto record;
+	}
+	if (nextra == 0 && !memo) {
 		for (int i = 0; i < w->nfast; i++) {
 			struct fast_entry *f = &w->fast[i];
 			if (f->status == c->status && f->err == (int)c->err && f->name == name &&
@@ -281,7 +286,9 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	for (int i = 0; i < nextra && n < (int)ARRAY_SIZE(tags); i++)
 		tags[n++] = extra[i];
 	ss = series_set_for(w, tags, n);
-	if (nextra == 0) {
+	if (memo)
+		*memo = (struct http_memo){ true, c->status, (int)c->err, ss };
+	if (nextra == 0 && !memo) {
 		int slot = w->nfast < FAST_CACHE ? w->nfast++ : (int)(c->t_end % FAST_CACHE);
 		w->fast[slot] =
 		    (struct fast_entry){ method, name, scen, c->status, (int)c->err, ss };
@@ -903,8 +910,12 @@ static void *worker_main(void *arg)
 	if (level)
 		worker_stop_all(w, level);
 	while (!w->exit_loop) {
-		if (loop_run_once(w->loop, 100000) < 0)
+		int rc = loop_run_once(w->loop, 100000);
+		if (rc < 0) {
+			fprintf(stderr, "stampede: worker %d: event loop failed: %s\n", w->id,
+			        strerror(-rc));
 			break;
+		}
 	}
 	__atomic_store_n(&w->stats.active_vus, 0, __ATOMIC_RELAXED);
 	for (int i = 0; i < w->nscen; i++) {

@@ -43,6 +43,36 @@ const struct target *lw_target(struct lw *lw, const char *key, bool tls, const c
 	return &t->t;
 }
 
+/* The parsed form and origin of url, through the VU's one-entry cache. NULL (with err) for
+ * an invalid URL; *t is NULL when the host does not resolve. */
+static const struct url *vu_url(struct lvu *lv, const char *url, const struct target **t, char *err,
+                                size_t errlen)
+{
+	if (lv->urlc_s && !strcmp(lv->urlc_s, url)) {
+		*t = lv->urlc_t;
+		return &lv->urlc_u;
+	}
+	struct url u;
+	if (url_parse(url, &u, err, errlen) < 0)
+		return NULL;
+	free(lv->urlc_s);
+	url_free(&lv->urlc_u);
+	lv->urlc_s = xstrdup(url);
+	lv->urlc_u = u;
+	char key[600];
+	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
+	lv->urlc_t = lw_target(lv->lw, key, u.tls, u.host, u.port, err, errlen);
+	*t = lv->urlc_t;
+	return &lv->urlc_u;
+}
+
+void lua_http_vu_free(struct lvu *lv)
+{
+	free(lv->urlc_s);
+	lv->urlc_s = NULL;
+	url_free(&lv->urlc_u);
+}
+
 /* --- helpers ---------------------------------------------------------------------- */
 
 static bool is_tchar(char c)
@@ -239,6 +269,26 @@ static void read_body(lua_State *L, struct hreq *r, int idx, int params, bool *f
 	*form = !has_header(L, params, "Content-Type");
 }
 
+/* Keep r->memo only while what it was computed for is unchanged. */
+static void memo_check(struct hreq *r)
+{
+	struct buf k = { 0 };
+	buf_addstr(&k, r->method);
+	buf_add(&k, "", 1);
+	buf_addstr(&k, r->name.p);
+	buf_add(&k, "", 1);
+	buf_addstr(&k, r->group);
+	buf_add(&k, "", 1);
+	if (r->tagbuf.len)
+		buf_add(&k, r->tagbuf.p, r->tagbuf.len);
+	if (k.len != r->memo_key.len || memcmp(k.p, r->memo_key.p, k.len) != 0) {
+		r->memo.valid = false;
+		r->memo_key.len = 0;
+		buf_add(&r->memo_key, k.p, k.len);
+	}
+	buf_free(&k);
+}
+
 static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
 {
 	r->ntags = 0;
@@ -304,7 +354,8 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	bool form;
 	read_body(L, r, body_idx, params, &form);
 	read_tags(L, r, params, url);
-	snprintf(r->group, sizeof(r->group), "%s", lv->group);
+	memcpy(r->group, lv->group, strlen(lv->group) + 1);
+	memo_check(r);
 
 	struct http_call *c = &r->call;
 	c->timeout_us = 60 * USEC_PER_SEC;
@@ -361,19 +412,13 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	luaL_unref(L, LUA_REGISTRYINDEX, r->params_ref);
 	r->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
-	struct url u;
-	if (url_parse(r->url.p, &u, err, sizeof(err)) < 0)
+	const struct url *u = vu_url(lv, r->url.p, &c->target, err, sizeof(err));
+	if (!u)
 		luaL_error(L, "%s", err);
-	char key[600];
-	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
-	c->target = lw_target(lv->lw, key, u.tls, u.host, u.port, err, sizeof(err));
 	c->err = c->target ? ERR_NONE : ERR_DNS;
-	if (u.tls && !worker_net(lv->v->w)->tls_ctx) {
-		url_free(&u);
+	if (u->tls && !worker_net(lv->v->w)->tls_ctx)
 		luaL_error(L, "https is not available (no TLS context)");
-	}
-	build_bytes(L, r, &u, params);
-	url_free(&u);
+	build_bytes(L, r, u, params);
 	c->head = !strcmp(r->method, "HEAD");
 }
 
@@ -396,7 +441,24 @@ static double ms(int64_t us)
 	return (double)us / 1e3;
 }
 
-static void push_timings(lua_State *L, const struct http_call *c)
+/* What a response needs once its call's buffers are reused: copied into a userdata kept in
+ * the response table, and turned into Lua values only when a script reads them. */
+struct lres {
+	int status;
+	int err;
+	bool has_body;
+	bool tls;
+	bool conn_fresh;
+	int nheaders;
+	int64_t t_start, t_conn, t_connected, t_tls, t_send, t_sent, t_first, t_end;
+	size_t hdr_len, body_len, url_len;
+	char method[16];
+	char data[]; /* headers ("name\0value\0"...), body, url */
+};
+
+static const char lres_key; /* light userdata key of the hidden lres in a response */
+
+static void push_timings(lua_State *L, const struct lres *c)
 {
 	int64_t t_send = c->t_send ? c->t_send : c->t_end;
 	int64_t t_sent = c->t_sent ? c->t_sent : c->t_end;
@@ -406,9 +468,7 @@ static void push_timings(lua_State *L, const struct http_call *c)
 	lua_setfield(L, -2, "blocked");
 	lua_pushnumber(L, c->conn_fresh ? ms(MAX(0, c->t_connected - c->t_conn)) : 0);
 	lua_setfield(L, -2, "connecting");
-	lua_pushnumber(L, c->conn_fresh && c->target && c->target->tls
-	                      ? ms(MAX(0, c->t_tls - c->t_connected))
-	                      : 0);
+	lua_pushnumber(L, c->conn_fresh && c->tls ? ms(MAX(0, c->t_tls - c->t_connected)) : 0);
 	lua_setfield(L, -2, "tls_handshaking");
 	lua_pushnumber(L, ms(MAX(0, t_sent - t_send)));
 	lua_setfield(L, -2, "sending");
@@ -420,20 +480,11 @@ static void push_timings(lua_State *L, const struct http_call *c)
 	lua_setfield(L, -2, "duration");
 }
 
-static void push_response(lua_State *L, struct hreq *r)
+static void push_headers(lua_State *L, const struct lres *c)
 {
-	const struct http_call *c = &r->call;
-	lua_createtable(L, 0, 10);
-	lua_pushinteger(L, c->status);
-	lua_setfield(L, -2, "status");
-	if (r->capture_body && !c->err)
-		lua_pushlstring(L, c->body.p ? c->body.p : "", c->body.len);
-	else
-		lua_pushnil(L);
-	lua_setfield(L, -2, "body");
 	lua_createtable(L, 0, c->nheaders);
-	const char *p = c->headers.p;
-	for (int i = 0; i < c->nheaders && !c->err; i++) {
+	const char *p = c->data;
+	for (int i = 0; i < c->nheaders; i++) {
 		char name[256];
 		const char *v = p + strlen(p) + 1;
 		canonical_name(name, p, sizeof(name));
@@ -449,18 +500,81 @@ static void push_response(lua_State *L, struct hreq *r)
 		lua_setfield(L, -2, name);
 		p = v + strlen(v) + 1;
 	}
-	lua_setfield(L, -2, "headers");
-	push_timings(L, c);
-	lua_setfield(L, -2, "timings");
-	lua_pushstring(L, c->err ? err_kind_desc(c->err) : "");
-	lua_setfield(L, -2, "error");
-	lua_pushinteger(L, c->err ? err_kind_code(c->err) : 0);
-	lua_setfield(L, -2, "error_code");
-	lua_pushstring(L, r->url.p);
-	lua_setfield(L, -2, "url");
-	lua_pushstring(L, r->method);
-	lua_setfield(L, -2, "method");
+}
+
+static void push_response(lua_State *L, struct hreq *r)
+{
+	const struct http_call *c = &r->call;
+	size_t hdr = c->err ? 0 : c->headers.len;
+	size_t body = r->capture_body && !c->err ? c->body.len : 0;
+	struct lres *x = lua_newuserdatauv(L, sizeof(*x) + hdr + body + r->url.len + 1, 0);
+	x->status = c->status;
+	x->err = c->err;
+	x->has_body = r->capture_body && !c->err;
+	x->tls = c->target && c->target->tls;
+	x->conn_fresh = c->conn_fresh;
+	x->nheaders = c->err ? 0 : c->nheaders;
+	x->t_start = c->t_start, x->t_conn = c->t_conn, x->t_connected = c->t_connected;
+	x->t_tls = c->t_tls, x->t_send = c->t_send, x->t_sent = c->t_sent;
+	x->t_first = c->t_first, x->t_end = c->t_end;
+	x->hdr_len = hdr, x->body_len = body, x->url_len = r->url.len;
+	memcpy(x->method, r->method, sizeof(x->method));
+	if (hdr)
+		memcpy(x->data, c->headers.p, hdr);
+	if (body)
+		memcpy(x->data + hdr, c->body.p, body);
+	memcpy(x->data + hdr + body, r->url.p, r->url.len + 1);
+	lua_createtable(L, 0, 4);
+	lua_pushinteger(L, c->status);
+	lua_setfield(L, -2, "status");
+	lua_pushlightuserdata(L, (void *)&lres_key);
+	lua_pushvalue(L, -3);
+	lua_rawset(L, -3);
+	lua_remove(L, -2);
 	luaL_setmetatable(L, RESPONSE_MT);
+}
+
+/* response.__index: the fields not built yet (cached in the table once built). */
+static int l_res_index(lua_State *L)
+{
+	const char *k = lua_tostring(L, 2);
+	if (!k)
+		return 0;
+	lua_getmetatable(L, 1);
+	lua_getfield(L, -1, "methods");
+	lua_getfield(L, -1, k);
+	if (!lua_isnil(L, -1))
+		return 1;
+	lua_settop(L, 2);
+	lua_pushlightuserdata(L, (void *)&lres_key);
+	lua_rawget(L, 1);
+	const struct lres *x = lua_touserdata(L, -1);
+	if (!x)
+		return 0;
+	if (!strcmp(k, "body")) {
+		if (x->has_body)
+			lua_pushlstring(L, x->data + x->hdr_len, x->body_len);
+		else
+			lua_pushnil(L);
+	} else if (!strcmp(k, "headers")) {
+		push_headers(L, x);
+	} else if (!strcmp(k, "timings")) {
+		push_timings(L, x);
+	} else if (!strcmp(k, "error")) {
+		lua_pushstring(L, x->err ? err_kind_desc(x->err) : "");
+	} else if (!strcmp(k, "error_code")) {
+		lua_pushinteger(L, x->err ? err_kind_code(x->err) : 0);
+	} else if (!strcmp(k, "url")) {
+		lua_pushlstring(L, x->data + x->hdr_len + x->body_len, x->url_len);
+	} else if (!strcmp(k, "method")) {
+		lua_pushstring(L, x->method);
+	} else {
+		return 0;
+	}
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
 }
 
 static int l_res_json(lua_State *L)
@@ -485,7 +599,7 @@ static int l_res_header(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	const char *name = luaL_checkstring(L, 2);
-	lua_getfield(L, 1, "headers");
+	lua_getfield(L, 1, "headers"); /* through __index: built on first use */
 	lua_pushnil(L);
 	while (lua_next(L, -2)) {
 		if (lua_type(L, -2) == LUA_TSTRING && !strcasecmp(lua_tostring(L, -2), name))
@@ -583,19 +697,15 @@ static bool follow_redirect(lua_State *L, struct hreq *r, const struct url *cur)
 	buf_free(&next);
 
 	char err[512];
-	struct url u;
-	if (url_parse(r->url.p, &u, err, sizeof(err)) < 0)
+	const struct url *u = vu_url(r->lv, r->url.p, &r->call.target, err, sizeof(err));
+	if (!u)
 		return false;
-	char key[600];
-	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
-	r->call.target = lw_target(r->lv->lw, key, u.tls, u.host, u.port, err, sizeof(err));
 	r->call.err = r->call.target ? ERR_NONE : ERR_DNS;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->params_ref);
 	int params = lua_istable(L, -1) ? lua_gettop(L) : 0;
-	build_bytes(L, r, &u, params);
+	build_bytes(L, r, u, params);
 	lua_pop(L, 1);
 	r->call.head = !strcmp(r->method, "HEAD");
-	url_free(&u);
 	return true;
 }
 
@@ -627,15 +737,15 @@ static void hreq_done(struct http_call *c)
 	extra[n++] = (struct tag){ "group", r->group };
 	for (int i = 0; i < r->ntags; i++)
 		extra[n++] = r->tags[i];
-	worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n);
+	worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n, &r->memo);
 
-	struct url u;
 	char err[256];
-	if (!c->err && url_parse(r->url.p, &u, err, sizeof(err)) == 0) {
-		store_cookies(L, r, u.host);
-		bool again = follow_redirect(L, r, &u);
-		url_free(&u);
-		if (again) {
+	const struct target *t;
+	const struct url *u = c->err ? NULL : vu_url(lv, r->url.p, &t, err, sizeof(err));
+	if (u) {
+		if (c->nheaders)
+			store_cookies(L, r, u->host);
+		if (follow_redirect(L, r, u)) {
 			hreq_start(r);
 			return;
 		}
@@ -728,7 +838,8 @@ void lua_http_abort_all(struct lvu *lv)
 			c->err = ERR_INTERRUPTED;
 			c->status = 0;
 			c->t_end = now_us();
-			worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n);
+			worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n,
+			                   NULL);
 		}
 		call_abort(worker_net(lv->v->w), c);
 	}
@@ -854,6 +965,8 @@ int luaopen_stampede_http(lua_State *L)
 		lua_setfield(L, -2, "json");
 		lua_pushcfunction(L, l_res_header);
 		lua_setfield(L, -2, "header");
+		lua_setfield(L, -2, "methods");
+		lua_pushcfunction(L, l_res_index);
 		lua_setfield(L, -2, "__index");
 	}
 	lua_pop(L, 1);

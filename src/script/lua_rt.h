@@ -10,6 +10,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/loop.h"
+#include "protocol/url.h"
 #include "script/script.h"
 
 #define GROUP_MAX    512
@@ -50,8 +51,10 @@ struct hreq {
 	int redirects_left;
 	bool capture_body;
 	bool done;
-	int params_ref;  /* the request's params table (for redirects) */
-	struct buf body; /* request body (for 307/308 redirects) */
+	int params_ref;        /* the request's params table (for redirects) */
+	struct http_memo memo; /* series of the last call from this slot */
+	struct buf memo_key;   /* method, name, group and tags that memo is for */
+	struct buf body;       /* request body (for 307/308 redirects) */
 };
 
 /* The Lua side of one VU: a coroutine with its own global environment. */
@@ -69,6 +72,16 @@ struct lvu {
 	bool in_iteration;
 	bool is_setup;         /* runs setup(): its return value is kept */
 	char group[GROUP_MAX]; /* "::outer::inner", "" at the root */
+	/* the last URL parsed by this VU, and its origin (most scripts repeat URLs) */
+	char *urlc_s;
+	struct url urlc_u;
+	const struct target *urlc_t;
+	/* series of recent checks: name + group -> series id */
+	struct check_memo {
+		char key[96];
+		int sid;
+	} checks[8];
+	int nchecks;
 	int64_t iter_start_us;
 };
 
@@ -104,6 +117,8 @@ void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type,
 void lvu_resume(struct lvu *lv, int nargs);
 /* Drop the VU's requests in flight (hard stop); counts the ones the server received. */
 void lua_http_abort_all(struct lvu *lv);
+/* Release what the http module keeps per VU. */
+void lua_http_vu_free(struct lvu *lv);
 
 /* Set up the base globals of a worker (or options) state; sc may be used for env. */
 void lw_open_libs(struct lw *lw);

@@ -191,6 +191,28 @@ static int l_record_check(lua_State *L)
 	struct lvu *lv = lvu_check_iteration(L, "check()");
 	if (!lv->v)
 		return 0;
+	if (!lua_istable(L, 3)) {
+		/* the usual case, no extra tags: remember the series per check name and group */
+		char key[96];
+		int n = snprintf(key, sizeof(key), "%s\x1f%s", name, lv->group);
+		if (n > 0 && (size_t)n < sizeof(key)) {
+			for (int i = 0; i < lv->nchecks; i++) {
+				if (!strcmp(lv->checks[i].key, key)) {
+					sink_rate(worker_sink(lv->v->w), lv->checks[i].sid, pass);
+					return 0;
+				}
+			}
+			struct tag tags[] = { { "scenario", vu_scenario(lv->v)->name },
+				              { "group", lv->group },
+				              { "check", name } };
+			int sid = worker_series(lv->v->w, M_CHECKS, tags, 3);
+			int slot = lv->nchecks < (int)ARRAY_SIZE(lv->checks) ? lv->nchecks++ : 0;
+			memcpy(lv->checks[slot].key, key, (size_t)n + 1);
+			lv->checks[slot].sid = sid;
+			sink_rate(worker_sink(lv->v->w), sid, pass);
+			return 0;
+		}
+	}
 	lvu_record(L, lv, M_CHECKS, MT_RATE, pass, lua_istable(L, 3) ? 3 : 0, name);
 	return 0;
 }
@@ -573,8 +595,10 @@ static void sb_vu_free(struct vu *v)
 		buf_free(&r->name);
 		buf_free(&r->tagbuf);
 		buf_free(&r->body);
+		buf_free(&r->memo_key);
 	}
 	free(lv->reqs);
+	lua_http_vu_free(lv);
 	free(lv);
 	v->body_state = NULL;
 }

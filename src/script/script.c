@@ -415,8 +415,9 @@ static int default_scenario(json_t *o, struct scenario *sc)
 		goto out_err;
 	if (stages) {
 		if (iters || dur) {
-			fprintf(stderr, "stampede: options.stages cannot be combined with options.%s\n",
-				iters ? "iterations" : "duration");
+			fprintf(stderr,
+			        "stampede: options.stages cannot be combined with options.%s\n",
+			        iters ? "iterations" : "duration");
 			goto out_err;
 		}
 		json_object_set_new(sh, "executor", json_string("ramping-vus"));
