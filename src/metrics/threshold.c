@@ -246,15 +246,14 @@ static int thr_parse_selector(const char *b, const char *e, struct threshold *t,
 		                "invalid metric name '%.*s' (use letters, digits and '_')",
 		                (int)(ne - b), b);
 	if (open) {
-		close = memchr(open, '}', e - open);
+		/* The tag block runs to the final '}': values may hold braces, as in k6's
+		 * "http_req_duration{name:GET /api/products/{id}}". */
+		close = memrchr(open, '}', e - open);
 		if (!close)
 			return thr_fail(why, len, "unbalanced '{' in '%.*s'", (int)(e - b), b);
-		if (memchr(open + 1, '{', close - open - 1))
-			return thr_fail(why, len, "unexpected '{' inside '%.*s'",
-			                (int)(close + 1 - open), open);
 		if (close + 1 != e)
 			return thr_fail(why, len, "unexpected '%.*s' after '}'",
-			                (int)(e - close - 1), close + 1);
+					(int)(e - close - 1), close + 1);
 	}
 	t->metric = xstrndup(b, ne - b);
 	if (open) {

@@ -387,7 +387,6 @@ static const struct tt_bad tt_bad_cases[] = {
 	{ "m{a:b: avg<1", "unbalanced '{'" },
 	{ "m}: avg<1", "unbalanced '}'" },
 	{ "m{a:b}}: avg<1", "unbalanced '}'" },
-	{ "m{a:{b}}: avg<1", "unexpected '{' inside '{a:{b}'" },
 	{ "m{a:b}x: avg<1", "unexpected 'x' after '}'" },
 	{ "m{}: avg<1", "empty tag selector '{}'" },
 	{ "m{ }: avg<1", "empty tag selector '{}'" },
@@ -483,5 +482,22 @@ Test(threshold, free_is_safe_and_idempotent)
 	cr_assert_eq(threshold_parse("m{a:b}: avg<1", &t, NULL, 0), 0);
 	threshold_free(&t);
 	tt_assert_empty(&t, "after free");
+	threshold_free(&t);
+}
+
+Test(threshold, braces_inside_a_tag_value)
+{
+	struct threshold t;
+	char err[256];
+	cr_assert_eq(threshold_parse("http_req_duration{name:GET /api/products/{id}}: p(95)<150", &t,
+				     err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_str_eq(t.tags[0].value, "GET /api/products/{id}");
+	cr_expect_str_eq(t.selector, "http_req_duration{name:GET /api/products/{id}}");
+	threshold_free(&t);
+	cr_assert_eq(threshold_parse_parts("http_req_duration{name:GET /a/{id}/b}", "p(95)<150", &t,
+					   err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_str_eq(t.tags[0].value, "GET /a/{id}/b");
 	threshold_free(&t);
 }

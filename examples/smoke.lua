@@ -1,0 +1,23 @@
+-- smoke.lua: smoke test: a couple of VUs for a short while, to prove the system works at
+-- all before loading it. Strict thresholds: nothing should fail.
+local http = require "stampede.http"
+local check, sleep = stampede.check, stampede.sleep
+local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
+local S = tonumber(stampede.env.TIME_SCALE or "1")
+
+options = {
+  vus = 2, duration = string.format("%gs", 60 * S),
+  thresholds = {
+    http_req_failed = { "rate==0" },
+    http_req_duration = { "p(95)<300" },
+    checks = { "rate==1" },
+  },
+}
+
+function default()
+  for _, path in ipairs({ "/health", "/api/products?page=1&limit=5", "/api/products/1" }) do
+    local res = http.get(BASE .. path)
+    check(res, { [path .. " answers 200"] = function(r) return r.status == 200 end })
+  end
+  sleep(1 * S)
+end
