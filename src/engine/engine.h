@@ -49,6 +49,9 @@ struct scenario {
 	char *tags_json;      /* scripts: scenario tags (JSON object) or NULL */
 	int64_t iter_claimed; /* atomic: shared-iterations handed out */
 	bool lifecycle;       /* setup()/teardown(): not counted as iterations */
+	struct tag *tags;     /* scenario tags, added to every sample of the scenario */
+	int ntags;
+	int64_t iter_seq; /* atomic: iterations started (stampede.scenario.iteration) */
 };
 
 struct vu;
@@ -129,6 +132,8 @@ struct vu {
 	int64_t intended;        /* intended start of the iteration (open model), 0 if none */
 	int64_t t_iter;          /* actual start of the iteration */
 	int64_t iterations;      /* iterations this VU completed in its scenario */
+	int64_t surplus_since;   /* when a ramp-down made this busy VU surplus; 0 if not */
+	int64_t scen_iteration;  /* the scenario's iteration number this VU is running */
 	bool initialised;
 	void *body_state;
 	struct vu *next_idle;

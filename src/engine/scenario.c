@@ -50,6 +50,11 @@ void scenario_free(struct scenario *s)
 	free(s->exec);
 	free(s->env_json);
 	free(s->tags_json);
+	for (int i = 0; i < s->ntags; i++) {
+		free((char *)s->tags[i].key);
+		free((char *)s->tags[i].value);
+	}
+	free(s->tags);
 	sched_free(&s->sched);
 	memset(s, 0, sizeof(*s));
 }

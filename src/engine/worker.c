@@ -285,6 +285,8 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	}
 	for (int i = 0; i < nextra && n < (int)ARRAY_SIZE(tags); i++)
 		tags[n++] = extra[i];
+	for (int i = 0; i < v->s->cfg->ntags && n < (int)ARRAY_SIZE(tags); i++)
+		tags[n++] = v->s->cfg->tags[i];
 	ss = series_set_for(w, tags, n);
 	if (memo)
 		*memo = (struct http_memo){ true, c->status, (int)c->err, ss };
@@ -551,6 +553,8 @@ static void vu_start_iteration(struct vu *v, int64_t intended)
 	}
 	v->state = VU_BUSY;
 	v->intended = intended;
+	v->scen_iteration =
+	    __atomic_fetch_add(&((struct scenario *)s->cfg)->iter_seq, 1, __ATOMIC_RELAXED);
 	s->busy++;
 	if (s->cfg->model == MODEL_OPEN)
 		s->running++;
@@ -630,13 +634,22 @@ static void closed_apply_target(struct scen_rt *s)
 			vu_go_off(v);
 		}
 	}
-	if (s->cfg->graceful_ramp_down_us >= 0 && s->allocated > target)
-		for (int i = target; i < s->allocated; i++)
-			if (s->vus[i].state == VU_BUSY && !loop_timer_armed(&s->ramp_timer)) {
-				loop_timer_at(w->loop, &s->ramp_timer,
-				              loop_now(w->loop) + s->cfg->graceful_ramp_down_us);
-				break;
-			}
+	/* Busy VUs above the target finish their iteration within gracefulRampDown, each
+	 * counted from the moment it became surplus. */
+	int64_t now = loop_now(w->loop), first = 0;
+	for (int i = 0; i < s->allocated; i++) {
+		struct vu *v = &s->vus[i];
+		if (i < target || v->state != VU_BUSY) {
+			v->surplus_since = 0;
+			continue;
+		}
+		if (!v->surplus_since)
+			v->surplus_since = now;
+		if (!first || v->surplus_since < first)
+			first = v->surplus_since;
+	}
+	if (first && !loop_timer_armed(&s->ramp_timer))
+		loop_timer_at(w->loop, &s->ramp_timer, first + s->cfg->graceful_ramp_down_us);
 	scen_stats(s);
 }
 
@@ -645,15 +658,24 @@ static void on_ramp_timer(struct loop_timer *t, void *ud)
 {
 	struct scen_rt *s = ud;
 	struct worker *w = s->w;
+	int64_t now = loop_now(w->loop), next = 0;
 	for (int i = s->target; i < s->allocated; i++) {
 		struct vu *v = &s->vus[i];
-		if (v->state != VU_BUSY)
+		if (v->state != VU_BUSY || !v->surplus_since)
 			continue;
+		if (v->surplus_since + s->cfg->graceful_ramp_down_us > now) {
+			if (!next || v->surplus_since < next)
+				next = v->surplus_since;
+			continue;
+		}
 		w->cfg->body->abort(v);
 		__atomic_add_fetch(&w->stats.interrupted, 1, __ATOMIC_RELAXED);
 		s->busy--;
+		v->surplus_since = 0;
 		vu_go_off(v);
 	}
+	if (next)
+		loop_timer_at(w->loop, &s->ramp_timer, next + s->cfg->graceful_ramp_down_us);
 	scen_check_done(s);
 }
 
@@ -937,7 +959,10 @@ static void *worker_main(void *arg)
 static void scen_init(struct worker *w, struct scen_rt *s, const struct scenario *sc)
 {
 	const struct engine_cfg *cfg = w->cfg;
-	struct tag tags[] = { { "scenario", sc->name } };
+	struct tag tags[TAG_MAX] = { { "scenario", sc->name } };
+	int nt = 1;
+	for (int i = 0; i < sc->ntags && nt < TAG_MAX; i++)
+		tags[nt++] = sc->tags[i];
 
 	s->w = w;
 	s->cfg = sc;
@@ -956,9 +981,9 @@ static void scen_init(struct worker *w, struct scen_rt *s, const struct scenario
 	loop_timer_init(&s->end_timer, on_end, s);
 	loop_timer_init(&s->hard_timer, on_hard, s);
 	loop_timer_init(&s->ramp_timer, on_ramp_timer, s);
-	s->sid_iterations = worker_series(w, M_ITERATIONS, tags, 1);
-	s->sid_iter_duration = worker_series(w, M_ITERATION_DURATION, tags, 1);
-	s->sid_dropped = worker_series(w, M_DROPPED_ITERATIONS, tags, 1);
+	s->sid_iterations = worker_series(w, M_ITERATIONS, tags, nt);
+	s->sid_iter_duration = worker_series(w, M_ITERATION_DURATION, tags, nt);
+	s->sid_dropped = worker_series(w, M_DROPPED_ITERATIONS, tags, nt);
 }
 
 int worker_new(struct engine *e, int id, struct worker **out)

@@ -148,7 +148,16 @@ json_t *export_build(const struct report *r)
 				f[j] = (struct tag){ t->tags[j].key, t->tags[j].value };
 			int m = registry_find_metric(r->reg, t->metric);
 			json_t *v = m >= 0 ? report_metric_values(r, m, f, nf) : NULL;
-			json_object_set_new(metrics, t->selector, v ? v : json_object());
+			if (!v) { /* a sub-metric with no samples yet: its type, and nothing seen */
+				static const char *const types[] = { "counter", "gauge", "rate",
+					                             "trend" };
+				v = json_object();
+				if (m >= 0)
+					json_object_set_new(
+					    v, "type", json_string(types[r->reg->metrics[m].type]));
+				json_object_set_new(v, "count", json_integer(0));
+			}
+			json_object_set_new(metrics, t->selector, v);
 		}
 		add_threshold_to_metric(metrics, t);
 		json_t *o = json_object();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "protocol/url.h"
 #include "script/lua_rt.h"
@@ -141,20 +142,27 @@ static bool has_header(lua_State *L, int params, const char *name)
 
 /* --- building a request ----------------------------------------------------------- */
 
-static void add_cookies(lua_State *L, struct lvu *lv, struct buf *b, const char *host, int params)
+static bool path_matches(const char *cp, const char *rp);
+
+static void add_cookies(lua_State *L, struct lvu *lv, struct buf *b, const struct url *u,
+                        int params)
 {
 	bool any = false;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, lv->jar_ref);
-	lua_getfield(L, -1, host);
+	lua_getfield(L, -1, u->host);
 	if (lua_istable(L, -1)) {
 		lua_pushnil(L);
 		while (lua_next(L, -2)) {
-			buf_addstr(b, any ? "; " : "Cookie: ");
-			buf_addstr(b, lua_tostring(L, -2));
-			buf_addstr(b, "=");
-			buf_addstr(b, lua_tostring(L, -1));
-			any = true;
-			lua_pop(L, 1);
+			lua_getfield(L, -1, "p");
+			lua_getfield(L, -2, "v");
+			if (path_matches(lua_tostring(L, -2), u->path)) {
+				buf_addstr(b, any ? "; " : "Cookie: ");
+				buf_addstr(b, lua_tostring(L, -4));
+				buf_addstr(b, "=");
+				buf_addstr(b, lua_tostring(L, -1));
+				any = true;
+			}
+			lua_pop(L, 3);
 		}
 	}
 	lua_pop(L, 2);
@@ -223,7 +231,7 @@ static void build_bytes(lua_State *L, struct hreq *r, const struct url *u, int p
 		}
 		lua_pop(L, 1);
 	}
-	add_cookies(L, lv, b, u->host, params);
+	add_cookies(L, lv, b, u, params);
 	bool with_body = r->body.len > 0 || !strcmp(r->method, "POST") ||
 	                 !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
 	if (with_body && !has_header(L, params, "Content-Length")) {
@@ -628,7 +636,37 @@ static const char *find_header(const struct http_call *c, const char *name, cons
 	return NULL;
 }
 
-/* Keep Set-Cookie values in the VU's jar (by host; Max-Age<=0 deletes). */
+/* Whether a Set-Cookie's attributes (after the first ';') say it is already expired:
+ * Max-Age <= 0, or an Expires date in the past. */
+static bool cookie_expired(const char *attrs)
+{
+	const char *a;
+	if (!attrs)
+		return false;
+	if ((a = strcasestr(attrs, "max-age=")) != NULL)
+		return strtol(a + 8, NULL, 10) <= 0;
+	if ((a = strcasestr(attrs, "expires=")) != NULL) {
+		struct tm tm = { 0 };
+		const char *end = strptime(a + 8, "%a, %d %b %Y %H:%M:%S", &tm);
+		if (!end)
+			end = strptime(a + 8, "%a, %d-%b-%Y %H:%M:%S", &tm);
+		return end && timegm(&tm) <= time(NULL);
+	}
+	return false;
+}
+
+/* The Path attribute of a Set-Cookie ("/" when absent), into buf. */
+static const char *cookie_path(const char *attrs, char *buf, size_t len)
+{
+	const char *a = attrs ? strcasestr(attrs, "path=") : NULL;
+	if (!a || a[5] != '/')
+		return "/";
+	size_t n = strcspn(a + 5, ";");
+	snprintf(buf, len, "%.*s", (int)n, a + 5);
+	return buf;
+}
+
+/* Keep Set-Cookie values in the VU's jar: jar[host][name] = { v = value, p = path }. */
 static void store_cookies(lua_State *L, struct hreq *r, const char *host)
 {
 	const char *from = NULL, *v;
@@ -638,8 +676,7 @@ static void store_cookies(lua_State *L, struct hreq *r, const char *host)
 		if (!eq || (semi && semi < eq) || eq == v)
 			continue;
 		size_t vlen = semi ? (size_t)(semi - eq - 1) : strlen(eq + 1);
-		bool expired =
-		    semi && (strcasestr(semi, "max-age=0") || strcasestr(semi, "max-age=-"));
+		char pathbuf[256];
 		lua_rawgeti(L, LUA_REGISTRYINDEX, r->lv->jar_ref);
 		lua_getfield(L, -1, host);
 		if (!lua_istable(L, -1)) {
@@ -649,13 +686,27 @@ static void store_cookies(lua_State *L, struct hreq *r, const char *host)
 			lua_setfield(L, -3, host);
 		}
 		lua_pushlstring(L, v, (size_t)(eq - v));
-		if (expired)
+		if (cookie_expired(semi)) {
 			lua_pushnil(L);
-		else
+		} else {
+			lua_createtable(L, 0, 2);
 			lua_pushlstring(L, eq + 1, vlen);
+			lua_setfield(L, -2, "v");
+			lua_pushstring(L, cookie_path(semi, pathbuf, sizeof(pathbuf)));
+			lua_setfield(L, -2, "p");
+		}
 		lua_settable(L, -3);
 		lua_pop(L, 2);
 	}
+}
+
+/* RFC 6265 5.1.4: does the cookie path cp match the request path rp? */
+static bool path_matches(const char *cp, const char *rp)
+{
+	size_t n = strlen(cp);
+	if (strncmp(cp, rp, n) != 0)
+		return false;
+	return cp[n - 1] == '/' || rp[n] == '\0' || rp[n] == '/' || rp[n] == '?';
 }
 
 static bool follow_redirect(lua_State *L, struct hreq *r, const struct url *cur)

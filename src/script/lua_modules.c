@@ -317,9 +317,10 @@ static int l_metric_add(lua_State *L)
 	if (m->id < 0 || !lv->v)
 		return 0;
 	if (m->type == MT_TREND) {
-		if (!isfinite(v))
-			return luaL_error(L, "trend value must be a finite number");
-		v = MAX(v, 0) * 1000; /* ms -> µs, or value -> milli-units */
+		if (!isfinite(v) || v < 0)
+			return luaL_error(L, "trend values must be finite and 0 or more (got %f)",
+			                  v);
+		v = v * 1000; /* ms -> µs, or value -> milli-units */
 	}
 	lvu_record(L, lv, m->id, m->type, v, lua_istable(L, 3) ? 3 : 0, NULL);
 	return 0;
@@ -407,6 +408,8 @@ static bool csv_record(const char **p, const char *end, json_t *fields)
 static json_t *parse_csv(const char *text, size_t len, char *err, size_t errlen)
 {
 	const char *p = text, *end = text + len;
+	if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark */
+		p += 3;
 	json_t *header = json_array();
 	json_t *rows = json_array();
 	if (!csv_record(&p, end, header) || json_array_size(header) == 0) {

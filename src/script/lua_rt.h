@@ -63,6 +63,7 @@ struct lvu {
 	struct lw *lw;
 	lua_State *co;
 	int co_ref, env_ref, data_ref, jar_ref;
+	int scen_env_ref; /* the scenario's env, decoded once */
 	enum lvu_wait waiting;
 	struct loop_timer timer;
 	struct hreq *reqs; /* reused across iterations */
@@ -112,6 +113,9 @@ void json_to_lua(lua_State *L, const json_t *j);
  * none). Trend values are in the histogram's unit (µs, or value * 1000). */
 void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type, double value,
                 int tags_idx, const char *check);
+
+/* The tags every script sample carries: scenario, group, the scenario's tags. Returns n. */
+int lvu_base_tags(struct lvu *lv, struct tag *tags, int max);
 
 /* Resume the VU's coroutine with nargs values on its stack; handles completion/errors. */
 void lvu_resume(struct lvu *lv, int nargs);

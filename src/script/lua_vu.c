@@ -247,11 +247,37 @@ static int l_scenario_index(lua_State *L)
 	if (strcmp(k, "name") == 0)
 		lua_pushstring(L, sc ? sc->name : "");
 	else if (strcmp(k, "iteration") == 0)
-		lua_pushinteger(L, lv && lv->v ? lv->v->iterations : 0);
+		lua_pushinteger(L, lv && lv->v ? lv->v->scen_iteration : 0);
 	else if (strcmp(k, "executor") == 0)
 		lua_pushstring(L, sc ? executor_name(sc->executor) : "");
 	else
 		lua_pushnil(L);
+	return 1;
+}
+
+static int l_env_index(lua_State *L)
+{
+	struct lvu *lv = lvu_of(L);
+	if (lv && lv->v && vu_scenario(lv->v)->env_json) {
+		if (lv->scen_env_ref == LUA_NOREF || lv->scen_env_ref == 0) {
+			json_t *j = json_loads(vu_scenario(lv->v)->env_json, JSON_DECODE_ANY, NULL);
+			if (j) {
+				json_to_lua(L, j);
+				json_decref(j);
+			} else {
+				lua_newtable(L);
+			}
+			lv->scen_env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+		}
+		lua_rawgeti(L, LUA_REGISTRYINDEX, lv->scen_env_ref);
+		lua_pushvalue(L, 2);
+		lua_rawget(L, -2);
+		if (!lua_isnil(L, -1))
+			return 1;
+		lua_pop(L, 2);
+	}
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(1));
 	return 1;
 }
 
@@ -330,7 +356,12 @@ void lw_open_libs(struct lw *lw)
 	lua_setfield(L, -2, "fail");
 	lua_pushcfunction(L, l_abort);
 	lua_setfield(L, -2, "abort");
+	lua_newtable(L); /* stampede.env: a proxy over the scenario's env, then the process's */
+	lua_newtable(L);
 	json_to_lua(L, lw->sc->env);
+	lua_pushcclosure(L, l_env_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
 	lua_setfield(L, -2, "env");
 	push_proxy(L, l_vu_index);
 	lua_setfield(L, -2, "vu");
@@ -377,7 +408,10 @@ struct lw *lw_new(struct script *sc, struct worker *w)
 	 * size, which is what 10,000 idle VUs need. */
 	lua_gc(lw->L, LUA_GCGEN, 0, 0);
 	char chunk[4200];
-	snprintf(chunk, sizeof(chunk), "@%s", sc->path);
+	const char *base = strrchr(sc->path, '/');
+	/* Lua keeps 60 characters of a chunk name: prefer the file name to a cut path */
+	snprintf(chunk, sizeof(chunk), "@%s",
+	         strlen(sc->path) <= 55 || !base ? sc->path : base + 1);
 	if (luaL_loadbuffer(lw->L, sc->source, sc->source_len, chunk) != LUA_OK ||
 	    lua_pcall(lw->L, 0, 1, 0) != LUA_OK) {
 		fprintf(stderr, "stampede: %s\n", lua_tostring(lw->L, -1));
@@ -419,6 +453,7 @@ int lw_init_vu(struct lw *lw, struct lvu *lv)
 	lua_newtable(L);
 	lv->jar_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lv->data_ref = LUA_NOREF;
+	lv->scen_env_ref = LUA_NOREF;
 
 	lua_State *co = lv->co;
 	lua_rawgeti(co, LUA_REGISTRYINDEX, lw->factory_ref);
@@ -439,6 +474,17 @@ int lw_init_vu(struct lw *lw, struct lvu *lv)
 
 /* --- metrics from scripts --------------------------------------------------------- */
 
+int lvu_base_tags(struct lvu *lv, struct tag *tags, int max)
+{
+	const struct scenario *sc = vu_scenario(lv->v);
+	int n = 0;
+	tags[n++] = (struct tag){ "scenario", sc->name };
+	tags[n++] = (struct tag){ "group", lv->group };
+	for (int i = 0; i < sc->ntags && n < max; i++)
+		tags[n++] = sc->tags[i];
+	return n;
+}
+
 void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type, double value,
                 int tags_idx, const char *check)
 {
@@ -446,9 +492,7 @@ void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type,
 		return;
 	struct worker *w = lv->v->w;
 	struct tag tags[TAG_MAX];
-	int n = 0;
-	tags[n++] = (struct tag){ "scenario", vu_scenario(lv->v)->name };
-	tags[n++] = (struct tag){ "group", lv->group };
+	int n = lvu_base_tags(lv, tags, TAG_MAX - 1);
 	if (check)
 		tags[n++] = (struct tag){ "check", check };
 	if (tags_idx) {
@@ -531,7 +575,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 			msg = "(error object is not a string)";
 		if (!strstr(msg, ABORT_MARKER))
 			script_report_error(lv->lw->sc, msg);
-		if (lv->is_setup)
+		if (lv->v && vu_scenario(lv->v)->lifecycle)
 			__atomic_store_n(&lv->lw->sc->setup_failed, 1, __ATOMIC_RELEASE);
 		lua_resetthread(co);
 		*(struct lvu **)lua_getextraspace(co) = lv;

@@ -109,6 +109,13 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 	lua_State *L = lw->L;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
 	int env = lua_gettop(L);
+	s->functions = json_array();
+	lua_pushnil(L);
+	while (lua_next(L, env)) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1))
+			json_array_append_new(s->functions, json_string(lua_tostring(L, -2)));
+		lua_pop(L, 1);
+	}
 	s->has_setup = env_has_function(L, env, "setup");
 	s->has_teardown = env_has_function(L, env, "teardown");
 	s->has_handle_summary = env_has_function(L, env, "handle_summary");
@@ -149,6 +156,7 @@ void script_free(struct script *s)
 	free(s->source);
 	json_decref(s->env);
 	json_decref(s->options);
+	json_decref(s->functions);
 	for (int i = 0; i < s->nmetrics; i++)
 		free(s->metrics[i].name);
 	free(s->metrics);
@@ -284,8 +292,22 @@ static int parse_scenario(const char *name, json_t *o, struct scenario *sc, bool
 	json_t *env = json_object_get(o, "env"), *tags = json_object_get(o, "tags");
 	if (env)
 		sc->env_json = json_dumps(env, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (tags)
+	if (tags) {
+		const char *tk;
+		json_t *tv;
+		if (!json_is_object(tags))
+			return bad_opt(&c, "tags", "expected a table of name = value");
 		sc->tags_json = json_dumps(tags, JSON_COMPACT | JSON_ENCODE_ANY);
+		sc->tags = xcalloc(json_object_size(tags) + 1, sizeof(*sc->tags));
+		json_object_foreach(tags, tk, tv)
+		{
+			if (!json_is_string(tv) && !json_is_number(tv) && !json_is_boolean(tv))
+				return bad_opt(&c, "tags", "tag values must be strings or numbers");
+			char *val = json_is_string(tv) ? xstrdup(json_string_value(tv))
+			                               : json_dumps(tv, JSON_ENCODE_ANY);
+			sc->tags[sc->ntags++] = (struct tag){ xstrdup(tk), val };
+		}
+	}
 
 	static const char *const k_shared[] = { "vus", "iterations", "maxDuration", NULL };
 	static const char *const k_const_vus[] = { "vus", "duration", NULL };
@@ -546,6 +568,23 @@ int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
 		}
 		ns = 1;
 	}
+	for (int i = 0; i < ns; i++) { /* every exec function must exist (k6 checks this too) */
+		bool found = false;
+		size_t fi;
+		json_t *fv;
+		json_array_foreach(s->functions, fi, fv) found =
+		    found || !strcmp(json_string_value(fv), scen[i].exec);
+		if (!found) {
+			fprintf(
+			    stderr,
+			    "stampede: %s: scenario '%s' runs function '%s', which the script does "
+			    "not define%s\n",
+			    s->path, scen[i].name, scen[i].exec,
+			    strcmp(scen[i].exec, "default") ? ""
+			                                    : " (define default(), or set exec)");
+			goto out_err;
+		}
+	}
 	json_t *th = json_object_get(o, "thresholds");
 	if (th && !json_is_object(th)) {
 		fprintf(stderr, "stampede: invalid options.thresholds: expected a table\n");
@@ -596,7 +635,7 @@ static int write_file_atomic(const char *path, const char *data, size_t len)
 
 int script_handle_summary(struct script *s, json_t *summary, bool *printed)
 {
-	*printed = false;
+	*printed = true; /* as in k6, handle_summary replaces the default summary */
 	struct lw *lw = lw_new(s, NULL);
 	if (!lw)
 		return -EINVAL;
@@ -606,6 +645,7 @@ int script_handle_summary(struct script *s, json_t *summary, bool *printed)
 	if (lw_init_vu(lw, &lv) < 0) {
 		fprintf(stderr, "stampede: handle_summary: %s\n", lua_tostring(L, -1));
 		lw_free(lw);
+		*printed = false; /* fall back to the default summary */
 		return -EINVAL;
 	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
@@ -614,6 +654,7 @@ int script_handle_summary(struct script *s, json_t *summary, bool *printed)
 	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
 		fprintf(stderr, "stampede: handle_summary: %s\n", lua_tostring(L, -1));
 		lw_free(lw);
+		*printed = false; /* fall back to the default summary */
 		return -EINVAL;
 	}
 	if (lua_istable(L, -1)) {
@@ -629,7 +670,6 @@ int script_handle_summary(struct script *s, json_t *summary, bool *printed)
 				rc = -EINVAL;
 			} else if (!strcmp(key, "stdout")) {
 				fwrite(val, 1, len, stdout);
-				*printed = true;
 			} else if (!strcmp(key, "stderr")) {
 				fwrite(val, 1, len, stderr);
 			} else {

@@ -32,6 +32,7 @@ struct script {
 	json_t *env;     /* stampede.env: the environment plus -e overrides */
 	json_t *options; /* the script's `options` table as JSON (never NULL) */
 	bool has_setup, has_teardown, has_handle_summary;
+	json_t *functions; /* names of the functions the init context defines */
 	struct metric_decl *metrics;
 	int nmetrics;
 	/* k6 options that change how requests are made */
@@ -68,8 +69,8 @@ int script_scenarios(struct script *s, json_t *options, struct scenario **out, i
                      struct threshold **thr, int *nthr);
 
 /* Call handle_summary(data) with the summary (as exported) in a fresh Lua state. Writes the
- * files it returns; *printed is set when it returned `stdout` (then the default summary is
- * not printed). Returns 0, or -EINVAL after printing the error. */
+ * files it returns and prints its `stdout`; *printed is set once it ran (as in k6, it then
+ * replaces the default summary). Returns 0, or -EINVAL after printing the error. */
 int script_handle_summary(struct script *s, json_t *summary, bool *printed);
 
 /* Record a script error message (counted; printed the first time). */
