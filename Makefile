@@ -18,7 +18,7 @@ TEST_SRCS:= $(sort $(wildcard tests/unit/*.c))
 TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
-.PHONY: all deps test unit e2e asan bench fuzz fuzz-build demo clean format help
+.PHONY: all deps test unit e2e asan bench fuzz fuzz-build demo demo-nginx clean format help
 
 all: $(BUILD)/stampede
 
@@ -57,8 +57,12 @@ asan: deps
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined"
 
-# A first run on a loopback server that the command starts itself.
+# The main job: start the demo target in-process, run the bundled test, report.
 demo: deps all
+	@$(BUILD)/stampede quickstart
+
+# A first run against a loopback nginx that the command starts itself (counts equal its log).
+demo-nginx: deps all
 	@./scripts/demo.sh
 
 bench: deps all

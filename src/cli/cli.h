@@ -9,4 +9,12 @@ int cmd_run(int argc, char **argv);
 /* Print the usage of `run`. */
 void cmd_run_usage(void);
 
+/* `stampede serve-demo ...`: run the demo system under test until SIGTERM/SIGINT. */
+int cmd_serve_demo(int argc, char **argv);
+/* Print the usage of `serve-demo`. */
+void cmd_serve_demo_usage(void);
+
+/* `stampede quickstart`: start the demo server, run the bundled test, report. */
+int cmd_quickstart(int argc, char **argv);
+
 #endif

@@ -7,14 +7,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "stampede %s - a performance-engineering toolkit for HTTP services\n\n"
-		   "usage:\n"
-		   "  stampede run --url URL [flags]   run a load test (see 'stampede help run')\n"
-		   "  stampede version                 print the version\n"
-		   "  stampede help [run]              this help\n\n"
-		   "exit codes: 0 ok, 99 thresholds failed, 104 invalid flags, 105 interrupted,\n"
-		   "            107 script error, 108 aborted by a threshold\n",
-		STAMPEDE_VERSION);
+	fprintf(
+	    f,
+	    "stampede %s - a performance-engineering toolkit for HTTP services\n\n"
+	    "usage:\n"
+	    "  stampede run --url URL [flags]   run a load test (see 'stampede help run')\n"
+	    "  stampede run SCRIPT.lua [flags]  run a scripted test (docs/scripting.md)\n"
+	    "  stampede quickstart              start the demo server, run a short test, report\n"
+	    "  stampede serve-demo [flags]      run the demo server to load (docs/demo.md)\n"
+	    "  stampede version                 print the version\n"
+	    "  stampede help [COMMAND]          this help, or a command's\n\n"
+	    "exit codes: 0 ok, 99 thresholds failed, 104 invalid flags, 105 interrupted,\n"
+	    "            107 script error, 108 aborted by a threshold\n",
+	    STAMPEDE_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -26,6 +31,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "serve-demo") == 0)
+		return cmd_serve_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "quickstart") == 0)
+		return cmd_quickstart(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("stampede %s\n", STAMPEDE_VERSION);
 		return 0;
@@ -33,7 +42,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		if (argc > 2 && strcmp(argv[2], "run") == 0)
 			cmd_run_usage();
-		else
+		else if (argc > 2 && strcmp(argv[2], "serve-demo") == 0)
+			cmd_serve_demo_usage();
+		else if (argc > 2 && strcmp(argv[2], "quickstart") == 0) {
+			char *qa[] = { "quickstart", "--help", NULL };
+			return cmd_quickstart(2, qa);
+		} else
 			usage(stdout);
 		return 0;
 	}

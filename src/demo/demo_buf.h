@@ -18,7 +18,7 @@ void demo_buf_reserve(struct demo_buf *b, size_t n);
 void demo_buf_append(struct demo_buf *b, const void *s, size_t n);
 void demo_buf_puts(struct demo_buf *b, const char *s);
 void demo_buf_printf(struct demo_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal (quoted, escaped; bytes >= 0x80 are passed through). */
 void demo_buf_json_str(struct demo_buf *b, const char *s, size_t n);
 /* Forget the contents, keep the memory. */

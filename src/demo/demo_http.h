@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEMO_MAX_REQUEST_LINE 8192 /* longer: 414 */
+#define DEMO_MAX_REQUEST_LINE 8192  /* longer: 414 */
 #define DEMO_MAX_HEAD         16384 /* request line + headers; longer: 431 */
 #define DEMO_MAX_HEADERS      100   /* more header fields: 431 */
 #define DEMO_MAX_BODY         65536 /* larger Content-Length: 413 */
@@ -48,8 +48,8 @@ struct demo_req {
 	size_t auth_len;
 	const char *body;
 	size_t body_len;
-	size_t head_len;  /* request line + headers, including leading empty lines */
-	size_t total_len; /* head_len + body_len: bytes to consume */
+	size_t head_len;   /* request line + headers, including leading empty lines */
+	size_t total_len;  /* head_len + body_len: bytes to consume */
 	int status;        /* on DEMO_PARSE_ERROR: 400, 411, 413, 414, 417, 431, 501 or 505 */
 	const char *error; /* on DEMO_PARSE_ERROR: short reason for the response body */
 };
@@ -57,9 +57,9 @@ struct demo_req {
 /* Parser state between feeds. Offsets are relative to the start of the request, so the
  * caller may move the buffer (realloc, compaction) between feeds. */
 struct demo_parser {
-	size_t scanned;    /* bytes of complete lines examined */
-	bool line_seen;    /* the request line has been parsed */
-	bool head_done;    /* headers complete; waiting for the body */
+	size_t scanned; /* bytes of complete lines examined */
+	bool line_seen; /* the request line has been parsed */
+	bool head_done; /* headers complete; waiting for the body */
 	bool host_seen;
 	bool cl_seen;
 	bool te_seen;

@@ -1,0 +1,34 @@
+"""`stampede quickstart`: the demo target, the bundled test, the report: the README's main job."""
+
+import json
+import re
+import subprocess
+
+from conftest import BIN, metric, require_binary
+
+
+def test_quickstart_runs_end_to_end(tmp_path):
+    require_binary()
+    out = tmp_path / "res"
+    p = subprocess.run([BIN, "quickstart", "--out", str(out)], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60, cwd=tmp_path)
+    stdout = p.stdout.decode()
+    assert p.returncode == 0, (p.returncode, stdout[-3000:], p.stderr.decode()[-2000:])
+    assert (out / "quickstart.lua").is_file()
+    summary = json.loads((out / "quickstart-summary.json").read_text())
+    assert summary["thresholds"] and all(t["ok"] for t in summary["thresholds"])
+    groups = {g["name"] for g in summary["root_group"]["groups"]}
+    assert groups == {"log in", "browse", "order"}
+    assert metric(summary, "orders_placed")["count"] > 0
+    # The demo server's own count of responses equals the generator's request count.
+    served = int(re.search(r"the demo server answered (\d+) requests", stdout).group(1))
+    assert served == metric(summary, "http_reqs")["count"]
+    assert summary["state"]["testRunDurationMs"] < 40000
+    assert "THRESHOLDS" in stdout and "results in" in stdout
+
+
+def test_quickstart_rejects_unknown_flags():
+    require_binary()
+    p = subprocess.run([BIN, "quickstart", "--nope"], capture_output=True, timeout=10)
+    assert p.returncode == 104
+    assert "--nope" in p.stderr.decode()
