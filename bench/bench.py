@@ -427,10 +427,10 @@ daemon off;
 master_process on;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
-worker_rlimit_nofile 8192;
+worker_rlimit_nofile 65536;
 
 events {{
-    worker_connections 4096;
+    worker_connections 30000;
 }}
 
 http {{
@@ -773,6 +773,65 @@ def run_rate_test(args, ctx_base, workdir, nginx):
     return out
 
 
+VU_MEMORY_SCRIPT = """-- 10,000 idle-most-of-the-time VUs: one request, then 5 s of think time
+local http = require "stampede.http"
+local URL = stampede.env.BASE_URL .. "/"
+function default()
+  http.get(URL)
+  stampede.sleep(5)
+end
+"""
+VU_MEMORY_TARGET_MB = 100.0
+
+
+def run_vu_memory_test(args, ctx_base, workdir, nginx):
+    """Peak RSS of stampede with many VUs each looping http.get + sleep(5)."""
+    vus, duration = args.memory_vus, 15
+    print()
+    print("== VU memory: %d VUs looping http.get + sleep(5) for %d s" % (vus, duration))
+    script = os.path.join(workdir, "vu_memory.lua")
+    with open(script, "w") as f:
+        f.write(VU_MEMORY_SCRIPT)
+    summary = os.path.join(workdir, "vu_memory.summary.json")
+    argv = [args.bin, "run", script, "--vus", str(vus), "--duration", "%ds" % duration,
+            "-e", "BASE_URL=" + ctx_base["url"].rstrip("/"), "-q", "--no-summary",
+            "--summary-export", summary]
+    out = {"vus": vus, "duration_s": duration, "peak_rss_kb": None, "requests": None,
+           "kb_per_vu": None, "verdict": None}
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    peak = 0
+    deadline = time.monotonic() + duration + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.2)
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+    err = p.stderr.read().decode(errors="replace")
+    try:
+        with open(summary) as f:
+            out["requests"] = int(json.load(f)["metrics"]["http_reqs"]["count"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    out["peak_rss_kb"] = peak
+    out["kb_per_vu"] = peak / float(vus) if vus else None
+    ok = p.returncode == 0 and peak and peak / 1024.0 <= VU_MEMORY_TARGET_MB
+    out["verdict"] = "PASS" if ok else "FAIL"
+    print("peak RSS %.1f MB for %d VUs = %.1f kB per VU (target <= %.0f MB) %s; %s requests"
+          % (peak / 1024.0, vus, peak / float(vus), VU_MEMORY_TARGET_MB, out["verdict"],
+             out["requests"]))
+    if p.returncode != 0:
+        print("  stampede exited %s: %s" % (p.returncode, err[-500:]))
+    return out
+
+
 def cpu_busy_percent(cpus, interval=0.5):
     """Busy % (user+nice+system) of each given CPU over `interval` seconds."""
     a = cpu_stat_snapshot(cpus)
@@ -844,6 +903,10 @@ def main(argv=None):
     ap.add_argument("--max-vus", type=positive_int, default=200,
                     help="rate test --max-vus (default 200)")
     ap.add_argument("--no-rate-test", action="store_true", help="skip the rate test")
+    ap.add_argument("--no-memory-test", action="store_true",
+                    help="skip the VU memory test (10,000 VUs)")
+    ap.add_argument("--memory-vus", type=int, default=10000,
+                    help="VUs in the memory test (default 10000)")
     ap.add_argument("--no-script-test", action="store_true",
                     help="skip the scripted comparison (wrk -s vs a stampede script)")
     ap.add_argument("--json", default=DEFAULT_JSON,
@@ -916,6 +979,8 @@ def main(argv=None):
                 raise HarnessError("the reference tool %s failed in every round" % pair.a.name)
         if not args.no_rate_test:
             results["rate_test"] = run_rate_test(args, ctx_base, workdir, nginx)
+        if not args.self_test and not args.no_memory_test:
+            results["vu_memory"] = run_vu_memory_test(args, ctx_base, workdir, nginx)
     except HarnessError as e:
         results["harness_error"] = str(e)
         print("\nbench: harness error: %s" % e, file=sys.stderr)

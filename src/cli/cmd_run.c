@@ -600,6 +600,30 @@ static int run_script(struct run_args *a, const char *path)
 	cfg.late_tolerance_us = 1000;
 	cfg.seed = a->seed ? a->seed : (uint64_t)wall_us();
 
+	json_t *stats = json_object_get(opts, "summaryTrendStats");
+	if (stats) {
+		size_t i;
+		json_t *st;
+		bool ok = json_is_array(stats) && json_array_size(stats) > 0;
+		json_array_foreach(stats, i, st)
+		{
+			const char *n = json_string_value(st);
+			double pct;
+			char close;
+			ok = ok && n &&
+			     (!strcmp(n, "avg") || !strcmp(n, "min") || !strcmp(n, "med") ||
+			      !strcmp(n, "max") || !strcmp(n, "count") ||
+			      (sscanf(n, "p(%lf%c", &pct, &close) == 2 && close == ')' &&
+			       pct >= 0 && pct <= 100));
+		}
+		if (!ok) {
+			fprintf(stderr,
+			        "stampede: invalid options.summaryTrendStats: expected a list of "
+			        "avg, min, med, max, count or p(N)\n");
+			rc = EXIT_INVALID_CONFIG;
+			goto out;
+		}
+	}
 	json_t *echo = json_deep_copy(opts);
 	json_object_set_new(echo, "script", json_string(path));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
@@ -612,6 +636,7 @@ static int run_script(struct run_args *a, const char *path)
 		.no_summary = a->no_summary,
 		.options = echo,
 		.script = sc,
+		.trend_stats = stats,
 		.setup_timeout_us = 60 * USEC_PER_SEC,
 		.teardown_timeout_us = 60 * USEC_PER_SEC,
 	};

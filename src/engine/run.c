@@ -550,6 +550,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	r.saturated_seconds = c.saturated_seconds;
 	r.host_saturated_seconds = c.host_saturated_seconds;
 	r.script_errors = script_errors_json(o->script);
+	r.trend_stats = o->trend_stats;
 	int failed = report_eval_thresholds(&r);
 	bool printed = false;
 	if (o->script && o->script->has_handle_summary) {

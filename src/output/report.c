@@ -42,6 +42,20 @@ json_t *report_metric_values(const struct report *r, int metric, const struct ta
 			json_object_set_new(o, key, json_real(v));
 		}
 		json_object_set_new(o, "count", json_integer(c.h->total_count));
+		if (r->trend_stats) { /* summaryTrendStats may ask for other percentiles */
+			size_t i;
+			json_t *st;
+			json_array_foreach(r->trend_stats, i, st)
+			{
+				double pct;
+				const char *name = json_string_value(st);
+				if (name && !json_object_get(o, name) &&
+				    sscanf(name, "p(%lf)", &pct) == 1 && pct >= 0 && pct <= 100) {
+					combined_value(&c, THR_PCT, pct, 0, &v);
+					json_object_set_new(o, name, json_real(v));
+				}
+			}
+		}
 		break;
 	case MT_COUNTER:
 		json_object_set_new(o, "type", json_string("counter"));

@@ -20,6 +20,7 @@ struct report {
 	struct threshold *thr;
 	int nthr;
 	json_t *options; /* borrowed: what the run was asked to do */
+	json_t *trend_stats;   /* borrowed: summaryTrendStats, or NULL */
 	bool open_model;
 	int threads;
 	double cpu_percent;         /* generator worker CPU, % of the workers' capacity */

@@ -47,22 +47,30 @@ static void print_name(FILE *f, const struct palette *p, const char *mark, const
 static void print_values(FILE *f, const struct report *r, const struct palette *p, json_t *v,
                          enum metric_unit unit)
 {
-	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
+	char a[32], b[32];
 	const char *type = json_string_value(json_object_get(v, "type"));
 	if (strcmp(type, "trend") == 0) {
-		if (unit == MU_TIME_US) {
-			fprintf(f, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s\n",
-			        fmt_ms(num(v, "avg"), a, 32), fmt_ms(num(v, "min"), b, 32),
-			        fmt_ms(num(v, "med"), c, 32), fmt_ms(num(v, "max"), d, 32),
-			        fmt_ms(num(v, "p(90)"), e, 32), fmt_ms(num(v, "p(95)"), g, 32),
-			        fmt_ms(num(v, "p(99)"), h, 32));
-		} else {
-			fprintf(f,
-			        "avg=%.4g min=%.4g med=%.4g max=%.4g p(90)=%.4g p(95)=%.4g "
-			        "p(99)=%.4g\n",
-			        num(v, "avg"), num(v, "min"), num(v, "med"), num(v, "max"),
-			        num(v, "p(90)"), num(v, "p(95)"), num(v, "p(99)"));
+		static const char *const defaults[] = { "avg",   "min",   "med",  "max",
+			                                "p(90)", "p(95)", "p(99)" };
+		size_t n = r->trend_stats ? json_array_size(r->trend_stats) : ARRAY_SIZE(defaults);
+		for (size_t i = 0; i < n; i++) {
+			const char *stat =
+			    r->trend_stats ? json_string_value(json_array_get(r->trend_stats, i))
+			                   : defaults[i];
+			json_t *x = json_object_get(v, stat);
+			char val[32];
+			if (!x)
+				snprintf(val, sizeof(val), "n/a");
+			else if (!strcmp(stat, "count"))
+				snprintf(val, sizeof(val), "%lld",
+				         (long long)json_integer_value(x));
+			else if (unit == MU_TIME_US)
+				fmt_ms(json_number_value(x), val, sizeof(val));
+			else
+				snprintf(val, sizeof(val), "%.4g", json_number_value(x));
+			fprintf(f, "%s%s=%s", i ? " " : "", stat, val);
 		}
+		fputc('\n', f);
 	} else if (strcmp(type, "counter") == 0) {
 		if (unit == MU_BYTES) {
 			fprintf(f, "%-10s %s/s\n", format_bytes(num(v, "count"), a, 32),
