@@ -360,13 +360,63 @@ void aggregate_fold_sink(struct aggregate *a, const struct sink *s)
 		slot_merge(&a->s[i].total, &s->slots[i]);
 }
 
-static void push_point(struct point **pts, int *n, int *cap, struct point p)
+/* Fold point b into a (b follows a). Trend percentiles and rates are weighted by count
+ * (an approximation; the run's totals stay exact), maxima stay exact. */
+static void merge_point(struct point *a, const struct point *b, enum metric_type type)
 {
+	float ca = a->count, cb = b->count, c = ca + cb;
+	switch (type) {
+	case MT_TREND:
+		for (int i = 0; i < 4; i++)
+			a->v[i] = c > 0 ? (a->v[i] * ca + b->v[i] * cb) / c : 0;
+		a->v[4] = MAX(a->v[4], b->v[4]);
+		a->count = c;
+		break;
+	case MT_COUNTER:
+		a->count = c;
+		break;
+	case MT_RATE:
+		a->v[0] = c > 0 ? (a->v[0] * ca + b->v[0] * cb) / c : 0;
+		a->count = c;
+		break;
+	case MT_GAUGE:
+		a->v[0] = b->v[0];
+		a->v[1] = MIN(a->v[1], b->v[1]);
+		a->v[2] = MAX(a->v[2], b->v[2]);
+		break;
+	}
+}
+
+/* Append p (one second) to a series of points `*step` seconds each, merging it into the
+ * last point when it falls in the same step, and halving the resolution when full. */
+static void push_point(struct point **pts, int *n, int *cap, int *step, struct point p,
+                       enum metric_type type)
+{
+	if (*step < 1)
+		*step = 1;
+	p.t -= p.t % *step;
+	if (*n > 0 && (*pts)[*n - 1].t == p.t) {
+		merge_point(&(*pts)[*n - 1], &p, type);
+		return;
+	}
 	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
+		*cap = *cap ? MIN(*cap * 2, POINTS_MAX) : 64;
 		*pts = xrealloc(*pts, sizeof(**pts) * (size_t)*cap);
 	}
 	(*pts)[(*n)++] = p;
+	if (*n < POINTS_MAX)
+		return;
+	*step *= 2;
+	int m = 0;
+	for (int i = 0; i < *n; i++) {
+		struct point q = (*pts)[i];
+		q.t -= q.t % *step;
+		if (m > 0 && (*pts)[m - 1].t == q.t)
+			merge_point(&(*pts)[m - 1], &q, type);
+		else
+			(*pts)[m++] = q;
+	}
+	*n = m;
 }
 
 static struct point slot_point(const struct slot *c, double k, int32_t t)
@@ -403,7 +453,8 @@ static void make_point(struct aggregate *a, int sid, int32_t t)
 {
 	struct agg_series *as = &a->s[sid];
 	double k = unit_scale(a->reg, a->reg->series[sid].metric);
-	push_point(&as->points, &as->npoints, &as->cap, slot_point(&as->cur, k, t));
+	push_point(&as->points, &as->npoints, &as->cap, &as->step, slot_point(&as->cur, k, t),
+	           as->cur.type);
 }
 
 /* Combine the interval's slots of every series of each metric into one point. */
@@ -422,8 +473,8 @@ static void metric_points(struct aggregate *a, int32_t t)
 				slot_merge(&acc, &a->s[i].cur);
 		if (acc.used) {
 			struct metric_points *mp = &a->mp[m];
-			push_point(&mp->points, &mp->npoints, &mp->cap,
-			           slot_point(&acc, unit_scale(a->reg, m), t));
+			push_point(&mp->points, &mp->npoints, &mp->cap, &mp->step,
+			           slot_point(&acc, unit_scale(a->reg, m), t), acc.type);
 		}
 		slot_free(&acc);
 	}

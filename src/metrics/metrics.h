@@ -147,17 +147,23 @@ struct point {
 	float v[5];
 };
 
+/* At most this many points per series: when a series fills up, neighbouring points merge
+ * and its step doubles, so a 24-hour soak keeps 32-second points in bounded memory. */
+#define POINTS_MAX 4096
+
 struct agg_series {
 	struct slot total;
 	struct slot cur; /* the interval being assembled */
 	struct point *points;
 	int npoints, cap;
+	int step; /* seconds per point (1 until the series first fills up) */
 };
 
 /* Per-second points of a whole metric (all its series combined). */
 struct metric_points {
 	struct point *points;
 	int npoints, cap;
+	int step;
 };
 
 /* The coordinator's view: totals and per-second points per series and per metric. */

@@ -77,6 +77,7 @@ static json_t *timeseries_json(const struct report *r)
 		json_object_set_new(o, "metric", json_string(r->reg->metrics[m].name));
 		json_object_set_new(o, "tags", json_object());
 		json_object_set_new(o, "columns", columns_json(type));
+		json_object_set_new(o, "step", json_integer(MAX(a->mp[m].step, 1)));
 		json_object_set_new(o, "points",
 		                    points_json(a->mp[m].points, a->mp[m].npoints, type));
 		json_array_append_new(arr, o);
@@ -90,6 +91,7 @@ static json_t *timeseries_json(const struct report *r)
 		json_object_set_new(o, "metric", json_string(r->reg->metrics[si->metric].name));
 		json_object_set_new(o, "tags", tags_json(si));
 		json_object_set_new(o, "columns", columns_json(type));
+		json_object_set_new(o, "step", json_integer(MAX(a->s[i].step, 1)));
 		json_object_set_new(o, "points",
 		                    points_json(a->s[i].points, a->s[i].npoints, type));
 		json_array_append_new(arr, o);

@@ -643,3 +643,38 @@ Test(metrics, custom_metric_aggregates)
 	aggregate_destroy(&agg);
 	registry_destroy(&reg);
 }
+
+Test(metrics, points_stay_bounded_on_long_runs)
+{
+	struct registry r;
+	struct aggregate a;
+	registry_init(&r);
+	aggregate_init(&a, &r);
+	int cid = registry_series(&r, M_HTTP_REQS, NULL, 0);
+	int tid = registry_series(&r, M_HTTP_REQ_DURATION, NULL, 0);
+	struct sink *s = sink_new();
+	const int seconds = 3 * 3600; /* three hours of one-second intervals */
+	for (int t = 0; t < seconds; t++) {
+		sink_add(s, cid, 2);
+		sink_trend(s, tid, t == 5000 ? 900000 : 1000);
+		aggregate_add_sink(&a, s);
+		sink_reset(s);
+		aggregate_close_interval(&a, t);
+	}
+	struct agg_series *c = &a.s[cid], *tr = &a.s[tid];
+	cr_assert_leq(c->npoints, POINTS_MAX);
+	cr_assert_geq(c->step, seconds / POINTS_MAX);
+	double sum = 0, maxv = 0;
+	for (int i = 0; i < c->npoints; i++) {
+		cr_expect_eq(c->points[i].t % c->step, 0);
+		sum += c->points[i].count;
+	}
+	cr_expect_float_eq(sum, 2.0 * seconds, 1e-6, "counts are conserved");
+	for (int i = 0; i < tr->npoints; i++)
+		maxv = tr->points[i].v[4] > maxv ? tr->points[i].v[4] : maxv;
+	cr_expect_float_eq(maxv, 900.0, 1.0, "the max survives merging (ms)");
+	cr_expect_eq(a.s[cid].total.sum, 2.0 * seconds, "totals stay exact");
+	sink_free(s);
+	aggregate_destroy(&a);
+	registry_destroy(&r);
+}
