@@ -30,7 +30,7 @@ struct run_opts {
 	bool no_summary;       /* no terminal summary */
 	json_t *options;       /* borrowed: echoed into the export */
 	struct script *script; /* scripted runs: setup/teardown/handle_summary, errors */
-	json_t *trend_stats;      /* summaryTrendStats, or NULL for the default */
+	json_t *trend_stats;   /* summaryTrendStats, or NULL for the default */
 	int64_t setup_timeout_us;
 	int64_t teardown_timeout_us;
 };

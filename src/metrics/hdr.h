@@ -7,26 +7,26 @@
 #include <stdint.h>
 
 /* Default range for latency histograms: 1 µs .. 1 hour, 3 significant digits. */
-#define HDR_LOWEST 1
+#define HDR_LOWEST  1
 #define HDR_HIGHEST 3600000000LL
 #define HDR_SIGFIGS 3
 
 struct hdr {
-	int64_t lowest;              /* lowest discernible value (>= 1) */
-	int64_t highest;             /* highest trackable value */
-	int sigfigs;                 /* 1..5 */
-	int unit_magnitude;          /* floor(log2(lowest)) */
+	int64_t lowest;     /* lowest discernible value (>= 1) */
+	int64_t highest;    /* highest trackable value */
+	int sigfigs;        /* 1..5 */
+	int unit_magnitude; /* floor(log2(lowest)) */
 	int sub_bucket_half_count_magnitude;
-	int sub_bucket_count;        /* 2^(ceil(log2(2 * 10^sigfigs))) */
+	int sub_bucket_count; /* 2^(ceil(log2(2 * 10^sigfigs))) */
 	int sub_bucket_half_count;
 	int64_t sub_bucket_mask;
 	int bucket_count;
 	int counts_len;
 	int64_t total_count;
-	int64_t min;                 /* INT64_MAX when empty */
-	int64_t max;                 /* 0 when empty */
-	double sum;                  /* sum of recorded values (for the mean) */
-	int64_t *counts;             /* counts_len entries */
+	int64_t min;     /* INT64_MAX when empty */
+	int64_t max;     /* 0 when empty */
+	double sum;      /* sum of recorded values (for the mean) */
+	int64_t *counts; /* counts_len entries */
 };
 
 /* Create a histogram tracking [lowest, highest] with sigfigs significant digits into *out.
@@ -69,11 +69,11 @@ int64_t hdr_count_at_value(const struct hdr *h, int64_t value);
 /* Iterate recorded (non-zero) buckets in increasing value order. */
 struct hdr_iter {
 	const struct hdr *h;
-	int index;                   /* current counts index, -1 before the first */
-	int64_t value;               /* highest-equivalent value of the current bucket */
-	int64_t value_low;           /* lowest-equivalent value of the current bucket */
-	int64_t count;               /* count in the current bucket */
-	int64_t cumulative;          /* counts up to and including the current bucket */
+	int index;          /* current counts index, -1 before the first */
+	int64_t value;      /* highest-equivalent value of the current bucket */
+	int64_t value_low;  /* lowest-equivalent value of the current bucket */
+	int64_t count;      /* count in the current bucket */
+	int64_t cumulative; /* counts up to and including the current bucket */
 };
 void hdr_iter_init(struct hdr_iter *it, const struct hdr *h);
 bool hdr_iter_next(struct hdr_iter *it);

@@ -253,7 +253,7 @@ static int thr_parse_selector(const char *b, const char *e, struct threshold *t,
 			return thr_fail(why, len, "unbalanced '{' in '%.*s'", (int)(e - b), b);
 		if (close + 1 != e)
 			return thr_fail(why, len, "unexpected '%.*s' after '}'",
-					(int)(e - close - 1), close + 1);
+			                (int)(e - close - 1), close + 1);
 	}
 	t->metric = xstrndup(b, ne - b);
 	if (open) {

@@ -17,18 +17,18 @@ struct thr_tag {
 };
 
 struct threshold {
-	char *source;          /* the text as the user gave it ("METRIC: EXPR" or EXPR) */
-	char *metric;          /* base metric name, e.g. "http_req_duration" */
-	char *selector;        /* canonical "metric{k:v,...}" or just the metric name */
-	struct thr_tag *tags;  /* sub-metric filter, in the order given */
+	char *source;         /* the text as the user gave it ("METRIC: EXPR" or EXPR) */
+	char *metric;         /* base metric name, e.g. "http_req_duration" */
+	char *selector;       /* canonical "metric{k:v,...}" or just the metric name */
+	struct thr_tag *tags; /* sub-metric filter, in the order given */
 	int ntags;
-	char *expr;            /* canonical expression, e.g. "p(95)<200" */
+	char *expr; /* canonical expression, e.g. "p(95)<200" */
 	enum thr_agg agg;
-	double pct;            /* for THR_PCT: 0..100 (THR_MED is stored as agg MED) */
+	double pct; /* for THR_PCT: 0..100 (THR_MED is stored as agg MED) */
 	enum thr_op op;
-	double target;         /* right-hand side, in the metric's display unit (ms for time) */
-	bool abort_on_fail;    /* k6 abortOnFail */
-	int64_t delay_abort_us;/* k6 delayAbortEval */
+	double target;          /* right-hand side, in the metric's display unit (ms for time) */
+	bool abort_on_fail;     /* k6 abortOnFail */
+	int64_t delay_abort_us; /* k6 delayAbortEval */
 	/* evaluation state, owned by the caller */
 	bool evaluated;
 	bool ok;
@@ -43,7 +43,7 @@ int threshold_parse(const char *spec, struct threshold *t, char *err, size_t err
 /* Parse a selector "METRIC[{k:v,...}]" and an expression "AGG OP NUMBER" separately (the
  * scripted form, where the selector is the thresholds table key). Same contract. */
 int threshold_parse_parts(const char *selector, const char *expr, struct threshold *t, char *err,
-			  size_t errlen);
+                          size_t errlen);
 
 /* Returns NULL when t's aggregation applies to metrics of type mt, else a message such as
  * "'p(95)' does not apply to a counter metric (use count or rate)". The message is

@@ -19,8 +19,8 @@ struct report {
 	const char *abort_reason;
 	struct threshold *thr;
 	int nthr;
-	json_t *options; /* borrowed: what the run was asked to do */
-	json_t *trend_stats;   /* borrowed: summaryTrendStats, or NULL */
+	json_t *options;     /* borrowed: what the run was asked to do */
+	json_t *trend_stats; /* borrowed: summaryTrendStats, or NULL */
 	bool open_model;
 	int threads;
 	double cpu_percent;         /* generator worker CPU, % of the workers' capacity */

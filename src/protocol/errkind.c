@@ -18,29 +18,27 @@ static const struct {
 	[ERR_TLS] = { "tls_error", 1300, "TLS handshake failed" },
 	[ERR_TLS_AUTHORITY] = { "tls_unknown_authority", 1310, "certificate not trusted" },
 	[ERR_TLS_HOSTNAME] = { "tls_hostname_mismatch", 1311,
-			       "certificate does not match the host" },
+	                       "certificate does not match the host" },
 	[ERR_EMPTY_RESPONSE] = { "empty_response", 1510,
-				 "connection closed before any response byte" },
+	                         "connection closed before any response byte" },
 	[ERR_WRITE] = { "write_error", 1202, "error writing the request" },
-	[ERR_INTERRUPTED] = { "interrupted", 1099,
-			      "in flight when the run was stopped at once" },
+	[ERR_INTERRUPTED] = { "interrupted", 1099, "in flight when the run was stopped at once" },
 	[ERR_PARSE_BASE + HPE_OK] = { "parse_ok", 1500, "no parse error" },
-	[ERR_PARSE_BASE + HPE_BAD_STATUS_LINE] = { "bad_status_line", 1501,
-						   "malformed status line" },
-	[ERR_PARSE_BASE + HPE_BAD_VERSION] = { "bad_version", 1502,
-					       "HTTP version other than 1.0/1.1" },
+	[ERR_PARSE_BASE +
+	    HPE_BAD_STATUS_LINE] = { "bad_status_line", 1501, "malformed status line" },
+	[ERR_PARSE_BASE +
+	    HPE_BAD_VERSION] = { "bad_version", 1502, "HTTP version other than 1.0/1.1" },
 	[ERR_PARSE_BASE + HPE_BAD_HEADER] = { "bad_header", 1503, "malformed header field" },
-	[ERR_PARSE_BASE + HPE_HEADER_TOO_LARGE] = { "header_too_large", 1504,
-						    "response headers too large" },
-	[ERR_PARSE_BASE + HPE_TOO_MANY_HEADERS] = { "too_many_headers", 1505,
-						    "too many response headers" },
-	[ERR_PARSE_BASE + HPE_BAD_CONTENT_LENGTH] = { "bad_content_length", 1506,
-						      "invalid Content-Length" },
+	[ERR_PARSE_BASE +
+	    HPE_HEADER_TOO_LARGE] = { "header_too_large", 1504, "response headers too large" },
+	[ERR_PARSE_BASE +
+	    HPE_TOO_MANY_HEADERS] = { "too_many_headers", 1505, "too many response headers" },
+	[ERR_PARSE_BASE +
+	    HPE_BAD_CONTENT_LENGTH] = { "bad_content_length", 1506, "invalid Content-Length" },
 	[ERR_PARSE_BASE + HPE_BAD_CHUNK] = { "bad_chunk", 1507, "malformed chunked encoding" },
 	[ERR_PARSE_BASE + HPE_BAD_TRANSFER_ENCODING] = { "bad_transfer_encoding", 1508,
-							 "malformed Transfer-Encoding" },
-	[ERR_PARSE_BASE + HPE_TRUNCATED] = { "truncated", 1509,
-					     "connection closed mid-response" },
+	                                                 "malformed Transfer-Encoding" },
+	[ERR_PARSE_BASE + HPE_TRUNCATED] = { "truncated", 1509, "connection closed mid-response" },
 };
 
 const char *err_kind_name(enum err_kind k)

@@ -114,7 +114,7 @@ int request_build(const struct request_spec *spec, struct request *r, char *err,
 		sb_str(&b, "\r\n");
 	}
 	bool want_length = spec->body_len > 0 || strcmp(method, "POST") == 0 ||
-			   strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+	                   strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 	if (want_length && !has_header(spec, "Content-Length") &&
 	    !has_header(spec, "Transfer-Encoding")) {
 		snprintf(num, sizeof(num), "Content-Length: %zu\r\n", spec->body_len);
@@ -128,8 +128,8 @@ int request_build(const struct request_spec *spec, struct request *r, char *err,
 	r->head = strcmp(method, "HEAD") == 0;
 	size_t nlen = strlen(spec->url->authority) + strlen(spec->url->path) + 16;
 	r->name = xmalloc(nlen);
-	snprintf(r->name, nlen, "%s://%s%s", spec->url->tls ? "https" : "http", spec->url->authority,
-		 spec->url->path);
+	snprintf(r->name, nlen, "%s://%s%s", spec->url->tls ? "https" : "http",
+	         spec->url->authority, spec->url->path);
 	r->bytes = b.p;
 	r->len = b.len;
 	return 0;

@@ -8,20 +8,20 @@
 #include "protocol/url.h"
 
 struct request_spec {
-	const char *method;     /* "GET" when NULL */
+	const char *method; /* "GET" when NULL */
 	const struct url *url;
-	const char **headers;   /* "Name: value" strings */
+	const char **headers; /* "Name: value" strings */
 	int nheaders;
-	const char *body;       /* may contain NULs; body_len bytes */
+	const char *body; /* may contain NULs; body_len bytes */
 	size_t body_len;
 	const char *user_agent; /* NULL for the default */
 };
 
 struct request {
 	char *method;
-	char *name;   /* the `name` tag: the URL */
-	bool head;    /* HEAD request: response has no body */
-	char *bytes;  /* serialized request */
+	char *name;  /* the `name` tag: the URL */
+	bool head;   /* HEAD request: response has no body */
+	char *bytes; /* serialized request */
 	size_t len;
 };
 

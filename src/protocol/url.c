@@ -98,7 +98,7 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	size_t alen = strlen(u->host) + strlen(u->port) + 4;
 	u->authority = xmalloc(alen);
 	snprintf(u->authority, alen, "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
-		 default_port ? "" : ":", default_port ? "" : u->port);
+	         default_port ? "" : ":", default_port ? "" : u->port);
 	return 0;
 }
 

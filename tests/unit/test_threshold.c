@@ -489,15 +489,15 @@ Test(threshold, braces_inside_a_tag_value)
 {
 	struct threshold t;
 	char err[256];
-	cr_assert_eq(threshold_parse("http_req_duration{name:GET /api/products/{id}}: p(95)<150", &t,
-				     err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(threshold_parse("http_req_duration{name:GET /api/products/{id}}: p(95)<150",
+	                             &t, err, sizeof(err)),
+	             0, "%s", err);
 	cr_expect_str_eq(t.tags[0].value, "GET /api/products/{id}");
 	cr_expect_str_eq(t.selector, "http_req_duration{name:GET /api/products/{id}}");
 	threshold_free(&t);
 	cr_assert_eq(threshold_parse_parts("http_req_duration{name:GET /a/{id}/b}", "p(95)<150", &t,
-					   err, sizeof(err)),
-		     0, "%s", err);
+	                                   err, sizeof(err)),
+	             0, "%s", err);
 	cr_expect_str_eq(t.tags[0].value, "GET /a/{id}/b");
 	threshold_free(&t);
 }
