@@ -86,12 +86,10 @@ static const struct http_parser_cb capture_cb = { .on_header = on_header, .on_bo
 static struct http_parser *parser_get(struct netctx *nc, struct http_call *c)
 {
 	struct http_parser *p = nc->free_parsers;
-	if (p) {
+	if (p)
 		nc->free_parsers = p->ud;
-	} else {
+	else
 		p = xcalloc(1, sizeof(*p));
-		nc->parsers_allocated++;
-	}
 	char *linebuf = p->linebuf; /* pooled parsers keep their line buffer */
 	http_parser_init(p, c->capture ? &capture_cb : NULL, c);
 	p->linebuf = linebuf;

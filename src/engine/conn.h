@@ -43,7 +43,6 @@ struct netctx {
 	int *conns_open;                  /* atomic counter shared by all workers */
 	int *limit_warned;                /* atomic flag: out-of-fds/ports message printed */
 	struct http_parser *free_parsers; /* parsers are only held while a request is in flight */
-	int parsers_allocated;
 };
 
 struct conn;

@@ -46,7 +46,6 @@ struct scenario {
 	int64_t sleep_us;     /* quick mode: think time */
 	char *exec;           /* scripts: the function an iteration runs */
 	char *env_json;       /* scripts: scenario env (JSON object) or NULL */
-	char *tags_json;      /* scripts: scenario tags (JSON object) or NULL */
 	int64_t iter_claimed; /* atomic: shared-iterations handed out */
 	bool lifecycle;       /* setup()/teardown(): not counted as iterations */
 	struct tag *tags;     /* scenario tags, added to every sample of the scenario */

@@ -49,7 +49,6 @@ void scenario_free(struct scenario *s)
 	free(s->name);
 	free(s->exec);
 	free(s->env_json);
-	free(s->tags_json);
 	for (int i = 0; i < s->ntags; i++) {
 		free((char *)s->tags[i].key);
 		free((char *)s->tags[i].value);

@@ -801,7 +801,6 @@ static void hreq_done(struct http_call *c)
 			return;
 		}
 	}
-	r->done = true;
 	lv->pending--;
 	resume_if_ready(lv);
 }
@@ -844,7 +843,6 @@ static struct hreq *req_slot(struct lvu *lv, int i)
 	}
 	struct hreq *r = &lv->reqs[i];
 	r->lv = lv;
-	r->done = false;
 	return r;
 }
 

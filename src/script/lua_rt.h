@@ -50,7 +50,6 @@ struct hreq {
 	char group[GROUP_MAX];
 	int redirects_left;
 	bool capture_body;
-	bool done;
 	int params_ref;        /* the request's params table (for redirects) */
 	struct http_memo memo; /* series of the last call from this slot */
 	struct buf memo_key;   /* method, name, group and tags that memo is for */
@@ -124,8 +123,6 @@ void lua_http_abort_all(struct lvu *lv);
 /* Release what the http module keeps per VU. */
 void lua_http_vu_free(struct lvu *lv);
 
-/* Set up the base globals of a worker (or options) state; sc may be used for env. */
-void lw_open_libs(struct lw *lw);
 /* Create a lw for sc (compiles the factory). Returns NULL after printing on failure. */
 struct lw *lw_new(struct script *sc, struct worker *w);
 void lw_free(struct lw *lw);

@@ -322,7 +322,7 @@ static int l_open(lua_State *L)
 	return 1;
 }
 
-void lw_open_libs(struct lw *lw)
+static void lw_open_libs(struct lw *lw)
 {
 	lua_State *L = lw->L;
 	luaL_openlibs(L);

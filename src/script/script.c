@@ -297,7 +297,6 @@ static int parse_scenario(const char *name, json_t *o, struct scenario *sc, bool
 		json_t *tv;
 		if (!json_is_object(tags))
 			return bad_opt(&c, "tags", "expected a table of name = value");
-		sc->tags_json = json_dumps(tags, JSON_COMPACT | JSON_ENCODE_ANY);
 		sc->tags = xcalloc(json_object_size(tags) + 1, sizeof(*sc->tags));
 		json_object_foreach(tags, tk, tv)
 		{
