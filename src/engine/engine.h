@@ -118,6 +118,15 @@ struct worker_stats {
 	bool done;
 };
 
+/* A caller's memo of the series of its last recorded call: valid while the caller's tags
+ * (method, name, extra) are unchanged; the caller clears `valid` when they change. */
+struct http_memo {
+	bool valid;
+	int status;
+	int err;
+	void *set;
+};
+
 /* A virtual user. Bodies keep their own state in body_state. */
 struct vu {
 	struct worker *w;
@@ -127,6 +136,7 @@ struct vu {
 	int state; /* private to the worker */
 	struct connpool pool;
 	struct http_call call;   /* the VU's current single request */
+	struct http_memo memo;   /* series of the quick mode's request */
 	struct loop_timer timer; /* think time, deferred start, body timers */
 	int64_t intended;        /* intended start of the iteration (open model), 0 if none */
 	int64_t t_iter;          /* actual start of the iteration */
@@ -171,15 +181,6 @@ int worker_id(struct worker *w);
 struct sink *worker_sink(struct worker *w);
 /* The series id for metric + tags, through a per-worker cache (lock-free when warm). */
 int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags);
-/* A caller's memo of the series of its last recorded call: valid while the caller's tags
- * (method, name, extra) are unchanged; the caller clears `valid` when they change. */
-struct http_memo {
-	bool valid;
-	int status;
-	int err;
-	void *set;
-};
-
 /* Record the built-in HTTP metrics of a finished call with the given tags (method, name,
  * group, user tags...; status, error_code, expected_response and scenario are added). */
 void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,

@@ -7,7 +7,7 @@ static void quick_done(struct http_call *c)
 {
 	struct vu *v = c->ud;
 	const struct engine_cfg *cfg = worker_cfg(v->w);
-	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, NULL);
+	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, &v->memo);
 	vu_iteration_end(v, c->err != ERR_NONE);
 }
 

@@ -28,15 +28,6 @@ struct series_set {
 	    uncorrected, sent, recv;
 };
 
-/* The last tag sets seen without extra tags, by identity (quick mode's hot path). */
-#define FAST_CACHE 8
-struct fast_entry {
-	const char *method, *name, *scenario;
-	int status;
-	int err;
-	struct series_set *set;
-};
-
 struct scache_entry {
 	char *key;
 	uint64_t hash;
@@ -92,8 +83,6 @@ struct worker {
 	struct sink *spare;
 	struct scache_entry *cache;
 	int cache_cap, cache_len;
-	struct fast_entry fast[FAST_CACHE];
-	int nfast;
 	struct buf key;
 
 	struct scen_rt *scen;
@@ -255,23 +244,10 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	int n = 0;
 	bool ok_status = c->status >= 200 && c->status < 400;
 	struct series_set *ss = NULL;
-	const char *scen = v->s->cfg->name;
 
 	if (memo && memo->valid && memo->status == c->status && memo->err == (int)c->err) {
 		ss = memo->set;
 		goto record;
-	}
-	if (nextra == 0 && !memo) {
-		for (int i = 0; i < w->nfast; i++) {
-			struct fast_entry *f = &w->fast[i];
-			if (f->status == c->status && f->err == (int)c->err && f->name == name &&
-			    f->method == method && f->scenario == scen) {
-				ss = f->set;
-				break;
-			}
-		}
-		if (ss)
-			goto record;
 	}
 	snprintf(st, sizeof(st), "%d", c->status);
 	tags[n++] = (struct tag){ "method", method };
@@ -290,11 +266,6 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	ss = series_set_for(w, tags, n);
 	if (memo)
 		*memo = (struct http_memo){ true, c->status, (int)c->err, ss };
-	if (nextra == 0 && !memo) {
-		int slot = w->nfast < FAST_CACHE ? w->nfast++ : (int)(c->t_end % FAST_CACHE);
-		w->fast[slot] =
-		    (struct fast_entry){ method, name, scen, c->status, (int)c->err, ss };
-	}
 record:;
 	struct sink *s = w->cur;
 
