@@ -760,21 +760,37 @@ static bool follow_redirect(lua_State *L, struct hreq *r, const struct url *cur)
 	return true;
 }
 
+/* Push what the http call returns: one response, or the batch's list in order. */
+static void push_results(lua_State *L, struct lvu *lv)
+{
+	if (!lv->batch) {
+		push_response(L, &lv->reqs[0]);
+		return;
+	}
+	lua_createtable(L, lv->nreqs, 0);
+	for (int i = 0; i < lv->nreqs; i++) {
+		push_response(L, &lv->reqs[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+}
+
 static void resume_if_ready(struct lvu *lv)
 {
 	if (lv->pending > 0 || lv->waiting != LW_HTTP)
 		return;
-	lua_State *co = lv->co;
-	if (lv->batch) {
-		lua_createtable(co, lv->nreqs, 0);
-		for (int i = 0; i < lv->nreqs; i++) {
-			push_response(co, &lv->reqs[i]);
-			lua_rawseti(co, -2, i + 1);
-		}
-	} else {
-		push_response(co, &lv->reqs[0]);
-	}
+	push_results(lv->co, lv);
 	lvu_resume(lv, 1);
+}
+
+/* Record r's call with its tags: group and the request's own (name is passed apart). */
+static void hreq_record(struct hreq *r, struct http_memo *memo)
+{
+	struct tag extra[REQ_TAGS_MAX + 1];
+	int n = 0;
+	extra[n++] = (struct tag){ "group", r->group };
+	for (int i = 0; i < r->ntags; i++)
+		extra[n++] = r->tags[i];
+	worker_record_http(r->lv->v->w, r->lv->v, &r->call, r->method, r->name.p, extra, n, memo);
 }
 
 static void hreq_done(struct http_call *c)
@@ -782,13 +798,8 @@ static void hreq_done(struct http_call *c)
 	struct hreq *r = c->ud;
 	struct lvu *lv = r->lv;
 	lua_State *L = lv->lw->L;
-	struct tag extra[REQ_TAGS_MAX + 1];
-	int n = 0;
 
-	extra[n++] = (struct tag){ "group", r->group };
-	for (int i = 0; i < r->ntags; i++)
-		extra[n++] = r->tags[i];
-	worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n, &r->memo);
+	hreq_record(r, &r->memo);
 
 	char err[256];
 	const struct target *t;
@@ -856,15 +867,7 @@ static int run_requests(lua_State *L, struct lvu *lv, int n, bool batch)
 	for (int i = 0; i < n; i++)
 		hreq_start(&lv->reqs[i]);
 	if (lv->pending == 0) { /* all finished at once (e.g. connection refused) */
-		if (batch) {
-			lua_createtable(L, n, 0);
-			for (int i = 0; i < n; i++) {
-				push_response(L, &lv->reqs[i]);
-				lua_rawseti(L, -2, i + 1);
-			}
-		} else {
-			push_response(L, &lv->reqs[0]);
-		}
+		push_results(L, lv);
 		return 1;
 	}
 	lv->waiting = LW_HTTP;
@@ -879,16 +882,10 @@ void lua_http_abort_all(struct lvu *lv)
 		if (!c->in_flight)
 			continue;
 		if (call_reached_server(c)) {
-			struct tag extra[REQ_TAGS_MAX + 1];
-			int n = 0;
-			extra[n++] = (struct tag){ "group", r->group };
-			for (int j = 0; j < r->ntags; j++)
-				extra[n++] = r->tags[j];
 			c->err = ERR_INTERRUPTED;
 			c->status = 0;
 			c->t_end = now_us();
-			worker_record_http(lv->v->w, lv->v, c, r->method, r->name.p, extra, n,
-			                   NULL);
+			hreq_record(r, NULL);
 		}
 		call_abort(worker_net(lv->v->w), c);
 	}
