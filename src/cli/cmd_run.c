@@ -423,6 +423,8 @@ static int quick_scenario(struct run_args *a, struct scenario *sc)
 		}
 		int64_t pre =
 		    a->vus_set ? a->vus : (int64_t)MIN(MAX(sched_max(&sc->sched), 1), 100);
+		if (!a->vus_set && a->max_vus) /* the default never exceeds an explicit cap */
+			pre = MIN(pre, a->max_vus);
 		sc->vus = (int)pre;
 		sc->max_vus = (int)(a->max_vus ? a->max_vus : MAX(pre, 1000));
 		if (sc->max_vus < sc->vus) {

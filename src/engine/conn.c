@@ -10,7 +10,14 @@
 
 #include "util/common.h"
 
-enum req_state { RS_IDLE, RS_CONNECTING, RS_HANDSHAKE, RS_SENDING, RS_WAITING };
+enum req_state { RS_IDLE, RS_BACKOFF, RS_CONNECTING, RS_HANDSHAKE, RS_SENDING, RS_WAITING };
+
+/* A connect that fails for want of local resources (fds, ports, socket memory) fails the
+ * request only after a back-off that doubles per failure on the worker, as a real client
+ * would, instead of letting its VU spin: 10 ms, 20 ms, ... up to 1 s; a connect that
+ * succeeds resets it. */
+#define BACKOFF_MIN_US 10000
+#define BACKOFF_MAX_US 1000000
 
 struct conn {
 	struct netctx *nc;
@@ -19,6 +26,7 @@ struct conn {
 	struct loop_io io;
 	struct loop_timer timer;
 	enum req_state rs;
+	enum err_kind backoff_err;  /* RS_BACKOFF: the error the call ends with */
 	int reqs;                   /* requests completed on this connection */
 	struct http_call *call;     /* in flight */
 	struct http_parser *parser; /* borrowed from the netctx while in flight */
@@ -29,38 +37,6 @@ struct conn {
 
 static void conn_start_request(struct conn *k);
 static void call_finish(struct conn *k, enum err_kind err);
-
-/* --- buffers ---------------------------------------------------------------------- */
-
-void buf_reserve(struct buf *b, size_t extra)
-{
-	if (b->len + extra + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
-}
-
-void buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void buf_addstr(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-void buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 /* --- parsers: only requests in flight hold one (8 kB each) ------------------------ */
 
@@ -206,6 +182,7 @@ static void conn_connected(struct conn *k)
 	struct http_call *c = k->call;
 	struct netctx *nc = k->nc;
 	c->t_connected = now_us();
+	nc->connect_backoff_us = 0;
 	if (k->target->tls) {
 		if (tls_attach(&k->sock, nc->tls_ctx, k->target->host, nc->verify) < 0) {
 			call_finish(k, ERR_TLS);
@@ -226,12 +203,14 @@ static void conn_connected(struct conn *k)
 static bool retry_allowed(struct conn *k)
 {
 	struct http_call *c = k->call;
-	return !c->conn_fresh && !c->retried && c->bytes_recv == 0 && http_parser_idle(k->parser) &&
-	       k->parser->header_bytes == 0;
+	return c->idempotent && !c->conn_fresh && !c->retried && c->bytes_recv == 0 &&
+	       http_parser_idle(k->parser) && k->parser->header_bytes == 0;
 }
 
-/* A reused keep-alive connection failed before any response byte: the server closed it
- * without seeing the request, so send it again once on a fresh connection. */
+/* A reused keep-alive connection failed before any response byte: most often the server
+ * closed it as idle while the request was on its way, so an idempotent request is sent
+ * again once on a fresh connection (RFC 9112 §9.3.1). A non-idempotent one never is: the
+ * server may have processed it; it fails instead. */
 static void conn_retry(struct conn *k)
 {
 	k->call->retried = true;
@@ -311,6 +290,8 @@ static void conn_on_io(void *ud, uint32_t events)
 {
 	struct conn *k = ud;
 	switch (k->rs) {
+	case RS_BACKOFF: /* no socket: the timer ends the call */
+		break;
 	case RS_IDLE:
 		if (k->sock.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 			conn_idle_event(k);
@@ -350,11 +331,38 @@ static void conn_on_timer(struct loop_timer *t, void *ud)
 	struct conn *k = ud;
 	if (!k->call)
 		return;
+	if (k->rs == RS_BACKOFF) {
+		k->call->t_connected = k->call->t_tls = k->call->t_send = now_us();
+		call_finish(k, k->backoff_err);
+		return;
+	}
 	if (k->rs == RS_CONNECTING || k->rs == RS_HANDSHAKE)
 		call_finish(k, loop_now(k->nc->loop) >= k->call->deadline ? ERR_REQUEST_TIMEOUT
 		                                                          : ERR_CONNECT_TIMEOUT);
 	else
 		call_finish(k, ERR_REQUEST_TIMEOUT);
+}
+
+static bool local_shortage(int e)
+{
+	return e == EMFILE || e == ENFILE || e == EADDRNOTAVAIL || e == ENOBUFS || e == ENOMEM;
+}
+
+/* The connect of k failed for want of local resources: end the call after the worker's
+ * back-off (bounded by the call's deadline) rather than at once. Returns true if it will. */
+static bool connect_backoff(struct conn *k)
+{
+	struct netctx *nc = k->nc;
+	if (!local_shortage(k->sock.sys_errno))
+		return false;
+	nc->connect_backoff_us = nc->connect_backoff_us
+	                             ? MIN(nc->connect_backoff_us * 2, BACKOFF_MAX_US)
+	                             : BACKOFF_MIN_US;
+	k->backoff_err = k->sock.err;
+	k->rs = RS_BACKOFF;
+	loop_timer_at(nc->loop, &k->timer,
+	              MIN(loop_now(nc->loop) + nc->connect_backoff_us, k->call->deadline));
+	return true;
 }
 
 /* Send k->call on k: over the open connection, or after opening one to k->target. */
@@ -391,6 +399,8 @@ static void conn_start_request(struct conn *k)
 		__atomic_add_fetch(nc->conns_open, 1, __ATOMIC_RELAXED);
 	if (r == IO_ERR) {
 		warn_conn_limit(nc, k->sock.sys_errno);
+		if (connect_backoff(k))
+			return;
 		c->t_connected = c->t_tls = c->t_send = now_us();
 		call_finish(k, k->sock.err);
 		return;

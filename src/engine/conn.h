@@ -11,6 +11,7 @@
 #include "engine/sock.h"
 #include "protocol/errkind.h"
 #include "protocol/http_parse.h"
+#include "util/buf.h"
 
 /* A resolved origin (scheme, host, port), cached per worker and never freed during a run. */
 struct target {
@@ -20,17 +21,6 @@ struct target {
 	char *host; /* for SNI and certificate checks */
 	char *key;  /* "http://host:port" */
 };
-
-/* A growable byte buffer, reused across requests (no allocation once warm). */
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-void buf_reserve(struct buf *b, size_t extra);
-void buf_add(struct buf *b, const void *p, size_t n);
-void buf_addstr(struct buf *b, const char *s);
-void buf_free(struct buf *b);
 
 /* What the network layer of a worker shares across its connections. */
 struct netctx {
@@ -42,6 +32,7 @@ struct netctx {
 	int64_t connect_timeout_us;
 	int *conns_open;                  /* atomic counter shared by all workers */
 	int *limit_warned;                /* atomic flag: out-of-fds/ports message printed */
+	int64_t connect_backoff_us; /* wait before failing a connect that lacked fds/ports */
 	struct http_parser *free_parsers; /* parsers are only held while a request is in flight */
 };
 
@@ -61,6 +52,10 @@ struct http_call {
 	bool capture;      /* keep headers and body (scripts) */
 	bool discard_body; /* with capture: keep headers only */
 	bool no_reuse;     /* close the connection after this response */
+	/* The method is idempotent (RFC 9110 §9.2.2) and the request may be sent again once
+	 * on a fresh connection when a reused one closes before any response byte (RFC 9112
+	 * §9.3.1). false: never resent; the failure is the request's result. */
+	bool idempotent;
 	call_done_fn done;
 	void *ud;
 	/* outputs */

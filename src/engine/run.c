@@ -26,6 +26,7 @@ struct coord {
 	struct run_opts *o;
 	struct sink **pend_head, **pend_tail;
 	bool *finished;     /* the worker's final sink has been merged */
+	int *vus_max;       /* each worker's allocated VUs at its last interval */
 	struct sink *csink; /* the coordinator's own samples (vus gauges) */
 	int sid_vus, sid_vus_max;
 	int64_t *cpu_prev;
@@ -231,6 +232,7 @@ static void close_ready_intervals(struct coord *c)
 		}
 		if (!ready || !any)
 			return;
+		int vus = 0;
 		for (int w = 0; w < nw; w++) {
 			struct sink *s = c->pend_head[w];
 			if (c->finished[w] || !s || s->interval != k)
@@ -241,24 +243,22 @@ static void close_ready_intervals(struct coord *c)
 			aggregate_add_sink(&c->agg, s);
 			if (s->final)
 				c->finished[w] = true;
+			vus += s->vus;
+			c->vus_max[w] = s->vus_max;
 			worker_return_sink(c->e.workers[w], s);
 		}
-		int active = 0, alloc = 0;
-		for (int w = 0; w < nw; w++) {
-			struct worker_stats st;
-			worker_get_stats(c->e.workers[w], &st);
-			active += st.active_vus;
-			alloc += st.allocated_vus;
-		}
+		int alloc = 0;
 		bool all_done = true;
-		for (int w = 0; w < nw; w++)
+		for (int w = 0; w < nw; w++) {
 			all_done = all_done && c->finished[w];
-		if (!all_done) { /* after the end, VU counts say nothing about the run */
-			sink_gauge(c->csink, c->sid_vus, active);
-			sink_gauge(c->csink, c->sid_vus_max, alloc);
-			aggregate_add_sink(&c->agg, c->csink);
-			sink_reset(c->csink);
+			alloc += c->vus_max[w];
 		}
+		/* vus: the most VUs active at once in the interval, summed over workers (each
+		 * worker's own peak), the last partial second included. */
+		sink_gauge(c->csink, c->sid_vus, vus);
+		sink_gauge(c->csink, c->sid_vus_max, alloc);
+		aggregate_add_sink(&c->agg, c->csink);
+		sink_reset(c->csink);
 		progress(c, k, all_done);
 		aggregate_close_interval(&c->agg, k);
 		check_abort(c);
@@ -467,6 +467,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	c.pend_head = xcalloc((size_t)cfg->threads, sizeof(*c.pend_head));
 	c.pend_tail = xcalloc((size_t)cfg->threads, sizeof(*c.pend_tail));
 	c.finished = xcalloc((size_t)cfg->threads, sizeof(*c.finished));
+	c.vus_max = xcalloc((size_t)cfg->threads, sizeof(*c.vus_max));
 	c.cpu_prev = xcalloc((size_t)cfg->threads, sizeof(*c.cpu_prev));
 	c.csink = sink_new();
 	c.sid_vus = registry_series(&c.reg, M_VUS, NULL, 0);
@@ -590,6 +591,7 @@ out_workers:
 	free(c.pend_head);
 	free(c.pend_tail);
 	free(c.finished);
+	free(c.vus_max);
 	free(c.cpu_prev);
 	sink_free(c.csink);
 	if (sfd >= 0)

@@ -90,6 +90,8 @@ struct worker {
 	void *body_state;
 	int global_stop;
 	bool exit_loop;
+	int active;   /* VUs running (closed) or busy (open), over all scenarios */
+	int vus_peak; /* the most active at once in the current interval (the vus gauge) */
 	struct worker_stats stats; /* written with atomics */
 	clockid_t cpu_clock;
 	bool have_cpu_clock;
@@ -284,6 +286,13 @@ record:;
 	bool tls = c->target && c->target->tls;
 
 	sink_add(s, ss->reqs, 1);
+	sink_add(s, ss->sent, (double)c->bytes_sent);
+	sink_add(s, ss->recv, (double)c->bytes_recv);
+	/* Cut off by the end of the run, a signal or an abort: the server received it, so it
+	 * counts in http_reqs, but its truncated time says nothing about the server, and it
+	 * did not fail: no trend, no http_req_failed sample. */
+	if (c->err == ERR_INTERRUPTED)
+		return;
 	sink_rate(s, ss->failed, c->err != ERR_NONE || !ok_status);
 	sink_trend(s, ss->duration, duration + late_by(v));
 	if (v->s->cfg->model == MODEL_OPEN)
@@ -294,8 +303,6 @@ record:;
 	sink_trend(s, ss->sending, sending);
 	sink_trend(s, ss->waiting, waiting);
 	sink_trend(s, ss->receiving, receiving);
-	sink_add(s, ss->sent, (double)c->bytes_sent);
-	sink_add(s, ss->recv, (double)c->bytes_recv);
 }
 
 /* --- sinks ------------------------------------------------------------------------ */
@@ -305,6 +312,9 @@ static void publish_sink(struct worker *w, bool final)
 	struct sink *s = w->cur;
 	s->interval = w->interval;
 	s->final = final;
+	s->vus = w->vus_peak;
+	s->vus_max = __atomic_load_n(&w->stats.allocated_vus, __ATOMIC_RELAXED);
+	w->vus_peak = w->active;
 	s->next = NULL;
 	pthread_mutex_lock(&w->mu);
 	if (w->full_tail)
@@ -405,13 +415,22 @@ bool vu_stopping(const struct vu *v)
 static void scen_stats(struct scen_rt *s)
 {
 	struct worker *w = s->w;
-	int active = 0, alloc = 0;
-	for (int i = 0; i < w->nscen; i++) {
-		active += w->scen[i].running;
+	int alloc = 0;
+	for (int i = 0; i < w->nscen; i++)
 		alloc += w->scen[i].allocated;
-	}
-	__atomic_store_n(&w->stats.active_vus, active, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->stats.active_vus, w->active, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->stats.allocated_vus, alloc, __ATOMIC_RELAXED);
+}
+
+/* s->running changes by delta; the worker's active count and its peak follow. */
+static void running_add(struct scen_rt *s, int delta)
+{
+	struct worker *w = s->w;
+	s->running += delta;
+	w->active += delta;
+	if (w->active > w->vus_peak)
+		w->vus_peak = w->active;
+	__atomic_store_n(&w->stats.active_vus, w->active, __ATOMIC_RELAXED);
 }
 
 static void vu_go_idle(struct vu *v)
@@ -425,7 +444,7 @@ static void vu_go_idle(struct vu *v)
 static void vu_go_off(struct vu *v)
 {
 	v->state = VU_OFF;
-	v->s->running--;
+	running_add(v->s, -1);
 }
 
 void vu_iteration_end(struct vu *v, bool failed)
@@ -443,7 +462,7 @@ void vu_iteration_end(struct vu *v, bool failed)
 	v->iterations++;
 	s->busy--;
 	if (sc->model == MODEL_OPEN)
-		s->running--;
+		running_add(s, -1);
 
 	if (s->local_stop >= STOP_GRACEFUL) {
 		if (sc->model == MODEL_CLOSED)
@@ -528,7 +547,7 @@ static void vu_start_iteration(struct vu *v, int64_t intended)
 	    __atomic_fetch_add(&((struct scenario *)s->cfg)->iter_seq, 1, __ATOMIC_RELAXED);
 	s->busy++;
 	if (s->cfg->model == MODEL_OPEN)
-		s->running++;
+		running_add(s, 1);
 	s->in_start++;
 	v->t_iter = now_us();
 	w->cfg->body->start(v);
@@ -591,7 +610,7 @@ static void closed_apply_target(struct scen_rt *s)
 			if (s->cfg->per_vu && s->cfg->iterations &&
 			    v->iterations >= s->cfg->iterations)
 				continue;
-			s->running++;
+			running_add(s, 1);
 			vu_start_iteration(v, 0);
 			if (s->local_stop)
 				return;
@@ -717,6 +736,26 @@ static void on_arrival(struct loop_timer *t, void *ud)
 
 /* --- starting and stopping -------------------------------------------------------- */
 
+/* The open model stops starting iterations: every arrival that was due by now (and within
+ * the schedule) but has not started is dropped, whether it waited in the backlog or its
+ * timer had not fired yet, so that scheduled = started + dropped_iterations exactly. */
+static void open_drop_pending(struct scen_rt *s)
+{
+	struct worker *w = s->w;
+	int64_t dropped = s->bl_len;
+	int64_t now = MIN(now_us(), s->t0 + s->cfg->duration_us);
+	s->bl_len = 0;
+	for (;;) {
+		int64_t when = next_arrival(s);
+		if (when < 0 || when > now)
+			break;
+		advance_arrival(s);
+		dropped++;
+	}
+	if (dropped)
+		sink_add(w->cur, s->sid_dropped, (double)dropped);
+}
+
 static void worker_check_exit(struct worker *w)
 {
 	for (int i = 0; i < w->nscen; i++)
@@ -758,9 +797,10 @@ static void scen_hard_stop(struct scen_rt *s)
 		loop_timer_cancel(w->loop, &v->timer);
 		v->state = VU_OFF;
 	}
-	s->running = 0;
+	running_add(s, -s->running);
 	s->busy = 0;
-	s->bl_len = 0;
+	if (s->cfg->model == MODEL_OPEN)
+		open_drop_pending(s);
 	scen_check_done(s);
 }
 
@@ -788,7 +828,8 @@ static void scen_stop(struct scen_rt *s, int level)
 				v->state = VU_IDLE;
 		}
 	}
-	s->bl_len = 0;
+	if (s->cfg->model == MODEL_OPEN)
+		open_drop_pending(s);
 	if (s->cfg->graceful_stop_us <= 0) {
 		if (s->busy > 0)
 			scen_hard_stop(s);
@@ -801,7 +842,11 @@ static void scen_stop(struct scen_rt *s, int level)
 
 static void on_end(struct loop_timer *t, void *ud)
 {
-	scen_stop(ud, STOP_GRACEFUL);
+	struct scen_rt *s = ud;
+	/* Arrivals due before the end whose timer has not fired yet still start. */
+	if (s->cfg->model == MODEL_OPEN && s->local_stop == STOP_NONE)
+		on_arrival(&s->arrival, s);
+	scen_stop(s, STOP_GRACEFUL);
 }
 
 static void on_hard(struct loop_timer *t, void *ud)

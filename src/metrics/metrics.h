@@ -100,6 +100,8 @@ struct slot {
 struct sink {
 	int64_t interval; /* interval number (second index since the run start) */
 	bool final;       /* last sink of the worker */
+	int vus;          /* the most VUs the worker had active at once in the interval */
+	int vus_max;      /* VUs the worker had allocated at the end of the interval */
 	int nslots;
 	struct slot *slots;
 	struct sink *next;

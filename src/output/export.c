@@ -136,9 +136,12 @@ json_t *export_build(const struct report *r)
 	json_t *root = json_object();
 	json_t *metrics = json_object();
 	for (int m = 0; m < r->reg->nmetrics; m++) {
+		const char *name = r->reg->metrics[m].name;
 		json_t *v = report_metric_values(r, m, NULL, 0);
+		if (!v && report_metric_has_threshold(r, name))
+			v = report_metric_empty(r, m); /* its failed threshold shows where it is */
 		if (v)
-			json_object_set_new(metrics, r->reg->metrics[m].name, v);
+			json_object_set_new(metrics, name, v);
 	}
 	json_t *thr = json_array();
 	for (int i = 0; i < r->nthr; i++) {
@@ -150,15 +153,8 @@ json_t *export_build(const struct report *r)
 				f[j] = (struct tag){ t->tags[j].key, t->tags[j].value };
 			int m = registry_find_metric(r->reg, t->metric);
 			json_t *v = m >= 0 ? report_metric_values(r, m, f, nf) : NULL;
-			if (!v) { /* a sub-metric with no samples yet: its type, and nothing seen */
-				static const char *const types[] = { "counter", "gauge", "rate",
-					                             "trend" };
-				v = json_object();
-				if (m >= 0)
-					json_object_set_new(
-					    v, "type", json_string(types[r->reg->metrics[m].type]));
-				json_object_set_new(v, "count", json_integer(0));
-			}
+			if (!v) /* a sub-metric with no samples: its type, and nothing seen */
+				v = report_metric_empty(r, m);
 			json_object_set_new(metrics, t->selector, v);
 		}
 		add_threshold_to_metric(metrics, t);

@@ -84,6 +84,27 @@ json_t *report_metric_values(const struct report *r, int metric, const struct ta
 	return o;
 }
 
+json_t *report_metric_empty(const struct report *r, int metric)
+{
+	static const char *const types[] = { [MT_COUNTER] = "counter",
+		                             [MT_GAUGE] = "gauge",
+		                             [MT_RATE] = "rate",
+		                             [MT_TREND] = "trend" };
+	json_t *v = json_object();
+	if (metric >= 0 && metric < r->reg->nmetrics)
+		json_object_set_new(v, "type", json_string(types[r->reg->metrics[metric].type]));
+	json_object_set_new(v, "count", json_integer(0));
+	return v;
+}
+
+bool report_metric_has_threshold(const struct report *r, const char *metric)
+{
+	for (int i = 0; i < r->nthr; i++)
+		if (strcmp(r->thr[i].metric, metric) == 0)
+			return true;
+	return false;
+}
+
 static const char *tag_value(const struct series_info *si, const char *key)
 {
 	for (int i = 0; i < si->ntags; i++)

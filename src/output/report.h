@@ -40,6 +40,12 @@ struct report {
 json_t *report_metric_values(const struct report *r, int metric, const struct tag *filter,
                              int nfilter);
 
+/* The entry of a metric that has no samples: its type and "count": 0. New object. */
+json_t *report_metric_empty(const struct report *r, int metric);
+/* True when a threshold names metric (by itself or through a sub-metric selector). A
+ * metric with thresholds is always reported, with or without samples. */
+bool report_metric_has_threshold(const struct report *r, const char *metric);
+
 /* Count of failed requests by error kind name, and by failing HTTP status ("status 503"),
  * as a new JSON array of {kind, code, count} sorted by count. */
 json_t *report_errors(const struct report *r);

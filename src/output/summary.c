@@ -235,10 +235,16 @@ void summary_print(FILE *f, const struct report *r, bool color)
 	for (int i = 0; i < n; i++) {
 		int m = registry_find_metric(r->reg, names[i]);
 		json_t *v = report_metric_values(r, m, NULL, 0);
-		if (!v)
+		if (v) {
+			print_metric(f, r, p, names[i], v, r->reg->metrics[m].unit);
+			json_decref(v);
+		} else if (report_metric_has_threshold(r, names[i])) {
+			char mark[64];
+			print_name(f, p, mark_for(r, p, names[i], mark, sizeof(mark)), names[i]);
+			fprintf(f, "no samples\n");
+		} else {
 			continue;
-		print_metric(f, r, p, names[i], v, r->reg->metrics[m].unit);
-		json_decref(v);
+		}
 		for (int j = 0; j < r->nthr; j++) {
 			const struct threshold *t = &r->thr[j];
 			if (!t->ntags || strcmp(t->metric, names[i]) != 0)
