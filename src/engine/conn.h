@@ -58,6 +58,9 @@ struct http_call {
 	bool idempotent;
 	call_done_fn done;
 	void *ud;
+	/* Whether the response was the expected one (k6's responseCallback), decided by the
+	 * caller before recording: JUDGE_DEFAULT means a status in 200-399 without error. */
+	enum call_judge { JUDGE_DEFAULT, JUDGE_EXPECTED, JUDGE_UNEXPECTED, JUDGE_NONE } judge;
 	/* outputs */
 	enum err_kind err;
 	int status;

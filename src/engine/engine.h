@@ -124,6 +124,7 @@ struct http_memo {
 	bool valid;
 	int status;
 	int err;
+	int judge;
 	void *set;
 };
 
@@ -182,7 +183,10 @@ struct sink *worker_sink(struct worker *w);
 /* The series id for metric + tags, through a per-worker cache (lock-free when warm). */
 int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags);
 /* Record the built-in HTTP metrics of a finished call with the given tags (method, name,
- * group, user tags...; status, error_code, expected_response and scenario are added). */
+ * group, user tags...; status, error_code, expected_response and scenario are added).
+ * c->judge says whether the response was expected: http_req_failed gets the reverse, and
+ * with JUDGE_NONE neither the tag nor http_req_failed is emitted (k6). An interrupted call
+ * (ERR_INTERRUPTED) counts in http_reqs and data only. */
 void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,
                         const char *method, const char *name, const struct tag *extra, int nextra,
                         struct http_memo *memo);

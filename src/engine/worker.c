@@ -244,10 +244,13 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	char st[16], code[16];
 	struct tag tags[TAG_MAX + 8];
 	int n = 0;
-	bool ok_status = c->status >= 200 && c->status < 400;
+	bool expected = c->judge == JUDGE_EXPECTED ||
+	                (c->judge == JUDGE_DEFAULT && !c->err && c->status >= 200 && c->status < 400);
+	bool judged = c->judge != JUDGE_NONE;
 	struct series_set *ss = NULL;
 
-	if (memo && memo->valid && memo->status == c->status && memo->err == (int)c->err) {
+	if (memo && memo->valid && memo->status == c->status && memo->err == (int)c->err &&
+	    memo->judge == (int)c->judge) {
 		ss = memo->set;
 		goto record;
 	}
@@ -255,7 +258,8 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	tags[n++] = (struct tag){ "method", method };
 	tags[n++] = (struct tag){ "name", name };
 	tags[n++] = (struct tag){ "status", st };
-	tags[n++] = (struct tag){ "expected_response", ok_status && !c->err ? "true" : "false" };
+	if (judged)
+		tags[n++] = (struct tag){ "expected_response", expected ? "true" : "false" };
 	tags[n++] = (struct tag){ "scenario", v->s->cfg->name };
 	if (c->err) {
 		snprintf(code, sizeof(code), "%d", err_kind_code(c->err));
@@ -267,7 +271,7 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 		tags[n++] = v->s->cfg->tags[i];
 	ss = series_set_for(w, tags, n);
 	if (memo)
-		*memo = (struct http_memo){ true, c->status, (int)c->err, ss };
+		*memo = (struct http_memo){ true, c->status, (int)c->err, (int)c->judge, ss };
 record:;
 	struct sink *s = w->cur;
 
@@ -293,7 +297,8 @@ record:;
 	 * did not fail: no trend, no http_req_failed sample. */
 	if (c->err == ERR_INTERRUPTED)
 		return;
-	sink_rate(s, ss->failed, c->err != ERR_NONE || !ok_status);
+	if (judged)
+		sink_rate(s, ss->failed, !expected);
 	sink_trend(s, ss->duration, duration + late_by(v));
 	if (v->s->cfg->model == MODEL_OPEN)
 		sink_trend(s, ss->uncorrected, duration);

@@ -14,6 +14,7 @@
 
 #define DEFAULT_UA  "stampede/0.1"
 #define RESPONSE_MT "stampede.response"
+#define EXPECT_MT   "stampede.expectedStatuses"
 
 static void hreq_start(struct hreq *r);
 
@@ -368,6 +369,13 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	struct http_call *c = &r->call;
 	c->timeout_us = 60 * USEC_PER_SEC;
 	r->redirects_left = sc->max_redirects;
+	r->expect = NULL;
+	r->judge_none = lv->resp_cb_mode == 2;
+	if (lv->resp_cb_mode == 1) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, lv->resp_cb_ref);
+		r->expect = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+	}
 	r->capture_body = !sc->discard_bodies;
 	c->no_reuse = sc->no_connection_reuse;
 	if (params) {
@@ -378,6 +386,16 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 		lua_getfield(L, params, "redirects");
 		if (!lua_isnil(L, -1))
 			r->redirects_left = (int)luaL_checkinteger(L, -1);
+		lua_pop(L, 1);
+		lua_getfield(L, params, "responseCallback");
+		if (!lua_isnil(L, -1)) {
+			if (!luaL_testudata(L, -1, EXPECT_MT))
+				luaL_error(L, "params.responseCallback must be an http.expectedStatuses(...) "
+				              "object (as in k6), not %s",
+				           luaL_typename(L, -1));
+			r->expect = lua_touserdata(L, -1);
+			r->judge_none = false;
+		}
 		lua_pop(L, 1);
 		lua_getfield(L, params, "responseType");
 		if (lua_isstring(L, -1))
@@ -782,9 +800,24 @@ static void resume_if_ready(struct lvu *lv)
 	lvu_resume(lv, 1);
 }
 
+static bool expect_match(const struct expect_set *e, int status)
+{
+	for (int i = 0; i < e->n; i++)
+		if (status >= e->r[i].min && status <= e->r[i].max)
+			return true;
+	return false;
+}
+
 /* Record r's call with its tags: group and the request's own (name is passed apart). */
 static void hreq_record(struct hreq *r, struct http_memo *memo)
 {
+	struct http_call *c = &r->call;
+	if (r->judge_none)
+		c->judge = JUDGE_NONE;
+	else if (!r->expect)
+		c->judge = JUDGE_DEFAULT;
+	else /* a status of 0 (no response) is expected only when listed, as in k6 */
+		c->judge = expect_match(r->expect, c->status) ? JUDGE_EXPECTED : JUDGE_UNEXPECTED;
 	struct tag extra[REQ_TAGS_MAX + 1];
 	int n = 0;
 	extra[n++] = (struct tag){ "group", r->group };
@@ -958,6 +991,75 @@ static int l_request(lua_State *L)
 	return one(L, method, 2, 3, 4);
 }
 
+static int status_arg(lua_State *L, int idx, const char *what, int arg)
+{
+	int isnum;
+	lua_Integer v = lua_tointegerx(L, idx, &isnum);
+	if (!isnum || v < 0 || v > 999)
+		luaL_error(L,
+		           "http.expectedStatuses: argument %d: %s must be an integer status code "
+		           "(0-999), not %s",
+		           arg, what, luaL_typename(L, idx));
+	return (int)v;
+}
+
+/* http.expectedStatuses(200, {min=201, max=299}, ...): k6's status-only response callback. */
+static int l_expected_statuses(lua_State *L)
+{
+	int n = lua_gettop(L);
+	if (n == 0)
+		return luaL_error(L, "http.expectedStatuses: give at least one status code or "
+		                     "{ min = ..., max = ... }");
+	if (n > EXPECT_MAX)
+		return luaL_error(L, "http.expectedStatuses: at most %d arguments", EXPECT_MAX);
+	struct expect_set *e = lua_newuserdatauv(L, sizeof(*e), 0);
+	e->n = 0;
+	for (int i = 1; i <= n; i++) {
+		int lo, hi;
+		if (lua_type(L, i) == LUA_TTABLE) {
+			lua_getfield(L, i, "min");
+			lua_getfield(L, i, "max");
+			lo = status_arg(L, -2, "min", i);
+			hi = status_arg(L, -1, "max", i);
+			lua_pop(L, 2);
+			if (lo > hi)
+				return luaL_error(L, "http.expectedStatuses: argument %d: min %d is more "
+				                     "than max %d",
+				                  i, lo, hi);
+		} else {
+			lo = hi = status_arg(L, i, "a status", i);
+		}
+		e->r[e->n].min = lo;
+		e->r[e->n].max = hi;
+		e->n++;
+	}
+	luaL_setmetatable(L, EXPECT_MT);
+	return 1;
+}
+
+/* http.setResponseCallback(cb): the VU's default for what counts as expected; nil turns
+ * the expected_response tag and http_req_failed off (k6). */
+static int l_set_response_callback(lua_State *L)
+{
+	struct lvu *lv = lvu_of(L);
+	if (!lv)
+		return luaL_error(L, "http.setResponseCallback cannot be called here");
+	if (!lua_isnoneornil(L, 1) && !luaL_testudata(L, 1, EXPECT_MT))
+		return luaL_error(L, "http.setResponseCallback: the callback must be an "
+		                     "http.expectedStatuses(...) object or nil (as in k6), not %s",
+		                  luaL_typename(L, 1));
+	if (lv->resp_cb_mode == 1)
+		luaL_unref(L, LUA_REGISTRYINDEX, lv->resp_cb_ref);
+	if (lua_isnoneornil(L, 1)) {
+		lv->resp_cb_mode = 2;
+		return 0;
+	}
+	lua_pushvalue(L, 1);
+	lv->resp_cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lv->resp_cb_mode = 1;
+	return 0;
+}
+
 /* http.batch{ "url", {"GET", "url"}, {method=, url=, body=, params=} ... } */
 static int l_batch(lua_State *L)
 {
@@ -1016,10 +1118,14 @@ int luaopen_stampede_http(lua_State *L)
 		lua_setfield(L, -2, "__index");
 	}
 	lua_pop(L, 1);
+	luaL_newmetatable(L, EXPECT_MT);
+	lua_pop(L, 1);
 	static const luaL_Reg fns[] = {
 		{ "get", l_get },         { "head", l_head },       { "post", l_post },
 		{ "put", l_put },         { "patch", l_patch },     { "del", l_del },
 		{ "options", l_options }, { "request", l_request }, { "batch", l_batch },
+		{ "expectedStatuses", l_expected_statuses },
+		{ "setResponseCallback", l_set_response_callback },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, fns);

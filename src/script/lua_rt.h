@@ -54,6 +54,19 @@ struct hreq {
 	struct http_memo memo; /* series of the last call from this slot */
 	struct buf memo_key;   /* method, name, group and tags that memo is for */
 	struct buf body;       /* request body (for 307/308 redirects) */
+	/* What counts as expected (k6's responseCallback): NULL with judge_none false is
+	 * the default (200-399); judge_none: not judged at all. */
+	const struct expect_set *expect;
+	bool judge_none;
+};
+
+/* http.expectedStatuses(...): status codes and ranges that count as expected. */
+#define EXPECT_MAX 64
+struct expect_set {
+	int n;
+	struct {
+		int min, max;
+	} r[EXPECT_MAX];
 };
 
 /* The Lua side of one VU: a coroutine with its own global environment. */
@@ -62,6 +75,8 @@ struct lvu {
 	struct lw *lw;
 	lua_State *co;
 	int co_ref, env_ref, data_ref, jar_ref;
+	/* http.setResponseCallback: 0 default (200-399), 1 resp_cb_ref holds the set, 2 none */
+	int resp_cb_mode, resp_cb_ref;
 	int scen_env_ref; /* the scenario's env, decoded once */
 	enum lvu_wait waiting;
 	struct loop_timer timer;
