@@ -19,6 +19,7 @@ static void quick_start(struct vu *v)
 	c->req = cfg->req.bytes;
 	c->req_len = cfg->req.len;
 	c->head = cfg->req.head;
+	c->idempotent = cfg->req.idempotent;
 	c->timeout_us = cfg->timeout_us;
 	c->capture = false;
 	c->done = quick_done;

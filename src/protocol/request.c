@@ -1,7 +1,8 @@
-/* request.c: validation and one-time serialization of static HTTP/1.1 requests. */
+/* request.c: the one HTTP/1.1 request serializer and its validation (rules in request.h). */
 #include "protocol/request.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,130 +10,415 @@
 
 #include "util/common.h"
 
-#define STAMPEDE_UA "stampede/0.1"
-
-/* RFC 9110 tchar */
-static bool is_tchar(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
+/* RFC 9110 §5.6.2 tchar: the bytes of a token (methods, header names, codings). */
+static const bool tchar[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,
+	['#'] = true,         ['$'] = true,         ['%'] = true,         ['&'] = true,
+	['\''] = true,        ['*'] = true,         ['+'] = true,         ['-'] = true,
+	['.'] = true,         ['^'] = true,         ['_'] = true,         ['`'] = true,
+	['|'] = true,         ['~'] = true,
 };
 
-static void sb_add(struct sbuf *b, const char *s, size_t n)
+/* What the user headers say, found by one pass before anything is written. */
+struct hdr_scan {
+	bool host, user_agent;
+	bool content_length;    /* one valid Content-Length, equal to body_len */
+	bool transfer_encoding; /* valid, ending with chunked: the body goes chunk-encoded */
+	int first_cookie;       /* index of the user's first Cookie field, or -1 */
+	size_t jar_len;         /* the jar cookies' length without surrounding OWS */
+	const char *jar;
+};
+
+bool request_is_token(const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!tchar[(unsigned char)s[i]])
+			return false;
+	return true;
 }
 
-static void sb_str(struct sbuf *b, const char *s)
+bool request_method_idempotent(const char *method)
 {
-	sb_add(b, s, strlen(s));
+	static const char *const idempotent[] = {
+		"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(idempotent); i++)
+		if (method && strcmp(method, idempotent[i]) == 0)
+			return true;
+	return false;
 }
 
-static int check_header(const char *h, size_t *name_len, char *err, size_t errlen)
+/* RFC 9110 §5.5: field-vchar, SP and HTAB; obs-text (0x80-0xff) passes, controls do not. */
+static bool is_field_value(const char *s, size_t n)
 {
-	const char *colon = strchr(h, ':');
-	if (!colon || colon == h) {
-		snprintf(err, errlen, "invalid header '%s': expected 'Name: value'", h);
-		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
 	}
-	for (const char *c = h; c < colon; c++) {
-		if (!is_tchar(*c)) {
-			snprintf(err, errlen, "invalid header '%s': bad character in name", h);
-			return -EINVAL;
-		}
+	return true;
+}
+
+/* RFC 9112 §3.2: no whitespace (nor, as defence in depth, any control) in the target. */
+static bool is_target(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Narrow [*s, *s + *n) to its part without leading and trailing OWS. */
+static void trim_ows(const char **s, size_t *n)
+{
+	while (*n && is_ows(**s)) {
+		(*s)++;
+		(*n)--;
 	}
-	for (const char *c = colon + 1; *c; c++) {
-		if ((unsigned char)*c < ' ' && *c != '\t') {
-			snprintf(err, errlen, "invalid header '%s': control character in value", h);
-			return -EINVAL;
-		}
+	while (*n && is_ows((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* Copy s[0..n) into dst for an error message: printable ASCII as is, other bytes as \xNN. */
+static void quote(char *dst, size_t size, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= ' ' && c < 0x7f && c != '\\')
+			dst[o++] = (char)c;
+		else
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
 	}
-	*name_len = (size_t)(colon - h);
+	dst[o] = '\0';
+}
+
+static int bad_header(char *err, size_t errlen, const char *name, size_t n, const char *why)
+{
+	char q[80];
+	quote(q, sizeof(q), name, n);
+	snprintf(err, errlen, "invalid header '%s': %s", q, why);
+	return -EINVAL;
+}
+
+static bool hdr_is(const struct request_hdr *h, const char *name)
+{
+	return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+/* RFC 9110 §8.6: Content-Length = 1*DIGIT; ours must say exactly body_len. */
+static int check_content_length(const struct request_hdr *h, size_t body_len, char *err,
+                                size_t errlen)
+{
+	const char *v = h->value;
+	size_t n = h->value_len, x = 0;
+
+	trim_ows(&v, &n);
+	if (n == 0)
+		return bad_header(err, errlen, h->name, h->name_len, "not a decimal number");
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return bad_header(err, errlen, h->name, h->name_len,
+			                  "not a decimal number");
+		if (x > (SIZE_MAX - 9) / 10)
+			x = SIZE_MAX; /* too large for any body we hold */
+		else
+			x = x * 10 + (size_t)(v[i] - '0');
+	}
+	if (x != body_len) {
+		char why[96];
+		snprintf(why, sizeof(why), "%.*s, but the body has %zu bytes", (int)MIN(n, 40), v,
+		         body_len);
+		return bad_header(err, errlen, h->name, h->name_len, why);
+	}
 	return 0;
 }
 
-static bool has_header(const struct request_spec *s, const char *name)
+/* RFC 9112 §6.1: the codings of one Transfer-Encoding field, a list (RFC 9110 §5.6.1) of
+ * tokens with optional parameters. Chunked may come once and only last; *chunked says
+ * whether it has come (across the fields, in order). */
+static int check_codings(const struct request_hdr *h, bool *chunked, char *err, size_t errlen)
 {
-	size_t n = strlen(name);
-	for (int i = 0; i < s->nheaders; i++)
-		if (strncasecmp(s->headers[i], name, n) == 0 && s->headers[i][n] == ':')
-			return true;
-	return false;
+	const char *p = h->value, *end = h->value + h->value_len;
+
+	while (p < end) {
+		const char *el = p;
+		size_t n = 0, tok = 0;
+		while (p < end && *p != ',')
+			p++;
+		n = (size_t)(p - el);
+		if (p < end)
+			p++;
+		trim_ows(&el, &n);
+		if (n == 0)
+			continue;
+		while (tok < n && tchar[(unsigned char)el[tok]])
+			tok++;
+		if (tok == 0 || (tok < n && el[tok] != ';' && !is_ows(el[tok])))
+			return bad_header(err, errlen, h->name, h->name_len,
+			                  "not a list of codings");
+		if (*chunked)
+			return bad_header(err, errlen, h->name, h->name_len,
+			                  "chunked must be the final coding, applied once");
+		*chunked = tok == 7 && strncasecmp(el, "chunked", 7) == 0;
+	}
+	return 0;
+}
+
+/* One user field: a token name and a field value, then what it means to the serializer. */
+static int scan_one(const struct request_msg *m, int i, struct hdr_scan *s, bool *chunked,
+                    char *err, size_t errlen)
+{
+	const struct request_hdr *h = &m->headers[i];
+
+	if (h->name_len == 0)
+		return bad_header(err, errlen, "", 0, "empty name");
+	if (!request_is_token(h->name, h->name_len))
+		return bad_header(err, errlen, h->name, h->name_len, "the name is not a token");
+	if (!is_field_value(h->value, h->value_len))
+		return bad_header(err, errlen, h->name, h->name_len,
+		                  "control character in the value");
+	if (hdr_is(h, "Host")) {
+		if (s->host)
+			return bad_header(err, errlen, h->name, h->name_len, "given twice");
+		s->host = true;
+	} else if (hdr_is(h, "User-Agent")) {
+		s->user_agent = true;
+	} else if (hdr_is(h, "Content-Length")) {
+		if (s->content_length)
+			return bad_header(err, errlen, h->name, h->name_len, "given twice");
+		s->content_length = true;
+		return check_content_length(h, m->body_len, err, errlen);
+	} else if (hdr_is(h, "Transfer-Encoding")) {
+		s->transfer_encoding = true;
+		return check_codings(h, chunked, err, errlen);
+	} else if (hdr_is(h, "Cookie") && s->first_cookie < 0) {
+		s->first_cookie = i;
+	}
+	return 0;
+}
+
+/* Check everything in m; fill s with what the user headers say. */
+static int scan(const struct request_msg *m, struct hdr_scan *s, char *err, size_t errlen)
+{
+	const char *method = m->method ? m->method : "";
+	char q[80];
+	bool chunked = false;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->first_cookie = -1;
+	if (!request_is_token(method, strlen(method))) {
+		quote(q, sizeof(q), method, strlen(method));
+		snprintf(err, errlen, "invalid method '%s'", q);
+		return -EINVAL;
+	}
+	if (!is_target(m->target ? m->target : "")) {
+		quote(q, sizeof(q), m->target ? m->target : "", m->target ? strlen(m->target) : 0);
+		snprintf(err, errlen, "invalid request target '%s': empty, whitespace or control",
+		         q);
+		return -EINVAL;
+	}
+	if (m->authority && !is_field_value(m->authority, strlen(m->authority)))
+		return bad_header(err, errlen, "Host", 4, "control character in the value");
+	if (m->user_agent && !is_field_value(m->user_agent, strlen(m->user_agent)))
+		return bad_header(err, errlen, "User-Agent", 10, "control character in the value");
+	if (m->cookie && m->cookie_len) {
+		s->jar = m->cookie;
+		s->jar_len = m->cookie_len;
+		if (!is_field_value(s->jar, s->jar_len))
+			return bad_header(err, errlen, "Cookie", 6,
+			                  "control character in the value");
+		trim_ows(&s->jar, &s->jar_len);
+	}
+	for (int i = 0; i < m->nheaders; i++)
+		if ((rc = scan_one(m, i, s, &chunked, err, errlen)) < 0)
+			return rc;
+	if (s->transfer_encoding && !chunked)
+		return bad_header(err, errlen, "Transfer-Encoding", 17,
+		                  "the final coding must be chunked, or the body has no end");
+	if (s->transfer_encoding && s->content_length) {
+		snprintf(err, errlen,
+		         "invalid headers: Content-Length must not be sent with "
+		         "Transfer-Encoding");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "name: value\r\n"; "name:\r\n" for an empty value. */
+static void put_field(struct buf *b, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+	buf_add(b, name, nlen);
+	buf_add(b, ": ", vlen ? 2 : 1);
+	buf_add(b, v, vlen);
+	buf_add(b, "\r\n", 2);
+}
+
+/* RFC 6265 §5.4: one Cookie field, the user's values first, then the jar's. */
+static void put_cookie(struct buf *b, const struct request_msg *m, const struct hdr_scan *s)
+{
+	bool any = false;
+
+	buf_add(b, "Cookie:", 7);
+	for (int i = s->first_cookie; i >= 0 && i < m->nheaders; i++) {
+		const struct request_hdr *h = &m->headers[i];
+		const char *v = h->value;
+		size_t n = h->value_len;
+		if (!hdr_is(h, "Cookie"))
+			continue;
+		trim_ows(&v, &n);
+		if (n == 0)
+			continue;
+		buf_add(b, any ? "; " : " ", any ? 2 : 1);
+		buf_add(b, v, n);
+		any = true;
+	}
+	if (s->jar_len) {
+		buf_add(b, any ? "; " : " ", any ? 2 : 1);
+		buf_add(b, s->jar, s->jar_len);
+	}
+	buf_add(b, "\r\n", 2);
+}
+
+/* RFC 9110 §8.6: a user agent sends Content-Length in a POST even when it is 0. */
+static bool method_wants_length(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	       strcmp(method, "PATCH") == 0;
+}
+
+static void put_head(struct buf *b, const struct request_msg *m, const struct hdr_scan *s)
+{
+	const char *auth = m->authority ? m->authority : "";
+	const char *ua = m->user_agent ? m->user_agent : REQUEST_DEFAULT_UA;
+
+	buf_addstr(b, m->method);
+	buf_add(b, " ", 1);
+	buf_addstr(b, m->target);
+	buf_add(b, " HTTP/1.1\r\n", 11);
+	if (!s->host)
+		put_field(b, "Host", 4, auth, strlen(auth));
+	if (!s->user_agent)
+		put_field(b, "User-Agent", 10, ua, strlen(ua));
+	for (int i = 0; i < m->nheaders; i++) {
+		const struct request_hdr *h = &m->headers[i];
+		if (i == s->first_cookie)
+			put_cookie(b, m, s);
+		else if (!hdr_is(h, "Cookie"))
+			put_field(b, h->name, h->name_len, h->value, h->value_len);
+	}
+	if (s->first_cookie < 0 && s->jar_len)
+		put_cookie(b, m, s);
+	if (!s->transfer_encoding && !s->content_length &&
+	    (m->body_len || method_wants_length(m->method))) {
+		char num[48];
+		int n = snprintf(num, sizeof(num), "Content-Length: %zu\r\n", m->body_len);
+		buf_add(b, num, (size_t)n);
+	}
+	buf_add(b, "\r\n", 2);
+}
+
+/* The body as is, or (RFC 9112 §7.1) as one chunk, the last-chunk and no trailers. */
+static void put_body(struct buf *b, const struct request_msg *m, bool chunked)
+{
+	char num[32];
+
+	if (!chunked) {
+		buf_add(b, m->body, m->body_len);
+		return;
+	}
+	if (m->body_len) {
+		int n = snprintf(num, sizeof(num), "%zx\r\n", m->body_len);
+		buf_add(b, num, (size_t)n);
+		buf_add(b, m->body, m->body_len);
+		buf_add(b, "\r\n", 2);
+	}
+	buf_add(b, "0\r\n\r\n", 5);
+}
+
+int request_serialize(struct buf *out, const struct request_msg *m, char *err, size_t errlen)
+{
+	struct hdr_scan s;
+	int rc;
+
+	out->len = 0;
+	if (out->p)
+		out->p[0] = '\0';
+	rc = scan(m, &s, err, errlen);
+	if (rc < 0)
+		return rc;
+	put_head(out, m, &s);
+	put_body(out, m, s.transfer_encoding);
+	return 0;
+}
+
+/* "Name: value" into h, pointing into s; the value without its leading OWS. */
+static int split_header(const char *s, struct request_hdr *h, char *err, size_t errlen)
+{
+	const char *colon = strchr(s, ':');
+	char q[80];
+
+	if (!colon) {
+		quote(q, sizeof(q), s, strlen(s));
+		snprintf(err, errlen, "invalid header '%s': expected 'Name: value'", q);
+		return -EINVAL;
+	}
+	h->name = s;
+	h->name_len = (size_t)(colon - s);
+	h->value = colon + 1;
+	while (is_ows(*h->value))
+		h->value++;
+	h->value_len = strlen(h->value);
+	return 0;
 }
 
 int request_build(const struct request_spec *spec, struct request *r, char *err, size_t errlen)
 {
 	const char *method = spec->method ? spec->method : "GET";
-	struct sbuf b = { 0 };
-	char num[32];
+	const struct url *u = spec->url;
+	struct request_hdr *h =
+	    spec->nheaders > 0 ? xcalloc((size_t)spec->nheaders, sizeof(*h)) : NULL;
+	struct request_msg m = { .method = method,
+		                 .target = u->path,
+		                 .authority = u->authority,
+		                 .headers = h,
+		                 .nheaders = spec->nheaders,
+		                 .user_agent = spec->user_agent,
+		                 .body = spec->body,
+		                 .body_len = spec->body_len };
+	struct buf b = { 0 };
+	int rc = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (!*method) {
-		snprintf(err, errlen, "invalid method: empty");
-		return -EINVAL;
+	for (int i = 0; i < spec->nheaders; i++)
+		if ((rc = split_header(spec->headers[i], &h[i], err, errlen)) < 0)
+			goto out_free_headers;
+	rc = request_serialize(&b, &m, err, errlen);
+	if (rc < 0) {
+		buf_free(&b);
+		goto out_free_headers;
 	}
-	for (const char *c = method; *c; c++) {
-		if (!is_tchar(*c)) {
-			snprintf(err, errlen, "invalid method '%s'", method);
-			return -EINVAL;
-		}
-	}
-	for (int i = 0; i < spec->nheaders; i++) {
-		size_t nl;
-		int rc = check_header(spec->headers[i], &nl, err, errlen);
-		if (rc < 0)
-			return rc;
-	}
-
-	sb_str(&b, method);
-	sb_str(&b, " ");
-	sb_str(&b, spec->url->path);
-	sb_str(&b, " HTTP/1.1\r\n");
-	if (!has_header(spec, "Host")) {
-		sb_str(&b, "Host: ");
-		sb_str(&b, spec->url->authority);
-		sb_str(&b, "\r\n");
-	}
-	if (!has_header(spec, "User-Agent")) {
-		sb_str(&b, "User-Agent: ");
-		sb_str(&b, spec->user_agent ? spec->user_agent : STAMPEDE_UA);
-		sb_str(&b, "\r\n");
-	}
-	for (int i = 0; i < spec->nheaders; i++) {
-		sb_str(&b, spec->headers[i]);
-		sb_str(&b, "\r\n");
-	}
-	bool want_length = spec->body_len > 0 || strcmp(method, "POST") == 0 ||
-	                   strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
-	if (want_length && !has_header(spec, "Content-Length") &&
-	    !has_header(spec, "Transfer-Encoding")) {
-		snprintf(num, sizeof(num), "Content-Length: %zu\r\n", spec->body_len);
-		sb_str(&b, num);
-	}
-	sb_str(&b, "\r\n");
-	if (spec->body_len)
-		sb_add(&b, spec->body, spec->body_len);
-
 	r->method = xstrdup(method);
 	r->head = strcmp(method, "HEAD") == 0;
-	size_t nlen = strlen(spec->url->authority) + strlen(spec->url->path) + 16;
+	r->idempotent = request_method_idempotent(method);
+	size_t nlen = strlen(u->authority) + strlen(u->path) + 16;
 	r->name = xmalloc(nlen);
-	snprintf(r->name, nlen, "%s://%s%s", spec->url->tls ? "https" : "http",
-	         spec->url->authority, spec->url->path);
+	snprintf(r->name, nlen, "%s://%s%s", u->tls ? "https" : "http", u->authority, u->path);
 	r->bytes = b.p;
 	r->len = b.len;
-	return 0;
+out_free_headers:
+	free(h);
+	return rc;
 }
 
 void request_free(struct request *r)

@@ -193,6 +193,8 @@ Test(request, empty_body_methods_send_zero_length)
 	url_free(&u);
 }
 
+/* Changed with the single serializer: a Transfer-Encoding: chunked body is now chunk-encoded
+ * by request_serialize() (it used to be sent as given, pre-encoded by the user). */
 Test(request, given_length_or_encoding_is_kept)
 {
 	struct url u = tr_url("http://h/");
@@ -217,8 +219,6 @@ Test(request, given_length_or_encoding_is_kept)
 	request_free(&r);
 
 	spec.headers = te;
-	spec.body = "2\r\nhi\r\n0\r\n\r\n";
-	spec.body_len = strlen(spec.body);
 	cr_assert_eq(request_build(&spec, &r, err, sizeof(err)), 0, "%s", err);
 	TR_EXPECT_BYTES(&r, "POST / HTTP/1.1\r\n"
 	                    "Host: h\r\n"
@@ -226,6 +226,50 @@ Test(request, given_length_or_encoding_is_kept)
 	                    "Transfer-Encoding: chunked\r\n"
 	                    "\r\n"
 	                    "2\r\nhi\r\n0\r\n\r\n");
+	request_free(&r);
+	url_free(&u);
+}
+
+Test(request, build_rejects_bad_framing)
+{
+	static const char *const bad[][2] = {
+		{ "Content-Length: 3", NULL },
+		{ "Transfer-Encoding: chunked", "Content-Length: 2" },
+		{ "Transfer-Encoding: gzip", NULL },
+	};
+	struct url u = tr_url("http://h/");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *headers[] = { bad[i][0], bad[i][1] };
+		struct request_spec spec = { .method = "POST",
+			                     .url = &u,
+			                     .headers = headers,
+			                     .nheaders = bad[i][1] ? 2 : 1,
+			                     .body = "hi",
+			                     .body_len = 2 };
+		struct request r;
+		char err[256] = "";
+		cr_expect_eq(request_build(&spec, &r, err, sizeof(err)), -EINVAL, "%s", bad[i][0]);
+		cr_expect_null(r.bytes);
+		request_free(&r);
+	}
+	url_free(&u);
+}
+
+Test(request, build_merges_cookie_headers)
+{
+	struct url u = tr_url("http://h/");
+	const char *headers[] = { "Cookie: a=1", "X: y", "cookie:b=2" };
+	struct request_spec spec = { .url = &u, .headers = headers, .nheaders = 3 };
+	struct request r;
+	char err[256] = "";
+
+	cr_assert_eq(request_build(&spec, &r, err, sizeof(err)), 0, "%s", err);
+	TR_EXPECT_BYTES(&r, "GET / HTTP/1.1\r\n"
+	                    "Host: h\r\n"
+	                    "User-Agent: stampede/0.1\r\n"
+	                    "Cookie: a=1; b=2\r\n"
+	                    "X: y\r\n"
+	                    "\r\n");
 	request_free(&r);
 	url_free(&u);
 }
@@ -331,4 +375,448 @@ Test(request, free_accepts_zeroed)
 	struct request r;
 	memset(&r, 0, sizeof(r));
 	request_free(&r);
+}
+
+/* --- request_serialize(): one table per rule ------------------------------------- */
+
+/* A counted header from two string literals (they may hold NULs). */
+#define H(n, v)                                                                                    \
+	{                                                                                          \
+		(n), sizeof(n) - 1, (v), sizeof(v) - 1                                             \
+	}
+#define HDRS(...)                                                                                  \
+	.headers = (const struct request_hdr[]){ __VA_ARGS__ },                                    \
+	.nheaders = (int)(sizeof((const struct request_hdr[]){ __VA_ARGS__ }) /                    \
+	                  sizeof(struct request_hdr))
+#define BASE(meth) .method = (meth), .target = "/", .authority = "h"
+#define DEF        "Host: h\r\nUser-Agent: stampede/0.1\r\n"
+#define WANT(lit)  .want = (lit), .want_len = sizeof(lit) - 1
+#define JAR(lit)   .cookie = (lit), .cookie_len = sizeof(lit) - 1
+
+struct rs_case {
+	const char *what;
+	struct request_msg m;
+	int rc;
+	const char *want; /* the whole request when rc is 0 */
+	size_t want_len;
+	const char *err_has; /* a part of err when rc < 0 */
+};
+
+/* Run the cases through one reused buffer: each result replaces the last, and an error
+ * leaves it empty. */
+static void rs_run(const struct rs_case *cases, size_t n)
+{
+	struct buf b = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const struct rs_case *c = &cases[i];
+		char err[256] = "";
+		int rc = request_serialize(&b, &c->m, err, sizeof(err));
+		cr_expect_eq(rc, c->rc, "%s: rc %d (%s), want %d", c->what, rc, err, c->rc);
+		if (c->rc < 0) {
+			cr_expect_eq(b.len, 0, "%s: output not emptied on error", c->what);
+			if (c->err_has)
+				cr_expect_neq(strstr(err, c->err_has), NULL,
+				              "%s: error \"%s\" lacks \"%s\"", c->what, err,
+				              c->err_has);
+		} else if (rc == 0) {
+			cr_expect(b.len == c->want_len && memcmp(b.p, c->want, b.len) == 0,
+			          "%s:\n%.*s\nwant:\n%.*s", c->what, (int)b.len, b.p,
+			          (int)c->want_len, c->want);
+			cr_expect_eq(b.p[b.len], '\0', "%s: NUL-terminated", c->what);
+		}
+	}
+	buf_free(&b);
+}
+
+/* RFC 9110 §5.1, §5.6.2, RFC 9112 §5: a field name is a token, nothing else. */
+Test(request, serialize_header_names_are_tokens)
+{
+	const struct rs_case cases[] = {
+		{ "every tchar",
+		  { BASE("GET"), HDRS(H("!#$%&'*+-.^_`|~09azAZ", "v")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "!#$%&'*+-.^_`|~09azAZ: v\r\n\r\n") },
+		{ "empty", { BASE("GET"), HDRS(H("", "v")) }, -EINVAL, .err_has = "empty name" },
+		{ "space",
+		  { BASE("GET"), HDRS(H("Bad Name", "v")) },
+		  -EINVAL,
+		  .err_has = "invalid header 'Bad Name'" },
+		{ "space before colon",
+		  { BASE("GET"), HDRS(H("Host ", "v")) },
+		  -EINVAL,
+		  .err_has = "invalid header 'Host '" },
+		{ "tab",
+		  { BASE("GET"), HDRS(H("Bad\tName", "v")) },
+		  -EINVAL,
+		  .err_has = "invalid header 'Bad\\x09Name'" },
+		{ "separator",
+		  { BASE("GET"), HDRS(H("X(y)", "v")) },
+		  -EINVAL,
+		  .err_has = "not a token" },
+		{ "colon", { BASE("GET"), HDRS(H("X:", "v")) }, -EINVAL, .err_has = "'X:'" },
+		{ "CRLF",
+		  { BASE("GET"), HDRS(H("X\r\nY", "v")) },
+		  -EINVAL,
+		  .err_has = "'X\\x0d\\x0aY'" },
+		{ "NUL", { BASE("GET"), HDRS(H("X\0Y", "v")) }, -EINVAL, .err_has = "'X\\x00Y'" },
+		{ "non-ASCII",
+		  { BASE("GET"), HDRS(H("\xc3\xa9", "v")) },
+		  -EINVAL,
+		  .err_has = "not a token" },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* RFC 9110 §5.5: no CR, LF, NUL or other control in a value (HTAB and obs-text pass), so
+ * no smuggled field; the same for the values the serializer adds. */
+Test(request, serialize_header_values_have_no_controls)
+{
+	const struct rs_case cases[] = {
+		{ "CRLF smuggling",
+		  { BASE("GET"), HDRS(H("X-Bad", "a\r\nX-Smuggled: 1")) },
+		  -EINVAL,
+		  .err_has = "invalid header 'X-Bad': control character" },
+		{ "LF", { BASE("GET"), HDRS(H("X-Bad", "a\nb")) }, -EINVAL, .err_has = "'X-Bad'" },
+		{ "CR", { BASE("GET"), HDRS(H("X-Bad", "a\rb")) }, -EINVAL, .err_has = "'X-Bad'" },
+		{ "NUL", { BASE("GET"), HDRS(H("X-Bad", "a\0b")) }, -EINVAL, .err_has = "'X-Bad'" },
+		{ "SOH", { BASE("GET"), HDRS(H("X-Bad", "\x01")) }, -EINVAL, .err_has = "'X-Bad'" },
+		{ "ESC",
+		  { BASE("GET"), HDRS(H("X-Bad", "\x1b[31m")) },
+		  -EINVAL,
+		  .err_has = "'X-Bad'" },
+		{ "DEL", { BASE("GET"), HDRS(H("X-Bad", "\x7f")) }, -EINVAL, .err_has = "'X-Bad'" },
+		{ "authority",
+		  { .method = "GET", .target = "/", .authority = "h\r\nX: y" },
+		  -EINVAL,
+		  .err_has = "invalid header 'Host'" },
+		{ "user agent",
+		  { BASE("GET"), .user_agent = "ua\n" },
+		  -EINVAL,
+		  .err_has = "invalid header 'User-Agent'" },
+		{ "jar cookie",
+		  { BASE("GET"), JAR("a=1\r\nX: y") },
+		  -EINVAL,
+		  .err_has = "invalid header 'Cookie'" },
+		{ "empty, tab, space, obs-text",
+		  { BASE("GET"),
+		    HDRS(H("A", ""), H("B", "a\tb"), H("C", "a b"), H("D", "\xc3\xa9")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "A:\r\nB: a\tb\r\nC: a b\r\nD: \xc3\xa9\r\n\r\n") },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* RFC 9110 §9.1: the method is a token, case-sensitive, sent as given. */
+Test(request, serialize_method_is_a_token)
+{
+	const struct rs_case cases[] = {
+		{ "extension",
+		  { BASE("M-SEARCH") },
+		  0,
+		  WANT("M-SEARCH / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "lower case", { BASE("get") }, 0, WANT("get / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "NULL",
+		  { .target = "/", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid method" },
+		{ "empty", { BASE("") }, -EINVAL, .err_has = "invalid method ''" },
+		{ "space", { BASE("GE T") }, -EINVAL, .err_has = "invalid method 'GE T'" },
+		{ "CRLF", { BASE("GET\r\n") }, -EINVAL, .err_has = "invalid method" },
+		{ "separator", { BASE("G(E)T") }, -EINVAL, .err_has = "invalid method" },
+		{ "slash", { BASE("GET/") }, -EINVAL, .err_has = "invalid method" },
+		{ "non-ASCII", { BASE("\xc3\xa9") }, -EINVAL, .err_has = "invalid method" },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* RFC 9112 §3.2: no whitespace in the request-target; no controls either (defence). */
+Test(request, serialize_target_has_no_whitespace_or_controls)
+{
+	const struct rs_case cases[] = {
+		{ "path and query",
+		  { .method = "GET", .target = "/a?b=%20&c=d", .authority = "h" },
+		  0,
+		  WANT("GET /a?b=%20&c=d HTTP/1.1\r\n" DEF "\r\n") },
+		{ "asterisk",
+		  { .method = "OPTIONS", .target = "*", .authority = "h" },
+		  0,
+		  WANT("OPTIONS * HTTP/1.1\r\n" DEF "\r\n") },
+		{ "NULL",
+		  { .method = "GET", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid request target" },
+		{ "empty",
+		  { .method = "GET", .target = "", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid request target" },
+		{ "space",
+		  { .method = "GET", .target = "/a b", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid request target '/a b'" },
+		{ "tab",
+		  { .method = "GET", .target = "/a\tb", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid request target" },
+		{ "CRLF",
+		  { .method = "GET", .target = "/ HTTP/1.1\r\nX: y", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid request target" },
+		{ "DEL",
+		  { .method = "GET", .target = "/\x7f", .authority = "h" },
+		  -EINVAL,
+		  .err_has = "invalid request target" },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* RFC 9110 §7.2, RFC 9112 §3.2: Host first unless given, never twice; User-Agent unless
+ * given. */
+Test(request, serialize_host_and_user_agent)
+{
+	const struct rs_case cases[] = {
+		{ "defaults",
+		  { BASE("GET"), HDRS(H("X", "1")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: stampede/0.1\r\nX: 1\r\n\r\n") },
+		{ "configured agent",
+		  { BASE("GET"), .user_agent = "ua/1" },
+		  0,
+		  WANT("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: ua/1\r\n\r\n") },
+		{ "user host",
+		  { BASE("GET"), HDRS(H("X", "1"), H("host", "v.example")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\nUser-Agent: stampede/0.1\r\nX: 1\r\nhost: v.example\r\n"
+		       "\r\n") },
+		{ "user agent",
+		  { BASE("GET"), .user_agent = "ua/1", HDRS(H("USER-AGENT", "me")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\nHost: h\r\nUSER-AGENT: me\r\n\r\n") },
+		{ "prefixes",
+		  { BASE("GET"), HDRS(H("Hostname", "x"), H("User-Agent-X", "y")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Hostname: x\r\nUser-Agent-X: y\r\n\r\n") },
+		{ "no authority",
+		  { .method = "GET", .target = "/" },
+		  0,
+		  WANT("GET / HTTP/1.1\r\nHost:\r\nUser-Agent: stampede/0.1\r\n\r\n") },
+		{ "two hosts",
+		  { BASE("GET"), HDRS(H("Host", "a"), H("HOST", "b")) },
+		  -EINVAL,
+		  .err_has = "invalid header 'HOST': given twice" },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* RFC 9112 §6.1-§6.3, §7.1 and RFC 9110 §8.6: how the body is framed. */
+Test(request, serialize_framing)
+{
+	const struct rs_case cases[] = {
+		{ "GET", { BASE("GET") }, 0, WANT("GET / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "HEAD", { BASE("HEAD") }, 0, WANT("HEAD / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "DELETE", { BASE("DELETE") }, 0, WANT("DELETE / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "OPTIONS", { BASE("OPTIONS") }, 0, WANT("OPTIONS / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "POST empty",
+		  { BASE("POST") },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "Content-Length: 0\r\n\r\n") },
+		{ "PUT empty",
+		  { BASE("PUT") },
+		  0,
+		  WANT("PUT / HTTP/1.1\r\n" DEF "Content-Length: 0\r\n\r\n") },
+		{ "PATCH empty",
+		  { BASE("PATCH") },
+		  0,
+		  WANT("PATCH / HTTP/1.1\r\n" DEF "Content-Length: 0\r\n\r\n") },
+		{ "POST body",
+		  { BASE("POST"), .body = "a\0b", .body_len = 3 },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "Content-Length: 3\r\n\r\na\0b") },
+		{ "GET body",
+		  { BASE("GET"), .body = "hi", .body_len = 2 },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Content-Length: 2\r\n\r\nhi") },
+		{ "user length",
+		  { BASE("POST"), HDRS(H("content-length", "2")), .body = "hi", .body_len = 2 },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "content-length: 2\r\n\r\nhi") },
+		{ "user length 0 on GET",
+		  { BASE("GET"), HDRS(H("Content-Length", "0")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Content-Length: 0\r\n\r\n") },
+		{ "user length differs",
+		  { BASE("POST"), HDRS(H("Content-Length", "3")), .body = "hi", .body_len = 2 },
+		  -EINVAL,
+		  .err_has = "invalid header 'Content-Length': 3, but the body has 2" },
+		{ "user length on no body",
+		  { BASE("GET"), HDRS(H("Content-Length", "5")) },
+		  -EINVAL,
+		  .err_has = "'Content-Length'" },
+		{ "user length not a number",
+		  { BASE("POST"), HDRS(H("Content-Length", "2a")), .body = "hi", .body_len = 2 },
+		  -EINVAL,
+		  .err_has = "not a decimal number" },
+		{ "user length negative",
+		  { BASE("POST"), HDRS(H("Content-Length", "-0")) },
+		  -EINVAL,
+		  .err_has = "not a decimal number" },
+		{ "user length list",
+		  { BASE("POST"), HDRS(H("Content-Length", "2, 2")), .body = "hi", .body_len = 2 },
+		  -EINVAL,
+		  .err_has = "not a decimal number" },
+		{ "user length twice",
+		  { BASE("POST"), HDRS(H("Content-Length", "2"), H("Content-Length", "2")),
+		    .body = "hi", .body_len = 2 },
+		  -EINVAL,
+		  .err_has = "given twice" },
+		{ "user length overflows",
+		  { BASE("POST"), HDRS(H("Content-Length", "99999999999999999999999")) },
+		  -EINVAL,
+		  .err_has = "'Content-Length'" },
+		{ "chunked body",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "chunked")),
+		    .body = "0123456789abcdefg", .body_len = 17 },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "Transfer-Encoding: chunked\r\n\r\n"
+		       "11\r\n0123456789abcdefg\r\n0\r\n\r\n") },
+		{ "chunked, no body",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "chunked")) },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") },
+		{ "gzip then chunked, case-insensitive",
+		  { BASE("PUT"), HDRS(H("Transfer-Encoding", "gzip ,, CHUNKED")), .body = "z",
+		    .body_len = 1 },
+		  0,
+		  WANT("PUT / HTTP/1.1\r\n" DEF "Transfer-Encoding: gzip ,, CHUNKED\r\n\r\n"
+		       "1\r\nz\r\n0\r\n\r\n") },
+		{ "codings over two fields",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "gzip"), H("X", "1"),
+		                       H("Transfer-Encoding", "chunked")) },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "Transfer-Encoding: gzip\r\nX: 1\r\n"
+		       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") },
+		{ "final coding not chunked",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "gzip")) },
+		  -EINVAL,
+		  .err_has = "the final coding must be chunked" },
+		{ "final coding as long as chunked",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "deflate")) },
+		  -EINVAL,
+		  .err_has = "the final coding must be chunked" },
+		{ "chunked not final",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "chunked, gzip")) },
+		  -EINVAL,
+		  .err_has = "chunked must be the final coding, applied once" },
+		{ "chunked twice",
+		  { BASE("POST"),
+		    HDRS(H("Transfer-Encoding", "chunked"), H("Transfer-Encoding", "chunked")) },
+		  -EINVAL,
+		  .err_has = "applied once" },
+		{ "no coding",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", " , ")) },
+		  -EINVAL,
+		  .err_has = "'Transfer-Encoding'" },
+		{ "not a coding",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "chun/ked")) },
+		  -EINVAL,
+		  .err_has = "not a list of codings" },
+		{ "both framings",
+		  { BASE("POST"), HDRS(H("Transfer-Encoding", "chunked"), H("Content-Length", "2")),
+		    .body = "hi", .body_len = 2 },
+		  -EINVAL,
+		  .err_has = "Content-Length must not be sent with Transfer-Encoding" },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* RFC 6265 §5.4: one Cookie field; the user's values first, then the jar's. */
+Test(request, serialize_one_cookie_field)
+{
+	const struct rs_case cases[] = {
+		{ "jar after user headers, before Content-Length",
+		  { BASE("POST"), HDRS(H("X", "1")), JAR("a=1; b=2"), .body = "hi", .body_len = 2 },
+		  0,
+		  WANT("POST / HTTP/1.1\r\n" DEF "X: 1\r\nCookie: a=1; b=2\r\nContent-Length: 2\r\n"
+		       "\r\nhi") },
+		{ "user only",
+		  { BASE("GET"), HDRS(H("Cookie", "u=1"), H("X", "1")) },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Cookie: u=1\r\nX: 1\r\n\r\n") },
+		{ "user then jar, at the user's place",
+		  { BASE("GET"), HDRS(H("X", "1"), H("cookie", "u=1"), H("Y", "2")), JAR("a=1") },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "X: 1\r\nCookie: u=1; a=1\r\nY: 2\r\n\r\n") },
+		{ "two user fields and the jar",
+		  { BASE("GET"), HDRS(H("Cookie", "u=1 "), H("X", "1"), H("COOKIE", "v=2")),
+		    JAR(" a=1") },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Cookie: u=1; v=2; a=1\r\nX: 1\r\n\r\n") },
+		{ "empty jar", { BASE("GET"), JAR("") }, 0, WANT("GET / HTTP/1.1\r\n" DEF "\r\n") },
+		{ "empty user value",
+		  { BASE("GET"), HDRS(H("Cookie", "")), JAR("a=1") },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Cookie: a=1\r\n\r\n") },
+		{ "counted jar",
+		  { BASE("GET"), .cookie = "a=1; b=2", .cookie_len = 3 },
+		  0,
+		  WANT("GET / HTTP/1.1\r\n" DEF "Cookie: a=1\r\n\r\n") },
+		{ "NUL in the jar",
+		  { BASE("GET"), JAR("a=1\0b") },
+		  -EINVAL,
+		  .err_has = "invalid header 'Cookie'" },
+		{ "bad user value",
+		  { BASE("GET"), HDRS(H("Cookie", "a=1\nb")) },
+		  -EINVAL,
+		  .err_has = "invalid header 'Cookie'" },
+	};
+	rs_run(cases, ARRAY_SIZE(cases));
+}
+
+/* The buffer is the caller's: a warm buffer is reused without a new allocation. */
+Test(request, serialize_reuses_a_warm_buffer)
+{
+	const struct request_msg m = { BASE("POST"), .body = "hello", .body_len = 5 };
+	struct buf b = { 0 };
+	char err[256] = "";
+
+	cr_assert_eq(request_serialize(&b, &m, err, sizeof(err)), 0, "%s", err);
+	char *p = b.p;
+	size_t cap = b.cap, len = b.len;
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(request_serialize(&b, &m, err, sizeof(err)), 0, "%s", err);
+		cr_expect_eq(b.p, p);
+		cr_expect_eq(b.cap, cap);
+		cr_expect_eq(b.len, len);
+	}
+	buf_free(&b);
+}
+
+Test(request, is_token)
+{
+	static const struct {
+		const char *s;
+		bool want;
+	} cases[] = {
+		{ "GET", true }, { "x-y_z.1~", true }, { "", false },     { "a b", false },
+		{ "a:", false }, { "a\"", false },     { "\x80", false }, { "(", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		cr_expect_eq(request_is_token(cases[i].s, strlen(cases[i].s)), cases[i].want,
+		             "\"%s\"", cases[i].s);
+	cr_expect_not(request_is_token("a\0b", 3), "NUL is not a tchar");
+}
+
+/* RFC 9110 §9.2.2: GET, HEAD, OPTIONS, TRACE, PUT and DELETE are idempotent. */
+Test(request, method_idempotent)
+{
+	static const struct {
+		const char *method;
+		bool want;
+	} cases[] = {
+		{ "GET", true },      { "HEAD", true },   { "OPTIONS", true }, { "TRACE", true },
+		{ "PUT", true },      { "DELETE", true }, { "POST", false },   { "PATCH", false },
+		{ "CONNECT", false }, { "get", false },   { "", false },       { "GETX", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		cr_expect_eq(request_method_idempotent(cases[i].method), cases[i].want, "%s",
+		             cases[i].method);
 }
