@@ -1,4 +1,4 @@
-/* url.c: strict parsing of http and https URLs. */
+/* url.c: strict parsing of http and https URLs, and URI reference resolution (RFC 3986 §5.2). */
 #include "protocol/url.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uriparser/Uri.h>
 
 #include "util/common.h"
 
@@ -13,6 +14,33 @@ static int fail(char *err, size_t errlen, const char *s, const char *why)
 {
 	snprintf(err, errlen, "invalid URL '%s': %s", s, why);
 	return -EINVAL;
+}
+
+/* A new string: prefix, then s[0..n) with every byte >= 0x80 written as "%XX", so that UTF-8
+ * text becomes its RFC 3986 §2.1 percent-encoding ("é" -> "%C3%A9"). Other bytes, '%' included,
+ * are copied as they are: existing escapes are not encoded twice. */
+static char *pct_encode_8bit(const char *prefix, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(prefix) + n;
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			len += 2;
+	char *out = xmalloc(len + 1);
+	char *o = stpcpy(out, prefix);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80) {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '%';
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 0xf];
+	}
+	*o = '\0';
+	return out;
 }
 
 static bool valid_host_char(char c)
@@ -52,6 +80,10 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	} else {
 		host_end = p;
 		while (host_end < p + auth_len && *host_end != ':') {
+			if ((unsigned char)*host_end >= 0x80 || *host_end == '%')
+				return fail(err, errlen, s,
+				            "non-ASCII or percent-encoded host name "
+				            "(give an IDN in its xn-- form)");
 			if (!valid_host_char(*host_end))
 				return fail(err, errlen, s, "bad character in host");
 			host_end++;
@@ -84,22 +116,116 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	} else {
 		u->port = xstrdup(u->tls ? "443" : "80");
 	}
-	if (path_len == 0) {
-		u->path = xstrdup("/");
-	} else if (*p == '?') {
-		u->path = xmalloc(path_len + 2);
-		u->path[0] = '/';
-		memcpy(u->path + 1, p, path_len);
-		u->path[path_len + 1] = '\0';
-	} else {
-		u->path = xstrndup(p, path_len);
-	}
+	u->path = pct_encode_8bit(path_len == 0 || *p == '?' ? "/" : "", p, path_len);
 	bool default_port = !port || strcmp(u->port, u->tls ? "443" : "80") == 0;
 	size_t alen = strlen(u->host) + strlen(u->port) + 4;
 	u->authority = xmalloc(alen);
 	snprintf(u->authority, alen, "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
 	         default_port ? "" : ":", default_port ? "" : u->port);
 	return 0;
+}
+
+/* --- reference resolution ---------------------------------------------------------------- */
+
+static int parse_uri(UriUriA *uri, const char *s, const char *what, char *err, size_t errlen)
+{
+	const char *at = s;
+	int rc = uriParseSingleUriA(uri, s, &at);
+
+	if (rc == URI_SUCCESS)
+		return 0;
+	if (rc == URI_ERROR_MALLOC) {
+		snprintf(err, errlen, "cannot parse %s '%s': out of memory", what, s);
+		return -ENOMEM;
+	}
+	snprintf(err, errlen, "invalid %s '%s': not RFC 3986 syntax at offset %td", what, s,
+	         at - s);
+	return -EINVAL;
+}
+
+/* §5.2.3 merge happened: the reference is a relative-path reference (no scheme, no authority,
+ * a path not starting with '/'). */
+static bool merged(const UriUriA *ref)
+{
+	return !ref->scheme.first && !ref->hostText.first && !ref->absolutePath && ref->pathHead;
+}
+
+/* §5.3 recomposition of res, with the two places where liburiparser's text departs from the RFC
+ * put back for a result with an authority (every http/https URL):
+ * - after a merge it puts a "." segment in front of a path that starts with an empty segment
+ *   ("http://a/" + ".//x" gives "http://a/.//x", RFC "http://a//x"); that guard is only needed
+ *   without an authority, where "//x" would read as one;
+ * - it prints an IPv6 literal as eight full groups ("[::1]" -> "[0000:...:0001]"), where §5.2.2
+ *   copies the authority as written (and the Host header must not change).
+ * A result without an authority (never an http/https URL) is the library's text, which in
+ * dot-segment corner cases differs from the RFC's: "g:a/b" + "../c" gives "g:c", RFC "g:/c".
+ * Returns NULL if liburiparser cannot print it. */
+static char *recompose(const UriUriA *res, const UriUriA *ref)
+{
+	UriUriA shown = *res;
+	int n = 0;
+
+	if (res->hostText.first && merged(ref) && shown.pathHead && shown.pathHead->next &&
+	    shown.pathHead->text.afterLast - shown.pathHead->text.first == 1 &&
+	    shown.pathHead->text.first[0] == '.')
+		shown.pathHead = shown.pathHead->next;
+	if (shown.hostData.ip6) {
+		shown.hostData.ip6 = NULL;
+		shown.hostData.ipFuture = shown.hostText; /* printed as "[" text "]" */
+	}
+	if (uriToStringCharsRequiredA(&shown, &n) != URI_SUCCESS)
+		return NULL;
+	char *s = xmalloc((size_t)n + 1);
+	if (uriToStringA(s, &shown, n + 1, NULL) != URI_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int resolve(const char *b, const char *r, char **out, char *err, size_t errlen)
+{
+	UriUriA ub, ur, res;
+	int rc;
+
+	rc = parse_uri(&ub, b, "base URI", err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = parse_uri(&ur, r, "URI reference", err, errlen);
+	if (rc < 0)
+		goto out_free_base;
+	rc = uriAddBaseUriExA(&res, &ur, &ub, URI_RESOLVE_STRICTLY);
+	if (rc != URI_SUCCESS) {
+		if (rc == URI_ERROR_ADDBASE_REL_BASE)
+			snprintf(err, errlen, "base URI '%s' is not absolute (no scheme)", b);
+		else
+			snprintf(err, errlen, "cannot resolve '%s': liburiparser error %d", r, rc);
+		rc = rc == URI_ERROR_ADDBASE_REL_BASE ? -EINVAL : -ENOMEM;
+		goto out_free_ref;
+	}
+	*out = recompose(&res, &ur);
+	if (!*out) {
+		snprintf(err, errlen, "cannot resolve '%s': result too long", r);
+		rc = -ENOMEM;
+	}
+	uriFreeUriMembersA(&res);
+out_free_ref:
+	uriFreeUriMembersA(&ur);
+out_free_base:
+	uriFreeUriMembersA(&ub);
+	return rc;
+}
+
+int url_resolve(const char *base, const char *ref, char **out, char *err, size_t errlen)
+{
+	char *b = pct_encode_8bit("", base, strlen(base));
+	char *r = pct_encode_8bit("", ref, strlen(ref));
+
+	*out = NULL;
+	int rc = resolve(b, r, out, err, errlen);
+	free(r);
+	free(b);
+	return rc;
 }
 
 void url_free(struct url *u)
