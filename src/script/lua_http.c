@@ -12,7 +12,6 @@
 #include "script/lua_rt.h"
 #include "util/common.h"
 
-#define DEFAULT_UA  "stampede/0.1"
 #define RESPONSE_MT "stampede.response"
 #define EXPECT_MT   "stampede.expectedStatuses"
 
@@ -70,29 +69,30 @@ static const struct url *vu_url(struct lvu *lv, const char *url, const struct ta
 
 void lua_http_vu_free(struct lvu *lv)
 {
+	for (int i = 0; i < lv->reqs_cap; i++) {
+		struct hreq *r = &lv->reqs[i];
+		if (r->call.in_flight)
+			call_abort(worker_net(lv->v->w), &r->call);
+		call_free(&r->call);
+		buf_free(&r->bytes);
+		buf_free(&r->url);
+		buf_free(&r->name);
+		buf_free(&r->tagbuf);
+		buf_free(&r->body);
+		buf_free(&r->memo_key);
+		buf_free(&r->hval);
+		buf_free(&r->cookie);
+		free(r->hdrs);
+	}
+	free(lv->reqs);
+	lv->reqs = NULL;
+	lv->reqs_cap = 0;
 	free(lv->urlc_s);
 	lv->urlc_s = NULL;
 	url_free(&lv->urlc_u);
 }
 
 /* --- helpers ---------------------------------------------------------------------- */
-
-static bool is_tchar(char c)
-{
-	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static void check_header(lua_State *L, const char *name, const char *value)
-{
-	if (!*name)
-		luaL_error(L, "empty header name");
-	for (const char *c = name; *c; c++)
-		if (!is_tchar(*c))
-			luaL_error(L, "invalid header name '%s'", name);
-	for (const char *c = value; *c; c++)
-		if ((unsigned char)*c < ' ' && *c != '\t')
-			luaL_error(L, "header '%s': control character in the value", name);
-}
 
 static int64_t duration_param(lua_State *L, int idx, const char *what)
 {
@@ -145,10 +145,13 @@ static bool has_header(lua_State *L, int params, const char *name)
 
 static bool path_matches(const char *cp, const char *rp);
 
-static void add_cookies(lua_State *L, struct lvu *lv, struct buf *b, const struct url *u,
-                        int params)
+/* The Cookie value of a request to u into r->cookie: the VU's jar, then params.cookies
+ * (RFC 6265 §5.4: one field, "; " between pairs). */
+static void cookie_value(lua_State *L, struct lvu *lv, struct hreq *r, const struct url *u,
+                         int params)
 {
-	bool any = false;
+	struct buf *b = &r->cookie;
+	b->len = 0;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, lv->jar_ref);
 	lua_getfield(L, -1, u->host);
 	if (lua_istable(L, -1)) {
@@ -157,92 +160,129 @@ static void add_cookies(lua_State *L, struct lvu *lv, struct buf *b, const struc
 			lua_getfield(L, -1, "p");
 			lua_getfield(L, -2, "v");
 			if (path_matches(lua_tostring(L, -2), u->path)) {
-				buf_addstr(b, any ? "; " : "Cookie: ");
+				if (b->len)
+					buf_addstr(b, "; ");
 				buf_addstr(b, lua_tostring(L, -4));
 				buf_addstr(b, "=");
 				buf_addstr(b, lua_tostring(L, -1));
-				any = true;
 			}
 			lua_pop(L, 3);
 		}
 	}
 	lua_pop(L, 2);
-	if (params) {
+	if (params && !r->strip_auth) {
 		lua_getfield(L, params, "cookies");
 		if (lua_istable(L, -1)) {
 			lua_pushnil(L);
 			while (lua_next(L, -2)) {
 				if (lua_type(L, -2) == LUA_TSTRING) {
-					buf_addstr(b, any ? "; " : "Cookie: ");
+					if (b->len)
+						buf_addstr(b, "; ");
 					buf_addstr(b, lua_tostring(L, -2));
 					buf_addstr(b, "=");
 					buf_addstr(b, luaL_tolstring(L, -1, NULL));
 					lua_pop(L, 1);
-					any = true;
 				}
 				lua_pop(L, 1);
 			}
 		}
 		lua_pop(L, 1);
 	}
-	if (any)
-		buf_addstr(b, "\r\n");
 }
 
-/* Serialize r (method, r->url, body) with the params table at index params (0: none). */
-static void build_bytes(lua_State *L, struct hreq *r, const struct url *u, int params)
+#define HEADERS_MAX 256
+
+/* Headers a hop drops: after a method change to GET the content headers (RFC 9110 §15.4:
+ * the body is gone), on another origin the credentials and the Host (RFC 9110 §15.4,
+ * §11.6.2: Authorization is for the origin it was given to). */
+static bool stripped(const struct hreq *r, const char *name)
+{
+	if (r->strip_content &&
+	    (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Content-Type") ||
+	     !strcasecmp(name, "Transfer-Encoding") || !strcasecmp(name, "Content-Encoding")))
+		return true;
+	return r->strip_auth && (!strcasecmp(name, "Authorization") ||
+	                         !strcasecmp(name, "Proxy-Authorization") ||
+	                         !strcasecmp(name, "Host") || !strcasecmp(name, "Cookie"));
+}
+
+/* Serialize r (method, r->url, body) for u with the params table at index params (0: none)
+ * through the one serializer (request_serialize). Returns 0, or -EINVAL with err set. */
+static int build_bytes(lua_State *L, struct hreq *r, const struct url *u, int params, char *err,
+                       size_t errlen)
 {
 	struct lvu *lv = r->lv;
 	struct script *sc = lv->lw->sc;
-	struct buf *b = &r->bytes;
+	int n = 0;
 
-	b->len = 0;
-	buf_addstr(b, r->method);
-	buf_addstr(b, " ");
-	buf_addstr(b, u->path);
-	buf_addstr(b, " HTTP/1.1\r\n");
-	if (!has_header(L, params, "Host")) {
-		buf_addstr(b, "Host: ");
-		buf_addstr(b, u->authority);
-		buf_addstr(b, "\r\n");
-	}
-	if (!has_header(L, params, "User-Agent")) {
-		buf_addstr(b, "User-Agent: ");
-		buf_addstr(b, sc->user_agent ? sc->user_agent : DEFAULT_UA);
-		buf_addstr(b, "\r\n");
-	}
+	r->hval.len = 0;
 	if (params) {
 		lua_getfield(L, params, "headers");
 		if (lua_istable(L, -1)) {
 			lua_pushnil(L);
 			while (lua_next(L, -2)) {
-				if (lua_type(L, -2) != LUA_TSTRING)
-					luaL_error(L, "header names must be strings");
+				if (lua_type(L, -2) != LUA_TSTRING) {
+					lua_pop(L, 3);
+					snprintf(err, errlen, "header names must be strings");
+					return -EINVAL;
+				}
 				const char *name = lua_tostring(L, -2);
-				const char *value = luaL_tolstring(L, -1, NULL);
-				check_header(L, name, value);
-				buf_addstr(b, name);
-				buf_addstr(b, ": ");
-				buf_addstr(b, value);
-				buf_addstr(b, "\r\n");
-				lua_pop(L, 2);
+				if (stripped(r, name)) {
+					lua_pop(L, 1);
+					continue;
+				}
+				if (n >= HEADERS_MAX) {
+					lua_pop(L, 3);
+					snprintf(err, errlen, "more than %d headers", HEADERS_MAX);
+					return -EINVAL;
+				}
+				if (n >= r->hdrs_cap) {
+					r->hdrs_cap = r->hdrs_cap ? r->hdrs_cap * 2 : 16;
+					r->hdrs = xrealloc(r->hdrs, sizeof(*r->hdrs) * (size_t)r->hdrs_cap);
+				}
+				struct request_hdr *h = &r->hdrs[n++];
+				h->name = name;
+				h->name_len = lua_rawlen(L, -2);
+				if (lua_type(L, -1) == LUA_TSTRING) { /* kept alive by the table */
+					h->value = lua_tolstring(L, -1, &h->value_len);
+				} else {
+					size_t vl;
+					const char *v = luaL_tolstring(L, -1, &vl);
+					h->value = NULL; /* offset into hval, fixed below */
+					h->value_len = vl;
+					buf_add(&r->hval, v, vl);
+					lua_pop(L, 1);
+				}
+				lua_pop(L, 1);
 			}
 		} else if (!lua_isnil(L, -1)) {
-			luaL_error(L, "params.headers must be a table");
+			lua_pop(L, 1);
+			snprintf(err, errlen, "params.headers must be a table");
+			return -EINVAL;
 		}
 		lua_pop(L, 1);
 	}
-	add_cookies(L, lv, b, u, params);
-	bool with_body = r->body.len > 0 || !strcmp(r->method, "POST") ||
-	                 !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
-	if (with_body && !has_header(L, params, "Content-Length")) {
-		char num[48];
-		snprintf(num, sizeof(num), "Content-Length: %zu\r\n", r->body.len);
-		buf_addstr(b, num);
+	size_t at = 0;
+	for (int i = 0; i < n; i++) {
+		if (r->hdrs[i].value)
+			continue;
+		r->hdrs[i].value = r->hval.p + at;
+		at += r->hdrs[i].value_len;
 	}
-	buf_addstr(b, "\r\n");
-	if (r->body.len)
-		buf_add(b, r->body.p, r->body.len);
+	cookie_value(L, lv, r, u, params);
+	struct request_msg m = {
+		.method = r->method,
+		.target = u->path,
+		.authority = u->authority,
+		.headers = r->hdrs,
+		.nheaders = n,
+		.cookie = r->cookie.p,
+		.cookie_len = r->cookie.len,
+		.user_agent = sc->user_agent,
+		.body = r->body.p,
+		.body_len = r->body.len,
+	};
+	return request_serialize(&r->bytes, &m, err, errlen);
 }
 
 /* Read the body argument: nil, a string, or a table sent as a form. */
@@ -347,13 +387,10 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	char err[512];
 	size_t mlen = strlen(method);
 
-	if (mlen == 0 || mlen >= sizeof(r->method))
+	if (mlen == 0 || mlen >= sizeof(r->method) || !request_is_token(method, mlen))
 		luaL_error(L, "invalid method '%s'", method);
-	for (size_t i = 0; i < mlen; i++) {
-		if (!is_tchar(method[i]))
-			luaL_error(L, "invalid method '%s'", method);
+	for (size_t i = 0; i < mlen; i++)
 		r->method[i] = (char)toupper((unsigned char)method[i]);
-	}
 	r->method[mlen] = '\0';
 	const char *url = luaL_checkstring(L, url_idx);
 	if (params && !lua_istable(L, params))
@@ -444,8 +481,12 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	c->err = c->target ? ERR_NONE : ERR_DNS;
 	if (u->tls && !worker_net(lv->v->w)->tls_ctx)
 		luaL_error(L, "https is not available (no TLS context)");
-	build_bytes(L, r, u, params);
+	r->first_target = c->target;
+	r->strip_content = r->strip_auth = false;
+	if (build_bytes(L, r, u, params, err, sizeof(err)) < 0)
+		luaL_error(L, "%s", err);
 	c->head = !strcmp(r->method, "HEAD");
+	c->idempotent = request_method_idempotent(r->method);
 }
 
 /* --- responses -------------------------------------------------------------------- */
@@ -727,7 +768,12 @@ static bool path_matches(const char *cp, const char *rp)
 	return cp[n - 1] == '/' || rp[n] == '\0' || rp[n] == '/' || rp[n] == '?';
 }
 
-static bool follow_redirect(lua_State *L, struct hreq *r, const struct url *cur)
+/* Follow a redirect (RFC 9110 §15.4) from r's response: resolve Location against the
+ * current URL (RFC 3986 §5.2, url_resolve), change the method as k6 (Go) does — 301, 302
+ * and 303 turn anything but GET and HEAD into a GET without a body or content headers; 307
+ * and 308 keep method and body — and on another origin drop the credentials. Returns false
+ * when there is nothing to follow; the 3xx is then the response. */
+static bool follow_redirect(lua_State *L, struct hreq *r)
 {
 	int st = r->call.status;
 	if (r->call.err || r->redirects_left <= 0 ||
@@ -737,44 +783,40 @@ static bool follow_redirect(lua_State *L, struct hreq *r, const struct url *cur)
 	const char *loc = find_header(&r->call, "location", &from);
 	if (!loc || !*loc)
 		return false;
-	struct buf next = { 0 };
-	if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8)) {
-		buf_addstr(&next, loc);
-	} else if (loc[0] == '/' && loc[1] == '/') {
-		buf_addstr(&next, cur->tls ? "https:" : "http:");
-		buf_addstr(&next, loc);
-	} else {
-		buf_addstr(&next, cur->tls ? "https://" : "http://");
-		buf_addstr(&next, cur->authority);
-		if (loc[0] == '/') {
-			buf_addstr(&next, loc);
-		} else {
-			const char *slash = strrchr(cur->path, '/');
-			buf_add(&next, cur->path, slash ? (size_t)(slash - cur->path) + 1 : 1);
-			buf_addstr(&next, loc);
-		}
+	char err[512];
+	char *next = NULL;
+	if (url_resolve(r->url.p, loc, &next, err, sizeof(err)) < 0)
+		return false;
+	struct url probe;
+	if (url_parse(next, &probe, err, sizeof(err)) < 0) { /* e.g. ftp: not followed */
+		free(next);
+		return false;
 	}
+	url_free(&probe);
 	r->redirects_left--;
-	if (st == 303 || ((st == 301 || st == 302) && strcmp(r->method, "HEAD") != 0)) {
-		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
-			r->body.len = 0;
-		if (strcmp(r->method, "HEAD"))
-			snprintf(r->method, sizeof(r->method), "GET");
+	if (st <= 303 && strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+		snprintf(r->method, sizeof(r->method), "GET");
+		r->body.len = 0;
+		r->strip_content = true;
 	}
 	r->url.len = 0;
-	buf_add(&r->url, next.p, next.len);
-	buf_free(&next);
+	buf_addstr(&r->url, next);
+	free(next);
 
-	char err[512];
 	const struct url *u = vu_url(r->lv, r->url.p, &r->call.target, err, sizeof(err));
 	if (!u)
 		return false;
 	r->call.err = r->call.target ? ERR_NONE : ERR_DNS;
+	if (r->call.target != r->first_target)
+		r->strip_auth = true; /* and for every later hop, even back to the first origin */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->params_ref);
 	int params = lua_istable(L, -1) ? lua_gettop(L) : 0;
-	build_bytes(L, r, u, params);
+	int rc = build_bytes(L, r, u, params, err, sizeof(err));
 	lua_pop(L, 1);
+	if (rc < 0)
+		return false;
 	r->call.head = !strcmp(r->method, "HEAD");
+	r->call.idempotent = request_method_idempotent(r->method);
 	return true;
 }
 
@@ -840,7 +882,7 @@ static void hreq_done(struct http_call *c)
 	if (u) {
 		if (c->nheaders)
 			store_cookies(L, r, u->host);
-		if (follow_redirect(L, r, u)) {
+		if (follow_redirect(L, r)) {
 			hreq_start(r);
 			return;
 		}

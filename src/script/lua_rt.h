@@ -10,6 +10,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/loop.h"
+#include "protocol/request.h"
 #include "protocol/url.h"
 #include "script/script.h"
 
@@ -58,6 +59,14 @@ struct hreq {
 	 * the default (200-399); judge_none: not judged at all. */
 	const struct expect_set *expect;
 	bool judge_none;
+	/* redirects: what a hop must no longer send */
+	const struct target *first_target; /* origin of the script's URL */
+	bool strip_content;                /* the method became GET: no body, no content headers */
+	bool strip_auth;                   /* another origin: no Authorization, Host */
+	struct request_hdr *hdrs;          /* scratch for the serializer */
+	int hdrs_cap;
+	struct buf hval;   /* header values that were not strings, converted */
+	struct buf cookie; /* the Cookie value: jar + params.cookies */
 };
 
 /* http.expectedStatuses(...): status codes and ranges that count as expected. */
@@ -135,7 +144,8 @@ int lvu_base_tags(struct lvu *lv, struct tag *tags, int max);
 void lvu_resume(struct lvu *lv, int nargs);
 /* Drop the VU's requests in flight (hard stop); counts the ones the server received. */
 void lua_http_abort_all(struct lvu *lv);
-/* Release what the http module keeps per VU. */
+/* Release what the http module keeps per VU: its requests (aborting any in flight), the
+ * URL cache and the cookie jar. */
 void lua_http_vu_free(struct lvu *lv);
 
 /* Create a lw for sc (compiles the factory). Returns NULL after printing on failure. */

@@ -629,19 +629,6 @@ static void sb_vu_free(struct vu *v)
 	if (!lv)
 		return;
 	loop_timer_cancel(worker_loop(v->w), &lv->timer);
-	for (int i = 0; i < lv->reqs_cap; i++) {
-		struct hreq *r = &lv->reqs[i];
-		if (r->call.in_flight)
-			call_abort(worker_net(v->w), &r->call);
-		call_free(&r->call);
-		buf_free(&r->bytes);
-		buf_free(&r->url);
-		buf_free(&r->name);
-		buf_free(&r->tagbuf);
-		buf_free(&r->body);
-		buf_free(&r->memo_key);
-	}
-	free(lv->reqs);
 	lua_http_vu_free(lv);
 	free(lv);
 	v->body_state = NULL;
