@@ -8,44 +8,40 @@
 #include <strings.h>
 #include <time.h>
 
+#include "protocol/content.h"
 #include "protocol/url.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
 
 #define RESPONSE_MT "stampede.response"
 #define EXPECT_MT   "stampede.expectedStatuses"
+#define JAR_MT      "stampede.CookieJar"
+/* The most a response body may grow to when its Content-Encoding is decoded. */
+#define DECODED_MAX ((size_t)256 << 20)
 
 static void hreq_start(struct hreq *r);
 
-/* --- targets (resolved once per worker) ------------------------------------------- */
+/* --- targets (one per origin per worker) ------------------------------------------ */
 
 const struct target *lw_target(struct lw *lw, const char *key, bool tls, const char *host,
-                               const char *port, char *err, size_t errlen)
+                               const char *port)
 {
 	for (struct lw_target *t = lw->targets; t; t = t->next)
 		if (strcmp(t->t.key, key) == 0)
 			return &t->t;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0 || !res) {
-		snprintf(err, errlen, "lookup %s: %s", host, rc ? gai_strerror(rc) : "no address");
-		return NULL;
-	}
 	struct lw_target *t = xcalloc(1, sizeof(*t));
-	memcpy(&t->t.addr, res->ai_addr, res->ai_addrlen);
-	t->t.addrlen = res->ai_addrlen;
-	t->t.tls = tls;
 	t->t.host = xstrdup(host);
+	t->t.port = (uint16_t)strtol(port, NULL, 10); /* url_parse checked 1-65535 */
+	t->t.tls = tls;
 	t->t.key = xstrdup(key);
-	freeaddrinfo(res);
 	t->next = lw->targets;
 	lw->targets = t;
 	return &t->t;
 }
 
 /* The parsed form and origin of url, through the VU's one-entry cache. NULL (with err) for
- * an invalid URL; *t is NULL when the host does not resolve. */
+ * an invalid URL. The host is looked up when a connection is opened (a failed lookup is the
+ * request's dns_error), so *t is never NULL. */
 static const struct url *vu_url(struct lvu *lv, const char *url, const struct target **t, char *err,
                                 size_t errlen)
 {
@@ -62,7 +58,7 @@ static const struct url *vu_url(struct lvu *lv, const char *url, const struct ta
 	lv->urlc_u = u;
 	char key[600];
 	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
-	lv->urlc_t = lw_target(lv->lw, key, u.tls, u.host, u.port, err, errlen);
+	lv->urlc_t = lw_target(lv->lw, key, u.tls, u.host, u.port);
 	*t = lv->urlc_t;
 	return &lv->urlc_u;
 }
@@ -87,6 +83,8 @@ void lua_http_vu_free(struct lvu *lv)
 	free(lv->reqs);
 	lv->reqs = NULL;
 	lv->reqs_cap = 0;
+	cookie_jar_free(lv->jar);
+	lv->jar = NULL;
 	free(lv->urlc_s);
 	lv->urlc_s = NULL;
 	url_free(&lv->urlc_u);
@@ -141,51 +139,109 @@ static bool has_header(lua_State *L, int params, const char *name)
 	return found;
 }
 
+/* --- cookie jars (k6's http.cookieJar() / new http.CookieJar()) ----------------------- */
+
+/* A jar object: the VU's own jar (owned by the VU) or one the script made (owned here). */
+struct ljar {
+	struct lvu *lv; /* the VU's jar when not NULL */
+	struct cookie_jar *own;
+};
+
+/* The request URL u as the cookie jar sees it. */
+static struct cookie_url cookie_url_of(const struct url *u)
+{
+	return (struct cookie_url){ .host = u->host, .path = u->path, .secure = u->tls };
+}
+
+static struct cookie_jar *ljar_get(struct ljar *j)
+{
+	if (!j->lv)
+		return j->own;
+	if (!j->lv->jar)
+		j->lv->jar = cookie_jar_new();
+	return j->lv->jar;
+}
+
 /* --- building a request ----------------------------------------------------------- */
 
-static bool path_matches(const char *cp, const char *rp);
+struct jar_visit {
+	lua_State *L;
+	struct buf *b;
+	int cookies; /* params.cookies table index, 0 if none */
+};
 
-/* The Cookie value of a request to u into r->cookie: the VU's jar, then params.cookies
- * (RFC 6265 §5.4: one field, "; " between pairs). */
+/* params.cookies[name] = { value = ..., replace = true } replaces the jar's cookie (k6). */
+static bool replaced(lua_State *L, int cookies, const char *name)
+{
+	bool yes = false;
+	if (!cookies)
+		return false;
+	lua_getfield(L, cookies, name);
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "replace");
+		yes = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return yes;
+}
+
+static int add_jar_cookie(const struct cookie_info *ci, void *ud)
+{
+	struct jar_visit *jv = ud;
+	if (replaced(jv->L, jv->cookies, ci->name))
+		return 0;
+	if (jv->b->len)
+		buf_addstr(jv->b, "; ");
+	buf_add(jv->b, ci->name, ci->name_len);
+	buf_addstr(jv->b, "=");
+	buf_add(jv->b, ci->value, ci->value_len);
+	return 0;
+}
+
+/* The Cookie value of a request to u into r->cookie (RFC 6265 §5.4: one field, "; "
+ * between pairs): the jar's cookies for u, then params.cookies (name = value, or name = {
+ * value = ..., replace = true } to send it instead of the jar's cookie of that name). */
 static void cookie_value(lua_State *L, struct lvu *lv, struct hreq *r, const struct url *u,
                          int params)
 {
 	struct buf *b = &r->cookie;
+	struct jar_visit jv = { L, b, 0 };
 	b->len = 0;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, lv->jar_ref);
-	lua_getfield(L, -1, u->host);
-	if (lua_istable(L, -1)) {
-		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			lua_getfield(L, -1, "p");
-			lua_getfield(L, -2, "v");
-			if (path_matches(lua_tostring(L, -2), u->path)) {
-				if (b->len)
-					buf_addstr(b, "; ");
-				buf_addstr(b, lua_tostring(L, -4));
-				buf_addstr(b, "=");
-				buf_addstr(b, lua_tostring(L, -1));
-			}
-			lua_pop(L, 3);
-		}
-	}
-	lua_pop(L, 2);
 	if (params && !r->strip_auth) {
 		lua_getfield(L, params, "cookies");
-		if (lua_istable(L, -1)) {
-			lua_pushnil(L);
-			while (lua_next(L, -2)) {
-				if (lua_type(L, -2) == LUA_TSTRING) {
-					if (b->len)
-						buf_addstr(b, "; ");
-					buf_addstr(b, lua_tostring(L, -2));
-					buf_addstr(b, "=");
-					buf_addstr(b, luaL_tolstring(L, -1, NULL));
-					lua_pop(L, 1);
+		if (lua_istable(L, -1))
+			jv.cookies = lua_gettop(L);
+		else if (!lua_isnil(L, -1))
+			luaL_error(L, "params.cookies must be a table");
+	}
+	struct cookie_jar *jar = r->jar ? r->jar : lv->jar;
+	if (jar) {
+		struct cookie_url cu = cookie_url_of(u);
+		if (!jv.cookies)
+			cookie_jar_header(jar, &cu, wall_us(), b);
+		else
+			cookie_jar_each(jar, &cu, wall_us(), add_jar_cookie, &jv);
+	}
+	if (jv.cookies) {
+		lua_pushnil(L);
+		while (lua_next(L, jv.cookies)) {
+			if (lua_type(L, -2) == LUA_TSTRING) {
+				if (lua_istable(L, -1)) {
+					lua_getfield(L, -1, "value");
+					lua_replace(L, -2);
 				}
+				if (b->len)
+					buf_addstr(b, "; ");
+				buf_addstr(b, lua_tostring(L, -2));
+				buf_addstr(b, "=");
+				buf_addstr(b, luaL_tolstring(L, -1, NULL));
 				lua_pop(L, 1);
 			}
+			lua_pop(L, 1);
 		}
+		lua_pop(L, 1);
+	} else if (params && !r->strip_auth) {
 		lua_pop(L, 1);
 	}
 }
@@ -407,6 +463,7 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	c->timeout_us = 60 * USEC_PER_SEC;
 	r->redirects_left = sc->max_redirects;
 	r->expect = NULL;
+	r->jar = NULL;
 	r->judge_none = lv->resp_cb_mode == 2;
 	if (lv->resp_cb_mode == 1) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, lv->resp_cb_ref);
@@ -423,6 +480,16 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 		lua_getfield(L, params, "redirects");
 		if (!lua_isnil(L, -1))
 			r->redirects_left = (int)luaL_checkinteger(L, -1);
+		lua_pop(L, 1);
+		lua_getfield(L, params, "jar");
+		if (!lua_isnil(L, -1)) {
+			struct ljar *j = luaL_testudata(L, -1, JAR_MT);
+			if (!j)
+				luaL_error(L, "params.jar must be a cookie jar (http.cookieJar() or "
+				              "http.CookieJar()), not %s",
+				           luaL_typename(L, -1));
+			r->jar = ljar_get(j);
+		}
 		lua_pop(L, 1);
 		lua_getfield(L, params, "responseCallback");
 		if (!lua_isnil(L, -1)) {
@@ -601,6 +668,117 @@ static void push_response(lua_State *L, struct hreq *r)
 	luaL_setmetatable(L, RESPONSE_MT);
 }
 
+/* The values of every header field called name in x, joined by ", " (RFC 9110 §5.3) into
+ * b. Returns false when there is none. */
+static bool lres_header(const struct lres *x, const char *name, struct buf *b)
+{
+	const char *p = x->data;
+	bool any = false;
+	for (int i = 0; i < x->nheaders; i++) {
+		const char *v = p + strlen(p) + 1;
+		if (!strcasecmp(p, name)) {
+			if (any)
+				buf_addstr(b, ", ");
+			buf_addstr(b, v);
+			any = true;
+		}
+		p = v + strlen(v) + 1;
+	}
+	return any;
+}
+
+/* response.body: decoded by its Content-Encoding (gzip, deflate, br, zstd) when read, as
+ * k6 does; a body that cannot be decoded stays as received and response.error says why. */
+static void push_body(lua_State *L, const struct lres *x)
+{
+	if (!x->has_body) {
+		lua_pushnil(L);
+		return;
+	}
+	const char *raw = x->data + x->hdr_len;
+	struct buf ce = { 0 };
+	if (!x->body_len || !lres_header(x, "content-encoding", &ce)) {
+		buf_free(&ce);
+		lua_pushlstring(L, raw, x->body_len);
+		return;
+	}
+	struct buf out = { 0 };
+	char err[256];
+	int rc = content_decode(ce.p, raw, x->body_len, &out, DECODED_MAX, err, sizeof(err));
+	if (rc == 0) {
+		lua_pushlstring(L, out.p ? out.p : "", out.len);
+	} else {
+		lua_pushstring(L, "_decode_error");
+		lua_pushfstring(L, "content decoding failed: %s", err);
+		lua_rawset(L, 1);
+		lua_pushlstring(L, raw, x->body_len);
+	}
+	buf_free(&out);
+	buf_free(&ce);
+}
+
+/* One cookie as k6 shows it: {name, value, domain, path, http_only, secure, max_age,
+ * expires (ms since the epoch, 0 when absent)}. */
+static void push_cookie(lua_State *L, const char *name, size_t nlen, const char *value,
+                        size_t vlen, const char *domain, size_t dlen, const char *path,
+                        size_t plen, bool http_only, bool secure, int64_t max_age,
+                        int64_t expires_ms)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushlstring(L, name, nlen);
+	lua_setfield(L, -2, "name");
+	lua_pushlstring(L, value, vlen);
+	lua_setfield(L, -2, "value");
+	lua_pushlstring(L, domain ? domain : "", domain ? dlen : 0);
+	lua_setfield(L, -2, "domain");
+	lua_pushlstring(L, path ? path : "", path ? plen : 0);
+	lua_setfield(L, -2, "path");
+	lua_pushboolean(L, http_only);
+	lua_setfield(L, -2, "http_only");
+	lua_pushboolean(L, secure);
+	lua_setfield(L, -2, "secure");
+	lua_pushinteger(L, max_age);
+	lua_setfield(L, -2, "max_age");
+	lua_pushinteger(L, expires_ms);
+	lua_setfield(L, -2, "expires");
+}
+
+/* Append the value on top of the stack to the list t[name] of the table below it. */
+static void append_to_list(lua_State *L, const char *name, size_t nlen)
+{
+	lua_pushlstring(L, name, nlen);
+	lua_rawget(L, -3);
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushlstring(L, name, nlen);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, -5);
+	}
+	lua_insert(L, -2);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	lua_pop(L, 1);
+}
+
+/* response.cookies: the response's Set-Cookie fields, name -> list of cookies (k6). */
+static void push_res_cookies(lua_State *L, const struct lres *x)
+{
+	lua_newtable(L);
+	const char *p = x->data;
+	for (int i = 0; i < x->nheaders; i++) {
+		const char *v = p + strlen(p) + 1;
+		struct cookie_attrs a;
+		if (!strcasecmp(p, "set-cookie") && cookie_parse(v, &a) == 0) {
+			push_cookie(L, a.name, a.name_len, a.value, a.value_len, a.domain,
+			            a.domain_len, a.path, a.path_len, a.http_only, a.secure,
+			            a.has_max_age ? a.max_age_s : 0,
+			            a.has_expires ? a.expires_s * 1000 : 0);
+			append_to_list(L, a.name, a.name_len);
+		}
+		p = v + strlen(v) + 1;
+	}
+}
+
 /* response.__index: the fields not built yet (cached in the table once built). */
 static int l_res_index(lua_State *L)
 {
@@ -619,15 +797,23 @@ static int l_res_index(lua_State *L)
 	if (!x)
 		return 0;
 	if (!strcmp(k, "body")) {
-		if (x->has_body)
-			lua_pushlstring(L, x->data + x->hdr_len, x->body_len);
-		else
-			lua_pushnil(L);
+		push_body(L, x);
+	} else if (!strcmp(k, "cookies")) {
+		push_res_cookies(L, x);
 	} else if (!strcmp(k, "headers")) {
 		push_headers(L, x);
 	} else if (!strcmp(k, "timings")) {
 		push_timings(L, x);
 	} else if (!strcmp(k, "error")) {
+		if (!x->err && x->has_body) { /* a body that does not decode says so here */
+			lua_getfield(L, 1, "body");
+			lua_pop(L, 1);
+			lua_pushstring(L, "_decode_error");
+			lua_rawget(L, 1);
+			if (lua_isstring(L, -1))
+				return 1; /* not cached under "error": body may still be read */
+			lua_pop(L, 1);
+		}
 		lua_pushstring(L, x->err ? err_kind_desc(x->err) : "");
 	} else if (!strcmp(k, "error_code")) {
 		lua_pushinteger(L, x->err ? err_kind_code(x->err) : 0);
@@ -695,77 +881,25 @@ static const char *find_header(const struct http_call *c, const char *name, cons
 	return NULL;
 }
 
-/* Whether a Set-Cookie's attributes (after the first ';') say it is already expired:
- * Max-Age <= 0, or an Expires date in the past. */
-static bool cookie_expired(const char *attrs)
+/* The cookie jar of r: params.jar, or the VU's own (created on first use). */
+static struct cookie_jar *req_jar(struct hreq *r)
 {
-	const char *a;
-	if (!attrs)
-		return false;
-	if ((a = strcasestr(attrs, "max-age=")) != NULL)
-		return strtol(a + 8, NULL, 10) <= 0;
-	if ((a = strcasestr(attrs, "expires=")) != NULL) {
-		struct tm tm = { 0 };
-		const char *end = strptime(a + 8, "%a, %d %b %Y %H:%M:%S", &tm);
-		if (!end)
-			end = strptime(a + 8, "%a, %d-%b-%Y %H:%M:%S", &tm);
-		return end && timegm(&tm) <= time(NULL);
-	}
-	return false;
+	if (r->jar)
+		return r->jar;
+	if (!r->lv->jar)
+		r->lv->jar = cookie_jar_new();
+	return r->lv->jar;
 }
 
-/* The Path attribute of a Set-Cookie ("/" when absent), into buf. */
-static const char *cookie_path(const char *attrs, char *buf, size_t len)
-{
-	const char *a = attrs ? strcasestr(attrs, "path=") : NULL;
-	if (!a || a[5] != '/')
-		return "/";
-	size_t n = strcspn(a + 5, ";");
-	snprintf(buf, len, "%.*s", (int)n, a + 5);
-	return buf;
-}
-
-/* Keep Set-Cookie values in the VU's jar: jar[host][name] = { v = value, p = path }. */
-static void store_cookies(lua_State *L, struct hreq *r, const char *host)
+/* Keep the response's Set-Cookie fields in r's jar (RFC 6265 §5.3); the ones the jar
+ * rejects (a Domain that does not match the host, too large) are ignored, as browsers do. */
+static void store_cookies(struct hreq *r, const struct url *u)
 {
 	const char *from = NULL, *v;
-	while ((v = find_header(&r->call, "set-cookie", &from)) != NULL) {
-		const char *eq = strchr(v, '=');
-		const char *semi = strchr(v, ';');
-		if (!eq || (semi && semi < eq) || eq == v)
-			continue;
-		size_t vlen = semi ? (size_t)(semi - eq - 1) : strlen(eq + 1);
-		char pathbuf[256];
-		lua_rawgeti(L, LUA_REGISTRYINDEX, r->lv->jar_ref);
-		lua_getfield(L, -1, host);
-		if (!lua_istable(L, -1)) {
-			lua_pop(L, 1);
-			lua_newtable(L);
-			lua_pushvalue(L, -1);
-			lua_setfield(L, -3, host);
-		}
-		lua_pushlstring(L, v, (size_t)(eq - v));
-		if (cookie_expired(semi)) {
-			lua_pushnil(L);
-		} else {
-			lua_createtable(L, 0, 2);
-			lua_pushlstring(L, eq + 1, vlen);
-			lua_setfield(L, -2, "v");
-			lua_pushstring(L, cookie_path(semi, pathbuf, sizeof(pathbuf)));
-			lua_setfield(L, -2, "p");
-		}
-		lua_settable(L, -3);
-		lua_pop(L, 2);
-	}
-}
-
-/* RFC 6265 5.1.4: does the cookie path cp match the request path rp? */
-static bool path_matches(const char *cp, const char *rp)
-{
-	size_t n = strlen(cp);
-	if (strncmp(cp, rp, n) != 0)
-		return false;
-	return cp[n - 1] == '/' || rp[n] == '\0' || rp[n] == '/' || rp[n] == '?';
+	struct cookie_url cu = cookie_url_of(u);
+	int64_t now = wall_us();
+	while ((v = find_header(&r->call, "set-cookie", &from)) != NULL)
+		cookie_jar_set_header(req_jar(r), &cu, v, now);
 }
 
 /* Follow a redirect (RFC 9110 §15.4) from r's response: resolve Location against the
@@ -881,7 +1015,7 @@ static void hreq_done(struct http_call *c)
 	const struct url *u = c->err ? NULL : vu_url(lv, r->url.p, &t, err, sizeof(err));
 	if (u) {
 		if (c->nheaders)
-			store_cookies(L, r, u->host);
+			store_cookies(r, u);
 		if (follow_redirect(L, r)) {
 			hreq_start(r);
 			return;
@@ -1033,6 +1167,173 @@ static int l_request(lua_State *L)
 	return one(L, method, 2, 3, 4);
 }
 
+/* A jar method's arguments start after the jar itself when called as jar:m(...). */
+static struct ljar *jar_args(lua_State *L, int *base)
+{
+	struct ljar *j = lua_touserdata(L, lua_upvalueindex(1));
+	*base = lua_touserdata(L, 1) == j ? 2 : 1;
+	return j;
+}
+
+static void jar_url(lua_State *L, int idx, struct url *u)
+{
+	char err[512];
+	if (url_parse(luaL_checkstring(L, idx), u, err, sizeof(err)) < 0)
+		luaL_error(L, "%s", err);
+}
+
+static const char *opt_string(lua_State *L, int t, const char *k, size_t *len)
+{
+	lua_getfield(L, t, k);
+	const char *v = lua_isnil(L, -1) ? NULL : luaL_tolstring(L, -1, len);
+	lua_pop(L, v ? 2 : 1); /* the string stays alive in opts (or is a number's copy) */
+	return v;
+}
+
+/* jar.set(url, name, value, { domain, path, expires, max_age, secure, http_only }) */
+static int l_jar_set(lua_State *L)
+{
+	int b;
+	struct ljar *j = jar_args(L, &b);
+	struct url u;
+	struct cookie_attrs a = { 0 };
+	a.name = luaL_checklstring(L, b + 1, &a.name_len);
+	a.value = luaL_checklstring(L, b + 2, &a.value_len);
+	int opts = lua_istable(L, b + 3) ? b + 3 : 0;
+	if (opts) {
+		const char *exp;
+		size_t n;
+		lua_pushvalue(L, opts); /* keep converted strings referenced by the stack */
+		a.domain = opt_string(L, opts, "domain", &a.domain_len);
+		a.path = opt_string(L, opts, "path", &a.path_len);
+		if ((exp = opt_string(L, opts, "expires", &n)) != NULL) {
+			if (cookie_parse_date(exp, n, &a.expires_s) < 0)
+				return luaL_error(L, "jar.set: expires '%s' is not a cookie date (RFC "
+				                     "6265 §5.1.1, e.g. 'Wed, 09 Jun 2021 10:18:14 GMT')",
+				                  exp);
+			a.has_expires = true;
+		}
+		lua_getfield(L, opts, "max_age");
+		if (!lua_isnil(L, -1)) {
+			a.max_age_s = (int64_t)luaL_checkinteger(L, -1);
+			a.has_max_age = true;
+		}
+		lua_getfield(L, opts, "secure");
+		a.secure = lua_toboolean(L, -1);
+		lua_getfield(L, opts, "http_only");
+		a.http_only = lua_toboolean(L, -1);
+		lua_pop(L, 3);
+	}
+	jar_url(L, b, &u);
+	struct cookie_url cu = cookie_url_of(&u);
+	int rc = cookie_jar_store(ljar_get(j), &cu, &a, wall_us());
+	url_free(&u);
+	if (rc < 0)
+		return luaL_error(L, "jar.set: cookie '%s' refused: %s", a.name,
+		                  rc == -EPERM  ? "its domain does not match the URL's host"
+		                  : rc == -E2BIG ? "too large"
+		                                 : "invalid name, value or host");
+	return 0;
+}
+
+static int cookie_to_list(const struct cookie_info *ci, void *ud)
+{
+	lua_State *L = ud;
+	lua_pushlstring(L, ci->value, ci->value_len);
+	append_to_list(L, ci->name, ci->name_len);
+	return 0;
+}
+
+/* jar.cookiesForURL(url): name -> list of values the jar would send to url (k6). */
+static int l_jar_cookies_for_url(lua_State *L)
+{
+	int b;
+	struct ljar *j = jar_args(L, &b);
+	struct url u;
+	jar_url(L, b, &u);
+	struct cookie_url cu = cookie_url_of(&u);
+	lua_newtable(L);
+	cookie_jar_each(ljar_get(j), &cu, wall_us(), cookie_to_list, L);
+	url_free(&u);
+	return 1;
+}
+
+/* jar.clear(url): forget every cookie that would be sent to url's host. */
+static int l_jar_clear(lua_State *L)
+{
+	int b;
+	struct ljar *j = jar_args(L, &b);
+	struct url u;
+	jar_url(L, b, &u);
+	cookie_jar_clear_host(ljar_get(j), u.host);
+	url_free(&u);
+	return 0;
+}
+
+/* jar.delete(url, name): forget the cookies called name that would be sent to url. */
+static int l_jar_delete(lua_State *L)
+{
+	int b;
+	struct ljar *j = jar_args(L, &b);
+	struct url u;
+	const char *name = luaL_checkstring(L, b + 1);
+	jar_url(L, b, &u);
+	struct cookie_url cu = cookie_url_of(&u);
+	cookie_jar_delete(ljar_get(j), &cu, name);
+	url_free(&u);
+	return 0;
+}
+
+/* jar.<method>: a closure bound to the jar, so jar.set(...) and jar:set(...) both work. */
+static int l_jar_index(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "set", l_jar_set },       { "cookiesForURL", l_jar_cookies_for_url },
+		{ "clear", l_jar_clear },   { "delete", l_jar_delete },
+		{ NULL, NULL },
+	};
+	const char *k = luaL_checkstring(L, 2);
+	for (const luaL_Reg *m = methods; m->name; m++) {
+		if (!strcmp(k, m->name)) {
+			lua_pushvalue(L, 1);
+			lua_pushcclosure(L, m->func, 1);
+			return 1;
+		}
+	}
+	return luaL_error(L, "cookie jar has no method '%s'", k);
+}
+
+static int l_jar_gc(lua_State *L)
+{
+	struct ljar *j = luaL_checkudata(L, 1, JAR_MT);
+	cookie_jar_free(j->own);
+	j->own = NULL;
+	return 0;
+}
+
+static void push_jar(lua_State *L, struct lvu *lv)
+{
+	struct ljar *j = lua_newuserdatauv(L, sizeof(*j), 0);
+	j->lv = lv;
+	j->own = lv ? NULL : cookie_jar_new();
+	luaL_setmetatable(L, JAR_MT);
+}
+
+/* http.cookieJar(): the VU's own jar (the one requests use by default). */
+static int l_cookie_jar(lua_State *L)
+{
+	struct lvu *lv = lvu_check_iteration(L, "http.cookieJar()");
+	push_jar(L, lv);
+	return 1;
+}
+
+/* http.CookieJar(): a new, empty jar for params.jar (k6's new http.CookieJar()). */
+static int l_new_cookie_jar(lua_State *L)
+{
+	push_jar(L, NULL);
+	return 1;
+}
+
 static int status_arg(lua_State *L, int idx, const char *what, int arg)
 {
 	int isnum;
@@ -1162,12 +1463,21 @@ int luaopen_stampede_http(lua_State *L)
 	lua_pop(L, 1);
 	luaL_newmetatable(L, EXPECT_MT);
 	lua_pop(L, 1);
+	if (luaL_newmetatable(L, JAR_MT)) {
+		lua_pushcfunction(L, l_jar_index);
+		lua_setfield(L, -2, "__index");
+		lua_pushcfunction(L, l_jar_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
 	static const luaL_Reg fns[] = {
 		{ "get", l_get },         { "head", l_head },       { "post", l_post },
 		{ "put", l_put },         { "patch", l_patch },     { "del", l_del },
 		{ "options", l_options }, { "request", l_request }, { "batch", l_batch },
 		{ "expectedStatuses", l_expected_statuses },
 		{ "setResponseCallback", l_set_response_callback },
+		{ "cookieJar", l_cookie_jar },
+		{ "CookieJar", l_new_cookie_jar },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, fns);

@@ -10,6 +10,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/loop.h"
+#include "protocol/cookie.h"
 #include "protocol/request.h"
 #include "protocol/url.h"
 #include "script/script.h"
@@ -17,7 +18,7 @@
 #define GROUP_MAX    512
 #define REQ_TAGS_MAX 8
 
-/* A resolved origin, cached per worker. */
+/* An origin, cached per worker (its host is looked up per new connection). */
 struct lw_target {
 	struct target t;
 	struct lw_target *next;
@@ -67,6 +68,7 @@ struct hreq {
 	int hdrs_cap;
 	struct buf hval;   /* header values that were not strings, converted */
 	struct buf cookie; /* the Cookie value: jar + params.cookies */
+	struct cookie_jar *jar; /* params.jar, or NULL for the VU's jar */
 };
 
 /* http.expectedStatuses(...): status codes and ranges that count as expected. */
@@ -83,7 +85,8 @@ struct lvu {
 	struct vu *v; /* NULL for the options state's pseudo-VU */
 	struct lw *lw;
 	lua_State *co;
-	int co_ref, env_ref, data_ref, jar_ref;
+	int co_ref, env_ref, data_ref;
+	struct cookie_jar *jar; /* the VU's cookie jar (RFC 6265), created on first use */
 	/* http.setResponseCallback: 0 default (200-399), 1 resp_cb_ref holds the set, 2 none */
 	int resp_cb_mode, resp_cb_ref;
 	int scen_env_ref; /* the scenario's env, decoded once */
@@ -155,8 +158,9 @@ void lw_free(struct lw *lw);
  * 0, or -1 with the error message pushed on lw->L. */
 int lw_init_vu(struct lw *lw, struct lvu *lv);
 
-/* Resolve (once per worker) the origin of url. NULL with err set on failure. */
+/* The worker's target for origin scheme_host_port, made on first use (port: decimal, as
+ * url_parse gives it). Never NULL; lw owns it until lw_free. */
 const struct target *lw_target(struct lw *lw, const char *scheme_host_port, bool tls,
-                               const char *host, const char *port, char *err, size_t errlen);
+                               const char *host, const char *port);
 
 #endif

@@ -450,8 +450,6 @@ int lw_init_vu(struct lw *lw, struct lvu *lv)
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
 	lv->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_newtable(L);
-	lv->jar_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lv->data_ref = LUA_NOREF;
 	lv->scen_env_ref = LUA_NOREF;
 
