@@ -103,11 +103,12 @@ class EchoServer(servers.BackgroundServer):
             parts = []
             while True:
                 size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+                if size == 0:  # last-chunk: trailer fields, then an empty line
+                    while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                        pass
+                    break
                 data = await reader.readexactly(size + 2)
                 parts.append(data[:-2])
-                if size == 0:
-                    await reader.readuntil(b"\r\n")  # trailer end (no trailers expected)
-                    break
             body = b"".join(parts)
         u = urlsplit(target)
         cookies = {}
