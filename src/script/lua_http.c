@@ -933,8 +933,16 @@ static bool follow_redirect(lua_State *L, struct hreq *r)
 		r->body.len = 0;
 		r->strip_content = true;
 	}
+	/* RFC 9110 §10.2.2: a Location without a fragment inherits the request's. */
+	const char *frag = strchr(r->url.p, '#');
+	struct buf keep = { 0 };
+	if (frag && !strchr(next, '#'))
+		buf_addstr(&keep, frag);
 	r->url.len = 0;
 	buf_addstr(&r->url, next);
+	if (keep.len)
+		buf_add(&r->url, keep.p, keep.len);
+	buf_free(&keep);
 	free(next);
 
 	const struct url *u = vu_url(r->lv, r->url.p, &r->call.target, err, sizeof(err));
