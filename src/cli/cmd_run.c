@@ -2,14 +2,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/loop.h"
 #include "engine/quick.h"
+#include "engine/resolver.h"
 #include "engine/run.h"
 #include "engine/sock.h"
 #include "metrics/threshold.h"
@@ -44,6 +45,11 @@ void cmd_run_usage(void)
 	    "      --connect-timeout D   connect + TLS handshake timeout (default 10s)\n"
 	    "      --insecure            do not verify TLS certificates\n"
 	    "      --cacert FILE         trust the CA certificates in FILE\n"
+	    "      --dns 'ttl=1m,select=first,policy=any'\n"
+	    "                            DNS cache ttl (inf, 0, duration), address selection\n"
+	    "                            (first, random, roundRobin), address family policy\n"
+	    "                            (preferIPv4, preferIPv6, onlyIPv4, onlyIPv6, any)\n"
+	    "      --dns-server IP:PORT[,...]  ask only these DNS servers (not resolv.conf)\n"
 	    "thresholds and outputs:\n"
 	    "      --threshold 'METRIC: EXPR'        e.g. 'http_req_duration: p(95)<200'\n"
 	    "      --threshold-abort 'METRIC: EXPR'  abort the run (exit 108) when it fails\n"
@@ -79,6 +85,8 @@ enum {
 	OPT_SEED,
 	OPT_HELP,
 	OPT_ENV,
+	OPT_DNS,
+	OPT_DNS_SERVER,
 };
 
 static const struct option long_opts[] = {
@@ -100,6 +108,8 @@ static const struct option long_opts[] = {
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "dns-server", required_argument, NULL, OPT_DNS_SERVER },
 	{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 	{ "threshold-abort", required_argument, NULL, OPT_THRESHOLD_ABORT },
 	{ "abort-delay", required_argument, NULL, OPT_ABORT_DELAY },
@@ -136,6 +146,8 @@ struct run_args {
 	int64_t connect_timeout_us;
 	bool insecure;
 	const char *cacert;
+	const char *dns;         /* --dns: overrides the script's options.dns field by field */
+	const char *dns_servers; /* --dns-server */
 	struct threshold *thr;
 	int nthr;
 	int64_t abort_delay_us;
@@ -194,6 +206,23 @@ static int read_file(const char *path, char **out, size_t *len)
 	*out = buf;
 	*len = n;
 	return 0;
+}
+
+/* 0 when csv is a server list the resolver accepts (checking it sends nothing), else
+ * -EINVAL. */
+static int check_dns_servers(const char *csv)
+{
+	struct resolver_opts o;
+	struct loop *l;
+	struct resolver *r = NULL;
+	resolver_opts_init(&o);
+	o.servers = csv;
+	if (loop_new(&l) < 0)
+		return 0; /* cannot check here: the workers' resolvers will say */
+	int rc = resolver_new(l, &o, 0, &r);
+	resolver_free(r);
+	loop_free(l);
+	return rc == -EINVAL ? -EINVAL : 0; /* other failures: the workers' resolvers say */
 }
 
 static int add_threshold(struct run_args *a, const char *spec, bool abort_on_fail)
@@ -283,6 +312,24 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 			return bad("--cacert", arg, strerror(errno));
 		a->cacert = arg;
 		return 0;
+	case OPT_DNS: {
+		char err[256];
+		struct resolver_opts o;
+		resolver_opts_init(&o);
+		if (resolver_opts_parse(arg, &o, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: --dns: %s\n", err);
+			return -EINVAL;
+		}
+		a->dns = arg;
+		return 0;
+	}
+	case OPT_DNS_SERVER:
+		if (check_dns_servers(arg) < 0)
+			return bad("--dns-server", arg,
+			           "expected IP[:PORT][,IP[:PORT]...], e.g. 127.0.0.1:5353 or "
+			           "[::1]:53");
+		a->dns_servers = arg;
+		return 0;
 	case OPT_THRESHOLD:
 		return add_threshold(a, arg, false);
 	case OPT_THRESHOLD_ABORT:
@@ -317,26 +364,28 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	return -EINVAL;
 }
 
-static int resolve(const struct url *u, struct target *t)
+/* The quick mode's origin: workers look its host up when they open connections. */
+static void quick_target(const struct url *u, struct target *t)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(u->host, u->port, &hints, &res);
-	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_FAIL) {
-		hints.ai_flags = 0; /* loopback-only hosts: AI_ADDRCONFIG hides ::1 */
-		rc = getaddrinfo(u->host, u->port, &hints, &res);
-	}
-	if (rc != 0 || !res) {
-		fprintf(stderr, "stampede: cannot resolve host '%s': %s\n", u->host,
-		        rc ? gai_strerror(rc) : "no address");
+	t->host = u->host;
+	t->port = (uint16_t)strtol(u->port, NULL, 10); /* url_parse checked 1-65535 */
+	t->tls = u->tls;
+	t->key = NULL;
+}
+
+/* The DNS options: k6's defaults, then the script's options.dns (opts, NULL in quick mode),
+ * then --dns and --dns-server. Returns 0 or -EINVAL after printing why. */
+static int dns_options(const struct run_args *a, json_t *opts, struct resolver_opts *o)
+{
+	char err[256];
+	resolver_opts_init(o);
+	if (opts && script_dns_options(opts, o) < 0)
+		return -EINVAL;
+	if (a->dns && resolver_opts_parse(a->dns, o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: --dns: %s\n", err);
 		return -EINVAL;
 	}
-	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
-	t->addrlen = res->ai_addrlen;
-	t->tls = u->tls;
-	t->host = u->host;
-	t->key = NULL;
-	freeaddrinfo(res);
+	o->servers = a->dns_servers;
 	return 0;
 }
 
@@ -492,7 +541,8 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 		fprintf(stderr, "stampede: %s\n", err);
 		return -EINVAL;
 	}
-	if (resolve(u, &cfg->target) < 0)
+	quick_target(u, &cfg->target);
+	if (dns_options(a, NULL, &cfg->dns) < 0)
 		return -EINVAL;
 	cfg->verify = !a->insecure;
 	if (u->tls && tls_ctx_new(&cfg->tls_ctx, cfg->verify, a->cacert, err, sizeof(err)) < 0) {
@@ -574,6 +624,10 @@ static int run_script(struct run_args *a, const char *path)
 		goto out;
 	}
 	if (script_scenarios(sc, opts, &cfg.scen, &cfg.nscen, &thr, &nthr) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	if (dns_options(a, opts, &cfg.dns) < 0) {
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}

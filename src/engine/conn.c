@@ -10,7 +10,15 @@
 
 #include "util/common.h"
 
-enum req_state { RS_IDLE, RS_BACKOFF, RS_CONNECTING, RS_HANDSHAKE, RS_SENDING, RS_WAITING };
+enum req_state {
+	RS_IDLE,
+	RS_BACKOFF,   /* a connect lacked fds/ports: the timer fails the call */
+	RS_RESOLVING, /* a new connection waits for its host's address */
+	RS_CONNECTING,
+	RS_HANDSHAKE,
+	RS_SENDING,
+	RS_WAITING
+};
 
 /* A connect that fails for want of local resources (fds, ports, socket memory) fails the
  * request only after a back-off that doubles per failure on the worker, as a real client
@@ -25,6 +33,7 @@ struct conn {
 	struct sock sock;
 	struct loop_io io;
 	struct loop_timer timer;
+	struct resolver_query rq; /* RS_RESOLVING: the lookup of target->host */
 	enum req_state rs;
 	enum err_kind backoff_err;  /* RS_BACKOFF: the error the call ends with */
 	int reqs;                   /* requests completed on this connection */
@@ -128,6 +137,7 @@ static void warn_conn_limit(struct netctx *nc, int err)
 
 static void conn_close(struct conn *k)
 {
+	resolver_cancel(k->nc->resolver, &k->rq);
 	if (k->sock.fd >= 0) {
 		sock_close(&k->sock);
 		__atomic_sub_fetch(k->nc->conns_open, 1, __ATOMIC_RELAXED);
@@ -291,6 +301,7 @@ static void conn_on_io(void *ud, uint32_t events)
 	struct conn *k = ud;
 	switch (k->rs) {
 	case RS_BACKOFF: /* no socket: the timer ends the call */
+	case RS_RESOLVING:
 		break;
 	case RS_IDLE:
 		if (k->sock.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
@@ -365,7 +376,55 @@ static bool connect_backoff(struct conn *k)
 	return true;
 }
 
-/* Send k->call on k: over the open connection, or after opening one to k->target. */
+/* Open a connection to addr (the target's host, looked up) and send k->call over it. */
+static void conn_connect(struct conn *k, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_call *c = k->call;
+	struct netctx *nc = k->nc;
+
+	k->rs = RS_CONNECTING;
+	k->conn_deadline = c->t_conn + nc->connect_timeout_us;
+	k->sock.ops = &sock_plain_ops;
+	k->sock.err = ERR_NONE;
+	enum io_res r = sock_connect(&k->sock, addr, addrlen);
+	if (k->sock.fd >= 0)
+		__atomic_add_fetch(nc->conns_open, 1, __ATOMIC_RELAXED);
+	if (r == IO_ERR) {
+		warn_conn_limit(nc, k->sock.sys_errno);
+		if (!connect_backoff(k))
+			call_finish(k, k->sock.err);
+		return;
+	}
+	k->io.fd = k->sock.fd;
+	if (loop_add_fd(nc->loop, &k->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+		call_finish(k, ERR_CONNECT);
+		return;
+	}
+	if (r == IO_OK) {
+		conn_connected(k);
+		return;
+	}
+	arm_deadline(k);
+}
+
+/* The lookup of k's target host answered (possibly within resolver_lookup): the wait so far
+ * counts as blocked, and the connect starts now. */
+static void conn_on_resolved(struct resolver_query *q, void *ud, int err,
+                             const struct sockaddr *addr, socklen_t len)
+{
+	struct conn *k = ud;
+	struct http_call *c = k->call;
+
+	c->t_conn = now_us();
+	if (err) {
+		call_finish(k, ERR_DNS);
+		return;
+	}
+	conn_connect(k, addr, len);
+}
+
+/* Send k->call on k: over the open connection, or after looking up k->target's host and
+ * opening one (k6 resolves at dial time, so a new connection may reach another address). */
 static void conn_start_request(struct conn *k)
 {
 	struct http_call *c = k->call;
@@ -380,43 +439,41 @@ static void conn_start_request(struct conn *k)
 	c->nheaders = 0;
 	c->body.len = 0;
 	http_parser_reset(k->parser, c->head);
+	c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
 	if (k->sock.fd >= 0) {
 		c->conn_fresh = false;
-		c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
 		k->rs = RS_SENDING;
 		arm_deadline(k);
 		conn_write(k);
 		return;
 	}
 	c->conn_fresh = true;
-	c->t_conn = now;
-	k->conn_deadline = now + nc->connect_timeout_us;
-	k->sock.ops = &sock_plain_ops;
-	k->sock.err = ERR_NONE;
-	enum io_res r =
-	    sock_connect(&k->sock, (const struct sockaddr *)&k->target->addr, k->target->addrlen);
-	if (k->sock.fd >= 0)
-		__atomic_add_fetch(nc->conns_open, 1, __ATOMIC_RELAXED);
-	if (r == IO_ERR) {
-		warn_conn_limit(nc, k->sock.sys_errno);
-		if (connect_backoff(k))
-			return;
-		c->t_connected = c->t_tls = c->t_send = now_us();
-		call_finish(k, k->sock.err);
-		return;
+	k->rs = RS_RESOLVING;
+	arm_deadline(k); /* the request's timeout covers the lookup */
+	/* last: the answer may come at once (IP literal, cached host) and end the call */
+	resolver_lookup(nc->resolver, &k->rq, k->target->host, k->target->port, conn_on_resolved,
+	                k);
+}
+
+/* A call that fails before its request could be sent ends the phase it was in (lookup,
+ * connect, handshake) now, and the later ones take no time. */
+static void end_unreached_phases(struct conn *k, int64_t now)
+{
+	struct http_call *c = k->call;
+	switch (k->rs) {
+	case RS_RESOLVING: /* the lookup failed, or the deadline came first */
+		resolver_cancel(k->nc->resolver, &k->rq);
+		c->t_conn = now;
+		/* fall through */
+	case RS_CONNECTING:
+		c->t_connected = now;
+		/* fall through */
+	case RS_HANDSHAKE:
+		c->t_tls = c->t_send = now;
+		break;
+	default:
+		break;
 	}
-	k->io.fd = k->sock.fd;
-	if (loop_add_fd(nc->loop, &k->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
-		c->t_connected = c->t_tls = c->t_send = now_us();
-		call_finish(k, ERR_CONNECT);
-		return;
-	}
-	if (r == IO_OK) {
-		conn_connected(k);
-		return;
-	}
-	k->rs = RS_CONNECTING;
-	arm_deadline(k);
 }
 
 static void call_finish(struct conn *k, enum err_kind err)
@@ -425,6 +482,7 @@ static void call_finish(struct conn *k, enum err_kind err)
 	struct netctx *nc = k->nc;
 
 	c->t_end = now_us();
+	end_unreached_phases(k, c->t_end);
 	c->err = err;
 	c->status = err ? 0 : k->parser->status;
 	bool reuse = !err && k->parser->keep_alive && !c->no_reuse;

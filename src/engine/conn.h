@@ -8,18 +8,19 @@
 #include <sys/socket.h>
 
 #include "engine/loop.h"
+#include "engine/resolver.h"
 #include "engine/sock.h"
 #include "protocol/errkind.h"
 #include "protocol/http_parse.h"
 #include "util/buf.h"
 
-/* A resolved origin (scheme, host, port), cached per worker and never freed during a run. */
+/* An origin (scheme, host, port), cached per worker and never freed during a run. The host
+ * is looked up each time a new connection to it is opened (the resolver caches answers). */
 struct target {
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	char *host; /* name or IP literal (no brackets): resolved, and for SNI and certificates */
+	uint16_t port;
 	bool tls;
-	char *host; /* for SNI and certificate checks */
-	char *key;  /* "http://host:port" */
+	char *key; /* "http://host:port" */
 };
 
 /* What the network layer of a worker shares across its connections. */
@@ -32,8 +33,9 @@ struct netctx {
 	int64_t connect_timeout_us;
 	int *conns_open;                  /* atomic counter shared by all workers */
 	int *limit_warned;                /* atomic flag: out-of-fds/ports message printed */
-	int64_t connect_backoff_us; /* wait before failing a connect that lacked fds/ports */
+	int64_t connect_backoff_us;       /* wait before failing a connect that lacked fds/ports */
 	struct http_parser *free_parsers; /* parsers are only held while a request is in flight */
+	struct resolver *resolver;        /* the worker's; looks up hosts of new connections */
 };
 
 struct conn;
@@ -64,6 +66,8 @@ struct http_call {
 	/* outputs */
 	enum err_kind err;
 	int status;
+	/* t_conn: the connection was there (reused) or its address known (fresh: after the
+	 * DNS lookup), so t_conn - t_start is http_req_blocked */
 	int64_t t_start, t_conn, t_connected, t_tls, t_send, t_sent, t_first, t_end;
 	bool conn_fresh; /* this call opened its connection */
 	size_t bytes_sent, bytes_recv;
@@ -82,8 +86,9 @@ struct connpool {
 	struct conn *conns; /* every connection struct of the owner, open or not */
 };
 
-/* Start c on a connection from pool (reusing an idle one to c->target, else opening one).
- * c->done() is called exactly once, possibly before this returns. */
+/* Start c on a connection from pool (reusing an idle one to c->target, else looking up its
+ * host with nc->resolver and opening one; a failed lookup ends c with ERR_DNS). c->done() is
+ * called exactly once, possibly before this returns. */
 void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c);
 /* Abandon a call in flight without calling done() (hard stop): closes its connection. */
 void call_abort(struct netctx *nc, struct http_call *c);
@@ -95,7 +100,7 @@ void connpool_free(struct netctx *nc, struct connpool *pool);
 void connpool_close_idle(struct netctx *nc, struct connpool *pool);
 /* Release the buffers owned by c. */
 void call_free(struct http_call *c);
-/* Free the worker's parser pool. */
+/* Free the worker's parser pool (not the resolver: its creator frees it). */
 void netctx_free(struct netctx *nc);
 
 #endif

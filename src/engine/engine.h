@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "engine/conn.h"
+#include "engine/resolver.h"
 #include "engine/sched.h"
 #include "metrics/metrics.h"
 #include "protocol/request.h"
@@ -75,7 +76,7 @@ struct engine_cfg {
 	/* Called in the worker thread as it exits, to release per-worker body state. */
 	void (*body_worker_free)(struct worker *w);
 	struct request req;   /* quick mode: the static request */
-	struct target target; /* quick mode: its resolved origin */
+	struct target target; /* quick mode: its origin */
 	void *tls_ctx;        /* SSL_CTX *, shared */
 	bool verify;
 	int threads;
@@ -85,6 +86,9 @@ struct engine_cfg {
 	int64_t connect_timeout_us;
 	int64_t late_tolerance_us; /* an iteration starting later than this is "late" */
 	uint64_t seed;
+	/* DNS (k6's dns option, our --dns-server): each worker's resolver is made from it;
+	 * resolver_opts_init() gives k6's defaults (a zeroed struct would not cache). */
+	struct resolver_opts dns;
 };
 
 /* The longest a scenario may run: its start, duration and graceful stop. */

@@ -1029,6 +1029,10 @@ int worker_new(struct engine *e, int id, struct worker **out)
 	rc = loop_add_fd(w->loop, &w->evio, EPOLLIN);
 	if (rc < 0)
 		goto out_evfd;
+	struct resolver *res;
+	rc = resolver_new(w->loop, &cfg->dns, cfg->seed ^ (uint64_t)id, &res);
+	if (rc < 0)
+		goto out_evfd;
 	w->net = (struct netctx){
 		.loop = w->loop,
 		.rbuf = xmalloc(RBUF_SIZE),
@@ -1038,6 +1042,7 @@ int worker_new(struct engine *e, int id, struct worker **out)
 		.connect_timeout_us = cfg->connect_timeout_us,
 		.conns_open = &e->conns_open,
 		.limit_warned = &e->conn_limit_warned,
+		.resolver = res,
 	};
 	w->cur = sink_new();
 	loop_timer_init(&w->tick, on_tick, w);
@@ -1091,6 +1096,7 @@ void worker_free(struct worker *w)
 	free(w->cache);
 	buf_free(&w->key);
 	netctx_free(&w->net);
+	resolver_free(w->net.resolver);
 	free(w->net.rbuf);
 	close(w->evfd);
 	loop_free(w->loop);

@@ -522,6 +522,7 @@ static const char *const known_options[] = {
 	"setupTimeout",
 	"teardownTimeout",
 	"tags",
+	"dns",
 	NULL,
 };
 
@@ -608,6 +609,61 @@ out_err:
 		scenario_free(&scen[i]);
 	free(scen);
 	return -EINVAL;
+}
+
+/* One field of options.dns into o (ttl: also a number of milliseconds, as in k6). */
+static int dns_field(const char *key, json_t *v, struct resolver_opts *o, char *err, size_t errlen)
+{
+	const char *str = json_string_value(v);
+	if (!strcmp(key, "ttl") && json_is_number(v)) {
+		double ms = json_number_value(v);
+		if (!(ms >= 0 && ms <= (double)(INT64_MAX / 1000))) {
+			snprintf(err, errlen,
+			         "invalid dns ttl %g: expected \"inf\", \"0\", a duration "
+			         "like \"5m\", or milliseconds (not negative)",
+			         ms);
+			return -EINVAL;
+		}
+		o->ttl_us = (int64_t)(ms * 1000);
+		return 0;
+	}
+	if (!str) {
+		snprintf(err, errlen, "dns %s must be a string", key);
+		return -EINVAL;
+	}
+	if (!strcmp(key, "ttl"))
+		return resolver_parse_ttl(str, &o->ttl_us, err, errlen);
+	if (!strcmp(key, "select"))
+		return resolver_parse_select(str, &o->select, err, errlen);
+	if (!strcmp(key, "policy"))
+		return resolver_parse_policy(str, &o->policy, err, errlen);
+	snprintf(err, errlen, "unknown dns option '%s': expected ttl, select or policy", key);
+	return -EINVAL;
+}
+
+int script_dns_options(json_t *options, struct resolver_opts *o)
+{
+	json_t *dns = json_object_get(options, "dns");
+	const char *k;
+	json_t *v;
+	char err[256];
+	if (!dns)
+		return 0;
+	if (!json_is_object(dns)) {
+		fprintf(stderr, "stampede: invalid options.dns: expected a table such as "
+		                "{ ttl = \"1m\", select = \"first\", policy = \"preferIPv4\" }\n");
+		return -EINVAL;
+	}
+	struct resolver_opts tmp = *o;
+	json_object_foreach(dns, k, v)
+	{
+		if (dns_field(k, v, &tmp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: options.dns: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	*o = tmp;
+	return 0;
 }
 
 /* --- handle_summary ----------------------------------------------------------------- */

@@ -68,6 +68,10 @@ struct threshold;
 int script_scenarios(struct script *s, json_t *options, struct scenario **out, int *n,
                      struct threshold **thr, int *nthr);
 
+/* Read k6's options.dns ({ ttl, select, policy }) from options into o, leaving the fields it
+ * does not set. Returns 0, or -EINVAL after printing what is wrong (exit 104). */
+int script_dns_options(json_t *options, struct resolver_opts *o);
+
 /* Call handle_summary(data) with the summary (as exported) in a fresh Lua state. Writes the
  * files it returns and prints its `stdout`; *printed is set once it ran (as in k6, it then
  * replaces the default summary). Returns 0, or -EINVAL after printing the error. */
