@@ -1,7 +1,6 @@
 /* lua_http.c: the stampede.http module: requests that yield to the worker's event loop. */
 #include <ctype.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,7 +433,7 @@ static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
 }
 
 /* Prepare r from (method, url, body, params) on L's stack; raises Lua errors on bad input.
- * Leaves r->call.target NULL (and r->call.err set) when the host does not resolve. */
+ * The host is looked up when the request opens a connection (dns_error if it fails). */
 static void prepare(lua_State *L, struct hreq *r, const char *method, int url_idx, int body_idx,
                     int params)
 {
@@ -545,7 +544,7 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	const struct url *u = vu_url(lv, r->url.p, &c->target, err, sizeof(err));
 	if (!u)
 		luaL_error(L, "%s", err);
-	c->err = c->target ? ERR_NONE : ERR_DNS;
+	c->err = ERR_NONE;
 	if (u->tls && !worker_net(lv->v->w)->tls_ctx)
 		luaL_error(L, "https is not available (no TLS context)");
 	r->first_target = c->target;
@@ -948,7 +947,7 @@ static bool follow_redirect(lua_State *L, struct hreq *r)
 	const struct url *u = vu_url(r->lv, r->url.p, &r->call.target, err, sizeof(err));
 	if (!u)
 		return false;
-	r->call.err = r->call.target ? ERR_NONE : ERR_DNS;
+	r->call.err = ERR_NONE;
 	if (r->call.target != r->first_target)
 		r->strip_auth = true; /* and for every later hop, even back to the first origin */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->params_ref);
@@ -1043,18 +1042,6 @@ static void hreq_start(struct hreq *r)
 	c->req_len = r->bytes.len;
 	c->done = hreq_done;
 	c->ud = r;
-	if (!c->target) { /* did not resolve: fail without a connection */
-		int64_t now = now_us();
-		c->t_start = c->t_conn = c->t_connected = c->t_tls = c->t_send = c->t_end = now;
-		c->t_sent = c->t_first = 0;
-		c->status = 0;
-		c->bytes_sent = c->bytes_recv = 0;
-		c->conn_fresh = false;
-		c->nheaders = 0;
-		c->headers.len = c->body.len = 0;
-		hreq_done(c);
-		return;
-	}
 	call_start(worker_net(lv->v->w), &lv->v->pool, c);
 }
 
