@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "util/common.h"
 
@@ -252,7 +253,9 @@ static void conn_read(struct conn *k, uint32_t events)
 				return;
 			}
 			if (http_parser_done(k->parser)) {
-				if (used < n) /* bytes nobody asked for: do not reuse */
+				/* Bytes nobody asked for, or the server's FIN came with the
+				 * response (no new edge would say so): do not reuse. */
+				if (used < n || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 					k->parser->keep_alive = false;
 				call_finish(k, ERR_NONE);
 				return;
@@ -423,6 +426,19 @@ static void conn_on_resolved(struct resolver_query *q, void *ud, int err,
 	conn_connect(k, addr, len);
 }
 
+/* Whether idle k can still carry a request: nothing (no FIN, no stray bytes, no TLS alert)
+ * is waiting to be read. Costs one recv(MSG_PEEK), so it is asked only before a request
+ * that must not be resent (RFC 9112 §9.3.1): a POST sent on a connection the server has
+ * already closed would fail although the server never saw it. */
+static bool conn_still_open(struct conn *k)
+{
+	char b;
+	ssize_t n = recv(k->sock.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) /* over TLS it may be a session ticket: only EOF says closed */
+		return k->sock.ops == &sock_tls_ops;
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* Send k->call on k: over the open connection, or after looking up k->target's host and
  * opening one (k6 resolves at dial time, so a new connection may reach another address). */
 static void conn_start_request(struct conn *k)
@@ -440,6 +456,8 @@ static void conn_start_request(struct conn *k)
 	c->body.len = 0;
 	http_parser_reset(k->parser, c->head);
 	c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
+	if (k->sock.fd >= 0 && !c->idempotent && !conn_still_open(k))
+		conn_close(k); /* closed by the server while idle: a fresh one below */
 	if (k->sock.fd >= 0) {
 		c->conn_fresh = false;
 		k->rs = RS_SENDING;
