@@ -456,8 +456,10 @@ static void conn_start_request(struct conn *k)
 	c->body.len = 0;
 	http_parser_reset(k->parser, c->head);
 	c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
-	if (k->sock.fd >= 0 && !c->idempotent && !conn_still_open(k))
+	if (k->sock.fd >= 0 && !c->idempotent && !conn_still_open(k)) {
 		conn_close(k); /* closed by the server while idle: a fresh one below */
+		k->target = c->target;
+	}
 	if (k->sock.fd >= 0) {
 		c->conn_fresh = false;
 		k->rs = RS_SENDING;

@@ -7,6 +7,7 @@ metrics.http_reqs.count must equal the number of lines the run added to the log.
 import pytest
 
 import hdrhist
+from accounting import assert_accounting
 from conftest import TREND_STATS, metric
 
 
@@ -29,6 +30,7 @@ def test_duration_run_count_matches_access_log(vus20):
     assert lines > 0, "nginx logged no request"
     assert count == lines, (f"http_reqs.count={count} but nginx answered {lines} "
                             f"requests ({count - lines:+d})")
+    assert_accounting(r.summary, server_count=lines)
 
 
 def test_duration_run_has_no_failures(vus20):
@@ -100,6 +102,7 @@ def test_iterations_exact(nginx, stampede):
     r = stampede.load(nginx.url, "--iterations", "1000", "--vus", "10", timeout=60)
     lines = nginx.settled_count(since=before)
     assert lines == 1000, f"nginx answered {lines} requests for --iterations 1000"
+    assert_accounting(r.summary, server_count=lines)
     assert metric(r.summary, "http_reqs")["count"] == 1000
     assert metric(r.summary, "http_req_failed")["rate"] == 0
 
@@ -107,6 +110,7 @@ def test_iterations_exact(nginx, stampede):
 def test_iterations_exact_counting_server(counting_server, stampede):
     r = stampede.load(counting_server.url, "--iterations", "300", "--vus", "3", timeout=60)
     assert counting_server.requests == 300
+    assert_accounting(r.summary, server_count=300)
     assert metric(r.summary, "http_reqs")["count"] == 300
 
 
@@ -114,6 +118,7 @@ def test_duration_count_counting_server(counting_server, stampede):
     r = stampede.load(counting_server.url, "--vus", "4", "--duration", "2s", timeout=45)
     count = metric(r.summary, "http_reqs")["count"]
     assert count > 0
+    assert_accounting(r.summary, server_count=counting_server.requests)
     assert count == counting_server.requests, \
         f"http_reqs.count={count}, server answered {counting_server.requests}"
 
@@ -122,6 +127,7 @@ def test_stages_count_counting_server(counting_server, stampede):
     r = stampede.load(counting_server.url, "--stages", "1s:4,1s:0", timeout=45)
     count = metric(r.summary, "http_reqs")["count"]
     assert count > 0
+    assert_accounting(r.summary, server_count=counting_server.requests)
     assert count == counting_server.requests, \
         f"http_reqs.count={count}, server answered {counting_server.requests}"
 

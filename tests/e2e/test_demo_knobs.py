@@ -10,6 +10,7 @@ import statistics
 import threading
 import time
 
+from accounting import assert_accounting, scheduled_arrivals
 from conftest import metric
 from demo_fixtures import demo_server  # noqa: F401
 
@@ -73,6 +74,9 @@ def test_four_workers_at_10ms_cap_good_responses_near_400_per_second(stampede, d
     refused = after.value("http_requests_total", route="/api/products/{id}", status="503") - \
         before.value("http_requests_total", route="/api/products/{id}", status="503")
     assert refused > 0 and good + refused == total, (good, refused, total)
+    served = after.value("http_requests_total", route="/api/products/{id}") - \
+        before.value("http_requests_total", route="/api/products/{id}")
+    assert_accounting(over, server_count=served, scheduled=scheduled_arrivals(800, "4s"))
     assert after.value("demo_queue_rejected_total") - before.value("demo_queue_rejected_total") \
         == refused
 

@@ -4,6 +4,7 @@ still ends normally (exit 0 or 99, never a signal)."""
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import ERROR_CODES, EXIT_OK, EXIT_THRESHOLDS, errors_by_kind, metric
 
 ITERATIONS = 20
@@ -62,6 +63,7 @@ def test_malformed_response(scripted_server, stampede, case):
                       timeout=40, expect=(EXIT_OK, EXIT_THRESHOLDS))
     assert srv.requests == ITERATIONS, f"server got {srv.requests} requests"
     assert_all_failed_with(r.summary, kind, ITERATIONS)
+    assert_accounting(r.summary, server_count=srv.requests)
 
 
 def test_non_chunked_transfer_coding_reads_until_close(scripted_server, stampede):
@@ -72,12 +74,14 @@ def test_non_chunked_transfer_coding_reads_until_close(scripted_server, stampede
     assert r.summary["errors"] == []
     assert metric(r.summary, "http_reqs")["count"] == ITERATIONS
     assert metric(r.summary, "http_req_failed")["rate"] == 0
+    assert_accounting(r.summary, server_count=srv.requests)
 
 
 def test_connection_refused(free_port, stampede):
     r = stampede.load(f"http://127.0.0.1:{free_port}/", "--iterations", "5", timeout=30,
                       expect=(EXIT_OK, EXIT_THRESHOLDS))
     assert_all_failed_with(r.summary, "connection_refused", 5)
+    assert_accounting(r.summary, server_count=0)   # none reached a server
 
 
 def test_request_timeout(slow_server, stampede):
@@ -85,3 +89,4 @@ def test_request_timeout(slow_server, stampede):
                       expect=(EXIT_OK, EXIT_THRESHOLDS))
     assert_all_failed_with(r.summary, "request_timeout", 2)
     assert slow_server.requests == 2
+    assert_accounting(r.summary, server_count=2)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import BIN, metric, read_summary, require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,7 @@ def run_example(demo, tmp_path, name, scale, *extra, expect=(0,)):
     summary = read_summary(out)
     assert summary["script_errors"] == [], summary["script_errors"]
     assert metric(summary, "http_reqs")["count"] > 0
+    assert_accounting(summary)   # no server count here: the internal invariants only
     return p.returncode, summary
 
 

@@ -5,12 +5,14 @@ import json
 import resource
 import subprocess
 
+from accounting import assert_accounting
 from conftest import BIN, errors_by_kind, metric, require_binary
 
 
 def test_out_of_fds_is_reported_with_the_number_reached(nginx, tmp_path):
     require_binary()
     export = tmp_path / "s.json"
+    before = nginx.access_count()
 
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
@@ -29,3 +31,5 @@ def test_out_of_fds_is_reported_with_the_number_reached(nginx, tmp_path):
     summary = json.loads(export.read_text())
     assert "connect_error" in errors_by_kind(summary)
     assert metric(summary, "http_reqs")["count"] > 0
+    # the connects that found no fd never reached nginx; every other request did
+    assert_accounting(summary, server_count=nginx.settled_count(since=before))

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 
+from accounting import assert_accounting
 from conftest import BIN, metric, require_binary
 
 
@@ -23,6 +24,7 @@ def test_quickstart_runs_end_to_end(tmp_path):
     # The demo server's own count of responses equals the generator's request count.
     served = int(re.search(r"the demo server answered (\d+) requests", stdout).group(1))
     assert served == metric(summary, "http_reqs")["count"]
+    assert_accounting(summary, server_count=served)
     assert summary["state"]["testRunDurationMs"] < 40000
     assert "THRESHOLDS" in stdout and "results in" in stdout
 

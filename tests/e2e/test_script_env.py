@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import metric
 from script_servers import echo_server, run_script, threshold_entry  # noqa: F401
 
@@ -41,6 +42,7 @@ def test_env_in_init_context_and_options(tmp_path, echo_server):
     """, "-e", "ITERS=7", base=echo_server)
     assert metric(r.summary, "iterations")["count"] == 7
     assert len(echo_server.log) == 7
+    assert_accounting(r.summary, server_count=7)
 
 
 def test_vu_ids_and_iterations(tmp_path, echo_server):

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import BIN, EXIT_ABORTED, EXIT_CONFIG, metric
 from script_servers import (EXIT_SCRIPT, echo_server, line_of, run_script,  # noqa: F401
                             script_errors)
@@ -61,6 +62,7 @@ def test_runtime_error_in_iteration(tmp_path, echo_server):
     assert sorted(e["query"]["i"] for e in echo_server.entries(path="/after")) == \
         ["0", "2", "4"]
     assert metric(r.summary, "http_reqs")["count"] == 9
+    assert_accounting(r.summary, server_count=len(echo_server.log))
     # printed once (with a count in the summary), not once per iteration
     assert r.stderr.count("boom on odd iteration") == 1, r.stderr
     assert "boom on odd iteration" in r.stdout, r.stdout
@@ -144,6 +146,7 @@ def test_abort(tmp_path, echo_server):
     assert r.summary["state"]["aborted"] is True, r.summary["state"]
     assert "enough of this" in r.stderr + r.stdout, r
     assert metric(r.summary, "http_reqs")["count"] >= 4
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_abort_in_setup(tmp_path, echo_server):

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from accounting import assert_accounting, scheduled_arrivals
 from conftest import metric
 from script_servers import (EchoServer, column, echo_server, run_script,  # noqa: F401
                             series, series_total, threshold_entry)
@@ -29,6 +30,7 @@ def test_shared_iterations_exact(tmp_path, echo_server):
     assert metric(r.summary, "http_reqs")["count"] == 17
     counts = vu_counts(echo_server)
     assert sum(counts.values()) == 17 and set(counts) <= {"1", "2", "3"}, counts
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_shortcut_iterations_is_shared(tmp_path, echo_server):
@@ -47,6 +49,7 @@ def test_per_vu_iterations(tmp_path, echo_server):
     """ % (VU_REQUEST % "",), base=echo_server)
     assert metric(r.summary, "iterations")["count"] == 12
     assert vu_counts(echo_server) == {"1": 4, "2": 4, "3": 4}
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_max_duration_stops_iterations(tmp_path, echo_server):
@@ -76,6 +79,7 @@ def test_constant_vus_runs_for_the_duration(tmp_path, echo_server):
     # at most 1 s / 50 ms (+1 in flight) per VU; at least a quarter of that
     assert 15 <= n <= 3 * 21, n
     assert metric(r.summary, "http_reqs")["count"] == len(echo_server.log)
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_shortcut_vus_duration_is_constant_vus(tmp_path, echo_server):
@@ -121,11 +125,11 @@ TIMED = {
 def timed_runs(tmp_path_factory):
     """{name: (Result or the exception its run raised, EchoServer)} for TIMED."""
     out = {}
+    dirs = {name: tmp_path_factory.mktemp(name) for name in TIMED}   # mktemp: not thread-safe
 
     def work(name, server):
         try:
-            r = run_script(tmp_path_factory.mktemp(name), TIMED[name], base=server,
-                           timeout=30)
+            r = run_script(dirs[name], TIMED[name], base=server, timeout=30)
         except BaseException as e:  # noqa: BLE001 - re-raised in the test
             r = e
         out[name] = (r, server)
@@ -164,6 +168,7 @@ def test_ramping_vus_rise_and_fall(timed_runs):
     assert 0 < peak < len(values) - 1, values
     assert set(vu_counts(echo)) == {"1", "2", "3", "4"}
     assert r.summary["state"]["testRunDurationMs"] >= 3900, r.summary["state"]
+    assert_accounting(r.summary, server_count=len(echo.log))
 
 
 def test_constant_arrival_rate(timed_runs):
@@ -172,12 +177,18 @@ def test_constant_arrival_rate(timed_runs):
     assert 196 <= n <= 204, f"{n} iterations at 50/s for 4 s (expected 200 +- 2%)"
     assert metric(r.summary, "http_reqs")["count"] == n == len(echo.log)
     assert metric(r.summary, "dropped_iterations")["count"] == 0
+    assert_accounting(r.summary, server_count=len(echo.log),
+                      scheduled=scheduled_arrivals(50, "4s"))
 
 
 def test_ramping_arrival_rate_follows_integral(timed_runs):
-    r, _ = timed(timed_runs, "ramping_arrival_rate")
+    r, echo = timed(timed_runs, "ramping_arrival_rate")
     n = metric(r.summary, "iterations")["count"]
     assert 190 <= n <= 210, f"{n} iterations, expected the integral 200 +- 5%"
+    # exactly: each of the 200 scheduled arrivals started or was dropped
+    scheduled = scheduled_arrivals(stages=[("1s", 100), ("1s", 100), ("1s", 0)])
+    assert scheduled == 200
+    assert_accounting(r.summary, server_count=len(echo.log), scheduled=scheduled)
     (s,) = series(r.summary, "iterations", scenario="rar")
     counts = column(s, "count")
     assert len(counts) >= 3, s
@@ -194,6 +205,8 @@ def test_constant_arrival_rate_time_unit(tmp_path, echo_server):
     """, base=echo_server, timeout=30)
     n = metric(r.summary, "iterations")["count"]
     assert 14 <= n <= 16, f"{n} iterations for rate=30 timeUnit=2s over 1s (expected 15)"
+    assert_accounting(r.summary, server_count=len(echo_server.log),
+                      scheduled=scheduled_arrivals(30, "1s", time_unit="2s"))
 
 
 def test_dropped_iterations_with_too_few_vus(tmp_path, echo_server):
@@ -210,6 +223,8 @@ def test_dropped_iterations_with_too_few_vus(tmp_path, echo_server):
     assert n + dropped["count"] <= 51, (n, dropped)
     assert len(echo_server.log) <= 3
     assert metric(r.summary, "vus_max")["value"] == 1
+    assert_accounting(r.summary, server_count=len(echo_server.log),
+                      scheduled=scheduled_arrivals(50, "1s"))
 
 
 def test_several_scenarios(tmp_path, echo_server):
@@ -241,6 +256,7 @@ def test_several_scenarios(tmp_path, echo_server):
     assert {e["headers"]["x-scenario"] for e in a} == {"first"}
     assert {e["headers"]["x-scenario"] for e in b} == {"second"}
     assert {e["headers"]["x-scenario"] for e in c} == {"third"}
+    assert_accounting(r.summary, server_count=len(echo_server.log))
     # startTime: "second" starts 700 ms after the test, "third" 300 ms after
     t0 = min(e["t"] for e in a)
     assert min(e["t"] for e in b) - t0 >= 0.6, "scenario 'second' started before its startTime"
@@ -299,6 +315,7 @@ def test_graceful_stop_zero_interrupts_iterations(tmp_path, echo_server):
     assert echo_server.entries(path="/never") == []
     assert len(echo_server.entries(path="/start")) == 2
     assert r.summary["state"].get("interruptedIterations", 2) == 2, r.summary["state"]
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_graceful_stop_lets_iterations_finish(tmp_path, echo_server):
@@ -314,6 +331,7 @@ def test_graceful_stop_lets_iterations_finish(tmp_path, echo_server):
     # started before the end of the duration, finished within gracefulStop
     assert len(echo_server.entries(path="/end")) == 2 == len(echo_server.entries(path="/start"))
     assert metric(r.summary, "iterations")["count"] == 2
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_arrival_rate_allocates_vus_up_to_max(tmp_path, echo_server):
@@ -331,3 +349,5 @@ def test_arrival_rate_allocates_vus_up_to_max(tmp_path, echo_server):
     vmax = metric(r.summary, "vus_max")["max"]
     assert 4 <= vmax <= 10, metric(r.summary, "vus_max")
     assert 4 <= len(vu_counts(echo_server)) <= 10, vu_counts(echo_server)
+    assert_accounting(r.summary, server_count=len(echo_server.log),
+                      scheduled=scheduled_arrivals(20, "1s"))

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import EXIT_INTERRUPTED, metric, read_summary
 from script_servers import echo_server, run_script, settle, write_script  # noqa: F401
 
@@ -38,6 +39,7 @@ def test_setup_data_reaches_default_and_teardown(tmp_path, echo_server):
     assert echo_server.entries(path="/teardown")[0]["query"] == {"token": "tok-POST", "n": "3"}
     assert metric(r.summary, "iterations")["count"] == 4
     assert metric(r.summary, "http_reqs")["count"] == 6
+    assert_accounting(r.summary, server_count=len(echo_server.log))
 
 
 def test_setup_and_teardown_requests_match_access_log(tmp_path, nginx):
@@ -57,6 +59,7 @@ def test_setup_and_teardown_requests_match_access_log(tmp_path, nginx):
     count = metric(r.summary, "http_reqs")["count"]
     assert lines == 15, nginx.access_lines()[before:]
     assert count == lines, f"http_reqs.count={count}, nginx answered {lines}"
+    assert_accounting(r.summary, server_count=lines)
     assert metric(r.summary, "iterations")["count"] == 10
     log = "\n".join(nginx.access_lines()[before:])
     assert log.count("/setup/") == 3 and log.count("/teardown/") == 2, log
@@ -165,3 +168,4 @@ def test_sigint_stops_a_scripted_run(tmp_path, echo_server, spawn):
     s = read_summary(export, r)
     assert s["state"]["interrupted"] is True, s["state"]
     assert s["metrics"]["http_reqs"]["count"] == len(echo_server.entries(path="/load"))
+    assert_accounting(s, server_count=len(echo_server.log))

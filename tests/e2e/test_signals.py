@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from accounting import assert_accounting, interrupted, settled
 from conftest import EXIT_INTERRUPTED, check_rc, metric, read_summary
 
 
@@ -39,7 +40,10 @@ def test_interrupt_writes_summary(nginx, spawn, tmp_path, sig):
     count = metric(s, "http_reqs")["count"]
     assert count > 0
     # in-flight requests were allowed to finish: the counts still agree exactly
-    assert count == nginx.settled_count(since=before)
+    lines = nginx.settled_count(since=before)
+    assert count == lines
+    assert_accounting(s, server_count=lines)
+    assert interrupted(s) == 0, s["errors"]
 
 
 def test_double_sigint_stops_at_once(slow_server, spawn, tmp_path):
@@ -58,6 +62,10 @@ def test_double_sigint_stops_at_once(slow_server, spawn, tmp_path):
     assert r.stdout.strip(), f"no summary on stdout\n{r}"
     s = read_summary(export, r)
     assert s["state"]["interrupted"] is True, s["state"]
+    # the 4 requests the server held were cut: each counted once, as interrupted
+    n = settled(lambda: slow_server.requests)
+    assert_accounting(s, server_count=n)
+    assert interrupted(s) == n == 4, (s["errors"], n)
 
 
 def test_sigint_waits_at_most_grace(slow_server, spawn, tmp_path):
@@ -71,3 +79,6 @@ def test_sigint_waits_at_most_grace(slow_server, spawn, tmp_path):
     check_rc(r, EXIT_INTERRUPTED)
     s = read_summary(export, r)
     assert s["state"]["interrupted"] is True, s["state"]
+    n = settled(lambda: slow_server.requests)
+    assert_accounting(s, server_count=n)
+    assert interrupted(s) == n >= 1, (s["errors"], n)

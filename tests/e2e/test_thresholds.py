@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import EXIT_ABORTED, EXIT_THRESHOLDS, metric
 
 
@@ -39,6 +40,7 @@ def test_passing_thresholds(counting_server, stampede):
     dur = metric(r.summary, "http_req_duration")
     assert dur["thresholds"]["p(95)<5000"]["ok"] is True, dur.get("thresholds")
     assert metric(r.summary, "http_req_failed")["thresholds"]["rate<0.01"]["ok"] is True
+    assert_accounting(r.summary, server_count=counting_server.requests)
 
 
 def test_failing_threshold_exit_99(counting_server, stampede):
@@ -52,6 +54,7 @@ def test_failing_threshold_exit_99(counting_server, stampede):
     assert metric(r.summary, "http_req_duration")["thresholds"]["p(95)<0"]["ok"] is False
     for line in summary_lines_with(r.stdout, "p(95)<0"):
         assert "✗" in line or "FAIL" in line.upper(), f"failed threshold not marked: {line!r}"
+    assert_accounting(r.summary, server_count=counting_server.requests)
 
 
 def test_failed_requests_fail_rate_threshold(free_port, stampede):
@@ -59,6 +62,7 @@ def test_failed_requests_fail_rate_threshold(free_port, stampede):
                       "--threshold", "http_req_failed: rate<0.01", expect=EXIT_THRESHOLDS)
     e = threshold_entry(r.summary, "http_req_failed", "rate<0.01")
     assert e["ok"] is False and e["value"] == 1, e
+    assert_accounting(r.summary, server_count=0)   # connection refused: none reached one
 
 
 def test_submetric_threshold(counting_server, stampede):
@@ -72,6 +76,7 @@ def test_submetric_threshold(counting_server, stampede):
     subdur = metric(r.summary, "http_req_duration{status:200}")
     assert "p(99)" in subdur, subdur
     assert threshold_entry(r.summary, "http_req_duration{status:200}", "p(99)<5000")["ok"]
+    assert_accounting(r.summary, server_count=counting_server.requests)
 
 
 def test_abort_on_fail(counting_server, stampede):
@@ -82,6 +87,8 @@ def test_abort_on_fail(counting_server, stampede):
     e = threshold_entry(r.summary, "http_req_duration", "p(95)<0")
     assert e["ok"] is False and e["abortOnFail"] is True, e
     assert "http_reqs" in r.stdout, f"no summary on stdout\n{r}"
+    # requests cut by the abort are counted once (interrupted), and fail nothing
+    assert_accounting(r.summary, server_count=counting_server.requests)
 
 
 def test_abort_delay(counting_server, stampede):
@@ -92,3 +99,4 @@ def test_abort_delay(counting_server, stampede):
     assert state["aborted"] is True, state
     # abort thresholds are not evaluated before --abort-delay has passed
     assert state["testRunDurationMs"] >= 1950, state
+    assert_accounting(r.summary, server_count=counting_server.requests)

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+from accounting import assert_accounting
 from conftest import (ERROR_CODES, EXIT_CONFIG, EXIT_OK, EXIT_THRESHOLDS, errors_by_kind,
                       metric)
 
@@ -26,29 +27,32 @@ def assert_success(r, server, n=N):
     assert metric(r.summary, "http_req_failed")["rate"] == 0
     assert r.summary.get("errors", []) == [], r.summary["errors"]
     assert server.requests == n
+    assert_accounting(r.summary, server_count=server.requests)
 
 
-def assert_all_failed_with(r, kind, n):
+def assert_all_failed_with(r, kind, n, server):
     errs = errors_by_kind(r.summary)
     assert kind in errs, f"expected {kind!r}, got {r.summary['errors']}"
     assert errs[kind]["code"] == ERROR_CODES[kind], errs[kind]
     assert errs[kind]["count"] == n, r.summary["errors"]
     assert set(errs) == {kind}, r.summary["errors"]
     assert metric(r.summary, "http_req_failed")["rate"] == 1
+    # a failed handshake: the request never reached the server, yet counts in http_reqs
+    assert_accounting(r.summary, server_count=server.requests)
+    assert server.requests == 0
 
 
 def test_untrusted_certificate_fails(tls_server, stampede):
     r = stampede.load(tls_server.url, "--iterations", "5", timeout=30,
                       expect=(EXIT_OK, EXIT_THRESHOLDS))
-    assert_all_failed_with(r, "tls_unknown_authority", 5)
-    assert tls_server.requests == 0
+    assert_all_failed_with(r, "tls_unknown_authority", 5, tls_server)
 
 
 def test_wrong_cacert_fails(tls_server, certs, stampede):
     other_ca = certs["dns"][0]
     r = stampede.load(tls_server.url, "--cacert", other_ca, "--iterations", "5", timeout=30,
                       expect=(EXIT_OK, EXIT_THRESHOLDS))
-    assert_all_failed_with(r, "tls_unknown_authority", 5)
+    assert_all_failed_with(r, "tls_unknown_authority", 5, tls_server)
 
 
 def test_insecure_succeeds(tls_server, stampede):
@@ -62,6 +66,7 @@ def test_insecure_succeeds(tls_server, stampede):
 def test_tls_handshaking_metric(tls_server, stampede):
     r = stampede.load(tls_server.url, "--insecure", "--iterations", "10", "--vus", "2",
                       timeout=30)
+    assert_accounting(r.summary, server_count=tls_server.requests)
     hs = metric(r.summary, "http_req_tls_handshaking")
     assert hs["type"] == "trend", hs
     assert hs["max"] > 0, hs
@@ -84,8 +89,7 @@ def test_hostname_mismatch(tls_server_dns_only, stampede):
     # the certificate names DNS:localhost only; the URL's host is 127.0.0.1
     r = stampede.load(tls_server_dns_only.url, "--cacert", tls_server_dns_only.cert,
                       "--iterations", "5", timeout=30, expect=(EXIT_OK, EXIT_THRESHOLDS))
-    assert_all_failed_with(r, "tls_hostname_mismatch", 5)
-    assert tls_server_dns_only.requests == 0
+    assert_all_failed_with(r, "tls_hostname_mismatch", 5, tls_server_dns_only)
 
 
 def test_missing_cacert_file_is_config_error(tls_server, stampede, tmp_path):
