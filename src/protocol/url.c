@@ -12,7 +12,8 @@
 
 static int fail(char *err, size_t errlen, const char *s, const char *why)
 {
-	snprintf(err, errlen, "invalid URL '%s': %s", s, why);
+	/* a long URL is shortened so that the reason stays readable */
+	snprintf(err, errlen, "invalid URL '%.100s%s': %s", s, strlen(s) > 100 ? "..." : "", why);
 	return -EINVAL;
 }
 
@@ -92,6 +93,8 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	}
 	if (host_end == host)
 		return fail(err, errlen, s, "missing host");
+	if (host_end - host > 255) /* RFC 1035 §2.3.4: a name is at most 255 octets */
+		return fail(err, errlen, s, "host longer than 255 characters");
 	if (*p == ':') {
 		port = ++p;
 		while (*p >= '0' && *p <= '9')

@@ -28,6 +28,9 @@ const struct target *lw_target(struct lw *lw, const char *key, bool tls, const c
 	for (struct lw_target *t = lw->targets; t; t = t->next)
 		if (strcmp(t->t.key, key) == 0)
 			return &t->t;
+	if (lw->ntargets >= TARGETS_MAX)
+		return NULL;
+	lw->ntargets++;
 	struct lw_target *t = xcalloc(1, sizeof(*t));
 	t->t.host = xstrdup(host);
 	t->t.port = (uint16_t)strtol(port, NULL, 10); /* url_parse checked 1-65535 */
@@ -51,14 +54,26 @@ static const struct url *vu_url(struct lvu *lv, const char *url, const struct ta
 	struct url u;
 	if (url_parse(url, &u, err, errlen) < 0)
 		return NULL;
+	struct buf key = { 0 };
+	buf_addstr(&key, u.tls ? "https://" : "http://");
+	buf_addstr(&key, u.host);
+	buf_addstr(&key, ":");
+	buf_addstr(&key, u.port);
+	const struct target *tg = lw_target(lv->lw, key.p, u.tls, u.host, u.port);
+	buf_free(&key);
+	if (!tg) {
+		snprintf(err, errlen, "too many distinct origins (scheme, host, port) in one run: "
+		                      "at most %d per worker",
+		         TARGETS_MAX);
+		url_free(&u);
+		return NULL;
+	}
 	free(lv->urlc_s);
 	url_free(&lv->urlc_u);
 	lv->urlc_s = xstrdup(url);
 	lv->urlc_u = u;
-	char key[600];
-	snprintf(key, sizeof(key), "%s://%s:%s", u.tls ? "https" : "http", u.host, u.port);
-	lv->urlc_t = lw_target(lv->lw, key, u.tls, u.host, u.port);
-	*t = lv->urlc_t;
+	lv->urlc_t = tg;
+	*t = tg;
 	return &lv->urlc_u;
 }
 

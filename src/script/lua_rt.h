@@ -32,7 +32,11 @@ struct lw {
 	int factory_ref; /* function(_ENV) running the script's top level */
 	int base_ref;    /* globals shared (read-only by convention) by the VUs */
 	struct lw_target *targets;
+	int ntargets;
 };
+
+/* Origins a worker keeps (each a struct target that connections point to). */
+#define TARGETS_MAX 4096
 
 enum lvu_wait { LW_NONE, LW_HTTP, LW_SLEEP };
 
@@ -159,7 +163,7 @@ void lw_free(struct lw *lw);
 int lw_init_vu(struct lw *lw, struct lvu *lv);
 
 /* The worker's target for origin scheme_host_port, made on first use (port: decimal, as
- * url_parse gives it). Never NULL; lw owns it until lw_free. */
+ * url_parse gives it); lw owns it until lw_free. NULL once TARGETS_MAX origins exist. */
 const struct target *lw_target(struct lw *lw, const char *scheme_host_port, bool tls,
                                const char *host, const char *port);
 
