@@ -548,8 +548,10 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	};
 	double run_s = MAX(r.duration_s, 1e-3);
 	r.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads);
-	r.saturated_seconds = c.saturated_seconds;
-	r.host_saturated_seconds = c.host_saturated_seconds;
+	/* samples are per second: the last, partial one can exceed the run by < 1 s */
+	int run_secs = (int)ceil(r.duration_s);
+	r.saturated_seconds = MIN(c.saturated_seconds, run_secs);
+	r.host_saturated_seconds = MIN(c.host_saturated_seconds, run_secs);
 	r.script_errors = script_errors_json(o->script);
 	r.trend_stats = o->trend_stats;
 	int failed = report_eval_thresholds(&r);

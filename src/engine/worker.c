@@ -55,6 +55,7 @@ struct scen_rt {
 	uint64_t rng;
 	int64_t *backlog;
 	int bl_head, bl_len, bl_cap;
+	bool arrivals_closed; /* stopped: arrivals after this are not scheduled */
 	/* life cycle */
 	struct loop_timer start_timer, control, end_timer, hard_timer, ramp_timer;
 	int local_stop;
@@ -750,6 +751,9 @@ static void open_drop_pending(struct scen_rt *s)
 	int64_t dropped = s->bl_len;
 	int64_t now = MIN(now_us(), s->t0 + s->cfg->duration_us);
 	s->bl_len = 0;
+	if (s->arrivals_closed) /* the schedule ended at the first stop: nothing is due since */
+		return;
+	s->arrivals_closed = true;
 	for (;;) {
 		int64_t when = next_arrival(s);
 		if (when < 0 || when > now)

@@ -10,15 +10,25 @@
 
 static const double trend_pcts[] = { 90, 95, 99, 99.9 };
 
+static bool any_samples(const struct report *r, int metric)
+{
+	struct combined c;
+	aggregate_combine(r->agg, metric, NULL, 0, false, &c);
+	bool any = c.any;
+	combined_free(&c);
+	return any;
+}
+
 json_t *report_metric_values(const struct report *r, int metric, const struct tag *filter,
                              int nfilter)
 {
 	struct combined c;
 	double v;
 	aggregate_combine(r->agg, metric, filter, nfilter, false, &c);
-	/* The request counters are reported even when nothing completed. */
-	bool always = nfilter == 0 && (metric == M_HTTP_REQS || metric == M_HTTP_REQ_FAILED ||
-	                               metric == M_ITERATIONS);
+	/* The request counters are reported even when nothing completed; http_req_failed not
+	 * when requests were made but none judged (http.setResponseCallback(nil), as k6). */
+	bool always = nfilter == 0 && (metric == M_HTTP_REQS || metric == M_ITERATIONS ||
+	                               (metric == M_HTTP_REQ_FAILED && !any_samples(r, M_HTTP_REQS)));
 	if (!c.any && !always) {
 		combined_free(&c);
 		return NULL;
@@ -138,6 +148,7 @@ json_t *report_errors(const struct report *r)
 			continue;
 		const char *code = tag_value(si, "error_code");
 		const char *status = tag_value(si, "status");
+		const char *expected = tag_value(si, "expected_response");
 		char name[64];
 		const char *desc;
 		int ncode = 0;
@@ -146,10 +157,11 @@ json_t *report_errors(const struct report *r)
 			enum err_kind k = kind_of_code(ncode);
 			snprintf(name, sizeof(name), "%s", err_kind_name(k));
 			desc = err_kind_desc(k);
-		} else if (status && (atoi(status) >= 400 || atoi(status) < 200)) {
+		} else if (status && expected && !strcmp(expected, "false")) {
+			/* judged unexpected (200-399 by default, or the script's callback) */
 			snprintf(name, sizeof(name), "status_%s", status);
 			ncode = atoi(status);
-			desc = "HTTP status outside 200-399";
+			desc = "HTTP status not expected (outside 200-399, or the response callback)";
 		} else {
 			continue;
 		}

@@ -17,22 +17,29 @@ static int fail(char *err, size_t errlen, const char *s, const char *why)
 	return -EINVAL;
 }
 
-/* A new string: prefix, then s[0..n) with every byte >= 0x80 written as "%XX", so that UTF-8
- * text becomes its RFC 3986 §2.1 percent-encoding ("é" -> "%C3%A9"). Other bytes, '%' included,
- * are copied as they are: existing escapes are not encoded twice. */
+/* Bytes RFC 3986 does not allow in a URI but that people type in URLs: non-ASCII (UTF-8
+ * text), the space and " < > ` { } | ^ \ (what browsers and k6 percent-encode too). */
+static bool pct_needed(unsigned char c)
+{
+	return c >= 0x80 || (c && strchr(" \"<>`{}|^\\", c));
+}
+
+/* A new string: prefix, then s[0..n) with every pct_needed byte written as "%XX", so that UTF-8
+ * text becomes its RFC 3986 §2.1 percent-encoding ("é" -> "%C3%A9", " " -> "%20"). Other
+ * bytes, '%' included, are copied as they are: existing escapes are not encoded twice. */
 static char *pct_encode_8bit(const char *prefix, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t len = strlen(prefix) + n;
 
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
+		if (pct_needed((unsigned char)s[i]))
 			len += 2;
 	char *out = xmalloc(len + 1);
 	char *o = stpcpy(out, prefix);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
+		if (!pct_needed(c)) {
 			*o++ = (char)c;
 			continue;
 		}
@@ -108,8 +115,8 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 		return fail(err, errlen, s, "unexpected character after host");
 	size_t path_len = strcspn(p, "#");
 	for (size_t i = 0; i < path_len; i++)
-		if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f)
-			return fail(err, errlen, s, "whitespace or control character in path");
+		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
+			return fail(err, errlen, s, "control character (tab, CR, LF...) in path or query");
 
 	u->host = xstrndup(host, (size_t)(host_end - host));
 	if (port) { /* normalised: "080" is port 80 */

@@ -45,6 +45,10 @@ static const struct tu_valid tu_valid_cases[] = {
 	{ "http://h/café?x=é", false, "h", "80", "/caf%C3%A9?x=%C3%A9", "h" },
 	{ "http://h/caf%C3%A9?x=%c3%a9", false, "h", "80", "/caf%C3%A9?x=%c3%a9", "h" },
 	{ "http://h/é%20é", false, "h", "80", "/%C3%A9%20%C3%A9", "h" },
+	/* what RFC 3986 forbids but people type: encoded as browsers and k6 do */
+	{ "http://h/é é", false, "h", "80", "/%C3%A9%20%C3%A9", "h" },
+	{ "http://h/a b?x=a b", false, "h", "80", "/a%20b?x=a%20b", "h" },
+	{ "http://h/{x}|^`\"<>\\", false, "h", "80", "/%7Bx%7D%7C%5E%60%22%3C%3E%5C", "h" },
 	{ "http://h?é=1", false, "h", "80", "/?%C3%A9=1", "h" },
 	{ "http://h:81/日本/", false, "h", "81", "/%E6%97%A5%E6%9C%AC/", "h:81" },
 	{ "http://h/é#frag-é", false, "h", "80", "/%C3%A9", "h" },
@@ -99,8 +103,8 @@ static const struct tu_invalid tu_invalid_cases[] = {
 	{ "http://u:p@h:80/", "user" },
 	{ "http://h x/", "bad character in host" },
 	{ "http://h\tx/", "bad character in host" },
-	{ "http://h/a b", "whitespace" },
-	{ "http://h/a\r\nb", "whitespace" },
+	{ "http://h/a\r\nb", "control character" },
+	{ "http://h/a\tb", "control character" },
 	{ "http://[::1/", "']'" },
 	{ "http://[::1", "']'" },
 	{ "http://[::1]x/", "unexpected character" },
@@ -110,9 +114,8 @@ static const struct tu_invalid tu_invalid_cases[] = {
 	{ "http://h\xc3\xa9:80/", "non-ASCII" },
 	{ "http://caf%C3%A9/", "percent-encoded host" },
 	{ "http://[::é]/", "IPv6" },
-	{ "http://h/é é", "whitespace" },
-	{ "http://h/é\x7f", "whitespace" },
-	{ "http://h/?x=\x01é", "whitespace" },
+	{ "http://h/é\x7f", "control character" },
+	{ "http://h/?x=\x01é", "control character" },
 };
 
 Test(url, invalid)
@@ -237,6 +240,8 @@ static const struct tu_resolve tu_resolve_redirects[] = {
 	  "http://127.0.0.1:8080/rel/target?q=1" },
 	{ "http://127.0.0.1:8080/rel/c/302", "?page=2", "http://127.0.0.1:8080/rel/c/302?page=2" },
 	{ "http://h/a/b?next=/c", "d", "http://h/a/d" },
+	{ "http://h/a/b", "g h?x={1}", "http://h/a/g%20h?x=%7B1%7D" },
+	{ "http://h/a b/c?x={1}", "d", "http://h/a%20b/d" },
 	{ "http://h/a/b", "https://other:9/x", "https://other:9/x" },
 	{ "http://h/a/b", "//other/x", "http://other/x" },
 	{ "https://h:8443/a/b", "//other/x", "https://other/x" },
@@ -299,14 +304,11 @@ static const struct tu_resolve_bad tu_resolve_bad_cases[] = {
 	{ "a/b", "c", "not absolute" },
 	{ "", "c", "not absolute" },
 	{ "//h/a", "c", "not absolute" },
-	{ "http://a b/", "c", "invalid base URI" },
 	{ "http://h:x/", "c", "invalid base URI" },
-	{ "http://h/", "g h", "invalid URI reference 'g h'" },
 	{ "http://h/", "a\r\nSet-Cookie: x", "invalid URI reference" },
 	{ "http://h/", "x#a#b", "invalid URI reference" },
 	{ "http://h/", "%zz", "invalid URI reference" },
 	{ "http://h/", "http://[::1/", "invalid URI reference" },
-	{ "http://h/", "{x}", "invalid URI reference" },
 };
 
 Test(url, resolve_invalid)
