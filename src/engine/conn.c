@@ -63,8 +63,14 @@ static void on_header(void *ud, const char *name, size_t nlen, const char *val, 
 static void on_body(void *ud, const char *data, size_t len)
 {
 	struct http_call *c = ud;
-	if (!c->discard_body)
-		buf_add(&c->body, data, len);
+	if (c->discard_body || c->body_over)
+		return;
+	if (c->body.len + len > CALL_BODY_MAX) { /* read to the end, keep none of it */
+		c->body_over = true;
+		c->body.len = 0;
+		return;
+	}
+	buf_add(&c->body, data, len);
 }
 
 static const struct http_parser_cb capture_cb = { .on_header = on_header, .on_body = on_body };
@@ -350,11 +356,23 @@ static void conn_on_timer(struct loop_timer *t, void *ud)
 		call_finish(k, k->backoff_err);
 		return;
 	}
-	if (k->rs == RS_CONNECTING || k->rs == RS_HANDSHAKE)
-		call_finish(k, loop_now(k->nc->loop) >= k->call->deadline ? ERR_REQUEST_TIMEOUT
-		                                                          : ERR_CONNECT_TIMEOUT);
-	else
+	/* Before the request could be sent, the phase that did not finish in time is the
+	 * error, whichever deadline (--connect-timeout or --timeout) came first: the server
+	 * never saw the request, and the kind says so (docs/cli.md, "What the counts mean"). */
+	switch (k->rs) {
+	case RS_RESOLVING:
+		call_finish(k, ERR_DNS);
+		break;
+	case RS_CONNECTING:
+		call_finish(k, ERR_CONNECT_TIMEOUT);
+		break;
+	case RS_HANDSHAKE:
+		call_finish(k, ERR_TLS);
+		break;
+	default:
 		call_finish(k, ERR_REQUEST_TIMEOUT);
+		break;
+	}
 }
 
 static bool local_shortage(int e)
@@ -454,6 +472,7 @@ static void conn_start_request(struct conn *k)
 	c->headers.len = 0;
 	c->nheaders = 0;
 	c->body.len = 0;
+	c->body_over = false;
 	http_parser_reset(k->parser, c->head);
 	c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
 	if (k->sock.fd >= 0 && !c->idempotent && !conn_still_open(k)) {

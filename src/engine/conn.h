@@ -38,6 +38,10 @@ struct netctx {
 	struct resolver *resolver;        /* the worker's; looks up hosts of new connections */
 };
 
+/* The most bytes of a response body a call keeps (scripts): a larger body is read to its
+ * end (and counted) but not kept, so a few VUs downloading huge files cannot exhaust memory. */
+#define CALL_BODY_MAX ((size_t)256 << 20)
+
 struct conn;
 struct http_call;
 typedef void (*call_done_fn)(struct http_call *c);
@@ -73,7 +77,8 @@ struct http_call {
 	size_t bytes_sent, bytes_recv;
 	struct buf headers; /* with capture: "name\0value\0" pairs */
 	int nheaders;
-	struct buf body; /* with capture: the decoded body */
+	struct buf body; /* with capture: the body as received (at most CALL_BODY_MAX bytes) */
+	bool body_over;  /* the body was larger than CALL_BODY_MAX: read, not kept */
 	/* private */
 	struct conn *conn;
 	bool retried;

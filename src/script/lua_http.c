@@ -106,16 +106,39 @@ void lua_http_vu_free(struct lvu *lv)
 
 /* --- helpers ---------------------------------------------------------------------- */
 
+/* The longest a duration parameter may be: a day. */
+#define DURATION_PARAM_MAX_US (86400LL * USEC_PER_SEC)
+
+/* A duration parameter (k6: a number is milliseconds; a string has a unit), more than 0
+ * and at most a day; anything else is a script error naming it. */
 static int64_t duration_param(lua_State *L, int idx, const char *what)
 {
-	if (lua_type(L, idx) == LUA_TNUMBER) /* k6: a number is milliseconds */
-		return (int64_t)(lua_tonumber(L, idx) * 1000);
 	int64_t us;
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		double ms = lua_tonumber(L, idx);
+		if (!(ms > 0 && ms * 1000 <= (double)DURATION_PARAM_MAX_US))
+			luaL_error(L, "invalid %s %f: expected milliseconds from 0 (excluded) to a day "
+			              "(86400000), or a duration such as '10s'",
+			           what, ms);
+		return (int64_t)(ms * 1000);
+	}
 	const char *s = lua_tostring(L, idx);
-	if (!s || parse_duration(s, &us) < 0)
-		luaL_error(L, "invalid %s '%s': expected a duration such as '10s'", what,
-		           s ? s : luaL_typename(L, idx));
+	if (!s || parse_duration(s, &us) < 0 || us <= 0 || us > DURATION_PARAM_MAX_US)
+		luaL_error(L, "invalid %s '%.40s': expected a duration such as '10s' (more than 0, "
+		              "at most a day)",
+		           what, s ? s : luaL_typename(L, idx));
 	return us;
+}
+
+/* The string at idx, which must hold no NUL byte (a NUL would cut a URL or a method short
+ * in what is sent). */
+static const char *checkstr(lua_State *L, int idx, const char *what)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, idx, &n);
+	if (strlen(s) != n)
+		luaL_error(L, "%s contains a NUL byte", what);
+	return s;
 }
 
 static void urlencode(struct buf *b, const char *s, size_t n)
@@ -458,11 +481,11 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	size_t mlen = strlen(method);
 
 	if (mlen == 0 || mlen >= sizeof(r->method) || !request_is_token(method, mlen))
-		luaL_error(L, "invalid method '%s'", method);
+		luaL_error(L, "invalid method '%.40s': expected a token such as GET or POST", method);
 	for (size_t i = 0; i < mlen; i++)
 		r->method[i] = (char)toupper((unsigned char)method[i]);
 	r->method[mlen] = '\0';
-	const char *url = luaL_checkstring(L, url_idx);
+	const char *url = checkstr(L, url_idx, "the URL");
 	if (params && !lua_istable(L, params))
 		luaL_error(L, "params must be a table, not %s", luaL_typename(L, params));
 	r->url.len = 0;
@@ -493,7 +516,15 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 		lua_pop(L, 1);
 		lua_getfield(L, params, "redirects");
 		if (!lua_isnil(L, -1))
-			r->redirects_left = (int)luaL_checkinteger(L, -1);
+		{
+			int isnum;
+			lua_Integer n = lua_tointegerx(L, -1, &isnum);
+			if (!isnum || n < 0 || n > 1000)
+				luaL_error(L, "params.redirects must be an integer from 0 to 1000, not "
+				              "%s",
+				           luaL_typename(L, -1));
+			r->redirects_left = (int)n;
+		}
 		lua_pop(L, 1);
 		lua_getfield(L, params, "jar");
 		if (!lua_isnil(L, -1)) {
@@ -595,6 +626,7 @@ struct lres {
 	int status;
 	int err;
 	bool has_body;
+	bool body_over; /* larger than CALL_BODY_MAX: not kept */
 	bool tls;
 	bool conn_fresh;
 	int nheaders;
@@ -658,7 +690,8 @@ static void push_response(lua_State *L, struct hreq *r)
 	struct lres *x = lua_newuserdatauv(L, sizeof(*x) + hdr + body + r->url.len + 1, 0);
 	x->status = c->status;
 	x->err = c->err;
-	x->has_body = r->capture_body && !c->err;
+	x->has_body = r->capture_body && !c->err && !c->body_over;
+	x->body_over = r->capture_body && !c->err && c->body_over;
 	x->tls = c->target && c->target->tls;
 	x->conn_fresh = c->conn_fresh;
 	x->nheaders = c->err ? 0 : c->nheaders;
@@ -819,6 +852,11 @@ static int l_res_index(lua_State *L)
 	} else if (!strcmp(k, "timings")) {
 		push_timings(L, x);
 	} else if (!strcmp(k, "error")) {
+		if (!x->err && x->body_over) {
+			lua_pushfstring(L, "response body larger than %d MiB: read but not kept",
+			                (int)(CALL_BODY_MAX >> 20));
+			return 1;
+		}
 		if (!x->err && x->has_body) { /* a body that does not decode says so here */
 			lua_getfield(L, 1, "body");
 			lua_pop(L, 1);
@@ -1173,7 +1211,7 @@ static int l_del(lua_State *L)
 
 static int l_request(lua_State *L)
 {
-	const char *method = luaL_checkstring(L, 1);
+	const char *method = checkstr(L, 1, "the method");
 	return one(L, method, 2, 3, 4);
 }
 
@@ -1188,7 +1226,7 @@ static struct ljar *jar_args(lua_State *L, int *base)
 static void jar_url(lua_State *L, int idx, struct url *u)
 {
 	char err[512];
-	if (url_parse(luaL_checkstring(L, idx), u, err, sizeof(err)) < 0)
+	if (url_parse(checkstr(L, idx, "the URL"), u, err, sizeof(err)) < 0)
 		luaL_error(L, "%s", err);
 }
 
@@ -1225,7 +1263,12 @@ static int l_jar_set(lua_State *L)
 		}
 		lua_getfield(L, opts, "max_age");
 		if (!lua_isnil(L, -1)) {
-			a.max_age_s = (int64_t)luaL_checkinteger(L, -1);
+			int isnum;
+			a.max_age_s = (int64_t)lua_tointegerx(L, -1, &isnum);
+			if (!isnum)
+				return luaL_error(L, "jar.set: max_age must be an integer (seconds), "
+				                     "not %s",
+				                  luaL_typename(L, -1));
 			a.has_max_age = true;
 		}
 		lua_getfield(L, opts, "secure");
@@ -1420,6 +1463,10 @@ static int l_batch(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	int n = (int)luaL_len(L, 1);
 	if (n == 0) {
+		lua_pushnil(L);
+		if (lua_next(L, 1))
+			return luaL_error(L, "http.batch: give a list of requests ({ r1, r2, ... }); "
+			                     "named keys are not supported");
 		lua_newtable(L);
 		return 1;
 	}
@@ -1448,7 +1495,7 @@ static int l_batch(lua_State *L)
 			lua_rawgeti(L, e, 3);
 			lua_rawgeti(L, e, 4);
 		}
-		const char *method = lua_isnil(L, e + 1) ? "GET" : luaL_checkstring(L, e + 1);
+		const char *method = lua_isnil(L, e + 1) ? "GET" : checkstr(L, e + 1, "the method");
 		if (!lua_isstring(L, e + 2))
 			return luaL_error(L, "http.batch: request %d has no url", i + 1);
 		prepare(L, r, method, e + 2, lua_isnil(L, e + 3) ? 0 : e + 3,
