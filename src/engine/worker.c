@@ -245,8 +245,8 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	char st[16], code[16];
 	struct tag tags[TAG_MAX + 8];
 	int n = 0;
-	bool expected = c->judge == JUDGE_EXPECTED ||
-	                (c->judge == JUDGE_DEFAULT && !c->err && c->status >= 200 && c->status < 400);
+	bool expected = c->judge == JUDGE_EXPECTED || (c->judge == JUDGE_DEFAULT && !c->err &&
+	                                               c->status >= 200 && c->status < 400);
 	bool judged = c->judge != JUDGE_NONE;
 	struct series_set *ss = NULL;
 

@@ -27,8 +27,9 @@ json_t *report_metric_values(const struct report *r, int metric, const struct ta
 	aggregate_combine(r->agg, metric, filter, nfilter, false, &c);
 	/* The request counters are reported even when nothing completed; http_req_failed not
 	 * when requests were made but none judged (http.setResponseCallback(nil), as k6). */
-	bool always = nfilter == 0 && (metric == M_HTTP_REQS || metric == M_ITERATIONS ||
-	                               (metric == M_HTTP_REQ_FAILED && !any_samples(r, M_HTTP_REQS)));
+	bool always =
+	    nfilter == 0 && (metric == M_HTTP_REQS || metric == M_ITERATIONS ||
+	                     (metric == M_HTTP_REQ_FAILED && !any_samples(r, M_HTTP_REQS)));
 	if (!c.any && !always) {
 		combined_free(&c);
 		return NULL;
@@ -161,7 +162,8 @@ json_t *report_errors(const struct report *r)
 			/* judged unexpected (200-399 by default, or the script's callback) */
 			snprintf(name, sizeof(name), "status_%s", status);
 			ncode = atoi(status);
-			desc = "HTTP status not expected (outside 200-399, or the response callback)";
+			desc =
+			    "HTTP status not expected (outside 200-399, or the response callback)";
 		} else {
 			continue;
 		}

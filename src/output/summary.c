@@ -275,19 +275,21 @@ void summary_print(FILE *f, const struct report *r, bool color)
 	struct combined dropped;
 	aggregate_combine(r->agg, M_DROPPED_ITERATIONS, NULL, 0, false, &dropped);
 	if (dropped.any && dropped.sum > 0)
-		fprintf(f,
-		        "\n  %sWARNING%s: %.0f iterations were dropped: no VU was free to start "
-		        "them when due (every VU up to maxVUs was busy: the target did not keep up "
-		        "with the arrival rate, or maxVUs is too low for its latency), or they were "
-		        "still waiting when the run stopped\n",
-		        p->bad, p->reset, dropped.sum);
+		fprintf(
+		    f,
+		    "\n  %sWARNING%s: %.0f iterations were dropped: no VU was free to start "
+		    "them when due (every VU up to maxVUs was busy: the target did not keep up "
+		    "with the arrival rate, or maxVUs is too low for its latency), or they were "
+		    "still waiting when the run stopped\n",
+		    p->bad, p->reset, dropped.sum);
 	combined_free(&dropped);
 	if (r->interrupted_iterations > 0)
-		fprintf(f,
-		        "\n  %sWARNING%s: %lld iterations were cut off when the run stopped (their "
-		        "requests in flight count as 'interrupted', in no latency or failure rate); "
-		        "a longer --grace (gracefulStop) lets them finish\n",
-		        p->warn, p->reset, (long long)r->interrupted_iterations);
+		fprintf(
+		    f,
+		    "\n  %sWARNING%s: %lld iterations were cut off when the run stopped (their "
+		    "requests in flight count as 'interrupted', in no latency or failure rate); "
+		    "a longer --grace (gracefulStop) lets them finish\n",
+		    p->warn, p->reset, (long long)r->interrupted_iterations);
 	print_errors(f, r, p);
 	print_script_errors(f, r, p);
 	if (r->saturated_seconds > 0)

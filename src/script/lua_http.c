@@ -62,8 +62,9 @@ static const struct url *vu_url(struct lvu *lv, const char *url, const struct ta
 	const struct target *tg = lw_target(lv->lw, key.p, u.tls, u.host, u.port);
 	buf_free(&key);
 	if (!tg) {
-		snprintf(err, errlen, "too many distinct origins (scheme, host, port) in one run: "
-		                      "at most %d per worker",
+		snprintf(err, errlen,
+		         "too many distinct origins (scheme, host, port) in one run: "
+		         "at most %d per worker",
 		         TARGETS_MAX);
 		url_free(&u);
 		return NULL;
@@ -117,16 +118,22 @@ static int64_t duration_param(lua_State *L, int idx, const char *what)
 	if (lua_type(L, idx) == LUA_TNUMBER) {
 		double ms = lua_tonumber(L, idx);
 		if (!(ms > 0 && ms * 1000 <= (double)DURATION_PARAM_MAX_US))
-			luaL_error(L, "invalid %s %f: expected milliseconds from 0 (excluded) to a day "
-			              "(86400000), or a duration such as '10s'",
-			           what, ms);
+			luaL_error(
+			    L,
+			    "invalid %s %f: expected milliseconds from 0 (excluded) to a day "
+			    "(86400000), or a duration such as '10s'",
+			    what, ms);
 		return (int64_t)(ms * 1000);
 	}
 	const char *s = lua_tostring(L, idx);
-	if (!s || parse_duration(s, &us) < 0 || us <= 0 || us > DURATION_PARAM_MAX_US)
-		luaL_error(L, "invalid %s '%.40s': expected a duration such as '10s' (more than 0, "
-		              "at most a day)",
-		           what, s ? s : luaL_typename(L, idx));
+	if (!s || parse_duration(s, &us) < 0 || us <= 0 || us > DURATION_PARAM_MAX_US) {
+		char msg[160]; /* lua_pushfstring has no precision: shorten here */
+		snprintf(msg, sizeof(msg),
+		         "invalid %s '%.40s': expected a duration such as '10s' (more than 0, at "
+		         "most a day)",
+		         what, s ? s : luaL_typename(L, idx));
+		luaL_error(L, "%s", msg);
+	}
 	return us;
 }
 
@@ -294,9 +301,9 @@ static bool stripped(const struct hreq *r, const char *name)
 	    (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Content-Type") ||
 	     !strcasecmp(name, "Transfer-Encoding") || !strcasecmp(name, "Content-Encoding")))
 		return true;
-	return r->strip_auth && (!strcasecmp(name, "Authorization") ||
-	                         !strcasecmp(name, "Proxy-Authorization") ||
-	                         !strcasecmp(name, "Host") || !strcasecmp(name, "Cookie"));
+	return r->strip_auth &&
+	       (!strcasecmp(name, "Authorization") || !strcasecmp(name, "Proxy-Authorization") ||
+	        !strcasecmp(name, "Host") || !strcasecmp(name, "Cookie"));
 }
 
 /* Serialize r (method, r->url, body) for u with the params table at index params (0: none)
@@ -331,7 +338,8 @@ static int build_bytes(lua_State *L, struct hreq *r, const struct url *u, int pa
 				}
 				if (n >= r->hdrs_cap) {
 					r->hdrs_cap = r->hdrs_cap ? r->hdrs_cap * 2 : 16;
-					r->hdrs = xrealloc(r->hdrs, sizeof(*r->hdrs) * (size_t)r->hdrs_cap);
+					r->hdrs = xrealloc(r->hdrs,
+					                   sizeof(*r->hdrs) * (size_t)r->hdrs_cap);
 				}
 				struct request_hdr *h = &r->hdrs[n++];
 				h->name = name;
@@ -480,8 +488,12 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 	char err[512];
 	size_t mlen = strlen(method);
 
-	if (mlen == 0 || mlen >= sizeof(r->method) || !request_is_token(method, mlen))
-		luaL_error(L, "invalid method '%.40s': expected a token such as GET or POST", method);
+	if (mlen == 0 || mlen >= sizeof(r->method) || !request_is_token(method, mlen)) {
+		char msg[120]; /* lua_pushfstring has no precision: shorten here */
+		snprintf(msg, sizeof(msg), "invalid method '%.40s': expected a token such as GET",
+		         method);
+		luaL_error(L, "%s", msg);
+	}
 	for (size_t i = 0; i < mlen; i++)
 		r->method[i] = (char)toupper((unsigned char)method[i]);
 	r->method[mlen] = '\0';
@@ -515,14 +527,15 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 			c->timeout_us = duration_param(L, -1, "timeout");
 		lua_pop(L, 1);
 		lua_getfield(L, params, "redirects");
-		if (!lua_isnil(L, -1))
-		{
+		if (!lua_isnil(L, -1)) {
 			int isnum;
 			lua_Integer n = lua_tointegerx(L, -1, &isnum);
 			if (!isnum || n < 0 || n > 1000)
-				luaL_error(L, "params.redirects must be an integer from 0 to 1000, not "
-				              "%s",
-				           luaL_typename(L, -1));
+				luaL_error(
+				    L,
+				    "params.redirects must be an integer from 0 to 1000, not "
+				    "%s",
+				    luaL_typename(L, -1));
 			r->redirects_left = (int)n;
 		}
 		lua_pop(L, 1);
@@ -530,8 +543,9 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 		if (!lua_isnil(L, -1)) {
 			struct ljar *j = luaL_testudata(L, -1, JAR_MT);
 			if (!j)
-				luaL_error(L, "params.jar must be a cookie jar (http.cookieJar() or "
-				              "http.CookieJar()), not %s",
+				luaL_error(L,
+				           "params.jar must be a cookie jar (http.cookieJar() or "
+				           "http.CookieJar()), not %s",
 				           luaL_typename(L, -1));
 			r->jar = ljar_get(j);
 		}
@@ -539,9 +553,11 @@ static void prepare(lua_State *L, struct hreq *r, const char *method, int url_id
 		lua_getfield(L, params, "responseCallback");
 		if (!lua_isnil(L, -1)) {
 			if (!luaL_testudata(L, -1, EXPECT_MT))
-				luaL_error(L, "params.responseCallback must be an http.expectedStatuses(...) "
-				              "object (as in k6), not %s",
-				           luaL_typename(L, -1));
+				luaL_error(
+				    L,
+				    "params.responseCallback must be an http.expectedStatuses(...) "
+				    "object (as in k6), not %s",
+				    luaL_typename(L, -1));
 			r->expect = lua_touserdata(L, -1);
 			r->judge_none = false;
 		}
@@ -766,10 +782,9 @@ static void push_body(lua_State *L, const struct lres *x)
 
 /* One cookie as k6 shows it: {name, value, domain, path, http_only, secure, max_age,
  * expires (ms since the epoch, 0 when absent)}. */
-static void push_cookie(lua_State *L, const char *name, size_t nlen, const char *value,
-                        size_t vlen, const char *domain, size_t dlen, const char *path,
-                        size_t plen, bool http_only, bool secure, int64_t max_age,
-                        int64_t expires_ms)
+static void push_cookie(lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen,
+                        const char *domain, size_t dlen, const char *path, size_t plen,
+                        bool http_only, bool secure, int64_t max_age, int64_t expires_ms)
 {
 	lua_createtable(L, 0, 8);
 	lua_pushlstring(L, name, nlen);
@@ -1256,9 +1271,11 @@ static int l_jar_set(lua_State *L)
 		a.path = opt_string(L, opts, "path", &a.path_len);
 		if ((exp = opt_string(L, opts, "expires", &n)) != NULL) {
 			if (cookie_parse_date(exp, n, &a.expires_s) < 0)
-				return luaL_error(L, "jar.set: expires '%s' is not a cookie date (RFC "
-				                     "6265 §5.1.1, e.g. 'Wed, 09 Jun 2021 10:18:14 GMT')",
-				                  exp);
+				return luaL_error(
+				    L,
+				    "jar.set: expires '%s' is not a cookie date (RFC "
+				    "6265 §5.1.1, e.g. 'Wed, 09 Jun 2021 10:18:14 GMT')",
+				    exp);
 			a.has_expires = true;
 		}
 		lua_getfield(L, opts, "max_age");
@@ -1266,8 +1283,9 @@ static int l_jar_set(lua_State *L)
 			int isnum;
 			a.max_age_s = (int64_t)lua_tointegerx(L, -1, &isnum);
 			if (!isnum)
-				return luaL_error(L, "jar.set: max_age must be an integer (seconds), "
-				                     "not %s",
+				return luaL_error(L,
+				                  "jar.set: max_age must be an integer (seconds), "
+				                  "not %s",
 				                  luaL_typename(L, -1));
 			a.has_max_age = true;
 		}
@@ -1283,7 +1301,7 @@ static int l_jar_set(lua_State *L)
 	url_free(&u);
 	if (rc < 0)
 		return luaL_error(L, "jar.set: cookie '%s' refused: %s", a.name,
-		                  rc == -EPERM  ? "its domain does not match the URL's host"
+		                  rc == -EPERM   ? "its domain does not match the URL's host"
 		                  : rc == -E2BIG ? "too large"
 		                                 : "invalid name, value or host");
 	return 0;
@@ -1341,8 +1359,8 @@ static int l_jar_delete(lua_State *L)
 static int l_jar_index(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{ "set", l_jar_set },       { "cookiesForURL", l_jar_cookies_for_url },
-		{ "clear", l_jar_clear },   { "delete", l_jar_delete },
+		{ "set", l_jar_set },     { "cookiesForURL", l_jar_cookies_for_url },
+		{ "clear", l_jar_clear }, { "delete", l_jar_delete },
 		{ NULL, NULL },
 	};
 	const char *k = luaL_checkstring(L, 2);
@@ -1419,9 +1437,11 @@ static int l_expected_statuses(lua_State *L)
 			hi = status_arg(L, -1, "max", i);
 			lua_pop(L, 2);
 			if (lo > hi)
-				return luaL_error(L, "http.expectedStatuses: argument %d: min %d is more "
-				                     "than max %d",
-				                  i, lo, hi);
+				return luaL_error(
+				    L,
+				    "http.expectedStatuses: argument %d: min %d is more "
+				    "than max %d",
+				    i, lo, hi);
 		} else {
 			lo = hi = status_arg(L, i, "a status", i);
 		}
@@ -1441,8 +1461,9 @@ static int l_set_response_callback(lua_State *L)
 	if (!lv)
 		return luaL_error(L, "http.setResponseCallback cannot be called here");
 	if (!lua_isnoneornil(L, 1) && !luaL_testudata(L, 1, EXPECT_MT))
-		return luaL_error(L, "http.setResponseCallback: the callback must be an "
-		                     "http.expectedStatuses(...) object or nil (as in k6), not %s",
+		return luaL_error(L,
+		                  "http.setResponseCallback: the callback must be an "
+		                  "http.expectedStatuses(...) object or nil (as in k6), not %s",
 		                  luaL_typename(L, 1));
 	if (lv->resp_cb_mode == 1)
 		luaL_unref(L, LUA_REGISTRYINDEX, lv->resp_cb_ref);
@@ -1465,8 +1486,9 @@ static int l_batch(lua_State *L)
 	if (n == 0) {
 		lua_pushnil(L);
 		if (lua_next(L, 1))
-			return luaL_error(L, "http.batch: give a list of requests ({ r1, r2, ... }); "
-			                     "named keys are not supported");
+			return luaL_error(L,
+			                  "http.batch: give a list of requests ({ r1, r2, ... }); "
+			                  "named keys are not supported");
 		lua_newtable(L);
 		return 1;
 	}
@@ -1528,9 +1550,15 @@ int luaopen_stampede_http(lua_State *L)
 	}
 	lua_pop(L, 1);
 	static const luaL_Reg fns[] = {
-		{ "get", l_get },         { "head", l_head },       { "post", l_post },
-		{ "put", l_put },         { "patch", l_patch },     { "del", l_del },
-		{ "options", l_options }, { "request", l_request }, { "batch", l_batch },
+		{ "get", l_get },
+		{ "head", l_head },
+		{ "post", l_post },
+		{ "put", l_put },
+		{ "patch", l_patch },
+		{ "del", l_del },
+		{ "options", l_options },
+		{ "request", l_request },
+		{ "batch", l_batch },
 		{ "expectedStatuses", l_expected_statuses },
 		{ "setResponseCallback", l_set_response_callback },
 		{ "cookieJar", l_cookie_jar },
