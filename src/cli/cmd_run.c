@@ -1,4 +1,5 @@
 /* cmd_run.c: `stampede run --url URL [flags]`: flag parsing and validation. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -22,6 +23,9 @@
 #define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
 #define ITERATIONS_MAX_DURATION_US (600 * USEC_PER_SEC)
 #define MAX_VUS_LIMIT              1000000
+#define DNS_SERVERS_MAX            8
+#define DNS_SERVER_USAGE           "IP[:PORT][,...], e.g. 127.0.0.1:5353 or [::1]:53"
+#define DNS_SERVER_LEN             (INET6_ADDRSTRLEN + 9) /* "[" IPv6 "]:65535," */
 
 void cmd_run_usage(void)
 {
@@ -146,8 +150,9 @@ struct run_args {
 	int64_t connect_timeout_us;
 	bool insecure;
 	const char *cacert;
-	const char *dns;         /* --dns: overrides the script's options.dns field by field */
-	const char *dns_servers; /* --dns-server */
+	const char *dns; /* --dns: overrides the script's options.dns field by field */
+	/* --dns-server as c-ares is given it ("127.0.0.1:53,[::1]:5353"), "" without one */
+	char dns_servers[DNS_SERVERS_MAX * DNS_SERVER_LEN];
 	struct threshold *thr;
 	int nthr;
 	int64_t abort_delay_us;
@@ -208,21 +213,126 @@ static int read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-/* 0 when csv is a server list the resolver accepts (checking it sends nothing), else
- * -EINVAL. */
-static int check_dns_servers(const char *csv)
+/* The port of a --dns-server entry: 1 to 5 decimal digits, 1-65535. -EINVAL otherwise. */
+static int dns_server_port(const char *s, int64_t *port)
 {
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 5 || s[n])
+		return -EINVAL;
+	return parse_int64(s, 1, 65535, port) < 0 ? -EINVAL : 0;
+}
+
+/* true for 0.0.0.0, :: and ::ffff:0.0.0.0: "any address", never a server's. */
+static bool unspecified_addr(int af, const void *a)
+{
+	static const unsigned char zero[16];
+	const struct in6_addr *a6 = a;
+
+	if (af == AF_INET)
+		return memcmp(a, zero, 4) == 0;
+	return IN6_IS_ADDR_UNSPECIFIED(a6) ||
+	       (IN6_IS_ADDR_V4MAPPED(a6) && memcmp(&a6->s6_addr[12], zero, 4) == 0);
+}
+
+/* Check one --dns-server entry e[0..n): "IPv4", "IPv4:PORT", "[IPv6]" or "[IPv6]:PORT" (a bare
+ * IPv6 address is refused: "::1:53" would silently be the address ::1:53 on port 53), port
+ * 1-65535 in decimal, 53 when absent; no host names, spaces, zone IDs or unspecified
+ * address. Writes its canonical "IPv4:PORT" or "[IPv6]:PORT" to out (DNS_SERVER_LEN bytes).
+ * Returns NULL, or why the entry is invalid. */
+static const char *dns_server_entry(const char *e, size_t n, char *out)
+{
+	char buf[DNS_SERVER_LEN], text[INET6_ADDRSTRLEN], *ip = buf, *port = NULL;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+	int af = e[0] == '[' ? AF_INET6 : AF_INET;
+	int64_t pnum = 53;
+
+	if (n >= sizeof(buf))
+		return "too long for an address and port";
+	memcpy(buf, e, n);
+	buf[n] = '\0';
+	if (strpbrk(buf, " \t\r\n\v\f"))
+		return "spaces are not allowed";
+	if (af == AF_INET6) {
+		char *close = strchr(++ip, ']');
+		if (!close)
+			return "missing ']' after the IPv6 address";
+		*close = '\0';
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1])
+			return "unexpected text after ']'";
+	} else if ((port = strchr(buf, ':'))) {
+		if (strchr(port + 1, ':'))
+			return "an IPv6 address must be in brackets: [::1] or [::1]:53";
+		*port++ = '\0';
+	}
+	if (port && dns_server_port(port, &pnum) < 0)
+		return "port must be a number from 1 to 65535";
+	if (strchr(ip, '%'))
+		return "IPv6 zone IDs are not supported";
+	if (inet_pton(af, ip, &a) != 1)
+		return af == AF_INET6
+		           ? "not an IPv6 address"
+		           : "not an IP address: IPv4 as a.b.c.d, IPv6 in brackets, no host names";
+	if (unspecified_addr(af, &a))
+		return "the unspecified address is not a server";
+	inet_ntop(af, &a, text, sizeof(text));
+	snprintf(out, DNS_SERVER_LEN, af == AF_INET6 ? "[%s]:%d" : "%s:%d", text, (int)pnum);
+	return NULL;
+}
+
+/* Check csv, a --dns-server list of at most DNS_SERVERS_MAX entries separated by commas (none
+ * empty), strictly: c-ares's own parser would rewrite "1.2.3.4.5" as 1.2.3.4 and "127.1" as
+ * 127.1.0.0. Fills a->dns_servers with the canonical list that c-ares is given, after checking
+ * that c-ares accepts it (nothing is sent). Returns 0, or -EINVAL after naming the bad entry. */
+static int check_dns_servers(struct run_args *a, const char *csv)
+{
+	char why[256];
+	size_t used = 0;
+	const char *e = csv;
+
+	for (int i = 1;; i++) {
+		size_t n = strcspn(e, ",");
+		const char *err = "empty entry";
+		if (i > DNS_SERVERS_MAX)
+			err = "more than 8 servers";
+		else if (n > 0)
+			err = dns_server_entry(e, n, a->dns_servers + used);
+		if (err) { /* the entry is named when there are several */
+			int w = strchr(csv, ',')
+			            ? snprintf(why, sizeof(why), "entry %d '%.*s': ", i,
+			                       (int)MIN(n, 64), e)
+			            : 0;
+			snprintf(why + w, sizeof(why) - (size_t)w, "%s (expected %s)", err,
+			         DNS_SERVER_USAGE);
+			a->dns_servers[0] = '\0';
+			return bad("--dns-server", csv, why);
+		}
+		used += strlen(a->dns_servers + used);
+		if (!e[n])
+			break;
+		a->dns_servers[used++] = ',';
+		e += n + 1;
+	}
+
 	struct resolver_opts o;
 	struct loop *l;
 	struct resolver *r = NULL;
 	resolver_opts_init(&o);
-	o.servers = csv;
+	o.servers = a->dns_servers;
 	if (loop_new(&l) < 0)
 		return 0; /* cannot check here: the workers' resolvers will say */
 	int rc = resolver_new(l, &o, 0, &r);
 	resolver_free(r);
 	loop_free(l);
-	return rc == -EINVAL ? -EINVAL : 0; /* other failures: the workers' resolvers say */
+	if (rc == -EINVAL) {
+		a->dns_servers[0] = '\0';
+		return bad("--dns-server", csv, "not accepted by c-ares");
+	}
+	return 0; /* other failures: the workers' resolvers say */
 }
 
 static int add_threshold(struct run_args *a, const char *spec, bool abort_on_fail)
@@ -324,12 +434,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	}
 	case OPT_DNS_SERVER:
-		if (check_dns_servers(arg) < 0)
-			return bad("--dns-server", arg,
-			           "expected IP[:PORT][,IP[:PORT]...], e.g. 127.0.0.1:5353 or "
-			           "[::1]:53");
-		a->dns_servers = arg;
-		return 0;
+		return check_dns_servers(a, arg);
 	case OPT_THRESHOLD:
 		return add_threshold(a, arg, false);
 	case OPT_THRESHOLD_ABORT:
@@ -385,7 +490,7 @@ static int dns_options(const struct run_args *a, json_t *opts, struct resolver_o
 		fprintf(stderr, "stampede: --dns: %s\n", err);
 		return -EINVAL;
 	}
-	o->servers = a->dns_servers;
+	o->servers = a->dns_servers[0] ? a->dns_servers : NULL;
 	return 0;
 }
 

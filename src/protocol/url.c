@@ -1,7 +1,9 @@
 /* url.c: strict parsing of http and https URLs, and URI reference resolution (RFC 3986 §5.2). */
 #include "protocol/url.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +59,49 @@ static bool valid_host_char(char c)
 	       c == '-' || c == '.' || c == '_';
 }
 
+/* Check the IP-literal h[0..n) of "[h]" (RFC 3986 §3.2.2): an IPv6 address, optionally with a
+ * zone ID, either RFC 6874's "%25zone" or the bare "%zone" ("%25" followed by nothing is the
+ * bare zone "25"). Writes the form the resolver takes ("fe80::1%lo") to out (at least
+ * INET6_ADDRSTRLEN + IF_NAMESIZE bytes). Returns NULL, or why h is not one. */
+static const char *ip_literal(const char *h, size_t n, char *out)
+{
+	struct in6_addr a6;
+
+	if (*h == 'v' || *h == 'V')
+		return "IPvFuture addresses are not supported (only IPv6 in brackets)";
+	for (size_t i = 0; i < n; i++)
+		if (!(valid_host_char(h[i]) || h[i] == ':' || h[i] == '%'))
+			return "bad character in IPv6 address";
+	const char *pct = memchr(h, '%', n);
+	size_t alen = pct ? (size_t)(pct - h) : n;
+	if (alen >= INET6_ADDRSTRLEN)
+		return "not an IPv6 address (only IPv6 goes in brackets)";
+	memcpy(out, h, alen);
+	out[alen] = '\0';
+	if (inet_pton(AF_INET6, out, &a6) != 1)
+		return "not an IPv6 address (only IPv6 goes in brackets)";
+	if (!pct)
+		return NULL;
+	const char *zone = pct + 1, *end = h + n;
+	if (end - zone > 2 && zone[0] == '2' && zone[1] == '5') /* RFC 6874: "%" is "%25" */
+		zone += 2;
+	if (zone == end)
+		return "empty IPv6 zone ID";
+	if (end - zone >= IF_NAMESIZE)
+		return "IPv6 zone ID longer than 15 characters";
+	for (const char *c = zone; c < end; c++)
+		if (!valid_host_char(*c))
+			return "bad character in IPv6 zone ID";
+	out[alen] = '%';
+	memcpy(out + alen + 1, zone, (size_t)(end - zone));
+	out[alen + 1 + (size_t)(end - zone)] = '\0';
+	return NULL;
+}
+
 int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 {
 	const char *p, *host, *host_end, *port = NULL, *port_end = NULL;
+	char lit[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
 	bool v6 = false;
 
 	memset(u, 0, sizeof(*u));
@@ -78,12 +120,12 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	if (*p == '[') {
 		v6 = true;
 		host = p + 1;
-		host_end = memchr(host, ']', auth_len);
+		host_end = memchr(host, ']', auth_len - 1);
 		if (!host_end)
 			return fail(err, errlen, s, "missing ']' after IPv6 address");
-		for (const char *c = host; c < host_end; c++)
-			if (!(valid_host_char(*c) || *c == ':' || *c == '%'))
-				return fail(err, errlen, s, "bad character in IPv6 address");
+		const char *why;
+		if (host_end > host && (why = ip_literal(host, (size_t)(host_end - host), lit)))
+			return fail(err, errlen, s, why);
 		p = host_end + 1;
 	} else {
 		host_end = p;
@@ -118,7 +160,7 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
 			return fail(err, errlen, s, "control character (tab, CR, LF...) in path or query");
 
-	u->host = xstrndup(host, (size_t)(host_end - host));
+	u->host = v6 ? xstrdup(lit) : xstrndup(host, (size_t)(host_end - host));
 	if (port) { /* normalised: "080" is port 80 */
 		char num[8];
 		snprintf(num, sizeof(num), "%ld", strtol(port, NULL, 10));
@@ -128,9 +170,11 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	}
 	u->path = pct_encode_8bit(path_len == 0 || *p == '?' ? "/" : "", p, path_len);
 	bool default_port = !port || strcmp(u->port, u->tls ? "443" : "80") == 0;
-	size_t alen = strlen(u->host) + strlen(u->port) + 4;
+	/* the host as written: an RFC 6874 "%25" zone stays "%25" in the Host header */
+	int hlen = (int)(host_end - host);
+	size_t alen = (size_t)hlen + strlen(u->port) + 4;
 	u->authority = xmalloc(alen);
-	snprintf(u->authority, alen, "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
+	snprintf(u->authority, alen, "%s%.*s%s%s%s", v6 ? "[" : "", hlen, host, v6 ? "]" : "",
 	         default_port ? "" : ":", default_port ? "" : u->port);
 	return 0;
 }

@@ -8,7 +8,8 @@
 
 struct url {
 	bool tls;        /* https */
-	char *host;      /* host name or address, without IPv6 brackets */
+	char *host;      /* host name or address, without IPv6 brackets (a bracketed host must
+	                  * be an IPv6 address; a zone "%25eth0" is given as "%eth0") */
 	char *port;      /* decimal port as text ("80"/"443" by default) */
 	char *path;      /* path and query, starting with '/' ("/" when absent) */
 	char *authority; /* Host header value: host[:port], brackets kept for IPv6 */

@@ -27,8 +27,8 @@ SLOW_DELAY = 1.5
 
 
 class FakeDNS:
-    """A UDP DNS server on 127.0.0.1 (free port, background thread). `queries` counts the
-    questions received by (name, "A"/"AAAA")."""
+    """A UDP DNS server on 127.0.0.1, or ::1 (free port, background thread). `queries` counts
+    the questions received by (name, "A"/"AAAA"); `server` is its --dns-server value."""
 
     ZONE = {
         "a.test": {TYPE_A: ["127.0.0.1"]},
@@ -38,12 +38,13 @@ class FakeDNS:
     }
     DELAY = {"slow.test": SLOW_DELAY}
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+    def __init__(self, host="127.0.0.1"):
+        v6 = ":" in host
+        self.sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
-        self.server = f"127.0.0.1:{self.port}"
+        self.server = f"[{host}]:{self.port}" if v6 else f"{host}:{self.port}"
         self.queries = collections.Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -203,13 +204,15 @@ def test_unresolvable_host_fails_each_request_with_dns_error(tmp_path, dns, serv
     assert dns.count("nx.test", "A") >= 1, dns.queries
 
 
-def test_request_timeout_covers_the_lookup(tmp_path, dns, server):
+def test_timeout_in_the_lookup_is_a_dns_error(tmp_path, dns, server):
+    # --timeout ran out before the request could be sent: the phase's error (docs/cli.md),
+    # a pre-connection kind, so http_reqs minus those still equals the server's count.
     r = run_script(tmp_path, f"""
         options = {{ iterations = 1, vus = 1 }}
         function default()
           local res = http.get("http://slow.test:{server.port}/", {{ timeout = "300ms" }})
           stampede.check(res, {{
-            ["request_timeout"] = function(x) return x.error_code == 1050 end,
+            ["dns_error"] = function(x) return x.error_code == 1101 end,
             ["blocked in the lookup"] = function(x) return x.timings.blocked >= 300 end,
             ["no connect"] = function(x) return x.timings.connecting == 0 end,
           }})
@@ -217,7 +220,7 @@ def test_request_timeout_covers_the_lookup(tmp_path, dns, server):
     """, *dns_flags(dns))
     assert_checks_pass(r)
     assert server.requests == 0 and server.connections == 0
-    assert set(errors_by_kind(r.summary)) == {"request_timeout"}, r.summary["errors"]
+    assert set(errors_by_kind(r.summary)) == {"dns_error"}, r.summary["errors"]
 
 
 # --------------------------------------------------------------------------------------
@@ -351,3 +354,100 @@ def test_bad_dns_option_exits_104(tmp_path, dns_value, says):
         function default() end
     """, expect=EXIT_CONFIG, export=False)
     assert says in r.stderr and "dns" in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------------------
+# --dns-server: strict syntax (c-ares's own parser would rewrite "1.2.3.4.5" as 1.2.3.4:53)
+# --------------------------------------------------------------------------------------
+# Each must exit 104 at start-up, before anything is sent; the URL is a loopback literal all
+# the same, so that even a regression could only reach loopback.
+@pytest.mark.parametrize("value, says", [
+    ("1.2.3.4.5", "not an IP address"),
+    ("127.1", "not an IP address"),
+    ("localhost", "no host names"),
+    ("dns.example:53", "no host names"),
+    ("127.0.0.1:65536", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:0", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:53x", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:+53", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:000053", "port must be a number from 1 to 65535"),
+    ("[::1", "missing ']'"),
+    ("[::1]x", "unexpected text after ']'"),
+    ("[::1]:", "port must be a number from 1 to 65535"),
+    ("[::1]:0", "port must be a number from 1 to 65535"),
+    ("[127.0.0.1]:53", "not an IPv6 address"),
+    ("[fe80::1%lo]:53", "zone IDs are not supported"),
+    ("0.0.0.0", "unspecified address"),
+    ("0.0.0.0:5353", "unspecified address"),
+    ("[::]:53", "unspecified address"),
+    ("[::ffff:0.0.0.0]", "unspecified address"),
+    ("::", "must be in brackets"),
+    ("::1", "must be in brackets"),
+    ("::1:53", "must be in brackets"),
+    ("", "empty entry"),
+    (",", "entry 1 '': empty entry"),
+    ("127.0.0.1,", "entry 2 '': empty entry"),
+    ("127.0.0.1,,127.0.0.2", "entry 2 '': empty entry"),
+    ("127.0.0.1,1.2.3.4.5", "entry 2 '1.2.3.4.5': not an IP address"),
+    ("127.0.0.1, 127.0.0.2", "entry 2 ' 127.0.0.2': spaces are not allowed"),
+    (" 127.0.0.1", "spaces are not allowed"),
+    (",".join(["127.0.0.1"] * 9), "entry 9 '127.0.0.1': more than 8 servers"),
+])
+def test_bad_dns_server_exits_104_before_sending(stampede, value, says):
+    r = stampede("run", "--url", "http://127.0.0.1:9/", "--iterations", "1", "--threads", "1",
+                 "--dns-server", value, expect=EXIT_CONFIG, timeout=10)
+    assert f"invalid --dns-server '{value}'" in r.stderr, r.stderr
+    assert says in r.stderr, r.stderr
+    assert r.stdout == "", r.stdout  # no run, no summary
+
+
+def test_dns_server_list_of_several(dns, stampede, server):
+    """Eight entries (the maximum), in the forms accepted: IPv4:PORT and IPv4 alone would both
+    work; only loopback servers that answer are listed."""
+    r = stampede.load(f"http://a.test:{server.port}/", "--iterations", "3", "--threads", "1",
+                      "--dns-server", ",".join([dns.server] * 8))
+    assert metric(r.summary, "http_req_failed")["rate"] == 0
+    assert server.requests == 3
+    assert dns.count("a.test", "A") == 1, dns.queries
+
+
+def test_dns_server_ipv6_in_brackets(stampede, server, require_ipv6):
+    d = FakeDNS(host="::1").start()
+    try:
+        assert d.server.startswith("[::1]:")
+        r = stampede.load(f"http://a.test:{server.port}/", "--iterations", "3",
+                          "--threads", "1", "--dns-server", d.server)
+        assert metric(r.summary, "http_req_failed")["rate"] == 0
+        assert server.requests == 3
+        assert d.count("a.test", "A") == 1, d.queries
+    finally:
+        d.stop()
+
+
+# --------------------------------------------------------------------------------------
+# bracketed URL hosts are IPv6 literals, never names to look up (RFC 3986 §3.2.2)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("host, says", [
+    ("[a.test]", "not an IPv6 address"),
+    ("[127.0.0.1]", "not an IPv6 address"),
+    ("[v1.a]", "IPvFuture"),
+    ("[::1%]", "empty IPv6 zone ID"),
+])
+def test_bracketed_url_host_must_be_ipv6(dns, stampede, server, host, says):
+    r = stampede("run", "--url", f"http://{host}:{server.port}/ok", "--iterations", "1",
+                 *dns_flags(dns), expect=EXIT_CONFIG, timeout=10)
+    assert "invalid URL" in r.stderr and says in r.stderr, r.stderr
+    assert server.connections == 0 and not dns.queries, dns.queries
+
+
+@pytest.mark.parametrize("zone", ["%25lo", "%lo"], ids=["rfc6874", "bare"])
+def test_bracketed_url_host_zone_id(dns, stampede, require_ipv6, zone):
+    """An RFC 6874 zone ("%25lo") reaches the resolver as "%lo", as the bare form does (before,
+    "25lo" was taken as the interface name: dns_error). ::1 ignores the zone."""
+    with servers.CountingServer(host="::1") as s6:
+        r = stampede.load(f"http://[::1{zone}]:{s6.port}/", "--iterations", "2",
+                          *dns_flags(dns))
+        assert metric(r.summary, "http_req_failed")["rate"] == 0, r.summary["errors"]
+        assert s6.requests == 2
+    assert not dns.queries, dns.queries

@@ -150,6 +150,75 @@ Test(url, free_accepts_zeroed)
 	url_free(&u);
 }
 
+/* RFC 3986 §3.2.2 IP-literals: an IPv6 address, with an RFC 6874 zone ("%25lo") or the bare
+ * "%lo" form; host is what the resolver is given, authority the Host header (as written). */
+static const struct tu_valid tu_ip_literal_valid[] = {
+	{ "http://[::1]", false, "::1", "80", "/", "[::1]" },
+	{ "http://[::1]:8080", false, "::1", "8080", "/", "[::1]:8080" },
+	{ "http://[fe80::1%lo]/", false, "fe80::1%lo", "80", "/", "[fe80::1%lo]" },
+	{ "http://[fe80::1%25lo]/", false, "fe80::1%lo", "80", "/", "[fe80::1%25lo]" },
+	{ "http://[fe80::1%251]/", false, "fe80::1%1", "80", "/", "[fe80::1%251]" },
+	{ "http://[fe80::1%25]/", false, "fe80::1%25", "80", "/", "[fe80::1%25]" },
+	{ "http://[fe80::1%2]/", false, "fe80::1%2", "80", "/", "[fe80::1%2]" },
+	{ "http://[::ffff:127.0.0.1]:81/", false, "::ffff:127.0.0.1", "81", "/",
+	  "[::ffff:127.0.0.1]:81" },
+	{ "http://[2001:DB8::A]/", false, "2001:DB8::A", "80", "/", "[2001:DB8::A]" },
+	{ "http://[1:2:3:4:5:6:7:8]/", false, "1:2:3:4:5:6:7:8", "80", "/", "[1:2:3:4:5:6:7:8]" },
+};
+
+static const struct tu_invalid tu_ip_literal_invalid[] = {
+	{ "http://[1.2.3.4]/", "not an IPv6 address" },
+	{ "http://[1.2.3.4]:8080/", "not an IPv6 address" },
+	{ "http://[ok.test]:38517/ok", "not an IPv6 address" },
+	{ "http://[localhost]/", "not an IPv6 address" },
+	{ "http://[::g]/", "not an IPv6 address" },
+	{ "http://[:::]/", "not an IPv6 address" },
+	{ "http://[::1::]/", "not an IPv6 address" },
+	{ "http://[1:2:3:4:5:6:7:8:9]/", "not an IPv6 address" },
+	{ "http://[::1.2.3]/", "not an IPv6 address" },
+	{ "http://[%lo]/", "not an IPv6 address" },
+	{ "http://[::1]]/", "unexpected character" },
+	{ "http://[v1.x]/", "IPvFuture" },
+	{ "http://[V7.1:2]/", "IPvFuture" },
+	{ "http://[]/", "missing host" },
+	{ "http://[fe80::1%]/", "zone" },
+	{ "http://[fe80::1%25%25lo]/", "zone" },
+	{ "http://[fe80::1%lo%lo]/", "zone" },
+	{ "http://[fe80::1%abcdefghijklmnop]/", "zone" },
+	{ "http://[fe80::1%25abcdefghijklmnop]/", "zone" },
+	{ "http://[fe80::1%l:o]/", "zone" },
+	{ "http://[fe80::1%l o]/", "IPv6" },
+};
+
+Test(url, ip_literal)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tu_ip_literal_valid); i++) {
+		const struct tu_valid *c = &tu_ip_literal_valid[i];
+		struct url u;
+		char err[256] = "";
+		int rc = url_parse(c->s, &u, err, sizeof(err));
+		cr_expect_eq(rc, 0, "url_parse(\"%s\") = %d: %s", c->s, rc, err);
+		if (rc < 0)
+			continue;
+		cr_expect_str_eq(u.host, c->host, "%s: host \"%s\"", c->s, u.host);
+		cr_expect_str_eq(u.port, c->port, "%s: port \"%s\"", c->s, u.port);
+		cr_expect_str_eq(u.authority, c->authority, "%s: authority \"%s\"", c->s,
+		                 u.authority);
+		url_free(&u);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tu_ip_literal_invalid); i++) {
+		const struct tu_invalid *c = &tu_ip_literal_invalid[i];
+		struct url u;
+		char err[256] = "";
+		int rc = url_parse(c->s, &u, err, sizeof(err));
+		cr_expect_eq(rc, -EINVAL, "url_parse(\"%s\") = %d", c->s, rc);
+		cr_expect_neq(strstr(err, c->why), NULL,
+		              "url_parse(\"%s\"): error \"%s\" lacks \"%s\"", c->s, err, c->why);
+		cr_expect_null(u.host, "%s: host set on failure", c->s);
+		url_free(&u);
+	}
+}
+
 Test(url, leading_zero_port_is_normalised)
 {
 	struct url u;
