@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,128 @@
 
 /* --- Lua <-> JSON ----------------------------------------------------------------- */
 
-static json_t *to_json(lua_State *L, int idx, int depth)
+/* Deepest nesting of tables json.encode accepts (the outermost table is level 1). It keeps
+ * the C recursion short and bounds the Lua stack an encode needs to a few hundred slots. */
+#define JSON_MAX_DEPTH 64
+
+/* One Lua -> JSON conversion. It never raises a Lua error: a failure frees the part already
+ * built and leaves its reason in err, so the caller can raise (or report) it with nothing
+ * left referenced only from a C local. */
+struct encoder {
+	lua_State *L;
+	const void *path[JSON_MAX_DEPTH]; /* the tables being converted, outermost first */
+	int depth;
+	char err[160];
+};
+
+static json_t *to_json(struct encoder *e, int idx);
+
+static json_t *fail(struct encoder *e, json_t *partial, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static json_t *fail(struct encoder *e, json_t *partial, const char *fmt, ...)
 {
+	if (fmt) { /* NULL: an inner level already said why */
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->err, sizeof(e->err), fmt, ap);
+		va_end(ap);
+	}
+	json_decref(partial);
+	return NULL;
+}
+
+/* Whether the table at idx is a sequence: keys exactly 1..#t, and at least one. */
+static bool is_sequence(lua_State *L, int idx)
+{
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	lua_Integer count = 0;
+	bool seq = n > 0;
+	lua_pushnil(L);
+	while (seq && lua_next(L, idx)) {
+		lua_Integer k = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+		seq = k >= 1 && k <= n;
+		count++;
+		lua_pop(L, 1);
+	}
+	if (!seq && n > 0)
+		lua_pop(L, 1); /* the key lua_next left when the walk stopped early */
+	return seq && count == n;
+}
+
+static json_t *array_to_json(struct encoder *e, int idx)
+{
+	lua_State *L = e->L;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	json_t *a = json_array();
+	if (!a)
+		return fail(e, NULL, "out of memory");
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, idx, i);
+		json_t *v = to_json(e, -1);
+		lua_pop(L, 1);
+		if (!v || json_array_append_new(a, v))
+			return fail(e, a, v ? "out of memory" : NULL);
+	}
+	return a;
+}
+
+static json_t *object_to_json(struct encoder *e, int idx)
+{
+	lua_State *L = e->L;
+	json_t *o = json_object();
+	if (!o)
+		return fail(e, NULL, "out of memory");
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		char num[64];
+		const char *k = num;
+		size_t klen;
+		if (lua_type(L, -2) == LUA_TSTRING)
+			k = lua_tolstring(L, -2, &klen);
+		else if (lua_isinteger(L, -2))
+			klen = (size_t)snprintf(num, sizeof(num), "%lld",
+			                        (long long)lua_tointeger(L, -2));
+		else if (lua_type(L, -2) == LUA_TNUMBER)
+			klen = (size_t)snprintf(num, sizeof(num), "%.17g", lua_tonumber(L, -2));
+		else
+			return fail(e, o, "table keys must be strings or numbers, not %s",
+			            luaL_typename(L, -2));
+		json_t *v = to_json(e, -1);
+		if (!v)
+			return fail(e, o, NULL);
+		if (json_object_setn_new(o, k, klen, v)) /* it releases v */
+			return fail(e, o, "table key is not valid UTF-8");
+		lua_pop(L, 1);
+	}
+	return o;
+}
+
+static json_t *table_to_json(struct encoder *e, int idx)
+{
+	lua_State *L = e->L;
+	const void *self = lua_topointer(L, idx);
+	for (int i = 0; i < e->depth; i++)
+		if (e->path[i] == self)
+			return fail(e, NULL, "a table contains itself (a cycle)");
+	if (e->depth == JSON_MAX_DEPTH)
+		return fail(e, NULL, "tables nested deeper than %d levels", JSON_MAX_DEPTH);
+	/* a level holds at most a key, a value and the key of the walk below it */
+	if (!lua_checkstack(L, 4))
+		return fail(e, NULL, "no Lua stack left to convert nested tables");
+	e->path[e->depth++] = self;
+	json_t *j = is_sequence(L, idx) ? array_to_json(e, idx) : object_to_json(e, idx);
+	e->depth--;
+	return j;
+}
+
+static json_t *to_json(struct encoder *e, int idx)
+{
+	lua_State *L = e->L;
+	int top = lua_gettop(L);
+	json_t *j = NULL;
+	double d;
 	idx = lua_absindex(L, idx);
-	if (depth > 64)
-		luaL_error(L, "json: nesting too deep (a cycle?)");
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 		return json_null();
@@ -25,106 +143,72 @@ static json_t *to_json(lua_State *L, int idx, int depth)
 	case LUA_TNUMBER:
 		if (lua_isinteger(L, idx))
 			return json_integer(lua_tointeger(L, idx));
-		{
-			double d = lua_tonumber(L, idx);
-			if (!isfinite(d))
-				luaL_error(L, "json: cannot encode %f", d);
-			return json_real(d);
-		}
+		d = lua_tonumber(L, idx);
+		if (!isfinite(d))
+			return fail(e, NULL, "cannot encode %s: JSON numbers are finite",
+			            isnan(d) ? "NaN"
+			            : d > 0  ? "inf"
+			                     : "-inf");
+		return json_real(d);
 	case LUA_TSTRING: {
 		size_t n;
 		const char *s = lua_tolstring(L, idx, &n);
-		json_t *j = json_stringn(s, n);
-		if (!j)
-			luaL_error(L, "json: string is not valid UTF-8");
+		j = json_stringn(s, n);
+		return j ? j : fail(e, NULL, "string is not valid UTF-8");
+	}
+	case LUA_TTABLE:
+		j = table_to_json(e, idx);
+		lua_settop(L, top); /* a failed walk may leave its key and value */
 		return j;
-	}
-	case LUA_TTABLE: {
-		lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-		size_t count = 0;
-		lua_pushnil(L);
-		while (lua_next(L, idx)) {
-			count++;
-			lua_pop(L, 1);
-		}
-		if (n > 0 && (size_t)n == count) {
-			json_t *a = json_array();
-			for (lua_Integer i = 1; i <= n; i++) {
-				lua_rawgeti(L, idx, i);
-				json_array_append_new(a, to_json(L, -1, depth + 1));
-				lua_pop(L, 1);
-			}
-			return a;
-		}
-		json_t *o = json_object();
-		lua_pushnil(L);
-		while (lua_next(L, idx)) {
-			char key[64];
-			const char *k;
-			if (lua_type(L, -2) == LUA_TSTRING) {
-				k = lua_tostring(L, -2);
-			} else if (lua_type(L, -2) == LUA_TNUMBER) {
-				if (lua_isinteger(L, -2))
-					snprintf(key, sizeof(key), "%lld",
-					         (long long)lua_tointeger(L, -2));
-				else
-					snprintf(key, sizeof(key), "%.17g", lua_tonumber(L, -2));
-				k = key;
-			} else {
-				json_decref(o);
-				luaL_error(L, "json: table keys must be strings or numbers");
-				return NULL;
-			}
-			json_object_set_new(o, k, to_json(L, -1, depth + 1));
-			lua_pop(L, 1);
-		}
-		return o;
-	}
 	default:
-		luaL_error(L, "json: cannot encode a %s", luaL_typename(L, idx));
-		return NULL;
+		return fail(e, NULL, "cannot encode a %s", luaL_typename(L, idx));
 	}
+}
+
+/* Convert the value at idx; NULL with the reason in e->err on failure. */
+static json_t *encode(lua_State *L, int idx, struct encoder *e)
+{
+	e->L = L;
+	e->depth = 0;
+	e->err[0] = '\0';
+	json_t *j = to_json(e, idx);
+	if (!j && !e->err[0])
+		snprintf(e->err, sizeof(e->err), "out of memory");
+	return j;
 }
 
 json_t *lua_to_json(lua_State *L, int idx)
 {
-	return to_json(L, idx, 0);
-}
-
-static int p_to_json(lua_State *L)
-{
-	json_t **out = lua_touserdata(L, 2);
-	*out = to_json(L, 1, 0);
-	return 0;
+	struct encoder e;
+	json_t *j = encode(L, idx, &e);
+	if (!j)
+		luaL_error(L, "json: %s", e.err);
+	return j;
 }
 
 json_t *lua_to_json_protected(lua_State *L, int idx, char *err, size_t errlen)
 {
-	json_t *out = NULL;
-	idx = lua_absindex(L, idx);
-	lua_pushcfunction(L, p_to_json);
-	lua_pushvalue(L, idx);
-	lua_pushlightuserdata(L, &out);
-	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-		snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-		lua_pop(L, 1);
-		return NULL;
-	}
-	return out;
+	struct encoder e;
+	json_t *j = encode(L, idx, &e); /* raises no Lua error, so no pcall is needed */
+	if (!j)
+		snprintf(err, errlen, "%s", e.err);
+	return j;
 }
 
 void json_to_lua(lua_State *L, const json_t *j)
 {
-	luaL_checkstack(L, 4, "json too deep");
+	luaL_checkstack(L, 4, "json: no Lua stack left for nested arrays and objects");
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: {
 		const char *k;
+		size_t klen;
 		json_t *v;
 		lua_createtable(L, 0, (int)json_object_size(j));
-		json_object_foreach((json_t *)j, k, v)
+		json_object_keylen_foreach((json_t *)j, k, klen, v)
 		{
+			lua_pushlstring(L, k, klen); /* keys may hold NUL bytes */
 			json_to_lua(L, v);
-			lua_setfield(L, -2, k);
+			lua_rawset(L, -3);
 		}
 		break;
 	}
@@ -160,10 +244,41 @@ void json_to_lua(lua_State *L, const json_t *j)
 	}
 }
 
+static void release_json(void *p)
+{
+	json_decref(p);
+}
+
+/* Call fn(p) protected, release p whatever happened, then return fn's one result or raise
+ * its error: C memory held across a Lua call that may raise is freed on both paths. */
+static int call_then_release(lua_State *L, lua_CFunction fn, void *p, void (*release)(void *))
+{
+	lua_pushcfunction(L, fn);
+	lua_pushlightuserdata(L, p);
+	int rc = lua_pcall(L, 1, 1, 0);
+	release(p);
+	return rc == LUA_OK ? 1 : lua_error(L);
+}
+
+static int push_cstring(lua_State *L)
+{
+	lua_pushstring(L, lua_touserdata(L, 1));
+	return 1;
+}
+
+static int push_json(lua_State *L)
+{
+	json_to_lua(L, lua_touserdata(L, 1));
+	return 1;
+}
+
 static int l_json_encode(lua_State *L)
 {
 	luaL_checkany(L, 1);
-	json_t *j = lua_to_json(L, 1);
+	struct encoder e;
+	json_t *j = encode(L, 1, &e);
+	if (!j)
+		return luaL_error(L, "json.encode: %s", e.err);
 	size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
 	if (lua_toboolean(L, 2))
 		flags = JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
@@ -171,9 +286,7 @@ static int l_json_encode(lua_State *L)
 	json_decref(j);
 	if (!s)
 		return luaL_error(L, "json.encode failed");
-	lua_pushstring(L, s);
-	free(s);
-	return 1;
+	return call_then_release(L, push_cstring, s, free);
 }
 
 static int l_json_decode(lua_State *L)
@@ -185,9 +298,7 @@ static int l_json_decode(lua_State *L)
 	if (!j)
 		return luaL_error(L, "json.decode: %s at line %d column %d", e.text, e.line,
 		                  e.column);
-	json_to_lua(L, j);
-	json_decref(j);
-	return 1;
+	return call_then_release(L, push_json, j, release_json);
 }
 
 int luaopen_stampede_json(lua_State *L)
