@@ -322,10 +322,72 @@ static int l_open(lua_State *L)
 	return 1;
 }
 
+/* What a forbidden library function says when called (its name is the upvalue). */
+static int l_forbidden(lua_State *L)
+{
+	return luaL_error(L,
+	                  "%s is not available in stampede scripts: scripts have no process "
+	                  "control and no file system access (read files at init time with "
+	                  "open() or stampede.data; see docs/scripting.md, \"Sandbox\")",
+	                  lua_tostring(L, lua_upvalueindex(1)));
+}
+
+static void forbid(lua_State *L, int table, const char *lib, const char *name)
+{
+	lua_pushfstring(L, "%s%s%s", lib ? lib : "", lib ? "." : "", name);
+	lua_pushcclosure(L, l_forbidden, 1);
+	lua_setfield(L, table, name);
+}
+
+/* The k6-like sandbox: VU code gets no process control, no file system and no debug
+ * library. os keeps time, clock, date, difftime and getenv; io keeps write (to stdout);
+ * debug keeps traceback; everything else of os, io and debug, dofile, loadfile and C
+ * modules (package.loadlib, package.cpath) raise a clear error when called. */
+static void sandbox(lua_State *L)
+{
+	static const char *const os_out[] = { "exit",    "execute",   "remove", "rename",
+		                              "tmpname", "setlocale", NULL };
+	static const char *const io_out[] = { "open",   "popen", "lines",   "read", "input",
+		                              "output", "close", "tmpfile", "type", NULL };
+	lua_getglobal(L, "os");
+	for (const char *const *n = os_out; *n; n++)
+		forbid(L, lua_gettop(L), "os", *n);
+	lua_pop(L, 1);
+	lua_getglobal(L, "io");
+	for (const char *const *n = io_out; *n; n++)
+		forbid(L, lua_gettop(L), "io", *n);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "stdin");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "stderr");
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 1); /* debug: traceback only */
+	lua_getglobal(L, "debug");
+	lua_getfield(L, -1, "traceback");
+	lua_setfield(L, -3, "traceback");
+	lua_pop(L, 1);
+	lua_setglobal(L, "debug");
+	lua_pushglobaltable(L);
+	forbid(L, lua_gettop(L), NULL, "dofile");
+	forbid(L, lua_gettop(L), NULL, "loadfile");
+	lua_pop(L, 1);
+	lua_getglobal(L, "package");
+	forbid(L, lua_gettop(L), "package", "loadlib");
+	lua_pushstring(L, "");
+	lua_setfield(L, -2, "cpath");
+	lua_getfield(L, -1, "searchers"); /* preload and Lua files only: no C modules */
+	lua_pushnil(L);
+	lua_rawseti(L, -2, 4);
+	lua_pushnil(L);
+	lua_rawseti(L, -2, 3);
+	lua_pop(L, 2);
+}
+
 static void lw_open_libs(struct lw *lw)
 {
 	lua_State *L = lw->L;
 	luaL_openlibs(L);
+	sandbox(L);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "stampede.open_cache");
 	lua_pushstring(L, lw->sc->dir);
