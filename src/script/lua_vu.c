@@ -383,11 +383,34 @@ static void sandbox(lua_State *L)
 	lua_pop(L, 2);
 }
 
+/* print(...): Lua's print, but one write per line, so that the lines of VUs running on
+ * several worker threads never interleave (k6's console.log is line-atomic too). */
+static int l_print(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b); /* the one buffer call allowed with a value pushed */
+	}
+	luaL_addchar(&b, '\n');
+	luaL_pushresult(&b);
+	size_t len;
+	const char *line = lua_tolstring(L, -1, &len);
+	fwrite(line, 1, len, stdout); /* stdio locks the stream for the whole call */
+	fflush(stdout);
+	return 0;
+}
+
 static void lw_open_libs(struct lw *lw)
 {
 	lua_State *L = lw->L;
 	luaL_openlibs(L);
 	sandbox(L);
+	lua_register(L, "print", l_print);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "stampede.open_cache");
 	lua_pushstring(L, lw->sc->dir);
