@@ -22,7 +22,8 @@ static const struct {
 	[ERR_EMPTY_RESPONSE] = { "empty_response", 1510,
 	                         "connection closed before any response byte" },
 	[ERR_WRITE] = { "write_error", 1202, "error writing the request" },
-	[ERR_INTERRUPTED] = { "interrupted", 1099, "cut off by the end of the run, a signal or an abort" },
+	[ERR_INTERRUPTED] = { "interrupted", 1099,
+	                      "cut off by the end of the run, a signal or an abort" },
 	[ERR_PARSE_BASE + HPE_OK] = { "parse_ok", 1500, "no parse error" },
 	[ERR_PARSE_BASE +
 	    HPE_BAD_STATUS_LINE] = { "bad_status_line", 1501, "malformed status line" },

@@ -83,10 +83,10 @@ struct request_spec {
 
 struct request {
 	char *method;
-	char *name;  /* the `name` tag: the URL */
-	bool head;   /* HEAD request: response has no body */
+	char *name;      /* the `name` tag: the URL */
+	bool head;       /* HEAD request: response has no body */
 	bool idempotent; /* request_method_idempotent(method): may be resent once */
-	char *bytes; /* serialized request, NUL-terminated */
+	char *bytes;     /* serialized request, NUL-terminated */
 	size_t len;
 };
 

@@ -158,7 +158,8 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	size_t path_len = strcspn(p, "#");
 	for (size_t i = 0; i < path_len; i++)
 		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
-			return fail(err, errlen, s, "control character (tab, CR, LF...) in path or query");
+			return fail(err, errlen, s,
+			            "control character (tab, CR, LF...) in path or query");
 
 	u->host = v6 ? xstrdup(lit) : xstrndup(host, (size_t)(host_end - host));
 	if (port) { /* normalised: "080" is port 80 */

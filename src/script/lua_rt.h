@@ -70,8 +70,8 @@ struct hreq {
 	bool strip_auth;                   /* another origin: no Authorization, Host */
 	struct request_hdr *hdrs;          /* scratch for the serializer */
 	int hdrs_cap;
-	struct buf hval;   /* header values that were not strings, converted */
-	struct buf cookie; /* the Cookie value: jar + params.cookies */
+	struct buf hval;        /* header values that were not strings, converted */
+	struct buf cookie;      /* the Cookie value: jar + params.cookies */
 	struct cookie_jar *jar; /* params.jar, or NULL for the VU's jar */
 };
 
