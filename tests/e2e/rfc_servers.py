@@ -69,12 +69,10 @@ class RecordingServer(servers.BackgroundServer):
 
     # -- serving --------------------------------------------------------------------------
     async def _read(self, reader):
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as e:
-            if e.partial:
-                raise
+        msg = await servers.read_message(reader)
+        if msg is None:
             return None
+        head, body, raw_body = msg
         lines = head[:-4].split(b"\r\n")
         raw_line = lines[0]
         method, target, version = raw_line.decode("latin-1").split(" ", 2)
@@ -82,34 +80,8 @@ class RecordingServer(servers.BackgroundServer):
         for line in lines[1:]:
             name, _, value = line.decode("latin-1").partition(":")
             headers.append((name.strip().lower(), value.strip()))
-        names = [n for n, _ in headers]
-        body = b""
-        raw_body = b""
-        chunked = False
         te = ", ".join(v for n, v in headers if n == "transfer-encoding").lower()
-        if "chunked" in te:
-            chunked = True
-            parts = []
-            while True:
-                size_line = await reader.readuntil(b"\r\n")
-                raw_body += size_line
-                size = int(size_line.split(b";")[0].strip(), 16)
-                if size == 0:
-                    while True:  # last-chunk, then the trailer section up to CRLF
-                        t = await reader.readuntil(b"\r\n")
-                        raw_body += t
-                        if t == b"\r\n":
-                            break
-                    break
-                data = await reader.readexactly(size + 2)
-                raw_body += data
-                parts.append(data[:-2])
-            body = b"".join(parts)
-        elif "content-length" in names:
-            n = int(dict(headers)["content-length"] or 0)
-            if n:
-                body = await reader.readexactly(n)
-            raw_body = body
+        chunked = "chunked" in te
         u = urlsplit(target)
         hdict = {}
         for n, v in headers:

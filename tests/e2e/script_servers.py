@@ -75,12 +75,10 @@ class EchoServer(servers.BackgroundServer):
 
     # -- serving ----------------------------------------------------------------------
     async def _read(self, reader):
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as e:
-            if e.partial:
-                raise
+        msg = await servers.read_message(reader)
+        if msg is None:
             return None
+        head, body, _ = msg
         lines = head.decode("latin-1").split("\r\n")
         method, target, version = lines[0].split(" ", 2)
         headers = {}
@@ -94,22 +92,6 @@ class EchoServer(servers.BackgroundServer):
                 headers[name] = headers[name] + sep + value
             else:
                 headers[name] = value
-        body = b""
-        if "content-length" in headers:
-            n = int(headers["content-length"] or 0)
-            if n:
-                body = await reader.readexactly(n)
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            parts = []
-            while True:
-                size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-                if size == 0:  # last-chunk: trailer fields, then an empty line
-                    while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                        pass
-                    break
-                data = await reader.readexactly(size + 2)
-                parts.append(data[:-2])
-            body = b"".join(parts)
         u = urlsplit(target)
         cookies = {}
         for part in headers.get("cookie", "").split(";"):

@@ -106,9 +106,11 @@ def make_cert(directory, name="cert", cn="localhost",
     return cert, key
 
 
-async def read_request(reader):
-    """Read one request (head + Content-Length body). Returns the head bytes, or None at
-    EOF before a new request."""
+async def read_message(reader):
+    """Read one request: (head bytes up to and with the blank line, body, body as sent), or
+    None at EOF before a new request. A chunked body (RFC 9112 §7.1: chunks, the
+    last-chunk, then the trailer section up to an empty line) is decoded; otherwise
+    Content-Length bytes are read."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as e:
@@ -124,16 +126,30 @@ async def read_request(reader):
             length = int(value.strip() or b"0")
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
-    if length:
-        await reader.readexactly(length)
-    elif chunked:
-        while True:
-            size_line = await reader.readuntil(b"\r\n")
-            size = int(size_line.split(b";")[0].strip(), 16)
-            await reader.readexactly(size + 2)
-            if size == 0:
-                break
-    return head
+    if not chunked:
+        body = await reader.readexactly(length) if length else b""
+        return head, body, body
+    parts, raw = [], b""
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        raw += size_line
+        size = int(size_line.split(b";")[0].strip(), 16)
+        if size == 0:
+            while True:
+                t = await reader.readuntil(b"\r\n")
+                raw += t
+                if t == b"\r\n":
+                    return head, b"".join(parts), raw
+        data = await reader.readexactly(size + 2)
+        raw += data
+        parts.append(data[:-2])
+
+
+async def read_request(reader):
+    """Read one request (its body too). Returns the head bytes, or None at EOF before a new
+    request."""
+    msg = await read_message(reader)
+    return msg and msg[0]
 
 
 def wants_close(head):
