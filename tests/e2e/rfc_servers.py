@@ -22,7 +22,6 @@ headers (list of (lower-case name, value)), body (bytes), chunked (bool), raw_bo
 (bytes as received), host, sent (bytes of the response written), once (X-Once ID).
 """
 
-import asyncio
 import json
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
