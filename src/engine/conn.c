@@ -352,7 +352,6 @@ static void conn_on_timer(struct loop_timer *t, void *ud)
 	if (!k->call)
 		return;
 	if (k->rs == RS_BACKOFF) {
-		k->call->t_connected = k->call->t_tls = k->call->t_send = now_us();
 		call_finish(k, k->backoff_err);
 		return;
 	}
@@ -504,6 +503,7 @@ static void end_unreached_phases(struct conn *k, int64_t now)
 		resolver_cancel(k->nc->resolver, &k->rq);
 		c->t_conn = now;
 		/* fall through */
+	case RS_BACKOFF: /* the connect failed for want of fds or ports */
 	case RS_CONNECTING:
 		c->t_connected = now;
 		/* fall through */

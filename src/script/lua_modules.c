@@ -177,15 +177,6 @@ static json_t *encode(lua_State *L, int idx, struct encoder *e)
 	return j;
 }
 
-json_t *lua_to_json(lua_State *L, int idx)
-{
-	struct encoder e;
-	json_t *j = encode(L, idx, &e);
-	if (!j)
-		luaL_error(L, "json: %s", e.err);
-	return j;
-}
-
 json_t *lua_to_json_protected(lua_State *L, int idx, char *err, size_t errlen)
 {
 	struct encoder e;

@@ -131,10 +131,8 @@ int luaopen_stampede_metrics(lua_State *L);
 int luaopen_stampede_json(lua_State *L);
 int luaopen_stampede_data(lua_State *L);
 
-/* Lua value <-> JSON (jansson). lua_to_json returns a new reference; it raises a Lua error
- * on cycles and on values JSON cannot hold (functions, userdata). */
-json_t *lua_to_json(lua_State *L, int idx);
-/* The same, run protected: NULL with the reason in err instead of a Lua error. */
+/* Lua value -> JSON (jansson): a new reference, or NULL with the reason in err (a cycle,
+ * nesting deeper than 64, a value JSON cannot hold); raises no Lua error, leaks nothing. */
 json_t *lua_to_json_protected(lua_State *L, int idx, char *err, size_t errlen);
 void json_to_lua(lua_State *L, const json_t *j);
 
