@@ -1,4 +1,10 @@
-/* conn.h: one HTTP/1.1 exchange over a pooled keep-alive connection (plain or TLS). */
+/* conn.h: one HTTP/1.1 exchange over a pooled keep-alive connection (plain or TLS).
+ *
+ * Bounded work: a connection reads at most a fixed budget (512 KiB) per readiness event,
+ * then yields with loop_io_pending() (loop.h) and goes on at the loop's next turn, so a
+ * server that sends without end cannot keep timers, timeouts and stop requests from
+ * running. Bounded memory: a response body longer than the call's body_max ends the call
+ * with ERR_BODY_TOO_LARGE, whether the body is kept or not. */
 #ifndef STAMPEDE_CONN_H
 #define STAMPEDE_CONN_H
 
@@ -38,8 +44,9 @@ struct netctx {
 	struct resolver *resolver;        /* the worker's; looks up hosts of new connections */
 };
 
-/* The most bytes of a response body a call keeps (scripts): a larger body is read to its
- * end (and counted) but not kept, so a few VUs downloading huge files cannot exhaust memory. */
+/* The default per-response body limit (maxResponseBodySize): 64 MiB. */
+#define CALL_BODY_MAX_DEFAULT ((int64_t)64 << 20)
+/* Obsolete (conn.c no longer uses it): kept until src/script/lua_http.c stops reading it. */
 #define CALL_BODY_MAX ((size_t)256 << 20)
 
 struct conn;
@@ -62,6 +69,13 @@ struct http_call {
 	 * on a fresh connection when a reused one closes before any response byte (RFC 9112
 	 * §9.3.1). false: never resent; the failure is the request's result. */
 	bool idempotent;
+	/* The largest response body accepted, in bytes (0: CALL_BODY_MAX_DEFAULT), counted as
+	 * received after chunked decoding (before any Content-Encoding), kept or not (capture,
+	 * discard_body, quick mode alike). Past it the call ends with ERR_BODY_TOO_LARGE, its
+	 * connection is closed (never reused) and no body is kept; a response whose
+	 * Content-Length exceeds it fails as soon as its headers are parsed. The request had
+	 * reached the server: its timings are those of any failure after sending. */
+	int64_t body_max;
 	call_done_fn done;
 	void *ud;
 	/* Whether the response was the expected one (k6's responseCallback), decided by the
@@ -77,13 +91,14 @@ struct http_call {
 	size_t bytes_sent, bytes_recv;
 	struct buf headers; /* with capture: "name\0value\0" pairs */
 	int nheaders;
-	struct buf body; /* with capture: the body as received (at most CALL_BODY_MAX bytes) */
-	bool body_over;  /* the body was larger than CALL_BODY_MAX: read, not kept */
+	struct buf body; /* with capture: the body as received (at most body_max bytes) */
+	bool body_over;  /* obsolete, always false: see ERR_BODY_TOO_LARGE */
 	/* private */
 	struct conn *conn;
 	bool retried;
 	bool in_flight;
 	int64_t deadline;
+	int64_t body_limit; /* body_max, or its default */
 };
 
 /* A VU's connections: idle keep-alive connections are reused per target. */

@@ -89,6 +89,10 @@ struct engine_cfg {
 	/* DNS (k6's dns option, our --dns-server): each worker's resolver is made from it;
 	 * resolver_opts_init() gives k6's defaults (a zeroed struct would not cache). */
 	struct resolver_opts dns;
+	/* The largest response body accepted (maxResponseBodySize, --max-response-body-size),
+	 * in bytes; a larger one ends its request with ERR_BODY_TOO_LARGE. 0: the default,
+	 * CALL_BODY_MAX_DEFAULT. */
+	int64_t body_max;
 };
 
 /* The longest a scenario may run: its start, duration and graceful stop. */

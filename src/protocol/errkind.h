@@ -15,6 +15,11 @@ enum err_kind {
 	ERR_TLS,
 	ERR_TLS_AUTHORITY,
 	ERR_TLS_HOSTNAME,
+	ERR_TLS_EXPIRED,        /* X509_V_ERR_CERT_HAS_EXPIRED */
+	ERR_TLS_NOT_YET_VALID,  /* X509_V_ERR_CERT_NOT_YET_VALID */
+	ERR_TLS_CERT,           /* any other certificate verification failure */
+	ERR_BODY_TOO_LARGE,     /* the response body passed the per-response limit */
+	ERR_UNSUPPORTED_SCHEME, /* a redirect to a scheme other than http/https */
 	ERR_EMPTY_RESPONSE,
 	ERR_WRITE,
 	ERR_INTERRUPTED,
