@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "protocol/wire.h"
 #include "util/common.h"
 
 /* One stored cookie: info's strings live in data[] ("name\0value\0domain\0path\0"). */
@@ -465,19 +466,16 @@ static void enforce_caps(struct cookie_jar *jar, struct cookie *keep, int64_t no
 }
 
 /* RFC 6265bis §5.6: no CTL (HTAB allowed) in name or value; and, so that a header can be
- * written from it, no ';' in either and no '=' in the name. */
+ * written from it, no ';' in either and no '=' in the name (wire_check's WIRE_JAR_*). */
 static int check_name_value(const struct cookie_attrs *a)
 {
 	if (!a->name || a->name_len == 0 || (!a->value && a->value_len))
 		return -EINVAL;
 	if (a->name_len + a->value_len > COOKIE_MAX_NAME_VALUE)
 		return -E2BIG;
-	for (size_t i = 0; i < a->name_len + a->value_len; i++) {
-		bool in_name = i < a->name_len;
-		unsigned char c = in_name ? a->name[i] : a->value[i - a->name_len];
-		if ((c < 0x20 && c != '\t') || c == 0x7f || c == ';' || (in_name && c == '='))
-			return -EINVAL;
-	}
+	if (wire_check(WIRE_JAR_NAME, a->name, a->name_len, NULL, NULL, 0) < 0 ||
+	    wire_check(WIRE_JAR_VALUE, a->value ? a->value : "", a->value_len, NULL, NULL, 0) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -8,16 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "protocol/wire.h"
 #include "util/common.h"
-
-/* RFC 9110 §5.6.2 tchar: the bytes of a token (methods, header names, codings). */
-static const bool tchar[256] = {
-	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,
-	['#'] = true,         ['$'] = true,         ['%'] = true,         ['&'] = true,
-	['\''] = true,        ['*'] = true,         ['+'] = true,         ['-'] = true,
-	['.'] = true,         ['^'] = true,         ['_'] = true,         ['`'] = true,
-	['|'] = true,         ['~'] = true,
-};
 
 /* What the user headers say, found by one pass before anything is written. */
 struct hdr_scan {
@@ -29,16 +21,6 @@ struct hdr_scan {
 	const char *jar;
 };
 
-bool request_is_token(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!tchar[(unsigned char)s[i]])
-			return false;
-	return true;
-}
-
 bool request_method_idempotent(const char *method)
 {
 	static const char *const idempotent[] = {
@@ -48,28 +30,6 @@ bool request_method_idempotent(const char *method)
 		if (method && strcmp(method, idempotent[i]) == 0)
 			return true;
 	return false;
-}
-
-/* RFC 9110 §5.5: field-vchar, SP and HTAB; obs-text (0x80-0xff) passes, controls do not. */
-static bool is_field_value(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-/* RFC 9112 §3.2: no whitespace (nor, as defence in depth, any control) in the target. */
-static bool is_target(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return false;
-	return true;
 }
 
 static bool is_ows(char c)
@@ -88,26 +48,25 @@ static void trim_ows(const char **s, size_t *n)
 		(*n)--;
 }
 
-/* Copy s[0..n) into dst for an error message: printable ASCII as is, other bytes as \xNN. */
-static void quote(char *dst, size_t size, const char *s, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n && o + 5 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= ' ' && c < 0x7f && c != '\\')
-			dst[o++] = (char)c;
-		else
-			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
-	}
-	dst[o] = '\0';
-}
-
 static int bad_header(char *err, size_t errlen, const char *name, size_t n, const char *why)
 {
-	char q[80];
-	quote(q, sizeof(q), name, n);
+	char q[128];
+	wire_quote(q, sizeof(q), name, n, 40);
 	snprintf(err, errlen, "invalid header '%s': %s", q, why);
 	return -EINVAL;
+}
+
+/* Check v[0..vlen), a part of header name, through wire_check(); when refused, the error
+ * is "invalid header 'name': why (the byte, its offset and the rule)". */
+static int check_header_part(enum wire_part part, const char *name, size_t nlen, const char *v,
+                             size_t vlen, const char *why, char *err, size_t errlen)
+{
+	char detail[96], msg[192];
+
+	if (wire_check(part, v, vlen, NULL, detail, sizeof(detail)) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s (%s)", why, detail);
+	return bad_header(err, errlen, name, nlen, msg);
 }
 
 static bool hdr_is(const struct request_hdr *h, const char *name)
@@ -161,11 +120,12 @@ static int check_codings(const struct request_hdr *h, bool *chunked, char *err, 
 		trim_ows(&el, &n);
 		if (n == 0)
 			continue;
-		while (tok < n && tchar[(unsigned char)el[tok]])
+		while (tok < n && el[tok] != ';' && !is_ows(el[tok]))
 			tok++;
-		if (tok == 0 || (tok < n && el[tok] != ';' && !is_ows(el[tok])))
-			return bad_header(err, errlen, h->name, h->name_len,
-			                  "not a list of codings");
+		int rc = check_header_part(WIRE_TOKEN, h->name, h->name_len, el, tok,
+		                           "not a list of codings", err, errlen);
+		if (rc < 0)
+			return rc;
 		if (*chunked)
 			return bad_header(err, errlen, h->name, h->name_len,
 			                  "chunked must be the final coding, applied once");
@@ -179,14 +139,15 @@ static int scan_one(const struct request_msg *m, int i, struct hdr_scan *s, bool
                     char *err, size_t errlen)
 {
 	const struct request_hdr *h = &m->headers[i];
+	int rc;
 
 	if (h->name_len == 0)
 		return bad_header(err, errlen, "", 0, "empty name");
-	if (!request_is_token(h->name, h->name_len))
-		return bad_header(err, errlen, h->name, h->name_len, "the name is not a token");
-	if (!is_field_value(h->value, h->value_len))
-		return bad_header(err, errlen, h->name, h->name_len,
-		                  "control character in the value");
+	if ((rc = check_header_part(WIRE_TOKEN, h->name, h->name_len, h->name, h->name_len,
+	                            "the name is not a token", err, errlen)) < 0 ||
+	    (rc = check_header_part(WIRE_FIELD_VALUE, h->name, h->name_len, h->value, h->value_len,
+	                            "control character in the value", err, errlen)) < 0)
+		return rc;
 	if (hdr_is(h, "Host")) {
 		if (s->host)
 			return bad_header(err, errlen, h->name, h->name_len, "given twice");
@@ -207,37 +168,48 @@ static int scan_one(const struct request_msg *m, int i, struct hdr_scan *s, bool
 	return 0;
 }
 
+/* Check v, the method or the request-target, through wire_check(); when refused, the error
+ * is "invalid <what> 'v' (the byte, its offset and the rule)". */
+static int check_line_part(enum wire_part part, const char *what, const char *v, char *err,
+                           size_t errlen)
+{
+	char detail[96], q[128];
+	size_t n = strlen(v);
+
+	if (wire_check(part, v, n, NULL, detail, sizeof(detail)) == 0)
+		return 0;
+	wire_quote(q, sizeof(q), v, n, 40);
+	snprintf(err, errlen, "invalid %s '%s' (%s)", what, q, detail);
+	return -EINVAL;
+}
+
 /* Check everything in m; fill s with what the user headers say. */
 static int scan(const struct request_msg *m, struct hdr_scan *s, char *err, size_t errlen)
 {
 	const char *method = m->method ? m->method : "";
-	char q[80];
+	const char *target = m->target ? m->target : "";
+	const char *ctl = "control character in the value";
 	bool chunked = false;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->first_cookie = -1;
-	if (!request_is_token(method, strlen(method))) {
-		quote(q, sizeof(q), method, strlen(method));
-		snprintf(err, errlen, "invalid method '%s'", q);
-		return -EINVAL;
-	}
-	if (!is_target(m->target ? m->target : "")) {
-		quote(q, sizeof(q), m->target ? m->target : "", m->target ? strlen(m->target) : 0);
-		snprintf(err, errlen, "invalid request target '%s': empty, whitespace or control",
-		         q);
-		return -EINVAL;
-	}
-	if (m->authority && !is_field_value(m->authority, strlen(m->authority)))
-		return bad_header(err, errlen, "Host", 4, "control character in the value");
-	if (m->user_agent && !is_field_value(m->user_agent, strlen(m->user_agent)))
-		return bad_header(err, errlen, "User-Agent", 10, "control character in the value");
+	if ((rc = check_line_part(WIRE_TOKEN, "method", method, err, errlen)) < 0 ||
+	    (rc = check_line_part(WIRE_TARGET, "request target", target, err, errlen)) < 0)
+		return rc;
+	if (m->authority && (rc = check_header_part(WIRE_FIELD_VALUE, "Host", 4, m->authority,
+	                                            strlen(m->authority), ctl, err, errlen)) < 0)
+		return rc;
+	if (m->user_agent &&
+	    (rc = check_header_part(WIRE_FIELD_VALUE, "User-Agent", 10, m->user_agent,
+	                            strlen(m->user_agent), ctl, err, errlen)) < 0)
+		return rc;
 	if (m->cookie && m->cookie_len) {
 		s->jar = m->cookie;
 		s->jar_len = m->cookie_len;
-		if (!is_field_value(s->jar, s->jar_len))
-			return bad_header(err, errlen, "Cookie", 6,
-			                  "control character in the value");
+		if ((rc = check_header_part(WIRE_FIELD_VALUE, "Cookie", 6, s->jar, s->jar_len, ctl,
+		                            err, errlen)) < 0)
+			return rc;
 		trim_ows(&s->jar, &s->jar_len);
 	}
 	for (int i = 0; i < m->nheaders; i++)
@@ -366,10 +338,10 @@ int request_serialize(struct buf *out, const struct request_msg *m, char *err, s
 static int split_header(const char *s, struct request_hdr *h, char *err, size_t errlen)
 {
 	const char *colon = strchr(s, ':');
-	char q[80];
+	char q[128];
 
 	if (!colon) {
-		quote(q, sizeof(q), s, strlen(s));
+		wire_quote(q, sizeof(q), s, strlen(s), 40);
 		snprintf(err, errlen, "invalid header '%s': expected 'Name: value'", q);
 		return -EINVAL;
 	}

@@ -36,12 +36,14 @@ struct request_msg {
 /*
  * Validate m and serialize it into out, replacing out's contents (out stays the caller's;
  * once its capacity fits, nothing is allocated). The rules, checked before anything is
- * written:
- *  - the method is a token (RFC 9110 §9.1, tchar of §5.6.2); the request-target holds no
- *    whitespace or control byte (RFC 9112 §3.2: no whitespace is allowed in it);
+ * written, each string through wire_check() (wire.h), the one check of what goes onto the
+ * wire:
+ *  - the method is a token (RFC 9110 §9.1, tchar of §5.6.2); the request-target is visible
+ *    ASCII, no whitespace or control byte (RFC 9112 §3.2: no whitespace is allowed in it);
  *  - header names are tokens (RFC 9110 §5.1, RFC 9112 §5: no space before the colon);
  *    values, the authority, the user agent and the jar cookies hold no control byte but HTAB
  *    (RFC 9110 §5.5: no CR, LF or NUL, so no smuggled field or request); obs-text passes;
+ *    the codings of Transfer-Encoding are tokens;
  *  - Host goes first, right after the request line, unless the user gave one; more than one
  *    user Host is an error (RFC 9110 §7.2, RFC 9112 §3.2). User-Agent follows unless given;
  *  - framing (RFC 9112 §6.1-§6.3, RFC 9110 §8.6): a user Transfer-Encoding must end with
@@ -58,13 +60,11 @@ struct request_msg {
  *    user headers when there is none).
  * The order on the wire: request line, Host, User-Agent, user headers (the merged Cookie in
  * the place of the first), Cookie when only the jar has cookies, Content-Length, blank line,
- * body. Returns 0, or -EINVAL with the reason (naming
- * the header) in err and out emptied.
+ * body. Returns 0, or -EINVAL with the reason in err (naming the header, the offending byte
+ * and the rule: "invalid header 'X': control character in the value ('\r' at byte 1, RFC
+ * 9110 §5.5)") and out emptied.
  */
 int request_serialize(struct buf *out, const struct request_msg *m, char *err, size_t errlen);
-
-/* True when s[0..n) is a non-empty token (RFC 9110 §5.6.2): a method or a header name. */
-bool request_is_token(const char *s, size_t n);
 
 /* True for the methods RFC 9110 §9.2.2 defines as idempotent: GET, HEAD, OPTIONS, TRACE,
  * PUT and DELETE. Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. */

@@ -283,6 +283,14 @@ int url_resolve(const char *base, const char *ref, char **out, char *err, size_t
 	return rc;
 }
 
+bool url_scheme_is_http(const char *s)
+{
+	size_t n = strcspn(s, ":/?#");
+
+	return s[n] == ':' && ((n == 4 && strncasecmp(s, "http", 4) == 0) ||
+	                       (n == 5 && strncasecmp(s, "https", 5) == 0));
+}
+
 void url_free(struct url *u)
 {
 	free(u->host);

@@ -28,6 +28,9 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen);
  * Returns 0 with a malloc'd absolute URI in *out (caller frees), or -EINVAL with a reason in err
  * (base or ref not RFC 3986 syntax, base without a scheme) or -ENOMEM; *out is NULL on failure. */
 int url_resolve(const char *base, const char *ref, char **out, char *err, size_t errlen);
+/* Whether the URI s (e.g. what url_resolve gave) has the scheme http or https, in any case
+ * (RFC 3986 §3.1); says nothing about the rest of s. */
+bool url_scheme_is_http(const char *s);
 /* Release the strings of u; accepts a zeroed struct. */
 void url_free(struct url *u);
 

@@ -923,3 +923,45 @@ Test(cookie, replacing_at_the_cap_evicts_nothing)
 	cr_expect(tk_has(jar, "h", "/", "c1=1", T0_US + 200));
 	cookie_jar_free(jar);
 }
+
+/* Every byte 0..255 in a stored cookie's name and value (RFC 6265 §5.2 keeps any, 6265bis
+ * §5.6 drops controls): the jar stores it unless it could break the Cookie field it is sent
+ * back in (a control but HTAB, ';', or '=' in the name), and the header it builds never holds
+ * a CR, LF or NUL. */
+Test(cookie, store_every_byte)
+{
+	struct cookie_url u = { .host = "h.example", .path = "/", .secure = false };
+	struct buf b = { 0 };
+
+	for (int c = 0; c < 256; c++) {
+		char mid[3] = { 'a', (char)c, 'a' };
+		bool field = c == '\t' || (c >= 0x20 && c != 0x7f);
+		const struct {
+			const char *what;
+			struct cookie_attrs a;
+			bool want;
+		} cases[] = {
+			{ "name",
+			  { .name = mid, .name_len = 3, .value = "v", .value_len = 1 },
+			  field && c != ';' && c != '=' },
+			{ "value",
+			  { .name = "n", .name_len = 1, .value = mid, .value_len = 3 },
+			  field && c != ';' },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			struct cookie_jar *jar = cookie_jar_new();
+			int rc = cookie_jar_store(jar, &u, &cases[i].a, T0_US);
+			cr_expect_eq(rc, cases[i].want ? 0 : -EINVAL, "%s with byte 0x%02x: rc %d",
+			             cases[i].what, c, rc);
+			b.len = 0;
+			cookie_jar_header(jar, &u, T0_US, &b);
+			cr_expect_eq(b.len, rc == 0 ? 5u : 0u, "%s with byte 0x%02x", cases[i].what,
+			             c);
+			for (size_t k = 0; k < b.len; k++)
+				cr_expect(b.p[k] != '\r' && b.p[k] != '\n' && b.p[k] != '\0',
+				          "%s with byte 0x%02x: sent back", cases[i].what, c);
+			cookie_jar_free(jar);
+		}
+	}
+	buf_free(&b);
+}

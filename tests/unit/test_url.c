@@ -448,3 +448,22 @@ Test(url, resolve_non_ascii_host_is_rejected_by_parse)
 	cr_expect_neq(strstr(err, "non-ASCII"), NULL, "error \"%s\"", err);
 	free(out);
 }
+
+/* RFC 3986 §3.1: the scheme is what comes before the first ':', in any case; only http and
+ * https are ours (a redirect elsewhere is ERR_UNSUPPORTED_SCHEME). */
+Test(url, scheme_is_http)
+{
+	static const struct {
+		const char *s;
+		bool want;
+	} cases[] = {
+		{ "http://h/", true },    { "https://h/", true },    { "HTTP://h/", true },
+		{ "hTtPs://h/", true },   { "http:/x", true },       { "http:", true },
+		{ "ftp://h/x", false },   { "javascript:x", false }, { "httpx://h/", false },
+		{ "htt://h/", false },    { "https2://h/", false },  { "mailto:a@b", false },
+		{ "/http://h/", false },  { "http", false },         { "", false },
+		{ "data:,http:", false }, { "?http://h/", false },   { "h/http://x", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		cr_expect_eq(url_scheme_is_http(cases[i].s), cases[i].want, "\"%s\"", cases[i].s);
+}
