@@ -188,7 +188,9 @@ struct engine *worker_engine(struct worker *w);
 int worker_id(struct worker *w);
 /* The sink recording goes into now (it changes every second: do not keep it). */
 struct sink *worker_sink(struct worker *w);
-/* The series id for metric + tags, through a per-worker cache (lock-free when warm). */
+/* The series id for metric + tags, through a per-worker cache (lock-free when warm).
+ * Never fails: past the registry's series cap it is the metric's overflow series
+ * (metrics/metrics.h, "Caps"), and the cache stays bounded. */
 int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags);
 /* Record the built-in HTTP metrics of a finished call with the given tags (method, name,
  * group, user tags...; status, error_code, expected_response and scenario are added).

@@ -28,12 +28,19 @@ struct series_set {
 	    uncorrected, sent, recv;
 };
 
+/* A tag set's series, cached per worker so that recording takes no lock: "m<metric>..."
+ * keys give a series id (worker_series), "http..." keys the HTTP metrics' set. */
 struct scache_entry {
 	char *key;
 	uint64_t hash;
 	int sid;                /* worker_series */
 	struct series_set *set; /* worker_record_http */
 };
+
+/* The most tag sets a worker caches. Tag sets that land in an overflow series past the
+ * registry's cap are never cached (their overflow tag set is), so the cache stops
+ * growing with the registry; this bound holds whatever happens. */
+#define SCACHE_MAX 8192
 
 /* A scenario as this worker runs it: its share of VUs and arrivals. */
 struct scen_rt {
@@ -84,7 +91,8 @@ struct worker {
 	struct sink *spare;
 	struct scache_entry *cache;
 	int cache_cap, cache_len;
-	struct buf key;
+	struct buf key;            /* the tag-set key being looked up (reused) */
+	struct series_set scratch; /* a set that the full cache could not keep */
 
 	struct scen_rt *scen;
 	int nscen;
@@ -129,9 +137,25 @@ static uint64_t hash_bytes(const char *p, size_t n)
 
 /* --- the series cache: tag-set key -> series ids ----------------------------------- */
 
-static struct scache_entry *cache_find(struct worker *w, const char *key, size_t len, bool *found)
+static struct scache_entry *cache_lookup(struct worker *w, const char *key, uint64_t h)
 {
-	uint64_t h = hash_bytes(key, len);
+	if (!w->cache_cap)
+		return NULL;
+	size_t mask = (size_t)w->cache_cap - 1;
+	for (size_t i = h & mask; w->cache[i].key; i = (i + 1) & mask) {
+		struct scache_entry *e = &w->cache[i];
+		if (e->hash == h && strcmp(e->key, key) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Add key (known to be absent). Returns its entry (sid -1, no set), or NULL when the
+ * cache holds SCACHE_MAX tag sets already. */
+static struct scache_entry *cache_insert(struct worker *w, const char *key, size_t len, uint64_t h)
+{
+	if (w->cache_len >= SCACHE_MAX)
+		return NULL;
 	if ((w->cache_len + 1) * 2 > w->cache_cap) {
 		int cap = w->cache_cap ? w->cache_cap * 2 : 64;
 		struct scache_entry *n = xcalloc((size_t)cap, sizeof(*n));
@@ -149,25 +173,22 @@ static struct scache_entry *cache_find(struct worker *w, const char *key, size_t
 		w->cache_cap = cap;
 	}
 	size_t mask = (size_t)w->cache_cap - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		struct scache_entry *e = &w->cache[i];
-		if (!e->key) {
-			*found = false;
-			e->key = xstrndup(key, len);
-			e->hash = h;
-			e->sid = -1;
-			w->cache_len++;
-			return e;
-		}
-		if (e->hash == h && strcmp(e->key, key) == 0) {
-			*found = true;
-			return e;
-		}
-	}
+	size_t i = h & mask;
+	while (w->cache[i].key)
+		i = (i + 1) & mask;
+	struct scache_entry *e = &w->cache[i];
+	*e = (struct scache_entry){ xstrndup(key, len), h, -1, NULL };
+	w->cache_len++;
+	return e;
 }
 
-static void key_tags(struct buf *k, const struct tag *tags, int ntags)
+/* The cache key of a tag set into w->key: prefix, then each tag with a value. Returns
+ * its hash. */
+static uint64_t tags_key(struct worker *w, const char *prefix, const struct tag *tags, int ntags)
 {
+	struct buf *k = &w->key;
+	k->len = 0;
+	buf_addstr(k, prefix);
 	for (int i = 0; i < ntags; i++) {
 		if (!tags[i].value)
 			continue;
@@ -176,41 +197,54 @@ static void key_tags(struct buf *k, const struct tag *tags, int ntags)
 		buf_addstr(k, "\x1e");
 		buf_addstr(k, tags[i].value);
 	}
+	return hash_bytes(k->p, k->len);
 }
 
 int worker_series(struct worker *w, int metric, const struct tag *tags, int ntags)
 {
-	char num[16];
-	bool found;
-	w->key.len = 0;
-	snprintf(num, sizeof(num), "m%d", metric);
-	buf_addstr(&w->key, num);
-	key_tags(&w->key, tags, ntags);
-	struct scache_entry *e = cache_find(w, w->key.p, w->key.len, &found);
-	if (!found || e->sid < 0) {
-		int id = registry_series(w->e->reg, metric, tags, ntags);
-		if (id < 0) /* over the cardinality cap: record without tags */
-			id = registry_series(w->e->reg, metric, NULL, 0);
+	char prefix[16];
+	snprintf(prefix, sizeof(prefix), "m%d", metric);
+	uint64_t h = tags_key(w, prefix, tags, ntags);
+	struct scache_entry *e = cache_lookup(w, w->key.p, h);
+	if (e)
+		return e->sid;
+	int id = registry_series(w->e->reg, metric, tags, ntags);
+	/* An overflow series stands for any number of tag sets: caching each would grow
+	 * without bound. */
+	if (!registry_series_overflow(w->e->reg, id) &&
+	    (e = cache_insert(w, w->key.p, w->key.len, h)))
 		e->sid = id;
-	}
-	return e->sid;
+	return id;
 }
 
-static struct series_set *series_set_for(struct worker *w, const struct tag *tags, int n)
+/* The series of the built-in HTTP metrics for tags. *stable: the set is cached and stays
+ * valid for the worker's life; otherwise it is the worker's scratch set, valid until the
+ * next call. Past the series cap a new tag set takes the set of its overflow tag set
+ * (cached once), so a unique URL per request costs one registry look-up and no memory. */
+static struct series_set *series_set_for(struct worker *w, const struct tag *tags, int n,
+                                         bool *stable)
 {
-	bool found;
-	w->key.len = 0;
-	buf_addstr(&w->key, "http");
-	key_tags(&w->key, tags, n);
-	struct scache_entry *e = cache_find(w, w->key.p, w->key.len, &found);
-	if (found && e->set)
+	struct tag over[TAG_MAX];
+	uint64_t h = tags_key(w, "http", tags, n);
+	struct scache_entry *e = cache_lookup(w, w->key.p, h);
+	*stable = true;
+	if (e && e->set)
 		return e->set;
+	int reqs = registry_series(w->e->reg, M_HTTP_REQS, tags, n);
+	if (registry_series_overflow(w->e->reg, reqs)) {
+		n = registry_overflow_tags(tags, n, over);
+		tags = over;
+		h = tags_key(w, "http", tags, n);
+		e = cache_lookup(w, w->key.p, h);
+		if (e && e->set)
+			return e->set;
+	}
 	struct tag plain[2];
 	int np = 0;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && np < (int)ARRAY_SIZE(plain); i++)
 		if (strcmp(tags[i].key, "scenario") == 0)
 			plain[np++] = tags[i];
-	struct series_set *s = xmalloc(sizeof(*s));
+	struct series_set *s = &w->scratch;
 	s->reqs = worker_series(w, M_HTTP_REQS, tags, n);
 	s->failed = worker_series(w, M_HTTP_REQ_FAILED, tags, n);
 	s->duration = worker_series(w, M_HTTP_REQ_DURATION, tags, n);
@@ -223,13 +257,16 @@ static struct series_set *series_set_for(struct worker *w, const struct tag *tag
 	s->uncorrected = worker_series(w, M_HTTP_REQ_DURATION_UNCORRECTED, tags, n);
 	s->sent = worker_series(w, M_DATA_SENT, plain, np);
 	s->recv = worker_series(w, M_DATA_RECEIVED, plain, np);
-	/* worker_series reused the key buffer: find our entry again. */
-	w->key.len = 0;
-	buf_addstr(&w->key, "http");
-	key_tags(&w->key, tags, n);
-	e = cache_find(w, w->key.p, w->key.len, &found);
-	e->set = s;
-	return s;
+	/* worker_series reused the key buffer: make ours again. */
+	h = tags_key(w, "http", tags, n);
+	e = cache_insert(w, w->key.p, w->key.len, h);
+	if (!e) {
+		*stable = false;
+		return s;
+	}
+	e->set = xmalloc(sizeof(*e->set));
+	*e->set = *s;
+	return e->set;
 }
 
 static int64_t late_by(const struct vu *v)
@@ -270,9 +307,10 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 		tags[n++] = extra[i];
 	for (int i = 0; i < v->s->cfg->ntags && n < (int)ARRAY_SIZE(tags); i++)
 		tags[n++] = v->s->cfg->tags[i];
-	ss = series_set_for(w, tags, n);
+	bool stable;
+	ss = series_set_for(w, tags, n, &stable);
 	if (memo)
-		*memo = (struct http_memo){ true, c->status, (int)c->err, (int)c->judge, ss };
+		*memo = (struct http_memo){ stable, c->status, (int)c->err, (int)c->judge, ss };
 record:;
 	struct sink *s = w->cur;
 

@@ -10,8 +10,6 @@
 #include "metrics/threshold.h"
 #include "util/common.h"
 
-#define DEFAULT_MAX_SERIES 2000
-
 static const struct {
 	const char *name;
 	enum metric_type type;
@@ -47,17 +45,27 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
+static void die(const char *what, int id)
+{
+	fprintf(stderr, "stampede: bug: %s %d out of range\n", what, id);
+	abort();
+}
+
 void registry_init(struct registry *r)
 {
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_init(&r->mu, NULL);
-	r->max_series = DEFAULT_MAX_SERIES;
-	r->hash_cap = 1024;
+	r->max_series = SERIES_MAX;
+	/* The hash never grows: at most half full with every series slot taken. */
+	r->hash_cap = 1;
+	while (r->hash_cap < 2 * SERIES_LIMIT)
+		r->hash_cap *= 2;
 	r->hash = xmalloc(sizeof(*r->hash) * (size_t)r->hash_cap);
 	memset(r->hash, 0xff, sizeof(*r->hash) * (size_t)r->hash_cap);
-	/* Series slots never move once handed out: workers read infos without the lock. */
-	r->series_cap = r->max_series + 256; /* room for untagged series past the cap */
-	r->series = xcalloc((size_t)r->series_cap, sizeof(*r->series));
+	memset(r->mhash, 0xff, sizeof(r->mhash));
+	/* Neither array ever moves: workers read entries without the lock. */
+	r->metrics = xcalloc(METRICS_MAX, sizeof(*r->metrics));
+	r->series = xcalloc(SERIES_LIMIT, sizeof(*r->series));
 	for (int i = 0; i < M__BUILTIN; i++)
 		registry_metric(r, builtin[i].name, builtin[i].type, builtin[i].unit);
 }
@@ -80,12 +88,32 @@ void registry_destroy(struct registry *r)
 	pthread_mutex_destroy(&r->mu);
 }
 
+int registry_nmetrics(struct registry *r)
+{
+	return __atomic_load_n(&r->nmetrics, __ATOMIC_ACQUIRE);
+}
+
+/* Metric names are hashed into r->mhash (never more than half full); entries are
+ * published with release stores after the metric itself, so look-ups need no lock. */
 int registry_find_metric(struct registry *r, const char *name)
 {
-	for (int i = 0; i < r->nmetrics; i++)
-		if (strcmp(r->metrics[i].name, name) == 0)
-			return i;
-	return -ENOENT;
+	size_t mask = ARRAY_SIZE(r->mhash) - 1;
+	for (size_t i = fnv1a(name) & mask;; i = (i + 1) & mask) {
+		int id = __atomic_load_n(&r->mhash[i], __ATOMIC_ACQUIRE);
+		if (id < 0)
+			return -ENOENT;
+		if (strcmp(r->metrics[id].name, name) == 0)
+			return id;
+	}
+}
+
+static void mhash_insert(struct registry *r, int id)
+{
+	size_t mask = ARRAY_SIZE(r->mhash) - 1;
+	size_t i = fnv1a(r->metrics[id].name) & mask;
+	while (r->mhash[i] >= 0)
+		i = (i + 1) & mask;
+	__atomic_store_n(&r->mhash[i], id, __ATOMIC_RELEASE);
 }
 
 int registry_metric(struct registry *r, const char *name, enum metric_type type,
@@ -96,12 +124,14 @@ int registry_metric(struct registry *r, const char *name, enum metric_type type,
 	if (id >= 0) {
 		if (r->metrics[id].type != type)
 			id = -EEXIST;
-		pthread_mutex_unlock(&r->mu);
-		return id;
+	} else if (r->nmetrics >= METRICS_MAX) {
+		id = -ENOSPC;
+	} else {
+		id = r->nmetrics;
+		r->metrics[id] = (struct metric_def){ xstrdup(name), type, unit };
+		__atomic_store_n(&r->nmetrics, id + 1, __ATOMIC_RELEASE);
+		mhash_insert(r, id);
 	}
-	r->metrics = xrealloc(r->metrics, sizeof(*r->metrics) * (size_t)(r->nmetrics + 1));
-	r->metrics[r->nmetrics] = (struct metric_def){ xstrdup(name), type, unit };
-	id = r->nmetrics++;
 	pthread_mutex_unlock(&r->mu);
 	return id;
 }
@@ -111,12 +141,17 @@ static int tag_cmp(const void *a, const void *b)
 	return strcmp(((const struct tag *)a)->key, ((const struct tag *)b)->key);
 }
 
-static char *canon_name(const char *metric, const struct tag *tags, int ntags)
+static size_t canon_len(const char *metric, const struct tag *tags, int ntags)
 {
 	size_t len = strlen(metric) + 3;
 	for (int i = 0; i < ntags; i++)
 		len += strlen(tags[i].key) + strlen(tags[i].value) + 2;
-	char *s = xmalloc(len);
+	return len;
+}
+
+/* "metric{k:v,...}" into s, which has room for canon_len() bytes. */
+static void canon_name(char *s, const char *metric, const struct tag *tags, int ntags)
+{
 	char *p = s + sprintf(s, "%s", metric);
 	if (ntags) {
 		*p++ = '{';
@@ -125,7 +160,6 @@ static char *canon_name(const char *metric, const struct tag *tags, int ntags)
 		*p++ = '}';
 		*p = '\0';
 	}
-	return s;
 }
 
 static void hash_insert(struct registry *r, const char *canon, int id)
@@ -137,59 +171,133 @@ static void hash_insert(struct registry *r, const char *canon, int id)
 	r->hash[i] = id;
 }
 
-int registry_series(struct registry *r, int metric, const struct tag *tags, int ntags)
+static int hash_find(struct registry *r, const char *canon)
 {
-	struct tag sorted[TAG_MAX];
-	int n = 0;
-	for (int i = 0; i < ntags && n < TAG_MAX; i++)
-		if (tags[i].value)
-			sorted[n++] = tags[i];
-	qsort(sorted, (size_t)n, sizeof(*sorted), tag_cmp);
-	char *canon = canon_name(r->metrics[metric].name, sorted, n);
-
-	pthread_mutex_lock(&r->mu);
 	size_t mask = (size_t)r->hash_cap - 1;
-	for (size_t i = fnv1a(canon) & mask; r->hash[i] >= 0; i = (i + 1) & mask) {
-		if (strcmp(r->series[r->hash[i]].canon, canon) == 0) {
-			int id = r->hash[i];
-			pthread_mutex_unlock(&r->mu);
-			free(canon);
-			return id;
-		}
+	for (size_t i = fnv1a(canon) & mask; r->hash[i] >= 0; i = (i + 1) & mask)
+		if (strcmp(r->series[r->hash[i]].canon, canon) == 0)
+			return r->hash[i];
+	return -ENOENT;
+}
+
+static bool keep_past_cap(const char *key)
+{
+	static const char *const keep[] = { "scenario",          "method",     "status",
+		                            "expected_response", "error_code", "group" };
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if (strcmp(key, keep[i]) == 0)
+			return true;
+	return false;
+}
+
+int registry_overflow_tags(const struct tag *tags, int ntags, struct tag *out)
+{
+	int n = 0;
+	for (int i = 0; i < ntags && n < TAG_MAX - 1; i++)
+		if (tags[i].value && keep_past_cap(tags[i].key))
+			out[n++] = tags[i];
+	out[n++] = (struct tag){ TAG_OVERFLOW, "true" };
+	return n;
+}
+
+/* Tags without NULL values (at most TAG_MAX), sorted by key, into out. Returns how many;
+ * *overflow tells whether they carry TAG_OVERFLOW. */
+static int sorted_tags(const struct tag *tags, int ntags, struct tag *out, bool *overflow)
+{
+	int n = 0;
+	*overflow = false;
+	for (int i = 0; i < ntags && n < TAG_MAX; i++) {
+		if (!tags[i].value)
+			continue;
+		out[n++] = tags[i];
+		*overflow |= strcmp(tags[i].key, TAG_OVERFLOW) == 0;
 	}
-	if (r->nseries >= r->max_series && (n > 0 || r->nseries >= r->series_cap)) {
-		if (!r->cap_warned)
-			fprintf(stderr,
-			        "stampede: warning: more than %d metric series (tag values with "
-			        "high cardinality, such as URLs with ids?); further tag sets are "
-			        "recorded without tags\n",
-			        r->max_series);
-		r->cap_warned = true;
-		pthread_mutex_unlock(&r->mu);
-		free(canon);
-		return -ENOSPC;
-	}
-	if ((r->nseries + 1) * 2 > r->hash_cap) {
-		free(r->hash);
-		r->hash_cap *= 2;
-		r->hash = xmalloc(sizeof(*r->hash) * (size_t)r->hash_cap);
-		memset(r->hash, 0xff, sizeof(*r->hash) * (size_t)r->hash_cap);
-		for (int i = 0; i < r->nseries; i++)
-			hash_insert(r, r->series[i].canon, i);
-	}
-	struct series_info *si = &r->series[r->nseries];
+	qsort(out, (size_t)n, sizeof(*out), tag_cmp);
+	return n;
+}
+
+/* Create series metric + tags (sorted) with canonical name canon. Locked; there is room. */
+static int series_create(struct registry *r, int metric, const struct tag *tags, int n,
+                         const char *canon, bool overflow)
+{
+	int id = r->nseries;
+	if (id >= SERIES_LIMIT)
+		die("series count", id);
+	struct series_info *si = &r->series[id];
 	si->metric = metric;
 	si->ntags = n;
+	si->overflow = overflow;
 	for (int i = 0; i < n; i++) {
-		si->tags[i].key = xstrdup(sorted[i].key);
-		si->tags[i].value = xstrdup(sorted[i].value);
+		si->tags[i].key = xstrdup(tags[i].key);
+		si->tags[i].value = xstrdup(tags[i].value);
 	}
-	si->canon = canon;
-	int id = r->nseries;
-	hash_insert(r, canon, id);
-	__atomic_store_n(&r->nseries, r->nseries + 1, __ATOMIC_RELEASE);
+	si->canon = xstrdup(canon);
+	hash_insert(r, si->canon, id);
+	__atomic_store_n(&r->nseries, id + 1, __ATOMIC_RELEASE);
+	return id;
+}
+
+/* The series for metric + sorted tags, created if new when create says so. Locked.
+ * Returns the id, or -ENOSPC when it is new and not created. */
+static int series_get(struct registry *r, int metric, const struct tag *tags, int n, bool overflow,
+                      bool create)
+{
+	char stack[512];
+	size_t len = canon_len(r->metrics[metric].name, tags, n);
+	char *canon = len <= sizeof(stack) ? stack : xmalloc(len);
+	canon_name(canon, r->metrics[metric].name, tags, n);
+	int id = hash_find(r, canon);
+	if (id < 0 && create)
+		id = series_create(r, metric, tags, n, canon, overflow);
+	else if (id < 0)
+		id = -ENOSPC;
+	if (canon != stack)
+		free(canon);
+	return id;
+}
+
+static void warn_cap(struct registry *r);
+
+int registry_series(struct registry *r, int metric, const struct tag *tags, int ntags)
+{
+	struct tag sorted[TAG_MAX], over[TAG_MAX];
+	bool overflow;
+
+	if (metric < 0 || metric >= registry_nmetrics(r))
+		die("metric id", metric);
+	int n = sorted_tags(tags, ntags, sorted, &overflow);
+	pthread_mutex_lock(&r->mu);
+	bool room = n == 0 || (!overflow && r->ntagged < MIN(r->max_series, SERIES_MAX));
+	int before = r->nseries;
+	int id = series_get(r, metric, sorted, n, overflow, room);
+	if (n > 0 && r->nseries > before)
+		r->ntagged++;
+	if (id < 0) {
+		/* Past the cap: the overflow series of the bounded tags, else the bare one. */
+		if (!r->cap_warned && !overflow) {
+			warn_cap(r);
+			r->cap_warned = true;
+		}
+		int no =
+		    sorted_tags(over, registry_overflow_tags(sorted, n, over), over, &overflow);
+		room = r->noverflow < SERIES_OVERFLOW_MAX;
+		before = r->nseries;
+		id = series_get(r, metric, over, no, true, room);
+		if (id >= 0 && r->nseries > before)
+			r->noverflow++;
+		if (id < 0) /* one per metric: SERIES_LIMIT has room for it */
+			id = series_get(r, metric, &(struct tag){ TAG_OVERFLOW, "true" }, 1, true,
+			                true);
+	}
 	pthread_mutex_unlock(&r->mu);
 	return id;
+}
+
+bool registry_series_overflow(struct registry *r, int id)
+{
+	if (id < 0 || id >= registry_nseries(r))
+		die("series id", id);
+	return r->series[id].overflow;
 }
 
 int registry_nseries(struct registry *r)
@@ -199,7 +307,81 @@ int registry_nseries(struct registry *r)
 
 const struct series_info *registry_series_info(struct registry *r, int id)
 {
+	if (id < 0 || id >= registry_nseries(r))
+		die("series id", id);
 	return &r->series[id];
+}
+
+/* --- the cap's warning: which metric and which tag exploded ------------------------- */
+
+struct kv {
+	const char *key, *value;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+/* The metric with the most series, and its tag key with the most distinct values (with
+ * one of them in *example). Locked. */
+static int worst_metric(struct registry *r, const char **key, const char **example, int *nvalues)
+{
+	int *count = xcalloc(METRICS_MAX, sizeof(*count)), m = 0;
+	for (int i = 0; i < r->nseries; i++)
+		if (++count[r->series[i].metric] > count[m])
+			m = r->series[i].metric;
+	free(count);
+	struct kv *kv = xmalloc(sizeof(*kv) * (size_t)r->nseries * TAG_MAX);
+	size_t n = 0;
+	for (int i = 0; i < r->nseries; i++)
+		for (int j = 0; r->series[i].metric == m && j < r->series[i].ntags; j++)
+			kv[n++] =
+			    (struct kv){ r->series[i].tags[j].key, r->series[i].tags[j].value };
+	qsort(kv, n, sizeof(*kv), kv_cmp);
+	*key = NULL;
+	*nvalues = 0;
+	int run = 0; /* distinct values of kv[i].key so far */
+	for (size_t i = 0; i < n; i++) {
+		bool same_key = i > 0 && strcmp(kv[i].key, kv[i - 1].key) == 0;
+		if (!same_key)
+			run = 0;
+		if (!same_key || strcmp(kv[i].value, kv[i - 1].value) != 0)
+			run++;
+		if (run > *nvalues) {
+			*nvalues = run;
+			*key = kv[i].key;
+			*example = kv[i].value;
+		}
+	}
+	free(kv);
+	return m;
+}
+
+/* One line (written at once), naming the culprit and what to do. Locked. */
+static void warn_cap(struct registry *r)
+{
+	const char *key = NULL, *example = NULL;
+	char what[512] = "";
+	int nvalues = 0;
+	int m = worst_metric(r, &key, &example, &nvalues);
+	if (key)
+		snprintf(
+		    what, sizeof(what),
+		    ": metric '%s' has a series for each of %d values of tag '%s' (e.g. '%.80s')",
+		    r->metrics[m].name, nvalues, key, example);
+	fprintf(stderr,
+	        "stampede: warning: more than %d metric series%s; from now on a new tag set "
+	        "counts in its metric's overflow series (tag %s=true, keeping only the tags "
+	        "scenario, method, status, expected_response, error_code and group), so totals "
+	        "stay exact. %s\n",
+	        r->max_series, what, TAG_OVERFLOW,
+	        key && strcmp(key, "name") == 0
+	            ? "Give requests whose URLs vary a fixed name: "
+	              "http.get(url, { tags = { name = \"...\" } })."
+	            : "Avoid tag values that vary without bound (ids, timestamps).");
 }
 
 /* --- slots and sinks ------------------------------------------------------------- */
@@ -279,9 +461,10 @@ void sink_reset(struct sink *s)
 
 struct slot *sink_slot(struct sink *s, int sid, enum metric_type type)
 {
-	if (__builtin_expect(sid >= s->nslots, 0)) {
-		int n = MAX(sid + 1, s->nslots * 2);
-		n = MAX(n, 32);
+	if (__builtin_expect((unsigned)sid >= (unsigned)s->nslots, 0)) {
+		if (sid < 0 || sid >= SERIES_LIMIT)
+			die("series id", sid);
+		int n = MIN(MAX(MAX(sid + 1, s->nslots * 2), 32), SERIES_LIMIT);
 		s->slots = xrealloc(s->slots, sizeof(*s->slots) * (size_t)n);
 		memset(s->slots + s->nslots, 0, sizeof(*s->slots) * (size_t)(n - s->nslots));
 		s->nslots = n;
@@ -298,7 +481,7 @@ struct slot *sink_slot(struct sink *s, int sid, enum metric_type type)
 
 void sink_gauge(struct sink *s, int sid, double v)
 {
-	bool first = sid >= s->nslots || !s->slots[sid].used;
+	bool first = sid < 0 || sid >= s->nslots || !s->slots[sid].used;
 	struct slot *sl = sink_slot(s, sid, MT_GAUGE);
 	sl->g_last = v;
 	if (first) {
@@ -324,26 +507,37 @@ void aggregate_destroy(struct aggregate *a)
 		slot_free(&a->s[i].cur);
 		free(a->s[i].points);
 	}
-	for (int i = 0; i < a->nmp; i++)
+	for (int i = 0; i < a->nmp; i++) {
 		free(a->mp[i].points);
+		slot_free(&a->mp[i].acc);
+	}
 	free(a->mp);
 	free(a->s);
 	memset(a, 0, sizeof(*a));
 }
 
-static void ensure_series(struct aggregate *a, int n)
+/* Room for the series of s's used slots; returns how many slots of s to merge. A sink's
+ * array may be longer than the registry (it grows by doubling), but a used slot is
+ * always a registered series: the aggregate never indexes past the registry. */
+static int ensure_series(struct aggregate *a, const struct sink *s)
 {
-	if (n <= a->ns)
-		return;
-	a->s = xrealloc(a->s, sizeof(*a->s) * (size_t)n);
-	memset(a->s + a->ns, 0, sizeof(*a->s) * (size_t)(n - a->ns));
-	a->ns = n;
+	int n = s->nslots;
+	while (n > 0 && !s->slots[n - 1].used)
+		n--;
+	if (n > registry_nseries(a->reg))
+		die("series id", n - 1);
+	if (n > a->ns) {
+		a->s = xrealloc(a->s, sizeof(*a->s) * (size_t)n);
+		memset(a->s + a->ns, 0, sizeof(*a->s) * (size_t)(n - a->ns));
+		a->ns = n;
+	}
+	return n;
 }
 
 void aggregate_add_sink(struct aggregate *a, const struct sink *s)
 {
-	ensure_series(a, s->nslots);
-	for (int i = 0; i < s->nslots; i++)
+	int n = ensure_series(a, s);
+	for (int i = 0; i < n; i++)
 		slot_merge(&a->s[i].cur, &s->slots[i]);
 }
 
@@ -355,8 +549,8 @@ static double unit_scale(const struct registry *r, int metric)
 
 void aggregate_fold_sink(struct aggregate *a, const struct sink *s)
 {
-	ensure_series(a, s->nslots);
-	for (int i = 0; i < s->nslots; i++)
+	int n = ensure_series(a, s);
+	for (int i = 0; i < n; i++)
 		slot_merge(&a->s[i].total, &s->slots[i]);
 }
 
@@ -457,26 +651,27 @@ static void make_point(struct aggregate *a, int sid, int32_t t)
 	           as->cur.type);
 }
 
-/* Combine the interval's slots of every series of each metric into one point. */
+/* Combine the interval's slots of every series of each metric into one point: one pass
+ * over the series (a->ns never exceeds the registry's series, whose metric ids are below
+ * the registry's metric count). */
 static void metric_points(struct aggregate *a, int32_t t)
 {
-	int nm = a->reg->nmetrics;
+	int nm = registry_nmetrics(a->reg);
 	if (a->nmp < nm) {
 		a->mp = xrealloc(a->mp, sizeof(*a->mp) * (size_t)nm);
 		memset(a->mp + a->nmp, 0, sizeof(*a->mp) * (size_t)(nm - a->nmp));
 		a->nmp = nm;
 	}
+	for (int i = 0; i < a->ns; i++)
+		if (a->s[i].cur.used)
+			slot_merge(&a->mp[a->reg->series[i].metric].acc, &a->s[i].cur);
 	for (int m = 0; m < nm; m++) {
-		struct slot acc = { 0 };
-		for (int i = 0; i < a->ns; i++)
-			if (a->reg->series[i].metric == m && a->s[i].cur.used)
-				slot_merge(&acc, &a->s[i].cur);
-		if (acc.used) {
-			struct metric_points *mp = &a->mp[m];
-			push_point(&mp->points, &mp->npoints, &mp->cap, &mp->step,
-			           slot_point(&acc, unit_scale(a->reg, m), t), acc.type);
-		}
-		slot_free(&acc);
+		struct metric_points *mp = &a->mp[m];
+		if (!mp->acc.used)
+			continue;
+		push_point(&mp->points, &mp->npoints, &mp->cap, &mp->step,
+		           slot_point(&mp->acc, unit_scale(a->reg, m), t), mp->acc.type);
+		slot_reset(&mp->acc);
 	}
 }
 

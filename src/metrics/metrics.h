@@ -48,41 +48,96 @@ struct tag {
 	const char *value;
 };
 
+/*
+ * Caps: every per-run collection of the registry is bounded, so memory stays flat
+ * whatever tags a script or a server's URLs produce.
+ *
+ * - Metrics: at most METRICS_CUSTOM_MAX custom metrics besides the built-in ones;
+ *   registry_metric() answers -ENOSPC past it and the caller reports a script error
+ *   naming the metric.
+ * - Series (metric + tag set): at most SERIES_MAX tagged series (r->max_series). A
+ *   sample whose tag set is new once the cap is reached is not dropped: it counts in
+ *   its metric's *overflow series* for its bounded tags: the tag set reduced to the keys
+ *   that cannot explode (scenario, method, status, expected_response, error_code, group)
+ *   plus TAG_OVERFLOW = "true"; the URL's `name`, `check` and user tags are dropped. At
+ *   most SERIES_OVERFLOW_MAX such series exist; past that, the metric's one bare
+ *   overflow series {TAG_OVERFLOW: "true"} takes the sample. Untagged series (one per
+ *   metric) are always allowed. So every metric's totals stay exact (http_reqs equals
+ *   the server's count; error kinds and expected_response or status filters keep their
+ *   counts); only the split by the exploding tag is lost past the cap. The first
+ *   overflow prints one warning line on stderr naming the metric with the most series
+ *   and its tag with the most values, with advice (a fixed `name` for URLs with ids).
+ *   Workers cache tag set -> series, but never a tag set that landed in an overflow
+ *   series (engine/worker.c), so their caches stop growing with the registry.
+ * - Ids: every series id is in [0, SERIES_LIMIT); registry_series() never fails for a
+ *   valid metric id, and sink_slot() aborts on an id out of that range (a bug, not a
+ *   condition to handle).
+ *
+ * k6 has no such cap (its memory grows with every tag set). TAG_OVERFLOW is a reserved
+ * tag key: a tag set that carries it always maps to an overflow series.
+ */
+#define METRICS_CUSTOM_MAX  1000
+#define METRICS_MAX         (M__BUILTIN + METRICS_CUSTOM_MAX)
+#define SERIES_MAX          2000
+#define SERIES_OVERFLOW_MAX 500
+#define SERIES_LIMIT        (SERIES_MAX + SERIES_OVERFLOW_MAX + 2 * METRICS_MAX)
+#define TAG_OVERFLOW        "__overflow__"
+#define METRICS_HASH_CAP    4096 /* a power of two, at least 2 * METRICS_MAX */
+_Static_assert(2 * METRICS_MAX <= METRICS_HASH_CAP, "the metric hash is at most half full");
+
 struct series_info {
 	int metric;
 	int ntags;
+	bool overflow;            /* an overflow series (tags TAG_OVERFLOW: "true") */
 	struct tag tags[TAG_MAX]; /* owned copies, sorted by key */
 	char *canon;              /* "metric{k:v,...}" */
 };
 
 /* The registry of metrics and of series (metric + tag set). Shared by all threads: a
- * worker takes the mutex only when it meets a tag set for the first time. */
+ * worker takes the mutex only when it meets a tag set for the first time. Both arrays
+ * have a fixed capacity (METRICS_MAX, SERIES_LIMIT) and never move, so an entry below
+ * nmetrics / nseries can be read without the lock. */
 struct registry {
 	pthread_mutex_t mu;
-	struct metric_def *metrics;
-	int nmetrics;
-	struct series_info *series;
-	int nseries;
-	int series_cap;
-	int *hash; /* open addressing over canon, -1 empty */
+	struct metric_def *metrics;  /* METRICS_MAX entries */
+	int nmetrics;                /* published with release stores */
+	int mhash[METRICS_HASH_CAP]; /* metric ids by name (open addressing), -1 empty */
+	struct series_info *series;  /* SERIES_LIMIT entries */
+	int nseries;                 /* published with release stores */
+	int *hash;                   /* open addressing over canon, -1 empty */
 	int hash_cap;
-	int max_series; /* cardinality cap */
+	int max_series; /* tagged-series cap, at most SERIES_MAX (lower in tests) */
+	int ntagged;    /* tagged series below the cap */
+	int noverflow;  /* overflow series with bounded tags */
 	bool cap_warned;
 };
 
 void registry_init(struct registry *r);
 void registry_destroy(struct registry *r);
 /* Register a metric (or return the id of an existing one with the same name and type).
- * Returns the id, or -EEXIST when the name exists with another type. */
+ * Returns the id; -EEXIST when the name exists with another type; -ENOSPC when
+ * METRICS_CUSTOM_MAX custom metrics exist already (the caller reports it, naming the
+ * metric). Thread-safe. */
 int registry_metric(struct registry *r, const char *name, enum metric_type type,
                     enum metric_unit unit);
+/* The id of the metric called name, or -ENOENT. Thread-safe. */
 int registry_find_metric(struct registry *r, const char *name);
-/* The series id for metric + tags (interned; thread-safe). Returns -ENOSPC when the
- * cardinality cap is reached (the caller then records into the untagged series). */
+/* Number of metrics registered so far (thread-safe snapshot). */
+int registry_nmetrics(struct registry *r);
+/* The series id for metric + tags (interned; thread-safe; tags with a NULL value are
+ * left out, at most TAG_MAX are kept). Never fails: past the series cap it returns the
+ * metric's overflow series (see "Caps" above), so the id is always in [0, SERIES_LIMIT).
+ * metric must be an id from registry_metric(); any other value aborts (a bug). */
 int registry_series(struct registry *r, int metric, const struct tag *tags, int ntags);
+/* True if series id is an overflow series (it stands for many tag sets). */
+bool registry_series_overflow(struct registry *r, int id);
+/* The overflow tag set of tags (see "Caps"): the tags with a bounded key (scenario,
+ * method, status, expected_response, error_code, group), then TAG_OVERFLOW: "true". out has room for TAG_MAX tags and
+ * borrows tags' strings. Returns the number of tags in out (1 to TAG_MAX). */
+int registry_overflow_tags(const struct tag *tags, int ntags, struct tag *out);
 /* Number of series registered so far (thread-safe snapshot). */
 int registry_nseries(struct registry *r);
-/* Copy of a series' info pointer (stable once created). */
+/* A series' info (stable once created); id must be below registry_nseries(). */
 const struct series_info *registry_series_info(struct registry *r, int id);
 
 /* One value slot of a sink or an aggregate. */
@@ -111,7 +166,8 @@ struct sink *sink_new(void);
 void sink_free(struct sink *s);
 /* Zero every slot (keeps allocations for reuse). */
 void sink_reset(struct sink *s);
-/* Make sure slot sid exists (grows the array; rare). */
+/* Make sure slot sid exists (grows the array; rare). sid must be in [0, SERIES_LIMIT):
+ * any other value aborts with a message (a negative error code used as an id is a bug). */
 struct slot *sink_slot(struct sink *s, int sid, enum metric_type type);
 
 static inline void sink_add(struct sink *s, int sid, double v)
@@ -166,13 +222,14 @@ struct metric_points {
 	struct point *points;
 	int npoints, cap;
 	int step;
+	struct slot acc; /* the interval's series combined (reused) */
 };
 
 /* The coordinator's view: totals and per-second points per series and per metric. */
 struct aggregate {
 	struct registry *reg;
-	struct agg_series *s;
-	int ns;
+	struct agg_series *s;     /* indexed by series id */
+	int ns;                   /* never more than registry_nseries(reg) */
 	struct metric_points *mp; /* indexed by metric id */
 	int nmp;
 	int64_t intervals; /* finalized intervals */
@@ -180,7 +237,8 @@ struct aggregate {
 
 void aggregate_init(struct aggregate *a, struct registry *reg);
 void aggregate_destroy(struct aggregate *a);
-/* Merge a worker's sink into the interval being assembled. */
+/* Merge a worker's sink into the interval being assembled. Every used slot of s must be
+ * a series of a->reg (aborts otherwise). */
 void aggregate_add_sink(struct aggregate *a, const struct sink *s);
 /* Fold a sink straight into the totals, without per-second points (setup, teardown). */
 void aggregate_fold_sink(struct aggregate *a, const struct sink *s);
