@@ -28,6 +28,14 @@ enum req_state {
 #define BACKOFF_MIN_US 10000
 #define BACKOFF_MAX_US 1000000
 
+/* The most a connection reads per readiness event before it yields to the loop (see
+ * conn_read): 512 KiB, and at most 64 reads (TLS records can be small). Large enough that
+ * a big body costs one extra loop turn (a non-blocking epoll_wait) per 512 KiB, well under
+ * 1% of reading it; small enough that timers, stop requests and the other connections
+ * wait a fraction of a millisecond per connection streaming a body. */
+#define READ_BUDGET_BYTES (512 * 1024)
+#define READ_BUDGET_CALLS 64
+
 struct conn {
 	struct netctx *nc;
 	const struct target *target; /* NULL when the struct holds no connection */
@@ -45,7 +53,11 @@ struct conn {
 	struct conn *next;
 };
 
+/* The events that say there is something to read: data, the peer's FIN, an error. */
+#define EV_INPUT (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
 static void conn_start_request(struct conn *k);
+static void conn_read(struct conn *k, uint32_t events);
 static void call_finish(struct conn *k, enum err_kind err);
 
 /* --- parsers: only requests in flight hold one (8 kB each) ------------------------ */
@@ -60,16 +72,12 @@ static void on_header(void *ud, const char *name, size_t nlen, const char *val, 
 	c->nheaders++;
 }
 
+/* Past the call's limit nothing more is kept: conn_read ends the call after this feed. */
 static void on_body(void *ud, const char *data, size_t len)
 {
 	struct http_call *c = ud;
-	if (c->discard_body || c->body_over)
+	if (c->discard_body || (int64_t)(c->body.len + len) > c->body_limit)
 		return;
-	if (c->body.len + len > CALL_BODY_MAX) { /* read to the end, keep none of it */
-		c->body_over = true;
-		c->body.len = 0;
-		return;
-	}
 	buf_add(&c->body, data, len);
 }
 
@@ -145,6 +153,7 @@ static void warn_conn_limit(struct netctx *nc, int err)
 static void conn_close(struct conn *k)
 {
 	resolver_cancel(k->nc->resolver, &k->rq);
+	loop_io_cancel_pending(k->nc->loop, &k->io);
 	if (k->sock.fd >= 0) {
 		sock_close(&k->sock);
 		__atomic_sub_fetch(k->nc->conns_open, 1, __ATOMIC_RELAXED);
@@ -164,7 +173,10 @@ static void arm_deadline(struct conn *k)
 	loop_timer_at(k->nc->loop, &k->timer, when);
 }
 
-static void conn_write(struct conn *k)
+/* Send the rest of the request. events: those of the readiness event that led here (0 when
+ * none did): what they say about input is read once the request is out, since that edge is
+ * spent (a server that closed its side at accept sends no further one). */
+static void conn_write(struct conn *k, uint32_t events)
 {
 	struct http_call *c = k->call;
 	while (k->wpos < c->req_len) {
@@ -182,19 +194,22 @@ static void conn_write(struct conn *k)
 	}
 	c->t_sent = now_us();
 	k->rs = RS_WAITING;
+	if (events & EV_INPUT)
+		conn_read(k, events);
 }
 
-static void conn_ready_to_send(struct conn *k)
+static void conn_ready_to_send(struct conn *k, uint32_t events)
 {
 	struct http_call *c = k->call;
 	c->t_tls = now_us();
 	c->t_send = c->t_tls;
 	k->rs = RS_SENDING;
 	arm_deadline(k);
-	conn_write(k);
+	conn_write(k, events);
 }
 
-static void conn_connected(struct conn *k)
+/* The TCP connect of k succeeded (events: as for conn_write). */
+static void conn_connected(struct conn *k, uint32_t events)
 {
 	struct http_call *c = k->call;
 	struct netctx *nc = k->nc;
@@ -214,7 +229,7 @@ static void conn_connected(struct conn *k)
 			return;
 		}
 	}
-	conn_ready_to_send(k);
+	conn_ready_to_send(k, events);
 }
 
 static bool retry_allowed(struct conn *k)
@@ -236,10 +251,23 @@ static void conn_retry(struct conn *k)
 	conn_start_request(k);
 }
 
+/* The response's body passed the call's limit, or its Content-Length says it will. */
+static bool body_too_large(const struct conn *k)
+{
+	int64_t max = k->call->body_limit;
+	return k->parser->body_bytes > max || http_parser_body_length(k->parser) > max;
+}
+
+/* Read and parse what the socket has, up to the read budget. Past the budget, k yields:
+ * its io is made pending, so that the loop calls this again on its next turn (with the same
+ * events) after its timers and other fds; the edge-triggered fd would not fire again for
+ * bytes already in the kernel or in OpenSSL's buffer. */
 static void conn_read(struct conn *k, uint32_t events)
 {
 	struct http_call *c = k->call;
 	struct netctx *nc = k->nc;
+	size_t budget = READ_BUDGET_BYTES;
+	int calls = READ_BUDGET_CALLS;
 	/* A short read means the socket is drained and the next arrival raises a new edge,
 	 * unless the peer's FIN (or an error) came with this event: then read to the end. */
 	bool until_again =
@@ -253,9 +281,14 @@ static void conn_read(struct conn *k, uint32_t events)
 			if (c->bytes_recv == 0)
 				c->t_first = now_us();
 			c->bytes_recv += n;
+			budget -= MIN(budget, n);
 			size_t used = http_parser_feed(k->parser, nc->rbuf, n);
 			if (k->parser->error != HPE_OK) {
 				call_finish(k, err_from_parse(k->parser->error));
+				return;
+			}
+			if (body_too_large(k)) {
+				call_finish(k, ERR_BODY_TOO_LARGE);
 				return;
 			}
 			if (http_parser_done(k->parser)) {
@@ -268,6 +301,10 @@ static void conn_read(struct conn *k, uint32_t events)
 			}
 			if (n < nc->rbuf_len && !until_again)
 				return;
+			if (budget == 0 || --calls == 0) { /* yield; the loop calls again */
+				loop_io_pending(nc->loop, &k->io, events);
+				return;
+			}
 			continue;
 		}
 		if (r == IO_EOF) {
@@ -313,7 +350,7 @@ static void conn_on_io(void *ud, uint32_t events)
 	case RS_RESOLVING:
 		break;
 	case RS_IDLE:
-		if (k->sock.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		if (k->sock.fd >= 0 && (events & EV_INPUT))
 			conn_idle_event(k);
 		break;
 	case RS_CONNECTING:
@@ -323,7 +360,7 @@ static void conn_on_io(void *ud, uint32_t events)
 			call_finish(k, k->sock.err);
 			break;
 		}
-		conn_connected(k);
+		conn_connected(k, events);
 		break;
 	case RS_HANDSHAKE: {
 		enum io_res r = k->sock.ops->handshake(&k->sock);
@@ -333,14 +370,14 @@ static void conn_on_io(void *ud, uint32_t events)
 			call_finish(k, k->sock.err ? k->sock.err : ERR_TLS);
 			break;
 		}
-		conn_ready_to_send(k);
+		conn_ready_to_send(k, events);
 		break;
 	}
 	case RS_SENDING:
-		conn_write(k);
+		conn_write(k, events);
 		break;
 	case RS_WAITING:
-		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		if (events & EV_INPUT)
 			conn_read(k, events);
 		break;
 	}
@@ -421,7 +458,7 @@ static void conn_connect(struct conn *k, const struct sockaddr *addr, socklen_t 
 		return;
 	}
 	if (r == IO_OK) {
-		conn_connected(k);
+		conn_connected(k, 0);
 		return;
 	}
 	arm_deadline(k);
@@ -471,7 +508,6 @@ static void conn_start_request(struct conn *k)
 	c->headers.len = 0;
 	c->nheaders = 0;
 	c->body.len = 0;
-	c->body_over = false;
 	http_parser_reset(k->parser, c->head);
 	c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
 	if (k->sock.fd >= 0 && !c->idempotent && !conn_still_open(k)) {
@@ -482,7 +518,7 @@ static void conn_start_request(struct conn *k)
 		c->conn_fresh = false;
 		k->rs = RS_SENDING;
 		arm_deadline(k);
-		conn_write(k);
+		conn_write(k, 0);
 		return;
 	}
 	c->conn_fresh = true;
@@ -524,8 +560,11 @@ static void call_finish(struct conn *k, enum err_kind err)
 	end_unreached_phases(k, c->t_end);
 	c->err = err;
 	c->status = err ? 0 : k->parser->status;
+	if (err == ERR_BODY_TOO_LARGE)
+		c->body.len = 0;
 	bool reuse = !err && k->parser->keep_alive && !c->no_reuse;
 	loop_timer_cancel(nc->loop, &k->timer);
+	loop_io_cancel_pending(nc->loop, &k->io);
 	parser_put(nc, k->parser);
 	k->parser = NULL;
 	k->call = NULL;
@@ -563,6 +602,7 @@ void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c)
 	c->bytes_sent = 0;
 	c->t_start = now_us();
 	c->deadline = c->t_start + c->timeout_us;
+	c->body_limit = c->body_max > 0 ? c->body_max : CALL_BODY_MAX_DEFAULT;
 	c->in_flight = true;
 	for (k = pool->conns; k; k = k->next) {
 		if (k->rs != RS_IDLE)

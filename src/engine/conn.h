@@ -46,8 +46,6 @@ struct netctx {
 
 /* The default per-response body limit (maxResponseBodySize): 64 MiB. */
 #define CALL_BODY_MAX_DEFAULT ((int64_t)64 << 20)
-/* Obsolete (conn.c no longer uses it): kept until src/script/lua_http.c stops reading it. */
-#define CALL_BODY_MAX ((size_t)256 << 20)
 
 struct conn;
 struct http_call;
@@ -92,7 +90,6 @@ struct http_call {
 	struct buf headers; /* with capture: "name\0value\0" pairs */
 	int nheaders;
 	struct buf body; /* with capture: the body as received (at most body_max bytes) */
-	bool body_over;  /* obsolete, always false: see ERR_BODY_TOO_LARGE */
 	/* private */
 	struct conn *conn;
 	bool retried;

@@ -17,6 +17,7 @@ struct loop {
 	struct loop_timer **heap;
 	int heap_len;
 	int heap_cap;
+	struct loop_io pending; /* sentinel of the circular list of pending ios */
 	struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
@@ -31,6 +32,7 @@ int loop_new(struct loop **out)
 	}
 	l->heap_cap = 64;
 	l->heap = xcalloc((size_t)l->heap_cap, sizeof(*l->heap));
+	l->pending.pend_next = l->pending.pend_prev = &l->pending;
 	l->now = now_us();
 	*out = l;
 	return 0;
@@ -60,6 +62,52 @@ int loop_mod_fd(struct loop *l, struct loop_io *io, uint32_t events)
 void loop_del_fd(struct loop *l, struct loop_io *io)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+}
+
+void loop_io_pending(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	io->pend_events |= events;
+	if (io->pend_next)
+		return;
+	io->pend_prev = l->pending.pend_prev;
+	io->pend_next = &l->pending;
+	l->pending.pend_prev->pend_next = io;
+	l->pending.pend_prev = io;
+}
+
+void loop_io_cancel_pending(struct loop *l, struct loop_io *io)
+{
+	if (!io->pend_next)
+		return;
+	io->pend_prev->pend_next = io->pend_next;
+	io->pend_next->pend_prev = io->pend_prev;
+	io->pend_next = io->pend_prev = NULL;
+	io->pend_events = 0;
+}
+
+/* Move the pending ios to the empty list batch (a sentinel): the ones this turn calls. */
+static void take_pending(struct loop *l, struct loop_io *batch)
+{
+	batch->pend_next = batch->pend_prev = batch;
+	if (l->pending.pend_next == &l->pending)
+		return;
+	batch->pend_next = l->pending.pend_next;
+	batch->pend_prev = l->pending.pend_prev;
+	batch->pend_next->pend_prev = batch;
+	batch->pend_prev->pend_next = batch;
+	l->pending.pend_next = l->pending.pend_prev = &l->pending;
+}
+
+/* Call the ios of batch. One a callback cancels is not called; one it makes pending again
+ * (itself included) moves to the loop's list, for the next turn. */
+static void run_batch(struct loop *l, struct loop_io *batch)
+{
+	while (batch->pend_next != batch) {
+		struct loop_io *io = batch->pend_next;
+		uint32_t events = io->pend_events;
+		loop_io_cancel_pending(l, io);
+		io->fn(io->ud, events);
+	}
 }
 
 void loop_timer_init(struct loop_timer *t, loop_timer_fn fn, void *ud)
@@ -169,7 +217,9 @@ static void run_timers(struct loop *l)
 int loop_run_once(struct loop *l, int64_t max_wait_us)
 {
 	int64_t wait = max_wait_us;
-	if (l->heap_len > 0) {
+	if (l->pending.pend_next != &l->pending) {
+		wait = 0; /* an io has work left */
+	} else if (l->heap_len > 0) {
 		int64_t until = l->heap[0]->when_us - now_us();
 		wait = MAX(0, MIN(wait, until));
 	}
@@ -193,10 +243,14 @@ int loop_run_once(struct loop *l, int64_t max_wait_us)
 		n = 0;
 	}
 	l->now = now_us();
+	/* the ios pending so far, not those the callbacks below make pending */
+	struct loop_io batch;
+	take_pending(l, &batch);
 	for (int i = 0; i < n; i++) {
 		struct loop_io *io = l->events[i].data.ptr;
 		io->fn(io->ud, l->events[i].events);
 	}
+	run_batch(l, &batch);
 	run_timers(l);
 	return 0;
 }

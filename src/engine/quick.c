@@ -21,6 +21,7 @@ static void quick_start(struct vu *v)
 	c->head = cfg->req.head;
 	c->idempotent = cfg->req.idempotent;
 	c->timeout_us = cfg->timeout_us;
+	c->body_max = cfg->body_max;
 	c->capture = false;
 	c->done = quick_done;
 	c->ud = v;

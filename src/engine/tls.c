@@ -72,17 +72,31 @@ int tls_attach(struct sock *s, void *ctx, const char *host, bool verify)
 	return 0;
 }
 
+/* The kind of a failed handshake: what certificate verification found, when it ran and
+ * failed (with verification off, a failure is never the certificate's). */
 static enum err_kind verify_kind(SSL *ssl)
 {
 	long v = SSL_get_verify_result(ssl);
-	switch (v) {
-	case X509_V_OK:
+	if (v == X509_V_OK || !(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER))
 		return ERR_TLS;
+	switch (v) {
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		return ERR_TLS_HOSTNAME;
-	default:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_REJECTED:
 		return ERR_TLS_AUTHORITY;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return ERR_TLS_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return ERR_TLS_NOT_YET_VALID;
+	default: /* bad signature, wrong purpose, path length, unreadable dates ... */
+		return ERR_TLS_CERT;
 	}
 }
 

@@ -602,3 +602,8 @@ bool http_parser_done(const struct http_parser *p)
 {
 	return p->state == HPS_DONE;
 }
+
+int64_t http_parser_body_length(const struct http_parser *p)
+{
+	return p->state == HPS_BODY_LENGTH ? p->content_length : -1;
+}

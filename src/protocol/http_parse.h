@@ -101,5 +101,10 @@ enum http_perr http_parser_eof(struct http_parser *p);
 bool http_parser_idle(const struct http_parser *p);
 /* true once the current response has completed. */
 bool http_parser_done(const struct http_parser *p);
+/* The body length the current response's Content-Length announces, once its headers are
+ * parsed and while that body is being read (so that a caller can refuse a body too large
+ * before reading it); -1 otherwise (no body, chunked or close-delimited framing, headers
+ * not complete yet, response complete). */
+int64_t http_parser_body_length(const struct http_parser *p);
 
 #endif
