@@ -40,6 +40,9 @@ struct coord {
 	bool aborted;
 	char abort_reason[512];
 	int64_t reqs_total, failed_total;
+	int sfd;          /* signalfd of SIGINT, SIGTERM and SIGHUP */
+	int nsig;         /* stop signals received */
+	bool interrupted; /* a signal stopped the run (exit 105) */
 };
 
 static int check_thresholds(struct registry *reg, struct run_opts *o)
@@ -265,6 +268,43 @@ static void close_ready_intervals(struct coord *c)
 	}
 }
 
+/* Read the stop signals received; returns how many. */
+static int read_signals(struct coord *c, int *last)
+{
+	struct signalfd_siginfo si;
+	int n = 0;
+	while (c->sfd >= 0 && read(c->sfd, &si, sizeof(si)) == sizeof(si)) {
+		n++;
+		c->nsig++;
+		c->interrupted = true;
+		*last = (int)si.ssi_signo;
+	}
+	return n;
+}
+
+/* Wait for the worker running setup() or teardown() to finish. A stop signal meanwhile
+ * stops it at once (lifecycle functions have no graceful stop); returns whether one did. */
+static bool lifecycle_wait(struct coord *c, struct engine *e, struct worker *w, const char *fn)
+{
+	bool signalled = false;
+	for (;;) {
+		struct worker_stats st;
+		worker_get_stats(w, &st);
+		if (st.done)
+			return signalled;
+		struct pollfd pfd = { .fd = c->sfd, .events = POLLIN };
+		int sig = 0;
+		if (poll(&pfd, 1, 50) > 0 && (pfd.revents & POLLIN) && read_signals(c, &sig)) {
+			if (!signalled)
+				fprintf(stderr, "\nstampede: %s received: stopping %s()\n",
+				        strsignal(sig), fn);
+			signalled = true;
+			__atomic_store_n(&e->stop_level, STOP_HARD, __ATOMIC_RELEASE);
+			worker_wake(w);
+		}
+	}
+}
+
 /* Run setup() or teardown(): one VU, one iteration, on its own worker; its samples are
  * folded into the totals (they count, as in k6, but have no per-second points). */
 static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn,
@@ -299,8 +339,11 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 	scr->engine = &e;
 	e.start_us = now_us();
 	rc = worker_start(w);
-	if (rc == 0)
+	bool signalled = false;
+	if (rc == 0) {
+		signalled = lifecycle_wait(c, &e, w, fn);
 		worker_join(w);
+	}
 	struct worker_stats st;
 	worker_get_stats(w, &st);
 	for (struct sink *s = worker_take_sinks(w), *n; s; s = n) {
@@ -317,9 +360,16 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 		         fn);
 		return -ECANCELED;
 	}
-	if (st.interrupted) {
-		fprintf(stderr, "stampede: %s() did not finish within %.0fs\n", fn,
-		        (double)timeout_us / 1e6);
+	if (signalled) {
+		fprintf(stderr, "stampede: %s() was interrupted\n", fn);
+		return -EINTR;
+	}
+	if (st.interrupted) { /* k6's words */
+		char d[32];
+		fprintf(stderr,
+		        "stampede: %s() execution timed out after %s (the %sTimeout option sets "
+		        "the limit)\n",
+		        fn, format_duration(timeout_us, d, sizeof(d)), fn);
 		return -ETIMEDOUT;
 	}
 	if (__atomic_load_n(&scr->setup_failed, __ATOMIC_ACQUIRE)) {
@@ -329,20 +379,33 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 	return 0;
 }
 
-static json_t *script_errors_json(struct script *s)
+/* What the run came to; exit_code() turns it into the exit code. */
+struct outcome {
+	bool aborted;          /* abort() or abortOnFail */
+	bool script_error;     /* teardown() or handle_summary() failed */
+	bool teardown_timeout; /* teardown() ran past teardownTimeout */
+	bool interrupted;      /* a stop signal */
+	bool thresholds;       /* a threshold failed */
+	bool output_failed;    /* --summary-export or a handle_summary() file not written */
+};
+
+/* The verdicts first, 108 > 107 > 101 > 105 > 99; a failed output (110) only when none
+ * applies, so that a CI gate never mistakes a failed test for a failed write. */
+static int exit_code(const struct outcome *o)
 {
-	if (!s)
-		return NULL;
-	json_t *a = json_array();
-	pthread_mutex_lock(&s->mu);
-	for (int i = 0; i < s->nerrors; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "message", json_string(s->errors[i].msg));
-		json_object_set_new(e, "count", json_integer(s->errors[i].count));
-		json_array_append_new(a, e);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return a;
+	if (o->aborted)
+		return EXIT_ABORTED;
+	if (o->script_error)
+		return EXIT_SCRIPT_ERROR;
+	if (o->teardown_timeout)
+		return EXIT_TEARDOWN_TIMEOUT;
+	if (o->interrupted)
+		return EXIT_INTERRUPTED;
+	if (o->thresholds)
+		return EXIT_THRESHOLDS_FAILED;
+	if (o->output_failed)
+		return EXIT_OUTPUT_FAILED;
+	return EXIT_OK;
 }
 
 static bool any_open(const struct engine_cfg *cfg)
@@ -362,9 +425,9 @@ static void raise_nofile(void)
 	}
 }
 
-static int coordinate(struct coord *c, int sfd, bool *interrupted)
+static int coordinate(struct coord *c)
 {
-	int nsig = 0, nw = c->e.nworkers;
+	int nw = c->e.nworkers;
 	int64_t k = 1;
 	for (;;) {
 		bool all_done = true;
@@ -377,28 +440,23 @@ static int coordinate(struct coord *c, int sfd, bool *interrupted)
 			break;
 		int64_t next = c->e.start_us + k * USEC_PER_SEC + COLLECT_DELAY_US;
 		int64_t wait = next - now_us();
-		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		struct pollfd pfd = { .fd = c->sfd, .events = POLLIN };
 		int n = poll(&pfd, 1, wait > 0 ? (int)MIN((wait + 999) / 1000, 200) : 0);
-		if (n > 0 && (pfd.revents & POLLIN)) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				nsig++;
-				*interrupted = true;
-				int level = nsig == 1 ? STOP_GRACEFUL : STOP_HARD;
-				if (c->tty && !c->o->quiet)
-					fputc('\n', stderr);
-				if (nsig == 1)
-					fprintf(stderr,
-					        "stampede: %s received: stopping; in-flight "
-					        "requests may "
-					        "finish (signal again to stop at once)\n",
-					        strsignal((int)si.ssi_signo));
-				else
-					fprintf(stderr, "stampede: stopping now\n");
-				__atomic_store_n(&c->e.stop_level, level, __ATOMIC_RELEASE);
-				for (int w = 0; w < nw; w++)
-					worker_wake(c->e.workers[w]);
-			}
+		int sig = 0, before = c->nsig;
+		if (n > 0 && (pfd.revents & POLLIN) && read_signals(c, &sig)) {
+			if (c->tty && !c->o->quiet)
+				fputc('\n', stderr);
+			if (before == 0)
+				fprintf(stderr,
+				        "stampede: %s received: stopping; in-flight requests may "
+				        "finish (signal again to stop at once)\n",
+				        strsignal(sig));
+			if (c->nsig >= 2)
+				fprintf(stderr, "stampede: stopping now\n");
+			__atomic_store_n(&c->e.stop_level, c->nsig == 1 ? STOP_GRACEFUL : STOP_HARD,
+			                 __ATOMIC_RELEASE);
+			for (int w = 0; w < nw; w++)
+				worker_wake(c->e.workers[w]);
 		}
 		if (!c->aborted && __atomic_load_n(&c->e.abort_requested, __ATOMIC_ACQUIRE)) {
 			c->aborted = true;
@@ -425,19 +483,26 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	struct coord c = { .o = o };
 	char err[512];
 	int rc = EXIT_OK;
-	bool interrupted = false;
+	struct outcome out = { 0 };
 
 	registry_init(&c.reg);
 	aggregate_init(&c.agg, &c.reg);
 	for (int i = 0; o->script && i < o->script->nmetrics; i++) {
 		const struct metric_decl *d = &o->script->metrics[i];
-		if (registry_metric(&c.reg, d->name, d->type,
-		                    d->is_time            ? MU_TIME_US
-		                    : d->type == MT_TREND ? MU_MILLI
-		                                          : MU_NONE) < 0) {
-			fprintf(stderr,
-			        "stampede: custom metric '%s' clashes with a built-in metric\n",
-			        d->name);
+		int id = registry_metric(&c.reg, d->name, d->type,
+		                         d->is_time            ? MU_TIME_US
+		                         : d->type == MT_TREND ? MU_MILLI
+		                                               : MU_NONE);
+		if (id < 0) {
+			if (id == -ENOSPC)
+				fprintf(stderr,
+				        "stampede: too many custom metrics: '%s' (at most %d)\n",
+				        d->name, METRICS_CUSTOM_MAX);
+			else
+				fprintf(
+				    stderr,
+				    "stampede: custom metric '%s' clashes with a built-in metric\n",
+				    d->name);
 			rc = EXIT_SCRIPT_ERROR;
 			goto out_reg;
 		}
@@ -457,8 +522,9 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP); /* a closed terminal or session: stop as for SIGTERM */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	c.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
 	c.e.cfg = cfg;
 	c.e.reg = &c.reg;
@@ -478,7 +544,10 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		if (o->script->has_setup) {
 			int e = run_lifecycle(&c, cfg, "setup", o->setup_timeout_us);
 			if (e < 0) {
-				rc = e == -ECANCELED ? EXIT_ABORTED : EXIT_SCRIPT_ERROR;
+				rc = e == -ECANCELED   ? EXIT_ABORTED
+				     : e == -ETIMEDOUT ? EXIT_SETUP_TIMEOUT
+				     : e == -EINTR     ? EXIT_INTERRUPTED
+				                       : EXIT_SCRIPT_ERROR;
 				goto out_workers;
 			}
 		}
@@ -508,7 +577,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			break;
 		}
 	}
-	coordinate(&c, sfd, &interrupted);
+	coordinate(&c);
 	int64_t end = now_us();
 	int64_t interrupted_iters = 0, backlog_max = 0;
 	for (int w = 0; w < c.e.nworkers; w++) {
@@ -521,10 +590,11 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	sample_generator(&c);
 	queue_sinks(&c);
 	close_ready_intervals(&c);
-	if (o->script && o->script->has_teardown && !c.aborted) {
+	/* teardown() runs unless the run was aborted or a second signal said "now" */
+	if (o->script && o->script->has_teardown && !c.aborted && c.nsig < 2) {
 		int e = run_lifecycle(&c, cfg, "teardown", o->teardown_timeout_us);
-		if (e < 0 && rc == EXIT_OK)
-			rc = e == -ECANCELED ? EXIT_ABORTED : EXIT_SCRIPT_ERROR;
+		out.script_error = e == -EINVAL;
+		out.teardown_timeout = e == -ETIMEDOUT;
 	}
 
 	struct rusage ru;
@@ -533,7 +603,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		.reg = &c.reg,
 		.agg = &c.agg,
 		.duration_s = (double)(end - c.e.start_us) / 1e6,
-		.interrupted = interrupted,
+		.interrupted = c.interrupted,
 		.aborted = c.aborted,
 		.abort_reason = c.aborted ? c.abort_reason : NULL,
 		.thr = o->thr,
@@ -552,14 +622,16 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	int run_secs = (int)ceil(r.duration_s);
 	r.saturated_seconds = MIN(c.saturated_seconds, run_secs);
 	r.host_saturated_seconds = MIN(c.host_saturated_seconds, run_secs);
-	r.script_errors = script_errors_json(o->script);
+	r.script_errors = o->script ? script_errors_json(o->script) : NULL;
 	r.trend_stats = o->trend_stats;
-	int failed = report_eval_thresholds(&r);
+	out.thresholds = report_eval_thresholds(&r) > 0;
 	bool printed = false;
 	if (o->script && o->script->has_handle_summary) {
 		json_t *data = export_build(&r);
-		if (script_handle_summary(o->script, data, &printed) < 0 && rc == EXIT_OK)
-			rc = EXIT_SCRIPT_ERROR;
+		int e = script_handle_summary(o->script, data, &printed);
+		out.script_error = out.script_error || e == -EINVAL;
+		out.output_failed = out.output_failed || e == -EIO;
+		c.interrupted = c.interrupted || e == -EINTR;
 		json_decref(data);
 	}
 	if (!o->no_summary && !printed)
@@ -568,18 +640,14 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	if (o->summary_export) {
 		if (export_write(o->summary_export, &r, err, sizeof(err)) < 0) {
 			fprintf(stderr, "stampede: --summary-export: %s\n", err);
-			rc = EXIT_FAILURE_GENERIC;
+			out.output_failed = true;
 		}
 	}
 	json_decref(r.script_errors);
-	if (rc == EXIT_OK) {
-		if (c.aborted)
-			rc = EXIT_ABORTED;
-		else if (interrupted)
-			rc = EXIT_INTERRUPTED;
-		else if (failed)
-			rc = EXIT_THRESHOLDS_FAILED;
-	}
+	out.aborted = c.aborted;
+	out.interrupted = c.interrupted;
+	if (rc == EXIT_OK) /* a worker that could not start says more than any verdict */
+		rc = exit_code(&out);
 
 out_workers:
 	for (int w = 0; w < cfg->threads; w++)
@@ -596,8 +664,8 @@ out_workers:
 	free(c.vus_max);
 	free(c.cpu_prev);
 	sink_free(c.csink);
-	if (sfd >= 0)
-		close(sfd);
+	if (c.sfd >= 0)
+		close(c.sfd);
 out_reg:
 	aggregate_destroy(&c.agg);
 	registry_destroy(&c.reg);

@@ -9,16 +9,16 @@
 
 #include "protocol/content.h"
 #include "protocol/url.h"
+#include "protocol/wire.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
 
 #define RESPONSE_MT "stampede.response"
 #define EXPECT_MT   "stampede.expectedStatuses"
 #define JAR_MT      "stampede.CookieJar"
-/* The most a response body may grow to when its Content-Encoding is decoded. */
-#define DECODED_MAX ((size_t)256 << 20)
 
 static void hreq_start(struct hreq *r);
+static void hreq_record(struct hreq *r, struct http_memo *memo);
 
 /* --- targets (one per origin per worker) ------------------------------------------ */
 
@@ -91,7 +91,7 @@ void lua_http_vu_free(struct lvu *lv)
 		buf_free(&r->tagbuf);
 		buf_free(&r->body);
 		buf_free(&r->memo_key);
-		buf_free(&r->hval);
+		buf_free(&r->snap);
 		buf_free(&r->cookie);
 		free(r->hdrs);
 	}
@@ -164,25 +164,6 @@ static void urlencode(struct buf *b, const char *s, size_t n)
 	}
 }
 
-static bool has_header(lua_State *L, int params, const char *name)
-{
-	bool found = false;
-	if (!params)
-		return false;
-	lua_getfield(L, params, "headers");
-	if (lua_istable(L, -1)) {
-		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			if (lua_type(L, -2) == LUA_TSTRING &&
-			    !strcasecmp(lua_tostring(L, -2), name))
-				found = true;
-			lua_pop(L, 1);
-		}
-	}
-	lua_pop(L, 1);
-	return found;
-}
-
 /* --- cookie jars (k6's http.cookieJar() / new http.CookieJar()) ----------------------- */
 
 /* A jar object: the VU's own jar (owned by the VU) or one the script made (owned here). */
@@ -208,89 +189,229 @@ static struct cookie_jar *ljar_get(struct ljar *j)
 
 /* --- building a request ----------------------------------------------------------- */
 
-struct jar_visit {
-	lua_State *L;
-	struct buf *b;
-	int cookies; /* params.cookies table index, 0 if none */
+/* What a request sends besides its method, URL and body -- params.headers and
+ * params.cookies -- is copied when the script makes the call (snap_params, under the call's
+ * protection) into r->snap as records: kind, name, value. Serializing the request and each
+ * redirect hop (build_bytes) reads only these, never the script's tables: a hop is built
+ * from the event loop, outside any protected call, where a metamethod that raised would
+ * abort the process and one that looped could not be stopped. */
+enum snap_kind {
+	SNAP_HEADER = 'H',         /* a params.headers field */
+	SNAP_COOKIE = 'C',         /* a params.cookies pair, sent with the jar's */
+	SNAP_COOKIE_REPLACE = 'R', /* { value = ..., replace = true }: instead of the jar's */
 };
 
-/* params.cookies[name] = { value = ..., replace = true } replaces the jar's cookie (k6). */
-static bool replaced(lua_State *L, int cookies, const char *name)
+/* One record: name and value are NUL-terminated (and may hold NULs before that). */
+struct snap_item {
+	char kind;
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+static void snap_add(struct buf *b, char kind, const char *name, size_t nlen, const char *value,
+                     size_t vlen)
 {
-	bool yes = false;
-	if (!cookies)
+	size_t len[2] = { nlen, vlen };
+	buf_add(b, &kind, 1);
+	buf_add(b, len, sizeof(len));
+	buf_add(b, name, nlen);
+	buf_add(b, "", 1);
+	buf_add(b, value, vlen);
+	buf_add(b, "", 1);
+}
+
+/* The record at *at of b into it, and *at past it; false at the end. */
+static bool snap_next(const struct buf *b, size_t *at, struct snap_item *it)
+{
+	size_t len[2];
+	if (*at >= b->len)
 		return false;
-	lua_getfield(L, cookies, name);
+	const char *p = b->p + *at;
+	it->kind = p[0];
+	memcpy(len, p + 1, sizeof(len));
+	it->name = p + 1 + sizeof(len);
+	it->name_len = len[0];
+	it->value = it->name + len[0] + 1;
+	it->value_len = len[1];
+	*at += 1 + sizeof(len) + len[0] + 1 + len[1] + 1;
+	return true;
+}
+
+/* Whether r's snapshot holds a record of kind named name (case-insensitive: header names,
+ * RFC 9110 §5.1) or, for cookies, exactly name (RFC 6265 §5.3 compares names as octets);
+ * name NULL: of kind at all. */
+static bool snap_has(const struct hreq *r, char kind, const char *name, size_t nlen)
+{
+	struct snap_item it;
+	size_t at = 0;
+	while (snap_next(&r->snap, &at, &it)) {
+		if (it.kind != kind)
+			continue;
+		if (!name)
+			return true;
+		if (it.name_len == nlen && (kind == SNAP_HEADER ? !strncasecmp(it.name, name, nlen)
+		                                                : !memcmp(it.name, name, nlen)))
+			return true;
+	}
+	return false;
+}
+
+#define HEADERS_MAX 256
+
+/* params.headers (the table at params) into r's snapshot: names must be strings; a value
+ * that is not a string or a number is converted as tostring() does, __tostring included,
+ * once, here. Raises script errors (fn: ...) on bad input; metamethods run under the
+ * call's protection, so their errors are the script's too. */
+static void snap_headers(lua_State *L, struct hreq *r, const char *fn, int params)
+{
+	int n = 0;
+	lua_getfield(L, params, "headers");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: params.headers must be a table, not %s", fn,
+		           luaL_typename(L, -1));
+	int t = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		size_t nl, vl;
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "%s: params.headers: header names must be strings, not %s",
+			           fn, luaL_typename(L, -2));
+		if (++n > HEADERS_MAX)
+			luaL_error(L, "%s: params.headers: more than %d headers", fn, HEADERS_MAX);
+		const char *name = lua_tolstring(L, -2, &nl);
+		int vt = lua_type(L, -1);
+		lua_pushvalue(L, -1); /* converting a copy leaves the table's value alone */
+		const char *v = vt == LUA_TSTRING || vt == LUA_TNUMBER ? lua_tolstring(L, -1, &vl)
+		                                                       : luaL_tolstring(L, -1, &vl);
+		snap_add(&r->snap, SNAP_HEADER, name, nl, v, vl);
+		lua_settop(L, t + 1); /* the key, for lua_next */
+	}
+	lua_pop(L, 1);
+}
+
+/* One params.cookies entry, the key and value on top of L's stack, into r's snapshot: the
+ * name must be a token and the value (a string or number, or { value = ..., replace = true
+ * }) cookie-octets (RFC 6265 §4.1.1, through wire_check), so that nothing but "name=value"
+ * reaches the Cookie field. Raises script errors naming the cookie and the byte. */
+static void snap_cookie(lua_State *L, struct hreq *r, const char *fn)
+{
+	char why[320];
+	size_t nlen, vlen;
+	bool replace = false;
+
+	if (lua_type(L, -2) != LUA_TSTRING)
+		luaL_error(L, "%s: params.cookies: cookie names must be strings, not %s", fn,
+		           luaL_typename(L, -2));
+	const char *name = lua_tolstring(L, -2, &nlen);
+	if (wire_check(WIRE_COOKIE_NAME, name, nlen, "cookie name", why, sizeof(why)) < 0)
+		luaL_error(L, "%s: params.cookies: %s", fn, why);
+	lua_pushvalue(L, -1); /* converting a copy leaves the table's key and value alone */
 	if (lua_istable(L, -1)) {
 		lua_getfield(L, -1, "replace");
-		yes = lua_toboolean(L, -1);
+		replace = lua_toboolean(L, -1);
+		lua_getfield(L, -2, "value");
+		lua_replace(L, -3);
+		lua_pop(L, 1);
+	}
+	int t = lua_type(L, -1);
+	if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+		snprintf(why, sizeof(why), /* lua_pushfstring has no precision */
+		         "params.cookies: cookie \"%.40s\": the value must be a string or a "
+		         "number (or { value = ..., replace = true }), not %s",
+		         name, luaL_typename(L, -1));
+		luaL_error(L, "%s: %s", fn, why);
+	}
+	const char *value = lua_tolstring(L, -1, &vlen);
+	if (wire_check(WIRE_COOKIE_VALUE, value, vlen, NULL, NULL, 0) < 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "cookie \"%.40s\": value", name);
+		wire_check(WIRE_COOKIE_VALUE, value, vlen, what, why, sizeof(why));
+		luaL_error(L, "%s: params.cookies: %s", fn, why);
+	}
+	snap_add(&r->snap, replace ? SNAP_COOKIE_REPLACE : SNAP_COOKIE, name, nlen, value, vlen);
+	lua_pop(L, 1);
+}
+
+/* params.cookies (the table at params) into r's snapshot; see snap_cookie. */
+static void snap_cookies(lua_State *L, struct hreq *r, const char *fn, int params)
+{
+	lua_getfield(L, params, "cookies");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: params.cookies must be a table, not %s", fn,
+		           luaL_typename(L, -1));
+	int t = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		snap_cookie(L, r, fn);
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
-	return yes;
 }
 
+/* The snapshot of r: params.headers and params.cookies of the params table at params (0:
+ * none). Raises script errors; see snap_headers and snap_cookie. */
+static void snap_params(lua_State *L, struct hreq *r, const char *fn, int params)
+{
+	r->snap.len = 0;
+	if (!params)
+		return;
+	snap_headers(L, r, fn, params);
+	snap_cookies(L, r, fn, params);
+}
+
+/* A jar cookie goes with the request unless params.cookies replaces it (k6). */
 static int add_jar_cookie(const struct cookie_info *ci, void *ud)
 {
-	struct jar_visit *jv = ud;
-	if (replaced(jv->L, jv->cookies, ci->name))
+	struct hreq *r = ud;
+	struct buf *b = &r->cookie;
+	if (snap_has(r, SNAP_COOKIE_REPLACE, ci->name, ci->name_len))
 		return 0;
-	if (jv->b->len)
-		buf_addstr(jv->b, "; ");
-	buf_add(jv->b, ci->name, ci->name_len);
-	buf_addstr(jv->b, "=");
-	buf_add(jv->b, ci->value, ci->value_len);
+	if (b->len)
+		buf_addstr(b, "; ");
+	buf_add(b, ci->name, ci->name_len);
+	buf_addstr(b, "=");
+	buf_add(b, ci->value, ci->value_len);
 	return 0;
 }
 
 /* The Cookie value of a request to u into r->cookie (RFC 6265 §5.4: one field, "; "
- * between pairs): the jar's cookies for u, then params.cookies (name = value, or name = {
- * value = ..., replace = true } to send it instead of the jar's cookie of that name). */
-static void cookie_value(lua_State *L, struct lvu *lv, struct hreq *r, const struct url *u,
-                         int params)
+ * between pairs): the jar's cookies for u, then the snapshot's params.cookies (which are
+ * not sent to another origin than the first). */
+static void cookie_value(struct hreq *r, const struct url *u)
 {
 	struct buf *b = &r->cookie;
-	struct jar_visit jv = { L, b, 0 };
+	struct snap_item it;
+	size_t at = 0;
+
 	b->len = 0;
-	if (params && !r->strip_auth) {
-		lua_getfield(L, params, "cookies");
-		if (lua_istable(L, -1))
-			jv.cookies = lua_gettop(L);
-		else if (!lua_isnil(L, -1))
-			luaL_error(L, "params.cookies must be a table");
-	}
-	struct cookie_jar *jar = r->jar ? r->jar : lv->jar;
+	struct cookie_jar *jar = r->jar ? r->jar : r->lv->jar;
 	if (jar) {
 		struct cookie_url cu = cookie_url_of(u);
-		if (!jv.cookies)
+		if (r->strip_auth || !snap_has(r, SNAP_COOKIE_REPLACE, NULL, 0))
 			cookie_jar_header(jar, &cu, wall_us(), b);
 		else
-			cookie_jar_each(jar, &cu, wall_us(), add_jar_cookie, &jv);
+			cookie_jar_each(jar, &cu, wall_us(), add_jar_cookie, r);
 	}
-	if (jv.cookies) {
-		lua_pushnil(L);
-		while (lua_next(L, jv.cookies)) {
-			if (lua_type(L, -2) == LUA_TSTRING) {
-				if (lua_istable(L, -1)) {
-					lua_getfield(L, -1, "value");
-					lua_replace(L, -2);
-				}
-				if (b->len)
-					buf_addstr(b, "; ");
-				buf_addstr(b, lua_tostring(L, -2));
-				buf_addstr(b, "=");
-				buf_addstr(b, luaL_tolstring(L, -1, NULL));
-				lua_pop(L, 1);
-			}
-			lua_pop(L, 1);
-		}
-		lua_pop(L, 1);
-	} else if (params && !r->strip_auth) {
-		lua_pop(L, 1);
+	if (r->strip_auth)
+		return;
+	while (snap_next(&r->snap, &at, &it)) {
+		if (it.kind != SNAP_COOKIE && it.kind != SNAP_COOKIE_REPLACE)
+			continue;
+		if (b->len)
+			buf_addstr(b, "; ");
+		buf_add(b, it.name, it.name_len);
+		buf_addstr(b, "=");
+		buf_add(b, it.value, it.value_len);
 	}
 }
-
-#define HEADERS_MAX 256
 
 /* Headers a hop drops: after a method change to GET the content headers (RFC 9110 §15.4:
  * the body is gone), on another origin the credentials and the Host (RFC 9110 §15.4,
@@ -306,71 +427,26 @@ static bool stripped(const struct hreq *r, const char *name)
 	        !strcasecmp(name, "Host") || !strcasecmp(name, "Cookie"));
 }
 
-/* Serialize r (method, r->url, body) for u with the params table at index params (0: none)
- * through the one serializer (request_serialize). Returns 0, or -EINVAL with err set. */
-static int build_bytes(lua_State *L, struct hreq *r, const struct url *u, int params, char *err,
-                       size_t errlen)
+/* Serialize r (method, r->url, body, the snapshot's headers and cookies, the jar's cookies
+ * for u) through the one serializer (request_serialize). Touches no Lua value, so it runs
+ * as well from the event loop (redirects). Returns 0, or -EINVAL with err set. */
+static int build_bytes(struct hreq *r, const struct url *u, char *err, size_t errlen)
 {
-	struct lvu *lv = r->lv;
-	struct script *sc = lv->lw->sc;
+	struct script *sc = r->lv->lw->sc;
+	struct snap_item it;
+	size_t at = 0;
 	int n = 0;
 
-	r->hval.len = 0;
-	if (params) {
-		lua_getfield(L, params, "headers");
-		if (lua_istable(L, -1)) {
-			lua_pushnil(L);
-			while (lua_next(L, -2)) {
-				if (lua_type(L, -2) != LUA_TSTRING) {
-					lua_pop(L, 3);
-					snprintf(err, errlen, "header names must be strings");
-					return -EINVAL;
-				}
-				const char *name = lua_tostring(L, -2);
-				if (stripped(r, name)) {
-					lua_pop(L, 1);
-					continue;
-				}
-				if (n >= HEADERS_MAX) {
-					lua_pop(L, 3);
-					snprintf(err, errlen, "more than %d headers", HEADERS_MAX);
-					return -EINVAL;
-				}
-				if (n >= r->hdrs_cap) {
-					r->hdrs_cap = r->hdrs_cap ? r->hdrs_cap * 2 : 16;
-					r->hdrs = xrealloc(r->hdrs,
-					                   sizeof(*r->hdrs) * (size_t)r->hdrs_cap);
-				}
-				struct request_hdr *h = &r->hdrs[n++];
-				h->name = name;
-				h->name_len = lua_rawlen(L, -2);
-				if (lua_type(L, -1) == LUA_TSTRING) { /* kept alive by the table */
-					h->value = lua_tolstring(L, -1, &h->value_len);
-				} else {
-					size_t vl;
-					const char *v = luaL_tolstring(L, -1, &vl);
-					h->value = NULL; /* offset into hval, fixed below */
-					h->value_len = vl;
-					buf_add(&r->hval, v, vl);
-					lua_pop(L, 1);
-				}
-				lua_pop(L, 1);
-			}
-		} else if (!lua_isnil(L, -1)) {
-			lua_pop(L, 1);
-			snprintf(err, errlen, "params.headers must be a table");
-			return -EINVAL;
-		}
-		lua_pop(L, 1);
-	}
-	size_t at = 0;
-	for (int i = 0; i < n; i++) {
-		if (r->hdrs[i].value)
+	while (snap_next(&r->snap, &at, &it)) {
+		if (it.kind != SNAP_HEADER || stripped(r, it.name))
 			continue;
-		r->hdrs[i].value = r->hval.p + at;
-		at += r->hdrs[i].value_len;
+		if (n >= r->hdrs_cap) {
+			r->hdrs_cap = r->hdrs_cap ? r->hdrs_cap * 2 : 16;
+			r->hdrs = xrealloc(r->hdrs, sizeof(*r->hdrs) * (size_t)r->hdrs_cap);
+		}
+		r->hdrs[n++] = (struct request_hdr){ it.name, it.name_len, it.value, it.value_len };
 	}
-	cookie_value(L, lv, r, u, params);
+	cookie_value(r, u);
 	struct request_msg m = {
 		.method = r->method,
 		.target = u->path,
@@ -386,18 +462,18 @@ static int build_bytes(lua_State *L, struct hreq *r, const struct url *u, int pa
 	return request_serialize(&r->bytes, &m, err, errlen);
 }
 
-/* Read the body argument: nil, a string, or a table sent as a form. */
-static void read_body(lua_State *L, struct hreq *r, int idx, int params, bool *form)
+/* Read the body argument into r->body: nil, a string, or a table sent as a form (fields
+ * converted as tostring() does). Returns whether it is a form. */
+static bool read_body(lua_State *L, struct hreq *r, int idx)
 {
 	r->body.len = 0;
-	*form = false;
 	if (!idx || lua_isnil(L, idx))
-		return;
+		return false;
 	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
 		size_t n;
 		const char *s = lua_tolstring(L, idx, &n);
 		buf_add(&r->body, s, n);
-		return;
+		return false;
 	}
 	if (!lua_istable(L, idx))
 		luaL_error(L, "request body must be a string or a table (form fields), not %s",
@@ -416,7 +492,7 @@ static void read_body(lua_State *L, struct hreq *r, int idx, int params, bool *f
 		first = false;
 		lua_pop(L, 3);
 	}
-	*form = !has_header(L, params, "Content-Type");
+	return true;
 }
 
 /* Keep r->memo only while what it was computed for is unchanged. */
@@ -478,141 +554,192 @@ static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
 	lua_pop(L, 1);
 }
 
-/* Prepare r from (method, url, body, params) on L's stack; raises Lua errors on bad input.
- * The host is looked up when the request opens a connection (dns_error if it fails). */
-static void prepare(lua_State *L, struct hreq *r, const char *method, int url_idx, int body_idx,
-                    int params)
+/* The method as sent: a token (wire_check) of at most 15 bytes, upper-cased into
+ * r->method; anything else is a script error naming the offending byte. */
+static void set_method(lua_State *L, struct hreq *r, const char *fn, const char *method)
+{
+	size_t mlen = strlen(method);
+	char why[96], q[128];
+
+	if (mlen >= sizeof(r->method)) {
+		snprintf(why, sizeof(why), "longer than %zu bytes", sizeof(r->method) - 1);
+	} else if (wire_check(WIRE_TOKEN, method, mlen, NULL, why, sizeof(why)) == 0) {
+		for (size_t i = 0; i < mlen; i++)
+			r->method[i] = (char)toupper((unsigned char)method[i]);
+		r->method[mlen] = '\0';
+		return;
+	}
+	wire_quote(q, sizeof(q), method, mlen, 40);
+	luaL_error(L, "%s: invalid method '%s' (%s)", fn, q, why);
+}
+
+/* A size parameter (params.maxResponseBodySize): bytes as an integer, or a string with a
+ * unit such as "64MB", "512kB" or "1GiB" (parse_size); more than 0. Anything else is a
+ * script error naming it. */
+static int64_t size_param(lua_State *L, int idx, const char *fn, const char *what)
+{
+	int64_t n = 0;
+	int t = lua_type(L, idx);
+
+	if (t == LUA_TNUMBER) {
+		int isint;
+		lua_Integer i = lua_tointegerx(L, idx, &isint);
+		n = isint ? (int64_t)i : 0;
+	} else if (t == LUA_TSTRING && parse_size(lua_tostring(L, idx), &n) < 0) {
+		n = 0;
+	}
+	if (n > 0)
+		return n;
+	char msg[256]; /* lua_pushfstring has no precision: shorten here */
+	snprintf(msg, sizeof(msg),
+	         "%s: invalid %s '%.40s': expected bytes (an integer more than 0) or a size "
+	         "such as '64MB', '512kB' or '1GiB'",
+	         fn, what,
+	         t == LUA_TNUMBER || t == LUA_TSTRING ? lua_tostring(L, idx)
+	                                              : luaL_typename(L, idx));
+	luaL_error(L, "%s", msg);
+	return 0;
+}
+
+/* What r points into while it is in flight -- the userdata of params.responseCallback
+ * (r->expect) and params.jar (r->jar's owner) -- is kept alive in r's own anchor table
+ * (r->anchor_ref, made on first use), not through params, which the script may change
+ * meanwhile (from another VU). */
+enum { ANCHOR_EXPECT = 1, ANCHOR_JAR = 2 };
+
+/* Anchor the value at idx (0: none) as r's slot. */
+static void anchor(lua_State *L, struct hreq *r, int slot, int idx)
+{
+	if (!idx && r->anchor_ref == LUA_NOREF)
+		return;
+	idx = idx ? lua_absindex(L, idx) : 0;
+	if (r->anchor_ref == LUA_NOREF) {
+		lua_createtable(L, 2, 0);
+		r->anchor_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->anchor_ref);
+	if (idx)
+		lua_pushvalue(L, idx);
+	else
+		lua_pushnil(L);
+	lua_rawseti(L, -2, slot);
+	lua_pop(L, 1);
+}
+
+/* The per-request settings of params (timeout, redirects, jar, responseCallback,
+ * responseType, maxResponseBodySize) into r; raises script errors on bad values. */
+static void read_params(lua_State *L, struct hreq *r, const char *fn, int params)
+{
+	struct http_call *c = &r->call;
+
+	if (!params)
+		return;
+	lua_getfield(L, params, "maxResponseBodySize");
+	if (!lua_isnil(L, -1))
+		c->body_max = size_param(L, -1, fn, "params.maxResponseBodySize");
+	lua_pop(L, 1);
+	lua_getfield(L, params, "timeout");
+	if (!lua_isnil(L, -1))
+		c->timeout_us = duration_param(L, -1, "timeout");
+	lua_pop(L, 1);
+	lua_getfield(L, params, "redirects");
+	if (!lua_isnil(L, -1)) {
+		int isnum;
+		lua_Integer n = lua_tointegerx(L, -1, &isnum);
+		if (!isnum || n < 0 || n > 1000)
+			luaL_error(L,
+			           "params.redirects must be an integer from 0 to 1000, not "
+			           "%s",
+			           luaL_typename(L, -1));
+		r->redirects_left = (int)n;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, params, "jar");
+	if (!lua_isnil(L, -1)) {
+		struct ljar *j = luaL_testudata(L, -1, JAR_MT);
+		if (!j)
+			luaL_error(L,
+			           "params.jar must be a cookie jar (http.cookieJar() or "
+			           "http.CookieJar()), not %s",
+			           luaL_typename(L, -1));
+		r->jar = ljar_get(j);
+		anchor(L, r, ANCHOR_JAR, -1);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, params, "responseCallback");
+	if (!lua_isnil(L, -1)) {
+		if (!luaL_testudata(L, -1, EXPECT_MT))
+			luaL_error(L,
+			           "params.responseCallback must be an http.expectedStatuses(...) "
+			           "object (as in k6), not %s",
+			           luaL_typename(L, -1));
+		r->expect = lua_touserdata(L, -1);
+		anchor(L, r, ANCHOR_EXPECT, -1);
+		r->judge_none = false;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, params, "responseType");
+	if (lua_isstring(L, -1))
+		r->capture_body = strcmp(lua_tostring(L, -1), "none") != 0;
+	lua_pop(L, 1);
+}
+
+/* Prepare r from (method, url, body, params) on L's stack for the http function fn
+ * ("http.get"); raises Lua errors on bad input. Every script value the request and its
+ * redirect hops need is read here, once, and copied (URL, body, tags, the snapshot of
+ * headers and cookies), so that nothing after this call reads the script's tables. The
+ * host is looked up when the request opens a connection (dns_error if it fails). */
+static void prepare(lua_State *L, struct hreq *r, const char *fn, const char *method, int url_idx,
+                    int body_idx, int params)
 {
 	struct lvu *lv = r->lv;
 	struct script *sc = lv->lw->sc;
 	char err[512];
-	size_t mlen = strlen(method);
 
-	if (mlen == 0 || mlen >= sizeof(r->method) || !request_is_token(method, mlen)) {
-		char msg[120]; /* lua_pushfstring has no precision: shorten here */
-		snprintf(msg, sizeof(msg), "invalid method '%.40s': expected a token such as GET",
-		         method);
-		luaL_error(L, "%s", msg);
-	}
-	for (size_t i = 0; i < mlen; i++)
-		r->method[i] = (char)toupper((unsigned char)method[i]);
-	r->method[mlen] = '\0';
+	set_method(L, r, fn, method);
 	const char *url = checkstr(L, url_idx, "the URL");
 	if (params && !lua_istable(L, params))
 		luaL_error(L, "params must be a table, not %s", luaL_typename(L, params));
 	r->url.len = 0;
 	buf_addstr(&r->url, url);
-	bool form;
-	read_body(L, r, body_idx, params, &form);
+	snap_params(L, r, fn, params);
+	/* A table body is a form: say so unless the script set a Content-Type. */
+	if (read_body(L, r, body_idx) && !snap_has(r, SNAP_HEADER, "Content-Type", 12))
+		snap_add(&r->snap, SNAP_HEADER, "Content-Type", 12,
+		         "application/x-www-form-urlencoded", 33);
 	read_tags(L, r, params, url);
 	memcpy(r->group, lv->group, strlen(lv->group) + 1);
 	memo_check(r);
 
 	struct http_call *c = &r->call;
-	c->timeout_us = 60 * USEC_PER_SEC;
+	const struct engine_cfg *ecfg = worker_cfg(lv->v->w);
+	c->timeout_us = ecfg->timeout_us > 0 ? ecfg->timeout_us : 60 * USEC_PER_SEC; /* --timeout */
+	c->body_max = ecfg->body_max; /* --max-response-body-size, options.maxResponseBodySize */
 	r->redirects_left = sc->max_redirects;
 	r->expect = NULL;
 	r->jar = NULL;
+	anchor(L, r, ANCHOR_EXPECT, 0);
+	anchor(L, r, ANCHOR_JAR, 0);
 	r->judge_none = lv->resp_cb_mode == 2;
-	if (lv->resp_cb_mode == 1) {
+	if (lv->resp_cb_mode == 1) { /* the registry keeps it: only setResponseCallback drops it */
 		lua_rawgeti(L, LUA_REGISTRYINDEX, lv->resp_cb_ref);
 		r->expect = lua_touserdata(L, -1);
 		lua_pop(L, 1);
 	}
 	r->capture_body = !sc->discard_bodies;
 	c->no_reuse = sc->no_connection_reuse;
-	if (params) {
-		lua_getfield(L, params, "timeout");
-		if (!lua_isnil(L, -1))
-			c->timeout_us = duration_param(L, -1, "timeout");
-		lua_pop(L, 1);
-		lua_getfield(L, params, "redirects");
-		if (!lua_isnil(L, -1)) {
-			int isnum;
-			lua_Integer n = lua_tointegerx(L, -1, &isnum);
-			if (!isnum || n < 0 || n > 1000)
-				luaL_error(
-				    L,
-				    "params.redirects must be an integer from 0 to 1000, not "
-				    "%s",
-				    luaL_typename(L, -1));
-			r->redirects_left = (int)n;
-		}
-		lua_pop(L, 1);
-		lua_getfield(L, params, "jar");
-		if (!lua_isnil(L, -1)) {
-			struct ljar *j = luaL_testudata(L, -1, JAR_MT);
-			if (!j)
-				luaL_error(L,
-				           "params.jar must be a cookie jar (http.cookieJar() or "
-				           "http.CookieJar()), not %s",
-				           luaL_typename(L, -1));
-			r->jar = ljar_get(j);
-		}
-		lua_pop(L, 1);
-		lua_getfield(L, params, "responseCallback");
-		if (!lua_isnil(L, -1)) {
-			if (!luaL_testudata(L, -1, EXPECT_MT))
-				luaL_error(
-				    L,
-				    "params.responseCallback must be an http.expectedStatuses(...) "
-				    "object (as in k6), not %s",
-				    luaL_typename(L, -1));
-			r->expect = lua_touserdata(L, -1);
-			r->judge_none = false;
-		}
-		lua_pop(L, 1);
-		lua_getfield(L, params, "responseType");
-		if (lua_isstring(L, -1))
-			r->capture_body = strcmp(lua_tostring(L, -1), "none") != 0;
-		lua_pop(L, 1);
-	}
-	if (form) {
-		/* A table body is a form: say so unless the script set a Content-Type. */
-		lua_newtable(L);
-		int np = lua_gettop(L);
-		if (params) {
-			lua_pushnil(L);
-			while (lua_next(L, params)) {
-				lua_pushvalue(L, -2);
-				lua_insert(L, -2);
-				lua_settable(L, np);
-			}
-		}
-		lua_getfield(L, np, "headers");
-		lua_newtable(L);
-		if (lua_istable(L, -2)) {
-			lua_pushnil(L);
-			while (lua_next(L, -3)) {
-				lua_pushvalue(L, -2);
-				lua_insert(L, -2);
-				lua_settable(L, -4);
-			}
-		}
-		lua_pushstring(L, "application/x-www-form-urlencoded");
-		lua_setfield(L, -2, "Content-Type");
-		lua_setfield(L, np, "headers");
-		lua_pop(L, 1);
-		params = np;
-	}
-	/* keep params for redirects */
-	if (params)
-		lua_pushvalue(L, params);
-	else
-		lua_pushnil(L);
-	luaL_unref(L, LUA_REGISTRYINDEX, r->params_ref);
-	r->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	read_params(L, r, fn, params);
 
 	const struct url *u = vu_url(lv, r->url.p, &c->target, err, sizeof(err));
 	if (!u)
-		luaL_error(L, "%s", err);
+		luaL_error(L, "%s: %s", fn, err);
 	c->err = ERR_NONE;
 	if (u->tls && !worker_net(lv->v->w)->tls_ctx)
-		luaL_error(L, "https is not available (no TLS context)");
+		luaL_error(L, "%s: https is not available (no TLS context)", fn);
 	r->first_target = c->target;
 	r->strip_content = r->strip_auth = false;
-	if (build_bytes(L, r, u, params, err, sizeof(err)) < 0)
-		luaL_error(L, "%s", err);
+	if (build_bytes(r, u, err, sizeof(err)) < 0)
+		luaL_error(L, "%s: %s", fn, err);
 	c->head = !strcmp(r->method, "HEAD");
 	c->idempotent = request_method_idempotent(r->method);
 }
@@ -642,10 +769,10 @@ struct lres {
 	int status;
 	int err;
 	bool has_body;
-	bool body_over; /* larger than CALL_BODY_MAX: not kept */
 	bool tls;
 	bool conn_fresh;
 	int nheaders;
+	int64_t body_max; /* the request's body limit: also the most its body decodes to */
 	int64_t t_start, t_conn, t_connected, t_tls, t_send, t_sent, t_first, t_end;
 	size_t hdr_len, body_len, url_len;
 	char method[16];
@@ -706,8 +833,8 @@ static void push_response(lua_State *L, struct hreq *r)
 	struct lres *x = lua_newuserdatauv(L, sizeof(*x) + hdr + body + r->url.len + 1, 0);
 	x->status = c->status;
 	x->err = c->err;
-	x->has_body = r->capture_body && !c->err && !c->body_over;
-	x->body_over = r->capture_body && !c->err && c->body_over;
+	x->has_body = r->capture_body && !c->err;
+	x->body_max = c->body_max > 0 ? c->body_max : CALL_BODY_MAX_DEFAULT;
 	x->tls = c->target && c->target->tls;
 	x->conn_fresh = c->conn_fresh;
 	x->nheaders = c->err ? 0 : c->nheaders;
@@ -767,7 +894,9 @@ static void push_body(lua_State *L, const struct lres *x)
 	}
 	struct buf out = { 0 };
 	char err[256];
-	int rc = content_decode(ce.p, raw, x->body_len, &out, DECODED_MAX, err, sizeof(err));
+	/* a decompression bomb stops at the same limit as a body on the wire */
+	int rc =
+	    content_decode(ce.p, raw, x->body_len, &out, (size_t)x->body_max, err, sizeof(err));
 	if (rc == 0) {
 		lua_pushlstring(L, out.p ? out.p : "", out.len);
 	} else {
@@ -867,11 +996,6 @@ static int l_res_index(lua_State *L)
 	} else if (!strcmp(k, "timings")) {
 		push_timings(L, x);
 	} else if (!strcmp(k, "error")) {
-		if (!x->err && x->body_over) {
-			lua_pushfstring(L, "response body larger than %d MiB: read but not kept",
-			                (int)(CALL_BODY_MAX >> 20));
-			return 1;
-		}
 		if (!x->err && x->has_body) { /* a body that does not decode says so here */
 			lua_getfield(L, 1, "body");
 			lua_pop(L, 1);
@@ -969,12 +1093,37 @@ static void store_cookies(struct hreq *r, const struct url *u)
 		cookie_jar_set_header(req_jar(r), &cu, v, now);
 }
 
+/* End r with err at a redirect hop to url that cannot be sent (k6: Go's client returns an
+ * error for it): the hop counts as a failed request of its own (status 0, error_code, no
+ * time, no bytes; the 3xx before it was recorded as it came) and is the response the script
+ * gets, with url as its url. */
+static void fail_hop(struct hreq *r, const char *url, enum err_kind err)
+{
+	struct http_call *c = &r->call;
+	int64_t now = now_us();
+
+	r->url.len = 0;
+	buf_addstr(&r->url, url);
+	c->err = err;
+	c->status = 0;
+	c->t_start = c->t_conn = c->t_connected = c->t_tls = c->t_send = c->t_end = now;
+	c->t_sent = c->t_first = 0; /* never sent */
+	c->conn_fresh = false;
+	c->bytes_sent = c->bytes_recv = 0;
+	c->headers.len = c->body.len = 0;
+	c->nheaders = 0;
+	hreq_record(r, &r->memo);
+}
+
 /* Follow a redirect (RFC 9110 §15.4) from r's response: resolve Location against the
  * current URL (RFC 3986 §5.2, url_resolve), change the method as k6 (Go) does — 301, 302
  * and 303 turn anything but GET and HEAD into a GET without a body or content headers; 307
  * and 308 keep method and body — and on another origin drop the credentials. Returns false
- * when there is nothing to follow; the 3xx is then the response. */
-static bool follow_redirect(lua_State *L, struct hreq *r)
+ * when there is nothing to follow; the 3xx is then the response. A target whose scheme is
+ * not http or https ("ftp://...", "javascript:...") ends r with ERR_UNSUPPORTED_SCHEME
+ * (fail_hop); one that is http(s) but no URL we can request ("http:/x": no host, as RFC
+ * 3986 resolves it strictly) is not followed. */
+static bool follow_redirect(struct hreq *r)
 {
 	int st = r->call.status;
 	if (r->call.err || r->redirects_left <= 0 ||
@@ -988,8 +1137,13 @@ static bool follow_redirect(lua_State *L, struct hreq *r)
 	char *next = NULL;
 	if (url_resolve(r->url.p, loc, &next, err, sizeof(err)) < 0)
 		return false;
+	if (!url_scheme_is_http(next)) {
+		fail_hop(r, next, ERR_UNSUPPORTED_SCHEME);
+		free(next);
+		return false;
+	}
 	struct url probe;
-	if (url_parse(next, &probe, err, sizeof(err)) < 0) { /* e.g. ftp: not followed */
+	if (url_parse(next, &probe, err, sizeof(err)) < 0) {
 		free(next);
 		return false;
 	}
@@ -1018,11 +1172,7 @@ static bool follow_redirect(lua_State *L, struct hreq *r)
 	r->call.err = ERR_NONE;
 	if (r->call.target != r->first_target)
 		r->strip_auth = true; /* and for every later hop, even back to the first origin */
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->params_ref);
-	int params = lua_istable(L, -1) ? lua_gettop(L) : 0;
-	int rc = build_bytes(L, r, u, params, err, sizeof(err));
-	lua_pop(L, 1);
-	if (rc < 0)
+	if (build_bytes(r, u, err, sizeof(err)) < 0)
 		return false;
 	r->call.head = !strcmp(r->method, "HEAD");
 	r->call.idempotent = request_method_idempotent(r->method);
@@ -1043,12 +1193,24 @@ static void push_results(lua_State *L, struct lvu *lv)
 	}
 }
 
+/* The continuation of an http call that waited for its requests: it runs inside the VU's
+ * lua_resume, so building the responses (which allocates) is under its protection. */
+static int results_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	luaL_checkstack(L, 8, "http: building the responses");
+	push_results(L, lvu_of(L));
+	return 1;
+}
+
+/* Called from the event loop as requests end: resumes the VU when the last one has. Runs
+ * no Lua of its own: results_k builds the responses once the VU runs again. */
 static void resume_if_ready(struct lvu *lv)
 {
 	if (lv->pending > 0 || lv->waiting != LW_HTTP)
 		return;
-	push_results(lv->co, lv);
-	lvu_resume(lv, 1);
+	lvu_resume(lv, 0);
 }
 
 static bool expect_match(const struct expect_set *e, int status)
@@ -1081,7 +1243,6 @@ static void hreq_done(struct http_call *c)
 {
 	struct hreq *r = c->ud;
 	struct lvu *lv = r->lv;
-	lua_State *L = lv->lw->L;
 
 	hreq_record(r, &r->memo);
 
@@ -1091,7 +1252,7 @@ static void hreq_done(struct http_call *c)
 	if (u) {
 		if (c->nheaders)
 			store_cookies(r, u);
-		if (follow_redirect(L, r)) {
+		if (follow_redirect(r)) {
 			hreq_start(r);
 			return;
 		}
@@ -1121,7 +1282,7 @@ static struct hreq *req_slot(struct lvu *lv, int i)
 		memset(lv->reqs + lv->reqs_cap, 0,
 		       sizeof(*lv->reqs) * (size_t)(cap - lv->reqs_cap));
 		for (int j = lv->reqs_cap; j < cap; j++)
-			lv->reqs[j].params_ref = LUA_NOREF;
+			lv->reqs[j].anchor_ref = LUA_NOREF;
 		lv->reqs_cap = cap;
 	}
 	struct hreq *r = &lv->reqs[i];
@@ -1143,7 +1304,7 @@ static int run_requests(lua_State *L, struct lvu *lv, int n, bool batch)
 		return 1;
 	}
 	lv->waiting = LW_HTTP;
-	return lua_yield(L, 0);
+	return lua_yieldk(L, 0, 0, results_k);
 }
 
 void lua_http_abort_all(struct lvu *lv)
@@ -1176,7 +1337,7 @@ static struct lvu *http_vu(lua_State *L)
 	return lv;
 }
 
-static int one(lua_State *L, const char *method, int url, int body, int params)
+static int one(lua_State *L, const char *fn, const char *method, int url, int body, int params)
 {
 	struct lvu *lv = http_vu(L);
 	int top = lua_gettop(L);
@@ -1185,49 +1346,49 @@ static int one(lua_State *L, const char *method, int url, int body, int params)
 	if (body > top)
 		body = 0;
 	struct hreq *r = req_slot(lv, 0);
-	prepare(L, r, method, url, body, params);
+	prepare(L, r, fn, method, url, body, params);
 	return run_requests(L, lv, 1, false);
 }
 
 static int l_get(lua_State *L)
 {
-	return one(L, "GET", 1, 0, 2);
+	return one(L, "http.get", "GET", 1, 0, 2);
 }
 
 static int l_head(lua_State *L)
 {
-	return one(L, "HEAD", 1, 0, 2);
+	return one(L, "http.head", "HEAD", 1, 0, 2);
 }
 
 static int l_options(lua_State *L)
 {
-	return one(L, "OPTIONS", 1, 2, 3);
+	return one(L, "http.options", "OPTIONS", 1, 2, 3);
 }
 
 static int l_post(lua_State *L)
 {
-	return one(L, "POST", 1, 2, 3);
+	return one(L, "http.post", "POST", 1, 2, 3);
 }
 
 static int l_put(lua_State *L)
 {
-	return one(L, "PUT", 1, 2, 3);
+	return one(L, "http.put", "PUT", 1, 2, 3);
 }
 
 static int l_patch(lua_State *L)
 {
-	return one(L, "PATCH", 1, 2, 3);
+	return one(L, "http.patch", "PATCH", 1, 2, 3);
 }
 
 static int l_del(lua_State *L)
 {
-	return one(L, "DELETE", 1, 2, 3);
+	return one(L, "http.del", "DELETE", 1, 2, 3);
 }
 
 static int l_request(lua_State *L)
 {
 	const char *method = checkstr(L, 1, "the method");
-	return one(L, method, 2, 3, 4);
+	return one(L, "http.request", method, 2, 3, 4);
 }
 
 /* A jar method's arguments start after the jar itself when called as jar:m(...). */
@@ -1295,6 +1456,11 @@ static int l_jar_set(lua_State *L)
 		a.http_only = lua_toboolean(L, -1);
 		lua_pop(L, 3);
 	}
+	char why[320];
+	if (wire_check(WIRE_COOKIE_NAME, a.name, a.name_len, "cookie name", why, sizeof(why)) < 0 ||
+	    wire_check(WIRE_COOKIE_VALUE, a.value, a.value_len, "cookie value", why, sizeof(why)) <
+	        0)
+		return luaL_error(L, "jar.set: %s", why);
 	jar_url(L, b, &u);
 	struct cookie_url cu = cookie_url_of(&u);
 	int rc = cookie_jar_store(ljar_get(j), &cu, &a, wall_us());
@@ -1500,7 +1666,7 @@ static int l_batch(lua_State *L)
 		lua_rawgeti(L, 1, i + 1);
 		int e = lua_gettop(L);
 		if (lua_type(L, e) == LUA_TSTRING) {
-			prepare(L, r, "GET", e, 0, 0);
+			prepare(L, r, "http.batch", "GET", e, 0, 0);
 			continue;
 		}
 		if (!lua_istable(L, e))
@@ -1520,7 +1686,7 @@ static int l_batch(lua_State *L)
 		const char *method = lua_isnil(L, e + 1) ? "GET" : checkstr(L, e + 1, "the method");
 		if (!lua_isstring(L, e + 2))
 			return luaL_error(L, "http.batch: request %d has no url", i + 1);
-		prepare(L, r, method, e + 2, lua_isnil(L, e + 3) ? 0 : e + 3,
+		prepare(L, r, "http.batch", method, e + 2, lua_isnil(L, e + 3) ? 0 : e + 3,
 		        lua_istable(L, e + 4) ? e + 4 : 0);
 	}
 	lua_settop(L, 1);

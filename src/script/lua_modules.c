@@ -358,6 +358,10 @@ static int new_metric(lua_State *L, enum metric_type type)
 		                                           : MU_NONE);
 		if (m->id == -EEXIST)
 			return luaL_error(L, "metric '%s' already exists with another type", name);
+		if (m->id == -ENOSPC)
+			return luaL_error(
+			    L, "too many custom metrics: '%s' would be number %d (at most %d)",
+			    name, METRICS_CUSTOM_MAX + 1, METRICS_CUSTOM_MAX);
 	} else if (lw) {
 		/* the options pass: remember the declaration for the run */
 		struct script *sc = lw->sc;
@@ -373,6 +377,12 @@ static int new_metric(lua_State *L, enum metric_type type)
 			}
 		}
 		if (!known) {
+			if (sc->nmetrics >= METRICS_CUSTOM_MAX)
+				return luaL_error(
+				    L,
+				    "too many custom metrics: '%s' would be number %d "
+				    "(at most %d)",
+				    name, sc->nmetrics + 1, METRICS_CUSTOM_MAX);
 			sc->metrics = xrealloc(sc->metrics,
 			                       sizeof(*sc->metrics) * (size_t)(sc->nmetrics + 1));
 			sc->metrics[sc->nmetrics++] =
@@ -448,13 +458,26 @@ int luaopen_stampede_metrics(lua_State *L)
 
 /* --- shared data files ------------------------------------------------------------ */
 
-/* A file parsed once per process and shared read-only by every VU of every worker. */
+/* The largest data file (and open() file) a script may load. */
+#define DATA_FILE_MAX ((size_t)1 << 30)
+
+/* A data file parsed once per process and shared read-only by every VU of every worker
+ * (k6's SharedArray idea). CSV rows are kept packed, so that a data set costs about its
+ * size: every field's bytes back to back, and where each ends; a row becomes a Lua table
+ * only when read. */
 struct dataset {
 	char *path;
-	json_t *rows;   /* array: of objects (csv with a header row) or any JSON values */
+	size_t nrows;
+	size_t ncols; /* csv: fields per row */
+	char *blob;   /* csv: the header's fields, then each row's, unquoted */
+	uint32_t
+	    *ends;    /* csv: end of field i in blob, (nrows + 1) * ncols; i starts at i-1's end */
+	json_t *rows; /* json: the array of rows (NULL for csv) */
 	int64_t unique; /* atomic cursor for the "unique" strategy */
 	struct dataset *next;
 };
+
+_Static_assert(DATA_FILE_MAX < UINT32_MAX, "csv field offsets are 32-bit");
 
 static pthread_mutex_t data_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dataset *datasets;
@@ -466,33 +489,51 @@ struct ldata {
 	int64_t seq; /* per VU (per Lua state copy) sequential cursor */
 };
 
-/* Split one CSV record (RFC 4180 quoting) starting at *p; returns false at the end. */
-static bool csv_record(const char **p, const char *end, json_t *fields)
+/* Fields being packed. The text is unquoted in place: blob is the text itself, whose
+ * every byte written has been read before (a field never grows when unquoted). */
+struct csv_out {
+	char *blob;
+	size_t len;
+	uint32_t *ends;
+	size_t n, cap;
+};
+
+static void csv_end_field(struct csv_out *o)
+{
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 1024;
+		o->ends = xrealloc(o->ends, o->cap * sizeof(*o->ends));
+	}
+	o->ends[o->n++] = (uint32_t)o->len;
+}
+
+/* Pack one CSV record (RFC 4180 quoting) starting at *p into o; returns its number of
+ * fields, 0 at the end of the text. */
+static size_t csv_record(const char **p, const char *end, struct csv_out *o)
 {
 	const char *s = *p;
+	size_t nf = 0;
 	if (s >= end)
-		return false;
+		return 0;
 	for (;;) {
-		char *val = xmalloc((size_t)(end - s) + 1);
-		size_t n = 0;
 		if (s < end && *s == '"') {
 			s++;
 			while (s < end) {
 				if (*s == '"' && s + 1 < end && s[1] == '"') {
-					val[n++] = '"';
+					o->blob[o->len++] = '"';
 					s += 2;
 				} else if (*s == '"') {
 					s++;
 					break;
 				} else {
-					val[n++] = *s++;
+					o->blob[o->len++] = *s++;
 				}
 			}
 		}
 		while (s < end && *s != ',' && *s != '\n' && *s != '\r')
-			val[n++] = *s++;
-		json_array_append_new(fields, json_stringn(val, n));
-		free(val);
+			o->blob[o->len++] = *s++;
+		csv_end_field(o);
+		nf++;
 		if (s < end && *s == ',') {
 			s++;
 			continue;
@@ -504,48 +545,102 @@ static bool csv_record(const char **p, const char *end, json_t *fields)
 		break;
 	}
 	*p = s;
-	return true;
+	return nf;
 }
 
-static json_t *parse_csv(const char *text, size_t len, char *err, size_t errlen)
+/* Parse CSV text with a header row into d, which takes text (len bytes + a NUL) over.
+ * Returns 0, or -EINVAL with the reason in err (text freed). */
+static int parse_csv(char *text, size_t len, struct dataset *d, char *err, size_t errlen)
 {
 	const char *p = text, *end = text + len;
 	if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark */
 		p += 3;
-	json_t *header = json_array();
-	json_t *rows = json_array();
-	if (!csv_record(&p, end, header) || json_array_size(header) == 0) {
+	struct csv_out o = { .blob = text };
+	size_t ncols = csv_record(&p, end, &o);
+	if (ncols == 0) {
 		snprintf(err, errlen, "no header row");
-		json_decref(header);
-		json_decref(rows);
-		return NULL;
+		goto out_free;
 	}
 	int line = 1;
 	while (p < end) {
-		json_t *f = json_array();
+		size_t n0 = o.n, len0 = o.len;
 		line++;
-		csv_record(&p, end, f);
-		if (json_array_size(f) == 1 && json_string_length(json_array_get(f, 0)) == 0) {
-			json_decref(f); /* blank line */
+		size_t nf = csv_record(&p, end, &o);
+		if (nf == 1 && o.len == len0) { /* a blank line */
+			o.n = n0;
 			continue;
 		}
-		if (json_array_size(f) != json_array_size(header)) {
+		if (nf != ncols) {
 			snprintf(err, errlen, "line %d has %zu fields, the header has %zu", line,
-			         json_array_size(f), json_array_size(header));
-			json_decref(f);
-			json_decref(header);
-			json_decref(rows);
-			return NULL;
+			         nf, ncols);
+			goto out_free;
 		}
-		json_t *o = json_object();
-		for (size_t i = 0; i < json_array_size(header); i++)
-			json_object_set(o, json_string_value(json_array_get(header, i)),
-			                json_array_get(f, i));
-		json_array_append_new(rows, o);
-		json_decref(f);
+		d->nrows++;
 	}
-	json_decref(header);
-	return rows;
+	d->ncols = ncols;
+	d->blob = xrealloc(o.blob, o.len + 1);
+	d->ends = xrealloc(o.ends, o.n * sizeof(*o.ends));
+	return 0;
+out_free:
+	free(o.blob);
+	free(o.ends);
+	return -EINVAL;
+}
+
+static int parse_json_rows(const char *text, size_t len, struct dataset *d, char *err,
+                           size_t errlen)
+{
+	json_error_t je;
+	json_t *rows = json_loadb(text, len, 0, &je);
+	if (!rows) {
+		snprintf(err, errlen, "%s at line %d", je.text, je.line);
+		return -EINVAL;
+	}
+	if (!json_is_array(rows)) {
+		json_t *a = json_array();
+		json_array_append_new(a, rows);
+		rows = a;
+	}
+	d->rows = rows;
+	d->nrows = json_array_size(rows);
+	return 0;
+}
+
+/* The data set of the file at full, loaded on first use. Returns NULL with the reason in
+ * err. Called with data_mu held. */
+static struct dataset *dataset_get(const char *full, bool csv, char *err, size_t errlen)
+{
+	struct dataset *d;
+	for (d = datasets; d; d = d->next)
+		if (!strcmp(d->path, full))
+			return d;
+	char *text;
+	size_t len;
+	int e = read_file_max(full, DATA_FILE_MAX, &text, &len);
+	if (e == -EFBIG) {
+		snprintf(err, errlen, "larger than %zu MiB, the most a data file may hold",
+		         DATA_FILE_MAX >> 20);
+		return NULL;
+	}
+	if (e < 0) {
+		snprintf(err, errlen, "%s", strerror(-e));
+		return NULL;
+	}
+	d = xcalloc(1, sizeof(*d));
+	if (csv) {
+		e = parse_csv(text, len, d, err, errlen);
+	} else {
+		e = parse_json_rows(text, len, d, err, errlen);
+		free(text);
+	}
+	if (e < 0) {
+		free(d);
+		return NULL;
+	}
+	d->path = xstrdup(full);
+	d->next = datasets;
+	datasets = d;
+	return d;
 }
 
 static int open_dataset(lua_State *L, bool csv)
@@ -560,51 +655,12 @@ static int open_dataset(lua_State *L, bool csv)
 		snprintf(full, sizeof(full), "%s/%s", dir, path);
 	lua_pop(L, 1);
 
+	char err[256] = "";
 	pthread_mutex_lock(&data_mu);
-	struct dataset *d;
-	for (d = datasets; d; d = d->next)
-		if (!strcmp(d->path, full))
-			break;
-	if (!d) {
-		char err[256] = "";
-		json_t *rows = NULL;
-		FILE *f = fopen(full, "rb");
-		if (!f) {
-			snprintf(err, sizeof(err), "%s", strerror(errno));
-		} else {
-			struct buf b = { 0 };
-			char chunk[8192];
-			size_t n;
-			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-				buf_add(&b, chunk, n);
-			fclose(f);
-			if (csv) {
-				rows = parse_csv(b.p ? b.p : "", b.len, err, sizeof(err));
-			} else {
-				json_error_t je;
-				rows = json_loadb(b.p ? b.p : "", b.len, 0, &je);
-				if (!rows)
-					snprintf(err, sizeof(err), "%s at line %d", je.text,
-					         je.line);
-				else if (!json_is_array(rows)) {
-					json_t *a = json_array();
-					json_array_append_new(a, rows);
-					rows = a;
-				}
-			}
-			buf_free(&b);
-		}
-		if (!rows) {
-			pthread_mutex_unlock(&data_mu);
-			return luaL_error(L, "data.%s('%s'): %s", csv ? "csv" : "json", path, err);
-		}
-		d = xcalloc(1, sizeof(*d));
-		d->path = xstrdup(full);
-		d->rows = rows;
-		d->next = datasets;
-		datasets = d;
-	}
+	struct dataset *d = dataset_get(full, csv, err, sizeof(err));
 	pthread_mutex_unlock(&data_mu);
+	if (!d)
+		return luaL_error(L, "data.%s('%s'): %s", csv ? "csv" : "json", path, err);
 	struct ldata *ld = lua_newuserdatauv(L, sizeof(*ld), 0);
 	ld->d = d;
 	ld->seq = 0;
@@ -622,19 +678,36 @@ static int l_jsonfile(lua_State *L)
 	return open_dataset(L, false);
 }
 
+/* Field i of a csv data set (0: the header's first). */
+static void push_field(lua_State *L, const struct dataset *d, size_t i)
+{
+	uint32_t start = i ? d->ends[i - 1] : 0;
+	lua_pushlstring(L, d->blob + start, d->ends[i] - start);
+}
+
 static int push_row(lua_State *L, struct ldata *ld, int64_t i)
 {
-	size_t n = json_array_size(ld->d->rows);
-	if (n == 0)
-		return luaL_error(L, "data set '%s' is empty", ld->d->path);
-	json_to_lua(L, json_array_get(ld->d->rows, (size_t)(i % (int64_t)n)));
+	const struct dataset *d = ld->d;
+	if (d->nrows == 0)
+		return luaL_error(L, "data set '%s' is empty", d->path);
+	size_t r = (size_t)i % d->nrows;
+	if (d->rows) {
+		json_to_lua(L, json_array_get(d->rows, r));
+		return 1;
+	}
+	lua_createtable(L, 0, (int)d->ncols);
+	for (size_t c = 0; c < d->ncols; c++) {
+		push_field(L, d, c);
+		push_field(L, d, (r + 1) * d->ncols + c);
+		lua_rawset(L, -3);
+	}
 	return 1;
 }
 
 static int l_data_len(lua_State *L)
 {
 	struct ldata *ld = luaL_checkudata(L, 1, DATA_MT);
-	lua_pushinteger(L, (lua_Integer)json_array_size(ld->d->rows));
+	lua_pushinteger(L, (lua_Integer)ld->d->nrows);
 	return 1;
 }
 
@@ -642,7 +715,7 @@ static int l_data_get(lua_State *L)
 {
 	struct ldata *ld = luaL_checkudata(L, 1, DATA_MT);
 	lua_Integer i = luaL_checkinteger(L, 2);
-	if (i < 1 || (size_t)i > json_array_size(ld->d->rows)) {
+	if (i < 1 || (size_t)i > ld->d->nrows) {
 		lua_pushnil(L);
 		return 1;
 	}
@@ -663,24 +736,32 @@ static int l_data_unique(lua_State *L)
 {
 	struct ldata *ld = luaL_checkudata(L, 1, DATA_MT);
 	int64_t i = __atomic_fetch_add(&ld->d->unique, 1, __ATOMIC_RELAXED);
-	if ((size_t)i >= json_array_size(ld->d->rows)) {
+	if ((size_t)i >= ld->d->nrows) {
 		lua_pushnil(L);
 		return 1;
 	}
 	return push_row(L, ld, i);
 }
 
+/* A random row, by math.random (so that math.randomseed makes runs repeatable); what it
+ * returns is checked, since a script may replace it. */
 static int l_data_random(lua_State *L)
 {
 	struct ldata *ld = luaL_checkudata(L, 1, DATA_MT);
-	size_t n = json_array_size(ld->d->rows);
+	size_t n = ld->d->nrows;
+	if (n == 0)
+		return luaL_error(L, "data set '%s' is empty", ld->d->path);
 	lua_getglobal(L, "math");
 	lua_getfield(L, -1, "random");
-	lua_pushinteger(L, (lua_Integer)MAX(n, 1));
+	lua_pushinteger(L, (lua_Integer)n);
 	lua_call(L, 1, 1);
-	int64_t i = lua_tointeger(L, -1) - 1;
+	int ok;
+	lua_Integer i = lua_tointegerx(L, -1, &ok);
+	if (!ok || i < 1 || (size_t)i > n)
+		return luaL_error(L, "data:random(): math.random(%d) returned %s, not a row number",
+		                  (int)MIN(n, (size_t)INT32_MAX), luaL_tolstring(L, -1, NULL));
 	lua_pop(L, 2);
-	return push_row(L, ld, i);
+	return push_row(L, ld, i - 1);
 }
 
 int luaopen_stampede_data(lua_State *L)

@@ -33,12 +33,26 @@ struct lw {
 	int base_ref;    /* globals shared (read-only by convention) by the VUs */
 	struct lw_target *targets;
 	int ntargets;
+	/* The count hook (lw_hook) that keeps CPU-bound Lua stoppable: */
+	struct lvu *running;      /* the VU whose iteration is resumed; NULL outside iterations */
+	lua_State *root;          /* the thread whose return to C ends the current call */
+	int64_t check_at_us;      /* the hook looks at the clock again from then on */
+	int64_t graceful_seen_us; /* when the hook first saw a graceful stop (0: not yet) */
+	int64_t deadline_us;      /* outside iterations: stop then (0: never); see lw_limit */
+	bool watch_signals;       /* outside workers: a pending SIGINT/SIGTERM/SIGHUP stops */
+	bool stopping;            /* a stop was decided: every instruction raises until C */
+	char deadline_msg[160];   /* the error a passed deadline raises */
+	char stop_msg[160];       /* the error being raised */
 };
 
 /* Origins a worker keeps (each a struct target that connections point to). */
 #define TARGETS_MAX 4096
 
-enum lvu_wait { LW_NONE, LW_HTTP, LW_SLEEP };
+/* What a VU's coroutine is suspended on: nothing, requests, a sleep, its turn after
+ * computing for a whole time slice (LW_PREEMPT), or its interruption: a stop ended its
+ * Lua call where it could not yield, and the worker's hard stop is yet to count it
+ * (LW_STOPPED). */
+enum lvu_wait { LW_NONE, LW_HTTP, LW_SLEEP, LW_PREEMPT, LW_STOPPED };
 
 struct lvu;
 
@@ -56,7 +70,8 @@ struct hreq {
 	char group[GROUP_MAX];
 	int redirects_left;
 	bool capture_body;
-	int params_ref;        /* the request's params table (for redirects) */
+	int anchor_ref; /* registry ref to a table keeping params.responseCallback and params.jar
+	                 * alive while the request is in flight (LUA_NOREF until first needed) */
 	struct http_memo memo; /* series of the last call from this slot */
 	struct buf memo_key;   /* method, name, group and tags that memo is for */
 	struct buf body;       /* request body (for 307/308 redirects) */
@@ -70,7 +85,9 @@ struct hreq {
 	bool strip_auth;                   /* another origin: no Authorization, Host */
 	struct request_hdr *hdrs;          /* scratch for the serializer */
 	int hdrs_cap;
-	struct buf hval;        /* header values that were not strings, converted */
+	/* params.headers and params.cookies as read when the call was made (lua_http.c snap_*):
+	 * what the request and every redirect hop send */
+	struct buf snap;
 	struct buf cookie;      /* the Cookie value: jar + params.cookies */
 	struct cookie_jar *jar; /* params.jar, or NULL for the VU's jar */
 };
@@ -152,6 +169,17 @@ void lua_http_abort_all(struct lvu *lv);
 /* Release what the http module keeps per VU: its requests (aborting any in flight), the
  * URL cache and the cookie jar. */
 void lua_http_vu_free(struct lvu *lv);
+
+/* Limit the Lua code lw runs outside VU iterations (init code, handle_summary) until the
+ * next call: once deadline_us passes (monotonic µs, 0: never) it fails with msg; with
+ * watch_signals, a pending (blocked) SIGINT, SIGTERM or SIGHUP stops it too. In a worker,
+ * init code also stops when the test stops (no error is reported for that). */
+void lw_limit(struct lw *lw, int64_t deadline_us, const char *msg, bool watch_signals);
+/* The error a pending signal raises under lw_limit's watch_signals. */
+#define LW_INTERRUPTED "interrupted by a signal"
+
+/* lua_pcall(lw->L, nargs, nresults, 0) under lw's limits (lw_limit). */
+int lw_pcall(struct lw *lw, int nargs, int nresults);
 
 /* Create a lw for sc (compiles the factory). Returns NULL after printing on failure. */
 struct lw *lw_new(struct script *sc, struct worker *w);

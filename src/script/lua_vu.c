@@ -1,6 +1,7 @@
 /* lua_vu.c: per-worker Lua states, VUs as coroutines, the `stampede` global, lifecycle. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,19 @@
 #include "util/common.h"
 
 #define ABORT_MARKER "\x01stampede-abort\x01"
+/* The error that unwinds Lua code a stop interrupted (not reported as a script error). */
+#define STOP_MARKER "\x01stampede-stop\x01"
+
+/* The count hook runs every HOOK_COUNT VM instructions (some 20-100 µs of Lua). */
+#define HOOK_COUNT 10000
+/* An iteration computing without waiting yields to its worker's event loop after this. */
+#define SLICE_US 10000
+/* Outside iterations, how often the hook looks at deadlines, stops and pending signals. */
+#define CHECK_US 20000
+/* Distinct script error messages kept (the rest are counted together) and printed. */
+#define ERRORS_KEPT    100
+#define ERRORS_PRINTED 20
+_Static_assert(ERRORS_PRINTED < ERRORS_KEPT, "the note follows the last message printed");
 
 /* Lua side of group(), check() and the Locust-style helpers. Loaded into every state with
  * the C helpers as its argument. */
@@ -81,18 +95,217 @@ static const char prelude[] =
 
 void script_report_error(struct script *s, const char *msg)
 {
+	bool print = false, print_note = false;
+	pthread_mutex_lock(&s->mu);
+	int i = 0;
+	while (i < s->nerrors && strcmp(s->errors[i].msg, msg) != 0)
+		i++;
+	if (i < s->nerrors) {
+		s->errors[i].count++;
+	} else if (s->nerrors < ERRORS_KEPT) {
+		s->errors = xrealloc(s->errors, sizeof(*s->errors) * (size_t)(s->nerrors + 1));
+		s->errors[s->nerrors++] = (struct script_error){ xstrdup(msg), 1 };
+		print = s->nerrors <= ERRORS_PRINTED;
+		print_note = s->nerrors == ERRORS_PRINTED + 1;
+	} else {
+		s->errors_other++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (print)
+		fprintf(stderr, "\nstampede: script error: %s (later occurrences are counted)\n",
+		        msg);
+	else if (print_note)
+		fprintf(stderr,
+		        "\nstampede: more script errors with other messages: they are counted "
+		        "in the summary, not printed\n");
+}
+
+json_t *script_errors_json(struct script *s)
+{
+	json_t *a = json_array();
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->nerrors; i++) {
-		if (strcmp(s->errors[i].msg, msg) == 0) {
-			s->errors[i].count++;
-			pthread_mutex_unlock(&s->mu);
+		json_t *e = json_object();
+		json_object_set_new(e, "message", json_string(s->errors[i].msg));
+		json_object_set_new(e, "count", json_integer(s->errors[i].count));
+		json_array_append_new(a, e);
+	}
+	if (s->errors_other) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+		         "(errors with other messages: only the first %d distinct messages are "
+		         "kept)",
+		         ERRORS_KEPT);
+		json_t *e = json_object();
+		json_object_set_new(e, "message", json_string(msg));
+		json_object_set_new(e, "count", json_integer(s->errors_other));
+		json_array_append_new(a, e);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return a;
+}
+
+/* --- stopping CPU-bound Lua ------------------------------------------------------------ */
+
+/* The lw of any thread of its Lua state (the allocator's user data). */
+static struct lw *lw_of(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* Lua's allocator, as luaL_newstate's; its user data is the lw, for the hook. */
+static void *lw_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	(void)ud;
+	(void)osize;
+	if (nsize == 0) {
+		free(ptr);
+		return NULL;
+	}
+	return realloc(ptr, nsize);
+}
+
+static int lw_panic(lua_State *L)
+{
+	const char *msg = lua_tostring(L, -1);
+	fprintf(stderr, "stampede: internal error: unprotected Lua error: %s\n",
+	        msg ? msg : "(not a string)");
+	return 0; /* Lua aborts */
+}
+
+static void lw_hook(lua_State *L, lua_Debug *ar);
+
+/* Raise msg (or the stop already decided) and keep raising at every instruction, in L and
+ * in the call's root thread, until C has control back (lw_leave): no pcall in the script
+ * can swallow the stop. */
+static void stop_raise(lua_State *L, struct lw *lw, const char *msg) __attribute__((noreturn));
+
+static void stop_raise(lua_State *L, struct lw *lw, const char *msg)
+{
+	if (!lw->stopping) {
+		lw->stopping = true;
+		snprintf(lw->stop_msg, sizeof(lw->stop_msg), "%s", msg);
+	}
+	lua_sethook(L, lw_hook, LUA_MASKCOUNT, 1);
+	if (lw->root && lw->root != L)
+		lua_sethook(lw->root, lw_hook, LUA_MASKCOUNT, 1);
+	lua_pushstring(L, lw->stop_msg);
+	lua_error(L);
+	abort(); /* not reached */
+}
+
+/* Whether a VU iteration that cannot yield here must end now: a hard stop, the scenario's
+ * end plus gracefulStop, or gracefulStop after a stop signal. */
+static bool vu_must_stop(struct lw *lw, struct lvu *lv, int64_t now)
+{
+	struct engine *e = worker_engine(lv->v->w);
+	const struct scenario *sc = vu_scenario(lv->v);
+	int level = __atomic_load_n(&e->stop_level, __ATOMIC_ACQUIRE);
+	if (level >= STOP_HARD || __atomic_load_n(&e->abort_requested, __ATOMIC_ACQUIRE))
+		return true;
+	if (now >= e->start_us + scenario_end_us(sc))
+		return true;
+	if (level >= STOP_GRACEFUL) {
+		if (!lw->graceful_seen_us)
+			lw->graceful_seen_us = now;
+		return now >= lw->graceful_seen_us + MAX(sc->graceful_stop_us, 0);
+	}
+	return false;
+}
+
+static bool stop_signal_pending(void)
+{
+	sigset_t set;
+	if (sigpending(&set) < 0)
+		return false;
+	return sigismember(&set, SIGINT) == 1 || sigismember(&set, SIGTERM) == 1 ||
+	       sigismember(&set, SIGHUP) == 1;
+}
+
+/* Outside iterations: why the code must stop now, or NULL. */
+static const char *outside_must_stop(struct lw *lw, int64_t now)
+{
+	if (lw->deadline_us && now >= lw->deadline_us)
+		return lw->deadline_msg;
+	if (lw->w &&
+	    __atomic_load_n(&worker_engine(lw->w)->stop_level, __ATOMIC_ACQUIRE) >= STOP_GRACEFUL)
+		return STOP_MARKER;
+	if (lw->watch_signals && stop_signal_pending())
+		return LW_INTERRUPTED;
+	return NULL;
+}
+
+/* Every HOOK_COUNT instructions: an iteration that has computed for a whole slice yields
+ * to the event loop (which runs timers, stops and the other VUs, then resumes it), or,
+ * where it cannot yield, ends if it must stop; other code ends at its deadline or stop. */
+static void lw_hook(lua_State *L, lua_Debug *ar)
+{
+	struct lw *lw = lw_of(L);
+	if (lw->stopping)
+		stop_raise(L, lw, NULL);
+	if (lua_gethookcount(L) != HOOK_COUNT) /* left at 1 by an earlier stop */
+		lua_sethook(L, lw_hook, LUA_MASKCOUNT, HOOK_COUNT);
+	if (!lw->root) /* Lua that C runs unprotected (a metamethod): raising would abort */
+		return;
+	int64_t now = now_us();
+	if (now < lw->check_at_us)
+		return;
+	struct lvu *lv = lw->running;
+	if (lv) {
+		if (L == lv->co && lua_isyieldable(L)) {
+			lv->waiting = LW_PREEMPT;
+			loop_timer_at(worker_loop(lv->v->w), &lv->timer, now);
+			lua_yield(L, 0);
 			return;
 		}
+		lw->check_at_us = now + SLICE_US;
+		if (vu_must_stop(lw, lv, now))
+			stop_raise(L, lw, STOP_MARKER);
+		return;
 	}
-	s->errors = xrealloc(s->errors, sizeof(*s->errors) * (size_t)(s->nerrors + 1));
-	s->errors[s->nerrors++] = (struct script_error){ xstrdup(msg), 1 };
-	pthread_mutex_unlock(&s->mu);
-	fprintf(stderr, "\nstampede: script error: %s (later occurrences are counted)\n", msg);
+	lw->check_at_us = now + CHECK_US;
+	const char *why = outside_must_stop(lw, now);
+	if (why)
+		stop_raise(L, lw, why);
+}
+
+/* The state runs Lua until the thread root returns to C: lv's iteration, or (lv NULL)
+ * code outside iterations. */
+static void lw_enter(struct lw *lw, struct lvu *lv, lua_State *root, int64_t now)
+{
+	lw->running = lv;
+	lw->root = root;
+	lw->stopping = false;
+	lw->check_at_us = now + (lv ? SLICE_US : 0);
+}
+
+/* Back in C: returns whether a stop was raised, and ends it. */
+static bool lw_leave(struct lw *lw)
+{
+	bool stopped = lw->stopping;
+	if (stopped)
+		lua_sethook(lw->root, lw_hook, LUA_MASKCOUNT, HOOK_COUNT);
+	lw->running = NULL;
+	lw->root = NULL;
+	lw->stopping = false;
+	return stopped;
+}
+
+void lw_limit(struct lw *lw, int64_t deadline_us, const char *msg, bool watch_signals)
+{
+	lw->deadline_us = deadline_us;
+	snprintf(lw->deadline_msg, sizeof(lw->deadline_msg), "%s", msg ? msg : "");
+	lw->watch_signals = watch_signals;
+}
+
+int lw_pcall(struct lw *lw, int nargs, int nresults)
+{
+	lw_enter(lw, NULL, lw->L, now_us());
+	int st = lua_pcall(lw->L, nargs, nresults, 0);
+	lw_leave(lw);
+	return st;
 }
 
 struct lvu *lvu_check_iteration(lua_State *L, const char *what)
@@ -290,12 +503,28 @@ static void push_proxy(lua_State *L, lua_CFunction index)
 	lua_setmetatable(L, -2);
 }
 
-/* open(path): a file's contents, read once per worker (init context). */
+/* The largest file open() reads. */
+#define OPEN_FILE_MAX ((size_t)1 << 30)
+
+struct lstr {
+	const char *p;
+	size_t n;
+};
+
+static int push_lstr(lua_State *L)
+{
+	const struct lstr *s = lua_touserdata(L, 1);
+	lua_pushlstring(L, s->p, s->n);
+	return 1;
+}
+
+/* open(path): a file's contents, read once per worker (init context), at most 1 GiB. */
 static int l_open(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	lua_getfield(L, LUA_REGISTRYINDEX, "stampede.open_cache");
-	lua_getfield(L, -1, path);
+	lua_settop(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "stampede.open_cache"); /* 2 */
+	lua_getfield(L, 2, path);
 	if (!lua_isnil(L, -1))
 		return 1;
 	lua_pop(L, 1);
@@ -306,19 +535,24 @@ static int l_open(lua_State *L)
 		snprintf(full, sizeof(full), "%s", path);
 	else
 		snprintf(full, sizeof(full), "%s/%s", dir, path);
-	FILE *f = fopen(full, "rb");
-	if (!f)
-		return luaL_error(L, "open('%s'): %s", path, strerror(errno));
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	size_t n;
-	char chunk[8192];
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		luaL_addlstring(&b, chunk, n);
-	fclose(f);
-	luaL_pushresult(&b);
+	lua_pop(L, 1);
+	char *text;
+	size_t len;
+	int e = read_file_max(full, OPEN_FILE_MAX, &text, &len);
+	if (e == -EFBIG)
+		return luaL_error(L, "open('%s'): larger than %d MiB, the most open() reads", path,
+		                  (int)(OPEN_FILE_MAX >> 20));
+	if (e < 0)
+		return luaL_error(L, "open('%s'): %s", path, strerror(-e));
+	struct lstr ls = { text, len };
+	lua_pushcfunction(L, push_lstr);
+	lua_pushlightuserdata(L, &ls);
+	int st = lua_pcall(L, 1, 1, 0); /* text is freed whatever happens */
+	free(text);
+	if (st != LUA_OK)
+		return lua_error(L);
 	lua_pushvalue(L, -1);
-	lua_setfield(L, -4, path);
+	lua_setfield(L, 2, path);
 	return 1;
 }
 
@@ -482,11 +716,14 @@ struct lw *lw_new(struct script *sc, struct worker *w)
 	struct lw *lw = xcalloc(1, sizeof(*lw));
 	lw->sc = sc;
 	lw->w = w;
-	lw->L = luaL_newstate();
+	lw->L = lua_newstate(lw_alloc, lw);
 	if (!lw->L) {
 		free(lw);
 		return NULL;
 	}
+	lua_atpanic(lw->L, lw_panic);
+	/* every thread made later (VUs, the script's coroutines) inherits the hook */
+	lua_sethook(lw->L, lw_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	*(struct lvu **)lua_getextraspace(lw->L) = NULL;
 	lw_open_libs(lw);
 	/* Response tables die young: the generational collector keeps the heap near the live
@@ -542,7 +779,9 @@ int lw_init_vu(struct lw *lw, struct lvu *lv)
 	lua_rawgeti(co, LUA_REGISTRYINDEX, lw->factory_ref);
 	lua_rawgeti(co, LUA_REGISTRYINDEX, lv->env_ref);
 	int nres = 0;
+	lw_enter(lw, NULL, co, now_us());
 	int st = lua_resume(co, L, 1, &nres);
+	lw_leave(lw);
 	if (st == LUA_OK) {
 		lua_settop(co, 0);
 		return 0;
@@ -635,9 +874,22 @@ static void capture_setup_result(struct lvu *lv)
 void lvu_resume(struct lvu *lv, int nargs)
 {
 	lua_State *co = lv->co;
+	struct lw *lw = lv->lw;
 	int nres = 0;
 	lv->waiting = LW_NONE;
-	int st = lua_resume(co, lv->lw->L, nargs, &nres);
+	lw_enter(lw, lv->v ? lv : NULL, co, lv->v ? loop_now(worker_loop(lv->v->w)) : now_us());
+	int st = lua_resume(co, lw->L, nargs, &nres);
+	bool stopped = lw_leave(lw);
+	if (stopped && st != LUA_OK && st != LUA_YIELD && lv->v) {
+		/* A stop ended the iteration where it could not yield: the worker's hard stop,
+		 * due now, interrupts it (and counts it as interrupted). */
+		lua_resetthread(co);
+		*(struct lvu **)lua_getextraspace(co) = lv;
+		lv->waiting = LW_STOPPED;
+		lv->in_iteration = false;
+		lv->group[0] = '\0';
+		return;
+	}
 	if (st == LUA_YIELD) {
 		if (lv->waiting != LW_NONE) {
 			lua_pop(co, nres);
@@ -676,7 +928,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 static void lvu_on_timer(struct loop_timer *t, void *ud)
 {
 	struct lvu *lv = ud;
-	if (lv->waiting == LW_SLEEP)
+	if (lv->waiting == LW_SLEEP || lv->waiting == LW_PREEMPT)
 		lvu_resume(lv, 0);
 }
 
@@ -694,8 +946,23 @@ static int sb_vu_init(struct vu *v)
 	struct lvu *lv = xcalloc(1, sizeof(*lv));
 	lv->v = v;
 	loop_timer_init(&lv->timer, lvu_on_timer, lv);
-	if (lw_init_vu(lw, lv) < 0) {
-		script_report_error(sc, lua_tostring(lw->L, -1));
+	/* init code stops with the test, at the latest at the scenario's end */
+	lw_limit(lw, worker_engine(w)->start_us + scenario_end_us(vu_scenario(v)), STOP_MARKER,
+	         false);
+	int rc = lw_init_vu(lw, lv);
+	lw_limit(lw, 0, NULL, false);
+	if (rc < 0) {
+		const char *msg = lua_tostring(lw->L, -1);
+		bool stopped = msg && strstr(msg, STOP_MARKER);
+		if (vu_scenario(v)->lifecycle) { /* setup() or teardown() cannot run: it failed */
+			char why[200];
+			snprintf(why, sizeof(why), "%s(): the init code did not finish in time",
+			         vu_scenario(v)->exec);
+			script_report_error(sc, stopped ? why : msg);
+			__atomic_store_n(&sc->setup_failed, 1, __ATOMIC_RELEASE);
+		} else if (!stopped) {
+			script_report_error(sc, msg ? msg : "(error object is not a string)");
+		}
 		lua_pop(lw->L, 1);
 		free(lv);
 		return -EINVAL;
@@ -717,6 +984,23 @@ static void sb_vu_free(struct vu *v)
 	v->body_state = NULL;
 }
 
+/* Push the function the VU's environment (env_ref) or the shared globals name, without
+ * metamethods (this runs outside any protected call), or nil. */
+static void push_env_function(lua_State *L, int env_ref, const char *name)
+{
+	lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref);
+	lua_pushstring(L, name);
+	lua_rawget(L, -2);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushglobaltable(L);
+		lua_pushstring(L, name);
+		lua_rawget(L, -2);
+		lua_remove(L, -2);
+	}
+	lua_remove(L, -2);
+}
+
 static void sb_start(struct vu *v)
 {
 	struct lvu *lv = v->body_state;
@@ -725,9 +1009,7 @@ static void sb_start(struct vu *v)
 	lua_State *co = lv->co;
 
 	lua_settop(co, 0);
-	lua_rawgeti(co, LUA_REGISTRYINDEX, lv->env_ref);
-	lua_getfield(co, -1, scn->exec);
-	lua_remove(co, -2);
+	push_env_function(co, lv->env_ref, scn->exec);
 	if (!lua_isfunction(co, -1)) {
 		char msg[256];
 		snprintf(msg, sizeof(msg),
@@ -775,6 +1057,7 @@ static void sb_abort(struct vu *v)
 	lua_http_abort_all(lv);
 	loop_timer_cancel(worker_loop(v->w), &lv->timer);
 	lua_resetthread(lv->co);
+	lua_sethook(lv->co, lw_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	*(struct lvu **)lua_getextraspace(lv->co) = lv;
 	lv->waiting = LW_NONE;
 	lv->in_iteration = false;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "metrics/threshold.h"
+#include "output/outfile.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
 
@@ -17,6 +18,8 @@ extern char **environ;
 
 #define DEFAULT_MAX_DURATION_US (600 * USEC_PER_SEC)
 #define DEFAULT_GRACE_US        (30 * USEC_PER_SEC)
+/* k6's budget for handleSummary(), which its handleSummaryTimeout option changes */
+#define DEFAULT_HANDLE_SUMMARY_US (120 * USEC_PER_SEC)
 
 static json_t *build_env(const char **overrides, int n)
 {
@@ -39,9 +42,12 @@ static json_t *build_env(const char **overrides, int n)
 	return env;
 }
 
+/* Raw lookups in the init context's environment: no script metamethod runs here, outside
+ * any protected call. */
 static bool env_has_function(lua_State *L, int env, const char *name)
 {
-	lua_getfield(L, env, name);
+	lua_pushstring(L, name);
+	lua_rawget(L, env);
 	bool yes = lua_isfunction(L, -1);
 	lua_pop(L, 1);
 	return yes;
@@ -119,7 +125,8 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 	s->has_setup = env_has_function(L, env, "setup");
 	s->has_teardown = env_has_function(L, env, "teardown");
 	s->has_handle_summary = env_has_function(L, env, "handle_summary");
-	lua_getfield(L, env, "options");
+	lua_pushstring(L, "options");
+	lua_rawget(L, env);
 	if (lua_isnil(L, -1)) {
 		s->options = json_object();
 	} else if (!lua_istable(L, -1)) {
@@ -523,8 +530,56 @@ static const char *const known_options[] = {
 	"teardownTimeout",
 	"tags",
 	"dns",
+	"maxResponseBodySize",
+	"handleSummaryTimeout",
 	NULL,
 };
+
+/* options.maxResponseBodySize: bytes as a whole number, or a size such as "64MB", "512kB"
+ * or "1GiB"; more than 0. */
+static int body_max_option(json_t *options, int64_t *out)
+{
+	json_t *v = json_object_get(options, "maxResponseBodySize");
+	static const char expect[] = "expected a size in bytes more than 0: a whole number, or a "
+	                             "string such as \"512kB\", \"64MB\" or \"1GiB\"";
+	if (!v) {
+		*out = 0;
+		return 0;
+	}
+	int64_t n = -1;
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+	         json_real_value(v) > 0 && json_real_value(v) < 0x1p63)
+		n = (int64_t)json_real_value(v);
+	else if (json_is_string(v) && parse_size(json_string_value(v), &n) < 0)
+		n = -1;
+	if (n <= 0) {
+		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		fprintf(stderr, "stampede: invalid options.maxResponseBodySize %s: %s\n",
+		        text ? text : "", expect);
+		free(text);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+int script_body_max(json_t *options, int64_t *out)
+{
+	return body_max_option(options, out);
+}
+
+/* options.handleSummaryTimeout (k6 2.2), or k6's 120 s. */
+static int handle_summary_timeout(json_t *options, int64_t *out)
+{
+	struct octx c = { "options" };
+	if (o_duration(&c, options, "handleSummaryTimeout", DEFAULT_HANDLE_SUMMARY_US, out) < 0)
+		return -EINVAL;
+	if (*out <= 0)
+		return bad_opt(&c, "handleSummaryTimeout", "must be more than 0");
+	return 0;
+}
 
 int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
                      struct threshold **thr, int *nthr)
@@ -544,6 +599,9 @@ int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
 			return -EINVAL;
 		}
 	}
+	int64_t unused;
+	if (body_max_option(o, &unused) < 0 || handle_summary_timeout(o, &unused) < 0)
+		return -EINVAL;
 	json_t *scs = json_object_get(o, "scenarios");
 	if (scs && (!json_is_object(scs) || json_object_size(scs) == 0)) {
 		fprintf(stderr, "stampede: invalid options.scenarios: expected a table of named "
@@ -668,80 +726,130 @@ int script_dns_options(json_t *options, struct resolver_opts *o)
 
 /* --- handle_summary ----------------------------------------------------------------- */
 
-static int write_file_atomic(const char *path, const char *data, size_t len)
+/* "VALUE (a TYPE)" for the key or value at idx of L, into b. */
+static const char *describe(lua_State *L, int idx, char *b, size_t len)
 {
-	size_t n = strlen(path) + 32;
-	char *tmp = xmalloc(n);
-	snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "wb");
-	int rc = 0;
-	if (!f || fwrite(data, 1, len, f) != len) {
-		rc = -errno ? -errno : -EIO;
+	idx = lua_absindex(L, idx);
+	int t = lua_type(L, idx);
+	if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+		lua_pushvalue(L, idx); /* a copy: converting a key in place would break lua_next */
+		snprintf(b, len, "%s (a %s)", lua_tostring(L, -1), lua_typename(L, t));
+		lua_pop(L, 1);
+	} else if (t == LUA_TBOOLEAN) {
+		snprintf(b, len, "%s (a boolean)", lua_toboolean(L, idx) ? "true" : "false");
+	} else {
+		snprintf(b, len, "of type %s", lua_typename(L, t));
 	}
-	if (f && fclose(f) != 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	free(tmp);
+	return b;
+}
+
+/* Protected, under the state's limits: handle_summary(data), and a check of its result:
+ * nil, or a table whose keys are "stdout", "stderr" or file paths and whose values are
+ * strings. Leaves the result on the stack. */
+static int hs_call(lua_State *L)
+{
+	json_t *summary = lua_touserdata(L, 1);
+	lua_settop(L, 2); /* the function */
+	json_to_lua(L, summary);
+	lua_call(L, 1, 1);
+	if (lua_isnil(L, -1))
+		return 1;
+	if (!lua_istable(L, -1))
+		return luaL_error(L,
+		                  "handle_summary() must return a table mapping \"stdout\", "
+		                  "\"stderr\" or file paths to strings (or nothing), not a %s",
+		                  luaL_typename(L, -1));
+	int t = lua_gettop(L);
+	char k[200], v[200];
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return luaL_error(L,
+			                  "handle_summary() returned the key %s: keys must be "
+			                  "\"stdout\", \"stderr\" or file paths (strings)",
+			                  describe(L, -2, k, sizeof(k)));
+		if (lua_rawlen(L, -2) == 0 || strlen(lua_tostring(L, -2)) != lua_rawlen(L, -2))
+			return luaL_error(L, "handle_summary() returned an empty file path or one "
+			                     "with a NUL byte");
+		if (lua_type(L, -1) != LUA_TSTRING)
+			return luaL_error(L,
+			                  "handle_summary() returned, for '%s', the value %s: "
+			                  "expected the text to write (a string)",
+			                  lua_tostring(L, -2), describe(L, -1, v, sizeof(v)));
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
+/* Write what a checked handle_summary() result (on top of L) asks for. Returns 0, or -EIO
+ * after printing which files could not be written. */
+static int hs_write(lua_State *L)
+{
+	int rc = 0, t = lua_gettop(L);
+	char err[512];
+	lua_pushnil(L);
+	while (lua_next(L, t)) { /* hs_call checked: string keys and values only */
+		size_t len;
+		const char *key = lua_tostring(L, -2);
+		const char *val = lua_tolstring(L, -1, &len);
+		if (!strcmp(key, "stdout")) {
+			fwrite(val, 1, len, stdout);
+		} else if (!strcmp(key, "stderr")) {
+			fwrite(val, 1, len, stderr);
+		} else if (outfile_write(key, val, len, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: handle_summary: %s\n", err);
+			rc = -EIO;
+		}
+		lua_pop(L, 1);
+	}
+	fflush(stdout);
 	return rc;
 }
 
 int script_handle_summary(struct script *s, json_t *summary, bool *printed)
 {
-	*printed = true; /* as in k6, handle_summary replaces the default summary */
+	*printed = false; /* until it ran: then, as in k6, it replaces the default summary */
+	int64_t timeout;
+	if (handle_summary_timeout(s->options, &timeout) < 0)
+		return -EINVAL;
 	struct lw *lw = lw_new(s, NULL);
 	if (!lw)
 		return -EINVAL;
+	char msg[160], d[32];
+	snprintf(msg, sizeof(msg),
+	         "handle_summary() execution timed out after %s (the handleSummaryTimeout "
+	         "option sets the limit)",
+	         format_duration(timeout, d, sizeof(d)));
+	lw_limit(lw, now_us() + timeout, msg, true);
 	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
 	lua_State *L = lw->L;
 	int rc = 0;
 	if (lw_init_vu(lw, &lv) < 0) {
-		fprintf(stderr, "stampede: handle_summary: %s\n", lua_tostring(L, -1));
-		lw_free(lw);
-		*printed = false; /* fall back to the default summary */
-		return -EINVAL;
-	}
-	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
-	lua_getfield(L, -1, "handle_summary");
-	json_to_lua(L, summary);
-	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-		fprintf(stderr, "stampede: handle_summary: %s\n", lua_tostring(L, -1));
-		lw_free(lw);
-		*printed = false; /* fall back to the default summary */
-		return -EINVAL;
-	}
-	if (lua_istable(L, -1)) {
-		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			size_t len;
-			const char *key = lua_tostring(L, -2);
-			const char *val = lua_tolstring(L, -1, &len);
-			if (!key || !val) {
-				fprintf(stderr,
-				        "stampede: handle_summary: the result maps file paths "
-				        "(or stdout/stderr) to strings\n");
-				rc = -EINVAL;
-			} else if (!strcmp(key, "stdout")) {
-				fwrite(val, 1, len, stdout);
-			} else if (!strcmp(key, "stderr")) {
-				fwrite(val, 1, len, stderr);
-			} else {
-				int e = write_file_atomic(key, val, len);
-				if (e < 0) {
-					fprintf(stderr,
-					        "stampede: handle_summary: cannot write '%s': %s\n",
-					        key, strerror(-e));
-					rc = -EIO;
-				}
-			}
-			lua_pop(L, 1);
-		}
-	} else if (!lua_isnil(L, -1)) {
-		fprintf(stderr, "stampede: handle_summary must return a table (or nothing)\n");
 		rc = -EINVAL;
+		goto out_error;
 	}
+	lua_pushcfunction(L, hs_call);
+	lua_pushlightuserdata(L, summary);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
+	lua_pushstring(L, "handle_summary");
+	lua_rawget(L, -2);
+	lua_remove(L, -2);
+	if (lw_pcall(lw, 2, 1) != LUA_OK) {
+		rc = -EINVAL;
+		goto out_error;
+	}
+	*printed = true;
+	if (!lua_isnil(L, -1))
+		rc = hs_write(L);
+	lw_free(lw);
+	return rc;
+
+out_error:;
+	const char *err = lua_tostring(L, -1);
+	if (err && !strcmp(err, LW_INTERRUPTED))
+		rc = -EINTR;
+	fprintf(stderr, "stampede: handle_summary: %s (the default summary is printed instead)\n",
+	        err ? err : "(error object is not a string)");
 	lw_free(lw);
 	return rc;
 }

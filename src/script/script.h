@@ -43,10 +43,11 @@ struct script {
 	int max_redirects;
 	/* guarded by mu */
 	pthread_mutex_t mu;
-	char *setup_json; /* what setup() returned, as JSON; NULL before/without */
-	struct script_error *errors;
+	char *setup_json;            /* what setup() returned, as JSON; NULL before/without */
+	struct script_error *errors; /* the first distinct messages (at most 100) */
 	int nerrors;
-	int setup_failed; /* atomic: setup() or teardown() raised an error */
+	int64_t errors_other; /* errors with messages past those kept */
+	int setup_failed;     /* atomic: setup() or teardown() raised an error */
 	/* in the running test */
 	struct engine *engine; /* for abort() */
 };
@@ -72,12 +73,28 @@ int script_scenarios(struct script *s, json_t *options, struct scenario **out, i
  * does not set. Returns 0, or -EINVAL after printing what is wrong (exit 104). */
 int script_dns_options(json_t *options, struct resolver_opts *o);
 
-/* Call handle_summary(data) with the summary (as exported) in a fresh Lua state. Writes the
- * files it returns and prints its `stdout`; *printed is set once it ran (as in k6, it then
- * replaces the default summary). Returns 0, or -EINVAL after printing the error. */
+/* Call handle_summary(data) with the summary (as exported) in a fresh Lua state, within
+ * options.handleSummaryTimeout (k6's 120 s by default). Writes the files it returns
+ * (outfile_write) and prints its "stdout" and "stderr"; *printed is set once it ran and
+ * returned a valid result (as in k6, it then replaces the default summary). Returns 0;
+ * -EINVAL after printing the script's error (it raised one, returned something else than
+ * nil or a table of strings keyed by "stdout", "stderr" or paths, or ran out of time);
+ * -EINTR when a (blocked, pending) SIGINT, SIGTERM or SIGHUP stopped it; -EIO after
+ * printing which files could not be written. */
 int script_handle_summary(struct script *s, json_t *summary, bool *printed);
 
-/* Record a script error message (counted; printed the first time). */
+/* options.maxResponseBodySize (bytes as a whole number, or a size such as "64MB", "512kB",
+ * "1GiB") into *out, 0 when the option is absent. Returns 0, or -EINVAL after printing
+ * what is wrong (exit 104). */
+int script_body_max(json_t *options, int64_t *out);
+
+/* Record a script error message (thread-safe). The first 100 distinct messages are kept
+ * with their counts and the first 20 printed on stderr once each; errors with any other
+ * message are counted together, and a single line says that they are not printed. */
 void script_report_error(struct script *s, const char *msg);
+
+/* The script errors as the export's script_errors: [{message, count}], plus one entry
+ * counting the errors whose messages were not kept. A new reference. */
+json_t *script_errors_json(struct script *s);
 
 #endif
