@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "engine/run.h"
 #include "engine/sock.h"
 #include "metrics/threshold.h"
+#include "output/outfile.h"
 #include "protocol/request.h"
 #include "protocol/url.h"
 #include "script/script.h"
@@ -26,6 +28,7 @@
 #define DNS_SERVERS_MAX            8
 #define DNS_SERVER_USAGE           "IP[:PORT][,...], e.g. 127.0.0.1:5353 or [::1]:53"
 #define DNS_SERVER_LEN             (INET6_ADDRSTRLEN + 9) /* "[" IPv6 "]:65535," */
+#define BODY_FILE_MAX              ((size_t)64 << 20)     /* the largest --body-file */
 
 void cmd_run_usage(void)
 {
@@ -44,9 +47,12 @@ void cmd_run_usage(void)
 	    "request:\n"
 	    "  -X, --method M            request method (default GET)\n"
 	    "  -H, --header 'K: V'       request header (repeatable)\n"
-	    "      --body S | --body-file F\n"
+	    "      --body S | --body-file F  request body (a file of at most 64 MiB)\n"
 	    "      --timeout D           request timeout (default 60s)\n"
 	    "      --connect-timeout D   connect + TLS handshake timeout (default 10s)\n"
+	    "      --max-response-body-size SIZE\n"
+	    "                            largest response body, e.g. 10MB, 1GiB (default 64MiB);\n"
+	    "                            a larger one fails as response_too_large\n"
 	    "      --insecure            do not verify TLS certificates\n"
 	    "      --cacert FILE         trust the CA certificates in FILE\n"
 	    "      --dns 'ttl=1m,select=first,policy=any'\n"
@@ -58,7 +64,7 @@ void cmd_run_usage(void)
 	    "      --threshold 'METRIC: EXPR'        e.g. 'http_req_duration: p(95)<200'\n"
 	    "      --threshold-abort 'METRIC: EXPR'  abort the run (exit 108) when it fails\n"
 	    "      --abort-delay D       evaluate abort thresholds only after D\n"
-	    "      --summary-export FILE write the JSON summary\n"
+	    "      --summary-export FILE write the JSON summary ('-' for stdout)\n"
 	    "  -q, --quiet               no live progress\n"
 	    "      --no-summary          no end-of-test summary\n"
 	    "engine:\n"
@@ -91,6 +97,7 @@ enum {
 	OPT_ENV,
 	OPT_DNS,
 	OPT_DNS_SERVER,
+	OPT_MAX_BODY,
 };
 
 static const struct option long_opts[] = {
@@ -110,6 +117,7 @@ static const struct option long_opts[] = {
 	{ "body-file", required_argument, NULL, OPT_BODY_FILE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "max-response-body-size", required_argument, NULL, OPT_MAX_BODY },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "dns", required_argument, NULL, OPT_DNS },
@@ -148,6 +156,7 @@ struct run_args {
 	size_t body_len;
 	int64_t timeout_us;
 	int64_t connect_timeout_us;
+	int64_t body_max; /* --max-response-body-size in bytes, 0 when not given */
 	bool insecure;
 	const char *cacert;
 	const char *dns; /* --dns: overrides the script's options.dns field by field */
@@ -157,6 +166,7 @@ struct run_args {
 	int nthr;
 	int64_t abort_delay_us;
 	int64_t grace_us;
+	bool grace_set;
 	const char *summary_export;
 	bool quiet, no_summary;
 	uint64_t seed;
@@ -189,27 +199,30 @@ static int opt_int(const char *flag, const char *v, int64_t min, int64_t max, in
 	return 0;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
+/* --body-file: the whole file, at most BODY_FILE_MAX bytes (so /dev/zero or an endless FIFO
+ * ends with an error instead of filling memory). */
+static int opt_body_file(struct run_args *a, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	size_t cap = 4096, n = 0;
-	char *buf = xmalloc(cap);
-	size_t r;
-	while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap)
-			buf = xrealloc(buf, cap *= 2);
+	free(a->body);
+	a->body = NULL;
+	a->body_len = 0;
+	int rc = read_file_max(path, BODY_FILE_MAX, &a->body, &a->body_len);
+	if (rc == -EFBIG) {
+		fprintf(stderr, "stampede: --body-file: '%s' is larger than 64 MiB\n", path);
+		return rc;
 	}
-	int err = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
+	return rc < 0 ? bad("--body-file", path, strerror(-rc)) : 0;
+}
+
+/* An output path option: checked now, before any script is loaded or load is sent. */
+static int opt_output(const char *flag, const char *path, const char **out)
+{
+	char err[PATH_MAX + 256];
+	if (outfile_check(path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s: %s\n", flag, err);
+		return -EINVAL;
 	}
-	*out = buf;
-	*len = n;
+	*out = path;
 	return 0;
 }
 
@@ -396,14 +409,8 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		a->body = xstrdup(arg);
 		a->body_len = strlen(arg);
 		return 0;
-	case OPT_BODY_FILE: {
-		free(a->body);
-		a->body = NULL;
-		int rc = read_file(arg, &a->body, &a->body_len);
-		if (rc < 0)
-			return bad("--body-file", arg, strerror(-rc));
-		return 0;
-	}
+	case OPT_BODY_FILE:
+		return opt_body_file(a, arg);
 	case OPT_TIMEOUT:
 		if (opt_duration("--timeout", arg, &a->timeout_us) < 0)
 			return -EINVAL;
@@ -414,6 +421,12 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return a->connect_timeout_us > 0
 		           ? 0
 		           : bad("--connect-timeout", arg, "must be more than 0");
+	case OPT_MAX_BODY:
+		if (parse_size(arg, &a->body_max) < 0 || a->body_max <= 0)
+			return bad(
+			    "--max-response-body-size", arg,
+			    "expected a size in bytes more than 0, e.g. 1048576, 10MB or 1GiB");
+		return 0;
 	case OPT_INSECURE:
 		a->insecure = true;
 		return 0;
@@ -442,10 +455,10 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_ABORT_DELAY:
 		return opt_duration("--abort-delay", arg, &a->abort_delay_us);
 	case OPT_GRACE:
+		a->grace_set = true;
 		return opt_duration("--grace", arg, &a->grace_us);
 	case OPT_SUMMARY_EXPORT:
-		a->summary_export = arg;
-		return 0;
+		return opt_output("--summary-export", arg, &a->summary_export);
 	case 'q':
 		a->quiet = true;
 		return 0;
@@ -663,6 +676,7 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	cfg->threads = (int)MAX(1, MIN(threads, scenario_max_vus(&cfg->scen[0])));
 	cfg->timeout_us = a->timeout_us ? a->timeout_us : 60 * USEC_PER_SEC;
 	cfg->connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
+	cfg->body_max = a->body_max; /* 0: the default */
 	cfg->late_tolerance_us = 1000;
 	cfg->seed = a->seed ? a->seed : (uint64_t)wall_us();
 	return 0;
@@ -732,7 +746,14 @@ static int run_script(struct run_args *a, const char *path)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
+	if (a->grace_set) /* the flag wins over every scenario's gracefulStop */
+		for (int i = 0; i < cfg.nscen; i++)
+			cfg.scen[i].graceful_stop_us = a->grace_us;
 	if (dns_options(a, opts, &cfg.dns) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	if (script_body_max(opts, &cfg.body_max) < 0) { /* options.maxResponseBodySize */
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
@@ -756,8 +777,10 @@ static int run_script(struct run_args *a, const char *path)
 	int64_t nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	int64_t threads = a->threads ? a->threads : MAX(nproc, 1);
 	cfg.threads = (int)MAX(1, MIN(threads, most));
-	cfg.timeout_us = 60 * USEC_PER_SEC;
+	cfg.timeout_us = a->timeout_us ? a->timeout_us : 60 * USEC_PER_SEC;
 	cfg.connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
+	if (a->body_max) /* the flag wins over the script's maxResponseBodySize */
+		cfg.body_max = a->body_max;
 	cfg.late_tolerance_us = 1000;
 	cfg.seed = a->seed ? a->seed : (uint64_t)wall_us();
 

@@ -17,8 +17,10 @@ static void usage(FILE *f)
 	    "  stampede serve-demo [flags]      run the demo server to load (docs/demo.md)\n"
 	    "  stampede version                 print the version\n"
 	    "  stampede help [COMMAND]          this help, or a command's\n\n"
-	    "exit codes: 0 ok, 99 thresholds failed, 104 invalid flags, 105 interrupted,\n"
-	    "            107 script error, 108 aborted by a threshold\n",
+	    "exit codes: 0 ok, 1 internal failure, 99 thresholds failed, 100 setup timeout,\n"
+	    "            101 teardown timeout, 104 invalid flags, 105 interrupted, 107 script\n"
+	    "            error, 108 aborted by a threshold, 110 an output not written\n"
+	    "            (docs/cli.md)\n",
 	    STAMPEDE_VERSION);
 }
 

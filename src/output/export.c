@@ -1,14 +1,11 @@
-/* export.c: the end-of-test JSON summary (--summary-export), written atomically. */
+/* export.c: the end-of-test JSON summary (--summary-export), written by outfile. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "output/outfile.h"
 #include "output/report.h"
 #include "util/common.h"
 
@@ -206,40 +203,22 @@ json_t *export_build(const struct report *r)
 
 int export_check_path(const char *path, char *err, size_t errlen)
 {
-	char *copy = xstrdup(path);
-	const char *dir = dirname(copy);
-	struct stat st;
-	int rc = 0;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "cannot write '%s': directory '%s' does not exist", path,
-		         dir);
-		rc = -ENOENT;
-	} else if (access(dir, W_OK) < 0) {
-		snprintf(err, errlen, "cannot write '%s': directory '%s' is not writable", path,
-		         dir);
-		rc = -EACCES;
-	}
-	free(copy);
-	return rc;
+	return outfile_check(path, err, errlen);
 }
 
 int export_write(const char *path, const struct report *r, char *err, size_t errlen)
 {
-	size_t n = strlen(path) + 32;
-	char *tmp = xmalloc(n);
-	snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
 	json_t *root = export_build(r);
-	int rc = 0;
-	if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) < 0) {
-		rc = -EIO;
-		snprintf(err, errlen, "cannot write '%s'", tmp);
-	} else if (rename(tmp, path) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-	}
-	if (rc < 0)
-		unlink(tmp);
+	char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
 	json_decref(root);
-	free(tmp);
+	if (!text) {
+		snprintf(err, errlen, "cannot write '%s': the summary could not be encoded", path);
+		return -ENOMEM;
+	}
+	size_t len = strlen(text);
+	text = xrealloc(text, len + 2);
+	memcpy(text + len, "\n", 2);
+	int rc = outfile_write(path, text, len + 1, err, errlen);
+	free(text);
 	return rc;
 }

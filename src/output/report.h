@@ -64,12 +64,15 @@ json_t *export_build(const struct report *r);
 /* Print the k6-style end-of-test summary. */
 void summary_print(FILE *f, const struct report *r, bool color);
 
-/* Write the JSON summary export to path atomically (temporary file, then rename).
- * Returns 0 or a negative errno with a message in err. */
+/* Write the JSON summary export (with a final newline) to path with outfile_write: "-" is
+ * stdout, a device or FIFO is written in place, a regular file (following symlinks) is
+ * replaced atomically. Returns 0 or a negative errno with "cannot write 'PATH': REASON"
+ * in err. */
 int export_write(const char *path, const struct report *r, char *err, size_t errlen);
 
-/* Check that a result file can be written at path (its directory exists and is writable).
- * Returns 0 or a negative errno with a message in err. */
+/* Check before the run that export_write(path) can work (outfile_check): not empty, not a
+ * directory, its directory there and writable. Returns 0 or a negative errno with a
+ * message in err. */
 int export_check_path(const char *path, char *err, size_t errlen);
 
 #endif

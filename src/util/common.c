@@ -1,12 +1,16 @@
-/* common.c: allocation wrappers, clocks, and duration/number parsing. */
+/* common.c: allocation wrappers, clocks, duration/number/size parsing, bounded file reads. */
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(size_t size)
 {
@@ -192,4 +196,89 @@ int parse_double(const char *s, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int parse_size(const char *s, int64_t *out)
+{
+	static const struct {
+		const char *name;
+		double bytes;
+	} units[] = {
+		{ "", 1 },         { "b", 1 },        { "kb", 1e3 },     { "mb", 1e6 },
+		{ "gb", 1e9 },     { "tb", 1e12 },    { "kib", 1024.0 }, { "mib", 1048576.0 },
+		{ "gib", 0x1p30 }, { "tib", 0x1p40 },
+	};
+	if (!s)
+		return -EINVAL;
+	size_t digits = strspn(s, "0123456789");
+	size_t frac = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
+	size_t numlen = digits + (s[digits] == '.' ? 1 + frac : 0);
+	if (digits + frac == 0)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end != s + numlen || errno || !isfinite(v))
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcasecmp(end, units[i].name) != 0)
+			continue;
+		double b = nearbyint(v * units[i].bytes);
+		if (b >= 0x1p63)
+			return -ERANGE;
+		*out = (int64_t)b;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int read_file_max(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		rc = -EFBIG;
+		goto out_close;
+	}
+	size_t cap = MIN(S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, max + 1), n = 0;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) /* room for max + 1 bytes: one more than allowed says "too large" */
+			buf = xrealloc(buf, (cap = MIN(cap * 2, max + 1)) + 1);
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			rc = -EFBIG;
+			break;
+		}
+	}
+	if (rc < 0) {
+		free(buf);
+		goto out_close;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+out_close:
+	close(fd);
+	return rc;
 }

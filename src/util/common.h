@@ -45,4 +45,19 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parse a finite double. Returns 0 or -EINVAL. */
 int parse_double(const char *s, double *out);
 
+/* Parse a size in bytes: a plain decimal number ("1048576", "1.5"), optionally followed at
+ * once by a unit, case-insensitive: B, kB = 1000, MB, GB, TB, KiB = 1024, MiB, GiB, TiB
+ * ("10MB", "64MiB", "1.5kib"). A fraction of a byte is rounded to the nearest. No sign,
+ * spaces, exponent or other unit. Returns 0 with *out >= 0 (0 is allowed: callers that
+ * need a positive size say so), -EINVAL when s is not such a size, -ERANGE past INT64_MAX
+ * bytes. */
+int parse_size(const char *s, int64_t *out);
+
+/* Read the file at path (a regular file, FIFO or character device) into a new buffer with
+ * a NUL after the data: *out (the caller frees it), *len bytes without the NUL. At most max
+ * bytes are accepted: a larger regular file fails at once (by its size), anything else
+ * (a FIFO, /dev/zero) after max + 1 bytes were read, with -EFBIG. Returns 0 or a negative
+ * errno (-ENOENT, -EACCES, -EISDIR, -EFBIG, -EIO ...); *out is untouched on failure. */
+int read_file_max(const char *path, size_t max, char **out, size_t *len);
+
 #endif
