@@ -18,7 +18,7 @@ TEST_SRCS:= $(sort $(wildcard tests/unit/*.c))
 TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
-.PHONY: all deps test unit e2e asan bench fuzz fuzz-build demo demo-nginx clean format help
+.PHONY: all deps test unit e2e torture asan bench fuzz fuzz-build demo demo-nginx clean format help
 
 all: $(BUILD)/stampede
 
@@ -50,6 +50,12 @@ unit: deps
 e2e: deps
 	@$(MAKE) --no-print-directory all
 	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e -q
+
+# Reliability suite (issue #8): hostile servers in quick and script mode, and signals.
+# Part of e2e (and so of test and asan); this runs it alone.
+torture: deps
+	@$(MAKE) --no-print-directory all
+	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e/test_torture.py -q
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
@@ -92,6 +98,6 @@ clean:
 	rm -rf build build-asan
 
 help:
-	@echo "make [all|test|unit|e2e|asan|bench|fuzz|demo|format|clean]"
+	@echo "make [all|test|unit|e2e|torture|asan|bench|fuzz|demo|format|clean]"
 
 -include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)

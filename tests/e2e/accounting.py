@@ -40,6 +40,9 @@ from conftest import ERROR_CODES
 PRE_CONNECTION_KINDS = frozenset({
     "dns_error", "connection_refused", "connect_error", "connect_timeout",
     "tls_error", "tls_unknown_authority", "tls_hostname_mismatch",
+    "tls_certificate_expired", "tls_certificate_not_yet_valid", "tls_certificate_invalid",
+    # a redirect refused before it was sent: the hop never reached a server
+    "unsupported_scheme",
 })
 INTERRUPTED = "interrupted"
 INTERRUPTED_CODE = 1099
