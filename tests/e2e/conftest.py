@@ -34,6 +34,8 @@ ERROR_CODES = {
     "dns_error": 1101, "connect_timeout": 1211, "connection_refused": 1212,
     "connect_error": 1210, "connection_reset": 1220, "request_timeout": 1050,
     "tls_error": 1300, "tls_unknown_authority": 1310, "tls_hostname_mismatch": 1311,
+    "tls_certificate_expired": 1312, "tls_certificate_not_yet_valid": 1313,
+    "tls_certificate_invalid": 1314, "unsupported_scheme": 1021, "response_too_large": 1030,
     "bad_status_line": 1501, "bad_version": 1502, "bad_header": 1503,
     "header_too_large": 1504, "too_many_headers": 1505, "bad_content_length": 1506,
     "bad_chunk": 1507, "bad_transfer_encoding": 1508, "truncated": 1509,
@@ -348,20 +350,27 @@ class Nginx:
         return last - since
 
 
+def server_factory(make):
+    """The body of a factory fixture (`yield from server_factory(make)`): yields
+    start(*args, **kw) -> make(*args, **kw).start(), and stops every server it made at
+    teardown."""
+    made = []
+
+    def start(*args, **kw):
+        s = make(*args, **kw)
+        made.append(s)
+        return s.start()
+
+    yield start
+    for s in made:
+        s.stop()
+
+
 @pytest.fixture(scope="session")
 def nginx_factory(tmp_path_factory, has_ipv6):
     """Start extra nginx instances (e.g. for module-scoped fixtures): factory() -> Nginx.
     Every instance still running is stopped at session end."""
-    started = []
-
-    def factory():
-        n = Nginx(tmp_path_factory.mktemp("nginx"), has_ipv6)
-        started.append(n)
-        return n.start()
-
-    yield factory
-    for n in started:
-        n.stop()
+    yield from server_factory(lambda: Nginx(tmp_path_factory.mktemp("nginx"), has_ipv6))
 
 
 @pytest.fixture
@@ -397,16 +406,7 @@ def slow_server():
 @pytest.fixture
 def scripted_server():
     """factory(response_bytes, after='keep'|'close'|'reset') -> started ScriptedServer."""
-    started = []
-
-    def factory(response, after="keep", **kw):
-        s = servers.ScriptedServer(response, after=after, **kw).start()
-        started.append(s)
-        return s
-
-    yield factory
-    for s in started:
-        s.stop()
+    yield from server_factory(servers.ScriptedServer)
 
 
 @pytest.fixture(scope="session")
@@ -442,63 +442,147 @@ def tls_server_dns_only(certs, has_ipv6):
 
 
 # --------------------------------------------------------------------------------------
-# processes started by tests directly (signals)
+# processes started by tests directly (signals, memory)
 # --------------------------------------------------------------------------------------
+def sanitized():
+    """True when the binary under test is an AddressSanitizer build (make asan)."""
+    try:
+        return b"__asan_init" in Path(BIN).read_bytes()
+    except OSError:
+        return False
+
+
+# The environment for a run whose RSS is measured: under AddressSanitizer freed memory
+# waits in a 256 MB quarantine that would count as the run's own; keep it small.
+SMALL_QUARANTINE_ENV = dict(os.environ, ASAN_OPTIONS=":".join(
+    filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=4"])))
+
+
+def _vm_kb(pid):
+    """{'VmHWM': kB, 'VmRSS': kB} of a live process ({} when it is gone or a zombie)."""
+    vm = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmHWM:", "VmRSS:")):
+                    vm[line.split(":", 1)[0]] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return vm
+
+
 class Spawned:
     """A stampede process started by a test; stdout/stderr go to files (no pipe can
-    fill up and block it)."""
+    fill up and block it). With rss=True every poll() samples its peak RSS into
+    maxrss_kb: max(VmHWM, VmRSS) from /proc/PID/status, the high-water mark since exec
+    (not wait4's ru_maxrss, which counts the forked test process's RSS from before exec).
+    wait(sample_at=...) also records its VmRSS at given seconds since the start."""
 
-    def __init__(self, args, directory):
+    POLL_S = 0.02
+
+    def __init__(self, args, directory, cwd=None, env=None, rss=False):
         self.args = [BIN, *map(str, args)]
-        self._out = Path(directory) / "stdout.txt"
-        self._err = Path(directory) / "stderr.txt"
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self._out, self._err = d / "stdout.txt", d / "stderr.txt"
+        self.rss = rss
+        self.maxrss_kb = 0          # peak RSS seen by poll() (rss=True), kB
+        self.samples = {}           # {seconds since start: VmRSS kB} (wait(sample_at))
+        self.elapsed = None         # seconds from the start to the exit seen
         self.start = time.monotonic()
         with open(self._out, "wb") as out, open(self._err, "wb") as err:
             self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=err)
+                                         stderr=err, cwd=cwd, env=env)
         self.pid = self.proc.pid
 
+    @property
+    def rc(self):
+        return self.proc.returncode
+
     def signal(self, sig):
-        if self.proc.poll() is None:
+        if self.poll() is None:
             os.kill(self.pid, sig)
 
-    def wait(self, timeout):
-        """Wait for the exit; fails the test (and kills the process) after timeout s."""
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail(f"stampede did not exit within {timeout}s\n{self.result()}",
-                        pytrace=False)
+    def poll(self):
+        """The exit code once the process has exited (reaped here), else None; samples
+        the peak RSS first when asked to."""
+        if self.proc.returncode is None:
+            if self.rss:
+                self.maxrss_kb = max([self.maxrss_kb, *_vm_kb(self.pid).values()])
+            if self.proc.poll() is not None:
+                self.elapsed = time.monotonic() - self.start
+        return self.proc.returncode
+
+    def wait(self, timeout, sample_at=()):
+        """Wait for the exit, recording VmRSS at each second of sample_at (since the
+        start); fails the test (and kills the process) after timeout s."""
+        todo = sorted(sample_at)
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            now = time.monotonic()
+            if todo and now - self.start >= todo[0]:
+                rss = _vm_kb(self.pid).get("VmRSS")
+                if rss is not None:
+                    self.samples[todo.pop(0)] = rss
+            if now > deadline:
+                self.kill()
+                pytest.fail(f"stampede did not exit within {timeout}s\n{self.result()}",
+                            pytrace=False)
+            time.sleep(self.POLL_S)
         return self.result()
 
     def kill(self):
-        if self.proc.poll() is None:
+        """SIGKILL (by pid) and reap the process if it still runs."""
+        if self.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.proc.wait(5)
+            self.elapsed = time.monotonic() - self.start
 
     def result(self):
-        return Result(self.args, self.proc.returncode, self._out.read_text(errors="replace"),
-                      self._err.read_text(errors="replace"), time.monotonic() - self.start)
+        """A Result of what the process wrote so far, with maxrss_kb and samples."""
+        elapsed = self.elapsed
+        if elapsed is None:
+            elapsed = time.monotonic() - self.start
+        r = Result(self.args, self.proc.returncode, self._out.read_text(errors="replace"),
+                   self._err.read_text(errors="replace"), elapsed)
+        r.maxrss_kb = self.maxrss_kb
+        r.samples = self.samples
+        return r
 
 
 @pytest.fixture
 def spawn(tmp_path):
-    """spawn(*args) -> Spawned stampede process; killed by pid at teardown if still
-    running."""
+    """spawn(*args, cwd=None, env=None, rss=False) -> Spawned stampede process, with its
+    stdout/stderr in a directory of its own under tmp_path; killed by pid at teardown if
+    still running."""
     procs = []
 
-    def start(*args):
+    def start(*args, cwd=None, env=None, rss=False):
         require_binary()
-        d = tmp_path / f"proc{len(procs)}"
-        d.mkdir()
-        s = Spawned(args, d)
+        s = Spawned(args, tmp_path / f"proc{len(procs)}", cwd=cwd, env=env, rss=rss)
         procs.append(s)
         return s
 
     yield start
     for s in procs:
         s.kill()
+
+
+def interrupted_summary(r, export, printed=None):
+    """Checks a run stopped by a signal (docs/cli.md): exit code 105, its summary printed
+    on stdout (holding `printed`, or anything when None) and an --summary-export with
+    state.interrupted true. Returns that export, parsed."""
+    check_rc(r, EXIT_INTERRUPTED)
+    shown = printed in r.stdout if printed else r.stdout.strip()
+    assert shown, f"no summary on stdout\n{r}"
+    s = read_summary(export, r)
+    assert s["state"]["interrupted"] is True, s["state"]
+    return s
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "torture: issue #8 reliability suite "
+                            "(hostile servers, signals; tests/e2e/test_torture.py)")

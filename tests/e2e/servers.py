@@ -160,7 +160,32 @@ def wants_close(head):
     return head.split(b"\r\n", 1)[0].endswith(b"HTTP/1.0")
 
 
-class BackgroundServer:
+class LoopbackServer:
+    """What every test server on loopback shares: use as a context manager (start() on
+    entry, returning the server; stop() on exit) and its URLs on 127.0.0.1 and [::1]
+    from `port` and `ssl_context` (https when set). Subclasses define start(), stop()
+    and port."""
+
+    ssl_context = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/"
+
+    @property
+    def url6(self):
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://[::1]:{self.port}/"
+
+
+class BackgroundServer(LoopbackServer):
     """An asyncio TCP server on loopback in a background thread. Subclasses implement
     `async def handle(self, reader, writer)` for one connection."""
 
@@ -266,22 +291,6 @@ class BackgroundServer:
             t.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def url(self):
-        scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{self.port}/"
-
-    @property
-    def url6(self):
-        scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://[::1]:{self.port}/"
 
     # -- per connection ---------------------------------------------------------------
     async def _client(self, reader, writer):

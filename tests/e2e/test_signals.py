@@ -10,7 +10,7 @@ import time
 import pytest
 
 from accounting import assert_accounting, interrupted, settled
-from conftest import EXIT_INTERRUPTED, check_rc, metric, read_summary
+from conftest import EXIT_INTERRUPTED, check_rc, interrupted_summary, metric, read_summary
 
 
 def wait_for(predicate, timeout, what):
@@ -28,15 +28,12 @@ def test_interrupt_writes_summary(nginx, spawn, tmp_path, sig):
     before = nginx.access_count()
     p = spawn("run", "--url", nginx.url, "--vus", "4", "--duration", "30s", "--quiet",
               "--summary-export", export)
-    wait_for(lambda: nginx.access_count() > before or p.proc.poll() is not None, 10,
+    wait_for(lambda: nginx.access_count() > before or p.poll() is not None, 10,
              "the first request to reach nginx")
     time.sleep(1.0)
     p.signal(sig)
     r = p.wait(timeout=10)
-    check_rc(r, EXIT_INTERRUPTED)
-    assert "http_reqs" in r.stdout, f"no summary on stdout\n{r}"
-    s = read_summary(export, r)
-    assert s["state"]["interrupted"] is True, s["state"]
+    s = interrupted_summary(r, export, "http_reqs")
     count = metric(s, "http_reqs")["count"]
     assert count > 0
     # in-flight requests were allowed to finish: the counts still agree exactly
@@ -50,18 +47,15 @@ def test_double_sigint_stops_at_once(slow_server, spawn, tmp_path):
     export = tmp_path / "summary.json"
     p = spawn("run", "--url", slow_server.url, "--vus", "4", "--duration", "30s", "--quiet",
               "--summary-export", export)
-    wait_for(lambda: slow_server.requests >= 1 or p.proc.poll() is not None, 10,
+    wait_for(lambda: slow_server.requests >= 1 or p.poll() is not None, 10,
              "the first request to reach the server")
     time.sleep(0.5)
     p.signal(signal.SIGINT)
     time.sleep(0.2)
     p.signal(signal.SIGINT)
     r = p.wait(timeout=5)   # the held requests (60 s timeout, 30 s grace) must not matter
-    check_rc(r, EXIT_INTERRUPTED)
     # no request ever completed, so the summary may list no http_reqs; it is still printed
-    assert r.stdout.strip(), f"no summary on stdout\n{r}"
-    s = read_summary(export, r)
-    assert s["state"]["interrupted"] is True, s["state"]
+    s = interrupted_summary(r, export)
     # the 4 requests the server held were cut: each counted once, as interrupted
     n = settled(lambda: slow_server.requests)
     assert_accounting(s, server_count=n)
@@ -72,7 +66,7 @@ def test_sigint_waits_at_most_grace(slow_server, spawn, tmp_path):
     export = tmp_path / "summary.json"
     p = spawn("run", "--url", slow_server.url, "--vus", "2", "--duration", "30s", "--quiet",
               "--grace", "1s", "--summary-export", export)
-    wait_for(lambda: slow_server.requests >= 1 or p.proc.poll() is not None, 10,
+    wait_for(lambda: slow_server.requests >= 1 or p.poll() is not None, 10,
              "the first request to reach the server")
     p.signal(signal.SIGINT)
     r = p.wait(timeout=6)   # --grace 1s, not the 60 s request timeout

@@ -1,18 +1,55 @@
-/* test_common.c: unit tests for duration, byte and number parsing and formatting. */
+/* test_common.c: unit tests for duration, size, byte and number parsing and formatting,
+ * and capped file reads (util/common.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/common.h"
 
-struct tc_dur {
+/* A parser of a string into an int64_t (parse_duration, parse_size): 0 or -errno. */
+typedef int (*parse_i64_fn)(const char *s, int64_t *out);
+
+/* A string and the value its parser gives for it. */
+struct tc_i64 {
 	const char *s;
-	int64_t us;
+	int64_t want;
 };
 
-static const struct tc_dur tc_dur_valid[] = {
+/* Expects parse to accept each of the n cases with its value. */
+static void expect_parsed(const char *name, parse_i64_fn parse, const struct tc_i64 *tc, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = -42;
+		int rc = parse(tc[i].s, &v);
+		cr_expect_eq(rc, 0, "%s(\"%s\") returned %d", name, tc[i].s, rc);
+		cr_expect_eq(v, tc[i].want, "%s(\"%s\") = %lld, want %lld", name, tc[i].s,
+		             (long long)v, (long long)tc[i].want);
+	}
+}
+
+/* Expects parse to reject each of the n strings with -EINVAL, leaving the output alone. */
+static void expect_rejected(const char *name, parse_i64_fn parse, const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = -42;
+		int rc = parse(bad[i], &v);
+		cr_expect_eq(rc, -EINVAL, "%s(\"%s\") returned %d (value %lld), want -EINVAL", name,
+		             bad[i], rc, (long long)v);
+		cr_expect_eq(v, -42, "%s(\"%s\") wrote the output on failure", name, bad[i]);
+	}
+}
+
+#define EXPECT_PARSED(parse, cases) expect_parsed(#parse, parse, cases, ARRAY_SIZE(cases))
+#define EXPECT_REJECTED(parse, bad) expect_rejected(#parse, parse, bad, ARRAY_SIZE(bad))
+
+static const struct tc_i64 tc_dur_valid[] = {
 	{ "500ms", 500000 },
 	{ "10s", 10000000 },
 	{ "1m30s", 90000000 },
@@ -32,13 +69,7 @@ static const struct tc_dur tc_dur_valid[] = {
 
 Test(common, parse_duration_valid)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(tc_dur_valid); i++) {
-		int64_t us = -42;
-		int rc = parse_duration(tc_dur_valid[i].s, &us);
-		cr_expect_eq(rc, 0, "parse_duration(\"%s\") returned %d", tc_dur_valid[i].s, rc);
-		cr_expect_eq(us, tc_dur_valid[i].us, "parse_duration(\"%s\") = %lld, want %lld",
-		             tc_dur_valid[i].s, (long long)us, (long long)tc_dur_valid[i].us);
-	}
+	EXPECT_PARSED(parse_duration, tc_dur_valid);
 }
 
 static const char *const tc_dur_invalid[] = {
@@ -48,14 +79,7 @@ static const char *const tc_dur_invalid[] = {
 
 Test(common, parse_duration_invalid)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(tc_dur_invalid); i++) {
-		int64_t us = -42;
-		int rc = parse_duration(tc_dur_invalid[i], &us);
-		cr_expect_eq(rc, -EINVAL, "parse_duration(\"%s\") returned %d (value %lld)",
-		             tc_dur_invalid[i], rc, (long long)us);
-		cr_expect_eq(us, -42, "parse_duration(\"%s\") wrote the output on failure",
-		             tc_dur_invalid[i]);
-	}
+	EXPECT_REJECTED(parse_duration, tc_dur_invalid);
 }
 
 Test(common, parse_duration_null_and_overflow)
@@ -213,4 +237,128 @@ Test(common, format_units_round_up_at_boundaries)
 	cr_expect_str_eq(format_duration(1500, buf, sizeof(buf)), "1.5ms");
 	cr_expect_str_eq(format_bytes(999999, buf, sizeof(buf)), "1.0 MB");
 	cr_expect_str_eq(format_bytes(999, buf, sizeof(buf)), "999 B");
+}
+
+static const struct tc_i64 tc_size_valid[] = {
+	{ "0", 0 },
+	{ "1", 1 },
+	{ "1048576", 1048576 },
+	{ "10B", 10 },
+	{ "10b", 10 },
+	{ "1kB", 1000 },
+	{ "1KB", 1000 },
+	{ "1.5kB", 1500 },
+	{ "10MB", 10000000 },
+	{ "2GB", 2000000000 },
+	{ "1TB", 1000000000000LL },
+	{ "1KiB", 1024 },
+	{ "1kib", 1024 },
+	{ "64MiB", 64LL << 20 },
+	{ "1.5MiB", 3LL << 19 },
+	{ "1GiB", 1LL << 30 },
+	{ "2TiB", 2LL << 40 },
+	{ ".5KiB", 512 },
+	{ "0.4", 0 },
+	{ "0.6", 1 },
+	{ "8388607TiB", 8388607LL << 40 },
+};
+
+Test(common, parse_size_valid)
+{
+	EXPECT_PARSED(parse_size, tc_size_valid);
+}
+
+static const char *const tc_size_invalid[] = {
+	"",    "-1",  "+1",    "-1MB",  " 1",    "1 ",   "1 MB", "MB",  "1M",
+	"1K",  "1k",  "1mbit", "1e3",   "0x10",  "1..5", "1.5.", "abc", "10MiBs",
+	"1iB", "inf", "nan",   "1,000", "1_000", "1MB1", ".",    "1/2",
+};
+
+Test(common, parse_size_invalid)
+{
+	EXPECT_REJECTED(parse_size, tc_size_invalid);
+	cr_expect_eq(parse_size(NULL, &(int64_t){ 0 }), -EINVAL);
+}
+
+Test(common, parse_size_out_of_range)
+{
+	int64_t v = -42;
+	cr_expect_eq(parse_size("8388608TiB", &v), -ERANGE);
+	cr_expect_eq(parse_size("9223372036854775808", &v), -ERANGE);
+	cr_expect_eq(parse_size("99999999999999999999999GB", &v), -ERANGE);
+	cr_expect_eq(v, -42);
+}
+
+static char *write_tmp(const char *data, size_t len)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/test_read_file_max.XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+Test(common, read_file_max_reads_a_file_whole_with_a_nul)
+{
+	char *p = write_tmp("hello\0world", 11), *buf = NULL;
+	size_t len = 0;
+	cr_assert_eq(read_file_max(p, 11, &buf, &len), 0);
+	cr_expect_eq(len, 11);
+	cr_expect(memcmp(buf, "hello\0world", 12) == 0);
+	free(buf);
+	cr_assert_eq(read_file_max(p, 100, &buf, &len), 0);
+	cr_expect_eq(len, 11);
+	free(buf);
+	buf = NULL;
+	cr_expect_eq(read_file_max(p, 10, &buf, &len), -EFBIG, "one byte over the cap");
+	cr_expect_null(buf);
+	unlink(p);
+	cr_expect_eq(read_file_max(p, 10, &buf, &len), -ENOENT);
+	cr_expect_eq(read_file_max("/tmp", 10, &buf, &len), -EISDIR);
+}
+
+Test(common, read_file_max_empty_file)
+{
+	char *p = write_tmp("", 0), *buf = NULL;
+	size_t len = 42;
+	cr_assert_eq(read_file_max(p, 0, &buf, &len), 0);
+	cr_expect_eq(len, 0);
+	cr_expect_eq(buf[0], '\0');
+	free(buf);
+	unlink(p);
+}
+
+Test(common, read_file_max_endless_devices_stop_at_the_cap)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	cr_expect_eq(read_file_max("/dev/zero", 1 << 20, &buf, &len), -EFBIG);
+	cr_expect_null(buf);
+	cr_expect_eq(read_file_max("/dev/null", 1 << 20, &buf, &len), 0);
+	cr_expect_eq(len, 0);
+	free(buf);
+}
+
+Test(common, read_file_max_fifo_up_to_the_cap)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/test_read_file_max.fifo.%d", (int)getpid());
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		int fd = open(path, O_WRONLY);
+		char block[1000] = { 'x' };
+		for (int i = 0; i < 100; i++)
+			if (write(fd, block, sizeof(block)) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	cr_expect_eq(read_file_max(path, 100000, &buf, &len), 0);
+	cr_expect_eq(len, 100000);
+	free(buf);
+	unlink(path);
 }
