@@ -110,12 +110,27 @@ struct engine {
 	struct registry *reg;
 	int64_t start_us; /* monotonic start of the measured run */
 	int stop_level;   /* atomic enum stop_level */
+	/* atomic: when a graceful stop of the whole run (a first signal) was first seen by a
+	 * worker or a script hook, monotonic µs; 0 until then. See engine_graceful_at(). */
+	int64_t graceful_at_us;
 	struct worker **workers;
 	int nworkers;
 	int conns_open;        /* atomic: connections open across workers */
 	int conn_limit_warned; /* atomic: the out-of-fds/ports message was printed */
 	int vu_ids;            /* atomic: VU ids handed out (k6's __VU starts at 1) */
 };
+
+/* When the run's graceful stop began: the first caller's now (monotonic µs) is kept, so
+ * gracefulStop is counted from when the stop was first seen, however late a busy thread
+ * looks at it. */
+static inline int64_t engine_graceful_at(struct engine *e, int64_t now)
+{
+	int64_t zero = 0;
+	if (__atomic_compare_exchange_n(&e->graceful_at_us, &zero, now, false, __ATOMIC_ACQ_REL,
+	                                __ATOMIC_ACQUIRE))
+		return now;
+	return zero;
+}
 
 /* Per-worker counters the coordinator reads (relaxed atomics). */
 struct worker_stats {

@@ -108,7 +108,7 @@ struct worker {
 
 static void vu_start_iteration(struct vu *v, int64_t intended);
 static void scen_check_done(struct scen_rt *s);
-static void scen_stop(struct scen_rt *s, int level);
+static void scen_stop(struct scen_rt *s, int level, int64_t since);
 
 /* --- small helpers ---------------------------------------------------------------- */
 
@@ -571,7 +571,7 @@ static void vu_start_iteration(struct vu *v, int64_t intended)
 			vu_go_off(v);
 		else
 			vu_go_idle(v);
-		scen_stop(s, STOP_GRACEFUL);
+		scen_stop(s, STOP_GRACEFUL, loop_now(w->loop));
 		scen_check_done(s);
 		return;
 	}
@@ -851,7 +851,11 @@ static void scen_hard_stop(struct scen_rt *s)
 	scen_check_done(s);
 }
 
-static void scen_stop(struct scen_rt *s, int level)
+/* Stop s at level. A graceful stop gives iterations in flight gracefulStop counted from
+ * since (monotonic µs: when the stop was due, e.g. the scenario's end or the first signal),
+ * not from when this loop got to it: a loop held up by code that could not yield must not
+ * add its delay to the grace. */
+static void scen_stop(struct scen_rt *s, int level, int64_t since)
 {
 	struct worker *w = s->w;
 	if (level <= s->local_stop || s->done)
@@ -877,12 +881,12 @@ static void scen_stop(struct scen_rt *s, int level)
 	}
 	if (s->cfg->model == MODEL_OPEN)
 		open_drop_pending(s);
-	if (s->cfg->graceful_stop_us <= 0) {
-		if (s->busy > 0)
+	int64_t hard_at = since + MAX(s->cfg->graceful_stop_us, 0);
+	if (s->busy > 0) {
+		if (hard_at <= loop_now(w->loop))
 			scen_hard_stop(s);
-	} else if (s->busy > 0) {
-		loop_timer_at(w->loop, &s->hard_timer,
-		              loop_now(w->loop) + s->cfg->graceful_stop_us);
+		else
+			loop_timer_at(w->loop, &s->hard_timer, hard_at);
 	}
 	scen_check_done(s);
 }
@@ -893,12 +897,13 @@ static void on_end(struct loop_timer *t, void *ud)
 	/* Arrivals due before the end whose timer has not fired yet still start. */
 	if (s->cfg->model == MODEL_OPEN && s->local_stop == STOP_NONE)
 		on_arrival(&s->arrival, s);
-	scen_stop(s, STOP_GRACEFUL);
+	scen_stop(s, STOP_GRACEFUL, s->t0 + s->cfg->duration_us);
 }
 
 static void on_hard(struct loop_timer *t, void *ud)
 {
-	scen_stop(ud, STOP_HARD);
+	struct scen_rt *s = ud;
+	scen_stop(s, STOP_HARD, loop_now(s->w->loop));
 }
 
 static void scen_begin(struct loop_timer *t, void *ud)
@@ -922,7 +927,7 @@ static void scen_begin(struct loop_timer *t, void *ud)
 			loop_timer_at(w->loop, &s->control, loop_now(w->loop) + CONTROL_PERIOD_US);
 		if (!s->local_stop && s->running == 0 && s->target == 0 &&
 		    sched_max(&sc->sched) <= sc->sched.start)
-			scen_stop(s, STOP_GRACEFUL);
+			scen_stop(s, STOP_GRACEFUL, loop_now(w->loop));
 	} else {
 		/* Preallocate VUs; they are cheap until they connect. */
 		int pre = MIN(sched_share(sc->vus, w->id, w->cfg->threads), s->nvus);
@@ -940,6 +945,9 @@ static void worker_stop_all(struct worker *w, int level)
 	if (level <= w->global_stop)
 		return;
 	w->global_stop = level;
+	int64_t since = loop_now(w->loop);
+	if (level == STOP_GRACEFUL)
+		since = engine_graceful_at(w->e, since);
 	for (int i = 0; i < w->nscen; i++) {
 		struct scen_rt *s = &w->scen[i];
 		if (!s->started) {
@@ -948,7 +956,7 @@ static void worker_stop_all(struct worker *w, int level)
 			s->done = true;
 			continue;
 		}
-		scen_stop(s, level);
+		scen_stop(s, level, since);
 	}
 	worker_check_exit(w);
 }

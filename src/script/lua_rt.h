@@ -34,15 +34,14 @@ struct lw {
 	struct lw_target *targets;
 	int ntargets;
 	/* The count hook (lw_hook) that keeps CPU-bound Lua stoppable: */
-	struct lvu *running;      /* the VU whose iteration is resumed; NULL outside iterations */
-	lua_State *root;          /* the thread whose return to C ends the current call */
-	int64_t check_at_us;      /* the hook looks at the clock again from then on */
-	int64_t graceful_seen_us; /* when the hook first saw a graceful stop (0: not yet) */
-	int64_t deadline_us;      /* outside iterations: stop then (0: never); see lw_limit */
-	bool watch_signals;       /* outside workers: a pending SIGINT/SIGTERM/SIGHUP stops */
-	bool stopping;            /* a stop was decided: every instruction raises until C */
-	char deadline_msg[160];   /* the error a passed deadline raises */
-	char stop_msg[160];       /* the error being raised */
+	struct lvu *running;    /* the VU whose iteration is resumed; NULL outside iterations */
+	lua_State *root;        /* the thread whose return to C ends the current call */
+	int64_t check_at_us;    /* the hook looks at the clock again from then on */
+	int64_t deadline_us;    /* outside iterations: stop then (0: never); see lw_limit */
+	bool watch_signals;     /* outside workers: a pending SIGINT/SIGTERM/SIGHUP stops */
+	bool stopping;          /* a stop was decided: every instruction raises until C */
+	char deadline_msg[160]; /* the error a passed deadline raises */
+	char stop_msg[160];     /* the error being raised */
 };
 
 /* Origins a worker keeps (each a struct target that connections point to). */

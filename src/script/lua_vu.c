@@ -208,9 +208,7 @@ static bool vu_must_stop(struct lw *lw, struct lvu *lv, int64_t now)
 	if (now >= e->start_us + scenario_end_us(sc))
 		return true;
 	if (level >= STOP_GRACEFUL) {
-		if (!lw->graceful_seen_us)
-			lw->graceful_seen_us = now;
-		return now >= lw->graceful_seen_us + MAX(sc->graceful_stop_us, 0);
+		return now >= engine_graceful_at(e, now) + MAX(sc->graceful_stop_us, 0);
 	}
 	return false;
 }

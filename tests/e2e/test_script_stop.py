@@ -215,6 +215,30 @@ def test_one_signal_stops_a_busy_loop_after_grace(spawn, tmp_path, sig):
     interrupted_summary(r, export, "iterations")
 
 
+UNYIELDING = "table.sort({3, 2, 1, 5, 4}, function() while true do end end)"
+
+
+def test_unyielding_code_gets_one_grace_after_the_end(tmp_path):
+    # Code that cannot yield holds its worker's loop until its deadline (end + grace): the
+    # loop must then not add another gracefulStop of its own (it used to end at 1 + 2x8 s).
+    r = run_script(tmp_path, busy_scenario(UNYIELDING, vus=1, duration="1s", grace="8s"),
+                   expect=0, timeout=40)
+    assert r.elapsed < 9 + SLACK, f"unyielding code got more than one gracefulStop\n{r}"
+    assert state(r)["interruptedIterations"] == 1, state(r)
+
+
+def test_unyielding_code_gets_one_grace_after_a_signal(spawn, tmp_path):
+    p, export = spawn_script(spawn, tmp_path, busy_scenario(UNYIELDING, vus=1,
+                                                            duration="60s", grace="6s"))
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    p.signal(signal.SIGINT)
+    r = p.wait(timeout=30)
+    took = time.monotonic() - t0
+    assert 5 <= took < 6 + 4, f"stopped {took:.1f} s after the signal, gracefulStop 6 s\n{r}"
+    interrupted_summary(r, export, "iterations")
+
+
 def test_sighup_ends_a_run_like_sigterm(spawn, tmp_path, echo_server):  # noqa: F811
     p, export = spawn_script(spawn, tmp_path, """
         options = { vus = 2, duration = "60s" }
