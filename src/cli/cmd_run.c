@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -735,8 +737,17 @@ static int run_script(struct run_args *a, const char *path)
 		                "script says what to request\n");
 		return EXIT_INVALID_CONFIG;
 	}
-	if (script_load(path, a->env, a->nenv, &sc) < 0)
-		return EXIT_SCRIPT_ERROR;
+	/* Stop signals stay pending from here on: init code sees them (script_load), and the
+	 * run's signalfd takes them over. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	int e = script_load(path, a->env, a->nenv, &sc);
+	if (e < 0)
+		return e == -EINTR ? EXIT_INTERRUPTED : EXIT_SCRIPT_ERROR;
 	json_t *opts = override_options(a, sc->options);
 	if (!opts) {
 		rc = EXIT_INVALID_CONFIG;

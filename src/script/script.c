@@ -20,6 +20,8 @@ extern char **environ;
 #define DEFAULT_GRACE_US        (30 * USEC_PER_SEC)
 /* k6's budget for handleSummary(), which its handleSummaryTimeout option changes */
 #define DEFAULT_HANDLE_SUMMARY_US (120 * USEC_PER_SEC)
+/* The largest script file read. */
+#define SCRIPT_MAX ((size_t)64 << 20)
 
 static json_t *build_env(const char **overrides, int n)
 {
@@ -69,19 +71,23 @@ static void request_options(struct script *s)
 
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "stampede: cannot open script '%s': %s\n", path, strerror(errno));
+	char *text;
+	size_t n;
+	int e = read_file_max(path, SCRIPT_MAX, &text, &n);
+	if (e < 0) {
+		if (e == -EFBIG)
+			fprintf(stderr, "stampede: script '%s' is larger than %d MiB\n", path,
+			        (int)(SCRIPT_MAX >> 20));
+		else
+			fprintf(stderr, "stampede: cannot open script '%s': %s\n", path,
+			        strerror(-e));
 		return -EINVAL;
 	}
 	struct buf src = { 0 };
 	static const char head[] = "return function(_ENV, ...) ";
 	buf_add(&src, head, sizeof(head) - 1);
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&src, chunk, n);
-	fclose(f);
+	buf_add(&src, text, n);
+	free(text);
 	/* A shebang line would not parse inside the wrapper: blank it (keeps line numbers). */
 	if (src.len > sizeof(head) && src.p[sizeof(head) - 1] == '#')
 		for (size_t i = sizeof(head) - 1; i < src.len && src.p[i] != '\n'; i++)
@@ -106,12 +112,23 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 		return -EINVAL;
 	}
 	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
+	/* init code has no time limit (as in k6), but a stop signal ends it: the caller blocks
+	 * SIGINT/SIGTERM/SIGHUP, the hook sees them pending */
+	lw_limit(lw, 0, NULL, true);
 	if (lw_init_vu(lw, &lv) < 0) {
-		fprintf(stderr, "stampede: %s\n", lua_tostring(lw->L, -1));
+		const char *err = lua_tostring(lw->L, -1);
+		bool intr = err && !strcmp(err, LW_INTERRUPTED);
+		if (intr)
+			fprintf(stderr,
+			        "stampede: interrupted while running the script's init code\n");
+		else
+			fprintf(stderr, "stampede: %s\n",
+			        err ? err : "(error object is not a string)");
 		lw_free(lw);
 		script_free(s);
-		return -EINVAL;
+		return intr ? -EINTR : -EINVAL;
 	}
+	lw_limit(lw, 0, NULL, false);
 	lua_State *L = lw->L;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
 	int env = lua_gettop(L);

@@ -52,9 +52,11 @@ struct script {
 	struct engine *engine; /* for abort() */
 };
 
-/* Load and compile path, run its init context once (to read options and declared
- * metrics). env_overrides are "-e NAME=VALUE" strings. On failure prints "file:line:
- * message" to stderr and returns -EINVAL (syntax or init error: exit 107). */
+/* Load and compile path (at most 64 MiB), run its init context once (to read options and
+ * declared metrics). env_overrides are "-e NAME=VALUE" strings. On failure prints "file:line:
+ * message" to stderr and returns -EINVAL (syntax or init error: exit 107), or -EINTR when a
+ * SIGINT/SIGTERM/SIGHUP came while init code ran (the caller must have blocked them;
+ * exit 105). */
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out);
 void script_free(struct script *s);
 

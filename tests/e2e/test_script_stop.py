@@ -239,6 +239,31 @@ def test_unyielding_code_gets_one_grace_after_a_signal(spawn, tmp_path):
     interrupted_summary(r, export, "iterations")
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_signal_ends_a_busy_init(spawn, tmp_path, sig):
+    # The first pass over the script (reading options) has no time limit, as in k6, but a
+    # stop signal ends it with 105 and says so (it used to die of the signal, silently).
+    script = write_script(tmp_path, """
+        options = { vus = 1, duration = "2s" }
+        while true do end
+        function default() end
+    """)
+    p = spawn("run", script, "-q")
+    time.sleep(1.0)
+    p.signal(sig)
+    r = p.wait(timeout=10)
+    check_rc(r, EXIT_INTERRUPTED)
+    assert "interrupted while running the script's init code" in r.stderr, r
+
+
+def test_a_script_that_never_ends_is_refused(stampede):
+    # /dev/zero as the script (read, never written): read up to the 64 MiB cap, then a
+    # clear error (it used to allocate until it aborted).
+    r = stampede("run", "/dev/zero", timeout=30, expect=107)
+    assert "larger than 64 MiB" in r.stderr, r
+
+
 def test_sighup_ends_a_run_like_sigterm(spawn, tmp_path, echo_server):  # noqa: F811
     p, export = spawn_script(spawn, tmp_path, """
         options = { vus = 2, duration = "60s" }
