@@ -25,7 +25,8 @@ static const struct {
 	[ERR_TLS_CERT] = { "tls_certificate_invalid", 1314,
 	                   "certificate failed verification (other than trust, name or dates)" },
 	[ERR_BODY_TOO_LARGE] = { "response_too_large", 1030,
-	                         "response body larger than maxResponseBodySize" },
+	                         "response body larger than the limit (--max-response-body-size, "
+	                         "maxResponseBodySize)" },
 	[ERR_UNSUPPORTED_SCHEME] = { "unsupported_scheme", 1021,
 	                             "redirect to a scheme other than http or https" },
 	[ERR_EMPTY_RESPONSE] = { "empty_response", 1510,

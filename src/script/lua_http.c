@@ -1,6 +1,7 @@
 /* lua_http.c: the stampede.http module: requests that yield to the worker's event loop. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,7 +311,8 @@ static void snap_cookie(lua_State *L, struct hreq *r, const char *fn)
 	if (wire_check(WIRE_COOKIE_NAME, name, nlen, "cookie name", why, sizeof(why)) < 0)
 		luaL_error(L, "%s: params.cookies: %s", fn, why);
 	lua_pushvalue(L, -1); /* converting a copy leaves the table's key and value alone */
-	if (lua_istable(L, -1)) {
+	bool boxed = lua_istable(L, -1);
+	if (boxed) {
 		lua_getfield(L, -1, "replace");
 		replace = lua_toboolean(L, -1);
 		lua_getfield(L, -2, "value");
@@ -320,9 +322,15 @@ static void snap_cookie(lua_State *L, struct hreq *r, const char *fn)
 	int t = lua_type(L, -1);
 	if (t != LUA_TSTRING && t != LUA_TNUMBER) {
 		snprintf(why, sizeof(why), /* lua_pushfstring has no precision */
-		         "params.cookies: cookie \"%.40s\": the value must be a string or a "
+		         "params.cookies: cookie \"%.40s\": %s must be a string or a "
 		         "number (or { value = ..., replace = true }), not %s",
-		         name, luaL_typename(L, -1));
+		         name, boxed ? "the table's value field" : "the value",
+		         luaL_typename(L, -1));
+		luaL_error(L, "%s: %s", fn, why);
+	}
+	if (t == LUA_TNUMBER && !isfinite(lua_tonumber(L, -1))) {
+		snprintf(why, sizeof(why), "params.cookies: cookie \"%.40s\": the value is %s",
+		         name, isnan(lua_tonumber(L, -1)) ? "NaN" : "infinite");
 		luaL_error(L, "%s: %s", fn, why);
 	}
 	const char *value = lua_tolstring(L, -1, &vlen);
