@@ -311,8 +311,8 @@ struct lvu *lvu_check_iteration(lua_State *L, const char *what)
 	struct lvu *lv = lvu_of(L);
 	if (!lv || !lv->in_iteration)
 		luaL_error(L,
-		           "%s is not allowed in the init context (only inside functions that "
-		           "VUs run)",
+		           "%s is only allowed in functions that VUs run (default, a scenario's "
+		           "exec, setup, teardown), not in the init context or handle_summary",
 		           what);
 	return lv;
 }
