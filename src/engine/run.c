@@ -45,10 +45,14 @@ struct coord {
 	bool interrupted; /* a signal stopped the run (exit 105) */
 };
 
+/* Check every threshold's metric and aggregation, and give the registry their sub-metric
+ * selectors, so the series they read exist whatever the series cap (metrics.h "Caps"). */
 static int check_thresholds(struct registry *reg, struct run_opts *o)
 {
 	for (int i = 0; i < o->nthr; i++) {
 		struct threshold *t = &o->thr[i];
+		struct tag sel[TAG_MAX];
+		int nsel = MIN(t->ntags, TAG_MAX);
 		int m = registry_find_metric(reg, t->metric);
 		if (m < 0) {
 			fprintf(stderr, "stampede: threshold '%s': unknown metric '%s'\n",
@@ -60,6 +64,9 @@ static int check_thresholds(struct registry *reg, struct run_opts *o)
 			fprintf(stderr, "stampede: threshold '%s': %s\n", t->source, why);
 			return -EINVAL;
 		}
+		for (int j = 0; j < nsel; j++)
+			sel[j] = (struct tag){ t->tags[j].key, t->tags[j].value };
+		registry_keep_selector(reg, m, sel, nsel);
 	}
 	return 0;
 }

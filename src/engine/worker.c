@@ -232,7 +232,10 @@ static struct series_set *series_set_for(struct worker *w, const struct tag *tag
 		return e->set;
 	int reqs = registry_series(w->e->reg, M_HTTP_REQS, tags, n);
 	if (registry_series_overflow(w->e->reg, reqs)) {
-		n = registry_overflow_tags(tags, n, over);
+		/* the registry's overflow tag set: it keeps the tags thresholds select */
+		const struct series_info *si = registry_series_info(w->e->reg, reqs);
+		n = MIN(si->ntags, TAG_MAX);
+		memcpy(over, si->tags, sizeof(*over) * (size_t)n);
 		tags = over;
 		h = tags_key(w, "http", tags, n);
 		e = cache_lookup(w, w->key.p, h);

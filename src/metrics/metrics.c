@@ -37,6 +37,17 @@ static const struct {
 	[M_GROUP_DURATION] = { "group_duration", MT_TREND, MU_TIME_US },
 };
 
+/* A threshold's sub-metric selector kept past the series cap (registry_keep_selector). */
+struct series_selector {
+	int metric;
+	int ntags;
+	struct tag tags[TAG_MAX]; /* owned copies, in the order given */
+	char *canon;              /* "metric{k:v,...}", for the warning */
+};
+
+/* The process-wide gauge sequence (see "Gauges" in metrics.h). */
+static uint64_t gauge_seq;
+
 static uint64_t fnv1a(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -56,6 +67,7 @@ void registry_init(struct registry *r)
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_init(&r->mu, NULL);
 	r->max_series = SERIES_MAX;
+	r->max_reserved = SERIES_RESERVE_MAX;
 	/* The hash never grows: at most half full with every series slot taken. */
 	r->hash_cap = 1;
 	while (r->hash_cap < 2 * SERIES_LIMIT)
@@ -82,6 +94,14 @@ void registry_destroy(struct registry *r)
 		}
 		free(si->canon);
 	}
+	for (int i = 0; i < r->nsel; i++) {
+		for (int j = 0; j < r->sel[i].ntags; j++) {
+			free((char *)r->sel[i].tags[j].key);
+			free((char *)r->sel[i].tags[j].value);
+		}
+		free(r->sel[i].canon);
+	}
+	free(r->sel);
 	free(r->metrics);
 	free(r->series);
 	free(r->hash);
@@ -256,11 +276,138 @@ static int series_get(struct registry *r, int metric, const struct tag *tags, in
 	return id;
 }
 
+/* --- thresholds' selectors: their series bypass the cap ---------------------------- */
+
+/* The per-request HTTP metrics: a request's series are created together, decided by its
+ * http_reqs series (engine/worker.c), so a selector on one of them keeps them all. */
+static bool request_metric(int m)
+{
+	return m >= M_HTTP_REQS && m <= M_HTTP_REQ_DURATION_UNCORRECTED;
+}
+
+static bool has_tag(const struct tag *tags, int n, const struct tag *t)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(tags[i].key, t->key) == 0 && strcmp(tags[i].value, t->value) == 0)
+			return true;
+	return false;
+}
+
+/* True when selector sel selects metric + tags: the same metric (the request metrics
+ * count as one) and every tag of sel in tags. */
+static bool selects(const struct series_selector *sel, int metric, const struct tag *tags, int n)
+{
+	if (sel->metric != metric && !(request_metric(sel->metric) && request_metric(metric)))
+		return false;
+	for (int i = 0; i < sel->ntags; i++)
+		if (!has_tag(tags, n, &sel->tags[i]))
+			return false;
+	return true;
+}
+
+/* The first kept selector that selects metric + tags, or NULL. Locked. */
+static const struct series_selector *selector_for(struct registry *r, int metric,
+                                                  const struct tag *tags, int n)
+{
+	for (int i = 0; i < r->nsel; i++)
+		if (selects(&r->sel[i], metric, tags, n))
+			return &r->sel[i];
+	return NULL;
+}
+
+void registry_keep_selector(struct registry *r, int metric, const struct tag *tags, int ntags)
+{
+	struct tag t[TAG_MAX];
+	int n = 0;
+	bool unbounded = false;
+
+	if (metric < 0 || metric >= registry_nmetrics(r))
+		die("metric id", metric);
+	for (int i = 0; i < ntags && n < TAG_MAX; i++) {
+		if (!tags[i].value)
+			continue;
+		t[n++] = tags[i];
+		unbounded |= !keep_past_cap(tags[i].key) && strcmp(tags[i].key, TAG_OVERFLOW) != 0;
+	}
+	if (!unbounded) /* overflow series keep bounded tags: nothing to reserve */
+		return;
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < r->nsel; i++) {
+		const struct series_selector *o = &r->sel[i];
+		bool same = o->metric == metric && o->ntags == n;
+		for (int j = 0; same && j < n; j++)
+			same = has_tag(o->tags, o->ntags, &t[j]);
+		if (same)
+			goto out_unlock;
+	}
+	r->sel = xrealloc(r->sel, sizeof(*r->sel) * (size_t)(r->nsel + 1));
+	struct series_selector *sel = &r->sel[r->nsel++];
+	sel->metric = metric;
+	sel->ntags = n;
+	for (int i = 0; i < n; i++)
+		sel->tags[i] = (struct tag){ xstrdup(t[i].key), xstrdup(t[i].value) };
+	sel->canon = xmalloc(canon_len(r->metrics[metric].name, t, n));
+	canon_name(sel->canon, r->metrics[metric].name, t, n);
+out_unlock:
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* --- past the cap ------------------------------------------------------------------- */
+
 static void warn_cap(struct registry *r);
+static void warn_reserve(struct registry *r, const struct series_selector *sel);
+
+/* The overflow series of sorted tags (n of them): their bounded tags and the tags of the
+ * kept selectors that select them, else (SERIES_OVERFLOW_MAX reached) the bare one.
+ * Locked. */
+static int overflow_series(struct registry *r, int metric, const struct tag *sorted, int n)
+{
+	struct tag over[TAG_MAX], kept[TAG_MAX];
+	bool overflow;
+	int no = registry_overflow_tags(sorted, n, over);
+	for (int i = 0; i < r->nsel; i++) {
+		const struct series_selector *sel = &r->sel[i];
+		if (!selects(sel, metric, sorted, n))
+			continue;
+		for (int j = 0; j < sel->ntags && no < TAG_MAX; j++)
+			if (!has_tag(over, no, &sel->tags[j]))
+				over[no++] = sel->tags[j];
+	}
+	no = sorted_tags(over, no, kept, &overflow);
+	int before = r->nseries;
+	int id = series_get(r, metric, kept, no, true, r->noverflow < SERIES_OVERFLOW_MAX);
+	if (id >= 0 && r->nseries > before)
+		r->noverflow++;
+	if (id < 0) /* one per metric: SERIES_LIMIT has room for it */
+		id = series_get(r, metric, &(struct tag){ TAG_OVERFLOW, "true" }, 1, true, true);
+	return id;
+}
+
+/* The series of a tag set that is new past the cap (sorted, n > 0): a reserved series
+ * when a kept selector selects it and the reserve has room, else its overflow series.
+ * Locked. */
+static int series_past_cap(struct registry *r, int metric, const struct tag *sorted, int n,
+                           bool overflow)
+{
+	const struct series_selector *sel = overflow ? NULL : selector_for(r, metric, sorted, n);
+	if (sel && r->nreserved < MIN(r->max_reserved, SERIES_RESERVE_MAX)) {
+		r->nreserved++;
+		return series_get(r, metric, sorted, n, false, true);
+	}
+	if (!r->cap_warned && !overflow) {
+		warn_cap(r);
+		r->cap_warned = true;
+	}
+	if (sel && !r->reserve_warned) {
+		warn_reserve(r, sel);
+		r->reserve_warned = true;
+	}
+	return overflow_series(r, metric, sorted, n);
+}
 
 int registry_series(struct registry *r, int metric, const struct tag *tags, int ntags)
 {
-	struct tag sorted[TAG_MAX], over[TAG_MAX];
+	struct tag sorted[TAG_MAX];
 	bool overflow;
 
 	if (metric < 0 || metric >= registry_nmetrics(r))
@@ -272,23 +419,8 @@ int registry_series(struct registry *r, int metric, const struct tag *tags, int 
 	int id = series_get(r, metric, sorted, n, overflow, room);
 	if (n > 0 && r->nseries > before)
 		r->ntagged++;
-	if (id < 0) {
-		/* Past the cap: the overflow series of the bounded tags, else the bare one. */
-		if (!r->cap_warned && !overflow) {
-			warn_cap(r);
-			r->cap_warned = true;
-		}
-		int no =
-		    sorted_tags(over, registry_overflow_tags(sorted, n, over), over, &overflow);
-		room = r->noverflow < SERIES_OVERFLOW_MAX;
-		before = r->nseries;
-		id = series_get(r, metric, over, no, true, room);
-		if (id >= 0 && r->nseries > before)
-			r->noverflow++;
-		if (id < 0) /* one per metric: SERIES_LIMIT has room for it */
-			id = series_get(r, metric, &(struct tag){ TAG_OVERFLOW, "true" }, 1, true,
-			                true);
-	}
+	if (id < 0)
+		id = series_past_cap(r, metric, sorted, n, overflow);
 	pthread_mutex_unlock(&r->mu);
 	return id;
 }
@@ -312,10 +444,11 @@ const struct series_info *registry_series_info(struct registry *r, int id)
 	return &r->series[id];
 }
 
-/* --- the cap's warning: which metric and which tag exploded ------------------------- */
+/* --- the cap's warnings: which tag exploded ---------------------------------------- */
 
 struct kv {
 	const char *key, *value;
+	int metric;
 };
 
 static int kv_cmp(const void *a, const void *b)
@@ -325,25 +458,21 @@ static int kv_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->value, y->value);
 }
 
-/* The metric with the most series, and its tag key with the most distinct values (with
- * one of them in *example). Locked. */
-static int worst_metric(struct registry *r, const char **key, const char **example, int *nvalues)
+/* The tag key with the most distinct values over every series (one of them in *example,
+ * their number in *nvalues), or NULL when no series has tags; *metric: the metric with
+ * the most series carrying that key. Locked. */
+static const char *worst_tag(struct registry *r, int *metric, const char **example, int *nvalues)
 {
-	int *count = xcalloc(METRICS_MAX, sizeof(*count)), m = 0;
-	for (int i = 0; i < r->nseries; i++)
-		if (++count[r->series[i].metric] > count[m])
-			m = r->series[i].metric;
-	free(count);
-	struct kv *kv = xmalloc(sizeof(*kv) * (size_t)r->nseries * TAG_MAX);
+	struct kv *kv = xmalloc(sizeof(*kv) * ((size_t)r->nseries * TAG_MAX + 1));
 	size_t n = 0;
 	for (int i = 0; i < r->nseries; i++)
-		for (int j = 0; r->series[i].metric == m && j < r->series[i].ntags; j++)
-			kv[n++] =
-			    (struct kv){ r->series[i].tags[j].key, r->series[i].tags[j].value };
+		for (int j = 0; j < r->series[i].ntags; j++)
+			kv[n++] = (struct kv){ r->series[i].tags[j].key, r->series[i].tags[j].value,
+				               r->series[i].metric };
 	qsort(kv, n, sizeof(*kv), kv_cmp);
-	*key = NULL;
-	*nvalues = 0;
+	const char *key = NULL;
 	int run = 0; /* distinct values of kv[i].key so far */
+	*nvalues = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool same_key = i > 0 && strcmp(kv[i].key, kv[i - 1].key) == 0;
 		if (!same_key)
@@ -352,36 +481,59 @@ static int worst_metric(struct registry *r, const char **key, const char **examp
 			run++;
 		if (run > *nvalues) {
 			*nvalues = run;
-			*key = kv[i].key;
+			key = kv[i].key;
 			*example = kv[i].value;
 		}
 	}
+	int *count = xcalloc(METRICS_MAX, sizeof(*count));
+	*metric = 0;
+	for (size_t i = 0; key && i < n; i++)
+		if (strcmp(kv[i].key, key) == 0 && ++count[kv[i].metric] > count[*metric])
+			*metric = kv[i].metric;
+	free(count);
 	free(kv);
-	return m;
+	return key;
 }
 
-/* One line (written at once), naming the culprit and what to do. Locked. */
+/* One line (written at once): what the cap counts, the culprit and what to do. Locked. */
 static void warn_cap(struct registry *r)
 {
-	const char *key = NULL, *example = NULL;
-	char what[512] = "";
-	int nvalues = 0;
-	int m = worst_metric(r, &key, &example, &nvalues);
-	if (key)
-		snprintf(
-		    what, sizeof(what),
-		    ": metric '%s' has a series for each of %d values of tag '%s' (e.g. '%.80s')",
-		    r->metrics[m].name, nvalues, key, example);
+	const char *example = NULL;
+	char what[512] = "", where[160];
+	int m, nvalues = 0;
+	const char *key = worst_tag(r, &m, &example, &nvalues);
+	if (key) {
+		if (request_metric(m))
+			snprintf(where, sizeof(where), "http_* metrics");
+		else
+			snprintf(where, sizeof(where), "metric '%.100s'", r->metrics[m].name);
+		snprintf(what, sizeof(what),
+		         "; most come from tag '%.64s' of %s (%d distinct values so far, e.g. "
+		         "'%.80s')",
+		         key, where, nvalues, example);
+	}
 	fprintf(stderr,
-	        "stampede: warning: more than %d metric series%s; from now on a new tag set "
-	        "counts in its metric's overflow series (tag %s=true, keeping only the tags "
-	        "scenario, method, status, expected_response, error_code and group), so totals "
-	        "stay exact. %s\n",
-	        r->max_series, what, TAG_OVERFLOW,
+	        "stampede: warning: the %d-series cap was reached (all metrics together: each "
+	        "distinct tag set of each metric is one series)%s. New tag sets now count only "
+	        "in each metric's %s series (keeping the tags scenario, method, status, "
+	        "expected_response, error_code and group): totals and the series thresholds "
+	        "select stay exact, the split by other tags is lost. %s\n",
+	        MIN(r->max_series, SERIES_MAX), what, TAG_OVERFLOW,
 	        key && strcmp(key, "name") == 0
 	            ? "Give requests whose URLs vary a fixed name: "
 	              "http.get(url, { tags = { name = \"...\" } })."
 	            : "Avoid tag values that vary without bound (ids, timestamps).");
+}
+
+/* One line, when the thresholds' reserve is full too, naming the selector. Locked. */
+static void warn_reserve(struct registry *r, const struct series_selector *sel)
+{
+	fprintf(stderr,
+	        "stampede: warning: the %d extra series kept for thresholds past the series cap "
+	        "are all taken; new tag sets that threshold '%.200s' selects now count in "
+	        "%s series, where it may miss them. Keep the values of the other tags of "
+	        "those samples bounded (no ids or timestamps).\n",
+	        MIN(r->max_reserved, SERIES_RESERVE_MAX), sel->canon, TAG_OVERFLOW);
 }
 
 /* --- slots and sinks ------------------------------------------------------------- */
@@ -394,6 +546,7 @@ void slot_reset(struct slot *s)
 	s->sum = 0;
 	s->nz = s->total = 0;
 	s->g_last = s->g_min = s->g_max = 0;
+	s->g_seq = 0;
 }
 
 void slot_free(struct slot *s)
@@ -409,6 +562,8 @@ void slot_merge(struct slot *dst, const struct slot *src)
 	if (!dst->used) {
 		dst->type = src->type;
 		if (src->type == MT_GAUGE) {
+			dst->g_last = src->g_last;
+			dst->g_seq = src->g_seq;
 			dst->g_min = src->g_min;
 			dst->g_max = src->g_max;
 		}
@@ -427,7 +582,10 @@ void slot_merge(struct slot *dst, const struct slot *src)
 		dst->total += src->total;
 		break;
 	case MT_GAUGE:
-		dst->g_last = src->g_last;
+		if (src->g_seq >= dst->g_seq) { /* the later sample, from whichever sink */
+			dst->g_last = src->g_last;
+			dst->g_seq = src->g_seq;
+		}
 		dst->g_min = MIN(dst->g_min, src->g_min);
 		dst->g_max = MAX(dst->g_max, src->g_max);
 		break;
@@ -484,6 +642,7 @@ void sink_gauge(struct sink *s, int sid, double v)
 	bool first = sid < 0 || sid >= s->nslots || !s->slots[sid].used;
 	struct slot *sl = sink_slot(s, sid, MT_GAUGE);
 	sl->g_last = v;
+	sl->g_seq = __atomic_add_fetch(&gauge_seq, 1, __ATOMIC_RELAXED);
 	if (first) {
 		sl->g_min = sl->g_max = v;
 	} else {
@@ -730,8 +889,11 @@ void aggregate_combine(struct aggregate *a, int metric, const struct tag *filter
 			out->nz += t->nz;
 			out->total += t->total;
 			break;
-		case MT_GAUGE:
-			out->g_last = out->any ? out->g_last + t->g_last : t->g_last;
+		case MT_GAUGE: /* the latest sample of the matching series */
+			if (!out->any || t->g_seq >= out->g_seq) {
+				out->g_last = t->g_last;
+				out->g_seq = t->g_seq;
+			}
 			out->g_min = out->any ? MIN(out->g_min, t->g_min) : t->g_min;
 			out->g_max = out->any ? MAX(out->g_max, t->g_max) : t->g_max;
 			break;

@@ -55,20 +55,36 @@ struct tag {
  * - Metrics: at most METRICS_CUSTOM_MAX custom metrics besides the built-in ones;
  *   registry_metric() answers -ENOSPC past it and the caller reports a script error
  *   naming the metric.
- * - Series (metric + tag set): at most SERIES_MAX tagged series (r->max_series). A
- *   sample whose tag set is new once the cap is reached is not dropped: it counts in
- *   its metric's *overflow series* for its bounded tags: the tag set reduced to the keys
- *   that cannot explode (scenario, method, status, expected_response, error_code, group)
- *   plus TAG_OVERFLOW = "true"; the URL's `name`, `check` and user tags are dropped. At
- *   most SERIES_OVERFLOW_MAX such series exist; past that, the metric's one bare
- *   overflow series {TAG_OVERFLOW: "true"} takes the sample. Untagged series (one per
- *   metric) are always allowed. So every metric's totals stay exact (http_reqs equals
- *   the server's count; error kinds and expected_response or status filters keep their
- *   counts); only the split by the exploding tag is lost past the cap. The first
- *   overflow prints one warning line on stderr naming the metric with the most series
- *   and its tag with the most values, with advice (a fixed `name` for URLs with ids).
- *   Workers cache tag set -> series, but never a tag set that landed in an overflow
- *   series (engine/worker.c), so their caches stop growing with the registry.
+ * - Series (metric + tag set): at most SERIES_MAX tagged series (r->max_series), shared by
+ *   all metrics: each distinct tag set of each metric is one series, so one request with
+ *   a URL of its own (no fixed `name`) makes about ten (http_reqs, http_req_failed,
+ *   http_req_duration and its seven phases). A sample whose tag set is new once the cap
+ *   is reached is not dropped: it counts in its metric's *overflow series* for its
+ *   bounded tags: the tag set reduced to the keys that cannot explode (scenario, method,
+ *   status, expected_response, error_code, group) plus TAG_OVERFLOW = "true"; the URL's
+ *   `name`, `check` and user tags are dropped. At most SERIES_OVERFLOW_MAX such series
+ *   exist; past that, the metric's one bare overflow series {TAG_OVERFLOW: "true"} takes
+ *   the sample. Untagged series (one per metric) are always allowed. So every metric's
+ *   totals stay exact (http_reqs equals the server's count; error kinds and
+ *   expected_response or status filters keep their counts); only the split by the
+ *   exploding tag is lost past the cap. The first overflow prints one warning line on
+ *   stderr naming the tag with the most values and the metrics it is on, with advice (a
+ *   fixed `name` for URLs with ids). Workers cache tag set -> series, but never a tag set
+ *   that landed in an overflow series (engine/worker.c), so their caches stop growing
+ *   with the registry.
+ * - Thresholds' series: registry_keep_selector() gives the registry each threshold's
+ *   sub-metric selector before the run. A selector with a tag key outside the bounded
+ *   ones (e.g. http_req_duration{name:fixed}, my_counter{user:u7}) would see nothing in
+ *   the overflow series, so past the cap a new tag set that it selects (same metric,
+ *   every selector tag with that value) still gets a series of its own, from a reserve of
+ *   SERIES_RESERVE_MAX (r->max_reserved) more. The per-request HTTP metrics (http_reqs to
+ *   http_req_duration_uncorrected) count as one metric here: a request's series are
+ *   created together, decided by its http_reqs series (engine/worker.c). Selectors on
+ *   bounded keys only ({status:200}, {expected_response:true}) need no reserve: overflow
+ *   series keep those tags. Once the reserve is full too, one more warning names the
+ *   selector, and such a tag set counts in an overflow series that also keeps the tags of
+ *   the selectors it matches, so the threshold still counts it (the HTTP path of
+ *   engine/worker.c takes a request's overflow tag set from its http_reqs series).
  * - Ids: every series id is in [0, SERIES_LIMIT); registry_series() never fails for a
  *   valid metric id, and sink_slot() aborts on an id out of that range (a bug, not a
  *   condition to handle).
@@ -79,8 +95,9 @@ struct tag {
 #define METRICS_CUSTOM_MAX  1000
 #define METRICS_MAX         (M__BUILTIN + METRICS_CUSTOM_MAX)
 #define SERIES_MAX          2000
+#define SERIES_RESERVE_MAX  500
 #define SERIES_OVERFLOW_MAX 500
-#define SERIES_LIMIT        (SERIES_MAX + SERIES_OVERFLOW_MAX + 2 * METRICS_MAX)
+#define SERIES_LIMIT        (SERIES_MAX + SERIES_RESERVE_MAX + SERIES_OVERFLOW_MAX + 2 * METRICS_MAX)
 #define TAG_OVERFLOW        "__overflow__"
 #define METRICS_HASH_CAP    4096 /* a power of two, at least 2 * METRICS_MAX */
 _Static_assert(2 * METRICS_MAX <= METRICS_HASH_CAP, "the metric hash is at most half full");
@@ -92,6 +109,8 @@ struct series_info {
 	struct tag tags[TAG_MAX]; /* owned copies, sorted by key */
 	char *canon;              /* "metric{k:v,...}" */
 };
+
+struct series_selector; /* a threshold's selector, kept past the cap (metrics.c) */
 
 /* The registry of metrics and of series (metric + tag set). Shared by all threads: a
  * worker takes the mutex only when it meets a tag set for the first time. Both arrays
@@ -106,10 +125,15 @@ struct registry {
 	int nseries;                 /* published with release stores */
 	int *hash;                   /* open addressing over canon, -1 empty */
 	int hash_cap;
-	int max_series; /* tagged-series cap, at most SERIES_MAX (lower in tests) */
-	int ntagged;    /* tagged series below the cap */
-	int noverflow;  /* overflow series with bounded tags */
+	int max_series;   /* tagged-series cap, at most SERIES_MAX (lower in tests) */
+	int max_reserved; /* thresholds' reserve, at most SERIES_RESERVE_MAX (lower in tests) */
+	int ntagged;      /* tagged series below the cap */
+	int nreserved;    /* series taken from the thresholds' reserve */
+	int noverflow;    /* overflow series with bounded tags */
+	struct series_selector *sel; /* thresholds' selectors (registry_keep_selector) */
+	int nsel;
 	bool cap_warned;
+	bool reserve_warned;
 };
 
 void registry_init(struct registry *r);
@@ -124,9 +148,17 @@ int registry_metric(struct registry *r, const char *name, enum metric_type type,
 int registry_find_metric(struct registry *r, const char *name);
 /* Number of metrics registered so far (thread-safe snapshot). */
 int registry_nmetrics(struct registry *r);
+/* Keep the series that a threshold's sub-metric selector metric{tags} will read past the
+ * series cap (see "Caps": they come from a reserve of their own). Call it for each
+ * threshold before the samples are recorded (tag sets met before keep the series they
+ * got); a selector whose keys are all bounded ones, or one already given, is ignored.
+ * At most TAG_MAX tags are kept (a series has no more). The registry copies the strings.
+ * metric must be an id from registry_metric() (else abort). Thread-safe. */
+void registry_keep_selector(struct registry *r, int metric, const struct tag *tags, int ntags);
 /* The series id for metric + tags (interned; thread-safe; tags with a NULL value are
- * left out, at most TAG_MAX are kept). Never fails: past the series cap it returns the
- * metric's overflow series (see "Caps" above), so the id is always in [0, SERIES_LIMIT).
+ * left out, at most TAG_MAX are kept). Never fails: past the series cap it returns a
+ * reserved series when a kept selector selects the tag set, else the metric's overflow
+ * series (see "Caps" above), so the id is always in [0, SERIES_LIMIT).
  * metric must be an id from registry_metric(); any other value aborts (a bug). */
 int registry_series(struct registry *r, int metric, const struct tag *tags, int ntags);
 /* True if series id is an overflow series (it stands for many tag sets). */
@@ -140,6 +172,16 @@ int registry_nseries(struct registry *r);
 /* A series' info (stable once created); id must be below registry_nseries(). */
 const struct series_info *registry_series_info(struct registry *r, int id);
 
+/*
+ * Gauges: as in k6, a gauge's value is the last sample recorded on the whole metric (or
+ * on the series a sub-metric selects), whatever its tag set or its worker; min and max
+ * are over all samples. Each sample takes a number from one process-wide sequence
+ * (atomic, so it orders samples from every thread as they happened); a slot keeps its
+ * last value with that number (g_seq), and merging slots or combining series keeps the
+ * value with the highest one. So the metric's value, its per-second points and its
+ * sub-metrics are never a sum of several tag sets' values.
+ */
+
 /* One value slot of a sink or an aggregate. */
 struct slot {
 	bool used;
@@ -149,6 +191,7 @@ struct slot {
 	int64_t nz;                  /* rate: non-zero samples */
 	int64_t total;               /* rate: samples */
 	double g_last, g_min, g_max; /* gauge */
+	uint64_t g_seq;              /* gauge: sequence number of g_last (see "Gauges") */
 };
 
 /* A worker's samples for one interval. Recording never takes a lock. */
@@ -189,9 +232,12 @@ static inline void sink_rate(struct sink *s, int sid, bool nonzero)
 	sl->nz += nonzero;
 }
 
+/* Record gauge value v in slot sid: it becomes the slot's last value, stamped with the
+ * next number of the process-wide gauge sequence (see "Gauges"). */
 void sink_gauge(struct sink *s, int sid, double v);
 
-/* Merge slot src into dst (same type). */
+/* Merge slot src into dst (same type). A gauge keeps the later of the two last values
+ * (the higher g_seq; src's on a tie). */
 void slot_merge(struct slot *dst, const struct slot *src);
 void slot_reset(struct slot *s);
 void slot_free(struct slot *s);
@@ -255,10 +301,12 @@ struct combined {
 	double sum;
 	int64_t nz, total;
 	double g_last, g_min, g_max;
+	uint64_t g_seq; /* gauge: g_last is the latest sample of the matching series */
 };
 
 /* Combine the totals (or, with current, the interval being assembled) of every series of
- * metric whose tags include all of filter. */
+ * metric whose tags include all of filter: trends, counters and rates add up; a gauge
+ * takes the latest last value of those series, and their min and max. */
 void aggregate_combine(struct aggregate *a, int metric, const struct tag *filter, int nfilter,
                        bool current, struct combined *out);
 void combined_free(struct combined *c);

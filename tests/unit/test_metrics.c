@@ -682,3 +682,159 @@ Test(metrics, points_stay_bounded_on_long_runs)
 	aggregate_destroy(&a);
 	registry_destroy(&r);
 }
+
+/* Gauges (issue: g:add(100, {a="x"}); g:add(1, {a="y"}) gave "my_gauge: 101 min=1
+ * max=100"): the value is the latest sample of the whole metric, by time, whatever its
+ * tag set, worker or interval; min and max over all samples. */
+
+static double gauge_value(struct aggregate *agg, int m, const struct tag *f, int nf, bool cur,
+                          double *min, double *max)
+{
+	struct combined c;
+	double v = NAN;
+	aggregate_combine(agg, m, f, nf, cur, &c);
+	cr_assert(c.any);
+	combined_value(&c, THR_VALUE, 0, 0, &v);
+	combined_value(&c, THR_MIN, 0, 0, min);
+	combined_value(&c, THR_MAX, 0, 0, max);
+	combined_free(&c);
+	return v;
+}
+
+Test(metrics, gauge_is_the_latest_sample_across_tag_sets)
+{
+	struct registry reg;
+	struct aggregate agg;
+	double min, max;
+	registry_init(&reg);
+	aggregate_init(&agg, &reg);
+	int m = registry_metric(&reg, "my_gauge", MT_GAUGE, MU_NONE);
+	struct tag x[] = { { "a", "x" } }, y[] = { { "a", "y" } };
+	int sx = registry_series(&reg, m, x, 1), sy = registry_series(&reg, m, y, 1);
+	struct sink *s = sink_new();
+	sink_gauge(s, sx, 100);
+	sink_gauge(s, sy, 1);
+	aggregate_add_sink(&agg, s);
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, true, &min, &max), 1, 0,
+	                   "the interval being assembled");
+	aggregate_close_interval(&agg, 0);
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, false, &min, &max), 1, 0, "not 101");
+	cr_expect_float_eq(min, 1, 0);
+	cr_expect_float_eq(max, 100, 0);
+	cr_expect_float_eq(gauge_value(&agg, m, x, 1, false, &min, &max), 100, 0, "sub-metric");
+	cr_expect_float_eq(gauge_value(&agg, m, y, 1, false, &min, &max), 1, 0);
+	cr_assert_eq(agg.mp[m].npoints, 1);
+	cr_expect_float_eq(agg.mp[m].points[0].v[0], 1, 0, "the metric's point: latest, not sum");
+	cr_expect_float_eq(agg.mp[m].points[0].v[1], 1, 0);
+	cr_expect_float_eq(agg.mp[m].points[0].v[2], 100, 0);
+
+	/* Next second, the other order: the latest is x's now (its series id is lower). */
+	sink_reset(s);
+	sink_gauge(s, sy, 5);
+	sink_gauge(s, sx, 7);
+	aggregate_add_sink(&agg, s);
+	aggregate_close_interval(&agg, 1);
+	cr_expect_float_eq(agg.mp[m].points[1].v[0], 7, 0);
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, false, &min, &max), 7, 0);
+	cr_expect_float_eq(gauge_value(&agg, m, y, 1, false, &min, &max), 5, 0);
+
+	/* A series not touched since: older than the other one's sample. */
+	sink_reset(s);
+	sink_gauge(s, sy, 3);
+	aggregate_add_sink(&agg, s);
+	aggregate_close_interval(&agg, 2);
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, false, &min, &max), 3, 0);
+	cr_expect_float_eq(gauge_value(&agg, m, x, 1, false, &min, &max), 7, 0);
+	sink_free(s);
+	aggregate_destroy(&agg);
+	registry_destroy(&reg);
+}
+
+/* Two workers' sinks reach the coordinator in any order: the later sample wins, whichever
+ * sink is merged last; setup()'s and teardown()'s folded sinks take their place in time. */
+Test(metrics, gauge_is_the_latest_sample_across_sinks)
+{
+	struct registry reg;
+	struct aggregate agg;
+	double min, max;
+	registry_init(&reg);
+	aggregate_init(&agg, &reg);
+	int m = registry_metric(&reg, "depth", MT_GAUGE, MU_NONE);
+	int sid = registry_series(&reg, m, NULL, 0);
+	struct tag k[] = { { "k", "1" } };
+	int tagged = registry_series(&reg, m, k, 1);
+	struct sink *setup = sink_new(), *w1 = sink_new(), *w2 = sink_new(), *td = sink_new();
+	sink_gauge(setup, sid, 50);
+	aggregate_fold_sink(&agg, setup);
+	sink_gauge(w2, sid, 3);
+	sink_gauge(w1, tagged, 9); /* after w2's sample */
+	aggregate_add_sink(&agg, w1);
+	aggregate_add_sink(&agg, w2);
+	aggregate_close_interval(&agg, 0);
+	cr_expect_float_eq(agg.mp[m].points[0].v[0], 9, 0);
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, false, &min, &max), 9, 0);
+	cr_expect_float_eq(min, 3, 0);
+	cr_expect_float_eq(max, 50, 0, "setup's sample counts in min and max");
+
+	sink_reset(w1);
+	sink_reset(w2);
+	sink_gauge(w1, sid, 4);
+	sink_gauge(w2, sid, 6);
+	aggregate_add_sink(&agg, w2);
+	aggregate_add_sink(&agg, w1);
+	aggregate_close_interval(&agg, 1);
+	cr_expect_float_eq(agg.s[sid].points[0].v[0], 3, 0);
+	cr_expect_float_eq(agg.s[sid].points[1].v[0], 6, 0, "w2 recorded last, merged first");
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, false, &min, &max), 6, 0);
+
+	sink_gauge(td, tagged, 2);
+	aggregate_fold_sink(&agg, td);
+	cr_expect_float_eq(gauge_value(&agg, m, NULL, 0, false, &min, &max), 2, 0, "teardown");
+	cr_expect_float_eq(min, 2, 0);
+
+	/* slot_merge alone, in both orders. */
+	struct slot a = { 0 }, b = { 0 };
+	slot_merge(&a, &w1->slots[sid]);
+	slot_merge(&a, &w2->slots[sid]);
+	slot_merge(&b, &w2->slots[sid]);
+	slot_merge(&b, &w1->slots[sid]);
+	cr_expect_float_eq(a.g_last, 6, 0);
+	cr_expect_float_eq(b.g_last, 6, 0);
+	cr_expect_float_eq(b.g_min, 4, 0);
+	cr_expect_float_eq(b.g_max, 6, 0);
+	sink_free(setup);
+	sink_free(w1);
+	sink_free(w2);
+	sink_free(td);
+	aggregate_destroy(&agg);
+	registry_destroy(&reg);
+}
+
+/* When a series' points merge (long runs), a gauge point keeps the later interval's value. */
+Test(metrics, gauge_points_merge_to_the_later_value)
+{
+	struct registry reg;
+	struct aggregate agg;
+	registry_init(&reg);
+	aggregate_init(&agg, &reg);
+	int m = registry_metric(&reg, "g", MT_GAUGE, MU_NONE);
+	struct tag x[] = { { "a", "x" } }, y[] = { { "a", "y" } };
+	int sx = registry_series(&reg, m, x, 1), sy = registry_series(&reg, m, y, 1);
+	struct sink *s = sink_new();
+	for (int t = 0; t < POINTS_MAX + 10; t++) {
+		sink_gauge(s, t % 2 ? sy : sx, t % 2 ? 1000 + t : t);
+		aggregate_add_sink(&agg, s);
+		sink_reset(s);
+		aggregate_close_interval(&agg, t);
+	}
+	const struct metric_points *mp = &agg.mp[m];
+	cr_assert_gt(mp->step, 1);
+	for (int i = 0; i + 1 < mp->npoints; i++) {
+		int last = mp->points[i].t + mp->step - 1; /* the last second of the point */
+		double want = last % 2 ? 1000 + last : last;
+		cr_expect_float_eq(mp->points[i].v[0], want, 0, "point %d", i);
+	}
+	sink_free(s);
+	aggregate_destroy(&agg);
+	registry_destroy(&reg);
+}

@@ -252,12 +252,158 @@ Test(metrics_cap, one_warning_names_the_metric_and_the_tag, .init = cr_redirect_
 	}
 	registry_destroy(&r);
 	const char *text = read_stderr();
-	cr_expect(strstr(text, "more than 20 metric series"), "%s", text);
-	cr_expect(
-	    strstr(text, "metric 'http_reqs' has a series for each of 20 values of tag 'name'"),
-	    "%s", text);
+	cr_expect(strstr(text, "the 20-series cap was reached (all metrics together: each "
+	                       "distinct tag set of each metric is one series)"),
+	          "%s", text);
+	cr_expect(strstr(text, "most come from tag 'name' of http_* metrics (20 distinct values "
+	                       "so far, e.g. '/x?id="),
+	          "%s", text);
+	cr_expect(strstr(text, "totals and the series thresholds select stay exact"), "%s", text);
 	cr_expect(strstr(text, "tags = { name = "), "advice: %s", text);
 	cr_expect_eq(strchr(text, '\n'), text + strlen(text) - 1, "one line: %s", text);
+}
+
+Test(metrics_cap, warning_names_a_custom_metric_and_its_tag, .init = cr_redirect_stderr)
+{
+	struct registry r;
+	char id[32];
+	registry_init(&r);
+	r.max_series = 10;
+	int m = registry_metric(&r, "hits", MT_COUNTER, MU_NONE);
+	for (int i = 0; i < 12; i++) {
+		snprintf(id, sizeof(id), "u%d", i);
+		registry_series(&r, m, &(struct tag){ "user", id }, 1);
+	}
+	registry_destroy(&r);
+	const char *text = read_stderr();
+	cr_expect(strstr(text, "tag 'user' of metric 'hits' (10 distinct values"), "%s", text);
+	cr_expect(strstr(text, "Avoid tag values that vary without bound"), "%s", text);
+}
+
+/* Thresholds' selectors (issue: http_req_duration{name:fixed} saw "no data" once 400
+ * unique URLs had filled the cap). */
+
+static int fill_the_cap(struct registry *r, int n)
+{
+	struct tag t[TAG_MAX];
+	char url[32];
+	int id = -1;
+	for (int i = 0; i < n; i++) {
+		snprintf(url, sizeof(url), "/x?id=%d", i);
+		id = registry_series(r, M_HTTP_REQS, t, http_tags(t, url, "200"));
+	}
+	return id;
+}
+
+Test(metrics_cap, selected_tag_sets_bypass_the_cap, .init = cr_redirect_stderr)
+{
+	struct registry r;
+	struct tag t[TAG_MAX];
+	registry_init(&r);
+	r.max_series = 4;
+	struct tag fixed[] = { { "name", "fixed" } };
+	registry_keep_selector(&r, M_HTTP_REQ_DURATION, fixed, 1);
+	int user = registry_metric(&r, "my_counter", MT_COUNTER, MU_NONE);
+	registry_keep_selector(&r, user, &(struct tag){ "user", "u4999" }, 1);
+	cr_assert(registry_series_overflow(&r, fill_the_cap(&r, 10)), "past the cap");
+
+	/* The request's series are decided by http_reqs (engine/worker.c): it is kept too. */
+	int n = http_tags(t, "fixed", "200");
+	int reqs = registry_series(&r, M_HTTP_REQS, t, n);
+	int dur = registry_series(&r, M_HTTP_REQ_DURATION, t, n);
+	int blocked = registry_series(&r, M_HTTP_REQ_BLOCKED, t, n);
+	cr_expect_not(registry_series_overflow(&r, reqs));
+	cr_expect_not(registry_series_overflow(&r, dur));
+	cr_expect_not(registry_series_overflow(&r, blocked));
+	cr_expect_str_eq(registry_series_info(&r, dur)->canon,
+	                 "http_req_duration{expected_response:true,group:,method:GET,name:fixed,"
+	                 "scenario:default,status:200}");
+	cr_expect_eq(registry_series(&r, M_HTTP_REQ_DURATION, t, n), dur, "interned");
+	cr_expect(registry_series_overflow(&r, registry_series(&r, M_ITERATIONS, t, n)),
+	          "not a metric a selector names");
+	cr_expect(registry_series_overflow(
+	              &r, registry_series(&r, M_HTTP_REQS, t, http_tags(t, "other", "200"))),
+	          "another name is not selected");
+
+	struct tag u[] = { { "scenario", "default" }, { "user", "u4999" } };
+	int mine = registry_series(&r, user, u, 2);
+	cr_expect_not(registry_series_overflow(&r, mine));
+	u[1].value = "u4998";
+	cr_expect(registry_series_overflow(&r, registry_series(&r, user, u, 2)));
+	cr_expect_eq(r.nreserved, 4);
+	cr_expect_not(r.reserve_warned);
+	registry_destroy(&r);
+}
+
+Test(metrics_cap, bounded_or_repeated_selectors_reserve_nothing)
+{
+	struct registry r;
+	registry_init(&r);
+	registry_keep_selector(&r, M_HTTP_REQ_DURATION, NULL, 0);
+	registry_keep_selector(&r, M_HTTP_REQ_DURATION,
+	                       &(struct tag){ "expected_response", "true" }, 1);
+	struct tag st[] = { { "status", "200" }, { "scenario", "s" } };
+	registry_keep_selector(&r, M_HTTP_REQS, st, 2);
+	cr_expect_eq(r.nsel, 0, "overflow series keep those tags: no reserve needed");
+	struct tag a[] = { { "name", "x" }, { "status", "200" } };
+	struct tag b[] = { { "status", "200" }, { "name", "x" } };
+	registry_keep_selector(&r, M_HTTP_REQS, a, 2);
+	registry_keep_selector(&r, M_HTTP_REQS, b, 2);
+	registry_keep_selector(&r, M_HTTP_REQ_DURATION, a, 2);
+	cr_expect_eq(r.nsel, 2, "one per metric and tag set");
+	registry_destroy(&r);
+}
+
+/* The reserve is bounded; once full, a selected tag set overflows with the selector's
+ * tags kept, so the threshold still counts it, and one warning names the selector. */
+Test(metrics_cap, full_reserve_overflows_keeping_the_selector_tags, .init = cr_redirect_stderr)
+{
+	struct registry r;
+	struct aggregate agg;
+	char id[32];
+	registry_init(&r);
+	aggregate_init(&agg, &r);
+	r.max_series = 2;
+	r.max_reserved = 3;
+	int m = registry_metric(&r, "my_counter", MT_COUNTER, MU_NONE);
+	struct tag sel[] = { { "user", "u7" } };
+	registry_keep_selector(&r, m, sel, 1);
+	struct sink *s = sink_new();
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		struct tag t[] = { { "user", "u7" }, { "req", id }, { "status", "200" } };
+		sink_add(s, registry_series(&r, m, t, 3), 1);
+		struct tag o[] = { { "user", id } };
+		sink_add(s, registry_series(&r, m, o, 1), 1);
+	}
+	cr_expect_eq(r.nreserved, 3);
+	cr_expect(r.reserve_warned);
+	aggregate_add_sink(&agg, s);
+	aggregate_close_interval(&agg, 0);
+	struct combined c;
+	aggregate_combine(&agg, m, sel, 1, false, &c);
+	cr_expect_float_eq(c.sum, 20, 0, "every sample the selector selects is counted");
+	combined_free(&c);
+	aggregate_combine(&agg, m, NULL, 0, false, &c);
+	cr_expect_float_eq(c.sum, 40, 0, "totals exact");
+	combined_free(&c);
+	bool kept = false;
+	for (int i = 0; i < registry_nseries(&r); i++)
+		kept |= strcmp(registry_series_info(&r, i)->canon,
+		               "my_counter{__overflow__:true,status:200,user:u7}") == 0;
+	cr_expect(kept, "an overflow series with the selector's tag");
+	sink_free(s);
+	aggregate_destroy(&agg);
+	registry_destroy(&r);
+	const char *text = read_stderr();
+	cr_expect(strstr(text, "the 3 extra series kept for thresholds past the series cap are "
+	                       "all taken; new tag sets that threshold 'my_counter{user:u7}' "
+	                       "selects"),
+	          "%s", text);
+	cr_expect(strstr(text, "the 2-series cap was reached"), "%s", text);
+	const char *nl = strchr(text, '\n');
+	cr_expect(nl && strchr(nl + 1, '\n') && !strchr(strchr(nl + 1, '\n') + 1, '\n'),
+	          "two lines: %s", text);
 }
 
 struct hammer {
