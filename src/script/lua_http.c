@@ -17,6 +17,7 @@
 #define RESPONSE_MT "stampede.response"
 #define EXPECT_MT   "stampede.expectedStatuses"
 #define JAR_MT      "stampede.CookieJar"
+#define LRES_MT     "stampede.responseData"
 
 static void hreq_start(struct hreq *r);
 static void hreq_record(struct hreq *r, struct http_memo *memo);
@@ -670,6 +671,8 @@ static void read_params(lua_State *L, struct hreq *r, const char *fn, int params
 			           "params.jar must be a cookie jar (http.cookieJar() or "
 			           "http.CookieJar()), not %s",
 			           luaL_typename(L, -1));
+		if (!j->lv && !j->own) /* a finalizer kept it past its own __gc */
+			luaL_error(L, "params.jar: cookie jar used after it was collected");
 		r->jar = ljar_get(j);
 		anchor(L, r, ANCHOR_JAR, -1);
 	}
@@ -729,9 +732,10 @@ static void prepare(lua_State *L, struct hreq *r, const char *fn, const char *me
 	anchor(L, r, ANCHOR_EXPECT, 0);
 	anchor(L, r, ANCHOR_JAR, 0);
 	r->judge_none = lv->resp_cb_mode == 2;
-	if (lv->resp_cb_mode == 1) { /* the registry keeps it: only setResponseCallback drops it */
+	if (lv->resp_cb_mode == 1) { /* the VU's default, anchored: the registry's ref is not */
 		lua_rawgeti(L, LUA_REGISTRYINDEX, lv->resp_cb_ref);
-		r->expect = lua_touserdata(L, -1);
+		r->expect = luaL_testudata(L, -1, EXPECT_MT);
+		anchor(L, r, ANCHOR_EXPECT, -1); /* params' metamethods may drop the registry's */
 		lua_pop(L, 1);
 	}
 	r->capture_body = !sc->discard_bodies;
@@ -787,7 +791,10 @@ struct lres {
 	char data[]; /* headers ("name\0value\0"...), body, url */
 };
 
-static const char lres_key; /* light userdata key of the hidden lres in a response */
+/* The lres of each response table lives in a weak-keyed (ephemeron) registry table under
+ * this key, response table -> lres userdata (LRES_MT): never in the response table itself,
+ * where pairs/next would find it and the script could replace it with another value. */
+static const char lres_key;
 
 static void push_timings(lua_State *L, const struct lres *c)
 {
@@ -856,14 +863,33 @@ static void push_response(lua_State *L, struct hreq *r)
 	if (body)
 		memcpy(x->data + hdr, c->body.p, body);
 	memcpy(x->data + hdr + body, r->url.p, r->url.len + 1);
+	luaL_setmetatable(L, LRES_MT);
 	lua_createtable(L, 0, 4);
 	lua_pushinteger(L, c->status);
 	lua_setfield(L, -2, "status");
-	lua_pushlightuserdata(L, (void *)&lres_key);
-	lua_pushvalue(L, -3);
-	lua_rawset(L, -3);
-	lua_remove(L, -2);
 	luaL_setmetatable(L, RESPONSE_MT);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lres_key);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, -4);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+	lua_remove(L, -2);
+}
+
+/* The lres of the response table at idx, pushed and left on the stack (it anchors the
+ * pointer returned for as long as the caller uses it). Raises a script error when idx is not
+ * a response this module made. */
+static const struct lres *lres_of(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lres_key);
+	lua_pushvalue(L, idx);
+	lua_rawget(L, -2);
+	lua_remove(L, -2);
+	const struct lres *x = luaL_testudata(L, -1, LRES_MT);
+	if (!x)
+		luaL_error(L, "response object was tampered with (not a response from http.*)");
+	return x;
 }
 
 /* The values of every header field called name in x, joined by ", " (RFC 9110 §5.3) into
@@ -981,20 +1007,16 @@ static void push_res_cookies(lua_State *L, const struct lres *x)
 /* response.__index: the fields not built yet (cached in the table once built). */
 static int l_res_index(lua_State *L)
 {
-	const char *k = lua_tostring(L, 2);
-	if (!k)
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (lua_type(L, 2) != LUA_TSTRING)
 		return 0;
-	lua_getmetatable(L, 1);
-	lua_getfield(L, -1, "methods");
-	lua_getfield(L, -1, k);
+	const char *k = lua_tostring(L, 2);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(1)); /* the methods, out of the script's reach */
 	if (!lua_isnil(L, -1))
 		return 1;
 	lua_settop(L, 2);
-	lua_pushlightuserdata(L, (void *)&lres_key);
-	lua_rawget(L, 1);
-	const struct lres *x = lua_touserdata(L, -1);
-	if (!x)
-		return 0;
+	const struct lres *x = lres_of(L, 1); /* stays at index 3 while x is used */
 	if (!strcmp(k, "body")) {
 		push_body(L, x);
 	} else if (!strcmp(k, "cookies")) {
@@ -1052,6 +1074,9 @@ static int l_res_header(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	const char *name = luaL_checkstring(L, 2);
 	lua_getfield(L, 1, "headers"); /* through __index: built on first use */
+	if (!lua_istable(L, -1))
+		return luaL_error(L, "response.headers is not a table (%s): was it replaced?",
+		                  luaL_typename(L, -1));
 	lua_pushnil(L);
 	while (lua_next(L, -2)) {
 		if (lua_type(L, -2) == LUA_TSTRING && !strcasecmp(lua_tostring(L, -2), name))
@@ -1123,14 +1148,39 @@ static void fail_hop(struct hreq *r, const char *url, enum err_kind err)
 	hreq_record(r, &r->memo);
 }
 
+/* The authority of the absolute URL u (after "scheme://"), or NULL when it has none. */
+static char *authority_of(char *u)
+{
+	char *colon = strchr(u, ':');
+	return colon && colon[1] == '/' && colon[2] == '/' ? colon + 3 : NULL;
+}
+
+/* Drop the userinfo ("user:pass@") of the absolute http(s) URL u, in place: a redirect
+ * target is followed without credentials, as a request URL cannot carry them (url_parse). */
+static void strip_userinfo(char *u)
+{
+	char *auth = authority_of(u);
+	if (!auth)
+		return;
+	size_t n = strcspn(auth, "/?#");
+	char *at = NULL;
+	for (char *p = auth; p < auth + n; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		memmove(auth, at + 1, strlen(at + 1) + 1);
+}
+
 /* Follow a redirect (RFC 9110 §15.4) from r's response: resolve Location against the
  * current URL (RFC 3986 §5.2, url_resolve), change the method as k6 (Go) does — 301, 302
  * and 303 turn anything but GET and HEAD into a GET without a body or content headers; 307
  * and 308 keep method and body — and on another origin drop the credentials. Returns false
  * when there is nothing to follow; the 3xx is then the response. A target whose scheme is
  * not http or https ("ftp://...", "javascript:...") ends r with ERR_UNSUPPORTED_SCHEME
- * (fail_hop); one that is http(s) but no URL we can request ("http:/x": no host, as RFC
- * 3986 resolves it strictly) is not followed. */
+ * (fail_hop). A target's userinfo is dropped (strip_userinfo). One with an authority that
+ * cannot be connected to ("http://h:0/", "http://h:99999/", "http:///x") ends r with
+ * ERR_CONNECT, as k6 (Go's dialer) does; one without an authority ("http:/x", as RFC 3986
+ * resolves it strictly) is not followed. */
 static bool follow_redirect(struct hreq *r)
 {
 	int st = r->call.status;
@@ -1150,8 +1200,11 @@ static bool follow_redirect(struct hreq *r)
 		free(next);
 		return false;
 	}
+	strip_userinfo(next);
 	struct url probe;
 	if (url_parse(next, &probe, err, sizeof(err)) < 0) {
+		if (authority_of(next))
+			fail_hop(r, next, ERR_CONNECT);
 		free(next);
 		return false;
 	}
@@ -1402,8 +1455,10 @@ static int l_request(lua_State *L)
 /* A jar method's arguments start after the jar itself when called as jar:m(...). */
 static struct ljar *jar_args(lua_State *L, int *base)
 {
-	struct ljar *j = lua_touserdata(L, lua_upvalueindex(1));
+	struct ljar *j = luaL_checkudata(L, lua_upvalueindex(1), JAR_MT);
 	*base = lua_touserdata(L, 1) == j ? 2 : 1;
+	if (!j->lv && !j->own) /* a finalizer kept it past its own __gc */
+		luaL_error(L, "cookie jar used after it was collected");
 	return j;
 }
 
@@ -1414,12 +1469,15 @@ static void jar_url(lua_State *L, int idx, struct url *u)
 		luaL_error(L, "%s", err);
 }
 
+/* opts[k] converted as tostring() does (__tostring included), or NULL when nil. The value
+ * and its string are left on the stack (two slots, or one for nil): the string is the only
+ * reference to the converted text, and later conversions may run Lua and the collector, so
+ * the caller pops them only when done with the pointer. */
 static const char *opt_string(lua_State *L, int t, const char *k, size_t *len)
 {
+	luaL_checkstack(L, 2, "jar.set options");
 	lua_getfield(L, t, k);
-	const char *v = lua_isnil(L, -1) ? NULL : luaL_tolstring(L, -1, len);
-	lua_pop(L, v ? 2 : 1); /* the string stays alive in opts (or is a number's copy) */
-	return v;
+	return lua_isnil(L, -1) ? NULL : luaL_tolstring(L, -1, len);
 }
 
 /* jar.set(url, name, value, { domain, path, expires, max_age, secure, http_only }) */
@@ -1435,7 +1493,7 @@ static int l_jar_set(lua_State *L)
 	if (opts) {
 		const char *exp;
 		size_t n;
-		lua_pushvalue(L, opts); /* keep converted strings referenced by the stack */
+		/* the converted strings stay on the stack until the cookie is stored */
 		a.domain = opt_string(L, opts, "domain", &a.domain_len);
 		a.path = opt_string(L, opts, "path", &a.path_len);
 		if ((exp = opt_string(L, opts, "expires", &n)) != NULL) {
@@ -1481,26 +1539,45 @@ static int l_jar_set(lua_State *L)
 	return 0;
 }
 
-static int cookie_to_list(const struct cookie_info *ci, void *ud)
+/* A jar cookie into the C buffer ud as a snapshot record (snap_add). */
+static int cookie_to_buf(const struct cookie_info *ci, void *ud)
 {
-	lua_State *L = ud;
-	lua_pushlstring(L, ci->value, ci->value_len);
-	append_to_list(L, ci->name, ci->name_len);
+	snap_add(ud, SNAP_COOKIE, ci->name, ci->name_len, ci->value, ci->value_len);
 	return 0;
 }
 
-/* jar.cookiesForURL(url): name -> list of values the jar would send to url (k6). */
+/* name -> list of values of the cookie records in the buffer (light userdata) at 1. */
+static int push_cookie_lists(lua_State *L)
+{
+	const struct buf *b = lua_touserdata(L, 1);
+	struct snap_item it;
+	size_t at = 0;
+	lua_newtable(L);
+	while (snap_next(b, &at, &it)) {
+		lua_pushlstring(L, it.value, it.value_len);
+		append_to_list(L, it.name, it.name_len);
+	}
+	return 1;
+}
+
+/* jar.cookiesForURL(url): name -> list of values the jar would send to url (k6). The jar is
+ * copied out first: building Lua values may run finalizers (__gc), and one that changed the
+ * jar (jar.clear) must not do it while cookie_jar_each walks it. */
 static int l_jar_cookies_for_url(lua_State *L)
 {
 	int b;
 	struct ljar *j = jar_args(L, &b);
 	struct url u;
+	struct buf list = { 0 };
 	jar_url(L, b, &u);
 	struct cookie_url cu = cookie_url_of(&u);
-	lua_newtable(L);
-	cookie_jar_each(ljar_get(j), &cu, wall_us(), cookie_to_list, L);
+	cookie_jar_each(ljar_get(j), &cu, wall_us(), cookie_to_buf, &list);
 	url_free(&u);
-	return 1;
+	lua_pushcfunction(L, push_cookie_lists);
+	lua_pushlightuserdata(L, &list);
+	int rc = lua_pcall(L, 1, 1, 0); /* so that list is freed on a memory error too */
+	buf_free(&list);
+	return rc == LUA_OK ? 1 : lua_error(L);
 }
 
 /* jar.clear(url): forget every cookie that would be sent to url's host. */
@@ -1537,6 +1614,7 @@ static int l_jar_index(lua_State *L)
 		{ "clear", l_jar_clear }, { "delete", l_jar_delete },
 		{ NULL, NULL },
 	};
+	luaL_checkudata(L, 1, JAR_MT);
 	const char *k = luaL_checkstring(L, 2);
 	for (const luaL_Reg *m = methods; m->name; m++) {
 		if (!strcmp(k, m->name)) {
@@ -1701,6 +1779,14 @@ static int l_batch(lua_State *L)
 	return run_requests(L, lv, n, true);
 }
 
+/* The metatable on top of L hidden from getmetatable and fixed against setmetatable: its
+ * metamethods (__gc, __index) take only the objects this module made. */
+static void protect_metatable(lua_State *L)
+{
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+}
+
 int luaopen_stampede_http(lua_State *L)
 {
 	if (luaL_newmetatable(L, RESPONSE_MT)) {
@@ -1710,17 +1796,33 @@ int luaopen_stampede_http(lua_State *L)
 		lua_pushcfunction(L, l_res_header);
 		lua_setfield(L, -2, "header");
 		lua_setfield(L, -2, "methods");
-		lua_pushcfunction(L, l_res_index);
+		lua_getfield(L, -1, "methods");
+		lua_pushcclosure(L, l_res_index, 1);
 		lua_setfield(L, -2, "__index");
+		protect_metatable(L);
 	}
 	lua_pop(L, 1);
+	luaL_newmetatable(L, LRES_MT);
+	protect_metatable(L);
+	lua_pop(L, 1);
 	luaL_newmetatable(L, EXPECT_MT);
+	protect_metatable(L);
 	lua_pop(L, 1);
 	if (luaL_newmetatable(L, JAR_MT)) {
 		lua_pushcfunction(L, l_jar_index);
 		lua_setfield(L, -2, "__index");
 		lua_pushcfunction(L, l_jar_gc);
 		lua_setfield(L, -2, "__gc");
+		protect_metatable(L);
+	}
+	lua_pop(L, 1);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &lres_key) != LUA_TTABLE) {
+		lua_newtable(L); /* response table -> lres, weak keys (an ephemeron table) */
+		lua_createtable(L, 0, 1);
+		lua_pushliteral(L, "k");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &lres_key);
 	}
 	lua_pop(L, 1);
 	static const luaL_Reg fns[] = {

@@ -157,9 +157,10 @@ def test_cookie_metamethods(tmp_path, srv):
     })
     assert_raised(r, msgs, srv, {
         "index_first": ("-- BAD RAISES", "bad __index call 1"),
-        # a table value is not converted with __tostring: the value must be a string
-        "tostring": ("-- case tostring", 'http.get: params.cookies: cookie "a": the value '
-                     'must be a string or a number')}, unsent=("/c1", "/c2"))
+        # a table value is not converted with __tostring: it is read as { value = ... }
+        "tostring": ("-- case tostring", 'http.get: params.cookies: cookie "a": the '
+                     "table's value field must be a string or a number")},
+        unsent=("/c1", "/c2"))
     for name in ("proxy", "index_later", "table"):
         assert o[name]["status"] == 200 and o[name]["code"] == 0, o
     hop1 = {e["target"]: RecordingServer.values(e, "cookie")
