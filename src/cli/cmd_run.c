@@ -213,6 +213,11 @@ static int opt_body_file(struct run_args *a, const char *path)
 		fprintf(stderr, "stampede: --body-file: '%s' is larger than 64 MiB\n", path);
 		return rc;
 	}
+	if (rc == -ETIMEDOUT) { /* a FIFO with no writer, or one that stopped writing */
+		fprintf(stderr, "stampede: --body-file: '%s': no data and no writer for 10 s\n",
+		        path);
+		return rc;
+	}
 	return rc < 0 ? bad("--body-file", path, strerror(-rc)) : 0;
 }
 

@@ -18,6 +18,9 @@
 
 #define COLLECT_DELAY_US 30000
 #define SATURATED        0.95
+/* The last-resort bound: how long past the end of every scenario (or past a hard stop) a
+ * worker may take to finish before the coordinator gives up on it (see give_up()). */
+#define STUCK_MARGIN_US (5 * USEC_PER_SEC)
 
 struct coord {
 	struct engine e;
@@ -43,6 +46,8 @@ struct coord {
 	int sfd;          /* signalfd of SIGINT, SIGTERM and SIGHUP */
 	int nsig;         /* stop signals received */
 	bool interrupted; /* a signal stopped the run (exit 105) */
+	bool *stuck;      /* the worker did not stop in time and was abandoned */
+	int nstuck;       /* how many */
 };
 
 /* Check every threshold's metric and aggregation, and give the registry their sub-metric
@@ -237,7 +242,7 @@ static void close_ready_intervals(struct coord *c)
 				continue;
 			if (c->pend_head[w] && c->pend_head[w]->interval == k)
 				any = true;
-			else
+			else if (!c->stuck[w]) /* an abandoned worker delivers no more */
 				ready = false;
 		}
 		if (!ready || !any)
@@ -260,7 +265,7 @@ static void close_ready_intervals(struct coord *c)
 		int alloc = 0;
 		bool all_done = true;
 		for (int w = 0; w < nw; w++) {
-			all_done = all_done && c->finished[w];
+			all_done = all_done && (c->finished[w] || c->stuck[w]);
 			alloc += c->vus_max[w];
 		}
 		/* vus: the most VUs active at once in the interval, summed over workers (each
@@ -290,22 +295,39 @@ static int read_signals(struct coord *c, int *last)
 }
 
 /* Wait for the worker running setup() or teardown() to finish. A stop signal meanwhile
- * stops it at once (lifecycle functions have no graceful stop); returns whether one did. */
-static bool lifecycle_wait(struct coord *c, struct engine *e, struct worker *w, const char *fn)
+ * stops it at once (lifecycle functions have no graceful stop); *signalled says whether one
+ * did. Returns false if the worker did not finish within STUCK_MARGIN_US of its timeout or
+ * of the signal (code that no hook interrupts): it must then be neither joined nor freed. */
+static bool lifecycle_wait(struct coord *c, struct engine *e, struct worker *w, const char *fn,
+                           int64_t timeout_us, bool *signalled)
 {
-	bool signalled = false;
+	int64_t deadline = e->start_us + MAX(timeout_us, 0) + STUCK_MARGIN_US;
+	*signalled = false;
 	for (;;) {
 		struct worker_stats st;
 		worker_get_stats(w, &st);
 		if (st.done)
-			return signalled;
+			return true;
+		if (now_us() >= deadline) {
+			fprintf(
+			    stderr,
+			    "stampede: warning: %s() did not stop within 5 s of its %s; giving "
+			    "up on it (what follows is skipped: handleSummary(), and after "
+			    "setup() the run). Likely cause: script code that cannot be "
+			    "interrupted (a long pattern match, or a blocking open() of a FIFO or "
+			    "device)\n",
+			    fn, *signalled ? "interruption" : "timeout");
+			return false;
+		}
 		struct pollfd pfd = { .fd = c->sfd, .events = POLLIN };
 		int sig = 0;
 		if (poll(&pfd, 1, 50) > 0 && (pfd.revents & POLLIN) && read_signals(c, &sig)) {
-			if (!signalled)
+			if (!*signalled) {
 				fprintf(stderr, "\nstampede: %s received: stopping %s()\n",
 				        strsignal(sig), fn);
-			signalled = true;
+				deadline = MIN(deadline, now_us() + STUCK_MARGIN_US);
+			}
+			*signalled = true;
 			__atomic_store_n(&e->stop_level, STOP_HARD, __ATOMIC_RELEASE);
 			worker_wake(w);
 		}
@@ -318,7 +340,14 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
                          int64_t timeout_us)
 {
 	struct script *scr = c->o->script;
-	struct scenario sc = {
+	/* on the heap: a stuck worker keeps using them after this returns (then leaked) */
+	struct lc_run {
+		struct scenario sc;
+		struct engine_cfg lc;
+		struct engine e;
+		struct worker *w;
+	} *lr = xcalloc(1, sizeof(*lr));
+	lr->sc = (struct scenario){
 		.name = (char *)fn,
 		.exec = (char *)fn,
 		.executor = EX_PER_VU_ITERATIONS,
@@ -329,26 +358,33 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 		.graceful_stop_us = 0,
 		.lifecycle = true,
 	};
-	sched_constant(&sc.sched, 1, timeout_us);
-	sc.duration_us = timeout_us;
-	struct engine_cfg lc = *cfg;
-	lc.scen = &sc;
-	lc.nscen = 1;
-	lc.threads = 1;
-	struct engine e = { .cfg = &lc, .reg = &c->reg, .nworkers = 1 };
-	struct worker *w = NULL;
-	int rc = worker_new(&e, 0, &w);
+	struct scenario *sc = &lr->sc;
+	struct engine *e = &lr->e;
+	sched_constant(&sc->sched, 1, timeout_us);
+	sc->duration_us = timeout_us;
+	lr->lc = *cfg;
+	lr->lc.scen = sc;
+	lr->lc.nscen = 1;
+	lr->lc.threads = 1;
+	*e = (struct engine){ .cfg = &lr->lc, .reg = &c->reg, .nworkers = 1 };
+	int rc = worker_new(e, 0, &lr->w);
 	if (rc < 0) {
-		sched_free(&sc.sched);
+		sched_free(&sc->sched);
+		free(lr);
 		return rc;
 	}
-	e.workers = &w;
-	scr->engine = &e;
-	e.start_us = now_us();
+	struct worker *w = lr->w;
+	e->workers = &lr->w;
+	scr->engine = e;
+	e->start_us = now_us();
 	rc = worker_start(w);
 	bool signalled = false;
 	if (rc == 0) {
-		signalled = lifecycle_wait(c, &e, w, fn);
+		if (!lifecycle_wait(c, e, w, fn, timeout_us, &signalled)) {
+			c->nstuck++; /* lr, w and its VU stay as they are */
+			c->interrupted = c->interrupted || signalled;
+			return signalled ? -EINTR : -ETIMEDOUT;
+		}
 		worker_join(w);
 	}
 	struct worker_stats st;
@@ -359,14 +395,16 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 		sink_free(s);
 	}
 	worker_free(w);
-	sched_free(&sc.sched);
+	sched_free(&sc->sched);
 	scr->engine = &c->e;
-	if (__atomic_load_n(&e.abort_requested, __ATOMIC_ACQUIRE)) {
+	if (__atomic_load_n(&e->abort_requested, __ATOMIC_ACQUIRE)) {
 		c->aborted = true;
-		snprintf(c->abort_reason, sizeof(c->abort_reason), "%s (in %s())", e.abort_reason,
+		snprintf(c->abort_reason, sizeof(c->abort_reason), "%s (in %s())", e->abort_reason,
 		         fn);
+		free(lr);
 		return -ECANCELED;
 	}
+	free(lr);
 	if (signalled) {
 		fprintf(stderr, "stampede: %s() was interrupted\n", fn);
 		return -EINTR;
@@ -432,19 +470,72 @@ static void raise_nofile(void)
 	}
 }
 
+/* Give up on the workers that have not finished: mark them stuck and say which, why their
+ * last samples are missing, and what likely keeps them. */
+static void give_up(struct coord *c, const char *why)
+{
+	char list[256] = "";
+	size_t len = 0;
+	for (int w = 0; w < c->e.nworkers; w++) {
+		struct worker_stats st;
+		worker_get_stats(c->e.workers[w], &st);
+		if (st.done)
+			continue;
+		c->stuck[w] = true;
+		c->nstuck++;
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+			                        len ? ", " : "", w);
+	}
+	if (c->tty && !c->o->quiet)
+		fputc('\n', stderr);
+	fprintf(stderr,
+	        "stampede: warning: worker thread(s) %s did not stop %s; giving up on them: "
+	        "their samples since their last completed interval are missing from the "
+	        "results, teardown() and handleSummary() are skipped. Likely cause: script code "
+	        "that cannot be interrupted (a long pattern match such as string.find with many "
+	        "'.-', or a blocking open() of a FIFO or device)\n",
+	        list, why);
+	fflush(stderr);
+}
+
+/* Wait for the workers, collecting their samples each second and handling signals and
+ * aborts. Returns 0 once every worker is done, or 1 if some did not stop by the last-resort
+ * bound (STUCK_MARGIN_US past the end of every scenario, past the graceful stop of a first
+ * signal, or past a hard stop; plus 1 ms per VU the unfinished workers hold, which they
+ * free on the way out): those are marked in c->stuck and must be neither joined nor freed. */
 static int coordinate(struct coord *c)
 {
 	int nw = c->e.nworkers;
-	int64_t k = 1;
+	int64_t k = 1, plan_end = 0, grace_max = 0;
+	for (int i = 0; i < c->e.cfg->nscen; i++) {
+		plan_end = MAX(plan_end, scenario_end_us(&c->e.cfg->scen[i]));
+		grace_max = MAX(grace_max, c->e.cfg->scen[i].graceful_stop_us);
+	}
+	int64_t deadline = c->e.start_us + plan_end + STUCK_MARGIN_US;
+	bool hard_seen = false;
 	for (;;) {
 		bool all_done = true;
+		int64_t vus_left = 0; /* the VUs a worker frees after its loop: 1 ms each */
 		for (int w = 0; w < nw; w++) {
 			struct worker_stats st;
 			worker_get_stats(c->e.workers[w], &st);
 			all_done = all_done && st.done;
+			vus_left += st.done ? 0 : st.allocated_vus;
 		}
 		if (all_done)
 			break;
+		if (!hard_seen &&
+		    __atomic_load_n(&c->e.stop_level, __ATOMIC_ACQUIRE) == STOP_HARD) {
+			hard_seen = true; /* a second signal, an abort: the workers stop at once */
+			deadline = MIN(deadline, now_us() + STUCK_MARGIN_US);
+		}
+		if (now_us() >= deadline + vus_left * 1000) {
+			give_up(c, hard_seen ? "within 5 s of the hard stop"
+			                     : "within 5 s of the end of the run (duration + "
+			                       "graceful stop)");
+			return 1;
+		}
 		int64_t next = c->e.start_us + k * USEC_PER_SEC + COLLECT_DELAY_US;
 		int64_t wait = next - now_us();
 		struct pollfd pfd = { .fd = c->sfd, .events = POLLIN };
@@ -462,6 +553,8 @@ static int coordinate(struct coord *c)
 				fprintf(stderr, "stampede: stopping now\n");
 			__atomic_store_n(&c->e.stop_level, c->nsig == 1 ? STOP_GRACEFUL : STOP_HARD,
 			                 __ATOMIC_RELEASE);
+			if (before == 0) /* the run now ends by the longest graceful stop */
+				deadline = MIN(deadline, now_us() + grace_max + STUCK_MARGIN_US);
 			for (int w = 0; w < nw; w++)
 				worker_wake(c->e.workers[w]);
 		}
@@ -540,6 +633,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	c.pend_head = xcalloc((size_t)cfg->threads, sizeof(*c.pend_head));
 	c.pend_tail = xcalloc((size_t)cfg->threads, sizeof(*c.pend_tail));
 	c.finished = xcalloc((size_t)cfg->threads, sizeof(*c.finished));
+	c.stuck = xcalloc((size_t)cfg->threads, sizeof(*c.stuck));
 	c.vus_max = xcalloc((size_t)cfg->threads, sizeof(*c.vus_max));
 	c.cpu_prev = xcalloc((size_t)cfg->threads, sizeof(*c.cpu_prev));
 	c.csink = sink_new();
@@ -550,6 +644,10 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		o->script->engine = &c.e;
 		if (o->script->has_setup) {
 			int e = run_lifecycle(&c, cfg, "setup", o->setup_timeout_us);
+			if (e < 0 && c.nstuck) { /* nothing ran: no outputs, and nothing to free */
+				fflush(stdout);
+				_exit(e == -EINTR ? EXIT_INTERRUPTED : EXIT_SETUP_TIMEOUT);
+			}
 			if (e < 0) {
 				rc = e == -ECANCELED   ? EXIT_ABORTED
 				     : e == -ETIMEDOUT ? EXIT_SETUP_TIMEOUT
@@ -584,11 +682,22 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			break;
 		}
 	}
-	coordinate(&c);
+	if (coordinate(&c)) {
+		/* Abandoned workers: as for an interrupted run, and their still-busy VUs count
+		 * as interrupted iterations (read below, they are atomics). */
+		c.interrupted = true;
+		__atomic_store_n(&c.e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
+	}
 	int64_t end = now_us();
 	int64_t interrupted_iters = 0, backlog_max = 0;
 	for (int w = 0; w < c.e.nworkers; w++) {
 		struct worker_stats st;
+		if (c.stuck[w]) {
+			worker_get_stats(c.e.workers[w], &st);
+			interrupted_iters += st.active_vus;
+			backlog_max = MAX(backlog_max, st.backlog_max);
+			continue;
+		}
 		worker_join(c.e.workers[w]);
 		worker_get_stats(c.e.workers[w], &st);
 		interrupted_iters += st.interrupted;
@@ -597,8 +706,9 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	sample_generator(&c);
 	queue_sinks(&c);
 	close_ready_intervals(&c);
-	/* teardown() runs unless the run was aborted or a second signal said "now" */
-	if (o->script && o->script->has_teardown && !c.aborted && c.nsig < 2) {
+	/* teardown() runs unless the run was aborted, a second signal said "now" or a worker
+	 * is stuck (it may hold the script's shared state; give_up() said so) */
+	if (o->script && o->script->has_teardown && !c.aborted && c.nsig < 2 && !c.nstuck) {
 		int e = run_lifecycle(&c, cfg, "teardown", o->teardown_timeout_us);
 		out.script_error = e == -EINVAL;
 		out.teardown_timeout = e == -ETIMEDOUT;
@@ -633,12 +743,13 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	r.trend_stats = o->trend_stats;
 	out.thresholds = report_eval_thresholds(&r) > 0;
 	bool printed = false;
-	if (o->script && o->script->has_handle_summary) {
+	if (o->script && o->script->has_handle_summary && !c.nstuck) {
 		json_t *data = export_build(&r);
 		int e = script_handle_summary(o->script, data, &printed);
 		out.script_error = out.script_error || e == -EINVAL;
 		out.output_failed = out.output_failed || e == -EIO;
 		c.interrupted = c.interrupted || e == -EINTR;
+		r.interrupted = c.interrupted; /* a signal in handleSummary(): the export says so */
 		json_decref(data);
 	}
 	if (!o->no_summary && !printed)
@@ -655,6 +766,13 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	out.interrupted = c.interrupted;
 	if (rc == EXIT_OK) /* a worker that could not start says more than any verdict */
 		rc = exit_code(&out);
+	if (c.nstuck) {
+		/* The stuck threads still run and use the engine, the script and their VUs:
+		 * nothing may be freed or joined. The outputs are written; end here. */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
 
 out_workers:
 	for (int w = 0; w < cfg->threads; w++)
@@ -668,6 +786,7 @@ out_workers:
 	free(c.pend_head);
 	free(c.pend_tail);
 	free(c.finished);
+	free(c.stuck);
 	free(c.vus_max);
 	free(c.cpu_prev);
 	sink_free(c.csink);

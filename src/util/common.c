@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,8 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len)
 {
 	struct stat st;
 	int rc = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO's open() does not wait for a writer (poll() does, bounded) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -256,8 +258,20 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len)
 	for (;;) {
 		if (n == cap) /* room for max + 1 bytes: one more than allowed says "too large" */
 			buf = xrealloc(buf, (cap = MIN(cap * 2, max + 1)) + 1);
+		/* a FIFO reads 0 before its first writer came: wait for data or the writer's
+		 * close (POLLHUP comes only once one was there); others read at once */
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int p = poll(&pfd, 1, (int)(READ_FILE_WAIT_US / 1000));
+			if (p < 0 && errno == EINTR)
+				continue;
+			if (p <= 0) {
+				rc = p == 0 ? -ETIMEDOUT : -errno;
+				break;
+			}
+		}
 		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r < 0) {
 			rc = -errno;

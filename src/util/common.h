@@ -53,11 +53,17 @@ int parse_double(const char *s, double *out);
  * bytes. */
 int parse_size(const char *s, int64_t *out);
 
+/* How long read_file_max() waits for a FIFO's writer or for more data from a FIFO or a
+ * character device, in µs. */
+#define READ_FILE_WAIT_US (10 * 1000000LL)
+
 /* Read the file at path (a regular file, FIFO or character device) into a new buffer with
  * a NUL after the data: *out (the caller frees it), *len bytes without the NUL. At most max
  * bytes are accepted: a larger regular file fails at once (by its size), anything else
- * (a FIFO, /dev/zero) after max + 1 bytes were read, with -EFBIG. Returns 0 or a negative
- * errno (-ENOENT, -EACCES, -EISDIR, -EFBIG, -EIO ...); *out is untouched on failure. */
+ * (a FIFO, /dev/zero) after max + 1 bytes were read, with -EFBIG. A FIFO or device that
+ * has no writer, or sends nothing more, for READ_FILE_WAIT_US fails with -ETIMEDOUT (the
+ * open() itself never waits). Returns 0 or a negative errno (-ENOENT, -EACCES, -EISDIR,
+ * -EFBIG, -ETIMEDOUT, -EIO ...); *out is untouched on failure. */
 int read_file_max(const char *path, size_t max, char **out, size_t *len);
 
 #endif
