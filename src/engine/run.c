@@ -721,6 +721,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		.agg = &c.agg,
 		.duration_s = (double)(end - c.e.start_us) / 1e6,
 		.interrupted = c.interrupted,
+		.workers_stuck = c.nstuck,
 		.aborted = c.aborted,
 		.abort_reason = c.aborted ? c.abort_reason : NULL,
 		.thr = o->thr,

@@ -14,7 +14,8 @@ struct report {
 	struct registry *reg;
 	struct aggregate *agg;
 	double duration_s; /* measured run time */
-	bool interrupted;  /* stopped by a signal */
+	bool interrupted;  /* stopped by a signal, or by workers that did not stop */
+	int workers_stuck; /* workers given up on at the end (engine/run.c's last resort) */
 	bool aborted;      /* stopped by an abort-on-fail threshold */
 	const char *abort_reason;
 	struct threshold *thr;

@@ -220,7 +220,9 @@ void summary_print(FILE *f, const struct report *r, bool color)
 		fprintf(f, "  %sABORTED%s: %s\n", p->bad, p->reset,
 		        r->abort_reason ? r->abort_reason : "threshold failed");
 	if (r->interrupted)
-		fprintf(f, "  %sINTERRUPTED%s: stopped by a signal\n", p->warn, p->reset);
+		fprintf(f, "  %sINTERRUPTED%s: %s\n", p->warn, p->reset,
+		        r->workers_stuck ? "a worker did not stop (see the warning above)"
+		                         : "stopped by a signal");
 	print_checks(f, r, p);
 	print_thresholds(f, r, p);
 

@@ -48,6 +48,7 @@ def test_pattern_match_ends_by_duration_grace_margin(spawn, tmp_path):
     s = check_gave_up(r, export)
     assert "worker thread(s) 0" in r.stderr, r.stderr
     assert s["state"]["interruptedIterations"] >= 1, s["state"]
+    assert "INTERRUPTED: a worker did not stop" in r.stdout, r.stdout
 
 
 def test_pattern_match_second_sigint_ends_soon(spawn, tmp_path):
