@@ -214,11 +214,10 @@ static int opt_body_file(struct run_args *a, const char *path)
 		return rc;
 	}
 	if (rc == -ETIMEDOUT) { /* a FIFO with no writer, or one that stopped writing */
-		fprintf(stderr, "stampede: --body-file: '%s': no data and no writer for 10 s\n",
-		        path);
+		fprintf(stderr, "stampede: --body-file: '%s': %s\n", path, read_file_strerror(rc));
 		return rc;
 	}
-	return rc < 0 ? bad("--body-file", path, strerror(-rc)) : 0;
+	return rc < 0 ? bad("--body-file", path, read_file_strerror(rc)) : 0;
 }
 
 /* An output path option: checked now, before any script is loaded or load is sent. */

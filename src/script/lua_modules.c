@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/hdr.h"
 #include "metrics/metrics.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
@@ -309,7 +310,14 @@ struct lmetric {
 	int id;
 	enum metric_type type;
 	bool is_time;
+	char name[129]; /* valid_metric_name: at most 128 characters */
 };
+
+/* Trends record values up to HDR_HIGHEST in the histogram's unit (µs for time trends,
+ * milli-units for the others): 3,600,000 ms or 3,600,000 units. Larger values are recorded
+ * as that (counted), with one warning per metric and process. */
+#define TREND_MAX_VALUE ((double)HDR_HIGHEST / 1000)
+static unsigned char trend_warned[METRICS_MAX];
 
 /* The registry, when running inside a test; the options state records declarations. */
 static struct registry *metric_registry(lua_State *L)
@@ -350,6 +358,7 @@ static int new_metric(lua_State *L, enum metric_type type)
 	m->type = type;
 	m->is_time = is_time;
 	m->id = -1;
+	snprintf(m->name, sizeof(m->name), "%s", name);
 	struct registry *reg = metric_registry(L);
 	if (reg) {
 		m->id = registry_metric(reg, name, type,
@@ -426,12 +435,28 @@ static int l_metric_add(lua_State *L)
 	if (lua_gettop(L) >= 3 && !lua_isnil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
 	struct lvu *lv = lvu_check_iteration(L, "adding to a metric");
+	if (!isfinite(v))
+		return luaL_error(L, "metric '%s': values must be finite numbers (got %s)", m->name,
+		                  isnan(v) ? "NaN"
+		                  : v > 0  ? "inf"
+		                           : "-inf");
 	if (m->id < 0 || !lv->v)
 		return 0;
 	if (m->type == MT_TREND) {
-		if (!isfinite(v) || v < 0)
-			return luaL_error(L, "trend values must be finite and 0 or more (got %f)",
-			                  v);
+		if (v < 0)
+			return luaL_error(L, "metric '%s': trend values must be 0 or more (got %f)",
+			                  m->name, v);
+		if (v > TREND_MAX_VALUE) {
+			v = TREND_MAX_VALUE;
+			if (m->id < METRICS_MAX &&
+			    !__atomic_exchange_n(&trend_warned[m->id], 1, __ATOMIC_RELAXED))
+				fprintf(stderr,
+				        "\nstampede: warning: trend '%s' got a value above %.0f%s: "
+				        "such values are recorded as %.0f (later ones are not "
+				        "reported)\n",
+				        m->name, TREND_MAX_VALUE, m->is_time ? " ms" : "",
+				        TREND_MAX_VALUE);
+		}
 		v = v * 1000; /* ms -> µs, or value -> milli-units */
 	}
 	lvu_record(L, lv, m->id, m->type, v, lua_istable(L, 3) ? 3 : 0, NULL);
@@ -623,7 +648,7 @@ static struct dataset *dataset_get(const char *full, bool csv, char *err, size_t
 		return NULL;
 	}
 	if (e < 0) {
-		snprintf(err, errlen, "%s", strerror(-e));
+		snprintf(err, errlen, "%s", read_file_strerror(e));
 		return NULL;
 	}
 	d = xcalloc(1, sizeof(*d));

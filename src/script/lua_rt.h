@@ -42,6 +42,9 @@ struct lw {
 	bool stopping;          /* a stop was decided: every instruction raises until C */
 	char deadline_msg[160]; /* the error a passed deadline raises */
 	char stop_msg[160];     /* the error being raised */
+	/* C closes the state or resets a thread: Lua that still runs there (__close) is ended
+	 * at once; Lua runs it protected (luaD_closeprotected), the error is dropped */
+	bool cleanup;
 };
 
 /* Origins a worker keeps (each a struct target that connections point to). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/hdr.h"
 #include "metrics/metrics.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
@@ -21,14 +22,40 @@
 /* Outside iterations, how often the hook looks at deadlines, stops and pending signals. */
 #define CHECK_US 20000
 /* Distinct script error messages kept (the rest are counted together) and printed. */
-#define ERRORS_KEPT    100
+#define ERRORS_KEPT 100
+/* The registry's weak set of the VUs' threads (script code cannot resume or close them). */
+#define VU_THREADS "stampede.vu_threads"
+
 #define ERRORS_PRINTED 20
+/* Bytes of a script error message kept and printed (longer ones are cut, with their size). */
+#define ERROR_MSG_MAX 1024
 _Static_assert(ERRORS_PRINTED < ERRORS_KEPT, "the note follows the last message printed");
 
 /* Lua side of group(), check() and the Locust-style helpers. Loaded into every state with
  * the C helpers as its argument. */
 static const char prelude[] =
-    "local C, stampede = ...\n"
+    "local C, stampede, vu_threads = ...\n"
+    "local co_resume, co_close, error = coroutine.resume, coroutine.close, error\n"
+    "function coroutine.resume(co, ...)\n"
+    "  if vu_threads[co] then\n"
+    "    error(\"a VU's own coroutine cannot be resumed by the script\", 2)\n"
+    "  end\n"
+    "  return co_resume(co, ...)\n"
+    "end\n"
+    "local setmt, rawget, type = setmetatable, rawget, type\n"
+    "function setmetatable(t, mt)\n"
+    "  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then\n"
+    "    error('__gc metamethods are not available in stampede scripts (Lua runs them "
+    "with no hooks: they could not be stopped)', 2)\n"
+    "  end\n"
+    "  return setmt(t, mt)\n"
+    "end\n"
+    "function coroutine.close(co)\n"
+    "  if vu_threads[co] then\n"
+    "    error(\"a VU's own coroutine cannot be closed by the script\", 2)\n"
+    "  end\n"
+    "  return co_close(co)\n"
+    "end\n"
     "local pcall, error, pairs, type, math = pcall, error, pairs, type, math\n"
     "function stampede.group(name, fn)\n"
     "  local t0 = C.group_push(name)\n"
@@ -93,8 +120,19 @@ static const char prelude[] =
 
 /* --- errors ------------------------------------------------------------------------ */
 
-void script_report_error(struct script *s, const char *msg)
+void script_report_error(struct script *s, const char *full)
 {
+	/* a bounded copy: a script can raise megabytes of message text */
+	char msg[ERROR_MSG_MAX + 64];
+	size_t len = strlen(full);
+	if (len <= ERROR_MSG_MAX)
+		memcpy(msg, full, len + 1);
+	else {
+		int cut = ERROR_MSG_MAX;
+		while (cut > 0 && ((unsigned char)full[cut] & 0xC0) == 0x80)
+			cut--; /* not inside a UTF-8 sequence: the export must stay valid JSON */
+		snprintf(msg, sizeof(msg), "%.*s... (%zu bytes)", cut, full, len);
+	}
 	bool print = false, print_note = false;
 	pthread_mutex_lock(&s->mu);
 	int i = 0;
@@ -241,6 +279,13 @@ static const char *outside_must_stop(struct lw *lw, int64_t now)
 static void lw_hook(lua_State *L, lua_Debug *ar)
 {
 	struct lw *lw = lw_of(L);
+	if (lw->cleanup) {
+		/* __gc or __close run by lua_close or a thread reset: both are protected calls
+		 * (GCTM, luaD_closeprotected), so raising ends them at once */
+		lua_sethook(L, lw_hook, LUA_MASKCOUNT, 1);
+		lua_pushstring(L, "the state is being closed: Lua code cannot run now");
+		lua_error(L);
+	}
 	if (lw->stopping)
 		stop_raise(L, lw, NULL);
 	if (lua_gethookcount(L) != HOOK_COUNT) /* left at 1 by an earlier stop */
@@ -267,6 +312,17 @@ static void lw_hook(lua_State *L, lua_Debug *ar)
 	const char *why = outside_must_stop(lw, now);
 	if (why)
 		stop_raise(L, lw, why);
+}
+
+/* lua_resetthread(co) in cleanup mode: a __close the reset runs ends at once. */
+static void lw_reset_thread(struct lw *lw, lua_State *co)
+{
+	bool was = lw->cleanup;
+	lw->cleanup = true;
+	lua_sethook(co, lw_hook, LUA_MASKCOUNT, 1);
+	lua_resetthread(co);
+	lua_sethook(co, lw_hook, LUA_MASKCOUNT, HOOK_COUNT);
+	lw->cleanup = was;
 }
 
 /* The state runs Lua until the thread root returns to C: lv's iteration, or (lv NULL)
@@ -541,7 +597,7 @@ static int l_open(lua_State *L)
 		return luaL_error(L, "open('%s'): larger than %d MiB, the most open() reads", path,
 		                  (int)(OPEN_FILE_MAX >> 20));
 	if (e < 0)
-		return luaL_error(L, "open('%s'): %s", path, strerror(-e));
+		return luaL_error(L, "open('%s'): %s", path, read_file_strerror(e));
 	struct lstr ls = { text, len };
 	lua_pushcfunction(L, push_lstr);
 	lua_pushlightuserdata(L, &ls);
@@ -569,6 +625,63 @@ static void forbid(lua_State *L, int table, const char *lib, const char *name)
 	lua_pushfstring(L, "%s%s%s", lib ? lib : "", lib ? "." : "", name);
 	lua_pushcclosure(L, l_forbidden, 1);
 	lua_setfield(L, table, name);
+}
+
+/* load(chunk [, name [, mode [, env]]]): Lua's load, text chunks only whatever mode says
+ * (a binary chunk is not verified by Lua: a corrupted one crashes the process). */
+static int l_load_text(lua_State *L)
+{
+	if (lua_gettop(L) < 3)
+		lua_settop(L, 3); /* an env given stays given, one not given stays absent */
+	lua_pushliteral(L, "t");
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* require's one searcher after package.preload's: NAME ("a.b" is a/b) as NAME.lua or
+ * NAME/init.lua in the script's directory, a text chunk; package.path is ignored, and a
+ * name that could leave the directory (absolute, "..", a separator) is refused. */
+static int l_search_dir(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	size_t n = lua_rawlen(L, 1);
+	bool ok = n > 0 && n < 256 && strlen(name) == n && name[0] != '.' && name[n - 1] != '.' &&
+	          !strstr(name, "..");
+	for (size_t i = 0; ok && i < n; i++)
+		ok = name[i] == '.' || name[i] == '_' || name[i] == '-' ||
+		     (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		     (name[i] >= '0' && name[i] <= '9');
+	if (!ok) {
+		lua_pushfstring(L,
+		                "\n\tno module '%s': module names are letters, digits, '_', '-' "
+		                "and '.' (scripts require modules from their own directory only)",
+		                name);
+		return 1;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, "stampede.dir");
+	const char *dir = lua_tostring(L, -1);
+	const char *rel = luaL_gsub(L, name, ".", "/");
+	static const char *const forms[] = { "%s/%s.lua", "%s/%s/init.lua" };
+	for (int i = 0; i < 2; i++) {
+		const char *path = lua_pushfstring(L, forms[i], dir, rel);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			lua_pop(L, 1);
+			continue;
+		}
+		fclose(f);
+		if (luaL_loadfilex(L, path, "t") != LUA_OK)
+			return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s",
+			                  name, path, lua_tostring(L, -1));
+		lua_pushvalue(L, -2); /* the path: the loader's second argument */
+		return 2;
+	}
+	lua_pushfstring(L, "\n\tno file '%s/%s.lua'\n\tno file '%s/%s/init.lua'", dir, rel, dir,
+	                rel);
+	return 1;
 }
 
 /* The k6-like sandbox: VU code gets no process control, no file system and no debug
@@ -602,17 +715,38 @@ static void sandbox(lua_State *L)
 	lua_pushglobaltable(L);
 	forbid(L, lua_gettop(L), NULL, "dofile");
 	forbid(L, lua_gettop(L), NULL, "loadfile");
+	lua_getfield(L, -1, "load");
+	lua_pushcclosure(L, l_load_text, 1);
+	lua_setfield(L, -2, "load");
+	lua_pop(L, 1);
+	lua_getglobal(L, "string"); /* no binary chunks to make either */
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
 	lua_getglobal(L, "package");
 	forbid(L, lua_gettop(L), "package", "loadlib");
+	forbid(L, lua_gettop(L), "package", "searchpath");
 	lua_pushstring(L, "");
 	lua_setfield(L, -2, "cpath");
-	lua_getfield(L, -1, "searchers"); /* preload and Lua files only: no C modules */
-	lua_pushnil(L);
-	lua_rawseti(L, -2, 4);
-	lua_pushnil(L);
-	lua_rawseti(L, -2, 3);
-	lua_pop(L, 2);
+	lua_getfield(L, -1, "loaded"); /* require "debug" etc. give the sandboxed tables */
+	lua_getglobal(L, "debug");
+	lua_setfield(L, -2, "debug");
+	lua_getglobal(L, "io");
+	lua_setfield(L, -2, "io");
+	lua_getglobal(L, "os");
+	lua_setfield(L, -2, "os");
+	lua_getglobal(L, "string");
+	lua_setfield(L, -2, "string");
+	lua_pop(L, 1);
+	lua_createtable(L, 2, 0); /* searchers: package.preload, then the script's directory */
+	lua_getfield(L, -2, "searchers");
+	lua_rawgeti(L, -1, 1);
+	lua_rawseti(L, -3, 1);
+	lua_pop(L, 1);
+	lua_pushcfunction(L, l_search_dir);
+	lua_rawseti(L, -2, 2);
+	lua_setfield(L, -2, "searchers");
+	lua_pop(L, 1);
 }
 
 /* print(...): Lua's print, but one write per line, so that the lines of VUs running on
@@ -620,20 +754,20 @@ static void sandbox(lua_State *L)
 static int l_print(lua_State *L)
 {
 	int n = lua_gettop(L);
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	for (int i = 1; i <= n; i++) {
-		if (i > 1)
-			luaL_addchar(&b, '\t');
+	luaL_checkstack(L, n, "too many arguments to print");
+	for (int i = 1; i <= n; i++) /* __tostring may raise: convert all before writing */
 		luaL_tolstring(L, i, NULL);
-		luaL_addvalue(&b); /* the one buffer call allowed with a value pushed */
+	flockfile(stdout); /* the line is written whole; strings are not copied */
+	for (int i = 1; i <= n; i++) {
+		size_t len;
+		const char *s = lua_tolstring(L, n + i, &len);
+		if (i > 1)
+			putc_unlocked('\t', stdout);
+		fwrite_unlocked(s, 1, len, stdout);
 	}
-	luaL_addchar(&b, '\n');
-	luaL_pushresult(&b);
-	size_t len;
-	const char *line = lua_tolstring(L, -1, &len);
-	fwrite(line, 1, len, stdout); /* stdio locks the stream for the whole call */
-	fflush(stdout);
+	putc_unlocked('\n', stdout);
+	fflush_unlocked(stdout);
+	funlockfile(stdout);
 	return 0;
 }
 
@@ -647,12 +781,16 @@ static void lw_open_libs(struct lw *lw)
 	lua_setfield(L, LUA_REGISTRYINDEX, "stampede.open_cache");
 	lua_pushstring(L, lw->sc->dir);
 	lua_setfield(L, LUA_REGISTRYINDEX, "stampede.dir");
+	lua_newtable(L); /* the VUs' threads, a weak set */
+	lua_newtable(L);
+	lua_pushstring(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, VU_THREADS);
 
-	/* package.path: the script's directory first */
+	/* package.path documents where require looks (the searcher ignores it) */
 	lua_getglobal(L, "package");
-	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lw->sc->dir, lw->sc->dir);
-	lua_getfield(L, -2, "path");
-	lua_concat(L, 2);
+	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", lw->sc->dir, lw->sc->dir);
 	lua_setfield(L, -2, "path");
 	lua_getfield(L, -1, "preload");
 	lua_pushcfunction(L, luaopen_stampede_http);
@@ -703,7 +841,8 @@ static void lw_open_libs(struct lw *lw)
 	};
 	luaL_setfuncs(L, helpers, 0);
 	lua_getglobal(L, "stampede");
-	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+	lua_getfield(L, LUA_REGISTRYINDEX, VU_THREADS);
+	if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
 		fprintf(stderr, "stampede: internal error: %s\n", lua_tostring(L, -1));
 		abort();
 	}
@@ -746,8 +885,13 @@ void lw_free(struct lw *lw)
 {
 	if (!lw)
 		return;
-	if (lw->L)
+	if (lw->L) {
+		lw->cleanup = true; /* finalizers that loop end at once */
+		lw->root = NULL;
+		lw->stopping = false;
+		lua_sethook(lw->L, lw_hook, LUA_MASKCOUNT, 1);
 		lua_close(lw->L);
+	}
 	for (struct lw_target *t = lw->targets, *n; t; t = n) {
 		n = t->next;
 		free(t->t.host);
@@ -764,6 +908,12 @@ int lw_init_vu(struct lw *lw, struct lvu *lv)
 	lv->co = lua_newthread(L);
 	lv->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	*(struct lvu **)lua_getextraspace(lv->co) = lv;
+	/* the script must not resume or close it (the prelude's coroutine.resume/close) */
+	lua_getfield(L, LUA_REGISTRYINDEX, VU_THREADS);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, lv->co_ref);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
 	lua_newtable(L); /* the VU's globals, falling back to the shared ones */
 	lua_newtable(L);
 	lua_pushglobaltable(L);
@@ -788,7 +938,7 @@ int lw_init_vu(struct lw *lw, struct lvu *lv)
 		lua_pushstring(L, "the init context cannot sleep or make requests");
 	else
 		lua_pushstring(L, lua_tostring(co, -1) ? lua_tostring(co, -1) : "error in init");
-	lua_resetthread(co);
+	lw_reset_thread(lw, co);
 	return -1;
 }
 
@@ -837,7 +987,11 @@ void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type,
 		sink_gauge(s, sid, value);
 		break;
 	case MT_TREND:
-		sink_trend(s, sid, (int64_t)llround(value));
+		/* a double beyond int64_t would make llround undefined (it gave 0) */
+		sink_trend(s, sid,
+		           value >= (double)HDR_HIGHEST ? HDR_HIGHEST
+		           : value > 0                  ? (int64_t)llround(value)
+		                                        : 0);
 		break;
 	}
 }
@@ -881,7 +1035,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 	if (stopped && st != LUA_OK && st != LUA_YIELD && lv->v) {
 		/* A stop ended the iteration where it could not yield: the worker's hard stop,
 		 * due now, interrupts it (and counts it as interrupted). */
-		lua_resetthread(co);
+		lw_reset_thread(lw, co);
 		*(struct lvu **)lua_getextraspace(co) = lv;
 		lv->waiting = LW_STOPPED;
 		lv->in_iteration = false;
@@ -910,7 +1064,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 			script_report_error(lv->lw->sc, msg);
 		if (lv->v && vu_scenario(lv->v)->lifecycle)
 			__atomic_store_n(&lv->lw->sc->setup_failed, 1, __ATOMIC_RELEASE);
-		lua_resetthread(co);
+		lw_reset_thread(lw, co);
 		*(struct lvu **)lua_getextraspace(co) = lv;
 		failed = true;
 	}
@@ -1054,8 +1208,7 @@ static void sb_abort(struct vu *v)
 		return;
 	lua_http_abort_all(lv);
 	loop_timer_cancel(worker_loop(v->w), &lv->timer);
-	lua_resetthread(lv->co);
-	lua_sethook(lv->co, lw_hook, LUA_MASKCOUNT, HOOK_COUNT);
+	lw_reset_thread(lv->lw, lv->co);
 	*(struct lvu **)lua_getextraspace(lv->co) = lv;
 	lv->waiting = LW_NONE;
 	lv->in_iteration = false;

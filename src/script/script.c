@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,7 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 			        (int)(SCRIPT_MAX >> 20));
 		else
 			fprintf(stderr, "stampede: cannot open script '%s': %s\n", path,
-			        strerror(-e));
+			        read_file_strerror(e));
 		return -EINVAL;
 	}
 	struct buf src = { 0 };
@@ -743,6 +744,9 @@ int script_dns_options(json_t *options, struct resolver_opts *o)
 
 /* --- handle_summary ----------------------------------------------------------------- */
 
+/* Outputs ("stdout", "stderr", files) one handle_summary() result may name. */
+#define HS_OUTPUTS_MAX 64
+
 /* "VALUE (a TYPE)" for the key or value at idx of L, into b. */
 static const char *describe(lua_State *L, int idx, char *b, size_t len)
 {
@@ -776,10 +780,16 @@ static int hs_call(lua_State *L)
 		                  "handle_summary() must return a table mapping \"stdout\", "
 		                  "\"stderr\" or file paths to strings (or nothing), not a %s",
 		                  luaL_typename(L, -1));
-	int t = lua_gettop(L);
+	int t = lua_gettop(L), n = 0;
 	char k[200], v[200];
 	lua_pushnil(L);
 	while (lua_next(L, t)) {
+		if (++n > HS_OUTPUTS_MAX)
+			return luaL_error(
+			    L,
+			    "handle_summary() returned more than %d outputs (\"stdout\", "
+			    "\"stderr\" and files): nothing was written",
+			    HS_OUTPUTS_MAX);
 		if (lua_type(L, -2) != LUA_TSTRING)
 			return luaL_error(L,
 			                  "handle_summary() returned the key %s: keys must be "
@@ -798,14 +808,31 @@ static int hs_call(lua_State *L)
 	return 1;
 }
 
-/* Write what a checked handle_summary() result (on top of L) asks for. Returns 0, or -EIO
- * after printing which files could not be written. */
+/* Whether SIGINT, SIGTERM or SIGHUP is pending (the caller blocks them). */
+static bool hs_signal_pending(void)
+{
+	sigset_t set;
+	return sigpending(&set) == 0 &&
+	       (sigismember(&set, SIGINT) == 1 || sigismember(&set, SIGTERM) == 1 ||
+	        sigismember(&set, SIGHUP) == 1);
+}
+
+/* Write what a checked handle_summary() result (on top of L) asks for. Returns 0, -EIO
+ * after printing which files could not be written, or -EINTR when a stop signal came
+ * (the outputs not yet written are not). */
 static int hs_write(lua_State *L)
 {
 	int rc = 0, t = lua_gettop(L);
 	char err[512];
 	lua_pushnil(L);
 	while (lua_next(L, t)) { /* hs_call checked: string keys and values only */
+		if (hs_signal_pending()) {
+			fprintf(stderr, "stampede: handle_summary: interrupted by a signal while "
+			                "writing its outputs\n");
+			lua_pop(L, 2);
+			fflush(stdout);
+			return -EINTR;
+		}
 		size_t len;
 		const char *key = lua_tostring(L, -2);
 		const char *val = lua_tolstring(L, -1, &len);

@@ -81,8 +81,9 @@ int script_dns_options(json_t *options, struct resolver_opts *o);
  * returned a valid result (as in k6, it then replaces the default summary). Returns 0;
  * -EINVAL after printing the script's error (it raised one, returned something else than
  * nil or a table of strings keyed by "stdout", "stderr" or paths, or ran out of time);
- * -EINTR when a (blocked, pending) SIGINT, SIGTERM or SIGHUP stopped it; -EIO after
- * printing which files could not be written. */
+ * -EINTR when a (blocked, pending) SIGINT, SIGTERM or SIGHUP stopped it (also between two
+ * of its outputs); -EIO after printing which files could not be written. A result naming
+ * more than 64 outputs is an error (nothing is written). */
 int script_handle_summary(struct script *s, json_t *summary, bool *printed);
 
 /* options.maxResponseBodySize (bytes as a whole number, or a size such as "64MB", "512kB",
@@ -90,9 +91,11 @@ int script_handle_summary(struct script *s, json_t *summary, bool *printed);
  * what is wrong (exit 104). */
 int script_body_max(json_t *options, int64_t *out);
 
-/* Record a script error message (thread-safe). The first 100 distinct messages are kept
- * with their counts and the first 20 printed on stderr once each; errors with any other
- * message are counted together, and a single line says that they are not printed. */
+/* Record a script error message (thread-safe). Messages longer than 1 KiB are cut there
+ * (with "... (N bytes)" appended) before being kept or printed. The first 100 distinct
+ * messages are kept with their counts and the first 20 printed on stderr once each; errors
+ * with any other message are counted together, and a single line says that they are not
+ * printed. */
 void script_report_error(struct script *s, const char *msg);
 
 /* The script errors as the export's script_errors: [{message, count}], plus one entry

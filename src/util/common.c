@@ -296,3 +296,8 @@ out_close:
 	close(fd);
 	return rc;
 }
+
+const char *read_file_strerror(int e)
+{
+	return e == -ETIMEDOUT ? "no data and no writer for 10 s" : strerror(-e);
+}

@@ -65,5 +65,8 @@ int parse_size(const char *s, int64_t *out);
  * open() itself never waits). Returns 0 or a negative errno (-ENOENT, -EACCES, -EISDIR,
  * -EFBIG, -ETIMEDOUT, -EIO ...); *out is untouched on failure. */
 int read_file_max(const char *path, size_t max, char **out, size_t *len);
+/* What read_file_max's error e (negative) means, for a message: strerror, except
+ * -ETIMEDOUT, "no data and no writer for 10 s" (a FIFO or device that gave nothing). */
+const char *read_file_strerror(int e);
 
 #endif

@@ -143,47 +143,24 @@ def test_redirect_userinfo_and_invalid_ports(tmp_path, echo_server):  # noqa: F8
     assert script_errors(r.summary) == [], r.summary
 
 
-def test_finalizer_clearing_the_jar_while_it_is_listed(tmp_path, echo_server):  # noqa: F811
-    # building cookiesForURL's table runs the collector, and with it __gc finalizers:
-    # one that clears the jar must not free the cookies being listed
+def test_finalizers_that_could_free_a_jar_are_refused(tmp_path, echo_server):  # noqa: F811
+    # A __gc finalizer could clear a jar while cookiesForURL lists it, or keep a jar past
+    # its own collection; no hook runs inside a finalizer, so scripts get none at all:
+    # setmetatable refuses __gc, and the jar is never touched from one.
     r = run_script(tmp_path, """
         options = { iterations = 1, vus = 1 }
         function default()
           local jar = http.CookieJar()
-          local U = BASE .. "/"
-          local hits, n = 0, 0
-          for round = 1, 200 do
-            for i = 1, 40 do jar.set(U, "c" .. i, ("v"):rep(20)) end
-            for i = 1, 20 do
-              setmetatable({}, { __gc = function() hits = hits + 1; jar.clear(U) end })
-            end
-            for _ in pairs(jar.cookiesForURL(U)) do n = n + 1 end
-          end
-          print("done", hits > 0, n > 0)
-        end
-    """, base=echo_server)
-    check_clean(r)
-    assert ["done", "true", "true"] in lines(r), r.stdout
-
-
-def test_jar_resurrected_past_its_gc(tmp_path, echo_server):  # noqa: F811
-    # a finalizer can keep a jar past its own __gc (which freed its cookies): using it is
-    # a clear script error, not a NULL jar
-    r = run_script(tmp_path, """
-        options = { iterations = 1, vus = 1 }
-        function default()
-          local saved
-          do
-            local j = http.CookieJar()
-            setmetatable({ j = j }, { __gc = function(t) saved = t.j end })
-          end
-          collectgarbage("collect"); collectgarbage("collect")
-          print("set", pcall(saved.set, BASE .. "/", "a", "b"))
-          print("get", pcall(http.get, BASE .. "/", { jar = saved }))
+          local ok, err = pcall(setmetatable, {}, { __gc = function() jar.clear(BASE) end })
+          print("gc", ok, err)
+          jar.set(BASE .. "/", "a", "b")
+          local n = 0
+          for _ in pairs(jar.cookiesForURL(BASE .. "/")) do n = n + 1 end
+          print("listed", n)
         end
     """, base=echo_server)
     check_clean(r)
     out = {ln[0]: ln[1:] for ln in lines(r)}
-    assert out["set"] == ["false", "cookie jar used after it was collected"], out
-    assert out["get"][0] == "false" and "used after it was collected" in out["get"][1], out
-    assert echo_server.entries() == []
+    assert out["gc"][0] == "false", out
+    assert "__gc metamethods are not available" in " ".join(out["gc"]), out
+    assert out["listed"] == ["1"], out
