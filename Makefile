@@ -98,6 +98,6 @@ clean:
 	rm -rf build build-asan
 
 help:
-	@echo "make [all|test|unit|e2e|torture|asan|bench|fuzz|demo|format|clean]"
+	@echo "make [all|test|unit|e2e|torture|asan|bench|fuzz|demo|demo-nginx|format|clean] (README.md, \"Make targets\")"
 
 -include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)

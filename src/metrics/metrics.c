@@ -516,8 +516,8 @@ static void warn_cap(struct registry *r)
 	        "stampede: warning: the %d-series cap was reached (all metrics together: each "
 	        "distinct tag set of each metric is one series)%s. New tag sets now count only "
 	        "in each metric's %s series (keeping the tags scenario, method, status, "
-	        "expected_response, error_code and group): totals and the series thresholds "
-	        "select stay exact, the split by other tags is lost. %s\n",
+	        "expected_response, error_code and group): totals and the series that "
+	        "thresholds select stay exact, the split by other tags is lost. %s\n",
 	        MIN(r->max_series, SERIES_MAX), what, TAG_OVERFLOW,
 	        key && strcmp(key, "name") == 0
 	            ? "Give requests whose URLs vary a fixed name: "

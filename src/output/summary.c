@@ -290,7 +290,7 @@ void summary_print(FILE *f, const struct report *r, bool color)
 		    f,
 		    "\n  %sWARNING%s: %lld iterations were cut off when the run stopped (their "
 		    "requests in flight count as 'interrupted', in no latency or failure rate); "
-		    "a longer --grace (gracefulStop) lets them finish\n",
+		    "a longer --grace (gracefulStop) lets them finish, unless they never end\n",
 		    p->warn, p->reset, (long long)r->interrupted_iterations);
 	print_errors(f, r, p);
 	print_script_errors(f, r, p);

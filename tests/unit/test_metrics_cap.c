@@ -258,7 +258,8 @@ Test(metrics_cap, one_warning_names_the_metric_and_the_tag, .init = cr_redirect_
 	cr_expect(strstr(text, "most come from tag 'name' of http_* metrics (20 distinct values "
 	                       "so far, e.g. '/x?id="),
 	          "%s", text);
-	cr_expect(strstr(text, "totals and the series thresholds select stay exact"), "%s", text);
+	cr_expect(strstr(text, "totals and the series that thresholds select stay exact"), "%s",
+	          text);
 	cr_expect(strstr(text, "tags = { name = "), "advice: %s", text);
 	cr_expect_eq(strchr(text, '\n'), text + strlen(text) - 1, "one line: %s", text);
 }
