@@ -706,6 +706,12 @@ static void sandbox(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "stderr");
 	lua_pop(L, 1);
+	/* io.stdout's metatable is out of reach: a __gc rawset into it would run, hook-less,
+	 * when the state closes (setmetatable's own __gc refusal cannot see it) */
+	luaL_getmetatable(L, LUA_FILEHANDLE);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
 	lua_createtable(L, 0, 1); /* debug: traceback only */
 	lua_getglobal(L, "debug");
 	lua_getfield(L, -1, "traceback");

@@ -137,6 +137,20 @@ def test_gc_metamethods_are_refused(tmp_path, where):
     assert "__gc metamethods are not available" in text, r
 
 
+def test_file_handle_metatable_is_out_of_reach(tmp_path):
+    # io.stdout's metatable is already marked for finalization: a __gc rawset into it
+    # would run, with no hook, when the state closes (it hung the run before any load).
+    r = run_script(tmp_path, """
+        print("mt", getmetatable(io.stdout))
+        print("rawset", pcall(rawset, getmetatable(io.stdout), "__gc",
+                              function() while true do end end))
+        options = { iterations = 1 }
+        function default() io.write("wrote\\n") end
+    """, expect=0, timeout=30)
+    assert "mt\tfalse" in r.stdout and "rawset\tfalse" in r.stdout, r
+    assert "wrote" in r.stdout, r
+
+
 def test_non_finite_metric_values_are_script_errors(tmp_path):
     r = run_script(tmp_path, """
         local c, g, t, rt = metrics.counter("cnan"), metrics.gauge("ginf"),
