@@ -17,4 +17,8 @@ void cmd_serve_demo_usage(void);
 /* `stampede quickstart`: start the demo server, run the bundled test, report. */
 int cmd_quickstart(int argc, char **argv);
 
+/* `stampede report RESULT.json -o FILE.html`: the HTML report of a result file. */
+int cmd_report(int argc, char **argv);
+void cmd_report_usage(void);
+
 #endif

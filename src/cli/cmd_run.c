@@ -18,10 +18,12 @@
 #include "engine/run.h"
 #include "engine/sock.h"
 #include "metrics/threshold.h"
-#include "output/outfile.h"
+#include "util/outfile.h"
 #include "protocol/request.h"
 #include "protocol/url.h"
 #include "script/script.h"
+#include "output/output.h"
+#include "result/result.h"
 #include "util/common.h"
 
 #define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
@@ -66,7 +68,12 @@ void cmd_run_usage(void)
 	    "      --threshold 'METRIC: EXPR'        e.g. 'http_req_duration: p(95)<200'\n"
 	    "      --threshold-abort 'METRIC: EXPR'  abort the run (exit 108) when it fails\n"
 	    "      --abort-delay D       evaluate abort thresholds only after D\n"
-	    "      --summary-export FILE write the JSON summary ('-' for stdout)\n"
+	    "      --summary-export FILE write k6's JSON summary export ('-' for stdout)\n"
+	    "  -o, --out NAME=ARG        an output (repeatable): result=FILE (stampede's\n"
+	    "                            result), json=FILE[.gz], csv=FILE[.gz], html=FILE,\n"
+	    "                            junit=FILE, markdown=FILE, hdr=FILE,\n"
+	    "                            prometheus=127.0.0.1:PORT (docs/outputs.md)\n"
+	    "      --no-color            no colours (also with NO_COLOR set)\n"
 	    "  -q, --quiet               no live progress\n"
 	    "      --no-summary          no end-of-test summary\n"
 	    "engine:\n"
@@ -100,6 +107,8 @@ enum {
 	OPT_DNS,
 	OPT_DNS_SERVER,
 	OPT_MAX_BODY,
+	OPT_OUT,
+	OPT_NO_COLOR,
 };
 
 static const struct option long_opts[] = {
@@ -131,6 +140,8 @@ static const struct option long_opts[] = {
 	{ "summary-export", required_argument, NULL, OPT_SUMMARY_EXPORT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
+	{ "out", required_argument, NULL, 'o' },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
@@ -170,7 +181,9 @@ struct run_args {
 	int64_t grace_us;
 	bool grace_set;
 	const char *summary_export;
-	bool quiet, no_summary;
+	bool quiet, no_summary, no_color;
+	const char **outs; /* --out NAME=ARG, in the order given */
+	int nouts;
 	uint64_t seed;
 	const char **env;
 	int nenv;
@@ -477,6 +490,13 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_NO_SUMMARY:
 		a->no_summary = true;
 		return 0;
+	case 'o':
+		a->outs = xrealloc(a->outs, sizeof(*a->outs) * (size_t)(a->nouts + 1));
+		a->outs[a->nouts++] = arg;
+		return 0;
+	case OPT_NO_COLOR:
+		a->no_color = true;
+		return 0;
 	case OPT_SEED: {
 		int64_t s;
 		if (opt_int("--seed", arg, 0, INT64_MAX, &s) < 0)
@@ -486,6 +506,107 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	}
 	}
 	return -EINVAL;
+}
+
+/* --- outputs: the pipeline of output/ behind the run's hooks -------------------------- */
+
+struct outputs {
+	struct output_env env;
+	struct pipeline *p;
+	struct script *script; /* handle_summary(), or NULL */
+};
+
+#pragma weak k6_summary_data /* TRANSITIONAL (issue #9): output/k6.c being written */
+#pragma weak output_k6_export
+
+static void outputs_interval(void *ctx, const struct result_interval *iv)
+{
+	struct outputs *o = ctx;
+	pipeline_interval(o->p, iv);
+}
+
+/* handle_summary() first (k6: its result replaces the terminal summary), then every output. */
+static int outputs_finish(void *ctx, struct result *r)
+{
+	struct outputs *o = ctx;
+	int flags = 0;
+	bool printed = false;
+	if (o->script && o->script->has_handle_summary && !r->gen.workers_stuck) {
+		json_t *data = k6_summary_data ? k6_summary_data(r, &o->env) : result_to_json(r);
+		int e = script_handle_summary(o->script, data, &printed);
+		json_decref(data);
+		if (e == -EINVAL)
+			flags |= RUN_OUT_SCRIPT_ERROR;
+		if (e == -EIO)
+			flags |= RUN_OUT_FAILED;
+		if (e == -EINTR) {
+			flags |= RUN_OUT_INTERRUPTED;
+			r->interrupted = true; /* the outputs say so */
+		}
+	}
+	if (pipeline_finish(o->p, r, printed) > 0)
+		flags |= RUN_OUT_FAILED;
+	return flags;
+}
+
+/* The terminal and the colours (k6: --no-color, and NO_COLOR of no-color.org). */
+static void outputs_env(const struct run_args *a, const struct engine_cfg *cfg, json_t *stats,
+                        struct output_env *env)
+{
+	const char *nc = getenv("NO_COLOR");
+	bool color = !a->no_color && !(nc && *nc);
+	int64_t planned = 0;
+	for (int i = 0; i < cfg->nscen; i++)
+		planned = MAX(planned, cfg->scen[i].start_us + cfg->scen[i].duration_us);
+	*env = (struct output_env){
+		.planned_us = planned,
+		.quiet = a->quiet,
+		.stdout_tty = isatty(STDOUT_FILENO),
+		.stderr_tty = isatty(STDERR_FILENO),
+		.trend_stats = stats,
+	};
+	env->color_stdout = color && env->stdout_tty;
+	env->color_stderr = color && env->stderr_tty;
+}
+
+/* Open the outputs the flags ask for, run, close them. Returns the exit code. */
+static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, struct run_opts *ro,
+                            struct script *sc, json_t *stats)
+{
+	struct outputs o = { .script = sc };
+	char err[512];
+	outputs_env(a, cfg, stats, &o.env);
+	o.p = pipeline_new(&o.env);
+	if (!a->quiet)
+		pipeline_add(o.p, &output_progress, "");
+	if (!a->no_summary)
+		pipeline_add(o.p, &output_summary, "");
+	if (a->summary_export) {
+		if (!&output_k6_export) { /* TRANSITIONAL */
+			fprintf(stderr, "stampede: --summary-export is being rebuilt\n");
+			pipeline_free(o.p);
+			return EXIT_INVALID_CONFIG;
+		}
+		pipeline_add(o.p, &output_k6_export, a->summary_export);
+	}
+	for (int i = 0; i < a->nouts; i++) {
+		if (pipeline_add_spec(o.p, a->outs[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: --out %s: %s\n", a->outs[i], err);
+			pipeline_free(o.p);
+			return EXIT_INVALID_CONFIG;
+		}
+	}
+	if (pipeline_open(o.p) < 0) {
+		pipeline_free(o.p);
+		return EXIT_INVALID_CONFIG;
+	}
+	struct run_hooks hooks = { .ctx = &o, .interval = outputs_interval, .finish = outputs_finish };
+	ro->hooks = &hooks;
+	ro->progress = !a->quiet;
+	ro->version = STAMPEDE_VERSION;
+	int rc = run_execute(cfg, ro);
+	pipeline_free(o.p);
+	return rc;
 }
 
 /* The quick mode's origin: workers look its host up when they open connections. */
@@ -830,9 +951,6 @@ static int run_script(struct run_args *a, const char *path)
 		.thr = thr,
 		.nthr = nthr,
 		.abort_delay_us = a->abort_delay_us,
-		.summary_export = a->summary_export,
-		.quiet = a->quiet,
-		.no_summary = a->no_summary,
 		.options = echo,
 		.script = sc,
 		.trend_stats = stats,
@@ -853,7 +971,7 @@ static int run_script(struct run_args *a, const char *path)
 			goto out;
 		}
 	}
-	rc = run_execute(&cfg, &ro);
+	rc = run_with_outputs(a, &cfg, &ro, sc, stats);
 	json_decref(echo);
 out:
 	json_decref(opts);
@@ -878,7 +996,7 @@ int cmd_run(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:qe:", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:qe:o:", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			cmd_run_usage();
 			rc = 0;
@@ -917,12 +1035,9 @@ int cmd_run(int argc, char **argv)
 		.thr = a.thr,
 		.nthr = a.nthr,
 		.abort_delay_us = a.abort_delay_us,
-		.summary_export = a.summary_export,
-		.quiet = a.quiet,
-		.no_summary = a.no_summary,
 		.options = opts,
 	};
-	rc = run_execute(&cfg, &ro);
+	rc = run_with_outputs(&a, &cfg, &ro, NULL, NULL);
 	json_decref(opts);
 out:
 	for (int i = 0; i < a.nthr; i++)
@@ -930,6 +1045,7 @@ out:
 	free(a.thr);
 	free(a.headers);
 	free(a.env);
+	free(a.outs);
 	free(a.body);
 	request_free(&cfg.req);
 	for (int i = 0; i < cfg.nscen; i++)

@@ -93,6 +93,9 @@ struct engine_cfg {
 	 * in bytes; a larger one ends its request with ERR_BODY_TOO_LARGE. 0: the default,
 	 * CALL_BODY_MAX_DEFAULT. */
 	int64_t body_max;
+	/* --http-debug (k6's httpDebug): 0 off, 1 requests and responses without bodies,
+	 * 2 ("full") with bodies; printed on stderr. */
+	int http_debug;
 };
 
 /* The longest a scenario may run: its start, duration and graceful stop. */
@@ -131,6 +134,13 @@ static inline int64_t engine_graceful_at(struct engine *e, int64_t now)
 		return now;
 	return zero;
 }
+
+/* Raise the run's stop level to level (never lower it) and wake every worker to see it.
+ * Thread-safe; the one way anything stops a run. */
+void engine_stop(struct engine *e, int level);
+/* Abort the run (k6's exec.test.abort(), exit 108): the first reason is kept, then a hard
+ * stop. Thread-safe (scripts call it from workers). */
+void engine_abort(struct engine *e, const char *reason);
 
 /* Per-worker counters the coordinator reads (relaxed atomics). */
 struct worker_stats {

@@ -12,7 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "output/report.h"
+#include "result/build.h"
 #include "script/script.h"
 #include "util/common.h"
 
@@ -42,7 +42,7 @@ struct coord {
 	int64_t last_plain_progress;
 	bool aborted;
 	char abort_reason[512];
-	int64_t reqs_total, failed_total;
+	struct result_snapshots snaps; /* per-second snapshots for the outputs */
 	int sfd;          /* signalfd of SIGINT, SIGTERM and SIGHUP */
 	int nsig;         /* stop signals received */
 	bool interrupted; /* a signal stopped the run (exit 105) */
@@ -142,63 +142,33 @@ static void sample_generator(struct coord *c)
 		c->saturated_seconds++;
 }
 
-static void progress(struct coord *c, int32_t t, bool final)
-{
-	if (c->o->quiet)
-		return;
-	struct combined reqs, dur, failed;
-	aggregate_combine(&c->agg, M_HTTP_REQS, NULL, 0, true, &reqs);
-	aggregate_combine(&c->agg, M_HTTP_REQ_DURATION, NULL, 0, true, &dur);
-	aggregate_combine(&c->agg, M_HTTP_REQ_FAILED, NULL, 0, true, &failed);
-	c->reqs_total += (int64_t)reqs.sum;
-	c->failed_total += failed.nz;
-	int active = 0, alloc = 0;
-	for (int w = 0; w < c->e.nworkers; w++) {
-		struct worker_stats st;
-		worker_get_stats(c->e.workers[w], &st);
-		active += st.active_vus;
-		alloc += st.allocated_vus;
-	}
-	double p95 = dur.any ? (double)hdr_value_at_percentile(dur.h, 95) / 1e3 : 0;
-	char el[32], total[32];
-	int64_t elapsed = final ? now_us() - c->e.start_us : (int64_t)(t + 1) * USEC_PER_SEC;
-	format_duration(elapsed / USEC_PER_SEC * USEC_PER_SEC, el, sizeof(el));
-	int64_t planned = 0;
-	for (int i = 0; i < c->e.cfg->nscen; i++)
-		planned = MAX(planned, c->e.cfg->scen[i].start_us + c->e.cfg->scen[i].duration_us);
-	format_duration(planned, total, sizeof(total));
-	double err_pct =
-	    c->reqs_total ? 100.0 * (double)c->failed_total / (double)c->reqs_total : 0;
-	char line[256];
-	if (final) {
-		double secs = MAX((double)elapsed / 1e6, 1e-3);
-		snprintf(line, sizeof(line),
-		         "done    [%6s/%s] reqs %lld  %.0f/s on average  errors %lld (%.2f%%)", el,
-		         total, (long long)c->reqs_total, (double)c->reqs_total / secs,
-		         (long long)c->failed_total, err_pct);
-	} else {
-		snprintf(line, sizeof(line),
-		         "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld "
-		         "(%.2f%%)",
-		         el, total, active, alloc, (long long)c->reqs_total, reqs.sum, p95,
-		         (long long)c->failed_total, err_pct);
-	}
-	if (c->tty) {
-		fprintf(stderr, "\r\033[K%s", line);
-		if (final)
-			fputc('\n', stderr);
-	} else if (final || (t + 1) % 10 == 0) {
-		fprintf(stderr, "%s\n", line);
-	}
-	fflush(stderr);
-	combined_free(&reqs);
-	combined_free(&dur);
-	combined_free(&failed);
-}
-
 static double elapsed_s(struct coord *c)
 {
 	return (double)(now_us() - c->e.start_us) / 1e6;
+}
+
+/* A threshold's value on the run's totals so far (k6's rules: a counter or rate without
+ * samples counts 0). NAN when nothing applies. */
+static double threshold_value(struct coord *c, const struct threshold *t)
+{
+	int m = registry_find_metric(&c->reg, t->metric);
+	struct tag filter[TAG_MAX];
+	int nf = MIN(t->ntags, TAG_MAX);
+	double v = NAN;
+	if (m < 0)
+		return v;
+	for (int j = 0; j < nf; j++)
+		filter[j] = (struct tag){ t->tags[j].key, t->tags[j].value };
+	struct combined cb;
+	aggregate_combine(&c->agg, m, filter, nf, false, &cb);
+	if (!cb.any) {
+		if (cb.type == MT_COUNTER || cb.type == MT_RATE)
+			v = 0;
+	} else if (!combined_value(&cb, (int)t->agg, t->pct, elapsed_s(c), &v)) {
+		v = NAN;
+	}
+	combined_free(&cb);
+	return v;
 }
 
 static void check_abort(struct coord *c)
@@ -207,24 +177,19 @@ static void check_abort(struct coord *c)
 	int64_t el = now_us() - c->e.start_us;
 	if (c->aborted)
 		return;
-	struct report r = { .reg = &c->reg, .agg = &c->agg, .duration_s = elapsed_s(c) };
 	for (int i = 0; i < o->nthr; i++) {
-		if (!o->thr[i].abort_on_fail ||
-		    el < MAX(o->abort_delay_us, o->thr[i].delay_abort_us))
+		const struct threshold *t = &o->thr[i];
+		if (!t->abort_on_fail || el < MAX(o->abort_delay_us, t->delay_abort_us))
 			continue;
-		r.thr = &o->thr[i];
-		r.nthr = 1;
-		if (report_eval_thresholds(&r) > 0) {
+		if (!threshold_compare(t, threshold_value(c, t))) {
 			c->aborted = true;
 			snprintf(c->abort_reason, sizeof(c->abort_reason),
-			         "threshold '%s' on %s failed after %.1fs", o->thr[i].expr,
-			         o->thr[i].selector, (double)el / 1e6);
-			if (c->tty && !o->quiet)
+			         "threshold '%s' on %s failed after %.1fs", t->expr, t->selector,
+			         (double)el / 1e6);
+			if (c->tty && o->progress)
 				fputc('\n', stderr);
 			fprintf(stderr, "stampede: aborting: %s\n", c->abort_reason);
-			__atomic_store_n(&c->e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
-			for (int w = 0; w < c->e.nworkers; w++)
-				worker_wake(c->e.workers[w]);
+			engine_stop(&c->e, STOP_HARD);
 			return;
 		}
 	}
@@ -274,8 +239,10 @@ static void close_ready_intervals(struct coord *c)
 		sink_gauge(c->csink, c->sid_vus_max, alloc);
 		aggregate_add_sink(&c->agg, c->csink);
 		sink_reset(c->csink);
-		progress(c, k, all_done);
-		aggregate_close_interval(&c->agg, k);
+		c->snaps.vus = vus;
+		c->snaps.vus_max = alloc;
+		c->snaps.final = all_done;
+		aggregate_close_interval(&c->agg, k); /* hands the interval to the outputs */
 		check_abort(c);
 	}
 }
@@ -328,8 +295,7 @@ static bool lifecycle_wait(struct coord *c, struct engine *e, struct worker *w, 
 				deadline = MIN(deadline, now_us() + STUCK_MARGIN_US);
 			}
 			*signalled = true;
-			__atomic_store_n(&e->stop_level, STOP_HARD, __ATOMIC_RELEASE);
-			worker_wake(w);
+			engine_stop(e, STOP_HARD);
 		}
 	}
 }
@@ -470,6 +436,24 @@ static void raise_nofile(void)
 	}
 }
 
+void engine_stop(struct engine *e, int level)
+{
+	int cur = __atomic_load_n(&e->stop_level, __ATOMIC_ACQUIRE);
+	while (cur < level && !__atomic_compare_exchange_n(&e->stop_level, &cur, level, false,
+	                                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	for (int w = 0; w < e->nworkers; w++)
+		if (e->workers[w])
+			worker_wake(e->workers[w]);
+}
+
+void engine_abort(struct engine *e, const char *reason)
+{
+	if (!__atomic_exchange_n(&e->abort_requested, 1, __ATOMIC_ACQ_REL))
+		snprintf(e->abort_reason, sizeof(e->abort_reason), "%s", reason);
+	engine_stop(e, STOP_HARD);
+}
+
 /* Give up on the workers that have not finished: mark them stuck and say which, why their
  * last samples are missing, and what likely keeps them. */
 static void give_up(struct coord *c, const char *why)
@@ -487,7 +471,7 @@ static void give_up(struct coord *c, const char *why)
 			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
 			                        len ? ", " : "", w);
 	}
-	if (c->tty && !c->o->quiet)
+	if (c->tty && c->o->progress)
 		fputc('\n', stderr);
 	fprintf(stderr,
 	        "stampede: warning: worker thread(s) %s did not stop %s; giving up on them: "
@@ -542,7 +526,7 @@ static int coordinate(struct coord *c)
 		int n = poll(&pfd, 1, wait > 0 ? (int)MIN((wait + 999) / 1000, 200) : 0);
 		int sig = 0, before = c->nsig;
 		if (n > 0 && (pfd.revents & POLLIN) && read_signals(c, &sig)) {
-			if (c->tty && !c->o->quiet)
+			if (c->tty && c->o->progress)
 				fputc('\n', stderr);
 			if (before == 0)
 				fprintf(stderr,
@@ -551,22 +535,17 @@ static int coordinate(struct coord *c)
 				        strsignal(sig));
 			if (c->nsig >= 2)
 				fprintf(stderr, "stampede: stopping now\n");
-			__atomic_store_n(&c->e.stop_level, c->nsig == 1 ? STOP_GRACEFUL : STOP_HARD,
-			                 __ATOMIC_RELEASE);
+			engine_stop(&c->e, c->nsig == 1 ? STOP_GRACEFUL : STOP_HARD);
 			if (before == 0) /* the run now ends by the longest graceful stop */
 				deadline = MIN(deadline, now_us() + grace_max + STUCK_MARGIN_US);
-			for (int w = 0; w < nw; w++)
-				worker_wake(c->e.workers[w]);
 		}
 		if (!c->aborted && __atomic_load_n(&c->e.abort_requested, __ATOMIC_ACQUIRE)) {
 			c->aborted = true;
 			snprintf(c->abort_reason, sizeof(c->abort_reason), "%s", c->e.abort_reason);
-			if (c->tty && !c->o->quiet)
+			if (c->tty && c->o->progress)
 				fputc('\n', stderr);
 			fprintf(stderr, "stampede: aborting: %s\n", c->abort_reason);
-			__atomic_store_n(&c->e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
-			for (int w = 0; w < nw; w++)
-				worker_wake(c->e.workers[w]);
+			engine_stop(&c->e, STOP_HARD);
 		}
 		if (now_us() >= next) {
 			sample_generator(c);
@@ -581,7 +560,6 @@ static int coordinate(struct coord *c)
 int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 {
 	struct coord c = { .o = o };
-	char err[512];
 	int rc = EXIT_OK;
 	struct outcome out = { 0 };
 
@@ -611,11 +589,6 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		rc = EXIT_INVALID_CONFIG;
 		goto out_reg;
 	}
-	if (o->summary_export && export_check_path(o->summary_export, err, sizeof(err)) < 0) {
-		fprintf(stderr, "stampede: --summary-export: %s\n", err);
-		rc = EXIT_INVALID_CONFIG;
-		goto out_reg;
-	}
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t set;
@@ -637,6 +610,13 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	c.vus_max = xcalloc((size_t)cfg->threads, sizeof(*c.vus_max));
 	c.cpu_prev = xcalloc((size_t)cfg->threads, sizeof(*c.cpu_prev));
 	c.csink = sink_new();
+	c.snaps = (struct result_snapshots){
+		.reg = &c.reg,
+		.emit = o->hooks ? o->hooks->interval : NULL,
+		.ctx = o->hooks ? o->hooks->ctx : NULL,
+	};
+	c.agg.on_interval = result_snapshot_emit;
+	c.agg.on_interval_ctx = &c.snaps;
 	c.sid_vus = registry_series(&c.reg, M_VUS, NULL, 0);
 	c.sid_vus_max = registry_series(&c.reg, M_VUS_MAX, NULL, 0);
 	c.tty = isatty(STDERR_FILENO);
@@ -667,6 +647,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		}
 	}
 	int64_t start_wall = wall_us();
+	c.snaps.start_wall_us = start_wall;
 	c.e.start_us = now_us() + 20000;
 	c.cpu_prev_at = c.e.start_us;
 	host_cpu(&c.host_busy_prev, &c.host_total_prev);
@@ -674,10 +655,8 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		int e = worker_start(c.e.workers[w]);
 		if (e < 0) {
 			fprintf(stderr, "stampede: cannot start worker %d: %s\n", w, strerror(-e));
-			__atomic_store_n(&c.e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
-			for (int j = 0; j < w; j++)
-				worker_wake(c.e.workers[j]);
 			c.e.nworkers = w;
+			engine_stop(&c.e, STOP_HARD);
 			rc = EXIT_FAILURE_GENERIC;
 			break;
 		}
@@ -686,7 +665,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		/* Abandoned workers: as for an interrupted run, and their still-busy VUs count
 		 * as interrupted iterations (read below, they are atomics). */
 		c.interrupted = true;
-		__atomic_store_n(&c.e.stop_level, STOP_HARD, __ATOMIC_RELEASE);
+		__atomic_store_n(&c.e.stop_level, STOP_HARD, __ATOMIC_RELEASE); /* none to wake */
 	}
 	int64_t end = now_us();
 	int64_t interrupted_iters = 0, backlog_max = 0;
@@ -716,53 +695,53 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	struct report r = {
-		.reg = &c.reg,
-		.agg = &c.agg,
-		.duration_s = (double)(end - c.e.start_us) / 1e6,
+	double duration_s = (double)(end - c.e.start_us) / 1e6;
+	double run_s = MAX(duration_s, 1e-3);
+	/* samples are per second: the last, partial one can exceed the run by < 1 s */
+	int run_secs = (int)ceil(duration_s);
+	json_t *script_errors = o->script ? script_errors_json(o->script) : NULL;
+	json_t *setup_data = NULL;
+	if (o->script && o->script->setup_json)
+		setup_data = json_loads(o->script->setup_json, JSON_DECODE_ANY, NULL);
+	struct result_run_info info = {
+		.version = o->version,
+		.options = o->options,
+		.trend_stats = o->trend_stats,
+		.start_wall_us = start_wall,
+		.duration_s = duration_s,
 		.interrupted = c.interrupted,
-		.workers_stuck = c.nstuck,
 		.aborted = c.aborted,
 		.abort_reason = c.aborted ? c.abort_reason : NULL,
+		.interrupted_iterations = interrupted_iters,
+		.teardown_failed = out.script_error,
+		.teardown_timeout = out.teardown_timeout,
 		.thr = o->thr,
 		.nthr = o->nthr,
-		.options = o->options,
-		.open_model = any_open(cfg),
-		.threads = cfg->threads,
-		.max_rss_kb = ru.ru_maxrss,
-		.interrupted_iterations = interrupted_iters,
-		.backlog_max = backlog_max,
-		.start_wall_us = start_wall,
+		.script_errors = script_errors,
+		.setup_data = setup_data,
+		.gen = {
+			.threads = cfg->threads,
+			.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads),
+			.saturated_seconds = MIN(c.saturated_seconds, run_secs),
+			.host_saturated_seconds = MIN(c.host_saturated_seconds, run_secs),
+			.max_rss_kb = ru.ru_maxrss,
+			.open_model = any_open(cfg),
+			.backlog_max = backlog_max,
+			.workers_stuck = c.nstuck,
+		},
 	};
-	double run_s = MAX(r.duration_s, 1e-3);
-	r.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads);
-	/* samples are per second: the last, partial one can exceed the run by < 1 s */
-	int run_secs = (int)ceil(r.duration_s);
-	r.saturated_seconds = MIN(c.saturated_seconds, run_secs);
-	r.host_saturated_seconds = MIN(c.host_saturated_seconds, run_secs);
-	r.script_errors = o->script ? script_errors_json(o->script) : NULL;
-	r.trend_stats = o->trend_stats;
-	out.thresholds = report_eval_thresholds(&r) > 0;
-	bool printed = false;
-	if (o->script && o->script->has_handle_summary && !c.nstuck) {
-		json_t *data = export_build(&r);
-		int e = script_handle_summary(o->script, data, &printed);
-		out.script_error = out.script_error || e == -EINVAL;
-		out.output_failed = out.output_failed || e == -EIO;
-		c.interrupted = c.interrupted || e == -EINTR;
-		r.interrupted = c.interrupted; /* a signal in handleSummary(): the export says so */
-		json_decref(data);
+	struct result *res = result_build(&c.reg, &c.agg, &info);
+	json_decref(script_errors);
+	json_decref(setup_data);
+	out.thresholds = result_thresholds_failed(res) > 0;
+	if (o->hooks && o->hooks->finish) {
+		int f = o->hooks->finish(o->hooks->ctx, res);
+		out.script_error = out.script_error || (f & RUN_OUT_SCRIPT_ERROR);
+		out.output_failed = f & RUN_OUT_FAILED;
+		c.interrupted = c.interrupted || (f & RUN_OUT_INTERRUPTED);
 	}
-	if (!o->no_summary && !printed)
-		summary_print(stdout, &r, isatty(STDOUT_FILENO));
 	fflush(stdout);
-	if (o->summary_export) {
-		if (export_write(o->summary_export, &r, err, sizeof(err)) < 0) {
-			fprintf(stderr, "stampede: --summary-export: %s\n", err);
-			out.output_failed = true;
-		}
-	}
-	json_decref(r.script_errors);
+	result_free(res);
 	out.aborted = c.aborted;
 	out.interrupted = c.interrupted;
 	if (rc == EXIT_OK) /* a worker that could not start says more than any verdict */
@@ -791,6 +770,7 @@ out_workers:
 	free(c.vus_max);
 	free(c.cpu_prev);
 	sink_free(c.csink);
+	result_snapshots_free(&c.snaps);
 	if (c.sfd >= 0)
 		close(c.sfd);
 out_reg:

@@ -25,22 +25,41 @@ enum {
 	EXIT_OUTPUT_FAILED = 110, /* --summary-export or a handle_summary() file not written */
 };
 
+struct result;
+struct result_interval;
+
+/* What the run's outputs get (cli/ wires them to output/'s pipeline). Both are called on
+ * the coordinator's thread. */
+struct run_hooks {
+	void *ctx;
+	/* each closed second */
+	void (*interval)(void *ctx, const struct result_interval *iv);
+	/* the run's result, once built (before the process ends, also when workers are
+	 * stuck); returns RUN_OUT_* flags */
+	int (*finish)(void *ctx, struct result *r);
+};
+enum {
+	RUN_OUT_FAILED = 1,       /* an output was not written (exit 110) */
+	RUN_OUT_SCRIPT_ERROR = 2, /* handle_summary() failed (exit 107) */
+	RUN_OUT_INTERRUPTED = 4,  /* a signal stopped handle_summary() (exit 105) */
+};
+
 struct run_opts {
-	struct threshold *thr; /* borrowed; evaluation fields are written */
+	struct threshold *thr; /* borrowed */
 	int nthr;
 	int64_t abort_delay_us;
-	const char *summary_export;
-	bool quiet;            /* no live progress */
-	bool no_summary;       /* no terminal summary */
-	json_t *options;       /* borrowed: echoed into the export */
+	bool progress;         /* a progress line is on stderr (warnings start a new line) */
+	const char *version;   /* stampede's version, for the result */
+	json_t *options;       /* borrowed: what the run was asked to do, for the result */
+	const struct run_hooks *hooks;
 	struct script *script; /* scripted runs: setup/teardown/handle_summary, errors */
 	json_t *trend_stats;   /* summaryTrendStats, or NULL for the default */
 	int64_t setup_timeout_us;
 	int64_t teardown_timeout_us;
 };
 
-/* Run the test cfg describes with o's outputs. Prints progress on stderr and the summary
- * on stdout; returns the process exit code (EXIT_*). Invalid configuration found here
+/* Run the test cfg describes; its per-second snapshots and its result go to o->hooks.
+ * Returns the process exit code (EXIT_*). Invalid configuration found here
  * (unknown threshold metric, unwritable export path) returns EXIT_INVALID_CONFIG before
  * any load is sent. SIGINT, SIGTERM and SIGHUP stop the run (a second one at once; in
  * setup() or teardown() the first one) and it still writes its outputs; setup() failing,

@@ -824,6 +824,8 @@ static void metric_points(struct aggregate *a, int32_t t)
 	for (int i = 0; i < a->ns; i++)
 		if (a->s[i].cur.used)
 			slot_merge(&a->mp[a->reg->series[i].metric].acc, &a->s[i].cur);
+	if (a->on_interval) /* the interval complete: every series' cur and metric's acc */
+		a->on_interval(a->on_interval_ctx, a, t);
 	for (int m = 0; m < nm; m++) {
 		struct metric_points *mp = &a->mp[m];
 		if (!mp->acc.used)

@@ -279,6 +279,11 @@ struct aggregate {
 	struct metric_points *mp; /* indexed by metric id */
 	int nmp;
 	int64_t intervals; /* finalized intervals */
+	/* Called by aggregate_close_interval(t) once the interval is complete and before it
+	 * is folded into the totals: a->s[i].cur holds each series' interval and
+	 * a->mp[m].acc each metric's (every series combined); both are reset afterwards. */
+	void (*on_interval)(void *ctx, const struct aggregate *a, int32_t t);
+	void *on_interval_ctx;
 };
 
 void aggregate_init(struct aggregate *a, struct registry *reg);

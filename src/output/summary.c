@@ -1,9 +1,9 @@
-/* summary.c: the k6-style end-of-test summary on the terminal. */
+/* summary.c: the k6-style end-of-test summary on the terminal, and its output. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/report.h"
+#include "output/output.h"
 #include "util/common.h"
 
 #define NAME_WIDTH 34
@@ -30,11 +30,6 @@ static char *fmt_ms(double ms, char *buf, size_t len)
 	return buf;
 }
 
-static double num(json_t *o, const char *k)
-{
-	return json_number_value(json_object_get(o, k));
-}
-
 static void print_name(FILE *f, const struct palette *p, const char *mark, const char *name)
 {
 	int len = (int)strlen(name);
@@ -44,58 +39,68 @@ static void print_name(FILE *f, const struct palette *p, const char *mark, const
 	fprintf(f, ":%s ", p->reset);
 }
 
-static void print_values(FILE *f, const struct report *r, const struct palette *p, json_t *v,
-                         enum metric_unit unit)
+static double stat(const struct result *r, const struct result_values *v, enum result_unit u,
+                   const char *name)
+{
+	double x;
+	return result_stat(v, u, name, r->duration_s, &x) ? x : NAN;
+}
+
+static void print_values(FILE *f, const struct result *r, const struct result_values *v,
+                         enum result_unit unit)
 {
 	char a[32], b[32];
-	const char *type = json_string_value(json_object_get(v, "type"));
-	if (strcmp(type, "trend") == 0) {
+	switch (v->type) {
+	case MT_TREND: {
 		static const char *const defaults[] = { "avg",   "min",   "med",  "max",
 			                                "p(90)", "p(95)", "p(99)" };
-		size_t n = r->trend_stats ? json_array_size(r->trend_stats) : ARRAY_SIZE(defaults);
-		for (size_t i = 0; i < n; i++) {
-			const char *stat =
-			    r->trend_stats ? json_string_value(json_array_get(r->trend_stats, i))
-			                   : defaults[i];
-			json_t *x = json_object_get(v, stat);
+		const char *const *names = defaults;
+		int n = (int)ARRAY_SIZE(defaults);
+		if (r->trend_stats)
+			names = result_trend_stats(r, &n);
+		for (int i = 0; i < n; i++) {
+			double x = stat(r, v, unit, names[i]);
 			char val[32];
-			if (!x)
+			if (!isfinite(x))
 				snprintf(val, sizeof(val), "n/a");
-			else if (!strcmp(stat, "count"))
-				snprintf(val, sizeof(val), "%lld",
-				         (long long)json_integer_value(x));
-			else if (unit == MU_TIME_US)
-				fmt_ms(json_number_value(x), val, sizeof(val));
+			else if (!strcmp(names[i], "count"))
+				snprintf(val, sizeof(val), "%.0f", x);
+			else if (unit == RU_TIME)
+				fmt_ms(x, val, sizeof(val));
 			else
-				snprintf(val, sizeof(val), "%.4g", json_number_value(x));
-			fprintf(f, "%s%s=%s", i ? " " : "", stat, val);
+				snprintf(val, sizeof(val), "%.4g", x);
+			fprintf(f, "%s%s=%s", i ? " " : "", names[i], val);
 		}
 		fputc('\n', f);
-	} else if (strcmp(type, "counter") == 0) {
-		if (unit == MU_BYTES) {
-			fprintf(f, "%-10s %s/s\n", format_bytes(num(v, "count"), a, 32),
-			        format_bytes(num(v, "rate"), b, 32));
-		} else {
-			fprintf(f, "%-10.0f %.2f/s\n", num(v, "count"), num(v, "rate"));
-		}
-	} else if (strcmp(type, "rate") == 0) {
-		double passes = num(v, "passes"), fails = num(v, "fails");
-		fprintf(f, "%.2f%%  %.0f out of %.0f\n", num(v, "rate") * 100, passes,
-		        passes + fails);
-	} else {
-		fprintf(f, "%-10g min=%g max=%g\n", num(v, "value"), num(v, "min"), num(v, "max"));
+		break;
+	}
+	case MT_COUNTER:
+		if (unit == RU_BYTES)
+			fprintf(f, "%-10s %s/s\n", format_bytes(stat(r, v, unit, "count"), a, 32),
+			        format_bytes(stat(r, v, unit, "rate"), b, 32));
+		else
+			fprintf(f, "%-10.0f %.2f/s\n", stat(r, v, unit, "count"),
+			        stat(r, v, unit, "rate"));
+		break;
+	case MT_RATE:
+		fprintf(f, "%.2f%%  %lld out of %lld\n", stat(r, v, unit, "rate") * 100,
+		        (long long)v->nz, (long long)v->total);
+		break;
+	case MT_GAUGE:
+		fprintf(f, "%-10g min=%g max=%g\n", v->g_last, v->g_min, v->g_max);
+		break;
 	}
 }
 
 /* The mark before a metric: ✓ or ✗ when thresholds apply to it, else blank. */
-static const char *mark_for(const struct report *r, const struct palette *p, const char *sel,
+static const char *mark_for(const struct result *r, const struct palette *p, const char *sel,
                             char *buf, size_t len)
 {
 	bool any = false, ok = true;
-	for (int i = 0; i < r->nthr; i++) {
-		if (strcmp(r->thr[i].selector, sel) == 0) {
+	for (int i = 0; i < r->nthresholds; i++) {
+		if (strcmp(r->thresholds[i].selector, sel) == 0) {
 			any = true;
-			ok = ok && r->thr[i].ok;
+			ok = ok && r->thresholds[i].ok;
 		}
 	}
 	if (!any)
@@ -104,116 +109,123 @@ static const char *mark_for(const struct report *r, const struct palette *p, con
 	return buf;
 }
 
-static void print_metric(FILE *f, const struct report *r, const struct palette *p, const char *sel,
-                         json_t *v, enum metric_unit unit)
+static bool has_threshold(const struct result *r, const char *metric)
 {
+	for (int i = 0; i < r->nthresholds; i++)
+		if (strcmp(r->thresholds[i].metric, metric) == 0)
+			return true;
+	return false;
+}
+
+/* One metric line (or sub-metric: filter). Metrics without samples are shown only when a
+ * threshold names them, and http_reqs and iterations always (k6). */
+static void print_metric(FILE *f, const struct result *r, const struct palette *p, int m,
+                         const char *sel, const struct result_tag *filter, int nfilter)
+{
+	const struct result_metric *rm = &r->metrics[m];
+	struct result_values v;
 	char mark[64];
-	print_name(f, p, mark_for(r, p, sel, mark, sizeof(mark)), sel);
-	print_values(f, r, p, v, unit);
+	bool any = result_combine(r, m, filter, nfilter, &v);
+	bool always = nfilter == 0 && (!strcmp(rm->name, "http_reqs") ||
+	                               !strcmp(rm->name, "iterations"));
+	if (any || always) {
+		print_name(f, p, mark_for(r, p, sel, mark, sizeof(mark)), sel);
+		print_values(f, r, &v, rm->unit);
+	} else if (nfilter || has_threshold(r, rm->name)) {
+		print_name(f, p, mark_for(r, p, sel, mark, sizeof(mark)), sel);
+		fprintf(f, "no samples\n");
+	}
+	result_values_free(&v);
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_metric_name(const void *a, const void *b, void *ctx)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const struct result *r = ctx;
+	return strcmp(r->metrics[*(const int *)a].name, r->metrics[*(const int *)b].name);
 }
 
-static void print_thresholds(FILE *f, const struct report *r, const struct palette *p)
+static void print_thresholds(FILE *f, const struct result *r, const struct palette *p)
 {
-	if (!r->nthr)
+	if (!r->nthresholds)
 		return;
 	fprintf(f, "\n  %sTHRESHOLDS%s\n", p->bold, p->reset);
-	for (int i = 0; i < r->nthr; i++) {
-		const struct threshold *t = &r->thr[i];
-		char val[48], agg[32];
-		int m = registry_find_metric(r->reg, t->metric);
-		bool time = m >= 0 && r->reg->metrics[m].unit == MU_TIME_US && t->agg != THR_COUNT;
-		if (!isfinite(t->last_value))
+	for (int i = 0; i < r->nthresholds; i++) {
+		const struct result_threshold *t = &r->thresholds[i];
+		char val[48];
+		int m = result_find_metric(r, t->metric);
+		bool time = m >= 0 && r->metrics[m].unit == RU_TIME && strcmp(t->stat, "count");
+		if (!isfinite(t->value))
 			snprintf(val, sizeof(val), "no data");
 		else if (time)
-			fmt_ms(t->last_value, val, sizeof(val));
+			fmt_ms(t->value, val, sizeof(val));
 		else
-			snprintf(val, sizeof(val), "%g", t->last_value);
+			snprintf(val, sizeof(val), "%g", t->value);
 		fprintf(f, "    %s%s%s %s '%s' %s=%s%s%s\n", t->ok ? p->ok : p->bad,
-		        t->ok ? "✓" : "✗", p->reset, t->selector, t->expr,
-		        threshold_agg_name(t, agg, sizeof(agg)), val,
+		        t->ok ? "✓" : "✗", p->reset, t->selector, t->expr, t->stat, val,
 		        t->abort_on_fail ? " (abort on fail)" : "", t->ok ? "" : "  FAILED");
 	}
 }
 
-static void print_group(FILE *f, const struct palette *p, json_t *g, int depth)
+/* The checks of group path g, then its child groups, depth first. */
+static void print_group(FILE *f, const struct result *r, const struct palette *p, const char *g,
+                        int depth)
 {
-	size_t i;
-	json_t *c;
-	const char *name = json_string_value(json_object_get(g, "name"));
 	int ind = 4 + 2 * depth;
-	if (depth > 0)
+	if (depth > 0) {
+		const char *name = g, *sep;
+		while ((sep = strstr(name, "::")))
+			name = sep + 2;
 		fprintf(f, "%*s█ %s\n", ind - 2, "", name);
-	json_array_foreach(json_object_get(g, "checks"), i, c)
-	{
-		json_int_t pass = json_integer_value(json_object_get(c, "passes"));
-		json_int_t fail = json_integer_value(json_object_get(c, "fails"));
-		bool ok = fail == 0;
+	}
+	for (int i = 0; i < r->nchecks; i++) {
+		const struct result_check *c = &r->checks[i];
+		if (strcmp(c->group, g))
+			continue;
+		bool ok = c->fails == 0;
 		fprintf(f, "%*s%s%s%s %s", ind, "", ok ? p->ok : p->bad, ok ? "✓" : "✗", p->reset,
-		        json_string_value(json_object_get(c, "name")));
+		        c->name);
 		if (!ok)
 			fprintf(f, "  %s↳ %.0f%% — ✓ %lld / ✗ %lld%s", p->dim,
-			        100.0 * (double)pass / (double)MAX(pass + fail, 1), (long long)pass,
-			        (long long)fail, p->reset);
+			        100.0 * (double)c->passes / (double)MAX(c->passes + c->fails, 1),
+			        (long long)c->passes, (long long)c->fails, p->reset);
 		fputc('\n', f);
 	}
-	json_array_foreach(json_object_get(g, "groups"), i, c) print_group(f, p, c, depth + 1);
-}
-
-static void print_checks(FILE *f, const struct report *r, const struct palette *p)
-{
-	json_t *root = report_root_group(r);
-	if (json_array_size(json_object_get(root, "checks")) ||
-	    json_array_size(json_object_get(root, "groups"))) {
-		fprintf(f, "\n  %sCHECKS AND GROUPS%s\n", p->bold, p->reset);
-		print_group(f, p, root, 0);
+	size_t len = strlen(g);
+	for (int i = 0; i < r->ngroups; i++) { /* children: g + "::" + a name without "::" */
+		const char *k = r->groups[i];
+		if (strncmp(k, g, len) || strncmp(k + len, "::", 2) || strstr(k + len + 2, "::"))
+			continue;
+		print_group(f, r, p, k, depth + 1);
 	}
-	json_decref(root);
 }
 
-static void print_script_errors(FILE *f, const struct report *r, const struct palette *p)
+static void print_errors(FILE *f, const struct result *r, const struct palette *p)
 {
-	if (!r->script_errors || !json_array_size(r->script_errors))
-		return;
-	fprintf(f, "\n  %sSCRIPT ERRORS%s (iterations that raised an error)\n", p->bold, p->reset);
-	size_t i;
-	json_t *e;
-	json_array_foreach(r->script_errors, i, e)
-	    fprintf(f, "    %s%8lld%s  %s\n", p->bad,
-	            (long long)json_integer_value(json_object_get(e, "count")), p->reset,
-	            json_string_value(json_object_get(e, "message")));
-}
-
-static void print_errors(FILE *f, const struct report *r, const struct palette *p)
-{
-	json_t *errs = report_errors(r);
-	if (json_array_size(errs)) {
+	if (r->nerrors) {
 		fprintf(f, "\n  %sERRORS%s\n", p->bold, p->reset);
-		size_t i;
-		json_t *e;
-		json_array_foreach(errs, i, e)
-		{
-			fprintf(f, "    %s%8lld%s  %s (%lld): %s\n", p->bad,
-			        (long long)json_integer_value(json_object_get(e, "count")),
-			        p->reset, json_string_value(json_object_get(e, "kind")),
-			        (long long)json_integer_value(json_object_get(e, "code")),
-			        json_string_value(json_object_get(e, "description")));
-		}
+		for (int i = 0; i < r->nerrors; i++)
+			fprintf(f, "    %s%8lld%s  %s (%d): %s\n", p->bad,
+			        (long long)r->errors[i].count, p->reset, r->errors[i].kind,
+			        r->errors[i].code, r->errors[i].description);
 	}
-	json_decref(errs);
+	if (r->nscript_errors) {
+		fprintf(f, "\n  %sSCRIPT ERRORS%s (iterations that raised an error)\n", p->bold,
+		        p->reset);
+		for (int i = 0; i < r->nscript_errors; i++)
+			fprintf(f, "    %s%8lld%s  %s\n", p->bad,
+			        (long long)r->script_errors[i].count, p->reset,
+			        r->script_errors[i].message);
+	}
 }
 
-void summary_print(FILE *f, const struct report *r, bool color)
+void summary_print(FILE *f, const struct result *r, const struct output_env *env, bool color)
 {
 	static const struct palette colors = { "\033[32m", "\033[31m", "\033[2m",
 		                               "\033[1m",  "\033[33m", "\033[0m" };
 	static const struct palette plain = { "", "", "", "", "", "" };
 	const struct palette *p = color ? &colors : &plain;
 	char dur[32];
+	(void)env;
 
 	fprintf(f, "\n");
 	if (r->aborted)
@@ -221,62 +233,40 @@ void summary_print(FILE *f, const struct report *r, bool color)
 		        r->abort_reason ? r->abort_reason : "threshold failed");
 	if (r->interrupted)
 		fprintf(f, "  %sINTERRUPTED%s: %s\n", p->warn, p->reset,
-		        r->workers_stuck ? "a worker did not stop (see the warning above)"
-		                         : "stopped by a signal");
-	print_checks(f, r, p);
+		        r->gen.workers_stuck ? "a worker did not stop (see the warning above)"
+		                             : "stopped by a signal");
+	if (r->nchecks || r->ngroups) {
+		fprintf(f, "\n  %sCHECKS AND GROUPS%s\n", p->bold, p->reset);
+		print_group(f, r, p, "", 0);
+	}
 	print_thresholds(f, r, p);
 
 	fprintf(f, "\n  %sMETRICS%s (run time %s)\n", p->bold, p->reset,
 	        format_duration((int64_t)(r->duration_s * 1e6), dur, sizeof(dur)));
 	/* Metrics in name order, each followed by the sub-metrics its thresholds name. */
-	char **names = xcalloc((size_t)r->reg->nmetrics, sizeof(*names));
-	int n = 0;
-	for (int m = 0; m < r->reg->nmetrics; m++)
-		names[n++] = r->reg->metrics[m].name;
-	qsort(names, (size_t)n, sizeof(*names), cmp_str);
-	for (int i = 0; i < n; i++) {
-		int m = registry_find_metric(r->reg, names[i]);
-		json_t *v = report_metric_values(r, m, NULL, 0);
-		if (v) {
-			print_metric(f, r, p, names[i], v, r->reg->metrics[m].unit);
-			json_decref(v);
-		} else if (report_metric_has_threshold(r, names[i])) {
-			char mark[64];
-			print_name(f, p, mark_for(r, p, names[i], mark, sizeof(mark)), names[i]);
-			fprintf(f, "no samples\n");
-		} else {
-			continue;
-		}
-		for (int j = 0; j < r->nthr; j++) {
-			const struct threshold *t = &r->thr[j];
-			if (!t->ntags || strcmp(t->metric, names[i]) != 0)
+	int *order = xcalloc((size_t)MAX(r->nmetrics, 1), sizeof(*order));
+	for (int m = 0; m < r->nmetrics; m++)
+		order[m] = m;
+	qsort_r(order, (size_t)r->nmetrics, sizeof(*order), cmp_metric_name, (void *)r);
+	for (int i = 0; i < r->nmetrics; i++) {
+		int m = order[i];
+		print_metric(f, r, p, m, r->metrics[m].name, NULL, 0);
+		for (int j = 0; j < r->nthresholds; j++) {
+			const struct result_threshold *t = &r->thresholds[j];
+			if (!t->ntags || strcmp(t->metric, r->metrics[m].name) != 0)
 				continue;
 			bool dup = false;
 			for (int k = 0; k < j; k++)
-				dup = dup || strcmp(r->thr[k].selector, t->selector) == 0;
-			if (dup)
-				continue;
-			struct tag flt[TAG_MAX];
-			int nf = MIN(t->ntags, TAG_MAX);
-			for (int k = 0; k < nf; k++)
-				flt[k] = (struct tag){ t->tags[k].key, t->tags[k].value };
-			json_t *sv = report_metric_values(r, m, flt, nf);
-			if (sv) {
-				print_metric(f, r, p, t->selector, sv, r->reg->metrics[m].unit);
-				json_decref(sv);
-			} else {
-				char mark[64];
-				print_name(f, p, mark_for(r, p, t->selector, mark, sizeof(mark)),
-				           t->selector);
-				fprintf(f, "no samples\n");
-			}
+				dup = dup || strcmp(r->thresholds[k].selector, t->selector) == 0;
+			if (!dup)
+				print_metric(f, r, p, m, t->selector, t->tags, t->ntags);
 		}
 	}
-	free(names);
+	free(order);
 
-	struct combined dropped;
-	aggregate_combine(r->agg, M_DROPPED_ITERATIONS, NULL, 0, false, &dropped);
-	if (dropped.any && dropped.sum > 0)
+	int md = result_find_metric(r, "dropped_iterations");
+	struct result_values dropped;
+	if (result_combine(r, md, NULL, 0, &dropped) && dropped.sum > 0)
 		fprintf(
 		    f,
 		    "\n  %sWARNING%s: %.0f iterations were dropped: no VU was free to start "
@@ -284,7 +274,7 @@ void summary_print(FILE *f, const struct report *r, bool color)
 		    "with the arrival rate, or maxVUs is too low for its latency), or they were "
 		    "still waiting when the run stopped\n",
 		    p->bad, p->reset, dropped.sum);
-	combined_free(&dropped);
+	result_values_free(&dropped);
 	if (r->interrupted_iterations > 0)
 		fprintf(
 		    f,
@@ -293,20 +283,31 @@ void summary_print(FILE *f, const struct report *r, bool color)
 		    "a longer --grace (gracefulStop) lets them finish, unless they never end\n",
 		    p->warn, p->reset, (long long)r->interrupted_iterations);
 	print_errors(f, r, p);
-	print_script_errors(f, r, p);
-	if (r->saturated_seconds > 0)
+	if (r->gen.saturated_seconds > 0)
 		fprintf(
 		    f,
 		    "\n  %sWARNING%s: the generator's own CPU was saturated for %d s of the run "
 		    "(workers at %.0f%% on average): its figures understate what the target "
 		    "can do. Use more --threads or a bigger machine.\n",
-		    p->warn, p->reset, r->saturated_seconds, r->cpu_percent);
-	else if (r->host_saturated_seconds > 0)
+		    p->warn, p->reset, r->gen.saturated_seconds, r->gen.cpu_percent);
+	else if (r->gen.host_saturated_seconds > 0)
 		fprintf(
 		    f,
 		    "\n  %sWARNING%s: the machine's CPU was saturated for %d s of the run (the "
 		    "generator's workers averaged %.0f%%): the generator competed for CPU, so its "
 		    "figures may understate what the target can do.\n",
-		    p->warn, p->reset, r->host_saturated_seconds, r->cpu_percent);
+		    p->warn, p->reset, r->gen.host_saturated_seconds, r->gen.cpu_percent);
 	fprintf(f, "\n");
 }
+
+static int summary_finish(struct output *o, const struct result *r, char *err, size_t errlen)
+{
+	summary_print(stdout, r, o->env, o->env->color_stdout);
+	fflush(stdout);
+	return 0;
+}
+
+const struct output_ops output_summary = {
+	.name = "summary",
+	.finish = summary_finish,
+};

@@ -111,12 +111,13 @@ class Stampede:
         return Path(self._factory.mktemp("export")) / "summary.json"
 
     def load(self, url, *args, timeout=30, expect=EXIT_OK, quiet=True, export=None):
-        """Run a load test with --summary-export; returns a Result with .summary."""
+        """Run a load test with --out result=FILE; returns a Result with .summary (the
+        result file's view, result_view)."""
         export = Path(export) if export else self.export_path()
         argv = ["run", "--url", url]
         if quiet:
             argv.append("--quiet")
-        argv += ["--summary-export", str(export), *args]
+        argv += ["--out", f"result={export}", *args]
         r = self(*argv, timeout=timeout, expect=None)
         check_rc(r, expect)
         r.export = export
@@ -136,16 +137,62 @@ def check_rc(r, expect):
 
 
 def read_summary(path, result=None):
+    """The parsed result file (--out result=FILE) as a flat view (result_view), or a
+    --summary-export file as it is."""
     path = Path(path)
     if not path.exists():
-        pytest.fail(f"--summary-export file {path} was not written\n{result or ''}",
+        pytest.fail(f"result file {path} was not written\n{result or ''}",
                     pytrace=False)
     text = path.read_text()
     try:
-        return strict_json(text)
+        doc = strict_json(text)
     except ValueError as e:
-        pytest.fail(f"--summary-export file is not valid JSON: {e}\n{text[:2000]}",
+        pytest.fail(f"result file is not valid JSON: {e}\n{text[:2000]}",
                     pytrace=False)
+    if isinstance(doc, dict) and doc.get("format") == "stampede-result/1":
+        return result_view(doc)
+    return doc
+
+
+def parse_result(text):
+    """strict_json, then result_view for a result file (other documents as they are)."""
+    doc = strict_json(text)
+    if isinstance(doc, dict) and doc.get("format") == "stampede-result/1":
+        return result_view(doc)
+    return doc
+
+
+def result_view(doc):
+    """The result file (stampede-result/1, docs/result-format.md) seen the way the tests
+    read it: metrics[name] = its values flat with "type" (and "thresholds"), a threshold's
+    sub-metric under its selector; timeseries as a list of {metric, tags, columns, step,
+    points}; everything else as the document has it. Metrics without samples are left out
+    unless a threshold names them (http_reqs and iterations always), as the summary does."""
+    view = dict(doc)
+    named = {t["metric"] for t in doc["thresholds"]}
+    metrics, timeseries = {}, []
+    for name, m in doc["metrics"].items():
+        if m["timeseries"]["points"]:
+            timeseries.append({"metric": name, "tags": {}, **m["timeseries"]})
+        for s in m["series"]:
+            if s["tags"] and s["timeseries"]["points"]:
+                timeseries.append({"metric": name, "tags": s["tags"], **s["timeseries"]})
+        if not m["series"] and name not in named and name not in ("http_reqs", "iterations"):
+            continue
+        v = dict(m["values"]) if m["series"] or name in ("http_reqs", "iterations") \
+            else {"count": 0}
+        v["type"] = m["type"]
+        if "thresholds" in m:
+            v["thresholds"] = m["thresholds"]
+        metrics[name] = v
+    for sel, sm in doc["submetrics"].items():
+        v = dict(sm["values"])
+        v["type"] = sm["type"]
+        v["thresholds"] = sm["thresholds"]
+        metrics[sel] = v
+    view["metrics"] = metrics
+    view["timeseries"] = timeseries
+    return view
 
 
 def metric(summary, name):

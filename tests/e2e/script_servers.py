@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import servers
-from conftest import BIN, Result, check_rc, require_binary, strict_json
+from conftest import BIN, Result, check_rc, parse_result, require_binary, strict_json
 
 # Exit codes specific to scripts (docs/cli.md, docs/scripting.md)
 EXIT_SCRIPT = 107
@@ -242,7 +242,7 @@ def run_script(tmp_path, source, *args, base=None, expect=0, timeout=30, name="s
     out = None
     if export:
         out = Path(tmp_path) / f"summary-{next(_runs)}.json"
-        argv += ["--summary-export", str(out)]
+        argv += ["--out", f"result={out}"]
     if base is not None:
         url = base if isinstance(base, str) else base.base
         argv += ["-e", f"BASE_URL={url.rstrip('/')}"]
@@ -264,7 +264,7 @@ def run_script(tmp_path, source, *args, base=None, expect=0, timeout=30, name="s
     r.summary = None
     if out is not None and out.exists():
         try:
-            r.summary = strict_json(out.read_text())
+            r.summary = parse_result(out.read_text())
         except ValueError as e:
             pytest.fail(f"--summary-export is not valid JSON: {e}\n{r}", pytrace=False)
     check_rc(r, expect)

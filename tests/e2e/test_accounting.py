@@ -34,7 +34,7 @@ from accounting import (assert_accounting, count_of, dropped, error_count, error
                         http_reqs, interrupted, scheduled_arrivals, settled,
                         started_iterations)
 from conftest import (BIN, EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_OK, Result, check_rc,
-                      metric, require_binary, strict_json)
+                      metric, parse_result, require_binary, strict_json)
 from demo_fixtures import demo_server  # noqa: F401
 from script_servers import run_script, series_total, threshold_entry, write_script
 
@@ -120,7 +120,7 @@ def launch(argv, directory, server=None, interrupt_after=None, timeout=40,
     directory.mkdir(parents=True, exist_ok=True)
     export = directory / "summary.json"
     out, err = directory / "stdout.txt", directory / "stderr.txt"
-    full = [BIN, *map(str, argv), "--summary-export", str(export)]
+    full = [BIN, *map(str, argv), "--out", f"result={export}"]
     start = time.monotonic()
     with open(out, "wb") as fo, open(err, "wb") as fe:
         proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
@@ -147,7 +147,7 @@ def launch(argv, directory, server=None, interrupt_after=None, timeout=40,
     r = Result(full, proc.returncode, out.read_text(errors="replace"),
                err.read_text(errors="replace"), time.monotonic() - start)
     r.export = export
-    r.summary = strict_json(export.read_text()) if export.exists() else None
+    r.summary = parse_result(export.read_text()) if export.exists() else None
     return r
 
 

@@ -201,14 +201,14 @@ def run_args(run_mode, server, tmp_path, export, *extra, duration=DURATION,
     if run_mode == "quick":
         length = ["--iterations", iterations] if iterations else \
             ["--duration", f"{duration}s"]
-        return ["run", "--url", server.url, "--summary-export", export, "--vus", "1",
+        return ["run", "--url", server.url, "--out", f"result={export}", "--vus", "1",
                 *length, "--timeout", timeout, "--grace", grace, *extra]
     script = tmp_path / "script.lua"
     script.write_text(SCRIPT.format(
         executor="shared-iterations" if iterations else "constant-vus",
         length=f"iterations = {iterations}" if iterations else f'duration = "{duration}s"',
         grace=grace, timeout=timeout, params=params))
-    return ["run", script, "-e", f"BASE_URL={server.url}", "--summary-export", export,
+    return ["run", script, "-e", f"BASE_URL={server.url}", "--out", f"result={export}",
             *extra]
 
 

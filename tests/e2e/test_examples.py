@@ -48,7 +48,7 @@ def run_example(demo, tmp_path, name, scale, *extra, expect=(0,)):
     out = tmp_path / f"{name}.json"
     argv = [BIN, "run", str(EXAMPLES / f"{name}.lua"), "-q", "--no-summary",
             "-e", f"BASE_URL={demo}", "-e", f"TIME_SCALE={scale}", *extra,
-            "--summary-export", str(out)]
+            "--out", f"result={out}"]
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     assert p.returncode in expect, (p.returncode, p.stderr.decode()[-2000:])
     summary = read_summary(out)

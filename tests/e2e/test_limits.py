@@ -6,7 +6,7 @@ import resource
 import subprocess
 
 from accounting import assert_accounting
-from conftest import BIN, errors_by_kind, metric, require_binary
+from conftest import BIN, errors_by_kind, metric, parse_result, require_binary
 
 
 def test_out_of_fds_is_reported_with_the_number_reached(nginx, tmp_path):
@@ -18,7 +18,7 @@ def test_out_of_fds_is_reported_with_the_number_reached(nginx, tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
     p = subprocess.run([BIN, "run", "--url", nginx.url, "--vus", "100", "--duration", "1s",
-                        "-q", "--summary-export", str(export)],
+                        "-q", "--out", f"result={export}"],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
                        preexec_fn=low_limit)
     err = p.stderr.decode()
@@ -28,7 +28,7 @@ def test_out_of_fds_is_reported_with_the_number_reached(nginx, tmp_path):
     open_now = int(err.split(" connections open")[0].rsplit(" ", 1)[1])
     assert 10 < open_now < 64, err
     assert err.count("cannot open more connections") == 1, "said once, not per attempt"
-    summary = json.loads(export.read_text())
+    summary = parse_result(export.read_text())
     assert "connect_error" in errors_by_kind(summary)
     assert metric(summary, "http_reqs")["count"] > 0
     # the connects that found no fd never reached nginx; every other request did

@@ -158,7 +158,7 @@ def test_sigint_stops_a_scripted_run(tmp_path, echo_server, spawn):
         function default() http.get(BASE .. "/load"); stampede.sleep(0.05) end
     """)
     export = tmp_path / "sigint.json"
-    p = spawn("run", script, "-q", "--summary-export", export, "-e",
+    p = spawn("run", script, "-q", "--out", f"result={export}", "-e",
               f"BASE_URL={echo_server.base}")
     assert settle(lambda: len(echo_server.log) >= 4, timeout=10), "the run sent nothing"
     time.sleep(0.2)

@@ -1,6 +1,7 @@
 """options.summaryTrendStats chooses the trend statistics of the summary and the export."""
 
 import json
+from conftest import parse_result
 
 
 SCRIPT = """
@@ -15,11 +16,11 @@ def test_summary_trend_stats(nginx, stampede, tmp_path):
     script.write_text(SCRIPT)
     out = tmp_path / "s.json"
     r = stampede("run", str(script), "-e", f"BASE_URL={nginx.url.rstrip('/')}",
-                 "--summary-export", str(out), timeout=30, expect=0)
+                 "--out", f"result={out}", timeout=30, expect=0)
     line = next(l for l in r.stdout.splitlines() if "http_req_duration" in l)
     assert "avg=" in line and "p(50)=" in line and "p(99.99)=" in line and "count=20" in line
     assert "p(90)=" not in line and "max=" not in line
-    m = json.loads(out.read_text())["metrics"]["http_req_duration"]
+    m = parse_result(out.read_text())["metrics"]["http_req_duration"]
     assert "p(50)" in m and "p(99.99)" in m and m["count"] == 20
 
 

@@ -185,7 +185,7 @@ def test_busy_init_code_in_workers_stops(tmp_path):
 def spawn_script(spawn, tmp_path, source, *args):
     script = write_script(tmp_path, source)
     export = tmp_path / "summary.json"
-    p = spawn("run", script, "-q", "--summary-export", export, *args)
+    p = spawn("run", script, "-q", "--out", f"result={export}", *args)
     return p, export
 
 
@@ -341,7 +341,7 @@ def test_export_failure_alone_exits_110(tmp_path):
     r = run_script(tmp_path, """
         options = { vus = 1, iterations = 1 }
         function default() end
-    """, "--summary-export", full, export=False, expect=110)
+    """, "--out", f"result={full}", export=False, expect=110)
     assert "--summary-export" in r.stderr and str(full) in r.stderr, r.stderr
     assert full.is_char_device()
     assert "iterations" in r.stdout
@@ -368,7 +368,7 @@ WINS_OVER_EXPORT = {
 @pytest.mark.parametrize("rc, source", WINS_OVER_EXPORT.values(), ids=WINS_OVER_EXPORT.keys())
 def test_wins_over_a_failed_export(tmp_path, rc, source):
     full = dev_full(tmp_path)
-    r = run_script(tmp_path, source, "--summary-export", full, export=False, expect=rc)
+    r = run_script(tmp_path, source, "--out", f"result={full}", export=False, expect=rc)
     assert str(full) in r.stderr, r.stderr
     assert full.is_char_device()
 
@@ -376,7 +376,7 @@ def test_wins_over_a_failed_export(tmp_path, rc, source):
 def test_interrupt_wins_over_a_failed_export(spawn, tmp_path):
     full = dev_full(tmp_path)
     script = write_script(tmp_path, busy_scenario("stampede.sleep(0.1)", duration="60s"))
-    p = spawn("run", script, "-q", "--summary-export", full)
+    p = spawn("run", script, "-q", "--out", f"result={full}")
     time.sleep(1.0)
     p.signal(signal.SIGINT)
     r = p.wait(timeout=10)

@@ -40,7 +40,7 @@ def run_sampled(spawn, tmp_path):
         d = tmp_path / f"run{next(numbers)}"
         d.mkdir()
         script = write_script(d, source)
-        r = spawn("run", script, "--quiet", "--summary-export", d / "summary.json", *args,
+        r = spawn("run", script, "--quiet", "--out", f"result={d / 'summary.json'}", *args,
                   cwd=d, env=SMALL_QUARANTINE_ENV, rss=True)
         r.export = d / "summary.json"
         return r

@@ -27,7 +27,7 @@ def test_interrupt_writes_summary(nginx, spawn, tmp_path, sig):
     export = tmp_path / "summary.json"
     before = nginx.access_count()
     p = spawn("run", "--url", nginx.url, "--vus", "4", "--duration", "30s", "--quiet",
-              "--summary-export", export)
+              "--out", f"result={export}")
     wait_for(lambda: nginx.access_count() > before or p.poll() is not None, 10,
              "the first request to reach nginx")
     time.sleep(1.0)
@@ -46,7 +46,7 @@ def test_interrupt_writes_summary(nginx, spawn, tmp_path, sig):
 def test_double_sigint_stops_at_once(slow_server, spawn, tmp_path):
     export = tmp_path / "summary.json"
     p = spawn("run", "--url", slow_server.url, "--vus", "4", "--duration", "30s", "--quiet",
-              "--summary-export", export)
+              "--out", f"result={export}")
     wait_for(lambda: slow_server.requests >= 1 or p.poll() is not None, 10,
              "the first request to reach the server")
     time.sleep(0.5)
@@ -65,7 +65,7 @@ def test_double_sigint_stops_at_once(slow_server, spawn, tmp_path):
 def test_sigint_waits_at_most_grace(slow_server, spawn, tmp_path):
     export = tmp_path / "summary.json"
     p = spawn("run", "--url", slow_server.url, "--vus", "2", "--duration", "30s", "--quiet",
-              "--grace", "1s", "--summary-export", export)
+              "--grace", "1s", "--out", f"result={export}")
     wait_for(lambda: slow_server.requests >= 1 or p.poll() is not None, 10,
              "the first request to reach the server")
     p.signal(signal.SIGINT)

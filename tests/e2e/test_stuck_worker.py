@@ -41,7 +41,7 @@ def check_gave_up(r, export):
 def test_pattern_match_ends_by_duration_grace_margin(spawn, tmp_path):
     script = write(tmp_path, "s.lua", 'options = { vus = 1, duration = "2s" }\n' + PATTERN)
     export = tmp_path / "summary.json"
-    p = spawn("run", script, "--grace", "1s", "--quiet", "--summary-export", export)
+    p = spawn("run", script, "--grace", "1s", "--quiet", "--out", f"result={export}")
     bound = 2 + 1 + STUCK_MARGIN_S + SLACK_S
     r = p.wait(timeout=bound + 10)
     assert r.elapsed < bound, r
@@ -54,7 +54,7 @@ def test_pattern_match_ends_by_duration_grace_margin(spawn, tmp_path):
 def test_pattern_match_second_sigint_ends_soon(spawn, tmp_path):
     script = write(tmp_path, "s.lua", 'options = { vus = 1, duration = "60s" }\n' + PATTERN)
     export = tmp_path / "summary.json"
-    p = spawn("run", script, "--quiet", "--summary-export", export)
+    p = spawn("run", script, "--quiet", "--out", f"result={export}")
     time.sleep(1.5)             # the only VU is inside the pattern match by now
     assert p.poll() is None, p.result()
     p.signal(signal.SIGINT)
@@ -75,7 +75,7 @@ def test_fifo_open_in_vu_init(spawn, tmp_path):
                    f'if stampede.vu.id > 0 then local s = open("{fifo}") end\n'
                    "function default() end\n")
     export = tmp_path / "summary.json"
-    p = spawn("run", script, "--grace", "1s", "--quiet", "--summary-export", export)
+    p = spawn("run", script, "--grace", "1s", "--quiet", "--out", f"result={export}")
     bound = 2 + 1 + STUCK_MARGIN_S + SLACK_S
     r = p.wait(timeout=bound + 10)
     assert r.elapsed < bound, r
@@ -114,7 +114,7 @@ def test_sigint_in_handle_summary_export_says_interrupted(spawn, tmp_path):
                    "function default() end\n"
                    "function handle_summary(data) while true do end end\n")
     export = tmp_path / "summary.json"
-    p = spawn("run", script, "--quiet", "--summary-export", export)
+    p = spawn("run", script, "--quiet", "--out", f"result={export}")
     time.sleep(2.5)             # the run is over: handle_summary() spins
     assert p.poll() is None, p.result()
     p.signal(signal.SIGINT)
@@ -129,7 +129,7 @@ def test_pattern_match_in_teardown(spawn, tmp_path):
                    "function default() end\n"
                    + PATTERN.replace("function default()", "function teardown()"))
     export = tmp_path / "summary.json"
-    p = spawn("run", script, "--quiet", "--summary-export", export)
+    p = spawn("run", script, "--quiet", "--out", f"result={export}")
     bound = 1 + 1 + STUCK_MARGIN_S + SLACK_S
     r = p.wait(timeout=bound + 10)
     assert r.elapsed < bound, r

@@ -54,8 +54,9 @@ def test_export_structure(counting_server, stampede):
     url = counting_server.url
     r = stampede.load(url, "--iterations", "30", "--vus", "3", "--threads", "1")
     s = r.summary
-    for key in ("metrics", "thresholds", "errors", "state", "options", "generator",
-                "timeseries", "histograms"):
+    assert s["format"] == "stampede-result/1", s.get("format")
+    for key in ("metrics", "submetrics", "thresholds", "errors", "state", "options",
+                "generator", "root_group", "script_errors", "setup_data", "analyses"):
         assert key in s, f"summary lacks {key!r}: {sorted(s)}"
     for name, m in s["metrics"].items():
         assert m.get("type") in ("counter", "gauge", "rate", "trend"), (name, m)

@@ -53,7 +53,7 @@ import pytest
 import accounting
 from accounting import assert_accounting, errors, http_reqs, pre_connection_errors, settled
 from conftest import (EXIT_INTERRUPTED, EXIT_OK, ROOT, Spawned, require_binary, sanitized,
-                      server_factory, strict_json)
+                      parse_result, server_factory, strict_json)
 from hostile import HOSTILE
 
 pytestmark = pytest.mark.torture
@@ -141,7 +141,7 @@ class Outcome:
 
 def argv_for(case, url, directory, export):
     duration = SIGNAL_DURATION_S if case.signal else DURATION_S
-    common = ["-q", "--summary-export", export, "--duration", f"{duration}s",
+    common = ["-q", "--out", f"result={export}", "--duration", f"{duration}s",
               "--vus", VUS, "-t", THREADS, "--grace", f"{GRACE_S}s"]
     if case.mode == "quick":
         return ["run", "--url", url, *common, "--timeout", TIMEOUT]
@@ -188,7 +188,7 @@ def launch(case, server, directory):
     out.stdout, out.stderr = r.stdout, r.stderr
     if export.exists():
         try:
-            out.summary = strict_json(export.read_text())
+            out.summary = parse_result(export.read_text())
         except ValueError as e:
             out.export_error = f"--summary-export is not valid JSON: {e}"
     out.server_count = settled(lambda: server.requests, timeout=10.0, quiet=0.5)

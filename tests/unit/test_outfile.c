@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "output/outfile.h"
+#include "util/outfile.h"
 #include "util/common.h"
 
 static char dir[64];

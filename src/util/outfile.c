@@ -1,5 +1,5 @@
 /* outfile.c: one writer for every result file (--summary-export, handle_summary's files). */
-#include "output/outfile.h"
+#include "util/outfile.h"
 
 #include <dirent.h>
 #include <errno.h>

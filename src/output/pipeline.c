@@ -1,0 +1,137 @@
+/* pipeline.c: the outputs of one run behind one table (output.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/output.h"
+#include "util/common.h"
+
+#define PIPELINE_MAX 64
+
+/* TRANSITIONAL (issue #9, removed once every output is in): outputs being written. */
+#pragma weak output_json
+#pragma weak output_csv
+#pragma weak output_prometheus
+#pragma weak output_junit
+#pragma weak output_markdown
+#pragma weak output_hdr
+#pragma weak output_html
+#pragma weak output_k6_export
+
+struct pipeline {
+	const struct output_env *env;
+	struct output out[PIPELINE_MAX];
+	char *spec[PIPELINE_MAX]; /* as the user wrote it, for messages */
+	bool opened[PIPELINE_MAX];
+	int n;
+};
+
+/* The outputs --out can name, in the order `stampede help run` lists them. */
+static const struct output_ops *const known[] = {
+	&output_result, &output_json,     &output_csv, &output_prometheus,
+	&output_junit,  &output_markdown, &output_hdr, &output_html,
+};
+
+struct pipeline *pipeline_new(const struct output_env *env)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+	p->env = env;
+	return p;
+}
+
+static void add(struct pipeline *p, const struct output_ops *ops, const char *arg, const char *spec)
+{
+	if (p->n == PIPELINE_MAX) {
+		fprintf(stderr, "stampede: at most %d outputs; '%s' is ignored\n", PIPELINE_MAX,
+		        spec);
+		return;
+	}
+	p->spec[p->n] = xstrdup(spec);
+	p->out[p->n] = (struct output){ .ops = ops, .arg = xstrdup(arg ? arg : ""), .env = p->env };
+	p->n++;
+}
+
+void pipeline_add(struct pipeline *p, const struct output_ops *ops, const char *arg)
+{
+	add(p, ops, arg, ops->name);
+}
+
+int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t errlen)
+{
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+		if (known[i] && strlen(known[i]->name) == n && !strncmp(known[i]->name, spec, n)) {
+			add(p, known[i], eq ? eq + 1 : "", spec);
+			return 0;
+		}
+	}
+	size_t len =
+	    (size_t)snprintf(err, errlen, "unknown output '%.*s' (known:", (int)MIN(n, 64), spec);
+	for (size_t i = 0; i < ARRAY_SIZE(known) && len < errlen; i++)
+		if (known[i])
+			len += (size_t)snprintf(err + len, errlen - len, "%s %s", i ? "," : "",
+			                        known[i]->name);
+	if (len < errlen)
+		snprintf(err + len, errlen - len, ")");
+	return -EINVAL;
+}
+
+int pipeline_open(struct pipeline *p)
+{
+	char err[1024];
+	for (int i = 0; i < p->n; i++) {
+		struct output *o = &p->out[i];
+		err[0] = 0;
+		int rc = o->ops->open ? o->ops->open(o, err, sizeof(err)) : 0;
+		if (rc < 0) {
+			fprintf(stderr, "stampede: --out %s: %s\n", p->spec[i],
+			        err[0] ? err : strerror(-rc));
+			return rc;
+		}
+		p->opened[i] = true;
+	}
+	return 0;
+}
+
+void pipeline_interval(struct pipeline *p, const struct result_interval *iv)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->opened[i] && p->out[i].ops->interval)
+			p->out[i].ops->interval(&p->out[i], iv);
+}
+
+int pipeline_finish(struct pipeline *p, const struct result *r, bool skip_summary)
+{
+	char err[1024];
+	int failed = 0;
+	for (int i = 0; i < p->n; i++) {
+		struct output *o = &p->out[i];
+		if (!p->opened[i] || !o->ops->finish || (skip_summary && o->ops == &output_summary))
+			continue;
+		err[0] = 0;
+		int rc = o->ops->finish(o, r, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "stampede: %s%s: %s\n",
+			        o->ops == &output_k6_export ? "--summary-export " : "--out ",
+			        o->ops == &output_k6_export ? o->arg : p->spec[i],
+			        err[0] ? err : strerror(-rc));
+			failed++;
+		}
+	}
+	return failed;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->n; i++) {
+		if (p->opened[i] && p->out[i].ops->close)
+			p->out[i].ops->close(&p->out[i]);
+		free((char *)p->out[i].arg);
+		free(p->spec[i]);
+	}
+	free(p);
+}

@@ -1,0 +1,89 @@
+/* progress.c: the live progress line on stderr (one line rewritten on a terminal, a line
+ * every 10 s otherwise) and the closing "done" line. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "output/output.h"
+#include "util/common.h"
+
+struct progress {
+	int64_t reqs, failed; /* totals so far */
+	int32_t last_t;
+};
+
+static int progress_open(struct output *o, char *err, size_t errlen)
+{
+	o->state = xcalloc(1, sizeof(struct progress));
+	return 0;
+}
+
+static double interval_stat(const struct result_interval *iv, const char *metric,
+                            const char *stat)
+{
+	const struct result_sample *s = result_interval_metric(iv, metric);
+	double x;
+	return s && result_stat(&s->v, s->unit, stat, 1.0, &x) ? x : 0;
+}
+
+static void progress_interval(struct output *o, const struct result_interval *iv)
+{
+	struct progress *p = o->state;
+	double reqs = interval_stat(iv, "http_reqs", "count");
+	double p95 = interval_stat(iv, "http_req_duration", "p(95)");
+	p->reqs += (int64_t)reqs;
+	p->failed += (int64_t)interval_stat(iv, "http_req_failed", "passes");
+	p->last_t = iv->t;
+	if (o->env->quiet || iv->final)
+		return;
+	if (!o->env->stderr_tty && (iv->t + 1) % 10 != 0)
+		return;
+	char el[32], total[32], line[256];
+	format_duration((int64_t)(iv->t + 1) * USEC_PER_SEC, el, sizeof(el));
+	format_duration(o->env->planned_us, total, sizeof(total));
+	double err_pct = p->reqs ? 100.0 * (double)p->failed / (double)p->reqs : 0;
+	snprintf(line, sizeof(line),
+	         "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld (%.2f%%)",
+	         el, total, iv->vus, iv->vus_max, (long long)p->reqs, reqs, p95,
+	         (long long)p->failed, err_pct);
+	if (o->env->stderr_tty)
+		fprintf(stderr, "\r\033[K%s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+static int progress_finish(struct output *o, const struct result *r, char *err, size_t errlen)
+{
+	if (o->env->quiet)
+		return 0;
+	struct result_values reqs, failed;
+	result_combine(r, result_find_metric(r, "http_reqs"), NULL, 0, &reqs);
+	result_combine(r, result_find_metric(r, "http_req_failed"), NULL, 0, &failed);
+	char el[32], total[32], line[256];
+	format_duration((int64_t)(r->duration_s * 1e6) / USEC_PER_SEC * USEC_PER_SEC, el,
+	                sizeof(el));
+	format_duration(o->env->planned_us, total, sizeof(total));
+	double secs = MAX(r->duration_s, 1e-3);
+	double err_pct = reqs.sum > 0 ? 100.0 * (double)failed.nz / reqs.sum : 0;
+	snprintf(line, sizeof(line),
+	         "done    [%6s/%s] reqs %.0f  %.0f/s on average  errors %lld (%.2f%%)", el, total,
+	         reqs.sum, reqs.sum / secs, (long long)failed.nz, err_pct);
+	fprintf(stderr, "%s%s\n", o->env->stderr_tty ? "\r\033[K" : "", line);
+	fflush(stderr);
+	result_values_free(&reqs);
+	result_values_free(&failed);
+	return 0;
+}
+
+static void progress_close(struct output *o)
+{
+	free(o->state);
+}
+
+const struct output_ops output_progress = {
+	.name = "progress",
+	.open = progress_open,
+	.interval = progress_interval,
+	.finish = progress_finish,
+	.close = progress_close,
+};

@@ -1,0 +1,254 @@
+/*
+ * result.h: the result of a run: one typed, read-only object that every output and every
+ * later analysis reads (docs/ARCHITECTURE.md, "Result"; docs/result-format.md).
+ *
+ * A run's coordinator builds it once at the end (result/build.c, from the metrics
+ * registry and aggregate); `result_load()` reads it back from the result file that the
+ * run wrote (`--out result=FILE`, format "stampede-result/1", JSON Schema in
+ * docs/result.schema.json). Writing a loaded result gives the same document.
+ *
+ * While the run goes, outputs receive per-second snapshots (struct result_interval)
+ * built from the same data, so nothing in output/ ever reads the registry or the engine.
+ *
+ * Units: time values in the stats are milliseconds (as k6 prints them); the HDR histograms
+ * of time trends hold microseconds; a non-time trend's histogram holds value x 1000
+ * (RU_MILLI: histograms hold integers); byte counters hold bytes.
+ */
+#ifndef STAMPEDE_RESULT_H
+#define STAMPEDE_RESULT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics/hdr.h"
+#include "metrics/mtype.h"
+
+#define RESULT_FORMAT "stampede-result/1"
+
+/* What a metric's values are, k6's "contains": time (trend: µs in the histogram, ms in
+ * stats), data (bytes), default. RU_MILLI: a non-time trend (histogram holds value x
+ * 1000; stats are plain numbers). */
+enum result_unit { RU_NONE, RU_TIME, RU_BYTES, RU_MILLI };
+
+struct result_tag {
+	const char *key;
+	const char *value;
+};
+
+/* The values of one series (or of several combined) over some span: the totals, or one
+ * interval. Only the fields of `type` are meaningful. */
+struct result_values {
+	enum metric_type type;
+	bool any;                    /* at least one sample */
+	double sum;                  /* counter: the sum of the samples */
+	int64_t nz, total;           /* rate: non-zero samples, samples */
+	double g_last, g_min, g_max; /* gauge: last sample, smallest, largest */
+	uint64_t g_seq;              /* gauge: order of g_last among the run's gauge samples */
+	struct hdr *h;               /* trend: the samples (see the units above) */
+};
+
+/*
+ * One per-second point of a time series (the totals of one interval, or of 2^k merged
+ * intervals once a series is long: see `step`). t: seconds since the run's start.
+ * Trend: count, then v = p50, p90, p95, p99, max (ms for time). Counter: count = sum.
+ * Rate: count = samples, v[0] = rate. Gauge: count = samples, v = value, min, max.
+ */
+struct result_point {
+	int32_t t;
+	float count;
+	float v[5];
+};
+
+struct result_timeseries {
+	int step; /* seconds per point (1, or a power of two once merged) */
+	int npoints;
+	struct result_point *points;
+};
+
+/* A metric: its name, type, unit, and its per-second series over all tag sets. */
+struct result_metric {
+	const char *name;
+	enum metric_type type;
+	enum result_unit unit;
+	struct result_timeseries ts; /* the whole metric (all series combined) */
+};
+
+/* A series: one metric with one tag set. */
+struct result_series {
+	int metric; /* index in result.metrics */
+	int ntags;
+	const struct result_tag *tags; /* sorted by key */
+	bool overflow;                 /* stands for many tag sets past the series cap */
+	struct result_values total;
+	struct result_timeseries ts;
+};
+
+/* A threshold (k6 semantics) and its verdict. */
+struct result_threshold {
+	const char *source;   /* as given: "p(95)<200" or "METRIC{k:v}: p(95)<200" */
+	const char *metric;   /* base metric name */
+	const char *selector; /* "metric" or "metric{k:v,...}" */
+	int ntags;
+	const struct result_tag *tags; /* the selector's tags, in the order given */
+	const char *expr;              /* canonical expression "p(95)<200" */
+	const char *stat;              /* the aggregation as k6 names it: "p(95)", "rate" ... */
+	bool abort_on_fail;
+	int64_t delay_abort_ms;
+	bool ok;
+	double value; /* the aggregation's value (ms for time); NAN: no data */
+};
+
+/* A check, by group path ("" for the root, "::a::b" nested) and name. */
+struct result_check {
+	const char *group; /* "" or "::g1::g2" */
+	const char *name;
+	int64_t passes, fails;
+};
+
+/* Failed requests by kind: an error kind (k6 code) or an unexpected status. */
+struct result_error {
+	const char *kind; /* "request_timeout", "status_503" ... */
+	int code;         /* k6 error code, or the HTTP status */
+	const char *description;
+	int64_t count;
+};
+
+struct result_script_error {
+	const char *message;
+	int64_t count;
+};
+
+/* The load generator's own health during the run. */
+struct result_generator {
+	int threads;
+	double cpu_percent;         /* workers' CPU, % of their capacity */
+	int saturated_seconds;      /* seconds in which a worker was >= 95% busy */
+	int host_saturated_seconds; /* seconds in which the whole host was >= 95% busy */
+	long max_rss_kb;
+	bool open_model;
+	int64_t backlog_max; /* open model: deepest backlog of late starts */
+	int workers_stuck;   /* workers given up on at the end */
+};
+
+struct result {
+	const char *version;       /* stampede's version that made it */
+	json_t *options;           /* what the run was asked to do (k6 options); never NULL */
+	int64_t start_wall_us;     /* wall clock at the start, µs since the epoch */
+	double duration_s;         /* measured run time */
+	bool interrupted;          /* stopped by a signal, or workers that did not stop */
+	bool aborted;              /* abort() or an abortOnFail threshold */
+	const char *abort_reason;  /* or NULL */
+	int64_t interrupted_iterations;
+	bool teardown_failed;      /* teardown() raised an error */
+	bool teardown_timeout;     /* teardown() ran past teardownTimeout */
+	json_t *trend_stats;       /* summaryTrendStats (array of strings) or NULL: default */
+	int nmetrics;
+	struct result_metric *metrics;
+	int nseries;
+	struct result_series *series;
+	int nthresholds;
+	struct result_threshold *thresholds;
+	int ngroups;
+	const char **groups; /* every group path seen ("::a", "::a::b"), in first-seen order */
+	int nchecks;
+	struct result_check *checks;
+	int nerrors;
+	struct result_error *errors; /* by count, largest first */
+	int nscript_errors;
+	struct result_script_error *script_errors;
+	struct result_generator gen;
+	json_t *setup_data; /* what setup() returned, or NULL */
+	json_t *analyses;   /* room for analyses (test-type verdicts, ...): an object */
+	struct result_arena *arena; /* private: owns the strings and arrays */
+};
+
+/* --- reading a result ------------------------------------------------------------- */
+
+/* The index of the metric called name, or -1. */
+int result_find_metric(const struct result *r, const char *name);
+
+/* Combine the totals of every series of metric whose tags include all of filter (nfilter
+ * may be 0): counters and rates add up, trends merge their histograms exactly, a gauge
+ * takes the latest last value (g_seq) and the extremes. out->h is a new histogram (trend)
+ * that the caller releases with result_values_free(). Returns out->any. */
+bool result_combine(const struct result *r, int metric, const struct result_tag *filter,
+                    int nfilter, struct result_values *out);
+void result_values_free(struct result_values *v);
+
+/*
+ * A statistic of values by k6's name: trends "avg", "min", "med", "max", "p(N)" (N in
+ * 0..100), "count"; counters "count", "rate" (per second over duration_s); rates "rate",
+ * "passes", "fails"; gauges "value", "min", "max". Time trends give ms, RU_MILLI trends
+ * the plain value. Returns false when the statistic does not apply (or values has no
+ * sample and the statistic needs one: a counter's count and a rate's rate are 0 then).
+ */
+bool result_stat(const struct result_values *v, enum result_unit unit, const char *stat,
+                 double duration_s, double *out);
+
+/* The stats an output shows for a trend: summaryTrendStats, or k6's default ("avg",
+ * "min", "med", "max", "p(90)", "p(95)"). *n is set; the strings belong to r. */
+const char *const *result_trend_stats(const struct result *r, int *n);
+
+/* k6's "contains" for a unit: "time", "data" or "default". */
+const char *result_contains(enum result_unit u);
+/* k6's metric type name: "counter", "gauge", "rate", "trend". */
+const char *result_type_name(enum metric_type t);
+
+/* Thresholds that failed. */
+int result_thresholds_failed(const struct result *r);
+
+/* --- the result file -------------------------------------------------------------- */
+
+/* The result as its JSON document ("format": RESULT_FORMAT). New reference. */
+json_t *result_to_json(const struct result *r);
+
+/* A result from its JSON document. Returns NULL with a one-line reason in err ("metrics[3]
+ * .series[0].histogram: not a valid HdrHistogram encoding") when doc is not a valid
+ * stampede-result/1 document. doc is not kept. */
+struct result *result_from_json(json_t *doc, char *err, size_t errlen);
+
+/* Read a result file (at most 1 GiB). Returns NULL with "PATH: reason" in err. */
+struct result *result_load(const char *path, char *err, size_t errlen);
+
+/* Write the result file through util/outfile (atomically for regular files). Returns 0 or
+ * a negative errno with "cannot write 'PATH': REASON" in err. */
+int result_write(const char *path, const struct result *r, char *err, size_t errlen);
+
+void result_free(struct result *r);
+
+/* --- per-second snapshots (outputs' interval calls) ------------------------------- */
+
+/* One series' values in one interval. */
+struct result_sample {
+	int series; /* the series' id in this run (stable for the whole run) */
+	const char *metric;
+	enum metric_type type;
+	enum result_unit unit;
+	int ntags;
+	const struct result_tag *tags; /* sorted by key; empty for the untagged series */
+	bool overflow;
+	struct result_values v; /* the interval's values (v.h borrowed) */
+};
+
+/* One interval (one second of the run), as the coordinator closes it. Everything is
+ * borrowed and valid only during the call that receives it. */
+struct result_interval {
+	int32_t t;             /* seconds since the run's start: the interval [t, t+1) */
+	int64_t start_wall_us; /* the run's start, wall clock µs since the epoch */
+	int vus;               /* the most VUs busy at once in the interval */
+	int vus_max;           /* VUs allocated at its end */
+	bool final;            /* the run's last interval */
+	int nmetrics;
+	const struct result_sample *metrics; /* per metric (series -1, no tags): all its
+	                                        series combined, for metrics with samples */
+	int nsamples;
+	const struct result_sample *samples; /* per series with samples in the interval */
+};
+
+/* The whole metric's values in an interval, or NULL when it had none. */
+const struct result_sample *result_interval_metric(const struct result_interval *iv,
+                                                   const char *name);
+
+#endif
