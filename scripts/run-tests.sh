@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-tests.sh: a short fuzz run, the unit tests (Criterion), then the end-to-end tests
+# run-tests.sh: the layers' dependency rule, a short fuzz run, the unit tests (Criterion), then the end-to-end tests
 # (pytest). Everything runs; the exit code is non-zero if anything failed. The runners'
 # summary lines come last.
 BUILD=${BUILD:-build}
@@ -7,6 +7,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 rc=0
+
+echo "== layers (docs/ARCHITECTURE.md) =="
+./scripts/check-layers.sh || rc=1
 
 echo "== fuzzers (${FUZZ_SECONDS}s each) =="
 if make --no-print-directory -s fuzz-build BUILD="$BUILD" >/dev/null; then

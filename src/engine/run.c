@@ -341,7 +341,6 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 	}
 	struct worker *w = lr->w;
 	e->workers = &lr->w;
-	scr->engine = e;
 	e->start_us = now_us();
 	rc = worker_start(w);
 	bool signalled = false;
@@ -362,7 +361,6 @@ static int run_lifecycle(struct coord *c, struct engine_cfg *cfg, const char *fn
 	}
 	worker_free(w);
 	sched_free(&sc->sched);
-	scr->engine = &c->e;
 	if (__atomic_load_n(&e->abort_requested, __ATOMIC_ACQUIRE)) {
 		c->aborted = true;
 		snprintf(c->abort_reason, sizeof(c->abort_reason), "%s (in %s())", e->abort_reason,
@@ -621,7 +619,6 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	c.sid_vus_max = registry_series(&c.reg, M_VUS_MAX, NULL, 0);
 	c.tty = isatty(STDERR_FILENO);
 	if (o->script) {
-		o->script->engine = &c.e;
 		if (o->script->has_setup) {
 			int e = run_lifecycle(&c, cfg, "setup", o->setup_timeout_us);
 			if (e < 0 && c.nstuck) { /* nothing ran: no outputs, and nothing to free */

@@ -406,13 +406,10 @@ static int l_abort(lua_State *L)
 {
 	const char *msg = luaL_optstring(L, 1, "abort() called");
 	struct lvu *lv = lvu_of(L);
-	struct script *sc = lv ? lv->lw->sc : NULL;
-	if (sc && sc->engine &&
-	    !__atomic_exchange_n(&sc->engine->abort_requested, 1, __ATOMIC_ACQ_REL)) {
-		snprintf(sc->engine->abort_reason, sizeof(sc->engine->abort_reason),
-		         "the script called abort(): %s", msg);
-		for (int i = 0; i < sc->engine->nworkers; i++)
-			worker_wake(sc->engine->workers[i]);
+	if (lv && lv->v) {
+		char reason[256];
+		snprintf(reason, sizeof(reason), "the script called abort(): %s", msg);
+		engine_abort(worker_engine(lv->v->w), reason);
 	}
 	lua_pushstring(L, ABORT_MARKER);
 	return lua_error(L);

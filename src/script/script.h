@@ -48,8 +48,6 @@ struct script {
 	int nerrors;
 	int64_t errors_other; /* errors with messages past those kept */
 	int setup_failed;     /* atomic: setup() or teardown() raised an error */
-	/* in the running test */
-	struct engine *engine; /* for abort() */
 };
 
 /* Load and compile path (at most 64 MiB), run its init context once (to read options and
@@ -66,10 +64,25 @@ extern const struct vu_body script_body;
 void script_worker_free(struct worker *w);
 
 /* Turn the script's options (and CLI overrides already merged into them) into scenarios
- * and thresholds. Returns 0, or -EINVAL after printing what is wrong (exit 104). */
+ * and thresholds. options.tags (k6's run tags) are added to every scenario's tags (a
+ * scenario's own tag of the same name wins), so every sample of the run carries them. A k6
+ * option stampede does not implement gets a warning on stderr when ignoring it changes
+ * nothing that is sent, and is an error otherwise (docs/scripting.md lists both). Returns
+ * 0, or -EINVAL after printing what is wrong (exit 104). */
 struct threshold;
 int script_scenarios(struct script *s, json_t *options, struct scenario **out, int *n,
                      struct threshold **thr, int *nthr);
+
+/* --tag NAME=VALUE flags (n of them) as k6's run tags: when n > 0 they replace
+ * options.tags (as in k6, tags given on the command line replace the script's), before
+ * script_scenarios() adds them to every scenario. Returns 0, or -EINVAL after printing which
+ * flag is not NAME=VALUE with a non-empty NAME (exit 104). */
+int script_cli_tags(json_t *options, const char *const *tags, int n);
+
+/* k6's options.httpDebug into *out: 0 when absent, false or ""; 1 (requests and responses
+ * without bodies) for true or "headers"; 2 (with bodies) for "full". Returns 0, or -EINVAL
+ * after printing what is wrong (exit 104). */
+int script_http_debug(json_t *options, int *out);
 
 /* Read k6's options.dns ({ ttl, select, policy }) from options into o, leaving the fields it
  * does not set. Returns 0, or -EINVAL after printing what is wrong (exit 104). */
