@@ -17,8 +17,7 @@ static int progress_open(struct output *o, char *err, size_t errlen)
 	return 0;
 }
 
-static double interval_stat(const struct result_interval *iv, const char *metric,
-                            const char *stat)
+static double interval_stat(const struct result_interval *iv, const char *metric, const char *stat)
 {
 	const struct result_sample *s = result_interval_metric(iv, metric);
 	double x;

@@ -126,8 +126,8 @@ static void print_metric(FILE *f, const struct result *r, const struct palette *
 	struct result_values v;
 	char mark[64];
 	bool any = result_combine(r, m, filter, nfilter, &v);
-	bool always = nfilter == 0 && (!strcmp(rm->name, "http_reqs") ||
-	                               !strcmp(rm->name, "iterations"));
+	bool always =
+	    nfilter == 0 && (!strcmp(rm->name, "http_reqs") || !strcmp(rm->name, "iterations"));
 	if (any || always) {
 		print_name(f, p, mark_for(r, p, sel, mark, sizeof(mark)), sel);
 		print_values(f, r, &v, rm->unit);

@@ -48,8 +48,8 @@ void result_values_from_slot(const struct slot *sl, struct result_values *out)
 	};
 }
 
-static void copy_ts(struct result *r, struct result_timeseries *dst, const struct point *pts,
-                    int n, int step)
+static void copy_ts(struct result *r, struct result_timeseries *dst, const struct point *pts, int n,
+                    int step)
 {
 	_Static_assert(sizeof(struct point) == sizeof(struct result_point), "point layouts");
 	dst->step = MAX(step, 1);
@@ -110,7 +110,8 @@ static void build_errors(struct result *r)
 		} else if (status && expected && !strcmp(expected, "false")) {
 			snprintf(name, sizeof(name), "status_%s", status);
 			ncode = atoi(status);
-			desc = "HTTP status not expected (outside 200-399, or the response callback)";
+			desc =
+			    "HTTP status not expected (outside 200-399, or the response callback)";
 		} else {
 			continue;
 		}
@@ -147,7 +148,8 @@ static void build_checks(struct result *r)
 			size_t len = next ? (size_t)(next - g) : strlen(g);
 			bool seen = false;
 			for (int j = 0; j < r->ngroups && !seen; j++)
-				seen = strlen(r->groups[j]) == len && !strncmp(r->groups[j], g, len);
+				seen =
+				    strlen(r->groups[j]) == len && !strncmp(r->groups[j], g, len);
 			if (!seen) {
 				char *copy = result_alloc(r, len + 1);
 				memcpy(copy, g, len);
@@ -180,8 +182,7 @@ static void build_thresholds(struct result *r, const struct threshold *thr, int 
 		const struct threshold *t = &thr[i];
 		struct result_threshold *o = &r->thresholds[i];
 		char stat[32];
-		struct result_tag *tags =
-		    result_alloc(r, sizeof(*tags) * (size_t)MAX(t->ntags, 1));
+		struct result_tag *tags = result_alloc(r, sizeof(*tags) * (size_t)MAX(t->ntags, 1));
 		for (int j = 0; j < t->ntags; j++)
 			tags[j] = (struct result_tag){ result_strdup(r, t->tags[j].key),
 				                       result_strdup(r, t->tags[j].value) };
@@ -273,7 +274,8 @@ struct result *result_build(struct registry *reg, struct aggregate *agg,
 		if (!as->total.used)
 			continue;
 		struct result_series *s = &r->series[r->nseries++];
-		struct result_tag *tags = result_alloc(r, sizeof(*tags) * (size_t)MAX(si->ntags, 1));
+		struct result_tag *tags =
+		    result_alloc(r, sizeof(*tags) * (size_t)MAX(si->ntags, 1));
 		for (int j = 0; j < si->ntags; j++)
 			tags[j] = (struct result_tag){ result_strdup(r, si->tags[j].key),
 				                       result_strdup(r, si->tags[j].value) };
@@ -295,8 +297,7 @@ struct result *result_build(struct registry *reg, struct aggregate *agg,
 		{
 			r->script_errors[r->nscript_errors++] = (struct result_script_error){
 				.message = result_strdup(
-				    r, json_string_value(json_object_get(e, "message"))
-				           ?: ""),
+				    r, json_string_value(json_object_get(e, "message")) ?: ""),
 				.count = json_integer_value(json_object_get(e, "count")),
 			};
 		}

@@ -198,7 +198,8 @@ json_t *result_to_json(const struct result *r)
 	json_object_set_new(state, "aborted", json_boolean(r->aborted));
 	json_object_set_new(state, "abortReason",
 	                    r->abort_reason ? json_string(r->abort_reason) : json_null());
-	json_object_set_new(state, "interruptedIterations", json_integer(r->interrupted_iterations));
+	json_object_set_new(state, "interruptedIterations",
+	                    json_integer(r->interrupted_iterations));
 	json_object_set_new(state, "teardownFailed", json_boolean(r->teardown_failed));
 	json_object_set_new(state, "teardownTimeout", json_boolean(r->teardown_timeout));
 	json_object_set_new(doc, "state", state);
@@ -241,9 +242,19 @@ json_t *result_to_json(const struct result *r)
 				if (s->total.h && hdr_encode(s->total.h, &enc) == 0)
 					json_object_set_new(so, "histogram", json_string(enc));
 				free(enc);
+				/* what the encoding (bucket counts) cannot say: the exact extremes
+				 * and sum of the recorded values, in the histogram's unit */
+				if (s->total.h && s->total.h->total_count) {
+					json_t *ex = json_object();
+					json_object_set_new(ex, "min", json_integer(s->total.h->min));
+					json_object_set_new(ex, "max", json_integer(s->total.h->max));
+					json_object_set_new(ex, "sum", json_real(s->total.h->sum));
+					json_object_set_new(so, "histogramExact", ex);
+				}
 			}
 			if (rm->type == MT_GAUGE)
-				json_object_set_new(so, "seq", json_integer((json_int_t)s->total.g_seq));
+				json_object_set_new(so, "seq",
+				                    json_integer((json_int_t)s->total.g_seq));
 			json_object_set_new(so, "timeseries", ts_json(&s->ts, rm->type));
 			json_array_append_new(series, so);
 		}
@@ -325,8 +336,9 @@ json_t *result_to_json(const struct result *r)
 	json_t *gen = json_object();
 	json_object_set_new(gen, "threads", json_integer(g->threads));
 	json_object_set_new(gen, "cpu_percent", json_real(g->cpu_percent));
-	json_object_set_new(gen, "cpu_saturated",
-	                    json_boolean(g->saturated_seconds > 0 || g->host_saturated_seconds > 0));
+	json_object_set_new(
+	    gen, "cpu_saturated",
+	    json_boolean(g->saturated_seconds > 0 || g->host_saturated_seconds > 0));
 	json_object_set_new(gen, "saturated_seconds", json_integer(g->saturated_seconds));
 	json_object_set_new(gen, "host_saturated_seconds", json_integer(g->host_saturated_seconds));
 	json_object_set_new(gen, "max_rss_kb", json_integer(g->max_rss_kb));
@@ -334,8 +346,10 @@ json_t *result_to_json(const struct result *r)
 	json_object_set_new(gen, "late_start_backlog_max", json_integer(g->backlog_max));
 	json_object_set_new(gen, "workers_stuck", json_integer(g->workers_stuck));
 	json_object_set_new(doc, "generator", gen);
-	json_object_set_new(doc, "setup_data", r->setup_data ? json_incref(r->setup_data) : json_null());
-	json_object_set_new(doc, "analyses", r->analyses ? json_incref(r->analyses) : json_object());
+	json_object_set_new(doc, "setup_data",
+	                    r->setup_data ? json_incref(r->setup_data) : json_null());
+	json_object_set_new(doc, "analyses",
+	                    r->analyses ? json_incref(r->analyses) : json_object());
 	return doc;
 }
 
@@ -365,9 +379,9 @@ static json_t *need(struct loader *l, json_t *o, const char *key, int type, cons
 {
 	json_t *v = json_object_get(o, key);
 	if (!v || (int)json_typeof(v) != type) {
-		static const char *const names[] = { "an object", "an array", "a string",
+		static const char *const names[] = { "an object",  "an array", "a string",
 			                             "an integer", "a number", "true",
-			                             "false", "null" };
+			                             "false",      "null" };
 		fail(l, "%s%s%s: expected %s", where, *where ? "." : "", key,
 		     type == JSON_REAL ? "a number" : names[type]);
 		return NULL;
@@ -392,8 +406,8 @@ static bool load_ts(struct loader *l, json_t *o, enum metric_type type,
 	int nc = ncols(type);
 	ts->step = (int)step;
 	ts->npoints = (int)json_array_size(pts);
-	ts->points = ts->npoints ? result_alloc(l->r, sizeof(*ts->points) * (size_t)ts->npoints)
-	                         : NULL;
+	ts->points =
+	    ts->npoints ? result_alloc(l->r, sizeof(*ts->points) * (size_t)ts->npoints) : NULL;
 	size_t i;
 	json_t *row;
 	json_array_foreach(pts, i, row)
@@ -503,6 +517,22 @@ static bool load_series(struct loader *l, json_t *so, int m, struct result_serie
 			return false;
 		if (hdr_decode(json_string_value(h), json_string_length(h), &s->total.h) < 0)
 			return fail(l, "%s.histogram: not a valid HdrHistogram encoding", where);
+		json_t *ex = json_object_get(so, "histogramExact");
+		struct hdr *hh = s->total.h;
+		if (ex && hh->total_count) {
+			json_t *mn = json_object_get(ex, "min"), *mx = json_object_get(ex, "max");
+			json_t *sum = json_object_get(ex, "sum");
+			if (!json_is_integer(mn) || !json_is_integer(mx) || !json_is_number(sum) ||
+			    json_integer_value(mn) > json_integer_value(mx) ||
+			    json_integer_value(mn) < 0 || json_integer_value(mx) > hh->highest ||
+			    !isfinite(json_number_value(sum)))
+				return fail(l, "%s.histogramExact: expected 0 <= min <= max <= %lld "
+				               "and a finite sum",
+				            where, (long long)hh->highest);
+			hh->min = json_integer_value(mn);
+			hh->max = json_integer_value(mx);
+			hh->sum = json_number_value(sum);
+		}
 		break;
 	}
 	}
@@ -606,7 +636,8 @@ static bool load_thresholds(struct loader *l, json_t *arr)
 			.ntags = (int)json_array_size(tags),
 			.tags = tg,
 			.abort_on_fail = json_is_true(json_object_get(o, "abortOnFail")),
-			.delay_abort_ms = json_integer_value(json_object_get(o, "delayAbortEvalMs")),
+			.delay_abort_ms =
+			    json_integer_value(json_object_get(o, "delayAbortEvalMs")),
 			.ok = json_is_true(json_object_get(o, "ok")),
 			.value = json_is_number(value) ? json_number_value(value) : NAN,
 		};
@@ -650,7 +681,8 @@ static size_t count_nodes(json_t *g, size_t *checks, int depth)
 	if (depth > 64)
 		return n;
 	*checks += json_array_size(json_object_get(g, "checks"));
-	json_array_foreach(json_object_get(g, "groups"), i, k) n += count_nodes(k, checks, depth + 1);
+	json_array_foreach(json_object_get(g, "groups"), i, k) n +=
+	    count_nodes(k, checks, depth + 1);
 	return n;
 }
 
@@ -679,8 +711,10 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 	r->duration_s = num(state, "testRunDurationMs") / 1e3;
 	r->interrupted = json_is_true(json_object_get(state, "interrupted"));
 	r->aborted = json_is_true(json_object_get(state, "aborted"));
-	r->abort_reason = result_strdup(r, json_string_value(json_object_get(state, "abortReason")));
-	r->interrupted_iterations = json_integer_value(json_object_get(state, "interruptedIterations"));
+	r->abort_reason =
+	    result_strdup(r, json_string_value(json_object_get(state, "abortReason")));
+	r->interrupted_iterations =
+	    json_integer_value(json_object_get(state, "interruptedIterations"));
 	r->teardown_failed = json_is_true(json_object_get(state, "teardownFailed"));
 	r->teardown_timeout = json_is_true(json_object_get(state, "teardownTimeout"));
 	if (json_is_object(v = json_object_get(doc, "options"))) {
@@ -702,7 +736,8 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 	json_array_foreach(arr, i, v)
 	{
 		r->errors[r->nerrors++] = (struct result_error){
-			.kind = result_strdup(r, json_string_value(json_object_get(v, "kind")) ?: ""),
+			.kind =
+			    result_strdup(r, json_string_value(json_object_get(v, "kind")) ?: ""),
 			.code = (int)json_integer_value(json_object_get(v, "code")),
 			.description = result_strdup(
 			    r, json_string_value(json_object_get(v, "description")) ?: ""),
@@ -714,8 +749,8 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 	json_array_foreach(arr, i, v)
 	{
 		r->script_errors[r->nscript_errors++] = (struct result_script_error){
-			.message =
-			    result_strdup(r, json_string_value(json_object_get(v, "message")) ?: ""),
+			.message = result_strdup(r, json_string_value(json_object_get(v, "message"))
+			                                ?: ""),
 			.count = json_integer_value(json_object_get(v, "count")),
 		};
 	}
@@ -723,7 +758,8 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 	r->gen = (struct result_generator){
 		.threads = (int)json_integer_value(json_object_get(gen, "threads")),
 		.cpu_percent = num(gen, "cpu_percent"),
-		.saturated_seconds = (int)json_integer_value(json_object_get(gen, "saturated_seconds")),
+		.saturated_seconds =
+		    (int)json_integer_value(json_object_get(gen, "saturated_seconds")),
 		.host_saturated_seconds =
 		    (int)json_integer_value(json_object_get(gen, "host_saturated_seconds")),
 		.max_rss_kb = (long)json_integer_value(json_object_get(gen, "max_rss_kb")),

@@ -215,9 +215,10 @@ const char *result_contains(enum result_unit u)
 
 const char *result_type_name(enum metric_type t)
 {
-	static const char *const names[] = {
-		[MT_COUNTER] = "counter", [MT_GAUGE] = "gauge", [MT_RATE] = "rate", [MT_TREND] = "trend"
-	};
+	static const char *const names[] = { [MT_COUNTER] = "counter",
+		                             [MT_GAUGE] = "gauge",
+		                             [MT_RATE] = "rate",
+		                             [MT_TREND] = "trend" };
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "counter";
 }
 

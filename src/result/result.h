@@ -133,17 +133,17 @@ struct result_generator {
 };
 
 struct result {
-	const char *version;       /* stampede's version that made it */
-	json_t *options;           /* what the run was asked to do (k6 options); never NULL */
-	int64_t start_wall_us;     /* wall clock at the start, µs since the epoch */
-	double duration_s;         /* measured run time */
-	bool interrupted;          /* stopped by a signal, or workers that did not stop */
-	bool aborted;              /* abort() or an abortOnFail threshold */
-	const char *abort_reason;  /* or NULL */
+	const char *version;      /* stampede's version that made it */
+	json_t *options;          /* what the run was asked to do (k6 options); never NULL */
+	int64_t start_wall_us;    /* wall clock at the start, µs since the epoch */
+	double duration_s;        /* measured run time */
+	bool interrupted;         /* stopped by a signal, or workers that did not stop */
+	bool aborted;             /* abort() or an abortOnFail threshold */
+	const char *abort_reason; /* or NULL */
 	int64_t interrupted_iterations;
-	bool teardown_failed;      /* teardown() raised an error */
-	bool teardown_timeout;     /* teardown() ran past teardownTimeout */
-	json_t *trend_stats;       /* summaryTrendStats (array of strings) or NULL: default */
+	bool teardown_failed;  /* teardown() raised an error */
+	bool teardown_timeout; /* teardown() ran past teardownTimeout */
+	json_t *trend_stats;   /* summaryTrendStats (array of strings) or NULL: default */
 	int nmetrics;
 	struct result_metric *metrics;
 	int nseries;
@@ -159,8 +159,8 @@ struct result {
 	int nscript_errors;
 	struct result_script_error *script_errors;
 	struct result_generator gen;
-	json_t *setup_data; /* what setup() returned, or NULL */
-	json_t *analyses;   /* room for analyses (test-type verdicts, ...): an object */
+	json_t *setup_data;         /* what setup() returned, or NULL */
+	json_t *analyses;           /* room for analyses (test-type verdicts, ...): an object */
 	struct result_arena *arena; /* private: owns the strings and arrays */
 };
 

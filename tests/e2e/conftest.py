@@ -162,12 +162,31 @@ def parse_result(text):
     return doc
 
 
+_RESULT_VALIDATOR = None
+
+
+def validate_result(doc):
+    """Fail unless doc is valid against docs/result.schema.json (python3-jsonschema)."""
+    global _RESULT_VALIDATOR
+    if _RESULT_VALIDATOR is None:
+        import jsonschema
+        schema = json.loads((ROOT / "docs" / "result.schema.json").read_text())
+        _RESULT_VALIDATOR = jsonschema.Draft202012Validator(schema)
+    errors = sorted(_RESULT_VALIDATOR.iter_errors(doc), key=lambda e: list(e.path))[:5]
+    if errors:
+        pytest.fail("the result file is not valid against docs/result.schema.json:\n" +
+                    "\n".join(f"  {e.json_path}: {e.message[:300]}" for e in errors),
+                    pytrace=False)
+
+
 def result_view(doc):
     """The result file (stampede-result/1, docs/result-format.md) seen the way the tests
     read it: metrics[name] = its values flat with "type" (and "thresholds"), a threshold's
     sub-metric under its selector; timeseries as a list of {metric, tags, columns, step,
     points}; everything else as the document has it. Metrics without samples are left out
-    unless a threshold names them (http_reqs and iterations always), as the summary does."""
+    unless a threshold names them (http_reqs and iterations always), as the summary does.
+    The document is first validated against docs/result.schema.json."""
+    validate_result(doc)
     view = dict(doc)
     named = {t["metric"] for t in doc["thresholds"]}
     metrics, timeseries = {}, []

@@ -1,0 +1,203 @@
+/* test_result.c: the result model: built from the metrics layer, its statistics, the
+ * stampede-result/1 document and its round trip (load then write gives the same bytes),
+ * and the loader's errors. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "metrics/metrics.h"
+#include "metrics/threshold.h"
+#include "result/build.h"
+
+static struct registry reg;
+static struct aggregate agg;
+static struct threshold thr[4];
+static int snapshots, snapshot_samples;
+
+static void on_snapshot(void *ctx, const struct result_interval *iv)
+{
+	snapshots++;
+	snapshot_samples += iv->nsamples;
+	const struct result_sample *m = result_interval_metric(iv, "http_reqs");
+	cr_assert(m, "interval %d has http_reqs", iv->t);
+	cr_expect_eq(m->series, -1);
+	cr_expect_eq(m->v.sum, 2.0 + iv->t, "interval %d: %g requests", iv->t, m->v.sum);
+}
+
+/* Two intervals of samples: requests with two names and a failure, a custom gauge set from
+ * two series (the later sample wins), a rate, a check in a nested group. */
+static struct result *build(void)
+{
+	static struct result_snapshots snaps;
+	registry_init(&reg);
+	aggregate_init(&agg, &reg);
+	snaps = (struct result_snapshots){ .reg = &reg, .emit = on_snapshot };
+	agg.on_interval = result_snapshot_emit;
+	agg.on_interval_ctx = &snaps;
+	int gauge = registry_metric(&reg, "queue_depth", MT_GAUGE, MU_NONE);
+	int ratio = registry_metric(&reg, "cache_hits", MT_RATE, MU_NONE);
+	struct tag a[] = { { "name", "/a" }, { "status", "200" } };
+	struct tag b[] = { { "name", "/b \"quoted\" é" },
+		           { "status", "503" },
+		           { "expected_response", "false" } };
+	struct tag chk[] = { { "check", "is 200" }, { "group", "::outer::inner" } };
+	for (int t = 0; t < 2; t++) {
+		struct sink *s = sink_new();
+		s->interval = t;
+		int ra = registry_series(&reg, M_HTTP_REQS, a, 2);
+		int rb = registry_series(&reg, M_HTTP_REQS, b, 3);
+		sink_add(s, ra, 1 + t);
+		sink_add(s, rb, 1);
+		for (int i = 0; i < 1 + t; i++)
+			sink_trend(s, registry_series(&reg, M_HTTP_REQ_DURATION, a, 2),
+			           1000 * (i + 1));
+		sink_trend(s, registry_series(&reg, M_HTTP_REQ_DURATION, b, 3), 250000);
+		sink_rate(s, registry_series(&reg, M_HTTP_REQ_FAILED, a, 2), false);
+		sink_rate(s, registry_series(&reg, M_HTTP_REQ_FAILED, b, 3), true);
+		sink_gauge(s, registry_series(&reg, gauge, a, 1), 10 + t);
+		sink_gauge(s, registry_series(&reg, gauge, b, 1), 20 + t); /* the later one */
+		sink_rate(s, registry_series(&reg, ratio, NULL, 0), t == 1);
+		sink_rate(s, registry_series(&reg, M_CHECKS, chk, 2), t == 0);
+		aggregate_add_sink(&agg, s);
+		aggregate_close_interval(&agg, t);
+		sink_free(s);
+	}
+	const char *specs[] = { "http_req_duration: p(95)<200", "http_req_failed: rate<0.1",
+		                "http_req_duration{name:/a}: max<=2", "queue_depth: value==21" };
+	char err[256];
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(threshold_parse(specs[i], &thr[i], err, sizeof(err)), 0, "%s", err);
+	json_t *opts = json_pack("{s:s,s:i}", "url", "http://127.0.0.1:1/", "vus", 2);
+	json_t *serr = json_pack("[{s:s,s:i}]", "message", "boom at x.lua:3", "count", 4);
+	json_t *setup = json_pack("{s:i}", "token", 7);
+	struct result_run_info info = {
+		.version = "test",
+		.options = opts,
+		.start_wall_us = 1700000000123456,
+		.duration_s = 2.0,
+		.thr = thr,
+		.nthr = 4,
+		.script_errors = serr,
+		.setup_data = setup,
+		.gen = { .threads = 2, .cpu_percent = 12.5, .max_rss_kb = 1234 },
+	};
+	struct result *r = result_build(&reg, &agg, &info);
+	json_decref(opts);
+	json_decref(serr);
+	json_decref(setup);
+	result_snapshots_free(&snaps);
+	return r;
+}
+
+static void teardown_all(void)
+{
+	for (int i = 0; i < 4; i++)
+		threshold_free(&thr[i]);
+	aggregate_destroy(&agg);
+	registry_destroy(&reg);
+}
+
+TestSuite(result, .fini = teardown_all);
+
+Test(result, built_from_the_metrics_layer)
+{
+	struct result *r = build();
+	cr_expect_eq(snapshots, 2, "one snapshot per interval");
+	cr_expect_gt(snapshot_samples, 0);
+	int m = result_find_metric(r, "http_reqs");
+	struct result_values v;
+	cr_assert(result_combine(r, m, NULL, 0, &v));
+	cr_expect_eq(v.sum, 5);
+	struct result_tag only_a[] = { { "name", "/a" } };
+	result_combine(r, m, only_a, 1, &v);
+	cr_expect_eq(v.sum, 3);
+	double x;
+	int d = result_find_metric(r, "http_req_duration");
+	result_combine(r, d, NULL, 0, &v);
+	cr_assert(result_stat(&v, RU_TIME, "count", 2, &x));
+	cr_expect_eq(x, 5);
+	cr_assert(result_stat(&v, RU_TIME, "max", 2, &x));
+	cr_expect(fabs(x - 250) < 0.5, "max %g ms", x);
+	result_values_free(&v);
+	int g = result_find_metric(r, "queue_depth");
+	result_combine(r, g, NULL, 0, &v);
+	cr_expect_eq(v.g_last, 21, "the gauge's latest sample wins: %g", v.g_last);
+	cr_expect_eq(v.g_min, 10);
+	cr_expect_eq(r->nerrors, 1);
+	cr_expect_str_eq(r->errors[0].kind, "status_503");
+	cr_expect_eq(r->errors[0].count, 2);
+	cr_expect_eq(r->nchecks, 1);
+	cr_expect_str_eq(r->checks[0].group, "::outer::inner");
+	cr_expect_eq(r->checks[0].passes, 1);
+	cr_expect_eq(r->checks[0].fails, 1);
+	cr_expect_eq(r->ngroups, 2, "::outer and ::outer::inner");
+	/* p(95) of {1,1,2,250,250} ms fails < 200; failed rate 2/5 fails; max{name:/a} = 2 ok;
+	 * the gauge's value 21 ok */
+	cr_expect(!r->thresholds[0].ok && !r->thresholds[1].ok);
+	cr_expect(r->thresholds[2].ok, "max{name:/a} = %g", r->thresholds[2].value);
+	cr_expect(r->thresholds[3].ok, "value = %g", r->thresholds[3].value);
+	cr_expect_eq(result_thresholds_failed(r), 2);
+	result_free(r);
+}
+
+Test(result, round_trip_gives_the_same_document)
+{
+	struct result *r = build();
+	json_t *doc = result_to_json(r);
+	char *a = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	char err[512] = "";
+	struct result *back = result_from_json(doc, err, sizeof(err));
+	cr_assert(back, "%s", err);
+	json_t *doc2 = result_to_json(back);
+	char *b = json_dumps(doc2, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	cr_expect_str_eq(b, a, "load then write changes the document");
+	cr_expect_eq(back->nthresholds, 4);
+	cr_expect_eq(result_thresholds_failed(back), 2);
+	/* the loaded result evaluates its thresholds to the same verdicts */
+	cr_expect_eq(result_eval_thresholds(back), 2);
+	free(a);
+	free(b);
+	json_decref(doc);
+	json_decref(doc2);
+	result_free(back);
+	result_free(r);
+}
+
+static void expect_refused(const char *text, const char *why)
+{
+	json_error_t je;
+	json_t *doc = json_loads(text, JSON_DECODE_ANY, &je);
+	cr_assert(doc, "test JSON: %s", je.text);
+	char err[512] = "";
+	struct result *r = result_from_json(doc, err, sizeof(err));
+	cr_expect_null(r, "accepted: %s", text);
+	cr_expect(strstr(err, why), "'%s' does not say '%s'", err, why);
+	result_free(r);
+	json_decref(doc);
+}
+
+Test(result, loader_says_what_is_wrong)
+{
+	expect_refused("[]", "not a JSON object");
+	expect_refused("{\"metrics\":{}}", "not a stampede result file");
+	expect_refused("{\"format\":\"stampede-result/9\"}", "stampede-result/9");
+	expect_refused("{\"format\":\"stampede-result/1\",\"state\":{}}", "metrics");
+	const char *head = "{\"format\":\"stampede-result/1\",\"state\":{},\"thresholds\":[],"
+	                   "\"root_group\":{\"name\":\"\",\"path\":\"\",\"groups\":[],"
+	                   "\"checks\":[]},\"metrics\":";
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+	         "%s{\"d\":{\"type\":\"trend\",\"contains\":\"time\",\"timeseries\":{\"step\":1,"
+	         "\"points\":[]},\"series\":[{\"tags\":{},\"values\":{},\"histogram\":\"HISTxx\","
+	         "\"timeseries\":{\"step\":1,\"points\":[]}}]}}}",
+	         head);
+	expect_refused(buf, "metrics.d.series[0].histogram");
+	snprintf(buf, sizeof(buf),
+	         "%s{\"d\":{\"type\":\"histogram\",\"series\":[],\"timeseries\":{}}}}", head);
+	expect_refused(buf, "metrics.d.type");
+	snprintf(buf, sizeof(buf),
+	         "%s{\"c\":{\"type\":\"counter\",\"timeseries\":{\"step\":1,\"points\":[[0]]},"
+	         "\"series\":[]}}}",
+	         head);
+	expect_refused(buf, "points[0]");
+}
