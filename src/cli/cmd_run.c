@@ -12,19 +12,20 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "engine/loop.h"
 #include "engine/quick.h"
 #include "engine/resolver.h"
 #include "engine/run.h"
 #include "engine/sock.h"
 #include "metrics/threshold.h"
-#include "util/outfile.h"
+#include "output/output.h"
 #include "protocol/request.h"
 #include "protocol/url.h"
-#include "script/script.h"
-#include "output/output.h"
 #include "result/result.h"
+#include "script/script.h"
 #include "util/common.h"
+#include "util/outfile.h"
 
 #define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
 #define ITERATIONS_MAX_DURATION_US (600 * USEC_PER_SEC)
@@ -43,6 +44,7 @@ void cmd_run_usage(void)
 	    "  -d, --duration D          test length (default 10s)\n"
 	    "  -i, --iterations N        exactly N requests shared by the VUs\n"
 	    "  -s, --stages D:N,...      ramp VUs (or the rate with --rate): 30s:20,1m:20,30s:0\n"
+	    "                            (repeatable: -s 30s:20 -s 1m:20 adds stages)\n"
 	    "      --sleep D             think time after each iteration\n"
 	    "open model (iterations start at intended times):\n"
 	    "      --rate R              iterations per second (start rate with --stages)\n"
@@ -74,6 +76,10 @@ void cmd_run_usage(void)
 	    "                            junit=FILE, markdown=FILE, hdr=FILE,\n"
 	    "                            prometheus=127.0.0.1:PORT (docs/outputs.md)\n"
 	    "      --no-color            no colours (also with NO_COLOR set)\n"
+	    "      --summary-trend-stats avg,p(99),...  the trend statistics every output shows\n"
+	    "      --no-thresholds       do not evaluate thresholds\n"
+	    "      --tag NAME=VALUE      a tag on every sample (repeatable)\n"
+	    "      --http-debug[=full]   print requests and responses (full: with bodies)\n"
 	    "  -q, --quiet               no live progress\n"
 	    "      --no-summary          no end-of-test summary\n"
 	    "engine:\n"
@@ -109,6 +115,10 @@ enum {
 	OPT_MAX_BODY,
 	OPT_OUT,
 	OPT_NO_COLOR,
+	OPT_TAG,
+	OPT_NO_THRESHOLDS,
+	OPT_TREND_STATS,
+	OPT_HTTP_DEBUG,
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +152,10 @@ static const struct option long_opts[] = {
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 	{ "out", required_argument, NULL, 'o' },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "tag", required_argument, NULL, OPT_TAG },
+	{ "no-thresholds", no_argument, NULL, OPT_NO_THRESHOLDS },
+	{ "summary-trend-stats", required_argument, NULL, OPT_TREND_STATS },
+	{ "http-debug", optional_argument, NULL, OPT_HTTP_DEBUG },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
@@ -155,7 +169,7 @@ struct run_args {
 	int64_t duration_us;
 	bool duration_set;
 	int64_t iterations;
-	const char *stages;
+	char *stages; /* every -s, joined (k6: the flag is repeatable and cumulative) */
 	int64_t threads;
 	const char *method;
 	const char **headers;
@@ -184,6 +198,11 @@ struct run_args {
 	bool quiet, no_summary, no_color;
 	const char **outs; /* --out NAME=ARG, in the order given */
 	int nouts;
+	const char **tags; /* --tag NAME=VALUE, in the order given (a later one wins) */
+	int ntags;
+	bool no_thresholds;
+	json_t *trend_stats; /* --summary-trend-stats, or NULL */
+	int http_debug;      /* --http-debug: 1, =full: 2 */
 	uint64_t seed;
 	const char **env;
 	int nenv;
@@ -381,6 +400,27 @@ static int add_threshold(struct run_args *a, const char *spec, bool abort_on_fai
 	return 0;
 }
 
+/* summaryTrendStats: a non-empty list of avg, min, med, max, count or p(N), 0 <= N <= 100. */
+static bool trend_stats_valid(json_t *stats)
+{
+	size_t i;
+	json_t *st;
+	bool ok =
+	    json_is_array(stats) && json_array_size(stats) > 0 && json_array_size(stats) <= 64;
+	json_array_foreach(stats, i, st)
+	{
+		const char *n = json_string_value(st);
+		double pct;
+		char close;
+		ok = ok && n &&
+		     (!strcmp(n, "avg") || !strcmp(n, "min") || !strcmp(n, "med") ||
+		      !strcmp(n, "max") || !strcmp(n, "count") ||
+		      (sscanf(n, "p(%lf%c", &pct, &close) == 2 && close == ')' && pct >= 0 &&
+		       pct <= 100 && strchr(n, ')')[1] == 0));
+	}
+	return ok;
+}
+
 static int parse_one(struct run_args *a, int c, const char *arg)
 {
 	switch (c) {
@@ -397,7 +437,15 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case 'i':
 		return opt_int("--iterations", arg, 1, INT64_MAX / 2, &a->iterations);
 	case 's':
-		a->stages = arg;
+		if (!a->stages) {
+			a->stages = xstrdup(arg);
+		} else { /* cumulative, as k6's: -s 10s:5 -s 20s:10 */
+			size_t n = strlen(a->stages) + strlen(arg) + 2;
+			char *both = xmalloc(n);
+			snprintf(both, n, "%s,%s", a->stages, arg);
+			free(a->stages);
+			a->stages = both;
+		}
 		return 0;
 	case 't':
 		return opt_int("--threads", arg, 1, 256, &a->threads);
@@ -496,6 +544,38 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	case OPT_NO_COLOR:
 		a->no_color = true;
+		return 0;
+	case OPT_TAG:
+		if (!strchr(arg, '=') || arg[0] == '=')
+			return bad("--tag", arg, "expected NAME=VALUE");
+		a->tags = xrealloc(a->tags, sizeof(*a->tags) * (size_t)(a->ntags + 1));
+		a->tags[a->ntags++] = arg;
+		return 0;
+	case OPT_NO_THRESHOLDS:
+		a->no_thresholds = true;
+		return 0;
+	case OPT_TREND_STATS: {
+		json_t *st = json_array();
+		char *copy = xstrdup(arg), *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_array_append_new(st, json_string(t));
+		free(copy);
+		json_decref(a->trend_stats);
+		a->trend_stats = st;
+		if (!trend_stats_valid(st))
+			return bad(
+			    "--summary-trend-stats", arg,
+			    "expected a comma-separated list of avg, min, med, max, count or "
+			    "p(N) with N from 0 to 100");
+		return 0;
+	}
+	case OPT_HTTP_DEBUG:
+		if (!arg || !*arg)
+			a->http_debug = 1;
+		else if (!strcmp(arg, "full"))
+			a->http_debug = 2;
+		else
+			return bad("--http-debug", arg, "expected nothing or 'full'");
 		return 0;
 	case OPT_SEED: {
 		int64_t s;
@@ -600,7 +680,9 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 		pipeline_free(o.p);
 		return EXIT_INVALID_CONFIG;
 	}
-	struct run_hooks hooks = { .ctx = &o, .interval = outputs_interval, .finish = outputs_finish };
+	struct run_hooks hooks = { .ctx = &o,
+		                   .interval = outputs_interval,
+		                   .finish = outputs_finish };
 	ro->hooks = &hooks;
 	ro->progress = !a->quiet;
 	ro->version = STAMPEDE_VERSION;
@@ -661,6 +743,15 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	for (int i = 0; i < a->nthr; i++)
 		json_array_append_new(th, json_string(a->thr[i].source));
 	json_object_set_new(o, "thresholds", th);
+	if (cfg->scen[0].ntags) {
+		json_t *tags = json_object();
+		for (int i = 0; i < cfg->scen[0].ntags; i++)
+			json_object_set_new(tags, cfg->scen[0].tags[i].key,
+			                    json_string(cfg->scen[0].tags[i].value));
+		json_object_set_new(o, "tags", tags);
+	}
+	if (a->trend_stats)
+		json_object_set(o, "summaryTrendStats", a->trend_stats);
 	return o;
 }
 
@@ -805,6 +896,23 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	cfg->connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
 	cfg->body_max = a->body_max; /* 0: the default */
 	cfg->late_tolerance_us = 1000;
+	cfg->http_debug = a->http_debug;
+	struct scenario *sc = &cfg->scen[0]; /* --tag: on every sample (k6's run tags) */
+	for (int i = 0; i < a->ntags; i++) {
+		const char *eq = strchr(a->tags[i], '=');
+		char *k = xstrndup(a->tags[i], (size_t)(eq - a->tags[i]));
+		int j = 0;
+		while (j < sc->ntags && strcmp(sc->tags[j].key, k))
+			j++;
+		if (j == sc->ntags) {
+			sc->tags = xrealloc(sc->tags, sizeof(*sc->tags) * (size_t)(sc->ntags + 1));
+			sc->tags[sc->ntags++] = (struct tag){ k, xstrdup(eq + 1) };
+		} else { /* a later --tag with the same name wins */
+			free(k);
+			free((char *)sc->tags[j].value);
+			sc->tags[j].value = xstrdup(eq + 1);
+		}
+	}
 	cfg->seed = a->seed ? a->seed : (uint64_t)wall_us();
 	return 0;
 }
@@ -812,6 +920,23 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 static json_t *override_options(struct run_args *a, json_t *opts)
 {
 	json_t *o = json_deep_copy(opts);
+	if (a->ntags) { /* k6: --tag adds to options.tags, and wins over it */
+		json_t *tags = json_object_get(o, "tags");
+		if (!json_is_object(tags)) {
+			tags = json_object();
+			json_object_set_new(o, "tags", tags);
+		}
+		for (int i = 0; i < a->ntags; i++) {
+			const char *eq = strchr(a->tags[i], '=');
+			char *k = xstrndup(a->tags[i], (size_t)(eq - a->tags[i]));
+			json_object_set_new(tags, k, json_string(eq + 1));
+			free(k);
+		}
+	}
+	if (a->trend_stats)
+		json_object_set(o, "summaryTrendStats", a->trend_stats);
+	if (a->no_thresholds)
+		json_object_del(o, "thresholds");
 	bool shortcut = a->vus_set || a->duration_set || a->iterations || a->stages;
 	if (!shortcut)
 		return o;
@@ -893,11 +1018,12 @@ static int run_script(struct run_args *a, const char *path)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
-	for (int i = 0; i < a->nthr; i++) { /* CLI thresholds add to the script's */
+	for (int i = 0; i < a->nthr && !a->no_thresholds; i++) { /* they add to the script's */
 		thr = xrealloc(thr, sizeof(*thr) * (size_t)(nthr + 1));
 		thr[nthr++] = a->thr[i];
+		a->thr[i] = (struct threshold){ 0 };
 	}
-	a->nthr = 0;
+	cfg.http_debug = a->http_debug;
 	cfg.verify = !a->insecure && !json_is_true(json_object_get(opts, "insecureSkipTLSVerify"));
 	if (tls_ctx_new(&cfg.tls_ctx, cfg.verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
@@ -921,29 +1047,18 @@ static int run_script(struct run_args *a, const char *path)
 	cfg.seed = a->seed ? a->seed : (uint64_t)wall_us();
 
 	json_t *stats = json_object_get(opts, "summaryTrendStats");
-	if (stats) {
-		size_t i;
-		json_t *st;
-		bool ok = json_is_array(stats) && json_array_size(stats) > 0;
-		json_array_foreach(stats, i, st)
-		{
-			const char *n = json_string_value(st);
-			double pct;
-			char close;
-			ok = ok && n &&
-			     (!strcmp(n, "avg") || !strcmp(n, "min") || !strcmp(n, "med") ||
-			      !strcmp(n, "max") || !strcmp(n, "count") ||
-			      (sscanf(n, "p(%lf%c", &pct, &close) == 2 && close == ')' &&
-			       pct >= 0 && pct <= 100));
-		}
-		if (!ok) {
-			fprintf(stderr,
-			        "stampede: invalid options.summaryTrendStats: expected a list of "
-			        "avg, min, med, max, count or p(N)\n");
-			rc = EXIT_INVALID_CONFIG;
-			goto out;
-		}
+	if (stats && !trend_stats_valid(stats)) {
+		fprintf(stderr, "stampede: invalid options.summaryTrendStats: expected a list of "
+		                "avg, min, med, max, count or p(N)\n");
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
 	}
+	json_t *hd = json_object_get(opts, "httpDebug"); /* k6: true, "" or "full" */
+	if (!cfg.http_debug &&
+	    (json_is_true(hd) || (json_is_string(hd) && !strcmp(json_string_value(hd), ""))))
+		cfg.http_debug = 1;
+	if (!cfg.http_debug && json_is_string(hd) && !strcmp(json_string_value(hd), "full"))
+		cfg.http_debug = 2;
 	json_t *echo = json_deep_copy(opts);
 	json_object_set_new(echo, "script", json_string(path));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
@@ -996,27 +1111,22 @@ int cmd_run(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:qe:o:", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, ":u:c:d:i:s:t:X:H:qe:o:", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			cmd_run_usage();
 			rc = 0;
 			goto out;
 		}
-		if (c == '?') {
-			if (optopt)
-				fprintf(stderr, "stampede: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "stampede: unknown option '%s'\n",
-				        argv[optind - 1]);
-			fprintf(stderr, "see 'stampede help run'\n");
-			goto out;
-		}
-		if (c == ':') {
-			fprintf(stderr, "stampede: option '%s' needs a value\n", argv[optind - 1]);
+		if (c == '?' || c == ':') {
+			cli_opt_report("run");
 			goto out;
 		}
 		if (parse_one(&a, c, optarg) < 0)
 			goto out;
+	}
+	if (optind < argc && cli_positional_url_hint(argv[optind])) {
+		fprintf(stderr, "%s\n", cli_positional_url_hint(argv[optind]));
+		goto out;
 	}
 	if (optind + 1 < argc) {
 		fprintf(stderr, "stampede: unexpected argument '%s' (one script at a time)\n",
@@ -1033,11 +1143,12 @@ int cmd_run(int argc, char **argv)
 	json_t *opts = options_json(&a, &cfg);
 	struct run_opts ro = {
 		.thr = a.thr,
-		.nthr = a.nthr,
+		.nthr = a.no_thresholds ? 0 : a.nthr,
+		.trend_stats = a.trend_stats,
 		.abort_delay_us = a.abort_delay_us,
 		.options = opts,
 	};
-	rc = run_with_outputs(&a, &cfg, &ro, NULL, NULL);
+	rc = run_with_outputs(&a, &cfg, &ro, NULL, a.trend_stats);
 	json_decref(opts);
 out:
 	for (int i = 0; i < a.nthr; i++)
@@ -1046,6 +1157,9 @@ out:
 	free(a.headers);
 	free(a.env);
 	free(a.outs);
+	free(a.tags);
+	free(a.stages);
+	json_decref(a.trend_stats);
 	free(a.body);
 	request_free(&cfg.req);
 	for (int i = 0; i < cfg.nscen; i++)
