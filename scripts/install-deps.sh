@@ -1,11 +1,18 @@
 #!/bin/sh
-# install-deps.sh: install the Debian 12 packages that build, tests and bench need.
+# install-deps.sh: install the Debian 12 packages that build, tests and bench need (the
+# tests' real consumers of the outputs too: jsonschema, xmllint, Prometheus, Chromium,
+# HdrHistogram's Java log reader, node/npm for k6-html-reporter).
 # Idempotent: does nothing when everything is present; runs apt-get update once otherwise.
 set -eu
 PKGS="make gcc pkg-config liblua5.4-dev libssl-dev zlib1g-dev libjansson-dev libsqlite3-dev
 libcriterion-dev python3 python3-pytest nginx-light wrk clang libclang-rt-14-dev openssl
 liburiparser-dev libc-ares-dev libbrotli-dev libzstd-dev python3-brotli zstd
-ca-certificates procps"
+ca-certificates procps
+python3-jsonschema libxml2-utils prometheus chromium default-jre-headless libhdrhistogram-java
+nodejs"
+# npm: Debian's nodejs needs the npm package; a nodejs that ships npm (NodeSource's)
+# conflicts with it, so it is asked for only when the command is missing.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
