@@ -596,9 +596,6 @@ struct outputs {
 	struct script *script; /* handle_summary(), or NULL */
 };
 
-#pragma weak k6_summary_data /* TRANSITIONAL (issue #9): output/k6.c being written */
-#pragma weak output_k6_export
-
 static void outputs_interval(void *ctx, const struct result_interval *iv)
 {
 	struct outputs *o = ctx;
@@ -612,7 +609,7 @@ static int outputs_finish(void *ctx, struct result *r)
 	int flags = 0;
 	bool printed = false;
 	if (o->script && o->script->has_handle_summary && !r->gen.workers_stuck) {
-		json_t *data = k6_summary_data ? k6_summary_data(r, &o->env) : result_to_json(r);
+		json_t *data = k6_summary_data(r, &o->env);
 		int e = script_handle_summary(o->script, data, &printed);
 		json_decref(data);
 		if (e == -EINVAL)
@@ -644,6 +641,7 @@ static void outputs_env(const struct run_args *a, const struct engine_cfg *cfg, 
 		.stdout_tty = isatty(STDOUT_FILENO),
 		.stderr_tty = isatty(STDERR_FILENO),
 		.trend_stats = stats,
+		.no_color = !color,
 	};
 	env->color_stdout = color && env->stdout_tty;
 	env->color_stderr = color && env->stderr_tty;
@@ -662,11 +660,6 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	if (!a->no_summary)
 		pipeline_add(o.p, &output_summary, "");
 	if (a->summary_export) {
-		if (!&output_k6_export) { /* TRANSITIONAL */
-			fprintf(stderr, "stampede: --summary-export is being rebuilt\n");
-			pipeline_free(o.p);
-			return EXIT_INVALID_CONFIG;
-		}
 		pipeline_add(o.p, &output_k6_export, a->summary_export);
 	}
 	for (int i = 0; i < a->nouts; i++) {
@@ -920,19 +913,6 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 static json_t *override_options(struct run_args *a, json_t *opts)
 {
 	json_t *o = json_deep_copy(opts);
-	if (a->ntags) { /* k6: --tag adds to options.tags, and wins over it */
-		json_t *tags = json_object_get(o, "tags");
-		if (!json_is_object(tags)) {
-			tags = json_object();
-			json_object_set_new(o, "tags", tags);
-		}
-		for (int i = 0; i < a->ntags; i++) {
-			const char *eq = strchr(a->tags[i], '=');
-			char *k = xstrndup(a->tags[i], (size_t)(eq - a->tags[i]));
-			json_object_set_new(tags, k, json_string(eq + 1));
-			free(k);
-		}
-	}
 	if (a->trend_stats)
 		json_object_set(o, "summaryTrendStats", a->trend_stats);
 	if (a->no_thresholds)
@@ -1003,7 +983,10 @@ static int run_script(struct run_args *a, const char *path)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
-	if (script_scenarios(sc, opts, &cfg.scen, &cfg.nscen, &thr, &nthr) < 0) {
+	/* k6: --tag replaces options.tags (lib/options.go Apply); script_scenarios() puts the
+	 * run tags on every scenario (a scenario's own tag of the same name wins) */
+	if (script_cli_tags(opts, a->tags, a->ntags) < 0 ||
+	    script_scenarios(sc, opts, &cfg.scen, &cfg.nscen, &thr, &nthr) < 0) {
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
@@ -1023,7 +1006,6 @@ static int run_script(struct run_args *a, const char *path)
 		thr[nthr++] = a->thr[i];
 		a->thr[i] = (struct threshold){ 0 };
 	}
-	cfg.http_debug = a->http_debug;
 	cfg.verify = !a->insecure && !json_is_true(json_object_get(opts, "insecureSkipTLSVerify"));
 	if (tls_ctx_new(&cfg.tls_ctx, cfg.verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
@@ -1053,12 +1035,12 @@ static int run_script(struct run_args *a, const char *path)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
-	json_t *hd = json_object_get(opts, "httpDebug"); /* k6: true, "" or "full" */
-	if (!cfg.http_debug &&
-	    (json_is_true(hd) || (json_is_string(hd) && !strcmp(json_string_value(hd), ""))))
-		cfg.http_debug = 1;
-	if (!cfg.http_debug && json_is_string(hd) && !strcmp(json_string_value(hd), "full"))
-		cfg.http_debug = 2;
+	if (script_http_debug(opts, &cfg.http_debug) < 0) { /* options.httpDebug */
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	if (a->http_debug) /* the flag wins over options.httpDebug */
+		cfg.http_debug = a->http_debug;
 	json_t *echo = json_deep_copy(opts);
 	json_object_set_new(echo, "script", json_string(path));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
@@ -1124,7 +1106,8 @@ int cmd_run(int argc, char **argv)
 		if (parse_one(&a, c, optarg) < 0)
 			goto out;
 	}
-	if (optind < argc && cli_positional_url_hint(argv[optind])) {
+	if (optind < argc && access(argv[optind], F_OK) != 0 && /* a file there is a script */
+	    cli_positional_url_hint(argv[optind])) {
 		fprintf(stderr, "%s\n", cli_positional_url_hint(argv[optind]));
 		goto out;
 	}

@@ -14,7 +14,8 @@
  *             Must not block: buffer, or hand off to a thread of the output's own.
  *   finish    once, with the final result: write what the output writes. An error is
  *             reported (exit 110 when no verdict applies) and the other outputs still run.
- *   close     release everything (also after a failed open or without finish).
+ *   close     release everything; called only after a successful open (an open that
+ *             fails releases what it took itself), with or without finish.
  */
 #ifndef STAMPEDE_OUTPUT_H
 #define STAMPEDE_OUTPUT_H
@@ -31,6 +32,7 @@
 struct output_env {
 	int64_t planned_us;  /* the plan's length: the latest scenario end (start+duration) */
 	bool quiet;          /* --quiet: no progress line */
+	bool no_color;       /* --no-color or NO_COLOR: no colours anywhere (k6's noColor) */
 	bool color_stdout;   /* colours on stdout (a TTY, no --no-color, no NO_COLOR) */
 	bool color_stderr;   /* the same for stderr */
 	bool stdout_tty;     /* stdout is a terminal */

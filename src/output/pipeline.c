@@ -17,7 +17,6 @@
 #pragma weak output_markdown
 #pragma weak output_hdr
 #pragma weak output_html
-#pragma weak output_k6_export
 
 struct pipeline {
 	const struct output_env *env;

@@ -63,6 +63,10 @@ static bool is_sequence(lua_State *L, int idx)
 	return seq && count == n;
 }
 
+/* The metatable (in the registry) that marks an empty table decoded from a JSON [] so
+ * that it encodes back as [] (an empty Lua table otherwise encodes as {}). */
+#define JSON_EMPTY_ARRAY_MT "stampede.json.empty_array"
+
 static json_t *array_to_json(struct encoder *e, int idx)
 {
 	lua_State *L = e->L;
@@ -124,7 +128,20 @@ static json_t *table_to_json(struct encoder *e, int idx)
 	if (!lua_checkstack(L, 4))
 		return fail(e, NULL, "no Lua stack left to convert nested tables");
 	e->path[e->depth++] = self;
-	json_t *j = is_sequence(L, idx) ? array_to_json(e, idx) : object_to_json(e, idx);
+	bool array = is_sequence(L, idx);
+	if (!array && lua_getmetatable(L, idx)) { /* an empty table decoded from [] */
+		luaL_getmetatable(L, JSON_EMPTY_ARRAY_MT);
+		bool marked = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+		if (marked) {
+			lua_pushnil(L);
+			if (lua_next(L, idx))
+				lua_pop(L, 2); /* not empty any more: an object */
+			else
+				array = true;
+		}
+	}
+	json_t *j = array ? array_to_json(e, idx) : object_to_json(e, idx);
 	e->depth--;
 	return j;
 }
@@ -208,6 +225,10 @@ void json_to_lua(lua_State *L, const json_t *j)
 		size_t i;
 		json_t *v;
 		lua_createtable(L, (int)json_array_size(j), 0);
+		if (json_array_size(j) == 0) { /* so that it encodes back as [] (lua-cjson's way) */
+			luaL_newmetatable(L, JSON_EMPTY_ARRAY_MT);
+			lua_setmetatable(L, -2);
+		}
 		json_array_foreach(j, i, v)
 		{
 			json_to_lua(L, v);
