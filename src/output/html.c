@@ -1,0 +1,1061 @@
+/* html.c: the self-contained HTML report of a run: inline CSS and SVG charts drawn here, no
+ * script, font, image or request of any kind (--out html=FILE, `stampede report`). */
+#include "output/html.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics/hdr.h"
+#include "output/output.h"
+#include "util/common.h"
+#include "util/escape.h"
+#include "util/outfile.h"
+
+#define MAX_ENDPOINT_ROWS 500
+
+/* --- text ------------------------------------------------------------------------- */
+
+static void put(struct buf *b, const char *s)
+{
+	buf_addstr(b, s);
+}
+
+static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* A time in ms as k6 prints it: µs below 1 ms, ms below 1 s, then s. */
+static char *fmt_ms(double ms, char *s, size_t len)
+{
+	if (!isfinite(ms))
+		snprintf(s, len, "n/a");
+	else if (ms == 0)
+		snprintf(s, len, "0s");
+	else if (fabs(ms) < 1)
+		snprintf(s, len, "%.2fµs", ms * 1e3);
+	else if (fabs(ms) < 1000)
+		snprintf(s, len, "%.2fms", ms);
+	else
+		snprintf(s, len, "%.2fs", ms / 1e3);
+	return s;
+}
+
+static char *fmt_num(double v, char *s, size_t len)
+{
+	if (!isfinite(v))
+		snprintf(s, len, "n/a");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(s, len, "%.0f", v);
+	else
+		snprintf(s, len, "%.4g", v);
+	return s;
+}
+
+static char *fmt_pct(double num, double den, char *s, size_t len)
+{
+	if (den <= 0)
+		snprintf(s, len, "n/a");
+	else
+		snprintf(s, len, "%.2f%%", 100.0 * num / den);
+	return s;
+}
+
+/* Statistics that are times (in ms) for a time trend. */
+static bool stat_is_time(const char *stat)
+{
+	return strcmp(stat, "avg") == 0 || strcmp(stat, "min") == 0 || strcmp(stat, "med") == 0 ||
+	       strcmp(stat, "max") == 0 || strncmp(stat, "p(", 2) == 0;
+}
+
+/* A statistic's value in the unit of its metric. */
+static char *fmt_stat(double v, enum result_unit unit, const char *stat, char *s, size_t len)
+{
+	if (unit == RU_TIME && stat_is_time(stat))
+		return fmt_ms(v, s, len);
+	if (unit == RU_BYTES && isfinite(v) &&
+	    (strcmp(stat, "count") == 0 || strcmp(stat, "value") == 0 || stat_is_time(stat)))
+		return format_bytes(v, s, len);
+	return fmt_num(v, s, len);
+}
+
+/* --- charts: inline SVG ----------------------------------------------------------- */
+
+#define CW        960 /* the chart's viewBox */
+#define CH        300
+#define ML        76 /* margins around the plot: room for ticks and axis labels */
+#define MR        40
+#define MT        14
+#define MB        50
+#define PW        (CW - ML - MR)
+#define PH        (CH - MT - MB)
+#define MAX_LINES 6
+#define MAX_REFS  8
+
+struct cline {
+	const char *label;
+	const char *color;
+	int n;
+	double *x, *y; /* owned by the chart (chart_free); NAN y: a gap */
+};
+
+struct cref {
+	double y;
+	char label[200];
+	const char *color;
+	bool off; /* far above the data: named at the top and in the legend, no line */
+};
+
+struct chart {
+	const char *id, *title, *xlabel, *ylabel;
+	bool xpct;   /* x is log10(1 / (1 - p)): HdrHistogram's percentile axis */
+	double xmax; /* the data's x range is [0, xmax] */
+	int nlines;
+	struct cline lines[MAX_LINES];
+	int nrefs;
+	struct cref refs[MAX_REFS];
+};
+
+static const char *const palette[] = { "#2563eb", "#16a34a", "#d97706",
+	                               "#dc2626", "#7c3aed", "#0891b2" };
+
+static struct cline *chart_line(struct chart *c, const char *label, int n)
+{
+	if (c->nlines == MAX_LINES)
+		return NULL;
+	struct cline *l = &c->lines[c->nlines];
+	l->label = label;
+	l->color = palette[c->nlines % ARRAY_SIZE(palette)];
+	l->n = 0;
+	l->x = xcalloc((size_t)MAX(n, 1), sizeof(*l->x));
+	l->y = xcalloc((size_t)MAX(n, 1), sizeof(*l->y));
+	c->nlines++;
+	return l;
+}
+
+static void chart_free(struct chart *c)
+{
+	for (int i = 0; i < c->nlines; i++) {
+		free(c->lines[i].x);
+		free(c->lines[i].y);
+	}
+	c->nlines = 0;
+}
+
+/* A step of 1, 2 or 5 times a power of ten that cuts range into about ticks parts. */
+static double nice_step(double range, int ticks)
+{
+	double raw = range / ticks;
+	double mag = pow(10, floor(log10(raw)));
+	double f = raw / mag;
+	return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
+static double data_ymax(const struct chart *c, bool *any)
+{
+	double ymax = 0;
+	*any = false;
+	for (int i = 0; i < c->nlines; i++)
+		for (int k = 0; k < c->lines[i].n; k++)
+			if (isfinite(c->lines[i].y[k])) {
+				ymax = MAX(ymax, c->lines[i].y[k]);
+				*any = true;
+			}
+	return ymax;
+}
+
+static void pct_label(int decade, char *s, size_t len)
+{
+	if (decade == 0)
+		snprintf(s, len, "0%%");
+	else
+		snprintf(s, len, "%.*f%%", decade > 2 ? decade - 2 : 0,
+		         100.0 * (1 - pow(10, -decade)));
+}
+
+static void chart_axes(struct buf *b, const struct chart *c, double xtop, double xstep, double ytop,
+                       double ystep)
+{
+	char s[48];
+	for (int k = 0; k * ystep <= ytop * (1 + 1e-9); k++) {
+		double py = MT + PH - k * ystep / ytop * PH;
+		putf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML,
+		     py, ML + PW, py);
+		putf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+		     ML - 6, py + 4, fmt_num(k * ystep, s, sizeof(s)));
+	}
+	for (int k = 0; k * xstep <= xtop * (1 + 1e-9); k++) {
+		double px = ML + k * xstep / xtop * PW;
+		if (c->xpct)
+			pct_label((int)lround(k * xstep), s, sizeof(s));
+		else
+			fmt_num(k * xstep, s, sizeof(s));
+		putf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", px,
+		     MT, px, MT + PH);
+		putf(b,
+		     "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+		     px, MT + PH + 16, s);
+	}
+	putf(b,
+	     "<path class=\"axis\" d=\"M%d %d V%d H%d\"/>\n"
+	     "<text class=\"axlabel\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
+	     ML, MT, MT + PH, ML + PW, ML + PW / 2, CH - 8);
+	escape_xml(b, c->xlabel);
+	putf(b,
+	     "</text>\n<text class=\"axlabel\" transform=\"translate(16 %d) rotate(-90)\" "
+	     "text-anchor=\"middle\">",
+	     MT + PH / 2);
+	escape_xml(b, c->ylabel);
+	put(b, "</text>\n");
+}
+
+/* A data point's place in the plot, kept inside it (a negative gauge, a point past the
+ * chart's x range from a damaged file). */
+static double px_of(double x, double xtop)
+{
+	return ML + PW * fmin(fmax(x / xtop, 0), 1);
+}
+
+static double py_of(double y, double ytop)
+{
+	return MT + PH - PH * fmin(fmax(y / ytop, 0), 1);
+}
+
+static void chart_polyline(struct buf *b, const struct cline *l, double xtop, double ytop)
+{
+	bool open = false;
+	for (int k = 0; k < l->n; k++) {
+		if (!isfinite(l->y[k]) || !isfinite(l->x[k])) {
+			if (open)
+				put(b, "\"/>\n");
+			open = false;
+			continue;
+		}
+		if (!open)
+			putf(b, "<polyline class=\"line\" stroke=\"%s\" points=\"", l->color);
+		putf(b, "%s%.1f,%.1f", open ? " " : "", px_of(l->x[k], xtop), py_of(l->y[k], ytop));
+		open = true;
+	}
+	if (open)
+		put(b, "\"/>\n");
+	if (l->n > 40)
+		return;
+	for (int k = 0; k < l->n; k++)
+		if (isfinite(l->y[k]) && isfinite(l->x[k]))
+			putf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
+			     px_of(l->x[k], xtop), py_of(l->y[k], ytop), l->color);
+	put(b, "\n");
+}
+
+static void chart_legend(struct buf *b, const struct chart *c)
+{
+	put(b, "<div class=\"legend\">");
+	for (int i = 0; i < c->nlines; i++) {
+		putf(b, "<span><i style=\"background:%s\"></i>", c->lines[i].color);
+		escape_xml(b, c->lines[i].label);
+		put(b, "</span>");
+	}
+	for (int i = 0; i < c->nrefs; i++) {
+		putf(b, "<span class=\"slo\"><i class=\"dash\" style=\"border-color:%s\"></i>",
+		     c->refs[i].color);
+		escape_xml(b, c->refs[i].label);
+		if (c->refs[i].off)
+			put(b, " (above the chart)");
+		put(b, "</span>");
+	}
+	put(b, "</div>\n");
+}
+
+/* The chart as a <figure>: inline SVG with grid, ticks, axis labels, the lines, the
+ * reference lines (SLOs), and an HTML legend. */
+static void chart_render(struct buf *b, struct chart *c)
+{
+	bool any;
+	double ymax = data_ymax(c, &any);
+	for (int i = 0; i < c->nrefs; i++) {
+		c->refs[i].off = any && ymax > 0 && c->refs[i].y > 5 * ymax;
+		if (!c->refs[i].off)
+			ymax = MAX(ymax, c->refs[i].y);
+	}
+	if (!(ymax > 0))
+		ymax = 1;
+	double ystep = nice_step(ymax * 1.05, 5);
+	double ytop = ystep * ceil(ymax * 1.05 / ystep);
+	double xtop, xstep;
+	if (c->xpct) {
+		xtop = MAX(1, ceil(c->xmax - 1e-9));
+		xstep = 1;
+	} else {
+		double xmax = c->xmax > 0 && isfinite(c->xmax) ? c->xmax : 1;
+		xstep = MAX(1, nice_step(xmax, 8));
+		xtop = xstep * ceil(xmax / xstep);
+	}
+
+	putf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
+	escape_xml(b, c->title);
+	putf(b, "</figcaption>\n<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CW, CH);
+	escape_xml(b, c->title);
+	put(b, "\">\n");
+	chart_axes(b, c, xtop, xstep, ytop, ystep);
+	for (int i = 0, above = 0; i < c->nrefs; i++) {
+		if (c->refs[i].off) { /* named at the top left, pointing up */
+			putf(b, "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%d\">&#8593; ",
+			     c->refs[i].color, ML + 6, MT + 12 + 15 * above++);
+			escape_xml(b, c->refs[i].label);
+			put(b, "</text>\n");
+			continue;
+		}
+		double py = py_of(c->refs[i].y, ytop);
+		putf(b,
+		     "<line class=\"ref\" stroke=\"%s\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
+		     "y2=\"%.1f\"/>"
+		     "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%.1f\" "
+		     "text-anchor=\"end\">",
+		     c->refs[i].color, ML, py, ML + PW, py, c->refs[i].color, ML + PW - 4, py - 4);
+		escape_xml(b, c->refs[i].label);
+		put(b, "</text>\n");
+	}
+	for (int i = 0; i < c->nlines; i++)
+		chart_polyline(b, &c->lines[i], xtop, ytop);
+	if (!any)
+		putf(b,
+		     "<text class=\"nodata\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">no data"
+		     "</text>\n",
+		     ML + PW / 2, MT + PH / 2);
+	put(b, "</svg>\n");
+	chart_legend(b, c);
+	put(b, "</figure>\n");
+	chart_free(c);
+}
+
+/* --- time series ------------------------------------------------------------------ */
+
+enum ts_value {
+	TS_PER_SECOND, /* count per second of the point's span: a counter's rate */
+	TS_FAILED,     /* a rate's non-zero samples per second (v[0] x count / span) */
+	TS_V0,         /* v[k]: a trend's percentile, a gauge's value/min/max */
+};
+
+/* Add a line of metric's per-second points to c (x: the middle of each point's span, s);
+ * nothing when the metric has no points. Points without samples are gaps for TS_V0+k. */
+static void ts_line(struct chart *c, const struct result *r, const char *metric, enum ts_value what,
+                    int k, const char *label)
+{
+	int m = result_find_metric(r, metric);
+	if (m < 0 || r->metrics[m].ts.npoints <= 0)
+		return;
+	const struct result_timeseries *ts = &r->metrics[m].ts;
+	double step = ts->step > 0 ? ts->step : 1;
+	struct cline *l = chart_line(c, label, ts->npoints);
+	if (!l)
+		return;
+	for (int i = 0; i < ts->npoints; i++) {
+		const struct result_point *p = &ts->points[i];
+		/* the last point may stand for less than a step: the run ended inside it */
+		double span = step;
+		if (i == ts->npoints - 1 && r->duration_s > p->t && r->duration_s - p->t < step)
+			span = r->duration_s - p->t;
+		double y;
+		if (what == TS_PER_SECOND)
+			y = p->count / span;
+		else if (what == TS_FAILED)
+			y = p->v[0] * p->count / span;
+		else
+			y = p->count > 0 ? p->v[k] : NAN;
+		if (what != TS_V0 && span < 0.25 * step)
+			continue; /* too short a span to be a rate */
+		l->x[l->n] = p->t + span / 2;
+		l->y[l->n] = y;
+		l->n++;
+		c->xmax = MAX(c->xmax, p->t + span);
+	}
+}
+
+/* The bound of a threshold, "p(95)<200" -> 200, when its expression is its stat, an
+ * operator and a number. */
+static bool thr_bound(const struct result_threshold *t, double *bound)
+{
+	const char *e = t->expr;
+	size_t sl = t->stat ? strlen(t->stat) : 0;
+	if (!e || !t->stat || strncmp(e, t->stat, sl) != 0)
+		return false;
+	e += sl;
+	while (*e == ' ' || *e == '<' || *e == '>' || *e == '=' || *e == '!')
+		e++;
+	char *end;
+	double v = strtod(e, &end);
+	if (end == e || !isfinite(v))
+		return false;
+	*bound = v;
+	return true;
+}
+
+/* Every threshold on metric's time statistics as a reference line (an SLO). */
+static void slo_refs(struct chart *c, const struct result *r, const char *metric)
+{
+	for (int i = 0; i < r->nthresholds && c->nrefs < MAX_REFS; i++) {
+		const struct result_threshold *t = &r->thresholds[i];
+		double y;
+		if (!t->metric || strcmp(t->metric, metric) != 0 || !t->stat ||
+		    !stat_is_time(t->stat) || !thr_bound(t, &y))
+			continue;
+		struct cref *ref = &c->refs[c->nrefs++];
+		ref->y = y;
+		ref->color = t->ok ? "#059669" : "#dc2626";
+		snprintf(ref->label, sizeof(ref->label), "SLO %s%s%s (%s)",
+		         t->ntags ? t->selector : "", t->ntags ? " " : "", t->expr,
+		         t->ok ? "passed" : "failed");
+	}
+}
+
+static void section_over_time(struct buf *b, const struct result *r)
+{
+	struct chart c = { .id = "chart-throughput",
+		           .title = "Throughput and errors",
+		           .xlabel = "seconds since the start",
+		           .ylabel = "per second",
+		           .xmax = r->duration_s };
+	ts_line(&c, r, "http_reqs", TS_PER_SECOND, 0, "requests/s");
+	ts_line(&c, r, "http_req_failed", TS_FAILED, 0, "failed requests/s");
+	if (c.nlines == 2)
+		c.lines[1].color = "#dc2626";
+	put(b, "<section id=\"over-time\"><h2>Over time</h2>\n");
+	chart_render(b, &c);
+
+	struct chart l = { .id = "chart-latency",
+		           .title = "Request duration percentiles (http_req_duration)",
+		           .xlabel = "seconds since the start",
+		           .ylabel = "milliseconds",
+		           .xmax = r->duration_s };
+	static const char *const names[] = { "p50", "p90", "p95", "p99" };
+	for (int k = 0; k < 4; k++)
+		ts_line(&l, r, "http_req_duration", TS_V0, k, names[k]);
+	slo_refs(&l, r, "http_req_duration");
+	chart_render(b, &l);
+
+	struct chart v = { .id = "chart-vus",
+		           .title = "Virtual users",
+		           .xlabel = "seconds since the start",
+		           .ylabel = "VUs",
+		           .xmax = r->duration_s };
+	ts_line(&v, r, "vus", TS_V0, 0, "VUs");
+	ts_line(&v, r, "vus_max", TS_V0, 0, "VUs allocated");
+	chart_render(b, &v);
+	put(b, "</section>\n");
+}
+
+/* --- the latency distribution ----------------------------------------------------- */
+
+static void section_distribution(struct buf *b, const struct result *r)
+{
+	int m = result_find_metric(r, "http_req_duration");
+	struct result_values v = { 0 };
+	put(b, "<section id=\"distribution\"><h2>Latency distribution</h2>\n");
+	if (m < 0 || !result_combine(r, m, NULL, 0, &v) || !v.h || v.h->total_count <= 0) {
+		put(b, "<p class=\"muted\">No request completed: no distribution.</p></section>\n");
+		result_values_free(&v);
+		return;
+	}
+	const struct hdr *h = v.h;
+	double xmax = MIN(6, MAX(1, log10((double)h->total_count)));
+	struct chart c = { .id = "chart-distribution",
+		           .title = "http_req_duration by percentile (HdrHistogram, all requests)",
+		           .xlabel = "percentile",
+		           .ylabel = "milliseconds",
+		           .xpct = true,
+		           .xmax = xmax };
+	enum { NPTS = 241 };
+	struct cline *l = chart_line(&c, "http_req_duration", NPTS);
+	for (int i = 0; i < NPTS; i++) {
+		double x = xmax * i / (NPTS - 1);
+		l->x[l->n] = x;
+		l->y[l->n] = hdr_value_at_percentile(h, 100 * (1 - pow(10, -x))) / 1000.0;
+		l->n++;
+	}
+	slo_refs(&c, r, "http_req_duration");
+	chart_render(b, &c);
+
+	static const double pcts[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+	char s[48];
+	put(b, "<table class=\"num\" id=\"percentiles\"><thead><tr><th></th>");
+	for (size_t i = 0; i < ARRAY_SIZE(pcts); i++)
+		if (pcts[i] == 100)
+			put(b, "<th>max</th>");
+		else
+			putf(b, "<th>p%g</th>", pcts[i]);
+	put(b, "</tr></thead><tr><td class=\"name\">http_req_duration</td>");
+	for (size_t i = 0; i < ARRAY_SIZE(pcts); i++)
+		putf(b, "<td>%s</td>",
+		     fmt_ms(hdr_value_at_percentile(h, pcts[i]) / 1000.0, s, sizeof(s)));
+	putf(b,
+	     "</tr></table>\n<p class=\"muted\">%lld requests; the x axis is 1/(1&minus;p) on "
+	     "a log scale, as HdrHistogram plots it.</p></section>\n",
+	     (long long)h->total_count);
+	result_values_free(&v);
+}
+
+/* --- tables ----------------------------------------------------------------------- */
+
+static const char *tag_value(const struct result_series *s, const char *key)
+{
+	for (int i = 0; i < s->ntags; i++)
+		if (strcmp(s->tags[i].key, key) == 0)
+			return s->tags[i].value;
+	return NULL;
+}
+
+struct ep_ref {
+	const char *name; /* NULL: series without a name tag */
+	int series;
+};
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct ep_ref *x = a, *y = b;
+	if (!x->name || !y->name)
+		return (x->name == NULL) - (y->name == NULL);
+	return strcmp(x->name, y->name);
+}
+
+struct endpoint {
+	double reqs;
+	int64_t fails, judged;
+	struct hdr *h;
+};
+
+static void endpoint_add(struct endpoint *e, const struct result *r, int mreqs, int mfail, int mdur,
+                         const struct result_series *s)
+{
+	if (!s->total.any)
+		return;
+	if (s->metric == mreqs)
+		e->reqs += s->total.sum;
+	else if (s->metric == mfail) {
+		e->fails += s->total.nz;
+		e->judged += s->total.total;
+	} else if (s->metric == mdur && s->total.h) {
+		if (!e->h)
+			e->h = hdr_new_default();
+		hdr_merge(e->h, s->total.h);
+	}
+	UNUSED(r);
+}
+
+static void endpoint_row(struct buf *b, const struct result *r, const char *name,
+                         const struct endpoint *e)
+{
+	char s[48];
+	putf(b, "<tr><td class=\"name\">");
+	if (name)
+		escape_xml(b, name);
+	else
+		put(b, "<i>(no name tag)</i>");
+	putf(b, "</td><td>%.0f</td><td>%.2f</td><td>%s</td>", e->reqs,
+	     r->duration_s > 0 ? e->reqs / r->duration_s : 0,
+	     fmt_pct((double)e->fails, (double)e->judged, s, sizeof(s)));
+	static const char *const stats[] = { "p(50)", "p(95)", "p(99)" };
+	struct result_values v = { .type = MT_TREND,
+		                   .any = e->h && e->h->total_count > 0,
+		                   .h = e->h };
+	for (size_t i = 0; i < ARRAY_SIZE(stats); i++) {
+		double x = NAN;
+		if (!v.any || !result_stat(&v, RU_TIME, stats[i], r->duration_s, &x))
+			x = NAN;
+		putf(b, "<td>%s</td>", fmt_ms(x, s, sizeof(s)));
+	}
+	put(b, "</tr>\n");
+}
+
+static void section_endpoints(struct buf *b, const struct result *r)
+{
+	int mreqs = result_find_metric(r, "http_reqs");
+	int mfail = result_find_metric(r, "http_req_failed");
+	int mdur = result_find_metric(r, "http_req_duration");
+	struct ep_ref *refs = xcalloc((size_t)MAX(r->nseries, 1), sizeof(*refs));
+	int n = 0;
+	for (int i = 0; i < r->nseries; i++) {
+		int m = r->series[i].metric;
+		if (m >= 0 && (m == mreqs || m == mfail || m == mdur))
+			refs[n++] = (struct ep_ref){ tag_value(&r->series[i], "name"), i };
+	}
+	qsort(refs, (size_t)n, sizeof(*refs), ep_cmp);
+	put(b, "<section id=\"endpoints\"><h2>Endpoints (by the <code>name</code> tag)</h2>\n");
+	if (n == 0) {
+		put(b, "<p class=\"muted\">No HTTP request was made.</p></section>\n");
+		free(refs);
+		return;
+	}
+	put(b, "<table class=\"num\"><thead><tr><th>name</th><th>requests</th><th>req/s</th>"
+	       "<th>failed</th><th>p50</th><th>p95</th><th>p99</th></tr></thead><tbody>\n");
+	int rows = 0;
+	for (int i = 0; i < n;) {
+		int j = i;
+		struct endpoint e = { 0 };
+		while (j < n && ep_cmp(&refs[i], &refs[j]) == 0) {
+			endpoint_add(&e, r, mreqs, mfail, mdur, &r->series[refs[j].series]);
+			j++;
+		}
+		if (rows++ < MAX_ENDPOINT_ROWS)
+			endpoint_row(b, r, refs[i].name, &e);
+		hdr_free(e.h);
+		i = j;
+	}
+	put(b, "</tbody></table>\n");
+	if (rows > MAX_ENDPOINT_ROWS)
+		putf(b, "<p class=\"muted\">%d more names not shown.</p>\n",
+		     rows - MAX_ENDPOINT_ROWS);
+	put(b, "</section>\n");
+	free(refs);
+}
+
+static void section_thresholds(struct buf *b, const struct result *r)
+{
+	char s[48];
+	put(b, "<section id=\"thresholds\"><h2>Thresholds</h2>\n");
+	if (r->nthresholds == 0) {
+		put(b, "<p class=\"muted\">No thresholds were set.</p></section>\n");
+		return;
+	}
+	put(b, "<table><thead><tr><th>outcome</th><th>series</th><th>threshold</th><th>value</th>"
+	       "<th>abortOnFail</th></tr></thead><tbody>\n");
+	for (int i = 0; i < r->nthresholds; i++) {
+		const struct result_threshold *t = &r->thresholds[i];
+		int m = result_find_metric(r, t->metric ? t->metric : "");
+		enum result_unit unit = m >= 0 ? r->metrics[m].unit : RU_NONE;
+		putf(b, "<tr class=\"thr %s\" data-ok=\"%s\"><td><b>%s</b></td><td>",
+		     t->ok ? "pass" : "fail", t->ok ? "true" : "false",
+		     t->ok ? "passed" : "FAILED");
+		escape_xml(b, t->selector);
+		put(b, "</td><td><code>");
+		escape_xml(b, t->expr);
+		putf(b, "</code></td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+		     isnan(t->value)
+		         ? "no data"
+		         : fmt_stat(t->value, unit, t->stat ? t->stat : "", s, sizeof(s)),
+		     t->abort_on_fail ? "yes" : "");
+	}
+	put(b, "</tbody></table></section>\n");
+}
+
+static void group_label(struct buf *b, const char *group)
+{
+	if (!group || !*group) {
+		put(b, "<i>(root)</i>");
+		return;
+	}
+	escape_xml(b, group);
+}
+
+static void section_checks(struct buf *b, const struct result *r)
+{
+	char s[48];
+	put(b, "<section id=\"checks\"><h2>Checks</h2>\n");
+	if (r->nchecks == 0) {
+		put(b, "<p class=\"muted\">No checks ran.</p></section>\n");
+		return;
+	}
+	put(b, "<table><thead><tr><th>group</th><th>check</th><th>passes</th><th>fails</th>"
+	       "<th>passed</th></tr></thead><tbody>\n");
+	for (int i = 0; i < r->nchecks; i++) {
+		const struct result_check *k = &r->checks[i];
+		putf(b, "<tr class=\"check %s\"><td>", k->fails ? "fail" : "pass");
+		group_label(b, k->group);
+		put(b, "</td><td>");
+		escape_xml(b, k->name);
+		putf(
+		    b,
+		    "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">%s</td>"
+		    "</tr>\n",
+		    (long long)k->passes, (long long)k->fails,
+		    fmt_pct((double)k->passes, (double)(k->passes + k->fails), s, sizeof(s)));
+	}
+	put(b, "</tbody></table></section>\n");
+}
+
+static void section_errors(struct buf *b, const struct result *r)
+{
+	put(b, "<section id=\"errors\"><h2>Errors by kind</h2>\n");
+	if (r->nerrors == 0)
+		put(b, "<p class=\"muted\">No request failed with an error or an unexpected "
+		       "status.</p>\n");
+	else {
+		put(b, "<table><thead><tr><th>kind</th><th>code</th><th>description</th>"
+		       "<th>count</th></tr></thead><tbody>\n");
+		for (int i = 0; i < r->nerrors; i++) {
+			const struct result_error *e = &r->errors[i];
+			put(b, "<tr><td><code>");
+			escape_xml(b, e->kind);
+			putf(b, "</code></td><td class=\"n\">%d</td><td>", e->code);
+			escape_xml(b, e->description);
+			putf(b, "</td><td class=\"n\">%lld</td></tr>\n", (long long)e->count);
+		}
+		put(b, "</tbody></table>\n");
+	}
+	if (r->nscript_errors > 0) {
+		put(b, "<h3>Script errors</h3>\n<table><thead><tr><th>message</th><th>count</th>"
+		       "</tr></thead><tbody>\n");
+		for (int i = 0; i < r->nscript_errors; i++) {
+			put(b, "<tr><td><pre>");
+			escape_xml(b, r->script_errors[i].message);
+			putf(b, "</pre></td><td class=\"n\">%lld</td></tr>\n",
+			     (long long)r->script_errors[i].count);
+		}
+		put(b, "</tbody></table>\n");
+	}
+	put(b, "</section>\n");
+}
+
+static void section_generator(struct buf *b, const struct result *r)
+{
+	const struct result_generator *g = &r->gen;
+	char s[48];
+	put(b, "<section id=\"generator\"><h2>Load generator health</h2>\n<dl class=\"kv\">");
+	putf(b, "<dt>threads</dt><dd>%d</dd><dt>workers' CPU</dt><dd>%.1f%%</dd>", g->threads,
+	     g->cpu_percent);
+	putf(b, "<dt>seconds a worker was &ge;95%% busy</dt><dd>%d</dd>", g->saturated_seconds);
+	putf(b, "<dt>seconds the host was &ge;95%% busy</dt><dd>%d</dd>",
+	     g->host_saturated_seconds);
+	putf(b, "<dt>peak memory (RSS)</dt><dd>%s</dd>",
+	     format_bytes((double)g->max_rss_kb * 1024, s, sizeof(s)));
+	putf(b, "<dt>model</dt><dd>%s</dd>", g->open_model ? "open (arrival rate)" : "closed");
+	if (g->open_model)
+		putf(b, "<dt>deepest backlog of late starts</dt><dd>%lld</dd>",
+		     (long long)g->backlog_max);
+	if (g->workers_stuck)
+		putf(b, "<dt>workers that did not stop</dt><dd>%d</dd>", g->workers_stuck);
+	put(b, "</dl>\n");
+	if (g->saturated_seconds > 0 || g->host_saturated_seconds > 0 || g->workers_stuck > 0)
+		put(b, "<p class=\"warn\">The load generator itself was saturated or stuck during "
+		       "the run: its numbers may understate what the target can do. Use more "
+		       "threads or another machine.</p>\n");
+	put(b, "</section>\n");
+}
+
+static void metric_values(struct buf *b, const struct result *r, const struct result_metric *mt,
+                          const struct result_values *v)
+{
+	static const char *const counter[] = { "count", "rate" };
+	static const char *const rate[] = { "rate", "passes", "fails" };
+	static const char *const gauge[] = { "value", "min", "max" };
+	const char *const *stats;
+	int n;
+	char s[48];
+	switch (mt->type) {
+	case MT_TREND:
+		stats = result_trend_stats(r, &n);
+		break;
+	case MT_COUNTER:
+		stats = counter;
+		n = ARRAY_SIZE(counter);
+		break;
+	case MT_RATE:
+		stats = rate;
+		n = ARRAY_SIZE(rate);
+		break;
+	default:
+		stats = gauge;
+		n = ARRAY_SIZE(gauge);
+	}
+	for (int i = 0; i < n; i++) {
+		double x;
+		if (!result_stat(v, mt->unit, stats[i], r->duration_s, &x))
+			continue;
+		put(b, "<span class=\"stat\">");
+		escape_xml(b, stats[i]);
+		put(b, "=");
+		if (mt->type == MT_RATE && strcmp(stats[i], "rate") == 0)
+			snprintf(s, sizeof(s), "%.2f%%", 100 * x);
+		else if (mt->type == MT_COUNTER && strcmp(stats[i], "rate") == 0)
+			snprintf(s, sizeof(s), "%.2f/s", x);
+		else
+			fmt_stat(x, mt->unit, stats[i], s, sizeof(s));
+		escape_xml(b, s);
+		put(b, "</span> ");
+	}
+}
+
+static void section_metrics(struct buf *b, const struct result *r)
+{
+	put(b, "<section id=\"metrics\"><h2>All metrics</h2>\n<table><thead><tr><th>metric</th>"
+	       "<th>type</th><th>values</th></tr></thead><tbody>\n");
+	for (int i = 0; i < r->nmetrics; i++) {
+		struct result_values v = { 0 };
+		if (result_combine(r, i, NULL, 0, &v)) {
+			put(b, "<tr><td><code>");
+			escape_xml(b, r->metrics[i].name);
+			putf(b, "</code></td><td>%s</td><td>",
+			     result_type_name(r->metrics[i].type));
+			metric_values(b, r, &r->metrics[i], &v);
+			put(b, "</td></tr>\n");
+		}
+		result_values_free(&v);
+	}
+	put(b, "</tbody></table></section>\n");
+}
+
+/* --- the header ------------------------------------------------------------------- */
+
+static const char *target_of(const struct result *r)
+{
+	const char *t = json_string_value(json_object_get(r->options, "url"));
+	if (!t)
+		t = json_string_value(json_object_get(r->options, "script"));
+	return t ? t : "(unknown target)";
+}
+
+/* One statistic of a metric's totals; NAN when it has no sample. */
+static double total_stat(const struct result *r, const char *metric, const char *stat)
+{
+	struct result_values v = { 0 };
+	double x = NAN;
+	int m = result_find_metric(r, metric);
+	if (m < 0)
+		return NAN;
+	if (!result_combine(r, m, NULL, 0, &v) ||
+	    !result_stat(&v, r->metrics[m].unit, stat, r->duration_s, &x))
+		x = NAN;
+	result_values_free(&v);
+	return x;
+}
+
+static void verdict(struct buf *b, const struct result *r)
+{
+	int failed = result_thresholds_failed(r);
+	put(b, "<p class=\"verdict\">");
+	if (r->nthresholds == 0)
+		put(b, "<span class=\"badge none\" id=\"verdict\" data-thresholds=\"none\">"
+		       "no thresholds</span>");
+	else if (failed)
+		putf(b,
+		     "<span class=\"badge bad\" id=\"verdict\" data-thresholds=\"failed\">"
+		     "thresholds failed: %d of %d</span>",
+		     failed, r->nthresholds);
+	else
+		putf(b,
+		     "<span class=\"badge good\" id=\"verdict\" data-thresholds=\"passed\">"
+		     "thresholds passed: %d of %d</span>",
+		     r->nthresholds, r->nthresholds);
+	if (r->aborted) {
+		put(b, " <span class=\"badge bad\" id=\"aborted\">aborted");
+		if (r->abort_reason) {
+			put(b, ": ");
+			escape_xml(b, r->abort_reason);
+		}
+		put(b, "</span>");
+	}
+	if (r->interrupted)
+		put(b, " <span class=\"badge warn\" id=\"interrupted\">interrupted</span>");
+	if (r->teardown_failed)
+		put(b, " <span class=\"badge warn\">teardown() failed</span>");
+	if (r->teardown_timeout)
+		put(b, " <span class=\"badge warn\">teardown() timed out</span>");
+	put(b, "</p>\n");
+}
+
+static void tiles(struct buf *b, const struct result *r)
+{
+	char s[48];
+	double reqs = total_stat(r, "http_reqs", "count");
+	double failed = total_stat(r, "http_req_failed", "rate");
+	put(b, "<div class=\"tiles\">");
+	putf(b,
+	     "<div class=\"tile\"><b id=\"http-reqs\" data-value=\"%.0f\">%.0f</b>"
+	     "<span>requests</span></div>",
+	     isfinite(reqs) ? reqs : 0, isfinite(reqs) ? reqs : 0);
+	putf(b, "<div class=\"tile\"><b id=\"http-rps\">%.1f</b><span>requests/s</span></div>",
+	     r->duration_s > 0 && isfinite(reqs) ? reqs / r->duration_s : 0);
+	if (isfinite(failed))
+		snprintf(s, sizeof(s), "%.2f%%", 100 * failed);
+	else
+		snprintf(s, sizeof(s), "n/a");
+	putf(b, "<div class=\"tile\"><b id=\"http-failed\">%s</b><span>failed</span></div>", s);
+	putf(b, "<div class=\"tile\"><b>%s</b><span>p95 latency</span></div>",
+	     fmt_ms(total_stat(r, "http_req_duration", "p(95)"), s, sizeof(s)));
+	double checks = total_stat(r, "checks", "rate");
+	if (isfinite(checks))
+		putf(b, "<div class=\"tile\"><b>%.2f%%</b><span>checks passed</span></div>",
+		     100 * checks);
+	double iters = total_stat(r, "iterations", "count");
+	if (isfinite(iters))
+		putf(b, "<div class=\"tile\"><b>%.0f</b><span>iterations</span></div>", iters);
+	put(b, "</div>\n");
+}
+
+static void options_block(struct buf *b, const struct result *r)
+{
+	const char *key;
+	json_t *v;
+	char s[64];
+	put(b, "<dl class=\"kv\">");
+	json_object_foreach(r->options, key, v)
+	{
+		if (json_is_object(v) || json_is_array(v))
+			continue;
+		put(b, "<dt>");
+		escape_xml(b, key);
+		put(b, "</dt><dd>");
+		if (json_is_string(v))
+			escape_xml(b, json_string_value(v));
+		else if (json_is_number(v))
+			escape_xml(b, fmt_num(json_number_value(v), s, sizeof(s)));
+		else
+			put(b, json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null");
+		put(b, "</dd>");
+	}
+	put(b, "</dl>\n");
+	char *all = json_dumps(r->options, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (all) {
+		put(b, "<details><summary>All options</summary><pre>");
+		escape_xml(b, all);
+		put(b, "</pre></details>\n");
+		free(all);
+	}
+}
+
+static void header(struct buf *b, const struct result *r)
+{
+	char start[64] = "unknown", dur[32];
+	time_t sec = (time_t)(r->start_wall_us / USEC_PER_SEC);
+	struct tm tm;
+	if (r->start_wall_us > 0 && gmtime_r(&sec, &tm))
+		strftime(start, sizeof(start), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	put(b, "<header><h1>stampede report: ");
+	escape_xml(b, target_of(r));
+	put(b, "</h1>\n");
+	verdict(b, r);
+	putf(b, "<dl class=\"kv\"><dt>started</dt><dd id=\"started\">%s</dd>", start);
+	if (r->duration_s >= 0 && r->duration_s < 1e9)
+		format_duration((int64_t)llround(r->duration_s * USEC_PER_SEC), dur, sizeof(dur));
+	else
+		snprintf(dur, sizeof(dur), "unknown");
+	putf(b, "<dt>duration</dt><dd id=\"duration\">%s</dd>", dur);
+	if (r->interrupted_iterations)
+		putf(b, "<dt>interrupted iterations</dt><dd>%lld</dd>",
+		     (long long)r->interrupted_iterations);
+	put(b, "<dt>stampede</dt><dd>");
+	escape_xml(b, r->version);
+	put(b, "</dd></dl>\n");
+	tiles(b, r);
+	options_block(b, r);
+	put(b, "</header>\n");
+}
+
+static const char style[] =
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;"
+    "margin:0 auto;max-width:1040px;padding:16px 24px;color:#1f2937;background:#fff}"
+    "h1{font-size:22px;margin:8px 0;word-break:break-all}h2{font-size:18px;margin:28px 0 8px;"
+    "border-bottom:1px solid #e5e7eb;padding-bottom:4px}h3{font-size:15px}"
+    "nav a{margin-right:12px;color:#2563eb;text-decoration:none}"
+    ".badge{display:inline-block;padding:3px 10px;border-radius:12px;font-weight:600}"
+    ".good{background:#d1fae5;color:#065f46}.bad{background:#fee2e2;color:#991b1b}"
+    ".warn{background:#fef3c7;color:#92400e}.none{background:#e5e7eb;color:#374151}"
+    "p.warn{padding:6px 10px;border-radius:6px}.muted{color:#6b7280}"
+    "dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0}"
+    "dl.kv dt{color:#6b7280}dl.kv dd{margin:0;word-break:break-all}"
+    ".tiles{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}.tile{border:1px solid #e5e7eb;"
+    "border-radius:8px;padding:8px 14px;min-width:110px}.tile b{display:block;font-size:20px}"
+    ".tile span{color:#6b7280;font-size:12px}"
+    "table{border-collapse:collapse;width:100%;margin:6px 0}th,td{padding:4px 8px;"
+    "border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}"
+    "th{background:#f9fafb;font-weight:600}td.n,table.num td{text-align:right;"
+    "font-variant-numeric:tabular-nums}table.num td.name{text-align:left;word-break:break-all}"
+    "tr.fail td:first-child{border-left:4px solid #dc2626}"
+    "tr.pass td:first-child{border-left:4px solid #059669}"
+    "pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}"
+    "figure.chart{margin:12px 0 20px}figcaption{font-weight:600;margin-bottom:4px}"
+    "svg{width:100%;height:auto;display:block}"
+    "svg text{font-size:12px;fill:#4b5563}svg .axlabel{font-size:13px;fill:#374151}"
+    "svg .grid{stroke:#eef0f3}svg .axis{stroke:#9ca3af;fill:none}"
+    "svg .line{fill:none;stroke-width:2;stroke-linejoin:round}"
+    "svg .ref{stroke-width:1.5;stroke-dasharray:6 4}svg .reflabel{font-size:12px}"
+    "svg .nodata{font-size:16px;fill:#9ca3af}"
+    ".legend span{margin-right:16px;white-space:nowrap}.legend i{display:inline-block;"
+    "width:16px;height:3px;vertical-align:middle;margin-right:5px}"
+    ".legend i.dash{height:0;border-top:2px dashed}"
+    ".stat{margin-right:10px;white-space:nowrap}footer{margin:32px 0 8px;color:#9ca3af;"
+    "font-size:12px}";
+
+void html_report_render(const struct result *r, struct buf *b)
+{
+	put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	       "style-src 'unsafe-inline'; img-src data:\">\n"
+	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	       "<link rel=\"icon\" href=\"data:,\">\n<title>stampede report: ");
+	escape_xml(b, target_of(r));
+	putf(b, "</title>\n<style>%s</style></head>\n<body>\n", style);
+	header(b, r);
+	put(b, "<nav><a href=\"#over-time\">over time</a><a href=\"#distribution\">distribution</a>"
+	       "<a href=\"#endpoints\">endpoints</a><a href=\"#thresholds\">thresholds</a>"
+	       "<a href=\"#checks\">checks</a><a href=\"#errors\">errors</a>"
+	       "<a href=\"#generator\">generator</a><a href=\"#metrics\">metrics</a></nav>\n"
+	       "<main>\n");
+	section_over_time(b, r);
+	section_distribution(b, r);
+	section_endpoints(b, r);
+	section_thresholds(b, r);
+	section_checks(b, r);
+	section_errors(b, r);
+	section_generator(b, r);
+	section_metrics(b, r);
+	put(b, "</main>\n<footer>Generated by stampede ");
+	escape_xml(b, r->version ? r->version : "");
+	put(b, " from the run's result. Self-contained: no script, no external resource."
+	       "</footer>\n</body></html>\n");
+}
+
+int html_report_write(const struct result *r, const char *path, char *err, size_t errlen)
+{
+	struct buf b = { 0 };
+	html_report_render(r, &b);
+	int rc = outfile_write(path, b.p, b.len, err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
+/* --- the output ------------------------------------------------------------------- */
+
+static int html_open(struct output *o, char *err, size_t errlen)
+{
+	return outfile_check(o->arg ? o->arg : "", err, errlen);
+}
+
+static void html_interval(struct output *o, const struct result_interval *iv)
+{
+	UNUSED(o);
+	UNUSED(iv);
+}
+
+static int html_finish(struct output *o, const struct result *r, char *err, size_t errlen)
+{
+	return html_report_write(r, o->arg, err, errlen);
+}
+
+static void html_close(struct output *o)
+{
+	UNUSED(o);
+}
+
+const struct output_ops output_html = {
+	.name = "html",
+	.open = html_open,
+	.interval = html_interval,
+	.finish = html_finish,
+	.close = html_close,
+};

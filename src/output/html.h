@@ -1,0 +1,22 @@
+/* html.h: the self-contained HTML report of a result (--out html=FILE, `stampede report`). */
+#ifndef STAMPEDE_HTML_H
+#define STAMPEDE_HTML_H
+
+#include <stddef.h>
+
+#include "result/result.h"
+#include "util/buf.h"
+
+/* Append the HTML report of r to out: one document with inline CSS and inline SVG charts,
+ * no script and no reference to anything outside it (a Content-Security-Policy of
+ * default-src 'none' says so to the browser too). Every string from the result (tags,
+ * names, messages, options) is escaped (escape_xml: valid in HTML too); invalid UTF-8
+ * becomes U+FFFD. */
+void html_report_render(const struct result *r, struct buf *out);
+
+/* Render the report of r and write it to path through outfile_write (atomically for a
+ * regular file; "-" is stdout). Returns 0, or a negative errno with "cannot write 'PATH':
+ * REASON" in err. */
+int html_report_write(const struct result *r, const char *path, char *err, size_t errlen);
+
+#endif

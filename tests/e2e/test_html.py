@@ -1,0 +1,578 @@
+"""The self-contained HTML report (docs/cli.md, "HTML report"): `--out html=FILE` and
+`stampede report RESULT.json -o FILE`, checked by its real consumer, headless Chromium.
+
+One short scripted run against a loopback server (three endpoints by `name`, a group with a
+check, thresholds that pass and fail) writes the report, the result file and the summary
+export; `stampede report` rebuilds the report from the result file. One Chromium for the
+module, driven over its DevTools pipe (--remote-debugging-pipe: NUL-separated JSON on fds
+3/4, no websocket needed), loads each report from file:// with the network off (every
+request goes to a loopback proxy of ours that answers nothing, and no host name resolves):
+no request may leave the page, no console message of level error may appear, and the DOM
+must show the run's numbers. A control page that does make a request and logs an error
+proves both detectors work. The screenshot goes to BUILD/report.png for review.
+"""
+
+import asyncio
+import base64
+import fcntl
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import servers
+from conftest import (BIN, EXIT_CONFIG, EXIT_THRESHOLDS, Result, check_rc, require_binary,
+                      strict_json)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BUILD_DIR = Path(BIN).resolve().parent
+NAMES = ("home", "broken", "slow")
+
+SCRIPT = r"""
+local http = require "stampede.http"
+local BASE = stampede.env.BASE
+
+options = {
+  vus = 4, duration = "2s",
+  thresholds = {
+    http_req_duration = { "p(95)<1000" },
+    ["http_req_duration{name:home}"] = { "med<80" },
+    ["http_req_duration{name:slow}"] = { "p(99)<5" },
+    http_req_failed = { "rate<0.01" },
+    checks = { "rate>0.99" },
+  },
+}
+
+function default()
+  http.get(BASE .. "/ok", { tags = { name = "home" } })
+  http.get(BASE .. "/fail", { tags = { name = "broken" } })
+  stampede.group("api <v1>", function()
+    local res = http.get(BASE .. "/slow", { tags = { name = "slow" } })
+    stampede.check(res, { ["status is 200 & fast"] = function(r) return r.status == 200 end })
+  end)
+  stampede.sleep(0.05)
+end
+"""
+
+# threshold source -> expected outcome (passed?)
+EXPECTED_THRESHOLDS = {
+    ("http_req_duration", "p(95)<1000"): True,         # far above: named atop the chart
+    ("http_req_duration{name:home}", "med<80"): True,  # drawn: /ok answers at once
+    ("http_req_duration{name:slow}", "p(99)<5"): False,  # drawn: /slow takes 20 ms
+    ("http_req_failed", "rate<0.01"): False,   # a third of the requests fail
+    ("checks", "rate>0.99"): True,             # the check is on /slow only, which works
+}
+
+FAIL_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                 b"Content-Length: 5\r\n\r\nbusy\n")
+
+
+class RoutingServer(servers.BackgroundServer):
+    """/fail answers 503, /slow 200 after 20 ms, anything else 200 at once."""
+
+    async def handle(self, reader, writer):
+        while True:
+            head = await servers.read_request(reader)
+            if head is None:
+                return
+            self._count_request()
+            path = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b"/"
+            if path.startswith(b"/fail"):
+                writer.write(FAIL_RESPONSE)
+            else:
+                if path.startswith(b"/slow"):
+                    await asyncio.sleep(0.02)
+                writer.write(servers.OK_RESPONSE)
+            await writer.drain()
+
+
+# --------------------------------------------------------------------------------------
+# Chromium over the DevTools pipe
+# --------------------------------------------------------------------------------------
+# Chromium's own background services (component and variations updates, sign-in, network
+# time) still call these hosts with every switch that turns them off given; a report has
+# no reason to name any of them, so their requests at the trap proxy are not the page's.
+BROWSER_SERVICE_HOSTS = ("update.googleapis.com", "accounts.google.com",
+                         "clients2.google.com", "clientservices.googleapis.com",
+                         "safebrowsing.googleapis.com", "redirector.gvt1.com",
+                         "edgedl.me.gvt1.com", "optimizationguide-pa.googleapis.com")
+
+
+def page_hits(hits):
+    """The trap proxy's hits that are not Chromium's own background services."""
+    def host(line):
+        parts = line.split(" ")
+        target = parts[1] if len(parts) > 1 else ""
+        target = re.sub(r"^[a-z]+://", "", target)
+        return re.split(r"[:/]", target, 1)[0]
+    return [h for h in hits if host(h) not in BROWSER_SERVICE_HOSTS]
+
+
+class TrapProxy:
+    """A loopback listener given to Chromium as its proxy: it records the first line of
+    every connection (a request that tried to leave the browser) and answers 403."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.hits = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    data = conn.recv(4096)
+                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                except OSError:
+                    data = b""
+                self.hits.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+
+    def close(self):
+        self._stop = True
+        self._thread.join(5)
+        self.sock.close()
+
+
+class Chromium:
+    """One headless Chromium, driven over --remote-debugging-pipe."""
+
+    def __init__(self, profile, proxy_port):
+        if not os.access(CHROMIUM, os.X_OK):
+            pytest.fail(f"{CHROMIUM} not found (apt-get install chromium; see "
+                        "scripts/install-deps.sh)", pytrace=False)
+        cmd_r, cmd_w = os.pipe()    # we write commands, Chromium reads fd 3
+        res_r, res_w = os.pipe()    # Chromium writes fd 4, we read
+        args = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
+                "--remote-debugging-pipe", f"--user-data-dir={profile}",
+                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-default-apps", "--mute-audio",
+                "--disable-client-side-phishing-detection", "--disable-domain-reliability",
+                "--disable-breakpad", "--no-pings", "--metrics-recording-only",
+                "--safebrowsing-disable-auto-update", "--password-store=basic",
+                "--disable-features=Translate,OptimizationHints,MediaRouter,"
+                "NetworkTimeServiceQuerying,AutofillServerCommunication,"
+                "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,"
+                "DialMediaRouteProvider,AccountConsistency,ChromeSignin",
+                f"--proxy-server=http://127.0.0.1:{proxy_port}",
+                "--proxy-bypass-list=<-loopback>",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                "about:blank"]
+        # bash (dash takes one-digit fds only) puts our pipe ends on fds 3 and 4, then
+        # becomes Chromium (same pid).
+        # Our ends first go above 9, out of the way of 3 and 4.
+        hi_r = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 10)
+        hi_w = fcntl.fcntl(res_w, fcntl.F_DUPFD, 10)
+        os.close(cmd_r)
+        os.close(res_w)
+        cmd_r, res_w = hi_r, hi_w
+        shell = f'exec 3<&{cmd_r} 4>&{res_w} {cmd_r}<&- {res_w}>&-; exec "$@"'
+        self.log = open(Path(profile) / "chromium.log", "wb")
+        self.proc = subprocess.Popen(["/bin/bash", "-c", shell, "bash", *args],
+                                     pass_fds=(cmd_r, res_w), stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        os.close(cmd_r)
+        os.close(res_w)
+        self.w = cmd_w
+        self.r = res_r
+        self.buf = b""
+        self.next_id = 0
+        self.events = []
+
+    # -- protocol ---------------------------------------------------------------------
+    def _read_message(self, deadline):
+        while b"\0" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from Chromium")
+            ready, _, _ = select.select([self.r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.r, 1 << 20)
+            if not chunk:
+                raise EOFError(f"Chromium closed its pipe (exit {self.proc.poll()})")
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method, params=None, session=None, timeout=30):
+        self.next_id += 1
+        mid = self.next_id
+        msg = {"id": mid, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        data = json.dumps(msg).encode() + b"\0"
+        while data:
+            data = data[os.write(self.w, data):]
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self._read_message(deadline)
+            if m.get("id") == mid:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def wait_event(self, method, session, timeout=30):
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for m in self.events[seen:]:
+                if m.get("method") == method and m.get("sessionId") == session:
+                    return m
+            seen = len(self.events)
+            self.events.append(self._read_message(deadline))
+
+    # -- pages ------------------------------------------------------------------------
+    def load(self, url, width=1280):
+        """Open url in a new tab; returns a Page with what it requested and logged."""
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget",
+                            {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Network", "Runtime", "Log"):
+            self.call(f"{domain}.enable", session=session)
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+                  session=session)
+        start = len(self.events)
+        self.call("Page.navigate", {"url": url}, session=session)
+        self.wait_event("Page.loadEventFired", session)
+        # let late work (a lazy image, a timer) show itself before we look
+        self.call("Runtime.evaluate", {"expression": "new Promise(r => setTimeout(r, 300))",
+                                       "awaitPromise": True}, session=session)
+        return Page(self, session, target, url, start)
+
+    def close(self):
+        try:
+            self.call("Browser.close", timeout=5)
+        except Exception:  # noqa: BLE001 - it may be gone already
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        os.close(self.w)
+        os.close(self.r)
+        self.log.close()
+
+
+class Page:
+    def __init__(self, browser, session, target, url, first_event):
+        self.browser = browser
+        self.session = session
+        self.target = target
+        self.url = url
+        self.first_event = first_event
+
+    def close(self):
+        self.browser.call("Target.closeTarget", {"targetId": self.target})
+
+    def _events(self):
+        return [m for m in self.browser.events[self.first_event:]
+                if m.get("sessionId") == self.session]
+
+    def requests(self):
+        """URLs the page asked for, other than itself (data: URLs never leave it)."""
+        out = []
+        for m in self._events():
+            if m.get("method") == "Network.requestWillBeSent":
+                u = m["params"]["request"]["url"]
+                if u != self.url and not u.startswith("data:"):
+                    out.append(u)
+        return out
+
+    def errors(self):
+        """Console messages of level error, uncaught exceptions and log entries (CSP
+        violations, failed loads) of level error."""
+        out = []
+        for m in self._events():
+            p = m.get("params", {})
+            if m.get("method") == "Runtime.consoleAPICalled" and p.get("type") in (
+                    "error", "assert"):
+                out.append("console: " + " ".join(str(a.get("value", a.get("description")))
+                                                  for a in p.get("args", [])))
+            elif m.get("method") == "Runtime.exceptionThrown":
+                out.append("exception: " + json.dumps(p.get("exceptionDetails"))[:300])
+            elif m.get("method") == "Log.entryAdded" and p["entry"].get("level") == "error":
+                out.append(f"log ({p['entry'].get('source')}): {p['entry'].get('text')}")
+        return out
+
+    def eval(self, expression):
+        r = self.browser.call("Runtime.evaluate", {"expression": expression,
+                                                   "returnByValue": True},
+                              session=self.session)
+        if "exceptionDetails" in r:
+            raise AssertionError(f"evaluating {expression!r}: {r['exceptionDetails']}")
+        return r["result"].get("value")
+
+    def screenshot(self, path, width=1280):
+        self.browser.call("Page.bringToFront", session=self.session)  # a hidden tab
+        height = self.eval("Math.ceil(document.documentElement.scrollHeight)")  # never paints
+        self.browser.call("Emulation.setDeviceMetricsOverride",
+                          {"width": width, "height": min(int(height), 16000),
+                           "deviceScaleFactor": 1, "mobile": False}, session=self.session)
+        png = self.browser.call("Page.captureScreenshot", {"format": "png"},
+                                session=self.session)["data"]
+        Path(path).write_bytes(base64.b64decode(png))
+
+
+# --------------------------------------------------------------------------------------
+# fixtures
+# --------------------------------------------------------------------------------------
+def run(args, timeout=30, expect=None):
+    require_binary()
+    start = time.monotonic()
+    try:
+        p = subprocess.run([BIN, *map(str, args)], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"stampede {' '.join(map(str, args))} did not exit within {timeout}s",
+                    pytrace=False)
+    r = Result([BIN, *args], p.returncode, p.stdout, p.stderr, time.monotonic() - start)
+    check_rc(r, expect)
+    return r
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """One scripted run writing --out html=, --out result= and --summary-export, then
+    `stampede report` on the result file."""
+    d = tmp_path_factory.mktemp("html")
+    script = d / "test.lua"
+    script.write_text(SCRIPT)
+    with RoutingServer() as srv:
+        r = run(["run", str(script), "-q", "-e", f"BASE=http://127.0.0.1:{srv.port}",
+                 "--out", f"html={d / 'run.html'}", "--out", f"result={d / 'result.json'}",
+                 "--summary-export", d / "summary.json"], expect=EXIT_THRESHOLDS)
+        served = srv.requests
+    for f in ("run.html", "result.json", "summary.json"):
+        assert (d / f).exists(), f"{f} was not written\n{r}"
+    rep = run(["report", d / "result.json", "-o", d / "report.html"], expect=0)
+    assert (d / "report.html").exists(), f"report.html was not written\n{rep}"
+    return {"dir": d, "run": r, "served": served,
+            "summary": strict_json((d / "summary.json").read_text()),
+            "result": strict_json((d / "result.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    proxy = TrapProxy()
+    b = Chromium(tmp_path_factory.mktemp("chromium"), proxy.port)
+    b.proxy = proxy
+    yield b
+    b.close()
+    proxy.close()
+
+
+# --------------------------------------------------------------------------------------
+# tests
+# --------------------------------------------------------------------------------------
+EXTERNAL = [
+    (re.compile(r"""\b(?:src|href|xlink:href|action|poster|srcset|data)\s*=\s*["']?\s*"""
+                r"""(?:https?:|//|ftp:|ws:|wss:|file:)""", re.I), "an external src/href"),
+    (re.compile(r"<script\b", re.I), "a <script> element"),
+    (re.compile(r"@import", re.I), "a CSS @import"),
+    (re.compile(r"url\s*\(", re.I), "a CSS url()"),
+    (re.compile(r"<(?:iframe|object|embed|link\s+rel=[\"']?stylesheet)\b", re.I),
+     "an embedded document or stylesheet link"),
+]
+
+
+@pytest.mark.parametrize("name", ["run.html", "report.html"])
+def test_report_is_self_contained(reports, name):
+    html = (reports["dir"] / name).read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.rstrip().endswith("</html>")
+    for pattern, what in EXTERNAL:
+        m = pattern.search(html)
+        assert not m, f"{name} has {what}: {html[max(0, m.start() - 80):m.end() + 80]!r}"
+    for m in re.finditer(r"""\bhref\s*=\s*["']([^"']*)""", html):
+        assert m.group(1).startswith(("#", "data:")), f"{name}: href {m.group(1)!r}"
+    assert "default-src 'none'" in html, "no Content-Security-Policy forbidding loads"
+
+
+def section(html, sid):
+    m = re.search(rf'<section id="{sid}">.*?</section>', html, re.S)
+    assert m, f"no section {sid}"
+    return m.group(0)
+
+
+def test_report_command_matches_the_run(reports):
+    """`stampede report` on the result file shows what --out html showed. (Not byte for
+    byte: a histogram read back from the file knows its min and max only to its bucket, so
+    the extremes may differ in the last digit.)"""
+    a = (reports["dir"] / "run.html").read_text()
+    b = (reports["dir"] / "report.html").read_text()
+    head = re.compile(r"<header>.*?</header>", re.S)
+    assert head.search(a).group(0) == head.search(b).group(0)
+    for sid in ("thresholds", "checks", "errors", "generator"):
+        assert section(a, sid) == section(b, sid), sid
+    first_columns = re.compile(r"<tr><td class=\"name\">(.*?)</td><td>(.*?)</td><td>(.*?)</td>"
+                               r"<td>(.*?)</td>")
+    ea = first_columns.findall(section(a, "endpoints"))
+    assert len(ea) == len(NAMES) and ea == first_columns.findall(section(b, "endpoints"))
+
+
+def test_detectors_catch_a_request_and_a_console_error(browser, tmp_path):
+    """Control: a page that loads an image from outside and logs an error is caught by
+    both the request log and the trap proxy, so the checks below can fail."""
+    page = tmp_path / "control.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="http://example.invalid/x.png">'
+                    '<script>console.error("control error")</script></body></html>')
+    p = browser.load(page.as_uri())
+    assert any("example.invalid" in u for u in p.requests()), p.requests()
+    assert any("control error" in e for e in p.errors()), p.errors()
+    deadline = time.monotonic() + 5
+    while not page_hits(browser.proxy.hits) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any("example.invalid" in h for h in page_hits(browser.proxy.hits)), \
+        f"the trap proxy saw no request from the control page: {browser.proxy.hits}"
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def loaded(reports, browser):
+    """Both reports loaded in Chromium (the proxy's hits from these loads only)."""
+    time.sleep(0.2)
+    before = list(browser.proxy.hits)
+    pages = {name: browser.load((reports["dir"] / name).as_uri())
+             for name in ("run.html", "report.html")}
+    time.sleep(0.3)
+    pages["run.html"].screenshot(BUILD_DIR / "report.png")
+    hits = page_hits(browser.proxy.hits[len(before):])
+    return pages, hits
+
+
+@pytest.mark.parametrize("name", ["run.html", "report.html"])
+def test_no_request_leaves_the_page_and_no_console_error(loaded, name):
+    pages, hits = loaded
+    page = pages[name]
+    assert page.requests() == [], f"{name} made requests: {page.requests()}"
+    assert hits == [], f"requests reached the trap proxy: {hits}"
+    assert page.errors() == [], f"{name} logged errors: {page.errors()}"
+
+
+def test_dom_shows_the_request_count_and_threshold_outcomes(loaded, reports):
+    page = loaded[0]["run.html"]
+    count = reports["summary"]["metrics"]["http_reqs"]["count"]
+    assert count > 0 and count == reports["served"], (count, reports["served"])
+    shown = page.eval("document.getElementById('http-reqs').dataset.value")
+    assert int(shown) == count, f"the report shows {shown} requests, the run made {count}"
+    assert page.eval("document.getElementById('http-reqs').textContent") == str(count)
+    rows = page.eval("""[...document.querySelectorAll('#thresholds tr.thr')].map(tr =>
+        [tr.cells[1].textContent, tr.cells[2].textContent, tr.dataset.ok,
+         tr.cells[0].textContent])""")
+    got = {(sel, expr): ok == "true" for sel, expr, ok, _ in rows}
+    assert got == EXPECTED_THRESHOLDS, rows
+    for sel, expr, ok, text in rows:
+        assert text == ("passed" if ok == "true" else "FAILED"), rows
+    verdict = page.eval("document.getElementById('verdict').textContent")
+    assert verdict == "thresholds failed: 2 of 5", verdict
+
+
+def test_dom_endpoints_checks_errors_and_charts(loaded, reports):
+    page = loaded[0]["run.html"]
+    count = reports["summary"]["metrics"]["http_reqs"]["count"]
+    rows = page.eval("""[...document.querySelectorAll('#endpoints tbody tr')].map(tr =>
+        [...tr.cells].map(c => c.textContent))""")
+    by_name = {r[0]: r for r in rows}
+    assert set(by_name) == set(NAMES), rows
+    assert sum(int(r[1]) for r in rows) == count, rows
+    assert by_name["broken"][3] == "100.00%", rows
+    assert by_name["home"][3] == "0.00%", rows
+    # the check, in its group, with the group name and check name escaped but shown
+    checks = page.eval("""[...document.querySelectorAll('#checks tbody tr')].map(tr =>
+        [...tr.cells].map(c => c.textContent))""")
+    assert len(checks) == 1 and checks[0][0] == "::api <v1>" and \
+        checks[0][1] == "status is 200 & fast", checks
+    assert int(checks[0][2]) > 0 and checks[0][3] == "0", checks
+    errors = page.eval("""[...document.querySelectorAll('#errors tbody tr')].map(tr =>
+        [...tr.cells].map(c => c.textContent))""")
+    assert [e[1] for e in errors] == ["503"], errors
+    assert int(errors[0][3]) == int(by_name["broken"][1]), (errors, rows)
+    # every chart drew its lines, with axes and legends; the SLO p(95)<1000 is named
+    for chart in ("chart-throughput", "chart-latency", "chart-vus", "chart-distribution"):
+        n = page.eval(f"document.querySelectorAll('#{chart} svg polyline').length")
+        assert n >= 1, f"{chart} has no line"
+        ticks = page.eval(f"document.querySelectorAll('#{chart} svg text.tick').length")
+        assert ticks >= 4, f"{chart} has {ticks} tick labels"
+        box = page.eval(f"(() => {{ const r = document.querySelector('#{chart} svg')"
+                        ".getBoundingClientRect(); return [r.width, r.height]; })()")
+        assert box[0] > 600 and box[1] > 150, f"{chart} is drawn at {box}"
+    slo = page.eval("document.querySelector('#chart-latency svg').textContent")
+    assert "SLO p(95)<1000 (passed)" in slo, slo
+    drawn = page.eval("""[...document.querySelectorAll('#chart-latency svg line.ref')]
+        .map(l => l.nextElementSibling.textContent)""")
+    assert {"SLO http_req_duration{name:home} med<80 (passed)",
+            "SLO http_req_duration{name:slow} p(99)<5 (failed)"} <= set(drawn), drawn
+    axis = page.eval("""[...document.querySelectorAll('#chart-distribution text.tick')]
+        .map(t => t.textContent)""")
+    assert "90%" in axis and "99%" in axis, axis
+
+
+def test_screenshot_written(loaded):
+    png = BUILD_DIR / "report.png"
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000, f"{png}: {len(data)} bytes"
+
+
+# --------------------------------------------------------------------------------------
+# the report command's errors
+# --------------------------------------------------------------------------------------
+def test_report_bad_input(tmp_path):
+    missing = run(["report", tmp_path / "nope.json", "-o", tmp_path / "r.html"],
+                  expect=EXIT_CONFIG)
+    assert "nope.json" in missing.stderr, missing
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something-else"}')
+    invalid = run(["report", bad, "-o", tmp_path / "r.html"], expect=EXIT_CONFIG)
+    assert "bad.json" in invalid.stderr, invalid
+    assert not (tmp_path / "r.html").exists()
+    run(["report"], expect=EXIT_CONFIG)
+    r = run(["report", bad, "--outp", "x.html"], expect=EXIT_CONFIG)
+    assert "--outp" in r.stderr, r
+    assert "usage: stampede report" in run(["report", "--help"], expect=0).stdout
+
+
+def test_report_cannot_write(reports, tmp_path):
+    r = run(["report", reports["dir"] / "result.json", "-o", tmp_path / "no" / "r.html"],
+            expect=110)
+    assert "r.html" in r.stderr, r
+
+
+def test_report_default_output_in_cwd(reports, tmp_path):
+    p = subprocess.run([BIN, "report", str(reports["dir"] / "result.json")], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "report.html").read_text() == (reports["dir"] / "report.html").read_text()
+
+
+def test_out_html_unwritable_is_refused_before_the_run(tmp_path):
+    r = run(["run", "--url", "http://127.0.0.1:9/", "-d", "1s", "-q",
+             "--out", f"html={tmp_path / 'no' / 'r.html'}"], expect=EXIT_CONFIG)
+    assert "html=" in r.stderr, r
