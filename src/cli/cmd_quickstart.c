@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "demo/demo.h"
 #include "engine/run.h"
 #include "util/common.h"
@@ -106,9 +107,8 @@ int cmd_quickstart(int argc, char **argv)
 	const char *dir = "results";
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			printf(
 			    "usage: stampede quickstart [--out DIR]\n\n"
@@ -124,7 +124,12 @@ int cmd_quickstart(int argc, char **argv)
 			dir = optarg;
 			continue;
 		}
-		fprintf(stderr, "stampede: quickstart: unknown option '%s'\n", argv[optind - 1]);
+		cli_opt_report("quickstart"); /* '?' or ':' */
+		return EXIT_INVALID_CONFIG;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "stampede: quickstart: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "see 'stampede help quickstart'\n");
 		return EXIT_INVALID_CONFIG;
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

@@ -22,7 +22,8 @@ static void quick_start(struct vu *v)
 	c->idempotent = cfg->req.idempotent;
 	c->timeout_us = cfg->timeout_us;
 	c->body_max = cfg->body_max;
-	c->capture = false;
+	c->capture = cfg->http_debug != 0; /* --http-debug prints the response headers */
+	c->discard_body = cfg->http_debug < 2;
 	c->done = quick_done;
 	c->ud = v;
 	call_start(worker_net(v->w), &v->pool, c);

@@ -92,6 +92,7 @@ struct worker {
 	struct scache_entry *cache;
 	int cache_cap, cache_len;
 	struct buf key;            /* the tag-set key being looked up (reused) */
+	struct buf debug;          /* --http-debug: the block being written (reused) */
 	struct series_set scratch; /* a set that the full cache could not keep */
 
 	struct scen_rt *scen;
@@ -182,6 +183,22 @@ static struct scache_entry *cache_insert(struct worker *w, const char *key, size
 	return e;
 }
 
+/* Append to dst[0..n) (room for max) the tags of src[0..nsrc) whose names are not in
+ * dst yet: the tags already there win (a request's own over its scenario's, the scenario
+ * tag over a tag that would rename it). Returns the new count. */
+static int add_tags(struct tag *dst, int n, int max, const struct tag *src, int nsrc)
+{
+	int base = n;
+	for (int i = 0; i < nsrc && n < max; i++) {
+		bool dup = false;
+		for (int j = 0; j < base && !dup; j++)
+			dup = strcmp(dst[j].key, src[i].key) == 0;
+		if (!dup)
+			dst[n++] = src[i];
+	}
+	return n;
+}
+
 /* The cache key of a tag set into w->key: prefix, then each tag with a value. Returns
  * its hash. */
 static uint64_t tags_key(struct worker *w, const char *prefix, const struct tag *tags, int ntags)
@@ -222,9 +239,9 @@ int worker_series(struct worker *w, int metric, const struct tag *tags, int ntag
  * next call. Past the series cap a new tag set takes the set of its overflow tag set
  * (cached once), so a unique URL per request costs one registry look-up and no memory. */
 static struct series_set *series_set_for(struct worker *w, const struct tag *tags, int n,
-                                         bool *stable)
+                                         const struct tag *plain, int np, bool *stable)
 {
-	struct tag over[TAG_MAX];
+	struct tag over[TAG_MAX], over_plain[1];
 	uint64_t h = tags_key(w, "http", tags, n);
 	struct scache_entry *e = cache_lookup(w, w->key.p, h);
 	*stable = true;
@@ -241,12 +258,12 @@ static struct series_set *series_set_for(struct worker *w, const struct tag *tag
 		e = cache_lookup(w, w->key.p, h);
 		if (e && e->set)
 			return e->set;
+		np = 0; /* the overflow set's data series: by scenario only */
+		for (int i = 0; i < n && np < (int)ARRAY_SIZE(over_plain); i++)
+			if (strcmp(tags[i].key, "scenario") == 0)
+				over_plain[np++] = tags[i];
+		plain = over_plain;
 	}
-	struct tag plain[2];
-	int np = 0;
-	for (int i = 0; i < n && np < (int)ARRAY_SIZE(plain); i++)
-		if (strcmp(tags[i].key, "scenario") == 0)
-			plain[np++] = tags[i];
 	struct series_set *s = &w->scratch;
 	s->reqs = worker_series(w, M_HTTP_REQS, tags, n);
 	s->failed = worker_series(w, M_HTTP_REQ_FAILED, tags, n);
@@ -278,10 +295,70 @@ static int64_t late_by(const struct vu *v)
 	return late > v->w->cfg->late_tolerance_us ? late : 0;
 }
 
+/* --http-debug: the most bytes of a request or response body shown. */
+#define HTTP_DEBUG_BODY_MAX (64 * 1024)
+
+/* A body for --http-debug=full: at most HTTP_DEBUG_BODY_MAX bytes, then how many more. */
+static void debug_body(struct buf *b, const char *p, size_t len)
+{
+	char more[64];
+	buf_add(b, p, MIN(len, (size_t)HTTP_DEBUG_BODY_MAX));
+	if (len > HTTP_DEBUG_BODY_MAX) {
+		snprintf(more, sizeof(more), "\n[... %zu more bytes]",
+		         len - (size_t)HTTP_DEBUG_BODY_MAX);
+		buf_addstr(b, more);
+	}
+	buf_addstr(b, "\n");
+}
+
+/* Print c's request and response on stderr in k6's --http-debug layout: "Request:", the
+ * request as sent (its body too with level 2, "full"), "Response:", the status line and the
+ * headers as received (when the body kept them: scripts do; the quick mode only with
+ * capture on), the body with level 2. The block is built first and written with one
+ * fwrite, which holds stderr's lock throughout, so blocks of several workers never mix. */
+static void http_debug_print(struct worker *w, const struct http_call *c, int level)
+{
+	struct buf *b = &w->debug;
+	char line[160];
+	b->len = 0;
+	buf_addstr(b, "Request:\n");
+	const char *end = c->req ? memmem(c->req, c->req_len, "\r\n\r\n", 4) : NULL;
+	size_t head = end ? (size_t)(end - c->req) + 4 : c->req_len;
+	if (c->req)
+		buf_add(b, c->req, head);
+	if (level >= 2 && c->req_len > head)
+		debug_body(b, c->req + head, c->req_len - head);
+	buf_addstr(b, "\nResponse:\n");
+	if (c->err && !c->status) {
+		snprintf(line, sizeof(line), "(no response: %s, error_code %d)\n\n",
+		         err_kind_name(c->err), err_kind_code(c->err));
+		buf_addstr(b, line);
+	} else {
+		snprintf(line, sizeof(line), "HTTP/1.1 %d\r\n", c->status);
+		buf_addstr(b, line);
+		const char *h = c->headers.p;
+		for (int i = 0; c->capture && h && i < c->nheaders; i++) {
+			size_t nl = strlen(h);
+			buf_add(b, h, nl);
+			buf_addstr(b, ": ");
+			buf_addstr(b, h + nl + 1);
+			buf_addstr(b, "\r\n");
+			h += nl + 1 + strlen(h + nl + 1) + 1;
+		}
+		buf_addstr(b, "\r\n");
+		if (level >= 2 && c->capture && !c->discard_body && c->body.len)
+			debug_body(b, c->body.p, c->body.len);
+		buf_addstr(b, "\n");
+	}
+	fwrite(b->p, 1, b->len, stderr);
+}
+
 void worker_record_http(struct worker *w, struct vu *v, const struct http_call *c,
                         const char *method, const char *name, const struct tag *extra, int nextra,
                         struct http_memo *memo)
 {
+	if (__builtin_expect(w->cfg->http_debug != 0, 0))
+		http_debug_print(w, c, w->cfg->http_debug);
 	char st[16], code[16];
 	struct tag tags[TAG_MAX + 8];
 	int n = 0;
@@ -308,10 +385,14 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	}
 	for (int i = 0; i < nextra && n < (int)ARRAY_SIZE(tags); i++)
 		tags[n++] = extra[i];
-	for (int i = 0; i < v->s->cfg->ntags && n < (int)ARRAY_SIZE(tags); i++)
-		tags[n++] = v->s->cfg->tags[i];
+	/* the scenario's tags (run tags included, script_scenarios): every sample has them */
+	const struct scenario *sc = v->s->cfg;
+	n = add_tags(tags, n, (int)ARRAY_SIZE(tags), sc->tags, sc->ntags);
+	/* data_sent and data_received: per scenario and its tags, not per request */
+	struct tag plain[TAG_MAX] = { { "scenario", sc->name } };
+	int np = add_tags(plain, 1, TAG_MAX, sc->tags, sc->ntags);
 	bool stable;
-	ss = series_set_for(w, tags, n, &stable);
+	ss = series_set_for(w, tags, n, plain, np, &stable);
 	if (memo)
 		*memo = (struct http_memo){ stable, c->status, (int)c->err, (int)c->judge, ss };
 record:;
@@ -1034,9 +1115,7 @@ static void scen_init(struct worker *w, struct scen_rt *s, const struct scenario
 {
 	const struct engine_cfg *cfg = w->cfg;
 	struct tag tags[TAG_MAX] = { { "scenario", sc->name } };
-	int nt = 1;
-	for (int i = 0; i < sc->ntags && nt < TAG_MAX; i++)
-		tags[nt++] = sc->tags[i];
+	int nt = add_tags(tags, 1, TAG_MAX, sc->tags, sc->ntags);
 
 	s->w = w;
 	s->cfg = sc;
@@ -1148,6 +1227,7 @@ void worker_free(struct worker *w)
 	}
 	free(w->cache);
 	buf_free(&w->key);
+	buf_free(&w->debug);
 	netctx_free(&w->net);
 	resolver_free(w->net.resolver);
 	free(w->net.rbuf);

@@ -434,10 +434,10 @@ static int l_group_pop(lua_State *L)
 	int64_t t0 = luaL_checkinteger(L, 1);
 	struct lvu *lv = lvu_check_iteration(L, "group()");
 	if (lv->v) {
-		struct tag tags[] = { { "group", lv->group },
-			              { "scenario", vu_scenario(lv->v)->name } };
+		struct tag tags[TAG_MAX];
+		int n = lvu_base_tags(lv, tags, TAG_MAX); /* scenario, group, scenario's tags */
 		struct worker *w = lv->v->w;
-		int sid = worker_series(w, M_GROUP_DURATION, tags, 2);
+		int sid = worker_series(w, M_GROUP_DURATION, tags, n);
 		sink_trend(worker_sink(w), sid, MAX(0, now_us() - t0));
 	}
 	char *last = strrchr(lv->group, ':');
@@ -466,10 +466,10 @@ static int l_record_check(lua_State *L)
 					return 0;
 				}
 			}
-			struct tag tags[] = { { "scenario", vu_scenario(lv->v)->name },
-				              { "group", lv->group },
-				              { "check", name } };
-			int sid = worker_series(lv->v->w, M_CHECKS, tags, 3);
+			struct tag tags[TAG_MAX];
+			int nt = lvu_base_tags(lv, tags, TAG_MAX - 1); /* and the scenario's tags */
+			tags[nt++] = (struct tag){ "check", name };
+			int sid = worker_series(lv->v->w, M_CHECKS, tags, nt);
 			int slot = lv->nchecks < (int)ARRAY_SIZE(lv->checks) ? lv->nchecks++ : 0;
 			memcpy(lv->checks[slot].key, key, (size_t)n + 1);
 			lv->checks[slot].sid = sid;

@@ -11,9 +11,10 @@
 #include <unistd.h>
 
 #include "metrics/threshold.h"
-#include "output/outfile.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
+#include "util/outfile.h"
+#include "util/suggest.h"
 
 extern char **environ;
 
@@ -279,6 +280,32 @@ static int o_stages(const struct octx *c, json_t *o, struct stage **out, int *n)
 	return 0;
 }
 
+/* A table of tags (options.tags, a scenario's tags): non-empty names to strings, numbers
+ * or booleans; empty (an empty Lua table is an empty JSON array). */
+static int check_tags(const struct octx *c, json_t *tags)
+{
+	const char *tk;
+	json_t *tv;
+	if (json_is_array(tags) && json_array_size(tags) == 0)
+		return 0; /* an empty Lua table */
+	if (!json_is_object(tags))
+		return bad_opt(c, "tags", "expected a table of name = value");
+	json_object_foreach(tags, tk, tv)
+	{
+		if (!json_is_string(tv) && !json_is_number(tv) && !json_is_boolean(tv))
+			return bad_opt(c, "tags", "tag values must be strings or numbers");
+		if (!tk[0])
+			return bad_opt(c, "tags", "tag names must not be empty");
+	}
+	return 0;
+}
+
+/* A checked tag value as a new string: strings as they are, numbers and booleans as JSON. */
+static char *tag_value(json_t *v)
+{
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+}
+
 static const char *const common_keys[] = { "executor", "startTime", "gracefulStop", "exec", "env",
 	                                   "tags",     NULL };
 
@@ -320,16 +347,12 @@ static int parse_scenario(const char *name, json_t *o, struct scenario *sc, bool
 	if (tags) {
 		const char *tk;
 		json_t *tv;
-		if (!json_is_object(tags))
-			return bad_opt(&c, "tags", "expected a table of name = value");
+		if (check_tags(&c, tags) < 0)
+			return -EINVAL;
 		sc->tags = xcalloc(json_object_size(tags) + 1, sizeof(*sc->tags));
 		json_object_foreach(tags, tk, tv)
 		{
-			if (!json_is_string(tv) && !json_is_number(tv) && !json_is_boolean(tv))
-				return bad_opt(&c, "tags", "tag values must be strings or numbers");
-			char *val = json_is_string(tv) ? xstrdup(json_string_value(tv))
-			                               : json_dumps(tv, JSON_ENCODE_ANY);
-			sc->tags[sc->ntags++] = (struct tag){ xstrdup(tk), val };
+			sc->tags[sc->ntags++] = (struct tag){ xstrdup(tk), tag_value(tv) };
 		}
 	}
 
@@ -550,8 +573,183 @@ static const char *const known_options[] = {
 	"dns",
 	"maxResponseBodySize",
 	"handleSummaryTimeout",
+	"httpDebug",
 	NULL,
 };
+
+/* k6 options stampede does not implement and that change nothing that is sent (what is
+ * shown, kept or reported, or k6-only services): a warning names them and the run goes
+ * on. */
+static const char *const ignored_options[] = {
+	"summaryTimeUnit",         /* the summary's time unit */
+	"systemTags",              /* which built-in tags samples carry */
+	"noUsageReport",           /* k6's usage report to Grafana */
+	"ext",                     /* k6 Cloud and extension settings */
+	"cloud",                   /* k6 Cloud settings */
+	"metricSamplesBufferSize", /* k6's internal buffer */
+	"logOutput",               /* where console.log goes */
+	"logFormat",               /* how console.log is formatted */
+	"consoleOutput",           /* a file for console.log */
+	"vusMax",                  /* k6 < 0.27: VUs to pre-allocate for scaling */
+	"noThresholds",            /* a config-file key in k6: use --no-thresholds */
+	"noSummary",               /* a config-file key in k6: use --no-summary */
+	NULL,
+};
+
+/* k6 options stampede does not implement and that change what is sent, or to where:
+ * running as if they were absent would not be the test the script describes, so the run
+ * does not start (exit 104). Each with what it does. */
+static const struct {
+	const char *key, *what;
+} refused_options[] = {
+	{ "hosts", "it overrides DNS: requests would go to other addresses" },
+	{ "blacklistIPs", "it blocks requests to IP ranges" },
+	{ "blockHostnames", "it blocks requests to host names" },
+	{ "localIPs", "it chooses the source addresses" },
+	{ "tlsAuth", "it presents client certificates" },
+	{ "tlsCipherSuites", "it restricts the TLS cipher suites" },
+	{ "tlsVersion", "it restricts the TLS versions" },
+	{ "rps", "it caps the request rate" },
+	{ "batch", "it caps http.batch's parallel requests" },
+	{ "batchPerHost", "it caps http.batch's parallel requests per host" },
+	{ "minIterationDuration", "it paces iterations" },
+	{ "noCookiesReset", "it keeps cookies across iterations" },
+	{ "throw", "it ends iterations at failed requests" },
+	{ "noSetup", "it skips setup()" },
+	{ "noTeardown", "it skips teardown()" },
+	{ "paused", "it starts the test paused" },
+	{ "executionSegment", "it runs a share of the load" },
+	{ "executionSegmentSequence", "it runs a share of the load" },
+};
+
+/* A value that turns an option off: false, 0, "", an empty table, or null. */
+static bool inert(json_t *v)
+{
+	return json_is_false(v) || json_is_null(v) ||
+	       (json_is_number(v) && json_number_value(v) == 0) ||
+	       (json_is_string(v) && !json_string_length(v)) ||
+	       (json_is_object(v) && !json_object_size(v)) ||
+	       (json_is_array(v) && !json_array_size(v));
+}
+
+static bool in_list(const char *k, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(k, list[i]))
+			return true;
+	return false;
+}
+
+/* Every top-level key of options: known, ignored with a warning, or an error (exit 104)
+ * naming it. Returns 0 or -EINVAL. */
+static int check_option_keys(const struct script *s, json_t *o)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+	{
+		if (in_list(k, known_options))
+			continue;
+		if (in_list(k, ignored_options)) {
+			fprintf(stderr,
+			        "stampede: warning: options.%s is not supported and is "
+			        "ignored\n",
+			        k);
+			continue;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(refused_options); i++) {
+			if (!strcmp(k, refused_options[i].key) && inert(v)) {
+				fprintf(stderr,
+				        "stampede: warning: options.%s is not supported and is "
+				        "ignored (it is off here)\n",
+				        k);
+				goto next;
+			}
+			if (!strcmp(k, refused_options[i].key)) {
+				fprintf(
+				    stderr,
+				    "stampede: options.%s is not supported, and running without "
+				    "it would not be the test %s describes (%s)\n",
+				    k, s->path, refused_options[i].what);
+				return -EINVAL;
+			}
+		}
+		int hint = suggest_closest(k, strlen(k), known_options,
+		                           (int)ARRAY_SIZE(known_options) - 1);
+		if (hint >= 0)
+			fprintf(stderr,
+			        "stampede: unknown option '%s' in %s (did you mean '%s'?)\n", k,
+			        s->path, known_options[hint]);
+		else
+			fprintf(stderr, "stampede: unknown option '%s' in %s\n", k, s->path);
+		return -EINVAL;
+	next:;
+	}
+	return 0;
+}
+
+/* Add options.tags (k6's run tags, already checked) to every scenario's tags; a scenario's
+ * own tag of the same name wins, as in k6. */
+static void add_run_tags(json_t *tags, struct scenario *scen, int ns)
+{
+	const char *tk;
+	json_t *tv;
+	for (int i = 0; i < ns && tags; i++) {
+		struct scenario *sc = &scen[i];
+		sc->tags = xrealloc(sc->tags, sizeof(*sc->tags) *
+		                                  ((size_t)sc->ntags + json_object_size(tags) + 1));
+		int own = sc->ntags;
+		json_object_foreach(tags, tk, tv)
+		{
+			bool shadowed = false;
+			for (int j = 0; j < own && !shadowed; j++)
+				shadowed = !strcmp(sc->tags[j].key, tk);
+			if (!shadowed)
+				sc->tags[sc->ntags++] = (struct tag){ xstrdup(tk), tag_value(tv) };
+		}
+	}
+}
+
+int script_cli_tags(json_t *options, const char *const *tags, int n)
+{
+	if (n == 0)
+		return 0;
+	json_t *o = json_object();
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(tags[i], '=');
+		if (!eq || eq == tags[i]) {
+			fprintf(stderr, "stampede: invalid --tag '%s': expected NAME=VALUE\n",
+			        tags[i]);
+			json_decref(o);
+			return -EINVAL;
+		}
+		char *k = xstrndup(tags[i], (size_t)(eq - tags[i]));
+		json_object_set_new(o, k, json_string(eq + 1));
+		free(k);
+	}
+	json_object_set_new(options, "tags", o);
+	return 0;
+}
+
+int script_http_debug(json_t *options, int *out)
+{
+	json_t *v = json_object_get(options, "httpDebug");
+	const char *str = json_string_value(v);
+	*out = 0;
+	if (!v || json_is_false(v) || (str && !str[0]))
+		return 0;
+	if (json_is_true(v) || (str && !strcmp(str, "headers"))) {
+		*out = 1;
+		return 0;
+	}
+	if (str && !strcmp(str, "full")) {
+		*out = 2;
+		return 0;
+	}
+	fprintf(stderr, "stampede: invalid options.httpDebug: expected \"full\" (with bodies), "
+	                "\"headers\" or true (without), or false\n");
+	return -EINVAL;
+}
 
 /* options.maxResponseBodySize: bytes as a whole number, or a size such as "64MB", "512kB"
  * or "1GiB"; more than 0. */
@@ -607,18 +805,16 @@ int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(o, k, v)
-	{
-		bool ok = false;
-		for (int i = 0; known_options[i]; i++)
-			ok = ok || !strcmp(k, known_options[i]);
-		if (!ok) {
-			fprintf(stderr, "stampede: unknown option '%s' in %s\n", k, s->path);
-			return -EINVAL;
-		}
-	}
+	if (check_option_keys(s, o) < 0)
+		return -EINVAL;
 	int64_t unused;
-	if (body_max_option(o, &unused) < 0 || handle_summary_timeout(o, &unused) < 0)
+	int debug;
+	if (body_max_option(o, &unused) < 0 || handle_summary_timeout(o, &unused) < 0 ||
+	    script_http_debug(o, &debug) < 0)
+		return -EINVAL;
+	struct octx c = { "options" };
+	json_t *run_tags = json_object_get(o, "tags");
+	if (run_tags && check_tags(&c, run_tags) < 0)
 		return -EINVAL;
 	json_t *scs = json_object_get(o, "scenarios");
 	if (scs && (!json_is_object(scs) || json_object_size(scs) == 0)) {
@@ -644,6 +840,7 @@ int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
 		}
 		ns = 1;
 	}
+	add_run_tags(run_tags, scen, ns);
 	for (int i = 0; i < ns; i++) { /* every exec function must exist (k6 checks this too) */
 		bool found = false;
 		size_t fi;

@@ -1,0 +1,39 @@
+/* cli_opts.h: strict option parsing for the sub-commands: whole long option names only,
+ * "did you mean" hints, and a hint for a wrk-style positional URL. */
+#ifndef STAMPEDE_CLI_OPTS_H
+#define STAMPEDE_CLI_OPTS_H
+
+#include <getopt.h>
+
+/* getopt_long(3), with the same arguments, globals (optind, optarg, optopt) and return
+ * values, except that a long option must be spelled in full: getopt_long takes "--vu" for
+ * "--vus", this returns '?' for it. Set optind = 1 before the first call; optstring must
+ * start with ':' (so that a missing value is told apart). opterr is set to 0: nothing is
+ * printed. Returns:
+ *   - the option's value (or 0 for a flag option, as getopt_long), *longindex set for a
+ *     long option when longindex is not NULL;
+ *   - -1 after the last option (optind is then the first operand);
+ *   - '?' for an unknown, abbreviated or ambiguous option, or a value given to an option
+ *     that takes none;
+ *   - ':' for an option missing its value.
+ * After '?' or ':', cli_opt_error() says what is wrong ("unknown option '--vu' (did you
+ * mean '--vus'?)"); the caller prints it (cli_opt_report) and exits with 104. */
+int cli_getopt_long(int argc, char *const argv[], const char *optstring,
+                    const struct option *longopts, int *longindex);
+
+/* The message of the last '?' or ':' of cli_getopt_long, without a "stampede: " prefix or
+ * a newline; "" before any. Valid until the next call (a static buffer; the command line is
+ * parsed by one thread). */
+const char *cli_opt_error(void);
+
+/* Print cli_opt_error() on stderr as "stampede: MESSAGE\nsee 'stampede help CMD'\n". */
+void cli_opt_report(const char *cmd);
+
+/* When arg, an operand, looks like a URL ("http://...", "https://...", "host:port",
+ * "[v6]:port", with or without a path), the whole line to print on stderr: "stampede: 'ARG'
+ * looks like a URL: use --url URL (wrk takes it positionally; stampede's positional
+ * argument is a script)" (no newline). NULL otherwise. The text is in a static buffer,
+ * valid until the next call. */
+const char *cli_positional_url_hint(const char *arg);
+
+#endif
