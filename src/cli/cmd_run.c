@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -653,7 +654,34 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 {
 	struct outputs o = { .script = sc };
 	char err[512];
+	int rc;
 	outputs_env(a, cfg, stats, &o.env);
+	/* the thresholds as outputs see them before the run (struct result_threshold) */
+	struct result_threshold *rt = xcalloc((size_t)MAX(ro->nthr, 1), sizeof(*rt));
+	struct result_tag *rtags = xcalloc((size_t)MAX(ro->nthr, 1) * TAG_MAX, sizeof(*rtags));
+	char(*stat)[32] = xcalloc((size_t)MAX(ro->nthr, 1), sizeof(*stat));
+	for (int i = 0; i < ro->nthr; i++) {
+		const struct threshold *t = &ro->thr[i];
+		int nt = MIN(t->ntags, TAG_MAX);
+		for (int j = 0; j < nt; j++)
+			rtags[i * TAG_MAX + j] =
+			    (struct result_tag){ t->tags[j].key, t->tags[j].value };
+		rt[i] = (struct result_threshold){
+			.source = t->source,
+			.metric = t->metric,
+			.selector = t->selector,
+			.ntags = nt,
+			.tags = &rtags[i * TAG_MAX],
+			.expr = t->expr,
+			.stat = threshold_agg_name(t, stat[i], sizeof(stat[i])),
+			.abort_on_fail = t->abort_on_fail,
+			.delay_abort_ms = t->delay_abort_us / 1000,
+			.ok = true,
+			.value = NAN,
+		};
+	}
+	o.env.thresholds = rt;
+	o.env.nthresholds = ro->nthr;
 	o.p = pipeline_new(&o.env);
 	if (!a->quiet)
 		pipeline_add(o.p, &output_progress, "");
@@ -666,12 +694,14 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 		if (pipeline_add_spec(o.p, a->outs[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "stampede: --out %s: %s\n", a->outs[i], err);
 			pipeline_free(o.p);
-			return EXIT_INVALID_CONFIG;
+			rc = EXIT_INVALID_CONFIG;
+			goto out;
 		}
 	}
 	if (pipeline_open(o.p) < 0) {
 		pipeline_free(o.p);
-		return EXIT_INVALID_CONFIG;
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
 	}
 	struct run_hooks hooks = { .ctx = &o,
 		                   .interval = outputs_interval,
@@ -679,8 +709,12 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	ro->hooks = &hooks;
 	ro->progress = !a->quiet;
 	ro->version = STAMPEDE_VERSION;
-	int rc = run_execute(cfg, ro);
+	rc = run_execute(cfg, ro);
 	pipeline_free(o.p);
+out:
+	free(rt);
+	free(rtags);
+	free(stat);
 	return rc;
 }
 

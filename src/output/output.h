@@ -38,6 +38,11 @@ struct output_env {
 	bool stdout_tty;     /* stdout is a terminal */
 	bool stderr_tty;     /* stderr is a terminal */
 	json_t *trend_stats; /* summaryTrendStats or NULL (borrowed) */
+	/* The run's thresholds as parsed before it starts (source, metric, selector, tags,
+	 * expr, stat; ok and value are not meaningful yet), for outputs that list them up
+	 * front (k6's NDJSON Metric lines). Borrowed. */
+	const struct result_threshold *thresholds;
+	int nthresholds;
 };
 
 struct output;

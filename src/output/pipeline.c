@@ -9,15 +9,6 @@
 
 #define PIPELINE_MAX 64
 
-/* TRANSITIONAL (issue #9, removed once every output is in): outputs being written. */
-#pragma weak output_json
-#pragma weak output_csv
-#pragma weak output_prometheus
-#pragma weak output_junit
-#pragma weak output_markdown
-#pragma weak output_hdr
-#pragma weak output_html
-
 struct pipeline {
 	const struct output_env *env;
 	struct output out[PIPELINE_MAX];
@@ -43,17 +34,29 @@ static void add(struct pipeline *p, const struct output_ops *ops, const char *ar
 {
 	if (p->n == PIPELINE_MAX) {
 		fprintf(stderr, "stampede: at most %d outputs; '%s' is ignored\n", PIPELINE_MAX,
-		        spec);
+		        spec ? spec : ops->name);
 		return;
 	}
-	p->spec[p->n] = xstrdup(spec);
+	p->spec[p->n] = spec ? xstrdup(spec) : NULL;
 	p->out[p->n] = (struct output){ .ops = ops, .arg = xstrdup(arg ? arg : ""), .env = p->env };
 	p->n++;
 }
 
 void pipeline_add(struct pipeline *p, const struct output_ops *ops, const char *arg)
 {
-	add(p, ops, arg, ops->name);
+	add(p, ops, arg, NULL);
+}
+
+/* How messages name output i: "--out SPEC" as the user wrote it, or the flag that added
+ * it ("--summary-export"). */
+static void label(const struct pipeline *p, int i, char *buf, size_t len)
+{
+	if (p->spec[i])
+		snprintf(buf, len, "--out %s", p->spec[i]);
+	else if (p->out[i].ops == &output_k6_export)
+		snprintf(buf, len, "--summary-export");
+	else
+		snprintf(buf, len, "%s", p->out[i].ops->name);
 }
 
 int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t errlen)
@@ -61,7 +64,7 @@ int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t er
 	const char *eq = strchr(spec, '=');
 	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
-		if (known[i] && strlen(known[i]->name) == n && !strncmp(known[i]->name, spec, n)) {
+		if (strlen(known[i]->name) == n && !strncmp(known[i]->name, spec, n)) {
 			add(p, known[i], eq ? eq + 1 : "", spec);
 			return 0;
 		}
@@ -69,9 +72,8 @@ int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t er
 	size_t len =
 	    (size_t)snprintf(err, errlen, "unknown output '%.*s' (known:", (int)MIN(n, 64), spec);
 	for (size_t i = 0; i < ARRAY_SIZE(known) && len < errlen; i++)
-		if (known[i])
-			len += (size_t)snprintf(err + len, errlen - len, "%s %s", i ? "," : "",
-			                        known[i]->name);
+		len += (size_t)snprintf(err + len, errlen - len, "%s %s", i ? "," : "",
+		                        known[i]->name);
 	if (len < errlen)
 		snprintf(err + len, errlen - len, ")");
 	return -EINVAL;
@@ -85,8 +87,9 @@ int pipeline_open(struct pipeline *p)
 		err[0] = 0;
 		int rc = o->ops->open ? o->ops->open(o, err, sizeof(err)) : 0;
 		if (rc < 0) {
-			fprintf(stderr, "stampede: --out %s: %s\n", p->spec[i],
-			        err[0] ? err : strerror(-rc));
+			char what[600];
+			label(p, i, what, sizeof(what));
+			fprintf(stderr, "stampede: %s: %s\n", what, err[0] ? err : strerror(-rc));
 			return rc;
 		}
 		p->opened[i] = true;
@@ -112,10 +115,9 @@ int pipeline_finish(struct pipeline *p, const struct result *r, bool skip_summar
 		err[0] = 0;
 		int rc = o->ops->finish(o, r, err, sizeof(err));
 		if (rc < 0) {
-			fprintf(stderr, "stampede: %s%s: %s\n",
-			        o->ops == &output_k6_export ? "--summary-export " : "--out ",
-			        o->ops == &output_k6_export ? o->arg : p->spec[i],
-			        err[0] ? err : strerror(-rc));
+			char what[600];
+			label(p, i, what, sizeof(what));
+			fprintf(stderr, "stampede: %s: %s\n", what, err[0] ? err : strerror(-rc));
 			failed++;
 		}
 	}

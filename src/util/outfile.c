@@ -1,4 +1,5 @@
-/* outfile.c: one writer for every result file (--summary-export, handle_summary's files). */
+/* outfile.c: one writer for every result file (--summary-export, handle_summary's files,
+ * --out FILE outputs), whole or streamed as the run goes. */
 #include "util/outfile.h"
 
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "util/common.h"
 
@@ -297,9 +299,9 @@ static int write_all(int fd, const char *p, size_t len)
 	return rc;
 }
 
-/* A character device or FIFO, opened in place (no O_CREAT, no O_TRUNC) and written. */
-static int write_device(const char *path, const struct target *t, const void *data, size_t len,
-                        char *err, size_t errlen)
+/* Open a character device or FIFO in place (no O_CREAT, no O_TRUNC), waiting up to
+ * FIFO_WAIT_US for a FIFO's reader. The descriptor, or a negative errno with err set. */
+static int open_device(const char *path, const struct target *t, char *err, size_t errlen)
 {
 	int64_t deadline = now_us() + FIFO_WAIT_US;
 	int fd;
@@ -318,6 +320,16 @@ static int write_device(const char *path, const struct target *t, const void *da
 		struct timespec ts = { .tv_nsec = FIFO_RETRY_NS };
 		nanosleep(&ts, NULL);
 	}
+	return fd;
+}
+
+/* A character device or FIFO, opened in place and written. */
+static int write_device(const char *path, const struct target *t, const void *data, size_t len,
+                        char *err, size_t errlen)
+{
+	int fd = open_device(path, t, err, errlen);
+	if (fd < 0)
+		return fd;
 	int rc = write_all(fd, data, len);
 	if (close(fd) < 0 && rc == 0 && errno != EINTR)
 		rc = -errno;
@@ -361,24 +373,31 @@ static void remove_stale(const char *dir, const char *base)
 	closedir(d);
 }
 
-/* Write a temporary file next to t->path, fsync it and rename it over t->path. */
-static int write_atomic(const char *path, const struct target *t, const void *data, size_t len,
-                        char *err, size_t errlen)
+/* Create the temporary file for a replacement of t->path (removing stale ones first);
+ * *tmp gets its name (owned). The descriptor, or a negative errno (*tmp is NULL). */
+static int open_tmp(const struct target *t, char **tmp)
 {
 	char *dir = dir_of(t->path);
-	char *tmp = tmp_name(t->path, (long)getpid());
-	int rc = 0;
-
 	remove_stale(dir, base_of(t->path));
-	unlink(tmp); /* ours: left by an earlier write of this process that was cut short */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	free(dir);
+	*tmp = tmp_name(t->path, (long)getpid());
+	unlink(*tmp); /* ours: left by an earlier write of this process that was cut short */
+	int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0) {
-		rc = -errno;
-		goto out_free;
+		int e = -errno;
+		free(*tmp);
+		*tmp = NULL;
+		return e;
 	}
 	if (t->exists)
 		fchmod(fd, t->mode); /* best effort: the replacement keeps the file's mode */
-	rc = write_all(fd, data, len);
+	return fd;
+}
+
+/* Finish a replacement: when rc is 0, fsync fd and rename tmp over t->path; otherwise (or
+ * when that fails) remove tmp. Closes fd. Returns rc or the new error. */
+static int finish_tmp(int fd, const char *tmp, const struct target *t, int rc)
+{
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0 && errno != EINTR)
@@ -387,16 +406,28 @@ static int write_atomic(const char *path, const struct target *t, const void *da
 		rc = -errno;
 	if (rc < 0) {
 		unlink(tmp);
-	} else {
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) { /* best effort: the rename itself survives a crash */
-			fsync(dfd);
-			close(dfd);
-		}
+		return rc;
 	}
-out_free:
-	free(tmp);
+	char *dir = dir_of(t->path);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) { /* best effort: the rename itself survives a crash */
+		fsync(dfd);
+		close(dfd);
+	}
 	free(dir);
+	return 0;
+}
+
+/* Write a temporary file next to t->path, fsync it and rename it over t->path. */
+static int write_atomic(const char *path, const struct target *t, const void *data, size_t len,
+                        char *err, size_t errlen)
+{
+	char *tmp;
+	int fd = open_tmp(t, &tmp);
+	if (fd < 0)
+		return fail(err, errlen, path, fd, NULL);
+	int rc = finish_tmp(fd, tmp, t, write_all(fd, data, len));
+	free(tmp);
 	return rc < 0 ? fail(err, errlen, path, rc, NULL) : 0;
 }
 
@@ -427,4 +458,288 @@ int outfile_write(const char *path, const void *data, size_t len, char *err, siz
 	}
 	free(t.path);
 	return rc;
+}
+
+/* --- streaming -------------------------------------------------------------------- */
+
+#define GZ_CHUNK    (64 * 1024)
+#define QUEUE_CHUNK (1u << 20) /* the queue is a list of chunks of at least 1 MiB */
+
+struct chunk {
+	struct chunk *next;
+	size_t len, cap;
+	char data[];
+};
+
+struct outfile_stream {
+	char *path; /* as the user gave it, for messages */
+	struct target t;
+	int fd;
+	bool own_fd; /* fd is ours to close (not "-" or an inherited descriptor) */
+	char *tmp;   /* T_FILE: the temporary file, renamed at commit */
+	bool gzip;
+	z_stream z;
+	unsigned char *zout;
+
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;       /* the writer: data queued, or closing */
+	pthread_cond_t drain;      /* the producer: the queue shrank */
+	struct chunk *head, *tail; /* what the producer queued, not yet taken by the writer */
+	size_t queued;             /* bytes queued or being written */
+	bool closing;              /* the writer ends once the queue is empty */
+	bool abandon;              /* ... and drops what is queued */
+	int rc;                    /* the first error (latched) */
+};
+
+/* Compress p[0..len) (flush: Z_NO_FLUSH or Z_FINISH) and write the output. 0 or -errno. */
+static int gz_write(struct outfile_stream *s, const char *p, size_t len, int flush)
+{
+	s->z.next_in = (unsigned char *)p;
+	s->z.avail_in = (uInt)len;
+	int zr;
+	do {
+		s->z.next_out = s->zout;
+		s->z.avail_out = GZ_CHUNK;
+		zr = deflate(&s->z, flush);
+		if (zr == Z_STREAM_ERROR)
+			return -EIO;
+		size_t n = GZ_CHUNK - s->z.avail_out;
+		int rc = n ? write_all(s->fd, (const char *)s->zout, n) : 0;
+		if (rc < 0)
+			return rc;
+	} while (flush == Z_FINISH ? zr != Z_STREAM_END : s->z.avail_out == 0);
+	return 0;
+}
+
+/* Write one batch the writer took from the queue (len < 4 GiB per deflate call). */
+static int stream_out(struct outfile_stream *s, const char *p, size_t len)
+{
+	if (!s->gzip)
+		return write_all(s->fd, p, len);
+	while (len > 0) {
+		size_t n = MIN(len, (size_t)1 << 30);
+		int rc = gz_write(s, p, n, Z_NO_FLUSH);
+		if (rc < 0)
+			return rc;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void free_chunks(struct chunk *c)
+{
+	while (c) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+static void *stream_thread(void *arg)
+{
+	struct outfile_stream *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->head && !s->closing)
+			pthread_cond_wait(&s->wake, &s->mu);
+		if (s->abandon || (!s->head && s->closing))
+			break;
+		struct chunk *list = s->head; /* take the queue */
+		s->head = s->tail = NULL;
+		while (list) {
+			struct chunk *c = list;
+			bool failed = s->rc < 0;
+			list = c->next;
+			pthread_mutex_unlock(&s->mu);
+			int rc = failed ? 0 : stream_out(s, c->data, c->len);
+			pthread_mutex_lock(&s->mu);
+			s->queued -= c->len;
+			free(c);
+			if (rc < 0 && s->rc == 0)
+				s->rc = rc;
+			pthread_cond_broadcast(&s->drain);
+			if (s->abandon) {
+				free_chunks(list);
+				list = NULL;
+			}
+		}
+	}
+	if (!s->abandon && s->gzip && s->rc == 0) {
+		int rc = gz_write(s, "", 0, Z_FINISH);
+		if (rc < 0)
+			s->rc = rc;
+	}
+	pthread_cond_broadcast(&s->drain);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Open what t names for streaming: sets s->fd (and s->tmp for a regular file). */
+static int stream_target(struct outfile_stream *s, char *err, size_t errlen)
+{
+	int rc = 0;
+	switch (s->t.kind) {
+	case T_FD:
+		rc = check_fd(s->path, s->t.fd, err, errlen);
+		s->fd = s->t.fd;
+		if (rc == 0) /* keep the order of the text already printed */
+			fflush(s->fd == STDERR_FILENO ? stderr : stdout);
+		return rc;
+	case T_DEVICE:
+		s->fd = open_device(s->path, &s->t, err, errlen);
+		s->own_fd = s->fd >= 0;
+		return s->fd < 0 ? s->fd : 0;
+	case T_FILE:
+		rc = check_file(s->path, &s->t, err, errlen);
+		if (rc < 0)
+			return rc;
+		s->fd = open_tmp(&s->t, &s->tmp);
+		s->own_fd = s->fd >= 0;
+		return s->fd < 0 ? fail(err, errlen, s->path, s->fd, NULL) : 0;
+	}
+	return 0;
+}
+
+int outfile_stream_open(const char *path, unsigned flags, struct outfile_stream **out, char *err,
+                        size_t errlen)
+{
+	struct outfile_stream *s = xcalloc(1, sizeof(*s));
+	int rc = resolve(path, &s->t, err, errlen);
+	s->fd = -1;
+	if (rc < 0)
+		goto out_free;
+	s->path = xstrdup(path);
+	rc = stream_target(s, err, errlen);
+	if (rc < 0)
+		goto out_free;
+	if (flags & OUTFILE_GZIP) {
+		/* windowBits 15 + 16: a gzip header and trailer around the deflate stream */
+		if (deflateInit2(&s->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			rc = fail(err, errlen, path, -ENOMEM, "cannot start zlib's deflate");
+			goto out_free;
+		}
+		s->gzip = true;
+		s->zout = xmalloc(GZ_CHUNK);
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->drain, NULL);
+	rc = -pthread_create(&s->thread, NULL, stream_thread, s);
+	if (rc < 0) {
+		fail(err, errlen, path, rc, "cannot start its writer thread");
+		pthread_cond_destroy(&s->drain);
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->mu);
+		goto out_free;
+	}
+	*out = s;
+	return 0;
+
+out_free:
+	if (s->gzip)
+		deflateEnd(&s->z);
+	free(s->zout);
+	if (s->own_fd)
+		close(s->fd);
+	if (s->tmp)
+		unlink(s->tmp);
+	free(s->tmp);
+	free(s->t.path);
+	free(s->path);
+	free(s);
+	return rc;
+}
+
+int outfile_stream_write(struct outfile_stream *s, const void *data, size_t len)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->rc == 0 && !s->closing && s->queued > OUTFILE_STREAM_QUEUE_MAX &&
+	       !stop_pending()) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += POLL_SLICE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->drain, &s->mu, &until);
+	}
+	int rc = s->rc;
+	if (rc == 0 && !s->closing && len > 0) {
+		struct chunk *c = s->tail;
+		if (!c || c->cap - c->len < len) {
+			size_t cap = MAX(QUEUE_CHUNK, len);
+			c = xmalloc(sizeof(*c) + cap);
+			c->next = NULL;
+			c->len = 0;
+			c->cap = cap;
+			if (s->tail)
+				s->tail->next = c;
+			else
+				s->head = c;
+			s->tail = c;
+		}
+		memcpy(c->data + c->len, data, len);
+		c->len += len;
+		s->queued += len;
+		pthread_cond_signal(&s->wake);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Tell the writer to end (dropping the queue when abandon) and wait for it. */
+static void stream_stop(struct outfile_stream *s, bool abandon)
+{
+	pthread_mutex_lock(&s->mu);
+	bool running = !s->closing;
+	s->closing = true;
+	s->abandon = s->abandon || abandon;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+	if (running)
+		pthread_join(s->thread, NULL);
+}
+
+int outfile_stream_commit(struct outfile_stream *s, char *err, size_t errlen)
+{
+	stream_stop(s, false);
+	int rc = s->rc;
+	if (s->tmp) {
+		rc = finish_tmp(s->fd, s->tmp, &s->t, rc);
+		s->own_fd = false; /* finish_tmp closed it */
+		free(s->tmp);
+		s->tmp = NULL;
+	} else if (s->own_fd) {
+		if (close(s->fd) < 0 && rc == 0 && errno != EINTR)
+			rc = -errno;
+		s->own_fd = false;
+	}
+	if (rc == -EINTR)
+		return fail(err, errlen, s->path, rc, "interrupted while waiting for the reader");
+	return rc < 0 ? fail(err, errlen, s->path, rc, NULL) : 0;
+}
+
+void outfile_stream_free(struct outfile_stream *s)
+{
+	if (!s)
+		return;
+	stream_stop(s, true);
+	if (s->own_fd)
+		close(s->fd);
+	if (s->tmp)
+		unlink(s->tmp);
+	if (s->gzip)
+		deflateEnd(&s->z);
+	pthread_cond_destroy(&s->drain);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->mu);
+	free_chunks(s->head);
+	free(s->zout);
+	free(s->tmp);
+	free(s->t.path);
+	free(s->path);
+	free(s);
 }

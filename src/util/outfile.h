@@ -33,4 +33,45 @@ int outfile_check(const char *path, char *err, size_t errlen);
  * "cannot write 'PATH': REASON" in err; no temporary file is left behind on failure. */
 int outfile_write(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
+/* --- streaming: a file written as the run goes ---------------------------------------- */
+
+/* outfile_stream_open flags. */
+#define OUTFILE_GZIP 1u /* gzip (RFC 1952) what is written, as zlib's deflate level 1 */
+
+/* How many bytes may wait for the writer thread before outfile_stream_write waits. */
+#define OUTFILE_STREAM_QUEUE_MAX (64u << 20)
+
+struct outfile_stream;
+
+/*
+ * Open path to be written as the run goes, with the same rules as outfile_write: "-" and
+ * this process's descriptors are written in place; a character device or FIFO is opened
+ * now, without O_CREAT/O_TRUNC (a FIFO's reader is waited for up to 10 s: -ENXIO); a
+ * regular file, or a name not there yet, is written to the temporary file ".NAME"
+ * OUTFILE_TMP_TAG "PID" next to it and renamed over it by outfile_stream_commit(), so
+ * readers see the old or the whole new file (follow the run with `tail -f` on the
+ * temporary file, or write to a FIFO or '-'). A writer thread of the stream does the
+ * writes (and the gzip compression with OUTFILE_GZIP), so the caller never waits on the
+ * file. Returns 0 with *out set, or a negative errno with "cannot write 'PATH': REASON" in
+ * err (the errors of outfile_check, -EMFILE, -ENOSPC...).
+ */
+int outfile_stream_open(const char *path, unsigned flags, struct outfile_stream **out, char *err,
+                        size_t errlen);
+
+/* Queue data[0..len) (copied) for the writer thread. Waits only while more than
+ * OUTFILE_STREAM_QUEUE_MAX bytes are queued, until the writer catches up or SIGINT,
+ * SIGTERM or SIGHUP is pending. Returns 0, or the first error the writer met (negative
+ * errno; what is written after an error is dropped). */
+int outfile_stream_write(struct outfile_stream *s, const void *data, size_t len);
+
+/* Write everything queued, end the gzip stream, and for a regular file fsync the
+ * temporary file and rename it over the target. Returns 0, or a negative errno with
+ * "cannot write 'PATH': REASON" in err (the temporary file is removed). Call once;
+ * outfile_stream_free() still releases s. */
+int outfile_stream_commit(struct outfile_stream *s, char *err, size_t errlen);
+
+/* Stop the writer and release s; a regular file that was not committed is left as it
+ * was (the temporary file is removed). Accepts NULL. */
+void outfile_stream_free(struct outfile_stream *s);
+
 #endif

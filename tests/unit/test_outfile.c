@@ -429,3 +429,109 @@ Test(outfile, stop_signal_ends_a_blocking_write_to_a_stalled_stdout)
 	cr_expect_eq(outfile_write("-", data, len, err, sizeof(err)), -EINTR, "%s", err);
 	free(data);
 }
+
+/* --- streaming ---------------------------------------------------------------------- */
+
+Test(outfile, stream_replaces_the_file_only_at_commit)
+{
+	char err[512] = "";
+	const char *p = in_dir("stream.txt");
+	struct outfile_stream *s;
+	cr_assert_eq(outfile_write(p, "old", 3, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(outfile_stream_open(p, 0, &s, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(outfile_stream_write(s, "new ", 4), 0);
+	cr_expect_eq(outfile_stream_write(s, "content", 7), 0);
+	expect_content(p, "old", "before the commit");
+	cr_expect_eq(outfile_stream_commit(s, err, sizeof(err)), 0, "%s", err);
+	outfile_stream_free(s);
+	expect_content(p, "new content", "after the commit");
+	char names[512];
+	listing(names, sizeof(names));
+	cr_expect_str_eq(names, "stream.txt ", "no temporary file is left");
+}
+
+Test(outfile, stream_not_committed_leaves_the_old_file)
+{
+	char err[512] = "";
+	const char *p = in_dir("keep.txt");
+	struct outfile_stream *s;
+	cr_assert_eq(outfile_write(p, "old", 3, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(outfile_stream_open(p, 0, &s, err, sizeof(err)), 0, "%s", err);
+	outfile_stream_write(s, "partial", 7);
+	outfile_stream_free(s);
+	expect_content(p, "old", "a stream freed without a commit");
+	char names[512];
+	listing(names, sizeof(names));
+	cr_expect_str_eq(names, "keep.txt ", "the temporary file is removed");
+}
+
+Test(outfile, stream_gzip_reads_back_with_zlib)
+{
+	char err[512] = "";
+	const char *p = in_dir("data.gz");
+	struct outfile_stream *s;
+	size_t len = 5 << 20; /* several queue batches and deflate chunks */
+	char *data = xmalloc(len);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('a' + (i * 7919 % 26));
+	cr_assert_eq(outfile_stream_open(p, OUTFILE_GZIP, &s, err, sizeof(err)), 0, "%s", err);
+	for (size_t off = 0; off < len; off += 100000)
+		cr_assert_eq(outfile_stream_write(s, data + off, MIN(100000, len - off)), 0);
+	cr_assert_eq(outfile_stream_commit(s, err, sizeof(err)), 0, "%s", err);
+	outfile_stream_free(s);
+	char cmd[512], *back = xmalloc(len + 1);
+	snprintf(cmd, sizeof(cmd), "gzip -dc '%s'", p);
+	FILE *f = popen(cmd, "r");
+	size_t n = fread(back, 1, len + 1, f);
+	cr_expect_eq(pclose(f), 0, "gzip -t accepts the stream");
+	cr_expect_eq(n, len);
+	cr_expect(memcmp(back, data, len) == 0);
+	free(back);
+	free(data);
+}
+
+Test(outfile, stream_to_a_fifo_in_place)
+{
+	char err[512] = "";
+	const char *p = in_dir("sfifo");
+	cr_assert_eq(mkfifo(p, 0600), 0);
+	struct reader r = { .path = p };
+	pthread_t th;
+	pthread_create(&th, NULL, read_fifo, &r);
+	struct outfile_stream *s;
+	cr_assert_eq(outfile_stream_open(p, 0, &s, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(outfile_stream_write(s, "line 1\n", 7), 0);
+	cr_expect_eq(outfile_stream_write(s, "line 2\n", 7), 0);
+	cr_expect_eq(outfile_stream_commit(s, err, sizeof(err)), 0, "%s", err);
+	outfile_stream_free(s);
+	pthread_join(th, NULL);
+	cr_expect(r.len == 14 && memcmp(r.buf, "line 1\nline 2\n", 14) == 0);
+	struct stat st;
+	cr_expect(stat(p, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO is still a FIFO");
+	free(r.buf);
+}
+
+Test(outfile, stream_write_error_is_reported_at_commit)
+{
+	char err[512] = "";
+	const char *full = char_device("full", 7);
+	struct outfile_stream *s;
+	cr_assert_eq(outfile_stream_open(full, 0, &s, err, sizeof(err)), 0, "%s", err);
+	outfile_stream_write(s, "data", 4);
+	int rc = outfile_stream_commit(s, err, sizeof(err));
+	cr_expect_eq(rc, -ENOSPC);
+	cr_expect(strstr(err, "No space left on device") && strstr(err, full), "%s", err);
+	cr_expect_eq(outfile_stream_write(s, "more", 4), -ENOSPC, "the error is latched");
+	outfile_stream_free(s);
+}
+
+Test(outfile, stream_open_errors_name_the_path)
+{
+	char err[512] = "";
+	struct outfile_stream *s = NULL;
+	cr_expect_eq(outfile_stream_open(in_dir("no/such/dir/x"), 0, &s, err, sizeof(err)),
+	             -ENOENT);
+	cr_expect(strstr(err, "no/such/dir/x"), "%s", err);
+	cr_expect_eq(outfile_stream_open(dir, 0, &s, err, sizeof(err)), -EISDIR);
+	cr_expect_null(s);
+}
