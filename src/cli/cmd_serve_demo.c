@@ -1,4 +1,5 @@
 /* cmd_serve_demo.c: `stampede serve-demo [flags]`: the demo system under test. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,6 +7,12 @@
 #include "cli/cli.h"
 #include "demo/demo.h"
 #include "engine/run.h"
+#include "util/outfile.h"
+
+/* The command's simulated database: 1 ms per query gives the API a known capacity (about
+ * workers / 1 ms = 4,000 responses/s with the defaults), so a breakpoint test finds one.
+ * demo_config_defaults() keeps 0 for in-process users (quickstart, tests, fuzzers). */
+#define SERVE_QUERY_LATENCY "1ms"
 
 void cmd_serve_demo_usage(void)
 {
@@ -15,6 +22,10 @@ void cmd_serve_demo_usage(void)
 	       "server:\n"
 	       "      --host H              listen address (default 127.0.0.1)\n"
 	       "      --port N              listen port, 0 for a free one (default 8080)\n"
+	       "      --tls                 HTTPS, with a self-signed certificate made at start\n"
+	       "                            (127.0.0.1, localhost, ::1; valid 7 days)\n"
+	       "      --write-ca FILE       with --tls: write that certificate (PEM) to FILE,\n"
+	       "                            for clients' --cacert\n"
 	       "      --workers N           worker threads (default 4)\n"
 	       "      --queue N             requests that may wait for a worker; more get 503\n"
 	       "                            (default 1024)\n"
@@ -23,7 +34,7 @@ void cmd_serve_demo_usage(void)
 	       "      --idle-timeout D      idle keep-alive connections are closed (default 60s)\n"
 	       "      --shutdown-timeout D  SIGTERM: time in-flight requests get (default 10s)\n"
 	       "behaviour (also changeable at run time with POST /admin/config):\n"
-	       "      --query-latency D     time per simulated database query (default 0)\n"
+	       "      --query-latency D     time per simulated database query (default 1ms)\n"
 	       "      --cpu-us N            CPU microseconds burned per API request (default 0)\n"
 	       "      --n-plus-one          /api/users/{id}/orders: one query per order\n"
 	       "      --cache-ttl D         cache product reads for D, with request coalescing\n"
@@ -33,9 +44,10 @@ void cmd_serve_demo_usage(void)
 	       "Durations take units: 250us 10ms 2s 1m. Stop it with SIGTERM or Ctrl-C.\n");
 }
 
-enum { OPT_HELP = 256, OPT_KNOB };
+enum { OPT_HELP = 256, OPT_KNOB, OPT_TLS, OPT_WRITE_CA };
 
-/* Every long option but --help is a knob of the same name (demo_config_set). */
+/* Every long option but --help, --tls and --write-ca is a knob of the same name
+ * (demo_config_set). */
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, OPT_KNOB },
 	{ "port", required_argument, NULL, OPT_KNOB },
@@ -52,6 +64,8 @@ static const struct option long_opts[] = {
 	{ "request-timeout", required_argument, NULL, OPT_KNOB },
 	{ "idle-timeout", required_argument, NULL, OPT_KNOB },
 	{ "shutdown-timeout", required_argument, NULL, OPT_KNOB },
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "write-ca", required_argument, NULL, OPT_WRITE_CA },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -59,10 +73,13 @@ static const struct option long_opts[] = {
 int cmd_serve_demo(int argc, char **argv)
 {
 	struct demo_config cfg;
-	char err[256];
+	const char *ca_path = NULL;
+	char err[512];
 	int c, idx;
 
 	demo_config_defaults(&cfg);
+	if (demo_config_set(&cfg, "query-latency", SERVE_QUERY_LATENCY, err, sizeof(err)) < 0)
+		return EXIT_INVALID_CONFIG; /* not reached: a valid constant */
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", long_opts, &idx)) != -1) {
@@ -71,9 +88,16 @@ int cmd_serve_demo(int argc, char **argv)
 			return 0;
 		}
 		if (c == '?') {
-			if (optopt)
+			/* optopt: a short option, or the value of a long one given a value
+			 * that it does not take ("--tls=yes") */
+			if (optopt > 0 && optopt < 128 && isprint(optopt))
 				fprintf(stderr, "stampede serve-demo: unknown option '-%c'\n",
 				        optopt);
+			else if (optopt)
+				fprintf(stderr,
+				        "stampede serve-demo: '%s': this option takes no "
+				        "value\n",
+				        argv[optind - 1]);
 			else
 				fprintf(stderr, "stampede serve-demo: unknown option '%s'\n",
 				        argv[optind - 1]);
@@ -84,6 +108,14 @@ int cmd_serve_demo(int argc, char **argv)
 			fprintf(stderr, "stampede serve-demo: option '%s' needs a value\n",
 			        argv[optind - 1]);
 			return EXIT_INVALID_CONFIG;
+		}
+		if (c == OPT_TLS) {
+			cfg.tls = true;
+			continue;
+		}
+		if (c == OPT_WRITE_CA) {
+			ca_path = optarg;
+			continue;
 		}
 		const char *name = long_opts[idx].name;
 		const char *value = long_opts[idx].has_arg ? optarg : "true";
@@ -97,5 +129,14 @@ int cmd_serve_demo(int argc, char **argv)
 		fprintf(stderr, "stampede serve-demo: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_INVALID_CONFIG;
 	}
-	return demo_server_run(&cfg);
+	if (ca_path && !cfg.tls) {
+		fprintf(stderr, "stampede serve-demo: --write-ca needs --tls (there is no "
+		                "certificate without it)\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (ca_path && outfile_check(ca_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede serve-demo: invalid --write-ca: %s\n", err);
+		return EXIT_INVALID_CONFIG;
+	}
+	return demo_server_run(&cfg, ca_path);
 }

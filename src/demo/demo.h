@@ -26,6 +26,9 @@ struct demo_config {
 	int64_t request_timeout_us;  /* a request must arrive completely within this (408) */
 	int64_t idle_timeout_us;     /* idle keep-alive connections are closed after this */
 	int64_t shutdown_timeout_us; /* graceful stop: in-flight requests get this long */
+	/* HTTPS instead of HTTP, with a self-signed certificate made at start (not a knob:
+	 * absent from /admin/config) */
+	bool tls;
 	/* internal: start of the stall schedule (monotonic µs); set by the server */
 	int64_t stall_anchor_us;
 };
@@ -64,6 +67,9 @@ int demo_server_start(const struct demo_config *cfg, struct demo_server **out);
 /* The port it listens on (useful after port 0). */
 int demo_server_port(const struct demo_server *s);
 
+/* The server's certificate in PEM (owned by s) when it serves HTTPS, else NULL. */
+const char *demo_server_cert_pem(const struct demo_server *s);
+
 /* Responses produced so far (the sum of http_requests_total). */
 uint64_t demo_server_responses(const struct demo_server *s);
 
@@ -71,9 +77,10 @@ uint64_t demo_server_responses(const struct demo_server *s);
  * cfg->shutdown_timeout_us), close every connection, join the threads and free s. */
 void demo_server_stop(struct demo_server *s);
 
-/* The `serve-demo` command: start, print the URL on stdout, serve until SIGTERM/SIGINT
- * (a second signal cuts the graceful stop short), stop. Returns the exit code (0, or 1
- * when the server cannot start). */
-int demo_server_run(const struct demo_config *cfg);
+/* The `serve-demo` command: start, write the certificate (PEM) to ca_path when it is not
+ * NULL and the server serves HTTPS, print the URL on stdout, serve until SIGTERM/SIGINT (a
+ * second signal cuts the graceful stop short), stop. Returns the exit code (0, or 1 when
+ * the server cannot start or the certificate cannot be written). */
+int demo_server_run(const struct demo_config *cfg, const char *ca_path);
 
 #endif

@@ -38,8 +38,54 @@ static const struct {
 	[DEMO_ROUTE_READY] = { "/ready", GET_HEAD, false, "GET, HEAD" },
 	[DEMO_ROUTE_METRICS] = { "/metrics", GET_HEAD, false, "GET, HEAD" },
 	[DEMO_ROUTE_ADMIN] = { "/admin/config", GET_HEAD | M(DEMO_POST), false, "GET, HEAD, POST" },
+	[DEMO_ROUTE_INDEX] = { "/", GET_HEAD, false, "GET, HEAD" },
+	[DEMO_ROUTE_API_INDEX] = { "/api", GET_HEAD, false, "GET, HEAD" },
 	[DEMO_ROUTE_UNMATCHED] = { "unmatched", 0, false, "" },
 };
+
+/* What GET / and GET /api list, in this order. */
+static const struct {
+	const char *method, *path, *about;
+} endpoints[] = {
+	{ "POST", "/api/auth/login",
+	  "{\"email\": \"userN@test.com\" (N = 1..100000), \"password\": \"testpassword\"} "
+	  "-> {\"token\", \"userId\"}" },
+	{ "GET", "/api/products?page=1&limit=20", "a page of the 10,000 products (or ?cursor=)" },
+	{ "GET", "/api/products/{id}", "one product, id 1..10000" },
+	{ "POST", "/api/orders",
+	  "{\"productId\", \"quantity\", \"shippingAddress\"} with Authorization: Bearer "
+	  "<token>" },
+	{ "GET", "/api/users/{id}/orders", "a user (1..1000) with their orders" },
+	{ "GET", "/health", "liveness" },
+	{ "GET", "/ready", "readiness (503 while shutting down)" },
+	{ "GET", "/metrics", "Prometheus metrics" },
+	{ "GET", "/admin/config", "the knobs (POST a JSON object to change them)" },
+	{ "GET", "/api", "this list as JSON" },
+};
+
+void demo_api_index_text(struct demo_buf *b)
+{
+	demo_buf_puts(b, "stampede demo: a small JSON API with known behaviour, to load and to "
+	                 "analyse (docs/demo.md).\n\n");
+	for (size_t i = 0; i < ARRAY_SIZE(endpoints); i++)
+		demo_buf_printf(b, "%-5s %-30s %s\n", endpoints[i].method, endpoints[i].path,
+		                endpoints[i].about);
+}
+
+void demo_api_index_json(struct demo_buf *b)
+{
+	demo_buf_puts(b, "{\"name\":\"stampede-demo\",\"docs\":\"docs/demo.md\",\"endpoints\":[");
+	for (size_t i = 0; i < ARRAY_SIZE(endpoints); i++) {
+		demo_buf_puts(b, i ? ",{\"method\":" : "{\"method\":");
+		demo_buf_json_str(b, endpoints[i].method, strlen(endpoints[i].method));
+		demo_buf_puts(b, ",\"path\":");
+		demo_buf_json_str(b, endpoints[i].path, strlen(endpoints[i].path));
+		demo_buf_puts(b, ",\"description\":");
+		demo_buf_json_str(b, endpoints[i].about, strlen(endpoints[i].about));
+		demo_buf_puts(b, "}");
+	}
+	demo_buf_puts(b, "]}");
+}
 
 struct leak_block {
 	struct leak_block *next;
@@ -108,7 +154,8 @@ enum demo_route demo_route_match(const char *path, size_t len, const char **para
 		{ "/health", DEMO_ROUTE_HEALTH },      { "/api/products", DEMO_ROUTE_PRODUCTS },
 		{ "/api/orders", DEMO_ROUTE_ORDERS },  { "/api/auth/login", DEMO_ROUTE_LOGIN },
 		{ "/ready", DEMO_ROUTE_READY },        { "/metrics", DEMO_ROUTE_METRICS },
-		{ "/admin/config", DEMO_ROUTE_ADMIN },
+		{ "/admin/config", DEMO_ROUTE_ADMIN }, { "/", DEMO_ROUTE_INDEX },
+		{ "/api", DEMO_ROUTE_API_INDEX },
 	};
 
 	*param = NULL;

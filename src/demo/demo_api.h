@@ -24,6 +24,8 @@ enum demo_route {
 	DEMO_ROUTE_READY,       /* GET /ready */
 	DEMO_ROUTE_METRICS,     /* GET /metrics */
 	DEMO_ROUTE_ADMIN,       /* GET, POST /admin/config */
+	DEMO_ROUTE_INDEX,       /* GET / : the endpoints as text */
+	DEMO_ROUTE_API_INDEX,   /* GET /api : the endpoints as JSON */
 	DEMO_ROUTE_UNMATCHED,   /* anything else, and requests that could not be parsed */
 	DEMO_ROUTE__COUNT
 };
@@ -41,6 +43,11 @@ bool demo_route_allows(enum demo_route r, enum demo_method m);
 const char *demo_route_allow(enum demo_route r);
 /* Whether the route is served by the worker pool (the API) or by the front end. */
 bool demo_route_pooled(enum demo_route r);
+
+/* The index of the endpoints, for GET / (plain text, for people) and GET /api (JSON:
+ * {"name", "docs", "endpoints": [{"method", "path", "description"}...]}), appended to b. */
+void demo_api_index_text(struct demo_buf *b);
+void demo_api_index_json(struct demo_buf *b);
 
 /* Counters of the simulated backend, read by /metrics. */
 struct demo_stats {

@@ -25,7 +25,9 @@
 #include "demo/demo_http.h"
 #include "demo/demo_metrics.h"
 #include "demo/demo_pool.h"
+#include "demo/demo_tls.h"
 #include "util/common.h"
+#include "util/outfile.h"
 
 #define RBUF_INITIAL    4096
 #define RBUF_MAX        (DEMO_MAX_HEAD + DEMO_MAX_BODY + 4096) /* one request always fits */
@@ -52,6 +54,7 @@ struct demo_job {
 struct demo_conn {
 	struct demo_server *srv;
 	int fd;                        /* -1 once closed */
+	SSL *ssl;                      /* the TLS session (HTTPS), else NULL */
 	struct demo_conn *prev, *next; /* live list, or graveyard / free list (next only) */
 	struct demo_buf in;            /* unconsumed input, starting at a request */
 	struct demo_buf out;
@@ -75,6 +78,17 @@ struct demo_conn {
 	bool read_full;     /* stopped reading with a full buffer */
 	bool rejecting;     /* over --max-connections: answer 503 and close */
 	bool continue_sent; /* "100 Continue" sent for the current request */
+	bool handshaking;   /* TLS handshake not complete yet */
+};
+
+/* How bytes move on a connection: plain TCP or TLS (one table each, the server picks one). */
+struct demo_transport {
+	enum demo_io (*read)(struct demo_conn *c, void *buf, size_t len, size_t *n);
+	enum demo_io (*write)(struct demo_conn *c, const void *buf, size_t len, size_t *n);
+	/* after the last response, before the write side is shut */
+	void (*finish)(struct demo_conn *c);
+	/* a read shorter than asked means the socket is empty (not so for TLS records) */
+	bool short_read_drains;
 };
 
 struct demo_worker {
@@ -93,6 +107,9 @@ struct demo_server {
 	struct demo_api *api;
 	struct demo_worker *workers;
 	struct demo_metrics metrics;
+	const struct demo_transport *io;
+	struct demo_tls *tls;                   /* HTTPS: the certificate and context */
+	struct demo_buf index_text, index_json; /* GET / and GET /api, made at start */
 	pthread_mutex_t done_lock;
 	struct demo_job *done;                /* completions from the workers (LIFO) */
 	struct demo_conn *conns;              /* live list */
@@ -308,6 +325,13 @@ static void conn_inline(struct demo_conn *c, const struct demo_req *req)
 	case DEMO_ROUTE_ADMIN:
 		admin_config(c, req);
 		return;
+	case DEMO_ROUTE_INDEX:
+		conn_reply(c, 200, "text/plain; charset=utf-8", s->index_text.data,
+		           s->index_text.len, NULL);
+		return;
+	case DEMO_ROUTE_API_INDEX:
+		conn_reply(c, 200, "application/json", s->index_json.data, s->index_json.len, NULL);
+		return;
 	default:
 		conn_reply_error(c, 404, "not found", NULL);
 		return;
@@ -427,6 +451,74 @@ static void conn_process(struct demo_conn *c)
 	}
 }
 
+/* --- transports ------------------------------------------------------------------------- */
+
+static enum demo_io plain_read(struct demo_conn *c, void *buf, size_t len, size_t *n)
+{
+	for (;;) {
+		ssize_t r = recv(c->fd, buf, len, 0);
+		if (r > 0) {
+			*n = (size_t)r;
+			return DEMO_IO_OK;
+		}
+		if (r == 0)
+			return DEMO_IO_EOF;
+		if (errno != EINTR)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? DEMO_IO_AGAIN
+			                                               : DEMO_IO_ERR;
+	}
+}
+
+static enum demo_io plain_write(struct demo_conn *c, const void *buf, size_t len, size_t *n)
+{
+	for (;;) {
+		ssize_t r = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (r >= 0) {
+			*n = (size_t)r;
+			return r > 0 ? DEMO_IO_OK : DEMO_IO_ERR;
+		}
+		if (errno != EINTR)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? DEMO_IO_AGAIN
+			                                               : DEMO_IO_ERR;
+	}
+}
+
+static void plain_finish(struct demo_conn *c)
+{
+	UNUSED(c);
+}
+
+static enum demo_io tls_read(struct demo_conn *c, void *buf, size_t len, size_t *n)
+{
+	return demo_tls_read(c->ssl, buf, len, n);
+}
+
+/* (OpenSSL writes with write(2): a SIGPIPE it raises stays pending on the server's
+ * threads, which block every signal.) */
+static enum demo_io tls_write(struct demo_conn *c, const void *buf, size_t len, size_t *n)
+{
+	return demo_tls_write(c->ssl, buf, len, n);
+}
+
+static void tls_finish(struct demo_conn *c)
+{
+	demo_tls_shutdown(c->ssl);
+}
+
+static const struct demo_transport transport_plain = {
+	.read = plain_read,
+	.write = plain_write,
+	.finish = plain_finish,
+	.short_read_drains = true,
+};
+
+static const struct demo_transport transport_tls = {
+	.read = tls_read,
+	.write = tls_write,
+	.finish = tls_finish,
+	.short_read_drains = false,
+};
+
 /* --- connections ------------------------------------------------------------------------ */
 
 static void conn_unlink(struct demo_conn *c)
@@ -457,6 +549,8 @@ static void conn_close(struct demo_conn *c)
 	struct demo_server *s = c->srv;
 
 	if (c->fd >= 0) {
+		demo_tls_close(c->ssl);
+		c->ssl = NULL;
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -556,22 +650,20 @@ static size_t conn_read(struct demo_conn *c, uint32_t ev)
 			c->read_full = true;
 			break;
 		}
-		ssize_t n = recv(c->fd, c->in.data + c->in.len, room, 0);
-		if (n > 0) {
-			c->in.len += (size_t)n;
-			total += (size_t)n;
+		size_t n = 0;
+		enum demo_io io = c->srv->io->read(c, c->in.data + c->in.len, room, &n);
+		if (io == DEMO_IO_OK) {
+			c->in.len += n;
+			total += n;
 			c->last_active = now_us();
-			if ((size_t)n < room && !(ev & (EPOLLRDHUP | EPOLLHUP)))
+			if (n < room && c->srv->io->short_read_drains &&
+			    !(ev & (EPOLLRDHUP | EPOLLHUP)))
 				break;
 			continue;
 		}
-		if (n == 0) {
+		if (io == DEMO_IO_EOF)
 			c->eof = true;
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		else if (io == DEMO_IO_ERR)
 			conn_close(c);
 		break;
 	}
@@ -582,16 +674,15 @@ static size_t conn_read(struct demo_conn *c, uint32_t ev)
 static bool conn_flush(struct demo_conn *c)
 {
 	while (c->out_pos < c->out.len) {
-		ssize_t n =
-		    send(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos, MSG_NOSIGNAL);
-		if (n > 0) {
-			c->out_pos += (size_t)n;
+		size_t n = 0;
+		enum demo_io io =
+		    c->srv->io->write(c, c->out.data + c->out_pos, c->out.len - c->out_pos, &n);
+		if (io == DEMO_IO_OK) {
+			c->out_pos += n;
 			c->last_active = now_us();
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (io == DEMO_IO_AGAIN)
 			return true;
 		conn_close(c);
 		return false;
@@ -630,6 +721,7 @@ static void conn_linger(struct demo_conn *c)
 	c->lingering = true;
 	c->in.len = 0;
 	c->deadline = now_us() + LINGER_US;
+	c->srv->io->finish(c);
 	shutdown(c->fd, SHUT_WR);
 	conn_linger_read(c);
 }
@@ -656,7 +748,7 @@ static void conn_settle(struct demo_conn *c)
 		c->deadline = 0;
 	else if (out_pending)
 		c->deadline = c->last_active + s->cfg.idle_timeout_us;
-	else if (c->in.len > 0 || c->rejecting)
+	else if (c->in.len > 0 || c->rejecting || c->handshaking)
 		c->deadline =
 		    (c->req_start ? c->req_start : c->last_active) + s->cfg.request_timeout_us;
 	else
@@ -679,6 +771,24 @@ static void conn_run(struct demo_conn *c, uint32_t ev)
 	conn_settle(c);
 }
 
+/* One step of the TLS handshake; true once it is complete. */
+static bool conn_handshake(struct demo_conn *c)
+{
+	switch (demo_tls_handshake(c->ssl)) {
+	case DEMO_IO_OK:
+		c->handshaking = false;
+		c->req_start = 0; /* the request timeout now runs from the first request byte */
+		c->last_active = now_us();
+		return true;
+	case DEMO_IO_AGAIN:
+		conn_settle(c);
+		return false;
+	default:
+		conn_close(c);
+		return false;
+	}
+}
+
 static void conn_event(struct demo_conn *c, uint32_t ev)
 {
 	if (c->fd < 0)
@@ -691,7 +801,10 @@ static void conn_event(struct demo_conn *c, uint32_t ev)
 		conn_linger_read(c);
 		return;
 	}
-	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+	if (c->handshaking && !conn_handshake(c))
+		return;
+	/* TLS: a record may wait in the session, or a read may need the socket writable */
+	if (c->ssl || (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
 		conn_read(c, ev);
 	if (!c->dead)
 		conn_run(c, ev);
@@ -750,6 +863,15 @@ static void srv_accept(struct demo_server *s)
 			s->nrejecting++;
 		else
 			s->nconns++;
+		if (s->tls) {
+			c->ssl = demo_tls_session(s->tls, fd);
+			c->handshaking = true;
+			c->req_start = c->last_active; /* the handshake must end in time */
+			if (!c->ssl) {
+				conn_close(c);
+				continue;
+			}
+		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 			                  .data.ptr = c };
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
@@ -962,8 +1084,10 @@ static void srv_free(struct demo_server *s)
 	demo_pool_destroy(s->pool);
 	while ((c = s->conns)) {
 		conn_unlink(c);
-		if (c->fd >= 0)
+		if (c->fd >= 0) {
+			demo_tls_close(c->ssl);
 			close(c->fd);
+		}
 		conn_free(c);
 	}
 	srv_bury(s);
@@ -978,6 +1102,9 @@ static void srv_free(struct demo_server *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	demo_api_free(s->api);
+	demo_tls_free(s->tls);
+	demo_buf_free(&s->index_text);
+	demo_buf_free(&s->index_json);
 	demo_buf_free(&s->scratch);
 	free(s->workers);
 	pthread_mutex_destroy(&s->done_lock);
@@ -1000,6 +1127,18 @@ int demo_server_start(const struct demo_config *cfg, struct demo_server **out)
 	demo_live_init(&s->live, cfg);
 	s->start_time = (double)wall_us() / 1e6;
 	demo_metrics_init(&s->metrics);
+	demo_api_index_text(&s->index_text);
+	demo_api_index_json(&s->index_json);
+	s->io = &transport_plain;
+	if (cfg->tls) {
+		char err[256];
+		rc = demo_tls_new(&s->tls, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "serve-demo: %s\n", err);
+			goto out_free;
+		}
+		s->io = &transport_tls;
+	}
 	rc = srv_listen(s, cfg->host, cfg->port);
 	if (rc < 0)
 		goto out_free;
@@ -1047,6 +1186,11 @@ out_free:
 int demo_server_port(const struct demo_server *s)
 {
 	return s->port;
+}
+
+const char *demo_server_cert_pem(const struct demo_server *s)
+{
+	return s->tls ? demo_tls_cert_pem(s->tls) : NULL;
 }
 
 uint64_t demo_server_responses(const struct demo_server *s)
@@ -1098,7 +1242,22 @@ static void raise_fd_limit(void)
 	}
 }
 
-int demo_server_run(const struct demo_config *cfg)
+/* Write the server's certificate for clients' --cacert. Returns 0 or a negative errno. */
+static int srv_write_ca(const struct demo_server *s, const char *path)
+{
+	const char *pem = demo_server_cert_pem(s);
+	char err[512];
+	int rc;
+
+	if (!pem)
+		return 0;
+	rc = outfile_write(path, pem, strlen(pem), err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "stampede serve-demo: --write-ca: %s\n", err);
+	return rc;
+}
+
+int demo_server_run(const struct demo_config *cfg, const char *ca_path)
 {
 	struct demo_server *s;
 	sigset_t set, old;
@@ -1116,9 +1275,18 @@ int demo_server_run(const struct demo_config *cfg)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 1;
 	}
+	if (ca_path && srv_write_ca(s, ca_path) < 0) {
+		demo_server_stop(s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return 1;
+	}
 	bool v6 = strchr(cfg->host, ':') != NULL;
-	printf("serve-demo: listening on http://%s%s%s:%d (%d workers, queue %d)\n", v6 ? "[" : "",
-	       cfg->host, v6 ? "]" : "", s->port, cfg->workers, cfg->queue);
+	printf("serve-demo: listening on %s://%s%s%s:%d (%d workers, queue %d)\n",
+	       cfg->tls ? "https" : "http", v6 ? "[" : "", cfg->host, v6 ? "]" : "", s->port,
+	       cfg->workers, cfg->queue);
+	if (ca_path && cfg->tls)
+		printf("serve-demo: certificate written to %s (stampede run --cacert %s)\n",
+		       ca_path, ca_path);
 	fflush(stdout);
 	if (!host_is_loopback(cfg->host))
 		fprintf(stderr,
