@@ -115,9 +115,10 @@ int cmd_quickstart(int argc, char **argv)
 			    "Starts the demo target (stampede serve-demo) on a free loopback port, "
 			    "runs a\nshort test (a smoke phase, then 20 users logging in, browsing "
 			    "and ordering,\nabout 25 s), prints the summary and writes "
-			    "DIR/quickstart.lua (the script)\nand DIR/quickstart-summary.json "
-			    "(default DIR: results). The exit code is\nthe test's (99 when a "
-			    "threshold failed).\n");
+			    "DIR/quickstart.lua (the script),\nDIR/quickstart-result.json (the result, "
+			    "docs/result-format.md) and\nDIR/quickstart-report.html (the HTML report) "
+			    "(default DIR: results). The exit\ncode is the test's (99 when a threshold "
+			    "failed).\n");
 			return 0;
 		}
 		if (c == 'o') {
@@ -138,9 +139,10 @@ int cmd_quickstart(int argc, char **argv)
 		return EXIT_INVALID_CONFIG;
 	}
 	size_t n = strlen(dir) + 64;
-	char *script = xmalloc(n), *summary = xmalloc(n);
+	char *script = xmalloc(n), *result = xmalloc(n + 16), *html = xmalloc(n + 16);
 	snprintf(script, n, "%s/quickstart.lua", dir);
-	snprintf(summary, n, "%s/quickstart-summary.json", dir);
+	snprintf(result, n + 16, "result=%s/quickstart-result.json", dir);
+	snprintf(html, n + 16, "html=%s/quickstart-report.html", dir);
 	int rc = write_file(script, quickstart_lua);
 	if (rc < 0) {
 		fprintf(stderr, "stampede: quickstart: cannot write '%s': %s\n", script,
@@ -169,20 +171,22 @@ int cmd_quickstart(int argc, char **argv)
 	       "ordering (about 25 s)\n\n",
 	       demo_server_port(srv), script);
 	fflush(stdout);
-	char *run_argv[] = { "run", script, "-e", base, "--summary-export", summary, NULL };
+	char *run_argv[] = { "run", script, "-e", base, "--out", result, "--out", html, NULL };
 	rc = cmd_run((int)ARRAY_SIZE(run_argv) - 1, run_argv);
 	uint64_t served = demo_server_responses(srv);
 	demo_server_stop(srv);
-	printf("quickstart: the demo server answered %llu requests; results in %s\n"
+	printf("quickstart: the demo server answered %llu requests\n"
+	       "quickstart: the result is %s, the report %s (open it in a browser)\n"
 	       "quickstart: the script is %s: edit it, then run it against your own service with\n"
 	       "            stampede run %s -e BASE_URL=http://127.0.0.1:8080\n"
 	       "quickstart: exit code %d (%s)\n",
-	       (unsigned long long)served, summary, script, script, rc,
+	       (unsigned long long)served, result + 7, html + 5, script, script, rc,
 	       rc == 0                        ? "all thresholds passed"
 	       : rc == EXIT_THRESHOLDS_FAILED ? "a threshold failed"
 	                                      : "see above");
 out:
 	free(script);
-	free(summary);
+	free(result);
+	free(html);
 	return rc;
 }

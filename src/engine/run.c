@@ -662,7 +662,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		/* Abandoned workers: as for an interrupted run, and their still-busy VUs count
 		 * as interrupted iterations (read below, they are atomics). */
 		c.interrupted = true;
-		__atomic_store_n(&c.e.stop_level, STOP_HARD, __ATOMIC_RELEASE); /* none to wake */
+		engine_stop(&c.e, STOP_HARD);
 	}
 	int64_t end = now_us();
 	int64_t interrupted_iters = 0, backlog_max = 0;

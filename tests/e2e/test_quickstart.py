@@ -5,7 +5,7 @@ import re
 import subprocess
 
 from accounting import assert_accounting
-from conftest import BIN, metric, require_binary
+from conftest import BIN, metric, parse_result, require_binary
 
 
 def test_quickstart_runs_end_to_end(tmp_path):
@@ -16,7 +16,9 @@ def test_quickstart_runs_end_to_end(tmp_path):
     stdout = p.stdout.decode()
     assert p.returncode == 0, (p.returncode, stdout[-3000:], p.stderr.decode()[-2000:])
     assert (out / "quickstart.lua").is_file()
-    summary = json.loads((out / "quickstart-summary.json").read_text())
+    summary = parse_result((out / "quickstart-result.json").read_text())
+    html = (out / "quickstart-report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "quickstart" in html, html[:200]
     assert summary["thresholds"] and all(t["ok"] for t in summary["thresholds"])
     groups = {g["name"] for g in summary["root_group"]["groups"]}
     assert groups == {"log in", "browse", "order"}
@@ -26,7 +28,7 @@ def test_quickstart_runs_end_to_end(tmp_path):
     assert served == metric(summary, "http_reqs")["count"]
     assert_accounting(summary, server_count=served)
     assert summary["state"]["testRunDurationMs"] < 40000
-    assert "THRESHOLDS" in stdout and "results in" in stdout
+    assert "THRESHOLDS" in stdout and "quickstart-report.html" in stdout
 
 
 def test_quickstart_rejects_unknown_flags():
