@@ -42,7 +42,8 @@ struct metric_def {
 	enum metric_unit unit;
 };
 
-#define TAG_MAX 8
+#define TAG_MAX                                                                                    \
+	16 /* tags per series: the built-in ones (up to 7 on a request), the run's, the scenario's and a sample's own */
 struct tag {
 	const char *key;
 	const char *value;

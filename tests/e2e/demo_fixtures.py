@@ -249,7 +249,7 @@ def demo_server(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_server_module(tmp_path_factory):
-    """One default server shared by a module's tests (workers 4, no simulated costs)."""
+    """One default server shared by a module's tests (workers 4, 1 ms per simulated query: serve-demo's default)."""
     s = DemoServer([], tmp_path_factory.mktemp("demo"))
     s.start()
     yield s

@@ -1,4 +1,4 @@
-"""The self-contained HTML report (docs/cli.md, "HTML report"): `--out html=FILE` and
+"""The self-contained HTML report (docs/outputs.md, "HTML report"): `--out html=FILE` and
 `stampede report RESULT.json -o FILE`, checked by its real consumer, headless Chromium.
 
 One short scripted run against a loopback server (three endpoints by `name`, a group with a

@@ -1,4 +1,4 @@
-"""File outputs, each read back by its consumer (issue #9 sections 2-3, docs/cli.md
+"""File outputs, each read back by its consumer (issue #9 sections 2-3, docs/outputs.md
 "Outputs"): --out json=FILE[.gz] (k6 NDJSON, parsed line by line; the .gz with Python's
 gzip), --out csv=FILE (k6's columns, Python's csv module), --out junit=FILE (xmllint
 against tests/fixtures/junit.xsd), --out markdown=FILE, and --out hdr=FILE (read back
