@@ -26,6 +26,7 @@
 #include "result/result.h"
 #include "script/script.h"
 #include "util/common.h"
+#include "util/escape.h"
 #include "util/outfile.h"
 
 #define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
@@ -549,6 +550,12 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_TAG:
 		if (!strchr(arg, '=') || arg[0] == '=')
 			return bad("--tag", arg, "expected NAME=VALUE");
+		char *fixed = utf8_fix(arg);
+		if (fixed) {
+			int rc = bad("--tag", fixed, "not valid UTF-8 (shown with U+FFFD)");
+			free(fixed);
+			return rc;
+		}
 		a->tags = xrealloc(a->tags, sizeof(*a->tags) * (size_t)(a->ntags + 1));
 		a->tags[a->ntags++] = arg;
 		return 0;
@@ -698,6 +705,15 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 			goto out;
 		}
 	}
+	/* Threads that outputs start (writers, the Prometheus server) must not take the stop
+	 * signals: block them now, in this thread, before any is created; run_execute()
+	 * reads them from a signalfd. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	if (pipeline_open(o.p) < 0) {
 		pipeline_free(o.p);
 		rc = EXIT_INVALID_CONFIG;

@@ -82,13 +82,14 @@ extern const struct output_ops output_html;       /* html=FILE: self-contained r
 struct pipeline;
 
 struct pipeline *pipeline_new(const struct output_env *env);
-/* Add an output from an --out spec "NAME=ARG" (or "NAME"). Returns 0, or -EINVAL with
- * "unknown output 'x' (known: json, csv, ...)" in err. */
+/* Add an output from an --out spec "NAME=ARG" (or "NAME"). Returns 0, -EINVAL with
+ * "unknown output 'x' (known: json, csv, ...)" in err, or -E2BIG past 64 --out. */
 int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t errlen);
 /* Add an output by its ops (the summary, the progress line, --summary-export). */
 void pipeline_add(struct pipeline *p, const struct output_ops *ops, const char *arg);
 /* Open every output; on the first failure prints "stampede: --out SPEC: reason" on
- * stderr and returns -errno (exit 104). */
+ * stderr and returns -errno (exit 104). Two outputs that would write the same file (after
+ * symlinks) are refused first. */
 int pipeline_open(struct pipeline *p);
 void pipeline_interval(struct pipeline *p, const struct result_interval *iv);
 /* Finish every output with r, except the terminal summary when skip_summary (a

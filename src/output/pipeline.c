@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output/output.h"
 #include "util/common.h"
 
-#define PIPELINE_MAX 64
+#define OUT_MAX      64            /* --out flags */
+#define PIPELINE_MAX (OUT_MAX + 8) /* and the outputs the command adds itself */
 
 struct pipeline {
 	const struct output_env *env;
@@ -30,21 +32,20 @@ struct pipeline *pipeline_new(const struct output_env *env)
 	return p;
 }
 
-static void add(struct pipeline *p, const struct output_ops *ops, const char *arg, const char *spec)
+static int add(struct pipeline *p, const struct output_ops *ops, const char *arg, const char *spec)
 {
-	if (p->n == PIPELINE_MAX) {
-		fprintf(stderr, "stampede: at most %d outputs; '%s' is ignored\n", PIPELINE_MAX,
-		        spec ? spec : ops->name);
-		return;
-	}
+	if (p->n == PIPELINE_MAX)
+		return -E2BIG;
 	p->spec[p->n] = spec ? xstrdup(spec) : NULL;
 	p->out[p->n] = (struct output){ .ops = ops, .arg = xstrdup(arg ? arg : ""), .env = p->env };
 	p->n++;
+	return 0;
 }
 
 void pipeline_add(struct pipeline *p, const struct output_ops *ops, const char *arg)
 {
-	add(p, ops, arg, NULL);
+	if (add(p, ops, arg, NULL) < 0)
+		abort(); /* the few outputs the command adds itself come first */
 }
 
 /* How messages name output i: "--out SPEC" as the user wrote it, or the flag that added
@@ -63,10 +64,16 @@ int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t er
 {
 	const char *eq = strchr(spec, '=');
 	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+	int nspecs = 0;
+	for (int i = 0; i < p->n; i++)
+		nspecs += p->spec[i] != NULL;
+	if (nspecs == OUT_MAX) {
+		snprintf(err, errlen, "too many outputs (at most %d --out)", OUT_MAX);
+		return -E2BIG;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
 		if (strlen(known[i]->name) == n && !strncmp(known[i]->name, spec, n)) {
-			add(p, known[i], eq ? eq + 1 : "", spec);
-			return 0;
+			return add(p, known[i], eq ? eq + 1 : "", spec);
 		}
 	}
 	size_t len =
@@ -79,9 +86,90 @@ int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t er
 	return -EINVAL;
 }
 
+static char *target_dir(const char *a);
+
+/* Where output i writes, resolved (symlinks, "..") so that two spellings of one file
+ * compare equal; NULL for an output that writes no file of its own ("-", a descriptor,
+ * an endpoint). A new string. */
+static char *target_of(const struct pipeline *p, int i)
+{
+	const struct output *o = &p->out[i];
+	const char *a = o->arg;
+	if (o->ops == &output_summary || o->ops == &output_progress ||
+	    o->ops == &output_prometheus || !*a || !strcmp(a, "-") || !strncmp(a, "/dev/", 5) ||
+	    !strncmp(a, "/proc/", 6))
+		return NULL;
+	char *full = realpath(a, NULL);
+	if (full)
+		return full;
+	/* not there (yet), or a symlink to nothing yet: follow the links by hand (as
+	 * util/outfile does, at most 40), then resolve the directory */
+	char *cur = xstrdup(a);
+	for (int hop = 0; hop < 40; hop++) {
+		char link[4096];
+		ssize_t n = readlink(cur, link, sizeof(link) - 1);
+		if (n < 0)
+			break;
+		link[n] = 0;
+		const char *cs = strrchr(cur, '/');
+		char *next;
+		if (link[0] == '/' || !cs) {
+			next = xstrdup(link);
+		} else {
+			size_t len = (size_t)(cs - cur) + 1 + (size_t)n + 1;
+			next = xmalloc(len);
+			snprintf(next, len, "%.*s/%s", (int)(cs - cur), cur, link);
+		}
+		free(cur);
+		cur = next;
+	}
+	full = target_dir(cur);
+	free(cur);
+	return full;
+}
+
+/* path's directory resolved, then its last component. A new string. */
+static char *target_dir(const char *a)
+{
+	char *full;
+	const char *slash = strrchr(a, '/');
+	char *dir = slash ? xstrndup(a, (size_t)(slash - a + (slash == a))) : xstrdup(".");
+	char *rdir = realpath(dir, NULL);
+	free(dir);
+	if (!rdir)
+		return xstrdup(a);
+	const char *base = slash ? slash + 1 : a;
+	size_t n = strlen(rdir) + strlen(base) + 2;
+	full = xmalloc(n);
+	snprintf(full, n, "%s/%s", rdir, base);
+	free(rdir);
+	return full;
+}
+
 int pipeline_open(struct pipeline *p)
 {
 	char err[1024];
+	char *t[PIPELINE_MAX];
+	for (int i = 0; i < p->n; i++)
+		t[i] = target_of(p, i);
+	int clash = -1, with = -1;
+	for (int i = 0; i < p->n && clash < 0; i++)
+		for (int j = 0; j < i && t[i]; j++)
+			if (t[j] && !strcmp(t[i], t[j])) {
+				clash = i;
+				with = j;
+				break;
+			}
+	for (int i = 0; i < p->n; i++)
+		free(t[i]);
+	if (clash >= 0) {
+		char a[600], b[600];
+		label(p, with, a, sizeof(a));
+		label(p, clash, b, sizeof(b));
+		fprintf(stderr, "stampede: %s and %s write the same file: give each its own\n", a,
+		        b);
+		return -EINVAL;
+	}
 	for (int i = 0; i < p->n; i++) {
 		struct output *o = &p->out[i];
 		err[0] = 0;

@@ -13,7 +13,8 @@ struct result_arena;
 struct result *result_new(void);
 /* size zeroed bytes owned by r (aborts on OOM, like xcalloc). */
 void *result_alloc(struct result *r, size_t size);
-/* A copy of s owned by r (NULL stays NULL). */
+/* A copy of s owned by r (NULL stays NULL), with bytes that are not UTF-8 replaced by
+ * U+FFFD (tags, names and messages come from scripts and servers). */
 const char *result_strdup(struct result *r, const char *s);
 
 #endif

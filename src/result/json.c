@@ -16,6 +16,9 @@
 #include "util/outfile.h"
 
 #define RESULT_FILE_MAX (1024ul * 1024 * 1024)
+/* The most samples a count may say (a series, a metric, a check): 2^53, exact in a double
+ * and far from overflowing when a metric's series add up. */
+#define COUNT_MAX (INT64_C(1) << 53)
 
 static const char *const trend_default[] = { "avg",   "min",   "med",   "max",
 	                                     "p(90)", "p(95)", "p(99)", "p(99.9)" };
@@ -246,8 +249,10 @@ json_t *result_to_json(const struct result *r)
 				 * and sum of the recorded values, in the histogram's unit */
 				if (s->total.h && s->total.h->total_count) {
 					json_t *ex = json_object();
-					json_object_set_new(ex, "min", json_integer(s->total.h->min));
-					json_object_set_new(ex, "max", json_integer(s->total.h->max));
+					json_object_set_new(ex, "min",
+					                    json_integer(s->total.h->min));
+					json_object_set_new(ex, "max",
+					                    json_integer(s->total.h->max));
 					json_object_set_new(ex, "sum", json_real(s->total.h->sum));
 					json_object_set_new(so, "histogramExact", ex);
 				}
@@ -495,13 +500,18 @@ static bool load_series(struct loader *l, json_t *so, int m, struct result_serie
 		if (!json_is_number(json_object_get(vals, "count")))
 			return fail(l, "%s.values.count: expected a number", where);
 		s->total.sum = num(vals, "count");
+		if (!isfinite(s->total.sum))
+			return fail(l, "%s.values.count: not a finite number", where);
 		break;
 	case MT_RATE:
 		if (!json_is_integer(json_object_get(vals, "passes")) ||
 		    !json_is_integer(json_object_get(vals, "fails")))
 			return fail(l, "%s.values: expected integers passes and fails", where);
 		s->total.nz = json_integer_value(json_object_get(vals, "passes"));
-		s->total.total = s->total.nz + json_integer_value(json_object_get(vals, "fails"));
+		int64_t fails = json_integer_value(json_object_get(vals, "fails"));
+		if (s->total.nz < 0 || fails < 0 || s->total.nz > COUNT_MAX || fails > COUNT_MAX)
+			return fail(l, "%s.values: passes and fails must be 0 to 2^53", where);
+		s->total.total = s->total.nz + fails;
 		break;
 	case MT_GAUGE:
 		if (!json_is_number(json_object_get(vals, "value")))
@@ -519,6 +529,8 @@ static bool load_series(struct loader *l, json_t *so, int m, struct result_serie
 			return fail(l, "%s.histogram: not a valid HdrHistogram encoding", where);
 		json_t *ex = json_object_get(so, "histogramExact");
 		struct hdr *hh = s->total.h;
+		if (hh->total_count < 0 || hh->total_count > COUNT_MAX)
+			return fail(l, "%s.histogram: holds more than 2^53 values", where);
 		if (ex && hh->total_count) {
 			json_t *mn = json_object_get(ex, "min"), *mx = json_object_get(ex, "max");
 			json_t *sum = json_object_get(ex, "sum");
@@ -526,8 +538,9 @@ static bool load_series(struct loader *l, json_t *so, int m, struct result_serie
 			    json_integer_value(mn) > json_integer_value(mx) ||
 			    json_integer_value(mn) < 0 || json_integer_value(mx) > hh->highest ||
 			    !isfinite(json_number_value(sum)))
-				return fail(l, "%s.histogramExact: expected 0 <= min <= max <= %lld "
-				               "and a finite sum",
+				return fail(l,
+				            "%s.histogramExact: expected 0 <= min <= max <= %lld "
+				            "and a finite sum",
 				            where, (long long)hh->highest);
 			hh->min = json_integer_value(mn);
 			hh->max = json_integer_value(mx);
@@ -581,13 +594,22 @@ static bool load_metrics(struct loader *l, json_t *metrics)
 			return false;
 		size_t i;
 		json_t *so;
+		int64_t samples = 0; /* the metric's series together stay below COUNT_MAX */
 		json_array_foreach(series, i, so)
 		{
 			char sw[600];
+			struct result_series *s = &r->series[r->nseries];
 			snprintf(sw, sizeof(sw), "%s.series[%zu]", where, i);
-			if (!load_series(l, so, m, &r->series[r->nseries], sw))
+			bool loaded = load_series(l, so, m, s, sw);
+			r->nseries += loaded; /* result_free() frees the histograms of those counted */
+			if (!loaded) {
+				hdr_free(s->total.h);
+				s->total.h = NULL;
 				return false;
-			r->nseries++;
+			}
+			samples += s->total.h ? s->total.h->total_count : s->total.total;
+			if (samples > COUNT_MAX)
+				return fail(l, "%s: its series hold more than 2^53 samples", where);
 		}
 	}
 	return true;
@@ -654,20 +676,27 @@ static bool load_group(struct loader *l, json_t *g, int depth)
 	json_t *groups = json_object_get(g, "groups"), *checks = json_object_get(g, "checks");
 	if (!path || !json_is_array(groups) || !json_is_array(checks) || depth > 64)
 		return fail(l, "root_group: a group needs path, groups and checks");
+	const char *gpath = result_strdup(r, path); /* shared by the group's checks */
 	if (*path)
-		r->groups[r->ngroups++] = result_strdup(r, path);
+		r->groups[r->ngroups++] = gpath;
 	size_t i;
 	json_t *c;
 	json_array_foreach(checks, i, c)
 	{
 		const char *name = json_string_value(json_object_get(c, "name"));
+		json_int_t passes = json_integer_value(json_object_get(c, "passes"));
+		json_int_t fails = json_integer_value(json_object_get(c, "fails"));
 		if (!name)
-			return fail(l, "root_group: a check needs a name");
+			return fail(l, "root_group: a check in '%.200s' needs a name", path);
+		if (passes < 0 || fails < 0 || passes > COUNT_MAX || fails > COUNT_MAX)
+			return fail(
+			    l, "root_group: check '%.200s': passes and fails must be 0 to 2^53",
+			    name);
 		r->checks[r->nchecks++] = (struct result_check){
-			.group = result_strdup(r, path),
+			.group = gpath,
 			.name = result_strdup(r, name),
-			.passes = json_integer_value(json_object_get(c, "passes")),
-			.fails = json_integer_value(json_object_get(c, "fails")),
+			.passes = passes,
+			.fails = fails,
 		};
 	}
 	json_array_foreach(groups, i, c) if (!load_group(l, c, depth + 1)) return false;
@@ -741,7 +770,7 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 			.code = (int)json_integer_value(json_object_get(v, "code")),
 			.description = result_strdup(
 			    r, json_string_value(json_object_get(v, "description")) ?: ""),
-			.count = json_integer_value(json_object_get(v, "count")),
+			.count = MAX(json_integer_value(json_object_get(v, "count")), 0),
 		};
 	}
 	arr = json_object_get(doc, "script_errors");

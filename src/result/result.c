@@ -6,6 +6,7 @@
 
 #include "result/internal.h"
 #include "util/common.h"
+#include "util/escape.h"
 
 struct result_arena {
 	struct result_arena *next;
@@ -32,9 +33,12 @@ const char *result_strdup(struct result *r, const char *s)
 {
 	if (!s)
 		return NULL;
-	size_t n = strlen(s) + 1;
+	char *fixed = utf8_fix(s); /* a result holds UTF-8 only (JSON cannot carry more) */
+	const char *src = fixed ? fixed : s;
+	size_t n = strlen(src) + 1;
 	char *p = result_alloc(r, n);
-	memcpy(p, s, n);
+	memcpy(p, src, n);
+	free(fixed);
 	return p;
 }
 

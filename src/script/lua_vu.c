@@ -10,6 +10,7 @@
 #include "metrics/metrics.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
+#include "util/escape.h"
 
 #define ABORT_MARKER "\x01stampede-abort\x01"
 /* The error that unwinds Lua code a stop interrupted (not reported as a script error). */
@@ -164,7 +165,9 @@ json_t *script_errors_json(struct script *s)
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->nerrors; i++) {
 		json_t *e = json_object();
-		json_object_set_new(e, "message", json_string(s->errors[i].msg));
+		char *fixed = utf8_fix(s->errors[i].msg); /* JSON strings are UTF-8 */
+		json_object_set_new(e, "message", json_string(fixed ? fixed : s->errors[i].msg));
+		free(fixed);
 		json_object_set_new(e, "count", json_integer(s->errors[i].count));
 		json_array_append_new(a, e);
 	}

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/common.h"
+
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
 int utf8_seq_len(const unsigned char *s)
@@ -22,6 +24,35 @@ int utf8_seq_len(const unsigned char *s)
 	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
 		return 0;
 	return n;
+}
+
+char *utf8_fix(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t bad = 0, len = 0;
+	for (; p && *p; len++) {
+		int n = utf8_seq_len(p);
+		bad += n == 0;
+		p += n ? n : 1;
+		len += n ? (size_t)n - 1 : 0;
+	}
+	if (!bad)
+		return NULL;
+	char *out = xmalloc(len + 2 * bad + 1), *o = out; /* U+FFFD is 3 bytes for 1 */
+	for (p = (const unsigned char *)s; *p;) {
+		int n = utf8_seq_len(p);
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		} else {
+			memcpy(o, p, (size_t)n);
+			o += n;
+			p += n;
+		}
+	}
+	*o = 0;
+	return out;
 }
 
 void escape_json(struct buf *b, const char *s)

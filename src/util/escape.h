@@ -13,6 +13,10 @@
  * a sequence cut short). s[0] must not be NUL. */
 int utf8_seq_len(const unsigned char *s);
 
+/* s with every byte that does not start a well-formed UTF-8 sequence replaced by U+FFFD:
+ * a new string (xmalloc), or NULL when s is valid UTF-8 already (or NULL). */
+char *utf8_fix(const char *s);
+
 /* Append s as a JSON string with its quotes: '"', '\\' and control characters escaped,
  * bytes that are not UTF-8 as \ufffd (as Go's encoding/json does). NULL is "". */
 void escape_json(struct buf *b, const char *s);

@@ -626,7 +626,13 @@ int outfile_stream_open(const char *path, unsigned flags, struct outfile_stream 
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->drain, NULL);
+	/* the writer never takes the process's signals (SIGINT, SIGTERM... are for the
+	 * thread that reads them from a signalfd): block all of them in the new thread */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = -pthread_create(&s->thread, NULL, stream_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0) {
 		fail(err, errlen, path, rc, "cannot start its writer thread");
 		pthread_cond_destroy(&s->drain);

@@ -71,3 +71,24 @@ def test_no_abbreviations_and_hints(counting_server, stampede):
     r = stampede("run", counting_server.url, expect=EXIT_CONFIG)
     assert "looks like a URL: use --url" in r.stderr, r.stderr
     assert counting_server.requests == 0, "a refused command line sent load"
+
+
+def test_out_refusals_before_any_load(counting_server, stampede, tmp_path):
+    """Two outputs writing one file (after symlinks), or more than 64 --out: exit 104
+    before a request is sent."""
+    (tmp_path / "link.json").symlink_to(tmp_path / "a.json")
+    for outs in ([f"result={tmp_path / 'a.json'}", f"html={tmp_path / 'a.json'}"],
+                 [f"json={tmp_path / 'b.out'}", f"csv={tmp_path}/./b.out"],
+                 [f"result={tmp_path / 'link.json'}", f"json={tmp_path / 'a.json'}"]):
+        args = [x for o in outs for x in ("--out", o)]
+        r = stampede("run", "--url", counting_server.url, "-i", "1", *args,
+                     expect=EXIT_CONFIG)
+        assert "write the same file" in r.stderr, r.stderr
+    r = stampede("run", "--url", counting_server.url, "-i", "1", "--summary-export",
+                 tmp_path / "c.json", "--out", f"result={tmp_path / 'c.json'}",
+                 expect=EXIT_CONFIG)
+    assert "--summary-export and --out result=" in r.stderr, r.stderr
+    many = [x for i in range(65) for x in ("--out", f"markdown={tmp_path / f'm{i}.md'}")]
+    r = stampede("run", "--url", counting_server.url, "-i", "1", *many, expect=EXIT_CONFIG)
+    assert "at most 64 --out" in r.stderr, r.stderr
+    assert counting_server.requests == 0

@@ -86,8 +86,8 @@ def test_handle_summary(tmp_path, echo_server):
         function handle_summary(data)
           return {
             ["custom-summary.json"] = json.encode(data),
-            [stampede.env.OUT_TXT] = "requests: " .. data.metrics.http_reqs.count .. "\\n",
-            stdout = ("CUSTOM SUMMARY reqs=%d\\n"):format(data.metrics.http_reqs.count),
+            [stampede.env.OUT_TXT] = "requests: " .. data.metrics.http_reqs.values.count .. "\\n",
+            stdout = ("CUSTOM SUMMARY reqs=%d\\n"):format(data.metrics.http_reqs.values.count),
           }
         end
     """, "-e", f"OUT_TXT={tmp_path / 'abs.txt'}", base=echo_server)
@@ -97,10 +97,10 @@ def test_handle_summary(tmp_path, echo_server):
     custom = tmp_path / "custom-summary.json"       # relative to the working directory
     assert custom.exists(), f"handle_summary did not write {custom}\n{r}"
     data = json.loads(custom.read_text())
-    assert data["metrics"]["http_reqs"]["count"] == 5, data["metrics"]["http_reqs"]
+    assert data["metrics"]["http_reqs"]["values"]["count"] == 5, data["metrics"]["http_reqs"]
     assert "root_group" in data, list(data)
     assert (tmp_path / "abs.txt").read_text() == "requests: 5\n"
-    # --summary-export is still written
+    # the result file is still written
     assert metric(r.summary, "http_reqs")["count"] == 5
 
 
@@ -148,7 +148,7 @@ def test_handle_summary_without_stdout_suppresses_default_summary(tmp_path, echo
           return { ["only-file.json"] = json.encode(data.metrics.http_reqs) }
         end
     """, base=echo_server)
-    assert json.loads((tmp_path / "only-file.json").read_text())["count"] == 2
+    assert json.loads((tmp_path / "only-file.json").read_text())["values"]["count"] == 2
     assert "http_reqs" not in r.stdout and "METRICS" not in r.stdout, r.stdout
 
 

@@ -342,7 +342,7 @@ def test_export_failure_alone_exits_110(tmp_path):
         options = { vus = 1, iterations = 1 }
         function default() end
     """, "--out", f"result={full}", export=False, expect=110)
-    assert "--summary-export" in r.stderr and str(full) in r.stderr, r.stderr
+    assert "--out result=" in r.stderr and str(full) in r.stderr, r.stderr
     assert full.is_char_device()
     assert "iterations" in r.stdout
 

@@ -200,4 +200,42 @@ Test(result, loader_says_what_is_wrong)
 	         "\"series\":[]}}}",
 	         head);
 	expect_refused(buf, "points[0]");
+	snprintf(buf, sizeof(buf),
+	         "%s{\"r\":{\"type\":\"rate\",\"timeseries\":{\"step\":1,\"points\":[]},"
+	         "\"series\":[{\"tags\":{},\"values\":{\"passes\":-1,\"fails\":2},"
+	         "\"timeseries\":{\"step\":1,\"points\":[]}}]}}}",
+	         head);
+	expect_refused(buf, "passes and fails must be 0 to 2^53");
+	const char *checks = "{\"format\":\"stampede-result/1\",\"state\":{},\"thresholds\":[],"
+	                     "\"metrics\":{},\"root_group\":{\"name\":\"\",\"path\":\"\","
+	                     "\"groups\":[],\"checks\":[{\"name\":\"c\",\"passes\":"
+	                     "9223372036854775807,\"fails\":1}]}}";
+	expect_refused(checks, "check 'c': passes and fails must be 0 to 2^53");
+}
+
+/* Names and tags from scripts and servers may hold bytes that are not UTF-8: the result
+ * replaces them (U+FFFD), so its JSON keeps every tag, check and message. */
+Test(result, names_become_utf8)
+{
+	registry_init(&reg);
+	aggregate_init(&agg, &reg);
+	struct tag bad[] = { { "check", "ok\xff" }, { "group", "::g\xfe" } };
+	struct sink *s = sink_new();
+	sink_rate(s, registry_series(&reg, M_CHECKS, bad, 2), true);
+	aggregate_add_sink(&agg, s);
+	aggregate_close_interval(&agg, 0);
+	sink_free(s);
+	struct result_run_info info = { .version = "t", .duration_s = 1 };
+	struct result *r = result_build(&reg, &agg, &info);
+	cr_assert_eq(r->nchecks, 1);
+	cr_expect_str_eq(r->checks[0].name, "ok\xef\xbf\xbd");
+	cr_expect_str_eq(r->checks[0].group, "::g\xef\xbf\xbd");
+	json_t *doc = result_to_json(r);
+	char err[256];
+	struct result *back = result_from_json(doc, err, sizeof(err));
+	cr_assert(back, "%s", err);
+	cr_expect_str_eq(back->checks[0].name, "ok\xef\xbf\xbd");
+	result_free(back);
+	json_decref(doc);
+	result_free(r);
 }
