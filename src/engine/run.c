@@ -43,11 +43,12 @@ struct coord {
 	bool aborted;
 	char abort_reason[512];
 	struct result_snapshots snaps; /* per-second snapshots for the outputs */
-	int sfd;          /* signalfd of SIGINT, SIGTERM and SIGHUP */
-	int nsig;         /* stop signals received */
-	bool interrupted; /* a signal stopped the run (exit 105) */
-	bool *stuck;      /* the worker did not stop in time and was abandoned */
-	int nstuck;       /* how many */
+	int64_t end_us;                /* when the run ended (monotonic), once known */
+	int sfd;                       /* signalfd of SIGINT, SIGTERM and SIGHUP */
+	int nsig;                      /* stop signals received */
+	bool interrupted;              /* a signal stopped the run (exit 105) */
+	bool *stuck;                   /* the worker did not stop in time and was abandoned */
+	int nstuck;                    /* how many */
 };
 
 /* Check every threshold's metric and aggregation, and give the registry their sub-metric
@@ -242,6 +243,11 @@ static void close_ready_intervals(struct coord *c)
 		c->snaps.vus = vus;
 		c->snaps.vus_max = alloc;
 		c->snaps.final = all_done;
+		/* the last interval ends with the run (its end, or now, within the collection
+		 * delay), not a second after its start */
+		double len =
+		    ((double)((c->end_us ? c->end_us : now_us()) - c->e.start_us) / 1e6) - k;
+		c->snaps.length_s = all_done ? MAX(MIN(len, 1.0), 0.001) : 1.0;
 		aggregate_close_interval(&c->agg, k); /* hands the interval to the outputs */
 		check_abort(c);
 	}
@@ -665,6 +671,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		engine_stop(&c.e, STOP_HARD);
 	}
 	int64_t end = now_us();
+	c.end_us = end;
 	int64_t interrupted_iters = 0, backlog_max = 0;
 	for (int w = 0; w < c.e.nworkers; w++) {
 		struct worker_stats st;

@@ -105,6 +105,7 @@ struct worker {
 	struct worker_stats stats; /* written with atomics */
 	clockid_t cpu_clock;
 	bool have_cpu_clock;
+	int64_t cpu_final_us; /* atomic: the thread's CPU time when it finished */
 };
 
 static void vu_start_iteration(struct vu *v, int64_t intended);
@@ -1107,6 +1108,13 @@ static void *worker_main(void *arg)
 	if (w->cfg->body_worker_free)
 		w->cfg->body_worker_free(w);
 	publish_sink(w, true);
+	/* the thread's CPU clock goes with it: keep what it used for the coordinator's last
+	 * reading (worker_cpu_us) */
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+		__atomic_store_n(&w->cpu_final_us,
+		                 (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000,
+		                 __ATOMIC_RELEASE);
 	__atomic_store_n(&w->stats.done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -1265,6 +1273,8 @@ void worker_get_stats(struct worker *w, struct worker_stats *st)
 int64_t worker_cpu_us(struct worker *w)
 {
 	struct timespec ts;
+	if (__atomic_load_n(&w->stats.done, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&w->cpu_final_us, __ATOMIC_ACQUIRE);
 	if (!w->have_cpu_clock || clock_gettime(w->cpu_clock, &ts) < 0)
 		return 0;
 	return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;

@@ -4,8 +4,9 @@
  * HistogramLogReader and HistogramLogProcessor): comment lines "#[StartTime: S (seconds
  * since epoch), DATE]" and "#[BaseTime: S ...]", the legend line, then one line per
  * second of the run, "START,LENGTH,MAX,HISTOGRAM": START seconds since BaseTime (the run's
- * start), LENGTH 1.000, MAX the interval's largest value in ms, HISTOGRAM the interval's
- * histogram of http_req_duration (all series) in the V2 compressed base64 encoding.
+ * start), LENGTH the interval's length (1.000, less for the run's last), MAX the
+ * interval's largest value in ms, HISTOGRAM the interval's histogram of
+ * http_req_duration (all series) in the V2 compressed base64 encoding.
  * The histogram's values are microseconds, as stampede records them: the Max column is
  * written with a "max value unit ratio" of 1000 (µs to ms), as HistogramLogWriter writes
  * ns with its default ratio of 1000000. Each line of the whole metric is followed by one
@@ -65,7 +66,8 @@ static void header(struct hdr_out *h, int64_t start_wall_us)
 }
 
 /* One interval line (tag NULL: the whole metric). */
-static void log_line(struct hdr_out *h, int32_t t, const char *tag, const struct hdr *hist)
+static void log_line(struct hdr_out *h, int32_t t, double length_s, const char *tag,
+                     const struct hdr *hist)
 {
 	char *enc = NULL, num[128];
 	int rc = hdr_encode(hist, &enc);
@@ -79,7 +81,8 @@ static void log_line(struct hdr_out *h, int32_t t, const char *tag, const struct
 			buf_add(&h->line, strchr(", \t\r\n", *p) ? "_" : p, 1);
 		buf_add(&h->line, ",", 1);
 	}
-	snprintf(num, sizeof(num), "%d.000,1.000,%.3f,", t, (double)hdr_max(hist) / MAX_RATIO);
+	snprintf(num, sizeof(num), "%d.000,%.3f,%.3f,", t, length_s,
+	         (double)hdr_max(hist) / MAX_RATIO);
 	buf_addstr(&h->line, num);
 	buf_addstr(&h->line, enc);
 	buf_add(&h->line, "\n", 1);
@@ -131,10 +134,10 @@ static void hdr_interval(struct output *o, const struct result_interval *iv)
 	if (!h->header)
 		header(h, iv->start_wall_us);
 	const struct result_sample *m = result_interval_metric(iv, HDR_METRIC);
-	log_line(h, iv->t, NULL, m && m->v.h ? m->v.h : h->empty);
+	log_line(h, iv->t, iv->length_s, NULL, m && m->v.h ? m->v.h : h->empty);
 	group_by_name(h, iv);
 	for (int i = 0; i < h->nnames && h->rc == 0; i++)
-		log_line(h, iv->t, h->names[i].name, h->names[i].h);
+		log_line(h, iv->t, iv->length_s, h->names[i].name, h->names[i].h);
 	if (h->rc == 0)
 		h->rc = outfile_stream_write(h->file, h->line.p, h->line.len);
 	h->line.len = 0;

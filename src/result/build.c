@@ -366,6 +366,7 @@ void result_snapshot_emit(void *ctx, const struct aggregate *a, int32_t t)
 		.vus = b->vus,
 		.vus_max = b->vus_max,
 		.final = b->final,
+		.length_s = b->length_s > 0 ? b->length_s : 1.0,
 		.nmetrics = nm,
 		.metrics = b->metrics,
 		.nsamples = ns,

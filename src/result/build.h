@@ -45,6 +45,7 @@ struct result_snapshots {
 	int64_t start_wall_us;
 	int vus, vus_max; /* set by the coordinator before closing the interval */
 	bool final;       /* ditto */
+	double length_s;  /* ditto: the interval's length in seconds (1, less at the end) */
 	void (*emit)(void *ctx, const struct result_interval *iv);
 	void *ctx;
 	/* reused buffers */

@@ -240,6 +240,7 @@ struct result_interval {
 	int vus;               /* the most VUs busy at once in the interval */
 	int vus_max;           /* VUs allocated at its end */
 	bool final;            /* the run's last interval */
+	double length_s;       /* how long the interval lasted: 1, or less for the last one */
 	int nmetrics;
 	const struct result_sample *metrics; /* per metric (series -1, no tags): all its
 	                                        series combined, for metrics with samples */
