@@ -23,6 +23,44 @@
 static const char *const trend_default[] = { "avg",   "min",   "med",   "max",
 	                                     "p(90)", "p(95)", "p(99)", "p(99.9)" };
 
+/* Numbers are written with 15 significant digits (JSON_REAL_PRECISION(15)): every double
+ * a run measures has fewer, and 17 would show binary noise (1.7690000000000001). A raw
+ * value read back is then its 15-digit rounding, so the statistics derived from raw values
+ * are computed from that rounding (round15) when written: a loaded result derives the same
+ * ones, and writing it again gives the same document. */
+#define REAL_DIGITS 15
+
+static double round15(double v)
+{
+	char b[40];
+	if (!isfinite(v))
+		return v;
+	snprintf(b, sizeof(b), "%.*g", REAL_DIGITS, v);
+	return strtod(b, NULL);
+}
+
+/* The run's length in seconds as a reader of the file gets it (from durationMs). */
+static double file_duration_s(const struct result *r)
+{
+	return round15(r->duration_s * 1e3) / 1e3;
+}
+
+/* A float (a per-second point) as the double of its shortest decimal form, so that it
+ * prints as 1.769, not 1.76900005340576, and reads back as the same float. */
+static double short_float(float f)
+{
+	char b[32];
+	if (!isfinite(f))
+		return f;
+	for (int digits = 6; digits < 9; digits++) {
+		snprintf(b, sizeof(b), "%.*g", digits, (double)f);
+		if (strtof(b, NULL) == f)
+			return strtod(b, NULL);
+	}
+	snprintf(b, sizeof(b), "%.9g", (double)f);
+	return strtod(b, NULL);
+}
+
 static json_t *number(double v)
 {
 	if (!isfinite(v))
@@ -57,11 +95,12 @@ static json_t *values_json(const struct result *r, const struct result_values *v
 		json_object_set_new(o, "count",
 		                    json_integer(v->h ? (json_int_t)v->h->total_count : 0));
 		break;
-	case MT_COUNTER:
-		json_object_set_new(o, "count", number(v->sum));
-		json_object_set_new(o, "rate",
-		                    json_real(r->duration_s > 0 ? v->sum / r->duration_s : 0));
+	case MT_COUNTER: {
+		double sum = round15(v->sum), d = file_duration_s(r);
+		json_object_set_new(o, "count", number(sum));
+		json_object_set_new(o, "rate", json_real(d > 0 ? sum / d : 0));
 		break;
+	}
 	case MT_RATE:
 		json_object_set_new(o, "rate",
 		                    json_real(v->total ? (double)v->nz / (double)v->total : 0));
@@ -106,9 +145,9 @@ static json_t *ts_json(const struct result_timeseries *ts, enum metric_type type
 		const struct result_point *p = &ts->points[i];
 		json_t *row = json_array();
 		json_array_append_new(row, json_integer(p->t));
-		json_array_append_new(row, number(p->count));
+		json_array_append_new(row, number(short_float(p->count)));
 		for (int j = 0; j < nc - 2; j++)
-			json_array_append_new(row, number(p->v[j]));
+			json_array_append_new(row, number(short_float(p->v[j])));
 		json_array_append_new(pts, row);
 	}
 	json_object_set_new(o, "step", json_integer(MAX(ts->step, 1)));
@@ -196,7 +235,7 @@ json_t *result_to_json(const struct result *r)
 	json_object_set_new(doc, "version", json_string(r->version ? r->version : ""));
 	json_object_set_new(state, "startTime", json_real((double)r->start_wall_us / 1e6));
 	json_object_set_new(state, "startUnixUs", json_integer(r->start_wall_us));
-	json_object_set_new(state, "testRunDurationMs", json_real(r->duration_s * 1e3));
+	json_object_set_new(state, "testRunDurationMs", json_real(round15(r->duration_s * 1e3)));
 	json_object_set_new(state, "interrupted", json_boolean(r->interrupted));
 	json_object_set_new(state, "aborted", json_boolean(r->aborted));
 	json_object_set_new(state, "abortReason",
@@ -253,7 +292,7 @@ json_t *result_to_json(const struct result *r)
 					                    json_integer(s->total.h->min));
 					json_object_set_new(ex, "max",
 					                    json_integer(s->total.h->max));
-					json_object_set_new(ex, "sum", json_real(s->total.h->sum));
+					json_object_set_new(ex, "sum", number(s->total.h->sum));
 					json_object_set_new(so, "histogramExact", ex);
 				}
 			}
@@ -601,7 +640,8 @@ static bool load_metrics(struct loader *l, json_t *metrics)
 			struct result_series *s = &r->series[r->nseries];
 			snprintf(sw, sizeof(sw), "%s.series[%zu]", where, i);
 			bool loaded = load_series(l, so, m, s, sw);
-			r->nseries += loaded; /* result_free() frees the histograms of those counted */
+			r->nseries +=
+			    loaded; /* result_free() frees the histograms of those counted */
 			if (!loaded) {
 				hdr_free(s->total.h);
 				s->total.h = NULL;
@@ -836,7 +876,7 @@ struct result *result_load(const char *path, char *err, size_t errlen)
 int result_write(const char *path, const struct result *r, char *err, size_t errlen)
 {
 	json_t *doc = result_to_json(r);
-	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(REAL_DIGITS));
 	json_decref(doc);
 	if (!text) {
 		snprintf(err, errlen, "cannot write '%s': the result could not be encoded", path);

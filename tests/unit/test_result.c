@@ -8,6 +8,9 @@
 #include "metrics/metrics.h"
 #include "metrics/threshold.h"
 #include "result/build.h"
+#include "util/common.h"
+
+#include <unistd.h>
 
 static struct registry reg;
 static struct aggregate agg;
@@ -36,6 +39,8 @@ static struct result *build(void)
 	agg.on_interval_ctx = &snaps;
 	int gauge = registry_metric(&reg, "queue_depth", MT_GAUGE, MU_NONE);
 	int ratio = registry_metric(&reg, "cache_hits", MT_RATE, MU_NONE);
+	int fractions = registry_metric(&reg, "fractions", MT_COUNTER, MU_NONE);
+	int noisy = registry_metric(&reg, "noisy_gauge", MT_GAUGE, MU_NONE);
 	struct tag a[] = { { "name", "/a" }, { "status", "200" } };
 	struct tag b[] = { { "name", "/b \"quoted\" é" },
 		           { "status", "503" },
@@ -57,6 +62,9 @@ static struct result *build(void)
 		sink_gauge(s, registry_series(&reg, gauge, a, 1), 10 + t);
 		sink_gauge(s, registry_series(&reg, gauge, b, 1), 20 + t); /* the later one */
 		sink_rate(s, registry_series(&reg, ratio, NULL, 0), t == 1);
+		for (int i = 0; i < 3; i++) /* 0.1 + 0.1 + 0.1 = 0.30000000000000004 */
+			sink_add(s, registry_series(&reg, fractions, NULL, 0), 0.1);
+		sink_gauge(s, registry_series(&reg, noisy, NULL, 0), 0.1 + 0.2);
 		sink_rate(s, registry_series(&reg, M_CHECKS, chk, 2), t == 0);
 		aggregate_add_sink(&agg, s);
 		aggregate_close_interval(&agg, t);
@@ -74,7 +82,7 @@ static struct result *build(void)
 		.version = "test",
 		.options = opts,
 		.start_wall_us = 1700000000123456,
-		.duration_s = 2.0,
+		.duration_s = 2.0391219999999998, /* as measured: 17 digits of binary noise */
 		.thr = thr,
 		.nthr = 4,
 		.script_errors = serr,
@@ -140,25 +148,72 @@ Test(result, built_from_the_metrics_layer)
 	result_free(r);
 }
 
+/* The most significant digits of any real (with '.' or an exponent) in JSON text. */
+static int longest_number(const char *t)
+{
+	int most = 0;
+	bool in_str = false;
+	for (const char *p = t; *p; p++) {
+		if (in_str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_str = false;
+			continue;
+		}
+		if (*p == '"') {
+			in_str = true;
+			continue;
+		}
+		if (!(*p >= '0' && *p <= '9'))
+			continue;
+		int digits = 0;
+		bool lead = true, real = false;
+		for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+			if (*p == '.') {
+				real = true;
+				continue;
+			}
+			lead = lead && *p == '0';
+			digits += !lead;
+		}
+		real = real || *p == 'e' || *p == 'E';
+		while (*p == 'e' || *p == 'E' || *p == '+' || *p == '-' || (*p >= '0' && *p <= '9'))
+			p++;
+		if (real)
+			most = MAX(most, digits);
+		p--;
+	}
+	return most;
+}
+
 Test(result, round_trip_gives_the_same_document)
 {
 	struct result *r = build();
-	json_t *doc = result_to_json(r);
-	char *a = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	char path[] = "/tmp/stampede-test-result-XXXXXX", path2[64];
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(path2, sizeof(path2), "%s.2", path);
 	char err[512] = "";
-	struct result *back = result_from_json(doc, err, sizeof(err));
+	cr_assert_eq(result_write(path, r, err, sizeof(err)), 0, "%s", err);
+	struct result *back = result_load(path, err, sizeof(err));
 	cr_assert(back, "%s", err);
-	json_t *doc2 = result_to_json(back);
-	char *b = json_dumps(doc2, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	cr_assert_eq(result_write(path2, back, err, sizeof(err)), 0, "%s", err);
+	char *a = NULL, *b = NULL;
+	size_t la, lb;
+	cr_assert_eq(read_file_max(path, 1 << 24, &a, &la), 0);
+	cr_assert_eq(read_file_max(path2, 1 << 24, &b, &lb), 0);
+	unlink(path);
+	unlink(path2);
 	cr_expect_str_eq(b, a, "load then write changes the document");
+	cr_expect_leq(longest_number(a), 15, "numbers carry binary noise (17 digits)");
 	cr_expect_eq(back->nthresholds, 4);
 	cr_expect_eq(result_thresholds_failed(back), 2);
 	/* the loaded result evaluates its thresholds to the same verdicts */
 	cr_expect_eq(result_eval_thresholds(back), 2);
 	free(a);
 	free(b);
-	json_decref(doc);
-	json_decref(doc2);
 	result_free(back);
 	result_free(r);
 }
