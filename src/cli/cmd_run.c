@@ -641,8 +641,14 @@ static void outputs_env(const struct run_args *a, const struct engine_cfg *cfg, 
 	const char *nc = getenv("NO_COLOR");
 	bool color = !a->no_color && !(nc && *nc);
 	int64_t planned = 0;
-	for (int i = 0; i < cfg->nscen; i++)
+	bool by_iterations = true; /* their duration is a limit, not a plan */
+	for (int i = 0; i < cfg->nscen; i++) {
 		planned = MAX(planned, cfg->scen[i].start_us + cfg->scen[i].duration_us);
+		by_iterations = by_iterations && (cfg->scen[i].executor == EX_SHARED_ITERATIONS ||
+		                                  cfg->scen[i].executor == EX_PER_VU_ITERATIONS);
+	}
+	if (by_iterations)
+		planned = 0;
 	*env = (struct output_env){
 		.planned_us = planned,
 		.quiet = a->quiet,

@@ -30,7 +30,8 @@
 
 /* What every output may know before the run starts. */
 struct output_env {
-	int64_t planned_us;  /* the plan's length: the latest scenario end (start+duration) */
+	int64_t planned_us;  /* the plan's length: the latest scenario end (start+duration);
+	                      * 0 when every scenario runs a number of iterations */
 	bool quiet;          /* --quiet: no progress line */
 	bool no_color;       /* --no-color or NO_COLOR: no colours anywhere (k6's noColor) */
 	bool color_stdout;   /* colours on stdout (a TTY, no --no-color, no NO_COLOR) */

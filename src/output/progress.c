@@ -36,12 +36,15 @@ static void progress_interval(struct output *o, const struct result_interval *iv
 		return;
 	if (!o->env->stderr_tty && (iv->t + 1) % 10 != 0)
 		return;
-	char el[32], total[32], line[256];
+	char el[32], total[40] = "", line[256];
 	format_duration((int64_t)(iv->t + 1) * USEC_PER_SEC, el, sizeof(el));
-	format_duration(o->env->planned_us, total, sizeof(total));
+	if (o->env->planned_us) {
+		total[0] = '/';
+		format_duration(o->env->planned_us, total + 1, sizeof(total) - 1);
+	}
 	double err_pct = p->reqs ? 100.0 * (double)p->failed / (double)p->reqs : 0;
 	snprintf(line, sizeof(line),
-	         "running [%6s/%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld (%.2f%%)",
+	         "running [%6s%s] VUs %d/%d  reqs %lld  %.0f/s  p95 %.2fms  errors %lld (%.2f%%)",
 	         el, total, iv->vus, iv->vus_max, (long long)p->reqs, reqs, p95,
 	         (long long)p->failed, err_pct);
 	if (o->env->stderr_tty)
@@ -58,14 +61,20 @@ static int progress_finish(struct output *o, const struct result *r, char *err, 
 	struct result_values reqs, failed;
 	result_combine(r, result_find_metric(r, "http_reqs"), NULL, 0, &reqs);
 	result_combine(r, result_find_metric(r, "http_req_failed"), NULL, 0, &failed);
-	char el[32], total[32], line[256];
-	format_duration((int64_t)(r->duration_s * 1e6) / USEC_PER_SEC * USEC_PER_SEC, el,
-	                sizeof(el));
-	format_duration(o->env->planned_us, total, sizeof(total));
+	char el[32], total[40] = "", line[256];
+	int64_t us = (int64_t)(r->duration_s * 1e6);
+	/* whole seconds from 10 s on; a short run shows its milliseconds */
+	format_duration(us >= 10 * USEC_PER_SEC ? us / USEC_PER_SEC * USEC_PER_SEC
+	                                        : us / 1000 * 1000,
+	                el, sizeof(el));
+	if (o->env->planned_us) {
+		total[0] = '/';
+		format_duration(o->env->planned_us, total + 1, sizeof(total) - 1);
+	}
 	double secs = MAX(r->duration_s, 1e-3);
 	double err_pct = reqs.sum > 0 ? 100.0 * (double)failed.nz / reqs.sum : 0;
 	snprintf(line, sizeof(line),
-	         "done    [%6s/%s] reqs %.0f  %.0f/s on average  errors %lld (%.2f%%)", el, total,
+	         "done    [%6s%s] reqs %.0f  %.0f/s on average  errors %lld (%.2f%%)", el, total,
 	         reqs.sum, reqs.sum / secs, (long long)failed.nz, err_pct);
 	fprintf(stderr, "%s%s\n", o->env->stderr_tty ? "\r\033[K" : "", line);
 	fflush(stderr);
