@@ -1023,6 +1023,25 @@ static int run_script(struct run_args *a, const char *path)
 		                "script says what to request\n");
 		return EXIT_INVALID_CONFIG;
 	}
+	size_t plen = strlen(path);
+	if (!strcmp(path, "-")) { /* k6 reads a script from stdin; stampede needs a file */
+		fprintf(stderr, "stampede: a script from stdin ('-') is not supported: give its "
+		                "file\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	static const char *const js[] = { ".js", ".mjs", ".cjs", ".ts" };
+	bool is_js = false;
+	for (size_t i = 0; i < ARRAY_SIZE(js); i++)
+		is_js =
+		    is_js || (plen > strlen(js[i]) && !strcmp(path + plen - strlen(js[i]), js[i]));
+	if (is_js) {
+		fprintf(stderr,
+		        "stampede: '%s': stampede runs Lua scripts, not k6's JavaScript "
+		        "(docs/scripting.md maps k6's API to Lua: http.get, check, group, "
+		        "options are the same)\n",
+		        path);
+		return EXIT_INVALID_CONFIG;
+	}
 	/* Stop signals stay pending from here on: init code sees them (script_load), and the
 	 * run's signalfd takes them over. */
 	sigset_t set;

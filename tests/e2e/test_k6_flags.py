@@ -92,3 +92,13 @@ def test_out_refusals_before_any_load(counting_server, stampede, tmp_path):
     r = stampede("run", "--url", counting_server.url, "-i", "1", *many, expect=EXIT_CONFIG)
     assert "at most 64 --out" in r.stderr, r.stderr
     assert counting_server.requests == 0
+
+
+def test_k6_script_habits(stampede, tmp_path):
+    """A k6 JavaScript file or a script on stdin: a clear 104, not a Lua syntax error."""
+    js = tmp_path / "t.js"
+    js.write_text("import http from 'k6/http';\nexport default function () {}\n")
+    r = stampede("run", js, expect=EXIT_CONFIG)
+    assert "Lua scripts, not k6's JavaScript" in r.stderr, r.stderr
+    r = stampede("run", "-", expect=EXIT_CONFIG)
+    assert "stdin" in r.stderr, r.stderr
