@@ -17,9 +17,10 @@
  * boundary counts below it: an error within the HDR resolution, 0.1%).
  *
  * Threads: interval() and finish() run on the coordinator and fold into the cumulative
- * state under p->lock; a thread of this output's own accepts scrapes, formats the state
- * under the lock and sends it without it. The endpoint lives from open() to close(): a
- * scrape after the run is not possible, so finish() folds the result's totals in at once.
+ * state under p->lock; a thread of this output's own serves the scrapes (many connections
+ * at once, poll() over non-blocking sockets), formats the state under the lock and sends it
+ * without it. The endpoint lives from open() to close(): a scrape after the run is not
+ * possible, so finish() folds the result's totals in at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,7 +49,8 @@
 #define PROM_READ_MS      2000  /* to receive a whole request */
 #define PROM_WRITE_MS     10000 /* to send a whole response */
 #define PROM_DRAIN_MS     200   /* to let the client close first */
-#define PROM_BACKLOG      16
+#define PROM_BACKLOG      64
+#define PROM_CONN_MAX     64 /* connections served at once */
 
 /* The registry's reserved tag of overflow series (metrics.h TAG_OVERFLOW), shown as the
  * label stampede_overflow="true" instead: names starting with "__" are Prometheus'. */
@@ -185,16 +187,28 @@ static char *base_name(const char *name, enum metric_type type, enum result_unit
 	return b.p;
 }
 
-/* Append a label name made of key: invalid characters become '_', a leading digit gets a
- * '_' before it, and names Prometheus reserves ("__x", the histogram's "le") get "tag_". */
+/* true when a sanitised label name is one Prometheus or this page reserves: "__x" (the
+ * server's own labels), "le" (the histogram's) and OVERFLOW_LABEL (ours). */
+static bool label_reserved(const char *name, size_t n)
+{
+	return (n >= 2 && memcmp(name, "__", 2) == 0) || (n == 2 && memcmp(name, "le", 2) == 0) ||
+	       (n == strlen(OVERFLOW_LABEL) && memcmp(name, OVERFLOW_LABEL, n) == 0);
+}
+
+/* Append a label name made of key: invalid characters (bytes) become '_', a leading digit
+ * (or an empty key) gets a '_' before it, and a result label_reserved() gets "tag_". */
 static void add_label_name(struct buf *b, const char *key)
 {
-	if (strncmp(key, "__", 2) == 0 || strcmp(key, "le") == 0)
-		buf_addstr(b, "tag_");
-	else if (!name_char(*key, true))
+	size_t mark = b->len;
+	if (*key == '\0' || (*key >= '0' && *key <= '9'))
 		buf_addstr(b, "_");
 	for (const char *c = key; *c; c++)
 		buf_add(b, name_char(*c, false) ? c : "_", 1);
+	if (label_reserved(b->p + mark, b->len - mark)) {
+		buf_add(b, "tag_", 4);
+		memmove(b->p + mark + 4, b->p + mark, b->len - 4 - mark);
+		memcpy(b->p + mark, "tag_", 4);
+	}
 }
 
 /* Append a label value escaped as the format wants (\\, \", \n); bytes that are not UTF-8
@@ -262,8 +276,8 @@ static char *render_labels(const struct result_tag *tags, int ntags, bool overfl
 	for (int i = 0; i < ntags; i++)
 		if (tags[i].key && tags[i].value && strcmp(tags[i].key, OVERFLOW_TAG) != 0)
 			add_label(&b, tags[i].key, tags[i].value);
-	if (overflow)
-		add_label(&b, OVERFLOW_LABEL, "true");
+	if (overflow) /* no tag can take this name: add_label_name() prefixes it */
+		buf_addstr(&b, b.len ? "," OVERFLOW_LABEL "=\"true\"" : OVERFLOW_LABEL "=\"true\"");
 	return b.p ? b.p : xstrdup("");
 }
 
@@ -559,142 +573,254 @@ static void format_page(struct prom *p, struct buf *b)
 
 /* --- the HTTP server thread ------------------------------------------------------- */
 
-/* Wait for events on fd until deadline (now_us() clock). Returns 1 when ready, 0 on
- * timeout, -1 when close() asked the thread to stop or poll failed. */
-static int wait_fd(struct prom *p, int fd, short events, int64_t deadline)
+/*
+ * One thread serves up to PROM_CONN_MAX connections at once with poll() over non-blocking
+ * sockets, so that slow or silent clients cannot delay a scrape: each connection has its
+ * own deadline and request-size cap, and when all slots are taken a new connection evicts
+ * the oldest one still waiting for its request (else the oldest of all).
+ */
+enum prom_conn_state { PC_FREE, PC_READ, PC_WRITE, PC_DRAIN };
+
+struct prom_conn {
+	int fd;
+	enum prom_conn_state state;
+	int64_t accepted; /* now_us() at accept: the eviction order */
+	int64_t deadline; /* now_us() by which the current state must be done */
+	size_t len;       /* PC_READ: request bytes in req */
+	size_t sent;      /* PC_WRITE: bytes of out sent */
+	struct buf out;   /* PC_WRITE: the response */
+	char req[PROM_REQ_MAX + 1];
+};
+
+static void conn_close(struct prom_conn *c)
 {
-	for (;;) {
-		int64_t left = deadline - now_us();
-		if (left <= 0)
-			return 0;
-		struct pollfd pf[2] = { { fd, events, 0 }, { p->wake[0], POLLIN, 0 } };
-		int n = poll(pf, 2, (int)MIN(left / 1000 + 1, 1000));
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0 && pf[1].revents)
-			return -1;
-		if (n > 0 && pf[0].revents)
-			return 1;
-	}
+	close(c->fd);
+	buf_free(&c->out);
+	c->fd = -1;
+	c->state = PC_FREE;
 }
 
-/* Read the request head (up to the empty line) into req. Returns its length, 0 when the
- * client went away or was too slow, -1 when it is larger than PROM_REQ_MAX. */
-static int read_head(struct prom *p, int fd, char *req)
+/* Send what the socket takes; once all is sent, half-close and drain: letting the client
+ * read everything and close first keeps unread request bytes from turning our close into a
+ * reset that loses the response. */
+static void conn_write(struct prom_conn *c)
 {
-	int64_t deadline = now_us() + PROM_READ_MS * 1000LL;
-	size_t len = 0;
-	for (;;) {
-		if (wait_fd(p, fd, POLLIN, deadline) <= 0)
-			return 0;
-		ssize_t n = recv(fd, req + len, PROM_REQ_MAX - len, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return 0;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			return (int)len;
-		if (len == PROM_REQ_MAX)
-			return -1;
-	}
-}
-
-static void send_all(struct prom *p, int fd, const char *data, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+	while (c->sent < c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (wait_fd(p, fd, POLLOUT, deadline) <= 0)
-				return;
-			continue;
-		}
-		if (n <= 0)
+		if (n < 0 && errno == EAGAIN)
 			return;
-		data += n;
-		len -= (size_t)n;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->sent += (size_t)n;
+	}
+	buf_free(&c->out);
+	shutdown(c->fd, SHUT_WR);
+	c->state = PC_DRAIN;
+	c->deadline = now_us() + PROM_DRAIN_MS * 1000LL;
+}
+
+static void conn_drain(struct prom_conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->req, PROM_REQ_MAX, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
 	}
 }
 
-static void respond(struct prom *p, int fd, const char *status, const char *extra,
+static void respond(struct prom_conn *c, const char *status, const char *extra,
                     const struct buf *body, bool head_only)
 {
 	char head[512];
-	int64_t deadline = now_us() + PROM_WRITE_MS * 1000LL;
 	const char *type =
 	    strncmp(status, "200 ", 4) == 0 ? PROM_CONTENT_TYPE : "text/plain; charset=utf-8";
 	int n = snprintf(head, sizeof(head),
 	                 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 	                 "Connection: close\r\n\r\n",
 	                 status, type, body->len, extra);
-	send_all(p, fd, head, (size_t)n, deadline);
+	buf_add(&c->out, head, (size_t)n);
 	if (!head_only && body->len)
-		send_all(p, fd, body->p, body->len, deadline);
+		buf_add(&c->out, body->p, body->len);
+	c->sent = 0;
+	c->state = PC_WRITE;
+	c->deadline = now_us() + PROM_WRITE_MS * 1000LL;
+	conn_write(c);
 }
 
-/* Answer one request on fd: GET or HEAD /metrics (any query string), 404 elsewhere. */
-static void serve_conn(struct prom *p, int fd)
+/* Answer the request in c->req: GET or HEAD /metrics (any query string), 404 elsewhere;
+ * too_large: its head did not fit in PROM_REQ_MAX bytes. */
+static void answer(struct prom *p, struct prom_conn *c, bool too_large)
 {
-	char req[PROM_REQ_MAX + 1];
+	const char *req = c->req;
 	struct buf body = { 0 };
-	int len = read_head(p, fd, req);
-	if (len == 0)
-		return;
-	char *sp1 = len > 0 ? strchr(req, ' ') : NULL;
-	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	const char *sp1 = strchr(req, ' ');
+	const char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 	bool head_only = sp1 && sp1 - req == 4 && memcmp(req, "HEAD", 4) == 0;
 	bool get = sp1 && sp1 - req == 3 && memcmp(req, "GET", 3) == 0;
 	size_t plen = sp2 ? strcspn(sp1 + 1, " ?") : 0;
-	if (len < 0) {
+	if (too_large) {
 		buf_addstr(&body, "request header too large\n");
-		respond(p, fd, "431 Request Header Fields Too Large", "", &body, false);
+		respond(c, "431 Request Header Fields Too Large", "", &body, false);
 	} else if (!sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
 		buf_addstr(&body, "bad request\n");
-		respond(p, fd, "400 Bad Request", "", &body, false);
+		respond(c, "400 Bad Request", "", &body, false);
 	} else if (!get && !head_only) {
 		buf_addstr(&body, "method not allowed: GET /metrics\n");
-		respond(p, fd, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", &body, false);
+		respond(c, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", &body, false);
 	} else if (plen != 8 || memcmp(sp1 + 1, "/metrics", 8) != 0) {
 		buf_addstr(&body, "not found: stampede serves GET /metrics\n");
-		respond(p, fd, "404 Not Found", "", &body, head_only);
+		respond(c, "404 Not Found", "", &body, head_only);
 	} else {
 		format_page(p, &body);
-		respond(p, fd, "200 OK", "", &body, head_only);
+		respond(c, "200 OK", "", &body, head_only);
 	}
 	buf_free(&body);
-	/* Let the client read everything and close first, so that unread request bytes do
-	 * not turn our close into a reset that loses the response. */
-	shutdown(fd, SHUT_WR);
-	int64_t deadline = now_us() + PROM_DRAIN_MS * 1000LL;
-	while (wait_fd(p, fd, POLLIN, deadline) > 0 && recv(fd, req, sizeof(req), 0) > 0)
-		;
+}
+
+/* Read what the client sent; answer once the head (up to the empty line) is complete or
+ * has filled PROM_REQ_MAX bytes. */
+static void conn_read(struct prom *p, struct prom_conn *c)
+{
+	ssize_t n;
+	do
+		n = recv(c->fd, c->req + c->len, PROM_REQ_MAX - c->len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	size_t from = c->len > 3 ? c->len - 3 : 0; /* the end may straddle two reads */
+	c->len += (size_t)n;
+	c->req[c->len] = '\0';
+	if (memmem(c->req + from, c->len - from, "\r\n\r\n", 4) ||
+	    memmem(c->req + from, c->len - from, "\n\n", 2))
+		answer(p, c, false);
+	else if (c->len == PROM_REQ_MAX)
+		answer(p, c, true);
+}
+
+/* Move c on after poll() reported revents for it; close it past its deadline. */
+static void conn_step(struct prom *p, struct prom_conn *c, short revents)
+{
+	if (revents) {
+		switch (c->state) {
+		case PC_READ:
+			conn_read(p, c);
+			break;
+		case PC_WRITE:
+			conn_write(c);
+			break;
+		case PC_DRAIN:
+			conn_drain(c);
+			break;
+		case PC_FREE:
+			break;
+		}
+	}
+	if (c->state != PC_FREE && now_us() >= c->deadline)
+		conn_close(c);
+}
+
+/* A free slot of conns, made by closing the oldest connection still reading its request
+ * (else the oldest of all) when every slot is taken. */
+static struct prom_conn *conn_slot(struct prom_conn *conns)
+{
+	struct prom_conn *victim = NULL;
+	for (int i = 0; i < PROM_CONN_MAX; i++) {
+		struct prom_conn *c = &conns[i];
+		if (c->state == PC_FREE)
+			return c;
+		bool reading = c->state == PC_READ, vreading = victim && victim->state == PC_READ;
+		if (!victim || (reading && !vreading) ||
+		    (reading == vreading && c->accepted < victim->accepted))
+			victim = c;
+	}
+	conn_close(victim);
+	return victim;
+}
+
+/* Accept the pending connections. Returns the now_us() until which not to accept again
+ * (out of descriptors: do not spin), or 0. */
+static int64_t accept_conns(struct prom *p, struct prom_conn *conns)
+{
+	for (int k = 0; k < PROM_CONN_MAX; k++) {
+		int fd = accept4(p->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0)
+			return errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			               errno == ENOMEM
+			           ? now_us() + 100 * 1000LL
+			           : 0;
+		struct prom_conn *c = conn_slot(conns);
+		c->fd = fd;
+		c->state = PC_READ;
+		c->accepted = now_us();
+		c->deadline = c->accepted + PROM_READ_MS * 1000LL;
+		c->len = c->sent = 0;
+	}
+	return 0;
+}
+
+/* poll() timeout in ms until the earliest deadline of conns (-1: none). */
+static int next_timeout(const struct prom_conn *conns, int64_t pause)
+{
+	int64_t next = pause ? pause : INT64_MAX;
+	for (int i = 0; i < PROM_CONN_MAX; i++)
+		if (conns[i].state != PC_FREE)
+			next = MIN(next, conns[i].deadline);
+	if (next == INT64_MAX)
+		return -1;
+	return (int)MIN(MAX(next - now_us(), 0) / 1000 + 1, 1000);
 }
 
 static void *prom_serve(void *arg)
 {
 	struct prom *p = arg;
+	struct prom_conn *conns = xcalloc(PROM_CONN_MAX, sizeof(*conns));
+	struct pollfd pf[PROM_CONN_MAX + 2];
+	int slot[PROM_CONN_MAX + 2];
+	int64_t pause = 0;
 	for (;;) {
-		struct pollfd pf[2] = { { p->lfd, POLLIN, 0 }, { p->wake[0], POLLIN, 0 } };
-		if (poll(pf, 2, -1) < 0) {
+		if (pause && now_us() >= pause)
+			pause = 0;
+		int n = 2;
+		pf[0] = (struct pollfd){ p->wake[0], POLLIN, 0 };
+		pf[1] = (struct pollfd){ pause ? -1 : p->lfd, POLLIN, 0 };
+		for (int i = 0; i < PROM_CONN_MAX; i++)
+			if (conns[i].state != PC_FREE) {
+				short ev = conns[i].state == PC_WRITE ? POLLOUT : POLLIN;
+				pf[n] = (struct pollfd){ conns[i].fd, ev, 0 };
+				slot[n++] = i;
+			}
+		if (poll(pf, (nfds_t)n, next_timeout(conns, pause)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (pf[1].revents)
+		if (pf[0].revents)
 			break;
-		int fd = accept4(p->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) /* out of descriptors: do not spin */
-				poll(&pf[1], 1, 100);
-			continue;
-		}
-		serve_conn(p, fd);
-		close(fd);
+		for (int k = 2; k < n; k++)
+			conn_step(p, &conns[slot[k]], pf[k].revents);
+		if (pf[1].revents)
+			pause = accept_conns(p, conns);
 	}
+	for (int i = 0; i < PROM_CONN_MAX; i++)
+		if (conns[i].state != PC_FREE)
+			conn_close(&conns[i]);
+	free(conns);
 	return NULL;
 }
 
@@ -702,13 +828,26 @@ static void *prom_serve(void *arg)
 
 #define ADDR_FORMS "prometheus=127.0.0.1:PORT or prometheus=[::1]:PORT"
 
+/* A port: 1-5 ASCII digits without sign, space or leading zero, 1-65535. */
+static bool parse_port(const char *s, uint16_t *port)
+{
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 5 || s[n] != '\0' || s[0] == '0')
+		return false;
+	long v = strtol(s, NULL, 10);
+	if (v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
 /* Parse "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT" into a loopback address. */
 static int parse_addr(const char *arg, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
                       size_t errlen)
 {
 	char host[128];
 	const char *colon;
-	int64_t port;
+	uint16_t port;
 	memset(ss, 0, sizeof(*ss));
 	if (arg[0] == '[') {
 		const char *end = strchr(arg, ']');
@@ -726,7 +865,7 @@ static int parse_addr(const char *arg, struct sockaddr_storage *ss, socklen_t *s
 			return -EINVAL;
 		}
 	}
-	if (parse_int64(colon + 1, 1, 65535, &port) < 0) {
+	if (!parse_port(colon + 1, &port)) {
 		snprintf(err, errlen, "'%s' is not a port (1-65535); use " ADDR_FORMS, colon + 1);
 		return -EINVAL;
 	}
@@ -736,13 +875,13 @@ static int parse_addr(const char *arg, struct sockaddr_storage *ss, socklen_t *s
 		snprintf(host, sizeof(host), "127.0.0.1");
 	if (inet_pton(AF_INET, host, &in->sin_addr) == 1 && arg[0] != '[') {
 		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
+		in->sin_port = htons(port);
 		*sslen = sizeof(*in);
 		if ((ntohl(in->sin_addr.s_addr) >> 24) == 127)
 			return 0;
 	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 && arg[0] == '[') {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
+		in6->sin6_port = htons(port);
 		*sslen = sizeof(*in6);
 		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
 			return 0;

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -352,6 +353,9 @@ def test_per_endpoint_rows_have_data_for_every_name(run):
     ("127.0.0.1", "is not an address and port"),
     ("127.0.0.1:0", "is not a port"),
     ("::1:9090", "in brackets"),
+    ("127.0.0.1: 19465", "is not a port"),
+    ("127.0.0.1:+19465", "is not a port"),
+    ("127.0.0.1:019465", "is not a port"),
 ])
 def test_bad_address_is_exit_104(stampede, counting_server, arg, says):
     r = stampede("run", "--url", counting_server.url, "-d", "1s", "-q",
@@ -380,3 +384,74 @@ def test_ipv6_loopback_endpoint(require_ipv6, counting_server):
     body, _, _ = scrape_while_running(proc, f"http://[::1]:{port}/metrics", limit=20)
     assert proc.returncode == 0, proc.stderr.read().decode(errors="replace")
     assert body, "no scrape over [::1] succeeded during the run"
+
+
+# --------------------------------------------------------------------------------------
+# slow clients: served at once, they cannot delay a scrape
+# --------------------------------------------------------------------------------------
+def closed_by_server(sock):
+    """True when the server has closed (or reset) sock; False while it waits for more."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_slow_clients_do_not_delay_a_scrape(counting_server):
+    """Four slowloris clients trickle a request head, one byte every 0.3 s; a scrape sent
+    meanwhile is answered while the server still waits for them (each has 2 s to send its
+    request). Served one connection at a time, the scrape would wait for each of them to
+    time out in turn, past the end of the 3 s run."""
+    require_binary()
+    port = servers.free_port()
+    proc = subprocess.Popen([BIN, "run", "--url", counting_server.url, "-d", "3s", "-q",
+                             "--out", f"prometheus=127.0.0.1:{port}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    slow, stop = [], threading.Event()
+
+    def trickle():
+        head = b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"a" * 100
+        for i in range(len(head)):
+            for s in slow:
+                try:
+                    s.send(head[i:i + 1])
+                except OSError:
+                    pass
+            if stop.wait(0.3):
+                return
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    try:
+        assert servers.wait_port("127.0.0.1", port, 10, proc), "the endpoint never listened"
+        slow.extend(socket.create_connection(("127.0.0.1", port), timeout=5)
+                    for _ in range(4))
+        trickler.start()
+        time.sleep(0.4)  # the slow clients are connected and trickling
+        start = time.monotonic()
+        try:
+            status, _, body = http_get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        except OSError as e:
+            pytest.fail(f"the scrape failed behind the slow clients: {e!r}")
+        elapsed = time.monotonic() - start
+        closed = [closed_by_server(s) for s in slow]
+        assert status == 200 and "# TYPE stampede_vus gauge" in body, (status, body[:500])
+        assert not any(closed), \
+            f"the scrape was answered only after the server gave up on slow clients " \
+            f"({closed}, {elapsed:.2f} s)"
+    finally:
+        stop.set()
+        if trickler.is_alive():
+            trickler.join(5)
+        for s in slow:
+            s.close()
+        try:
+            proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+    assert proc.returncode == 0, proc.stderr.read().decode(errors="replace")

@@ -108,6 +108,17 @@ Test(prometheus, refuses_bad_and_non_loopback_addresses)
 		{ "[::]:9090", "not a loopback address" },
 		{ "[127.0.0.1]:9090", "not an IP address" },
 		{ "example.com:9090", "not an IP address" },
+		{ "127.0.0.1: 19465", "not a port" },
+		{ "127.0.0.1:19465 ", "not a port" },
+		{ "127.0.0.1:+19465", "not a port" },
+		{ "127.0.0.1:-1", "not a port" },
+		{ "127.0.0.1:019465", "not a port" },
+		{ "127.0.0.1:00080", "not a port" },
+		{ "127.0.0.1:123456", "not a port" },
+		{ "127.0.0.1:65536", "not a port" },
+		{ "127.0.0.1:0x50", "not a port" },
+		{ "[::1]: 9090", "not a port" },
+		{ "localhost:+9090", "not a port" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[256] = "";
@@ -184,6 +195,99 @@ Test(prometheus, silent_client_does_not_hold_close)
 	usleep(50000);
 	o->ops->close(o); /* returns at once: close() wakes the thread */
 	close(fd);
+}
+
+/* true when the server has closed fd (or reset it): an EOF or error is waiting. */
+static bool closed_by_server(int fd)
+{
+	char c;
+	struct pollfd pf = { fd, POLLIN, 0 };
+	if (poll(&pf, 1, 0) == 0)
+		return false;
+	return recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+/* A client that sent the start of a request and then nothing (a slowloris). */
+static int slow_client(int port)
+{
+	static const char part[] = "GET /metrics HTTP/1.1\r\nHost: loc";
+	int fd = connect_to(port);
+	cr_assert(send(fd, part, sizeof(part) - 1, MSG_NOSIGNAL) == sizeof(part) - 1);
+	return fd;
+}
+
+Test(prometheus, slow_clients_do_not_delay_a_scrape)
+{
+	int port, slow[5];
+	struct output *o = open_on(&port);
+	for (int i = 0; i < 5; i++)
+		slow[i] = slow_client(port);
+	/* Served one at a time, the scrape would wait for each slow client's 2 s read limit
+	 * and find them all closed by then; served at once, it is answered while they are
+	 * still waited for. */
+	char *r = get(port, "/metrics");
+	cr_expect(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", r);
+	for (int i = 0; i < 5; i++)
+		cr_expect(!closed_by_server(slow[i]), "slow client %d was closed before the scrape",
+		          i);
+	free(r);
+	/* ... and each is closed at its own deadline, without a response. */
+	for (int i = 0; i < 5; i++) {
+		struct pollfd pf = { slow[i], POLLIN, 0 };
+		cr_expect(poll(&pf, 1, 10000) == 1, "slow client %d never closed", i);
+		cr_expect(closed_by_server(slow[i]), "slow client %d got data", i);
+		close(slow[i]);
+	}
+	o->ops->close(o);
+}
+
+Test(prometheus, too_many_clients_evict_the_oldest_waiting_one)
+{
+	enum { N = 70 }; /* more than the 64 connections served at once */
+	int port, slow[N];
+	struct output *o = open_on(&port);
+	for (int i = 0; i < N; i++)
+		slow[i] = slow_client(port);
+	char *r = get(port, "/metrics");
+	cr_expect(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", r);
+	free(r);
+	cr_expect(closed_by_server(slow[0]), "the oldest slow client was not evicted");
+	cr_expect(!closed_by_server(slow[N - 1]), "the newest slow client was evicted");
+	for (int i = 0; i < N; i++)
+		close(slow[i]);
+	o->ops->close(o); /* returns at once with connections open */
+}
+
+Test(prometheus, reserved_label_names_get_a_prefix)
+{
+	int port;
+	struct output *o = open_on(&port);
+	struct result_tag tags[] = {
+		{ "", "0" },
+		{ "--x", "1" },
+		{ "-x", "2" },
+		{ "__a", "3" },
+		{ "le", "4" },
+		{ "stampede_overflow", "5" },
+		{ "\xc3\xbcn\xc3\xaf", "6" }, /* ünï: each byte of ü and ï becomes _ */
+		{ "tag___a", "7" },           /* the same name as __a's: the first is kept */
+	};
+	struct result_sample s = { .series = 0,
+		                   .metric = "c",
+		                   .type = MT_COUNTER,
+		                   .ntags = 8,
+		                   .tags = tags,
+		                   .overflow = true,
+		                   .v = { .type = MT_COUNTER, .any = true, .sum = 3 } };
+	struct result_interval iv = { .nsamples = 1, .samples = &s };
+	o->ops->interval(o, &iv);
+	char *r = get(port, "/metrics");
+	cr_expect_eq(value_of(r, "stampede_c_total{_=\"0\",tag___x=\"1\",_x=\"2\",tag___a=\"3\","
+	                         "tag_le=\"4\",tag_stampede_overflow=\"5\",tag___n__=\"6\","
+	                         "stampede_overflow=\"true\"} "),
+	             3, "%s", r);
+	free(r);
+	o->ops->close(o);
 }
 
 /* Hand-built samples of one interval. */
