@@ -1,6 +1,10 @@
 /* cmd_report.c: `stampede report RESULT.json [-o FILE]`: the HTML report of a result file. */
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
@@ -22,8 +26,42 @@ void cmd_report_usage(void)
 	       "                      current directory; - for stdout). A regular file is\n"
 	       "                      replaced atomically.\n"
 	       "  -h, --help          this help\n\n"
-	       "exit codes: 0 written, 104 invalid flags or a missing or invalid result file,\n"
+	       "exit codes: 0 written, 104 invalid flags, a missing or invalid result file, or\n"
+	       "            -o naming the result file itself,\n"
 	       "            110 the report could not be written\n");
+}
+
+/* The directory part of path resolved (realpath) into dir, and its last component in
+ * *base; false when the directory cannot be resolved. */
+static bool split_real(const char *path, char *dir, const char **base)
+{
+	char copy[PATH_MAX];
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return false;
+	char *slash = strrchr(copy, '/');
+	*base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (!slash)
+		return realpath(".", dir) != NULL;
+	if (slash == copy)
+		slash++; /* "/name": the root directory */
+	*slash = '\0';
+	return realpath(copy, dir) != NULL;
+}
+
+/* Whether writing the report to out would replace the result file in: the same file (same
+ * device and inode) when both exist, else the same name in the same directory (realpath
+ * of the directories). "-" is stdout, never the input. */
+static bool report_same_file(const char *in, const char *out)
+{
+	struct stat a, b;
+	char din[PATH_MAX], dout[PATH_MAX];
+	const char *bin, *bout;
+	if (strcmp(out, "-") == 0)
+		return false;
+	if (stat(in, &a) == 0 && stat(out, &b) == 0)
+		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return split_real(in, din, &bin) && split_real(out, dout, &bout) &&
+	       strcmp(din, dout) == 0 && strcmp(bin, bout) == 0;
 }
 
 static const struct option long_opts[] = {
@@ -61,6 +99,13 @@ int cmd_report(int argc, char **argv)
 	}
 	if (*out == '\0') {
 		fprintf(stderr, "stampede report: -o: empty file name\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (report_same_file(argv[optind], out)) {
+		fprintf(stderr,
+		        "stampede report: -o %s is the result file itself: writing the report "
+		        "there would replace it; choose another file\n",
+		        out);
 		return EXIT_INVALID_CONFIG;
 	}
 	struct result *r = result_load(argv[optind], err, sizeof(err));

@@ -17,6 +17,9 @@
 #include "util/outfile.h"
 
 #define MAX_ENDPOINT_ROWS 500
+#define NAME_MAX_CHARS    300   /* shown of one name, tag, path, selector or option */
+#define MESSAGE_MAX_CHARS 2000  /* shown of one error message */
+#define OPTIONS_MAX_CHARS 65536 /* shown of the options as JSON */
 
 /* --- text ------------------------------------------------------------------------- */
 
@@ -28,17 +31,82 @@ static void put(struct buf *b, const char *s)
 static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(struct buf *b, const char *fmt, ...)
 {
+	/* formatted on the stack first: most pieces are short, and GCC's format-truncation
+	 * check rejects vsnprintf(NULL, 0, ...) under the sanitizers */
+	char small[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n <= 0)
 		return;
+	if ((size_t)n < sizeof(small)) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
 	buf_reserve(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+/* The character at p (a UTF-8 sequence of n bytes) is one a report must not show as it is:
+ * C0 controls other than tab, LF and CR, DEL, C1 controls, and the bidirectional overrides
+ * and isolates that can make a name read as another (U+202A..U+202E, U+2066..U+2069). */
+static bool hidden_char(const unsigned char *p, int n)
+{
+	if (n == 1)
+		return (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f;
+	if (n == 2)
+		return p[0] == 0xc2 && p[1] < 0xa0;
+	if (n == 3 && p[0] == 0xe2)
+		return (p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		       (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9);
+	return false;
+}
+
+/* Append s as HTML text or attribute value (escape_xml), its first max characters only: a
+ * longer one ends in an ellipsis and its full length in bytes, so that a report's size is
+ * bounded by its number of rows whatever the names in the result. Hidden characters
+ * (hidden_char) and bytes that are not UTF-8 become U+FFFD. NULL is "". */
+static void put_text_max(struct buf *b, const char *s, size_t max)
+{
+	static const char repl[] = "\xef\xbf\xbd";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	struct buf t = { 0 };
+	size_t chars = 0;
+	for (; *p && chars < max; chars++) {
+		int n = utf8_seq_len(p);
+		if (n == 0 || hidden_char(p, n)) {
+			buf_add(&t, repl, sizeof(repl) - 1);
+			p += n ? n : 1;
+		} else {
+			buf_add(&t, p, (size_t)n);
+			p += n;
+		}
+	}
+	escape_xml(b, t.p ? t.p : "");
+	if (*p)
+		putf(b, "&#8230; (%zu bytes in all)",
+		     (size_t)(p - (const unsigned char *)s) + strlen((const char *)p));
+	buf_free(&t);
+}
+
+/* A name, tag, group path, selector or option from the result, capped. */
+static void put_name(struct buf *b, const char *s)
+{
+	put_text_max(b, s, NAME_MAX_CHARS);
+}
+
+/* A count from the result: a negative one (a damaged file) is shown as "n/a". */
+static char *fmt_count(int64_t v, char *s, size_t len)
+{
+	if (v < 0)
+		snprintf(s, len, "n/a");
+	else
+		snprintf(s, len, "%lld", (long long)v);
+	return s;
 }
 
 /* A time in ms as k6 prints it: µs below 1 ms, ms below 1 s, then s. */
@@ -70,7 +138,7 @@ static char *fmt_num(double v, char *s, size_t len)
 
 static char *fmt_pct(double num, double den, char *s, size_t len)
 {
-	if (den <= 0)
+	if (!(den > 0) || !(num >= 0) || num > den || !isfinite(den))
 		snprintf(s, len, "n/a");
 	else
 		snprintf(s, len, "%.2f%%", 100.0 * num / den);
@@ -100,7 +168,7 @@ static char *fmt_stat(double v, enum result_unit unit, const char *stat, char *s
 #define CW        960 /* the chart's viewBox */
 #define CH        300
 #define ML        76 /* margins around the plot: room for ticks and axis labels */
-#define MR        40
+#define MR        64 /* the SLOs' tags, outside the plot */
 #define MT        14
 #define MB        50
 #define PW        (CW - ML - MR)
@@ -119,7 +187,8 @@ struct cref {
 	double y;
 	char label[200];
 	const char *color;
-	bool off; /* far above the data: named at the top and in the legend, no line */
+	bool off;    /* far above the data: tagged at the top and named in the legend, no line */
+	double tagy; /* where its tag goes in the right margin */
 };
 
 struct chart {
@@ -272,14 +341,61 @@ static void chart_legend(struct buf *b, const struct chart *c)
 		put(b, "</span>");
 	}
 	for (int i = 0; i < c->nrefs; i++) {
-		putf(b, "<span class=\"slo\"><i class=\"dash\" style=\"border-color:%s\"></i>",
-		     c->refs[i].color);
-		escape_xml(b, c->refs[i].label);
+		putf(b,
+		     "<span class=\"slo\"><i class=\"dash\" style=\"border-color:%s\"></i>"
+		     "<b>SLO %d</b>: ",
+		     c->refs[i].color, i + 1);
+		put_name(b, c->refs[i].label);
 		if (c->refs[i].off)
 			put(b, " (above the chart)");
 		put(b, "</span>");
 	}
 	put(b, "</div>\n");
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+	const struct cref *x = *(struct cref *const *)a, *y = *(struct cref *const *)b;
+	return (x->tagy > y->tagy) - (x->tagy < y->tagy);
+}
+
+/* The reference lines (SLOs) across the plot, each with its full label as a <title>, and
+ * tagged "SLO n" in the right margin, off the data (the legend names them in full): the
+ * tags of those far above the data first, at the top with an arrow, then the others at
+ * their line's height, pushed down so that no two overlap. */
+static void chart_refs(struct buf *b, struct chart *c, double ytop)
+{
+	struct cref *order[MAX_REFS];
+	int above = 0;
+	for (int i = 0; i < c->nrefs; i++) {
+		struct cref *ref = &c->refs[i];
+		ref->tagy = ref->off ? -1000.0 + above++ : py_of(ref->y, ytop) + 4;
+		order[i] = ref;
+	}
+	qsort(order, (size_t)c->nrefs, sizeof(order[0]), tag_cmp);
+	double next = MT + 8;
+	for (int i = 0; i < c->nrefs; i++) {
+		order[i]->tagy = MAX(order[i]->tagy, next);
+		next = order[i]->tagy + 14;
+	}
+	for (int i = 0; i < c->nrefs; i++) {
+		const struct cref *ref = &c->refs[i];
+		if (!ref->off) {
+			double py = py_of(ref->y, ytop);
+			putf(b,
+			     "<line class=\"ref\" stroke=\"%s\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
+			     "y2=\"%.1f\"><title>SLO %d: ",
+			     ref->color, ML, py, ML + PW, py, i + 1);
+			put_name(b, ref->label);
+			put(b, "</title></line>");
+		}
+		putf(b,
+		     "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%.1f\">%sSLO %d<title>SLO "
+		     "%d: ",
+		     ref->color, ML + PW + 6, ref->tagy, ref->off ? "&#8593; " : "", i + 1, i + 1);
+		put_name(b, ref->label);
+		put(b, "</title></text>\n");
+	}
 }
 
 /* The chart as a <figure>: inline SVG with grid, ticks, axis labels, the lines, the
@@ -302,9 +418,9 @@ static void chart_render(struct buf *b, struct chart *c)
 		xtop = MAX(1, ceil(c->xmax - 1e-9));
 		xstep = 1;
 	} else {
-		double xmax = c->xmax > 0 && isfinite(c->xmax) ? c->xmax : 1;
-		xstep = MAX(1, nice_step(xmax, 8));
-		xtop = xstep * ceil(xmax / xstep);
+		/* the axis ends where the run did, not at the next whole tick */
+		xtop = c->xmax > 0 && isfinite(c->xmax) ? c->xmax : 1;
+		xstep = xtop >= 2 ? MAX(1, nice_step(xtop, 8)) : nice_step(xtop, 4);
 	}
 
 	putf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
@@ -313,24 +429,7 @@ static void chart_render(struct buf *b, struct chart *c)
 	escape_xml(b, c->title);
 	put(b, "\">\n");
 	chart_axes(b, c, xtop, xstep, ytop, ystep);
-	for (int i = 0, above = 0; i < c->nrefs; i++) {
-		if (c->refs[i].off) { /* named at the top left, pointing up */
-			putf(b, "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%d\">&#8593; ",
-			     c->refs[i].color, ML + 6, MT + 12 + 15 * above++);
-			escape_xml(b, c->refs[i].label);
-			put(b, "</text>\n");
-			continue;
-		}
-		double py = py_of(c->refs[i].y, ytop);
-		putf(b,
-		     "<line class=\"ref\" stroke=\"%s\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
-		     "y2=\"%.1f\"/>"
-		     "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%.1f\" "
-		     "text-anchor=\"end\">",
-		     c->refs[i].color, ML, py, ML + PW, py, c->refs[i].color, ML + PW - 4, py - 4);
-		escape_xml(b, c->refs[i].label);
-		put(b, "</text>\n");
-	}
+	chart_refs(b, c, ytop);
 	for (int i = 0; i < c->nlines; i++)
 		chart_polyline(b, &c->lines[i], xtop, ytop);
 	if (!any)
@@ -365,12 +464,17 @@ static void ts_line(struct chart *c, const struct result *r, const char *metric,
 	struct cline *l = chart_line(c, label, ts->npoints);
 	if (!l)
 		return;
+	bool known = isfinite(r->duration_s) && r->duration_s > 0;
 	for (int i = 0; i < ts->npoints; i++) {
 		const struct result_point *p = &ts->points[i];
-		/* the last point may stand for less than a step: the run ended inside it */
+		/* the last point may stand for less than a step: the run ended inside it; one
+		 * too short (under a quarter of a step) has too few samples for a rate or a
+		 * percentile, and is left out of every chart alike */
 		double span = step;
-		if (i == ts->npoints - 1 && r->duration_s > p->t && r->duration_s - p->t < step)
+		if (known && p->t + step > r->duration_s)
 			span = r->duration_s - p->t;
+		if (span < 0.25 * step)
+			continue;
 		double y;
 		if (what == TS_PER_SECOND)
 			y = p->count / span;
@@ -378,8 +482,6 @@ static void ts_line(struct chart *c, const struct result *r, const char *metric,
 			y = p->v[0] * p->count / span;
 		else
 			y = p->count > 0 ? p->v[k] : NAN;
-		if (what != TS_V0 && span < 0.25 * step)
-			continue; /* too short a span to be a rate */
 		l->x[l->n] = p->t + span / 2;
 		l->y[l->n] = y;
 		l->n++;
@@ -418,9 +520,8 @@ static void slo_refs(struct chart *c, const struct result *r, const char *metric
 		struct cref *ref = &c->refs[c->nrefs++];
 		ref->y = y;
 		ref->color = t->ok ? "#059669" : "#dc2626";
-		snprintf(ref->label, sizeof(ref->label), "SLO %s%s%s (%s)",
-		         t->ntags ? t->selector : "", t->ntags ? " " : "", t->expr,
-		         t->ok ? "passed" : "failed");
+		snprintf(ref->label, sizeof(ref->label), "%s%s%s (%s)", t->ntags ? t->selector : "",
+		         t->ntags ? " " : "", t->expr, t->ok ? "passed" : "failed");
 	}
 }
 
@@ -534,8 +635,7 @@ static int ep_cmp(const void *a, const void *b)
 }
 
 struct endpoint {
-	double reqs;
-	int64_t fails, judged;
+	double reqs, fails, judged; /* double: sums of counts from a file cannot overflow */
 	struct hdr *h;
 };
 
@@ -547,8 +647,8 @@ static void endpoint_add(struct endpoint *e, const struct result *r, int mreqs, 
 	if (s->metric == mreqs)
 		e->reqs += s->total.sum;
 	else if (s->metric == mfail) {
-		e->fails += s->total.nz;
-		e->judged += s->total.total;
+		e->fails += (double)s->total.nz;
+		e->judged += (double)s->total.total;
 	} else if (s->metric == mdur && s->total.h) {
 		if (!e->h)
 			e->h = hdr_new_default();
@@ -563,12 +663,12 @@ static void endpoint_row(struct buf *b, const struct result *r, const char *name
 	char s[48];
 	putf(b, "<tr><td class=\"name\">");
 	if (name)
-		escape_xml(b, name);
+		put_name(b, name);
 	else
 		put(b, "<i>(no name tag)</i>");
 	putf(b, "</td><td>%.0f</td><td>%.2f</td><td>%s</td>", e->reqs,
 	     r->duration_s > 0 ? e->reqs / r->duration_s : 0,
-	     fmt_pct((double)e->fails, (double)e->judged, s, sizeof(s)));
+	     fmt_pct(e->fails, e->fails >= 0 ? e->judged : 0, s, sizeof(s)));
 	static const char *const stats[] = { "p(50)", "p(95)", "p(99)" };
 	struct result_values v = { .type = MT_TREND,
 		                   .any = e->h && e->h->total_count > 0,
@@ -641,9 +741,9 @@ static void section_thresholds(struct buf *b, const struct result *r)
 		putf(b, "<tr class=\"thr %s\" data-ok=\"%s\"><td><b>%s</b></td><td>",
 		     t->ok ? "pass" : "fail", t->ok ? "true" : "false",
 		     t->ok ? "passed" : "FAILED");
-		escape_xml(b, t->selector);
+		put_name(b, t->selector);
 		put(b, "</td><td><code>");
-		escape_xml(b, t->expr);
+		put_name(b, t->expr);
 		putf(b, "</code></td><td class=\"n\">%s</td><td>%s</td></tr>\n",
 		     isnan(t->value)
 		         ? "no data"
@@ -659,7 +759,7 @@ static void group_label(struct buf *b, const char *group)
 		put(b, "<i>(root)</i>");
 		return;
 	}
-	escape_xml(b, group);
+	put_name(b, group);
 }
 
 static void section_checks(struct buf *b, const struct result *r)
@@ -674,22 +774,24 @@ static void section_checks(struct buf *b, const struct result *r)
 	       "<th>passed</th></tr></thead><tbody>\n");
 	for (int i = 0; i < r->nchecks; i++) {
 		const struct result_check *k = &r->checks[i];
-		putf(b, "<tr class=\"check %s\"><td>", k->fails ? "fail" : "pass");
+		/* in double: counts from a file may be anything (2^62 each, negative) */
+		bool valid = k->passes >= 0 && k->fails >= 0;
+		putf(b, "<tr class=\"check %s\"><td>", k->fails != 0 ? "fail" : "pass");
 		group_label(b, k->group);
 		put(b, "</td><td>");
-		escape_xml(b, k->name);
-		putf(
-		    b,
-		    "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">%s</td>"
-		    "</tr>\n",
-		    (long long)k->passes, (long long)k->fails,
-		    fmt_pct((double)k->passes, (double)(k->passes + k->fails), s, sizeof(s)));
+		put_name(b, k->name);
+		putf(b, "</td><td class=\"n\">%s</td>", fmt_count(k->passes, s, sizeof(s)));
+		putf(b, "<td class=\"n\">%s</td>", fmt_count(k->fails, s, sizeof(s)));
+		putf(b, "<td class=\"n\">%s</td></tr>\n",
+		     fmt_pct((double)k->passes, valid ? (double)k->passes + (double)k->fails : 0, s,
+		             sizeof(s)));
 	}
 	put(b, "</tbody></table></section>\n");
 }
 
 static void section_errors(struct buf *b, const struct result *r)
 {
+	char s[48];
 	put(b, "<section id=\"errors\"><h2>Errors by kind</h2>\n");
 	if (r->nerrors == 0)
 		put(b, "<p class=\"muted\">No request failed with an error or an unexpected "
@@ -700,10 +802,11 @@ static void section_errors(struct buf *b, const struct result *r)
 		for (int i = 0; i < r->nerrors; i++) {
 			const struct result_error *e = &r->errors[i];
 			put(b, "<tr><td><code>");
-			escape_xml(b, e->kind);
+			put_name(b, e->kind);
 			putf(b, "</code></td><td class=\"n\">%d</td><td>", e->code);
-			escape_xml(b, e->description);
-			putf(b, "</td><td class=\"n\">%lld</td></tr>\n", (long long)e->count);
+			put_name(b, e->description);
+			putf(b, "</td><td class=\"n\">%s</td></tr>\n",
+			     fmt_count(e->count, s, sizeof(s)));
 		}
 		put(b, "</tbody></table>\n");
 	}
@@ -712,13 +815,64 @@ static void section_errors(struct buf *b, const struct result *r)
 		       "</tr></thead><tbody>\n");
 		for (int i = 0; i < r->nscript_errors; i++) {
 			put(b, "<tr><td><pre>");
-			escape_xml(b, r->script_errors[i].message);
-			putf(b, "</pre></td><td class=\"n\">%lld</td></tr>\n",
-			     (long long)r->script_errors[i].count);
+			put_text_max(b, r->script_errors[i].message, MESSAGE_MAX_CHARS);
+			putf(b, "</pre></td><td class=\"n\">%s</td></tr>\n",
+			     fmt_count(r->script_errors[i].count, s, sizeof(s)));
 		}
 		put(b, "</tbody></table>\n");
 	}
 	put(b, "</section>\n");
+}
+
+/* One statistic of a metric's totals; NAN when it has no sample. */
+static double total_stat(const struct result *r, const char *metric, const char *stat)
+{
+	struct result_values v = { 0 };
+	double x = NAN;
+	int m = result_find_metric(r, metric);
+	if (m < 0)
+		return NAN;
+	if (!result_combine(r, m, NULL, 0, &v) ||
+	    !result_stat(&v, r->metrics[m].unit, stat, r->duration_s, &x))
+		x = NAN;
+	result_values_free(&v);
+	return x;
+}
+
+/* What went wrong with the generator, in the terminal summary's words (summary.c): its own
+ * CPU saturated, or only the machine's, workers given up on, iterations dropped. */
+static void generator_warnings(struct buf *b, const struct result *r, double dropped)
+{
+	const struct result_generator *g = &r->gen;
+	if (g->saturated_seconds > 0)
+		putf(b,
+		     "<p class=\"warn\" id=\"gen-saturated\">The generator's own CPU was saturated "
+		     "for %d s of the run (workers at %.0f%% on average): its figures understate "
+		     "what the target can do. Use more threads or a bigger machine.</p>\n",
+		     g->saturated_seconds, g->cpu_percent);
+	else if (g->host_saturated_seconds > 0)
+		putf(
+		    b,
+		    "<p class=\"warn\" id=\"host-saturated\">The machine's CPU was saturated for "
+		    "%d s of the run (the generator's workers averaged %.0f%%): the generator "
+		    "competed for CPU, so its figures may understate what the target can do.</p>\n",
+		    g->host_saturated_seconds, g->cpu_percent);
+	if (g->workers_stuck > 0)
+		putf(b,
+		     "<p class=\"warn\" id=\"workers-stuck\">%d worker%s did not stop when the run "
+		     "ended and %s given up on: what %s still doing is missing from these "
+		     "figures.</p>\n",
+		     g->workers_stuck, g->workers_stuck == 1 ? "" : "s",
+		     g->workers_stuck == 1 ? "was" : "were",
+		     g->workers_stuck == 1 ? "it was" : "they were");
+	if (dropped > 0)
+		putf(
+		    b,
+		    "<p class=\"warn\" id=\"dropped-warning\">%.0f iterations were dropped: no VU "
+		    "was free to start them when due (every VU up to maxVUs was busy: the target "
+		    "did not keep up with the arrival rate, or maxVUs is too low for its latency), "
+		    "or they were still waiting when the run stopped.</p>\n",
+		    dropped);
 }
 
 static void section_generator(struct buf *b, const struct result *r)
@@ -735,15 +889,15 @@ static void section_generator(struct buf *b, const struct result *r)
 	     format_bytes((double)g->max_rss_kb * 1024, s, sizeof(s)));
 	putf(b, "<dt>model</dt><dd>%s</dd>", g->open_model ? "open (arrival rate)" : "closed");
 	if (g->open_model)
-		putf(b, "<dt>deepest backlog of late starts</dt><dd>%lld</dd>",
-		     (long long)g->backlog_max);
+		putf(b, "<dt>deepest backlog of late starts</dt><dd>%s</dd>",
+		     fmt_count(g->backlog_max, s, sizeof(s)));
+	double dropped = total_stat(r, "dropped_iterations", "count");
+	if (dropped > 0)
+		putf(b, "<dt>dropped iterations</dt><dd>%.0f</dd>", dropped);
 	if (g->workers_stuck)
 		putf(b, "<dt>workers that did not stop</dt><dd>%d</dd>", g->workers_stuck);
 	put(b, "</dl>\n");
-	if (g->saturated_seconds > 0 || g->host_saturated_seconds > 0 || g->workers_stuck > 0)
-		put(b, "<p class=\"warn\">The load generator itself was saturated or stuck during "
-		       "the run: its numbers may understate what the target can do. Use more "
-		       "threads or another machine.</p>\n");
+	generator_warnings(b, r, dropped);
 	put(b, "</section>\n");
 }
 
@@ -777,10 +931,10 @@ static void metric_values(struct buf *b, const struct result *r, const struct re
 		if (!result_stat(v, mt->unit, stats[i], r->duration_s, &x))
 			continue;
 		put(b, "<span class=\"stat\">");
-		escape_xml(b, stats[i]);
+		put_name(b, stats[i]);
 		put(b, "=");
 		if (mt->type == MT_RATE && strcmp(stats[i], "rate") == 0)
-			snprintf(s, sizeof(s), "%.2f%%", 100 * x);
+			fmt_pct(x, 1, s, sizeof(s));
 		else if (mt->type == MT_COUNTER && strcmp(stats[i], "rate") == 0)
 			snprintf(s, sizeof(s), "%.2f/s", x);
 		else
@@ -798,7 +952,7 @@ static void section_metrics(struct buf *b, const struct result *r)
 		struct result_values v = { 0 };
 		if (result_combine(r, i, NULL, 0, &v)) {
 			put(b, "<tr><td><code>");
-			escape_xml(b, r->metrics[i].name);
+			put_name(b, r->metrics[i].name);
 			putf(b, "</code></td><td>%s</td><td>",
 			     result_type_name(r->metrics[i].type));
 			metric_values(b, r, &r->metrics[i], &v);
@@ -817,21 +971,6 @@ static const char *target_of(const struct result *r)
 	if (!t)
 		t = json_string_value(json_object_get(r->options, "script"));
 	return t ? t : "(unknown target)";
-}
-
-/* One statistic of a metric's totals; NAN when it has no sample. */
-static double total_stat(const struct result *r, const char *metric, const char *stat)
-{
-	struct result_values v = { 0 };
-	double x = NAN;
-	int m = result_find_metric(r, metric);
-	if (m < 0)
-		return NAN;
-	if (!result_combine(r, m, NULL, 0, &v) ||
-	    !result_stat(&v, r->metrics[m].unit, stat, r->duration_s, &x))
-		x = NAN;
-	result_values_free(&v);
-	return x;
 }
 
 static void verdict(struct buf *b, const struct result *r)
@@ -855,12 +994,18 @@ static void verdict(struct buf *b, const struct result *r)
 		put(b, " <span class=\"badge bad\" id=\"aborted\">aborted");
 		if (r->abort_reason) {
 			put(b, ": ");
-			escape_xml(b, r->abort_reason);
+			put_name(b, r->abort_reason);
 		}
 		put(b, "</span>");
 	}
 	if (r->interrupted)
 		put(b, " <span class=\"badge warn\" id=\"interrupted\">interrupted</span>");
+	double dropped = total_stat(r, "dropped_iterations", "count");
+	if (dropped > 0)
+		putf(b,
+		     " <a class=\"badge bad\" id=\"dropped\" href=\"#dropped-warning\">%.0f "
+		     "iterations dropped</a>",
+		     dropped);
 	if (r->teardown_failed)
 		put(b, " <span class=\"badge warn\">teardown() failed</span>");
 	if (r->teardown_timeout)
@@ -880,17 +1025,14 @@ static void tiles(struct buf *b, const struct result *r)
 	     isfinite(reqs) ? reqs : 0, isfinite(reqs) ? reqs : 0);
 	putf(b, "<div class=\"tile\"><b id=\"http-rps\">%.1f</b><span>requests/s</span></div>",
 	     r->duration_s > 0 && isfinite(reqs) ? reqs / r->duration_s : 0);
-	if (isfinite(failed))
-		snprintf(s, sizeof(s), "%.2f%%", 100 * failed);
-	else
-		snprintf(s, sizeof(s), "n/a");
-	putf(b, "<div class=\"tile\"><b id=\"http-failed\">%s</b><span>failed</span></div>", s);
+	putf(b, "<div class=\"tile\"><b id=\"http-failed\">%s</b><span>failed</span></div>",
+	     fmt_pct(failed, 1, s, sizeof(s)));
 	putf(b, "<div class=\"tile\"><b>%s</b><span>p95 latency</span></div>",
 	     fmt_ms(total_stat(r, "http_req_duration", "p(95)"), s, sizeof(s)));
 	double checks = total_stat(r, "checks", "rate");
 	if (isfinite(checks))
-		putf(b, "<div class=\"tile\"><b>%.2f%%</b><span>checks passed</span></div>",
-		     100 * checks);
+		putf(b, "<div class=\"tile\"><b>%s</b><span>checks passed</span></div>",
+		     fmt_pct(checks, 1, s, sizeof(s)));
 	double iters = total_stat(r, "iterations", "count");
 	if (isfinite(iters))
 		putf(b, "<div class=\"tile\"><b>%.0f</b><span>iterations</span></div>", iters);
@@ -908,10 +1050,10 @@ static void options_block(struct buf *b, const struct result *r)
 		if (json_is_object(v) || json_is_array(v))
 			continue;
 		put(b, "<dt>");
-		escape_xml(b, key);
+		put_name(b, key);
 		put(b, "</dt><dd>");
 		if (json_is_string(v))
-			escape_xml(b, json_string_value(v));
+			put_name(b, json_string_value(v));
 		else if (json_is_number(v))
 			escape_xml(b, fmt_num(json_number_value(v), s, sizeof(s)));
 		else
@@ -922,7 +1064,7 @@ static void options_block(struct buf *b, const struct result *r)
 	char *all = json_dumps(r->options, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (all) {
 		put(b, "<details><summary>All options</summary><pre>");
-		escape_xml(b, all);
+		put_text_max(b, all, OPTIONS_MAX_CHARS);
 		put(b, "</pre></details>\n");
 		free(all);
 	}
@@ -936,7 +1078,7 @@ static void header(struct buf *b, const struct result *r)
 	if (r->start_wall_us > 0 && gmtime_r(&sec, &tm))
 		strftime(start, sizeof(start), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	put(b, "<header><h1>stampede report: ");
-	escape_xml(b, target_of(r));
+	put_name(b, target_of(r));
 	put(b, "</h1>\n");
 	verdict(b, r);
 	putf(b, "<dl class=\"kv\"><dt>started</dt><dd id=\"started\">%s</dd>", start);
@@ -949,7 +1091,7 @@ static void header(struct buf *b, const struct result *r)
 		putf(b, "<dt>interrupted iterations</dt><dd>%lld</dd>",
 		     (long long)r->interrupted_iterations);
 	put(b, "<dt>stampede</dt><dd>");
-	escape_xml(b, r->version);
+	put_name(b, r->version);
 	put(b, "</dd></dl>\n");
 	tiles(b, r);
 	options_block(b, r);
@@ -998,7 +1140,7 @@ void html_report_render(const struct result *r, struct buf *b)
 	       "style-src 'unsafe-inline'; img-src data:\">\n"
 	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	       "<link rel=\"icon\" href=\"data:,\">\n<title>stampede report: ");
-	escape_xml(b, target_of(r));
+	put_name(b, target_of(r));
 	putf(b, "</title>\n<style>%s</style></head>\n<body>\n", style);
 	header(b, r);
 	put(b, "<nav><a href=\"#over-time\">over time</a><a href=\"#distribution\">distribution</a>"
@@ -1015,7 +1157,7 @@ void html_report_render(const struct result *r, struct buf *b)
 	section_generator(b, r);
 	section_metrics(b, r);
 	put(b, "</main>\n<footer>Generated by stampede ");
-	escape_xml(b, r->version ? r->version : "");
+	put_name(b, r->version ? r->version : "");
 	put(b, " from the run's result. Self-contained: no script, no external resource."
 	       "</footer>\n</body></html>\n");
 }

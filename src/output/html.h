@@ -10,8 +10,11 @@
 /* Append the HTML report of r to out: one document with inline CSS and inline SVG charts,
  * no script and no reference to anything outside it (a Content-Security-Policy of
  * default-src 'none' says so to the browser too). Every string from the result (tags,
- * names, messages, options) is escaped (escape_xml: valid in HTML too); invalid UTF-8
- * becomes U+FFFD. */
+ * names, messages, options) is escaped (escape_xml: valid in HTML too); invalid UTF-8,
+ * control characters and bidirectional overrides become U+FFFD; each is cut after 300
+ * characters (an error message after 2000) with an ellipsis and its full length, so the
+ * report's size grows with its rows, not with the length of what a file names. Counts
+ * that cannot be (negative) show as "n/a". */
 void html_report_render(const struct result *r, struct buf *out);
 
 /* Render the report of r and write it to path through outfile_write (atomically for a

@@ -93,9 +93,11 @@ static void values_add(struct result_values *dst, const struct result_values *sr
 	case MT_COUNTER:
 		dst->sum += src->sum;
 		break;
-	case MT_RATE:
-		dst->nz += src->nz;
-		dst->total += src->total;
+	case MT_RATE: /* saturating: a result from a file may hold any counts */
+		if (__builtin_add_overflow(dst->nz, src->nz, &dst->nz))
+			dst->nz = INT64_MAX;
+		if (__builtin_add_overflow(dst->total, src->total, &dst->total))
+			dst->total = INT64_MAX;
 		break;
 	case MT_GAUGE: /* the latest sample of the series combined, and their extremes */
 		if (!dst->any || src->g_seq >= dst->g_seq) {

@@ -201,7 +201,8 @@ Test(html, header_verdict_and_counts)
 	cr_expect_eq(count(h, "class=\"thr pass\" data-ok=\"true\""), 1);
 	cr_expect_eq(count(h, "class=\"thr fail\" data-ok=\"false\""), 2);
 	cr_expect_null(strstr(h, "id=\"interrupted\""));
-	cr_expect_not_null(strstr(h, "The load generator itself was saturated"));
+	cr_expect_not_null(strstr(h, "The generator's own CPU was saturated for 1 s"));
+	cr_expect_null(strstr(h, "id=\"dropped\""), "no iteration was dropped");
 	free(h);
 }
 
@@ -223,10 +224,14 @@ Test(html, charts_have_slo_lines_and_the_percentile_axis)
 	cr_expect_not_null(strstr(h, "id=\"chart-latency\""));
 	cr_expect_not_null(strstr(h, "id=\"chart-vus\""));
 	cr_expect_not_null(strstr(h, "id=\"chart-distribution\""));
-	/* drawn on the latency chart and the distribution (named at the top when far above) */
-	cr_expect_not_null(strstr(h, "&#8593; SLO p(95)&lt;200 (passed)</text>"));
-	cr_expect_geq(count(h, "SLO p(95)&lt;200 (passed)</text>"), 2);
-	cr_expect_geq(count(h, "SLO http_req_duration{name:home} p(99)&lt;50 (failed)</text>"), 2);
+	/* drawn on the latency chart and the distribution (tagged at the top when far above),
+	 * named in full in the legends and the lines' and tags' titles */
+	cr_expect_not_null(strstr(h, "&#8593; SLO 1<title>SLO 1: p(95)&lt;200 (passed)</title>"));
+	cr_expect_eq(count(h, "<b>SLO 1</b>: p(95)&lt;200 (passed) (above the chart)"), 1);
+	cr_expect_eq(count(h, "<b>SLO 1</b>: p(95)&lt;200 (passed)</span>"), 1);
+	cr_expect_geq(count(h, "<title>SLO 2: http_req_duration{name:home} p(99)&lt;50 (failed)"
+	                       "</title></line>"),
+	              2);
 	/* 310 requests: the percentile axis goes to 99.9% (log10 310 = 2.5) */
 	cr_expect_not_null(strstr(h, ">99%</text>"));
 	cr_expect_not_null(strstr(h, ">99.9%</text>"));
@@ -319,5 +324,279 @@ Test(html, damaged_values_stay_inside_the_charts)
 			q += n;
 		}
 	}
+	free(h);
+}
+
+/* The x of each tag "<text class="reflabel" ... x="X" y="Y">" and its y. */
+static int ref_tags(const char *h, double *x, double *y, int max)
+{
+	int n = 0;
+	for (const char *p = h; n < max && (p = strstr(p, "<text class=\"reflabel\"")); p++) {
+		const char *q = strstr(p, " x=\"");
+		cr_assert_not_null(q);
+		cr_assert_eq(sscanf(q, " x=\"%lf\" y=\"%lf\"", &x[n], &y[n]), 2, "%.80s", q);
+		n++;
+	}
+	return n;
+}
+
+Test(html, slo_tags_stay_off_the_plot_and_apart)
+{
+	char *h = render();
+	char *lat = strstr(h, "id=\"chart-latency\"");
+	cr_assert_not_null(lat);
+	char *end = strstr(lat, "</svg>");
+	*end = '\0';
+	double x[8], y[8];
+	int n = ref_tags(lat, x, y, 8);
+	cr_expect_eq(n, 2, "two SLOs on http_req_duration");
+	for (int i = 0; i < n; i++) {
+		cr_expect_geq(x[i], 960 - 64, "tag %d inside the plot (x %g)", i, x[i]);
+		for (int j = 0; j < i; j++)
+			cr_expect_geq(fabs(y[i] - y[j]), 14, "tags %d and %d overlap", i, j);
+	}
+	free(h);
+}
+
+/* The x coordinates of the points of the polylines of the chart id, in order. */
+static int chart_xs(const char *h, const char *id, double *xs, int max)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "id=\"%s\"", id);
+	const char *c = strstr(h, key);
+	cr_assert_not_null(c, "no %s", id);
+	const char *end = strstr(c, "</svg>");
+	int n = 0;
+	for (const char *p = c; (p = strstr(p, "points=\"")) && p < end; p++) {
+		const char *q = p + 8;
+		double x, y;
+		int k;
+		while (n < max && sscanf(q, "%lf,%lf%n", &x, &y, &k) == 2) {
+			xs[n++] = x;
+			q += k;
+		}
+	}
+	return n;
+}
+
+/* The largest x tick label of chart id, and where the axis ends (the "H" of its path). */
+static void chart_axis(const char *h, const char *id, double *last_tick, double *axis_end)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "id=\"%s\"", id);
+	const char *c = strstr(h, key);
+	const char *end = strstr(c, "</svg>");
+	*last_tick = -1;
+	for (const char *p = c; (p = strstr(p, "text-anchor=\"middle\">")) && p < end; p++) {
+		double t;
+		if (sscanf(p + 21, "%lf<", &t) == 1)
+			*last_tick = MAX(*last_tick, t);
+	}
+	const char *a = strstr(c, "class=\"axis\" d=\"M");
+	int ml, mt, bot;
+	cr_assert_eq(sscanf(a, "class=\"axis\" d=\"M%d %d V%d H%lf", &ml, &mt, &bot, axis_end), 4);
+}
+
+Test(html, a_short_last_second_is_left_out_of_every_chart)
+{
+	/* 3.03 s: the point at t=3 stands for 0.03 s; its percentiles, rate and VUs are
+	 * not drawn, in any chart */
+	static struct result_point reqs4[4] = {
+		{ 0, 100, { 0 } }, { 1, 120, { 0 } }, { 2, 90, { 0 } }, { 3, 5, { 0 } }
+	};
+	static struct result_point fail4[4] = {
+		{ 0, 100, { 0.1f } }, { 1, 120, { 0 } }, { 2, 90, { 0.5f } }, { 3, 5, { 1 } }
+	};
+	static struct result_point dur4[4] = { { 0, 100, { 3, 8, 9, 12, 20 } },
+		                               { 1, 120, { 4, 9, 10, 15, 30 } },
+		                               { 2, 90, { 4, 9, 10, 15, 30 } },
+		                               { 3, 5, { 900, 900, 900, 900, 900 } } };
+	static struct result_point vus4[4] = { { 0, 1, { 5, 5, 5 } },
+		                               { 1, 1, { 10, 10, 10 } },
+		                               { 2, 1, { 10, 10, 10 } },
+		                               { 3, 1, { 1, 1, 1 } } };
+	fx.metrics[M_REQS].ts = (struct result_timeseries){ 1, 4, reqs4 };
+	fx.metrics[M_FAILED].ts = (struct result_timeseries){ 1, 4, fail4 };
+	fx.metrics[M_DUR].ts = (struct result_timeseries){ 1, 4, dur4 };
+	fx.metrics[M_VUS].ts = (struct result_timeseries){ 1, 4, vus4 };
+	fx.r.duration_s = 3.03;
+	char *h = render();
+	static const char *const charts[] = { "chart-throughput", "chart-latency", "chart-vus" };
+	for (size_t i = 0; i < ARRAY_SIZE(charts); i++) {
+		double xs[64], last_tick, axis_end;
+		int n = chart_xs(h, charts[i], xs, 64);
+		chart_axis(h, charts[i], &last_tick, &axis_end);
+		/* 3 points per line, at 0.5, 1.5, 2.5 s of a 3.03 s axis */
+		cr_expect(n > 0 && n % 3 == 0, "%s: %d points", charts[i], n);
+		double plot_w = axis_end - 76;
+		for (int k = 0; k < n; k++)
+			cr_expect_lt(xs[k], 76 + plot_w * 2.6 / 3.03, "%s: a point at x %g",
+			             charts[i], xs[k]);
+		cr_expect_eq(last_tick, 3, "%s: the x axis ticks go to %g", charts[i], last_tick);
+		cr_expect_eq(axis_end, 960 - 64, "%s: the axis ends at %g", charts[i], axis_end);
+		/* the tick 3 sits at 3/3.03 of the plot, not at its end: the axis ends at 3.03 */
+		char tick[96];
+		snprintf(tick, sizeof(tick), "x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">3<",
+		         76 + plot_w * 3 / 3.03, 14 + 236 + 16);
+		cr_expect_not_null(strstr(strstr(h, charts[i]), tick), "%s: no tick %s", charts[i],
+		                   tick);
+	}
+	/* the 900 ms of the last 0.03 s would set the latency chart's scale */
+	cr_expect_null(strstr(strstr(h, "chart-latency"), ">900<"));
+	free(h);
+}
+
+Test(html, host_saturation_is_not_blamed_on_the_generator)
+{
+	fx.r.gen = (struct result_generator){
+		.threads = 2, .cpu_percent = 1, .host_saturated_seconds = 3, .max_rss_kb = 1024
+	};
+	char *h = render();
+	cr_expect_null(strstr(h, "The generator's own CPU was saturated"));
+	cr_expect_not_null(strstr(h, "The machine's CPU was saturated for 3 s of the run (the "
+	                             "generator's workers averaged 1%): the generator competed "
+	                             "for CPU"));
+	cr_expect_null(strstr(h, "id=\"workers-stuck\""));
+	free(h);
+	fx.r.gen.workers_stuck = 2;
+	h = render();
+	cr_expect_not_null(strstr(h, "2 workers did not stop when the run ended"));
+	free(h);
+	fx.r.gen = (struct result_generator){ .threads = 2, .cpu_percent = 1 };
+	h = render();
+	cr_expect_null(strstr(h, "class=\"warn\""), "a warning with a healthy generator");
+	free(h);
+}
+
+Test(html, dropped_iterations_warn_in_the_header_and_generator_health)
+{
+	static struct result_metric metrics[NMETRICS + 1];
+	static struct result_series series[8];
+	memcpy(metrics, fx.metrics, sizeof(fx.metrics));
+	metrics[NMETRICS] =
+	    (struct result_metric){ .name = "dropped_iterations", .type = MT_COUNTER };
+	memcpy(series, fx.series, sizeof(fx.series));
+	series[7] = (struct result_series){ .metric = NMETRICS };
+	series[7].total = (struct result_values){ .type = MT_COUNTER, .any = true, .sum = 42 };
+	fx.r.metrics = metrics;
+	fx.r.nmetrics = NMETRICS + 1;
+	fx.r.series = series;
+	fx.r.nseries = 8;
+	fx.r.gen.open_model = true;
+	char *h = render();
+	char *head = strstr(h, "<header>"), *head_end = strstr(h, "</header>");
+	char *badge = strstr(h, "id=\"dropped\"");
+	cr_assert_not_null(badge, "no dropped-iterations badge");
+	cr_expect(badge > head && badge < head_end);
+	cr_expect_not_null(strstr(badge, ">42 iterations dropped</a>"));
+	char *gen = strstr(h, "<section id=\"generator\">");
+	cr_expect_not_null(strstr(gen, "<dt>dropped iterations</dt><dd>42</dd>"));
+	cr_expect_not_null(strstr(gen, "id=\"dropped-warning\">42 iterations were dropped: no VU "
+	                               "was free to start them when due"));
+	fx.r.nseries = 7; /* teardown frees the histograms of the fixture's own series */
+	free(h);
+}
+
+Test(html, long_names_are_capped)
+{
+	/* 3000 checks in a group whose path is 150,000 characters: the report stays small */
+	enum { N = 3000, LONG = 150000 };
+	char *group = xmalloc(LONG + 1);
+	memset(group, 'g', LONG);
+	memcpy(group, "::", 2);
+	group[LONG] = '\0';
+	struct result_check *checks = xcalloc(N, sizeof(*checks));
+	for (int i = 0; i < N; i++)
+		checks[i] = (struct result_check){ group, group + 2, 1, 0 };
+	fx.r.checks = checks;
+	fx.r.nchecks = N;
+	fx.errors[0].description = group;
+	fx.serr[0].message = group;
+	fx.thr[2].selector = group;
+	char *h = render();
+	size_t len = strlen(h);
+	cr_expect_lt(len, (size_t)N * 2 * 400 + 200000, "the report is %zu bytes", len);
+	cr_expect_geq(count(h, "&#8230; (150000 bytes in all)"), N, "%d",
+	              count(h, "&#8230; (150000 bytes in all)"));
+	cr_expect_geq(count(h, "&#8230; (149998 bytes in all)"), N);
+	free(h);
+	free(checks);
+	free(group);
+}
+
+Test(html, a_name_of_the_cap_is_shown_whole_and_utf8_is_not_cut)
+{
+	char name[2 * 300 + 1];
+	for (int i = 0; i < 300; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2); /* é: 300 characters, 600 bytes */
+	name[600] = '\0';
+	fx.checks[0].name = name;
+	char *h = render();
+	cr_expect_not_null(strstr(h, name), "300 characters not shown whole");
+	free(h);
+	char longer[600 + 2];
+	memcpy(longer, name, 600);
+	memcpy(longer + 600, "x", 2);
+	fx.checks[0].name = longer;
+	h = render();
+	char expect[700];
+	snprintf(expect, sizeof(expect), "<td>%s&#8230; (601 bytes in all)</td>", name);
+	cr_expect_not_null(strstr(h, expect), "cut at 300 characters");
+	free(h);
+}
+
+Test(html, control_characters_never_reach_the_html)
+{
+	fx.checks[0].name = "esc \x1b[31mred\x1b[0m del \x7f bell \x07 c1 \xc2\x9b bidi "
+	                    "\xe2\x80\xae\xe2\x81\xa6 end";
+	fx.checks[1].group = "::g\x1b\x01";
+	fx.errors[0].kind = "k\x1b";
+	fx.thr[2].selector = "http_req_duration{name:\x1b[2J}";
+	fx.thr[2].expr = "p(99)<50";
+	fx.serr[0].message = "trace\x1b\nline 2\tend";
+	fx.metrics[M_VUS].name = "vus\x1b";
+	json_object_set_new(fx.r.options, "url", json_string("http://127.0.0.1:1/\x1b[2J"));
+	json_object_set_new(fx.r.options, "tag\x1b", json_string("v\x1b"));
+	char *h = render();
+	for (const unsigned char *p = (const unsigned char *)h; *p; p++) {
+		cr_assert(*p >= 0x20 || *p == '\n' || *p == '\t', "control 0x%02x at %.40s", *p,
+		          (const char *)p);
+		cr_assert(*p != 0x7f, "DEL at %.40s", (const char *)p);
+		if (p[0] == 0xc2)
+			cr_assert(p[1] >= 0xa0, "a C1 control at %.40s", (const char *)p);
+		if (p[0] == 0xe2 && (p[1] == 0x80 || p[1] == 0x81))
+			cr_assert(!(p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) &&
+			              !(p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9),
+			          "a bidi override at %.40s", (const char *)p);
+	}
+	cr_expect_not_null(strstr(h, "esc \xef\xbf\xbd[31mred"));
+	/* the SVG <title> of the SLO line carries the selector, replaced too */
+	cr_expect_not_null(
+	    strstr(h, "<title>SLO 2: http_req_duration{name:\xef\xbf\xbd[2J} p(99)"));
+	cr_expect_not_null(strstr(h, "<pre>trace\xef\xbf\xbd&#10;line 2&#9;end</pre>"));
+	free(h);
+}
+
+Test(html, hostile_counts_do_not_overflow)
+{
+	fx.checks[0].passes = INT64_C(1) << 62;
+	fx.checks[0].fails = INT64_C(1) << 62;
+	fx.checks[1].passes = -5;
+	fx.checks[1].fails = -7;
+	fx.errors[0].count = -1;
+	fx.serr[0].count = INT64_MIN;
+	/* (2^61 each: result_combine adds the series' counts in int64_t) */
+	fx.series[2].total.nz = INT64_C(1) << 61;
+	fx.series[2].total.total = INT64_C(1) << 61;
+	fx.series[3].total.nz = INT64_C(1) << 61;
+	fx.series[3].total.total = -1;
+	char *h = render();
+	cr_expect_not_null(strstr(h, "<td class=\"n\">4611686018427387904</td><td class=\"n\">"
+	                             "4611686018427387904</td><td class=\"n\">50.00%</td>"));
+	cr_expect_not_null(strstr(h, "<td class=\"n\">n/a</td><td class=\"n\">n/a</td>"
+	                             "<td class=\"n\">n/a</td>"));
+	const char *neg = strstr(h, ">-");
+	cr_expect_null(neg, "a negative count shown: %.80s", neg ? neg - 40 : "");
+	cr_expect_null(strstr(h, "nan"));
 	free(h);
 }
