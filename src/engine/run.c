@@ -440,6 +440,23 @@ static void raise_nofile(void)
 	}
 }
 
+/* The process's peak RSS in kB: VmHWM of /proc/self/status, the high-water mark of this
+ * program's own memory. getrusage()'s ru_maxrss is the fallback only: Linux carries it
+ * across execve(), so a process started by a big parent (a test runner, a shell holding
+ * much memory) would report the parent's size at fork time. */
+static long peak_rss_kb(const struct rusage *ru)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb >= 0 ? kb : ru->ru_maxrss;
+}
+
 void engine_stop(struct engine *e, int level)
 {
 	int cur = __atomic_load_n(&e->stop_level, __ATOMIC_ACQUIRE);
@@ -728,7 +745,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			.cpu_percent = 100.0 * c.cpu_total_us / (run_s * 1e6 * cfg->threads),
 			.saturated_seconds = MIN(c.saturated_seconds, run_secs),
 			.host_saturated_seconds = MIN(c.host_saturated_seconds, run_secs),
-			.max_rss_kb = ru.ru_maxrss,
+			.max_rss_kb = peak_rss_kb(&ru),
 			.open_model = any_open(cfg),
 			.backlog_max = backlog_max,
 			.workers_stuck = c.nstuck,

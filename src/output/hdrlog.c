@@ -81,7 +81,7 @@ static void log_line(struct hdr_out *h, int32_t t, double length_s, const char *
 			buf_add(&h->line, strchr(", \t\r\n", *p) ? "_" : p, 1);
 		buf_add(&h->line, ",", 1);
 	}
-	snprintf(num, sizeof(num), "%d.000,%.3f,%.3f,", t, length_s,
+	snprintf(num, sizeof(num), "%d.000,%.3f,%.3f,", t, length_s > 0 ? length_s : 1.0,
 	         (double)hdr_max(hist) / MAX_RATIO);
 	buf_addstr(&h->line, num);
 	buf_addstr(&h->line, enc);

@@ -102,3 +102,21 @@ def test_result_to_stdout_and_bad_paths(tmp_path, echo_server):
     r = run_script(tmp_path, 'default = function() end', "--iterations", "1",
                    "--out", "nope=x", export=False, expect=104)
     assert "unknown output 'nope'" in r.stderr and "result" in r.stderr, r.stderr
+
+
+def test_peak_rss_is_stampedes_own(tmp_path, echo_server):
+    """generator.max_rss_kb is stampede's own peak (VmHWM), not its parent's: Linux keeps
+    getrusage()'s ru_maxrss across execve(), so a run started by a big process (a test
+    runner) reported the parent's size."""
+    import subprocess
+    import sys
+    from conftest import BIN
+    out = tmp_path / "r.json"
+    code = (f"big = bytearray(400 << 20)\n"
+            f"for i in range(0, len(big), 4096): big[i] = 1\n"
+            f"import subprocess\n"
+            f"subprocess.run([{str(BIN)!r}, 'run', '--url', {echo_server.base + '/x'!r}, "
+            f"'-i', '2', '-q', '--no-summary', '--out', 'result={out}'], check=True)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    rss = json.loads(out.read_text())["generator"]["max_rss_kb"]
+    assert 0 < rss < 200 * 1024, f"max_rss_kb {rss}: the parent's 400 MB counted"
