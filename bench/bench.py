@@ -784,6 +784,67 @@ end
 VU_MEMORY_TARGET_MB = 100.0
 
 
+SERIES_SCRIPT = """
+local http = require "stampede.http"
+local n = 0
+function default()
+  n = n + 1
+  http.get(stampede.env.BASE_URL .. "/item/" .. (n % tonumber(stampede.env.URLS) + 1))
+end
+"""
+SERIES_URLS = 200
+SERIES_TARGET_KB_PER_URL = 256      # issue #10: each distinct URL (series) costs <= 256 kB
+SERIES_TARGET_TOTAL_MB = 70         # and 200 of them stay under 70 MB in all
+
+
+def peak_rss_of(argv, timeout_s):
+    """Run argv; return (exit code, peak VmHWM in kB, stderr tail)."""
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    peak = 0
+    deadline = time.monotonic() + timeout_s
+    while p.poll() is None and time.monotonic() < deadline:
+        peak = max(peak, vm_hwm_kb(p.pid) or 0)
+        time.sleep(0.05)
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+    return p.returncode, peak, p.stderr.read().decode(errors="replace")[-500:]
+
+
+def run_series_memory_test(args, ctx_base, workdir, nginx):
+    """Peak RSS with 1 and with SERIES_URLS distinct URLs (no name tag: a series per URL,
+    about ten per request with the phases), 2 VUs for 2 s: the cost of one more series."""
+    print()
+    print("== series memory: 2 VUs, 2 s, requests to 1 vs %d distinct URLs (a series each)"
+          % SERIES_URLS)
+    script = os.path.join(workdir, "series.lua")
+    with open(script, "w") as f:
+        f.write(SERIES_SCRIPT)
+    out = {"urls": SERIES_URLS, "rss_1_kb": None, "rss_n_kb": None, "kb_per_url": None,
+           "verdict": None}
+    peaks = []
+    for urls in (1, SERIES_URLS):
+        argv = [args.bin, "run", script, "--vus", "2", "--duration", "2s", "-t", "1",
+                "-e", "BASE_URL=" + ctx_base["url"].rstrip("/"), "-e", "URLS=%d" % urls,
+                "-q", "--no-summary"]
+        rc, peak, err = peak_rss_of(argv, 60)
+        if rc != 0:
+            print("  stampede exited %s: %s" % (rc, err))
+        peaks.append(peak)
+    out["rss_1_kb"], out["rss_n_kb"] = peaks
+    per = (peaks[1] - peaks[0]) / float(SERIES_URLS - 1)
+    out["kb_per_url"] = per
+    ok = peaks[0] and per <= SERIES_TARGET_KB_PER_URL and \
+        peaks[1] / 1024.0 <= SERIES_TARGET_TOTAL_MB
+    out["verdict"] = "PASS" if ok else "FAIL"
+    print("peak RSS %.1f MB for 1 URL, %.1f MB for %d: %.0f kB per additional URL "
+          "(targets <= %d kB, <= %d MB) %s"
+          % (peaks[0] / 1024.0, peaks[1] / 1024.0, SERIES_URLS, per,
+             SERIES_TARGET_KB_PER_URL, SERIES_TARGET_TOTAL_MB, out["verdict"]))
+    return out
+
+
 def run_vu_memory_test(args, ctx_base, workdir, nginx):
     """Peak RSS of stampede with many VUs each looping http.get + sleep(5)."""
     vus, duration = args.memory_vus, 15
@@ -981,6 +1042,8 @@ def main(argv=None):
             results["rate_test"] = run_rate_test(args, ctx_base, workdir, nginx)
         if not args.self_test and not args.no_memory_test:
             results["vu_memory"] = run_vu_memory_test(args, ctx_base, workdir, nginx)
+            results["series_memory"] = run_series_memory_test(args, ctx_base, workdir,
+                                                              nginx)
     except HarnessError as e:
         results["harness_error"] = str(e)
         print("\nbench: harness error: %s" % e, file=sys.stderr)

@@ -51,6 +51,63 @@ static inline int counts_index(const struct hdr *h, int64_t value)
 	       h->sub_bucket_half_count;
 }
 
+/* ---- the counters, in chunks allocated where values land (struct hdr) ---- */
+
+static inline int64_t count_get(const struct hdr *h, int i)
+{
+	int64_t **g = h->groups[i >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT)];
+	int64_t *c = g ? g[(i >> HDR_CHUNK_SHIFT) & (HDR_GROUP - 1)] : NULL;
+	return c ? c[i & (HDR_CHUNK - 1)] : 0;
+}
+
+/* The chunk that holds counter i, allocated (zeroed) on first use. */
+static int64_t *chunk_for(struct hdr *h, int i)
+{
+	int64_t ***gp = &h->groups[i >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT)];
+	if (!*gp) {
+		*gp = xcalloc(HDR_GROUP, sizeof(**gp));
+		h->mem += HDR_GROUP * sizeof(**gp);
+	}
+	int64_t **cp = &(*gp)[(i >> HDR_CHUNK_SHIFT) & (HDR_GROUP - 1)];
+	if (!*cp) {
+		*cp = xcalloc(HDR_CHUNK, sizeof(**cp));
+		h->mem += HDR_CHUNK * sizeof(**cp);
+	}
+	return *cp;
+}
+
+static inline void count_add(struct hdr *h, int i, int64_t n)
+{
+	int64_t **g = h->groups[i >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT)];
+	int64_t *c = g ? g[(i >> HDR_CHUNK_SHIFT) & (HDR_GROUP - 1)] : NULL;
+	if (__builtin_expect(!c, 0))
+		c = chunk_for(h, i);
+	c[i & (HDR_CHUNK - 1)] += n;
+}
+
+/* The first index >= i whose chunk exists (counts_len when none): empty chunks are
+ * skipped whole by every loop over the counters. */
+static int next_chunk(const struct hdr *h, int i)
+{
+	while (i < h->counts_len) {
+		int64_t **g = h->groups[i >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT)];
+		if (!g) {
+			i = ((i >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT)) + 1)
+			    << (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT);
+			continue;
+		}
+		if (g[(i >> HDR_CHUNK_SHIFT) & (HDR_GROUP - 1)])
+			return i;
+		i = ((i >> HDR_CHUNK_SHIFT) + 1) << HDR_CHUNK_SHIFT;
+	}
+	return h->counts_len;
+}
+
+int64_t hdr_count_at_index(const struct hdr *h, int index)
+{
+	return index >= 0 && index < h->counts_len ? count_get(h, index) : 0;
+}
+
 /* Lowest value that lands in counts[index]. */
 static int64_t value_at_index(const struct hdr *h, int index)
 {
@@ -176,10 +233,14 @@ int hdr_init(struct hdr **out, int64_t lowest, int64_t highest, int sigfigs)
 	err = hdr_geometry(&geo, lowest, highest, sigfigs);
 	if (err)
 		return err;
-	/* One block: the counters follow the header, which keeps record() on one allocation. */
-	h = xcalloc(1, sizeof(*h) + (size_t)geo.counts_len * sizeof(int64_t));
+	/* One block: the header and the groups' directory; groups and chunks come when values
+	 * land in them */
+	int ngroups =
+	    (geo.counts_len + HDR_CHUNK * HDR_GROUP - 1) >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT);
+	h = xcalloc(1, sizeof(*h) + (size_t)ngroups * sizeof(int64_t **));
 	*h = geo;
-	h->counts = (int64_t *)(h + 1);
+	h->groups = (int64_t ***)(h + 1);
+	h->ngroups = ngroups;
 	h->min = INT64_MAX;
 	*out = h;
 	return 0;
@@ -196,6 +257,15 @@ struct hdr *hdr_new_default(void)
 
 void hdr_free(struct hdr *h)
 {
+	if (!h)
+		return;
+	for (int g = 0; g < h->ngroups; g++) {
+		if (!h->groups[g])
+			continue;
+		for (int c = 0; c < HDR_GROUP; c++)
+			free(h->groups[g][c]);
+		free(h->groups[g]);
+	}
 	free(h);
 }
 
@@ -206,7 +276,7 @@ static inline void record(struct hdr *h, int64_t value, int64_t n)
 		value = 0;
 	else if (value > h->highest)
 		value = h->highest;
-	h->counts[counts_index(h, value)] += n;
+	count_add(h, counts_index(h, value), n);
 	h->total_count += n;
 	h->sum += (double)value * (double)n;
 	if (value < h->min)
@@ -228,7 +298,10 @@ void hdr_record_n(struct hdr *h, int64_t value, int64_t n)
 
 void hdr_reset(struct hdr *h)
 {
-	memset(h->counts, 0, (size_t)h->counts_len * sizeof(*h->counts));
+	for (int g = 0; g < h->ngroups; g++) /* the chunks stay, for the next interval */
+		for (int c = 0; h->groups[g] && c < HDR_GROUP; c++)
+			if (h->groups[g][c])
+				memset(h->groups[g][c], 0, HDR_CHUNK * sizeof(int64_t));
 	h->total_count = 0;
 	h->min = INT64_MAX;
 	h->max = 0;
@@ -239,7 +312,7 @@ int64_t hdr_count_at_value(const struct hdr *h, int64_t value)
 {
 	int idx = counts_index(h, (int64_t)nonneg(value));
 
-	return idx < h->counts_len ? h->counts[idx] : 0;
+	return idx < h->counts_len ? count_get(h, idx) : 0;
 }
 
 static bool same_layout(const struct hdr *a, const struct hdr *b)
@@ -271,7 +344,7 @@ static int64_t merge_rerecord(struct hdr *dst, const struct hdr *src)
 			clamped += it.count;
 			v = dst->highest;
 		}
-		dst->counts[counts_index(dst, v)] += it.count;
+		count_add(dst, counts_index(dst, v), it.count);
 	}
 	dst->sum -= excess;
 	return clamped;
@@ -285,8 +358,19 @@ int64_t hdr_merge(struct hdr *dst, const struct hdr *src)
 		return 0;
 	/* A decoded src may hold values above its highest; only re-record when it must. */
 	if (dst == src || (same_layout(dst, src) && src->max <= dst->highest)) {
-		for (int i = 0; i < src->counts_len; i++)
-			dst->counts[i] += src->counts[i];
+		for (int i = next_chunk(src, 0); i < src->counts_len;
+		     i = next_chunk(src, i + HDR_CHUNK)) {
+			const int64_t *c = src->groups[i >> (HDR_CHUNK_SHIFT + HDR_GROUP_SHIFT)]
+			                              [(i >> HDR_CHUNK_SHIFT) & (HDR_GROUP - 1)];
+			int64_t *d = NULL;
+			for (int j = 0; j < HDR_CHUNK && i + j < src->counts_len; j++) {
+				if (!c[j])
+					continue;
+				if (!d)
+					d = chunk_for(dst, i);
+				d[j] += c[j];
+			}
+		}
 	} else {
 		clamped = merge_rerecord(dst, src);
 	}
@@ -345,17 +429,19 @@ int64_t hdr_value_at_percentile(const struct hdr *h, double p)
 	/* Like HdrHistogram, step one ulp down so 99.9% of 1000 is rank 999, not 1000. */
 	q = ceil(nextafter(p, -INFINITY) * (double)h->total_count / 100.0);
 	rank = q >= (double)h->total_count ? h->total_count : MAX((int64_t)q, 1);
-	for (int i = 0; i < h->counts_len; i++) {
-		cumulative += h->counts[i];
-		if (cumulative >= rank)
-			return MIN(hdr_highest_equivalent(h, value_at_index(h, i)), h->max);
+	for (int i = next_chunk(h, 0); i < h->counts_len; i = next_chunk(h, i)) {
+		for (int end = MIN(i + HDR_CHUNK, h->counts_len); i < end; i++) {
+			cumulative += count_get(h, i);
+			if (cumulative >= rank)
+				return MIN(hdr_highest_equivalent(h, value_at_index(h, i)), h->max);
+		}
 	}
 	return h->max;
 }
 
 size_t hdr_memory_size(const struct hdr *h)
 {
-	return sizeof(*h) + (size_t)h->counts_len * sizeof(*h->counts);
+	return sizeof(*h) + (size_t)h->ngroups * sizeof(*h->groups) + h->mem;
 }
 
 void hdr_iter_init(struct hdr_iter *it, const struct hdr *h)
@@ -374,11 +460,14 @@ bool hdr_iter_next(struct hdr_iter *it)
 		it->index = h->counts_len;
 		return false;
 	}
-	for (int i = it->index + 1; i < h->counts_len; i++) {
-		if (h->counts[i] == 0)
+	for (int i = next_chunk(h, it->index + 1); i < h->counts_len; i = next_chunk(h, i)) {
+		int64_t n = count_get(h, i);
+		if (n == 0) {
+			i++;
 			continue;
+		}
 		it->index = i;
-		it->count = h->counts[i];
+		it->count = n;
 		it->cumulative += it->count;
 		it->value_low = value_at_index(h, i);
 		it->value = hdr_highest_equivalent(h, it->value_low);
@@ -458,7 +547,7 @@ static int used_counts(const struct hdr *h)
 {
 	int n = h->counts_len;
 
-	while (n > 0 && h->counts[n - 1] == 0)
+	while (n > 0 && count_get(h, n - 1) == 0)
 		n--;
 	return n;
 }
@@ -473,14 +562,14 @@ static size_t encode_v2(const struct hdr *h, uint8_t **out)
 	for (int i = 0; i < limit;) {
 		int zeros = 0;
 
-		while (i < limit && h->counts[i] == 0) {
+		while (i < limit && count_get(h, i) == 0) {
 			zeros++;
 			i++;
 		}
 		if (zeros)
 			n += zz_put(buf + n, -(int64_t)zeros);
 		else
-			n += zz_put(buf + n, h->counts[i++]);
+			n += zz_put(buf + n, count_get(h, i++));
 	}
 	put_be32(buf, HDR_V2_COOKIE | HDR_COOKIE_WORD_ZIGZAG);
 	put_be32(buf + 4, (uint32_t)(n - HDR_V2_HEADER_LEN));
@@ -630,7 +719,9 @@ static int v2_counts(struct hdr *h, const uint8_t *p, size_t len)
 		}
 		if (idx >= h->counts_len || v > INT64_MAX - h->total_count)
 			return -EINVAL;
-		h->counts[idx++] = v;
+		if (v)
+			count_add(h, (int)idx, v);
+		idx++;
 		h->total_count += v;
 	}
 	return 0;

@@ -23,11 +23,22 @@ struct hdr {
 	int bucket_count;
 	int counts_len;
 	int64_t total_count;
-	int64_t min;     /* INT64_MAX when empty */
-	int64_t max;     /* 0 when empty */
-	double sum;      /* sum of recorded values (for the mean) */
-	int64_t *counts; /* counts_len entries */
+	int64_t min; /* INT64_MAX when empty */
+	int64_t max; /* 0 when empty */
+	double sum;  /* sum of recorded values (for the mean) */
+	/* The counters, allocated only where values land (issue #10: a histogram costs what
+	 * its data needs): counts_len counters in chunks of HDR_CHUNK, chunks in groups of
+	 * HDR_GROUP; groups[g] and groups[g][c] stay NULL until a counter in them is non-zero.
+	 * Use hdr_count_at_index() to read one. */
+	int64_t ***groups; /* ngroups entries, in the same block as the struct */
+	int ngroups;
+	size_t mem; /* bytes allocated for groups and chunks */
 };
+
+#define HDR_CHUNK_SHIFT 6 /* 64 counters (512 bytes) per chunk */
+#define HDR_CHUNK       (1 << HDR_CHUNK_SHIFT)
+#define HDR_GROUP_SHIFT 4 /* 16 chunks (1024 counters) per group */
+#define HDR_GROUP       (1 << HDR_GROUP_SHIFT)
 
 /* Create a histogram tracking [lowest, highest] with sigfigs significant digits into *out.
  * Returns 0 or -EINVAL on bad arguments. Free with hdr_free(). */
@@ -62,7 +73,11 @@ bool hdr_values_equivalent(const struct hdr *h, int64_t a, int64_t b);
 /* Bucket geometry helpers (HdrHistogram semantics). */
 int64_t hdr_lowest_equivalent(const struct hdr *h, int64_t v);
 int64_t hdr_highest_equivalent(const struct hdr *h, int64_t v);
+/* Bytes the histogram holds now: the struct, its directory, and the groups and chunks its
+ * values touched. */
 size_t hdr_memory_size(const struct hdr *h);
+/* The counter at index (0 for an index past counts_len). */
+int64_t hdr_count_at_index(const struct hdr *h, int index);
 /* Count in the bucket that value falls into (negative counts as 0; 0 beyond the array). */
 int64_t hdr_count_at_value(const struct hdr *h, int64_t value);
 

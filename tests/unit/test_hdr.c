@@ -117,8 +117,9 @@ static void t_assert_same_counts(const struct hdr *a, const struct hdr *b)
 	cr_assert_eq(a->counts_len, b->counts_len);
 	cr_assert_eq(a->total_count, b->total_count);
 	for (int i = 0; i < a->counts_len; i++)
-		cr_assert_eq(a->counts[i], b->counts[i], "counts[%d]: %lld != %lld", i,
-		             (long long)a->counts[i], (long long)b->counts[i]);
+		cr_assert_eq(hdr_count_at_index(a, i), hdr_count_at_index(b, i),
+		             "counts[%d]: %lld != %lld", i, (long long)hdr_count_at_index(a, i),
+		             (long long)hdr_count_at_index(b, i));
 }
 
 static struct hdr *t_decode(const char *s)
@@ -291,7 +292,7 @@ Test(hdr, default_layout_matches_hdrhistogram)
 	cr_assert_eq(h->sub_bucket_half_count_magnitude, 10);
 	cr_assert_eq(h->bucket_count, 22);
 	cr_assert_eq(h->counts_len, 23552);
-	cr_assert_geq(hdr_memory_size(h), 23552 * sizeof(int64_t));
+	cr_assert_leq(hdr_memory_size(h), 1024, "an empty histogram allocates no counters");
 	hdr_free(h);
 }
 
@@ -471,7 +472,7 @@ Test(hdr, reset)
 	cr_assert_float_eq(hdr_mean(h), 0, 1e-12);
 	cr_assert_eq(hdr_value_at_percentile(h, 50), 0);
 	for (int i = 0; i < h->counts_len; i++)
-		cr_assert_eq(h->counts[i], 0);
+		cr_assert_eq(hdr_count_at_index(h, i), 0);
 	hdr_record(h, 42);
 	cr_assert_eq(hdr_min(h), 42);
 	cr_assert_eq(hdr_max(h), 42);
