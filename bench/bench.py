@@ -845,6 +845,52 @@ def run_series_memory_test(args, ctx_base, workdir, nginx):
     return out
 
 
+IDLE_SCRIPT = """
+local http = require "stampede.http"
+options = { scenarios = { s = { executor = "shared-iterations", vus = 1,
+                                iterations = tonumber(stampede.env.N) } } }
+function default() http.get(stampede.env.BASE_URL .. "/u/" .. stampede.scenario.iteration) end
+"""
+IDLE_URLS = 150
+IDLE_TARGET_KB_PER_SERIES = 16      # issue #10: a series whose tags were seen once
+
+
+def run_idle_series_test(args, ctx_base, workdir, nginx):
+    """Peak RSS with 1 and IDLE_URLS distinct URLs each requested once (their series get
+    one sample, then stay idle), divided by the series the result file counts."""
+    print()
+    print("== idle series: 1 VU, 1 vs %d distinct URLs requested once each" % IDLE_URLS)
+    script = os.path.join(workdir, "idle.lua")
+    with open(script, "w") as f:
+        f.write(IDLE_SCRIPT)
+    out = {"urls": IDLE_URLS, "kb_per_series": None, "verdict": None}
+    peaks, series = [], []
+    for n in (1, IDLE_URLS):
+        res = os.path.join(workdir, "idle-%d.json" % n)
+        argv = [args.bin, "run", script, "-t", "1", "-e", "N=%d" % n,
+                "-e", "BASE_URL=" + ctx_base["url"].rstrip("/"), "-q", "--no-summary",
+                "--out", "result=" + res]
+        rc, peak, err = peak_rss_of(argv, 60)
+        if rc != 0:
+            print("  stampede exited %s: %s" % (rc, err))
+        peaks.append(peak)
+        try:
+            with open(res) as f:
+                series.append(sum(len(m["series"]) for m in json.load(f)["metrics"].values()))
+        except (OSError, ValueError, KeyError):
+            series.append(0)
+    extra = series[1] - series[0]
+    per = (peaks[1] - peaks[0]) / float(extra) if extra > 0 else None
+    out["kb_per_series"] = per
+    ok = per is not None and per <= IDLE_TARGET_KB_PER_SERIES
+    out["verdict"] = "PASS" if ok else "FAIL"
+    print("peak RSS %.1f MB with %d series, %.1f MB with %d: %s kB per idle series "
+          "(target <= %d kB) %s"
+          % (peaks[0] / 1024.0, series[0], peaks[1] / 1024.0, series[1], fmt(per, ".1f"),
+             IDLE_TARGET_KB_PER_SERIES, out["verdict"]))
+    return out
+
+
 def run_vu_memory_test(args, ctx_base, workdir, nginx):
     """Peak RSS of stampede with many VUs each looping http.get + sleep(5)."""
     vus, duration = args.memory_vus, 15
@@ -1044,6 +1090,7 @@ def main(argv=None):
             results["vu_memory"] = run_vu_memory_test(args, ctx_base, workdir, nginx)
             results["series_memory"] = run_series_memory_test(args, ctx_base, workdir,
                                                               nginx)
+            results["idle_series"] = run_idle_series_test(args, ctx_base, workdir, nginx)
     except HarnessError as e:
         results["harness_error"] = str(e)
         print("\nbench: harness error: %s" % e, file=sys.stderr)
