@@ -115,9 +115,12 @@ int cmd_quickstart(int argc, char **argv)
 			    "Starts the demo target (stampede serve-demo) on a free loopback port, "
 			    "runs a\nshort test (a smoke phase, then 20 users logging in, browsing "
 			    "and ordering,\nabout 25 s), prints the summary and writes "
-			    "DIR/quickstart.lua (the script),\nDIR/quickstart-result.json (the result, "
-			    "docs/result-format.md) and\nDIR/quickstart-report.html (the HTML report) "
-			    "(default DIR: results). The exit\ncode is the test's (99 when a threshold "
+			    "DIR/quickstart.lua (the script),\nDIR/quickstart-result.json (the "
+			    "result, "
+			    "docs/result-format.md) and\nDIR/quickstart-report.html (the HTML "
+			    "report) "
+			    "(default DIR: results). The exit\ncode is the test's (99 when a "
+			    "threshold "
 			    "failed).\n");
 			return 0;
 		}

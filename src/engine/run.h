@@ -48,9 +48,9 @@ struct run_opts {
 	struct threshold *thr; /* borrowed */
 	int nthr;
 	int64_t abort_delay_us;
-	bool progress;         /* a progress line is on stderr (warnings start a new line) */
-	const char *version;   /* stampede's version, for the result */
-	json_t *options;       /* borrowed: what the run was asked to do, for the result */
+	bool progress;       /* a progress line is on stderr (warnings start a new line) */
+	const char *version; /* stampede's version, for the result */
+	json_t *options;     /* borrowed: what the run was asked to do, for the result */
 	const struct run_hooks *hooks;
 	struct script *script; /* scripted runs: setup/teardown/handle_summary, errors */
 	json_t *trend_stats;   /* summaryTrendStats, or NULL for the default */

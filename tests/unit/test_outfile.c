@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util/outfile.h"
 #include "util/common.h"
+#include "util/outfile.h"
 
 static char dir[64];
 
