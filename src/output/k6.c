@@ -28,7 +28,6 @@
  */
 
 /* Paths longer than this are cut in the tree (group names come from scripts). */
-#define K6_PATH_MAX 4096
 
 /* A number as JSON.stringify writes a JS number: integral values without a fraction. k6
  * never holds NaN or infinity in these documents; should one come, it is written as 0. */
@@ -56,87 +55,40 @@ static void k6_id(const char *s, char out[33])
 
 /* --- root_group ------------------------------------------------------------------- */
 
-static json_t *k6_group_new(const char *name, size_t namelen, const char *path)
+/* A copy of a root_group node (result_root_group()) with k6's "id" after its "path",
+ * its checks given theirs, its groups copied the same way. New reference. */
+static json_t *k6_node(json_t *node, int depth)
 {
-	char id[33];
-	k6_id(path, id);
-	json_t *g = json_object();
-	json_object_set_new(g, "name", json_stringn(name, namelen));
-	json_object_set_new(g, "path", json_string(path));
-	json_object_set_new(g, "id", json_string(id));
-	json_object_set_new(g, "groups", json_array());
-	json_object_set_new(g, "checks", json_array());
-	return g;
-}
-
-/* The node of group path "::a::b" under root, created on the way (lib.GroupSummary's
- * buildGroup). A path that does not start with "::" is the root. Borrowed reference. */
-static json_t *k6_group_at(json_t *root, const char *path)
-{
-	json_t *node = root;
-	size_t plen = strnlen(path, K6_PATH_MAX);
-	if (strncmp(path, "::", 2) != 0)
-		return root;
-	for (size_t at = 0; at < plen;) {
-		const char *name = path + at + 2;
-		const char *end = strstr(name, "::");
-		size_t n = end ? (size_t)(end - name) : plen - at - 2;
-		size_t upto = at + 2 + n;
-		json_t *kids = json_object_get(node, "groups"), *found = NULL, *k;
-		size_t i;
-		json_array_foreach(kids, i, k)
-		{
-			const char *kn = json_string_value(json_object_get(k, "name"));
-			if (kn && strlen(kn) == n && !memcmp(kn, name, n)) {
-				found = k;
-				break;
-			}
-		}
-		if (!found) {
-			char *sub = xstrndup(path, upto);
-			found = k6_group_new(name, n, sub);
-			free(sub);
-			json_array_append_new(kids, found);
-		}
-		node = found;
-		at = upto;
-	}
-	return node;
-}
-
-static json_t *k6_check(const struct result_check *c)
-{
-	char id[33];
-	size_t len = strlen(c->group) + 2 + strlen(c->name) + 1;
-	char *path = xmalloc(len);
-	snprintf(path, len, "%s::%s", c->group, c->name);
-	k6_id(path, id);
 	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(c->name));
-	json_object_set_new(o, "path", json_string(path));
-	json_object_set_new(o, "id", json_string(id));
-	json_object_set_new(o, "passes", json_integer(c->passes));
-	json_object_set_new(o, "fails", json_integer(c->fails));
-	free(path);
+	const char *key;
+	json_t *v;
+	char id[33];
+	json_object_foreach(node, key, v)
+	{
+		if (!strcmp(key, "groups") || !strcmp(key, "checks")) {
+			json_t *a = json_array(), *kid;
+			size_t i;
+			json_array_foreach(v, i, kid) json_array_append_new(
+			    a, depth < 64 ? k6_node(kid, depth + 1) : json_deep_copy(kid));
+			json_object_set_new(o, key, a);
+		} else {
+			json_object_set(o, key, v);
+		}
+		if (!strcmp(key, "path")) {
+			k6_id(json_string_value(v), id);
+			json_object_set_new(o, "id", json_string(id));
+		}
+	}
 	return o;
 }
 
 /* summary.go exportGroup(): {name, path, id, groups: [...], checks: [...]}, in the order
- * groups and checks were first seen. */
+ * groups and checks were first seen: the result's tree with k6's ids. */
 static json_t *k6_root_group(const struct result *r)
 {
-	json_t *root = k6_group_new("", 0, "");
-	for (int i = 0; i < r->ngroups; i++)
-		k6_group_at(root, r->groups[i] ? r->groups[i] : "");
-	for (int i = 0; i < r->nchecks; i++) {
-		const struct result_check *c = &r->checks[i];
-		if (!c->name)
-			continue;
-		json_t *g = k6_group_at(root, c->group ? c->group : "");
-		struct result_check copy = *c;
-		copy.group = c->group ? c->group : "";
-		json_array_append_new(json_object_get(g, "checks"), k6_check(&copy));
-	}
+	json_t *tree = result_root_group(r);
+	json_t *root = k6_node(tree, 0);
+	json_decref(tree);
 	return root;
 }
 

@@ -207,7 +207,7 @@ static json_t *group_at(json_t *root, const char *path)
 	return node;
 }
 
-static json_t *root_group_json(const struct result *r)
+json_t *result_root_group(const struct result *r)
 {
 	json_t *root = group_node("", "");
 	for (int i = 0; i < r->ngroups; i++)
@@ -355,7 +355,7 @@ json_t *result_to_json(const struct result *r)
 	}
 	json_object_set_new(doc, "submetrics", sub);
 	json_object_set_new(doc, "thresholds", thr);
-	json_object_set_new(doc, "root_group", root_group_json(r));
+	json_object_set_new(doc, "root_group", result_root_group(r));
 
 	json_t *errs = json_array();
 	for (int i = 0; i < r->nerrors; i++) {

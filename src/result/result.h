@@ -196,6 +196,11 @@ const char *result_contains(enum result_unit u);
 /* k6's metric type name: "counter", "gauge", "rate", "trend". */
 const char *result_type_name(enum metric_type t);
 
+/* The checks and groups as k6's root_group tree: {name, path, groups: [...], checks:
+ * [{name, path, passes, fails}]}, in the order they were first seen (no ids). New
+ * reference. */
+json_t *result_root_group(const struct result *r);
+
 /* Thresholds that failed. */
 int result_thresholds_failed(const struct result *r);
 
