@@ -228,6 +228,20 @@ json_t *result_root_group(const struct result *r)
 	return root;
 }
 
+/* The verdicts of the thresholds on selector: {"p(95)<200": {"ok": true}, ...}. */
+static json_t *verdicts_json(const struct result *r, const char *selector)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < r->nthresholds; i++) {
+		if (strcmp(r->thresholds[i].selector, selector))
+			continue;
+		json_t *e = json_object();
+		json_object_set_new(e, "ok", json_boolean(r->thresholds[i].ok));
+		json_object_set_new(o, r->thresholds[i].expr, e);
+	}
+	return o;
+}
+
 json_t *result_to_json(const struct result *r)
 {
 	json_t *doc = json_object(), *state = json_object(), *metrics = json_object();
@@ -258,18 +272,11 @@ json_t *result_to_json(const struct result *r)
 		json_object_set_new(o, "contains", json_string(result_contains(rm->unit)));
 		json_object_set_new(o, "values", values_json(r, &total, rm->unit));
 		result_values_free(&total);
-		json_t *thr = NULL;
-		for (int i = 0; i < r->nthresholds; i++) {
-			if (strcmp(r->thresholds[i].selector, rm->name))
-				continue;
-			if (!thr)
-				thr = json_object();
-			json_t *e = json_object();
-			json_object_set_new(e, "ok", json_boolean(r->thresholds[i].ok));
-			json_object_set_new(thr, r->thresholds[i].expr, e);
-		}
-		if (thr)
+		json_t *thr = verdicts_json(r, rm->name);
+		if (json_object_size(thr))
 			json_object_set_new(o, "thresholds", thr);
+		else
+			json_decref(thr);
 		json_object_set_new(o, "timeseries", ts_json(&rm->ts, rm->type));
 		for (int i = 0; i < r->nseries; i++) {
 			const struct result_series *s = &r->series[i];
@@ -323,15 +330,7 @@ json_t *result_to_json(const struct result *r)
 			json_object_set_new(o, "tags", tags_json(t->tags, t->ntags));
 			json_object_set_new(o, "values", values_json(r, &v, r->metrics[m].unit));
 			result_values_free(&v);
-			json_t *th = json_object();
-			for (int j = 0; j < r->nthresholds; j++) {
-				if (strcmp(r->thresholds[j].selector, t->selector))
-					continue;
-				json_t *e = json_object();
-				json_object_set_new(e, "ok", json_boolean(r->thresholds[j].ok));
-				json_object_set_new(th, r->thresholds[j].expr, e);
-			}
-			json_object_set_new(o, "thresholds", th);
+			json_object_set_new(o, "thresholds", verdicts_json(r, t->selector));
 			json_object_set_new(sub, t->selector, o);
 		}
 		json_t *o = json_object(), *tags = json_array();
