@@ -1,5 +1,4 @@
 /* cmd_report.c: `stampede report RESULT.json [-o FILE]`: the HTML report of a result file. */
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "engine/run.h"
 #include "output/html.h"
 #include "result/result.h"
+#include "util/outfile.h"
 
 #define DEFAULT_REPORT "report.html"
 
@@ -31,37 +31,19 @@ void cmd_report_usage(void)
 	       "            110 the report could not be written\n");
 }
 
-/* The directory part of path resolved (realpath) into dir, and its last component in
- * *base; false when the directory cannot be resolved. */
-static bool split_real(const char *path, char *dir, const char **base)
-{
-	char copy[PATH_MAX];
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return false;
-	char *slash = strrchr(copy, '/');
-	*base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	if (!slash)
-		return realpath(".", dir) != NULL;
-	if (slash == copy)
-		slash++; /* "/name": the root directory */
-	*slash = '\0';
-	return realpath(copy, dir) != NULL;
-}
-
-/* Whether writing the report to out would replace the result file in: the same file (same
- * device and inode) when both exist, else the same name in the same directory (realpath
- * of the directories). "-" is stdout, never the input. */
+/* Whether writing the report to out would replace the result file in: the same file
+ * (same device and inode) when both exist, else the same canonical name (outfile_where:
+ * symlinks and the directory resolved). "-" is stdout, never the input. */
 static bool report_same_file(const char *in, const char *out)
 {
 	struct stat a, b;
-	char din[PATH_MAX], dout[PATH_MAX];
-	const char *bin, *bout;
-	if (strcmp(out, "-") == 0)
-		return false;
-	if (stat(in, &a) == 0 && stat(out, &b) == 0)
+	if (stat(in, &a) == 0 && stat(out, &b) == 0 && S_ISREG(b.st_mode))
 		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	return split_real(in, din, &bin) && split_real(out, dout, &bout) &&
-	       strcmp(din, dout) == 0 && strcmp(bin, bout) == 0;
+	char *win = outfile_where(in), *wout = outfile_where(out);
+	bool same = win && wout && strcmp(win, wout) == 0;
+	free(win);
+	free(wout);
+	return same;
 }
 
 static const struct option long_opts[] = {

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "output/output.h"
 #include "util/common.h"
+#include "util/outfile.h"
 
 #define OUT_MAX      64            /* --out flags */
 #define PIPELINE_MAX (OUT_MAX + 8) /* and the outputs the command adds itself */
@@ -86,64 +86,15 @@ int pipeline_add_spec(struct pipeline *p, const char *spec, char *err, size_t er
 	return -EINVAL;
 }
 
-static char *target_dir(const char *a);
-
-/* Where output i writes, resolved (symlinks, "..") so that two spellings of one file
- * compare equal; NULL for an output that writes no file of its own ("-", a descriptor,
- * an endpoint). A new string. */
+/* Where output i writes (util/outfile's canonical name), or NULL for an output that writes
+ * no file of its own (the terminal, an endpoint, "-", a descriptor or device). */
 static char *target_of(const struct pipeline *p, int i)
 {
 	const struct output *o = &p->out[i];
-	const char *a = o->arg;
 	if (o->ops == &output_summary || o->ops == &output_progress ||
-	    o->ops == &output_prometheus || !*a || !strcmp(a, "-") || !strncmp(a, "/dev/", 5) ||
-	    !strncmp(a, "/proc/", 6))
+	    o->ops == &output_prometheus || !*o->arg)
 		return NULL;
-	char *full = realpath(a, NULL);
-	if (full)
-		return full;
-	/* not there (yet), or a symlink to nothing yet: follow the links by hand (as
-	 * util/outfile does, at most 40), then resolve the directory */
-	char *cur = xstrdup(a);
-	for (int hop = 0; hop < 40; hop++) {
-		char link[4096];
-		ssize_t n = readlink(cur, link, sizeof(link) - 1);
-		if (n < 0)
-			break;
-		link[n] = 0;
-		const char *cs = strrchr(cur, '/');
-		char *next;
-		if (link[0] == '/' || !cs) {
-			next = xstrdup(link);
-		} else {
-			size_t len = (size_t)(cs - cur) + 1 + (size_t)n + 1;
-			next = xmalloc(len);
-			snprintf(next, len, "%.*s/%s", (int)(cs - cur), cur, link);
-		}
-		free(cur);
-		cur = next;
-	}
-	full = target_dir(cur);
-	free(cur);
-	return full;
-}
-
-/* path's directory resolved, then its last component. A new string. */
-static char *target_dir(const char *a)
-{
-	char *full;
-	const char *slash = strrchr(a, '/');
-	char *dir = slash ? xstrndup(a, (size_t)(slash - a + (slash == a))) : xstrdup(".");
-	char *rdir = realpath(dir, NULL);
-	free(dir);
-	if (!rdir)
-		return xstrdup(a);
-	const char *base = slash ? slash + 1 : a;
-	size_t n = strlen(rdir) + strlen(base) + 2;
-	full = xmalloc(n);
-	snprintf(full, n, "%s/%s", rdir, base);
-	free(rdir);
-	return full;
+	return outfile_where(o->arg);
 }
 
 int pipeline_open(struct pipeline *p)

@@ -181,6 +181,29 @@ static int resolve(const char *path, struct target *t, char *err, size_t errlen)
 	return resolve_from(xstrdup(path), path, t, err, errlen);
 }
 
+char *outfile_where(const char *path)
+{
+	struct target t;
+	char err[8];
+	if (resolve(path, &t, err, sizeof(err)) < 0)
+		return NULL;
+	if (t.kind != T_FILE) {
+		free(t.path);
+		return NULL;
+	}
+	char *dir = dir_of(t.path), *rdir = realpath(dir, NULL);
+	free(dir);
+	if (!rdir)
+		return t.path;
+	const char *base = base_of(t.path);
+	size_t n = strlen(rdir) + strlen(base) + 2;
+	char *where = xmalloc(n);
+	snprintf(where, n, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base);
+	free(rdir);
+	free(t.path);
+	return where;
+}
+
 static int check_fd(const char *path, int fd, char *err, size_t errlen)
 {
 	char why[64];

@@ -19,6 +19,12 @@
  * (a socket or block device), -EBADF (a descriptor not open for writing), -ELOOP. */
 int outfile_check(const char *path, char *err, size_t errlen);
 
+/* The file a write to path would replace, as one canonical name (symlinks followed as a
+ * write follows them, the directory through realpath), so that two spellings of one file
+ * compare equal: a new string, or NULL when path writes no file of its own ("-", a
+ * descriptor, a device or FIFO) or cannot be resolved. */
+char *outfile_where(const char *path);
+
 /* Write data[0..len) to path: "-" and this process's descriptors (as outfile_check) are
  * written in place, after stdio's stdout buffer is flushed; a character device or FIFO
  * (following symlinks) is opened without O_CREAT/O_TRUNC and written directly (a FIFO

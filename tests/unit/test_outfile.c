@@ -535,3 +535,25 @@ Test(outfile, stream_open_errors_name_the_path)
 	cr_expect_eq(outfile_stream_open(dir, 0, &s, err, sizeof(err)), -EISDIR);
 	cr_expect_null(s);
 }
+
+/* outfile_where: one canonical name for every spelling of the file a write replaces (the
+ * pipeline refuses two outputs on one file; report refuses to overwrite its input). */
+Test(outfile, where_names_the_file_a_write_replaces)
+{
+	char *a = outfile_where(in_dir("a.json"));
+	cr_assert_not_null(a, "a file not there yet has a name");
+	cr_assert_eq(mkdir(in_dir("sub"), 0755), 0);
+	cr_assert_eq(symlink("a.json", in_dir("link.json")), 0); /* to nothing yet */
+	const char *same[] = { "sub/../a.json", "./a.json", "link.json" };
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char *w = outfile_where(in_dir(same[i]));
+		cr_expect(w && !strcmp(w, a), "%s: %s, not %s", same[i], w ? w : "NULL", a);
+		free(w);
+	}
+	char *b = outfile_where(in_dir("b.json"));
+	cr_expect(b && strcmp(a, b), "another name is another file");
+	cr_expect_null(outfile_where("-"), "stdout writes no file of its own");
+	cr_expect_null(outfile_where("/dev/null"), "nor does a device");
+	free(a);
+	free(b);
+}
