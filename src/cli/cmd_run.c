@@ -658,7 +658,6 @@ static void outputs_env(const struct run_args *a, const struct engine_cfg *cfg, 
 		.no_color = !color,
 	};
 	env->color_stdout = color && env->stdout_tty;
-	env->color_stderr = color && env->stderr_tty;
 }
 
 /* Open the outputs the flags ask for, run, close them. Returns the exit code. */

@@ -35,7 +35,6 @@ struct output_env {
 	bool quiet;          /* --quiet: no progress line */
 	bool no_color;       /* --no-color or NO_COLOR: no colours anywhere (k6's noColor) */
 	bool color_stdout;   /* colours on stdout (a TTY, no --no-color, no NO_COLOR) */
-	bool color_stderr;   /* the same for stderr */
 	bool stdout_tty;     /* stdout is a terminal */
 	bool stderr_tty;     /* stderr is a terminal */
 	json_t *trend_stats; /* summaryTrendStats or NULL (borrowed) */

@@ -32,7 +32,8 @@ static enum result_unit unit_of(enum metric_unit u)
 	}
 }
 
-void result_values_from_slot(const struct slot *sl, struct result_values *out)
+/* A slot's values as result values (h borrowed). */
+static void result_values_from_slot(const struct slot *sl, struct result_values *out)
 {
 	*out = (struct result_values){
 		.type = sl->type,

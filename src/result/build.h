@@ -56,7 +56,4 @@ struct result_snapshots {
 void result_snapshot_emit(void *ctx, const struct aggregate *a, int32_t t);
 void result_snapshots_free(struct result_snapshots *s);
 
-/* A slot's values as result values (h borrowed). */
-void result_values_from_slot(const struct slot *sl, struct result_values *out);
-
 #endif
