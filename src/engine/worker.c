@@ -18,7 +18,6 @@
 #define CONTROL_PERIOD_US 10000
 /* Arrivals due within this slack share one wake-up; it stays far below the lateness
  * tolerance (1 ms), so no iteration counts as late because of it. */
-#define ARRIVAL_SLACK_US 200
 
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY, VU_SLEEP, VU_PENDING };
 
@@ -829,17 +828,22 @@ static void advance_arrival(struct scen_rt *s)
 		s->arrival_x += rng_exp(&s->rng) * s->w->cfg->threads;
 }
 
+/* Start every arrival due before the window (engine_cfg.arrival_window_us) from now ends,
+ * then sleep until the next one is due: one wake-up per window, each arrival started at
+ * most a window early and never late because of it. An early one keeps its intended time,
+ * so it is never "late" (late_by) and its latency counts from its actual start. */
 static void on_arrival(struct loop_timer *t, void *ud)
 {
 	struct scen_rt *s = ud;
 	struct worker *w = s->w;
+	int64_t window = w->cfg->arrival_window_us;
 	int64_t now = now_us();
 	while (s->local_stop == STOP_NONE) {
 		int64_t when = next_arrival(s);
 		if (when < 0)
 			return;
-		if (when > now) {
-			loop_timer_at(w->loop, &s->arrival, when + ARRIVAL_SLACK_US);
+		if (when > now + window) {
+			loop_timer_at(w->loop, &s->arrival, when);
 			return;
 		}
 		advance_arrival(s);

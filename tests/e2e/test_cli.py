@@ -69,6 +69,8 @@ def test_bad_duration_is_named(stampede, closed_url, value):
     ("--iterations", "many"),
     ("--rate", "fast"),
     ("--arrival", "bogus"),
+    ("--arrival-window", "5x"),
+    ("--arrival-window", "1s"),
     ("--timeout", "5x"),
     ("--connect-timeout", "5x"),
     ("--grace", "5x"),
