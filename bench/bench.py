@@ -911,6 +911,77 @@ def run_idle_series_test(args, ctx_base, workdir, nginx):
     return out
 
 
+SOAK_SCRIPT = """
+local http = require "stampede.http"
+local n = 0
+function default()
+  n = n + 1
+  http.get(stampede.env.BASE_URL .. "/soak/" .. (n % tonumber(stampede.env.URLS) + 1))
+  stampede.sleep(0.005)
+end
+"""
+SOAK_URLS = 50                   # issue #10: "a 1-hour run with 50 series stays flat"
+SOAK_TARGET_GROWTH_KB = 1024     # RSS growth after the first minute
+
+
+def run_soak_memory_test(args, ctx_base, workdir, nginx):
+    """RSS (VmRSS, sampled each second) of a run over SOAK_URLS distinct URLs (each a
+    series of every http_* metric): its growth from the first minute to the end. Points
+    are bounded per series and per metric (docs/ARCHITECTURE.md), so a longer run grows
+    no more; bench/README.md gives a 1-hour measurement."""
+    duration = args.soak_duration
+    print()
+    print("== soak memory: 4 VUs, %d distinct URLs, %d s: RSS after the first minute"
+          % (SOAK_URLS, duration))
+    script = os.path.join(workdir, "soak.lua")
+    with open(script, "w") as f:
+        f.write(SOAK_SCRIPT)
+    argv = [args.bin, "run", script, "--vus", "4", "--duration", "%ds" % duration,
+            "-t", "1", "-e", "BASE_URL=" + ctx_base["url"].rstrip("/"),
+            "-e", "URLS=%d" % SOAK_URLS, "-q", "--no-summary"]
+    out = {"urls": SOAK_URLS, "duration_s": duration, "rss_at_60s_kb": None,
+           "rss_max_after_kb": None, "growth_kb": None, "verdict": None}
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    start = time.monotonic()
+    at60, after = None, 0
+    while p.poll() is None and time.monotonic() < start + duration + 60:
+        rss = None
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss = int(line.split()[1])
+        except OSError:
+            pass
+        elapsed = time.monotonic() - start
+        if rss is not None and elapsed < duration - 1:  # not the final result building
+            if elapsed >= 60 and at60 is None:
+                at60 = rss
+            elif at60 is not None:
+                after = max(after, rss)
+        time.sleep(1.0)
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+    err = p.stderr.read().decode(errors="replace")
+    if at60 is None or not after:
+        out["verdict"] = "FAIL"
+        print("soak memory: FAIL (no RSS samples after the first minute; exit %s) %s"
+              % (p.returncode, err[-300:]))
+        return out
+    growth = after - at60
+    out.update(rss_at_60s_kb=at60, rss_max_after_kb=after, growth_kb=growth)
+    out["verdict"] = "PASS" if (p.returncode == 0 and growth <= SOAK_TARGET_GROWTH_KB) \
+        else "FAIL"
+    print("RSS %.1f MB at 60 s, at most %.1f MB until %d s: %+d kB (target <= %d kB) %s"
+          % (at60 / 1024.0, after / 1024.0, duration, growth, SOAK_TARGET_GROWTH_KB,
+             out["verdict"]))
+    if p.returncode != 0:
+        print("  stampede exited %s: %s" % (p.returncode, err[-500:]))
+    return out
+
+
 def run_vu_memory_test(args, ctx_base, workdir, nginx):
     """Peak RSS of stampede with many VUs each looping http.get + sleep(5)."""
     vus, duration = args.memory_vus, 15
@@ -1034,6 +1105,8 @@ def main(argv=None):
                     help="skip the VU memory test (10,000 VUs)")
     ap.add_argument("--memory-vus", type=int, default=10000,
                     help="VUs in the memory test (default 10000)")
+    ap.add_argument("--soak-duration", type=parse_duration, default=None,
+                    help="soak memory test length (default 3m; 0 with --quick)")
     ap.add_argument("--no-script-test", action="store_true",
                     help="skip the scripted comparison (wrk -s vs a stampede script)")
     ap.add_argument("--json", default=DEFAULT_JSON,
@@ -1051,6 +1124,10 @@ def main(argv=None):
         args.duration = 3 if args.quick else 10
     if args.rounds is None:
         args.rounds = 1 if args.quick else 2
+    if args.soak_duration is None:
+        args.soak_duration = 0 if args.quick else 180
+    if 0 < args.soak_duration < 90:
+        ap.error("--soak-duration: at least 90 s (it measures from the first minute on)")
     if args.bin:
         args.bin = os.path.abspath(args.bin)
 
@@ -1123,6 +1200,9 @@ def main(argv=None):
             results["series_memory"] = run_series_memory_test(args, ctx_base, workdir,
                                                               nginx)
             results["idle_series"] = run_idle_series_test(args, ctx_base, workdir, nginx)
+            if args.soak_duration:
+                results["soak_memory"] = run_soak_memory_test(args, ctx_base, workdir,
+                                                              nginx)
     except HarnessError as e:
         results["harness_error"] = str(e)
         print("\nbench: harness error: %s" % e, file=sys.stderr)

@@ -741,9 +741,10 @@ static void merge_point(struct point *a, const struct point *b, enum metric_type
 }
 
 /* Append p (one second) to a series of points `*step` seconds each, merging it into the
- * last point when it falls in the same step, and halving the resolution when full. */
+ * last point when it falls in the same step, and halving the resolution when `max` are
+ * there. The array grows by doubling from 64 points up to max. */
 static void push_point(struct point **pts, int *n, int *cap, int *step, struct point p,
-                       enum metric_type type)
+                       enum metric_type type, int max)
 {
 	if (*step < 1)
 		*step = 1;
@@ -753,23 +754,25 @@ static void push_point(struct point **pts, int *n, int *cap, int *step, struct p
 		return;
 	}
 	if (*n == *cap) {
-		*cap = *cap ? MIN(*cap * 2, POINTS_MAX) : 64;
+		*cap = *cap ? MIN(*cap * 2, max) : MIN(64, max);
 		*pts = xrealloc(*pts, sizeof(**pts) * (size_t)*cap);
 	}
 	(*pts)[(*n)++] = p;
-	if (*n < POINTS_MAX)
-		return;
-	*step *= 2;
-	int m = 0;
-	for (int i = 0; i < *n; i++) {
-		struct point q = (*pts)[i];
-		q.t -= q.t % *step;
-		if (m > 0 && (*pts)[m - 1].t == q.t)
-			merge_point(&(*pts)[m - 1], &q, type);
-		else
-			(*pts)[m++] = q;
+	/* Full: double the step until the points merge into fewer (a sparse series, one point
+	 * every other second, needs more than one doubling to shrink). */
+	while (*n >= max) {
+		*step *= 2;
+		int m = 0;
+		for (int i = 0; i < *n; i++) {
+			struct point q = (*pts)[i];
+			q.t -= q.t % *step;
+			if (m > 0 && (*pts)[m - 1].t == q.t)
+				merge_point(&(*pts)[m - 1], &q, type);
+			else
+				(*pts)[m++] = q;
+		}
+		*n = m;
 	}
-	*n = m;
 }
 
 static struct point slot_point(const struct slot *c, double k, int32_t t)
@@ -807,7 +810,7 @@ static void make_point(struct aggregate *a, int sid, int32_t t)
 	struct agg_series *as = &a->s[sid];
 	double k = unit_scale(a->reg, a->reg->series[sid].metric);
 	push_point(&as->points, &as->npoints, &as->cap, &as->step, slot_point(&as->cur, k, t),
-	           as->cur.type);
+	           as->cur.type, SERIES_POINTS_MAX);
 }
 
 /* Combine the interval's slots of every series of each metric into one point: one pass
@@ -831,7 +834,8 @@ static void metric_points(struct aggregate *a, int32_t t)
 		if (!mp->acc.used)
 			continue;
 		push_point(&mp->points, &mp->npoints, &mp->cap, &mp->step,
-		           slot_point(&mp->acc, unit_scale(a->reg, m), t), mp->acc.type);
+		           slot_point(&mp->acc, unit_scale(a->reg, m), t), mp->acc.type,
+		           METRIC_POINTS_MAX);
 		slot_reset(&mp->acc);
 	}
 }

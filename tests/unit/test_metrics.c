@@ -666,8 +666,16 @@ Test(metrics, points_stay_bounded_on_long_runs)
 		aggregate_close_interval(&a, t);
 	}
 	struct agg_series *c = &a.s[cid], *tr = &a.s[tid];
-	cr_assert_leq(c->npoints, POINTS_MAX);
-	cr_assert_geq(c->step, seconds / POINTS_MAX);
+	cr_assert_leq(c->npoints, SERIES_POINTS_MAX);
+	cr_assert_leq(c->cap, SERIES_POINTS_MAX, "a series' points are one bounded array");
+	cr_assert_geq(c->step, seconds / SERIES_POINTS_MAX);
+	const struct metric_points *mpc = &a.mp[M_HTTP_REQS];
+	cr_assert_leq(mpc->npoints, METRIC_POINTS_MAX);
+	cr_assert_leq(mpc->cap, METRIC_POINTS_MAX);
+	double msum = 0;
+	for (int i = 0; i < mpc->npoints; i++)
+		msum += mpc->points[i].count;
+	cr_expect_float_eq(msum, 2.0 * seconds, 1e-6, "metric counts are conserved");
 	double sum = 0, maxv = 0;
 	for (int i = 0; i < c->npoints; i++) {
 		cr_expect_eq(c->points[i].t % c->step, 0);
@@ -821,7 +829,7 @@ Test(metrics, gauge_points_merge_to_the_later_value)
 	struct tag x[] = { { "a", "x" } }, y[] = { { "a", "y" } };
 	int sx = registry_series(&reg, m, x, 1), sy = registry_series(&reg, m, y, 1);
 	struct sink *s = sink_new();
-	for (int t = 0; t < POINTS_MAX + 10; t++) {
+	for (int t = 0; t < METRIC_POINTS_MAX + 10; t++) {
 		sink_gauge(s, t % 2 ? sy : sx, t % 2 ? 1000 + t : t);
 		aggregate_add_sink(&agg, s);
 		sink_reset(s);
@@ -837,4 +845,38 @@ Test(metrics, gauge_points_merge_to_the_later_value)
 	sink_free(s);
 	aggregate_destroy(&agg);
 	registry_destroy(&reg);
+}
+
+/* A sparse series (a point every k-th second) keeps distinct points after one doubling of
+ * the step: the array must still never overflow (it did, before the doubling repeated). */
+Test(metrics, sparse_series_points_stay_within_their_array)
+{
+	for (int k = 2; k <= 7; k++) {
+		struct registry reg;
+		struct aggregate agg;
+		registry_init(&reg);
+		aggregate_init(&agg, &reg);
+		int sid = registry_series(&reg, M_HTTP_REQS, NULL, 0);
+		struct sink *s = sink_new();
+		for (int t = 0; t < 40 * SERIES_POINTS_MAX * k; t++) {
+			if (t % k == 0)
+				sink_add(s, sid, 1);
+			aggregate_add_sink(&agg, s);
+			sink_reset(s);
+			aggregate_close_interval(&agg, t);
+		}
+		const struct agg_series *as = &agg.s[sid];
+		cr_assert_leq(as->npoints, SERIES_POINTS_MAX, "k=%d", k);
+		cr_assert_leq(as->cap, SERIES_POINTS_MAX, "k=%d", k);
+		double sum = 0;
+		for (int i = 0; i < as->npoints; i++) {
+			cr_expect_eq(as->points[i].t % as->step, 0, "k=%d", k);
+			sum += as->points[i].count;
+		}
+		cr_expect_float_eq(sum, (double)((40 * SERIES_POINTS_MAX * k + k - 1) / k), 1e-6,
+		                   "k=%d: counts are conserved", k);
+		sink_free(s);
+		aggregate_destroy(&agg);
+		registry_destroy(&reg);
+	}
 }
