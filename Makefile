@@ -18,7 +18,7 @@ TEST_SRCS:= $(sort $(wildcard tests/unit/*.c))
 TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
-.PHONY: all deps test unit e2e torture asan bench fuzz fuzz-build demo demo-nginx clean format help
+.PHONY: all deps test unit e2e torture asan bench bench-peers fuzz fuzz-build demo demo-nginx clean format help
 
 all: $(BUILD)/stampede
 
@@ -74,6 +74,12 @@ demo-nginx: deps all
 bench: deps all
 	/usr/bin/python3 bench/bench.py --bin $(abspath $(BUILD)/stampede)
 
+# stampede vs wrk, h2load, ab, hey, Locust, autocannon and Artillery (bench/README.md);
+# installs the peers it lacks (apt, and npm into the build directory).
+bench-peers: deps all
+	scripts/install-bench-peers.sh $(abspath $(BUILD))/bench-peers-npm
+	/usr/bin/python3 bench/peers.py --bin $(abspath $(BUILD)/stampede)
+
 # libFuzzer targets (clang); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
@@ -98,6 +104,6 @@ clean:
 	rm -rf build build-asan
 
 help:
-	@echo "make [all|test|unit|e2e|torture|asan|bench|fuzz|demo|demo-nginx|format|clean] (README.md, \"Make targets\")"
+	@echo "make [all|test|unit|e2e|torture|asan|bench|bench-peers|fuzz|demo|demo-nginx|format|clean] (README.md, \"Make targets\")"
 
 -include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)
