@@ -174,8 +174,6 @@ struct vu {
 	int id;    /* global VU id, from 1 */
 	int state; /* private to the worker */
 	struct connpool pool;
-	struct http_call call;   /* the VU's current single request */
-	struct http_memo memo;   /* series of the quick mode's request */
 	struct loop_timer timer; /* think time, deferred start, body timers */
 	int64_t intended;        /* intended start of the iteration (open model), 0 if none */
 	int64_t t_iter;          /* actual start of the iteration */

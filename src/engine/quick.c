@@ -1,20 +1,45 @@
 /* quick.c: the quick mode's iteration body: one static request per iteration. */
 #include "engine/quick.h"
 
+#include <stdlib.h>
+
 #include "util/common.h"
+
+/* A quick-mode VU's state (body_state), made at its first iteration: a script's VUs do
+ * without it (each of their requests has its own call). */
+struct quick_vu {
+	struct http_call call; /* the VU's current request */
+	struct http_memo memo; /* its series */
+};
+
+static int quick_vu_init(struct vu *v)
+{
+	v->body_state = xcalloc(1, sizeof(struct quick_vu));
+	return 0;
+}
+
+static void quick_vu_free(struct vu *v)
+{
+	struct quick_vu *q = v->body_state;
+	if (q)
+		call_free(&q->call);
+	free(q);
+	v->body_state = NULL;
+}
 
 static void quick_done(struct http_call *c)
 {
 	struct vu *v = c->ud;
+	struct quick_vu *q = v->body_state;
 	const struct engine_cfg *cfg = worker_cfg(v->w);
-	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, &v->memo);
+	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, &q->memo);
 	vu_iteration_end(v, c->err != ERR_NONE);
 }
 
 static void quick_start(struct vu *v)
 {
 	const struct engine_cfg *cfg = worker_cfg(v->w);
-	struct http_call *c = &v->call;
+	struct http_call *c = &((struct quick_vu *)v->body_state)->call;
 	c->target = &cfg->target;
 	c->req = cfg->req.bytes;
 	c->req_len = cfg->req.len;
@@ -33,7 +58,10 @@ static void quick_start(struct vu *v)
  * still matches the server's log. */
 static void quick_abort(struct vu *v)
 {
-	struct http_call *c = &v->call;
+	struct quick_vu *q = v->body_state;
+	if (!q)
+		return;
+	struct http_call *c = &q->call;
 	if (!c->in_flight)
 		return;
 	if (call_reached_server(c)) {
@@ -47,6 +75,8 @@ static void quick_abort(struct vu *v)
 }
 
 const struct vu_body quick_body = {
+	.vu_init = quick_vu_init,
+	.vu_free = quick_vu_free,
 	.start = quick_start,
 	.abort = quick_abort,
 };

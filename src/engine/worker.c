@@ -1218,7 +1218,6 @@ void worker_free(struct worker *w)
 			if (v->initialised && w->cfg->body->vu_free)
 				w->cfg->body->vu_free(v);
 			connpool_free(&w->net, &v->pool);
-			call_free(&v->call);
 		}
 		free(s->vus);
 		free(s->backlog);
