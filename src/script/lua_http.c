@@ -504,24 +504,26 @@ static bool read_body(lua_State *L, struct hreq *r, int idx)
 	return true;
 }
 
-/* Keep r->memo only while what it was computed for is unchanged. */
+/* Keep r->memo only while what it was computed for is unchanged: method, name, group and
+ * tags, each ended by a NUL in r->memo_key. Compared in place: no allocation per request. */
 static void memo_check(struct hreq *r)
 {
-	struct buf k = { 0 };
-	buf_addstr(&k, r->method);
-	buf_add(&k, "", 1);
-	buf_addstr(&k, r->name.p);
-	buf_add(&k, "", 1);
-	buf_addstr(&k, r->group);
-	buf_add(&k, "", 1);
-	if (r->tagbuf.len)
-		buf_add(&k, r->tagbuf.p, r->tagbuf.len);
-	if (k.len != r->memo_key.len || memcmp(k.p, r->memo_key.p, k.len) != 0) {
-		r->memo.valid = false;
-		r->memo_key.len = 0;
-		buf_add(&r->memo_key, k.p, k.len);
+	const char *part[4] = { r->method, r->name.p ? r->name.p : "", r->group,
+		                r->tagbuf.len ? r->tagbuf.p : "" };
+	size_t len[4] = { strlen(part[0]), strlen(part[1]), strlen(part[2]), r->tagbuf.len };
+	size_t total = len[0] + len[1] + len[2] + len[3] + 3, off = 0;
+	bool same = total == r->memo_key.len;
+	for (int i = 0; same && i < 4; i++) {
+		same = memcmp(r->memo_key.p + off, part[i], len[i]) == 0 &&
+		       (i == 3 || r->memo_key.p[off + len[i]] == '\0');
+		off += len[i] + 1;
 	}
-	buf_free(&k);
+	if (same)
+		return;
+	r->memo.valid = false;
+	r->memo_key.len = 0;
+	for (int i = 0; i < 4; i++)
+		buf_add(&r->memo_key, part[i], len[i] + (i < 3)); /* with the NUL, but the tags' */
 }
 
 static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
@@ -719,7 +721,7 @@ static void prepare(lua_State *L, struct hreq *r, const char *fn, const char *me
 		snap_add(&r->snap, SNAP_HEADER, "Content-Type", 12,
 		         "application/x-www-form-urlencoded", 33);
 	read_tags(L, r, params, url);
-	memcpy(r->group, lv->group, strlen(lv->group) + 1);
+	r->group = lvu_group(lv); /* unchanged while the VU waits for the call */
 	memo_check(r);
 
 	struct http_call *c = &r->call;

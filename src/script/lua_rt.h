@@ -69,7 +69,7 @@ struct hreq {
 	struct buf tagbuf; /* user tags: "k\0v\0..." */
 	struct tag tags[REQ_TAGS_MAX];
 	int ntags;
-	char group[GROUP_MAX];
+	const char *group; /* the VU's group when the call was made (lvu_group) */
 	int redirects_left;
 	bool capture_body;
 	int anchor_ref; /* registry ref to a table keeping params.responseCallback and params.jar
@@ -120,20 +120,32 @@ struct lvu {
 	int pending; /* requests of the current call still in flight */
 	bool batch;
 	bool in_iteration;
-	bool is_setup;         /* runs setup(): its return value is kept */
-	char group[GROUP_MAX]; /* "::outer::inner", "" at the root */
+	bool is_setup; /* runs setup(): its return value is kept */
+	/* The current group, "::outer::inner": GROUP_MAX bytes made at the first group(),
+	 * NULL until then (the root, ""); read it with lvu_group(). */
+	char *group_buf;
 	/* the last URL parsed by this VU, and its origin (most scripts repeat URLs) */
 	char *urlc_s;
 	struct url urlc_u;
 	const struct target *urlc_t;
-	/* series of recent checks: name + group -> series id */
-	struct check_memo {
-		char key[96];
-		int sid;
-	} checks[8];
+	/* series of recent checks: name + group -> series id; CHECK_MEMO_MAX of them, made
+	 * at the first check() (an idle VU pays a pointer, not 800 bytes) */
+	struct check_memo *checks;
 	int nchecks;
 	int64_t iter_start_us;
 };
+
+#define CHECK_MEMO_MAX 8
+struct check_memo {
+	char key[96];
+	int sid;
+};
+
+/* The VU's current group: "" at the root. */
+static inline const char *lvu_group(const struct lvu *lv)
+{
+	return lv->group_buf ? lv->group_buf : "";
+}
 
 /* The VU whose coroutine is running (stored in the thread's extra space). */
 static inline struct lvu *lvu_of(lua_State *L)

@@ -424,12 +424,30 @@ static int l_group_push(lua_State *L)
 	struct lvu *lv = lvu_check_iteration(L, "group()");
 	if (strstr(name, "::"))
 		return luaL_error(L, "group name '%s' must not contain '::'", name);
-	size_t len = strlen(lv->group);
-	if (len + 2 + strlen(name) >= sizeof(lv->group))
+	if (!lv->group_buf)
+		lv->group_buf = xcalloc(1, GROUP_MAX);
+	size_t len = strlen(lv->group_buf);
+	if (len + 2 + strlen(name) >= GROUP_MAX)
 		return luaL_error(L, "groups nested too deep");
-	snprintf(lv->group + len, sizeof(lv->group) - len, "::%s", name);
+	snprintf(lv->group_buf + len, GROUP_MAX - len, "::%s", name);
 	lua_pushinteger(L, now_us());
 	return 1;
+}
+
+static void group_reset(struct lvu *lv)
+{
+	if (lv->group_buf)
+		lv->group_buf[0] = '\0';
+}
+
+/* Leave the innermost group. */
+static void group_reset_to_parent(struct lvu *lv)
+{
+	char *last = lv->group_buf ? strrchr(lv->group_buf, ':') : NULL;
+	if (last && last > lv->group_buf)
+		last[-1] = '\0';
+	else
+		group_reset(lv);
 }
 
 static int l_group_pop(lua_State *L)
@@ -443,11 +461,7 @@ static int l_group_pop(lua_State *L)
 		int sid = worker_series(w, M_GROUP_DURATION, tags, n);
 		sink_trend(worker_sink(w), sid, MAX(0, now_us() - t0));
 	}
-	char *last = strrchr(lv->group, ':');
-	if (last && last > lv->group)
-		last[-1] = '\0';
-	else
-		lv->group[0] = '\0';
+	group_reset_to_parent(lv);
 	return 0;
 }
 
@@ -461,7 +475,7 @@ static int l_record_check(lua_State *L)
 	if (!lua_istable(L, 3)) {
 		/* the usual case, no extra tags: remember the series per check name and group */
 		char key[96];
-		int n = snprintf(key, sizeof(key), "%s\x1f%s", name, lv->group);
+		int n = snprintf(key, sizeof(key), "%s\x1f%s", name, lvu_group(lv));
 		if (n > 0 && (size_t)n < sizeof(key)) {
 			for (int i = 0; i < lv->nchecks; i++) {
 				if (!strcmp(lv->checks[i].key, key)) {
@@ -473,7 +487,9 @@ static int l_record_check(lua_State *L)
 			int nt = lvu_base_tags(lv, tags, TAG_MAX - 1); /* and the scenario's tags */
 			tags[nt++] = (struct tag){ "check", name };
 			int sid = worker_series(lv->v->w, M_CHECKS, tags, nt);
-			int slot = lv->nchecks < (int)ARRAY_SIZE(lv->checks) ? lv->nchecks++ : 0;
+			if (!lv->checks)
+				lv->checks = xcalloc(CHECK_MEMO_MAX, sizeof(*lv->checks));
+			int slot = lv->nchecks < CHECK_MEMO_MAX ? lv->nchecks++ : 0;
 			memcpy(lv->checks[slot].key, key, (size_t)n + 1);
 			lv->checks[slot].sid = sid;
 			sink_rate(worker_sink(lv->v->w), sid, pass);
@@ -955,7 +971,7 @@ int lvu_base_tags(struct lvu *lv, struct tag *tags, int max)
 	const struct scenario *sc = vu_scenario(lv->v);
 	int n = 0;
 	tags[n++] = (struct tag){ "scenario", sc->name };
-	tags[n++] = (struct tag){ "group", lv->group };
+	tags[n++] = (struct tag){ "group", lvu_group(lv) };
 	for (int i = 0; i < sc->ntags && n < max; i++)
 		tags[n++] = sc->tags[i];
 	return n;
@@ -1045,7 +1061,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 		*(struct lvu **)lua_getextraspace(co) = lv;
 		lv->waiting = LW_STOPPED;
 		lv->in_iteration = false;
-		lv->group[0] = '\0';
+		group_reset(lv);
 		return;
 	}
 	if (st == LUA_YIELD) {
@@ -1075,7 +1091,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 		failed = true;
 	}
 	lv->in_iteration = false;
-	lv->group[0] = '\0';
+	group_reset(lv);
 	if (lv->v) {
 		if (lv->lw->sc->no_vu_connection_reuse)
 			connpool_close_idle(worker_net(lv->v->w), &lv->v->pool);
@@ -1138,6 +1154,8 @@ static void sb_vu_free(struct vu *v)
 		return;
 	loop_timer_cancel(worker_loop(v->w), &lv->timer);
 	lua_http_vu_free(lv);
+	free(lv->group_buf);
+	free(lv->checks);
 	free(lv);
 	v->body_state = NULL;
 }
@@ -1198,7 +1216,7 @@ static void sb_start(struct vu *v)
 	else
 		lua_rawgeti(co, LUA_REGISTRYINDEX, lv->data_ref);
 	lv->in_iteration = true;
-	lv->group[0] = '\0';
+	group_reset(lv);
 	lv->iter_start_us = v->t_iter;
 	lvu_resume(lv, 1);
 }
@@ -1218,7 +1236,7 @@ static void sb_abort(struct vu *v)
 	*(struct lvu **)lua_getextraspace(lv->co) = lv;
 	lv->waiting = LW_NONE;
 	lv->in_iteration = false;
-	lv->group[0] = '\0';
+	group_reset(lv);
 }
 
 void script_worker_free(struct worker *w)
