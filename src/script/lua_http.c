@@ -536,7 +536,7 @@ static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
 		return;
 	lua_getfield(L, params, "tags");
 	if (lua_istable(L, -1)) {
-		/* First pass: copy "k\0v\0" pairs; second: point tags into the buffer. */
+		/* "k\0v\0" pairs (hreq_record points tags into them) */
 		lua_pushnil(L);
 		while (lua_next(L, -2)) {
 			if (lua_type(L, -2) == LUA_TSTRING) {
@@ -553,13 +553,6 @@ static void read_tags(lua_State *L, struct hreq *r, int params, const char *url)
 				lua_pop(L, 1);
 			}
 			lua_pop(L, 1);
-		}
-		const char *p = r->tagbuf.p;
-		for (int i = 0; i < r->ntags; i++) {
-			r->tags[i].key = p;
-			p += strlen(p) + 1;
-			r->tags[i].value = p;
-			p += strlen(p) + 1;
 		}
 	}
 	lua_pop(L, 1);
@@ -1297,8 +1290,13 @@ static void hreq_record(struct hreq *r, struct http_memo *memo)
 	struct tag extra[REQ_TAGS_MAX + 1];
 	int n = 0;
 	extra[n++] = (struct tag){ "group", r->group };
-	for (int i = 0; i < r->ntags; i++)
-		extra[n++] = r->tags[i];
+	const char *p = r->tagbuf.p;
+	for (int i = 0; i < r->ntags; i++) { /* the "k\0v\0" pairs of read_tags */
+		extra[n].key = p;
+		p += strlen(p) + 1;
+		extra[n++].value = p;
+		p += strlen(p) + 1;
+	}
 	worker_record_http(r->lv->v->w, r->lv->v, &r->call, r->method, r->name.p, extra, n, memo);
 }
 

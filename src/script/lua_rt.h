@@ -66,8 +66,7 @@ struct hreq {
 	struct buf url;   /* the current URL (changes on redirects) */
 	char method[16];
 	struct buf name;   /* the `name` tag */
-	struct buf tagbuf; /* user tags: "k\0v\0..." */
-	struct tag tags[REQ_TAGS_MAX];
+	struct buf tagbuf; /* user tags: ntags "k\0v\0" pairs */
 	int ntags;
 	const char *group; /* the VU's group when the call was made (lvu_group) */
 	int redirects_left;

@@ -475,8 +475,13 @@ static int l_record_check(lua_State *L)
 	if (!lua_istable(L, 3)) {
 		/* the usual case, no extra tags: remember the series per check name and group */
 		char key[96];
-		int n = snprintf(key, sizeof(key), "%s\x1f%s", name, lvu_group(lv));
-		if (n > 0 && (size_t)n < sizeof(key)) {
+		const char *group = lvu_group(lv);
+		size_t nl = strlen(name), gl = strlen(group);
+		int n = (int)(nl + 1 + gl);
+		if (nl + 1 + gl < sizeof(key)) { /* "name\x1fgroup", built without printf */
+			memcpy(key, name, nl);
+			key[nl] = '\x1f';
+			memcpy(key + nl + 1, group, gl + 1);
 			for (int i = 0; i < lv->nchecks; i++) {
 				if (!strcmp(lv->checks[i].key, key)) {
 					sink_rate(worker_sink(lv->v->w), lv->checks[i].sid, pass);
