@@ -296,12 +296,41 @@ void hdr_record_n(struct hdr *h, int64_t value, int64_t n)
 		record(h, value, n);
 }
 
+/* A chunk that held counts since the last reset is zeroed and kept, for the next interval
+ * (no allocation when the values land where they did); one that held none is freed, and a
+ * group left without chunks too. So a histogram reset every interval holds the buckets of
+ * its last two intervals, not of every interval since the start: its memory stays flat
+ * over a long run (issue #10), at the price of an allocation when a value lands in a
+ * bucket range not seen for two intervals. */
 void hdr_reset(struct hdr *h)
 {
-	for (int g = 0; g < h->ngroups; g++) /* the chunks stay, for the next interval */
-		for (int c = 0; h->groups[g] && c < HDR_GROUP; c++)
-			if (h->groups[g][c])
-				memset(h->groups[g][c], 0, HDR_CHUNK * sizeof(int64_t));
+	for (int g = 0; g < h->ngroups; g++) {
+		int64_t **grp = h->groups[g];
+		if (!grp)
+			continue;
+		int kept = 0;
+		for (int c = 0; c < HDR_GROUP; c++) {
+			int64_t *chunk = grp[c];
+			if (!chunk)
+				continue;
+			bool used = false;
+			for (int i = 0; i < HDR_CHUNK && !used; i++)
+				used = chunk[i] != 0;
+			if (used) {
+				memset(chunk, 0, HDR_CHUNK * sizeof(int64_t));
+				kept++;
+			} else {
+				free(chunk);
+				grp[c] = NULL;
+				h->mem -= HDR_CHUNK * sizeof(int64_t);
+			}
+		}
+		if (!kept) {
+			free(grp);
+			h->groups[g] = NULL;
+			h->mem -= HDR_GROUP * sizeof(*grp);
+		}
+	}
 	h->total_count = 0;
 	h->min = INT64_MAX;
 	h->max = 0;

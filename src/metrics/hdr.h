@@ -35,9 +35,9 @@ struct hdr {
 	size_t mem; /* bytes allocated for groups and chunks */
 };
 
-#define HDR_CHUNK_SHIFT 6 /* 64 counters (512 bytes) per chunk */
+#define HDR_CHUNK_SHIFT 5 /* 32 counters (256 bytes) per chunk */
 #define HDR_CHUNK       (1 << HDR_CHUNK_SHIFT)
-#define HDR_GROUP_SHIFT 4 /* 16 chunks (1024 counters) per group */
+#define HDR_GROUP_SHIFT 5 /* 32 chunks (1024 counters) per group */
 #define HDR_GROUP       (1 << HDR_GROUP_SHIFT)
 
 /* Create a histogram tracking [lowest, highest] with sigfigs significant digits into *out.
