@@ -6,7 +6,7 @@ OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) -pthread -D_GNU_SOURCE -MMD -MP \
             -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -luring -lm -pthread
 LDFLAGS  += $(EXTRA_LDFLAGS)
 PYTEST   := /usr/bin/python3 -m pytest
 

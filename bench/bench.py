@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import select
 import shutil
 import signal
@@ -343,7 +344,8 @@ class StampedeTool(Tool):
     def argv(self, ctx, workdir, tag):
         return [self.path, "run", "--url", ctx["url"], "--vus", str(ctx["connections"]),
                 "--duration", "%ds" % ctx["duration"], "--threads", str(THREADS)] + \
-            self.extra + ["--summary-export", self.summary_path(workdir, tag), "-q"]
+            self.extra + ctx.get("stampede_args", []) + \
+            ["--summary-export", self.summary_path(workdir, tag), "-q"]
 
     def parse(self, res, ctx, workdir, tag):
         fail = {"ok": False, "requests": None, "elapsed_s": None, "errors": None}
@@ -386,8 +388,9 @@ class StampedeScriptTool(StampedeTool):
     def argv(self, ctx, workdir, tag):
         return [self.path, "run", self.script, "--vus", str(ctx["connections"]),
                 "--duration", "%ds" % ctx["duration"], "--threads", str(THREADS),
-                "-e", "BASE_URL=" + ctx["url"].rstrip("/"),
-                "--summary-export", self.summary_path(workdir, tag), "-q"]
+                "-e", "BASE_URL=" + ctx["url"].rstrip("/")] + \
+            ctx.get("stampede_args", []) + \
+            ["--summary-export", self.summary_path(workdir, tag), "-q"]
 
 
 class Pair:
@@ -1105,6 +1108,9 @@ def main(argv=None):
                     help="skip the VU memory test (10,000 VUs)")
     ap.add_argument("--memory-vus", type=int, default=10000,
                     help="VUs in the memory test (default 10000)")
+    ap.add_argument("--stampede-args", default="",
+                    help="extra flags for stampede in the pairs and the rate test, e.g. "
+                         "'--io epoll'")
     ap.add_argument("--soak-duration", type=parse_duration, default=None,
                     help="soak memory test length (default 3m; 0 with --quick)")
     ap.add_argument("--no-script-test", action="store_true",
@@ -1173,7 +1179,8 @@ def main(argv=None):
                   nginx.version or "?", url, SERVER_CPU, CLIENT_CPU, THREADS,
                   args.connections, args.duration, args.rounds,
                   "  [SELF-TEST: wrk in stampede's place]" if args.self_test else ""))
-        ctx_base = {"url": url, "connections": args.connections, "duration": args.duration}
+        ctx_base = {"url": url, "connections": args.connections, "duration": args.duration,
+                    "stampede_args": shlex.split(args.stampede_args or "")}
         pairs = build_pairs(args)
         for i, pair in enumerate(pairs):
             pres = run_pair(pair, args, ctx_base, workdir, nginx, i)

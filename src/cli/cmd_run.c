@@ -88,6 +88,9 @@ void cmd_run_usage(void)
 	    "      --no-summary          no end-of-test summary\n"
 	    "engine:\n"
 	    "  -t, --threads N           worker threads (default: number of CPUs)\n"
+	    "      --io epoll|io_uring|auto\n"
+	    "                            I/O backend (default auto: io_uring when the kernel\n"
+	    "                            allows it, else epoll)\n"
 	    "      --grace D             time in-flight requests may take to finish at the end\n"
 	    "                            (default 30s)\n\n"
 	    "Durations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
@@ -124,6 +127,7 @@ enum {
 	OPT_NO_THRESHOLDS,
 	OPT_TREND_STATS,
 	OPT_HTTP_DEBUG,
+	OPT_IO,
 };
 
 static const struct option long_opts[] = {
@@ -162,6 +166,7 @@ static const struct option long_opts[] = {
 	{ "no-thresholds", no_argument, NULL, OPT_NO_THRESHOLDS },
 	{ "summary-trend-stats", required_argument, NULL, OPT_TREND_STATS },
 	{ "http-debug", optional_argument, NULL, OPT_HTTP_DEBUG },
+	{ "io", required_argument, NULL, OPT_IO },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
@@ -211,6 +216,8 @@ struct run_args {
 	json_t *trend_stats; /* --summary-trend-stats, or NULL */
 	int http_debug;      /* --http-debug: 1, =full: 2 */
 	uint64_t seed;
+	/* --io */
+	enum loop_backend io;
 	const char **env;
 	int nenv;
 	int64_t threads_set;
@@ -600,6 +607,16 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 			    "p(N) with N from 0 to 100");
 		return 0;
 	}
+	case OPT_IO:
+		if (!strcmp(arg, "epoll"))
+			a->io = LOOP_IO_EPOLL;
+		else if (!strcmp(arg, "io_uring"))
+			a->io = LOOP_IO_URING;
+		else if (!strcmp(arg, "auto"))
+			a->io = LOOP_IO_AUTO;
+		else
+			return bad("--io", arg, "expected 'epoll', 'io_uring' or 'auto'");
+		return 0;
 	case OPT_HTTP_DEBUG:
 		if (!arg || !*arg)
 			a->http_debug = 1;
@@ -787,6 +804,26 @@ static int dns_options(const struct run_args *a, json_t *opts, struct resolver_o
 	return 0;
 }
 
+/* --io: the backend the workers will use. auto takes io_uring when a ring can be set up
+ * here (not under a seccomp profile that forbids io_uring_setup(2), nor with sysctl
+ * kernel.io_uring_disabled=2), else epoll, silently; io_uring that cannot be set up is an
+ * error naming the reason. Returns 0 or -EINVAL. */
+static int resolve_io(const struct run_args *a, struct engine_cfg *cfg)
+{
+	int rc = loop_backend_probe(LOOP_IO_URING);
+	if (a->io == LOOP_IO_EPOLL || (a->io == LOOP_IO_AUTO && rc < 0)) {
+		cfg->io = LOOP_IO_EPOLL;
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "stampede: --io io_uring: io_uring is not available here: %s\n",
+		        strerror(-rc));
+		return -EINVAL;
+	}
+	cfg->io = LOOP_IO_URING;
+	return 0;
+}
+
 static json_t *options_json(const struct run_args *a, const struct engine_cfg *cfg)
 {
 	const struct scenario *sc = &cfg->scen[0];
@@ -811,6 +848,7 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	if (a->stages)
 		json_object_set_new(o, "stages", json_string(a->stages));
 	json_object_set_new(o, "threads", json_integer(cfg->threads));
+	json_object_set_new(o, "io", json_string(loop_backend_name(cfg->io)));
 	json_object_set_new(o, "timeout", json_string(format_duration(cfg->timeout_us, d, 32)));
 	json_t *th = json_array();
 	for (int i = 0; i < a->nthr; i++)
@@ -971,6 +1009,8 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	cfg->late_tolerance_us = 1000;
 	cfg->arrival_window_us = arrival_window(a);
 	cfg->http_debug = a->http_debug;
+	if (resolve_io(a, cfg) < 0)
+		return -EINVAL;
 	struct scenario *sc = &cfg->scen[0]; /* --tag: on every sample (k6's run tags) */
 	for (int i = 0; i < a->ntags; i++) {
 		const char *eq = strchr(a->tags[i], '=');
@@ -1142,9 +1182,14 @@ static int run_script(struct run_args *a, const char *path)
 	}
 	if (a->http_debug) /* the flag wins over options.httpDebug */
 		cfg.http_debug = a->http_debug;
+	if (resolve_io(a, &cfg) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
 	json_t *echo = json_deep_copy(opts);
 	json_object_set_new(echo, "script", json_string(path));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
+	json_object_set_new(echo, "io", json_string(loop_backend_name(cfg.io)));
 	struct run_opts ro = {
 		.thr = thr,
 		.nthr = nthr,

@@ -1,4 +1,5 @@
-/* conn.c: HTTP/1.1 exchanges over pooled keep-alive connections, edge-triggered epoll. */
+/* conn.c: HTTP/1.1 exchanges over pooled keep-alive connections, edge-triggered events
+ * (epoll, or io_uring: plain TCP then reads and sends through the loop's streams). */
 #include "engine/conn.h"
 
 #include <errno.h>
@@ -155,6 +156,7 @@ static void conn_close(struct conn *k)
 	resolver_cancel(k->nc->resolver, &k->rq);
 	loop_io_cancel_pending(k->nc->loop, &k->io);
 	if (k->sock.fd >= 0) {
+		loop_release_fd(k->nc->loop, &k->io);
 		sock_close(&k->sock);
 		__atomic_sub_fetch(k->nc->conns_open, 1, __ATOMIC_RELAXED);
 	}
@@ -193,8 +195,10 @@ static void conn_write(struct conn *k, uint32_t events)
 		c->bytes_sent += n;
 	}
 	c->t_sent = now_us();
+	loop_stream_sent_at(k->nc->loop, &k->io, &c->t_sent); /* io_uring: when submitted */
 	k->rs = RS_WAITING;
-	if (events & EV_INPUT)
+	/* a stream may hold input whose event came while the send was still queued */
+	if ((events & EV_INPUT) || loop_stream_readable(k->nc->loop, &k->io))
 		conn_read(k, events);
 }
 
@@ -228,6 +232,8 @@ static void conn_connected(struct conn *k, uint32_t events)
 			call_finish(k, k->sock.err ? k->sock.err : ERR_TLS);
 			return;
 		}
+	} else {
+		sock_stream_attach(&k->sock, nc->loop, &k->io); /* io_uring: recv and send */
 	}
 	conn_ready_to_send(k, events);
 }
@@ -487,6 +493,8 @@ static void conn_on_resolved(struct resolver_query *q, void *ud, int err,
 static bool conn_still_open(struct conn *k)
 {
 	char b;
+	if (loop_stream_readable(k->nc->loop, &k->io)) /* received, not yet read */
+		return false;
 	ssize_t n = recv(k->sock.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n > 0) /* over TLS it may be a session ticket: only EOF says closed */
 		return k->sock.ops == &sock_tls_ops;

@@ -101,6 +101,9 @@ struct engine_cfg {
 	/* --http-debug (k6's httpDebug): 0 off, 1 requests and responses without bodies,
 	 * 2 ("full") with bodies; printed on stderr. */
 	int http_debug;
+	/* --io: the event loops' I/O backend (loop.h); LOOP_IO_AUTO (0) picks io_uring when the
+	 * kernel allows it, else epoll. */
+	enum loop_backend io;
 };
 
 /* The longest a scenario may run: its start, duration and graceful stop. */

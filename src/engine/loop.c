@@ -1,78 +1,114 @@
-/* loop.c: epoll event loop with a binary-heap timer queue (one per worker thread). */
-#include "engine/loop.h"
-
+/* loop.c: the event loop's timers, pending list and turn, over an I/O backend
+ * (loop_epoll.c, loop_uring.c). One per worker thread. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/loop_int.h"
 #include "util/common.h"
 
-#define LOOP_MAX_EVENTS 256
+static int loop_init_backend(struct loop *l, enum loop_backend b)
+{
+	if (b == LOOP_IO_URING)
+		return loop_uring_init(l);
+	if (b == LOOP_IO_EPOLL)
+		return loop_epoll_init(l);
+	return loop_uring_init(l) == 0 ? 0 : loop_epoll_init(l);
+}
 
-struct loop {
-	int epfd;
-	int64_t now;
-	struct loop_timer **heap;
-	int heap_len;
-	int heap_cap;
-	struct loop_io pending; /* sentinel of the circular list of pending ios */
-	struct epoll_event events[LOOP_MAX_EVENTS];
-};
-
-int loop_new(struct loop **out)
+int loop_new_backend(struct loop **out, enum loop_backend b)
 {
 	struct loop *l = xcalloc(1, sizeof(*l));
-	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l->epfd < 0) {
-		int err = -errno;
+	int rc = loop_init_backend(l, b);
+	if (rc < 0) {
 		free(l);
-		return err;
+		return rc;
 	}
 	l->heap_cap = 64;
 	l->heap = xcalloc((size_t)l->heap_cap, sizeof(*l->heap));
-	l->pending.pend_next = l->pending.pend_prev = &l->pending;
+	loop_list_init(&l->pending);
 	l->now = now_us();
 	*out = l;
 	return 0;
+}
+
+int loop_new(struct loop **out)
+{
+	return loop_new_backend(out, LOOP_IO_EPOLL);
+}
+
+int loop_backend_probe(enum loop_backend b)
+{
+	return b == LOOP_IO_URING ? loop_uring_probe() : 0;
+}
+
+enum loop_backend loop_backend_of(const struct loop *l)
+{
+	return l->backend;
+}
+
+const char *loop_backend_name(enum loop_backend b)
+{
+	switch (b) {
+	case LOOP_IO_EPOLL:
+		return "epoll";
+	case LOOP_IO_URING:
+		return "io_uring";
+	default:
+		return "auto";
+	}
 }
 
 void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
-	close(l->epfd);
+	l->ops->free(l);
 	free(l->heap);
 	free(l);
 }
 
 int loop_add_fd(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
-	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0 ? -errno : 0;
+	return l->ops->add(l, io, events);
 }
 
 int loop_mod_fd(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
-	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0 ? -errno : 0;
+	return l->ops->mod(l, io, events);
 }
 
 void loop_del_fd(struct loop *l, struct loop_io *io)
 {
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	l->ops->del(l, io);
 }
 
-void loop_io_pending(struct loop *l, struct loop_io *io, uint32_t events)
+void loop_release_fd(struct loop *l, struct loop_io *io)
+{
+	l->ops->release(l, io);
+}
+
+void loop_list_init(struct loop_io *sentinel)
+{
+	sentinel->pend_next = sentinel->pend_prev = sentinel;
+}
+
+void loop_list_push(struct loop_io *sentinel, struct loop_io *io, uint32_t events)
 {
 	io->pend_events |= events;
 	if (io->pend_next)
 		return;
-	io->pend_prev = l->pending.pend_prev;
-	io->pend_next = &l->pending;
-	l->pending.pend_prev->pend_next = io;
-	l->pending.pend_prev = io;
+	io->pend_prev = sentinel->pend_prev;
+	io->pend_next = sentinel;
+	sentinel->pend_prev->pend_next = io;
+	sentinel->pend_prev = io;
+}
+
+void loop_io_pending(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	loop_list_push(&l->pending, io, events);
 }
 
 void loop_io_cancel_pending(struct loop *l, struct loop_io *io)
@@ -100,7 +136,7 @@ static void take_pending(struct loop *l, struct loop_io *batch)
 
 /* Call the ios of batch. One a callback cancels is not called; one it makes pending again
  * (itself included) moves to the loop's list, for the next turn. */
-static void run_batch(struct loop *l, struct loop_io *batch)
+void loop_list_run(struct loop *l, struct loop_io *batch)
 {
 	while (batch->pend_next != batch) {
 		struct loop_io *io = batch->pend_next;
@@ -223,34 +259,15 @@ int loop_run_once(struct loop *l, int64_t max_wait_us)
 		int64_t until = l->heap[0]->when_us - now_us();
 		wait = MAX(0, MIN(wait, until));
 	}
-	struct timespec ts = { .tv_sec = wait / USEC_PER_SEC,
-		               .tv_nsec = (wait % USEC_PER_SEC) * NSEC_PER_USEC };
-	static int have_pwait2 = 1; /* kernels before 5.11 (and valgrind) lack epoll_pwait2 */
-	int n;
-	bool pwait2 = __atomic_load_n(&have_pwait2, __ATOMIC_RELAXED);
-	if (pwait2) {
-		n = epoll_pwait2(l->epfd, l->events, LOOP_MAX_EVENTS, &ts, NULL);
-		if (n < 0 && errno == ENOSYS) {
-			__atomic_store_n(&have_pwait2, 0, __ATOMIC_RELAXED);
-			pwait2 = false;
-		}
-	}
-	if (!pwait2) /* millisecond timeouts, rounded up */
-		n = epoll_wait(l->epfd, l->events, LOOP_MAX_EVENTS, (int)((wait + 999) / 1000));
-	if (n < 0) {
-		if (errno != EINTR)
-			return -errno;
-		n = 0;
-	}
+	int rc = l->ops->wait(l, wait);
+	if (rc < 0)
+		return rc;
 	l->now = now_us();
 	/* the ios pending so far, not those the callbacks below make pending */
 	struct loop_io batch;
 	take_pending(l, &batch);
-	for (int i = 0; i < n; i++) {
-		struct loop_io *io = l->events[i].data.ptr;
-		io->fn(io->ud, l->events[i].events);
-	}
-	run_batch(l, &batch);
+	l->ops->dispatch(l);
+	loop_list_run(l, &batch);
 	run_timers(l);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* sock.c: non-blocking TCP connect and the plain-socket transport. */
+/* sock.c: non-blocking TCP connect and the plain-socket transports (syscalls, or the
+ * loop's io_uring streams). */
 #include "engine/sock.h"
 
 #include <errno.h>
@@ -109,4 +110,59 @@ const struct sock_ops sock_plain_ops = {
 	.read = plain_read,
 	.write = plain_write,
 	.close = plain_close,
+};
+
+bool sock_stream_attach(struct sock *s, struct loop *loop, struct loop_io *io)
+{
+	if (!loop_has_streams(loop) || loop_stream_start(loop, io) < 0)
+		return false;
+	s->loop = loop;
+	s->io = io;
+	s->ops = &sock_stream_ops;
+	return true;
+}
+
+static enum io_res stream_read(struct sock *s, char *buf, size_t len, size_t *n)
+{
+	long r = loop_stream_read(s->loop, s->io, buf, len);
+	if (r > 0) {
+		*n = (size_t)r;
+		return IO_OK;
+	}
+	if (r == 0)
+		return IO_EOF;
+	if (r == -EAGAIN)
+		return IO_AGAIN;
+	s->sys_errno = (int)-r;
+	s->err = ERR_RESET;
+	return IO_ERR;
+}
+
+static enum io_res stream_write(struct sock *s, const char *buf, size_t len, size_t *n)
+{
+	long r = loop_stream_send(s->loop, s->io, buf, len);
+	if (r >= 0) {
+		*n = (size_t)r;
+		return IO_OK;
+	}
+	if (r == -EAGAIN)
+		return IO_AGAIN;
+	s->sys_errno = (int)-r;
+	s->err = (r == -ECONNRESET || r == -EPIPE) ? ERR_RESET : ERR_WRITE;
+	return IO_ERR;
+}
+
+static void stream_close(struct sock *s)
+{
+	loop_release_fd(s->loop, s->io);
+	s->loop = NULL;
+	s->io = NULL;
+	s->ops = &sock_plain_ops;
+}
+
+const struct sock_ops sock_stream_ops = {
+	.handshake = plain_handshake,
+	.read = stream_read,
+	.write = stream_write,
+	.close = stream_close,
 };

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "engine/loop.h"
 #include "protocol/errkind.h"
 
 enum io_res { IO_OK, IO_AGAIN, IO_EOF, IO_ERR };
@@ -29,10 +30,21 @@ struct sock {
 	enum err_kind err; /* set with IO_ERR */
 	int sys_errno;     /* errno behind err, if any */
 	bool want_write;   /* TLS handshake waits for writability */
+	/* stream sockets: the loop and registration they read and send through */
+	struct loop *loop;
+	struct loop_io *io;
 };
 
 extern const struct sock_ops sock_plain_ops;
 extern const struct sock_ops sock_tls_ops;
+/* Plain TCP through the loop's completion-based stream (loop.h, io_uring): write queues
+ * an IORING_OP_SEND and counts the bytes as written (a failed send surfaces as a read
+ * error), read copies what the multishot recv brought. */
+extern const struct sock_ops sock_stream_ops;
+
+/* Switch connected plain socket s, registered in loop as io, to sock_stream_ops when the
+ * loop offers streams. Returns true if it did (false: s stays plain, nothing changed). */
+bool sock_stream_attach(struct sock *s, struct loop *loop, struct loop_io *io);
 
 /* Start a non-blocking TCP connect to addr. On success s->fd is set and the return is
  * IO_OK (connected) or IO_AGAIN (in progress: wait for EPOLLOUT, then sock_finish_connect).

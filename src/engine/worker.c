@@ -1161,7 +1161,7 @@ int worker_new(struct engine *e, int id, struct worker **out)
 	w->cfg = cfg;
 	w->id = id;
 	pthread_mutex_init(&w->mu, NULL);
-	rc = loop_new(&w->loop);
+	rc = loop_new_backend(&w->loop, cfg->io);
 	if (rc < 0)
 		goto out_free;
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
