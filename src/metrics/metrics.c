@@ -742,7 +742,9 @@ static void merge_point(struct point *a, const struct point *b, enum metric_type
 
 /* Append p (one second) to a series of points `*step` seconds each, merging it into the
  * last point when it falls in the same step, and halving the resolution when `max` are
- * there. The array grows by doubling from 64 points up to max. */
+ * there. The array is allocated whole (max points) with the first one: a long run's memory
+ * is flat from its first second on, not growing for the 17 minutes a metric's 1,024
+ * points take to fill (issue #10). */
 static void push_point(struct point **pts, int *n, int *cap, int *step, struct point p,
                        enum metric_type type, int max)
 {
@@ -753,9 +755,10 @@ static void push_point(struct point **pts, int *n, int *cap, int *step, struct p
 		merge_point(&(*pts)[*n - 1], &p, type);
 		return;
 	}
-	if (*n == *cap) {
-		*cap = *cap ? MIN(*cap * 2, max) : MIN(64, max);
+	if (*n == *cap) { /* the first point: the whole array, touched, so RSS does not creep */
+		*cap = max;
 		*pts = xrealloc(*pts, sizeof(**pts) * (size_t)*cap);
+		memset(*pts + *n, 0, sizeof(**pts) * (size_t)(*cap - *n));
 	}
 	(*pts)[(*n)++] = p;
 	/* Full: double the step until the points merge into fewer (a sparse series, one point

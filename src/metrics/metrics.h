@@ -253,12 +253,12 @@ struct point {
 };
 
 /* At most this many points per series, and per metric (all its series combined): when
- * they fill up, neighbouring points merge and the step doubles, so memory stays bounded
- * however long the run (issue #10: a 1-hour run stays flat). A series' points are one
- * allocation of SERIES_POINTS_MAX (1.8 kB), made at its first point: a 1-hour run keeps
- * 64-second points per series (10 minutes: 16-second). A metric's grow by doubling up to
- * METRIC_POINTS_MAX (28 kB): a 1-hour run keeps 4-second points per metric, and any run
- * up to 17 minutes every second. The outputs see every second as it closes. */
+ * they fill up, neighbouring points merge and the step doubles, so memory stays flat
+ * however long the run (issue #10). Each is one array allocated whole at the first point:
+ * SERIES_POINTS_MAX (1.8 kB) per series, a 1-hour run keeping 64-second points per series
+ * (10 minutes: 16-second); METRIC_POINTS_MAX (28 kB) per metric, a 1-hour run keeping
+ * 4-second points per metric and any run up to 17 minutes every second. The outputs see
+ * every second as it closes. */
 #define SERIES_POINTS_MAX 64
 #define METRIC_POINTS_MAX 1024
 
