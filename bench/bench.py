@@ -50,7 +50,9 @@ SERVER_CPU = 0              # nginx (master and its single worker)
 CLIENT_CPU = 1              # the load generator under test
 THREADS = 1                 # client threads
 RATE_TOLERANCE_PCT = 1.0    # rate test: |achieved - target| / target
-CPU_RATIO_TARGET = 1.0      # CPU per request, B/A
+CPU_RATIO_TARGET = 1.0      # CPU per request, B/A (the self-test's reference)
+QUICK_RATIO_TARGET = 0.7    # issue #10: quick mode <= 0.7x wrk's CPU per request
+SCRIPT_RATIO_TARGET = 0.8   # issue #10: scripted <= 0.8x wrk+Lua's
 OPEN_CLOSED_RATIO_TARGET = 1.2  # issue #10: open-model CPU/request vs closed, same rate
 RUN_SLACK_S = 25            # a run may take duration + this before it is killed
 STDERR_TAIL_LINES = 40
@@ -409,7 +411,8 @@ def build_pairs(args):
         b = WrkTool(args.wrk, name="wrk(self-test)")
     else:
         b = StampedeTool(args.bin)
-    pairs = [Pair("quick mode: GET / -> return 200", wrk, b)]
+    pairs = [Pair("quick mode: GET / -> return 200", wrk, b,
+                  target=CPU_RATIO_TARGET if args.self_test else QUICK_RATIO_TARGET)]
     if not args.self_test and not args.no_script_test:
         here = os.path.dirname(os.path.abspath(__file__))
         pairs.append(Pair("scripted: Lua request() + response() vs http.get + check",
@@ -417,7 +420,8 @@ def build_pairs(args):
                                   script=os.path.join(here, "scripts", "wrk_check.lua")),
                           StampedeScriptTool(args.bin,
                                              os.path.join(here, "scripts", "stampede_check.lua"),
-                                             name="stampede+lua")))
+                                             name="stampede+lua"),
+                          target=SCRIPT_RATIO_TARGET))
     if not args.self_test and not args.no_rate_test:
         # Issue #10: the open model costs no more than the closed one for the same work.
         # The closed model runs at the same rate through think time (VUs / rate, less
