@@ -813,10 +813,11 @@ VU_MEMORY_TARGET_MB = 60.0    # issue #10: <= 6 kB per idle VU, 10,000 VUs in 60
 
 SERIES_SCRIPT = """
 local http = require "stampede.http"
-local n = 0
+local n, pause = 0, tonumber(stampede.env.SLEEP or "0")
 function default()
   n = n + 1
   http.get(stampede.env.BASE_URL .. "/item/" .. (n % tonumber(stampede.env.URLS) + 1))
+  if pause > 0 then stampede.sleep(pause) end
 end
 """
 SERIES_URLS = 200
@@ -918,15 +919,6 @@ def run_idle_series_test(args, ctx_base, workdir, nginx):
     return out
 
 
-SOAK_SCRIPT = """
-local http = require "stampede.http"
-local n = 0
-function default()
-  n = n + 1
-  http.get(stampede.env.BASE_URL .. "/soak/" .. (n % tonumber(stampede.env.URLS) + 1))
-  stampede.sleep(0.005)
-end
-"""
 SOAK_URLS = 5                    # issue #10: "a 1-hour run with 50 series stays flat":
                                  # 5 URLs, each a series of ~10 http_* metrics
 SOAK_TARGET_GROWTH_KB = 1024     # RSS growth after the first minute
@@ -943,10 +935,10 @@ def run_soak_memory_test(args, ctx_base, workdir, nginx):
           % (SOAK_URLS, duration))
     script = os.path.join(workdir, "soak.lua")
     with open(script, "w") as f:
-        f.write(SOAK_SCRIPT)
+        f.write(SERIES_SCRIPT)
     argv = [args.bin, "run", script, "--vus", "4", "--duration", "%ds" % duration,
             "-t", "1", "-e", "BASE_URL=" + ctx_base["url"].rstrip("/"),
-            "-e", "URLS=%d" % SOAK_URLS, "-q", "--no-summary"]
+            "-e", "URLS=%d" % SOAK_URLS, "-e", "SLEEP=0.005", "-q", "--no-summary"]
     out = {"urls": SOAK_URLS, "duration_s": duration, "rss_at_60s_kb": None,
            "rss_max_after_kb": None, "growth_kb": None, "verdict": None}
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -1093,6 +1085,31 @@ def positive_int(text):
     return v
 
 
+def finish_results(results, path, workdir, keep_tmp, prog):
+    """Stamp results["finished"], write them as JSON to path (atomically) and remove the
+    temp dir workdir unless keep_tmp. Returns False when the file could not be written
+    (said on stderr, prefixed with prog). Shared with bench/peers.py."""
+    results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds")
+    ok = True
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+        print("\nresults written to %s" % path)
+    except OSError as e:
+        print("%s: cannot write %s: %s" % (prog, path, e), file=sys.stderr)
+        ok = False
+    if keep_tmp:
+        print("temp dir kept: %s" % workdir)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ok
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="stampede vs wrk on a loopback nginx (see bench/README.md)")
@@ -1226,23 +1243,8 @@ def main(argv=None):
     finally:
         if nginx is not None:
             nginx.stop()
-        results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds")
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-            tmp = args.json + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(results, f, indent=2)
-                f.write("\n")
-            os.replace(tmp, args.json)
-            print("\nresults written to %s" % args.json)
-        except OSError as e:
-            print("bench: cannot write %s: %s" % (args.json, e), file=sys.stderr)
+        if not finish_results(results, args.json, workdir, args.keep_tmp, "bench"):
             exit_code = 2
-        if args.keep_tmp:
-            print("temp dir kept: %s" % workdir)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     return exit_code
 
 

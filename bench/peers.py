@@ -829,23 +829,9 @@ def main(argv=None):
     finally:
         if nginx is not None:
             nginx.stop()
-        results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds")
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-            tmp = args.json + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(results, f, indent=2)
-                f.write("\n")
-            os.replace(tmp, args.json)
-            print("\nresults written to %s" % args.json)
-        except OSError as e:
-            print("bench-peers: cannot write %s: %s" % (args.json, e), file=sys.stderr)
+        if not bench.finish_results(results, args.json, workdir, args.keep_tmp,
+                                    "bench-peers"):
             exit_code = 2
-        if args.keep_tmp:
-            print("temp dir kept: %s" % workdir)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     return exit_code
 
 
