@@ -53,7 +53,7 @@ void cmd_run_usage(void)
 	    "      --max-vus M           most VUs (default max(vus, 1000))\n"
 	    "      --arrival uniform|poisson\n"
 	    "      --arrival-window D    start arrivals in batches, each at most D early\n"
-	    "                            (default 2ms; 0: one wake-up per arrival)\n"
+	    "                            (default 1ms; 0: one wake-up per arrival)\n"
 	    "request:\n"
 	    "  -X, --method M            request method (default GET)\n"
 	    "  -H, --header 'K: V'       request header (repeatable)\n"
@@ -230,11 +230,12 @@ static int bad(const char *flag, const char *value, const char *why)
 }
 
 /* --arrival-window: the largest accepted, and the default. A wake-up costs more CPU than a
- * request on a VM (~9 µs measured, bench/README.md); 2 ms batches 40 arrivals at 20,000/s,
- * each started at most 2 ms early (never late: lateness is what the coordinated-omission
- * correction adds to latency, and our own batching must not). */
+ * request on a VM (~9 µs measured, bench/README.md); 1 ms batches 20 arrivals at 20,000/s,
+ * each started at most 1 ms early (never late: lateness is what the coordinated-omission
+ * correction adds to latency, and our own batching must not). The price: the server sees
+ * them in bursts of rate x window (docs/cli.md); 1 ms is wrk2's timer resolution too. */
 #define ARRIVAL_WINDOW_MAX_US     (100 * 1000)
-#define ARRIVAL_WINDOW_DEFAULT_US 2000
+#define ARRIVAL_WINDOW_DEFAULT_US 1000
 
 static int64_t arrival_window(const struct run_args *a)
 {

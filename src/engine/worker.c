@@ -831,7 +831,9 @@ static void advance_arrival(struct scen_rt *s)
 /* Start every arrival due before the window (engine_cfg.arrival_window_us) from now ends,
  * then sleep until the next one is due: one wake-up per window, each arrival started at
  * most a window early and never late because of it. An early one keeps its intended time,
- * so it is never "late" (late_by) and its latency counts from its actual start. */
+ * so it is never "late" (late_by) and its latency counts from its actual start. Only a free
+ * VU starts an arrival early: one that would wait in the backlog or be dropped waits for
+ * its intended time instead, so the window never drops what exact spacing would not. */
 static void on_arrival(struct loop_timer *t, void *ud)
 {
 	struct scen_rt *s = ud;
@@ -843,6 +845,12 @@ static void on_arrival(struct loop_timer *t, void *ud)
 		if (when < 0)
 			return;
 		if (when > now + window) {
+			loop_timer_at(w->loop, &s->arrival, when);
+			return;
+		}
+		if (when > now && !s->idle && s->allocated >= s->nvus) {
+			/* Early, and no VU free: it waits for its own time, where the backlog
+			 * or the drop is decided as it would be without the window. */
 			loop_timer_at(w->loop, &s->arrival, when);
 			return;
 		}
