@@ -195,7 +195,7 @@ static void conn_write(struct conn *k, uint32_t events)
 		c->bytes_sent += n;
 	}
 	c->t_sent = now_us();
-	loop_stream_sent_at(k->nc->loop, &k->io, &c->t_sent); /* io_uring: when submitted */
+	loop_stream_sent_at(k->nc->loop, &k->io, &c->t_sent); /* io_uring: when all out */
 	k->rs = RS_WAITING;
 	/* a stream may hold input whose event came while the send was still queued */
 	if ((events & EV_INPUT) || loop_stream_readable(k->nc->loop, &k->io))
@@ -566,6 +566,13 @@ static void call_finish(struct conn *k, enum err_kind err)
 
 	c->t_end = now_us();
 	end_unreached_phases(k, c->t_end);
+	/* io_uring: a send still in flight (the server answered, or the call failed, before
+	 * reading the whole request) was sending until then; one that completed is never
+	 * after the response's first byte (its completion may be seen in the same turn) */
+	if (k->sock.fd >= 0 && loop_stream_sent_at(nc->loop, &k->io, NULL))
+		c->t_sent = c->t_first ? c->t_first : c->t_end;
+	else if (c->t_first && c->t_sent > c->t_first)
+		c->t_sent = c->t_first;
 	c->err = err;
 	c->status = err ? 0 : k->parser->status;
 	if (err == ERR_BODY_TOO_LARGE)

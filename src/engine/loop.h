@@ -101,12 +101,14 @@ bool loop_stream_readable(const struct loop *l, const struct loop_io *io);
  * loop_stream_read (EPOLLERR). -EAGAIN while a previous send is in flight (EPOLLOUT comes
  * when it completes). */
 long loop_stream_send(struct loop *l, struct loop_io *io, const char *buf, size_t len);
-/* The send just queued on io leaves with the turn's submission, not now: have the loop
- * write the time of that submission (monotonic µs, now_us) into *at, so that a request's
- * sending phase ends when its bytes are handed to the kernel and its waiting phase does not
- * include the rest of the turn (with epoll a write is sent at once: nothing to do). *at
- * must stay valid until the turn's wait or until io is released, which forgets it. */
-void loop_stream_sent_at(struct loop *l, struct loop_io *io, int64_t *at);
+/* A send queued on io is not out when loop_stream_send returns: have the loop write the
+ * time its completion is seen (monotonic µs, now_us) into *at, so that a request's
+ * sending phase ends when its last byte went to the kernel (for a body larger than the
+ * socket buffers, when the server has read most of it), not when it was queued. NULL
+ * forgets an earlier *at. Returns whether a send is still in flight (with epoll, where a
+ * write is done when it returns: always false). *at must stay valid until the send
+ * completes, io is released, or this is called again. */
+bool loop_stream_sent_at(struct loop *l, struct loop_io *io, int64_t *at);
 
 /* Call io->fn(io->ud, events) again on the next turn, after the timers and the other fds
  * of this one, as if its fd had fired (with edge-triggered epoll it would not: the data is

@@ -48,7 +48,7 @@ struct uslot {
 	bool poll_armed, stream, recv_armed, send_inflight, want_out, rearm_queued, eof;
 	int err;           /* stream: a positive errno from recv or send, 0 while none */
 	uint32_t send_len; /* the send in flight */
-	int64_t *sent_at;  /* loop_stream_sent_at: set when the queued send is submitted */
+	int64_t *sent_at;  /* loop_stream_sent_at: set when the send in flight completes */
 	int qhead, qtail;  /* stream: received chunks (buffer ids), -1 when none */
 	uint32_t qoff;     /* bytes of the head chunk already read */
 	uint32_t next_free;
@@ -70,8 +70,6 @@ struct loop_uring {
 	uint32_t nslots, cap, free_head; /* free_head: 1 + index, 0 when none */
 	uint64_t *rearm;                 /* (gen << 32 | index) of slots to arm again */
 	int nrearm, rearm_cap;
-	uint32_t *stamp; /* indices of slots whose queued send waits for a sent_at time */
-	int nstamp, stamp_cap;
 	struct loop_io ready; /* sentinel: ios with events this turn */
 };
 
@@ -97,25 +95,10 @@ static int ur_enable(struct loop_uring *u)
 /* A free SQE; when the submission queue is full, what it holds is submitted first. NULL
  * when that fails: called from a thread other than the ring's issuer (a loop torn down
  * after its thread ended, whose requests the kernel cancelled when the thread exited). */
-/* The queued sends are about to be submitted: give their requests that time. */
-static void stamp_sends(struct loop_uring *u)
-{
-	if (!u->nstamp)
-		return;
-	int64_t now = now_us();
-	for (int i = 0; i < u->nstamp; i++) {
-		struct uslot *s = &u->slots[u->stamp[i]];
-		if (s->sent_at)
-			*s->sent_at = now;
-		s->sent_at = NULL;
-	}
-	u->nstamp = 0;
-}
-
 static struct io_uring_sqe *ur_sqe(struct loop_uring *u)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-	if (!sqe && ur_enable(u) == 0 && (stamp_sends(u), io_uring_submit(&u->ring) > 0))
+	if (!sqe && ur_enable(u) == 0 && io_uring_submit(&u->ring) > 0)
 		sqe = io_uring_get_sqe(&u->ring);
 	return sqe;
 }
@@ -214,7 +197,6 @@ static void ur_free(struct loop *l)
 	free(u->bufs);
 	free(u->slots);
 	free(u->rearm);
-	free(u->stamp);
 	free(u);
 }
 
@@ -273,7 +255,6 @@ static void ur_release(struct loop *l, struct loop_io *io)
 		 * not turn again, at a hard stop). One io_uring_enter(2), only when a connection
 		 * closes with its request just queued; fails harmlessly off the issuer thread. */
 		s->sent_at = NULL; /* its request is being finished */
-		stamp_sends(u);
 		io_uring_submit(&u->ring);
 		cancel_req(u, K_SEND, idx);
 	}
@@ -329,7 +310,6 @@ static int ur_wait(struct loop *l, int64_t wait)
 	struct __kernel_timespec ts = { .tv_sec = wait / USEC_PER_SEC,
 		                        .tv_nsec = (wait % USEC_PER_SEC) * NSEC_PER_USEC };
 	struct io_uring_cqe *cqe;
-	stamp_sends(u);
 	rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
 		return rc;
@@ -374,6 +354,10 @@ static void on_recv(struct loop_uring *u, uint32_t idx, const struct io_uring_cq
 static void on_send(struct loop_uring *u, struct uslot *s, const struct io_uring_cqe *cqe)
 {
 	s->send_inflight = false;
+	if (s->sent_at) { /* loop_stream_sent_at: the request's bytes are all out now */
+		*s->sent_at = now_us();
+		s->sent_at = NULL;
+	}
 	if (cqe->res < 0 || (uint32_t)cqe->res < s->send_len) {
 		if (!s->err)
 			s->err = cqe->res < 0 ? -cqe->res : EPIPE;
@@ -625,20 +609,15 @@ long loop_stream_send(struct loop *l, struct loop_io *io, const char *buf, size_
 	s->send_inflight = true;
 	s->send_len = (uint32_t)len;
 	s->sent_at = NULL;
-	if (u->nstamp == u->stamp_cap) {
-		u->stamp_cap = u->stamp_cap ? 2 * u->stamp_cap : 64;
-		u->stamp = xrealloc(u->stamp, sizeof(*u->stamp) * (size_t)u->stamp_cap);
-	}
-	u->stamp[u->nstamp++] = io->slot - 1;
 	return (long)len;
 }
 
-void loop_stream_sent_at(struct loop *l, struct loop_io *io, int64_t *at)
+bool loop_stream_sent_at(struct loop *l, struct loop_io *io, int64_t *at)
 {
 	if (l->backend != LOOP_IO_URING || !io->slot)
-		return;
+		return false;
 	struct loop_uring *u = l->be;
 	struct uslot *s = &u->slots[io->slot - 1];
-	if (s->send_inflight)
-		s->sent_at = at;
+	s->sent_at = s->send_inflight ? at : NULL;
+	return s->send_inflight;
 }

@@ -132,6 +132,80 @@ def test_tls_target(stampede, tmp_path, io):
         assert failed(r) == 0, r
 
 
+class SlowReader:
+    """A loopback server that reads a request's body 256 KiB every 10 ms (with a 64 KiB
+    receive buffer, so the kernel cannot take it all), then answers 200: uploading 16 MiB
+    takes it over half a second, most of it the client's sending (the client's send
+    buffer, up to 4 MiB, is the part that shows as waiting)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "http://127.0.0.1:%d/" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def _conn(self, c):
+        import time
+        c.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 65536)
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                n = int([ln.split(b":")[1] for ln in head.split(b"\r\n")
+                         if ln.lower().startswith(b"content-length:")][0])
+                while len(buf) < n:
+                    time.sleep(0.01)
+                    d = c.recv(262144)
+                    if not d:
+                        return
+                    buf += d
+                buf = buf[n:]
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("io", BACKENDS)
+def test_upload_time_is_sending_not_waiting(stampede, tmp_path, io):
+    # A queued io_uring send is out only when its completion comes: a body the server
+    # reads slowly is sending time on both backends, never time to first byte.
+    body = tmp_path / "body.bin"
+    body.write_bytes(b"x" * (16 << 20))
+    srv = SlowReader()
+    try:
+        r = stampede.load(srv.url, "-X", "POST", "--body-file", str(body), "--iterations",
+                          1, "--vus", 1, "-t", 1, "--timeout", "30s", "--io", io, timeout=60)
+    finally:
+        srv.close()
+    assert reqs(r) == 1 and failed(r) == 0, r
+    sending = metric(r.summary, "http_req_sending")
+    waiting = metric(r.summary, "http_req_waiting")
+    assert sending["min"] > 100, (sending, waiting)
+    assert waiting["max"] < sending["max"], (sending, waiting)
+
+
 def test_bad_value_is_a_clear_error(stampede):
     r = stampede("run", "--url", "http://127.0.0.1:9/", "--io", "kqueue")
     assert r.rc == EXIT_CONFIG, r
