@@ -45,6 +45,7 @@ static void quick_start(struct vu *v)
 	c->req_len = cfg->req.len;
 	c->head = cfg->req.head;
 	c->idempotent = cfg->req.idempotent;
+	c->no_reuse = cfg->req.close; /* it said Connection: close (RFC 9112 §9.6) */
 	c->timeout_us = cfg->timeout_us;
 	c->body_max = cfg->body_max;
 	c->capture = cfg->http_debug != 0; /* --http-debug prints the response headers */

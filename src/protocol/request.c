@@ -354,6 +354,25 @@ static int split_header(const char *s, struct request_hdr *h, char *err, size_t 
 	return 0;
 }
 
+bool request_headers_close(const struct request_hdr *h, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (h[i].name_len != 10 || strncasecmp(h[i].name, "Connection", 10) != 0)
+			continue;
+		const char *p = h[i].value, *end = h[i].value + h[i].value_len;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+				p++;
+			const char *t = p;
+			while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+				p++;
+			if (p - t == 5 && strncasecmp(t, "close", 5) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 int request_build(const struct request_spec *spec, struct request *r, char *err, size_t errlen)
 {
 	const char *method = spec->method ? spec->method : "GET";
@@ -381,6 +400,7 @@ int request_build(const struct request_spec *spec, struct request *r, char *err,
 		goto out_free_headers;
 	}
 	r->method = xstrdup(method);
+	r->close = request_headers_close(h, spec->nheaders);
 	r->head = strcmp(method, "HEAD") == 0;
 	r->idempotent = request_method_idempotent(method);
 	size_t nlen = strlen(u->authority) + strlen(u->path) + 16;

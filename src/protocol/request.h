@@ -86,9 +86,15 @@ struct request {
 	char *name;      /* the `name` tag: the URL */
 	bool head;       /* HEAD request: response has no body */
 	bool idempotent; /* request_method_idempotent(method): may be resent once */
+	bool close;      /* it sends `Connection: close` (request_headers_close) */
 	char *bytes;     /* serialized request, NUL-terminated */
 	size_t len;
 };
+
+/* Whether the n headers h include a Connection field with the "close" option (RFC 9110
+ * §7.6.1: a comma-separated list of case-insensitive tokens): the client then sends no
+ * further request on that connection (RFC 9112 §9.6). */
+bool request_headers_close(const struct request_hdr *h, int n);
 
 /* Validate and serialize spec into *r once, through request_serialize() and its rules.
  * Returns 0 (r owns its strings; release with request_free()), or -EINVAL with a reason

@@ -455,6 +455,8 @@ static int build_bytes(struct hreq *r, const struct url *u, char *err, size_t er
 		}
 		r->hdrs[n++] = (struct request_hdr){ it.name, it.name_len, it.value, it.value_len };
 	}
+	/* a request that says Connection: close is the connection's last (RFC 9112 §9.6) */
+	r->call.no_reuse = r->lv->lw->sc->no_connection_reuse || request_headers_close(r->hdrs, n);
 	cookie_value(r, u);
 	struct request_msg m = {
 		.method = r->method,

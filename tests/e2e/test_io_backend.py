@@ -69,6 +69,80 @@ def test_connection_close_each_request(stampede, io):
         assert s.connections == 120, "one connection per request"
 
 
+class KeepOpenServer:
+    """Answers every request 200 and never closes a connection itself, even when the
+    request says Connection: close; counts requests and connections."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.requests = self.connections = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = "http://127.0.0.1:%d/" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def _conn(self, c):
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                _, buf = buf.split(b"\r\n\r\n", 1)
+                with self.lock:
+                    self.requests += 1
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("io", BACKENDS)
+def test_request_connection_close_is_the_connections_last(stampede, tmp_path, io):
+    # RFC 9112 §9.6: a client that sends "close" sends no further request on that
+    # connection, whatever the server does (this one keeps every connection open).
+    srv = KeepOpenServer()
+    try:
+        r = stampede.load(srv.url, "--vus", 2, "--iterations", 30, "-t", 1,
+                          "-H", "Connection: keep-alive, Close", "--io", io)
+        assert reqs(r) == 30 and failed(r) == 0, r
+        assert srv.connections == 30 and srv.requests == 30, (srv.connections, srv.requests)
+        before = srv.connections
+        r = run_script(tmp_path, """
+            options = { vus = 1, iterations = 10 }
+            function default()
+              http.get(BASE .. "/x", { headers = { Connection = "close" } })
+              http.get(BASE .. "/y")
+            end
+        """, "-t", 1, "--io", io, base=srv.url.rstrip("/"))
+        assert r.rc == 0, r
+        # /x says close: its connection ends after it, so each /y opens a new one, which the
+        # next iteration's /x reuses and ends: 10 + 1 connections (1 if close were ignored)
+        assert srv.connections - before == 11, srv.connections - before
+    finally:
+        srv.close()
+
+
 @pytest.mark.parametrize("io", BACKENDS)
 def test_script_batch_and_keep_alive(tmp_path, counting, io):
     before_req, before_conn = counting.requests, counting.connections

@@ -865,3 +865,20 @@ Test(request, serialize_every_byte_in_every_part)
 	}
 	buf_free(&b);
 }
+
+/* RFC 9110 §7.6.1: Connection is a comma-separated list of case-insensitive options. */
+Test(request, connection_close_option)
+{
+	struct request_hdr h[2] = { { "Accept", 6, "close", 5 }, { "connection", 10, "", 0 } };
+	const char *yes[] = { "close", "Close", "keep-alive, close", "x ,CLOSE", " \tclose ,y" };
+	const char *no[] = { "keep-alive", "closed", "xclose", "close-ish", "", "clo se" };
+	cr_expect(!request_headers_close(h, 1), "only the Connection field counts");
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		h[1].value = yes[i], h[1].value_len = strlen(yes[i]);
+		cr_expect(request_headers_close(h, 2), "'%s' says close", yes[i]);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
+		h[1].value = no[i], h[1].value_len = strlen(no[i]);
+		cr_expect(!request_headers_close(h, 2), "'%s' does not say close", no[i]);
+	}
+}
