@@ -760,7 +760,12 @@ def main(argv=None):
         args.npm_dir = os.path.join(os.path.dirname(args.bin), "bench-peers-npm") \
             if args.bin else os.path.join(REPO_ROOT, "build", "bench-peers-npm")
     args.npm_dir = os.path.abspath(args.npm_dir)
-    args.only = set(t.strip() for t in args.only.split(",")) if args.only else None
+    if args.only is not None:
+        args.only = set(t.strip() for t in args.only.split(",")) - {""}
+        if not args.only:
+            ap.error("--only: name at least one tool (%s)" % ", ".join(TOOL_NAMES))
+    if args.connections > 10000:
+        ap.error("--connections: at most 10000")
     if args.only and not args.only <= set(TOOL_NAMES):
         ap.error("--only: unknown %s (known: %s)" % (", ".join(sorted(
             args.only - set(TOOL_NAMES))), ", ".join(TOOL_NAMES)))

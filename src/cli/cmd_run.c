@@ -930,10 +930,14 @@ static int quick_scenario(struct run_args *a, struct scenario *sc)
 			return -EINVAL;
 		}
 	} else {
-		if (a->max_vus) {
+		const char *open_only = a->max_vus                  ? "--max-vus"
+		                        : a->arrival_window_us >= 0 ? "--arrival-window"
+		                        : a->poisson                ? "--arrival poisson"
+		                                                    : NULL;
+		if (open_only) {
 			free(stages);
-			fprintf(stderr,
-			        "stampede: --max-vus applies to the open model (--rate) only\n");
+			fprintf(stderr, "stampede: %s applies to the open model (--rate) only\n",
+			        open_only);
 			return -EINVAL;
 		}
 		int64_t vus = a->vus_set ? a->vus : 1;

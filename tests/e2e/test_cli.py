@@ -82,6 +82,13 @@ def test_bad_flag_value(stampede, closed_url, flag, value):
     config_error(stampede, *args)
 
 
+@pytest.mark.parametrize("flag", [["--max-vus", "5"], ["--arrival-window", "5ms"],
+                                  ["--arrival", "poisson"]])
+def test_open_model_flag_without_rate_is_named(stampede, closed_url, flag):
+    r = config_error(stampede, "run", "--url", closed_url, "--vus", "2", "-d", "1s", *flag)
+    assert f"{flag[0]}" in r.stderr and "open model" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("spec,named", [
     ("http_req_duration: p(95)<<200", "p(95)<<200"),
     ("nonsense", "nonsense"),
