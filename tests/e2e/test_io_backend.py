@@ -10,7 +10,10 @@ import errno
 import json
 import os
 import platform
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -69,13 +72,11 @@ def test_connection_close_each_request(stampede, io):
         assert s.connections == 120, "one connection per request"
 
 
-class KeepOpenServer:
-    """Answers every request 200 and never closes a connection itself, even when the
-    request says Connection: close; counts requests and connections."""
+class ThreadedServer:
+    """A loopback server answering each connection in a thread (subclasses: _conn);
+    counts connections."""
 
     def __init__(self):
-        import socket
-        import threading
         self.requests = self.connections = 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -85,7 +86,6 @@ class KeepOpenServer:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
-        import threading
         while True:
             try:
                 c, _ = self.sock.accept()
@@ -94,6 +94,14 @@ class KeepOpenServer:
             with self.lock:
                 self.connections += 1
             threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+
+class KeepOpenServer(ThreadedServer):
+    """Answers every request 200 and never closes a connection itself, even when the
+    request says Connection: close; counts requests and connections."""
 
     def _conn(self, c):
         buf = b""
@@ -112,9 +120,6 @@ class KeepOpenServer:
             pass
         finally:
             c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.mark.parametrize("io", BACKENDS)
@@ -206,33 +211,14 @@ def test_tls_target(stampede, tmp_path, io):
         assert failed(r) == 0, r
 
 
-class SlowReader:
+class SlowReader(ThreadedServer):
     """A loopback server that reads a request's body 256 KiB every 10 ms (with a 64 KiB
     receive buffer, so the kernel cannot take it all), then answers 200: uploading 16 MiB
     takes it over half a second, most of it the client's sending (the client's send
     buffer, up to 4 MiB, is the part that shows as waiting)."""
 
-    def __init__(self):
-        import socket
-        import threading
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.url = "http://127.0.0.1:%d/" % self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        import threading
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
-
     def _conn(self, c):
-        import time
-        c.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 65536)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         buf = b""
         try:
             while True:
@@ -256,9 +242,6 @@ class SlowReader:
             pass
         finally:
             c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.mark.parametrize("io", BACKENDS)
@@ -286,8 +269,10 @@ def test_bad_value_is_a_clear_error(stampede):
     assert "--io" in r.stderr and "epoll" in r.stderr and "io_uring" in r.stderr, r
 
 
-def test_default_is_io_uring_when_available(stampede, counting):
+def test_default_is_epoll_and_auto_takes_io_uring_when_available(stampede, counting):
     r = stampede.load(counting.url, "--vus", 1, "--iterations", 5, "-t", 1)
+    assert used_backend(r) == "epoll"
+    r = stampede.load(counting.url, "--vus", 1, "--iterations", 5, "-t", 1, "--io", "auto")
     assert used_backend(r) == "io_uring"
 
 
@@ -345,7 +330,7 @@ def test_auto_falls_back_to_epoll_silently(stampede, counting, tmp_path):
     out = tmp_path / "r.json"
     before = counting.requests
     p = run_forbidden(stampede, "run", "--url", counting.url, "--vus", 2, "--iterations", 50,
-                      "-t", 1, "-q", "--out", f"result={out}")
+                      "-t", 1, "-q", "--io", "auto", "--out", f"result={out}")
     assert p.returncode == 0, p.stderr
     assert b"io_uring" not in p.stderr, "the fallback is silent"
     doc = json.loads(out.read_text())
