@@ -16,8 +16,6 @@
 
 #define RBUF_SIZE         (64 * 1024)
 #define CONTROL_PERIOD_US 10000
-/* Arrivals due within this slack share one wake-up; it stays far below the lateness
- * tolerance (1 ms), so no iteration counts as late because of it. */
 
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY, VU_SLEEP, VU_PENDING };
 

@@ -73,8 +73,9 @@ def test_connection_close_each_request(stampede, io):
 
 
 class ThreadedServer:
-    """A loopback server answering each connection in a thread (subclasses: _conn);
-    counts connections."""
+    """A loopback server answering each connection in a thread: it reads a request's head,
+    then its body (_body; subclasses), answers 200 "ok" and keeps the connection open;
+    counts requests and connections."""
 
     def __init__(self):
         self.requests = self.connections = 0
@@ -95,15 +96,16 @@ class ThreadedServer:
                 self.connections += 1
             threading.Thread(target=self._conn, args=(c,), daemon=True).start()
 
-    def close(self):
-        self.sock.close()
+    def _setup(self, c):
+        pass
 
-
-class KeepOpenServer(ThreadedServer):
-    """Answers every request 200 and never closes a connection itself, even when the
-    request says Connection: close; counts requests and connections."""
+    def _body(self, c, head, buf):
+        """Consume the body after head from buf (and c); return what follows it, or None
+        when the peer closed."""
+        return buf
 
     def _conn(self, c):
+        self._setup(c)
         buf = b""
         try:
             while True:
@@ -112,7 +114,10 @@ class KeepOpenServer(ThreadedServer):
                     if not d:
                         return
                     buf += d
-                _, buf = buf.split(b"\r\n\r\n", 1)
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                buf = self._body(c, head, buf)
+                if buf is None:
+                    return
                 with self.lock:
                     self.requests += 1
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -120,6 +125,14 @@ class KeepOpenServer(ThreadedServer):
             pass
         finally:
             c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class KeepOpenServer(ThreadedServer):
+    """Never closes a connection itself, even when the request says Connection: close
+    (bodyless requests only)."""
 
 
 @pytest.mark.parametrize("io", BACKENDS)
@@ -212,36 +225,24 @@ def test_tls_target(stampede, tmp_path, io):
 
 
 class SlowReader(ThreadedServer):
-    """A loopback server that reads a request's body 256 KiB every 10 ms (with a 64 KiB
-    receive buffer, so the kernel cannot take it all), then answers 200: uploading 16 MiB
-    takes it over half a second, most of it the client's sending (the client's send
-    buffer, up to 4 MiB, is the part that shows as waiting)."""
+    """Reads a request's body 256 KiB every 10 ms (with a 64 KiB receive buffer, so the
+    kernel cannot take it all): uploading 16 MiB takes over half a second, most of it the
+    client's sending (the client's send buffer, up to 4 MiB, is the part that shows as
+    waiting)."""
 
-    def _conn(self, c):
+    def _setup(self, c):
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        buf = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                n = int([ln.split(b":")[1] for ln in head.split(b"\r\n")
-                         if ln.lower().startswith(b"content-length:")][0])
-                while len(buf) < n:
-                    time.sleep(0.01)
-                    d = c.recv(262144)
-                    if not d:
-                        return
-                    buf += d
-                buf = buf[n:]
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        except OSError:
-            pass
-        finally:
-            c.close()
+
+    def _body(self, c, head, buf):
+        n = int([ln.split(b":")[1] for ln in head.split(b"\r\n")
+                 if ln.lower().startswith(b"content-length:")][0])
+        while len(buf) < n:
+            time.sleep(0.01)
+            d = c.recv(262144)
+            if not d:
+                return None
+            buf += d
+        return buf[n:]
 
 
 @pytest.mark.parametrize("io", BACKENDS)
