@@ -811,8 +811,12 @@ static int dns_options(const struct run_args *a, json_t *opts, struct resolver_o
  * error naming the reason. Returns 0 or -EINVAL. */
 static int resolve_io(const struct run_args *a, struct engine_cfg *cfg)
 {
+	if (a->io == LOOP_IO_EPOLL) { /* the default: no ring is set up to find out */
+		cfg->io = LOOP_IO_EPOLL;
+		return 0;
+	}
 	int rc = loop_backend_probe(LOOP_IO_URING);
-	if (a->io == LOOP_IO_EPOLL || (a->io == LOOP_IO_AUTO && rc < 0)) {
+	if (a->io == LOOP_IO_AUTO && rc < 0) {
 		cfg->io = LOOP_IO_EPOLL;
 		return 0;
 	}
