@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -57,20 +58,33 @@ struct conn {
 /* The events that say there is something to read: data, the peer's FIN, an error. */
 #define EV_INPUT (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
-static void conn_start_request(struct conn *k);
+static void conn_start_request(struct conn *k, int64_t now);
 static void conn_read(struct conn *k, uint32_t events);
-static void call_finish(struct conn *k, enum err_kind err);
+static void call_finish_at(struct conn *k, enum err_kind err, int64_t t_end);
+
+/* End k's call with err now. */
+static void call_finish(struct conn *k, enum err_kind err)
+{
+	call_finish_at(k, err, now_us());
+}
 
 /* --- parsers: only requests in flight hold one (8 kB each) ------------------------ */
 
 static void on_header(void *ud, const char *name, size_t nlen, const char *val, size_t vlen)
 {
 	struct http_call *c = ud;
-	buf_add(&c->headers, name, nlen);
-	buf_add(&c->headers, "", 1);
-	buf_add(&c->headers, val, vlen);
-	buf_add(&c->headers, "", 1);
+	struct buf *b = &c->headers;
+	buf_reserve(b, nlen + vlen + 2);
+	char *p = b->p + b->len;
+	memcpy(p, name, nlen);
+	p[nlen] = '\0';
+	memcpy(p + nlen + 1, val, vlen);
+	p[nlen + 1 + vlen] = '\0';
+	b->len += nlen + vlen + 2;
+	b->p[b->len] = '\0';
 	c->nheaders++;
+	if (nlen == 10 && !strncasecmp(name, "set-cookie", 10))
+		c->set_cookies++;
 }
 
 /* Past the call's limit nothing more is kept: conn_read ends the call after this feed. */
@@ -254,7 +268,7 @@ static void conn_retry(struct conn *k)
 	k->call->retried = true;
 	conn_close(k);
 	k->target = k->call->target;
-	conn_start_request(k);
+	conn_start_request(k, now_us());
 }
 
 /* The response's body passed the call's limit, or its Content-Length says it will. */
@@ -284,8 +298,9 @@ static void conn_read(struct conn *k, uint32_t events)
 		if (r == IO_AGAIN)
 			return;
 		if (r == IO_OK) {
+			int64_t t_read = 0; /* set when this read is the first: then it is now */
 			if (c->bytes_recv == 0)
-				c->t_first = now_us();
+				c->t_first = t_read = now_us();
 			c->bytes_recv += n;
 			budget -= MIN(budget, n);
 			size_t used = http_parser_feed(k->parser, nc->rbuf, n);
@@ -302,7 +317,7 @@ static void conn_read(struct conn *k, uint32_t events)
 				 * response (no new edge would say so): do not reuse. */
 				if (used < n || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 					k->parser->keep_alive = false;
-				call_finish(k, ERR_NONE);
+				call_finish_at(k, ERR_NONE, t_read ? t_read : now_us());
 				return;
 			}
 			if (n < nc->rbuf_len && !until_again)
@@ -503,11 +518,10 @@ static bool conn_still_open(struct conn *k)
 
 /* Send k->call on k: over the open connection, or after looking up k->target's host and
  * opening one (k6 resolves at dial time, so a new connection may reach another address). */
-static void conn_start_request(struct conn *k)
+static void conn_start_request(struct conn *k, int64_t now)
 {
 	struct http_call *c = k->call;
 	struct netctx *nc = k->nc;
-	int64_t now = now_us();
 
 	k->wpos = 0;
 	c->bytes_recv = 0;
@@ -515,6 +529,7 @@ static void conn_start_request(struct conn *k)
 	c->t_sent = 0;
 	c->headers.len = 0;
 	c->nheaders = 0;
+	c->set_cookies = 0;
 	c->body.len = 0;
 	http_parser_reset(k->parser, c->head);
 	c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
@@ -559,12 +574,14 @@ static void end_unreached_phases(struct conn *k, int64_t now)
 	}
 }
 
-static void call_finish(struct conn *k, enum err_kind err)
+/* End k's call with err at t_end (now_us() clock, µs): conn_read passes the time of the read
+ * that brought the response's last byte, so a response read whole costs one clock read. */
+static void call_finish_at(struct conn *k, enum err_kind err, int64_t t_end)
 {
 	struct http_call *c = k->call;
 	struct netctx *nc = k->nc;
 
-	c->t_end = now_us();
+	c->t_end = t_end;
 	end_unreached_phases(k, c->t_end);
 	/* io_uring: a send still in flight (the server answered, or the call failed, before
 	 * reading the whole request) was sending until then; one that completed is never
@@ -633,7 +650,7 @@ void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c)
 	k->call = c;
 	c->conn = k;
 	k->parser = parser_get(nc, c);
-	conn_start_request(k);
+	conn_start_request(k, c->t_start); /* the same instant: one clock read */
 }
 
 void call_abort(struct netctx *nc, struct http_call *c)

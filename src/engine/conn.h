@@ -89,6 +89,7 @@ struct http_call {
 	size_t bytes_sent, bytes_recv;
 	struct buf headers; /* with capture: "name\0value\0" pairs */
 	int nheaders;
+	int set_cookies; /* how many of them are Set-Cookie (RFC 6265 §4.1) */
 	struct buf body; /* with capture: the body as received (at most body_max bytes) */
 	/* private */
 	struct conn *conn;

@@ -209,6 +209,10 @@ int64_t worker_cpu_us(struct worker *w);
 
 /* The iteration of v ended (failed: an error ended it early). */
 void vu_iteration_end(struct vu *v, bool failed);
+/* The same, when the caller has just read the clock: t_end is now_us() (µs) as of the
+ * iteration's last event (quick mode: the read that completed its response). A next
+ * iteration that starts at once starts at t_end. */
+void vu_iteration_end_at(struct vu *v, bool failed, int64_t t_end);
 struct netctx *worker_net(struct worker *w);
 /* Per-worker state of the iteration body (e.g. its Lua state), NULL until set. */
 void *worker_body_state(struct worker *w);

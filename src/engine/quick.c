@@ -33,7 +33,7 @@ static void quick_done(struct http_call *c)
 	struct quick_vu *q = v->body_state;
 	const struct engine_cfg *cfg = worker_cfg(v->w);
 	worker_record_http(v->w, v, c, cfg->req.method, cfg->req.name, NULL, 0, &q->memo);
-	vu_iteration_end(v, c->err != ERR_NONE);
+	vu_iteration_end_at(v, c->err != ERR_NONE, c->t_end);
 }
 
 static void quick_start(struct vu *v)

@@ -105,7 +105,7 @@ struct worker {
 	int64_t cpu_final_us; /* atomic: the thread's CPU time when it finished */
 };
 
-static void vu_start_iteration(struct vu *v, int64_t intended);
+static void vu_start_iteration(struct vu *v, int64_t intended, int64_t now);
 static void scen_check_done(struct scen_rt *s);
 static void scen_stop(struct scen_rt *s, int level, int64_t since);
 
@@ -575,10 +575,14 @@ static void vu_go_off(struct vu *v)
 
 void vu_iteration_end(struct vu *v, bool failed)
 {
+	vu_iteration_end_at(v, failed, now_us());
+}
+
+void vu_iteration_end_at(struct vu *v, bool failed, int64_t t_end)
+{
 	struct scen_rt *s = v->s;
 	struct worker *w = s->w;
 	const struct scenario *sc = s->cfg;
-	int64_t t_end = now_us();
 
 	int64_t from = late_by(v) ? v->intended : v->t_iter;
 	if (!sc->lifecycle) {
@@ -614,7 +618,7 @@ void vu_iteration_end(struct vu *v, bool failed)
 			                               : loop_now(w->loop) + 1);
 			return;
 		}
-		vu_start_iteration(v, 0);
+		vu_start_iteration(v, 0, t_end); /* back to back: this end is the next start */
 		return;
 	}
 	/* Open model: take the oldest late start, or go idle. */
@@ -628,7 +632,7 @@ void vu_iteration_end(struct vu *v, bool failed)
 			loop_timer_at(w->loop, &v->timer, loop_now(w->loop) + 1);
 			return;
 		}
-		vu_start_iteration(v, intended);
+		vu_start_iteration(v, intended, t_end);
 		return;
 	}
 	vu_go_idle(v);
@@ -644,7 +648,9 @@ static bool claim_iteration(struct scen_rt *s)
 	       sc->iterations;
 }
 
-static void vu_start_iteration(struct vu *v, int64_t intended)
+/* Start v's next iteration, intended to start at intended (open model; 0: now). now is the
+ * clock (now_us(), µs) when the caller just read it, or 0 to read it here. */
+static void vu_start_iteration(struct vu *v, int64_t intended, int64_t now)
 {
 	struct scen_rt *s = v->s;
 	struct worker *w = s->w;
@@ -675,7 +681,7 @@ static void vu_start_iteration(struct vu *v, int64_t intended)
 	if (s->cfg->model == MODEL_OPEN)
 		running_add(s, 1);
 	s->in_start++;
-	v->t_iter = now_us();
+	v->t_iter = now ? now : now_us();
 	w->cfg->body->start(v);
 	s->in_start--;
 }
@@ -692,10 +698,10 @@ static void vu_on_timer(struct loop_timer *t, void *ud)
 			scen_check_done(s);
 			return;
 		}
-		vu_start_iteration(v, 0);
+		vu_start_iteration(v, 0, 0);
 		return;
 	case VU_PENDING:
-		vu_start_iteration(v, v->intended);
+		vu_start_iteration(v, v->intended, 0);
 		return;
 	default:
 		return;
@@ -737,7 +743,7 @@ static void closed_apply_target(struct scen_rt *s)
 			    v->iterations >= s->cfg->iterations)
 				continue;
 			running_add(s, 1);
-			vu_start_iteration(v, 0);
+			vu_start_iteration(v, 0, 0);
 			if (s->local_stop)
 				return;
 		}
@@ -869,7 +875,7 @@ static void on_arrival(struct loop_timer *t, void *ud)
 			sink_add(w->cur, s->sid_dropped, 1);
 			continue;
 		}
-		vu_start_iteration(v, when);
+		vu_start_iteration(v, when, 0);
 	}
 }
 

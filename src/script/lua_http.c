@@ -1117,6 +1117,8 @@ static struct cookie_jar *req_jar(struct hreq *r)
 static void store_cookies(struct hreq *r, const struct url *u)
 {
 	const char *from = NULL, *v;
+	if (!r->call.set_cookies)
+		return;
 	struct cookie_url cu = cookie_url_of(u);
 	int64_t now = wall_us();
 	while ((v = find_header(&r->call, "set-cookie", &from)) != NULL)
