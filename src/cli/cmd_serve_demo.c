@@ -40,7 +40,10 @@ void cmd_serve_demo_usage(void)
 	       "      --cache-ttl D         cache product reads for D, with request coalescing\n"
 	       "      --leak-bytes N        leak N bytes per API request\n"
 	       "      --stall EVERY:FOR     stop answering for FOR every EVERY (e.g. 10s:500ms)\n"
-	       "      --error-rate F        answer this fraction of API requests with 500\n\n"
+	       "      --error-rate F        answer this fraction of API requests with 500\n"
+	       "      --latency-drift D[/P] every API request waits D more per minute (or per\n"
+	       "                            period P) since the start or the last change,\n"
+	       "                            up to 10s: 2ms = 2ms/min, 50ms/2s; 'off' (default)\n\n"
 	       "Durations take units: 250us 10ms 2s 1m. Stop it with SIGTERM or Ctrl-C.\n");
 }
 
@@ -60,6 +63,7 @@ static const struct option long_opts[] = {
 	{ "leak-bytes", required_argument, NULL, OPT_KNOB },
 	{ "stall", required_argument, NULL, OPT_KNOB },
 	{ "error-rate", required_argument, NULL, OPT_KNOB },
+	{ "latency-drift", required_argument, NULL, OPT_KNOB },
 	{ "max-connections", required_argument, NULL, OPT_KNOB },
 	{ "request-timeout", required_argument, NULL, OPT_KNOB },
 	{ "idle-timeout", required_argument, NULL, OPT_KNOB },

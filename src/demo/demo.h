@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most --latency-drift adds to one request, however long the server runs. */
+#define DEMO_DRIFT_MAX_US (10 * 1000000LL)
+
 /* Every knob of the demo server (docs/demo.md). Durations are in microseconds; 0 turns a
  * simulated effect off. The runtime knobs may be changed while it runs (POST
  * /admin/config); host, port, workers and queue are fixed at start. */
@@ -26,11 +29,18 @@ struct demo_config {
 	int64_t request_timeout_us;  /* a request must arrive completely within this (408) */
 	int64_t idle_timeout_us;     /* idle keep-alive connections are closed after this */
 	int64_t shutdown_timeout_us; /* graceful stop: in-flight requests get this long */
+	/* every API request waits latency_drift_us more per latency_drift_period_us (by
+	 * default a minute) since the start or since the knob changed, up to
+	 * DEMO_DRIFT_MAX_US; 0: off */
+	int64_t latency_drift_us;
+	int64_t latency_drift_period_us;
 	/* HTTPS instead of HTTP, with a self-signed certificate made at start (not a knob:
 	 * absent from /admin/config) */
 	bool tls;
-	/* internal: start of the stall schedule (monotonic µs); set by the server */
+	/* internal: start of the stall schedule and of the latency drift (monotonic µs); set
+	 * by the server */
 	int64_t stall_anchor_us;
+	int64_t drift_anchor_us;
 };
 
 /* Fill cfg with the defaults. */

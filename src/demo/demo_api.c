@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "demo/demo_cache.h"
+#include "demo/demo_config.h"
 #include "demo/demo_data.h"
 #include "demo/demo_pool.h"
 #include "util/common.h"
@@ -580,6 +581,12 @@ int demo_api_serve(struct demo_api *api, struct demo_ctx *ctx, const struct demo
 	if (cfg->error_rate > 0 && (double)(ctx_rand(ctx) >> 11) * 0x1p-53 < cfg->error_rate) {
 		atomic_fetch_add_explicit(&api->stats.injected_errors, 1, memory_order_relaxed);
 		return error_body(body, 500, "injected failure (--error-rate)");
+	}
+	int64_t drift = demo_latency_drift(cfg, now_us());
+	if (drift > 0) {
+		atomic_fetch_add_explicit(&api->stats.drift_us, (uint64_t)drift,
+		                          memory_order_relaxed);
+		demo_pool_sleep(ctx->pool, drift);
 	}
 	switch (call->route) {
 	case DEMO_ROUTE_LOGIN:

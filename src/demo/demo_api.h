@@ -59,6 +59,7 @@ struct demo_stats {
 	_Atomic uint64_t leaked_bytes;
 	_Atomic uint64_t injected_errors;
 	_Atomic uint64_t orders_created;
+	_Atomic uint64_t drift_us; /* latency added by --latency-drift, summed */
 };
 
 /* One API request as handed to a worker. */
@@ -97,9 +98,9 @@ const struct demo_stats *demo_api_stats(const struct demo_api *api);
 void demo_api_cache_flush(struct demo_api *api);
 
 /*
- * Serve one call on a worker: leak, burn CPU and maybe fail as the knobs say, then run the
- * route's handler with its simulated queries. Writes the JSON body into body (reset first)
- * and returns the status. The route must allow the method.
+ * Serve one call on a worker: leak, burn CPU and maybe fail as the knobs say, wait the
+ * latency drift, then run the route's handler with its simulated queries. Writes the JSON
+ * body into body (reset first) and returns the status. The route must allow the method.
  */
 int demo_api_serve(struct demo_api *api, struct demo_ctx *ctx, const struct demo_call *call,
                    struct demo_buf *body);

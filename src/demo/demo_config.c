@@ -12,7 +12,7 @@
 
 #include "util/common.h"
 
-enum knob_type { K_HOST, K_INT, K_INT64, K_DURATION, K_BOOL, K_RATE, K_STALL };
+enum knob_type { K_HOST, K_INT, K_INT64, K_DURATION, K_BOOL, K_RATE, K_STALL, K_DRIFT };
 
 struct knob {
 	const char *name; /* flag name; JSON uses '_' for '-' */
@@ -24,6 +24,7 @@ struct knob {
 
 #define F(field) offsetof(struct demo_config, field)
 #define SEC      USEC_PER_SEC
+#define MINUTE   (60 * SEC)
 
 static const struct knob knobs[] = {
 	{ "host", K_HOST, F(host), 0, 0, false },
@@ -37,6 +38,7 @@ static const struct knob knobs[] = {
 	{ "leak-bytes", K_INT64, F(leak_bytes), 0, 64 << 20, true },
 	{ "stall", K_STALL, F(stall_every_us), 0, 3600 * SEC, true },
 	{ "error-rate", K_RATE, F(error_rate), 0, 1, true },
+	{ "latency-drift", K_DRIFT, F(latency_drift_us), 0, DEMO_DRIFT_MAX_US, true },
 	{ "max-connections", K_INT, F(max_connections), 1, 1000000, true },
 	{ "request-timeout", K_DURATION, F(request_timeout_us), 1000, 3600 * SEC, true },
 	{ "idle-timeout", K_DURATION, F(idle_timeout_us), 1000, 3600 * SEC, true },
@@ -54,6 +56,7 @@ void demo_config_defaults(struct demo_config *cfg)
 	cfg->request_timeout_us = 10 * SEC;
 	cfg->idle_timeout_us = 60 * SEC;
 	cfg->shutdown_timeout_us = 10 * SEC;
+	cfg->latency_drift_period_us = MINUTE;
 }
 
 /* Knob names compare with '_' and '-' as the same character. */
@@ -132,6 +135,54 @@ static int set_stall(const struct knob *k, const char *v, struct demo_config *cf
 	return 0;
 }
 
+/* The PERIOD of --latency-drift: a duration, "min", or a bare unit ("s", "h"). */
+static int parse_drift_period(const char *v, int64_t *out)
+{
+	char one[32];
+
+	if (strcmp(v, "min") == 0) {
+		*out = MINUTE;
+		return 0;
+	}
+	if (*v && !(*v >= '0' && *v <= '9') && *v != '.') {
+		if (snprintf(one, sizeof(one), "1%s", v) >= (int)sizeof(one))
+			return -EINVAL;
+		v = one;
+	}
+	return parse_duration(v, out);
+}
+
+/* AMOUNT[/PERIOD]: every request waits AMOUNT more per PERIOD (default a minute). */
+static int set_drift(const struct knob *k, const char *v, struct demo_config *cfg, char *err,
+                     size_t errlen)
+{
+	static const char usage[] = "expected AMOUNT[/PERIOD] such as 2ms (per minute), 2ms/min "
+	                            "or 50ms/2s, or 'off'";
+	const char *slash = strchr(v, '/');
+	int64_t amount, period = MINUTE;
+	char first[64];
+
+	if (strcmp(v, "0") == 0 || strcmp(v, "off") == 0 || strcmp(v, "") == 0) {
+		cfg->latency_drift_us = 0;
+		cfg->latency_drift_period_us = MINUTE;
+		return 0;
+	}
+	size_t n = slash ? (size_t)(slash - v) : strlen(v);
+	if (n >= sizeof(first))
+		return bad_value(err, errlen, usage);
+	memcpy(first, v, n);
+	first[n] = '\0';
+	if (parse_duration(first, &amount) < 0 ||
+	    (slash && parse_drift_period(slash + 1, &period) < 0))
+		return bad_value(err, errlen, usage);
+	if (amount < k->min || amount > k->max || period < 1000 || period > 86400 * SEC)
+		return bad_value(err, errlen,
+		                 "AMOUNT must be from 0 to 10s and PERIOD from 1ms to 1d");
+	cfg->latency_drift_us = amount;
+	cfg->latency_drift_period_us = amount ? period : MINUTE;
+	return 0;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = { "true", "1", "yes", "on" };
@@ -191,6 +242,8 @@ static int set_knob(const struct knob *k, struct demo_config *cfg, const char *v
 	}
 	case K_STALL:
 		return set_stall(k, v, cfg, err, errlen);
+	case K_DRIFT:
+		return set_drift(k, v, cfg, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -337,6 +390,15 @@ char *demo_config_to_json(const struct demo_config *cfg)
 			snprintf(buf, sizeof(buf), "%s:%s", a, b);
 			v = json_string(buf);
 			break;
+		case K_DRIFT:
+			format_exact(cfg->latency_drift_us, a, sizeof(a));
+			if (cfg->latency_drift_period_us == MINUTE || !cfg->latency_drift_us)
+				snprintf(b, sizeof(b), "min");
+			else
+				format_exact(cfg->latency_drift_period_us, b, sizeof(b));
+			snprintf(buf, sizeof(buf), "%s/%s", a, b);
+			v = json_string(cfg->latency_drift_us ? buf : "0");
+			break;
 		}
 		snprintf(buf, sizeof(buf), "%s", k->name);
 		for (char *c = buf; *c; c++)
@@ -355,7 +417,7 @@ void demo_live_init(struct demo_live *l, const struct demo_config *cfg)
 {
 	pthread_mutex_init(&l->lock, NULL);
 	l->cfg = *cfg;
-	l->cfg.stall_anchor_us = now_us();
+	l->cfg.stall_anchor_us = l->cfg.drift_anchor_us = now_us();
 	atomic_init(&l->gen, 1);
 }
 
@@ -389,6 +451,9 @@ int demo_live_update_json(struct demo_live *l, const char *json, size_t len,
 		if (next.stall_every_us != l->cfg.stall_every_us ||
 		    next.stall_for_us != l->cfg.stall_for_us)
 			next.stall_anchor_us = now_us();
+		if (next.latency_drift_us != l->cfg.latency_drift_us ||
+		    next.latency_drift_period_us != l->cfg.latency_drift_period_us)
+			next.drift_anchor_us = now_us();
 		l->cfg = next;
 		atomic_fetch_add_explicit(&l->gen, 1, memory_order_release);
 	}
@@ -404,4 +469,16 @@ int64_t demo_stall_remaining(const struct demo_config *cfg, int64_t now)
 		return 0;
 	int64_t phase = since % cfg->stall_every_us;
 	return phase < cfg->stall_for_us ? cfg->stall_for_us - phase : 0;
+}
+
+int64_t demo_latency_drift(const struct demo_config *cfg, int64_t now)
+{
+	int64_t since = now - cfg->drift_anchor_us;
+
+	if (cfg->latency_drift_us <= 0 || cfg->latency_drift_period_us <= 0 || since <= 0)
+		return 0;
+	/* in floating point: amount × time may not fit 64 bits after a long uptime */
+	double us =
+	    (double)cfg->latency_drift_us * (double)since / (double)cfg->latency_drift_period_us;
+	return us >= (double)DEMO_DRIFT_MAX_US ? DEMO_DRIFT_MAX_US : (int64_t)us;
 }

@@ -152,6 +152,12 @@ static void render_backend(const struct demo_gauges *g, struct demo_buf *out)
 	       (double)ld(&s->injected_errors));
 	metric(out, "demo_orders_created_total", "counter", "Orders created.",
 	       (double)ld(&s->orders_created));
+	metric(out, "demo_latency_drift_seconds", "gauge",
+	       "Latency that --latency-drift adds to an API request now.",
+	       (double)g->drift_us / 1e6);
+	metric(out, "demo_latency_drift_added_seconds_total", "counter",
+	       "Latency added by --latency-drift, summed over the API requests.",
+	       (double)ld(&s->drift_us) / 1e6);
 	metric(out, "demo_queue_rejected_total", "counter",
 	       "Requests answered 503 because every worker was busy and the queue full.",
 	       (double)g->queue_rejected);

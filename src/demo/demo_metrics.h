@@ -34,6 +34,7 @@ struct demo_gauges {
 	uint64_t queue_rejected; /* 503: pool and queue full */
 	uint64_t conn_rejected;  /* 503: over --max-connections */
 	double start_time;       /* Unix time of the start, seconds */
+	int64_t drift_us;        /* what --latency-drift adds to an API request now */
 };
 
 void demo_metrics_init(struct demo_metrics *m);

@@ -277,6 +277,7 @@ static void srv_gauges(struct demo_server *s, struct demo_gauges *g)
 	g->queue_rejected = s->queue_rejected;
 	g->conn_rejected = s->conn_rejected;
 	g->start_time = s->start_time;
+	g->drift_us = demo_latency_drift(&s->cfg, now_us());
 }
 
 static void admin_config(struct demo_conn *c, const struct demo_req *req)

@@ -1,4 +1,5 @@
-/* test_demo_config.c: the demo server's knobs: flags, JSON updates, the stall schedule. */
+/* test_demo_config.c: the demo server's knobs: flags, JSON updates, the stall schedule and
+ * the latency drift. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
@@ -52,12 +53,34 @@ Test(demo_config, set_by_flag_name)
 Test(demo_config, bad_values_are_refused_and_explained)
 {
 	static const char *const bad[][2] = {
-		{ "workers", "0" },         { "workers", "x" },          { "queue", "-1" },
-		{ "port", "65536" },        { "query-latency", "fast" }, { "query-latency", "2m" },
-		{ "cache-ttl", "-1s" },     { "stall", "1s" },           { "stall", "1s:1s" },
-		{ "stall", "0s:1ms" },      { "stall", "x:1ms" },        { "error-rate", "1.01" },
-		{ "error-rate", "nan" },    { "n-plus-one", "maybe" },   { "leak-bytes", "1e6" },
-		{ "max-connections", "0" }, { "request-timeout", "0" },  { "host", "" },
+		{ "workers", "0" },
+		{ "workers", "x" },
+		{ "queue", "-1" },
+		{ "port", "65536" },
+		{ "query-latency", "fast" },
+		{ "query-latency", "2m" },
+		{ "cache-ttl", "-1s" },
+		{ "stall", "1s" },
+		{ "stall", "1s:1s" },
+		{ "stall", "0s:1ms" },
+		{ "stall", "x:1ms" },
+		{ "error-rate", "1.01" },
+		{ "error-rate", "nan" },
+		{ "n-plus-one", "maybe" },
+		{ "leak-bytes", "1e6" },
+		{ "max-connections", "0" },
+		{ "request-timeout", "0" },
+		{ "host", "" },
+		{ "latency-drift", "fast" },
+		{ "latency-drift", "11s" },
+		{ "latency-drift", "-1ms" },
+		{ "latency-drift", "1ms/" },
+		{ "latency-drift", "1ms/0" },
+		{ "latency-drift", "/1s" },
+		{ "latency-drift", "1ms/500us" },
+		{ "latency-drift", "1ms/2d" },
+		{ "latency-drift", "1ms/min/2" },
+		{ "latency-drift", "1ms/fortnight" },
 	};
 	struct demo_config c, before;
 	char err[256];
@@ -187,5 +210,115 @@ Test(demo_config, live_refresh_only_on_change)
 	cr_assert_neq(gen, g1);
 	cr_assert_eq(copy.stall_every_us, 1000000);
 	cr_assert_geq(copy.stall_anchor_us, c.stall_anchor_us, "the schedule restarts");
+	demo_live_destroy(&l);
+}
+
+Test(demo_config, latency_drift_syntax)
+{
+	static const struct {
+		const char *text;
+		int64_t amount, period;
+		const char *json;
+	} ok[] = {
+		{ "2ms", 2000, 60000000, "2ms/min" },
+		{ "2ms/min", 2000, 60000000, "2ms/min" },
+		{ "2ms/1m", 2000, 60000000, "2ms/min" },
+		{ "6ms/10s", 6000, 10000000, "6ms/10s" },
+		{ "50ms/2s", 50000, 2000000, "50ms/2s" },
+		{ "3ms/h", 3000, 3600000000, "3ms/3600s" },
+		{ "1500us/s", 1500, 1000000, "1500us/1s" },
+		{ "10s/1ms", 10000000, 1000, "10s/1ms" },
+		{ "off", 0, 60000000, "0" },
+		{ "0/10s", 0, 60000000, "0" },
+	};
+	struct demo_config c, d;
+	char err[256];
+
+	demo_config_defaults(&c);
+	cr_assert_eq(c.latency_drift_us, 0, "off by default");
+	cr_assert_eq(c.latency_drift_period_us, 60000000, "per minute by default");
+	cr_assert(demo_config_runtime("latency_drift"));
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(demo_config_set(&c, "latency-drift", ok[i].text, err, sizeof(err)), 0,
+		             "%s: %s", ok[i].text, err);
+		cr_assert_eq(c.latency_drift_us, ok[i].amount, "%s", ok[i].text);
+		cr_assert_eq(c.latency_drift_period_us, ok[i].period, "%s", ok[i].text);
+
+		/* /admin/config shows it in a form that it accepts back */
+		char *text = demo_config_to_json(&c);
+		json_t *o = json_loads(text, 0, NULL);
+		const char *shown = json_string_value(json_object_get(o, "latency_drift"));
+		cr_assert_str_eq(shown, ok[i].json, "%s", ok[i].text);
+		char upd[96];
+		snprintf(upd, sizeof(upd), "{\"latency_drift\": \"%s\"}", shown);
+		demo_config_defaults(&d);
+		cr_assert_eq(demo_config_update_json(&d, upd, strlen(upd), err, sizeof(err)), 0,
+		             "%s", err);
+		cr_assert_eq(d.latency_drift_us, c.latency_drift_us, "%s", shown);
+		cr_assert_eq(d.latency_drift_period_us, c.latency_drift_period_us, "%s", shown);
+		json_decref(o);
+		free(text);
+	}
+	const char *num = "{\"latency_drift\": 0.002}";
+	cr_assert_eq(demo_config_update_json(&c, num, strlen(num), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.latency_drift_us, 2000, "a bare number is seconds per minute");
+	const char *bad = "{\"latency_drift\": \"11s/min\"}";
+	cr_assert_eq(demo_config_update_json(&c, bad, strlen(bad), err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "10s"), "the cap is named: %s", err);
+}
+
+Test(demo_config, latency_drift_grows_linearly_up_to_the_cap)
+{
+	struct demo_config c;
+	char err[128];
+
+	demo_config_defaults(&c);
+	c.drift_anchor_us = 5000000;
+	cr_assert_eq(demo_latency_drift(&c, 5000000 + 3600000000LL), 0, "off: nothing added");
+	cr_assert_eq(demo_config_set(&c, "latency-drift", "2ms", err, sizeof(err)), 0);
+	cr_assert_eq(demo_latency_drift(&c, 4000000), 0, "before the anchor");
+	cr_assert_eq(demo_latency_drift(&c, 5000000), 0, "nothing at the start");
+	cr_assert_eq(demo_latency_drift(&c, 5000000 + 30000000), 1000, "continuous: half a minute");
+	cr_assert_eq(demo_latency_drift(&c, 5000000 + 600000000), 20000, "2ms/min: 10 min, 20 ms");
+	cr_assert_eq(demo_latency_drift(&c, 5000000 + 5 * 3600000000LL), 600000, "5 h, 600 ms");
+	cr_assert_eq(demo_latency_drift(&c, 5000000 + 100 * 3600000000LL), DEMO_DRIFT_MAX_US,
+	             "capped");
+	cr_assert_eq(demo_latency_drift(&c, INT64_MAX), DEMO_DRIFT_MAX_US, "no overflow");
+	cr_assert_eq(demo_config_set(&c, "latency-drift", "50ms/2s", err, sizeof(err)), 0);
+	cr_assert_eq(demo_latency_drift(&c, 5000000 + 3000000), 75000, "50ms/2s: 3 s, 75 ms");
+}
+
+Test(demo_config, latency_drift_restarts_when_changed)
+{
+	struct demo_live l;
+	struct demo_config c, copy, before;
+	uint64_t gen = 0;
+	char err[128];
+
+	demo_config_defaults(&c);
+	demo_config_set(&c, "latency-drift", "6ms/10s", err, sizeof(err));
+	demo_live_init(&l, &c);
+	demo_live_refresh(&l, &copy, &gen);
+	cr_assert_gt(copy.drift_anchor_us, 0, "the drift starts with the server");
+	int64_t start = copy.drift_anchor_us;
+
+	const char *other = "{\"query_latency\": \"2ms\"}";
+	cr_assert_eq(demo_live_update_json(&l, other, strlen(other), &before, err, sizeof(err)), 0);
+	demo_live_refresh(&l, &copy, &gen);
+	cr_assert_eq(copy.drift_anchor_us, start, "another knob leaves the drift running");
+
+	const char *same = "{\"latency_drift\": \"6ms/10s\"}";
+	cr_assert_eq(demo_live_update_json(&l, same, strlen(same), &before, err, sizeof(err)), 0);
+	demo_live_refresh(&l, &copy, &gen);
+	cr_assert_eq(copy.drift_anchor_us, start, "the same value is no change");
+
+	const char *faster = "{\"latency_drift\": \"6ms/5s\"}";
+	cr_assert_eq(demo_live_update_json(&l, faster, strlen(faster), &before, err, sizeof(err)),
+	             0);
+	demo_live_refresh(&l, &copy, &gen);
+	cr_assert_eq(before.latency_drift_period_us, 10000000);
+	cr_assert_eq(copy.latency_drift_period_us, 5000000);
+	cr_assert_geq(copy.drift_anchor_us, start, "a new rate starts from nothing");
+	cr_assert_eq(demo_latency_drift(&copy, copy.drift_anchor_us), 0);
 	demo_live_destroy(&l);
 }
