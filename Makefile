@@ -16,6 +16,7 @@ OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS:= $(sort $(wildcard tests/unit/*.c))
 TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
+TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
 .PHONY: all deps test unit e2e torture asan bench bench-peers fuzz fuzz-build demo demo-nginx clean format help
@@ -38,9 +39,14 @@ $(BUILD)/%.o: %.c
 $(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libstampede.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
 
+# small drivers the end-to-end tests run (e.g. tools/trend_cli against scipy)
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libstampede.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # `make test`: unit tests (Criterion), then end-to-end tests (pytest); ends with both summaries.
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(TOOLS)
 	@BUILD=$(BUILD) ./scripts/run-tests.sh
 
 unit: deps

@@ -21,9 +21,11 @@ rule() {
 		bad=1
 	fi
 }
-for d in output analysis history profile; do
-	rule "$d" 'result/result\.h|metrics/hdr\.h|output/[a-z0-9_]+\.h|util/[a-z0-9_]+\.h' \
-		"$d/ may include only result/result.h, metrics/hdr.h, output/ and util/"
+rule output 'result/result\.h|metrics/hdr\.h|output/[a-z0-9_]+\.h|util/[a-z0-9_]+\.h' \
+	"output/ may include only result/result.h, metrics/hdr.h, output/ and util/"
+for d in analysis history profile; do
+	rule "$d" "result/result\\.h|metrics/hdr\\.h|util/[a-z0-9_]+\\.h|$d/[a-z0-9_]+\\.h" \
+		"$d/ may include only result/result.h, metrics/hdr.h, util/ and $d/"
 done
 rule demo 'demo/[a-z0-9_]+\.h|util/[a-z0-9_]+\.h' "demo/ may include only demo/ and util/"
 for d in engine metrics protocol result script util demo output; do

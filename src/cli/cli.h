@@ -19,6 +19,10 @@ int cmd_quickstart(int argc, char **argv);
 
 /* `stampede report RESULT.json -o FILE.html`: the HTML report of a result file. */
 int cmd_report(int argc, char **argv);
+
+/* `stampede plan --type T ...`: print a test-type preset's schedule; sends nothing. */
+int cmd_plan(int argc, char **argv);
+void cmd_plan_usage(void);
 void cmd_report_usage(void);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
+#include "cli/type_args.h"
 #include "engine/loop.h"
 #include "engine/quick.h"
 #include "engine/resolver.h"
@@ -92,8 +93,9 @@ void cmd_run_usage(void)
 	    "                            I/O backend (default epoll; auto: io_uring when the\n"
 	    "                            kernel allows it, else epoll)\n"
 	    "      --grace D             time in-flight requests may take to finish at the end\n"
-	    "                            (default 30s)\n\n"
-	    "Durations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
+	    "                            (default 30s)\n");
+	fputs(type_args_usage, stdout);
+	printf("\nDurations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
 enum {
@@ -156,6 +158,7 @@ static const struct option long_opts[] = {
 	{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 	{ "threshold-abort", required_argument, NULL, OPT_THRESHOLD_ABORT },
 	{ "abort-delay", required_argument, NULL, OPT_ABORT_DELAY },
+	TYPE_ARGS_LONG_OPTS,
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "summary-export", required_argument, NULL, OPT_SUMMARY_EXPORT },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -204,6 +207,8 @@ struct run_args {
 	struct threshold *thr;
 	int nthr;
 	int64_t abort_delay_us;
+	bool abort_delay_set;
+	struct type_args ta; /* --type, --slo and the preset's shape (cli/type_args.h) */
 	int64_t grace_us;
 	bool grace_set;
 	const char *summary_export;
@@ -427,6 +432,65 @@ static int add_threshold(struct run_args *a, const char *spec, bool abort_on_fai
 	return 0;
 }
 
+/* --type, --slo and --slo-preset, after every flag is read: the preset becomes the stages
+ * (as -s would give them) and the SLOs thresholds (abort-on-fail for a breakpoint test). */
+static int apply_type_and_slo(struct run_args *a, bool script)
+{
+	struct type_args *t = &a->ta;
+	const struct preset_plan *p = &t->plan;
+	const struct type_level lv = { .rate_set = a->rate_set,
+		                       .rate = a->rate,
+		                       .vus_set = a->vus_set,
+		                       .vus = a->vus,
+		                       .duration_set = a->duration_set,
+		                       .duration_us = a->duration_us };
+
+	if (t->preset.type != TT_NONE) {
+		const char *tn = test_type_name(t->preset.type);
+		if (a->stages || a->iterations) {
+			fprintf(stderr,
+			        "stampede: --type %s builds the stages itself: drop %s (or "
+			        "shape the preset with --ramp, --hold, --peak ...)\n",
+			        tn, a->stages ? "--stages" : "--iterations");
+			return -EINVAL;
+		}
+		if (script && a->rate_set) {
+			fprintf(stderr,
+			        "stampede: --type with --rate applies to --url runs; a script "
+			        "gets the closed-model preset with --vus\n");
+			return -EINVAL;
+		}
+	}
+	if (type_args_resolve(t, &lv) < 0)
+		return -EINVAL;
+	if (p->type != TT_NONE) {
+		char stages[2048];
+		if (!preset_stages_string(p, stages, sizeof(stages))) {
+			fprintf(stderr, "stampede: --type %s: too many stages\n",
+			        test_type_name(p->type));
+			return -EINVAL;
+		}
+		a->stages = xstrdup(stages);
+		a->duration_set = false; /* it became the preset's hold */
+		if (a->rate_set) {
+			a->rate = p->start;
+			a->vus_set = false; /* preallocated VUs: the default for the peak */
+		} else {
+			a->vus = (int64_t)p->start;
+			a->vus_set = true;
+		}
+		if (p->abort_on_slo && !a->abort_delay_set)
+			a->abort_delay_us = p->abort_delay_us;
+	}
+	for (int i = 0; i < t->slo.n; i++) {
+		char thr[128];
+		type_args_threshold(t, i, thr, sizeof(thr));
+		if (add_threshold(a, thr, p->abort_on_slo) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* summaryTrendStats: a non-empty list of avg, min, med, max, count or p(N), 0 <= N <= 100. */
 static bool trend_stats_valid(json_t *stats)
 {
@@ -553,6 +617,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_THRESHOLD_ABORT:
 		return add_threshold(a, arg, true);
 	case OPT_ABORT_DELAY:
+		a->abort_delay_set = true;
 		return opt_duration("--abort-delay", arg, &a->abort_delay_us);
 	case OPT_GRACE:
 		a->grace_set = true;
@@ -634,7 +699,8 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	}
 	}
-	return -EINVAL;
+	int r = type_args_flag(&a->ta, c, arg);
+	return r > 0 ? 0 : -EINVAL;
 }
 
 /* --- outputs: the pipeline of output/ behind the run's hooks -------------------------- */
@@ -859,6 +925,7 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	for (int i = 0; i < a->nthr; i++)
 		json_array_append_new(th, json_string(a->thr[i].source));
 	json_object_set_new(o, "thresholds", th);
+	type_args_options(&a->ta, o);
 	if (cfg->scen[0].ntags) {
 		json_t *tags = json_object();
 		for (int i = 0; i < cfg->scen[0].ntags; i++)
@@ -1047,6 +1114,7 @@ static json_t *override_options(struct run_args *a, json_t *opts)
 		json_object_set(o, "summaryTrendStats", a->trend_stats);
 	if (a->no_thresholds)
 		json_object_del(o, "thresholds");
+	type_args_options(&a->ta, o);
 	bool shortcut = a->vus_set || a->duration_set || a->iterations || a->stages;
 	if (!shortcut)
 		return o;
@@ -1276,6 +1344,8 @@ int cmd_run(int argc, char **argv)
 		        argv[optind + 1]);
 		goto out;
 	}
+	if (apply_type_and_slo(&a, optind < argc) < 0)
+		goto out;
 	if (optind < argc) {
 		rc = run_script(&a, argv[optind]);
 		goto out;
@@ -1302,6 +1372,7 @@ out:
 	free(a.outs);
 	free(a.tags);
 	free(a.stages);
+	type_args_free(&a.ta);
 	json_decref(a.trend_stats);
 	free(a.body);
 	request_free(&cfg.req);

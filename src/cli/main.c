@@ -17,6 +17,7 @@ static void usage(FILE *f)
 	    "  stampede run SCRIPT.lua [flags]  run a scripted test (docs/scripting.md)\n"
 	    "  stampede quickstart              start the demo server, run a short test, report\n"
 	    "  stampede serve-demo [flags]      run the demo server to load (docs/demo.md)\n"
+	    "  stampede plan --type T --rate R  print a test type's schedule (sends nothing)\n"
 	    "  stampede report RESULT.json -o report.html\n"
 	    "                                   an HTML report from a result file\n"
 	    "  stampede version                 print the version\n"
@@ -29,8 +30,8 @@ static void usage(FILE *f)
 }
 
 /* The sub-commands, for "did you mean". */
-static const char *const commands[] = { "run",    "quickstart", "serve-demo",
-	                                "report", "version",    "help" };
+static const char *const commands[] = { "run",  "quickstart", "serve-demo", "report",
+	                                "plan", "version",    "help" };
 
 static void unknown_command(const char *cmd)
 {
@@ -63,6 +64,10 @@ static int help(const char *cmd)
 		cmd_report_usage();
 		return 0;
 	}
+	if (strcmp(cmd, "plan") == 0) {
+		cmd_plan_usage();
+		return 0;
+	}
 	if (strcmp(cmd, "quickstart") == 0) {
 		char *qa[] = { "quickstart", "--help", NULL };
 		return cmd_quickstart(2, qa);
@@ -86,6 +91,8 @@ int main(int argc, char **argv)
 		return cmd_quickstart(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "plan") == 0)
+		return cmd_plan(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("stampede %s\n", STAMPEDE_VERSION);
 		return 0;

@@ -1,0 +1,73 @@
+/*
+ * preset.h: the six test types as schedules (`stampede run --type T`, `stampede plan`).
+ *
+ * Performance engineers run a smoke, load, stress, spike, soak or breakpoint test, each to
+ * answer one question. A preset turns the expected level, given once (an arrival rate in
+ * iterations/s for the open model, or a VU count for the closed one), into the stages of a
+ * ramping executor (k6's ramping-arrival-rate or ramping-vus), with the practice's default
+ * lengths (docs/test-types.md), each overridable:
+ *
+ *   smoke       the level (1-5 VUs) for 1m; no error allowed
+ *   load        ramp 0 -> L over --ramp (2m), hold L for --hold (15m), ramp down (1m)
+ *   stress      --steps (5) steps from L up to --peak (5) x L, each reached over --ramp
+ *               (1m) and held for --step-duration (5m), then ramp down (1m)
+ *   spike       L for --warmup (2m), jump at once to --peak (10) x L for --hold (1m), drop
+ *               at once to L and observe for --observe (5m)
+ *   soak        ramp 0 -> L over --ramp (5m), hold L for --hold (2h), ramp down (1m)
+ *   breakpoint  raise 0 -> --peak (10) x L steadily over --duration (20m); the SLOs become
+ *               abort-on-fail thresholds, so the run stops where the first one fails
+ */
+#ifndef STAMPEDE_PRESET_H
+#define STAMPEDE_PRESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/sched.h"
+
+#define PRESET_STAGES_MAX 64
+
+enum test_type { TT_NONE, TT_SMOKE, TT_LOAD, TT_STRESS, TT_SPIKE, TT_SOAK, TT_BREAKPOINT };
+
+/* What the user gave; 0 (or a negative duration) means "the preset's default". */
+struct preset_opts {
+	enum test_type type;
+	bool open;    /* the level is an arrival rate (iterations/s), else VUs */
+	double level; /* the expected level: L */
+	int64_t ramp_us, hold_us, ramp_down_us, step_us, warmup_us, observe_us;
+	double peak; /* a multiple of L */
+	int steps;
+};
+
+struct preset_plan {
+	enum test_type type;
+	bool open;
+	double level, peak;
+	int steps;
+	double start; /* the value at t = 0 */
+	int nstages;
+	struct stage stage[PRESET_STAGES_MAX];
+	char phase[PRESET_STAGES_MAX][24]; /* "ramp-up", "hold", "step 2 (2x)", "spike" ... */
+	int64_t total_us;
+	const char *question;   /* what the test answers */
+	const char *criteria;   /* how it is judged */
+	bool errors_zero;       /* smoke: no error is allowed (an errors==0 SLO is added) */
+	bool abort_on_slo;      /* breakpoint: the SLO thresholds abort the run */
+	int64_t abort_delay_us; /* breakpoint: delayAbortEval for those thresholds */
+};
+
+/* Parse "smoke", "load", "stress", "spike", "soak", "breakpoint". Returns 0 or -1. */
+int test_type_parse(const char *s, enum test_type *out);
+const char *test_type_name(enum test_type t);
+
+/* Build the plan of o into *out. Returns 0, or -1 with a one-line reason in err (a level
+ * that is not > 0, a peak <= 1 where the type needs one, too many steps, a smoke test
+ * above 5 VUs). Durations are µs; rates iterations/s. */
+int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err, size_t errlen);
+
+/* The plan's stages in k6's -s syntax ("2m:100,15m:100,1m:0") into buf (len bytes);
+ * returns false when it does not fit. */
+bool preset_stages_string(const struct preset_plan *p, char *buf, size_t len);
+
+#endif
