@@ -89,9 +89,18 @@ bench-peers: deps all
 # libFuzzer targets (clang); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+# the library is compiled once for every fuzzer (instrumented, without libFuzzer's main)
+FUZZ_LIB_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	clang $(FUZZ_LIB_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -MMD -MP -c -o $@ $<
+$(BUILD)/fuzz/libstampede-fuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libstampede-fuzz.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $< \
+		$(BUILD)/fuzz/libstampede-fuzz.a $(LDLIBS)
 
 fuzz-build: $(FUZZERS)
 
@@ -112,4 +121,4 @@ clean:
 help:
 	@echo "make [all|test|unit|e2e|torture|asan|bench|bench-peers|fuzz|demo|demo-nginx|format|clean] (README.md, \"Make targets\")"
 
--include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

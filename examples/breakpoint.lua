@@ -6,18 +6,17 @@ local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
 local S = tonumber(stampede.env.TIME_SCALE or "1")
 local function d(seconds) return string.format("%gs", seconds * S) end
 
+-- a breakpoint test: raise the rate steadily from 0 to MAX_RATE over 20 minutes
+-- (stampede.preset: 10x the level); the SLOs abort the run when they fail over the last 10 s
+local MAX_RATE = tonumber(stampede.env.MAX_RATE or "5000")
 options = {
   scenarios = {
-    breakpoint = {
-      executor = "ramping-arrival-rate", startRate = 10, timeUnit = "1s",
-      preAllocatedVUs = 50, maxVUs = 1000,
-      stages = { { duration = d(1200), target = tonumber(stampede.env.MAX_RATE or "5000") } },
-    },
+    breakpoint = stampede.preset{ type = "breakpoint", rate = MAX_RATE / 10, peak = 10,
+                                  duration = d(1200) },
   },
-  thresholds = {
-    http_req_failed = { { threshold = "rate<0.05", abortOnFail = true, delayAbortEval = d(10) } },
-    http_req_duration = { { threshold = "p(95)<500", abortOnFail = true, delayAbortEval = d(10) } },
-  },
+  thresholds = stampede.slo("p95<500ms,errors<5%",
+    { abortOnFail = true, delayAbortEval = d(10),
+      window = string.format("%gs", math.max(1, 10 * S)) }),
 }
 
 function default()

@@ -6,23 +6,16 @@ local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
 local S = tonumber(stampede.env.TIME_SCALE or "1")
 local function d(seconds) return string.format("%gs", seconds * S) end
 
+-- a load test at the expected 100 requests/s: ramp up over 2 minutes, hold 10 minutes,
+-- ramp down over 1 (stampede.preset); the verdict judges the SLOs over the hold
+local thresholds = stampede.slo("p95<200ms,p99<500ms,errors<1%")
+thresholds["http_req_duration{name:GET /api/products/{id}}"] = { "p(95)<150" }
 options = {
   scenarios = {
-    load = {
-      executor = "ramping-arrival-rate", startRate = 0, timeUnit = "1s",
-      preAllocatedVUs = 50, maxVUs = 200,
-      stages = {
-        { duration = d(120), target = 100 }, -- ramp up to the expected rate
-        { duration = d(600), target = 100 }, -- hold it
-        { duration = d(60), target = 0 },    -- ramp down
-      },
-    },
+    load = stampede.preset{ type = "load", rate = 100, ramp = d(120), hold = d(600),
+                            rampDown = d(60) },
   },
-  thresholds = {
-    http_req_duration = { "p(95)<200", "p(99)<500" },
-    http_req_failed = { "rate<0.01" },
-    ["http_req_duration{name:GET /api/products/{id}}"] = { "p(95)<150" },
-  },
+  thresholds = thresholds,
 }
 
 function default()

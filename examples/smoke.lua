@@ -5,13 +5,13 @@ local check, sleep = stampede.check, stampede.sleep
 local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
 local S = tonumber(stampede.env.TIME_SCALE or "1")
 
+-- a smoke test: 2 VUs for a minute (stampede.preset, docs/scripting.md), no error allowed
+local thresholds = stampede.slo("p95<300ms,errors==0")
+thresholds.checks = { "rate==1" }
 options = {
-  vus = 2, duration = string.format("%gs", 60 * S),
-  thresholds = {
-    http_req_failed = { "rate==0" },
-    http_req_duration = { "p(95)<300" },
-    checks = { "rate==1" },
-  },
+  scenarios = { smoke = stampede.preset{ type = "smoke", vus = 2,
+                                         duration = string.format("%gs", 60 * S) } },
+  thresholds = thresholds,
 }
 
 function default()

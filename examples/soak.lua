@@ -7,16 +7,14 @@ local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
 local S = tonumber(stampede.env.TIME_SCALE or "1")
 local function d(seconds) return string.format("%gs", seconds * S) end
 
+-- a soak test: 50 VUs for four hours after a 5-minute ramp (stampede.preset); the verdict
+-- tests p95, error rate and throughput for a drift over the hold
 options = {
-  stages = {
-    { duration = d(300), target = 50 },    -- ramp up
-    { duration = d(14400), target = 50 },  -- four hours at a steady load
-    { duration = d(300), target = 0 },     -- ramp down
+  scenarios = {
+    soak = stampede.preset{ type = "soak", vus = 50, ramp = d(300), hold = d(14400),
+                            rampDown = d(300) },
   },
-  thresholds = {
-    http_req_duration = { "p(95)<300" },
-    http_req_failed = { "rate<0.01" },
-  },
+  thresholds = stampede.slo("p95<300ms,errors<1%"),
 }
 
 function setup()

@@ -6,21 +6,14 @@ local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
 local S = tonumber(stampede.env.TIME_SCALE or "1")
 local function d(seconds) return string.format("%gs", seconds * S) end
 
+-- a spike test: 20 requests/s for a minute, 20x that at once for 70 s, then back to 20/s
+-- for 2 minutes of observation (stampede.preset); the verdict gives the recovery time
 options = {
   scenarios = {
-    spike = {
-      executor = "ramping-arrival-rate", startRate = 20, timeUnit = "1s",
-      preAllocatedVUs = 50, maxVUs = 500,
-      stages = {
-        { duration = d(60), target = 20 },   -- baseline
-        { duration = d(10), target = 400 },  -- the spike
-        { duration = d(60), target = 400 },  -- hold it
-        { duration = d(10), target = 20 },   -- back to the baseline
-        { duration = d(120), target = 20 },  -- recovery
-      },
-    },
+    spike = stampede.preset{ type = "spike", rate = 20, peak = 20, warmup = d(60),
+                             hold = d(70), observe = d(120) },
   },
-  thresholds = { http_req_failed = { "rate<0.05" }, http_req_duration = { "p(99)<2000" } },
+  thresholds = stampede.slo("p99<2000ms,errors<5%"),
 }
 
 function default()

@@ -6,17 +6,15 @@ local BASE = stampede.env.BASE_URL or "http://127.0.0.1:8080"
 local S = tonumber(stampede.env.TIME_SCALE or "1")
 local function d(seconds) return string.format("%gs", seconds * S) end
 
+-- a stress test: 100 VUs (normal load), then 200 (around the breaking point) and 300
+-- (beyond it), each reached over 2 minutes and held 5 (stampede.preset); the steps table
+-- shows where latency and errors start to climb
 options = {
-  stages = {
-    { duration = d(120), target = 100 }, -- normal load
-    { duration = d(300), target = 100 },
-    { duration = d(120), target = 200 }, -- around the breaking point
-    { duration = d(300), target = 200 },
-    { duration = d(120), target = 300 }, -- beyond it
-    { duration = d(300), target = 300 },
-    { duration = d(120), target = 0 },   -- recovery
+  scenarios = {
+    stress = stampede.preset{ type = "stress", vus = 100, peak = 3, steps = 3, ramp = d(120),
+                              stepDuration = d(300), rampDown = d(120) },
   },
-  thresholds = { http_req_failed = { "rate<0.05" } }, -- a stress test tolerates more
+  thresholds = stampede.slo("errors<5%"), -- a stress test tolerates more
 }
 
 function default()

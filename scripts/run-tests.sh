@@ -3,7 +3,7 @@
 # (pytest). Everything runs; the exit code is non-zero if anything failed. The runners'
 # summary lines come last.
 BUILD=${BUILD:-build}
-FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+FUZZ_SECONDS=${FUZZ_SECONDS:-6}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 rc=0
@@ -12,7 +12,7 @@ echo "== layers (docs/ARCHITECTURE.md) =="
 ./scripts/check-layers.sh || rc=1
 
 echo "== fuzzers (${FUZZ_SECONDS}s each) =="
-if make --no-print-directory -s fuzz-build BUILD="$BUILD" >/dev/null; then
+if make --no-print-directory -s -j2 fuzz-build BUILD="$BUILD" >/dev/null; then
 	for f in "$BUILD"/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
 		name=$(basename "$f")

@@ -465,8 +465,8 @@ int trend_describe(const struct trend_result *r, const char *unit, enum trend_pe
 	    (per != TREND_PER_SECOND && per != TREND_PER_MINUTE && per != TREND_PER_HOUR))
 		return -EINVAL;
 	if (r->direction == 0)
-		return snprintf(buf, len, "stable (no trend at %g%%, p=%.2g)", r->alpha * 100,
-		                r->p);
+		return snprintf(buf, len, "stable (no trend at the %g%% level, p=%.2g)",
+		                r->alpha * 100, r->p);
 	const char *per_name = per == TREND_PER_SECOND   ? "second"
 	                       : per == TREND_PER_MINUTE ? "minute"
 	                                                 : "hour";

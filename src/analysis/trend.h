@@ -87,7 +87,7 @@ int trend_test(const double *x, const double *y, int n, double alpha, enum trend
 
 /*
  * One-line verdict from r into buf (NUL-terminated, truncated to len): "rises 1.8 ms per
- * hour (95% CI 1.2–2.4)", "falls …", or "stable (no trend at 5%, p=0.41)". unit is y's unit
+ * hour (95% CI 1.2–2.4)", "falls …", or "stable (no trend at the 5% level, p=0.41)". unit is y's unit
  * ("ms", "bytes", "" for none); per is the time unit the slope is shown in, x being in
  * seconds. The direction is the test's (r->direction), the figures Sen's slope and its
  * interval. Returns the length snprintf() would have written, or -EINVAL for NULL args.

@@ -10,30 +10,210 @@
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "cli/type_args.h"
+#include "engine/engine.h"
 #include "engine/run.h"
+#include "metrics/threshold.h"
+#include "script/script.h"
 #include "util/common.h"
 
 void cmd_plan_usage(void)
 {
-	printf("usage: stampede plan --type T (--rate R | --vus N) [flags]\n\n"
+	printf("usage: stampede plan --type T (--rate R | --vus N) [flags]\n"
+	       "       stampede plan SCRIPT.lua [-e NAME=VALUE ...]\n\n"
 	       "Print the schedule a test-type preset runs (its stages, a chart of the load over\n"
 	       "time, the total duration), the question the test answers and how it is judged.\n"
 	       "Sends nothing. The same flags given to `stampede run --url URL` run that plan.\n\n"
 	       "  -u, --vus N               the level in VUs (closed model)\n"
 	       "      --rate R              the level in iterations/s (open model)\n"
 	       "  -d, --duration D          the main phase's length (smoke, load, soak: the hold;\n"
-	       "                            breakpoint: the ramp)\n");
+	       "                            breakpoint: the ramp)\n"
+	       "      --abort-delay D       breakpoint: judge the SLOs only after D\n");
 	fputs(type_args_usage, stdout);
+	printf("\nWith a script: each scenario's executor, function and schedule (a table and a\n"
+	       "chart), its thresholds, and the test type and SLOs of stampede.preset and\n"
+	       "stampede.slo. Runs the script's init code only; sends nothing.\n");
 	printf("\nexample: stampede plan --type stress --rate 1000 --slo 'p95<200ms'\n");
 }
 
-enum { OPT_HELP = 300, OPT_RATE };
+enum { OPT_HELP = 300, OPT_RATE, OPT_ABORT_DELAY };
+
+/* "GET /api/x": the method and the name tag (or URL), the method once when the name
+ * already starts with it (k6's habit: name = "GET /api/products/{id}"). */
+static void call_label(const json_t *c, char *buf, size_t len)
+{
+	const char *m = json_string_value(json_object_get(c, "method"));
+	const char *n = json_string_value(json_object_get(c, "name"));
+	m = m ? m : "?", n = n ? n : "?";
+	size_t ml = strlen(m);
+	if (!strncmp(n, m, ml) && n[ml] == ' ')
+		snprintf(buf, len, "%s", n);
+	else
+		snprintf(buf, len, "%s %s", m, n);
+}
+
+/* The traffic model of scenario s: one dry-run iteration of its function (script_dry_run):
+ * the requests in order with their group and think time, the mix by name, and the rate
+ * each name would get at the scenario's peak (open model). */
+static void print_traffic(struct script *sc, const struct scenario *s)
+{
+	json_t *d = script_dry_run(sc, s->exec ? s->exec : "default");
+	json_t *calls = json_object_get(d, "calls");
+	size_t n = json_array_size(calls), i;
+	json_t *c;
+	double think = json_number_value(json_object_get(d, "think"));
+	printf("\n  traffic model (one dry-run iteration of %s(): no request sent, every response "
+	       "a fake 200):\n",
+	       s->exec ? s->exec : "default");
+	if (!d) {
+		printf("    not available (the dry run could not start)\n");
+		return;
+	}
+	printf("    %zu request%s per iteration, think time %.3g s\n", n, n == 1 ? "" : "s", think);
+	json_array_foreach(calls, i, c)
+	{
+		const char *g = json_string_value(json_object_get(c, "group"));
+		double t = json_number_value(json_object_get(c, "think"));
+		if (i == 40) {
+			printf("    ... %zu more\n", n - i);
+			break;
+		}
+		char what[512];
+		call_label(c, what, sizeof(what));
+		printf("    %-3zu %s%s%s", i + 1, what, g && *g ? "   group " : "",
+		       g && *g ? g : "");
+		if (t > 0)
+			printf("   then %.3g s think time", t);
+		printf("\n");
+	}
+	/* the mix by method and name */
+	json_t *mix = json_object();
+	json_array_foreach(calls, i, c)
+	{
+		char key[512];
+		call_label(c, key, sizeof(key));
+		json_t *v = json_object_get(mix, key);
+		json_object_set_new(mix, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+	}
+	if (n > 1) {
+		const char *k;
+		json_t *v;
+		double peak = sched_max(&s->sched);
+		printf("    mix:\n");
+		json_object_foreach(mix, k, v)
+		{
+			double share = (double)json_integer_value(v) / (double)n;
+			printf("      %5.1f%%  %s", 100 * share, k);
+			if (s->model == MODEL_OPEN)
+				printf("   (%.4g/s at the peak of %.4g iterations/s)",
+				       peak * (double)json_integer_value(v), peak);
+			printf("\n");
+		}
+	}
+	json_decref(mix);
+	const char *err = json_string_value(json_object_get(d, "error"));
+	if (err)
+		printf("    the iteration stopped here: %s (it may need real responses past this "
+		       "point)\n",
+		       err);
+	json_decref(d);
+}
+
+/* `stampede plan SCRIPT.lua`: the script's scenarios as they would run. */
+static int plan_script(const char *path, const char **env, int nenv)
+{
+	struct script *sc = NULL;
+	struct scenario *scen = NULL;
+	struct threshold *thr = NULL;
+	int nscen = 0, nthr = 0, rc = EXIT_INVALID_CONFIG;
+	char d[32];
+
+	int e = script_load(path, env, nenv, &sc);
+	if (e < 0)
+		return e == -EINTR ? EXIT_INTERRUPTED : EXIT_SCRIPT_ERROR;
+	if (script_scenarios(sc, sc->options, &scen, &nscen, &thr, &nthr) < 0)
+		goto out;
+	json_t *tt = json_object_get(sc->options, "testType");
+	printf("%s: %d scenario%s\n", path, nscen, nscen == 1 ? "" : "s");
+	if (json_is_object(tt)) {
+		enum test_type t = TT_NONE;
+		const char *name = json_string_value(json_object_get(tt, "type"));
+		printf("  test type: %s (stampede.preset)\n", name ? name : "?");
+		if (name && test_type_parse(name, &t) == 0) {
+			struct preset_plan p;
+			struct preset_opts o = { .type = t, .level = 1 };
+			char err[128];
+			if (preset_build(&o, &p, err, sizeof(err)) == 0)
+				printf("  answers:  %s\n  judged by: %s\n", p.question, p.criteria);
+		}
+	}
+	json_t *slo = json_object_get(sc->options, "slo");
+	if (json_array_size(slo)) {
+		size_t i;
+		json_t *v;
+		printf("  SLOs:     ");
+		json_array_foreach(slo, i, v) printf(
+		    "%s%s", i ? ", " : "", json_string_value(v) ? json_string_value(v) : "?");
+		printf("\n");
+	}
+	for (int i = 0; i < nthr; i++)
+		printf("  threshold: %s %s%s\n", thr[i].selector, thr[i].expr,
+		       thr[i].abort_on_fail ? " (abort on fail)" : "");
+	for (int i = 0; i < nscen; i++) {
+		const struct scenario *s = &scen[i];
+		bool open = s->model == MODEL_OPEN;
+		printf("\nscenario '%s': %s, runs %s()", s->name, executor_name(s->executor),
+		       s->exec ? s->exec : "default");
+		if (s->start_us)
+			printf(", starts at %s", format_duration(s->start_us, d, sizeof(d)));
+		if (open)
+			printf(", %d VUs preallocated, at most %d", s->vus, s->max_vus);
+		printf("\n");
+		if (s->iterations)
+			printf("  %lld iterations%s, within %s\n", (long long)s->iterations,
+			       s->per_vu ? " per VU" : " shared",
+			       format_duration(s->sched.total_us, d, sizeof(d)));
+		/* a preset's scenario: its phases' names */
+		json_t *phs = json_object_get(tt, "phases");
+		char(*names)[32] = NULL;
+		if (nscen == 1 && (int)json_array_size(phs) == s->sched.nstages) {
+			names = xcalloc((size_t)s->sched.nstages, sizeof(*names));
+			for (int k = 0; k < s->sched.nstages; k++) {
+				const char *nm = json_string_value(
+				    json_object_get(json_array_get(phs, (size_t)k), "name"));
+				snprintf(names[k], sizeof(names[k]), "%s", nm ? nm : "?");
+			}
+		}
+		type_args_print_schedule(stdout, &s->sched, (const char(*)[32])names, open);
+		free(names);
+		bool seen = false; /* the same function as an earlier scenario: said once */
+		for (int k = 0; k < i && !seen; k++)
+			seen = !strcmp(scen[k].exec ? scen[k].exec : "default",
+			               s->exec ? s->exec : "default");
+		if (seen)
+			printf("\n  traffic model: as above (the same function, %s())\n",
+			       s->exec ? s->exec : "default");
+		else
+			print_traffic(sc, s);
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < nscen; i++)
+		scenario_free(&scen[i]);
+	free(scen);
+	for (int i = 0; i < nthr; i++)
+		threshold_free(&thr[i]);
+	free(thr);
+	script_free(sc);
+	return rc;
+}
 
 static const struct option opts[] = {
 	{ "vus", required_argument, NULL, 'u' },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "abort-delay", required_argument, NULL, OPT_ABORT_DELAY },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "env", required_argument, NULL, 'e' },
 	TYPE_ARGS_LONG_OPTS,
 	{ 0 },
 };
@@ -42,11 +222,14 @@ int cmd_plan(int argc, char **argv)
 {
 	struct type_args t = { 0 };
 	struct type_level lv = { 0 };
+	int64_t abort_delay = -1;
+	const char **env = NULL;
+	int nenv = 0;
 	int rc = EXIT_INVALID_CONFIG, c;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = cli_getopt_long(argc, argv, ":u:d:", opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, ":u:d:e:", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case OPT_HELP:
@@ -79,6 +262,16 @@ int cmd_plan(int argc, char **argv)
 			}
 			lv.rate_set = true;
 			break;
+		case 'e':
+			env = xrealloc(env, sizeof(*env) * (size_t)(nenv + 1));
+			env[nenv++] = optarg;
+			break;
+		case OPT_ABORT_DELAY:
+			if (parse_duration(optarg, &abort_delay) < 0 || abort_delay < 0) {
+				fprintf(stderr, "stampede: invalid --abort-delay '%s'\n", optarg);
+				goto out;
+			}
+			break;
 		case 'd':
 			if (parse_duration(optarg, &lv.duration_us) < 0 || lv.duration_us <= 0) {
 				fprintf(stderr, "stampede: invalid --duration '%s'\n", optarg);
@@ -92,10 +285,14 @@ int cmd_plan(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr,
-		        "stampede: plan takes no operand ('%s'); a script's scenarios are "
-		        "planned by `stampede run SCRIPT.lua` (not yet by plan)\n",
-		        argv[optind]);
+		if (optind + 1 < argc || t.preset.type != TT_NONE || lv.rate_set || lv.vus_set) {
+			fprintf(stderr,
+			        "stampede: plan takes one script, or --type with its flags; not "
+			        "both ('%s')\n",
+			        argv[optind]);
+			goto out;
+		}
+		rc = plan_script(argv[optind], env, nenv);
 		goto out;
 	}
 	if (t.preset.type == TT_NONE) {
@@ -111,9 +308,12 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (type_args_resolve(&t, &lv) < 0)
 		goto out;
+	if (abort_delay >= 0 && t.plan.abort_on_slo)
+		t.plan.abort_delay_us = abort_delay;
 	type_args_print_plan(&t, stdout);
 	rc = 0;
 out:
 	type_args_free(&t);
+	free(env);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/verdict.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "cli/type_args.h"
@@ -487,6 +488,10 @@ static int apply_type_and_slo(struct run_args *a, bool script)
 		type_args_threshold(t, i, thr, sizeof(thr));
 		if (add_threshold(a, thr, p->abort_on_slo) < 0)
 			return -EINVAL;
+		if (p->abort_on_slo) { /* the load now: the run so far lags behind the ramp */
+			a->thr[a->nthr - 1].window_s = PRESET_ABORT_WINDOW_S;
+			a->thr[a->nthr - 1].delay_abort_us = a->abort_delay_us; /* in the result */
+		}
 	}
 	return 0;
 }
@@ -723,6 +728,9 @@ static int outputs_finish(void *ctx, struct result *r)
 	struct outputs *o = ctx;
 	int flags = 0;
 	bool printed = false;
+	json_t *tv = verdict_test_type(r); /* --type: the verdicts it exists for */
+	if (tv)
+		json_object_set_new(r->analyses, "testType", tv);
 	if (o->script && o->script->has_handle_summary && !r->gen.workers_stuck) {
 		json_t *data = k6_summary_data(r, &o->env);
 		int e = script_handle_summary(o->script, data, &printed);
@@ -906,7 +914,9 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	json_object_set_new(o, "model", json_string(sc->model == MODEL_OPEN ? "open" : "closed"));
 	json_object_set_new(o, "vus", json_integer(sc->vus));
 	if (sc->model == MODEL_OPEN) {
-		json_object_set_new(o, "rate", json_real(a->rate));
+		/* a preset's rate is the expected level (its stages start from 0) */
+		json_object_set_new(
+		    o, "rate", json_real(a->ta.plan.type != TT_NONE ? a->ta.plan.level : a->rate));
 		json_object_set_new(o, "maxVUs", json_integer(sc->max_vus));
 		json_object_set_new(o, "arrival", json_string(sc->poisson ? "poisson" : "uniform"));
 		json_object_set_new(o, "arrivalWindow",
@@ -947,7 +957,12 @@ static int quick_scenario(struct run_args *a, struct scenario *sc)
 
 	sc->name = xstrdup("default");
 	sc->exec = xstrdup("default");
-	if (a->stages && sched_parse_stages(a->stages, &stages, &nstages, err, sizeof(err)) < 0) {
+	if (a->ta.plan.type != TT_NONE) { /* the preset's own stages: rates need not be whole */
+		nstages = a->ta.plan.nstages;
+		stages = xmalloc(sizeof(*stages) * (size_t)nstages);
+		memcpy(stages, a->ta.plan.stage, sizeof(*stages) * (size_t)nstages);
+	} else if (a->stages &&
+	           sched_parse_stages(a->stages, &stages, &nstages, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: --stages: %s\n", err);
 		return -EINVAL;
 	}

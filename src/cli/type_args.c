@@ -156,6 +156,12 @@ int type_args_resolve(struct type_args *t, const struct type_level *lv)
 		}
 		po->hold_us = lv->duration_us;
 	}
+	const char *unused = preset_unused(po);
+	if (unused) {
+		fprintf(stderr, "stampede: --%s does not apply to --type %s (it takes %s)\n",
+		        unused, tn, preset_takes(po->type));
+		return -EINVAL;
+	}
 	po->open = lv->rate_set;
 	po->level = lv->rate_set           ? lv->rate
 	            : lv->vus_set          ? (double)lv->vus
@@ -167,8 +173,12 @@ int type_args_resolve(struct type_args *t, const struct type_level *lv)
 	}
 	if (t->plan.errors_zero) { /* smoke: no error allowed, whatever else the SLO says */
 		struct slo_set z = t->slo;
-		if (slo_parse("errors==0", &z, err, sizeof(err)) == 0)
-			t->slo = z;
+		if (slo_parse("errors==0", &z, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: a smoke test adds errors==0 to the SLOs: %s\n",
+			        err);
+			return -EINVAL;
+		}
+		t->slo = z;
 	}
 	if (t->plan.abort_on_slo && t->slo.n == 0) {
 		fprintf(stderr,
@@ -194,31 +204,8 @@ void type_args_options(const struct type_args *t, json_t *o)
 		if (t->slo.preset[0])
 			json_object_set_new(o, "sloPreset", json_string(t->slo.preset));
 	}
-	const struct preset_plan *p = &t->plan;
-	if (p->type == TT_NONE)
-		return;
-	json_t *j = json_object(), *phases = json_array();
-	json_object_set_new(j, "type", json_string(test_type_name(p->type)));
-	json_object_set_new(j, "model", json_string(p->open ? "open" : "closed"));
-	json_object_set_new(j, "level", json_real(p->level));
-	if (p->peak)
-		json_object_set_new(j, "peak", json_real(p->peak));
-	if (p->steps)
-		json_object_set_new(j, "steps", json_integer(p->steps));
-	json_object_set_new(j, "start", json_real(p->start));
-	int64_t at = 0;
-	for (int i = 0; i < p->nstages; i++) {
-		json_t *ph = json_object();
-		json_object_set_new(ph, "name", json_string(p->phase[i]));
-		json_object_set_new(ph, "startS", json_real((double)at / 1e6));
-		json_object_set_new(ph, "durationS",
-		                    json_real((double)p->stage[i].duration_us / 1e6));
-		json_object_set_new(ph, "target", json_real(p->stage[i].target));
-		json_array_append_new(phases, ph);
-		at += p->stage[i].duration_us;
-	}
-	json_object_set_new(j, "phases", phases);
-	json_object_set_new(o, "testType", j);
+	if (t->plan.type != TT_NONE)
+		json_object_set_new(o, "testType", preset_json(&t->plan));
 }
 
 /* m:ss or h:mm:ss */
@@ -232,54 +219,27 @@ static void clock_str(int64_t us, char *buf, size_t len)
 		snprintf(buf, len, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
 }
 
-/* The value of the plan's schedule at t (µs). */
-static double plan_value_at(const struct preset_plan *p, int64_t t)
-{
-	const struct sched s = { .start = p->start,
-		                 .stages = (struct stage *)p->stage,
-		                 .nstages = p->nstages,
-		                 .total_us = p->total_us };
-	return sched_value_at(&s, t);
-}
-
 #define CHART_W 60
 #define CHART_H 8
 
-void type_args_print_plan(const struct type_args *t, FILE *f)
+void type_args_print_schedule(FILE *f, const struct sched *s, const char (*names)[32], bool open)
 {
-	const struct preset_plan *p = &t->plan;
-	const char *unit = p->open ? "iterations/s" : "VUs";
-	char d[32], at[32], total[32];
-	double max = p->start;
+	const char *unit = open ? "iter/s" : "VUs";
+	char d[32], at[32], total[32], name[32];
+	double max = s->start;
 
-	fprintf(f, "%s test at %g %s%s\n", test_type_name(p->type), p->level, unit,
-	        p->open ? " (open model: ramping-arrival-rate)" : " (closed model: ramping-vus)");
-	fprintf(f, "  answers:  %s\n", p->question);
-	fprintf(f, "  judged by: %s\n", p->criteria);
-	if (t->slo.n) {
-		fprintf(f, "  SLOs:     ");
-		for (int i = 0; i < t->slo.n; i++)
-			fprintf(f, "%s%s", i ? ", " : "", t->slo.item[i].text);
-		fprintf(f, "%s%s%s\n", t->slo.preset[0] ? " (preset " : "", t->slo.preset,
-		        t->slo.preset[0] ? ")" : "");
-		if (p->abort_on_slo)
-			fprintf(f,
-			        "            (abort-on-fail after %s: the run stops at the first "
-			        "failure)\n",
-			        format_duration(p->abort_delay_us, d, sizeof(d)));
-	} else {
-		fprintf(
-		    f, "  SLOs:     none given (--slo 'p95<200ms,errors<0.1%%' or --slo-preset)\n");
-	}
-	fprintf(f, "\n  %-3s %-16s %10s %10s %10s %9s\n", "#", "phase", "from", "to", "duration",
+	fprintf(f, "  %-3s %-16s %10s %10s %10s %9s\n", "#", "phase", "from", "to", "duration",
 	        "starts");
-	double from = p->start;
+	double from = s->start;
 	int64_t t0 = 0;
-	for (int i = 0; i < p->nstages; i++) {
-		const struct stage *st = &p->stage[i];
+	for (int i = 0; i < s->nstages; i++) {
+		const struct stage *st = &s->stages[i];
 		clock_str(t0, at, sizeof(at));
-		fprintf(f, "  %-3d %-16s %10.6g %10.6g %10s %9s\n", i + 1, p->phase[i], from,
-		        st->target,
+		if (names)
+			snprintf(name, sizeof(name), "%s", names[i]);
+		else
+			snprintf(name, sizeof(name), "stage %d", i + 1);
+		fprintf(f, "  %-3d %-16s %10.6g %10.6g %10s %9s\n", i + 1, name, from, st->target,
 		        st->duration_us ? format_duration(st->duration_us, d, sizeof(d))
 		                        : "at once",
 		        at);
@@ -287,16 +247,19 @@ void type_args_print_plan(const struct type_args *t, FILE *f)
 		max = MAX(max, st->target);
 		t0 += st->duration_us;
 	}
+	format_duration(s->total_us, total, sizeof(total));
 	fprintf(f, "\n  total %s (plus up to the graceful stop for iterations in flight)\n\n",
-	        format_duration(p->total_us, total, sizeof(total)));
+	        total);
+	if (!(max > 0) || s->total_us <= 0)
+		return;
 
 	/* load over time: one column per 1/CHART_W of the run, the column's largest value */
 	double col[CHART_W];
 	for (int c = 0; c < CHART_W; c++) {
-		int64_t a = p->total_us * c / CHART_W, b = p->total_us * (c + 1) / CHART_W;
+		int64_t a = s->total_us * c / CHART_W, b = s->total_us * (c + 1) / CHART_W;
 		double v = 0;
 		for (int k = 0; k <= 8; k++)
-			v = MAX(v, plan_value_at(p, a + (b - a) * k / 8));
+			v = MAX(v, sched_value_at(s, a + (b - a) * k / 8));
 		col[c] = v;
 	}
 	for (int r = CHART_H; r >= 1; r--) {
@@ -314,7 +277,43 @@ void type_args_print_plan(const struct type_args *t, FILE *f)
 	fprintf(f, "  %8s +", "");
 	for (int c = 0; c < CHART_W; c++)
 		fputc('-', f);
-	fprintf(f, "\n  %8s  0%*s\n", unit[0] == 'V' ? "VUs" : "iter/s", CHART_W - 1, total);
+	fprintf(f, "\n  %8s  0%*s\n", unit, CHART_W - 1, total);
+}
+
+void type_args_print_plan(const struct type_args *t, FILE *f)
+{
+	const struct preset_plan *p = &t->plan;
+	const char *unit = p->open ? "iterations/s" : "VUs";
+	char d[32];
+
+	fprintf(f, "%s test at %g %s%s\n", test_type_name(p->type), p->level,
+	        !p->open && p->level == 1 ? "VU" : unit,
+	        p->open ? " (open model: ramping-arrival-rate)" : " (closed model: ramping-vus)");
+	fprintf(f, "  answers:  %s\n", p->question);
+	fprintf(f, "  judged by: %s\n", p->criteria);
+	if (t->slo.n) {
+		fprintf(f, "  SLOs:     ");
+		for (int i = 0; i < t->slo.n; i++)
+			fprintf(f, "%s%s", i ? ", " : "", t->slo.item[i].text);
+		fprintf(f, "%s%s%s\n", t->slo.preset[0] ? " (preset " : "", t->slo.preset,
+		        t->slo.preset[0] ? ")" : "");
+		if (p->abort_on_slo)
+			fprintf(
+			    f,
+			    "            (abort-on-fail after %s, judged over the last %d s: the "
+			    "run stops at the first failure)\n",
+			    format_duration(p->abort_delay_us, d, sizeof(d)),
+			    PRESET_ABORT_WINDOW_S);
+	} else {
+		fprintf(
+		    f, "  SLOs:     none given (--slo 'p95<200ms,errors<0.1%%' or --slo-preset)\n");
+	}
+	fputc('\n', f);
+	const struct sched s = { .start = p->start,
+		                 .stages = (struct stage *)p->stage,
+		                 .nstages = p->nstages,
+		                 .total_us = p->total_us };
+	type_args_print_schedule(f, &s, p->phase, p->open);
 }
 
 void type_args_free(struct type_args *t)

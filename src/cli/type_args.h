@@ -88,6 +88,11 @@ void type_args_options(const struct type_args *t, json_t *options);
  * total duration, the question the test answers and its success criteria. */
 void type_args_print_plan(const struct type_args *t, FILE *f);
 
+/* A schedule's stages as a table (names[i] per stage, or "stage N" when names is NULL),
+ * its total, and a terminal chart of the load over time (iterations/s when open, else
+ * VUs). */
+void type_args_print_schedule(FILE *f, const struct sched *s, const char (*names)[32], bool open);
+
 void type_args_free(struct type_args *t);
 
 #endif

@@ -63,15 +63,42 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		         o->peak);
 		return -1;
 	}
+	double most = o->open ? PRESET_RATE_MAX : PRESET_VUS_MAX;
+	double peak_of_type = o->type == TT_STRESS ? (o->peak ? o->peak : 5)
+	                      : o->type == TT_SPIKE || o->type == TT_BREAKPOINT
+	                          ? (o->peak ? o->peak : 10)
+	                          : 1;
+	if (L * peak_of_type > most) {
+		snprintf(err, errlen,
+		         "--type %s at %g%s goes to %g%s, past the most stampede runs "
+		         "(%g%s)",
+		         test_type_name(o->type), L, o->open ? "/s" : " VUs", L * peak_of_type,
+		         o->open ? "/s" : " VUs", most, o->open ? "/s" : " VUs");
+		return -1;
+	}
+	int64_t longest = MAX(MAX(o->ramp_us, o->hold_us), MAX(o->ramp_down_us, o->step_us));
+	longest = MAX(longest, MAX(o->warmup_us, o->observe_us));
+	if (longest > PRESET_PHASE_MAX_US) {
+		snprintf(err, errlen, "a preset's phase lasts at most 7 days");
+		return -1;
+	}
 	if (o->steps && (o->steps < 2 || o->steps > 20)) {
 		snprintf(err, errlen, "--steps %d: from 2 to 20", o->steps);
 		return -1;
 	}
 	int64_t ramp_down = o->ramp_down_us >= 0 ? or_default(o->ramp_down_us, MIN_US) : 0;
-	char ph[24];
+	char ph[32];
 
 	switch (o->type) {
 	case TT_SMOKE:
+		if (o->open && L > 10) {
+			snprintf(err, errlen,
+			         "a smoke test runs at most 10 iterations/s (got %g): it "
+			         "checks that the service works, not how it scales; use "
+			         "--type load",
+			         L);
+			return -1;
+		}
 		if (!o->open && L > 5) {
 			snprintf(err, errlen,
 			         "a smoke test runs 1-5 VUs (got %g): it checks that the "
@@ -186,10 +213,90 @@ bool preset_stages_string(const struct preset_plan *p, char *buf, size_t len)
 		char d[32];
 		k6_duration(p->stage[i].duration_us, d, sizeof(d));
 		int w =
-		    snprintf(buf + n, len - n, "%s%s:%.10g", i ? "," : "", d, p->stage[i].target);
+		    /* k6's -s syntax: whole targets (a VU count, or a script's stage target) */
+		    snprintf(buf + n, len - n, "%s%s:%.0f", i ? "," : "", d, p->stage[i].target);
 		if (w < 0 || (size_t)w >= len - n)
 			return false;
 		n += (size_t)w;
 	}
 	return true;
+}
+
+json_t *preset_json(const struct preset_plan *p)
+{
+	json_t *j = json_object(), *phases = json_array();
+	json_object_set_new(j, "type", json_string(test_type_name(p->type)));
+	json_object_set_new(j, "model", json_string(p->open ? "open" : "closed"));
+	json_object_set_new(j, "level", json_real(p->level));
+	if (p->peak)
+		json_object_set_new(j, "peak", json_real(p->peak));
+	if (p->steps)
+		json_object_set_new(j, "steps", json_integer(p->steps));
+	json_object_set_new(j, "start", json_real(p->start));
+	int64_t at = 0;
+	for (int i = 0; i < p->nstages; i++) {
+		json_t *ph = json_object();
+		json_object_set_new(ph, "name", json_string(p->phase[i]));
+		json_object_set_new(ph, "startS", json_real((double)at / 1e6));
+		json_object_set_new(ph, "durationS",
+		                    json_real((double)p->stage[i].duration_us / 1e6));
+		json_object_set_new(ph, "target", json_real(p->stage[i].target));
+		json_array_append_new(phases, ph);
+		at += p->stage[i].duration_us;
+	}
+	json_object_set_new(j, "phases", phases);
+	return j;
+}
+
+/* Which shaping fields each type uses (breakpoint: hold is its ramp's length, as
+ * --duration). */
+enum {
+	F_RAMP = 1,
+	F_HOLD = 2,
+	F_DOWN = 4,
+	F_STEP = 8,
+	F_WARMUP = 16,
+	F_OBSERVE = 32,
+	F_PEAK = 64,
+	F_STEPS = 128
+};
+static const int uses[] = {
+	[TT_SMOKE] = F_HOLD,
+	[TT_LOAD] = F_RAMP | F_HOLD | F_DOWN,
+	[TT_STRESS] = F_RAMP | F_STEP | F_DOWN | F_PEAK | F_STEPS,
+	[TT_SPIKE] = F_WARMUP | F_HOLD | F_OBSERVE | F_PEAK,
+	[TT_SOAK] = F_RAMP | F_HOLD | F_DOWN,
+	[TT_BREAKPOINT] = F_HOLD | F_PEAK,
+};
+static const char *const fnames[] = { "ramp",   "hold",    "ramp-down", "step-duration",
+	                              "warmup", "observe", "peak",      "steps" };
+
+const char *preset_unused(const struct preset_opts *o)
+{
+	int set = (o->ramp_us ? F_RAMP : 0) | (o->hold_us ? F_HOLD : 0) |
+	          (o->ramp_down_us ? F_DOWN : 0) | (o->step_us ? F_STEP : 0) |
+	          (o->warmup_us ? F_WARMUP : 0) | (o->observe_us ? F_OBSERVE : 0) |
+	          (o->peak ? F_PEAK : 0) | (o->steps ? F_STEPS : 0);
+	if (o->type < TT_SMOKE || o->type > TT_BREAKPOINT)
+		return NULL;
+	int extra = set & ~uses[o->type];
+	for (int i = 0; i < 8; i++)
+		if (extra & (1 << i))
+			return fnames[i];
+	return NULL;
+}
+
+const char *preset_takes(enum test_type t)
+{
+	static char buf[TT_BREAKPOINT + 1][160];
+	if (t < TT_SMOKE || t > TT_BREAKPOINT)
+		return "";
+	size_t n = 0;
+	buf[t][0] = '\0';
+	for (int i = 0; i < 8; i++)
+		if (uses[t] & (1 << i))
+			n += (size_t)snprintf(
+			    buf[t] + n, sizeof(buf[t]) - n, "%s--%s", n ? ", " : "",
+			    t == TT_BREAKPOINT && i == 1 ? "duration" : fnames[i]);
+	return buf[t];
 }

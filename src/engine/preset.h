@@ -20,6 +20,7 @@
 #ifndef STAMPEDE_PRESET_H
 #define STAMPEDE_PRESET_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,14 @@
 #include "engine/sched.h"
 
 #define PRESET_STAGES_MAX 64
+/* The largest level x peak a preset runs (`run`'s own limits) and the longest phase (the
+ * longest plan, 20 steps of 2 phases, stays under a year: no overflow in µs). */
+#define PRESET_RATE_MAX     1e7
+#define PRESET_VUS_MAX      1e6
+#define PRESET_PHASE_MAX_US (7LL * 86400 * 1000000)
+/* A breakpoint test's SLOs abort the run when they fail over the last this many seconds
+ * (not over the run so far, which lags behind a rising load). */
+#define PRESET_ABORT_WINDOW_S 10
 
 enum test_type { TT_NONE, TT_SMOKE, TT_LOAD, TT_STRESS, TT_SPIKE, TT_SOAK, TT_BREAKPOINT };
 
@@ -48,7 +57,7 @@ struct preset_plan {
 	double start; /* the value at t = 0 */
 	int nstages;
 	struct stage stage[PRESET_STAGES_MAX];
-	char phase[PRESET_STAGES_MAX][24]; /* "ramp-up", "hold", "step 2 (2x)", "spike" ... */
+	char phase[PRESET_STAGES_MAX][32]; /* "ramp-up", "hold", "step 2 (2x)", "spike" ... */
 	int64_t total_us;
 	const char *question;   /* what the test answers */
 	const char *criteria;   /* how it is judged */
@@ -65,6 +74,17 @@ const char *test_type_name(enum test_type t);
  * that is not > 0, a peak <= 1 where the type needs one, too many steps, a smoke test
  * above 5 VUs). Durations are µs; rates iterations/s. */
 int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err, size_t errlen);
+
+/* The first shaping field set in o that o->type does not use, by its flag name ("ramp",
+ * "hold", "ramp-down", "step-duration", "warmup", "observe", "peak", "steps"), or NULL:
+ * callers refuse it rather than ignore it. */
+const char *preset_unused(const struct preset_opts *o);
+/* The shaping fields o->type takes, for the message: "--ramp, --hold, --ramp-down". */
+const char *preset_takes(enum test_type t);
+
+/* The plan as the result's options keep it ("testType": type, model, level, peak, steps,
+ * start, phases [{name, startS, durationS, target}]; docs/result-format.md). New reference. */
+json_t *preset_json(const struct preset_plan *p);
 
 /* The plan's stages in k6's -s syntax ("2m:100,15m:100,1m:0") into buf (len bytes);
  * returns false when it does not fit. */

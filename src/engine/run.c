@@ -172,6 +172,27 @@ static double threshold_value(struct coord *c, const struct threshold *t)
 	return v;
 }
 
+/* A threshold's value over the run's last t->window_s seconds (aggregate_recent), for an
+ * unfiltered selector; otherwise, or without such data, on the totals. */
+static double threshold_value_recent(struct coord *c, const struct threshold *t)
+{
+	int m = registry_find_metric(&c->reg, t->metric);
+	struct combined cb;
+	double covered, v = NAN;
+	if (m < 0 || t->ntags)
+		return threshold_value(c, t);
+	if (!aggregate_recent(&c->agg, m, t->window_s, &cb, &covered)) {
+		combined_free(&cb);
+		return threshold_value(c, t);
+	}
+	if (!cb.any) /* k6's rule: a counter or rate without samples counts 0 */
+		v = cb.type == MT_COUNTER || cb.type == MT_RATE ? 0 : NAN;
+	else if (!combined_value(&cb, (int)t->agg, t->pct, covered, &v))
+		v = NAN;
+	combined_free(&cb);
+	return v;
+}
+
 static void check_abort(struct coord *c)
 {
 	struct run_opts *o = c->o;
@@ -182,7 +203,8 @@ static void check_abort(struct coord *c)
 		const struct threshold *t = &o->thr[i];
 		if (!t->abort_on_fail || el < MAX(o->abort_delay_us, t->delay_abort_us))
 			continue;
-		if (!threshold_compare(t, threshold_value(c, t))) {
+		if (!threshold_compare(t, t->window_s > 0 ? threshold_value_recent(c, t)
+		                                          : threshold_value(c, t))) {
 			c->aborted = true;
 			snprintf(c->abort_reason, sizeof(c->abort_reason),
 			         "threshold '%s' on %s failed after %.1fs", t->expr, t->selector,

@@ -669,6 +669,10 @@ void aggregate_destroy(struct aggregate *a)
 	for (int i = 0; i < a->nmp; i++) {
 		free(a->mp[i].points);
 		slot_free(&a->mp[i].acc);
+		for (int k = 0; k < a->mp[i].win.n; k++)
+			hdr_free(a->mp[i].win.h[k]);
+		free(a->mp[i].win.h);
+		free(a->mp[i].win.t);
 	}
 	free(a->mp);
 	free(a->s);
@@ -816,6 +820,45 @@ static void make_point(struct aggregate *a, int sid, int32_t t)
 	           as->cur.type, SERIES_POINTS_MAX);
 }
 
+/* Add second t's histogram h to w (metric_windows in metrics.h): merged into the last
+ * window when t falls in it, else a new window; when WINDOWS_MAX are there, the step
+ * doubles and neighbours merge (exactly: histograms add). */
+static void window_add(struct metric_windows *w, const struct hdr *h, int32_t t)
+{
+	if (w->step < 1)
+		w->step = 1;
+	int32_t wt = t - t % w->step;
+	if (w->n > 0 && w->t[w->n - 1] == wt) {
+		hdr_merge(w->h[w->n - 1], h);
+		return;
+	}
+	if (!w->h) {
+		w->h = xcalloc(WINDOWS_MAX, sizeof(*w->h));
+		w->t = xcalloc(WINDOWS_MAX, sizeof(*w->t));
+	}
+	struct hdr *nh = hdr_new_default();
+	hdr_merge(nh, h);
+	w->h[w->n] = nh;
+	w->t[w->n++] = wt;
+	while (w->n >= WINDOWS_MAX) {
+		w->step *= 2;
+		int m = 0;
+		for (int i = 0; i < w->n; i++) {
+			int32_t q = w->t[i] - w->t[i] % w->step;
+			if (m > 0 && w->t[m - 1] == q) {
+				hdr_merge(w->h[m - 1], w->h[i]);
+				hdr_free(w->h[i]);
+			} else {
+				w->h[m] = w->h[i];
+				w->t[m++] = q;
+			}
+		}
+		for (int i = m; i < w->n; i++)
+			w->h[i] = NULL;
+		w->n = m;
+	}
+}
+
 /* Combine the interval's slots of every series of each metric into one point: one pass
  * over the series (a->ns never exceeds the registry's series, whose metric ids are below
  * the registry's metric count). */
@@ -839,6 +882,8 @@ static void metric_points(struct aggregate *a, int32_t t)
 		push_point(&mp->points, &mp->npoints, &mp->cap, &mp->step,
 		           slot_point(&mp->acc, unit_scale(a->reg, m), t), mp->acc.type,
 		           METRIC_POINTS_MAX);
+		if (m == M_HTTP_REQ_DURATION && mp->acc.type == MT_TREND && mp->acc.h)
+			window_add(&mp->win, mp->acc.h, t);
 		slot_reset(&mp->acc);
 	}
 }
@@ -855,6 +900,46 @@ void aggregate_close_interval(struct aggregate *a, int32_t t)
 		slot_reset(&as->cur);
 	}
 	a->intervals = t + 1;
+}
+
+bool aggregate_recent(struct aggregate *a, int metric, int window_s, struct combined *out,
+                      double *covered_s)
+{
+	memset(out, 0, sizeof(*out));
+	*covered_s = 0;
+	if (metric < 0 || metric >= a->nmp || window_s < 1)
+		return false;
+	const struct metric_points *mp = &a->mp[metric];
+	out->type = a->reg->metrics[metric].type;
+	out->unit = a->reg->metrics[metric].unit;
+	/* the last window_s seconds of the run, counted in elapsed seconds: a second without a
+	 * response is part of it too (a target that stops answering has no recent samples,
+	 * not old good ones) */
+	int64_t end = a->intervals, from = MAX(0, end - window_s);
+	*covered_s = (double)(end - from);
+	if (out->type == MT_TREND) {
+		const struct metric_windows *w = &mp->win;
+		if (!w->h && metric != M_HTTP_REQ_DURATION)
+			return false;
+		out->h = hdr_new_default();
+		for (int i = w->n - 1; i >= 0 && (int64_t)w->t[i] + w->step > from; i--)
+			hdr_merge(out->h, w->h[i]);
+		out->any = out->h->total_count > 0;
+		return true;
+	}
+	if (out->type != MT_RATE && out->type != MT_COUNTER)
+		return false;
+	for (int i = mp->npoints - 1; i >= 0 && (int64_t)mp->points[i].t + mp->step > from; i--) {
+		const struct point *pt = &mp->points[i];
+		if (out->type == MT_RATE) {
+			out->total += (int64_t)pt->count;
+			out->nz += (int64_t)llround(pt->count * pt->v[0]);
+		} else {
+			out->sum += pt->count;
+		}
+	}
+	out->any = out->total > 0 || out->sum > 0;
+	return true;
 }
 
 static bool tags_match(const struct series_info *si, const struct tag *filter, int nfilter)

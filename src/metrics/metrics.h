@@ -271,11 +271,24 @@ struct agg_series {
 };
 
 /* Per-second points of a whole metric (all its series combined). */
+/* The windows of a metric's histogram: at most WINDOWS_MAX histograms of `step` seconds
+ * each (1, doubling while the run goes on: a 20-minute run has 8-second windows, a day
+ * 512-second ones), each exact for its window (every series combined). Kept for
+ * http_req_duration, so that per-window percentiles (a step of a stress test, a minute of a
+ * soak) are exact rather than averages of per-second ones (issue #11). */
+#define WINDOWS_MAX 256
+struct metric_windows {
+	struct hdr **h; /* n histograms (WINDOWS_MAX slots once the first is there) */
+	int32_t *t;     /* each window's first second (a multiple of step) */
+	int n, step;
+};
+
 struct metric_points {
 	struct point *points;
 	int npoints, cap;
 	int step;
-	struct slot acc; /* the interval's series combined (reused) */
+	struct slot acc;           /* the interval's series combined (reused) */
+	struct metric_windows win; /* http_req_duration only (see above) */
 };
 
 /* The coordinator's view: totals and per-second points per series and per metric. */
@@ -322,6 +335,16 @@ struct combined {
 void aggregate_combine(struct aggregate *a, int metric, const struct tag *filter, int nfilter,
                        bool current, struct combined *out);
 void combined_free(struct combined *c);
+/* The same over the run's last window_s elapsed seconds (every series of metric combined),
+ * for thresholds judged on the load now rather than on the run so far (a breakpoint test's
+ * SLOs): a trend from its windows (metric_windows: http_req_duration only; a window that
+ * overlaps the span counts whole), a rate or a counter from the metric's per-second points.
+ * Seconds without samples count: when nothing completed in them, out->any is false (a
+ * trend's statistic is then NaN: no data fails a threshold). *covered_s: the seconds
+ * spanned. Returns false when the metric keeps no such data (the caller falls back to the
+ * totals). */
+bool aggregate_recent(struct aggregate *a, int metric, int window_s, struct combined *out,
+                      double *covered_s);
 /* A value of a combined metric by aggregation (threshold.h's enum thr_agg; pct for
  * THR_PCT). Time values in ms; a counter's rate is per second over duration_s. Returns
  * false for an aggregation that does not apply to the metric's type. */

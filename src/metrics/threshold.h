@@ -29,6 +29,8 @@ struct threshold {
 	double target;          /* right-hand side, in the metric's display unit (ms for time) */
 	bool abort_on_fail;     /* k6 abortOnFail */
 	int64_t delay_abort_us; /* k6 delayAbortEval */
+	int window_s; /* > 0: abort-on-fail judges the last window_s seconds, not the run so
+	               * far (a breakpoint test's SLOs); 0: k6's whole-run semantics */
 	/* evaluation state, owned by the caller */
 	bool evaluated;
 	bool ok;

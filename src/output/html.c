@@ -199,6 +199,7 @@ struct chart {
 	struct cline lines[MAX_LINES];
 	int nrefs;
 	struct cref refs[MAX_REFS];
+	const json_t *phases; /* options.testType.phases: shaded bands, named (or NULL) */
 };
 
 static const char *const palette[] = { "#2563eb", "#16a34a", "#d97706",
@@ -299,6 +300,41 @@ static void chart_axes(struct buf *b, const struct chart *c, double xtop, double
 static double px_of(double x, double xtop)
 {
 	return ML + PW * fmin(fmax(x / xtop, 0), 1);
+}
+
+static double phase_num(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The test type's phases as bands behind the data (a ramp plain, a steady phase shaded),
+ * each named at the top when there is room. */
+static void chart_phases(struct buf *b, const struct chart *c, double xtop)
+{
+	size_t i;
+	const json_t *ph;
+	int shaded = 0;
+	json_array_foreach(c->phases, i, ph)
+	{
+		double a = phase_num(ph, "startS"), d = phase_num(ph, "durationS");
+		if (!isfinite(a) || !(d > 0) || a >= xtop || i > 64)
+			continue;
+		double x0 = px_of(a, xtop), x1 = px_of(MIN(a + d, xtop), xtop);
+		const char *name = json_string_value(json_object_get(ph, "name"));
+		bool ramp = name && (!strncmp(name, "ramp", 4) || !strncmp(name, "to step", 7) ||
+		                     !strncmp(name, "raise", 5));
+		if (!ramp)
+			putf(b,
+			     "<rect class=\"phase%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
+			     "height=\"%d\"/>\n",
+			     shaded++ % 2 ? " alt" : "", x0, MT, MAX(x1 - x0, 0.5), PH);
+		if (name && x1 - x0 >= 8.0 * (double)strlen(name)) {
+			putf(b, "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\">", x0 + 4, MT + 12);
+			escape_xml(b, name);
+			put(b, "</text>\n");
+		}
+	}
 }
 
 static double py_of(double y, double ytop)
@@ -428,6 +464,8 @@ static void chart_render(struct buf *b, struct chart *c)
 	putf(b, "</figcaption>\n<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CW, CH);
 	escape_xml(b, c->title);
 	put(b, "\">\n");
+	if (c->phases && !c->xpct)
+		chart_phases(b, c, xtop);
 	chart_axes(b, c, xtop, xstep, ytop, ystep);
 	chart_refs(b, c, ytop);
 	for (int i = 0; i < c->nlines; i++)
@@ -532,6 +570,8 @@ static void section_over_time(struct buf *b, const struct result *r)
 		           .xlabel = "seconds since the start",
 		           .ylabel = "per second",
 		           .xmax = r->duration_s };
+	const json_t *phases = json_object_get(json_object_get(r->options, "testType"), "phases");
+	c.phases = json_is_array(phases) ? phases : NULL;
 	ts_line(&c, r, "http_reqs", TS_PER_SECOND, 0, "requests/s");
 	ts_line(&c, r, "http_req_failed", TS_FAILED, 0, "failed requests/s");
 	if (c.nlines == 2)
@@ -543,7 +583,8 @@ static void section_over_time(struct buf *b, const struct result *r)
 		           .title = "Request duration percentiles (http_req_duration)",
 		           .xlabel = "seconds since the start",
 		           .ylabel = "milliseconds",
-		           .xmax = r->duration_s };
+		           .xmax = r->duration_s,
+		           .phases = c.phases };
 	static const char *const names[] = { "p50", "p90", "p95", "p99" };
 	for (int k = 0; k < 4; k++)
 		ts_line(&l, r, "http_req_duration", TS_V0, k, names[k]);
@@ -554,7 +595,8 @@ static void section_over_time(struct buf *b, const struct result *r)
 		           .title = "Virtual users",
 		           .xlabel = "seconds since the start",
 		           .ylabel = "VUs",
-		           .xmax = r->duration_s };
+		           .xmax = r->duration_s,
+		           .phases = c.phases };
 	ts_line(&v, r, "vus", TS_V0, 0, "VUs");
 	ts_line(&v, r, "vus_max", TS_V0, 0, "VUs allocated");
 	chart_render(b, &v);
@@ -751,6 +793,78 @@ static void section_thresholds(struct buf *b, const struct result *r)
 		     t->abort_on_fail ? "yes" : "");
 	}
 	put(b, "</tbody></table></section>\n");
+}
+
+static double jnum(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The test type's verdicts (analyses.testType): the steps table and the findings. */
+static void section_test_type(struct buf *b, const struct result *r)
+{
+	const json_t *v = json_object_get(r->analyses, "testType");
+	if (!json_is_object(v))
+		return;
+	const char *type = json_string_value(json_object_get(v, "type"));
+	const char *unit = json_string_value(json_object_get(v, "unit"));
+	const char *verdict = json_string_value(json_object_get(v, "verdict"));
+	char a[48], c[48], d[48];
+	put(b, "<section id=\"test-type\"><h2>");
+	put_name(b, type ? type : "");
+	char lv[24];
+	putf(b, " test at %s ", fmt_num(jnum(v, "level"), lv, sizeof(lv)));
+	put_name(b, unit ? unit : "");
+	if (verdict) {
+		put(b, ": ");
+		put_name(b, verdict);
+	}
+	put(b, "</h2>\n<ul class=\"findings\">");
+	size_t i;
+	const json_t *e;
+	json_array_foreach(json_object_get(v, "findings"), i, e)
+	{
+		put(b, "<li>");
+		put_name(b, json_string_value(e) ? json_string_value(e) : "");
+		put(b, "</li>");
+	}
+	put(b, "</ul>\n");
+	const json_t *steps = json_object_get(v, "steps");
+	if (json_array_size(steps)) {
+		putf(b,
+		     "<table><thead><tr><th>step</th><th>%s</th><th>served/s</th>"
+		     "<th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>SLOs</th></tr>"
+		     "</thead><tbody>\n",
+		     unit && !strcmp(unit, "VUs") ? "VUs" : "offered/s");
+		json_array_foreach(steps, i, e)
+		{
+			bool judged = json_array_size(json_object_get(e, "slo")) > 0;
+			bool ok = json_is_true(json_object_get(e, "ok"));
+			double er = jnum(e, "errorRate");
+			putf(b, "<tr class=\"step %s\"><td>", !judged ? "" : ok ? "pass" : "fail");
+			put_name(b, json_string_value(json_object_get(e, "phase")) ?: "");
+			char o1[24], o2[24];
+			putf(b,
+			     "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+			     "<td class=\"n\">%s</td>",
+			     fmt_num(jnum(e, "offered"), o1, sizeof(o1)),
+			     fmt_num(jnum(e, "throughput"), o2, sizeof(o2)),
+			     isfinite(er) ? (snprintf(a, sizeof(a), "%.2f%%", er * 100), a)
+			                  : "n/a");
+			putf(b, "<td class=\"n\">%s</td>",
+			     fmt_stat(jnum(e, "p50"), RU_TIME, "p(50)", c, sizeof(c)));
+			putf(b, "<td class=\"n\">%s</td>",
+			     fmt_stat(jnum(e, "p95"), RU_TIME, "p(95)", d, sizeof(d)));
+			putf(b, "<td class=\"n\">%s</td><td>%s</td></tr>\n",
+			     fmt_stat(jnum(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)),
+			     !judged ? "-"
+			     : ok    ? "held"
+			             : "<b>failed</b>");
+		}
+		put(b, "</tbody></table>\n");
+	}
+	put(b, "</section>\n");
 }
 
 static void group_label(struct buf *b, const char *group)
@@ -1124,6 +1238,7 @@ static const char style[] =
     "svg{width:100%;height:auto;display:block}"
     "svg text{font-size:12px;fill:#4b5563}svg .axlabel{font-size:13px;fill:#374151}"
     "svg .grid{stroke:#eef0f3}svg .axis{stroke:#9ca3af;fill:none}"
+    "svg .phase{fill:#f5f7fb}svg .phase.alt{fill:#eceff6}svg .phlabel{font-size:11px;fill:#6b7280}"
     "svg .line{fill:none;stroke-width:2;stroke-linejoin:round}"
     "svg .ref{stroke-width:1.5;stroke-dasharray:6 4}svg .reflabel{font-size:12px}"
     "svg .nodata{font-size:16px;fill:#9ca3af}"
@@ -1148,6 +1263,7 @@ void html_report_render(const struct result *r, struct buf *b)
 	       "<a href=\"#checks\">checks</a><a href=\"#errors\">errors</a>"
 	       "<a href=\"#generator\">generator</a><a href=\"#metrics\">metrics</a></nav>\n"
 	       "<main>\n");
+	section_test_type(b, r);
 	section_over_time(b, r);
 	section_distribution(b, r);
 	section_endpoints(b, r);

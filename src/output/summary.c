@@ -166,6 +166,75 @@ static void print_thresholds(FILE *f, const struct result *r, const struct palet
 	}
 }
 
+static double jnum(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The test type's verdicts (analyses.testType, docs/result-format.md): the steps table and
+ * the findings, each a line. */
+static void print_test_type(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *v = json_object_get(r->analyses, "testType");
+	const json_t *steps = json_object_get(v, "steps");
+	if (!json_is_object(v))
+		return;
+	const char *type = json_string_value(json_object_get(v, "type"));
+	const char *unit = json_string_value(json_object_get(v, "unit"));
+	const char *verdict = json_string_value(json_object_get(v, "verdict"));
+	bool vus = unit && !strcmp(unit, "VUs");
+	fprintf(f, "\n  %s%s TEST%s at %g %s", p->bold, type ? type : "?", p->reset,
+	        jnum(v, "level"),
+	        vus && jnum(v, "level") == 1 ? "VU"
+	        : unit                       ? unit
+	                                     : "");
+	if (verdict)
+		fprintf(f, ": %s%s%s", !strcmp(verdict, "pass") ? p->ok : p->bad, verdict,
+		        p->reset);
+	fprintf(f, "\n");
+	if (json_array_size(steps)) {
+		char a[24], b[24], c[24];
+		fprintf(f, "    %-16s %9s %10s %7s %10s %10s %10s  %s\n", "step",
+		        vus ? "VUs" : "offered/s", "served/s", "errors", "p50", "p95", "p99",
+		        "SLOs");
+		size_t i;
+		const json_t *row;
+		json_array_foreach(steps, i, row)
+		{
+			bool judged = json_array_size(json_object_get(row, "slo")) > 0;
+			bool ok = json_is_true(json_object_get(row, "ok"));
+			double er = jnum(row, "errorRate");
+			char err[16];
+			if (isfinite(er))
+				snprintf(err, sizeof(err), "%.2f%%", er * 100);
+			else
+				snprintf(err, sizeof(err), "n/a");
+			char off[24], thr[24];
+			snprintf(off, sizeof(off), "%.6g", jnum(row, "offered"));
+			snprintf(thr, sizeof(thr), "%.6g", jnum(row, "throughput"));
+			fprintf(f, "    %-16.16s %9s %10s %7s %10s %10s %10s  %s%s%s\n",
+			        json_string_value(json_object_get(row, "phase")),
+			        isfinite(jnum(row, "offered")) ? off : "-",
+			        isfinite(jnum(row, "throughput")) ? thr : "-", err,
+			        fmt_ms(jnum(row, "p50"), a, sizeof(a)),
+			        fmt_ms(jnum(row, "p95"), b, sizeof(b)),
+			        fmt_ms(jnum(row, "p99"), c, sizeof(c)),
+			        !judged ? ""
+			        : ok    ? p->ok
+			                : p->bad,
+			        !judged ? "-"
+			        : ok    ? "held"
+			                : "failed",
+			        p->reset);
+		}
+	}
+	size_t i;
+	const json_t *fi;
+	json_array_foreach(json_object_get(v, "findings"), i, fi)
+	    fprintf(f, "    - %s\n", json_string_value(fi));
+}
+
 /* The checks of group path g, then its child groups, depth first. */
 static void print_group(FILE *f, const struct result *r, const struct palette *p, const char *g,
                         int depth)
@@ -240,6 +309,7 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 		print_group(f, r, p, "", 0);
 	}
 	print_thresholds(f, r, p);
+	print_test_type(f, r, p);
 
 	fprintf(f, "\n  %sMETRICS%s (run time %s)\n", p->bold, p->reset,
 	        format_duration((int64_t)(r->duration_s * 1e6), dur, sizeof(dur)));

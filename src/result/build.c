@@ -267,6 +267,19 @@ struct result *result_build(struct registry *reg, struct aggregate *agg,
 			copy_ts(r, &rm->ts, agg->mp[m].points, agg->mp[m].npoints, agg->mp[m].step);
 		else
 			rm->ts.step = 1;
+		if (m < agg->nmp && agg->mp[m].win.n) {
+			const struct metric_windows *w = &agg->mp[m].win;
+			int32_t *t = result_alloc(r, sizeof(*t) * (size_t)w->n);
+			rm->win.h = result_alloc(r, sizeof(*rm->win.h) * (size_t)w->n);
+			for (int i = 0; i < w->n; i++) {
+				t[i] = w->t[i];
+				rm->win.h[i] = hdr_new_default();
+				hdr_merge(rm->win.h[i], w->h[i]);
+			}
+			rm->win.t = t;
+			rm->win.step = w->step;
+			rm->win.n = w->n;
+		}
 	}
 	r->series = result_alloc(r, sizeof(*r->series) * (size_t)MAX(agg->ns, 1));
 	for (int i = 0; i < agg->ns; i++) {

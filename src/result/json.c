@@ -278,6 +278,22 @@ json_t *result_to_json(const struct result *r)
 		else
 			json_decref(thr);
 		json_object_set_new(o, "timeseries", ts_json(&rm->ts, rm->type));
+		if (rm->win.n) {
+			json_t *w = json_object(), *ts = json_array(), *hs = json_array();
+			for (int i = 0; i < rm->win.n; i++) {
+				char *enc = NULL;
+				json_array_append_new(ts, json_integer(rm->win.t[i]));
+				if (hdr_encode(rm->win.h[i], &enc) == 0)
+					json_array_append_new(hs, json_string(enc));
+				else
+					json_array_append_new(hs, json_string(""));
+				free(enc);
+			}
+			json_object_set_new(w, "step", json_integer(rm->win.step));
+			json_object_set_new(w, "t", ts);
+			json_object_set_new(w, "histograms", hs);
+			json_object_set_new(o, "windows", w);
+		}
 		for (int i = 0; i < r->nseries; i++) {
 			const struct result_series *s = &r->series[i];
 			if (s->metric != m)
@@ -592,6 +608,49 @@ static bool load_series(struct loader *l, json_t *so, int m, struct result_serie
 	return load_ts(l, json_object_get(so, "timeseries"), type, &s->ts, w);
 }
 
+/* "windows": {step, t: [...], histograms: [...]} (optional): the metric's exact
+ * per-window histograms (result.h, struct result_windows). */
+static bool load_windows(struct loader *l, json_t *wo, struct result_metric *rm, const char *where)
+{
+	if (!wo)
+		return true;
+	json_t *step = json_object_get(wo, "step"), *ts = json_object_get(wo, "t");
+	json_t *hs = json_object_get(wo, "histograms");
+	if (!json_is_object(wo) || !json_is_integer(step) || json_integer_value(step) < 1 ||
+	    json_integer_value(step) > INT32_MAX || !json_is_array(ts) || !json_is_array(hs) ||
+	    json_array_size(ts) != json_array_size(hs) ||
+	    json_array_size(ts) > RESULT_WINDOWS_MAX || rm->type != MT_TREND)
+		return fail(
+		    l,
+		    "%s.windows: expected a trend's {step >= 1, t, histograms} with as many "
+		    "times as histograms (at most %d)",
+		    where, RESULT_WINDOWS_MAX);
+	size_t n = json_array_size(ts);
+	int32_t *t = result_alloc(l->r, sizeof(*t) * (n + 1));
+	rm->win.h = result_alloc(l->r, sizeof(*rm->win.h) * (n + 1));
+	rm->win.t = t;
+	rm->win.step = (int)json_integer_value(step);
+	for (size_t i = 0; i < n; i++) {
+		json_t *ti = json_array_get(ts, i), *hi = json_array_get(hs, i);
+		if (!json_is_integer(ti) || json_integer_value(ti) < 0 ||
+		    json_integer_value(ti) > INT32_MAX ||
+		    (i > 0 && json_integer_value(ti) <= t[i - 1]))
+			return fail(l, "%s.windows.t[%zu]: expected increasing seconds >= 0", where,
+			            i);
+		t[i] = (int32_t)json_integer_value(ti);
+		if (!json_is_string(hi) ||
+		    hdr_decode(json_string_value(hi), json_string_length(hi), &rm->win.h[i]) < 0)
+			return fail(l,
+			            "%s.windows.histograms[%zu]: not a valid HdrHistogram encoding",
+			            where, i);
+		rm->win.n = (int)i + 1; /* result_free() frees those counted */
+		if (rm->win.h[i]->total_count < 0 || rm->win.h[i]->total_count > COUNT_MAX)
+			return fail(l, "%s.windows.histograms[%zu]: holds more than 2^53 values",
+			            where, i);
+	}
+	return true;
+}
+
 static bool load_metrics(struct loader *l, json_t *metrics)
 {
 	struct result *r = l->r;
@@ -629,6 +688,8 @@ static bool load_metrics(struct loader *l, json_t *metrics)
 		                                       : RU_NONE;
 		int m = r->nmetrics++;
 		if (!load_ts(l, json_object_get(mo, "timeseries"), rm->type, &rm->ts, where))
+			return false;
+		if (!load_windows(l, json_object_get(mo, "windows"), rm, where))
 			return false;
 		size_t i;
 		json_t *so;

@@ -48,6 +48,9 @@ void result_free(struct result *r)
 		return;
 	for (int i = 0; i < r->nseries; i++)
 		hdr_free(r->series[i].total.h);
+	for (int m = 0; m < r->nmetrics; m++)
+		for (int i = 0; i < r->metrics[m].win.n; i++)
+			hdr_free(r->metrics[m].win.h[i]);
 	json_decref(r->options);
 	json_decref(r->trend_stats);
 	json_decref(r->setup_data);

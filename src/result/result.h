@@ -67,12 +67,24 @@ struct result_timeseries {
 	struct result_point *points;
 };
 
+/* A metric's exact histograms per window of `step` seconds (every series combined): window
+ * i covers seconds [t[i], t[i] + step) of the run, t[i] a multiple of step. At most
+ * RESULT_WINDOWS_MAX; kept for http_req_duration only (n = 0 for the others), so that a
+ * window's percentiles (a stress test's step, a soak's minutes) are exact. */
+#define RESULT_WINDOWS_MAX 256
+struct result_windows {
+	int step, n;
+	const int32_t *t;
+	struct hdr **h; /* owned by the result */
+};
+
 /* A metric: its name, type, unit, and its per-second series over all tag sets. */
 struct result_metric {
 	const char *name;
 	enum metric_type type;
 	enum result_unit unit;
 	struct result_timeseries ts; /* the whole metric (all series combined) */
+	struct result_windows win;
 };
 
 /* A series: one metric with one tag set. */

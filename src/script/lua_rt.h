@@ -197,6 +197,8 @@ int lw_pcall(struct lw *lw, int nargs, int nresults);
 /* Create a lw for sc (compiles the factory). Returns NULL after printing on failure. */
 struct lw *lw_new(struct script *sc, struct worker *w);
 void lw_free(struct lw *lw);
+/* Add stampede.preset and stampede.slo to the table on top of L's stack (lua_preset.c). */
+void lua_preset_register(lua_State *L);
 /* Create a VU environment and run the script's top level in it (init context). Returns
  * 0, or -1 with the error message pushed on lw->L. */
 int lw_init_vu(struct lw *lw, struct lvu *lv);

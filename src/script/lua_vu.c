@@ -838,6 +838,7 @@ static void lw_open_libs(struct lw *lw)
 	lua_setfield(L, -2, "fail");
 	lua_pushcfunction(L, l_abort);
 	lua_setfield(L, -2, "abort");
+	lua_preset_register(L);
 	lua_newtable(L); /* stampede.env: a proxy over the scenario's env, then the process's */
 	lua_newtable(L);
 	json_to_lua(L, lw->sc->env);

@@ -167,6 +167,27 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 		if (!json_is_object(o))
 			json_decref(o);
 	}
+	/* what stampede.preset and stampede.slo built: the verdicts read them from options */
+	static const char *const notes[][2] = { { "stampede.testType", "testType" },
+		                                { "stampede.slo", "slo" } };
+	for (size_t i = 0; i < ARRAY_SIZE(notes); i++) {
+		if (lua_getfield(L, LUA_REGISTRYINDEX, notes[i][0]) == LUA_TSTRING &&
+		    !json_object_get(s->options, notes[i][1])) {
+			json_t *j = json_loads(lua_tostring(L, -1), JSON_DECODE_ANY, NULL);
+			if (json_is_string(
+			        j)) /* "several": two presets, no one schedule to judge */
+				fprintf(
+				    stderr,
+				    "stampede: warning: %s calls stampede.preset more than once: "
+				    "the run has no test-type verdicts (they follow one "
+				    "preset's schedule)\n",
+				    path);
+			else if (j)
+				json_object_set_new(s->options, notes[i][1], json_incref(j));
+			json_decref(j);
+		}
+		lua_pop(L, 1);
+	}
 	lw_free(lw);
 	request_options(s);
 	*out = s;
@@ -524,15 +545,22 @@ static int add_threshold(const char *selector, json_t *e, struct threshold **thr
 	char err[512];
 	const char *expr = NULL;
 	bool abort_on_fail = false;
-	int64_t delay = 0;
+	int64_t delay = 0, window = 0;
 	if (json_is_string(e)) {
 		expr = json_string_value(e);
 	} else if (json_is_object(e)) {
 		expr = json_string_value(json_object_get(e, "threshold"));
 		abort_on_fail = json_is_true(json_object_get(e, "abortOnFail"));
 		struct octx c = { "thresholds" };
-		if (o_duration(&c, e, "delayAbortEval", 0, &delay))
+		if (o_duration(&c, e, "delayAbortEval", 0, &delay) ||
+		    o_duration(&c, e, "window", 0, &window))
 			return -EINVAL;
+		if (window && (window < USEC_PER_SEC || window > 3600 * USEC_PER_SEC)) {
+			fprintf(stderr,
+			        "stampede: invalid thresholds['%s'].window: from 1s to 1h\n",
+			        selector);
+			return -EINVAL;
+		}
 	}
 	if (!expr) {
 		fprintf(stderr,
@@ -548,6 +576,7 @@ static int add_threshold(const char *selector, json_t *e, struct threshold **thr
 	}
 	t.abort_on_fail = abort_on_fail;
 	t.delay_abort_us = delay;
+	t.window_s = (int)(window / USEC_PER_SEC);
 	*thr = xrealloc(*thr, sizeof(**thr) * (size_t)(*nthr + 1));
 	(*thr)[(*nthr)++] = t;
 	return 0;
@@ -574,6 +603,9 @@ static const char *const known_options[] = {
 	"maxResponseBodySize",
 	"handleSummaryTimeout",
 	"httpDebug",
+	"testType",  /* set by stampede.preset (script/lua_preset.c) */
+	"slo",       /* set by stampede.slo (or --slo) */
+	"sloPreset", /* --slo-preset */
 	NULL,
 };
 
@@ -1093,4 +1125,122 @@ out_error:;
 	        err ? err : "(error object is not a string)");
 	lw_free(lw);
 	return rc;
+}
+
+/* --- dry run (stampede plan SCRIPT.lua: the traffic model) ---------------------------- */
+
+/* Replaces stampede.http's requests, stampede.sleep, check and group with recorders, before
+ * the script's init code captures them; returns the record table. */
+static const char dryrun_lua[] =
+    "local real = require 'stampede.http'\n"
+    "local rec = { calls = {}, think = 0, checks = {}, group = '' }\n"
+    "local function name_of(url, params)\n"
+    "  local t = type(params) == 'table' and params.tags\n"
+    "  if type(t) == 'table' and t.name ~= nil then return tostring(t.name) end\n"
+    "  return tostring(url)\n"
+    "end\n"
+    "local function response(url)\n"
+    "  local r = { status = 200, body = '', headers = {}, cookies = {}, url = tostring(url),\n"
+    "    error = '', error_code = 0, proto = 'HTTP/1.1',\n"
+    "    timings = { duration = 0, blocked = 0, connecting = 0, tls_handshaking = 0,\n"
+    "      sending = 0, waiting = 0, receiving = 0 } }\n"
+    "  function r.json() return {} end\n"
+    "  function r.html() return {} end\n"
+    "  return r\n"
+    "end\n"
+    "local function add(method, url, params)\n"
+    "  if #rec.calls >= 500 then error('stampede-dryrun: more than 500 requests', 0) end\n"
+    "  rec.calls[#rec.calls + 1] = { method = tostring(method):upper(),\n"
+    "    name = name_of(url, params), group = rec.group, think = 0 }\n"
+    "  return response(url)\n"
+    "end\n"
+    "local fake = setmetatable({}, { __index = real })\n"
+    "function fake.get(u, p) return add('GET', u, p) end\n"
+    "function fake.head(u, p) return add('HEAD', u, p) end\n"
+    "function fake.post(u, b, p) return add('POST', u, p) end\n"
+    "function fake.put(u, b, p) return add('PUT', u, p) end\n"
+    "function fake.patch(u, b, p) return add('PATCH', u, p) end\n"
+    "function fake.del(u, b, p) return add('DELETE', u, p) end\n"
+    "function fake.options(u, b, p) return add('OPTIONS', u, p) end\n"
+    "function fake.request(m, u, b, p) return add(m, u, p) end\n"
+    "function fake.batch(reqs)\n"
+    "  local out = {}\n"
+    "  for k, r in pairs(reqs) do\n"
+    "    if type(r) == 'string' then out[k] = add('GET', r)\n"
+    "    elseif type(r) == 'table' then\n"
+    "      local m, u, p = r.method or r[1], r.url or r[2], r.params or r[4]\n"
+    "      if r.url == nil and r[2] == nil then m, u = 'GET', r[1] end\n"
+    "      out[k] = add(m or 'GET', u, p)\n"
+    "    end\n"
+    "  end\n"
+    "  return out\n"
+    "end\n"
+    "package.loaded['stampede.http'] = fake\n"
+    "local metric = { add = function() end }\n"
+    "local function new_metric() return metric end\n"
+    "package.loaded['stampede.metrics'] = { Counter = new_metric, Gauge = new_metric,\n"
+    "  Rate = new_metric, Trend = new_metric, counter = new_metric, gauge = new_metric,\n"
+    "  rate = new_metric, trend = new_metric }\n"
+    "stampede.sleep = function(s)\n"
+    "  s = tonumber(s) or 0\n"
+    "  rec.think = rec.think + s\n"
+    "  local last = rec.calls[#rec.calls]\n"
+    "  if last then last.think = last.think + s end\n"
+    "end\n"
+    "stampede.group = function(name, fn)\n"
+    "  local prev = rec.group\n"
+    "  rec.group = prev .. '::' .. tostring(name)\n"
+    "  local ok, r = pcall(fn)\n"
+    "  rec.group = prev\n"
+    "  if not ok then error(r, 0) end\n"
+    "  return r\n"
+    "end\n"
+    "stampede.check = function(val, sets)\n"
+    "  for n in pairs(type(sets) == 'table' and sets or {}) do rec.checks[#rec.checks + 1] = "
+    "tostring(n) end\n"
+    "  return true\n"
+    "end\n"
+    "return rec\n";
+
+json_t *script_dry_run(struct script *s, const char *exec)
+{
+	struct lw *lw = lw_new(s, NULL);
+	if (!lw)
+		return NULL;
+	lua_State *L = lw->L;
+	json_t *out = NULL;
+	char err[256];
+	lw_limit(lw, now_us() + 5 * USEC_PER_SEC, "the dry run ran more than 5 s", true);
+	if (luaL_loadbuffer(L, dryrun_lua, sizeof(dryrun_lua) - 1, "=dryrun") != LUA_OK ||
+	    lw_pcall(lw, 0, 1) != LUA_OK) {
+		lw_free(lw);
+		return NULL;
+	}
+	int rec = luaL_ref(L, LUA_REGISTRYINDEX);
+	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
+	const char *fail = NULL;
+	if (lw_init_vu(lw, &lv) < 0) {
+		fail = lua_tostring(L, -1);
+	} else {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
+		lua_getfield(L, -1, exec);
+		lua_remove(L, -2);
+		if (!lua_isfunction(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushfstring(L, "no function '%s'", exec);
+			fail = lua_tostring(L, -1);
+		} else {
+			lua_newtable(L); /* setup()'s data: not there without a run */
+			if (lw_pcall(lw, 1, 0) != LUA_OK)
+				fail = lua_tostring(L, -1);
+		}
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rec);
+	if (fail) {
+		lua_pushstring(L, fail);
+		lua_setfield(L, -2, "error");
+	}
+	out = lua_to_json_protected(L, lua_gettop(L), err, sizeof(err));
+	lw_free(lw);
+	return out;
 }

@@ -58,6 +58,14 @@ struct script {
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out);
 void script_free(struct script *s);
 
+/* One iteration of exec in a Lua state of its own, with stampede.http's requests, sleep,
+ * check and group recording instead of acting (no network; every response a fake 200 with
+ * an empty body; at most 500 requests, 5 s): {calls: [{method, name (the name tag or the
+ * URL), group, think (s after it)}], think, checks: [...], error (when the iteration raised:
+ * it stopped there)}. For `stampede plan SCRIPT.lua`'s traffic model. NULL when Lua could
+ * not be set up. */
+json_t *script_dry_run(struct script *s, const char *exec);
+
 /* The iteration body that runs a scenario's exec function in Lua coroutines. */
 extern const struct vu_body script_body;
 /* Frees the per-worker Lua state; set as engine_cfg.body_worker_free. */

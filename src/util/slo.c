@@ -48,7 +48,7 @@ static bool duration_ms(const char *s, size_t n, double *ms)
 	static const struct {
 		const char *unit;
 		double ms;
-	} units[] = { { "us", 0.001 }, { "\xc2\xb5s", 0.001 }, { "ms", 1 },
+	} units[] = { { "us", 0.001 }, { "\xc2\xb5s", 0.001 }, { "\xce\xbcs", 0.001 }, { "ms", 1 },
 		      { "s", 1000 },   { "m", 60000 },         { "h", 3600000 } };
 	double v;
 	size_t used;
@@ -168,6 +168,13 @@ static int parse_item(const char *s, size_t n, struct slo *out, char *err, size_
 			snprintf(o.op, sizeof(o.op), "%s", op);
 			o.value = f;
 		}
+		if (o.value > 0 && o.value < 1e-9) {
+			snprintf(err, errlen,
+			         "'%.*s': an error rate below 1e-7%% cannot be told from 0: use "
+			         "errors==0",
+			         (int)n, s);
+			return -1;
+		}
 		if (!strcmp(o.op, "<") && o.value == 0) {
 			snprintf(err, errlen, "'%.*s' can never be met: use errors==0", (int)n, s);
 			return -1;
@@ -207,6 +214,10 @@ static int parse_item(const char *s, size_t n, struct slo *out, char *err, size_
 		    err, errlen,
 		    "'%.*s': the latency needs a unit and must be > 0, e.g. 200ms, 1.5s, 250us",
 		    (int)n, s);
+		return -1;
+	}
+	if (o.value < 0.001 || o.value > 3600000) { /* the latency histograms' range */
+		snprintf(err, errlen, "'%.*s': a latency objective from 1us to 1h", (int)n, s);
 		return -1;
 	}
 	set_text(&o);

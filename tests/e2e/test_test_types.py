@@ -5,6 +5,7 @@ lengths are checked by the unit tests (tests/unit/test_slo.c) and by `plan`'s ou
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,10 @@ def test_breakpoint_stops_at_the_first_failing_slo(nginx, stampede):
     (["--type", "stress", "--rate", "10", "--peak", "1"], "more than 1"),
     (["--type", "stress", "--rate", "10", "--steps", "50"], "from 2 to 20"),
     (["--type", "load", "--rate", "10", "--ramp", "0s"], "more than 0"),
+    (["--type", "breakpoint", "--rate", "10", "--ramp", "40s", "--slo", "p95<1s"],
+     "--ramp does not apply to --type breakpoint (it takes --duration, --peak)"),
+    (["--type", "load", "--rate", "10", "--peak", "3"], "--peak does not apply"),
+    (["--type", "smoke", "--rate", "100"], "at most 10 iterations/s"),
     (["--slo", "p95<200"], "unit"),
     (["--slo", "errors>1%"], "ceiling"),
     (["--slo-preset", "fast"], "user-facing"),
@@ -114,9 +119,141 @@ def test_plan_spike_and_breakpoint(stampede):
     (["--type", "load"], "expected level"),
     (["--type", "load", "--rate", "10", "--vus", "2"], "give the level once"),
     (["--type", "load", "--rate", "0"], "more than 0"),
-    (["--type", "load", "--rate", "10", "extra"], "takes no operand"),
+    (["--type", "load", "--rate", "10", "extra"], "one script, or --type"),
     (["--type", "load", "--rate", "10", "--bogus"], "unknown option"),
 ])
 def test_plan_bad_input(stampede, args, says):
     r = stampede("plan", *args, expect=EXIT_INVALID)
     assert says in r.stderr, r.stderr
+
+
+PRESET_SCRIPT = """
+local http = require "stampede.http"
+options = {
+  scenarios = { main = stampede.preset{ type = "load", rate = 50, ramp = "1s", hold = 2,
+                                        rampDown = 0 } },
+  thresholds = stampede.slo("p95<1s,errors<1%", { abortOnFail = false }),
+}
+function default() http.get(stampede.env.BASE_URL .. "/") end
+"""
+
+
+def test_script_preset_and_slo(nginx, stampede, tmp_path):
+    script = tmp_path / "preset.lua"
+    script.write_text(PRESET_SCRIPT)
+    out = tmp_path / "r.json"
+    stampede("run", script, "-q", "--no-summary", "-e", f"BASE_URL={nginx.url.rstrip('/')}",
+             "--out", f"result={out}", timeout=60, expect=EXIT_OK)
+    doc = json.loads(out.read_text())
+    o = doc["options"]
+    assert o["testType"]["type"] == "load" and o["testType"]["model"] == "open"
+    assert [p["name"] for p in o["testType"]["phases"]] == ["ramp-up", "hold"]
+    assert o["slo"] == ["p95<1s", "errors<1%"]
+    assert o["scenarios"]["main"]["executor"] == "ramping-arrival-rate"
+    v = doc["analyses"]["testType"]
+    assert v["verdict"] == "pass" and v["steps"][0]["phase"] == "hold", v
+
+
+@pytest.mark.parametrize("call,says", [
+    ('stampede.preset{ type = "bogus", rate = 1 }', "type must be"),
+    ('stampede.preset{ type = "load" }', "expected level"),
+    ('stampede.preset{ type = "load", rate = 1, vus = 1 }', "give the level once"),
+    ('stampede.preset{ type = "load", rate = 1, ramp = "soon" }', "not a duration"),
+    ('stampede.preset{ type = "stress", rate = 1, duration = "1m" }', "stepDuration"),
+    ('stampede.preset{ type = "load", rate = 1, stepDuration = "1m" }',
+     "stepDuration does not apply to load"),
+    ('stampede.slo("p95<200")', "unit"),
+    ('stampede.slo()', "no objective"),
+])
+def test_script_preset_bad_input(stampede, tmp_path, call, says):
+    script = tmp_path / "bad.lua"
+    script.write_text(f"options = {{ scenarios = {{ x = {call} }} }}\n"
+                      "function default() end\n")
+    r = stampede("run", script, "-q", "--no-summary", timeout=30)
+    assert r.rc not in (0, None), r
+    assert says in r.stderr, r.stderr
+
+
+def test_smoke_with_a_full_slo_set_is_refused(stampede):
+    # a smoke test adds errors==0: with 8 objectives already there is no room left
+    r = stampede("run", "--url", "http://127.0.0.1:9/", "-q", "--type", "smoke", "--slo",
+                 "p95<1s,p99<1s,p98<1s,p97<1s,p96<1s,avg<1s,med<1s,max<1s",
+                 expect=EXIT_INVALID)
+    assert "adds errors==0" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("slo,says", [
+    ("errors<1e-20", "cannot be told from 0"),
+    ("p95<1e-300ms", "from 1us to 1h"),
+    ("p95<1e308s", "from 1us to 1h"),
+])
+def test_slo_values_out_of_range(stampede, slo, says):
+    r = stampede("plan", "--type", "load", "--rate", "1", "--slo", slo, expect=EXIT_INVALID)
+    assert says in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--type", "stress", "--vus", "1000000"], "past the most stampede runs"),
+    (["--type", "stress", "--rate", "19", "--ramp", "100000000h"], "at most 7 days"),
+])
+def test_preset_bounds(stampede, args, says):
+    r = stampede("plan", *args, expect=EXIT_INVALID)
+    assert says in r.stderr, r.stderr
+
+
+def test_report_survives_a_hostile_test_type(nginx, stampede, tmp_path):
+    """A hand-edited result whose phases are absurd gets no verdict, quickly, and a report."""
+    r = stampede.load(nginx.url, "--type", "load", "--rate", "20", "--ramp", "1s", "--hold",
+                      "1s", "--ramp-down", "0")
+    doc = json.loads(r.export.read_text())
+    doc["analyses"] = {}
+    doc["options"]["testType"]["type"] = "breakpoint"
+    doc["options"]["testType"]["phases"] = [
+        {"name": "raise", "startS": -1e17, "durationS": 2e17, "target": 1e9}]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    out = tmp_path / "bad.html"
+    stampede("report", bad, "-o", out, timeout=30, expect=EXIT_OK)
+    assert 'id="test-type"' not in out.read_text()
+
+
+def test_plan_a_script(stampede):
+    """`plan SCRIPT.lua`: the scenarios as they would run; sends nothing."""
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    r = stampede("plan", ex / "stress.lua", "-e", "TIME_SCALE=0.1", expect=EXIT_OK)
+    out = r.stdout
+    assert "1 scenario" in out and "test type: stress (stampede.preset)" in out, out
+    assert "scenario 'stress': ramping-vus, runs default()" in out, out
+    assert "step 3 (3x)" in out and "total 2m18s" in out, out
+    assert "threshold: http_req_failed rate<0.05" in out, out
+    r = stampede("plan", ex / "api_journey.lua", expect=EXIT_OK)
+    assert "2 scenarios" in r.stdout and "starts at 16m0s" in r.stdout, r.stdout
+    r = stampede("plan", ex / "stress.lua", "--type", "load", "--rate", "5",
+                 expect=EXIT_INVALID)
+    assert "one script, or --type" in r.stderr, r.stderr
+
+
+def test_html_report_shades_the_phases(nginx, stampede, tmp_path):
+    html = tmp_path / "r.html"
+    stampede.load(nginx.url, "--type", "load", "--rate", "20", "--ramp", "1s", "--hold", "2s",
+                  "--ramp-down", "1s", "--out", f"html={html}")
+    text = html.read_text()
+    assert '<rect class="phase' in text, "the hold is shaded on the over-time charts"
+    assert ">hold</text>" in text
+
+
+def test_plan_a_script_gives_its_traffic_model(stampede):
+    """One dry-run iteration: the requests in order, their groups, think time and the mix;
+    nothing is sent (BASE_URL points at a closed port)."""
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    r = stampede("plan", ex / "api_journey.lua", "-e", "BASE_URL=http://127.0.0.1:9",
+                 expect=EXIT_OK)
+    out = r.stdout
+    assert "3 requests per iteration" in out, out
+    assert "1   POST /api/auth/login" in out, out
+    assert "GET /api/products   group ::API Operations::List Products" in out, out
+    assert "POST /api/orders   group ::API Operations::Create Order" in out, out
+    assert "traffic model: as above (the same function, default())" in out, out
+    r = stampede("plan", ex / "load.lua", expect=EXIT_OK)
+    assert "1 request per iteration" in r.stdout and "GET /api/products/{id}" in r.stdout
+    assert "(100/s at the peak of 100 iterations/s)" not in r.stdout  # one name: no mix

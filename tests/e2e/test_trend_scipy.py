@@ -263,7 +263,7 @@ def test_describe(trend_cli):
     lo, hi = out["slope_lo"] * 3600, out["slope_hi"] * 3600
     assert lo <= 1.8 <= hi
     flat = run_cli(trend_cli, x, np.full(120, 3.0), "hamed-rao", extra=("--unit", "ms"))
-    assert flat["describe"] == "stable (no trend at 5%, p=1)"
+    assert flat["describe"] == "stable (no trend at the 5% level, p=1)"
 
 
 @pytest.mark.parametrize("data", ["1 1\n2 2\n3 3\n", "1 1\n2 nan\n3 3\n4 4\n",

@@ -65,12 +65,15 @@ static void build(void)
 	r->start_wall_us = 1764542875000000LL; /* 2025-11-30 22:47:55 UTC */
 	r->duration_s = 3.0;
 	fx.metrics[M_REQS] =
-	    (struct result_metric){ "http_reqs", MT_COUNTER, RU_NONE, { 1, 3, reqs_pts } };
-	fx.metrics[M_FAILED] =
-	    (struct result_metric){ "http_req_failed", MT_RATE, RU_NONE, { 1, 3, fail_pts } };
-	fx.metrics[M_DUR] =
-	    (struct result_metric){ "http_req_duration", MT_TREND, RU_TIME, { 1, 3, dur_pts } };
-	fx.metrics[M_VUS] = (struct result_metric){ "vus", MT_GAUGE, RU_NONE, { 1, 3, vus_pts } };
+	    (struct result_metric){ "http_reqs", MT_COUNTER, RU_NONE, { 1, 3, reqs_pts }, { 0 } };
+	fx.metrics[M_FAILED] = (struct result_metric){
+		"http_req_failed", MT_RATE, RU_NONE, { 1, 3, fail_pts }, { 0 }
+	};
+	fx.metrics[M_DUR] = (struct result_metric){
+		"http_req_duration", MT_TREND, RU_TIME, { 1, 3, dur_pts }, { 0 }
+	};
+	fx.metrics[M_VUS] =
+	    (struct result_metric){ "vus", MT_GAUGE, RU_NONE, { 1, 3, vus_pts }, { 0 } };
 	r->nmetrics = NMETRICS;
 	r->metrics = fx.metrics;
 

@@ -880,3 +880,62 @@ Test(metrics, sparse_series_points_stay_within_their_array)
 		registry_destroy(&reg);
 	}
 }
+
+/* http_req_duration's windows (metric_windows): at most WINDOWS_MAX, the step doubling, every
+ * sample kept exactly once, aligned, and the percentile of a window its own, not an average
+ * (issue #11). aggregate_recent() reads the last seconds from them. */
+Test(metrics, duration_windows_stay_exact_and_bounded)
+{
+	struct registry r;
+	struct aggregate a;
+	registry_init(&r);
+	aggregate_init(&a, &r);
+	int tid = registry_series(&r, M_HTTP_REQ_DURATION, NULL, 0);
+	int fid = registry_series(&r, M_HTTP_REQ_FAILED, NULL, 0);
+	struct sink *s = sink_new();
+	const int seconds = 1000;
+	for (int t = 0; t < seconds; t++) {
+		/* 10 samples a second; from second 900 on they are 100x slower */
+		for (int k = 0; k < 10; k++)
+			sink_trend(s, tid, t >= 900 ? 100000 : 1000);
+		sink_rate(s, fid, t >= 990);
+		aggregate_add_sink(&a, s);
+		sink_reset(s);
+		aggregate_close_interval(&a, t);
+	}
+	const struct metric_windows *w = &a.mp[M_HTTP_REQ_DURATION].win;
+	cr_assert_leq(w->n, WINDOWS_MAX);
+	cr_assert_eq(w->step, 4, "1000 s: 1 -> 2 at 256 windows, -> 4 at 512");
+	int64_t total = 0;
+	for (int i = 0; i < w->n; i++) {
+		cr_assert_eq(w->t[i] % w->step, 0);
+		if (i)
+			cr_assert_gt(w->t[i], w->t[i - 1]);
+		total += w->h[i]->total_count;
+	}
+	cr_assert_eq(total, 10 * seconds, "every sample once");
+	/* the window [896, 900) is all fast, [900, 904) all slow: exact, not averaged */
+	for (int i = 0; i < w->n; i++) {
+		if (w->t[i] == 896)
+			cr_assert_lt(hdr_value_at_percentile(w->h[i], 99), 1100);
+		if (w->t[i] == 900)
+			cr_assert_gt(hdr_value_at_percentile(w->h[i], 1), 99000);
+	}
+	/* the last 20 s: 100 ms latency, and 10 of those 20 s failed */
+	struct combined cb;
+	double covered, v;
+	cr_assert(aggregate_recent(&a, M_HTTP_REQ_DURATION, 20, &cb, &covered));
+	cr_assert_eq(covered, 20);
+	cr_assert(combined_value(&cb, THR_MED, 0, covered, &v));
+	cr_assert_float_eq(v, 100, 0.2, "ms");
+	combined_free(&cb);
+	cr_assert(aggregate_recent(&a, M_HTTP_REQ_FAILED, 20, &cb, &covered));
+	cr_assert(combined_value(&cb, THR_RATE, 0, covered, &v));
+	cr_assert_float_eq(v, 0.5, 0.06, "the failures of the last 20 s");
+	combined_free(&cb);
+	cr_assert_not(aggregate_recent(&a, M_VUS, 20, &cb, &covered), "a gauge: no recent view");
+	combined_free(&cb);
+	sink_free(s);
+	aggregate_destroy(&a);
+	registry_destroy(&r);
+}

@@ -108,7 +108,7 @@ Test(trend, constant_series_is_stable)
 		cr_assert_eq(r.intercept, 7.5);
 		char buf[128];
 		trend_describe(&r, "ms", TREND_PER_HOUR, buf, sizeof(buf));
-		cr_assert_str_eq(buf, "stable (no trend at 5%, p=1)");
+		cr_assert_str_eq(buf, "stable (no trend at the 5% level, p=1)");
 	}
 }
 
@@ -301,7 +301,7 @@ Test(trend, describe)
 	cr_assert_str_eq(buf, "falls 10000 bytes per second (95% CI 8000\u201312000)");
 	r.direction = 0, r.p = 0.4133;
 	trend_describe(&r, "ms", TREND_PER_MINUTE, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "stable (no trend at 5%, p=0.41)");
+	cr_assert_str_eq(buf, "stable (no trend at the 5% level, p=0.41)");
 	r.direction = 1, r.alpha = 0.01, r.slope = 0.25, r.slope_lo = 0.125, r.slope_hi = 0.5;
 	trend_describe(&r, "", TREND_PER_MINUTE, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "rises 15.0 per minute (99% CI 7.50\u201330.0)");
