@@ -24,6 +24,18 @@
 #include <unistd.h>
 static const char REQ[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+/* A send of the request linked to a receive of its response (user_data i + 1). */
+static void queue_request(struct io_uring *r, int fd, char *buf, int i)
+{
+	struct io_uring_sqe *s = io_uring_get_sqe(r);
+	io_uring_prep_send(s, fd, REQ, sizeof REQ - 1, 0);
+	s->flags |= IOSQE_IO_LINK;
+	s->user_data = 0;
+	s = io_uring_get_sqe(r);
+	io_uring_prep_recv(s, fd, buf, 4096, 0);
+	s->user_data = (uint64_t)i + 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5 || (strcmp(argv[1], "epoll") && strcmp(argv[1], "uring"))) {
@@ -69,15 +81,8 @@ int main(int argc, char **argv)
 		struct io_uring r;
 		io_uring_queue_init(1024, &r, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 		char *bufs = malloc((size_t)n * 4096);
-		for (int i = 0; i < n; i++) {
-			struct io_uring_sqe *s = io_uring_get_sqe(&r);
-			io_uring_prep_send(s, fd[i], REQ, sizeof REQ - 1, 0);
-			s->flags |= IOSQE_IO_LINK;
-			s->user_data = 0;
-			s = io_uring_get_sqe(&r);
-			io_uring_prep_recv(s, fd[i], bufs + (size_t)i * 4096, 4096, 0);
-			s->user_data = i + 1;
-		}
+		for (int i = 0; i < n; i++)
+			queue_request(&r, fd[i], bufs + (size_t)i * 4096, i);
 		while (now() < end) {
 			io_uring_submit_and_wait(&r, 1);
 			struct io_uring_cqe *c;
@@ -87,13 +92,7 @@ int main(int argc, char **argv)
 				if (c->user_data && c->res > 0) {
 					int i = c->user_data - 1;
 					reqs++;
-					struct io_uring_sqe *s = io_uring_get_sqe(&r);
-					io_uring_prep_send(s, fd[i], REQ, sizeof REQ - 1, 0);
-					s->flags |= IOSQE_IO_LINK;
-					s->user_data = 0;
-					s = io_uring_get_sqe(&r);
-					io_uring_prep_recv(s, fd[i], bufs + (size_t)i * 4096, 4096, 0);
-					s->user_data = i + 1;
+					queue_request(&r, fd[i], bufs + (size_t)i * 4096, i);
 				}
 			}
 			io_uring_cq_advance(&r, cnt);
