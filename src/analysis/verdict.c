@@ -332,6 +332,7 @@ static void breaking_point(json_t *v, const struct plan *p, json_t *rows, bool s
 		                                   json_array_get(rows, last_good), "offered"))
 		                             : NAN;
 		double badv = json_number_value(json_object_get(bad, "offered"));
+		json_object_set_new(bp, "atS", num_or_null(jnum(bad, "start")));
 		json_object_set_new(bp, "lastGood", num_or_null(good));
 		json_object_set_new(bp, "firstBad", num_or_null(badv));
 		json_object_set_new(bp, "failedSlo", which ? json_string(which) : json_null());

@@ -200,6 +200,7 @@ struct chart {
 	int nrefs;
 	struct cref refs[MAX_REFS];
 	const json_t *phases; /* options.testType.phases: shaded bands, named (or NULL) */
+	double mark_x;        /* a marked moment (the breaking point), s; 0 or NAN: none */
 };
 
 static const char *const palette[] = { "#2563eb", "#16a34a", "#d97706",
@@ -466,6 +467,14 @@ static void chart_render(struct buf *b, struct chart *c)
 	put(b, "\">\n");
 	if (c->phases && !c->xpct)
 		chart_phases(b, c, xtop);
+	if (!c->xpct && isfinite(c->mark_x) && c->mark_x > 0 && c->mark_x <= xtop) {
+		double x = px_of(c->mark_x, xtop);
+		putf(b,
+		     "<line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+		     "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\">breaking "
+		     "point</text>\n",
+		     x, MT, x, MT + PH, x - 4, MT + 26);
+	}
 	chart_axes(b, c, xtop, xstep, ytop, ystep);
 	chart_refs(b, c, ytop);
 	for (int i = 0; i < c->nlines; i++)
@@ -572,6 +581,9 @@ static void section_over_time(struct buf *b, const struct result *r)
 		           .xmax = r->duration_s };
 	const json_t *phases = json_object_get(json_object_get(r->options, "testType"), "phases");
 	c.phases = json_is_array(phases) ? phases : NULL;
+	const json_t *bp =
+	    json_object_get(json_object_get(r->analyses, "testType"), "breakingPoint");
+	c.mark_x = json_is_true(json_object_get(bp, "found")) ? phase_num(bp, "atS") : NAN;
 	ts_line(&c, r, "http_reqs", TS_PER_SECOND, 0, "requests/s");
 	ts_line(&c, r, "http_req_failed", TS_FAILED, 0, "failed requests/s");
 	if (c.nlines == 2)
@@ -584,7 +596,8 @@ static void section_over_time(struct buf *b, const struct result *r)
 		           .xlabel = "seconds since the start",
 		           .ylabel = "milliseconds",
 		           .xmax = r->duration_s,
-		           .phases = c.phases };
+		           .phases = c.phases,
+		           .mark_x = c.mark_x };
 	static const char *const names[] = { "p50", "p90", "p95", "p99" };
 	for (int k = 0; k < 4; k++)
 		ts_line(&l, r, "http_req_duration", TS_V0, k, names[k]);
@@ -596,7 +609,8 @@ static void section_over_time(struct buf *b, const struct result *r)
 		           .xlabel = "seconds since the start",
 		           .ylabel = "VUs",
 		           .xmax = r->duration_s,
-		           .phases = c.phases };
+		           .phases = c.phases,
+		           .mark_x = c.mark_x };
 	ts_line(&v, r, "vus", TS_V0, 0, "VUs");
 	ts_line(&v, r, "vus_max", TS_V0, 0, "VUs allocated");
 	chart_render(b, &v);
@@ -1239,6 +1253,7 @@ static const char style[] =
     "svg text{font-size:12px;fill:#4b5563}svg .axlabel{font-size:13px;fill:#374151}"
     "svg .grid{stroke:#eef0f3}svg .axis{stroke:#9ca3af;fill:none}"
     "svg .phase{fill:#f5f7fb}svg .phase.alt{fill:#eceff6}svg .phlabel{font-size:11px;fill:#6b7280}"
+    "svg .mark{stroke:#dc2626;stroke-width:1.5;stroke-dasharray:4 3}"
     "svg .line{fill:none;stroke-width:2;stroke-linejoin:round}"
     "svg .ref{stroke-width:1.5;stroke-dasharray:6 4}svg .reflabel{font-size:12px}"
     "svg .nodata{font-size:16px;fill:#9ca3af}"

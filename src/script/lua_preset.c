@@ -110,8 +110,17 @@ static int l_preset(lua_State *L)
 		                  : !strcmp(unused, "step-duration") ? "stepDuration"
 		                                                     : unused,
 		                  test_type_name(o.type));
-	if (preset_build(&o, &p, err, sizeof(err)) < 0)
-		return luaL_error(L, "stampede.preset: %s", err);
+	if (preset_build(&o, &p, err, sizeof(err)) < 0) {
+		/* the messages name the CLI's flags: "--peak 1" reads "peak 1" here */
+		char lua_err[256];
+		size_t k = 0;
+		for (const char *c = err; *c && k + 1 < sizeof(lua_err); c++)
+			if (!(c[0] == '-' && c[1] == '-') &&
+			    !(c[0] == '-' && c > err && c[-1] == '-'))
+				lua_err[k++] = *c;
+		lua_err[k] = '\0';
+		return luaL_error(L, "stampede.preset: %s", lua_err);
+	}
 
 	/* the scenario, as k6 writes it */
 	char d[32];
@@ -137,7 +146,7 @@ static int l_preset(lua_State *L)
 	lua_createtable(L, p.nstages, 0);
 	for (int i = 0; i < p.nstages; i++) {
 		lua_createtable(L, 0, 2);
-		snprintf(d, sizeof(d), "%lldms", (long long)(p.stage[i].duration_us / 1000));
+		snprintf(d, sizeof(d), "%lldus", (long long)p.stage[i].duration_us);
 		lua_pushstring(L, d);
 		lua_setfield(L, -2, "duration");
 		lua_pushnumber(L, o.open ? p.stage[i].target : floor(p.stage[i].target));

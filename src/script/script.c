@@ -71,6 +71,21 @@ static void request_options(struct script *s)
 	s->max_redirects = json_is_integer(mr) ? (int)json_integer_value(mr) : 10;
 }
 
+/* Whether a thresholds table (options.thresholds as JSON) has an abortOnFail one. */
+static bool has_abort_threshold(json_t *thresholds)
+{
+	const char *k;
+	json_t *list;
+	json_object_foreach(thresholds, k, list)
+	{
+		size_t i;
+		json_t *e;
+		json_array_foreach(
+		    list, i, e) if (json_is_true(json_object_get(e, "abortOnFail"))) return true;
+	}
+	return false;
+}
+
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out)
 {
 	char *text;
@@ -184,6 +199,17 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 				    path);
 			else if (j)
 				json_object_set_new(s->options, notes[i][1], json_incref(j));
+			if (i == 0 && json_is_object(j) &&
+			    !strcmp(json_string_value(json_object_get(j, "type")) ?: "",
+			            "breakpoint") &&
+			    !has_abort_threshold(json_object_get(s->options, "thresholds")))
+				fprintf(
+				    stderr,
+				    "stampede: warning: %s: a breakpoint preset without an "
+				    "abort-on-fail threshold runs its whole ramp; give "
+				    "thresholds = stampede.slo(\"p95<200ms\", {abortOnFail = true, "
+				    "window = \"10s\"})\n",
+				    path);
 			json_decref(j);
 		}
 		lua_pop(L, 1);

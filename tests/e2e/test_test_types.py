@@ -257,3 +257,16 @@ def test_plan_a_script_gives_its_traffic_model(stampede):
     r = stampede("plan", ex / "load.lua", expect=EXIT_OK)
     assert "1 request per iteration" in r.stdout and "GET /api/products/{id}" in r.stdout
     assert "(100/s at the peak of 100 iterations/s)" not in r.stdout  # one name: no mix
+
+
+def test_script_preset_lua_words_and_breakpoint_warning(stampede, tmp_path):
+    bad = tmp_path / "bad.lua"
+    bad.write_text('options = { scenarios = { b = stampede.preset{ type = "stress", rate = 10, '
+                   'peak = 1 } } }\nfunction default() end\n')
+    r = stampede("plan", bad, expect=107)
+    assert "stampede.preset: peak 1:" in r.stderr and "--" not in r.stderr, r.stderr
+    bp = tmp_path / "bp.lua"
+    bp.write_text('options = { scenarios = { b = stampede.preset{ type = "breakpoint", '
+                  'rate = 10, duration = "2s" } } }\nfunction default() end\n')
+    r = stampede("plan", bp, expect=EXIT_OK)
+    assert "without an abort-on-fail threshold" in r.stderr, r.stderr

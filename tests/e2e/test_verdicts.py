@@ -72,6 +72,8 @@ def test_stress_steps_table_shows_the_knee(demo, stampede):
     r2 = stampede("report", r.export, "-o", r.export.with_suffix(".html"), expect=EXIT_OK)
     html = r.export.with_suffix(".html").read_text()
     assert 'id="test-type"' in html and "step 5 (5x)" in html and "breaking point" in html
+    assert '<line class="mark"' in html, "the breaking point is marked on the charts"
+    assert bp["atS"] == next(s for s in steps if s["offered"] == bp["firstBad"])["start"], bp
 
 
 def test_load_passes_on_the_hold_and_the_summary_says_so(demo, stampede):
