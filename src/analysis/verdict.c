@@ -660,6 +660,7 @@ static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
 		trend_describe(&tr, what[k].unit, TREND_PER_HOUR, desc, sizeof(desc));
 		json_object_set_new(e, "direction", json_integer(tr.direction));
 		json_object_set_new(e, "slopePerHour", num_or_null(tr.slope * 3600));
+		json_object_set_new(e, "intercept", num_or_null(tr.intercept)); /* at 0 s */
 		json_object_set_new(e, "slopeLowPerHour", num_or_null(tr.slope_lo * 3600));
 		json_object_set_new(e, "slopeHighPerHour", num_or_null(tr.slope_hi * 3600));
 		json_object_set_new(e, "p", num_or_null(tr.p));

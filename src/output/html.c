@@ -602,6 +602,21 @@ static void section_over_time(struct buf *b, const struct result *r)
 	for (int k = 0; k < 4; k++)
 		ts_line(&l, r, "http_req_duration", TS_V0, k, names[k]);
 	slo_refs(&l, r, "http_req_duration");
+	/* a soak's p95 drift: Sen's line over the stretch it was tested on */
+	const json_t *drift = json_object_get(json_object_get(r->analyses, "testType"), "drift");
+	const json_t *d95 = json_object_get(drift, "p95");
+	double from = phase_num(drift, "from"), to = phase_num(drift, "to");
+	double slope = phase_num(d95, "slopePerHour") / 3600, icpt = phase_num(d95, "intercept");
+	if (json_is_true(json_object_get(d95, "drifting")) && isfinite(from) && isfinite(to) &&
+	    to > from && isfinite(slope) && isfinite(icpt)) {
+		struct cline *t = chart_line(&l, "p95 trend (Sen's slope)", 2);
+		if (t) {
+			t->color = "#111827";
+			t->x[0] = from, t->y[0] = icpt + slope * from;
+			t->x[1] = to, t->y[1] = icpt + slope * to;
+			t->n = 2;
+		}
+	}
 	chart_render(b, &l);
 
 	struct chart v = { .id = "chart-vus",

@@ -112,9 +112,10 @@ def test_soak_reports_the_injected_drift(tmp_path_factory, stampede):
                   ["--port", "0", "--workers", "16", "--query-latency", "1ms",
                    "--latency-drift", "50ms/10s"])
     try:
+        html = tmp_path_factory.mktemp("drift-report") / "r.html"
         r = stampede.load(f"http://127.0.0.1:{s.port}/api/products/42", "--type", "soak",
                           "--rate", "20", "--ramp", "1s", "--hold", "15s", "--ramp-down", "0",
-                          timeout=120)
+                          "--out", f"html={html}", timeout=120)
     finally:
         s.stop()
     v, _ = verdicts(r)
@@ -126,6 +127,7 @@ def test_soak_reports_the_injected_drift(tmp_path_factory, stampede):
     assert p95["slopeLowPerHour"] <= p95["slopePerHour"] <= p95["slopeHighPerHour"], p95
     assert p95["describe"].startswith("rises"), p95
     assert any(f.startswith("p95 rises") for f in v["findings"]), v["findings"]
+    assert "p95 trend (Sen" in html.read_text(), "the drift is drawn on the latency chart"
 
 
 def test_spike_recovery_matches_queueing_theory(demo, stampede):
