@@ -23,7 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 static const char REQ[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
 /* A send of the request linked to a receive of its response (user_data i + 1). */
 static void queue_request(struct io_uring *r, int fd, char *buf, int i)
 {
@@ -54,7 +59,10 @@ int main(int argc, char **argv)
 		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
 		int one = 1;
 		setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (connect(fd[i], (void *)&a, sizeof a)) { perror("connect"); return 1; }
+		if (connect(fd[i], (void *)&a, sizeof a)) {
+			perror("connect");
+			return 1;
+		}
 	}
 	long reqs = 0;
 	static char buf[65536];
@@ -79,7 +87,8 @@ int main(int argc, char **argv)
 		}
 	} else {
 		struct io_uring r;
-		io_uring_queue_init(1024, &r, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+		io_uring_queue_init(1024, &r,
+		                    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 		char *bufs = malloc((size_t)n * 4096);
 		for (int i = 0; i < n; i++)
 			queue_request(&r, fd[i], bufs + (size_t)i * 4096, i);
@@ -87,7 +96,8 @@ int main(int argc, char **argv)
 			io_uring_submit_and_wait(&r, 1);
 			struct io_uring_cqe *c;
 			unsigned head, cnt = 0;
-			io_uring_for_each_cqe(&r, head, c) {
+			io_uring_for_each_cqe(&r, head, c)
+			{
 				cnt++;
 				if (c->user_data && c->res > 0) {
 					int i = c->user_data - 1;
