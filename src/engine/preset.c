@@ -43,6 +43,16 @@ static void add(struct preset_plan *p, const char *phase, int64_t d, double targ
 	p->total_us += d;
 }
 
+/* Ramp up to the level, hold it, ramp down (load, soak), with these defaults. */
+static void ramp_hold(struct preset_plan *p, const struct preset_opts *o, int64_t ramp,
+                      int64_t hold, int64_t ramp_down)
+{
+	add(p, "ramp-up", or_default(o->ramp_us, ramp), o->level);
+	add(p, "hold", or_default(o->hold_us, hold), o->level);
+	if (ramp_down)
+		add(p, "ramp-down", ramp_down, 0);
+}
+
 int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err, size_t errlen)
 {
 	struct preset_plan p = { .type = o->type, .open = o->open, .level = o->level };
@@ -113,10 +123,7 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		p.criteria = "no error at all; every SLO holds";
 		break;
 	case TT_LOAD:
-		add(&p, "ramp-up", or_default(o->ramp_us, 2 * MIN_US), L);
-		add(&p, "hold", or_default(o->hold_us, 15 * MIN_US), L);
-		if (ramp_down)
-			add(&p, "ramp-down", ramp_down, 0);
+		ramp_hold(&p, o, 2 * MIN_US, 15 * MIN_US, ramp_down);
 		p.question = "Does it meet its SLOs at the expected load?";
 		p.criteria = "every SLO holds during the hold (ramps excluded)";
 		break;
@@ -156,10 +163,7 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		break;
 	}
 	case TT_SOAK:
-		add(&p, "ramp-up", or_default(o->ramp_us, 5 * MIN_US), L);
-		add(&p, "hold", or_default(o->hold_us, 2 * HOUR_US), L);
-		if (ramp_down)
-			add(&p, "ramp-down", ramp_down, 0);
+		ramp_hold(&p, o, 5 * MIN_US, 2 * HOUR_US, ramp_down);
 		p.question = "Does it stay stable over time (latency drift, errors, leaks)?";
 		p.criteria = "every SLO holds; no trend in p95, error rate or throughput over the "
 		             "hold (Mann-Kendall, Sen's slope)";

@@ -303,6 +303,7 @@ static double px_of(double x, double xtop)
 	return ML + PW * fmin(fmax(x / xtop, 0), 1);
 }
 
+/* A number field of a JSON object (analyses, options.testType), NAN when absent. */
 static double phase_num(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
@@ -824,12 +825,6 @@ static void section_thresholds(struct buf *b, const struct result *r)
 	put(b, "</tbody></table></section>\n");
 }
 
-static double jnum(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* The test type's verdicts (analyses.testType): the steps table and the findings. */
 static void section_test_type(struct buf *b, const struct result *r)
 {
@@ -843,7 +838,7 @@ static void section_test_type(struct buf *b, const struct result *r)
 	put(b, "<section id=\"test-type\"><h2>");
 	put_name(b, type ? type : "");
 	char lv[24];
-	putf(b, " test at %s ", fmt_num(jnum(v, "level"), lv, sizeof(lv)));
+	putf(b, " test at %s ", fmt_num(phase_num(v, "level"), lv, sizeof(lv)));
 	put_name(b, unit ? unit : "");
 	if (verdict) {
 		put(b, ": ");
@@ -870,23 +865,23 @@ static void section_test_type(struct buf *b, const struct result *r)
 		{
 			bool judged = json_array_size(json_object_get(e, "slo")) > 0;
 			bool ok = json_is_true(json_object_get(e, "ok"));
-			double er = jnum(e, "errorRate");
+			double er = phase_num(e, "errorRate");
 			putf(b, "<tr class=\"step %s\"><td>", !judged ? "" : ok ? "pass" : "fail");
 			put_name(b, json_string_value(json_object_get(e, "phase")) ?: "");
 			char o1[24], o2[24];
 			putf(b,
 			     "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
 			     "<td class=\"n\">%s</td>",
-			     fmt_num(jnum(e, "offered"), o1, sizeof(o1)),
-			     fmt_num(jnum(e, "throughput"), o2, sizeof(o2)),
+			     fmt_num(phase_num(e, "offered"), o1, sizeof(o1)),
+			     fmt_num(phase_num(e, "throughput"), o2, sizeof(o2)),
 			     isfinite(er) ? (snprintf(a, sizeof(a), "%.2f%%", er * 100), a)
 			                  : "n/a");
 			putf(b, "<td class=\"n\">%s</td>",
-			     fmt_stat(jnum(e, "p50"), RU_TIME, "p(50)", c, sizeof(c)));
+			     fmt_stat(phase_num(e, "p50"), RU_TIME, "p(50)", c, sizeof(c)));
 			putf(b, "<td class=\"n\">%s</td>",
-			     fmt_stat(jnum(e, "p95"), RU_TIME, "p(95)", d, sizeof(d)));
+			     fmt_stat(phase_num(e, "p95"), RU_TIME, "p(95)", d, sizeof(d)));
 			putf(b, "<td class=\"n\">%s</td><td>%s</td></tr>\n",
-			     fmt_stat(jnum(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)),
+			     fmt_stat(phase_num(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)),
 			     !judged ? "-"
 			     : ok    ? "held"
 			             : "<b>failed</b>");
