@@ -3,6 +3,8 @@
  * sends nothing (docs/cli.md, "stampede plan"). */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,70 +53,152 @@ static void call_label(const json_t *c, char *buf, size_t len)
 		snprintf(buf, len, "%s %s", m, n);
 }
 
-/* The traffic model of scenario s: one dry-run iteration of its function (script_dry_run):
- * the requests in order with their group and think time, the mix by name, and the rate
- * each name would get at the scenario's peak (open model). */
+struct tally {
+	char *label; /* a request's "METHOD name", or a journey's labels joined by " > " */
+	int count;
+	int requests; /* journeys: requests in it */
+};
+
+static int tally_cmp(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	return x->count != y->count ? y->count - x->count : strcmp(x->label, y->label);
+}
+
+/* Count label in *t (n entries, grown as needed). */
+static struct tally *tally_add(struct tally *t, int *n, const char *label, int requests)
+{
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(t[i].label, label)) {
+			t[i].count++;
+			return t;
+		}
+	t = xrealloc(t, sizeof(*t) * (size_t)(*n + 1));
+	t[(*n)++] = (struct tally){ xstrdup(label), 1, requests };
+	return t;
+}
+
+static void tally_free(struct tally *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(t[i].label);
+	free(t);
+}
+
+/* The traffic model of scenario s, from a sample of dry-run iterations of its function
+ * (script_dry_run): requests and think time per iteration, the first iteration's requests
+ * in order with their group and think time, the distinct journeys (request sequences) and
+ * how often each came, and the mix by name with the rate each name gets at the scenario's
+ * peak (open model). */
 static void print_traffic(struct script *sc, const struct scenario *s)
 {
-	json_t *d = script_dry_run(sc, s->exec ? s->exec : "default");
-	json_t *calls = json_object_get(d, "calls");
-	size_t n = json_array_size(calls), i;
-	json_t *c;
-	double think = json_number_value(json_object_get(d, "think"));
-	printf("\n  traffic model (one dry-run iteration of %s(): no request sent, every response "
-	       "a fake 200):\n",
-	       s->exec ? s->exec : "default");
+	const char *fn = s->exec ? s->exec : "default";
+	json_t *d = script_dry_run(sc, fn);
+	json_t *its = json_object_get(d, "iterations");
+	size_t k = json_array_size(its), i, j;
+	json_t *it, *c;
+
+	printf("\n  traffic model (%zu dry-run iteration%s of %s(): no request sent, every "
+	       "response a fake 200):\n",
+	       k, k == 1 ? "" : "s", fn);
 	if (!d) {
 		printf("    not available (the dry run could not start)\n");
 		return;
 	}
-	printf("    %zu request%s per iteration, think time %.3g s\n", n, n == 1 ? "" : "s", think);
-	json_array_foreach(calls, i, c)
+	struct tally *mix = NULL, *jour = NULL;
+	int nmix = 0, njour = 0;
+	size_t total = 0, rmin = SIZE_MAX, rmax = 0;
+	double think = 0, tmin = INFINITY, tmax = 0;
+	json_array_foreach(its, i, it)
 	{
-		const char *g = json_string_value(json_object_get(c, "group"));
-		double t = json_number_value(json_object_get(c, "think"));
-		if (i == 40) {
-			printf("    ... %zu more\n", n - i);
-			break;
-		}
-		char what[512];
-		call_label(c, what, sizeof(what));
-		printf("    %-3zu %s%s%s", i + 1, what, g && *g ? "   group " : "",
-		       g && *g ? g : "");
-		if (t > 0)
-			printf("   then %.3g s think time", t);
-		printf("\n");
-	}
-	/* the mix by method and name */
-	json_t *mix = json_object();
-	json_array_foreach(calls, i, c)
-	{
-		char key[512];
-		call_label(c, key, sizeof(key));
-		json_t *v = json_object_get(mix, key);
-		json_object_set_new(mix, key, json_integer(v ? json_integer_value(v) + 1 : 1));
-	}
-	if (n > 1) {
-		const char *k;
-		json_t *v;
-		double peak = sched_max(&s->sched);
-		printf("    mix:\n");
-		json_object_foreach(mix, k, v)
+		json_t *calls = json_object_get(it, "calls");
+		size_t n = json_array_size(calls);
+		double t = json_number_value(json_object_get(it, "think"));
+		total += n, rmin = MIN(rmin, n), rmax = MAX(rmax, n);
+		think += t, tmin = MIN(tmin, t), tmax = MAX(tmax, t);
+		char path[1024] = "";
+		size_t len = 0;
+		json_array_foreach(calls, j, c)
 		{
-			double share = (double)json_integer_value(v) / (double)n;
-			printf("      %5.1f%%  %s", 100 * share, k);
-			if (s->model == MODEL_OPEN)
-				printf("   (%.4g/s at the peak of %.4g iterations/s)",
-				       peak * (double)json_integer_value(v), peak);
+			char what[512];
+			call_label(c, what, sizeof(what));
+			mix = tally_add(mix, &nmix, what, 1);
+			len += (size_t)snprintf(path + MIN(len, sizeof(path) - 1),
+			                        sizeof(path) - MIN(len, sizeof(path) - 1), "%s%s",
+			                        j ? " > " : "", what);
+		}
+		if (len >= sizeof(path)) /* cut at a character, not inside one */
+			memcpy(path + sizeof(path) - 5, " ...", 5);
+		jour = tally_add(jour, &njour, n ? path : "(no request)", (int)n);
+	}
+	if (k == 0) {
+		printf("    no iteration completed\n");
+	} else {
+		if (rmin == rmax)
+			printf("    %zu request%s per iteration", rmin, rmin == 1 ? "" : "s");
+		else
+			printf("    %.3g requests per iteration on average (%zu to %zu)",
+			       (double)total / (double)k, rmin, rmax);
+		if (tmax - tmin < 1e-9)
+			printf(", think time %.3g s\n", tmin);
+		else
+			printf(", think time %.3g s on average (%.3g to %.3g s)\n",
+			       think / (double)k, tmin, tmax);
+	}
+	if (k > 0) {
+		json_t *calls = json_object_get(json_array_get(its, 0), "calls");
+		size_t n = json_array_size(calls);
+		if (njour > 1)
+			printf("    the first iteration:\n");
+		json_array_foreach(calls, i, c)
+		{
+			const char *g = json_string_value(json_object_get(c, "group"));
+			double t = json_number_value(json_object_get(c, "think"));
+			if (i == 40) {
+				printf("    ... %zu more\n", n - i);
+				break;
+			}
+			char what[512];
+			call_label(c, what, sizeof(what));
+			printf("    %-3zu %s%s%s", i + 1, what, g && *g ? "   group " : "",
+			       g && *g ? g : "");
+			if (t > 0)
+				printf("   then %.3g s think time", t);
 			printf("\n");
 		}
 	}
-	json_decref(mix);
+	if (njour > 1) {
+		qsort(jour, (size_t)njour, sizeof(*jour), tally_cmp);
+		printf("    journeys: %d distinct in %zu iterations\n", njour, k);
+		for (int x = 0; x < njour && x < 8; x++)
+			printf("      %5.1f%%  %d request%s: %.160s%s\n",
+			       100.0 * jour[x].count / (double)k, jour[x].requests,
+			       jour[x].requests == 1 ? "" : "s", jour[x].label,
+			       strlen(jour[x].label) > 160 ? " ..." : "");
+		if (njour > 8)
+			printf("      ... %d more\n", njour - 8);
+	}
+	if (nmix > 1 || njour > 1) {
+		double peak = sched_max(&s->sched);
+		qsort(mix, (size_t)nmix, sizeof(*mix), tally_cmp);
+		printf("    mix (over all %zu requests):\n", total);
+		for (int x = 0; x < nmix; x++) {
+			double per_it = (double)mix[x].count / (double)k;
+			printf("      %5.1f%%  %s   (%.3g per iteration",
+			       100.0 * mix[x].count / (double)total, mix[x].label, per_it);
+			if (s->model == MODEL_OPEN)
+				printf("; %.4g/s at the peak of %.4g iterations/s", peak * per_it,
+				       peak);
+			printf(")\n");
+		}
+	}
+	tally_free(mix, nmix);
+	tally_free(jour, njour);
 	const char *err = json_string_value(json_object_get(d, "error"));
 	if (err)
-		printf("    the iteration stopped here: %s (it may need real responses past this "
+		printf("    %s stopped here: %s (it may need real responses past this "
 		       "point)\n",
-		       err);
+		       k > 1 ? "the last iteration" : "the iteration", err);
 	json_decref(d);
 }
 

@@ -173,8 +173,9 @@ int type_args_resolve(struct type_args *t, const struct type_level *lv)
 	}
 	if (t->plan.errors_zero) { /* smoke: no error allowed, whatever else the SLO says */
 		struct slo_set z = t->slo;
-		if (slo_parse("errors==0", &z, err, sizeof(err)) < 0) {
-			fprintf(stderr, "stampede: a smoke test adds errors==0 to the SLOs: %s\n",
+		if (slo_parse(SLO_NO_ERRORS, &z, err, sizeof(err)) < 0) {
+			fprintf(stderr,
+			        "stampede: a smoke test adds " SLO_NO_ERRORS " to the SLOs: %s\n",
 			        err);
 			return -EINVAL;
 		}

@@ -23,6 +23,11 @@ int test_type_parse(const char *s, enum test_type *out)
 	return -1;
 }
 
+bool test_type_forbids_errors(enum test_type t)
+{
+	return t == TT_SMOKE;
+}
+
 const char *test_type_name(enum test_type t)
 {
 	return t >= TT_SMOKE && t <= TT_BREAKPOINT ? names[t] : "";
@@ -118,7 +123,7 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		}
 		p.start = L;
 		add(&p, "smoke", or_default(o->hold_us, MIN_US), L);
-		p.errors_zero = true;
+		p.errors_zero = test_type_forbids_errors(TT_SMOKE);
 		p.question = "Does it work at all, under minimal load?";
 		p.criteria = "no error at all; every SLO holds";
 		break;

@@ -68,6 +68,10 @@ struct preset_plan {
 
 /* Parse "smoke", "load", "stress", "spike", "soak", "breakpoint". Returns 0 or -1. */
 int test_type_parse(const char *s, enum test_type *out);
+
+/* Whether a test of type t allows no failed request at all (smoke: "does it work?"); its
+ * SLOs then carry SLO_NO_ERRORS (util/slo.h). */
+bool test_type_forbids_errors(enum test_type t);
 const char *test_type_name(enum test_type t);
 
 /* Build the plan of o into *out. Returns 0, or -1 with a one-line reason in err (a level

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/preset.h"
 #include "metrics/threshold.h"
 #include "script/lua_rt.h"
 #include "util/common.h"
 #include "util/outfile.h"
+#include "util/slo.h"
 #include "util/suggest.h"
 
 extern char **environ;
@@ -84,6 +86,52 @@ static bool has_abort_threshold(json_t *thresholds)
 		    list, i, e) if (json_is_true(json_object_get(e, "abortOnFail"))) return true;
 	}
 	return false;
+}
+
+/* A smoke preset allows no failed request, as --type smoke does: its SLOs carry
+ * SLO_NO_ERRORS, as a threshold and in options.slo, unless the script has it already. */
+static void smoke_no_errors(json_t *options)
+{
+	enum test_type t;
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(options, "testType"), "type"));
+	if (!name || test_type_parse(name, &t) < 0 || !test_type_forbids_errors(t))
+		return;
+	struct slo_set set = { 0 };
+	char thr[128], err[128];
+	if (slo_parse(SLO_NO_ERRORS, &set, err, sizeof(err)) < 0)
+		return;
+	slo_threshold(&set.item[0], thr, sizeof(thr)); /* "http_req_failed: rate==0" */
+	char *expr = strchr(thr, ':');
+	*expr = '\0';
+	expr += 2;
+	json_t *ths = json_object_get(options, "thresholds");
+	if (!json_is_object(ths)) {
+		ths = json_object();
+		json_object_set_new(options, "thresholds", ths);
+	}
+	json_t *list = json_object_get(ths, thr);
+	if (!json_is_array(list)) {
+		list = json_array();
+		json_object_set_new(ths, thr, list);
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		const char *x = json_is_object(e)
+		                    ? json_string_value(json_object_get(e, "threshold"))
+		                    : json_string_value(e);
+		if (x && !strcmp(x, expr))
+			return;
+	}
+	json_array_append_new(list, json_string(expr));
+	json_t *slo = json_object_get(options, "slo");
+	if (!json_is_array(slo)) {
+		slo = json_array();
+		json_object_set_new(options, "slo", slo);
+	}
+	json_array_append_new(slo, json_string(SLO_NO_ERRORS));
 }
 
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out)
@@ -214,6 +262,7 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 		}
 		lua_pop(L, 1);
 	}
+	smoke_no_errors(s->options);
 	lw_free(lw);
 	request_options(s);
 	*out = s;
@@ -1155,27 +1204,47 @@ out_error:;
 
 /* --- dry run (stampede plan SCRIPT.lua: the traffic model) ---------------------------- */
 
+#define DRY_RUN_ITERATIONS 100 /* a sample of the iterations, for scripts that branch */
+#define DRY_RUN_REQUESTS   2000
+#define DRY_RUN_US         (5 * USEC_PER_SEC)
+
 /* Replaces stampede.http's requests, stampede.sleep, check and group with recorders, before
  * the script's init code captures them; returns the record table. */
 static const char dryrun_lua[] =
     "local real = require 'stampede.http'\n"
-    "local rec = { calls = {}, think = 0, checks = {}, group = '' }\n"
+    "local rec = { calls = {}, think = 0, checks = {}, group = '', iterations = {} }\n"
+    "math.randomseed(1) -- the same sample of iterations every time\n"
     "local function name_of(url, params)\n"
     "  local t = type(params) == 'table' and params.tags\n"
     "  if type(t) == 'table' and t.name ~= nil then return tostring(t.name) end\n"
     "  return tostring(url)\n"
     "end\n"
+    "-- a stand-in for what a real response would hold (r.json().token, items[1].id):\n"
+    "-- any field, one element, concatenates as 'dry', compares false, counts as 0\n"
+    "local dry = {}\n"
+    "local dmt = {}\n"
+    "local function zero() return 0 end\n"
+    "local function no() return false end\n"
+    "local function text(v) if v == dry then return 'dry' end return tostring(v) end\n"
+    "dmt.__index = function(_, k) if type(k) == 'string' or k == 1 then return dry end end\n"
+    "dmt.__concat = function(a, b) return text(a) .. text(b) end\n"
+    "dmt.__tostring = function() return 'dry' end\n"
+    "dmt.__len = function() return 1 end\n"
+    "dmt.__call = function() return dry end\n"
+    "dmt.__add, dmt.__sub, dmt.__mul, dmt.__div, dmt.__mod = zero, zero, zero, zero, zero\n"
+    "dmt.__idiv, dmt.__unm, dmt.__pow, dmt.__lt, dmt.__le = zero, zero, zero, no, no\n"
+    "setmetatable(dry, dmt)\n"
     "local function response(url)\n"
     "  local r = { status = 200, body = '', headers = {}, cookies = {}, url = tostring(url),\n"
     "    error = '', error_code = 0, proto = 'HTTP/1.1',\n"
     "    timings = { duration = 0, blocked = 0, connecting = 0, tls_handshaking = 0,\n"
     "      sending = 0, waiting = 0, receiving = 0 } }\n"
-    "  function r.json() return {} end\n"
-    "  function r.html() return {} end\n"
+    "  function r.json() return dry end\n"
+    "  function r.html() return dry end\n"
     "  return r\n"
     "end\n"
     "local function add(method, url, params)\n"
-    "  if #rec.calls >= 500 then error('stampede-dryrun: more than 500 requests', 0) end\n"
+    "  if #rec.calls >= 500 then error('more than 500 requests in one iteration', 0) end\n"
     "  rec.calls[#rec.calls + 1] = { method = tostring(method):upper(),\n"
     "    name = name_of(url, params), group = rec.group, think = 0 }\n"
     "  return response(url)\n"
@@ -1226,7 +1295,21 @@ static const char dryrun_lua[] =
     "tostring(n) end\n"
     "  return true\n"
     "end\n"
-    "return rec\n";
+    "local function finish()\n"
+    "  rec.iterations[#rec.iterations + 1] = { calls = rec.calls, think = rec.think }\n"
+    "  rec.calls, rec.think, rec.group = {}, 0, ''\n"
+    "end\n"
+    "-- setup()'s data, from the same recorders (its requests are not the iteration's)\n"
+    "local function prepare(env)\n"
+    "  local data = {}\n"
+    "  if type(env.setup) == 'function' then\n"
+    "    local ok, r = pcall(env.setup)\n"
+    "    if not ok then data = dry elseif r ~= nil then data = r end\n"
+    "  end\n"
+    "  rec.calls, rec.think, rec.group, rec.checks = {}, 0, '', {}\n"
+    "  return data\n"
+    "end\n"
+    "return rec, finish, prepare\n";
 
 json_t *script_dry_run(struct script *s, const char *exec)
 {
@@ -1236,18 +1319,31 @@ json_t *script_dry_run(struct script *s, const char *exec)
 	lua_State *L = lw->L;
 	json_t *out = NULL;
 	char err[256];
-	lw_limit(lw, now_us() + 5 * USEC_PER_SEC, "the dry run ran more than 5 s", true);
+	int64_t until = now_us() + DRY_RUN_US;
+	lw_limit(lw, until, "the dry run ran more than 5 s", true);
 	if (luaL_loadbuffer(L, dryrun_lua, sizeof(dryrun_lua) - 1, "=dryrun") != LUA_OK ||
-	    lw_pcall(lw, 0, 1) != LUA_OK) {
+	    lw_pcall(lw, 0, 3) != LUA_OK) {
 		lw_free(lw);
 		return NULL;
 	}
+	int prepare = luaL_ref(L, LUA_REGISTRYINDEX), data = LUA_NOREF;
+	int finish = luaL_ref(L, LUA_REGISTRYINDEX);
 	int rec = luaL_ref(L, LUA_REGISTRYINDEX);
 	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
 	const char *fail = NULL;
 	if (lw_init_vu(lw, &lv) < 0) {
 		fail = lua_tostring(L, -1);
 	} else {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, prepare);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
+		if (lw_pcall(lw, 1, 1) != LUA_OK)
+			fail = lua_tostring(L, -1);
+		else
+			data = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	/* iterations until DRY_RUN_ITERATIONS, DRY_RUN_REQUESTS recorded, half the time, or an
+	 * error (the iteration it stopped is kept: its requests so far) */
+	for (int it = 0, calls = 0; !fail && it < DRY_RUN_ITERATIONS; it++) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
 		lua_getfield(L, -1, exec);
 		lua_remove(L, -2);
@@ -1255,13 +1351,27 @@ json_t *script_dry_run(struct script *s, const char *exec)
 			lua_pop(L, 1);
 			lua_pushfstring(L, "no function '%s'", exec);
 			fail = lua_tostring(L, -1);
-		} else {
-			lua_newtable(L); /* setup()'s data: not there without a run */
-			if (lw_pcall(lw, 1, 0) != LUA_OK)
-				fail = lua_tostring(L, -1);
+			break;
 		}
+		lua_rawgeti(L, LUA_REGISTRYINDEX, data); /* setup()'s, from the dry run */
+		if (lw_pcall(lw, 1, 0) != LUA_OK)
+			fail = lua_tostring(L, -1);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, rec);
+		lua_getfield(L, -1, "calls");
+		calls += (int)lua_rawlen(L, -1);
+		lua_pop(L, 2);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, finish);
+		if (lua_pcall(L, 0, 0, 0) != LUA_OK || calls >= DRY_RUN_REQUESTS ||
+		    now_us() > until - DRY_RUN_US / 2)
+			break;
 	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, rec);
+	lua_pushnil(L); /* the per-iteration scratch fields: not part of the answer */
+	lua_setfield(L, -2, "calls");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "think");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "group");
 	if (fail) {
 		lua_pushstring(L, fail);
 		lua_setfield(L, -2, "error");

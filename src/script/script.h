@@ -58,12 +58,14 @@ struct script {
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out);
 void script_free(struct script *s);
 
-/* One iteration of exec in a Lua state of its own, with stampede.http's requests, sleep,
- * check and group recording instead of acting (no network; every response a fake 200 with
- * an empty body; at most 500 requests, 5 s): {calls: [{method, name (the name tag or the
- * URL), group, think (s after it)}], think, checks: [...], error (when the iteration raised:
- * it stopped there)}. For `stampede plan SCRIPT.lua`'s traffic model. NULL when Lua could
- * not be set up. */
+/* A sample of exec's iterations in a Lua state of its own, with stampede.http's requests,
+ * sleep, check and group recording instead of acting (no network; every response a fake
+ * 200 with an empty body; math.random seeded with 1 so the sample is the same every time):
+ * up to 100 iterations, 2,000 requests (500 in one iteration) or 2.5 s of Lua, whichever
+ * comes first. {iterations: [{calls: [{method, name (the name tag or the URL), group,
+ * think (s after it)}], think (s)}], checks: [...], error (when an iteration raised: the
+ * last iteration stopped there)}. For `stampede plan SCRIPT.lua`'s traffic model. NULL when
+ * Lua could not be set up. */
 json_t *script_dry_run(struct script *s, const char *exec);
 
 /* The iteration body that runs a scenario's exec function in Lua coroutines. */

@@ -44,6 +44,11 @@ struct slo_set {
  * a one-line reason naming the bad item in err (out unchanged). */
 int slo_parse(const char *spec, struct slo_set *out, char *err, size_t errlen);
 
+/* The objective a smoke test always carries, whatever else the SLOs say: no failed request
+ * (engine/preset.h's errors_zero; added by --type smoke and by stampede.preset{type =
+ * "smoke"}). */
+#define SLO_NO_ERRORS "errors==0"
+
 /* Load a named preset from the common SLO table into *out (replacing it):
  *   user-facing  p95<200ms, p99<500ms, availability 99.9%  (errors<0.1%)
  *   internal     p95<100ms, p99<300ms, availability 99.5%  (errors<0.5%)

@@ -154,6 +154,25 @@ def test_script_preset_and_slo(nginx, stampede, tmp_path):
     assert v["verdict"] == "pass" and v["steps"][0]["phase"] == "hold", v
 
 
+def test_script_smoke_preset_allows_no_error(free_port, stampede, tmp_path):
+    # the same rule as --type smoke: the script's SLOs gain errors==0, once
+    script = tmp_path / "smoke.lua"
+    script.write_text(f"""
+local http = require "stampede.http"
+options = {{ scenarios = {{ s = stampede.preset{{ type = "smoke", vus = 1, duration = "1s" }} }},
+  thresholds = stampede.slo("p95<1s") }}
+function default() http.get("http://127.0.0.1:{free_port}/") stampede.sleep(0.2) end
+""")
+    plan = stampede("plan", script, expect=EXIT_OK)
+    assert "SLOs:     p95<1s, errors==0" in plan.stdout, plan.stdout
+    out = tmp_path / "r.json"
+    stampede("run", script, "-q", "--no-summary", "--out", f"result={out}", timeout=60,
+             expect=EXIT_THRESHOLDS)  # nothing listens on free_port: every request fails
+    o = json.loads(out.read_text())["options"]
+    assert o["slo"] == ["p95<1s", "errors==0"]
+    assert o["thresholds"]["http_req_failed"] == ["rate==0"]
+
+
 @pytest.mark.parametrize("call,says", [
     ('stampede.preset{ type = "bogus", rate = 1 }', "type must be"),
     ('stampede.preset{ type = "load" }', "expected level"),
@@ -243,7 +262,7 @@ def test_html_report_shades_the_phases(nginx, stampede, tmp_path):
 
 
 def test_plan_a_script_gives_its_traffic_model(stampede):
-    """One dry-run iteration: the requests in order, their groups, think time and the mix;
+    """Dry-run iterations: the requests in order, their groups, think time and the mix;
     nothing is sent (BASE_URL points at a closed port)."""
     ex = Path(__file__).resolve().parents[2] / "examples"
     r = stampede("plan", ex / "api_journey.lua", "-e", "BASE_URL=http://127.0.0.1:9",
@@ -270,3 +289,52 @@ def test_script_preset_lua_words_and_breakpoint_warning(stampede, tmp_path):
                   'rate = 10, duration = "2s" } } }\nfunction default() end\n')
     r = stampede("plan", bp, expect=EXIT_OK)
     assert "without an abort-on-fail threshold" in r.stderr, r.stderr
+
+
+BRANCHING = """
+local http = require "stampede.http"
+options = { scenarios = { s = { executor = "constant-arrival-rate", rate = 200,
+                                timeUnit = "1s", duration = "10s", preAllocatedVUs = 5 } } }
+function setup()
+  local r = http.post("http://127.0.0.1:9/login", "{}")
+  return { token = r:json().token }
+end
+function default(data)
+  local i = stampede.vu.iterationInScenario or 0
+  if math.random() < 0.75 then
+    http.get("http://127.0.0.1:9/browse", { headers = { Authorization = "Bearer " .. data.token },
+      tags = { name = "browse" } })
+  else
+    http.get("http://127.0.0.1:9/browse", { tags = { name = "browse" } })
+    local res = http.post("http://127.0.0.1:9/buy", "{}", { tags = { name = "buy" } })
+    http.get("http://127.0.0.1:9/order/" .. res:json().items[1].id, { tags = { name = "order" } })
+    stampede.sleep(2)
+  end
+end
+"""
+
+
+def test_plan_samples_iterations_of_a_branching_script(stampede, tmp_path):
+    """A script that branches at random: the mix comes from a sample of iterations (the same
+    sample every time), with the distinct journeys; setup()'s data and response fields are
+    stand-ins, so the iteration goes on past r:json().token."""
+    script = tmp_path / "branch.lua"
+    script.write_text(BRANCHING)
+    r = stampede("plan", script, expect=EXIT_OK)
+    out = r.stdout
+    assert "100 dry-run iterations of default()" in out, out
+    assert "journeys: 2 distinct in 100 iterations" in out, out
+    assert "stopped here" not in out, out
+    shares = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith("%") and parts[1] == "GET" or \
+                len(parts) >= 2 and parts[0].endswith("%") and parts[1] == "POST":
+            shares.setdefault(parts[2], float(parts[0][:-1]))
+    # per iteration: browse once; buy and order with probability 1/4 -> browse 4/6 of all
+    # requests, buy and order 1/6 each; 100 samples: a loose band, not a timing
+    assert 55 <= shares["browse"] <= 80, shares
+    assert 8 <= shares["buy"] <= 22 and shares["buy"] == shares["order"], shares
+    assert "/s at the peak of 200 iterations/s" in out, out
+    again = stampede("plan", script, expect=EXIT_OK)
+    assert again.stdout == out, "the same sample every time"
