@@ -2,6 +2,7 @@
  * long options, "did you mean" hints, and a hint for a wrk-style positional URL. */
 #include "cli/cli_opts.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +35,12 @@ const char *cli_opt_error(void)
 void cli_opt_report(const char *cmd)
 {
 	fprintf(stderr, "stampede: %s\nsee 'stampede help %s'\n", opt_error, cmd);
+}
+
+int cli_bad_value(const char *flag, const char *value, const char *why)
+{
+	fprintf(stderr, "stampede: invalid %s '%s': %s\n", flag, value, why);
+	return -EINVAL;
 }
 
 /* The long option named exactly name[0..len), or -1. */

@@ -29,6 +29,9 @@ const char *cli_opt_error(void);
 /* Print cli_opt_error() on stderr as "stampede: MESSAGE\nsee 'stampede help CMD'\n". */
 void cli_opt_report(const char *cmd);
 
+/* Print "stampede: invalid FLAG 'VALUE': WHY" on stderr; returns -EINVAL (exit 104). */
+int cli_bad_value(const char *flag, const char *value, const char *why);
+
 /* When arg, an operand, looks like a URL ("http://...", "https://...", "host:port",
  * "[v6]:port", with or without a path), the whole line to print on stderr: "stampede: 'ARG'
  * looks like a URL: use --url URL (wrk takes it positionally; stampede's positional

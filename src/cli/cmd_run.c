@@ -229,12 +229,6 @@ struct run_args {
 	int64_t threads_set;
 };
 
-static int bad(const char *flag, const char *value, const char *why)
-{
-	fprintf(stderr, "stampede: invalid %s '%s': %s\n", flag, value, why);
-	return -EINVAL;
-}
-
 /* --arrival-window: the largest accepted, and the default. A wake-up costs more CPU than a
  * request on a VM (~9 µs measured, bench/README.md); 1 ms batches 20 arrivals at 20,000/s,
  * each started at most 1 ms early (never late: lateness is what the coordinated-omission
@@ -251,7 +245,7 @@ static int64_t arrival_window(const struct run_args *a)
 static int opt_duration(const char *flag, const char *v, int64_t *out)
 {
 	if (parse_duration(v, out) < 0)
-		return bad(flag, v, "expected a duration such as 500ms, 10s or 1m30s");
+		return cli_bad_value(flag, v, "expected a duration such as 500ms, 10s or 1m30s");
 	return 0;
 }
 
@@ -261,7 +255,7 @@ static int opt_int(const char *flag, const char *v, int64_t min, int64_t max, in
 		char why[96];
 		snprintf(why, sizeof(why), "expected a whole number from %lld to %lld",
 		         (long long)min, (long long)max);
-		return bad(flag, v, why);
+		return cli_bad_value(flag, v, why);
 	}
 	return 0;
 }
@@ -282,7 +276,7 @@ static int opt_body_file(struct run_args *a, const char *path)
 		fprintf(stderr, "stampede: --body-file: '%s': %s\n", path, read_file_strerror(rc));
 		return rc;
 	}
-	return rc < 0 ? bad("--body-file", path, read_file_strerror(rc)) : 0;
+	return rc < 0 ? cli_bad_value("--body-file", path, read_file_strerror(rc)) : 0;
 }
 
 /* An output path option: checked now, before any script is loaded or load is sent. */
@@ -393,7 +387,7 @@ static int check_dns_servers(struct run_args *a, const char *csv)
 			snprintf(why + w, sizeof(why) - (size_t)w, "%s (expected %s)", err,
 			         DNS_SERVER_USAGE);
 			a->dns_servers[0] = '\0';
-			return bad("--dns-server", csv, why);
+			return cli_bad_value("--dns-server", csv, why);
 		}
 		used += strlen(a->dns_servers + used);
 		if (!e[n])
@@ -414,7 +408,7 @@ static int check_dns_servers(struct run_args *a, const char *csv)
 	loop_free(l);
 	if (rc == -EINVAL) {
 		a->dns_servers[0] = '\0';
-		return bad("--dns-server", csv, "not accepted by c-ares");
+		return cli_bad_value("--dns-server", csv, "not accepted by c-ares");
 	}
 	return 0; /* other failures: the workers' resolvers say */
 }
@@ -555,7 +549,8 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_RATE:
 		a->rate_set = true;
 		if (parse_double(arg, &a->rate) < 0 || a->rate < 0 || a->rate > 1e7)
-			return bad("--rate", arg, "expected iterations per second, 0 to 10000000");
+			return cli_bad_value("--rate", arg,
+			                     "expected iterations per second, 0 to 10000000");
 		return 0;
 	case OPT_MAX_VUS:
 		return opt_int("--max-vus", arg, 1, MAX_VUS_LIMIT, &a->max_vus);
@@ -563,13 +558,13 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		if (strcmp(arg, "poisson") == 0)
 			a->poisson = true;
 		else if (strcmp(arg, "uniform") != 0)
-			return bad("--arrival", arg, "expected 'uniform' or 'poisson'");
+			return cli_bad_value("--arrival", arg, "expected 'uniform' or 'poisson'");
 		return 0;
 	case OPT_ARRIVAL_WINDOW:
 		if (opt_duration("--arrival-window", arg, &a->arrival_window_us) < 0)
 			return -1;
 		if (a->arrival_window_us > ARRIVAL_WINDOW_MAX_US)
-			return bad("--arrival-window", arg, "expected at most 100ms");
+			return cli_bad_value("--arrival-window", arg, "expected at most 100ms");
 		return 0;
 	case OPT_SLEEP:
 		return opt_duration("--sleep", arg, &a->sleep_us);
@@ -583,16 +578,17 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_TIMEOUT:
 		if (opt_duration("--timeout", arg, &a->timeout_us) < 0)
 			return -EINVAL;
-		return a->timeout_us > 0 ? 0 : bad("--timeout", arg, "must be more than 0");
+		return a->timeout_us > 0 ? 0
+		                         : cli_bad_value("--timeout", arg, "must be more than 0");
 	case OPT_CONNECT_TIMEOUT:
 		if (opt_duration("--connect-timeout", arg, &a->connect_timeout_us) < 0)
 			return -EINVAL;
 		return a->connect_timeout_us > 0
 		           ? 0
-		           : bad("--connect-timeout", arg, "must be more than 0");
+		           : cli_bad_value("--connect-timeout", arg, "must be more than 0");
 	case OPT_MAX_BODY:
 		if (parse_size(arg, &a->body_max) < 0 || a->body_max <= 0)
-			return bad(
+			return cli_bad_value(
 			    "--max-response-body-size", arg,
 			    "expected a size in bytes more than 0, e.g. 1048576, 10MB or 1GiB");
 		return 0;
@@ -601,7 +597,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	case OPT_CACERT:
 		if (access(arg, R_OK) < 0)
-			return bad("--cacert", arg, strerror(errno));
+			return cli_bad_value("--cacert", arg, strerror(errno));
 		a->cacert = arg;
 		return 0;
 	case OPT_DNS: {
@@ -634,7 +630,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	case 'e':
 		if (!strchr(arg, '=') || arg[0] == '=')
-			return bad("-e", arg, "expected NAME=VALUE");
+			return cli_bad_value("-e", arg, "expected NAME=VALUE");
 		a->env = xrealloc(a->env, sizeof(*a->env) * (size_t)(a->nenv + 1));
 		a->env[a->nenv++] = arg;
 		return 0;
@@ -650,10 +646,11 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	case OPT_TAG:
 		if (!strchr(arg, '=') || arg[0] == '=')
-			return bad("--tag", arg, "expected NAME=VALUE");
+			return cli_bad_value("--tag", arg, "expected NAME=VALUE");
 		char *fixed = utf8_fix(arg);
 		if (fixed) {
-			int rc = bad("--tag", fixed, "not valid UTF-8 (shown with U+FFFD)");
+			int rc =
+			    cli_bad_value("--tag", fixed, "not valid UTF-8 (shown with U+FFFD)");
 			free(fixed);
 			return rc;
 		}
@@ -672,7 +669,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		json_decref(a->trend_stats);
 		a->trend_stats = st;
 		if (!trend_stats_valid(st))
-			return bad(
+			return cli_bad_value(
 			    "--summary-trend-stats", arg,
 			    "expected a comma-separated list of avg, min, med, max, count or "
 			    "p(N) with N from 0 to 100");
@@ -686,7 +683,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		else if (!strcmp(arg, "auto"))
 			a->io = LOOP_IO_AUTO;
 		else
-			return bad("--io", arg, "expected 'epoll', 'io_uring' or 'auto'");
+			return cli_bad_value("--io", arg, "expected 'epoll', 'io_uring' or 'auto'");
 		return 0;
 	case OPT_HTTP_DEBUG:
 		if (!arg || !*arg)
@@ -694,7 +691,7 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		else if (!strcmp(arg, "full"))
 			a->http_debug = 2;
 		else
-			return bad("--http-debug", arg, "expected nothing or 'full'");
+			return cli_bad_value("--http-debug", arg, "expected nothing or 'full'");
 		return 0;
 	case OPT_SEED: {
 		int64_t s;

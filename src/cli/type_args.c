@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_opts.h"
 #include "util/common.h"
 
 const char type_args_usage[] =
@@ -20,18 +21,12 @@ const char type_args_usage[] =
     "      --step-duration D  --warmup D  --observe D\n"
     "                            change the preset's shape (`stampede plan` shows it)\n";
 
-static int bad(const char *flag, const char *value, const char *why)
-{
-	fprintf(stderr, "stampede: invalid %s '%s': %s\n", flag, value, why);
-	return -EINVAL;
-}
-
 static int positive_duration(const char *flag, const char *v, int64_t *out)
 {
 	if (parse_duration(v, out) < 0)
-		return bad(flag, v, "expected a duration such as 30s, 5m, 1h30m");
+		return cli_bad_value(flag, v, "expected a duration such as 30s, 5m, 1h30m");
 	if (*out <= 0)
-		return bad(flag, v, "must be more than 0");
+		return cli_bad_value(flag, v, "must be more than 0");
 	return 1;
 }
 
@@ -55,8 +50,8 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 	switch (opt) {
 	case OPT_TYPE:
 		if (test_type_parse(arg, &po->type) < 0)
-			return bad("--type", arg,
-			           "use smoke, load, stress, spike, soak or breakpoint");
+			return cli_bad_value("--type", arg,
+			                     "use smoke, load, stress, spike, soak or breakpoint");
 		return 1;
 	case OPT_SLO:
 		if (slo_parse(arg, &probe, err, sizeof(err)) < 0) {
@@ -78,7 +73,7 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 		if (end != arg && (*end == 'x' || *end == 'X'))
 			end++;
 		if (end == arg || *end || !(v > 1) || v > 1000)
-			return bad(
+			return cli_bad_value(
 			    "--peak", arg,
 			    "a multiple of the level, more than 1 and at most 1000 (e.g. 5 or 5x)");
 		po->peak = v;
@@ -88,7 +83,7 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 		char *end;
 		long v = strtol(arg, &end, 10);
 		if (end == arg || *end || v < 2 || v > 20)
-			return bad("--steps", arg, "a whole number from 2 to 20");
+			return cli_bad_value("--steps", arg, "a whole number from 2 to 20");
 		po->steps = (int)v;
 		return 1;
 	}
@@ -98,7 +93,8 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 		return positive_duration("--hold", arg, &po->hold_us);
 	case OPT_RAMP_DOWN:
 		if (parse_duration(arg, &po->ramp_down_us) < 0 || po->ramp_down_us < 0)
-			return bad("--ramp-down", arg, "expected a duration such as 30s (0: none)");
+			return cli_bad_value("--ramp-down", arg,
+			                     "expected a duration such as 30s (0: none)");
 		if (po->ramp_down_us == 0)
 			po->ramp_down_us = -1; /* none */
 		t->ramp_down_set = true;
