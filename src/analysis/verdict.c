@@ -56,8 +56,11 @@ static bool load_plan(const struct result *r, struct plan *p)
 	p->start = json_number_value(json_object_get(t, "start"));
 	if (!p->type || !p->model)
 		return false;
-	double from = p->start, at = 0;
-	if (!isfinite(p->level) || !isfinite(p->start) || p->start < 0)
+	/* startTimeS: a script's preset scenario that starts late (its phases are on the run's
+	 * clock, from there) */
+	double from = p->start, at = json_number_value(json_object_get(t, "startTimeS"));
+	if (!isfinite(p->level) || !isfinite(p->start) || p->start < 0 || !isfinite(at) || at < 0 ||
+	    at > PLAN_MAX_S)
 		return false;
 	size_t i;
 	json_t *e;
@@ -93,6 +96,8 @@ static bool load_plan(const struct result *r, struct plan *p)
 static double offered_at(const struct plan *p, double t)
 {
 	double v = p->start;
+	if (p->n > 0 && t < p->ph[0].a)
+		return 0; /* before a late-starting preset scenario: nothing offered yet */
 	for (int i = 0; i < p->n; i++) {
 		const struct phase *ph = &p->ph[i];
 		if (t < ph->b)

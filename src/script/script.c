@@ -88,6 +88,51 @@ static bool has_abort_threshold(json_t *thresholds)
 	return false;
 }
 
+/* A preset scenario given a startTime (options.scenarios.X.startTime = "1m"): its phases
+ * start then, so testType's phases move by that much (startTimeS) and the verdicts and the
+ * HTML bands follow the run's clock. The scenario is the one whose stages are the preset's. */
+static void preset_start_time(json_t *options)
+{
+	json_t *tt = json_object_get(options, "testType");
+	json_t *phases = json_object_get(tt, "phases");
+	const char *k;
+	json_t *sc;
+	if (!json_is_array(phases))
+		return;
+	json_object_foreach(json_object_get(options, "scenarios"), k, sc)
+	{
+		json_t *stages = json_object_get(sc, "stages");
+		const char *st = json_string_value(json_object_get(sc, "startTime"));
+		if (!st || json_array_size(stages) != json_array_size(phases))
+			continue;
+		size_t i;
+		json_t *e;
+		bool same = true;
+		json_array_foreach(stages, i, e)
+		{
+			json_t *ph = json_array_get(phases, i);
+			const char *d = json_string_value(json_object_get(e, "duration"));
+			int64_t us;
+			same = same && d && parse_duration(d, &us) == 0 &&
+			       llabs(us -
+			             (int64_t)(json_number_value(json_object_get(ph, "durationS")) *
+			                       1e6)) <= 1 &&
+			       json_number_value(json_object_get(e, "target")) ==
+			           json_number_value(json_object_get(ph, "target"));
+		}
+		int64_t at;
+		if (!same || parse_duration(st, &at) < 0 || at <= 0)
+			continue;
+		json_array_foreach(phases, i, e)
+		{
+			double a = json_number_value(json_object_get(e, "startS"));
+			json_object_set_new(e, "startS", json_real(a + (double)at / 1e6));
+		}
+		json_object_set_new(tt, "startTimeS", json_real((double)at / 1e6));
+		return;
+	}
+}
+
 /* A smoke preset allows no failed request, as --type smoke does: its SLOs carry
  * SLO_NO_ERRORS, as a threshold and in options.slo, unless the script has it already. */
 static void smoke_no_errors(json_t *options)
@@ -263,6 +308,7 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 		lua_pop(L, 1);
 	}
 	smoke_no_errors(s->options);
+	preset_start_time(s->options);
 	lw_free(lw);
 	request_options(s);
 	*out = s;

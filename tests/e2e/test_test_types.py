@@ -173,6 +173,22 @@ function default() http.get("http://127.0.0.1:{free_port}/") stampede.sleep(0.2)
     assert o["thresholds"]["http_req_failed"] == ["rate==0"]
 
 
+def test_script_preset_with_a_start_time_is_judged_on_the_run_clock(nginx, stampede, tmp_path):
+    # the preset scenario starts 2 s into the run: its phases (and the steps table) move too
+    script = tmp_path / "late.lua"
+    script.write_text(PRESET_SCRIPT.replace(
+        "function default()", "options.scenarios.main.startTime = '2s'\nfunction default()"))
+    out = tmp_path / "r.json"
+    stampede("run", script, "-q", "--no-summary", "-e", f"BASE_URL={nginx.url.rstrip('/')}",
+             "--out", f"result={out}", timeout=60, expect=EXIT_OK)
+    doc = json.loads(out.read_text())
+    t = doc["options"]["testType"]
+    assert t["startTimeS"] == 2 and [p["startS"] for p in t["phases"]] == [2, 3], t
+    hold = doc["analyses"]["testType"]["steps"][0]
+    assert hold["phase"] == "hold" and hold["start"] >= 3 and hold["offered"] == 50, hold
+    assert doc["analyses"]["testType"]["verdict"] == "pass"
+
+
 @pytest.mark.parametrize("call,says", [
     ('stampede.preset{ type = "bogus", rate = 1 }', "type must be"),
     ('stampede.preset{ type = "load" }', "expected level"),
