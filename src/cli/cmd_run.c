@@ -15,6 +15,7 @@
 #include "analysis/verdict.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
+#include "cli/monitor_args.h"
 #include "cli/type_args.h"
 #include "engine/loop.h"
 #include "engine/quick.h"
@@ -96,6 +97,7 @@ void cmd_run_usage(void)
 	    "      --grace D             time in-flight requests may take to finish at the end\n"
 	    "                            (default 30s)\n");
 	fputs(type_args_usage, stdout);
+	fputs(monitor_args_usage, stdout);
 	printf("\nDurations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
@@ -160,6 +162,7 @@ static const struct option long_opts[] = {
 	{ "threshold-abort", required_argument, NULL, OPT_THRESHOLD_ABORT },
 	{ "abort-delay", required_argument, NULL, OPT_ABORT_DELAY },
 	TYPE_ARGS_LONG_OPTS,
+	MONITOR_ARGS_LONG_OPTS,
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "summary-export", required_argument, NULL, OPT_SUMMARY_EXPORT },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -209,7 +212,8 @@ struct run_args {
 	int nthr;
 	int64_t abort_delay_us;
 	bool abort_delay_set;
-	struct type_args ta; /* --type, --slo and the preset's shape (cli/type_args.h) */
+	struct type_args ta;      /* --type, --slo and the preset's shape (cli/type_args.h) */
+	struct monitor_args *mon; /* --monitor-* (cli/monitor_args.h) */
 	int64_t grace_us;
 	bool grace_set;
 	const char *summary_export;
@@ -701,7 +705,10 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	}
 	}
-	int r = type_args_flag(&a->ta, c, arg);
+	int r = monitor_args_flag(a->mon, c, arg);
+	if (r != 0)
+		return r > 0 ? 0 : -EINVAL;
+	r = type_args_flag(&a->ta, c, arg);
 	return r > 0 ? 0 : -EINVAL;
 }
 
@@ -711,6 +718,7 @@ struct outputs {
 	struct output_env env;
 	struct pipeline *p;
 	struct script *script; /* handle_summary(), or NULL */
+	struct monitor *mon;   /* --monitor-*: what was watched, or NULL */
 };
 
 static void outputs_interval(void *ctx, const struct result_interval *iv)
@@ -725,6 +733,8 @@ static int outputs_finish(void *ctx, struct result *r)
 	struct outputs *o = ctx;
 	int flags = 0;
 	bool printed = false;
+	if (o->mon) /* before the analyses that read it */
+		json_object_set_new(r->analyses, "monitor", monitor_json(o->mon));
 	json_t *tv = verdict_test_type(r); /* --type: the verdicts it exists for */
 	if (tv)
 		json_object_set_new(r->analyses, "testType", tv);
@@ -831,8 +841,15 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	if (monitor_args_start(a->mon, cfg->target.port) < 0) {
+		pipeline_free(o.p);
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	ro->monitor = o.mon = a->mon->mon;
 	if (pipeline_open(o.p) < 0) {
 		pipeline_free(o.p);
+		monitor_args_finish(a->mon);
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
@@ -844,6 +861,7 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	ro->version = STAMPEDE_VERSION;
 	rc = run_execute(cfg, ro);
 	pipeline_free(o.p);
+	monitor_args_finish(a->mon);
 out:
 	free(rt);
 	free(rtags);
@@ -933,6 +951,7 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 		json_array_append_new(th, json_string(a->thr[i].source));
 	json_object_set_new(o, "thresholds", th);
 	type_args_options(&a->ta, o);
+	monitor_args_options(a->mon, o);
 	if (cfg->scen[0].ntags) {
 		json_t *tags = json_object();
 		for (int i = 0; i < cfg->scen[0].ntags; i++)
@@ -1127,6 +1146,7 @@ static json_t *override_options(struct run_args *a, json_t *opts)
 	if (a->no_thresholds)
 		json_object_del(o, "thresholds");
 	type_args_options(&a->ta, o);
+	monitor_args_options(a->mon, o);
 	bool shortcut = a->vus_set || a->duration_set || a->iterations || a->stages;
 	if (!shortcut)
 		return o;
@@ -1324,7 +1344,9 @@ int cmd_run(int argc, char **argv)
 	/* epoll by default: io_uring's submissions batched per loop turn delay a request's
 	 * bytes by the rest of the turn (tens of µs in an open-model batch), which its
 	 * duration then includes; its CPU saving is 4-10% (docs/cli.md, --io) */
-	struct run_args a = { .grace_us = 30 * USEC_PER_SEC,
+	struct monitor_args mon = { 0 };
+	struct run_args a = { .mon = &mon,
+		              .grace_us = 30 * USEC_PER_SEC,
 		              .arrival_window_us = -1,
 		              .io = LOOP_IO_EPOLL };
 	struct engine_cfg cfg = { 0 };

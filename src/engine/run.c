@@ -12,9 +12,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "engine/monitor.h"
 #include "result/build.h"
 #include "script/script.h"
 #include "util/common.h"
+#include "util/procfs.h"
 
 #define COLLECT_DELAY_US 30000
 #define SATURATED        0.95
@@ -94,29 +96,10 @@ static void queue_sinks(struct coord *c)
 	}
 }
 
-/* Host CPU ticks from /proc/stat: busy and total. Returns false if unreadable. */
-static bool host_cpu(uint64_t *busy, uint64_t *total)
-{
-	FILE *f = fopen("/proc/stat", "r");
-	unsigned long long v[10] = { 0 };
-	if (!f)
-		return false;
-	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
-	fclose(f);
-	if (n < 4)
-		return false;
-	*total = 0;
-	for (int i = 0; i < 8; i++) /* guest time is already in user */
-		*total += v[i];
-	*busy = *total - v[3] - v[4]; /* minus idle and iowait */
-	return true;
-}
-
 static void sample_generator(struct coord *c)
 {
 	uint64_t busy, total;
-	if (host_cpu(&busy, &total)) {
+	if (procfs_host_cpu(&busy, &total)) {
 		if (c->host_total_prev && total > c->host_total_prev) {
 			double frac = (double)(busy - c->host_busy_prev) /
 			              (double)(total - c->host_total_prev);
@@ -592,6 +575,7 @@ static int coordinate(struct coord *c)
 		}
 		if (now_us() >= next) {
 			sample_generator(c);
+			monitor_sample(c->o->monitor, c->csink, elapsed_s(c));
 			queue_sinks(c);
 			close_ready_intervals(c);
 			k = (now_us() - c->e.start_us - COLLECT_DELAY_US) / USEC_PER_SEC + 1;
@@ -627,6 +611,11 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			rc = EXIT_SCRIPT_ERROR;
 			goto out_reg;
 		}
+	}
+	if (o->monitor && monitor_attach(o->monitor, &c.reg) < 0) {
+		fprintf(stderr, "stampede: too many metrics to add the monitoring's\n");
+		rc = EXIT_SCRIPT_ERROR;
+		goto out_reg;
 	}
 	if (check_thresholds(&c.reg, o) < 0) {
 		rc = EXIT_INVALID_CONFIG;
@@ -692,7 +681,8 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 	c.snaps.start_wall_us = start_wall;
 	c.e.start_us = now_us() + 20000;
 	c.cpu_prev_at = c.e.start_us;
-	host_cpu(&c.host_busy_prev, &c.host_total_prev);
+	procfs_host_cpu(&c.host_busy_prev, &c.host_total_prev);
+	monitor_sample(o->monitor, c.csink, 0); /* the baseline of the rates */
 	for (int w = 0; w < c.e.nworkers; w++) {
 		int e = worker_start(c.e.workers[w]);
 		if (e < 0) {

@@ -44,6 +44,8 @@ enum {
 	RUN_OUT_INTERRUPTED = 4,  /* a signal stopped handle_summary() (exit 105) */
 };
 
+struct monitor;
+
 struct run_opts {
 	struct threshold *thr; /* borrowed */
 	int nthr;
@@ -56,6 +58,7 @@ struct run_opts {
 	json_t *trend_stats;   /* summaryTrendStats, or NULL for the default */
 	int64_t setup_timeout_us;
 	int64_t teardown_timeout_us;
+	struct monitor *monitor; /* borrowed: --monitor-*: sampled each second, or NULL */
 };
 
 /* Run the test cfg describes; its per-second snapshots and its result go to o->hooks.

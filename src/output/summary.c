@@ -87,7 +87,13 @@ static void print_values(FILE *f, const struct result *r, const struct result_va
 		        (long long)v->nz, (long long)v->total);
 		break;
 	case MT_GAUGE:
-		fprintf(f, "%-10g min=%g max=%g\n", v->g_last, v->g_min, v->g_max);
+		if (unit == RU_BYTES) { /* k6 humanizes a data gauge as it does a data counter */
+			char c[32];
+			fprintf(f, "%-10s min=%s max=%s\n", format_bytes(v->g_last, a, 32),
+			        format_bytes(v->g_min, b, 32), format_bytes(v->g_max, c, 32));
+		} else {
+			fprintf(f, "%-10.6g min=%.6g max=%.6g\n", v->g_last, v->g_min, v->g_max);
+		}
 		break;
 	}
 }

@@ -727,6 +727,7 @@ static const char *const known_options[] = {
 	"testType",  /* set by stampede.preset (script/lua_preset.c) */
 	"slo",       /* set by stampede.slo (or --slo) */
 	"sloPreset", /* --slo-preset */
+	"monitor",   /* --monitor-pid/-port/-cmd (cli/monitor_args.h) */
 	NULL,
 };
 

@@ -1,0 +1,67 @@
+/*
+ * monitor_args.h: `run`'s flags for watching the target during the run (issue #12,
+ * docs/monitoring.md): --monitor-pid PID, --monitor-port PORT, --monitor-cmd "CMD"
+ * (with --monitor-log FILE) and --memory-limit SIZE.
+ */
+#ifndef STAMPEDE_MONITOR_ARGS_H
+#define STAMPEDE_MONITOR_ARGS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/monitor.h"
+
+enum {
+	OPT_MONITOR_PID = 500,
+	OPT_MONITOR_PORT,
+	OPT_MONITOR_CMD,
+	OPT_MONITOR_LOG,
+	OPT_MEMORY_LIMIT,
+};
+
+/* The entries for a struct option table. */
+#define MONITOR_ARGS_LONG_OPTS                                                                     \
+	{ "monitor-pid", required_argument, NULL, OPT_MONITOR_PID },                               \
+	    { "monitor-port", required_argument, NULL, OPT_MONITOR_PORT },                         \
+	    { "monitor-cmd", required_argument, NULL, OPT_MONITOR_CMD },                           \
+	    { "monitor-log", required_argument, NULL, OPT_MONITOR_LOG },                           \
+	{                                                                                          \
+		"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT                          \
+	}
+
+/* The --help lines for these flags. */
+extern const char monitor_args_usage[];
+
+struct monitor_args {
+	pid_t pid;           /* --monitor-pid */
+	int port;            /* --monitor-port */
+	const char *cmd;     /* --monitor-cmd */
+	const char *log;     /* --monitor-log */
+	int64_t mem_limit;   /* --memory-limit, bytes; 0: none given */
+	pid_t child;         /* the --monitor-cmd process, once started */
+	struct monitor *mon; /* after monitor_args_start(), or NULL without monitoring */
+};
+
+/* Handle flag c with its argument. Returns 1 when it was one of these flags, 0 when not,
+ * or -EINVAL after printing why the value is bad. */
+int monitor_args_flag(struct monitor_args *m, int c, const char *arg);
+
+/* Whether any monitoring flag was given. */
+bool monitor_args_any(const struct monitor_args *m);
+
+/* Find or start the target and make the monitor (m->mon): --monitor-pid as given (it must
+ * exist); --monitor-port: the process listening there (refused when nothing does);
+ * --monitor-cmd: started now, waited for until it listens on --monitor-port or, without
+ * it, on url_port (quick mode's --url; 0 in a script run). Without any flag, m->mon stays
+ * NULL. Returns 0, or -EINVAL/-ESRCH/-EINTR after printing why (exit 104). */
+int monitor_args_start(struct monitor_args *m, int url_port);
+
+/* The monitoring in the run's options (options.monitor: {pid, port, cmd, memoryLimit}). */
+void monitor_args_options(const struct monitor_args *m, json_t *options);
+
+/* Stop the --monitor-cmd child (SIGTERM, then SIGKILL after 5 s) and free the monitor. */
+void monitor_args_finish(struct monitor_args *m);
+
+#endif

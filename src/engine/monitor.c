@@ -1,0 +1,346 @@
+/* monitor.c: the target, host and generator readings of a run (monitor.h). */
+#include "engine/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/common.h"
+#include "util/procfs.h"
+
+enum {
+	T_CPU,
+	T_CPU_USER,
+	T_CPU_SYSTEM,
+	T_RSS,
+	T_THREADS,
+	T_FDS,
+	T_CTX_VOL,
+	T_CTX_INVOL,
+	T_READ,
+	T_WRITE,
+	H_CPU,
+	H_LOAD1,
+	H_MEM_AVAIL,
+	H_SWAP,
+	H_RETRANS,
+	H_OVERFLOWS,
+	H_DROPS,
+	G_CPU,
+	G_RSS,
+	MON_NMETRICS,
+	MON_FIRST_HOST = H_CPU,
+};
+
+static const struct {
+	const char *name;
+	enum metric_type type;
+	enum metric_unit unit;
+} defs[MON_NMETRICS] = {
+	[T_CPU] = { "target_cpu_percent", MT_GAUGE, MU_NONE },
+	[T_CPU_USER] = { "target_cpu_user_percent", MT_GAUGE, MU_NONE },
+	[T_CPU_SYSTEM] = { "target_cpu_system_percent", MT_GAUGE, MU_NONE },
+	[T_RSS] = { "target_rss_bytes", MT_GAUGE, MU_BYTES },
+	[T_THREADS] = { "target_threads", MT_GAUGE, MU_NONE },
+	[T_FDS] = { "target_open_fds", MT_GAUGE, MU_NONE },
+	[T_CTX_VOL] = { "target_ctx_switches_voluntary", MT_COUNTER, MU_NONE },
+	[T_CTX_INVOL] = { "target_ctx_switches_involuntary", MT_COUNTER, MU_NONE },
+	[T_READ] = { "target_disk_read_bytes", MT_COUNTER, MU_BYTES },
+	[T_WRITE] = { "target_disk_write_bytes", MT_COUNTER, MU_BYTES },
+	[H_CPU] = { "host_cpu_percent", MT_GAUGE, MU_NONE },
+	[H_LOAD1] = { "host_load1", MT_GAUGE, MU_NONE },
+	[H_MEM_AVAIL] = { "host_mem_available_bytes", MT_GAUGE, MU_BYTES },
+	[H_SWAP] = { "host_swap_used_bytes", MT_GAUGE, MU_BYTES },
+	[H_RETRANS] = { "host_tcp_retransmits", MT_COUNTER, MU_NONE },
+	[H_OVERFLOWS] = { "host_listen_overflows", MT_COUNTER, MU_NONE },
+	[H_DROPS] = { "host_listen_drops", MT_COUNTER, MU_NONE },
+	[G_CPU] = { "generator_cpu_percent", MT_GAUGE, MU_NONE },
+	[G_RSS] = { "generator_rss_bytes", MT_GAUGE, MU_BYTES },
+};
+
+struct monitor {
+	pid_t pid;
+	char found[64];
+	char comm[32];
+	bool named; /* comm read once the target runs */
+	int sid[MON_NMETRICS];
+	bool attached;
+	int64_t samples;
+	int64_t prev_at; /* monotonic µs of the last reading; 0 before the first */
+	struct procfs_proc tprev, gprev;
+	struct procfs_host hprev;
+	bool have_t, have_h, have_g;
+	bool target_gone;
+	double exited_at_s;
+	int processes_max;
+	bool io_readable, fds_readable;
+	int cpus;
+	uint64_t mem_total;
+};
+
+struct monitor *monitor_new(pid_t pid, const char *found)
+{
+	struct monitor *m = xcalloc(1, sizeof(*m));
+	m->pid = pid;
+	m->exited_at_s = -1;
+	m->io_readable = m->fds_readable = true;
+	snprintf(m->found, sizeof(m->found), "%s", found ? found : "");
+	if (pid > 0 && procfs_tree_comm(pid, m->comm, sizeof(m->comm)) < 0)
+		m->comm[0] = '\0';
+	return m;
+}
+
+int monitor_attach(struct monitor *m, struct registry *reg)
+{
+	for (int i = m->pid > 0 ? 0 : MON_FIRST_HOST; i < MON_NMETRICS; i++) {
+		int id = registry_metric(reg, defs[i].name, defs[i].type, defs[i].unit);
+		if (id < 0)
+			return id;
+		m->sid[i] = registry_series(reg, id, NULL, 0);
+	}
+	m->attached = true;
+	return 0;
+}
+
+/* CPU time used in dt_us as % of one core. */
+static double cpu_pct(uint64_t now, uint64_t before, int64_t dt_us)
+{
+	return now > before && dt_us > 0 ? 100.0 * (double)(now - before) / (double)dt_us : 0;
+}
+
+static double delta(uint64_t now, uint64_t before)
+{
+	return now > before ? (double)(now - before) : 0; /* counters reset: no negative rate */
+}
+
+static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double elapsed_s)
+{
+	struct procfs_proc p;
+	if (m->target_gone)
+		return;
+	if (procfs_tree_read(m->pid, &p) < 0) {
+		m->target_gone = true;
+		m->exited_at_s = elapsed_s;
+		fprintf(
+		    stderr,
+		    "\nstampede: warning: the monitored process %d%s%s%s exited %.0f s into the "
+		    "run\n",
+		    (int)m->pid, m->comm[0] ? " (" : "", m->comm, m->comm[0] ? ")" : "", elapsed_s);
+		return;
+	}
+	m->processes_max = MAX(m->processes_max, p.processes);
+	if (!m->named) { /* after --monitor-cmd's shell has started the command */
+		procfs_tree_comm(m->pid, m->comm, sizeof(m->comm));
+		m->named = true;
+	}
+	sink_gauge(s, m->sid[T_RSS], (double)p.rss_bytes);
+	sink_gauge(s, m->sid[T_THREADS], (double)p.threads);
+	if (p.fds >= 0)
+		sink_gauge(s, m->sid[T_FDS], (double)p.fds);
+	else
+		m->fds_readable = false;
+	if (p.read_bytes < 0)
+		m->io_readable = false;
+	if (m->have_t && dt > 0) {
+		const struct procfs_proc *q = &m->tprev;
+		double u = cpu_pct(p.user_us, q->user_us, dt),
+		       y = cpu_pct(p.system_us, q->system_us, dt);
+		sink_gauge(s, m->sid[T_CPU], u + y);
+		sink_gauge(s, m->sid[T_CPU_USER], u);
+		sink_gauge(s, m->sid[T_CPU_SYSTEM], y);
+		sink_add(s, m->sid[T_CTX_VOL], delta(p.ctx_voluntary, q->ctx_voluntary));
+		sink_add(s, m->sid[T_CTX_INVOL], delta(p.ctx_involuntary, q->ctx_involuntary));
+		if (p.read_bytes >= 0 && q->read_bytes >= 0) {
+			sink_add(s, m->sid[T_READ],
+			         delta((uint64_t)p.read_bytes, (uint64_t)q->read_bytes));
+			sink_add(s, m->sid[T_WRITE],
+			         delta((uint64_t)p.write_bytes, (uint64_t)q->write_bytes));
+		}
+	}
+	m->tprev = p;
+	m->have_t = true;
+}
+
+static void sample_host(struct monitor *m, struct sink *s)
+{
+	struct procfs_host h;
+	if (procfs_host_read(&h) < 0)
+		return;
+	m->cpus = h.cpus;
+	m->mem_total = h.mem_total_bytes;
+	sink_gauge(s, m->sid[H_LOAD1], h.load1);
+	sink_gauge(s, m->sid[H_MEM_AVAIL], (double)h.mem_available_bytes);
+	sink_gauge(s, m->sid[H_SWAP], (double)h.swap_used_bytes);
+	if (m->have_h) {
+		const struct procfs_host *q = &m->hprev;
+		if (h.cpu_total > q->cpu_total)
+			sink_gauge(s, m->sid[H_CPU],
+			           100.0 * delta(h.cpu_busy, q->cpu_busy) /
+			               (double)(h.cpu_total - q->cpu_total));
+		sink_add(s, m->sid[H_RETRANS], delta(h.tcp_retrans_segs, q->tcp_retrans_segs));
+		sink_add(s, m->sid[H_OVERFLOWS], delta(h.listen_overflows, q->listen_overflows));
+		sink_add(s, m->sid[H_DROPS], delta(h.listen_drops, q->listen_drops));
+	}
+	m->hprev = h;
+	m->have_h = true;
+}
+
+static void sample_generator(struct monitor *m, struct sink *s, int64_t dt)
+{
+	struct procfs_proc g;
+	if (procfs_proc_read(getpid(), &g) < 0)
+		return;
+	sink_gauge(s, m->sid[G_RSS], (double)g.rss_bytes);
+	if (m->have_g && dt > 0)
+		sink_gauge(
+		    s, m->sid[G_CPU],
+		    cpu_pct(g.user_us + g.system_us, m->gprev.user_us + m->gprev.system_us, dt));
+	m->gprev = g;
+	m->have_g = true;
+}
+
+void monitor_sample(struct monitor *m, struct sink *s, double elapsed_s)
+{
+	if (!m || !m->attached)
+		return;
+	int64_t now = now_us(), dt = m->prev_at ? now - m->prev_at : 0;
+	if (m->pid > 0)
+		sample_target(m, s, dt, elapsed_s);
+	sample_host(m, s);
+	sample_generator(m, s, dt);
+	m->prev_at = now;
+	m->samples++;
+}
+
+json_t *monitor_json(const struct monitor *m)
+{
+	json_t *j = json_object(), *t = json_null();
+	if (m->pid > 0) {
+		t = json_pack("{s:i, s:s, s:s, s:i, s:b, s:b}", "pid", (int)m->pid, "comm", m->comm,
+		              "found", m->found, "processes", m->processes_max, "ioReadable",
+		              m->io_readable, "fdsReadable", m->fds_readable);
+		json_object_set_new(t, "exitedAtS",
+		                    m->exited_at_s >= 0 ? json_real(m->exited_at_s) : json_null());
+	}
+	json_object_set_new(j, "target", t);
+	json_object_set_new(
+	    j, "host",
+	    json_pack("{s:i, s:f}", "cpus", m->cpus, "memTotalBytes", (double)m->mem_total));
+	json_object_set_new(j, "samples", json_integer(m->samples));
+	return j;
+}
+
+void monitor_free(struct monitor *m)
+{
+	free(m);
+}
+
+pid_t monitor_spawn(const char *cmd, int port, int64_t wait_us, const char *log_path,
+                    bool (*stop)(void), char *err, size_t errlen)
+{
+	int logfd = -1;
+	pid_t busy = procfs_port_pid(port);
+	if (busy > 0 || busy == -EACCES) {
+		char comm[32] = "?";
+		if (busy > 0)
+			procfs_comm(busy, comm, sizeof(comm));
+		if (busy > 0)
+			snprintf(err, errlen,
+			         "port %d is in use already (pid %d, %s): stop that process, or "
+			         "monitor it with --monitor-port %d",
+			         port, (int)busy, comm, port);
+		else
+			snprintf(err, errlen,
+			         "port %d is in use already (by another user's process)", port);
+		return -EADDRINUSE;
+	}
+	if (log_path) {
+		logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (logfd < 0) {
+			snprintf(err, errlen, "cannot open '%s': %s", log_path, strerror(errno));
+			return -errno;
+		}
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot start it: %s", strerror(e));
+		if (logfd >= 0)
+			close(logfd);
+		return -e;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, STDIN_FILENO);
+		int out = logfd >= 0 ? logfd : open("/dev/null", O_WRONLY);
+		if (out >= 0) {
+			dup2(out, STDOUT_FILENO);
+			dup2(out, STDERR_FILENO);
+		}
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* both sides: no race with the first kill */
+	if (logfd >= 0)
+		close(logfd);
+	int64_t until = now_us() + wait_us;
+	for (;;) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			if (WIFEXITED(st))
+				snprintf(err, errlen,
+				         "it exited with status %d before listening on port %d",
+				         WEXITSTATUS(st), port);
+			else
+				snprintf(err, errlen,
+				         "it was killed by signal %d before listening on port %d",
+				         WIFSIGNALED(st) ? WTERMSIG(st) : 0, port);
+			return -ECHILD;
+		}
+		pid_t holder = procfs_port_pid(port);
+		if (holder > 0)
+			return pid;
+		if (stop && stop()) {
+			snprintf(err, errlen, "interrupted while waiting for it to listen");
+			monitor_stop_child(pid, USEC_PER_SEC);
+			return -EINTR;
+		}
+		if (now_us() >= until) {
+			snprintf(err, errlen, "nothing listened on port %d within %.0f s", port,
+			         (double)wait_us / 1e6);
+			monitor_stop_child(pid, USEC_PER_SEC);
+			return -ETIMEDOUT;
+		}
+		usleep(50 * 1000);
+	}
+}
+
+int monitor_stop_child(pid_t pid, int64_t grace_us)
+{
+	int st = -1;
+	if (pid <= 0)
+		return -1;
+	kill(-pid, SIGTERM);
+	int64_t until = now_us() + grace_us;
+	while (now_us() < until) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			kill(-pid, SIGKILL); /* what is left of the group */
+			return st;
+		}
+		usleep(20 * 1000);
+	}
+	kill(-pid, SIGKILL);
+	return waitpid(pid, &st, 0) == pid ? st : -1;
+}

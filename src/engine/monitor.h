@@ -1,0 +1,62 @@
+/* monitor.h: watch the target and the host during a run (issue #12, docs/monitoring.md):
+ * once a second, read the target's process tree, the host and the generator itself from
+ * /proc (util/procfs.h) and record them as metrics of the run, on the run's clock:
+ *
+ *   target_cpu_percent, target_cpu_user_percent, target_cpu_system_percent  gauges, % of
+ *       one core (200 = two cores busy); target_rss_bytes, target_threads,
+ *       target_open_fds gauges; target_ctx_switches_voluntary,
+ *       target_ctx_switches_involuntary, target_disk_read_bytes, target_disk_write_bytes
+ *       counters (per second in the time series)
+ *   host_cpu_percent (% of the whole machine), host_load1, host_mem_available_bytes,
+ *       host_swap_used_bytes gauges; host_tcp_retransmits, host_listen_overflows,
+ *       host_listen_drops counters
+ *   generator_cpu_percent (% of one core: this process), generator_rss_bytes gauges
+ *
+ * The target is a pid and its descendants (a pre-forking server is one target). Costs a
+ * few /proc reads a second in the coordinator's thread; nothing on the request path. */
+#ifndef STAMPEDE_ENGINE_MONITOR_H
+#define STAMPEDE_ENGINE_MONITOR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "metrics/metrics.h"
+
+struct monitor;
+
+/* A monitor of pid (0: the host and the generator only); found says how the pid was
+ * given, for the result ("--monitor-pid", "port 8080", "--monitor-cmd"); copied. */
+struct monitor *monitor_new(pid_t pid, const char *found);
+
+/* Register the metrics in reg (before thresholds are checked, so thresholds may select
+ * them). Returns 0 or a negative errno (-ENOSPC: too many metrics). */
+int monitor_attach(struct monitor *m, struct registry *reg);
+
+/* Take one reading and record it into s (the coordinator's sink): gauges get the
+ * reading, counters what happened since the last one. The first call only sets the
+ * baseline of the rates. elapsed_s: the run's clock, for when the target exited. */
+void monitor_sample(struct monitor *m, struct sink *s, double elapsed_s);
+
+/* What was watched, for the result's analyses.monitor: {target: {pid, comm, found,
+ * processes (most seen at once), exitedAtS (when it was gone), ioReadable,
+ * fdsReadable} or null, host: {cpus, memTotalBytes}, samples}. A new reference. */
+json_t *monitor_json(const struct monitor *m);
+
+void monitor_free(struct monitor *m);
+
+/* --monitor-cmd: start cmd with /bin/sh -c CMD in a process group of its own, stdout and
+ * stderr to log_path (or discarded when NULL), then wait until something
+ * listens on port (at most wait_us). Returns the pid, or a negative errno with a reason
+ * in err (-EADDRINUSE: something listens on port already; -ECHILD: the command exited
+ * first; -ETIMEDOUT: no listener in time; -EINTR: stop(), polled while waiting, said
+ * stop; the child is stopped in those cases). The child gets SIGTERM if stampede dies. */
+pid_t monitor_spawn(const char *cmd, int port, int64_t wait_us, const char *log_path,
+                    bool (*stop)(void), char *err, size_t errlen);
+
+/* Stop a process group started by monitor_spawn: SIGTERM, then SIGKILL after grace_us;
+ * reaps it. Returns its wait status, or -1. */
+int monitor_stop_child(pid_t pid, int64_t grace_us);
+
+#endif

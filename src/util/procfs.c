@@ -1,0 +1,375 @@
+/* procfs.c: process and host readings from /proc (procfs.h). */
+#include "util/procfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/common.h"
+
+/* Read a small /proc file whole into buf (NUL-terminated). Returns its length or -errno. */
+static ssize_t slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	size_t n = fread(buf, 1, len - 1, f);
+	int e = ferror(f) ? -EIO : 0;
+	fclose(f);
+	buf[n] = '\0';
+	return e ? e : (ssize_t)n;
+}
+
+/* The number after "key" (a line "key: value" or "key value") in text; false if absent. */
+static bool field_u64(const char *text, const char *key, uint64_t *out)
+{
+	size_t kl = strlen(key);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, kl) != 0 || (p[kl] != ':' && !isspace((unsigned char)p[kl])))
+			continue;
+		p += kl + (p[kl] == ':');
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (end == p)
+			return false;
+		*out = v;
+		return true;
+	}
+	return false;
+}
+
+/* The context switches of every thread of pid (a process's own status file counts its
+ * main thread's only), at most PROCFS_TREE_MAX threads. */
+static void task_switches(pid_t pid, struct procfs_proc *out)
+{
+	char path[96], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	for (int n = 0; n < PROCFS_TREE_MAX && (e = readdir(d));) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		n++;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", (int)pid, e->d_name);
+		uint64_t v;
+		if (slurp(path, buf, sizeof(buf)) <= 0)
+			continue;
+		if (field_u64(buf, "voluntary_ctxt_switches", &v))
+			out->ctx_voluntary += v;
+		if (field_u64(buf, "nonvoluntary_ctxt_switches", &v))
+			out->ctx_involuntary += v;
+	}
+	closedir(d);
+}
+
+/* One process: stat, status, io and fd. */
+static int proc_one(pid_t pid, struct procfs_proc *out, pid_t *ppid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ssize_t n = slurp(path, buf, sizeof(buf));
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	/* the fields after the command name, which may hold spaces and parentheses */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	char state;
+	long long f[22] = { 0 };
+	int got = sscanf(p + 2,
+	                 "%c %lld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld %*d %*d %*d "
+	                 "%*d %lld",
+	                 &state, &f[0], &f[1], &f[2], &f[3]);
+	if (got < 5)
+		return -EIO;
+	if (state == 'Z' || state == 'X')
+		return -ESRCH;
+	static long tck;
+	if (!tck)
+		tck = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	if (ppid)
+		*ppid = (pid_t)f[0];
+	out->user_us += (uint64_t)f[1] * 1000000ull / (uint64_t)tck;
+	out->system_us += (uint64_t)f[2] * 1000000ull / (uint64_t)tck;
+	out->threads += f[3];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (slurp(path, buf, sizeof(buf)) > 0) {
+		uint64_t v;
+		if (field_u64(buf, "VmRSS", &v))
+			out->rss_bytes += v * 1024;
+	}
+	task_switches(pid, out);
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	uint64_t rb, wb;
+	if (slurp(path, buf, sizeof(buf)) > 0 && field_u64(buf, "read_bytes", &rb) &&
+	    field_u64(buf, "write_bytes", &wb) && out->read_bytes >= 0) {
+		out->read_bytes += (int64_t)rb;
+		out->write_bytes += (int64_t)wb;
+	} else {
+		out->read_bytes = out->write_bytes = -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (d && out->fds >= 0) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				out->fds++;
+	} else {
+		out->fds = -1;
+	}
+	if (d)
+		closedir(d);
+	out->processes++;
+	return 0;
+}
+
+int procfs_proc_read(pid_t pid, struct procfs_proc *out)
+{
+	memset(out, 0, sizeof(*out));
+	return proc_one(pid, out, NULL);
+}
+
+/* Append the children of pid (from each of its threads' children file) to list, which
+ * holds n and has room for max. Returns the new count. */
+static int add_children(pid_t pid, pid_t *list, int n, int max)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return n;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)pid, e->d_name);
+		if (slurp(path, buf, sizeof(buf)) <= 0)
+			continue;
+		char *p = buf, *end;
+		for (long v; n < max && (v = strtol(p, &end, 10), end != p); p = end)
+			list[n++] = (pid_t)v;
+	}
+	closedir(d);
+	return n;
+}
+
+int procfs_tree_read(pid_t pid, struct procfs_proc *out)
+{
+	pid_t list[PROCFS_TREE_MAX];
+	int n = 1;
+	list[0] = pid;
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < n; i++) {
+		int e = proc_one(list[i], out, NULL);
+		if (e < 0 && i == 0)
+			return e;
+		if (e == 0)
+			n = add_children(list[i], list, n, PROCFS_TREE_MAX);
+	}
+	return 0;
+}
+
+int procfs_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	ssize_t n = slurp(path, buf, len);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int procfs_tree_comm(pid_t pid, char *buf, size_t len)
+{
+	int e = procfs_comm(pid, buf, len);
+	if (e < 0 || (strcmp(buf, "sh") && strcmp(buf, "dash") && strcmp(buf, "bash")))
+		return e;
+	pid_t kids[8];
+	int n = add_children(pid, kids, 0, ARRAY_SIZE(kids));
+	if (n > 0)
+		procfs_comm(kids[0], buf, len);
+	return 0;
+}
+
+bool procfs_host_cpu(uint64_t *busy, uint64_t *total)
+{
+	char buf[512];
+	unsigned long long v[10] = { 0 };
+	if (slurp("/proc/stat", buf, sizeof(buf)) <= 0)
+		return false;
+	int n = sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	if (n < 4)
+		return false;
+	*total = 0;
+	for (int i = 0; i < 8; i++) /* guest time is already in user */
+		*total += v[i];
+	*busy = *total - v[3] - v[4]; /* minus idle and iowait */
+	return true;
+}
+
+/* The value of column key in the "Prefix: names" / "Prefix: values" line pair of text
+ * (/proc/net/snmp, /proc/net/netstat). */
+static bool pair_u64(const char *text, const char *prefix, const char *key, uint64_t *out)
+{
+	size_t pl = strlen(prefix);
+	const char *names = NULL;
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, prefix, pl) != 0)
+			continue;
+		if (!names) {
+			names = p + pl;
+			continue;
+		}
+		/* p: the values line; walk both lines' space-separated columns together */
+		const char *a = names, *b = p + pl;
+		size_t kl = strlen(key);
+		while (*a && *a != '\n' && *b && *b != '\n') {
+			while (*a == ' ')
+				a++;
+			while (*b == ' ')
+				b++;
+			size_t al = strcspn(a, " \n");
+			if (al == kl && !strncmp(a, key, kl)) {
+				char *end;
+				unsigned long long v = strtoull(b, &end, 10);
+				if (end == b)
+					return false;
+				*out = v;
+				return true;
+			}
+			a += al;
+			b += strcspn(b, " \n");
+		}
+		return false;
+	}
+	return false;
+}
+
+int procfs_host_read(struct procfs_host *out)
+{
+	static char buf[16384];
+	memset(out, 0, sizeof(*out));
+	if (!procfs_host_cpu(&out->cpu_busy, &out->cpu_total))
+		return -EIO;
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	out->cpus = c > 0 ? (int)c : 1;
+	if (slurp("/proc/loadavg", buf, sizeof(buf)) > 0)
+		out->load1 = strtod(buf, NULL);
+	if (slurp("/proc/meminfo", buf, sizeof(buf)) > 0) {
+		uint64_t total = 0, avail = 0, st = 0, sf = 0;
+		field_u64(buf, "MemTotal", &total);
+		field_u64(buf, "MemAvailable", &avail);
+		field_u64(buf, "SwapTotal", &st);
+		field_u64(buf, "SwapFree", &sf);
+		out->mem_total_bytes = total * 1024;
+		out->mem_available_bytes = avail * 1024;
+		out->swap_used_bytes = st > sf ? (st - sf) * 1024 : 0;
+	}
+	if (slurp("/proc/net/snmp", buf, sizeof(buf)) > 0)
+		pair_u64(buf, "Tcp:", "RetransSegs", &out->tcp_retrans_segs);
+	if (slurp("/proc/net/netstat", buf, sizeof(buf)) > 0) {
+		pair_u64(buf, "TcpExt:", "ListenOverflows", &out->listen_overflows);
+		pair_u64(buf, "TcpExt:", "ListenDrops", &out->listen_drops);
+	}
+	return 0;
+}
+
+#define PORT_INODES_MAX 16
+#define PORT_PIDS_MAX   64
+
+/* The inodes of the sockets listening on port in one /proc/net/tcp* file. */
+static int listen_inodes(const char *path, int port, unsigned long *ino, int n)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	if (!f)
+		return n;
+	while (n < PORT_INODES_MAX && fgets(line, sizeof(line), f)) {
+		char local[128];
+		unsigned st, lport;
+		unsigned long inode;
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line, " %*d: %127s %*s %x %*s %*s %*s %*u %*u %lu", local, &st,
+		           &inode) != 3)
+			continue;
+		char *colon = strrchr(local, ':');
+		if (!colon || sscanf(colon + 1, "%x", &lport) != 1)
+			continue;
+		if (st == 0x0A && (int)lport == port && inode) /* TCP_LISTEN */
+			ino[n++] = inode;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Whether process pid holds one of the inodes as an open socket. */
+static bool holds_socket(const char *pid, const unsigned long *ino, int n)
+{
+	char path[96], link[64];
+	snprintf(path, sizeof(path), "/proc/%.16s/fd", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	struct dirent *e;
+	bool found = false;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.16s/fd/%.32s", pid, e->d_name);
+		ssize_t l = readlink(path, link, sizeof(link) - 1);
+		unsigned long v;
+		if (l <= 8 || strncmp(link, "socket:[", 8) != 0)
+			continue;
+		link[l] = '\0';
+		v = strtoul(link + 8, NULL, 10);
+		for (int i = 0; i < n && !found; i++)
+			found = v == ino[i];
+	}
+	closedir(d);
+	return found;
+}
+
+pid_t procfs_port_pid(int port)
+{
+	unsigned long ino[PORT_INODES_MAX];
+	int n = listen_inodes("/proc/net/tcp", port, ino, 0);
+	n = listen_inodes("/proc/net/tcp6", port, ino, n);
+	if (n == 0)
+		return -ENOENT;
+	pid_t pids[PORT_PIDS_MAX], ppids[PORT_PIDS_MAX];
+	int np = 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -EACCES;
+	struct dirent *e;
+	while (np < PORT_PIDS_MAX && (e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]) || !holds_socket(e->d_name, ino, n))
+			continue;
+		struct procfs_proc p = { 0 };
+		pid_t pid = (pid_t)atoi(e->d_name), pp = 0;
+		if (proc_one(pid, &p, &pp) == 0) {
+			pids[np] = pid;
+			ppids[np++] = pp;
+		}
+	}
+	closedir(d);
+	/* the holder whose parent is not a holder: the top of a pre-forked tree */
+	for (int i = 0; i < np; i++) {
+		bool child = false;
+		for (int j = 0; j < np && !child; j++)
+			child = ppids[i] == pids[j];
+		if (!child)
+			return pids[i];
+	}
+	return np ? pids[0] : -EACCES;
+}

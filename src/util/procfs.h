@@ -1,0 +1,74 @@
+/* procfs.h: readings of a process (tree) and of the host from Linux's /proc, for the
+ * monitoring of a run's target (engine/monitor.h). Sources: proc(5) — /proc/PID/stat
+ * (fields 14 utime, 15 stime, 20 num_threads), /proc/PID/status (VmRSS,
+ * voluntary_ctxt_switches, nonvoluntary_ctxt_switches), /proc/PID/io (read_bytes,
+ * write_bytes), /proc/PID/fd, /proc/stat, /proc/loadavg, /proc/meminfo, /proc/net/snmp
+ * (Tcp: RetransSegs), /proc/net/netstat (TcpExt: ListenOverflows, ListenDrops),
+ * /proc/net/tcp and tcp6 (listening sockets). Every function reads the files afresh;
+ * nothing is cached. */
+#ifndef STAMPEDE_UTIL_PROCFS_H
+#define STAMPEDE_UTIL_PROCFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The most processes a tree reading follows (a pid and its descendants). */
+#define PROCFS_TREE_MAX 256
+
+/* One reading of a process, or of a process tree (the sums over its processes). */
+struct procfs_proc {
+	uint64_t user_us, system_us; /* CPU time used so far, µs */
+	uint64_t rss_bytes;          /* resident set size (VmRSS) */
+	int64_t threads;
+	int64_t fds;            /* open file descriptors; -1 when /proc/PID/fd is not readable */
+	uint64_t ctx_voluntary; /* context switches so far */
+	uint64_t ctx_involuntary;
+	int64_t read_bytes, write_bytes; /* storage I/O so far; -1 when /proc/PID/io is not
+	                                  * readable (another user's process, without root) */
+	int processes;                   /* processes read (1 for a single pid) */
+};
+
+/* Read process pid alone (processes = 1). Returns 0, -ESRCH when it is gone (or a zombie),
+ * or another negative errno. */
+int procfs_proc_read(pid_t pid, struct procfs_proc *out);
+
+/* Read pid and its descendants (children through /proc/PID/task/TID/children, at most
+ * PROCFS_TREE_MAX processes), summing their readings: a pre-forking server (nginx's
+ * workers, gunicorn's) is one target. Returns 0 or -ESRCH when pid itself is gone. */
+int procfs_tree_read(pid_t pid, struct procfs_proc *out);
+
+/* The process's command name (comm, at most 15 characters) into buf; 0 or -ESRCH. */
+int procfs_comm(pid_t pid, char *buf, size_t len);
+
+/* The name of the tree at pid: its comm, or when pid is a shell (sh, dash, bash) with a
+ * child, the first child's (--monitor-cmd "cd app && ./server" is "server"). 0 or
+ * -ESRCH. */
+int procfs_tree_comm(pid_t pid, char *buf, size_t len);
+
+/* One reading of the host. */
+struct procfs_host {
+	uint64_t cpu_busy, cpu_total; /* /proc/stat "cpu" jiffies: all but idle and iowait */
+	int cpus;                     /* online CPUs */
+	double load1;                 /* 1-minute load average */
+	uint64_t mem_total_bytes, mem_available_bytes;
+	uint64_t swap_used_bytes;
+	uint64_t tcp_retrans_segs; /* Tcp: RetransSegs so far */
+	uint64_t listen_overflows; /* TcpExt: ListenOverflows so far (accept queue full) */
+	uint64_t listen_drops;     /* TcpExt: ListenDrops so far */
+};
+
+/* Read the host. Returns 0, or a negative errno when /proc/stat cannot be read (the other
+ * fields are 0 when their file is missing). */
+int procfs_host_read(struct procfs_host *out);
+
+/* The /proc/stat "cpu" line alone: busy and total jiffies since boot. */
+bool procfs_host_cpu(uint64_t *busy, uint64_t *total);
+
+/* The process listening on TCP port (IPv4 or IPv6, any local address) — for a tree of
+ * processes sharing the socket, the one whose parent does not hold it (nginx's master).
+ * Returns the pid, -ENOENT when nothing listens there, -EACCES when a listener exists but
+ * its process could not be seen (another user's, without root). */
+pid_t procfs_port_pid(int port);
+
+#endif

@@ -1,0 +1,160 @@
+"""Watching the target during a run (issue #12): --monitor-pid, --monitor-port and
+--monitor-cmd sample /proc once a second into target_*, host_* and generator_* metrics.
+
+Every target is a demo server the test starts on loopback (or the one --monitor-cmd
+starts); loads are a few seconds long. CPU figures are checked against what the demo's
+--cpu-us knob costs (rate x CPU per request), in a wide band: this is accounting, not
+timing.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN
+from demo_fixtures import demo_server  # noqa: F401
+
+EXIT_OK, EXIT_INVALID = 0, 104
+
+TARGET_GAUGES = ["target_cpu_percent", "target_cpu_user_percent", "target_cpu_system_percent",
+                 "target_rss_bytes", "target_threads", "target_open_fds"]
+TARGET_COUNTERS = ["target_ctx_switches_voluntary", "target_ctx_switches_involuntary",
+                   "target_disk_read_bytes", "target_disk_write_bytes"]
+HOST = ["host_cpu_percent", "host_load1", "host_mem_available_bytes", "host_swap_used_bytes",
+        "host_tcp_retransmits", "host_listen_overflows", "host_listen_drops"]
+GENERATOR = ["generator_cpu_percent", "generator_rss_bytes"]
+
+
+def result(r):
+    with open(r.export) as f:
+        return json.load(f)
+
+
+def series_values(doc, name, col="value"):
+    ts = doc["metrics"][name]["timeseries"]
+    i = ts["columns"].index(col)
+    return [p[i] for p in ts["points"]]
+
+
+def test_monitor_cmd_measures_the_demos_cpu(stampede, free_port, tmp_path):
+    """--monitor-cmd starts the demo, waits for its port, watches it and stops it after:
+    200 requests/s x 2 ms of CPU each = 40% of a core."""
+    log = tmp_path / "demo.log"
+    cmd = f"{BIN} serve-demo --port {free_port} --cpu-us 2000"
+    r = stampede.load(f"http://127.0.0.1:{free_port}/api/products/1", "--rate", "200",
+                      "--duration", "5s", "--monitor-cmd", cmd, "--monitor-log", log,
+                      timeout=60)
+    doc = result(r)
+    for m in TARGET_GAUGES + TARGET_COUNTERS + HOST + GENERATOR:
+        assert m in doc["metrics"], m
+    # the steady seconds (the first reading is the baseline of the rates)
+    cpu = series_values(doc, "target_cpu_percent")[1:-1]
+    assert cpu, doc["metrics"]["target_cpu_percent"]
+    mean = sum(cpu) / len(cpu)
+    assert 25 <= mean <= 70, cpu
+    assert doc["metrics"]["target_threads"]["values"]["max"] >= 5  # main + 4 workers
+    assert doc["metrics"]["target_rss_bytes"]["values"]["min"] > 1 << 20
+    assert doc["metrics"]["target_ctx_switches_voluntary"]["values"]["count"] > 0
+    assert doc["metrics"]["generator_cpu_percent"]["values"]["max"] > 0
+    mon = doc["analyses"]["monitor"]
+    assert mon["target"]["found"] == "--monitor-cmd" and mon["target"]["comm"] == "stampede"
+    assert mon["target"]["exitedAtS"] is None
+    assert doc["options"]["monitor"]["cmd"] == cmd
+    assert "listening on" in log.read_text()
+    # the target was stopped after the run: nothing listens on the port any more
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", free_port)) != 0
+
+
+def test_monitor_port_and_pid_find_the_same_process(stampede, demo_server):
+    d = demo_server()
+    by_port = result(stampede.load(f"{d.url}/health", "--vus", "1", "--duration", "2s",
+                                   "--monitor-port", d.port))
+    assert by_port["analyses"]["monitor"]["target"]["pid"] == d.pid
+    assert by_port["analyses"]["monitor"]["target"]["found"] == f"port {d.port}"
+    by_pid = result(stampede.load(f"{d.url}/health", "--vus", "1", "--duration", "2s",
+                                  "--monitor-pid", d.pid))
+    assert by_pid["analyses"]["monitor"]["target"]["pid"] == d.pid
+    assert d.proc.poll() is None, "--monitor-pid does not stop a process it did not start"
+
+
+def test_monitor_follows_a_process_tree(stampede, free_port, tmp_path):
+    """A shell that forks the server: the tree (sh and its child) is the target."""
+    cmd = f"{BIN} serve-demo --port {free_port} --cpu-us 1000 & wait"
+    r = stampede.load(f"http://127.0.0.1:{free_port}/api/products/1", "--rate", "100",
+                      "--duration", "3s", "--monitor-cmd", cmd, timeout=60)
+    doc = result(r)
+    assert doc["analyses"]["monitor"]["target"]["processes"] == 2
+    assert max(series_values(doc, "target_cpu_percent")) > 5
+
+
+def test_monitor_sees_the_target_exit(demo_server):
+    """The demo stops 1.5 s into a 4 s run: the monitor says when it went, and the run
+    goes on."""
+    d = demo_server()
+    out = d.dir / "r.json"
+    p = subprocess.Popen([BIN, "run", "--url", f"{d.url}/health", "--rate", "20",
+                          "--duration", "4s", "-q", "--monitor-pid", str(d.pid), "--out",
+                          f"result={out}"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        d.stop()
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    doc = json.loads(out.read_text())
+    gone = doc["analyses"]["monitor"]["target"]["exitedAtS"]
+    assert gone is not None and 0.5 <= gone <= 4.5, doc["analyses"]["monitor"]
+    assert b"exited" in err, err
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--monitor-pid", "0"], "invalid --monitor-pid"),
+    (["--monitor-pid", "x"], "invalid --monitor-pid"),
+    (["--monitor-port", "70000"], "invalid --monitor-port"),
+    (["--monitor-cmd", "  "], "invalid --monitor-cmd"),
+    (["--memory-limit", "lots"], "invalid --memory-limit"),
+    (["--monitor-log", "x.log"], "--monitor-log is --monitor-cmd's output"),
+    (["--monitor-pid", "1", "--monitor-port", "80"], "give one target"),
+    (["--memory-limit", "1GiB"], "--memory-limit is the watched target's"),
+])
+def test_monitor_bad_flags(stampede, free_port, args, says):
+    r = stampede("run", "--url", f"http://127.0.0.1:{free_port}/", "--duration", "1s",
+                 *args, expect=EXIT_INVALID)
+    assert says in r.stderr, r.stderr
+
+
+def test_monitor_missing_targets(stampede, free_port, tmp_path):
+    url = f"http://127.0.0.1:{free_port}/"
+    # a pid that does not exist (pid_max is at most 4194304; pick one that is free now)
+    pid = 4194303
+    while os.path.exists(f"/proc/{pid}"):
+        pid -= 1
+    r = stampede("run", "--url", url, "--duration", "1s", "--monitor-pid", pid,
+                 expect=EXIT_INVALID)
+    assert f"--monitor-pid {pid}: no such process" in r.stderr
+    r = stampede("run", "--url", url, "--duration", "1s", "--monitor-port", free_port,
+                 expect=EXIT_INVALID)
+    assert "nothing listens on that port" in r.stderr
+    r = stampede("run", "--url", url, "--duration", "1s", "--monitor-cmd", "exit 3",
+                 expect=EXIT_INVALID)
+    assert "exited with status 3 before listening" in r.stderr
+    script = tmp_path / "s.lua"
+    script.write_text("function default() end\n")
+    r = stampede("run", script, "--duration", "1s", "--monitor-cmd", "sleep 5",
+                 expect=EXIT_INVALID)
+    assert "give --monitor-port" in r.stderr
+
+
+def test_monitor_cmd_refuses_a_busy_port(stampede, demo_server):
+    d = demo_server()
+    r = stampede("run", "--url", f"{d.url}/health", "--duration", "1s", "--monitor-cmd",
+                 f"{BIN} serve-demo --port {d.port}", expect=EXIT_INVALID)
+    assert f"port {d.port} is in use already (pid {d.pid}" in r.stderr, r.stderr

@@ -1,0 +1,82 @@
+/* test_procfs.c: util/procfs readings of this test process, a child and the host. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/procfs.h"
+
+Test(procfs, reads_this_process)
+{
+	struct procfs_proc p;
+	cr_assert_eq(procfs_proc_read(getpid(), &p), 0);
+	cr_assert_eq(p.processes, 1);
+	cr_assert_geq(p.threads, 1);
+	cr_assert_gt(p.rss_bytes, 100000); /* a process takes more than 100 kB */
+	cr_assert_geq(p.fds, 3);           /* stdin, stdout, stderr at least */
+	cr_assert_gt(p.ctx_voluntary + p.ctx_involuntary, 0);
+	char comm[32];
+	cr_assert_eq(procfs_comm(getpid(), comm, sizeof(comm)), 0);
+	cr_assert_gt(strlen(comm), 0);
+}
+
+Test(procfs, a_tree_counts_its_children)
+{
+	pid_t kid = fork();
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	cr_assert_gt(kid, 0);
+	struct procfs_proc one, tree;
+	int e1 = procfs_proc_read(getpid(), &one), e2 = procfs_tree_read(getpid(), &tree);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	cr_assert_eq(e1, 0);
+	cr_assert_eq(e2, 0);
+	cr_assert_geq(tree.processes, 2);
+	cr_assert_gt(tree.rss_bytes, one.rss_bytes);
+}
+
+Test(procfs, a_gone_process_is_esrch)
+{
+	pid_t kid = fork();
+	if (kid == 0)
+		_exit(0);
+	waitpid(kid, NULL, 0); /* reaped: the pid is free */
+	struct procfs_proc p;
+	cr_assert_eq(procfs_proc_read(kid, &p), -ESRCH);
+	cr_assert_eq(procfs_tree_read(kid, &p), -ESRCH);
+}
+
+Test(procfs, finds_the_listener_of_a_port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	int port = ntohs(a.sin_port);
+	cr_assert_eq(procfs_port_pid(port), -ENOENT, "bound, not listening: not found");
+	cr_assert_eq(listen(s, 1), 0);
+	cr_assert_eq(procfs_port_pid(port), getpid());
+	close(s);
+	cr_assert_eq(procfs_port_pid(port), -ENOENT);
+}
+
+Test(procfs, reads_the_host)
+{
+	struct procfs_host h, h2;
+	cr_assert_eq(procfs_host_read(&h), 0);
+	cr_assert_geq(h.cpus, 1);
+	cr_assert_gt(h.mem_total_bytes, 0);
+	cr_assert_leq(h.mem_available_bytes, h.mem_total_bytes);
+	cr_assert_gt(h.cpu_total, 0);
+	cr_assert_leq(h.cpu_busy, h.cpu_total);
+	cr_assert_eq(procfs_host_read(&h2), 0);
+	cr_assert_geq(h2.cpu_total, h.cpu_total, "jiffies only grow");
+	cr_assert_geq(h2.tcp_retrans_segs, h.tcp_retrans_segs);
+}
