@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis/verdict.h"
+#include "analysis/analyses.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "engine/run.h"
@@ -96,11 +96,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "stampede report: %s\n", err);
 		return EXIT_INVALID_CONFIG;
 	}
-	if (!json_object_get(r->analyses, "testType")) { /* a result from before the verdicts */
-		json_t *tv = verdict_test_type(r);
-		if (tv)
-			json_object_set_new(r->analyses, "testType", tv);
-	}
+	analyses_fill(r); /* a result from before an analysis existed */
 	int rc = html_report_write(r, out, err, sizeof(err));
 	result_free(r);
 	if (rc < 0) {

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/verdict.h"
+#include "analysis/analyses.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "cli/monitor_args.h"
@@ -735,9 +735,7 @@ static int outputs_finish(void *ctx, struct result *r)
 	bool printed = false;
 	if (o->mon) /* before the analyses that read it */
 		json_object_set_new(r->analyses, "monitor", monitor_json(o->mon));
-	json_t *tv = verdict_test_type(r); /* --type: the verdicts it exists for */
-	if (tv)
-		json_object_set_new(r->analyses, "testType", tv);
+	analyses_fill(r); /* --type's verdicts, leaks (analysis/analyses.h) */
 	if (o->script && o->script->has_handle_summary && !r->gen.workers_stuck) {
 		json_t *data = k6_summary_data(r, &o->env);
 		int e = script_handle_summary(o->script, data, &printed);
