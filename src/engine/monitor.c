@@ -68,7 +68,8 @@ struct monitor {
 	pid_t pid;
 	char found[64];
 	char comm[32];
-	bool named; /* comm read once the target runs */
+	bool named;           /* comm read once the target runs */
+	int64_t cgroup_limit; /* its cgroup's memory limit, bytes; 0: none */
 	int sid[MON_NMETRICS];
 	bool attached;
 	int64_t samples;
@@ -137,6 +138,7 @@ static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double 
 	m->processes_max = MAX(m->processes_max, p.processes);
 	if (!m->named) { /* after --monitor-cmd's shell has started the command */
 		procfs_tree_comm(m->pid, m->comm, sizeof(m->comm));
+		m->cgroup_limit = procfs_cgroup_mem_limit(m->pid);
 		m->named = true;
 	}
 	sink_gauge(s, m->sid[T_RSS], (double)p.rss_bytes);
@@ -225,6 +227,8 @@ json_t *monitor_json(const struct monitor *m)
 		t = json_pack("{s:i, s:s, s:s, s:i, s:b, s:b}", "pid", (int)m->pid, "comm", m->comm,
 		              "found", m->found, "processes", m->processes_max, "ioReadable",
 		              m->io_readable, "fdsReadable", m->fds_readable);
+		json_object_set_new(t, "cgroupMemoryLimit",
+		                    m->cgroup_limit ? json_integer(m->cgroup_limit) : json_null());
 		json_object_set_new(t, "exitedAtS",
 		                    m->exited_at_s >= 0 ? json_real(m->exited_at_s) : json_null());
 	}

@@ -40,8 +40,8 @@ int monitor_attach(struct monitor *m, struct registry *reg);
 void monitor_sample(struct monitor *m, struct sink *s, double elapsed_s);
 
 /* What was watched, for the result's analyses.monitor: {target: {pid, comm, found,
- * processes (most seen at once), exitedAtS (when it was gone), ioReadable,
- * fdsReadable} or null, host: {cpus, memTotalBytes}, samples}. A new reference. */
+ * processes (most seen at once), exitedAtS (when it was gone), cgroupMemoryLimit
+ * (bytes, or null), ioReadable, fdsReadable} or null, host: {cpus, memTotalBytes}, samples}. A new reference. */
 json_t *monitor_json(const struct monitor *m);
 
 void monitor_free(struct monitor *m);

@@ -633,6 +633,115 @@ static void section_over_time(struct buf *b, const struct result *r)
 	put(b, "</section>\n");
 }
 
+/* --- the target, the host and the generator (--monitor-*) ------------------------- */
+
+/* The last line added to c, its y multiplied by k (bytes to MB, machine % to core %). */
+static void scale_last(struct chart *c, double k)
+{
+	if (c->nlines == 0)
+		return;
+	struct cline *l = &c->lines[c->nlines - 1];
+	for (int i = 0; i < l->n; i++)
+		l->y[i] *= k;
+}
+
+/* A leak's Sen line (analyses.leaks.METRIC) on c, in MB, when it was reported. */
+static void leak_line(struct chart *c, const json_t *leak, const char *label)
+{
+	double from = phase_num(leak, "fromS"), to = phase_num(leak, "toS");
+	double slope = phase_num(leak, "perSecond"), end = phase_num(leak, "level");
+	if (!json_is_true(json_object_get(leak, "leaking")) || !isfinite(from) || !isfinite(to) ||
+	    !(to > from) || !isfinite(slope) || !isfinite(end))
+		return;
+	struct cline *t = chart_line(c, label, 2);
+	if (!t)
+		return;
+	t->color = "#111827";
+	t->x[0] = from, t->y[0] = (end - slope * (to - from)) / 1e6;
+	t->x[1] = to, t->y[1] = end / 1e6;
+	t->n = 2;
+}
+
+static void section_target(struct buf *b, const struct result *r)
+{
+	const json_t *mon = json_object_get(r->analyses, "monitor");
+	if (!json_is_object(mon))
+		return;
+	const json_t *t = json_object_get(mon, "target");
+	const json_t *leaks = json_object_get(r->analyses, "leaks");
+	double cpus = phase_num(json_object_get(mon, "host"), "cpus");
+	const json_t *phases = json_object_get(json_object_get(r->options, "testType"), "phases");
+	put(b, "<section id=\"target\"><h2>The target and the host</h2>\n<p>");
+	if (json_is_object(t)) {
+		char pid[24];
+		put(b, "Watched ");
+		put_name(b, json_string_value(json_object_get(t, "comm")) ?: "?");
+		putf(b, " (pid %s, ", fmt_num(phase_num(t, "pid"), pid, sizeof(pid)));
+		put_name(b, json_string_value(json_object_get(t, "found")) ?: "");
+		double procs = phase_num(t, "processes");
+		if (procs > 1)
+			putf(b, "; %.0f processes", procs);
+		put(b, ") once a second");
+		double gone = phase_num(t, "exitedAtS");
+		if (isfinite(gone))
+			putf(b, "; <b>it exited %.0f s into the run</b>", gone);
+		put(b, ". ");
+	}
+	put(b, "CPU is in % of one core (the host's too: 100% per core busy).</p>\n");
+	const json_t *e;
+	size_t i;
+	if (json_array_size(json_object_get(leaks, "findings"))) {
+		put(b, "<ul class=\"findings\">");
+		json_array_foreach(json_object_get(leaks, "findings"), i, e)
+		{
+			put(b, "<li>");
+			put_name(b, json_string_value(e) ?: "");
+			put(b, "</li>");
+		}
+		put(b, "</ul>\n");
+	}
+	struct chart cpu = { .id = "chart-cpu",
+		             .title = "CPU",
+		             .xlabel = "seconds since the start",
+		             .ylabel = "% of one core",
+		             .xmax = r->duration_s,
+		             .phases = json_is_array(phases) ? phases : NULL,
+		             .mark_x = NAN };
+	ts_line(&cpu, r, "target_cpu_percent", TS_V0, 0, "target");
+	ts_line(&cpu, r, "generator_cpu_percent", TS_V0, 0, "stampede");
+	ts_line(&cpu, r, "host_cpu_percent", TS_V0, 0, "whole host");
+	scale_last(&cpu, isfinite(cpus) && cpus > 0 ? cpus : 1);
+	chart_render(b, &cpu);
+
+	struct chart mem = { .id = "chart-memory",
+		             .title = "Memory (RSS)",
+		             .xlabel = "seconds since the start",
+		             .ylabel = "MB",
+		             .xmax = r->duration_s,
+		             .phases = cpu.phases,
+		             .mark_x = NAN };
+	ts_line(&mem, r, "target_rss_bytes", TS_V0, 0, "target");
+	scale_last(&mem, 1e-6);
+	leak_line(&mem, json_object_get(leaks, "target_rss_bytes"), "target's leak (Sen's slope)");
+	ts_line(&mem, r, "generator_rss_bytes", TS_V0, 0, "stampede");
+	scale_last(&mem, 1e-6);
+	chart_render(b, &mem);
+
+	struct chart res = { .id = "chart-resources",
+		             .title = "Threads, descriptors and the listen queue",
+		             .xlabel = "seconds since the start",
+		             .ylabel = "count (per second for overflows and retransmits)",
+		             .xmax = r->duration_s,
+		             .phases = cpu.phases,
+		             .mark_x = NAN };
+	ts_line(&res, r, "target_threads", TS_V0, 0, "target threads");
+	ts_line(&res, r, "target_open_fds", TS_V0, 0, "target open fds");
+	ts_line(&res, r, "host_listen_overflows", TS_PER_SECOND, 0, "listen overflows/s");
+	ts_line(&res, r, "host_tcp_retransmits", TS_PER_SECOND, 0, "TCP retransmits/s");
+	chart_render(b, &res);
+	put(b, "</section>\n");
+}
+
 /* --- the latency distribution ----------------------------------------------------- */
 
 static void section_distribution(struct buf *b, const struct result *r)
@@ -1283,13 +1392,17 @@ void html_report_render(const struct result *r, struct buf *b)
 	put_name(b, target_of(r));
 	putf(b, "</title>\n<style>%s</style></head>\n<body>\n", style);
 	header(b, r);
-	put(b, "<nav><a href=\"#over-time\">over time</a><a href=\"#distribution\">distribution</a>"
+	put(b, "<nav><a href=\"#over-time\">over time</a>");
+	if (json_is_object(json_object_get(r->analyses, "monitor")))
+		put(b, "<a href=\"#target\">target</a>");
+	put(b, "<a href=\"#distribution\">distribution</a>"
 	       "<a href=\"#endpoints\">endpoints</a><a href=\"#thresholds\">thresholds</a>"
 	       "<a href=\"#checks\">checks</a><a href=\"#errors\">errors</a>"
 	       "<a href=\"#generator\">generator</a><a href=\"#metrics\">metrics</a></nav>\n"
 	       "<main>\n");
 	section_test_type(b, r);
 	section_over_time(b, r);
+	section_target(b, r);
 	section_distribution(b, r);
 	section_endpoints(b, r);
 	section_thresholds(b, r);

@@ -178,6 +178,106 @@ static double jnum(const json_t *o, const char *k)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A rate or level with the digits that matter: 433, 85.9, 3.33 (as the HTML report). */
+static void fmt_rate(double v, char *buf, size_t len)
+{
+	double a = fabs(v);
+	snprintf(buf, len, "%.*f", a >= 100 ? 0 : a >= 10 ? 1 : 2, v);
+}
+
+/* The mean of a gauge's per-second values, and its first and last; false without any. */
+static bool gauge_stats(const struct result *r, const char *name, double *mean, double *first,
+                        double *last, double *max)
+{
+	int m = result_find_metric(r, name);
+	if (m < 0)
+		return false;
+	const struct result_timeseries *ts = &r->metrics[m].ts;
+	double sum = 0;
+	int n = 0;
+	for (int i = 0; i < ts->npoints; i++) {
+		if (ts->points[i].count <= 0)
+			continue;
+		double v = ts->points[i].v[0];
+		if (n == 0)
+			*first = v, *max = v;
+		*max = MAX(*max, ts->points[i].v[2]);
+		*last = v;
+		sum += v;
+		n++;
+	}
+	*mean = n ? sum / n : NAN;
+	return n > 0;
+}
+
+static double counter_total(const struct result *r, const char *name)
+{
+	int m = result_find_metric(r, name);
+	struct result_values v;
+	if (m < 0 || !result_combine(r, m, NULL, 0, &v))
+		return NAN;
+	double sum = v.sum;
+	result_values_free(&v);
+	return sum;
+}
+
+/* The watched target, host and generator (analyses.monitor, the target_ host_ and
+ * generator_ metrics), and the leak findings. */
+static void print_target(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *mon = json_object_get(r->analyses, "monitor");
+	if (!json_is_object(mon))
+		return;
+	const json_t *t = json_object_get(mon, "target");
+	double cpus = jnum(json_object_get(mon, "host"), "cpus");
+	double mean, first, last, max;
+	char a[32], b[32];
+	if (json_is_object(t)) {
+		fprintf(f, "\n  %sTARGET%s %s (pid %.0f, %s)", p->bold, p->reset,
+		        json_string_value(json_object_get(t, "comm")) ?: "?", jnum(t, "pid"),
+		        json_string_value(json_object_get(t, "found")) ?: "");
+		if (isfinite(jnum(t, "exitedAtS")))
+			fprintf(f, ": %sexited %.0f s into the run%s", p->bad, jnum(t, "exitedAtS"),
+			        p->reset);
+		fprintf(f, "\n");
+	} else {
+		fprintf(f, "\n  %sHOST%s\n", p->bold, p->reset);
+	}
+	fprintf(f, "    CPU:    ");
+	if (gauge_stats(r, "target_cpu_percent", &mean, &first, &last, &max))
+		fprintf(f, "target %.0f%% of a core on average (max %.0f%%); ", mean, max);
+	if (gauge_stats(r, "generator_cpu_percent", &mean, &first, &last, &max))
+		fprintf(f, "stampede %.0f%% (max %.0f%%); ", mean, max);
+	if (gauge_stats(r, "host_cpu_percent", &mean, &first, &last, &max))
+		fprintf(f, "host %.0f%% of its %.0f cores (max %.0f%%)", mean,
+		        isfinite(cpus) ? cpus : 0, max);
+	fprintf(f, "\n    memory: ");
+	if (gauge_stats(r, "target_rss_bytes", &mean, &first, &last, &max))
+		fprintf(f, "target %s -> %s; ", format_bytes(first, a, sizeof(a)),
+		        format_bytes(last, b, sizeof(b)));
+	if (gauge_stats(r, "generator_rss_bytes", &mean, &first, &last, &max))
+		fprintf(f, "stampede %s -> %s", format_bytes(first, a, sizeof(a)),
+		        format_bytes(last, b, sizeof(b)));
+	fprintf(f, "\n");
+	double th_mean, th_first, th_last, th_max, fd_mean, fd_first, fd_last, fd_max;
+	if (gauge_stats(r, "target_threads", &th_mean, &th_first, &th_last, &th_max) &&
+	    gauge_stats(r, "target_open_fds", &fd_mean, &fd_first, &fd_last, &fd_max))
+		fprintf(f, "    target: %.0f threads at most, %.0f open fds at most\n", th_max,
+		        fd_max);
+	double ov = counter_total(r, "host_listen_overflows");
+	double rt = counter_total(r, "host_tcp_retransmits");
+	if (isfinite(ov))
+		fprintf(f,
+		        "    TCP:    %s%.0f listen-queue overflows%s, %.0f retransmits (the whole "
+		        "host)\n",
+		        ov > 0 ? p->bad : "", ov, ov > 0 ? p->reset : "", rt);
+	size_t i;
+	const json_t *fi;
+	json_array_foreach(json_object_get(json_object_get(r->analyses, "leaks"), "findings"), i,
+	                   fi)
+	    fprintf(f, "    - %s%s%s\n", p->bad, json_string_value(fi), p->reset);
+}
+
 /* The test type's verdicts (analyses.testType, docs/result-format.md): the steps table and
  * the findings, each a line. */
 static void print_test_type(FILE *f, const struct result *r, const struct palette *p)
@@ -217,8 +317,8 @@ static void print_test_type(FILE *f, const struct result *r, const struct palett
 			else
 				snprintf(err, sizeof(err), "n/a");
 			char off[24], thr[24];
-			snprintf(off, sizeof(off), "%.6g", jnum(row, "offered"));
-			snprintf(thr, sizeof(thr), "%.6g", jnum(row, "throughput"));
+			fmt_rate(jnum(row, "offered"), off, sizeof(off));
+			fmt_rate(jnum(row, "throughput"), thr, sizeof(thr));
 			fprintf(f, "    %-16.16s %9s %10s %7s %10s %10s %10s  %s%s%s\n",
 			        json_string_value(json_object_get(row, "phase")),
 			        isfinite(jnum(row, "offered")) ? off : "-",
@@ -316,6 +416,7 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 	}
 	print_thresholds(f, r, p);
 	print_test_type(f, r, p);
+	print_target(f, r, p);
 
 	fprintf(f, "\n  %sMETRICS%s (run time %s)\n", p->bold, p->reset,
 	        format_duration((int64_t)(r->duration_s * 1e6), dur, sizeof(dur)));

@@ -200,6 +200,50 @@ int procfs_tree_comm(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+/* The smallest limit in file name of dir and its parents up to base. */
+static int64_t cgroup_walk(const char *base, const char *path, const char *name)
+{
+	char dir[1024], file[1200], buf[64];
+	int64_t best = 0;
+	snprintf(dir, sizeof(dir), "%s%s", base, path);
+	for (;;) {
+		snprintf(file, sizeof(file), "%s/%s", dir, name);
+		if (slurp(file, buf, sizeof(buf)) > 0 && isdigit((unsigned char)buf[0])) {
+			unsigned long long v = strtoull(buf, NULL, 10);
+			if (v > 0 && v < (1ull << 62) && (best == 0 || (int64_t)v < best))
+				best = (int64_t)v; /* "max" and v1's 2^63-4096: no limit */
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || strlen(dir) <= strlen(base))
+			break;
+		*slash = '\0';
+	}
+	return best;
+}
+
+int64_t procfs_cgroup_mem_limit(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	int64_t v2 = 0, v1 = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		if (!b || b[1] != '/')
+			continue;
+		if (b == a + 1) /* "0::/path" */
+			v2 = cgroup_walk("/sys/fs/cgroup", b[2] ? b + 1 : "", "memory.max");
+		else if (!strncmp(a + 1, "memory:", 7) || strstr(a + 1, ",memory:"))
+			v1 = cgroup_walk("/sys/fs/cgroup/memory", b[2] ? b + 1 : "",
+			                 "memory.limit_in_bytes");
+	}
+	fclose(f);
+	return v2 && v1 ? MIN(v2, v1) : v2 ? v2 : v1;
+}
+
 bool procfs_host_cpu(uint64_t *busy, uint64_t *total)
 {
 	char buf[512];

@@ -46,6 +46,11 @@ int procfs_comm(pid_t pid, char *buf, size_t len);
  * -ESRCH. */
 int procfs_tree_comm(pid_t pid, char *buf, size_t len);
 
+/* The memory limit of pid's cgroup in bytes: the smallest of memory.max (cgroup v2) or
+ * memory.limit_in_bytes (v1) from its cgroup up to the root of /sys/fs/cgroup; 0 when
+ * there is none (or it cannot be read). */
+int64_t procfs_cgroup_mem_limit(pid_t pid);
+
 /* One reading of the host. */
 struct procfs_host {
 	uint64_t cpu_busy, cpu_total; /* /proc/stat "cpu" jiffies: all but idle and iowait */
