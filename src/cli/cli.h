@@ -23,6 +23,15 @@ int cmd_report(int argc, char **argv);
 /* `stampede plan --type T ...`: print a test-type preset's schedule; sends nothing. */
 int cmd_plan(int argc, char **argv);
 void cmd_plan_usage(void);
+
+/* `stampede profile --pid PID ...`: perf record, then an SVG flame graph and the top
+ * functions (docs/profiling.md). */
+int cmd_profile(int argc, char **argv);
+void cmd_profile_usage(void);
+
+/* `stampede flamegraph FOLDED | --diff BEFORE AFTER`: an SVG flame graph of folded stacks. */
+int cmd_flamegraph(int argc, char **argv);
+void cmd_flamegraph_usage(void);
 void cmd_report_usage(void);
 
 #endif

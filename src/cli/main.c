@@ -20,6 +20,8 @@ static void usage(FILE *f)
 	    "  stampede plan --type T --rate R  print a test type's schedule (sends nothing)\n"
 	    "  stampede report RESULT.json -o report.html\n"
 	    "                                   an HTML report from a result file\n"
+	    "  stampede profile --pid PID       profile a process with perf: a flame graph\n"
+	    "  stampede flamegraph FOLDED       a flame graph of folded stacks (--diff A B)\n"
 	    "  stampede version                 print the version\n"
 	    "  stampede help [COMMAND]          this help, or a command's\n\n"
 	    "exit codes: 0 ok, 1 internal failure, 99 thresholds failed, 100 setup timeout,\n"
@@ -30,8 +32,8 @@ static void usage(FILE *f)
 }
 
 /* The sub-commands, for "did you mean". */
-static const char *const commands[] = { "run",  "quickstart", "serve-demo", "report",
-	                                "plan", "version",    "help" };
+static const char *const commands[] = { "run",     "quickstart", "serve-demo", "report", "plan",
+	                                "profile", "flamegraph", "version",    "help" };
 
 static void unknown_command(const char *cmd)
 {
@@ -68,6 +70,14 @@ static int help(const char *cmd)
 		cmd_plan_usage();
 		return 0;
 	}
+	if (strcmp(cmd, "profile") == 0) {
+		cmd_profile_usage();
+		return 0;
+	}
+	if (strcmp(cmd, "flamegraph") == 0) {
+		cmd_flamegraph_usage();
+		return 0;
+	}
 	if (strcmp(cmd, "quickstart") == 0) {
 		char *qa[] = { "quickstart", "--help", NULL };
 		return cmd_quickstart(2, qa);
@@ -93,6 +103,10 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(cmd, "plan") == 0)
 		return cmd_plan(argc - 1, argv + 1);
+	if (strcmp(cmd, "profile") == 0)
+		return cmd_profile(argc - 1, argv + 1);
+	if (strcmp(cmd, "flamegraph") == 0)
+		return cmd_flamegraph(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("stampede %s\n", STAMPEDE_VERSION);
 		return 0;

@@ -231,7 +231,7 @@ static int64_t thread_cpu_us(void)
 
 /* Burn us microseconds of this thread's CPU time (not wall time: a busy host still costs
  * the same CPU per request). */
-static void burn_cpu(int64_t us)
+static __attribute__((noinline)) void burn_cpu(int64_t us)
 {
 	static _Atomic uint64_t sink;
 	uint64_t x = (uint64_t)us;

@@ -23,6 +23,7 @@ enum {
 	EXIT_SCRIPT_ERROR = 107,
 	EXIT_ABORTED = 108,
 	EXIT_OUTPUT_FAILED = 110, /* --summary-export or a handle_summary() file not written */
+	EXIT_PROFILE_UNAVAILABLE = 111, /* `profile`: perf missing, not permitted, or failed */
 };
 
 struct result;

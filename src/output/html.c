@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,29 +25,6 @@
 static void put(struct buf *b, const char *s)
 {
 	buf_addstr(b, s);
-}
-
-static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct buf *b, const char *fmt, ...)
-{
-	/* formatted on the stack first: most pieces are short, and GCC's format-truncation
-	 * check rejects vsnprintf(NULL, 0, ...) under the sanitizers */
-	char small[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n <= 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		buf_add(b, small, (size_t)n);
-		return;
-	}
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 /* The character at p (a UTF-8 sequence of n bytes) is one a report must not show as it is:
@@ -88,8 +64,8 @@ static void put_text_max(struct buf *b, const char *s, size_t max)
 	}
 	escape_xml(b, t.p ? t.p : "");
 	if (*p)
-		putf(b, "&#8230; (%zu bytes in all)",
-		     (size_t)(p - (const unsigned char *)s) + strlen((const char *)p));
+		buf_printf(b, "&#8230; (%zu bytes in all)",
+		           (size_t)(p - (const unsigned char *)s) + strlen((const char *)p));
 	buf_free(&t);
 }
 
@@ -266,10 +242,11 @@ static void chart_axes(struct buf *b, const struct chart *c, double xtop, double
 	char s[48];
 	for (int k = 0; k * ystep <= ytop * (1 + 1e-9); k++) {
 		double py = MT + PH - k * ystep / ytop * PH;
-		putf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML,
-		     py, ML + PW, py);
-		putf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-		     ML - 6, py + 4, fmt_num(k * ystep, s, sizeof(s)));
+		buf_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>",
+		           ML, py, ML + PW, py);
+		buf_printf(
+		    b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+		    ML - 6, py + 4, fmt_num(k * ystep, s, sizeof(s)));
 	}
 	for (int k = 0; k * xstep <= xtop * (1 + 1e-9); k++) {
 		double px = ML + k * xstep / xtop * PW;
@@ -277,21 +254,22 @@ static void chart_axes(struct buf *b, const struct chart *c, double xtop, double
 			pct_label((int)lround(k * xstep), s, sizeof(s));
 		else
 			fmt_num(k * xstep, s, sizeof(s));
-		putf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", px,
-		     MT, px, MT + PH);
-		putf(b,
-		     "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-		     px, MT + PH + 16, s);
+		buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>",
+		           px, MT, px, MT + PH);
+		buf_printf(
+		    b,
+		    "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+		    px, MT + PH + 16, s);
 	}
-	putf(b,
-	     "<path class=\"axis\" d=\"M%d %d V%d H%d\"/>\n"
-	     "<text class=\"axlabel\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
-	     ML, MT, MT + PH, ML + PW, ML + PW / 2, CH - 8);
+	buf_printf(b,
+	           "<path class=\"axis\" d=\"M%d %d V%d H%d\"/>\n"
+	           "<text class=\"axlabel\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
+	           ML, MT, MT + PH, ML + PW, ML + PW / 2, CH - 8);
 	escape_xml(b, c->xlabel);
-	putf(b,
-	     "</text>\n<text class=\"axlabel\" transform=\"translate(16 %d) rotate(-90)\" "
-	     "text-anchor=\"middle\">",
-	     MT + PH / 2);
+	buf_printf(b,
+	           "</text>\n<text class=\"axlabel\" transform=\"translate(16 %d) rotate(-90)\" "
+	           "text-anchor=\"middle\">",
+	           MT + PH / 2);
 	escape_xml(b, c->ylabel);
 	put(b, "</text>\n");
 }
@@ -327,12 +305,13 @@ static void chart_phases(struct buf *b, const struct chart *c, double xtop)
 		bool ramp = name && (!strncmp(name, "ramp", 4) || !strncmp(name, "to step", 7) ||
 		                     !strncmp(name, "raise", 5));
 		if (!ramp)
-			putf(b,
-			     "<rect class=\"phase%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
-			     "height=\"%d\"/>\n",
-			     shaded++ % 2 ? " alt" : "", x0, MT, MAX(x1 - x0, 0.5), PH);
+			buf_printf(b,
+			           "<rect class=\"phase%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
+			           "height=\"%d\"/>\n",
+			           shaded++ % 2 ? " alt" : "", x0, MT, MAX(x1 - x0, 0.5), PH);
 		if (name && x1 - x0 >= 8.0 * (double)strlen(name)) {
-			putf(b, "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\">", x0 + 4, MT + 12);
+			buf_printf(b, "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\">", x0 + 4,
+			           MT + 12);
 			escape_xml(b, name);
 			put(b, "</text>\n");
 		}
@@ -355,8 +334,9 @@ static void chart_polyline(struct buf *b, const struct cline *l, double xtop, do
 			continue;
 		}
 		if (!open)
-			putf(b, "<polyline class=\"line\" stroke=\"%s\" points=\"", l->color);
-		putf(b, "%s%.1f,%.1f", open ? " " : "", px_of(l->x[k], xtop), py_of(l->y[k], ytop));
+			buf_printf(b, "<polyline class=\"line\" stroke=\"%s\" points=\"", l->color);
+		buf_printf(b, "%s%.1f,%.1f", open ? " " : "", px_of(l->x[k], xtop),
+		           py_of(l->y[k], ytop));
 		open = true;
 	}
 	if (open)
@@ -365,8 +345,8 @@ static void chart_polyline(struct buf *b, const struct cline *l, double xtop, do
 		return;
 	for (int k = 0; k < l->n; k++)
 		if (isfinite(l->y[k]) && isfinite(l->x[k]))
-			putf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
-			     px_of(l->x[k], xtop), py_of(l->y[k], ytop), l->color);
+			buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
+			           px_of(l->x[k], xtop), py_of(l->y[k], ytop), l->color);
 	put(b, "\n");
 }
 
@@ -374,15 +354,15 @@ static void chart_legend(struct buf *b, const struct chart *c)
 {
 	put(b, "<div class=\"legend\">");
 	for (int i = 0; i < c->nlines; i++) {
-		putf(b, "<span><i style=\"background:%s\"></i>", c->lines[i].color);
+		buf_printf(b, "<span><i style=\"background:%s\"></i>", c->lines[i].color);
 		escape_xml(b, c->lines[i].label);
 		put(b, "</span>");
 	}
 	for (int i = 0; i < c->nrefs; i++) {
-		putf(b,
-		     "<span class=\"slo\"><i class=\"dash\" style=\"border-color:%s\"></i>"
-		     "<b>SLO %d</b>: ",
-		     c->refs[i].color, i + 1);
+		buf_printf(b,
+		           "<span class=\"slo\"><i class=\"dash\" style=\"border-color:%s\"></i>"
+		           "<b>SLO %d</b>: ",
+		           c->refs[i].color, i + 1);
 		put_name(b, c->refs[i].label);
 		if (c->refs[i].off)
 			put(b, " (above the chart)");
@@ -420,17 +400,19 @@ static void chart_refs(struct buf *b, struct chart *c, double ytop)
 		const struct cref *ref = &c->refs[i];
 		if (!ref->off) {
 			double py = py_of(ref->y, ytop);
-			putf(b,
-			     "<line class=\"ref\" stroke=\"%s\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
-			     "y2=\"%.1f\"><title>SLO %d: ",
-			     ref->color, ML, py, ML + PW, py, i + 1);
+			buf_printf(
+			    b,
+			    "<line class=\"ref\" stroke=\"%s\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
+			    "y2=\"%.1f\"><title>SLO %d: ",
+			    ref->color, ML, py, ML + PW, py, i + 1);
 			put_name(b, ref->label);
 			put(b, "</title></line>");
 		}
-		putf(b,
-		     "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%.1f\">%sSLO %d<title>SLO "
-		     "%d: ",
-		     ref->color, ML + PW + 6, ref->tagy, ref->off ? "&#8593; " : "", i + 1, i + 1);
+		buf_printf(
+		    b,
+		    "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%.1f\">%sSLO %d<title>SLO "
+		    "%d: ",
+		    ref->color, ML + PW + 6, ref->tagy, ref->off ? "&#8593; " : "", i + 1, i + 1);
 		put_name(b, ref->label);
 		put(b, "</title></text>\n");
 	}
@@ -461,30 +443,32 @@ static void chart_render(struct buf *b, struct chart *c)
 		xstep = xtop >= 2 ? MAX(1, nice_step(xtop, 8)) : nice_step(xtop, 4);
 	}
 
-	putf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
+	buf_printf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
 	escape_xml(b, c->title);
-	putf(b, "</figcaption>\n<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CW, CH);
+	buf_printf(b, "</figcaption>\n<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CW,
+	           CH);
 	escape_xml(b, c->title);
 	put(b, "\">\n");
 	if (c->phases && !c->xpct)
 		chart_phases(b, c, xtop);
 	if (!c->xpct && isfinite(c->mark_x) && c->mark_x > 0 && c->mark_x <= xtop) {
 		double x = px_of(c->mark_x, xtop);
-		putf(b,
-		     "<line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-		     "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\">breaking "
-		     "point</text>\n",
-		     x, MT, x, MT + PH, x - 4, MT + 26);
+		buf_printf(
+		    b,
+		    "<line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+		    "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\">breaking "
+		    "point</text>\n",
+		    x, MT, x, MT + PH, x - 4, MT + 26);
 	}
 	chart_axes(b, c, xtop, xstep, ytop, ystep);
 	chart_refs(b, c, ytop);
 	for (int i = 0; i < c->nlines; i++)
 		chart_polyline(b, &c->lines[i], xtop, ytop);
 	if (!any)
-		putf(b,
-		     "<text class=\"nodata\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">no data"
-		     "</text>\n",
-		     ML + PW / 2, MT + PH / 2);
+		buf_printf(b,
+		           "<text class=\"nodata\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">no data"
+		           "</text>\n",
+		           ML + PW / 2, MT + PH / 2);
 	put(b, "</svg>\n");
 	chart_legend(b, c);
 	put(b, "</figure>\n");
@@ -676,15 +660,15 @@ static void section_target(struct buf *b, const struct result *r)
 		char pid[24];
 		put(b, "Watched ");
 		put_name(b, json_string_value(json_object_get(t, "comm")) ?: "?");
-		putf(b, " (pid %s, ", fmt_num(phase_num(t, "pid"), pid, sizeof(pid)));
+		buf_printf(b, " (pid %s, ", fmt_num(phase_num(t, "pid"), pid, sizeof(pid)));
 		put_name(b, json_string_value(json_object_get(t, "found")) ?: "");
 		double procs = phase_num(t, "processes");
 		if (procs > 1)
-			putf(b, "; %.0f processes", procs);
+			buf_printf(b, "; %.0f processes", procs);
 		put(b, ") once a second");
 		double gone = phase_num(t, "exitedAtS");
 		if (isfinite(gone))
-			putf(b, "; <b>it exited %.0f s into the run</b>", gone);
+			buf_printf(b, "; <b>it exited %.0f s into the run</b>", gone);
 		put(b, ". ");
 	}
 	put(b, "CPU is in % of one core (the host's too: 100% per core busy).</p>\n");
@@ -780,15 +764,16 @@ static void section_distribution(struct buf *b, const struct result *r)
 		if (pcts[i] == 100)
 			put(b, "<th>max</th>");
 		else
-			putf(b, "<th>p%g</th>", pcts[i]);
+			buf_printf(b, "<th>p%g</th>", pcts[i]);
 	put(b, "</tr></thead><tr><td class=\"name\">http_req_duration</td>");
 	for (size_t i = 0; i < ARRAY_SIZE(pcts); i++)
-		putf(b, "<td>%s</td>",
-		     fmt_ms(hdr_value_at_percentile(h, pcts[i]) / 1000.0, s, sizeof(s)));
-	putf(b,
-	     "</tr></table>\n<p class=\"muted\">%lld requests; the x axis is 1/(1&minus;p) on "
-	     "a log scale, as HdrHistogram plots it.</p></section>\n",
-	     (long long)h->total_count);
+		buf_printf(b, "<td>%s</td>",
+		           fmt_ms(hdr_value_at_percentile(h, pcts[i]) / 1000.0, s, sizeof(s)));
+	buf_printf(
+	    b,
+	    "</tr></table>\n<p class=\"muted\">%lld requests; the x axis is 1/(1&minus;p) on "
+	    "a log scale, as HdrHistogram plots it.</p></section>\n",
+	    (long long)h->total_count);
 	result_values_free(&v);
 }
 
@@ -842,14 +827,14 @@ static void endpoint_row(struct buf *b, const struct result *r, const char *name
                          const struct endpoint *e)
 {
 	char s[48];
-	putf(b, "<tr><td class=\"name\">");
+	buf_printf(b, "<tr><td class=\"name\">");
 	if (name)
 		put_name(b, name);
 	else
 		put(b, "<i>(no name tag)</i>");
-	putf(b, "</td><td>%.0f</td><td>%.2f</td><td>%s</td>", e->reqs,
-	     r->duration_s > 0 ? e->reqs / r->duration_s : 0,
-	     fmt_pct(e->fails, e->fails >= 0 ? e->judged : 0, s, sizeof(s)));
+	buf_printf(b, "</td><td>%.0f</td><td>%.2f</td><td>%s</td>", e->reqs,
+	           r->duration_s > 0 ? e->reqs / r->duration_s : 0,
+	           fmt_pct(e->fails, e->fails >= 0 ? e->judged : 0, s, sizeof(s)));
 	static const char *const stats[] = { "p(50)", "p(95)", "p(99)" };
 	struct result_values v = { .type = MT_TREND,
 		                   .any = e->h && e->h->total_count > 0,
@@ -858,7 +843,7 @@ static void endpoint_row(struct buf *b, const struct result *r, const char *name
 		double x = NAN;
 		if (!v.any || !result_stat(&v, RU_TIME, stats[i], r->duration_s, &x))
 			x = NAN;
-		putf(b, "<td>%s</td>", fmt_ms(x, s, sizeof(s)));
+		buf_printf(b, "<td>%s</td>", fmt_ms(x, s, sizeof(s)));
 	}
 	put(b, "</tr>\n");
 }
@@ -899,8 +884,8 @@ static void section_endpoints(struct buf *b, const struct result *r)
 	}
 	put(b, "</tbody></table>\n");
 	if (rows > MAX_ENDPOINT_ROWS)
-		putf(b, "<p class=\"muted\">%d more names not shown.</p>\n",
-		     rows - MAX_ENDPOINT_ROWS);
+		buf_printf(b, "<p class=\"muted\">%d more names not shown.</p>\n",
+		           rows - MAX_ENDPOINT_ROWS);
 	put(b, "</section>\n");
 	free(refs);
 }
@@ -919,17 +904,17 @@ static void section_thresholds(struct buf *b, const struct result *r)
 		const struct result_threshold *t = &r->thresholds[i];
 		int m = result_find_metric(r, t->metric ? t->metric : "");
 		enum result_unit unit = m >= 0 ? r->metrics[m].unit : RU_NONE;
-		putf(b, "<tr class=\"thr %s\" data-ok=\"%s\"><td><b>%s</b></td><td>",
-		     t->ok ? "pass" : "fail", t->ok ? "true" : "false",
-		     t->ok ? "passed" : "FAILED");
+		buf_printf(b, "<tr class=\"thr %s\" data-ok=\"%s\"><td><b>%s</b></td><td>",
+		           t->ok ? "pass" : "fail", t->ok ? "true" : "false",
+		           t->ok ? "passed" : "FAILED");
 		put_name(b, t->selector);
 		put(b, "</td><td><code>");
 		put_name(b, t->expr);
-		putf(b, "</code></td><td class=\"n\">%s</td><td>%s</td></tr>\n",
-		     isnan(t->value)
-		         ? "no data"
-		         : fmt_stat(t->value, unit, t->stat ? t->stat : "", s, sizeof(s)),
-		     t->abort_on_fail ? "yes" : "");
+		buf_printf(b, "</code></td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+		           isnan(t->value)
+		               ? "no data"
+		               : fmt_stat(t->value, unit, t->stat ? t->stat : "", s, sizeof(s)),
+		           t->abort_on_fail ? "yes" : "");
 	}
 	put(b, "</tbody></table></section>\n");
 }
@@ -947,7 +932,7 @@ static void section_test_type(struct buf *b, const struct result *r)
 	put(b, "<section id=\"test-type\"><h2>");
 	put_name(b, type ? type : "");
 	char lv[24];
-	putf(b, " test at %s ", fmt_num(phase_num(v, "level"), lv, sizeof(lv)));
+	buf_printf(b, " test at %s ", fmt_num(phase_num(v, "level"), lv, sizeof(lv)));
 	put_name(b, unit ? unit : "");
 	if (verdict) {
 		put(b, ": ");
@@ -965,35 +950,38 @@ static void section_test_type(struct buf *b, const struct result *r)
 	put(b, "</ul>\n");
 	const json_t *steps = json_object_get(v, "steps");
 	if (json_array_size(steps)) {
-		putf(b,
-		     "<table><thead><tr><th>step</th><th>%s</th><th>served/s</th>"
-		     "<th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>SLOs</th></tr>"
-		     "</thead><tbody>\n",
-		     unit && !strcmp(unit, "VUs") ? "VUs" : "offered/s");
+		buf_printf(b,
+		           "<table><thead><tr><th>step</th><th>%s</th><th>served/s</th>"
+		           "<th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>SLOs</th></tr>"
+		           "</thead><tbody>\n",
+		           unit && !strcmp(unit, "VUs") ? "VUs" : "offered/s");
 		json_array_foreach(steps, i, e)
 		{
 			bool judged = json_array_size(json_object_get(e, "slo")) > 0;
 			bool ok = json_is_true(json_object_get(e, "ok"));
 			double er = phase_num(e, "errorRate");
-			putf(b, "<tr class=\"step %s\"><td>", !judged ? "" : ok ? "pass" : "fail");
+			buf_printf(b, "<tr class=\"step %s\"><td>",
+			           !judged ? ""
+			           : ok    ? "pass"
+			                   : "fail");
 			put_name(b, json_string_value(json_object_get(e, "phase")) ?: "");
 			char o1[24], o2[24];
-			putf(b,
-			     "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			     "<td class=\"n\">%s</td>",
-			     fmt_num(phase_num(e, "offered"), o1, sizeof(o1)),
-			     fmt_num(phase_num(e, "throughput"), o2, sizeof(o2)),
-			     isfinite(er) ? (snprintf(a, sizeof(a), "%.2f%%", er * 100), a)
-			                  : "n/a");
-			putf(b, "<td class=\"n\">%s</td>",
-			     fmt_stat(phase_num(e, "p50"), RU_TIME, "p(50)", c, sizeof(c)));
-			putf(b, "<td class=\"n\">%s</td>",
-			     fmt_stat(phase_num(e, "p95"), RU_TIME, "p(95)", d, sizeof(d)));
-			putf(b, "<td class=\"n\">%s</td><td>%s</td></tr>\n",
-			     fmt_stat(phase_num(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)),
-			     !judged ? "-"
-			     : ok    ? "held"
-			             : "<b>failed</b>");
+			buf_printf(b,
+			           "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+			           "<td class=\"n\">%s</td>",
+			           fmt_num(phase_num(e, "offered"), o1, sizeof(o1)),
+			           fmt_num(phase_num(e, "throughput"), o2, sizeof(o2)),
+			           isfinite(er) ? (snprintf(a, sizeof(a), "%.2f%%", er * 100), a)
+			                        : "n/a");
+			buf_printf(b, "<td class=\"n\">%s</td>",
+			           fmt_stat(phase_num(e, "p50"), RU_TIME, "p(50)", c, sizeof(c)));
+			buf_printf(b, "<td class=\"n\">%s</td>",
+			           fmt_stat(phase_num(e, "p95"), RU_TIME, "p(95)", d, sizeof(d)));
+			buf_printf(b, "<td class=\"n\">%s</td><td>%s</td></tr>\n",
+			           fmt_stat(phase_num(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)),
+			           !judged ? "-"
+			           : ok    ? "held"
+			                   : "<b>failed</b>");
 		}
 		put(b, "</tbody></table>\n");
 	}
@@ -1023,15 +1011,15 @@ static void section_checks(struct buf *b, const struct result *r)
 		const struct result_check *k = &r->checks[i];
 		/* in double: counts from a file may be anything (2^62 each, negative) */
 		bool valid = k->passes >= 0 && k->fails >= 0;
-		putf(b, "<tr class=\"check %s\"><td>", k->fails != 0 ? "fail" : "pass");
+		buf_printf(b, "<tr class=\"check %s\"><td>", k->fails != 0 ? "fail" : "pass");
 		group_label(b, k->group);
 		put(b, "</td><td>");
 		put_name(b, k->name);
-		putf(b, "</td><td class=\"n\">%s</td>", fmt_count(k->passes, s, sizeof(s)));
-		putf(b, "<td class=\"n\">%s</td>", fmt_count(k->fails, s, sizeof(s)));
-		putf(b, "<td class=\"n\">%s</td></tr>\n",
-		     fmt_pct((double)k->passes, valid ? (double)k->passes + (double)k->fails : 0, s,
-		             sizeof(s)));
+		buf_printf(b, "</td><td class=\"n\">%s</td>", fmt_count(k->passes, s, sizeof(s)));
+		buf_printf(b, "<td class=\"n\">%s</td>", fmt_count(k->fails, s, sizeof(s)));
+		buf_printf(b, "<td class=\"n\">%s</td></tr>\n",
+		           fmt_pct((double)k->passes,
+		                   valid ? (double)k->passes + (double)k->fails : 0, s, sizeof(s)));
 	}
 	put(b, "</tbody></table></section>\n");
 }
@@ -1050,10 +1038,10 @@ static void section_errors(struct buf *b, const struct result *r)
 			const struct result_error *e = &r->errors[i];
 			put(b, "<tr><td><code>");
 			put_name(b, e->kind);
-			putf(b, "</code></td><td class=\"n\">%d</td><td>", e->code);
+			buf_printf(b, "</code></td><td class=\"n\">%d</td><td>", e->code);
 			put_name(b, e->description);
-			putf(b, "</td><td class=\"n\">%s</td></tr>\n",
-			     fmt_count(e->count, s, sizeof(s)));
+			buf_printf(b, "</td><td class=\"n\">%s</td></tr>\n",
+			           fmt_count(e->count, s, sizeof(s)));
 		}
 		put(b, "</tbody></table>\n");
 	}
@@ -1063,8 +1051,8 @@ static void section_errors(struct buf *b, const struct result *r)
 		for (int i = 0; i < r->nscript_errors; i++) {
 			put(b, "<tr><td><pre>");
 			put_text_max(b, r->script_errors[i].message, MESSAGE_MAX_CHARS);
-			putf(b, "</pre></td><td class=\"n\">%s</td></tr>\n",
-			     fmt_count(r->script_errors[i].count, s, sizeof(s)));
+			buf_printf(b, "</pre></td><td class=\"n\">%s</td></tr>\n",
+			           fmt_count(r->script_errors[i].count, s, sizeof(s)));
 		}
 		put(b, "</tbody></table>\n");
 	}
@@ -1092,28 +1080,30 @@ static void generator_warnings(struct buf *b, const struct result *r, double dro
 {
 	const struct result_generator *g = &r->gen;
 	if (g->saturated_seconds > 0)
-		putf(b,
-		     "<p class=\"warn\" id=\"gen-saturated\">The generator's own CPU was saturated "
-		     "for %d s of the run (workers at %.0f%% on average): its figures understate "
-		     "what the target can do. Use more threads or a bigger machine.</p>\n",
-		     g->saturated_seconds, g->cpu_percent);
+		buf_printf(
+		    b,
+		    "<p class=\"warn\" id=\"gen-saturated\">The generator's own CPU was saturated "
+		    "for %d s of the run (workers at %.0f%% on average): its figures understate "
+		    "what the target can do. Use more threads or a bigger machine.</p>\n",
+		    g->saturated_seconds, g->cpu_percent);
 	else if (g->host_saturated_seconds > 0)
-		putf(
+		buf_printf(
 		    b,
 		    "<p class=\"warn\" id=\"host-saturated\">The machine's CPU was saturated for "
 		    "%d s of the run (the generator's workers averaged %.0f%%): the generator "
 		    "competed for CPU, so its figures may understate what the target can do.</p>\n",
 		    g->host_saturated_seconds, g->cpu_percent);
 	if (g->workers_stuck > 0)
-		putf(b,
-		     "<p class=\"warn\" id=\"workers-stuck\">%d worker%s did not stop when the run "
-		     "ended and %s given up on: what %s still doing is missing from these "
-		     "figures.</p>\n",
-		     g->workers_stuck, g->workers_stuck == 1 ? "" : "s",
-		     g->workers_stuck == 1 ? "was" : "were",
-		     g->workers_stuck == 1 ? "it was" : "they were");
+		buf_printf(
+		    b,
+		    "<p class=\"warn\" id=\"workers-stuck\">%d worker%s did not stop when the run "
+		    "ended and %s given up on: what %s still doing is missing from these "
+		    "figures.</p>\n",
+		    g->workers_stuck, g->workers_stuck == 1 ? "" : "s",
+		    g->workers_stuck == 1 ? "was" : "were",
+		    g->workers_stuck == 1 ? "it was" : "they were");
 	if (dropped > 0)
-		putf(
+		buf_printf(
 		    b,
 		    "<p class=\"warn\" id=\"dropped-warning\">%.0f iterations were dropped: no VU "
 		    "was free to start them when due (every VU up to maxVUs was busy: the target "
@@ -1127,22 +1117,24 @@ static void section_generator(struct buf *b, const struct result *r)
 	const struct result_generator *g = &r->gen;
 	char s[48];
 	put(b, "<section id=\"generator\"><h2>Load generator health</h2>\n<dl class=\"kv\">");
-	putf(b, "<dt>threads</dt><dd>%d</dd><dt>workers' CPU</dt><dd>%.1f%%</dd>", g->threads,
-	     g->cpu_percent);
-	putf(b, "<dt>seconds a worker was &ge;95%% busy</dt><dd>%d</dd>", g->saturated_seconds);
-	putf(b, "<dt>seconds the host was &ge;95%% busy</dt><dd>%d</dd>",
-	     g->host_saturated_seconds);
-	putf(b, "<dt>peak memory (RSS)</dt><dd>%s</dd>",
-	     format_bytes((double)g->max_rss_kb * 1024, s, sizeof(s)));
-	putf(b, "<dt>model</dt><dd>%s</dd>", g->open_model ? "open (arrival rate)" : "closed");
+	buf_printf(b, "<dt>threads</dt><dd>%d</dd><dt>workers' CPU</dt><dd>%.1f%%</dd>", g->threads,
+	           g->cpu_percent);
+	buf_printf(b, "<dt>seconds a worker was &ge;95%% busy</dt><dd>%d</dd>",
+	           g->saturated_seconds);
+	buf_printf(b, "<dt>seconds the host was &ge;95%% busy</dt><dd>%d</dd>",
+	           g->host_saturated_seconds);
+	buf_printf(b, "<dt>peak memory (RSS)</dt><dd>%s</dd>",
+	           format_bytes((double)g->max_rss_kb * 1024, s, sizeof(s)));
+	buf_printf(b, "<dt>model</dt><dd>%s</dd>",
+	           g->open_model ? "open (arrival rate)" : "closed");
 	if (g->open_model)
-		putf(b, "<dt>deepest backlog of late starts</dt><dd>%s</dd>",
-		     fmt_count(g->backlog_max, s, sizeof(s)));
+		buf_printf(b, "<dt>deepest backlog of late starts</dt><dd>%s</dd>",
+		           fmt_count(g->backlog_max, s, sizeof(s)));
 	double dropped = total_stat(r, "dropped_iterations", "count");
 	if (dropped > 0)
-		putf(b, "<dt>dropped iterations</dt><dd>%.0f</dd>", dropped);
+		buf_printf(b, "<dt>dropped iterations</dt><dd>%.0f</dd>", dropped);
 	if (g->workers_stuck)
-		putf(b, "<dt>workers that did not stop</dt><dd>%d</dd>", g->workers_stuck);
+		buf_printf(b, "<dt>workers that did not stop</dt><dd>%d</dd>", g->workers_stuck);
 	put(b, "</dl>\n");
 	generator_warnings(b, r, dropped);
 	put(b, "</section>\n");
@@ -1200,8 +1192,8 @@ static void section_metrics(struct buf *b, const struct result *r)
 		if (result_combine(r, i, NULL, 0, &v)) {
 			put(b, "<tr><td><code>");
 			put_name(b, r->metrics[i].name);
-			putf(b, "</code></td><td>%s</td><td>",
-			     result_type_name(r->metrics[i].type));
+			buf_printf(b, "</code></td><td>%s</td><td>",
+			           result_type_name(r->metrics[i].type));
 			metric_values(b, r, &r->metrics[i], &v);
 			put(b, "</td></tr>\n");
 		}
@@ -1228,15 +1220,15 @@ static void verdict(struct buf *b, const struct result *r)
 		put(b, "<span class=\"badge none\" id=\"verdict\" data-thresholds=\"none\">"
 		       "no thresholds</span>");
 	else if (failed)
-		putf(b,
-		     "<span class=\"badge bad\" id=\"verdict\" data-thresholds=\"failed\">"
-		     "thresholds failed: %d of %d</span>",
-		     failed, r->nthresholds);
+		buf_printf(b,
+		           "<span class=\"badge bad\" id=\"verdict\" data-thresholds=\"failed\">"
+		           "thresholds failed: %d of %d</span>",
+		           failed, r->nthresholds);
 	else
-		putf(b,
-		     "<span class=\"badge good\" id=\"verdict\" data-thresholds=\"passed\">"
-		     "thresholds passed: %d of %d</span>",
-		     r->nthresholds, r->nthresholds);
+		buf_printf(b,
+		           "<span class=\"badge good\" id=\"verdict\" data-thresholds=\"passed\">"
+		           "thresholds passed: %d of %d</span>",
+		           r->nthresholds, r->nthresholds);
 	if (r->aborted) {
 		put(b, " <span class=\"badge bad\" id=\"aborted\">aborted");
 		if (r->abort_reason) {
@@ -1249,10 +1241,10 @@ static void verdict(struct buf *b, const struct result *r)
 		put(b, " <span class=\"badge warn\" id=\"interrupted\">interrupted</span>");
 	double dropped = total_stat(r, "dropped_iterations", "count");
 	if (dropped > 0)
-		putf(b,
-		     " <a class=\"badge bad\" id=\"dropped\" href=\"#dropped-warning\">%.0f "
-		     "iterations dropped</a>",
-		     dropped);
+		buf_printf(b,
+		           " <a class=\"badge bad\" id=\"dropped\" href=\"#dropped-warning\">%.0f "
+		           "iterations dropped</a>",
+		           dropped);
 	if (r->teardown_failed)
 		put(b, " <span class=\"badge warn\">teardown() failed</span>");
 	if (r->teardown_timeout)
@@ -1266,23 +1258,25 @@ static void tiles(struct buf *b, const struct result *r)
 	double reqs = total_stat(r, "http_reqs", "count");
 	double failed = total_stat(r, "http_req_failed", "rate");
 	put(b, "<div class=\"tiles\">");
-	putf(b,
-	     "<div class=\"tile\"><b id=\"http-reqs\" data-value=\"%.0f\">%.0f</b>"
-	     "<span>requests</span></div>",
-	     isfinite(reqs) ? reqs : 0, isfinite(reqs) ? reqs : 0);
-	putf(b, "<div class=\"tile\"><b id=\"http-rps\">%.1f</b><span>requests/s</span></div>",
-	     r->duration_s > 0 && isfinite(reqs) ? reqs / r->duration_s : 0);
-	putf(b, "<div class=\"tile\"><b id=\"http-failed\">%s</b><span>failed</span></div>",
-	     fmt_pct(failed, 1, s, sizeof(s)));
-	putf(b, "<div class=\"tile\"><b>%s</b><span>p95 latency</span></div>",
-	     fmt_ms(total_stat(r, "http_req_duration", "p(95)"), s, sizeof(s)));
+	buf_printf(b,
+	           "<div class=\"tile\"><b id=\"http-reqs\" data-value=\"%.0f\">%.0f</b>"
+	           "<span>requests</span></div>",
+	           isfinite(reqs) ? reqs : 0, isfinite(reqs) ? reqs : 0);
+	buf_printf(b,
+	           "<div class=\"tile\"><b id=\"http-rps\">%.1f</b><span>requests/s</span></div>",
+	           r->duration_s > 0 && isfinite(reqs) ? reqs / r->duration_s : 0);
+	buf_printf(b, "<div class=\"tile\"><b id=\"http-failed\">%s</b><span>failed</span></div>",
+	           fmt_pct(failed, 1, s, sizeof(s)));
+	buf_printf(b, "<div class=\"tile\"><b>%s</b><span>p95 latency</span></div>",
+	           fmt_ms(total_stat(r, "http_req_duration", "p(95)"), s, sizeof(s)));
 	double checks = total_stat(r, "checks", "rate");
 	if (isfinite(checks))
-		putf(b, "<div class=\"tile\"><b>%s</b><span>checks passed</span></div>",
-		     fmt_pct(checks, 1, s, sizeof(s)));
+		buf_printf(b, "<div class=\"tile\"><b>%s</b><span>checks passed</span></div>",
+		           fmt_pct(checks, 1, s, sizeof(s)));
 	double iters = total_stat(r, "iterations", "count");
 	if (isfinite(iters))
-		putf(b, "<div class=\"tile\"><b>%.0f</b><span>iterations</span></div>", iters);
+		buf_printf(b, "<div class=\"tile\"><b>%.0f</b><span>iterations</span></div>",
+		           iters);
 	put(b, "</div>\n");
 }
 
@@ -1328,15 +1322,15 @@ static void header(struct buf *b, const struct result *r)
 	put_name(b, target_of(r));
 	put(b, "</h1>\n");
 	verdict(b, r);
-	putf(b, "<dl class=\"kv\"><dt>started</dt><dd id=\"started\">%s</dd>", start);
+	buf_printf(b, "<dl class=\"kv\"><dt>started</dt><dd id=\"started\">%s</dd>", start);
 	if (r->duration_s >= 0 && r->duration_s < 1e9)
 		format_duration((int64_t)llround(r->duration_s * USEC_PER_SEC), dur, sizeof(dur));
 	else
 		snprintf(dur, sizeof(dur), "unknown");
-	putf(b, "<dt>duration</dt><dd id=\"duration\">%s</dd>", dur);
+	buf_printf(b, "<dt>duration</dt><dd id=\"duration\">%s</dd>", dur);
 	if (r->interrupted_iterations)
-		putf(b, "<dt>interrupted iterations</dt><dd>%lld</dd>",
-		     (long long)r->interrupted_iterations);
+		buf_printf(b, "<dt>interrupted iterations</dt><dd>%lld</dd>",
+		           (long long)r->interrupted_iterations);
 	put(b, "<dt>stampede</dt><dd>");
 	put_name(b, r->version);
 	put(b, "</dd></dl>\n");
@@ -1390,7 +1384,7 @@ void html_report_render(const struct result *r, struct buf *b)
 	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	       "<link rel=\"icon\" href=\"data:,\">\n<title>stampede report: ");
 	put_name(b, target_of(r));
-	putf(b, "</title>\n<style>%s</style></head>\n<body>\n", style);
+	buf_printf(b, "</title>\n<style>%s</style></head>\n<body>\n", style);
 	header(b, r);
 	put(b, "<nav><a href=\"#over-time\">over time</a>");
 	if (json_is_object(json_object_get(r->analyses, "monitor")))

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,28 +20,17 @@
 #define PASS "✅"
 #define FAIL "❌"
 
-static void addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct buf *b, const char *fmt, ...)
-{
-	char s[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s, sizeof(s), fmt, ap);
-	va_end(ap);
-	buf_addstr(b, s);
-}
-
 /* A time in ms, with a unit that keeps three significant digits readable. */
 static void add_ms(struct buf *b, double ms)
 {
 	if (!isfinite(ms))
 		buf_addstr(b, "–");
 	else if (ms >= 1000)
-		addf(b, "%.2f s", ms / 1000);
+		buf_printf(b, "%.2f s", ms / 1000);
 	else if (ms >= 1)
-		addf(b, "%.2f ms", ms);
+		buf_printf(b, "%.2f ms", ms);
 	else
-		addf(b, "%.0f µs", ms * 1000);
+		buf_printf(b, "%.0f µs", ms * 1000);
 }
 
 static bool metric_stat(const struct result *r, const char *metric, const char *stat, double *out)
@@ -61,7 +49,7 @@ static void verdict(struct buf *b, const struct result *r)
 {
 	int failed = result_thresholds_failed(r);
 	const char *icon = failed || r->aborted ? FAIL : r->interrupted ? "⚠️" : PASS;
-	addf(b, "## %s stampede: ", icon);
+	buf_printf(b, "## %s stampede: ", icon);
 	if (r->aborted) {
 		buf_addstr(b, "aborted");
 		if (r->abort_reason) {
@@ -70,15 +58,15 @@ static void verdict(struct buf *b, const struct result *r)
 			buf_addstr(b, ")");
 		}
 	} else if (failed) {
-		addf(b, "%d of %d thresholds failed", failed, r->nthresholds);
+		buf_printf(b, "%d of %d thresholds failed", failed, r->nthresholds);
 	} else if (r->interrupted) {
 		buf_addstr(b, "interrupted");
 	} else {
 		buf_addstr(b, r->nthresholds ? "all thresholds passed" : "passed (no thresholds)");
 	}
-	addf(b, "\n\nDuration %.1f s", r->duration_s);
+	buf_printf(b, "\n\nDuration %.1f s", r->duration_s);
 	if (r->version)
-		addf(b, " · stampede %s", r->version);
+		buf_printf(b, " · stampede %s", r->version);
 	buf_addstr(b, "\n\n");
 }
 
@@ -89,7 +77,7 @@ static void thresholds(struct buf *b, const struct result *r)
 	buf_addstr(b, "### Thresholds\n\n|  | Metric | Threshold | Value |\n|---|---|---|---|\n");
 	for (int i = 0; i < r->nthresholds; i++) {
 		const struct result_threshold *t = &r->thresholds[i];
-		addf(b, "| %s | ", t->ok ? PASS : FAIL);
+		buf_printf(b, "| %s | ", t->ok ? PASS : FAIL);
 		escape_markdown(b, t->selector);
 		buf_addstr(b, " | ");
 		escape_markdown(b, t->expr);
@@ -98,7 +86,7 @@ static void thresholds(struct buf *b, const struct result *r)
 			buf_addstr(b, "no data");
 		else {
 			escape_markdown(b, t->stat);
-			addf(b, " = %g", t->value);
+			buf_printf(b, " = %g", t->value);
 		}
 		buf_addstr(b, " |\n");
 	}
@@ -116,7 +104,7 @@ static void key_metrics(struct buf *b, const struct result *r)
 	metric_stat(r, "http_req_failed", "rate", &frate);
 	buf_addstr(b, "### HTTP\n\n| Requests | Rate | Failed | avg | p(90) | p(95) | p(99) |\n"
 	              "|---:|---:|---:|---:|---:|---:|---:|\n");
-	addf(b, "| %.0f | %.1f/s | %.0f (%.2f%%) |", reqs, rate, failed, frate * 100);
+	buf_printf(b, "| %.0f | %.1f/s | %.0f (%.2f%%) |", reqs, rate, failed, frate * 100);
 	for (size_t i = 0; i < ARRAY_SIZE(stats); i++) {
 		buf_add(b, " ", 1);
 		add_ms(b, metric_stat(r, "http_req_duration", stats[i], &v) ? v : NAN);
@@ -132,7 +120,7 @@ static void checks(struct buf *b, const struct result *r)
 	buf_addstr(b, "### Checks\n\n|  | Check | Passes | Fails |\n|---|---|---:|---:|\n");
 	for (int i = 0; i < r->nchecks; i++) {
 		const struct result_check *c = &r->checks[i];
-		addf(b, "| %s | ", c->fails ? FAIL : PASS);
+		buf_printf(b, "| %s | ", c->fails ? FAIL : PASS);
 		for (const char *g = c->group; *g;) { /* "::a::b" as "a › b › " */
 			const char *end = strstr(g + 2, "::");
 			size_t n = end ? (size_t)(end - g - 2) : strlen(g + 2);
@@ -143,7 +131,7 @@ static void checks(struct buf *b, const struct result *r)
 			g += 2 + n;
 		}
 		escape_markdown(b, c->name);
-		addf(b, " | %lld | %lld |\n", (long long)c->passes, (long long)c->fails);
+		buf_printf(b, " | %lld | %lld |\n", (long long)c->passes, (long long)c->fails);
 	}
 	buf_addstr(b, "\n");
 }
@@ -157,12 +145,13 @@ static void errors(struct buf *b, const struct result *r)
 		const struct result_error *e = &r->errors[i];
 		buf_addstr(b, "| ");
 		escape_markdown(b, e->kind);
-		addf(b, " | %d | %lld | ", e->code, (long long)e->count);
+		buf_printf(b, " | %d | %lld | ", e->code, (long long)e->count);
 		escape_markdown(b, e->description);
 		buf_addstr(b, " |\n");
 	}
 	for (int i = 0; i < r->nscript_errors; i++) {
-		addf(b, "| script\\_error |  | %lld | ", (long long)r->script_errors[i].count);
+		buf_printf(b, "| script\\_error |  | %lld | ",
+		           (long long)r->script_errors[i].count);
 		escape_markdown(b, r->script_errors[i].message);
 		buf_addstr(b, " |\n");
 	}

@@ -1,6 +1,8 @@
 /* buf.c: growable byte buffers. */
 #include "util/buf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +42,26 @@ void buf_free(struct buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	/* formatted on the stack first: most pieces are short, and GCC's format-truncation
+	 * check rejects vsnprintf(NULL, 0, ...) under the sanitizers */
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
+	buf_reserve(b, (size_t)n); /* longer: format again in place */
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }

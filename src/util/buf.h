@@ -17,6 +17,8 @@ void buf_reserve(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *p, size_t n);
 /* Append the C string s. */
 void buf_addstr(struct buf *b, const char *s);
+/* Append printf(fmt, ...); any length (a long piece is formatted again in place). */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Release b's memory and zero it; accepts a zeroed struct. */
 void buf_free(struct buf *b);
 

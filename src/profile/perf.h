@@ -1,0 +1,63 @@
+/* perf.h: Linux perf as a child process: `perf record -g` on a running process, then
+ * `perf script` folded into stacks. */
+#ifndef STAMPEDE_PERF_H
+#define STAMPEDE_PERF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "profile/fold.h"
+
+/* How long perf_record_stop() waits after SIGINT before SIGKILL, and how long
+ * perf_fold_file() lets `perf script` run, in milliseconds. */
+#define PERF_STOP_TIMEOUT_MS   10000
+#define PERF_SCRIPT_TIMEOUT_MS 120000
+/* At most this much of perf's stderr is kept for the error message. */
+#define PERF_STDERR_MAX (64u << 10)
+
+struct perf_rec;
+
+/*
+ * Check that pid can be profiled, then start `perf record -F hz -g -p PID -o data_path`
+ * (fork/exec, no shell; perf is looked up in PATH; stdout to /dev/null, stderr kept).
+ * Checks first, each failing with a one-line reason in err saying how to fix it: perf in
+ * PATH (-ENOENT: "apt-get install linux-perf"), /proc/sys/kernel/perf_event_paranoid with
+ * this process's capabilities (-EACCES when above 2 without CAP_PERFMON/CAP_SYS_ADMIN:
+ * "sysctl kernel.perf_event_paranoid=1"), pid alive (-ESRCH). Then waits up to 500 ms for
+ * perf to fail at once (no permission in a container's seccomp profile, a bad pid):
+ * -EPERM or -EIO with perf's own message summarised. hz is 1..100000. Returns the
+ * recording (free it with perf_record_stop) or NULL with err set and errno one of ENOENT,
+ * EACCES, ESRCH, EINVAL (hz), EPERM (perf failed at once), EIO.
+ */
+struct perf_rec *perf_record_start(pid_t pid, int hz, const char *data_path, char *err,
+                                   size_t errlen);
+
+/* The pid of the perf child (for a caller that waits on it), or -1. */
+pid_t perf_record_pid(const struct perf_rec *r);
+
+/*
+ * Stop the recording (SIGINT, then SIGKILL after PERF_STOP_TIMEOUT_MS), reap perf and free
+ * r. Returns 0 when perf wrote its data (it exits 0, also when the target ended first), or
+ * -EIO with perf's stderr summarised in err ("perf record failed (exit 255): ..."). Accepts
+ * NULL (returns 0).
+ */
+int perf_record_stop(struct perf_rec *r, char *err, size_t errlen);
+
+/*
+ * Run `perf script -i data_path` and fold its output into out (fold_perf with opts; NULL:
+ * fold_opts_default()) as it streams, nothing buffered whole. Returns 0, or a negative
+ * errno with a one-line reason in err: -ENOENT (no perf), -ETIMEDOUT (ran longer than
+ * PERF_SCRIPT_TIMEOUT_MS: killed), -EIO (perf failed: its stderr summarised), -ENODATA
+ * (no sample was recorded: the process used no CPU, or perf could not see it).
+ */
+int perf_fold_file(const char *data_path, const struct fold_opts *opts, struct folded *out,
+                   char *err, size_t errlen);
+
+/*
+ * The profiling prerequisites without a pid: perf in PATH and the paranoid level against
+ * this process's capabilities. Returns 0, or -ENOENT / -EACCES with the reason and the fix
+ * in err (as perf_record_start).
+ */
+int perf_available(char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,321 @@
+"""`stampede profile` and `stampede flamegraph` (docs/profiling.md) against the demo target.
+
+One demo server (`serve-demo --cpu-us 2000`: every request burns 2 ms of CPU in burn_cpu) on
+a loopback port the kernel picks, loaded by a bounded run (2 VUs, 6 s), is profiled for 3 s
+with perf. The proof is issue #12's: the function with the most self time, and the widest
+frame off the trunk (the thread's root frame), is burn_cpu. The flame graph and a
+differential one (against the same profile with burn_cpu's stacks halved: burn_cpu grew)
+are checked with xmllint and in one headless Chromium for the module (the DevTools pipe
+driver of test_html.py): they render, search finds burn_cpu and reports its share, a click
+zooms, and nothing is logged as an error. Bad input exits 104 with a one-line error; no
+perf exits 111 saying how to install it.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, EXIT_CONFIG, require_binary
+from demo_fixtures import DemoServer
+from test_html import browser  # noqa: F401 - one Chromium for this module too
+
+EXIT_PROFILE_UNAVAILABLE = 111
+XMLLINT = shutil.which("xmllint") or "/usr/bin/xmllint"
+PERF = shutil.which("perf")
+TOP_RE = re.compile(r"^\s*([0-9.]+)%\s+([0-9.]+)%\s+(\S.*)$")
+
+
+def run(args, timeout=60, env=None):
+    require_binary()
+    return subprocess.run([BIN, *map(str, args)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def describe(p):
+    return (f"command: {' '.join(map(str, p.args))}\nexit {p.returncode}\n--- stdout ---\n"
+            f"{p.stdout[-3000:]}\n--- stderr ---\n{p.stderr[-3000:]}")
+
+
+def perf_usable():
+    if not PERF:
+        return False, "perf is not installed"
+    p = subprocess.run([PERF, "record", "-o", "/dev/null", "-q", "--", "true"],
+                       capture_output=True, text=True, timeout=30)
+    return p.returncode == 0, p.stderr.strip()[:300]
+
+
+def read_folded(path):
+    stacks = []
+    for line in Path(path).read_text().splitlines():
+        stack, count = line.rsplit(" ", 1)
+        stacks.append((stack.split(";"), int(count)))
+    return stacks
+
+
+@pytest.fixture(scope="module")
+def profiled(tmp_path_factory):
+    ok, why = perf_usable()
+    if not ok:
+        pytest.skip(f"perf cannot record here: {why}")
+    d = tmp_path_factory.mktemp("profile")
+    demo = DemoServer(["--cpu-us", "2000"], d).start()
+    load = None
+    try:
+        load = subprocess.Popen([BIN, "run", "--url", f"{demo.url}/api/products/1", "--vus",
+                                 "2", "--duration", "6s", "--quiet"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        p = run(["profile", "--pid", demo.pid, "--duration", "3s", "-o", d / "flame.svg",
+                 "--folded", d / "flame.folded", "--top", "10", "--title", "demo <cpu>"],
+                timeout=60)
+    finally:
+        if load is not None:
+            if load.poll() is None:
+                load.send_signal(signal.SIGINT)   # the profile is taken: end the load now
+            try:
+                load.wait(15)
+            except subprocess.TimeoutExpired:
+                load.kill()
+                load.wait(5)
+        demo.stop()
+    assert p.returncode == 0, describe(p)
+    # the differential graph: before = the same profile with burn_cpu's stacks halved
+    before = d / "before.folded"
+    with open(before, "w") as f:
+        for frames, count in read_folded(d / "flame.folded"):
+            if "burn_cpu" in frames:
+                count = max(1, count // 2)
+            f.write(f"{';'.join(frames)} {count}\n")
+    q = run(["flamegraph", "--diff", before, d / "flame.folded", "-o", d / "diff.svg"])
+    assert q.returncode == 0, describe(q)
+    r = run(["flamegraph", d / "flame.folded", "-o", d / "again.svg", "--top", "3"])
+    assert r.returncode == 0, describe(r)
+    return {"dir": d, "profile": p, "diff": q, "again": r}
+
+
+def top_table(stdout):
+    rows = []
+    for line in stdout.splitlines():
+        m = TOP_RE.match(line)
+        if m:
+            rows.append((float(m.group(1)), float(m.group(2)), m.group(3)))
+    return rows
+
+
+def test_burn_cpu_has_the_most_self_time(profiled):
+    rows = top_table(profiled["profile"].stdout)
+    assert rows, describe(profiled["profile"])
+    self_pct, total_pct, name = rows[0]
+    assert name == "burn_cpu", describe(profiled["profile"])
+    assert self_pct >= 30, describe(profiled["profile"])
+    assert rows == sorted(rows, key=lambda r: -r[0]), "the table is not ordered by self"
+
+
+def test_widest_frame_off_the_trunk_is_burn_cpu(profiled):
+    """Each function's total (stacks holding it, once per stack) without the root frame
+    (the thread's name): burn_cpu is the widest. The demo is built without frame pointers,
+    so most of burn_cpu's stacks end at it; the check holds either way."""
+    stacks = read_folded(profiled["dir"] / "flame.folded")
+    assert stacks
+    total = {}
+    for frames, count in stacks:
+        for name in set(frames[1:]):
+            total[name] = total.get(name, 0) + count
+    widest = max(total, key=total.get)
+    assert widest == "burn_cpu", sorted(total.items(), key=lambda kv: -kv[1])[:5]
+    assert {frames[0] for frames, _ in stacks} <= {"demo-worker", "demo-frontend",
+                                                   "stampede"}
+
+
+@pytest.mark.parametrize("name", ["flame.svg", "diff.svg", "again.svg"])
+def test_svg_is_well_formed_and_self_contained(profiled, name):
+    path = profiled["dir"] / name
+    p = subprocess.run([XMLLINT, "--noout", str(path)], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr[:2000]
+    svg = path.read_text()
+    assert svg.count("<script") == 1 and "<style" in svg
+    assert not re.search(r"""(?:href|src)\s*=|url\s*\(|@import""", svg, re.I)
+
+
+def test_profile_folded_matches_the_graph(profiled):
+    stacks = read_folded(profiled["dir"] / "flame.folded")
+    svg = (profiled["dir"] / "flame.svg").read_text()
+    m = re.search(r'data-total="(\d+)"', svg)
+    assert m and int(m.group(1)) == sum(c for _, c in stacks)
+    assert "<title>all (" in svg and "demo &lt;cpu&gt;" in svg
+
+
+def test_flame_graph_in_chromium(profiled, browser):
+    page = browser.load((profiled["dir"] / "flame.svg").as_uri())
+    try:
+        assert page.eval("document.querySelectorAll('g.f').length") > 3
+        pct = page.eval("flamegraph.search('burn_cpu')")
+        assert pct >= 30, pct
+        shown = page.eval("document.getElementById('matched').textContent")
+        assert shown == f"Matched: {pct:.1f}%"
+        magenta = page.eval("[...document.querySelectorAll('g.f')].filter(g => "
+                            "g.getAttribute('data-name') === 'burn_cpu').every(g => "
+                            "g.querySelector('rect').getAttribute('fill') === "
+                            "'rgb(230,0,230)')")
+        assert magenta
+        assert page.eval("flamegraph.search('no_such_function_anywhere')") == 0
+        assert page.eval("document.getElementById('matched').textContent") == "Matched: none"
+        page.eval("flamegraph.reset_search()")
+        # zoom by clicking burn_cpu's widest frame: it fills the width, its ancestors stay
+        # (full width, faded), unrelated frames are hidden
+        page.eval("""(() => {
+            const gs = [...document.querySelectorAll('g.f')]
+                .filter(g => g.getAttribute('data-name') === 'burn_cpu');
+            gs.sort((a, b) => b.getAttribute('data-n') - a.getAttribute('data-n'));
+            gs[0].querySelector('rect').dispatchEvent(new MouseEvent('click', {bubbles: true}));
+        })()""")
+        vis = page.eval("flamegraph.visible()")
+        width = page.eval("+document.documentElement.getAttribute('width')") - 20
+        burn = [f for f in vis if f["name"] == "burn_cpu"]
+        assert burn and abs(max(f["w"] for f in burn) - width) < 0.5, burn
+        names = {f["name"] for f in vis}
+        assert "demo-frontend" not in names, names
+        assert page.eval("document.getElementById('unzoom').classList.contains('hide')") is False
+        page.eval("flamegraph.unzoom()")
+        assert len(page.eval("flamegraph.visible()")) > len(vis)
+        assert page.errors() == [], page.errors()
+        assert page.requests() == [], page.requests()
+        page.screenshot(Path(BIN).resolve().parent / "flamegraph.png")
+    finally:
+        page.close()
+
+
+def test_diff_graph_in_chromium(profiled, browser):
+    page = browser.load((profiled["dir"] / "diff.svg").as_uri())
+    try:
+        fills = page.eval("[...document.querySelectorAll('g.f')].filter(g => "
+                          "g.getAttribute('data-name') === 'burn_cpu').map(g => "
+                          "g.querySelector('rect').getAttribute('fill'))")
+        assert fills and all(f.startswith("rgb(255,") for f in fills), fills
+        assert page.eval("flamegraph.search('burn')") > 0
+        assert page.errors() == [], page.errors()
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------------------
+# bad input and missing perf: one line, the documented exit code
+# --------------------------------------------------------------------------------------
+def one_line_error(p, code, *needles):
+    assert p.returncode == code, describe(p)
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert lines and lines[0].startswith("stampede: "), describe(p)
+    # the error is one line (profile says what it samples first; a bad option is followed
+    # by "see 'stampede help CMD'")
+    assert any(ln.startswith("stampede: ") and all(n in ln for n in needles)
+               for ln in lines), describe(p)
+
+
+def test_flamegraph_bad_folded_file(tmp_path):
+    bad = tmp_path / "bad.folded"
+    bad.write_text("main;work 10\nmain;oops\n")
+    p = run(["flamegraph", bad, "-o", tmp_path / "x.svg"])
+    one_line_error(p, EXIT_CONFIG, "line 2", "no count")
+    assert not (tmp_path / "x.svg").exists()
+    empty = tmp_path / "empty.folded"
+    empty.write_text("\n")
+    one_line_error(run(["flamegraph", empty, "-o", tmp_path / "x.svg"]), EXIT_CONFIG,
+                   "no samples")
+    one_line_error(run(["flamegraph", tmp_path / "missing.folded"]), EXIT_CONFIG, "cannot read")
+    one_line_error(run(["flamegraph", "--diff", bad]), EXIT_CONFIG, "two folded files")
+    one_line_error(run(["flamegraph"]), EXIT_CONFIG, "one folded file")
+    one_line_error(run(["flamegraph", "--dif", bad]), EXIT_CONFIG, "--dif")
+
+
+def test_flamegraph_writes_stdout(tmp_path):
+    f = tmp_path / "a.folded"
+    f.write_text("main;a 3\nmain;b 1\n")
+    p = run(["flamegraph", f, "-o", "-"])
+    assert p.returncode == 0, describe(p)
+    assert p.stdout.startswith("<?xml") and p.stdout.rstrip().endswith("</svg>")
+
+
+def test_profile_bad_flags(tmp_path):
+    one_line_error(run(["profile"]), EXIT_CONFIG, "--pid")
+    one_line_error(run(["profile", "--pid", "abc"]), EXIT_CONFIG, "--pid")
+    one_line_error(run(["profile", "--pid", "1", "--duration", "0s"]), EXIT_CONFIG,
+                   "--duration")
+    one_line_error(run(["profile", "--pid", "1", "--freq", "0"]), EXIT_CONFIG, "--freq")
+    one_line_error(run(["profile", "--pid", "1", "-o", tmp_path / "no" / "dir.svg"]),
+                   EXIT_CONFIG)
+    one_line_error(run(["profile", "--pid", "1", "-o", tmp_path / "same",
+                        "--folded", tmp_path / "same"]), EXIT_CONFIG, "same file")
+    # a pid that does not exist: found before perf runs (pid_max is at most 4194304)
+    if PERF and perf_usable()[0]:
+        one_line_error(run(["profile", "--pid", "4194304", "--duration", "1s", "-o",
+                            tmp_path / "p.svg"]), EXIT_CONFIG, "no process")
+
+
+def test_profile_without_perf_says_how_to_get_it(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))   # an empty directory: no perf in PATH
+    p = run(["profile", "--pid", os.getpid(), "--duration", "1s", "-o", tmp_path / "p.svg"],
+            env=env)
+    one_line_error(p, EXIT_PROFILE_UNAVAILABLE, "perf not found", "apt-get install linux-perf")
+    assert not (tmp_path / "p.svg").exists()
+
+
+# --------------------------------------------------------------------------------------
+# a stand-in perf in PATH: the driver's side of the protocol, without the kernel
+# --------------------------------------------------------------------------------------
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "perf" / "demo-cpu.perf-script.txt"
+
+
+def fake_perf(directory, body):
+    path = Path(directory) / "perf"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return dict(os.environ, PATH=f"{directory}:/usr/bin:/bin")
+
+
+def test_profile_pipeline_with_a_stand_in_perf(tmp_path):
+    """`perf record` waits for SIGINT, `perf script` prints the recorded fixture: the
+    driver stops the first, folds the second, and the table is the fixture's (550 of 656
+    samples in burn_cpu, counted independently in tests/unit/test_fold.c)."""
+    env = fake_perf(tmp_path, f"""case "$1" in
+record) trap 'exit 0' INT; while :; do sleep 0.05; done ;;
+script) cat '{FIXTURE}' ;;
+*) exit 2 ;;
+esac
+""")
+    p = run(["profile", "--pid", os.getpid(), "--duration", "300ms", "-o", tmp_path / "f.svg",
+             "--top", "3"], env=env, timeout=30)
+    assert p.returncode == 0, describe(p)
+    rows = top_table(p.stdout)
+    assert rows[0][2] == "burn_cpu" and rows[0][0] == 83.84, describe(p)
+    assert "656 samples" in p.stdout
+
+
+def test_profile_reports_perf_failing_at_once(tmp_path):
+    env = fake_perf(tmp_path, """echo 'Error:' >&2
+echo 'Access to performance monitoring and observability operations is limited.' >&2
+echo 'perf_event_open(..., PERF_FLAG_FD_CLOEXEC) failed with unexpected error 1 (Operation not permitted)' >&2
+exit 255
+""")
+    p = run(["profile", "--pid", os.getpid(), "--duration", "1s", "-o", tmp_path / "f.svg"],
+            env=env)
+    one_line_error(p, EXIT_PROFILE_UNAVAILABLE, "perf record failed (exit 255)",
+                   "operations is limited", "kernel.perf_event_paranoid=1", "seccomp")
+    assert not (tmp_path / "f.svg").exists()
+
+
+def test_profile_reports_perf_script_failing(tmp_path):
+    env = fake_perf(tmp_path, """case "$1" in
+record) trap 'exit 0' INT; while :; do sleep 0.05; done ;;
+script) echo 'failed to open perf.data: Invalid argument' >&2; exit 1 ;;
+esac
+""")
+    p = run(["profile", "--pid", os.getpid(), "--duration", "200ms", "-o", tmp_path / "f.svg"],
+            env=env)
+    one_line_error(p, EXIT_PROFILE_UNAVAILABLE, "perf script failed (exit 1)",
+                   "failed to open perf.data")
