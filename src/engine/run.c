@@ -29,6 +29,8 @@ struct coord {
 	struct registry reg;
 	struct aggregate agg;
 	struct run_opts *o;
+	int abort_thr;      /* the abort-on-fail threshold that stopped the run, or -1 */
+	double abort_value; /* its value then (over its window) */
 	struct sink **pend_head, **pend_tail;
 	bool *finished;     /* the worker's final sink has been merged */
 	int *vus_max;       /* each worker's allocated VUs at its last interval */
@@ -186,9 +188,11 @@ static void check_abort(struct coord *c)
 		const struct threshold *t = &o->thr[i];
 		if (!t->abort_on_fail || el < MAX(o->abort_delay_us, t->delay_abort_us))
 			continue;
-		if (!threshold_compare(t, t->window_s > 0 ? threshold_value_recent(c, t)
-		                                          : threshold_value(c, t))) {
+		double v = t->window_s > 0 ? threshold_value_recent(c, t) : threshold_value(c, t);
+		if (!threshold_compare(t, v)) {
 			c->aborted = true;
+			c->abort_thr = i;
+			c->abort_value = v;
 			snprintf(c->abort_reason, sizeof(c->abort_reason),
 			         "threshold '%s' on %s failed after %.1fs", t->expr, t->selector,
 			         (double)el / 1e6);
@@ -586,7 +590,7 @@ static int coordinate(struct coord *c)
 
 int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 {
-	struct coord c = { .o = o };
+	struct coord c = { .o = o, .abort_thr = -1 };
 	int rc = EXIT_OK;
 	struct outcome out = { 0 };
 
@@ -764,6 +768,13 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		},
 	};
 	struct result *res = result_build(&c.reg, &c.agg, &info);
+	if (c.abort_thr >= 0 && c.abort_thr < res->nthresholds) {
+		/* the threshold that stopped the run failed, on the value that stopped it */
+		struct result_threshold *t = &res->thresholds[c.abort_thr];
+		t->aborted_run = true;
+		t->ok = false;
+		t->value = c.abort_value;
+	}
 	json_decref(script_errors);
 	json_decref(setup_data);
 	out.thresholds = result_thresholds_failed(res) > 0;

@@ -914,7 +914,15 @@ static void section_thresholds(struct buf *b, const struct result *r)
 		           isnan(t->value)
 		               ? "no data"
 		               : fmt_stat(t->value, unit, t->stat ? t->stat : "", s, sizeof(s)),
-		           t->abort_on_fail ? "yes" : "");
+		           t->aborted_run     ? "yes: <b>stopped the run</b>"
+		           : t->abort_on_fail ? "yes"
+		                              : "");
+		if (t->aborted_run && t->window_s) /* the value is its window's */
+			buf_printf(
+			    b,
+			    "<tr><td></td><td colspan=\"3\">the value over the last %d s, when "
+			    "it failed</td><td></td></tr>\n",
+			    t->window_s);
 	}
 	put(b, "</tbody></table></section>\n");
 }

@@ -166,9 +166,15 @@ static void print_thresholds(FILE *f, const struct result *r, const struct palet
 			fmt_ms(t->value, val, sizeof(val));
 		else
 			snprintf(val, sizeof(val), "%g", t->value);
-		fprintf(f, "    %s%s%s %s '%s' %s=%s%s%s\n", t->ok ? p->ok : p->bad,
-		        t->ok ? "✓" : "✗", p->reset, t->selector, t->expr, t->stat, val,
-		        t->abort_on_fail ? " (abort on fail)" : "", t->ok ? "" : "  FAILED");
+		char win[64] = "";
+		if (t->aborted_run && t->window_s)
+			snprintf(win, sizeof(win), " over the last %d s", t->window_s);
+		fprintf(f, "    %s%s%s %s '%s' %s=%s%s%s%s\n", t->ok ? p->ok : p->bad,
+		        t->ok ? "✓" : "✗", p->reset, t->selector, t->expr, t->stat, val, win,
+		        t->aborted_run     ? " (stopped the run)"
+		        : t->abort_on_fail ? " (abort on fail)"
+		                           : "",
+		        t->ok ? "" : "  FAILED");
 	}
 }
 

@@ -197,6 +197,7 @@ static void build_thresholds(struct result *r, const struct threshold *thr, int 
 			.stat = result_strdup(r, threshold_agg_name(t, stat, sizeof(stat))),
 			.abort_on_fail = t->abort_on_fail,
 			.delay_abort_ms = t->delay_abort_us / 1000,
+			.window_s = t->window_s,
 			.value = NAN,
 		};
 	}
@@ -208,6 +209,10 @@ int result_eval_thresholds(struct result *r)
 	for (int i = 0; i < r->nthresholds; i++) {
 		struct result_threshold *t = &r->thresholds[i];
 		struct threshold parsed;
+		if (t->aborted_run) { /* its verdict is the failing window's, kept as it is */
+			failed++;
+			continue;
+		}
 		char err[256];
 		double v = NAN;
 		bool ok = false;

@@ -366,6 +366,10 @@ json_t *result_to_json(const struct result *r)
 		json_object_set_new(o, "ok", json_boolean(t->ok));
 		json_object_set_new(o, "abortOnFail", json_boolean(t->abort_on_fail));
 		json_object_set_new(o, "delayAbortEvalMs", json_integer(t->delay_abort_ms));
+		if (t->window_s)
+			json_object_set_new(o, "windowS", json_integer(t->window_s));
+		if (t->aborted_run)
+			json_object_set_new(o, "abortedRun", json_true());
 		json_array_append_new(thr, o);
 	}
 	json_object_set_new(doc, "submetrics", sub);
@@ -760,7 +764,15 @@ static bool load_thresholds(struct loader *l, json_t *arr)
 			.abort_on_fail = json_is_true(json_object_get(o, "abortOnFail")),
 			.delay_abort_ms =
 			    json_integer_value(json_object_get(o, "delayAbortEvalMs")),
-			.ok = json_is_true(json_object_get(o, "ok")),
+			.window_s =
+			    json_is_integer(json_object_get(o, "windowS")) &&
+			            json_integer_value(json_object_get(o, "windowS")) > 0 &&
+			            json_integer_value(json_object_get(o, "windowS")) <= 86400
+			        ? (int)json_integer_value(json_object_get(o, "windowS"))
+			        : 0,
+			.aborted_run = json_is_true(json_object_get(o, "abortedRun")),
+			.ok = json_is_true(json_object_get(o, "ok")) &&
+			      !json_is_true(json_object_get(o, "abortedRun")),
 			.value = json_is_number(value) ? json_number_value(value) : NAN,
 		};
 		r->nthresholds++;

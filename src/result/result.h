@@ -108,6 +108,10 @@ struct result_threshold {
 	const char *stat;              /* the aggregation as k6 names it: "p(95)", "rate" ... */
 	bool abort_on_fail;
 	int64_t delay_abort_ms;
+	int window_s; /* judged over the last window_s s for abort-on-fail (0: the run so far) */
+	/* it stopped the run: ok is false and value the failing value over its window then,
+	 * whatever the whole run's value (which may pass: a breakpoint's early load) */
+	bool aborted_run;
 	bool ok;
 	double value; /* the aggregation's value (ms for time); NAN: no data */
 };

@@ -45,6 +45,12 @@ def test_breakpoint_finds_the_demos_capacity(demo, stampede):
     offered = [s["offered"] for s in v["steps"]]
     assert offered == sorted(offered) and len(offered) >= 5, offered
     assert any("breaking point" in f for f in v["findings"]), v["findings"]
+    # the SLO that stopped the run is failed, on its window's value (the whole run's p95,
+    # mostly the early, light load, would pass): not a green tick beside "aborted"
+    thr = [t for t in doc["thresholds"] if t["metric"] == "http_req_duration"][0]
+    assert thr["abortedRun"] is True and thr["ok"] is False and thr["windowS"] == 10, thr
+    assert thr["value"] >= 100, thr
+    assert doc["metrics"]["http_req_duration"]["thresholds"]["p(95)<100"]["ok"] is False
 
 
 def test_stress_steps_table_shows_the_knee(demo, stampede):
