@@ -384,10 +384,10 @@ static void breaking_point(json_t *v, const struct plan *p, json_t *rows, bool s
 				                    num_or_null(x * mean / 1000));
 				finding(v,
 				        "throughput knee at %.4g/s offered: %.4g/s answered "
-				        "without error "
-				        "(%.0f%%), p95 %.4g ms; concurrency there %.3g (Little's "
-				        "law, N = X·R)",
-				        off, x, 100 * x / off, p95, x * mean / 1000);
+				        "without error (%.0f%%), p95 %.4g ms; concurrency there "
+				        "%.3g (Little's law, N = X·R with R the mean %.4g ms, "
+				        "waiting for a VU included)",
+				        off, x, 100 * x / off, p95, x * mean / 1000, mean);
 				break;
 			}
 		}
@@ -527,7 +527,8 @@ static void spike_recovery(json_t *v, const struct result *r, const struct plan 
 	for (int i = 0; i < p->slo.n; i++) {
 		if (p->slo.item[i].kind == SLO_LATENCY && !strcmp(p->slo.item[i].stat, "p(95)")) {
 			limit = p->slo.item[i].value;
-			basis = p->slo.item[i].text;
+			snprintf(bbuf, sizeof(bbuf), "the SLO %s", p->slo.item[i].text);
+			basis = bbuf;
 		}
 	}
 	if (isnan(limit) && base) {
@@ -536,7 +537,8 @@ static void spike_recovery(json_t *v, const struct result *r, const struct plan 
 		limit = 1.2 * pct_ms(&g, 95);
 		range_free(&g);
 		snprintf(bbuf, sizeof(bbuf),
-		         "1.2 x the base phase's p95 (%.4g ms): no p95 SLO given", limit / 1.2);
+		         "1.2 x the base phase's p95 of %.4g ms, as no p95 SLO was given",
+		         limit / 1.2);
 		basis = bbuf;
 	}
 	struct range g;
@@ -587,21 +589,21 @@ static void spike_recovery(json_t *v, const struct result *r, const struct plan 
 	json_object_set_new(o, "windowS", json_integer(step));
 	if (recovered)
 		finding(v,
-		        "recovered %.4g s after the spike (p95 back under %.4g ms and stayed "
-		        "there %d s; resolution %d s)",
-		        rec - end, limit, VERDICT_RECOVERY_HOLD_S, step);
+		        "recovered %.4g s after the spike (p95 back under %.4g ms, %s, and "
+		        "stayed there %d s; resolution %d s)",
+		        rec - end, limit, basis, VERDICT_RECOVERY_HOLD_S, step);
 	else if (isfinite(rec)) {
 		json_object_set_new(o, "backUnderAfterS", num_or_null(rec - end));
 		finding(v,
-		        "p95 was back under %.4g ms %.4g s after the spike, but the observation "
-		        "ended %.4g s later (%d s of it are needed to call it recovered): lengthen "
-		        "the observation (--observe)",
-		        limit, rec - end, last_t - rec, VERDICT_RECOVERY_HOLD_S);
+		        "p95 was back under %.4g ms (%s) %.4g s after the spike, but the "
+		        "observation ended %.4g s later (%d s of it are needed to call it "
+		        "recovered): lengthen the observation (--observe)",
+		        limit, basis, rec - end, last_t - rec, VERDICT_RECOVERY_HOLD_S);
 	} else {
 		finding(v,
 		        "did not recover within the observation window (%.4g s after the spike, "
-		        "p95 not back under %.4g ms for %d s)",
-		        last_t - end, limit, VERDICT_RECOVERY_HOLD_S);
+		        "p95 not back under %.4g ms (%s) for %d s)",
+		        last_t - end, limit, basis, VERDICT_RECOVERY_HOLD_S);
 	}
 }
 
@@ -662,7 +664,8 @@ static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
 			continue;
 		}
 		char desc[160];
-		trend_describe(&tr, what[k].unit, TREND_PER_HOUR, desc, sizeof(desc));
+		trend_describe(&tr, what[k].unit, b - a < 7200 ? TREND_PER_MINUTE : TREND_PER_HOUR,
+		               desc, sizeof(desc));
 		json_object_set_new(e, "direction", json_integer(tr.direction));
 		json_object_set_new(e, "slopePerHour", num_or_null(tr.slope * 3600));
 		json_object_set_new(e, "intercept", num_or_null(tr.intercept)); /* at 0 s */
@@ -671,8 +674,11 @@ static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
 		json_object_set_new(e, "p", num_or_null(tr.p));
 		json_object_set_new(e, "describe", json_string(desc));
 		bool sig = tr.direction != 0 && (tr.slope_lo > 0 || tr.slope_hi < 0);
+		/* adverse: latency or errors rising, throughput falling */
+		bool adverse = sig && (k == 2 ? tr.slope_hi < 0 : tr.slope_lo > 0);
 		json_object_set_new(e, "drifting", json_boolean(sig));
-		drifting |= sig;
+		json_object_set_new(e, "adverse", json_boolean(adverse));
+		drifting |= adverse;
 		tested++;
 		finding(v, "%s %s", what[k].what, desc);
 	}
@@ -680,6 +686,13 @@ static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
 	                    json_string(drifting ? "drifting"
 	                                : tested ? "stable"
 	                                         : "not enough data"));
+	if (drifting && json_is_string(json_object_get(v, "verdict")) &&
+	    !strcmp(json_string_value(json_object_get(v, "verdict")), "pass")) {
+		json_object_set_new(v, "verdict", json_string("fail"));
+		finding(v,
+		        "the soak fails: the service degrades over time (an adverse trend above), "
+		        "though every SLO held over the hold as a whole");
+	}
 	if (!tested)
 		finding(v,
 		        "drift not judged: fewer than 4 complete windows of %d s after the "
@@ -742,6 +755,17 @@ json_t *verdict_test_type(const struct result *r)
 	}
 
 	if (!strcmp(p.type, "stress")) {
+		/* pass or fail at the expected level (step 1); past it, the breaking point */
+		json_t *first = json_array_get(rows, 0);
+		if (!first || json_is_null(json_object_get(first, "p95")))
+			json_object_set_new(v, "verdict", json_string("no data"));
+		else if (p.slo.n == 0)
+			json_object_set_new(v, "verdict", json_string("no SLO"));
+		else
+			json_object_set_new(v, "verdict",
+			                    json_string(json_is_true(json_object_get(first, "ok"))
+			                                    ? "pass"
+			                                    : "fail"));
 		breaking_point(v, &p, rows, false);
 	} else if (breakpoint) {
 		json_t *wrows = window_rows(r, &p);

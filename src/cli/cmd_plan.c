@@ -178,7 +178,11 @@ static void print_traffic(struct script *sc, const struct scenario *s)
 		if (njour > 8)
 			printf("      ... %d more\n", njour - 8);
 	}
-	if (nmix > 1 || njour > 1) {
+	if (nmix == 1 && njour <= 1 && s->model == MODEL_OPEN) {
+		double peak = sched_max(&s->sched), per_it = (double)mix[0].count / (double)k;
+		printf("    %s: %.4g/s at the peak of %.4g iterations/s\n", mix[0].label,
+		       peak * per_it, peak);
+	} else if (nmix > 1 || njour > 1) {
 		double peak = sched_max(&s->sched);
 		qsort(mix, (size_t)nmix, sizeof(*mix), tally_cmp);
 		printf("    mix (over all %zu requests):\n", total);
@@ -242,7 +246,23 @@ static int plan_script(const char *path, const char **env, int nenv)
 	for (int i = 0; i < nthr; i++)
 		printf("  threshold: %s %s%s\n", thr[i].selector, thr[i].expr,
 		       thr[i].abort_on_fail ? " (abort on fail)" : "");
+	/* in the order they start (then as the options give them), and the run's length */
+	int *order = xcalloc((size_t)MAX(nscen, 1), sizeof(*order));
+	int64_t run_end = 0;
 	for (int i = 0; i < nscen; i++) {
+		int k = i;
+		while (k > 0 && scen[order[k - 1]].start_us > scen[i].start_us) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+		run_end = MAX(run_end, scen[i].start_us + scen[i].sched.total_us);
+	}
+	if (nscen > 1)
+		printf("  the scenarios run %s in all (plus the graceful stops)\n",
+		       format_duration(run_end, d, sizeof(d)));
+	for (int oi = 0; oi < nscen; oi++) {
+		int i = order[oi];
 		const struct scenario *s = &scen[i];
 		bool open = s->model == MODEL_OPEN;
 		printf("\nscenario '%s': %s, runs %s()", s->name, executor_name(s->executor),
@@ -270,8 +290,8 @@ static int plan_script(const char *path, const char **env, int nenv)
 		type_args_print_schedule(stdout, &s->sched, (const char(*)[32])names, open);
 		free(names);
 		bool seen = false; /* the same function as an earlier scenario: said once */
-		for (int k = 0; k < i && !seen; k++)
-			seen = !strcmp(scen[k].exec ? scen[k].exec : "default",
+		for (int k = 0; k < oi && !seen; k++)
+			seen = !strcmp(scen[order[k]].exec ? scen[order[k]].exec : "default",
 			               s->exec ? s->exec : "default");
 		if (seen)
 			printf("\n  traffic model: as above (the same function, %s())\n",
@@ -279,6 +299,7 @@ static int plan_script(const char *path, const char **env, int nenv)
 		else
 			print_traffic(sc, s);
 	}
+	free(order);
 	rc = 0;
 out:
 	for (int i = 0; i < nscen; i++)
@@ -372,7 +393,8 @@ int cmd_plan(int argc, char **argv)
 		if (optind + 1 < argc || t.preset.type != TT_NONE || lv.rate_set || lv.vus_set) {
 			fprintf(stderr,
 			        "stampede: plan takes one script, or --type with its flags; not "
-			        "both ('%s')\n",
+			        "both ('%s'). A script run with --type gets the schedule `stampede "
+			        "plan --type T --vus N` prints\n",
 			        argv[optind]);
 			goto out;
 		}

@@ -431,6 +431,21 @@ static int add_threshold(struct run_args *a, const char *spec, bool abort_on_fai
 	return 0;
 }
 
+/* --abort-delay delays abort-on-fail thresholds: refused (after saying why) when the run has
+ * none, rather than silently doing nothing. */
+static bool abort_delay_unused(const struct run_args *a, const struct threshold *thr, int nthr)
+{
+	if (!a->abort_delay_set)
+		return false;
+	for (int i = 0; i < nthr; i++)
+		if (thr[i].abort_on_fail)
+			return false;
+	fprintf(stderr, "stampede: --abort-delay delays abort-on-fail thresholds, and this run "
+	                "has none (--threshold-abort, --type breakpoint, or a script's "
+	                "abortOnFail)\n");
+	return true;
+}
+
 /* --type, --slo and --slo-preset, after every flag is read: the preset becomes the stages
  * (as -s would give them) and the SLOs thresholds (abort-on-fail for a breakpoint test). */
 static int apply_type_and_slo(struct run_args *a, bool script)
@@ -451,6 +466,14 @@ static int apply_type_and_slo(struct run_args *a, bool script)
 			        "stampede: --type %s builds the stages itself: drop %s (or "
 			        "shape the preset with --ramp, --hold, --peak ...)\n",
 			        tn, a->stages ? "--stages" : "--iterations");
+			return -EINVAL;
+		}
+		if (a->rate_set && a->vus_set) {
+			fprintf(
+			    stderr,
+			    "stampede: --type %s: give the level once: --rate R (open model) or "
+			    "--vus N (closed model); --max-vus caps the VUs of an open one\n",
+			    tn);
 			return -EINVAL;
 		}
 		if (script && a->rate_set) {
@@ -1253,6 +1276,10 @@ static int run_script(struct run_args *a, const char *path)
 		thr[nthr++] = a->thr[i];
 		a->thr[i] = (struct threshold){ 0 };
 	}
+	if (abort_delay_unused(a, thr, nthr)) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
 	cfg.verify = !a->insecure && !json_is_true(json_object_get(opts, "insecureSkipTLSVerify"));
 	if (tls_ctx_new(&cfg.tls_ctx, cfg.verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
@@ -1382,6 +1409,8 @@ int cmd_run(int argc, char **argv)
 		rc = run_script(&a, argv[optind]);
 		goto out;
 	}
+	if (abort_delay_unused(&a, a.thr, a.no_thresholds ? 0 : a.nthr))
+		goto out;
 	if (configure(&a, &cfg, &u) < 0)
 		goto out;
 

@@ -208,12 +208,15 @@ void type_args_options(const struct type_args *t, json_t *o)
 /* m:ss or h:mm:ss */
 static void clock_str(int64_t us, char *buf, size_t len)
 {
-	int64_t s = us / USEC_PER_SEC;
+	int64_t s = us / USEC_PER_SEC, ms = us / 1000 % 1000;
+	int n;
 	if (s >= 3600)
-		snprintf(buf, len, "%lld:%02lld:%02lld", (long long)(s / 3600),
-		         (long long)(s / 60 % 60), (long long)(s % 60));
+		n = snprintf(buf, len, "%lld:%02lld:%02lld", (long long)(s / 3600),
+		             (long long)(s / 60 % 60), (long long)(s % 60));
 	else
-		snprintf(buf, len, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+		n = snprintf(buf, len, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+	if (ms && n > 0 && (size_t)n < len) /* a start inside a second: 0:24.99 */
+		snprintf(buf + n, len - (size_t)n, ".%02lld", (long long)(ms / 10));
 }
 
 #define CHART_W 60
@@ -267,8 +270,8 @@ void type_args_print_schedule(FILE *f, const struct sched *s, const char (*names
 			fprintf(f, "  %8d |", 0);
 		else
 			fprintf(f, "  %8s |", "");
-		for (int c = 0; c < CHART_W; c++)
-			fputc(col[c] >= lvl && col[c] > 0 ? '#' : ' ', f);
+		for (int c = 0; c < CHART_W; c++) /* any load shows in the bottom row */
+			fputc((col[c] >= lvl || r == 1) && col[c] > 0 ? '#' : ' ', f);
 		fputc('\n', f);
 	}
 	fprintf(f, "  %8s +", "");
@@ -299,7 +302,8 @@ void type_args_print_plan(const struct type_args *t, FILE *f)
 			    f,
 			    "            (abort-on-fail after %s, judged over the last %d s: the "
 			    "run stops at the first failure)\n",
-			    format_duration(p->abort_delay_us, d, sizeof(d)),
+			    p->abort_delay_us > 0 ? format_duration(p->abort_delay_us, d, sizeof(d))
+			                          : "0s",
 			    PRESET_ABORT_WINDOW_S);
 	} else {
 		fprintf(

@@ -147,8 +147,12 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 			add(&p, "ramp-down", ramp_down, 0);
 		p.question = "Where does it break, and how: latency or errors, gracefully or in a "
 		             "collapse?";
-		p.criteria = "every SLO holds at the expected level (step 1); the breaking point "
-		             "(the highest step where every SLO held) and the throughput knee";
+		p.criteria = o->open
+		                 ? "every SLO holds at the expected level (step 1); the breaking "
+		                   "point (the highest step where every SLO held and throughput "
+		                   "kept up) and the throughput knee"
+		                 : "every SLO holds at the expected level (step 1); the breaking "
+		                   "point (the highest step where every SLO held)";
 		break;
 	}
 	case TT_SPIKE: {
@@ -170,8 +174,9 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 	case TT_SOAK:
 		ramp_hold(&p, o, 5 * MIN_US, 2 * HOUR_US, ramp_down);
 		p.question = "Does it stay stable over time (latency drift, errors, leaks)?";
-		p.criteria = "every SLO holds; no trend in p95, error rate or throughput over the "
-		             "hold (Mann-Kendall, Sen's slope)";
+		p.criteria =
+		    "every SLO holds over the hold; no adverse trend over it (p95 or error "
+		    "rate rising, throughput falling: Mann-Kendall, Sen's slope)";
 		break;
 	case TT_BREAKPOINT: {
 		double peak = o->peak ? o->peak : 10;
@@ -183,8 +188,8 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		/* a cold start's first seconds are not the breaking point */
 		p.abort_delay_us = MIN(30 * USEC_PER_SEC, MAX(d / 20, 5 * USEC_PER_SEC));
 		p.question = "At what load does it break? (the run stops at the first SLO failure)";
-		p.criteria =
-		    "the highest load at which every SLO held, the first SLO to fail and how";
+		p.criteria = "the highest load at which every SLO held (judged per window of the "
+		             "ramp, with throughput keeping up), the first SLO to fail and how";
 		break;
 	}
 	default:

@@ -941,7 +941,9 @@ static void section_test_type(struct buf *b, const struct result *r)
 	put_name(b, type ? type : "");
 	char lv[24];
 	buf_printf(b, " test at %s ", fmt_num(phase_num(v, "level"), lv, sizeof(lv)));
-	put_name(b, unit ? unit : "");
+	put_name(b, unit && !strcmp(unit, "VUs") && phase_num(v, "level") == 1 ? "VU"
+	            : unit                                                     ? unit
+	                                                                       : "");
 	if (verdict) {
 		put(b, ": ");
 		put_name(b, verdict);
@@ -1113,11 +1115,12 @@ static void generator_warnings(struct buf *b, const struct result *r, double dro
 	if (dropped > 0)
 		buf_printf(
 		    b,
-		    "<p class=\"warn\" id=\"dropped-warning\">%.0f iterations were dropped: no VU "
-		    "was free to start them when due (every VU up to maxVUs was busy: the target "
+		    "<p class=\"warn\" id=\"dropped-warning\">%.0f iteration%s dropped: no VU "
+		    "was free to start %s when due (every VU up to maxVUs was busy: the target "
 		    "did not keep up with the arrival rate, or maxVUs is too low for its latency), "
-		    "or they were still waiting when the run stopped.</p>\n",
-		    dropped);
+		    "or %s still waiting when the run stopped.</p>\n",
+		    dropped, dropped == 1 ? " was" : "s were", dropped == 1 ? "it" : "them",
+		    dropped == 1 ? "it was" : "they were");
 }
 
 static void section_generator(struct buf *b, const struct result *r)
@@ -1251,8 +1254,8 @@ static void verdict(struct buf *b, const struct result *r)
 	if (dropped > 0)
 		buf_printf(b,
 		           " <a class=\"badge bad\" id=\"dropped\" href=\"#dropped-warning\">%.0f "
-		           "iterations dropped</a>",
-		           dropped);
+		           "iteration%s dropped</a>",
+		           dropped, dropped == 1 ? "" : "s");
 	if (r->teardown_failed)
 		put(b, " <span class=\"badge warn\">teardown() failed</span>");
 	if (r->teardown_timeout)

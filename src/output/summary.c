@@ -450,13 +450,14 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 	int md = result_find_metric(r, "dropped_iterations");
 	struct result_values dropped;
 	if (result_combine(r, md, NULL, 0, &dropped) && dropped.sum > 0)
-		fprintf(
-		    f,
-		    "\n  %sWARNING%s: %.0f iterations were dropped: no VU was free to start "
-		    "them when due (every VU up to maxVUs was busy: the target did not keep up "
-		    "with the arrival rate, or maxVUs is too low for its latency), or they were "
-		    "still waiting when the run stopped\n",
-		    p->bad, p->reset, dropped.sum);
+		fprintf(f,
+		        "\n  %sWARNING%s: %.0f iteration%s dropped: no VU was free to start %s "
+		        "when due (every VU up to maxVUs was busy: the target did not keep up with "
+		        "the arrival rate, or maxVUs is too low for its latency), or %s still "
+		        "waiting when the run stopped\n",
+		        p->bad, p->reset, dropped.sum, dropped.sum == 1 ? " was" : "s were",
+		        dropped.sum == 1 ? "it" : "them",
+		        dropped.sum == 1 ? "it was" : "they were");
 	result_values_free(&dropped);
 	if (r->interrupted_iterations > 0)
 		fprintf(

@@ -1251,8 +1251,8 @@ out_error:;
 
 /* --- dry run (stampede plan SCRIPT.lua: the traffic model) ---------------------------- */
 
-#define DRY_RUN_ITERATIONS 100 /* a sample of the iterations, for scripts that branch */
-#define DRY_RUN_REQUESTS   2000
+#define DRY_RUN_ITERATIONS 1000 /* a sample of the iterations, for scripts that branch */
+#define DRY_RUN_REQUESTS   5000
 #define DRY_RUN_US         (5 * USEC_PER_SEC)
 
 /* Replaces stampede.http's requests, stampede.sleep, check and group with recorders, before

@@ -61,7 +61,7 @@ void script_free(struct script *s);
 /* A sample of exec's iterations in a Lua state of its own, with stampede.http's requests,
  * sleep, check and group recording instead of acting (no network; every response a fake
  * 200 with an empty body; math.random seeded with 1 so the sample is the same every time):
- * up to 100 iterations, 2,000 requests (500 in one iteration) or 2.5 s of Lua, whichever
+ * up to 1,000 iterations, 5,000 requests (500 in one iteration) or 2.5 s of Lua, whichever
  * comes first. {iterations: [{calls: [{method, name (the name tag or the URL), group,
  * think (s after it)}], think (s)}], checks: [...], error (when an iteration raised: the
  * last iteration stopped there)}. For `stampede plan SCRIPT.lua`'s traffic model. NULL when

@@ -98,7 +98,8 @@ static void set_text(struct slo *s)
 		} else {
 			snprintf(stat, sizeof(stat), "%s", s->stat);
 		}
-		if (s->value >= 1000 && fmod(s->value, 1000) == 0) {
+		/* seconds from 1 s on when that is exact to a millisecond (1.5s, 2s), else ms */
+		if (s->value >= 1000 && fmod(s->value, 1) == 0) {
 			fmt_num(num, sizeof(num), s->value / 1000);
 			snprintf(s->text, sizeof(s->text), "%s%s%ss", stat, s->op, num);
 		} else {
@@ -255,6 +256,8 @@ static bool put(struct slo_set *set, const struct slo *item)
 int slo_parse(const char *spec, struct slo_set *out, char *err, size_t errlen)
 {
 	struct slo_set set = *out;
+	struct slo mine[SLO_MAX]; /* this spec's items, for duplicates within it */
+	int given = 0;
 	char item[64];
 	const char *p = spec;
 	bool any = false;
@@ -279,6 +282,15 @@ int slo_parse(const char *spec, struct slo_set *out, char *err, size_t errlen)
 			struct slo s;
 			if (parse_item(item, n, &s, err, errlen) < 0)
 				return -1;
+			for (int i = 0; i < given; i++)
+				if (same_objective(&mine[i], &s)) { /* a preset's may be replaced */
+					snprintf(err, errlen,
+					         "'%s' and '%s' set the same objective: give one",
+					         mine[i].text, s.text);
+					return -1;
+				}
+			if (given < SLO_MAX)
+				mine[given++] = s;
 			if (!put(&set, &s)) {
 				snprintf(err, errlen, "more than %d objectives", SLO_MAX);
 				return -1;

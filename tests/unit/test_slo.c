@@ -47,9 +47,12 @@ Test(slo, forms_and_units)
 	thr_is(&s.item[2], "http_req_duration: med<60000");
 	thr_is(&s.item[3], "http_req_duration: max<3600000");
 	thr_is(&s.item[4], "http_req_failed: rate<=0.001");
-	cr_assert_str_eq(s.item[0].text, "p99.9<=1500ms");
-	s = parse_ok("availability>=99.95%,errors==0");
-	cr_assert_eq(s.n, 1, "both are the error rate: the later one wins");
+	cr_assert_str_eq(s.item[0].text, "p99.9<=1.5s");
+	struct slo_set dup = { 0 };
+	char err[256];
+	cr_assert_eq(slo_parse("availability>=99.95%,errors==0", &dup, err, sizeof(err)), -1,
+	             "both are the error rate: one spec gives it once");
+	s = parse_ok("errors==0");
 	thr_is(&s.item[0], "http_req_failed: rate==0");
 	cr_assert_str_eq(s.item[0].text, "errors==0");
 	s = parse_ok("availability>=99.95%");
@@ -270,4 +273,30 @@ Test(preset, bad_levels_and_shapes)
 	cr_assert_eq(t, TT_SPIKE);
 	cr_assert_eq(test_type_parse("Spike", &t), -1);
 	cr_assert_str_eq(test_type_name(TT_BREAKPOINT), "breakpoint");
+}
+
+Test(slo, one_spec_gives_each_objective_once)
+{
+	struct slo_set s = { 0 };
+	char err[256];
+	cr_assert_eq(slo_parse("p95<200ms,p95<100ms", &s, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "'p95<200ms' and 'p95<100ms' set the same objective"), "%s", err);
+	cr_assert_eq(s.n, 0, "the set is unchanged");
+	/* a preset's objective is replaced by a later spec: that is what tightening is */
+	cr_assert_eq(slo_preset("internal", &s, err, sizeof(err)), 0);
+	cr_assert_eq(slo_parse("p95<50ms", &s, err, sizeof(err)), 0);
+	cr_assert_str_eq(s.item[0].text, "p95<50ms");
+	cr_assert_eq(s.n, 3);
+}
+
+Test(slo, seconds_are_written_as_seconds)
+{
+	struct slo_set s = { 0 };
+	char err[256];
+	cr_assert_eq(slo_parse("p(99.9)<1.5s,max<2s,p95<1234.5ms,p90<999ms", &s, err, sizeof(err)),
+	             0);
+	cr_assert_str_eq(s.item[0].text, "p99.9<1.5s");
+	cr_assert_str_eq(s.item[1].text, "max<2s");
+	cr_assert_str_eq(s.item[2].text, "p95<1234.5ms");
+	cr_assert_str_eq(s.item[3].text, "p90<999ms");
 }
