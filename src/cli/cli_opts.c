@@ -37,6 +37,21 @@ void cli_opt_report(const char *cmd)
 	fprintf(stderr, "stampede: %s\nsee 'stampede help %s'\n", opt_error, cmd);
 }
 
+bool cli_decimal(const char *s, int n)
+{
+	size_t len = n < 0 ? strlen(s) : (size_t)n;
+	bool digit = false, point = false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digit = true;
+		else if (s[i] == '.' && !point)
+			point = true;
+		else
+			return false;
+	}
+	return digit;
+}
+
 int cli_bad_value(const char *flag, const char *value, const char *why)
 {
 	fprintf(stderr, "stampede: invalid %s '%s': %s\n", flag, value, why);

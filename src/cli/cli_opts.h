@@ -4,6 +4,7 @@
 #define STAMPEDE_CLI_OPTS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 /* getopt_long(3), with the same arguments, globals (optind, optarg, optopt) and return
  * values, except that a long option must be spelled in full: getopt_long takes "--vu" for
@@ -28,6 +29,10 @@ const char *cli_opt_error(void);
 
 /* Print cli_opt_error() on stderr as "stampede: MESSAGE\nsee 'stampede help CMD'\n". */
 void cli_opt_report(const char *cmd);
+
+/* Whether s[0..n) is a plain decimal: digits with at most one point, at least one digit
+ * (no sign, space, exponent, hex, inf or nan). n < 0: up to the NUL. */
+bool cli_decimal(const char *s, int n);
 
 /* Print "stampede: invalid FLAG 'VALUE': WHY" on stderr; returns -EINVAL (exit 104). */
 int cli_bad_value(const char *flag, const char *value, const char *why);

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,9 @@ void cmd_plan_usage(void)
 }
 
 enum { OPT_HELP = 300, OPT_RATE, OPT_ABORT_DELAY };
+
+/* How long `plan` lets a script's init code run (a run has no such limit, as in k6). */
+#define PLAN_INIT_LIMIT_US (10 * USEC_PER_SEC)
 
 /* "GET /api/x": the method and the name tag (or URL), the method once when the name
  * already starts with it (k6's habit: name = "GET /api/products/{id}"). */
@@ -198,6 +203,10 @@ static void print_traffic(struct script *sc, const struct scenario *s)
 	}
 	tally_free(mix, nmix);
 	tally_free(jour, njour);
+	const char *serr = json_string_value(json_object_get(d, "setupError"));
+	if (serr)
+		printf("    setup() failed in the dry run (%s): the iterations got stand-in data\n",
+		       serr);
 	const char *err = json_string_value(json_object_get(d, "error"));
 	if (err)
 		printf("    %s stopped here: %s (it may need real responses past this "
@@ -215,6 +224,14 @@ static int plan_script(const char *path, const char **env, int nenv)
 	int nscen = 0, nthr = 0, rc = EXIT_INVALID_CONFIG;
 	char d[32];
 
+	/* init code and the dry run stop at a signal (pending: blocked here) or a deadline */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	script_set_init_limit(PLAN_INIT_LIMIT_US);
 	int e = script_load(path, env, nenv, &sc);
 	if (e < 0)
 		return e == -EINTR ? EXIT_INTERRUPTED : EXIT_SCRIPT_ERROR;
@@ -347,7 +364,8 @@ int cmd_plan(int argc, char **argv)
 			goto out;
 		case 'u': {
 			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 1 || v > 1000000) {
+			if (end == optarg || *end || v < 1 || v > 1000000 ||
+			    !cli_decimal(optarg, -1)) {
 				fprintf(stderr,
 				        "stampede: invalid --vus '%s': a whole number from 1\n",
 				        optarg);
@@ -358,7 +376,8 @@ int cmd_plan(int argc, char **argv)
 		}
 		case OPT_RATE:
 			lv.rate = strtod(optarg, &end);
-			if (end == optarg || *end || !(lv.rate > 0) || lv.rate > 1e9) {
+			if (end == optarg || *end || !(lv.rate > 0) || lv.rate > 1e9 ||
+			    !cli_decimal(optarg, -1)) {
 				fprintf(stderr,
 				        "stampede: invalid --rate '%s': iterations per second, "
 				        "more than 0\n",
@@ -390,12 +409,14 @@ int cmd_plan(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		if (optind + 1 < argc || t.preset.type != TT_NONE || lv.rate_set || lv.vus_set) {
-			fprintf(stderr,
-			        "stampede: plan takes one script, or --type with its flags; not "
-			        "both ('%s'). A script run with --type gets the schedule `stampede "
-			        "plan --type T --vus N` prints\n",
-			        argv[optind]);
+		if (optind + 1 < argc || type_args_any(&t) || lv.rate_set || lv.vus_set ||
+		    lv.duration_set || abort_delay >= 0) {
+			fprintf(
+			    stderr,
+			    "stampede: plan takes one script (with -e only), or --type with its "
+			    "flags; not both ('%s'). A script run with --type gets the schedule "
+			    "`stampede plan --type T --vus N` prints\n",
+			    argv[optind]);
 			goto out;
 		}
 		rc = plan_script(argv[optind], env, nenv);
@@ -414,7 +435,20 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (type_args_resolve(&t, &lv) < 0)
 		goto out;
-	if (abort_delay >= 0 && t.plan.abort_on_slo)
+	if (abort_delay >= 0 && !t.plan.abort_on_slo) {
+		fprintf(stderr,
+		        "stampede: --abort-delay applies to a breakpoint test's SLOs (it "
+		        "stops at the first failure); a %s test has no abort-on-fail\n",
+		        test_type_name(t.plan.type));
+		goto out;
+	}
+	if (abort_delay >= 0 && abort_delay >= t.plan.total_us) {
+		fprintf(stderr,
+		        "stampede: --abort-delay is as long as the whole test: no SLO would "
+		        "ever be judged\n");
+		goto out;
+	}
+	if (abort_delay >= 0)
 		t.plan.abort_delay_us = abort_delay;
 	type_args_print_plan(&t, stdout);
 	rc = 0;

@@ -72,7 +72,9 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 		double v = strtod(arg, &end);
 		if (end != arg && (*end == 'x' || *end == 'X'))
 			end++;
-		if (end == arg || *end || !(v > 1) || v > 1000)
+		if (end == arg || *end || !(v > 1) || v > 1000 ||
+		    !cli_decimal(arg, (int)strcspn(arg, "xX")) ||
+		    (arg[strcspn(arg, "xX")] && arg[strcspn(arg, "xX") + 1]))
 			return cli_bad_value(
 			    "--peak", arg,
 			    "a multiple of the level, more than 1 and at most 1000 (e.g. 5 or 5x)");
@@ -82,7 +84,8 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 	case OPT_STEPS: {
 		char *end;
 		long v = strtol(arg, &end, 10);
-		if (end == arg || *end || v < 2 || v > 20)
+		if (end == arg || *end || v < 2 || v > 20 || !cli_decimal(arg, -1) ||
+		    strchr(arg, '.'))
 			return cli_bad_value("--steps", arg, "a whole number from 2 to 20");
 		po->steps = (int)v;
 		return 1;
@@ -321,4 +324,12 @@ void type_args_free(struct type_args *t)
 {
 	free(t->slo_specs);
 	t->slo_specs = NULL;
+}
+
+bool type_args_any(const struct type_args *t)
+{
+	const struct preset_opts *o = &t->preset;
+	return o->type != TT_NONE || t->slo_specs || t->slo_preset || o->ramp_us || o->hold_us ||
+	       o->ramp_down_us || t->ramp_down_set || o->step_us || o->warmup_us || o->observe_us ||
+	       o->peak || o->steps;
 }

@@ -93,6 +93,9 @@ void type_args_print_plan(const struct type_args *t, FILE *f);
  * VUs). */
 void type_args_print_schedule(FILE *f, const struct sched *s, const char (*names)[32], bool open);
 
+/* Whether any of these flags was given (--type, --slo, --slo-preset or a shaping flag). */
+bool type_args_any(const struct type_args *t);
+
 void type_args_free(struct type_args *t);
 
 #endif

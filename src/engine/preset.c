@@ -33,6 +33,13 @@ const char *test_type_name(enum test_type t)
 	return t >= TT_SMOKE && t <= TT_BREAKPOINT ? names[t] : "";
 }
 
+/* A level the model can run: whole VUs in the closed model (rounded), any rate in the
+ * open one. */
+static double whole(const struct preset_opts *o, double v)
+{
+	return o->open ? v : MAX(1, round(v));
+}
+
 static int64_t or_default(int64_t v, int64_t def)
 {
 	return v > 0 ? v : def;
@@ -64,11 +71,11 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 	const double L = o->level;
 	const char *unit = o->open ? "/s" : " VUs";
 
-	if (!(L > 0) || !isfinite(L)) {
+	if (!(L > 0) || !isfinite(L) || (o->open && L < PRESET_RATE_MIN)) {
 		snprintf(err, errlen,
-		         "--type %s needs the expected level: --rate R (open model) or "
-		         "--vus N (closed model), more than 0",
-		         test_type_name(o->type));
+		         "--type %s needs the expected level: --rate R (open model, at least "
+		         "%g/s) or --vus N (closed model), more than 0",
+		         test_type_name(o->type), PRESET_RATE_MIN);
 		return -1;
 	}
 	if (o->peak && (!(o->peak > 1) || o->peak > 1000)) {
@@ -136,12 +143,22 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		double peak = o->peak ? o->peak : 5;
 		int steps = o->steps ? o->steps : 5;
 		p.peak = peak, p.steps = steps;
+		double prev = 0;
 		for (int i = 0; i < steps; i++) {
-			double m = 1 + (peak - 1) * i / (steps - 1);
+			double m = 1 + (peak - 1) * i / (steps - 1), at = whole(o, L * m);
+			if (at <= prev) { /* the closed model runs whole VUs */
+				snprintf(
+				    err, errlen,
+				    "--steps %d from %g to %g VUs makes steps of less than one "
+				    "VU: raise --vus or --peak, or give fewer --steps",
+				    steps, L, L * peak);
+				return -1;
+			}
+			prev = at;
 			snprintf(ph, sizeof(ph), "to step %d", i + 1);
-			add(&p, ph, or_default(o->ramp_us, MIN_US), L * m);
-			snprintf(ph, sizeof(ph), "step %d (%.3gx)", i + 1, m);
-			add(&p, ph, or_default(o->step_us, 5 * MIN_US), L * m);
+			add(&p, ph, or_default(o->ramp_us, MIN_US), at);
+			snprintf(ph, sizeof(ph), "step %d (%.4gx)", i + 1, at / L);
+			add(&p, ph, or_default(o->step_us, 5 * MIN_US), at);
 		}
 		if (ramp_down)
 			add(&p, "ramp-down", ramp_down, 0);
@@ -160,9 +177,9 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		p.peak = peak;
 		p.start = L;
 		add(&p, "base", or_default(o->warmup_us, 2 * MIN_US), L);
-		add(&p, "jump", 0, L * peak);
-		snprintf(ph, sizeof(ph), "spike (%.3gx)", peak);
-		add(&p, ph, or_default(o->hold_us, MIN_US), L * peak);
+		add(&p, "jump", 0, whole(o, L * peak));
+		snprintf(ph, sizeof(ph), "spike (%.4gx)", whole(o, L * peak) / L);
+		add(&p, ph, or_default(o->hold_us, MIN_US), whole(o, L * peak));
 		add(&p, "drop", 0, L);
 		add(&p, "observe", or_default(o->observe_us, 5 * MIN_US), L);
 		p.question = "Does it survive a sudden surge, and how fast does it recover?";
@@ -182,8 +199,8 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		double peak = o->peak ? o->peak : 10;
 		p.peak = peak;
 		int64_t d = or_default(o->hold_us, 20 * MIN_US);
-		snprintf(ph, sizeof(ph), "raise to %.3gx", peak);
-		add(&p, ph, d, L * peak);
+		snprintf(ph, sizeof(ph), "raise to %.4gx", whole(o, L * peak) / L);
+		add(&p, ph, d, whole(o, L * peak));
 		p.abort_on_slo = true;
 		/* a cold start's first seconds are not the breaking point */
 		p.abort_delay_us = MIN(30 * USEC_PER_SEC, MAX(d / 20, 5 * USEC_PER_SEC));
@@ -197,6 +214,12 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		return -1;
 	}
 	(void)unit;
+	if (p.total_us > PRESET_TOTAL_MAX_US) {
+		snprintf(err, errlen,
+		         "the %s test would last %.0f days: at most 31 (shorten its phases)",
+		         test_type_name(o->type), (double)p.total_us / 86400e6);
+		return -1;
+	}
 	*out = p;
 	return 0;
 }
@@ -228,7 +251,8 @@ bool preset_stages_string(const struct preset_plan *p, char *buf, size_t len)
 		k6_duration(p->stage[i].duration_us, d, sizeof(d));
 		int w =
 		    /* k6's -s syntax: whole targets (a VU count, or a script's stage target) */
-		    snprintf(buf + n, len - n, "%s%s:%.0f", i ? "," : "", d, p->stage[i].target);
+		    snprintf(buf + n, len - n, p->open ? "%s%s:%.6g" : "%s%s:%.0f", i ? "," : "", d,
+		             p->stage[i].target);
 		if (w < 0 || (size_t)w >= len - n)
 			return false;
 		n += (size_t)w;
@@ -260,6 +284,57 @@ json_t *preset_json(const struct preset_plan *p)
 	}
 	json_object_set_new(j, "phases", phases);
 	return j;
+}
+
+static double num(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+int preset_json_check(const json_t *j, char *err, size_t errlen)
+{
+	enum test_type t;
+	const char *type = json_string_value(json_object_get(j, "type"));
+	const char *model = json_string_value(json_object_get(j, "model"));
+	const json_t *phs = json_object_get(j, "phases");
+	if (!json_is_object(j) || !type || test_type_parse(type, &t) < 0) {
+		snprintf(err, errlen,
+		         "expected an object whose type is smoke, load, stress, spike, "
+		         "soak or breakpoint");
+		return -1;
+	}
+	if (!model || (strcmp(model, "open") && strcmp(model, "closed")) ||
+	    !(num(j, "level") > 0) || !isfinite(num(j, "level"))) {
+		snprintf(err, errlen, "expected a model (open or closed) and a level above 0");
+		return -1;
+	}
+	size_t n = json_array_size(phs), i;
+	if (n < 1 || n > PRESET_STAGES_MAX) {
+		snprintf(err, errlen, "expected 1 to %d phases", PRESET_STAGES_MAX);
+		return -1;
+	}
+	double at = json_object_get(j, "startTimeS") ? num(j, "startTimeS") : 0;
+	const json_t *ph;
+	json_array_foreach(phs, i, ph)
+	{
+		double a = num(ph, "startS"), d = num(ph, "durationS"), tg = num(ph, "target");
+		const char *name = json_string_value(json_object_get(ph, "name"));
+		if (!name || strlen(name) >= sizeof(((struct preset_plan *)0)->phase[0]) ||
+		    !isfinite(a) || fabs(a - at) > 1e-3 || !(d >= 0) || !isfinite(tg) || tg < 0) {
+			snprintf(err, errlen,
+			         "phases[%zu]: expected {name, startS (where the last one ended), "
+			         "durationS >= 0, target >= 0}",
+			         i);
+			return -1;
+		}
+		at = a + d;
+	}
+	if (!(at <= (double)PRESET_TOTAL_MAX_US / 1e6)) {
+		snprintf(err, errlen, "the phases end past 31 days");
+		return -1;
+	}
+	return 0;
 }
 
 /* Which shaping fields each type uses (breakpoint: hold is its ramp's length, as

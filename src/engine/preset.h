@@ -33,6 +33,8 @@
 #define PRESET_RATE_MAX     1e7
 #define PRESET_VUS_MAX      1e6
 #define PRESET_PHASE_MAX_US (7LL * 86400 * 1000000)
+#define PRESET_TOTAL_MAX_US (31LL * 86400 * 1000000) /* what a result's verdicts accept */
+#define PRESET_RATE_MIN     0.01                     /* one iteration per 100 s */
 /* A breakpoint test's SLOs abort the run when they fail over the last this many seconds
  * (not over the run so far, which lags behind a rising load). */
 #define PRESET_ABORT_WINDOW_S 10
@@ -89,6 +91,12 @@ const char *preset_takes(enum test_type t);
 /* The plan as the result's options keep it ("testType": type, model, level, peak, steps,
  * start, phases [{name, startS, durationS, target}]; docs/result-format.md). New reference. */
 json_t *preset_json(const struct preset_plan *p);
+
+/* Whether j is a plan as preset_json() writes it (a type stampede knows, model, level > 0,
+ * 1..PRESET_STAGES_MAX phases one after the other from startTimeS (or 0), each named, of a
+ * duration >= 0 and a finite target >= 0, ending within PRESET_TOTAL_MAX_US). Returns 0, or
+ * -1 with the first problem in err. */
+int preset_json_check(const json_t *j, char *err, size_t errlen);
 
 /* The plan's stages in k6's -s syntax ("2m:100,15m:100,1m:0") into buf (len bytes);
  * returns false when it does not fit. */

@@ -927,6 +927,9 @@ static void section_thresholds(struct buf *b, const struct result *r)
 	put(b, "</tbody></table></section>\n");
 }
 
+/* The most rows of a steps table a report shows (a real one has about 64 at most). */
+#define STEPS_SHOWN_MAX 256
+
 /* The test type's verdicts (analyses.testType): the steps table and the findings. */
 static void section_test_type(struct buf *b, const struct result *r)
 {
@@ -967,6 +970,12 @@ static void section_test_type(struct buf *b, const struct result *r)
 		           unit && !strcmp(unit, "VUs") ? "VUs" : "offered/s");
 		json_array_foreach(steps, i, e)
 		{
+			if (i ==
+			    STEPS_SHOWN_MAX) { /* a verdict has at most about 64: a made-up file */
+				buf_printf(b, "<tr><td colspan=\"8\">... %zu more rows</td></tr>\n",
+				           json_array_size(steps) - i);
+				break;
+			}
 			bool judged = json_array_size(json_object_get(e, "slo")) > 0;
 			bool ok = json_is_true(json_object_get(e, "ok"));
 			double er = phase_num(e, "errorRate");

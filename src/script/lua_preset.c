@@ -21,9 +21,9 @@ static int64_t opt_duration(lua_State *L, int idx, const char *key)
 	int type = lua_getfield(L, idx, key);
 	if (type == LUA_TNUMBER) {
 		double s = lua_tonumber(L, -1);
-		if (!(s > 0) || s > 1e7)
-			luaL_error(L, "stampede.preset: %s must be more than 0 seconds", key);
-		us = (int64_t)(s * 1e6);
+		if (!(s >= 1e-6) || s > 1e7)
+			luaL_error(L, "stampede.preset: %s must be from 1 us to 1e7 seconds", key);
+		us = (int64_t)llround(s * 1e6);
 	} else if (type == LUA_TSTRING) {
 		if (parse_duration(lua_tostring(L, -1), &us) < 0 || us <= 0)
 			luaL_error(L,
@@ -51,7 +51,7 @@ static double opt_number(lua_State *L, int idx, const char *key)
 /* Keep json (its text) in the registry under key, for script_load to read back. */
 static void note(lua_State *L, const char *key, json_t *json)
 {
-	char *text = json_dumps(json, JSON_COMPACT);
+	char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(json);
 	lua_pushstring(L, text ? text : "null");
 	free(text);
@@ -124,13 +124,24 @@ static int l_preset(lua_State *L)
 
 	/* the scenario, as k6 writes it */
 	char d[32];
+	/* k6's arrival-rate targets are whole iterations per timeUnit: a fractional rate
+	 * (2.5/s) runs as whole ones over a longer unit (25 per 10s) */
+	double unit = 1;
+	for (bool frac = o.open; frac && unit < 1000; unit *= 10) {
+		frac = fabs(p.start * unit - round(p.start * unit)) > 1e-9;
+		for (int i = 0; i < p.nstages; i++)
+			frac = frac || fabs(p.stage[i].target * unit -
+			                    round(p.stage[i].target * unit)) > 1e-9;
+		if (!frac)
+			break;
+	}
 	lua_createtable(L, 0, 6);
 	lua_pushstring(L, o.open ? "ramping-arrival-rate" : "ramping-vus");
 	lua_setfield(L, -2, "executor");
 	if (o.open) {
-		lua_pushnumber(L, p.start);
+		lua_pushnumber(L, round(p.start * unit));
 		lua_setfield(L, -2, "startRate");
-		lua_pushstring(L, "1s");
+		lua_pushfstring(L, "%ds", (int)unit);
 		lua_setfield(L, -2, "timeUnit");
 		double peak = p.start;
 		for (int i = 0; i < p.nstages; i++)
@@ -149,7 +160,8 @@ static int l_preset(lua_State *L)
 		snprintf(d, sizeof(d), "%lldus", (long long)p.stage[i].duration_us);
 		lua_pushstring(L, d);
 		lua_setfield(L, -2, "duration");
-		lua_pushnumber(L, o.open ? p.stage[i].target : floor(p.stage[i].target));
+		lua_pushnumber(L,
+		               o.open ? round(p.stage[i].target * unit) : floor(p.stage[i].target));
 		lua_setfield(L, -2, "target");
 		lua_rawseti(L, -2, i + 1);
 	}

@@ -179,6 +179,13 @@ static void smoke_no_errors(json_t *options)
 	json_array_append_new(slo, json_string(SLO_NO_ERRORS));
 }
 
+static int64_t init_limit_us; /* script_set_init_limit() */
+
+void script_set_init_limit(int64_t us)
+{
+	init_limit_us = us > 0 ? us : 0;
+}
+
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out)
 {
 	char *text;
@@ -222,9 +229,10 @@ int script_load(const char *path, const char **env_overrides, int noverrides, st
 		return -EINVAL;
 	}
 	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
-	/* init code has no time limit (as in k6), but a stop signal ends it: the caller blocks
-	 * SIGINT/SIGTERM/SIGHUP, the hook sees them pending */
-	lw_limit(lw, 0, NULL, true);
+	/* init code has no time limit in a run (as in k6), but a stop signal ends it: the
+	 * caller blocks SIGINT/SIGTERM/SIGHUP, the hook sees them pending */
+	lw_limit(lw, init_limit_us ? now_us() + init_limit_us : 0,
+	         "the script's init code ran past the time `plan` allows it", true);
 	if (lw_init_vu(lw, &lv) < 0) {
 		const char *err = lua_tostring(lw->L, -1);
 		bool intr = err && !strcmp(err, LW_INTERRUPTED);
@@ -842,6 +850,42 @@ static int check_option_keys(const struct script *s, json_t *o)
 	return 0;
 }
 
+/* options.slo and options.testType, when a script writes them itself (stampede.slo and
+ * stampede.preset write valid ones): what the verdicts would read. Returns 0, or -EINVAL
+ * after saying what is wrong (exit 104). */
+static int check_test_options(const struct script *s, json_t *o)
+{
+	char err[256];
+	json_t *slo = json_object_get(o, "slo"), *e;
+	size_t i;
+	if (slo && !json_is_array(slo)) {
+		fprintf(stderr,
+		        "stampede: options.slo in %s: expected a list of objectives such as "
+		        "[\"p95<200ms\", \"errors<0.1%%\"]\n",
+		        s->path);
+		return -EINVAL;
+	}
+	json_array_foreach(slo, i, e)
+	{
+		struct slo_set set = { 0 };
+		if (!json_is_string(e) ||
+		    slo_parse(json_string_value(e), &set, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: options.slo[%zu] in %s: %s\n", i, s->path,
+			        json_is_string(e) ? err
+			                          : "expected a string such as \"p95<200ms\"");
+			return -EINVAL;
+		}
+	}
+	json_t *tt = json_object_get(o, "testType");
+	if (tt && preset_json_check(tt, err, sizeof(err)) < 0) {
+		fprintf(stderr,
+		        "stampede: options.testType in %s: %s (stampede.preset writes it)\n",
+		        s->path, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Add options.tags (k6's run tags, already checked) to every scenario's tags; a scenario's
  * own tag of the same name wins, as in k6. */
 static void add_run_tags(json_t *tags, struct scenario *scen, int ns)
@@ -959,7 +1003,7 @@ int script_scenarios(struct script *s, json_t *o, struct scenario **out, int *n,
 	const char *k;
 	json_t *v;
 
-	if (check_option_keys(s, o) < 0)
+	if (check_option_keys(s, o) < 0 || check_test_options(s, o) < 0)
 		return -EINVAL;
 	int64_t unused;
 	int debug;
@@ -1351,12 +1395,23 @@ static const char dryrun_lua[] =
     "  local data = {}\n"
     "  if type(env.setup) == 'function' then\n"
     "    local ok, r = pcall(env.setup)\n"
-    "    if not ok then data = dry elseif r ~= nil then data = r end\n"
+    "    if not ok then data, rec.setupError = dry, tostring(r) elseif r ~= nil then data = "
+    "r end\n"
     "  end\n"
     "  rec.calls, rec.think, rec.group, rec.checks = {}, 0, '', {}\n"
     "  return data\n"
     "end\n"
     "return rec, finish, prepare\n";
+
+/* The error on top of L's stack as text: a non-string error value (error({}), error(nil))
+ * is named by its type. The string stays on the stack. */
+static const char *error_text(lua_State *L)
+{
+	if (lua_type(L, -1) == LUA_TSTRING)
+		return lua_tostring(L, -1);
+	return lua_pushfstring(L, "an error whose value is not a string (a %s)",
+	                       luaL_typename(L, -1));
+}
 
 json_t *script_dry_run(struct script *s, const char *exec)
 {
@@ -1379,12 +1434,12 @@ json_t *script_dry_run(struct script *s, const char *exec)
 	struct lvu lv = { .lw = lw, .data_ref = LUA_NOREF };
 	const char *fail = NULL;
 	if (lw_init_vu(lw, &lv) < 0) {
-		fail = lua_tostring(L, -1);
+		fail = error_text(L);
 	} else {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, prepare);
 		lua_rawgeti(L, LUA_REGISTRYINDEX, lv.env_ref);
 		if (lw_pcall(lw, 1, 1) != LUA_OK)
-			fail = lua_tostring(L, -1);
+			fail = error_text(L);
 		else
 			data = luaL_ref(L, LUA_REGISTRYINDEX);
 	}
@@ -1397,12 +1452,12 @@ json_t *script_dry_run(struct script *s, const char *exec)
 		if (!lua_isfunction(L, -1)) {
 			lua_pop(L, 1);
 			lua_pushfstring(L, "no function '%s'", exec);
-			fail = lua_tostring(L, -1);
+			fail = error_text(L);
 			break;
 		}
 		lua_rawgeti(L, LUA_REGISTRYINDEX, data); /* setup()'s, from the dry run */
 		if (lw_pcall(lw, 1, 0) != LUA_OK)
-			fail = lua_tostring(L, -1);
+			fail = error_text(L);
 		lua_rawgeti(L, LUA_REGISTRYINDEX, rec);
 		lua_getfield(L, -1, "calls");
 		calls += (int)lua_rawlen(L, -1);

@@ -56,6 +56,9 @@ struct script {
  * SIGINT/SIGTERM/SIGHUP came while init code ran (the caller must have blocked them;
  * exit 105). */
 int script_load(const char *path, const char **env_overrides, int noverrides, struct script **out);
+/* Limit the init code of the scripts loaded from now on to us microseconds (0: no limit,
+ * the default, as in k6): `plan` runs a script it does not run for real, and must end. */
+void script_set_init_limit(int64_t us);
 void script_free(struct script *s);
 
 /* A sample of exec's iterations in a Lua state of its own, with stampede.http's requests,
@@ -64,7 +67,8 @@ void script_free(struct script *s);
  * up to 1,000 iterations, 5,000 requests (500 in one iteration) or 2.5 s of Lua, whichever
  * comes first. {iterations: [{calls: [{method, name (the name tag or the URL), group,
  * think (s after it)}], think (s)}], checks: [...], error (when an iteration raised: the
- * last iteration stopped there)}. For `stampede plan SCRIPT.lua`'s traffic model. NULL when
+ * last iteration stopped there), setupError (setup() raised: the iterations got stand-in
+ * data)}. For `stampede plan SCRIPT.lua`'s traffic model. NULL when
  * Lua could not be set up. */
 json_t *script_dry_run(struct script *s, const char *exec);
 

@@ -33,6 +33,12 @@ static bool number(const char *s, size_t n, double *out, size_t *used)
 	tmp[n] = '\0';
 	if (!isdigit((unsigned char)tmp[0]) && tmp[0] != '.')
 		return false;
+	/* plain decimals only: digits and one point (no exponent, hex, inf or nan) */
+	size_t k = 0;
+	for (bool point = false;
+	     k < n && (isdigit((unsigned char)tmp[k]) || (tmp[k] == '.' && !point)); k++)
+		point = point || tmp[k] == '.';
+	tmp[k] = '\0';
 	char *end;
 	double v = strtod(tmp, &end);
 	if (end == tmp || !isfinite(v) || v < 0)
@@ -195,7 +201,7 @@ static int parse_item(const char *s, size_t n, struct slo *out, char *err, size_
 			p++, pl -= 2;
 		double pct;
 		size_t used;
-		if (!number(p, pl, &pct, &used) || used != pl || pct <= 0 || pct > 100)
+		if (!number(p, pl, &pct, &used) || used != pl || pct < 0.001 || pct > 100)
 			goto bad_stat;
 		o.pct = pct;
 		char num[24];
@@ -253,6 +259,12 @@ static bool put(struct slo_set *set, const struct slo *item)
 	return true;
 }
 
+/* A character of a number, a unit or a statistic's name. */
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '%' || (unsigned char)c >= 0x80;
+}
+
 int slo_parse(const char *spec, struct slo_set *out, char *err, size_t errlen)
 {
 	struct slo_set set = *out;
@@ -265,7 +277,22 @@ int slo_parse(const char *spec, struct slo_set *out, char *err, size_t errlen)
 	for (;;) {
 		size_t n = 0;
 		bool toolong = false;
+		const char *item_start = p;
 		while (*p && *p != ',') {
+			/* spaces may stand around the parts, not inside a number or a unit */
+			if (isspace((unsigned char)*p) && n > 0 && word_char(item[n - 1])) {
+				const char *q = p;
+				while (isspace((unsigned char)*q))
+					q++;
+				if (word_char(*q)) {
+					snprintf(
+					    err, errlen,
+					    "'%.*s': a space inside a number or a unit",
+					    (int)MIN(strcspn(spec + (item_start - spec), ","), 40),
+					    item_start);
+					return -1;
+				}
+			}
 			if (!isspace((unsigned char)*p)) {
 				if (n + 1 < sizeof(item))
 					item[n++] = *p;

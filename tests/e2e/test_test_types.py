@@ -119,8 +119,22 @@ def test_plan_spike_and_breakpoint(stampede):
     (["--type", "load"], "expected level"),
     (["--type", "load", "--rate", "10", "--vus", "2"], "give the level once"),
     (["--type", "load", "--rate", "0"], "more than 0"),
-    (["--type", "load", "--rate", "10", "extra"], "one script, or --type"),
+    (["--type", "load", "--rate", "10", "extra"], "or --type with its flags"),
     (["--type", "load", "--rate", "10", "--bogus"], "unknown option"),
+    # numbers are plain decimals, levels the model can run, schedules the verdicts accept
+    (["--type", "stress", "--vus", "2", "--peak", "1.5", "--steps", "3"],
+     "steps of less than one VU"),
+    (["--type", "stress", "--rate", "10", "--peak", "0x10"], "invalid --peak"),
+    (["--type", "stress", "--rate", "10", "--steps", " 5"], "invalid --steps"),
+    (["--type", "load", "--rate", "1e-300"], "invalid --rate"),
+    (["--type", "load", "--rate", "0.001"], "at least 0.01/s"),
+    (["--type", "stress", "--rate", "2", "--step-duration", "7d"], "at most 31"),
+    (["--type", "load", "--rate", "10", "--slo", "p95<0x10ms"], "needs a unit"),
+    (["--type", "load", "--rate", "10", "--slo", "p95 < 2 0 0 ms"], "a space inside"),
+    (["--type", "load", "--rate", "10", "--slo", "p95<1ms,p(95)<5ms"], "same objective"),
+    (["--type", "load", "--rate", "10", "--abort-delay", "1h"], "has no abort-on-fail"),
+    (["--type", "breakpoint", "--rate", "10", "-d", "1m", "--abort-delay", "1h",
+      "--slo", "p95<1ms"], "as long as the whole test"),
 ])
 def test_plan_bad_input(stampede, args, says):
     r = stampede("plan", *args, expect=EXIT_INVALID)
@@ -218,9 +232,11 @@ def test_smoke_with_a_full_slo_set_is_refused(stampede):
 
 
 @pytest.mark.parametrize("slo,says", [
-    ("errors<1e-20", "cannot be told from 0"),
-    ("p95<1e-300ms", "from 1us to 1h"),
-    ("p95<1e308s", "from 1us to 1h"),
+    ("errors<0.00000000001", "cannot be told from 0"),
+    ("p95<0.0000001ms", "from 1us to 1h"),
+    ("p95<100000000000000000000s", "from 1us to 1h"),
+    ("errors<1e-20", "takes a percentage"),  # plain decimals only
+    ("p95<1e308s", "needs a unit"),
 ])
 def test_slo_values_out_of_range(stampede, slo, says):
     r = stampede("plan", "--type", "load", "--rate", "1", "--slo", slo, expect=EXIT_INVALID)
@@ -265,7 +281,7 @@ def test_plan_a_script(stampede):
     assert "2 scenarios" in r.stdout and "starts at 16m0s" in r.stdout, r.stdout
     r = stampede("plan", ex / "stress.lua", "--type", "load", "--rate", "5",
                  expect=EXIT_INVALID)
-    assert "one script, or --type" in r.stderr, r.stderr
+    assert "or --type with its flags" in r.stderr, r.stderr
 
 
 def test_html_report_shades_the_phases(nginx, stampede, tmp_path):
@@ -354,3 +370,57 @@ def test_plan_samples_iterations_of_a_branching_script(stampede, tmp_path):
     assert "/s at the peak of 200 iterations/s" in out, out
     again = stampede("plan", script, expect=EXIT_OK)
     assert again.stdout == out, "the same sample every time"
+
+
+@pytest.mark.parametrize("lua,says", [
+    ('options = { vus = 1, duration = "1s", slo = { "p95<1ms", "zzz" } }',
+     "options.slo[1]"),
+    ('options = { vus = 1, duration = "1s", slo = "p95<1ms" }', "expected a list"),
+    ('options = { vus = 1, duration = "1s", testType = { type = "stress", phases = '
+     '{ { name = "x", startS = 0, durationS = 1e300, target = 1 } } } }',
+     "options.testType"),
+])
+def test_script_test_options_are_checked(stampede, tmp_path, lua, says):
+    """options.slo and options.testType written by hand are what the verdicts read: checked
+    as --slo is (exit 104), not printed as '?' or dropped later."""
+    script = tmp_path / "o.lua"
+    script.write_text(lua + "\nfunction default() end\n")
+    r = stampede("plan", script, expect=EXIT_INVALID)
+    assert says in r.stderr, r.stderr
+
+
+def test_plan_of_a_script_takes_no_test_flags(stampede):
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    for flags in (["--slo", "p95<1ms"], ["--peak", "5"], ["-d", "5m"], ["--abort-delay", "1s"]):
+        r = stampede("plan", ex / "smoke.lua", *flags, expect=EXIT_INVALID)
+        assert "with -e only" in r.stderr, (flags, r.stderr)
+
+
+def test_dry_run_names_odd_errors_and_warns_of_two_presets(stampede, tmp_path):
+    odd = tmp_path / "odd.lua"
+    odd.write_text('function setup() error("boom") end\nfunction default() error({1}) end\n')
+    r = stampede("plan", odd, expect=EXIT_OK)
+    assert "setup() failed in the dry run" in r.stdout and "boom" in r.stdout, r.stdout
+    assert "an error whose value is not a string (a table)" in r.stdout, r.stdout
+    two = tmp_path / "two.lua"
+    two.write_text('local a = stampede.preset{ type = "load", vus = 2 }\n'
+                   'local b = stampede.preset{ type = "spike", vus = 1 }\n'
+                   'options = { scenarios = { a = a, b = b } }\nfunction default() end\n')
+    r = stampede("plan", two, expect=EXIT_OK)
+    assert "calls stampede.preset more than once" in r.stderr, r.stderr
+
+
+def test_lua_preset_with_a_fractional_rate_runs_it(stampede, tmp_path):
+    """2.5 iterations/s: k6's whole targets per timeUnit become 25 per 10 s."""
+    script = tmp_path / "frac.lua"
+    script.write_text('options = { scenarios = { a = stampede.preset{ type = "load", '
+                      'rate = 2.5, ramp = "2s", hold = "3s", rampDown = 0 } } }\n'
+                      'function default() end\n')
+    out = tmp_path / "r.json"
+    stampede("run", script, "-q", "--no-summary", "--out", f"result={out}", timeout=60,
+             expect=EXIT_OK)
+    doc = json.loads(out.read_text())
+    sc = doc["options"]["scenarios"]["a"]
+    assert sc["timeUnit"] == "10s" and [st["target"] for st in sc["stages"]] == [25, 25]
+    # 0 -> 2.5/s over 2 s (2.5), then 2.5/s for 3 s (7.5)
+    assert doc["metrics"]["iterations"]["values"]["count"] == 10
