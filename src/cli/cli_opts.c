@@ -3,6 +3,8 @@
 #include "cli/cli_opts.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +37,16 @@ const char *cli_opt_error(void)
 void cli_opt_report(const char *cmd)
 {
 	fprintf(stderr, "stampede: %s\nsee 'stampede help %s'\n", opt_error, cmd);
+}
+
+void cli_block_stop_signals(void)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 }
 
 bool cli_decimal(const char *s, int n)

@@ -30,6 +30,10 @@ const char *cli_opt_error(void);
 /* Print cli_opt_error() on stderr as "stampede: MESSAGE\nsee 'stampede help CMD'\n". */
 void cli_opt_report(const char *cmd);
 
+/* Block SIGINT, SIGTERM and SIGHUP in this thread (and the threads it starts after): a
+ * run or a plan reads them as pending (signalfd, the Lua hook) and stops cleanly. */
+void cli_block_stop_signals(void);
+
 /* Whether s[0..n) is a plain decimal: digits with at most one point, at least one digit
  * (no sign, space, exponent, hex, inf or nan). n < 0: up to the NUL. */
 bool cli_decimal(const char *s, int n);

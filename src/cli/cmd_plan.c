@@ -225,12 +225,7 @@ static int plan_script(const char *path, const char **env, int nenv)
 	char d[32];
 
 	/* init code and the dry run stop at a signal (pending: blocked here) or a deadline */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	cli_block_stop_signals();
 	script_set_init_limit(PLAN_INIT_LIMIT_US);
 	int e = script_load(path, env, nenv, &sc);
 	if (e < 0)

@@ -856,12 +856,7 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	/* Threads that outputs start (writers, the Prometheus server) must not take the stop
 	 * signals: block them now, in this thread, before any is created; run_execute()
 	 * reads them from a signalfd. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	cli_block_stop_signals();
 	if (monitor_args_start(a->mon, cfg->target.port) < 0) {
 		pipeline_free(o.p);
 		rc = EXIT_INVALID_CONFIG;
