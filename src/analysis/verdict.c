@@ -40,6 +40,8 @@ struct range {
 	double dropped;       /* dropped_iterations */
 	double good;          /* requests that did not fail (http_reqs - failed) */
 	struct hdr *h;        /* http_req_duration, merged (µs); NULL: no complete window */
+	double cpu;           /* target_cpu_percent's mean (% of one core); NaN: not monitored */
+	double rss;           /* target_rss_bytes' largest sample; NaN: not monitored */
 };
 
 static bool load_plan(const struct result *r, struct plan *p)
@@ -135,6 +137,24 @@ static void ts_sum(const struct result_metric *m, double a, double b, double *su
 	}
 }
 
+/* A gauge over the points wholly inside [a, b): the mean of its values, or the largest
+ * sample (points: v = last value, min, max); NaN when it has no sample there. */
+static double gauge_over(const struct result_metric *m, double a, double b, bool largest)
+{
+	if (!m || m->type != MT_GAUGE)
+		return NAN;
+	const struct result_timeseries *ts = &m->ts;
+	double sum = 0, n = 0, max = -INFINITY;
+	for (int i = 0; i < ts->npoints; i++) {
+		const struct result_point *pt = &ts->points[i];
+		if (pt->t < a || pt->t + ts->step > b || pt->count <= 0)
+			continue;
+		sum += pt->v[0], n++;
+		max = MAX(max, (double)pt->v[2]);
+	}
+	return n == 0 ? NAN : largest ? max : sum / n;
+}
+
 static void range_free(struct range *g)
 {
 	hdr_free(g->h);
@@ -147,6 +167,9 @@ static void range_of(const struct result *r, double a, double b, struct range *g
 {
 	memset(g, 0, sizeof(*g));
 	g->a = a, g->b = b;
+	/* the target's resources over the whole step, from the monitoring (issue #12) */
+	g->cpu = gauge_over(metric(r, "target_cpu_percent"), a, MIN(b, r->duration_s), false);
+	g->rss = gauge_over(metric(r, "target_rss_bytes"), a, MIN(b, r->duration_s), true);
 	const struct result_metric *d = metric(r, "http_req_duration");
 	if (!d || !d->win.n)
 		return;
@@ -228,6 +251,10 @@ static json_t *row_json(const struct plan *p, const char *name, const struct ran
 	json_object_set_new(o, "p99", num_or_null(pct_ms(g, 99)));
 	json_object_set_new(o, "mean",
 	                    num_or_null(g->h && g->h->total_count ? hdr_mean(g->h) / 1000 : NAN));
+	if (isfinite(g->cpu))
+		json_object_set_new(o, "targetCpuPercent", num_or_null(g->cpu));
+	if (isfinite(g->rss))
+		json_object_set_new(o, "targetRssBytes", json_real(g->rss));
 	json_t *slo = json_array();
 	bool ok = true, judged = g->h != NULL && g->h->total_count > 0;
 	*first_bad = -1;

@@ -963,17 +963,27 @@ static void section_test_type(struct buf *b, const struct result *r)
 	put(b, "</ul>\n");
 	const json_t *steps = json_object_get(v, "steps");
 	if (json_array_size(steps)) {
+		/* the target's CPU and memory per step, when it was monitored (issue #12) */
+		bool target = false;
+		json_array_foreach(steps, i, e)
+		{
+			if (json_object_get(e, "targetCpuPercent") ||
+			    json_object_get(e, "targetRssBytes"))
+				target = true;
+		}
 		buf_printf(b,
 		           "<table><thead><tr><th>step</th><th>%s</th><th>served/s</th>"
-		           "<th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>SLOs</th></tr>"
+		           "<th>errors</th><th>p50</th><th>p95</th><th>p99</th>%s<th>SLOs</th></tr>"
 		           "</thead><tbody>\n",
-		           unit && !strcmp(unit, "VUs") ? "VUs" : "offered/s");
+		           unit && !strcmp(unit, "VUs") ? "VUs" : "offered/s",
+		           target ? "<th>target CPU</th><th>target RSS</th>" : "");
 		json_array_foreach(steps, i, e)
 		{
 			if (i ==
 			    STEPS_SHOWN_MAX) { /* a verdict has at most about 64: a made-up file */
-				buf_printf(b, "<tr><td colspan=\"8\">... %zu more rows</td></tr>\n",
-				           json_array_size(steps) - i);
+				buf_printf(b,
+				           "<tr><td colspan=\"%d\">... %zu more rows</td></tr>\n",
+				           target ? 10 : 8, json_array_size(steps) - i);
 				break;
 			}
 			bool judged = json_array_size(json_object_get(e, "slo")) > 0;
@@ -996,8 +1006,18 @@ static void section_test_type(struct buf *b, const struct result *r)
 			           fmt_stat(phase_num(e, "p50"), RU_TIME, "p(50)", c, sizeof(c)));
 			buf_printf(b, "<td class=\"n\">%s</td>",
 			           fmt_stat(phase_num(e, "p95"), RU_TIME, "p(95)", d, sizeof(d)));
-			buf_printf(b, "<td class=\"n\">%s</td><td>%s</td></tr>\n",
-			           fmt_stat(phase_num(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)),
+			buf_printf(b, "<td class=\"n\">%s</td>",
+			           fmt_stat(phase_num(e, "p99"), RU_TIME, "p(99)", a, sizeof(a)));
+			if (target) {
+				double cpu = phase_num(e, "targetCpuPercent");
+				double rss = phase_num(e, "targetRssBytes");
+				if (isfinite(cpu))
+					snprintf(c, sizeof(c), "%.0f%%", cpu);
+				buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\">%s</td>",
+				           isfinite(cpu) ? c : "-",
+				           isfinite(rss) ? format_bytes(rss, d, sizeof(d)) : "-");
+			}
+			buf_printf(b, "<td>%s</td></tr>\n",
 			           !judged ? "-"
 			           : ok    ? "held"
 			                   : "<b>failed</b>");

@@ -307,11 +307,21 @@ static void print_test_type(FILE *f, const struct result *r, const struct palett
 	fprintf(f, "\n");
 	if (json_array_size(steps)) {
 		char a[24], b[24], c[24];
-		fprintf(f, "    %-16s %9s %10s %7s %10s %10s %10s  %s\n", "step",
-		        vus ? "VUs" : "offered/s", "served/s", "errors", "p50", "p95", "p99",
-		        "SLOs");
 		size_t i;
 		const json_t *row;
+		/* the target's CPU and memory per step, when it was monitored (issue #12) */
+		bool target = false;
+		json_array_foreach(steps, i, row)
+		{
+			if (json_object_get(row, "targetCpuPercent") ||
+			    json_object_get(row, "targetRssBytes"))
+				target = true;
+		}
+		fprintf(f, "    %-16s %9s %10s %7s %10s %10s %10s", "step",
+		        vus ? "VUs" : "offered/s", "served/s", "errors", "p50", "p95", "p99");
+		if (target)
+			fprintf(f, " %7s %10s", "CPU", "RSS");
+		fprintf(f, "  %s\n", "SLOs");
 		json_array_foreach(steps, i, row)
 		{
 			if (i == 256) { /* a real verdict has about 64 at most: a made-up file */
@@ -329,13 +339,22 @@ static void print_test_type(FILE *f, const struct result *r, const struct palett
 			char off[24], thr[24];
 			fmt_rate(jnum(row, "offered"), off, sizeof(off));
 			fmt_rate(jnum(row, "throughput"), thr, sizeof(thr));
-			fprintf(f, "    %-16.16s %9s %10s %7s %10s %10s %10s  %s%s%s\n",
+			fprintf(f, "    %-16.16s %9s %10s %7s %10s %10s %10s",
 			        json_string_value(json_object_get(row, "phase")),
 			        isfinite(jnum(row, "offered")) ? off : "-",
 			        isfinite(jnum(row, "throughput")) ? thr : "-", err,
 			        fmt_ms(jnum(row, "p50"), a, sizeof(a)),
 			        fmt_ms(jnum(row, "p95"), b, sizeof(b)),
-			        fmt_ms(jnum(row, "p99"), c, sizeof(c)),
+			        fmt_ms(jnum(row, "p99"), c, sizeof(c)));
+			if (target) {
+				double cpu = jnum(row, "targetCpuPercent");
+				double rss = jnum(row, "targetRssBytes");
+				char cp[16];
+				snprintf(cp, sizeof(cp), "%.0f%%", cpu);
+				fprintf(f, " %7s %10s", isfinite(cpu) ? cp : "-",
+				        isfinite(rss) ? format_bytes(rss, a, sizeof(a)) : "-");
+			}
+			fprintf(f, "  %s%s%s\n",
 			        !judged ? ""
 			        : ok    ? p->ok
 			                : p->bad,

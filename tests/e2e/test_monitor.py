@@ -70,6 +70,41 @@ def test_monitor_cmd_measures_the_demos_cpu(stampede, free_port, tmp_path):
         assert s.connect_ex(("127.0.0.1", free_port)) != 0
 
 
+def test_steps_table_has_the_targets_cpu_and_memory(stampede, free_port, tmp_path):
+    """Issue #11's steps table with the target's CPU (mean over the step) and RSS (largest
+    sample): 100, 200, 300 requests/s x 1 ms of CPU each = 10, 20, 30% of a core."""
+    cmd = f"{BIN} serve-demo --port {free_port} --cpu-us 1000"
+    r = stampede.load(f"http://127.0.0.1:{free_port}/api/products/1", "--type", "stress",
+                      "--rate", "100", "--peak", "3", "--steps", "3", "--ramp", "1s",
+                      "--step-duration", "3s", "--ramp-down", "0", "--slo", "p95<200ms",
+                      "--monitor-cmd", cmd, timeout=60)
+    doc = result(r)
+    steps = doc["analyses"]["testType"]["steps"]
+    cpu = [s["targetCpuPercent"] for s in steps]
+    assert len(cpu) == 3 and cpu[0] < cpu[1] < cpu[2], steps
+    for s, want in zip(steps, (10, 20, 30)):
+        assert 0.5 * want <= s["targetCpuPercent"] <= 2 * want + 5, s
+        assert s["targetRssBytes"] > 1 << 20, s
+    header = next(line for line in r.stdout.splitlines() if "served/s" in line)
+    assert "CPU" in header and "RSS" in header, r.stdout
+    html = tmp_path / "steps.html"
+    stampede("report", r.export, "-o", html)
+    text = html.read_text()
+    assert "<th>target CPU</th><th>target RSS</th>" in text
+    assert f"{steps[2]['targetCpuPercent']:.0f}%</td>" in text
+
+
+def test_steps_table_without_monitoring_has_no_resource_columns(stampede, demo_server):
+    d = demo_server()
+    r = stampede.load(f"{d.url}/health", "--type", "stress", "--rate", "20", "--peak", "2",
+                      "--steps", "2", "--ramp", "1s", "--step-duration", "2s",
+                      "--ramp-down", "0", timeout=60)
+    steps = result(r)["analyses"]["testType"]["steps"]
+    assert steps and all("targetCpuPercent" not in s for s in steps), steps
+    header = next(line for line in r.stdout.splitlines() if "served/s" in line)
+    assert "CPU" not in header, r.stdout
+
+
 def test_monitor_port_and_pid_find_the_same_process(stampede, demo_server):
     d = demo_server()
     by_port = result(stampede.load(f"{d.url}/health", "--vus", "1", "--duration", "2s",
