@@ -1,6 +1,7 @@
 /* analyses.c: every analysis of a run (analyses.h). */
 #include "analysis/analyses.h"
 
+#include "analysis/bottleneck.h"
 #include "analysis/leak.h"
 #include "analysis/verdict.h"
 
@@ -17,4 +18,5 @@ void analyses_fill(struct result *r)
 {
 	fill(r, "testType", verdict_test_type);
 	fill(r, "leaks", leak_analyse);
+	fill(r, "bottleneck", bottleneck_analyse); /* reads the leaks */
 }
