@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_opts.h"
 #include "util/common.h"
@@ -14,6 +15,8 @@
 /* How long --monitor-cmd's target has to start listening. */
 #define SPAWN_WAIT_US (30 * USEC_PER_SEC)
 #define STOP_GRACE_US (5 * USEC_PER_SEC)
+
+static int monitor_args_watch(struct monitor_args *m, int url_port);
 
 const char monitor_args_usage[] =
     "\nWatching the target (docs/monitoring.md): once a second, CPU, memory, threads, fds,\n"
@@ -27,7 +30,11 @@ const char monitor_args_usage[] =
     "                            listens (--monitor-port, or --url's port), stop it after\n"
     "      --monitor-log FILE    --monitor-cmd's output (default: discarded)\n"
     "      --memory-limit SIZE   the target's memory limit (e.g. 512MiB), for the time a\n"
-    "                            leak takes to reach it (default: its cgroup's limit)\n";
+    "                            leak takes to reach it (default: its cgroup's limit)\n"
+    "      --scrape URL          the target's Prometheus endpoint (http:// or https://),\n"
+    "                            read each second: metrics target_<name>; counters per\n"
+    "                            second and per request (threshold 'per_request<N');\n"
+    "                            repeatable (up to 8); refused when unreadable at start\n";
 
 int monitor_args_flag(struct monitor_args *m, int c, const char *arg)
 {
@@ -58,6 +65,26 @@ int monitor_args_flag(struct monitor_args *m, int c, const char *arg)
 			                     "a file for the command's output");
 		m->log = arg;
 		return 1;
+	case OPT_SCRAPE: {
+		const char *host = !strncmp(arg, "http://", 7)    ? arg + 7
+		                   : !strncmp(arg, "https://", 8) ? arg + 8
+		                                                  : NULL;
+		if (!host || !*host || *host == '/' || strpbrk(arg, " \t\r\n"))
+			return cli_bad_value("--scrape", arg,
+			                     "an http:// or https:// URL of a Prometheus endpoint, "
+			                     "e.g. http://127.0.0.1:8080/metrics");
+		for (int i = 0; i < m->nscrape; i++)
+			if (!strcmp(m->scrape[i], arg)) {
+				fprintf(stderr, "stampede: --scrape %s: given twice\n", arg);
+				return -EINVAL;
+			}
+		if (m->nscrape == SCRAPE_MAX_URLS) {
+			fprintf(stderr, "stampede: --scrape: at most %d URLs\n", SCRAPE_MAX_URLS);
+			return -EINVAL;
+		}
+		m->scrape[m->nscrape++] = arg;
+		return 1;
+	}
 	case OPT_MEMORY_LIMIT: {
 		int64_t v;
 		if (parse_size(arg, &v) < 0 || v <= 0)
@@ -82,7 +109,69 @@ static bool stop_signalled(void)
 	       (sigismember(&p, SIGINT) || sigismember(&p, SIGTERM) || sigismember(&p, SIGHUP));
 }
 
+/* The instance tag of url i: its host and port as written ("127.0.0.1:8080"), or with the
+ * path too ("127.0.0.1:8080/metrics") when another --scrape URL has the same host and
+ * port, so that their series stay apart. */
+static void url_instance(const struct monitor_args *m, int i, char *out, size_t len)
+{
+	const char *h[SCRAPE_MAX_URLS] = { 0 };
+	size_t n[SCRAPE_MAX_URLS] = { 0 };
+	bool shared = false;
+	for (int k = 0; k < m->nscrape; k++) {
+		h[k] = strstr(m->scrape[k], "://") + 3;
+		const char *end = h[k] + strcspn(h[k], "/?#");
+		const char *at = memchr(h[k], '@', (size_t)(end - h[k]));
+		if (at)
+			h[k] = at + 1;
+		n[k] = (size_t)(end - h[k]);
+	}
+	for (int k = 0; k < m->nscrape; k++)
+		shared = shared || (k != i && n[k] == n[i] && !memcmp(h[k], h[i], n[i]));
+	snprintf(out, len, "%.*s", shared ? (int)strcspn(h[i], "#") : (int)n[i], h[i]);
+}
+
+/* Probe each --scrape URL and hand the scrapers to m->mon. Returns 0 or -EINVAL after
+ * printing why. */
+static int start_scrapers(struct monitor_args *m)
+{
+	char err[256], inst[256];
+	for (int i = 0; i < m->nscrape; i++) {
+		url_instance(m, i, inst, sizeof(inst));
+		struct scraper *s = scraper_new(m->scrape[i], m->nscrape > 1 ? inst : NULL);
+		int64_t until = now_us() + (m->child > 0 ? 3 * USEC_PER_SEC : 0);
+		int rc;
+		/* a target just started may listen before it serves its metrics */
+		while ((rc = scraper_probe(s, err, sizeof(err))) < 0 && now_us() < until)
+			usleep(100 * 1000);
+		if (rc < 0) {
+			fprintf(stderr,
+			        "stampede: --scrape %s: %s (nothing to record: check the URL, or "
+			        "start the target first)\n",
+			        m->scrape[i], err);
+			scraper_free(s);
+			return -EINVAL;
+		}
+		monitor_add_scraper(m->mon, s);
+	}
+	return 0;
+}
+
 int monitor_args_start(struct monitor_args *m, int url_port)
+{
+	int rc = monitor_args_watch(m, url_port);
+	if (rc < 0 || !m->nscrape)
+		return rc;
+	if (!m->mon)
+		m->mon = monitor_new(0, NULL);
+	if (start_scrapers(m) < 0) {
+		monitor_args_finish(m); /* stops a --monitor-cmd target */
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The target to watch (monitor_args_start() without --scrape). */
+static int monitor_args_watch(struct monitor_args *m, int url_port)
 {
 	char found[64], err[256];
 	pid_t pid = m->pid;
@@ -154,7 +243,7 @@ int monitor_args_start(struct monitor_args *m, int url_port)
 
 void monitor_args_options(const struct monitor_args *m, json_t *options)
 {
-	if (!monitor_args_any(m))
+	if (!monitor_args_any(m) && !m->nscrape)
 		return;
 	json_t *o = json_object();
 	if (m->pid)
@@ -165,6 +254,15 @@ void monitor_args_options(const struct monitor_args *m, json_t *options)
 		json_object_set_new(o, "cmd", json_string(m->cmd));
 	if (m->mem_limit)
 		json_object_set_new(o, "memoryLimit", json_integer(m->mem_limit));
+	if (m->nscrape) {
+		json_t *a = json_array();
+		for (int i = 0; i < m->nscrape; i++) {
+			char shown[1024];
+			scrape_url_shown(m->scrape[i], shown, sizeof(shown));
+			json_array_append_new(a, json_string(shown));
+		}
+		json_object_set_new(o, "scrape", a);
+	}
 	json_object_set_new(options, "monitor", o);
 }
 

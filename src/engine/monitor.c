@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine/scrape.h"
 #include "util/common.h"
 #include "util/procfs.h"
 
@@ -83,6 +84,8 @@ struct monitor {
 	bool io_readable, fds_readable;
 	int cpus;
 	uint64_t mem_total;
+	struct scraper *scr[SCRAPE_MAX_URLS];
+	int nscr;
 };
 
 struct monitor *monitor_new(pid_t pid, const char *found)
@@ -105,8 +108,47 @@ int monitor_attach(struct monitor *m, struct registry *reg)
 			return id;
 		m->sid[i] = registry_series(reg, id, NULL, 0);
 	}
+	int first_foreign = registry_nmetrics(reg);
+	const char *reserved[MON_NMETRICS + 1] = { 0 }; /* target_* too when no pid is watched */
+	for (int i = 0; i < MON_NMETRICS; i++)
+		reserved[i] = defs[i].name;
+	for (int i = 0; i < m->nscr; i++)
+		scraper_attach(m->scr[i], reg, first_foreign, reserved);
 	m->attached = true;
 	return 0;
+}
+
+void monitor_add_scraper(struct monitor *m, struct scraper *s)
+{
+	if (m->nscr == SCRAPE_MAX_URLS) {
+		scraper_free(s);
+		return;
+	}
+	m->scr[m->nscr++] = s;
+}
+
+void monitor_baseline(struct monitor *m)
+{
+	for (int i = 0; m && m->attached && i < m->nscr; i++)
+		scraper_baseline(m->scr[i]);
+}
+
+void monitor_start(struct monitor *m, int64_t start_us)
+{
+	for (int i = 0; m && m->attached && i < m->nscr; i++)
+		scraper_start(m->scr[i], start_us);
+}
+
+void monitor_end(struct monitor *m, struct sink *s)
+{
+	for (int i = 0; m && m->attached && i < m->nscr; i++)
+		scraper_end(m->scr[i], s);
+}
+
+void monitor_set_requests(struct monitor *m, double http_reqs)
+{
+	for (int i = 0; m && i < m->nscr; i++)
+		scraper_set_requests(m->scr[i], http_reqs);
 }
 
 /* CPU time used in dt_us as % of one core. */
@@ -216,6 +258,8 @@ void monitor_sample(struct monitor *m, struct sink *s, double elapsed_s)
 		sample_target(m, s, dt, elapsed_s);
 	sample_host(m, s);
 	sample_generator(m, s, dt);
+	for (int i = 0; i < m->nscr; i++)
+		scraper_sample(m->scr[i], s);
 	m->prev_at = now;
 	m->samples++;
 }
@@ -237,11 +281,21 @@ json_t *monitor_json(const struct monitor *m)
 	    j, "host",
 	    json_pack("{s:i, s:f}", "cpus", m->cpus, "memTotalBytes", (double)m->mem_total));
 	json_object_set_new(j, "samples", json_integer(m->samples));
+	if (m->nscr) {
+		json_t *a = json_array();
+		for (int i = 0; i < m->nscr; i++)
+			json_array_append_new(a, scraper_json(m->scr[i]));
+		json_object_set_new(j, "scrape", a);
+	}
 	return j;
 }
 
 void monitor_free(struct monitor *m)
 {
+	if (!m)
+		return;
+	for (int i = 0; i < m->nscr; i++)
+		scraper_free(m->scr[i]);
 	free(m);
 }
 

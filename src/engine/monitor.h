@@ -13,7 +13,10 @@
  *   generator_cpu_percent (% of one core: this process), generator_rss_bytes gauges
  *
  * The target is a pid and its descendants (a pre-forking server is one target). Costs a
- * few /proc reads a second in the coordinator's thread; nothing on the request path. */
+ * few /proc reads a second in the coordinator's thread; nothing on the request path.
+ *
+ * --scrape URL (engine/scrape.h): the monitor also owns the run's scrapers, so they are
+ * registered, sampled on the same tick and reported with it (analyses.monitor.scrape). */
 #ifndef STAMPEDE_ENGINE_MONITOR_H
 #define STAMPEDE_ENGINE_MONITOR_H
 
@@ -25,23 +28,47 @@
 #include "metrics/metrics.h"
 
 struct monitor;
+struct scraper;
 
 /* A monitor of pid (0: the host and the generator only); found says how the pid was
  * given, for the result ("--monitor-pid", "port 8080", "--monitor-cmd"); copied. */
 struct monitor *monitor_new(pid_t pid, const char *found);
 
+/* Give m a scraper (engine/scrape.h) whose probe succeeded; m owns it afterwards. At most
+ * SCRAPE_MAX_URLS (more are freed and ignored). */
+void monitor_add_scraper(struct monitor *m, struct scraper *s);
+
 /* Register the metrics in reg (before thresholds are checked, so thresholds may select
- * them). Returns 0 or a negative errno (-ENOSPC: too many metrics). */
+ * them), the scrapers' after the monitor's own. Returns 0 or a negative errno (-ENOSPC:
+ * too many metrics for the monitor's own; a scraped metric that does not fit is dropped
+ * and reported instead). */
 int monitor_attach(struct monitor *m, struct registry *reg);
+
+/* Before the run's clock starts: the scrapers' baselines (synchronous: up to
+ * SCRAPE_TIMEOUT_MS per URL). Accepts NULL. */
+void monitor_baseline(struct monitor *m);
+
+/* When the run's clock starts (start_us, monotonic): start the scrapers' threads. Accepts
+ * NULL. */
+void monitor_start(struct monitor *m, int64_t start_us);
+
+/* After the load: stop the scrapers and record their last scrape into s (synchronous).
+ * Accepts NULL. */
+void monitor_end(struct monitor *m, struct sink *s);
+
+/* The run's http_reqs total, for the scrapers' per-request ratios. Accepts NULL. */
+void monitor_set_requests(struct monitor *m, double http_reqs);
 
 /* Take one reading and record it into s (the coordinator's sink): gauges get the
  * reading, counters what happened since the last one. The first call only sets the
- * baseline of the rates. elapsed_s: the run's clock, for when the target exited. */
+ * baseline of the rates. elapsed_s: the run's clock, for when the target exited. The
+ * scrapers' latest scrapes are recorded too (without waiting on the network). */
 void monitor_sample(struct monitor *m, struct sink *s, double elapsed_s);
 
 /* What was watched, for the result's analyses.monitor: {target: {pid, comm, found,
  * processes (most seen at once), exitedAtS (when it was gone), cgroupMemoryLimit
- * (bytes, or null), ioReadable, fdsReadable} or null, host: {cpus, memTotalBytes}, samples}. A new reference. */
+ * (bytes, or null), ioReadable, fdsReadable} or null, host: {cpus, memTotalBytes}, samples,
+ * scrape: [scraper_json() per --scrape URL] (only with --scrape)}. A new reference. */
 json_t *monitor_json(const struct monitor *m);
 
 void monitor_free(struct monitor *m);

@@ -133,6 +133,14 @@ static double elapsed_s(struct coord *c)
 	return (double)(now_us() - c->e.start_us) / 1e6;
 }
 
+/* per_request: a counter's total over http_reqs' (both 0 when without samples); NAN
+ * without requests (no value: the threshold fails). */
+static double per_request(const struct combined *num, const struct combined *reqs)
+{
+	double n = num->any ? num->sum : 0, r = reqs->any ? reqs->sum : 0;
+	return r > 0 ? n / r : NAN;
+}
+
 /* A threshold's value on the run's totals so far (k6's rules: a counter or rate without
  * samples counts 0). NAN when nothing applies. */
 static double threshold_value(struct coord *c, const struct threshold *t)
@@ -147,7 +155,12 @@ static double threshold_value(struct coord *c, const struct threshold *t)
 		filter[j] = (struct tag){ t->tags[j].key, t->tags[j].value };
 	struct combined cb;
 	aggregate_combine(&c->agg, m, filter, nf, false, &cb);
-	if (!cb.any) {
+	if (t->agg == THR_PER_REQUEST) {
+		struct combined reqs;
+		aggregate_combine(&c->agg, M_HTTP_REQS, NULL, 0, false, &reqs);
+		v = cb.type == MT_COUNTER ? per_request(&cb, &reqs) : NAN;
+		combined_free(&reqs);
+	} else if (!cb.any) {
 		if (cb.type == MT_COUNTER || cb.type == MT_RATE)
 			v = 0;
 	} else if (!combined_value(&cb, (int)t->agg, t->pct, elapsed_s(c), &v)) {
@@ -170,7 +183,15 @@ static double threshold_value_recent(struct coord *c, const struct threshold *t)
 		combined_free(&cb);
 		return threshold_value(c, t);
 	}
-	if (!cb.any) /* k6's rule: a counter or rate without samples counts 0 */
+	if (t->agg == THR_PER_REQUEST) {
+		struct combined reqs;
+		double rc;
+		if (aggregate_recent(&c->agg, M_HTTP_REQS, t->window_s, &reqs, &rc))
+			v = cb.type == MT_COUNTER ? per_request(&cb, &reqs) : NAN;
+		else
+			v = threshold_value(c, t);
+		combined_free(&reqs);
+	} else if (!cb.any) /* k6's rule: a counter or rate without samples counts 0 */
 		v = cb.type == MT_COUNTER || cb.type == MT_RATE ? 0 : NAN;
 	else if (!combined_value(&cb, (int)t->agg, t->pct, covered, &v))
 		v = NAN;
@@ -681,12 +702,14 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			goto out_workers;
 		}
 	}
+	monitor_baseline(o->monitor); /* --scrape: synchronous, before the clock starts */
 	int64_t start_wall = wall_us();
 	c.snaps.start_wall_us = start_wall;
 	c.e.start_us = now_us() + 20000;
 	c.cpu_prev_at = c.e.start_us;
 	procfs_host_cpu(&c.host_busy_prev, &c.host_total_prev);
 	monitor_sample(o->monitor, c.csink, 0); /* the baseline of the rates */
+	monitor_start(o->monitor, c.e.start_us);
 	for (int w = 0; w < c.e.nworkers; w++) {
 		int e = worker_start(c.e.workers[w]);
 		if (e < 0) {
@@ -720,8 +743,12 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		backlog_max = MAX(backlog_max, st.backlog_max);
 	}
 	sample_generator(&c);
+	monitor_end(o->monitor, c.csink); /* --scrape: the last scrape, after the load */
 	queue_sinks(&c);
 	close_ready_intervals(&c);
+	/* what no closed interval took (every interval was closed already) counts in the totals */
+	aggregate_fold_sink(&c.agg, c.csink);
+	sink_reset(c.csink);
 	/* teardown() runs unless the run was aborted, a second signal said "now" or a worker
 	 * is stuck (it may hold the script's shared state; give_up() said so) */
 	if (o->script && o->script->has_teardown && !c.aborted && c.nsig < 2 && !c.nstuck) {
@@ -767,6 +794,12 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 			.workers_stuck = c.nstuck,
 		},
 	};
+	if (o->monitor) { /* the scrapers' per-request ratios */
+		struct combined reqs;
+		aggregate_combine(&c.agg, M_HTTP_REQS, NULL, 0, false, &reqs);
+		monitor_set_requests(o->monitor, reqs.any ? reqs.sum : 0);
+		combined_free(&reqs);
+	}
 	struct result *res = result_build(&c.reg, &c.agg, &info);
 	if (c.abort_thr >= 0 && c.abort_thr < res->nthresholds) {
 		/* the threshold that stopped the run failed, on the value that stopped it */

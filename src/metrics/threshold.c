@@ -25,8 +25,10 @@ static const struct {
 	const char *name;
 	enum thr_agg agg;
 } thr_aggs[] = {
-	{ "avg", THR_AVG },     { "min", THR_MIN },   { "max", THR_MAX },     { "med", THR_MED },
-	{ "count", THR_COUNT }, { "rate", THR_RATE }, { "value", THR_VALUE },
+	{ "avg", THR_AVG },     { "min", THR_MIN },
+	{ "max", THR_MAX },     { "med", THR_MED },
+	{ "count", THR_COUNT }, { "rate", THR_RATE },
+	{ "value", THR_VALUE }, { "per_request", THR_PER_REQUEST },
 };
 
 /* Which aggregations each metric type supports, and the hint printed when one does not. */
@@ -36,7 +38,9 @@ static const struct {
 	unsigned int allowed;
 	const char *hint;
 } thr_types[] = {
-	[MT_COUNTER] = { "counter", THR_BIT(THR_COUNT) | THR_BIT(THR_RATE), "count or rate" },
+	[MT_COUNTER] = { "counter",
+	                 THR_BIT(THR_COUNT) | THR_BIT(THR_RATE) | THR_BIT(THR_PER_REQUEST),
+	                 "count, rate or per_request" },
 	[MT_GAUGE] = { "gauge", THR_BIT(THR_VALUE) | THR_BIT(THR_MIN) | THR_BIT(THR_MAX),
 	               "value, min or max" },
 	[MT_RATE] = { "rate", THR_BIT(THR_RATE), "rate" },
@@ -328,7 +332,7 @@ static int thr_parse_agg(const char **sp, struct threshold *t, char *why, size_t
 		return thr_fail(why, len, "expected an aggregation before '%s'", s);
 	return thr_fail(why, len,
 	                "unknown aggregation '%.*s' (expected avg, min, max, med, count, rate, "
-	                "value or p(N))",
+	                "value, per_request or p(N))",
 	                thr_token_len(s), s);
 }
 

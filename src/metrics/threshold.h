@@ -8,7 +8,19 @@
 
 #include "metrics/mtype.h"
 
-enum thr_agg { THR_AVG, THR_MIN, THR_MAX, THR_MED, THR_PCT, THR_COUNT, THR_RATE, THR_VALUE };
+/* THR_PER_REQUEST (counters): the counter's total divided by http_reqs' total (no requests:
+ * no value, which fails), e.g. target_demo_db_queries_total: per_request<3 (--scrape). */
+enum thr_agg {
+	THR_AVG,
+	THR_MIN,
+	THR_MAX,
+	THR_MED,
+	THR_PCT,
+	THR_COUNT,
+	THR_RATE,
+	THR_VALUE,
+	THR_PER_REQUEST,
+};
 enum thr_op { THR_LT, THR_LE, THR_GT, THR_GE, THR_EQ, THR_NE };
 
 struct thr_tag {
@@ -48,7 +60,7 @@ int threshold_parse_parts(const char *selector, const char *expr, struct thresho
                           size_t errlen);
 
 /* Returns NULL when t's aggregation applies to metrics of type mt, else a message such as
- * "'p(95)' does not apply to a counter metric (use count or rate)". The message is
+ * "'p(95)' does not apply to a counter metric (use count, rate or per_request)". The message is
  * thread-local and valid until the next call on the same thread. */
 const char *threshold_check_type(const struct threshold *t, enum metric_type mt);
 

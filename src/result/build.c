@@ -203,6 +203,23 @@ static void build_thresholds(struct result *r, const struct threshold *thr, int 
 	}
 }
 
+/* per_request: counter m's total (t's sub-metric) over http_reqs' total; NAN when not a
+ * counter or without requests (no value: the threshold fails). */
+static double per_request(struct result *r, int m, const struct result_threshold *t)
+{
+	struct result_values num, reqs;
+	int h = result_find_metric(r, "http_reqs");
+	double v = NAN;
+	if (r->metrics[m].type != MT_COUNTER || h < 0)
+		return v;
+	bool any = result_combine(r, m, t->tags, t->ntags, &num);
+	if (result_combine(r, h, NULL, 0, &reqs) && reqs.sum > 0)
+		v = (any ? num.sum : 0) / reqs.sum;
+	result_values_free(&num);
+	result_values_free(&reqs);
+	return v;
+}
+
 int result_eval_thresholds(struct result *r)
 {
 	int failed = 0;
@@ -219,7 +236,9 @@ int result_eval_thresholds(struct result *r)
 		if (threshold_parse_parts(t->selector, t->expr, &parsed, err, sizeof(err)) == 0) {
 			int m = result_find_metric(r, t->metric);
 			struct result_values vals;
-			if (m >= 0) {
+			if (m >= 0 && parsed.agg == THR_PER_REQUEST) {
+				v = per_request(r, m, t);
+			} else if (m >= 0) {
 				bool any = result_combine(r, m, t->tags, t->ntags, &vals);
 				enum metric_type type = r->metrics[m].type;
 				if (!any && (type == MT_COUNTER || type == MT_RATE))

@@ -314,13 +314,34 @@ Test(threshold, check_type)
 	}
 }
 
+Test(threshold, per_request_is_a_counters_aggregation)
+{
+	struct threshold t;
+	char buf[32], err[256];
+
+	cr_assert_eq(
+	    threshold_parse("target_demo_db_queries_total: per_request < 3", &t, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(t.agg, THR_PER_REQUEST);
+	cr_expect_str_eq(t.expr, "per_request<3");
+	cr_expect_str_eq(threshold_agg_name(&t, buf, sizeof(buf)), "per_request");
+	cr_expect_null(threshold_check_type(&t, MT_COUNTER));
+	cr_expect_str_eq(threshold_check_type(&t, MT_GAUGE),
+	                 "'per_request' does not apply to a gauge metric (use value, min or max)");
+	cr_expect_not_null(threshold_check_type(&t, MT_TREND));
+	cr_expect(threshold_compare(&t, 2.5));
+	cr_expect(!threshold_compare(&t, NAN)); /* no requests: no value */
+	threshold_free(&t);
+}
+
 Test(threshold, check_type_messages)
 {
 	struct threshold t;
 
 	cr_assert_eq(threshold_parse("http_reqs: p(95)<200", &t, NULL, 0), 0);
-	cr_assert_str_eq(threshold_check_type(&t, MT_COUNTER),
-	                 "'p(95)' does not apply to a counter metric (use count or rate)");
+	cr_assert_str_eq(
+	    threshold_check_type(&t, MT_COUNTER),
+	    "'p(95)' does not apply to a counter metric (use count, rate or per_request)");
 	cr_assert_str_eq(threshold_check_type(&t, MT_RATE),
 	                 "'p(95)' does not apply to a rate metric (use rate)");
 	cr_assert_str_eq(threshold_check_type(&t, MT_GAUGE),
@@ -346,8 +367,8 @@ static const struct tt_bad tt_bad_cases[] = {
 	{ "foo bar", "threshold 'foo bar': expected 'METRIC: EXPRESSION'" },
 	{ "", "expected 'METRIC: EXPRESSION'" },
 	{ "p(95)<200", "expected 'METRIC: EXPRESSION'" },
-	{ "m: p95<200",
-	  "unknown aggregation 'p95' (expected avg, min, max, med, count, rate, value or p(N))" },
+	{ "m: p95<200", "unknown aggregation 'p95' (expected avg, min, max, med, count, rate, "
+	                "value, per_request or p(N))" },
 	{ "m: P(95)<200", "unknown aggregation 'P(95)'" },
 	{ "m: average<1", "unknown aggregation 'average'" },
 	{ "m: avg5<1", "unknown aggregation 'avg5'" },

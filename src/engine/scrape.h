@@ -1,0 +1,107 @@
+/*
+ * scrape.h: `run --scrape URL` (issue #12, docs/monitoring.md): the target's own Prometheus
+ * endpoint, read once a second during the run, its samples recorded as metrics of the run
+ * on the run's clock.
+ *
+ * Names: a scraped sample named x (as exposed, e.g. demo_db_queries_total) becomes the
+ * metric target_x (':' turned into '_'), so it never collides with stampede's own metrics.
+ *   counter samples (TYPE counter: x or x_total; untyped named *_total)   -> counter
+ *       target_x: what it grew by since the last scrape (per second in the time series);
+ *       a value going down is a reset, counted from 0 as Prometheus does (increase()).
+ *   gauge and other untyped samples                                       -> gauge target_x
+ *   histogram and summary: x_sum and x_count only (mean = sum / count)     -> counters
+ *   buckets, quantiles, _created                                           -> not recorded
+ * A label set becomes the series' tags: at most SCRAPE_MAX_LABELS labels, in the order
+ * written (the rest dropped, counted); label names starting with "__" are dropped; a label
+ * "instance" becomes "exported_instance" when several URLs are scraped (each series then
+ * carries instance="host:port").
+ *
+ * Bounds: per URL, at most SCRAPE_MAX_METRICS metrics and SCRAPE_MAX_SERIES series (past
+ * them: counted as dropped, never an error); a body of at most SCRAPE_MAX_BODY bytes; one
+ * HTTP request at a time, SCRAPE_TIMEOUT_MS at most. The families are those of the first
+ * scrape (scraper_probe(), before the run: thresholds may name them); a family that
+ * appears later is not recorded (counted in lateFamilies). New label sets of a known family
+ * are recorded as they appear (a counter series born during the run counts from 0).
+ *
+ * Threads: a scraper's thread does the HTTP and the parsing, at each whole second of the
+ * run's clock; scraper_sample() (the coordinator's 1 Hz tick, ~30 ms later) records the
+ * latest scrape under a mutex and never waits on the network. Failures (connection,
+ * timeout, HTTP status, oversize body, no sample in the body) are counted with the last
+ * reason; the run goes on.
+ */
+#ifndef STAMPEDE_ENGINE_SCRAPE_H
+#define STAMPEDE_ENGINE_SCRAPE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics/metrics.h"
+
+#define SCRAPE_MAX_URLS    8
+#define SCRAPE_MAX_METRICS 128
+#define SCRAPE_MAX_SERIES  256
+#define SCRAPE_MAX_LABELS  8
+#define SCRAPE_MAX_BODY    (4u << 20) /* bytes */
+#define SCRAPE_TIMEOUT_MS  800
+
+struct scraper;
+
+/* url as results show it: the user and password of "scheme://user:pass@host/..." become
+ * three asterisks, so that result files carry no credentials. */
+void scrape_url_shown(const char *url, char *out, size_t len);
+
+/* A scraper of url (http:// or https://; copied). instance: the value of the instance tag
+ * every series gets (when several URLs are scraped), or NULL for none. No I/O yet. */
+struct scraper *scraper_new(const char *url, const char *instance);
+
+/* The first scrape, synchronous (at most SCRAPE_TIMEOUT_MS): fetch and read the body; its
+ * families become the metrics scraper_attach() registers. Returns 0, or a negative errno
+ * with the reason in err: -ECONNREFUSED / -ETIMEDOUT / -EIO (no answer, or HTTP status not
+ * 2xx), -EFBIG (body over SCRAPE_MAX_BODY), -EPROTO (no Prometheus sample in the body). */
+int scraper_probe(struct scraper *s, char *err, size_t errlen);
+
+/* Read body[0..len) as one scrape would (the probe's, when before scraper_attach()). Returns
+ * 0, or -EFBIG / -EPROTO with the reason in err (counted as a failed scrape). For tests and
+ * for scraper_probe(); the thread uses it too. */
+int scraper_ingest(struct scraper *s, const char *body, size_t len, char *err, size_t errlen);
+
+/* Register the probe's metrics in reg (before thresholds are checked). first_foreign: the
+ * metrics with an id below it are not a scraper's (stampede's own, a script's, the
+ * monitor's); reserved: more names that are not a scraper's (the monitor's target_*, also
+ * when they are not registered), NULL-terminated, or NULL. A scraped name among them is
+ * dropped, and so is a metric past the registry's cap or registered by another scraper
+ * with another type; each is listed in scraper_json()'s droppedMetrics. Never fails. */
+void scraper_attach(struct scraper *s, struct registry *reg, int first_foreign,
+                    const char *const *reserved);
+
+/* Before the run's clock starts: a fresh scrape (synchronous, at most SCRAPE_TIMEOUT_MS)
+ * as the baseline of the counters; when it fails, the probe's values are the baseline. */
+void scraper_baseline(struct scraper *s);
+
+/* Start the thread: it scrapes at start_us + k seconds (k = 1, 2, ...; monotonic µs). */
+void scraper_start(struct scraper *s, int64_t start_us);
+
+/* Record the latest scrape into sink (the coordinator's), if a new one arrived since the
+ * last call: counters what they grew by, gauges their value. Takes the scraper's mutex
+ * briefly; never does I/O. */
+void scraper_sample(struct scraper *s, struct sink *sink);
+
+/* After the load: stop the thread, take one last scrape (synchronous) and record it, so the
+ * counters cover every request of the run. */
+void scraper_end(struct scraper *s, struct sink *sink);
+
+/* The run's http_reqs total, for the per-request ratios of scraper_json(). */
+void scraper_set_requests(struct scraper *s, double http_reqs);
+
+/* For analyses.monitor.scrape[]: {url, okScrapes, failedScrapes, lastError (or null),
+ * families (registered), series, droppedSeries, droppedLabels, lateFamilies, badLines,
+ * droppedMetrics: [{name, reason}], counters: {METRIC: total}, perRequest: {METRIC: total /
+ * http_reqs} (when there were requests)}. A new reference. */
+json_t *scraper_json(const struct scraper *s);
+
+/* Stop the thread if running and free; accepts NULL. */
+void scraper_free(struct scraper *s);
+
+#endif

@@ -1,0 +1,181 @@
+"""--scrape URL (issue #12): the target's own Prometheus endpoint, read each second into
+target_* metrics; counters per request (the N+1 detector), the per_request threshold, and
+what happens when the endpoint is wrong, serves garbage or goes away.
+
+One `serve-demo --n-plus-one --query-latency 0` per module, on loopback, started and
+stopped here (its N+1 knob is switched off over /admin/config for the eager case); the
+bad endpoint is a python http.server on loopback. Loads are 2-4 s at low rates; the
+figures asserted are counts (queries per request), not timings.
+"""
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from demo_fixtures import DemoServer
+
+EXIT_OK, EXIT_THRESHOLDS, EXIT_INVALID = 0, 99, 104
+QUERIES = "target_demo_db_queries_total"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    s = DemoServer(["--n-plus-one", "--query-latency", "0"], tmp_path_factory.mktemp("demo"))
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def user(demo):
+    """(id, N): a user with several orders, N read from the demo's own answer."""
+    best = None
+    for uid in range(1, 40):
+        status, body = demo.get_json(f"/api/users/{uid}/orders")
+        assert status == 200, body
+        n = len(body["data"]["orders"])
+        if best is None or n > best[1]:
+            best = (uid, n)
+    assert best[1] >= 2, best
+    return best
+
+
+def result(r):
+    with open(r.export) as f:
+        return json.load(f)
+
+
+def scrape_entry(doc, url):
+    entries = doc["analyses"]["monitor"]["scrape"]
+    return next(e for e in entries if e["url"] == url)
+
+
+def load_user(stampede, demo, uid, *args, expect=EXIT_OK, duration="2s"):
+    return stampede.load(f"{demo.url}/api/users/{uid}/orders", "--rate", "50", "--duration",
+                         duration, "--scrape", f"{demo.url}/metrics", *args, expect=expect,
+                         timeout=60)
+
+
+def test_n_plus_one_is_one_query_per_order_per_request(stampede, demo, user):
+    """With --n-plus-one, the endpoint runs 2 + N queries (the user, the order ids, then one
+    per order): measured from outside as the scraped counter over http_reqs."""
+    uid, n = user
+    demo.admin(n_plus_one=True)
+    r = load_user(stampede, demo, uid, "--threshold", f"{QUERIES}: per_request<{n + 2.5}",
+                  "--threshold", f"{QUERIES}: per_request>{n + 1.5}")
+    doc = result(r)
+    e = scrape_entry(doc, f"{demo.url}/metrics")
+    reqs = doc["metrics"]["http_reqs"]["values"]["count"]
+    assert reqs >= 50, reqs
+    assert e["perRequest"][QUERIES] == pytest.approx(n + 2, rel=0.01), e
+    assert e["counters"][QUERIES] == pytest.approx((n + 2) * reqs, rel=0.01)
+    assert e["failedScrapes"] == 0 and e["okScrapes"] >= 3 and e["lastError"] is None, e
+    assert [t["value"] for t in doc["thresholds"]] == [pytest.approx(n + 2, rel=0.01)] * 2
+    assert all(t["ok"] and t["stat"] == "per_request" for t in doc["thresholds"])
+    m = doc["metrics"][QUERIES]
+    assert m["type"] == "counter" and m["values"]["count"] == e["counters"][QUERIES]
+    assert len(m["timeseries"]["points"]) >= 2  # per second
+    assert doc["metrics"]["target_demo_workers"]["type"] == "gauge"
+    assert doc["metrics"]["target_demo_workers"]["values"]["value"] == 4
+    assert doc["options"]["monitor"]["scrape"] == [f"{demo.url}/metrics"]
+    assert doc["analyses"]["monitor"]["target"] is None  # --scrape alone: no pid watched
+
+
+def test_eager_is_two_queries_and_a_failing_per_request_threshold_exits_99(
+        stampede, demo, user):
+    uid, n = user
+    demo.admin(n_plus_one=False)
+    try:
+        r = load_user(stampede, demo, uid, "--threshold", f"{QUERIES}: per_request<2",
+                      expect=EXIT_THRESHOLDS)
+    finally:
+        demo.admin(n_plus_one=True)
+    doc = result(r)
+    assert scrape_entry(doc, f"{demo.url}/metrics")["perRequest"][QUERIES] == \
+        pytest.approx(2, rel=0.01)
+    t = doc["thresholds"][0]
+    assert not t["ok"] and t["value"] == pytest.approx(2, rel=0.01), t
+
+
+def test_per_request_applies_to_counters_only(stampede, demo):
+    r = stampede("run", "--url", f"{demo.url}/api/products/1", "--rate", "10", "-d", "1s",
+                 "-q", "--scrape", f"{demo.url}/metrics", "--threshold",
+                 "target_demo_workers: per_request<1", expect=EXIT_INVALID)
+    assert "'per_request' does not apply to a gauge metric" in r.stderr, r.stderr
+
+
+def test_unreachable_or_wrong_url_is_refused_at_start(stampede, demo, free_port):
+    """Nothing could be registered: the run does not start, and says why."""
+    url = f"http://127.0.0.1:{free_port}/metrics"
+    r = stampede("run", "--url", f"{demo.url}/api/products/1", "-d", "1s", "-q",
+                 "--scrape", url, expect=EXIT_INVALID)
+    assert f"--scrape {url}:" in r.stderr and "connect" in r.stderr.lower(), r.stderr
+    r = stampede("run", "--url", f"{demo.url}/api/products/1", "-d", "1s", "-q",
+                 "--scrape", f"{demo.url}/api/products/1", expect=EXIT_INVALID)
+    assert "no Prometheus sample" in r.stderr, r.stderr
+    r = stampede("run", "--url", f"{demo.url}/api/products/1", "-d", "1s", "-q",
+                 "--scrape", f"{demo.url}/nothing-here", expect=EXIT_INVALID)
+    assert "HTTP status 404" in r.stderr, r.stderr
+    r = stampede("run", "--url", f"{demo.url}/api/products/1", "-d", "1s", "-q",
+                 "--scrape", "ftp://127.0.0.1/metrics", expect=EXIT_INVALID)
+    assert "invalid --scrape" in r.stderr, r.stderr
+
+
+class Flaky(http.server.BaseHTTPRequestHandler):
+    """Good metrics for the probe and the baseline, then garbage, then a body over the
+    4 MiB cap, then the server goes away."""
+    count = 0
+    server_ref = None
+
+    def do_GET(self):  # noqa: N802
+        cls = type(self)
+        cls.count += 1
+        n = cls.count
+        if n <= 2:
+            body = b"# TYPE flaky_things_total counter\nflaky_things_total %d\n" % (10 * n)
+        elif n == 3:
+            body = b"\x00\xff<html>garbage {{{ not metrics\n" * 20
+        else:
+            body = b"# " + b"x" * (5 << 20) + b"\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if n >= 4:  # then the target goes away
+            threading.Thread(target=cls.server_ref.shutdown, daemon=True).start()
+
+    def log_message(self, *a):
+        pass
+
+
+def test_garbage_oversize_and_a_vanished_endpoint_are_counted_not_fatal(
+        stampede, demo, user):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    Flaky.server_ref, Flaky.count = srv, 0
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    flaky = f"http://127.0.0.1:{srv.server_address[1]}/metrics"
+    try:
+        r = load_user(stampede, demo, user[0], "--scrape", flaky, duration="4s")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join(5)
+    doc = result(r)
+    e = scrape_entry(doc, flaky)
+    assert e["okScrapes"] == 2, e
+    assert e["failedScrapes"] >= 3, e  # garbage, oversize, then refused connections
+    assert e["lastError"], e
+    assert e["counters"]["target_flaky_things_total"] == 0, e
+    # the demo's endpoint, scraped in the same run, is unaffected; two URLs: instance tags
+    d = scrape_entry(doc, f"{demo.url}/metrics")
+    assert d["perRequest"][QUERIES] == pytest.approx(user[1] + 2, rel=0.01), d
+    assert d["instance"] == f"127.0.0.1:{demo.port}"
+    series = doc["metrics"][QUERIES]["series"]
+    assert series[0]["tags"]["instance"] == f"127.0.0.1:{demo.port}", series

@@ -1,0 +1,246 @@
+/* test_scrape.c: --scrape's recording (engine/scrape.h): counter deltas and resets, gauges,
+ * names, label and series caps, families that come late, bad bodies. Bodies are fed with
+ * scraper_ingest(); the URL is a closed loopback port, so the baseline's own fetch fails at
+ * once and the probe's values are the baseline. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/scrape.h"
+#include "metrics/metrics.h"
+#include "util/common.h"
+
+#define NOWHERE "http://127.0.0.1:1/metrics"
+
+static struct registry reg;
+static struct sink *sk;
+static struct scraper *sc;
+static char err[256];
+
+static void setup(void)
+{
+	registry_init(&reg);
+	sk = sink_new();
+	sc = NULL;
+}
+
+static void teardown(void)
+{
+	scraper_free(sc);
+	sink_free(sk);
+	registry_destroy(&reg);
+}
+
+TestSuite(scrape, .init = setup, .fini = teardown);
+
+static void feed(const char *body)
+{
+	cr_assert_eq(scraper_ingest(sc, body, strlen(body), err, sizeof(err)), 0, "%s", err);
+}
+
+/* Probe with body, register, take the baseline. */
+static void start(const char *body)
+{
+	sc = scraper_new(NOWHERE, NULL);
+	feed(body);
+	scraper_attach(sc, &reg, registry_nmetrics(&reg), NULL);
+	scraper_baseline(sc);
+}
+
+static int sid_of(const char *metric, const struct tag *tags, int ntags)
+{
+	int m = registry_find_metric(&reg, metric);
+	cr_assert_geq(m, 0, "metric %s not registered", metric);
+	return registry_series(&reg, m, tags, ntags);
+}
+
+static const struct slot *slot_of(const char *metric)
+{
+	int sid = sid_of(metric, NULL, 0);
+	return sid < sk->nslots ? &sk->slots[sid] : NULL;
+}
+
+static double counted(const char *metric)
+{
+	const struct slot *s = slot_of(metric);
+	return s && s->used ? s->sum : -1;
+}
+
+static json_t *report(void)
+{
+	return scraper_json(sc);
+}
+
+static double jnum(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+Test(scrape, counter_grows_by_the_delta_and_a_reset_counts_from_zero)
+{
+	start("# TYPE c counter\nc 10\n");
+	feed("# TYPE c counter\nc 15\n");
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_c"), 5, 1e-9);
+	sink_reset(sk);
+	feed("# TYPE c counter\nc 3\n"); /* the target restarted */
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_c"), 3, 1e-9);
+	sink_reset(sk);
+	scraper_sample(sc, sk); /* nothing new: nothing recorded */
+	cr_expect_float_eq(counted("target_c"), -1, 1e-9);
+	scraper_set_requests(sc, 4);
+	json_t *j = report();
+	cr_expect_float_eq(jnum(json_object_get(j, "counters"), "target_c"), 8, 1e-9);
+	cr_expect_float_eq(jnum(json_object_get(j, "perRequest"), "target_c"), 2, 1e-9);
+	cr_expect_eq(json_integer_value(json_object_get(j, "okScrapes")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(j, "failedScrapes")), 1); /* baseline */
+	json_decref(j);
+}
+
+Test(scrape, gauges_take_the_value_untyped_total_is_a_counter)
+{
+	start("# TYPE g gauge\ng 4.5\nu 7\nreqs_total 100\n");
+	feed("# TYPE g gauge\ng -2\nu 9\nreqs_total 130\n");
+	scraper_sample(sc, sk);
+	const struct slot *g = slot_of("target_g");
+	cr_assert(g && g->used && g->type == MT_GAUGE);
+	cr_expect_float_eq(g->g_last, -2, 1e-9);
+	cr_expect_float_eq(slot_of("target_u")->g_last, 9, 1e-9);
+	cr_expect_eq(reg.metrics[registry_find_metric(&reg, "target_reqs_total")].type, MT_COUNTER);
+	cr_expect_float_eq(counted("target_reqs_total"), 30, 1e-9);
+}
+
+Test(scrape, histograms_keep_sum_and_count_and_names_are_sanitised)
+{
+	const char *h = "# TYPE d histogram\n"
+	                "d_bucket{le=\"0.1\"} 1\nd_bucket{le=\"+Inf\"} 2\nd_sum 0.3\nd_count 2\n"
+	                "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 5\ns_count 5\n"
+	                "# TYPE a:b counter\na:b 1\n";
+	start(h);
+	cr_expect_geq(registry_find_metric(&reg, "target_d_sum"), 0);
+	cr_expect_geq(registry_find_metric(&reg, "target_d_count"), 0);
+	cr_expect_geq(registry_find_metric(&reg, "target_s_sum"), 0);
+	cr_expect_geq(registry_find_metric(&reg, "target_a_b"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_d_bucket"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_d"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_s"), 0);
+	feed("# TYPE d histogram\nd_bucket{le=\"+Inf\"} 6\nd_sum 1.3\nd_count 6\n"
+	     "# TYPE s summary\ns_sum 5\ns_count 5\n# TYPE a:b counter\na:b 4\n");
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_d_sum"), 1.0, 1e-9);
+	cr_expect_float_eq(counted("target_d_count"), 4, 1e-9);
+	cr_expect_float_eq(counted("target_a_b"), 3, 1e-9);
+}
+
+Test(scrape, labels_become_tags_and_new_label_sets_count_from_zero)
+{
+	start("# TYPE r counter\nr{route=\"/a\",status=\"200\"} 5\n");
+	feed("# TYPE r counter\nr{route=\"/a\",status=\"200\"} 7\nr{route=\"/b\",status=\"500\"} "
+	     "2\n");
+	scraper_sample(sc, sk);
+	struct tag a[] = { { "route", "/a" }, { "status", "200" } };
+	struct tag b[] = { { "route", "/b" }, { "status", "500" } };
+	cr_expect_float_eq(sk->slots[sid_of("target_r", a, 2)].sum, 2, 1e-9);
+	cr_expect_float_eq(sk->slots[sid_of("target_r", b, 2)].sum, 2, 1e-9); /* born: from 0 */
+}
+
+Test(scrape, label_and_series_caps)
+{
+	char *body = xmalloc(64 * 1024);
+	size_t n = (size_t)sprintf(body, "# TYPE many gauge\nwide{a=\"1\",b=\"2\",c=\"3\",d=\"4\","
+	                                 "e=\"5\",f=\"6\",g=\"7\",h=\"8\",i=\"9\",j=\"10\"} 1\n");
+	for (int i = 0; i < SCRAPE_MAX_SERIES + 44; i++)
+		n += (size_t)sprintf(body + n, "many{i=\"%d\"} %d\n", i, i);
+	start(body);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "series")), SCRAPE_MAX_SERIES);
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedSeries")), 45);
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedLabels")), 1);
+	json_decref(j);
+	int m = registry_find_metric(&reg, "target_wide");
+	for (int i = 0; i < registry_nseries(&reg); i++) {
+		const struct series_info *si = registry_series_info(&reg, i);
+		if (si->metric == m)
+			cr_expect_eq(si->ntags, SCRAPE_MAX_LABELS);
+	}
+	free(body);
+}
+
+Test(scrape, late_families_and_collisions_are_reported_not_recorded)
+{
+	int own = registry_metric(&reg, "target_cpu_percent", MT_GAUGE, MU_NONE);
+	cr_assert_geq(own, 0);
+	sc = scraper_new(NOWHERE, NULL);
+	static const char *const reserved[] = { "target_rss_bytes", NULL };
+	feed("# TYPE cpu_percent gauge\ncpu_percent 50\n# TYPE x counter\nx 1\nrss_bytes 5\n");
+	scraper_attach(sc, &reg, registry_nmetrics(&reg), reserved);
+	cr_expect_lt(registry_find_metric(&reg, "target_rss_bytes"), 0, "a reserved name");
+	scraper_baseline(sc);
+	feed("cpu_percent 60\nx 2\nlate_one 3\n");
+	scraper_sample(sc, sk);
+	cr_expect_lt(registry_find_metric(&reg, "target_late_one"), 0);
+	int sid = registry_series(&reg, own, NULL, 0);
+	cr_expect(sid >= sk->nslots || !sk->slots[sid].used, "stampede's own metric untouched");
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "lateFamilies")), 1);
+	json_t *d = json_array_get(json_object_get(j, "droppedMetrics"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(d, "name")), "target_cpu_percent");
+	d = json_array_get(json_object_get(j, "droppedMetrics"), 1);
+	cr_expect_str_eq(json_string_value(json_object_get(d, "name")), "target_rss_bytes");
+	json_decref(j);
+}
+
+Test(scrape, bad_bodies_are_counted_never_fatal)
+{
+	start("# TYPE c counter\nc 1\n");
+	const char *html = "<html><body>not metrics</body></html>";
+	cr_expect_eq(scraper_ingest(sc, html, strlen(html), err, sizeof(err)), -EPROTO);
+	cr_expect(strstr(err, "no Prometheus sample"), "%s", err);
+	char *big = xmalloc(SCRAPE_MAX_BODY + 2);
+	memset(big, '#', SCRAPE_MAX_BODY + 1);
+	big[SCRAPE_MAX_BODY + 1] = '\0';
+	cr_expect_eq(scraper_ingest(sc, big, SCRAPE_MAX_BODY + 1, err, sizeof(err)), -EFBIG);
+	free(big);
+	const char bin[] = "c 2\n\x01\x02\xff garbage {{{\nc{ 9\n";
+	cr_expect_eq(scraper_ingest(sc, bin, sizeof(bin) - 1, err, sizeof(err)), 0);
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_c"), 1, 1e-9);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "failedScrapes")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(j, "badLines")), 2);
+	cr_expect(strstr(json_string_value(json_object_get(j, "lastError")), "larger than"));
+	json_decref(j);
+}
+
+Test(scrape, nan_samples_are_skipped_and_instance_tags_several_urls)
+{
+	sc = scraper_new(NOWHERE, "127.0.0.1:9100");
+	feed("# TYPE g gauge\ng{instance=\"a\"} NaN\n");
+	scraper_attach(sc, &reg, registry_nmetrics(&reg), NULL);
+	scraper_baseline(sc);
+	feed("# TYPE g gauge\ng{instance=\"a\"} 3\n");
+	scraper_sample(sc, sk);
+	struct tag t[] = { { "exported_instance", "a" }, { "instance", "127.0.0.1:9100" } };
+	const struct slot *s = &sk->slots[sid_of("target_g", t, 2)];
+	cr_expect(s->used);
+	cr_expect_float_eq(s->g_last, 3, 1e-9);
+}
+
+Test(scrape, urls_are_shown_without_credentials)
+{
+	char out[128];
+	scrape_url_shown("http://user:secret@127.0.0.1:9100/metrics?a=b@c", out, sizeof(out));
+	cr_expect_str_eq(out, "http://***@127.0.0.1:9100/metrics?a=b@c");
+	scrape_url_shown("https://127.0.0.1/metrics", out, sizeof(out));
+	cr_expect_str_eq(out, "https://127.0.0.1/metrics");
+	sc = scraper_new("http://u:p@127.0.0.1:1/metrics", NULL);
+	json_t *j = report();
+	cr_expect_str_eq(json_string_value(json_object_get(j, "url")),
+	                 "http://***@127.0.0.1:1/metrics");
+	json_decref(j);
+}
