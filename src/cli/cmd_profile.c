@@ -161,21 +161,17 @@ static bool same_file(const char *x, const char *y)
 }
 
 /* Wait up to dur_us for the duration to pass, a signal (returns 1), or perf to end. */
-static int wait_recording(const struct perf_rec *r, int64_t dur_us)
+static int wait_recording(const struct perf_capture *c, int64_t dur_us)
 {
 	sigset_t set;
 	int64_t end = now_us() + dur_us;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT), sigaddset(&set, SIGTERM), sigaddset(&set, SIGHUP);
 	for (int64_t left; (left = end - now_us()) > 0;) {
-		siginfo_t si;
 		struct timespec ts = { 0, (long)MIN(left, 100000) * 1000L };
 		if (sigtimedwait(&set, NULL, &ts) > 0)
 			return 1;
-		si.si_pid = 0; /* perf ended on its own (the target exited): stop waiting */
-		if (waitid(P_PID, (id_t)perf_record_pid(r), &si, WEXITED | WNOHANG | WNOWAIT) ==
-		        0 &&
-		    si.si_pid != 0)
+		if (perf_capture_ended(c)) /* the target exited: stop waiting */
 			return 0;
 	}
 	return 0;
@@ -204,42 +200,31 @@ struct profile_args {
 /* Record, fold, render; the exit code. */
 static int profile_run(const struct profile_args *a)
 {
-	char err[1024], dir[] = "/tmp/stampede-perf.XXXXXX", data[64], comm[64], dur[32];
-	char title[256], sub[512];
+	char err[1024], comm[64], dur[32], title[256], sub[512];
 	struct buf svg = { 0 }, txt = { 0 };
 	struct folded *f = NULL;
 	sigset_t set, old;
 	int rc = EXIT_PROFILE_UNAVAILABLE, interrupted = 0;
 
 	comm_of(a->pid, comm, sizeof(comm));
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "stampede: cannot create a temporary directory: %s\n",
-		        strerror(errno));
-		return EXIT_FAILURE_GENERIC;
-	}
-	snprintf(data, sizeof(data), "%s/perf.data", dir);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT), sigaddset(&set, SIGTERM), sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	struct perf_rec *r = perf_record_start(a->pid, a->freq, data, err, sizeof(err));
-	if (!r) {
+	struct perf_capture *c = perf_capture_start(a->pid, a->freq, err, sizeof(err));
+	if (!c) {
 		rc = errno == ESRCH || errno == EINVAL ? EXIT_INVALID_CONFIG
 		                                       : EXIT_PROFILE_UNAVAILABLE;
 		fprintf(stderr, "stampede: cannot profile: %s\n", err);
-		goto out_rmdir;
+		goto out;
 	}
 	fprintf(stderr, "stampede: profiling pid %d (%s) for %s at %d Hz...\n", (int)a->pid, comm,
 	        format_duration(a->dur_us, dur, sizeof(dur)), a->freq);
-	interrupted = wait_recording(r, a->dur_us);
-	if (perf_record_stop(r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "stampede: %s\n", err);
-		goto out_rmdir;
-	}
+	interrupted = wait_recording(c, a->dur_us);
 	struct fold_opts fo = fold_opts_default();
 	f = folded_new();
-	if (perf_fold_file(data, &fo, f, err, sizeof(err)) < 0) {
+	if (perf_capture_fold(c, &fo, f, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
-		goto out_rmdir;
+		goto out;
 	}
 	print_bounds(f);
 	snprintf(title, sizeof(title), "%s", a->title ? a->title : "CPU flame graph");
@@ -264,9 +249,8 @@ static int profile_run(const struct profile_args *a)
 		print_top(info, f, fo.with_comm ? 1 : 0, a->top);
 		rc = interrupted ? EXIT_INTERRUPTED : 0;
 	}
-out_rmdir:
-	unlink(data);
-	rmdir(dir);
+out:
+	perf_capture_free(c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	folded_free(f);
 	buf_free(&svg);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -151,6 +153,7 @@ static void summarize_stderr(int fd, const char *what, int status, char *err, si
 static pid_t spawn(char *const argv[], int out_fd, int err_fd)
 {
 	int ep[2], e = 0;
+	pid_t parent = getpid();
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t pid = fork();
@@ -160,6 +163,11 @@ static pid_t spawn(char *const argv[], int out_fd, int err_fd)
 		return e;
 	}
 	if (pid == 0) {
+		/* never outlive stampede (nor the thread that started it) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		setpgid(0, 0); /* a Ctrl-C at the terminal is stampede's to act on, not perf's */
 		int null = open("/dev/null", O_RDWR);
 		sigset_t none;
 		sigemptyset(&none);
@@ -202,10 +210,50 @@ static bool wait_ms(pid_t pid, int ms, int *status)
 	}
 }
 
+/* Append the children of pid (those of each of its threads) to list, which holds n and has
+ * room for max. Returns the new count. */
+static int add_children(pid_t pid, pid_t *list, int n, int max)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return n;
+	for (struct dirent *e; (e = readdir(d)) && n < max;) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)pid, e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[k > 0 ? k : 0] = '\0';
+		char *p = buf, *end;
+		for (long v; n < max && (v = strtol(p, &end, 10), end != p); p = end)
+			list[n++] = (pid_t)v;
+	}
+	closedir(d);
+	return n;
+}
+
+/* pid and its descendants as perf's -p list ("PID,CHILD,..."), at most PERF_TREE_MAX. */
+static void tree_list(pid_t pid, char *out, size_t len)
+{
+	pid_t list[PERF_TREE_MAX];
+	int n = 1;
+	size_t used = 0;
+	list[0] = pid;
+	for (int i = 0; i < n; i++)
+		n = add_children(list[i], list, n, PERF_TREE_MAX);
+	out[0] = '\0';
+	for (int i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%d", i ? "," : "", (int)list[i]);
+}
+
 struct perf_rec *perf_record_start(pid_t pid, int hz, const char *data_path, char *err,
                                    size_t errlen)
 {
-	char perf[4096], hz_s[16], pid_s[24];
+	char perf[4096], hz_s[16], pid_s[PERF_TREE_MAX * 12];
 	int status = 0;
 
 	int e = perf_available(err, errlen);
@@ -225,7 +273,7 @@ struct perf_rec *perf_record_start(pid_t pid, int hz, const char *data_path, cha
 	}
 	find_perf(perf, sizeof(perf));
 	snprintf(hz_s, sizeof(hz_s), "%d", hz);
-	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	tree_list(pid, pid_s, sizeof(pid_s));
 	char *argv[] = { perf, "record",          "-F", hz_s, "-g", "-p", pid_s,
 		         "-o", (char *)data_path, NULL };
 	int efd = memfd_create("perf-stderr", MFD_CLOEXEC);
@@ -354,4 +402,81 @@ int perf_fold_file(const char *data_path, const struct fold_opts *opts, struct f
 	}
 	close(efd);
 	return rc;
+}
+
+/* --- a recording in a temporary directory ------------------------------------------- */
+
+struct perf_capture {
+	struct perf_rec *rec; /* NULL once stopped */
+	char dir[64], data[80];
+	int stop_rc;
+	char stop_err[1024];
+};
+
+struct perf_capture *perf_capture_start(pid_t pid, int hz, char *err, size_t errlen)
+{
+	struct perf_capture *c = xcalloc(1, sizeof(*c));
+	int e;
+	snprintf(c->dir, sizeof(c->dir), "/tmp/stampede-perf.XXXXXX");
+	if (!mkdtemp(c->dir)) {
+		e = errno;
+		snprintf(err, errlen, "cannot create a temporary directory in /tmp: %s",
+		         strerror(e));
+		free(c);
+		errno = EIO;
+		return NULL;
+	}
+	snprintf(c->data, sizeof(c->data), "%s/perf.data", c->dir);
+	c->rec = perf_record_start(pid, hz, c->data, err, errlen);
+	if (!c->rec) {
+		e = errno;
+		rmdir(c->dir);
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	return c;
+}
+
+pid_t perf_capture_pid(const struct perf_capture *c)
+{
+	return c ? perf_record_pid(c->rec) : -1;
+}
+
+bool perf_capture_ended(const struct perf_capture *c)
+{
+	siginfo_t si = { 0 };
+	pid_t pid = perf_capture_pid(c);
+	if (pid <= 0)
+		return true;
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+}
+
+int perf_capture_stop(struct perf_capture *c, char *err, size_t errlen)
+{
+	if (c && c->rec) {
+		c->stop_rc = perf_record_stop(c->rec, c->stop_err, sizeof(c->stop_err));
+		c->rec = NULL;
+	}
+	if (c && c->stop_rc < 0)
+		snprintf(err, errlen, "%s", c->stop_err);
+	return c ? c->stop_rc : 0;
+}
+
+int perf_capture_fold(struct perf_capture *c, const struct fold_opts *opts, struct folded *out,
+                      char *err, size_t errlen)
+{
+	int rc = perf_capture_stop(c, err, errlen);
+	return rc < 0 ? rc : perf_fold_file(c->data, opts, out, err, errlen);
+}
+
+void perf_capture_free(struct perf_capture *c)
+{
+	char err[1024];
+	if (!c)
+		return;
+	perf_capture_stop(c, err, sizeof(err));
+	unlink(c->data);
+	rmdir(c->dir);
+	free(c);
 }

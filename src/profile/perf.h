@@ -3,6 +3,7 @@
 #ifndef STAMPEDE_PERF_H
 #define STAMPEDE_PERF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -14,12 +15,18 @@
 #define PERF_SCRIPT_TIMEOUT_MS 120000
 /* At most this much of perf's stderr is kept for the error message. */
 #define PERF_STDERR_MAX (64u << 10)
+/* The most processes recorded: a pid and its descendants. */
+#define PERF_TREE_MAX 256
 
 struct perf_rec;
 
 /*
- * Check that pid can be profiled, then start `perf record -F hz -g -p PID -o data_path`
- * (fork/exec, no shell; perf is looked up in PATH; stdout to /dev/null, stderr kept).
+ * Check that pid can be profiled, then start `perf record -F hz -g -p PID,... -o data_path`
+ * on pid and its descendants at this moment (children of each of its threads, at most
+ * PERF_TREE_MAX processes: a shell running the server, a pre-forking server's workers)
+ * (fork/exec, no shell; perf is looked up in PATH; stdout to /dev/null, stderr kept; perf
+ * gets SIGKILL if the calling thread ends first, so stop it from the thread that started
+ * it).
  * Checks first, each failing with a one-line reason in err saying how to fix it: perf in
  * PATH (-ENOENT: "apt-get install linux-perf"), /proc/sys/kernel/perf_event_paranoid with
  * this process's capabilities (-EACCES when above 2 without CAP_PERFMON/CAP_SYS_ADMIN:
@@ -59,5 +66,36 @@ int perf_fold_file(const char *data_path, const struct fold_opts *opts, struct f
  * in err (as perf_record_start).
  */
 int perf_available(char *err, size_t errlen);
+
+/* --- a recording in a temporary directory, as `profile` and `run --profile` take it ---- */
+
+struct perf_capture;
+
+/*
+ * Create a temporary directory (/tmp/stampede-perf.XXXXXX) and start perf_record_start() on
+ * pid into it. Returns the capture, or NULL with err and errno as perf_record_start (EIO
+ * when the directory cannot be created). Stop, fold and free it from the thread that
+ * started it, or at least stop it there (perf_record_start).
+ */
+struct perf_capture *perf_capture_start(pid_t pid, int hz, char *err, size_t errlen);
+
+/* The perf child's pid, or -1 once stopped. */
+pid_t perf_capture_pid(const struct perf_capture *c);
+
+/* Whether perf ended on its own (the target exited, or perf failed): nothing more is
+ * recorded. Does not reap it. */
+bool perf_capture_ended(const struct perf_capture *c);
+
+/* Stop the recording (perf_record_stop); later calls return the first one's answer.
+ * Returns 0, or -EIO with the reason in err. Accepts NULL (0). */
+int perf_capture_stop(struct perf_capture *c, char *err, size_t errlen);
+
+/* Stop (when not yet) and fold what was recorded into out (perf_fold_file). Returns 0 or a
+ * negative errno with the reason in err (as perf_capture_stop and perf_fold_file). */
+int perf_capture_fold(struct perf_capture *c, const struct fold_opts *opts, struct folded *out,
+                      char *err, size_t errlen);
+
+/* Stop (when not yet), remove the temporary directory and free c. Accepts NULL. */
+void perf_capture_free(struct perf_capture *c);
 
 #endif

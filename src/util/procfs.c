@@ -177,6 +177,83 @@ int procfs_tree_read(pid_t pid, struct procfs_proc *out)
 	return 0;
 }
 
+/* The utime + stime of a stat file's text, µs; false when it cannot be parsed. */
+static bool stat_cpu_us(const char *buf, uint64_t *us)
+{
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return false;
+	static long tck;
+	if (!tck)
+		tck = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	*us = (uint64_t)(ut + st) * 1000000ull / (uint64_t)tck;
+	return true;
+}
+
+static int thread_cmp(const void *a, const void *b)
+{
+	pid_t x = ((const struct procfs_thread *)a)->tid,
+	      y = ((const struct procfs_thread *)b)->tid;
+	return (x > y) - (x < y);
+}
+
+int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max)
+{
+	pid_t list[PROCFS_TREE_MAX];
+	int np = 1, n = 0;
+	char path[96], buf[1024];
+	list[0] = pid;
+	for (int i = 0; i < np && n < max; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)list[i]);
+		DIR *d = opendir(path);
+		if (!d) {
+			if (i == 0)
+				return -ESRCH;
+			continue;
+		}
+		struct dirent *e;
+		while (n < max && (e = readdir(d))) {
+			if (!isdigit((unsigned char)e->d_name[0]))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)list[i],
+			         e->d_name);
+			uint64_t us;
+			if (slurp(path, buf, sizeof(buf)) > 0 && stat_cpu_us(buf, &us))
+				out[n++] = (struct procfs_thread){ (pid_t)atoi(e->d_name), us };
+		}
+		closedir(d);
+		np = add_children(list[i], list, np, PROCFS_TREE_MAX);
+	}
+	qsort(out, (size_t)n, sizeof(*out), thread_cmp);
+	return n;
+}
+
+uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
+                                const struct procfs_thread *cur, int ncur, pid_t *tid)
+{
+	uint64_t best = 0;
+	if (tid)
+		*tid = 0;
+	for (int i = 0, j = 0; i < nprev && j < ncur;) {
+		if (prev[i].tid < cur[j].tid) {
+			i++;
+		} else if (prev[i].tid > cur[j].tid) {
+			j++;
+		} else {
+			if (cur[j].cpu_us > prev[i].cpu_us &&
+			    cur[j].cpu_us - prev[i].cpu_us > best) {
+				best = cur[j].cpu_us - prev[i].cpu_us;
+				if (tid)
+					*tid = cur[j].tid;
+			}
+			i++, j++;
+		}
+	}
+	return best;
+}
+
 int procfs_comm(pid_t pid, char *buf, size_t len)
 {
 	char path[64];

@@ -38,6 +38,24 @@ int procfs_proc_read(pid_t pid, struct procfs_proc *out);
  * workers, gunicorn's) is one target. Returns 0 or -ESRCH when pid itself is gone. */
 int procfs_tree_read(pid_t pid, struct procfs_proc *out);
 
+/* The most threads a per-thread reading follows (over a whole tree). */
+#define PROCFS_THREADS_MAX 1024
+
+/* One thread's CPU time so far (/proc/PID/task/TID/stat: utime + stime). */
+struct procfs_thread {
+	pid_t tid;
+	uint64_t cpu_us;
+};
+
+/* The CPU time of every thread of pid and its descendants (as procfs_tree_read), at most
+ * max, sorted by tid. Returns the count, or -ESRCH when pid itself is gone. */
+int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max);
+
+/* The most CPU time one thread used between two readings of procfs_tree_threads (µs), a
+ * thread counting only when it is in both; its tid in *tid (when not NULL; 0 for none). */
+uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
+                                const struct procfs_thread *cur, int ncur, pid_t *tid);
+
 /* The process's command name (comm, at most 15 characters) into buf; 0 or -ESRCH. */
 int procfs_comm(pid_t pid, char *buf, size_t len);
 

@@ -2,9 +2,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/procfs.h"
@@ -79,4 +81,49 @@ Test(procfs, reads_the_host)
 	cr_assert_eq(procfs_host_read(&h2), 0);
 	cr_assert_geq(h2.cpu_total, h.cpu_total, "jiffies only grow");
 	cr_assert_geq(h2.tcp_retrans_segs, h.tcp_retrans_segs);
+}
+
+static volatile int spin_stop;
+
+static void *spin(void *arg)
+{
+	(void)arg;
+	while (!spin_stop)
+		;
+	return NULL;
+}
+
+Test(procfs, the_busiest_thread_is_the_spinning_one)
+{
+	/* a thread that spins for ~300 ms of CPU while the main thread sleeps */
+	struct procfs_thread a[64], b[64];
+	int na = procfs_tree_threads(getpid(), a, 64);
+	cr_assert_geq(na, 1);
+	for (int i = 1; i < na; i++)
+		cr_assert_lt(a[i - 1].tid, a[i].tid, "sorted by tid");
+	pthread_t t;
+	spin_stop = 0;
+	cr_assert_eq(pthread_create(&t, NULL, spin, NULL), 0);
+	usleep(20000);
+	na = procfs_tree_threads(getpid(), a, 64);
+	struct timespec until, now;
+	/* wait until the spinner has used CPU (bounded: 5 s of wall time) */
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 5;
+	int nb = 0;
+	uint64_t best = 0;
+	pid_t tid = 0;
+	do {
+		usleep(50000);
+		nb = procfs_tree_threads(getpid(), b, 64);
+		best = procfs_threads_busiest(a, na, b, nb, &tid);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (best < 200000 && now.tv_sec < until.tv_sec);
+	spin_stop = 1;
+	pthread_join(t, NULL);
+	cr_assert_geq(best, 200000, "the spinner used %llu us", (unsigned long long)best);
+	cr_assert_neq(tid, getpid(), "the busiest is not the sleeping main thread");
+	/* a thread only in one reading does not count */
+	cr_assert_eq(procfs_threads_busiest(a, 0, b, nb, NULL), 0);
+	cr_assert_eq(procfs_tree_threads(999999999, b, 64), -ESRCH);
 }
