@@ -10,16 +10,17 @@
 #include "metrics/hdr.h"
 #include "util/common.h"
 
-#define CPU_TARGET_SHARE 0.85 /* of the cores the target can use */
-#define CPU_HOST_PERCENT 90.0 /* the machine's CPU, % */
-#define LAT_FACTOR       4.0  /* a window's p95 against the best window's */
-#define LAT_MARGIN_MS    10.0 /* ... and at least this much over it */
-#define LAT_MIN_REQS     20   /* a window with fewer responses sets no baseline */
-#define DROP_SHARE       0.01 /* of a window's arrivals */
-#define FAIL_SHARE       0.01 /* of the requests: errors that matter */
-#define SWAP_GROWTH      (16.0 * 1024 * 1024)
-#define MEM_LIMIT_SHARE  0.90
-#define SUSTAIN          2 /* seconds (or windows) running */
+#define CPU_TARGET_SHARE   0.85 /* of the cores the target can use */
+#define CPU_HOST_PERCENT   90.0 /* the machine's CPU, % */
+#define CPU_THREAD_PERCENT 90.0 /* one thread's demand: running or waiting for a CPU, % */
+#define LAT_FACTOR         4.0  /* a window's p95 against the best window's */
+#define LAT_MARGIN_MS      10.0 /* ... and at least this much over it */
+#define LAT_MIN_REQS       20   /* a window with fewer responses sets no baseline */
+#define DROP_SHARE         0.01 /* of a window's arrivals */
+#define FAIL_SHARE         0.01 /* of the requests: errors that matter */
+#define SWAP_GROWTH        (16.0 * 1024 * 1024)
+#define MEM_LIMIT_SHARE    0.90
+#define SUSTAIN            2 /* seconds (or windows) running */
 
 enum res { R_CONN, R_CPU, R_MEM, R_POOL, R__N }; /* the tie order */
 
@@ -30,6 +31,8 @@ struct judged {
 	int cap_cores;
 	double cpu_mean, cpu_peak, host_mean, host_peak, gen_peak;
 	int cpu_sat_s, host_sat_s;
+	double thread_peak; /* the busiest thread, % of one core; NaN: not read */
+	int thread_sat_s;   /* seconds one thread was saturated and the whole was not */
 	double base_p95, worst_p95, x_max, x_sat, pool, dropped;
 	int lat_sat_windows;
 	double swap_growth, rss_first, rss_last, rss_peak, overflows;
@@ -100,7 +103,7 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 	bool *host = calloc((size_t)MAX(in->n, 1), sizeof(bool));
 	double sum = 0, hsum = 0;
 	int cnt = 0, hcnt = 0;
-	j->cpu_peak = j->host_peak = j->gen_peak = NAN;
+	j->cpu_peak = j->host_peak = j->gen_peak = j->thread_peak = NAN;
 	for (int i = 0; i < in->n && cpu && gen && host; i++) {
 		double tc = at(in->target_cpu, i), hc = at(in->host_cpu, i),
 		       gc = at(in->gen_cpu, i);
@@ -114,9 +117,17 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 		}
 		if (fin(gc))
 			j->gen_peak = fin(j->gen_peak) ? MAX(j->gen_peak, gc) : gc;
+		double th = at(in->thread_cpu_max, i);
+		if (fin(th))
+			j->thread_peak = fin(j->thread_peak) ? MAX(j->thread_peak, th) : th;
 		bool host_busy = fin(hc) && hc >= CPU_HOST_PERCENT;
 		cpu[i] = fin(tc) && (tc >= CPU_TARGET_SHARE * 100.0 * j->cap_cores ||
 		                     (host_busy && tc >= 0.5 * hc * cpus));
+		/* one thread at a whole core: the work is serialised on it, whatever the
+		 * process's total (an event loop, a lock holder, a single worker) */
+		bool one = fin(th) && th >= CPU_THREAD_PERCENT && j->cap_cores > 1;
+		j->thread_sat_s += one && !cpu[i];
+		cpu[i] = cpu[i] || one;
 		gen[i] = fin(gc) && host_busy && gc >= 0.5 * hc * cpus;
 		host[i] = host_busy;
 		j->other_s += host_busy && !cpu[i] && !gen[i] && fin(tc) && fin(gc) &&
@@ -246,9 +257,16 @@ static json_t *use_table(const struct bn_input *in, const struct judged *j)
 	                             : j->gen_host    ? j->gen_host_since
 	                                              : NAN));
 	if (in->monitored) {
-		snprintf(u, sizeof(u), "mean %.0f%%, peak %.0f%% of one core (it can use %d)",
-		         j->cpu_mean, j->cpu_peak, j->cap_cores);
-		snprintf(s, sizeof(s), "%d s saturated", j->cpu_sat_s);
+		int w =
+		    snprintf(u, sizeof(u), "mean %.0f%%, peak %.0f%% of one core (it can use %d)",
+		             j->cpu_mean, j->cpu_peak, j->cap_cores);
+		if (fin(j->thread_peak) && w > 0 && (size_t)w < sizeof(u))
+			snprintf(u + w, sizeof(u) - (size_t)w,
+			         "; busiest thread busy %.0f%% at the peak", j->thread_peak);
+		w = snprintf(s, sizeof(s), "%d s saturated", j->cpu_sat_s);
+		if (j->thread_sat_s && w > 0 && (size_t)w < sizeof(s))
+			snprintf(s + w, sizeof(s) - (size_t)w, " (%d s by one thread alone)",
+			         j->thread_sat_s);
 		json_array_append_new(t, row("target CPU", u, s, "-", j->since[R_CPU]));
 		snprintf(u, sizeof(u), "mean %.0f%%, peak %.0f%% of %d CPUs", j->host_mean,
 		         j->host_peak, in->host_cpus);
@@ -306,6 +324,19 @@ static void name_it(int k, const struct bn_input *in, const struct judged *j, ch
 			    j->overflows, j->since[R_CONN]);
 		break;
 	case R_CPU:
+		if (2 * j->thread_sat_s > j->cpu_sat_s) {
+			snprintf(
+			    s, len,
+			    "CPU: one thread of the target saturated from %.0f s on (the busiest "
+			    "thread wanted a CPU %.0f%% of the time at the peak, while the whole "
+			    "process averaged %.0f%% of one core and could use %d)%s: the work is "
+			    "serialised on one thread (an event loop, a lock holder, a single "
+			    "worker), so more cores do not help until it is spread; its flame "
+			    "graph (--profile) shows where that thread's time goes.",
+			    j->since[R_CPU], j->thread_peak, j->cpu_mean, j->cap_cores,
+			    fin(j->since[R_POOL]) ? ", and latency rose with it" : "");
+			break;
+		}
 		snprintf(
 		    s, len,
 		    "CPU: the target's CPU saturated from %.0f s on (mean %.0f%%, peak %.0f%% "
@@ -578,6 +609,7 @@ json_t *bottleneck_analyse(const struct result *r)
 			                        ? MAX(in.target_threads, th->ts.points[i].v[2])
 			                        : th->ts.points[i].v[2];
 	double *tc = per_second(r, "target_cpu_percent", in.n);
+	double *tm = per_second(r, "target_thread_busy_max_percent", in.n);
 	double *hc = per_second(r, "host_cpu_percent", in.n);
 	double *gc = per_second(r, "generator_cpu_percent", in.n);
 	double *sw = per_second(r, "host_swap_used_bytes", in.n);
@@ -585,6 +617,7 @@ json_t *bottleneck_analyse(const struct result *r)
 	double *lo = per_second(r, "host_listen_overflows", in.n);
 	in.target_cpu = tc, in.host_cpu = hc, in.gen_cpu = gc, in.swap_used = sw, in.rss = rss;
 	in.listen_overflows = lo;
+	in.thread_cpu_max = tm;
 	const json_t *leak =
 	    json_object_get(json_object_get(r->analyses, "leaks"), "target_rss_bytes");
 	in.rss_leaking = json_is_true(json_object_get(leak, "leaking"));
@@ -655,6 +688,6 @@ json_t *bottleneck_analyse(const struct result *r)
 	in.host_saturated_s = r->gen.host_saturated_seconds;
 
 	json_t *o = bottleneck_judge(&in);
-	free(tc), free(hc), free(gc), free(sw), free(rss), free(lo), free(w);
+	free(tc), free(tm), free(hc), free(gc), free(sw), free(rss), free(lo), free(w);
 	return o;
 }

@@ -10,7 +10,10 @@
  *              the numbers then understate the target
  *   CPU        the target's CPU >= 85% of the cores it can use (min(host CPUs, its
  *              threads)), or the machine's CPU >= 90% with the target using at least half
- *              of it, for 2 seconds running (needs --monitor-*)
+ *              of it, or one of its threads running or waiting for a CPU >= 90% of the
+ *              time when it can use more than one core (the work serialised on that
+ *              thread: target_thread_busy_max_percent), for 2 seconds running (needs
+ *              --monitor-*)
  *   connections  requests turned away: connection refused/reset/timeouts, empty responses,
  *              or 503/429 answers, being at least half of the failures and 1% of the
  *              requests; or the kernel's listen-queue overflows (host_listen_overflows)
@@ -37,18 +40,19 @@
 /* The run's evidence, per second of the run (NaN where not measured): the input of
  * bottleneck_judge, made from a result by bottleneck_analyse (and by the unit tests). */
 struct bn_input {
-	int n;                          /* seconds */
-	bool monitored;                 /* a target was watched (target_* metrics exist) */
-	int host_cpus;                  /* 0: unknown */
-	double target_threads;          /* the most seen; NaN: unknown */
-	const double *target_cpu;       /* % of one core */
-	const double *host_cpu;         /* % of the machine */
-	const double *gen_cpu;          /* % of one core: stampede itself */
-	const double *swap_used;        /* bytes */
-	const double *rss;              /* the target's, bytes */
-	double mem_limit;               /* bytes; NaN: none known */
-	bool rss_leaking;               /* analyses.leaks.target_rss_bytes.leaking */
-	double leak_per_request;        /* bytes; NaN: unknown */
+	int n;                        /* seconds */
+	bool monitored;               /* a target was watched (target_* metrics exist) */
+	int host_cpus;                /* 0: unknown */
+	double target_threads;        /* the most seen; NaN: unknown */
+	const double *target_cpu;     /* % of one core */
+	const double *thread_cpu_max; /* its busiest thread's demand: on or waiting for a CPU, % */
+	const double *host_cpu;       /* % of the machine */
+	const double *gen_cpu;        /* % of one core: stampede itself */
+	const double *swap_used;      /* bytes */
+	const double *rss;            /* the target's, bytes */
+	double mem_limit;             /* bytes; NaN: none known */
+	bool rss_leaking;             /* analyses.leaks.target_rss_bytes.leaking */
+	double leak_per_request;      /* bytes; NaN: unknown */
 	const double *listen_overflows; /* per second */
 	/* the load, per latency window [win_t[i], win_t[i] + win_step) */
 	int nwin, win_step;

@@ -26,6 +26,7 @@ enum {
 	T_CTX_INVOL,
 	T_READ,
 	T_WRITE,
+	T_THREAD_MAX,
 	H_CPU,
 	H_LOAD1,
 	H_MEM_AVAIL,
@@ -54,6 +55,7 @@ static const struct {
 	[T_CTX_INVOL] = { "target_ctx_switches_involuntary", MT_COUNTER, MU_NONE },
 	[T_READ] = { "target_disk_read_bytes", MT_COUNTER, MU_BYTES },
 	[T_WRITE] = { "target_disk_write_bytes", MT_COUNTER, MU_BYTES },
+	[T_THREAD_MAX] = { "target_thread_busy_max_percent", MT_GAUGE, MU_NONE },
 	[H_CPU] = { "host_cpu_percent", MT_GAUGE, MU_NONE },
 	[H_LOAD1] = { "host_load1", MT_GAUGE, MU_NONE },
 	[H_MEM_AVAIL] = { "host_mem_available_bytes", MT_GAUGE, MU_BYTES },
@@ -77,6 +79,8 @@ struct monitor {
 	int64_t prev_at; /* monotonic µs of the last reading; 0 before the first */
 	struct procfs_proc tprev, gprev;
 	struct procfs_host hprev;
+	struct procfs_thread *thr[2]; /* per-thread CPU: the last reading, this one */
+	int nthr[2];
 	bool have_t, have_h, have_g;
 	bool target_gone;
 	double exited_at_s;
@@ -93,6 +97,9 @@ struct monitor *monitor_new(pid_t pid, const char *found)
 	struct monitor *m = xcalloc(1, sizeof(*m));
 	m->pid = pid;
 	m->exited_at_s = -1;
+	m->thr[0] = xcalloc(PROCFS_THREADS_MAX, sizeof(struct procfs_thread));
+	m->thr[1] = xcalloc(PROCFS_THREADS_MAX, sizeof(struct procfs_thread));
+	m->nthr[0] = -1;
 	m->io_readable = m->fds_readable = true;
 	snprintf(m->found, sizeof(m->found), "%s", found ? found : "");
 	if (pid > 0 && procfs_tree_comm(pid, m->comm, sizeof(m->comm)) < 0)
@@ -162,6 +169,24 @@ static double delta(uint64_t now, uint64_t before)
 	return now > before ? (double)(now - before) : 0; /* counters reset: no negative rate */
 }
 
+/* The busiest thread's CPU demand (running or waiting for a CPU) as % of the interval: a
+ * single-threaded event loop (or one lock holder) is CPU-bound at 100% of one core while
+ * the process's total stays low on a many-core machine. */
+static void sample_threads(struct monitor *m, struct sink *s, int64_t dt)
+{
+	int n = procfs_tree_threads(m->pid, m->thr[1], PROCFS_THREADS_MAX);
+	if (n < 0)
+		return;
+	if (m->nthr[0] >= 0 && dt > 0) {
+		uint64_t busiest =
+		    procfs_threads_busiest(m->thr[0], m->nthr[0], m->thr[1], n, NULL);
+		sink_gauge(s, m->sid[T_THREAD_MAX], cpu_pct(busiest, 0, dt));
+	}
+	struct procfs_thread *t = m->thr[0];
+	m->thr[0] = m->thr[1], m->thr[1] = t;
+	m->nthr[0] = n;
+}
+
 static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double elapsed_s)
 {
 	struct procfs_proc p;
@@ -209,6 +234,7 @@ static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double 
 	}
 	m->tprev = p;
 	m->have_t = true;
+	sample_threads(m, s, dt);
 }
 
 static void sample_host(struct monitor *m, struct sink *s)
@@ -296,6 +322,8 @@ void monitor_free(struct monitor *m)
 		return;
 	for (int i = 0; i < m->nscr; i++)
 		scraper_free(m->scr[i]);
+	free(m->thr[0]);
+	free(m->thr[1]);
 	free(m);
 }
 

@@ -217,11 +217,22 @@ int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max)
 		while (n < max && (e = readdir(d))) {
 			if (!isdigit((unsigned char)e->d_name[0]))
 				continue;
+			/* schedstat: ns on a CPU, ns waiting on a runqueue, timeslices
+			 * (CONFIG_SCHED_INFO); else stat's utime + stime, in ticks */
+			unsigned long long run_ns, wait_ns;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)list[i],
+			         e->d_name);
+			struct procfs_thread t = { (pid_t)atoi(e->d_name), 0, 0 };
+			if (slurp(path, buf, sizeof(buf)) > 0 &&
+			    sscanf(buf, "%llu %llu", &run_ns, &wait_ns) == 2) {
+				t.cpu_us = run_ns / 1000, t.wait_us = wait_ns / 1000;
+				out[n++] = t;
+				continue;
+			}
 			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)list[i],
 			         e->d_name);
-			uint64_t us;
-			if (slurp(path, buf, sizeof(buf)) > 0 && stat_cpu_us(buf, &us))
-				out[n++] = (struct procfs_thread){ (pid_t)atoi(e->d_name), us };
+			if (slurp(path, buf, sizeof(buf)) > 0 && stat_cpu_us(buf, &t.cpu_us))
+				out[n++] = t;
 		}
 		closedir(d);
 		np = add_children(list[i], list, np, PROCFS_TREE_MAX);
@@ -242,9 +253,10 @@ uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
 		} else if (prev[i].tid > cur[j].tid) {
 			j++;
 		} else {
-			if (cur[j].cpu_us > prev[i].cpu_us &&
-			    cur[j].cpu_us - prev[i].cpu_us > best) {
-				best = cur[j].cpu_us - prev[i].cpu_us;
+			uint64_t c = cur[j].cpu_us + cur[j].wait_us,
+			         p = prev[i].cpu_us + prev[i].wait_us;
+			if (c > p && c - p > best) {
+				best = c - p;
 				if (tid)
 					*tid = cur[j].tid;
 			}

@@ -41,18 +41,24 @@ int procfs_tree_read(pid_t pid, struct procfs_proc *out);
 /* The most threads a per-thread reading follows (over a whole tree). */
 #define PROCFS_THREADS_MAX 1024
 
-/* One thread's CPU time so far (/proc/PID/task/TID/stat: utime + stime). */
+/* One thread's CPU time so far, and its time waiting for a CPU (runnable, on a runqueue)
+ * so far: /proc/PID/task/TID/schedstat (Documentation/scheduler/sched-stats.rst), or,
+ * without it, /proc/PID/task/TID/stat's utime + stime and no wait (0). */
 struct procfs_thread {
 	pid_t tid;
 	uint64_t cpu_us;
+	uint64_t wait_us;
 };
 
 /* The CPU time of every thread of pid and its descendants (as procfs_tree_read), at most
  * max, sorted by tid. Returns the count, or -ESRCH when pid itself is gone. */
 int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max);
 
-/* The most CPU time one thread used between two readings of procfs_tree_threads (µs), a
- * thread counting only when it is in both; its tid in *tid (when not NULL; 0 for none). */
+/* The most CPU demand of one thread between two readings of procfs_tree_threads (µs): its
+ * time on a CPU plus its time waiting for one, so a thread that always had work to run
+ * shows the whole interval even on a machine too busy to run it all the time (USE:
+ * utilisation plus saturation). A thread counts only when it is in both readings; its tid
+ * in *tid (when not NULL; 0 for none). */
 uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
                                 const struct procfs_thread *cur, int ncur, pid_t *tid);
 

@@ -116,6 +116,34 @@ Test(bottleneck, cpu_capacity_is_the_threads_it_has)
 	json_decref(o);
 }
 
+Test(bottleneck, one_thread_at_a_whole_core_is_cpu_bound_with_cores_to_spare)
+{
+	/* 8 threads on an 8-CPU machine: the process at 105% of a core is far from its 8
+	 * cores, but its busiest thread is at 97%: the work is serialised on that thread */
+	struct run r;
+	double th[N];
+	healthy(&r);
+	r.in.host_cpus = 8, r.in.target_threads = 8;
+	for (int i = 0; i < N; i++)
+		th[i] = i >= 12 ? 97 : 15, r.tc[i] = i >= 12 ? 105 : 20, r.hc[i] = 20;
+	queueing(&r, 13, 300);
+	r.in.thread_cpu_max = th;
+	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "cpu", "%s", summary(o));
+	cr_assert_float_eq(since(o), 12, 1e-9);
+	cr_assert(strstr(summary(o), "one thread"), "%s", summary(o));
+	json_t *cpu = json_array_get(json_object_get(o, "resources"), 1);
+	cr_assert(strstr(json_string_value(json_object_get(cpu, "utilisation")),
+	                 "busiest thread busy 97% at the peak"));
+	json_decref(o);
+	/* the same thread at 60%: nothing is CPU-bound (the latency is a pool's) */
+	for (int i = 0; i < N; i++)
+		th[i] = 60;
+	o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "pool", "%s", summary(o));
+	json_decref(o);
+}
+
 Test(bottleneck, one_busy_second_is_not_saturation)
 {
 	struct run r;

@@ -127,3 +127,13 @@ Test(procfs, the_busiest_thread_is_the_spinning_one)
 	cr_assert_eq(procfs_threads_busiest(a, 0, b, nb, NULL), 0);
 	cr_assert_eq(procfs_tree_threads(999999999, b, 64), -ESRCH);
 }
+
+Test(procfs, a_threads_demand_counts_its_wait_for_a_cpu)
+{
+	/* tid 7 ran 600 us and waited 300 us for a CPU: a demand of 900 us, the most */
+	struct procfs_thread prev[] = { { 5, 1000, 0 }, { 7, 100, 0 }, { 9, 0, 0 } };
+	struct procfs_thread cur[] = { { 5, 1800, 0 }, { 7, 700, 300 }, { 8, 5000, 5000 } };
+	pid_t tid;
+	cr_assert_eq(procfs_threads_busiest(prev, 3, cur, 3, &tid), 900);
+	cr_assert_eq(tid, 7);
+}
