@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "cli/monitor_args.h"
+#include "cli/profile_run.h"
 #include "cli/type_args.h"
 #include "engine/loop.h"
 #include "engine/quick.h"
@@ -31,6 +32,7 @@
 #include "util/common.h"
 #include "util/escape.h"
 #include "util/outfile.h"
+#include "util/procfs.h"
 
 #define DEFAULT_DURATION_US        (10 * USEC_PER_SEC)
 #define ITERATIONS_MAX_DURATION_US (600 * USEC_PER_SEC)
@@ -39,6 +41,8 @@
 #define DNS_SERVER_USAGE           "IP[:PORT][,...], e.g. 127.0.0.1:5353 or [::1]:53"
 #define DNS_SERVER_LEN             (INET6_ADDRSTRLEN + 9) /* "[" IPv6 "]:65535," */
 #define BODY_FILE_MAX              ((size_t)64 << 20)     /* the largest --body-file */
+#define PROFILE_HZ_DEFAULT         99                     /* as `stampede profile --freq` */
+#define PROFILE_SVG_DEFAULT        "profile.svg"
 
 void cmd_run_usage(void)
 {
@@ -98,6 +102,15 @@ void cmd_run_usage(void)
 	    "                            (default 30s)\n");
 	fputs(type_args_usage, stdout);
 	fputs(monitor_args_usage, stdout);
+	printf("\nProfiling the target (docs/profiling.md): perf record -g on the watched process\n"
+	       "during the steady part of the run, then an SVG flame graph and the top functions\n"
+	       "in the result (analyses.profile). Without perf, or without the right to use it,\n"
+	       "a warning says why and the run goes on.\n"
+	       "      --profile             profile the target of --monitor-pid, --monitor-port\n"
+	       "                            or --monitor-cmd (one of them is required)\n"
+	       "      --profile-out FILE    the flame graph (default: NAME.profile.svg beside\n"
+	       "                            --out result=NAME.json, else profile.svg)\n"
+	       "      --profile-hz N        samples per second, 1 to 100000 (default 99)\n");
 	printf("\nDurations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
@@ -133,6 +146,9 @@ enum {
 	OPT_TREND_STATS,
 	OPT_HTTP_DEBUG,
 	OPT_IO,
+	OPT_PROFILE,
+	OPT_PROFILE_OUT,
+	OPT_PROFILE_HZ,
 };
 
 static const struct option long_opts[] = {
@@ -174,6 +190,9 @@ static const struct option long_opts[] = {
 	{ "summary-trend-stats", required_argument, NULL, OPT_TREND_STATS },
 	{ "http-debug", optional_argument, NULL, OPT_HTTP_DEBUG },
 	{ "io", required_argument, NULL, OPT_IO },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "profile-out", required_argument, NULL, OPT_PROFILE_OUT },
+	{ "profile-hz", required_argument, NULL, OPT_PROFILE_HZ },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
@@ -214,6 +233,10 @@ struct run_args {
 	bool abort_delay_set;
 	struct type_args ta;      /* --type, --slo and the preset's shape (cli/type_args.h) */
 	struct monitor_args *mon; /* --monitor-* (cli/monitor_args.h) */
+	bool profile;             /* --profile (cli/profile_run.h) */
+	const char *profile_out;  /* --profile-out, or NULL */
+	int64_t profile_hz;       /* --profile-hz, 0 when not given */
+	char *profile_svg;        /* where the flame graph goes (check_profile), or NULL */
 	int64_t grace_us;
 	bool grace_set;
 	const char *summary_export;
@@ -517,6 +540,74 @@ static int apply_type_and_slo(struct run_args *a, bool script)
 	return 0;
 }
 
+/* --profile's flame graph when --profile-out is not given: beside the first --out
+ * result=FILE that is a file of its own, named after it (runs/a.json: runs/a.profile.svg),
+ * else PROFILE_SVG_DEFAULT in the current directory. A new string. */
+static char *profile_default_svg(const struct run_args *a)
+{
+	for (int i = 0; i < a->nouts; i++) {
+		const char *path = a->outs[i];
+		if (strncmp(path, "result=", 7) != 0)
+			continue;
+		path += 7;
+		char *where = outfile_where(path);
+		if (!where) /* "-", a descriptor, a device or FIFO */
+			continue;
+		free(where);
+		size_t n = strlen(path);
+		if (n > 5 && !strcmp(path + n - 5, ".json"))
+			n -= 5;
+		size_t len = n + sizeof(".profile.svg");
+		char *svg = xmalloc(len);
+		snprintf(svg, len, "%.*s.profile.svg", (int)n, path);
+		return svg;
+	}
+	return xstrdup(PROFILE_SVG_DEFAULT);
+}
+
+/* --profile, --profile-out and --profile-hz, after every flag is read: --profile needs a
+ * watched target; the flame graph's path must be writable now (a file: the summary may be
+ * on stdout). Sets a->profile_svg. Returns 0 or -EINVAL after saying why (exit 104). */
+static int check_profile(struct run_args *a)
+{
+	char err[PATH_MAX + 256];
+	if (!a->profile) {
+		if (a->profile_out || a->profile_hz) {
+			fprintf(stderr, "stampede: %s goes with --profile (give --profile too)\n",
+			        a->profile_out ? "--profile-out" : "--profile-hz");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!monitor_args_any(a->mon)) {
+		fprintf(stderr,
+		        "stampede: --profile records the watched target: give "
+		        "--monitor-pid PID, --monitor-port PORT or --monitor-cmd \"CMD\"\n");
+		return -EINVAL;
+	}
+	if (a->profile_out && !strcmp(a->profile_out, "-"))
+		return cli_bad_value("--profile-out", "-", "the flame graph goes to a file");
+	a->profile_svg = a->profile_out ? xstrdup(a->profile_out) : profile_default_svg(a);
+	if (outfile_check(a->profile_svg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s: %s\n",
+		        a->profile_out ? "--profile-out" : "--profile", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* options.profile in the result: {svg, hz}, with --profile only. */
+static void profile_options(const struct run_args *a, json_t *options)
+{
+	if (!a->profile)
+		return;
+	json_t *o = json_object();
+	json_object_set_new(o, "svg", json_string(a->profile_svg));
+	json_object_set_new(o, "hz",
+	                    json_integer(a->profile_hz ? a->profile_hz : PROFILE_HZ_DEFAULT));
+	json_object_set_new(options, "profile", o);
+}
+
 /* summaryTrendStats: a non-empty list of avg, min, med, max, count or p(N), 0 <= N <= 100. */
 static bool trend_stats_valid(json_t *stats)
 {
@@ -720,6 +811,14 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		else
 			return cli_bad_value("--http-debug", arg, "expected nothing or 'full'");
 		return 0;
+	case OPT_PROFILE:
+		a->profile = true;
+		return 0;
+	case OPT_PROFILE_OUT:
+		a->profile_out = arg;
+		return 0;
+	case OPT_PROFILE_HZ:
+		return opt_int("--profile-hz", arg, 1, 100000, &a->profile_hz);
 	case OPT_SEED: {
 		int64_t s;
 		if (opt_int("--seed", arg, 0, INT64_MAX, &s) < 0)
@@ -740,13 +839,15 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 struct outputs {
 	struct output_env env;
 	struct pipeline *p;
-	struct script *script; /* handle_summary(), or NULL */
-	struct monitor *mon;   /* --monitor-*: what was watched, or NULL */
+	struct script *script;    /* handle_summary(), or NULL */
+	struct monitor *mon;      /* --monitor-*: what was watched, or NULL */
+	struct profile_run *prof; /* --profile, or NULL */
 };
 
 static void outputs_interval(void *ctx, const struct result_interval *iv)
 {
 	struct outputs *o = ctx;
+	profile_run_tick(o->prof, iv); /* first: the recording's clock, cheap */
 	pipeline_interval(o->p, iv);
 }
 
@@ -758,6 +859,14 @@ static int outputs_finish(void *ctx, struct result *r)
 	bool printed = false;
 	if (o->mon) /* before the analyses that read it */
 		json_object_set_new(r->analyses, "monitor", monitor_json(o->mon));
+	if (o->prof) { /* stops perf, folds, writes the SVG (or says why not) */
+		bool write_failed = false;
+		json_t *prof = profile_run_finish(o->prof, &write_failed);
+		if (prof)
+			json_object_set_new(r->analyses, "profile", prof);
+		if (write_failed)
+			flags |= RUN_OUT_FAILED;
+	}
 	analyses_fill(r); /* --type's verdicts, leaks (analysis/analyses.h) */
 	if (o->script && o->script->has_handle_summary && !r->gen.workers_stuck) {
 		json_t *data = k6_summary_data(r, &o->env);
@@ -801,6 +910,31 @@ static void outputs_env(const struct run_args *a, const struct engine_cfg *cfg, 
 		.no_color = !color,
 	};
 	env->color_stdout = color && env->stdout_tty;
+}
+
+/* The watched target's pid (monitor_args_start() found or started it), or -1. */
+static pid_t profile_target(const struct monitor_args *m)
+{
+	if (m->child > 0)
+		return m->child;
+	if (m->pid > 0)
+		return m->pid;
+	return m->port ? procfs_port_pid(m->port) : -1;
+}
+
+/* Start --profile's recording thread on the watched target, for the steady part of the
+ * run (profile_run_window). Never NULL: when perf cannot work it says why once, and
+ * analyses.profile gets the error. */
+static struct profile_run *profile_start(const struct run_args *a, const struct output_env *env)
+{
+	struct profile_run_opts po = {
+		.pid = profile_target(a->mon),
+		.hz = (int)(a->profile_hz ? a->profile_hz : PROFILE_HZ_DEFAULT),
+		.svg = a->profile_svg,
+		.progress = !a->quiet && env->stderr_tty,
+	};
+	profile_run_window(&a->ta.plan, env->planned_us, &po.from_us, &po.to_us);
+	return profile_run_start(&po);
 }
 
 /* Open the outputs the flags ask for, run, close them. Returns the exit code. */
@@ -869,6 +1003,8 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
+	if (a->profile) /* after the stop signals are blocked: its thread inherits the mask */
+		o.prof = profile_start(a, &o.env);
 	struct run_hooks hooks = { .ctx = &o,
 		                   .interval = outputs_interval,
 		                   .finish = outputs_finish };
@@ -876,6 +1012,7 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	ro->progress = !a->quiet;
 	ro->version = STAMPEDE_VERSION;
 	rc = run_execute(cfg, ro);
+	profile_run_free(o.prof); /* perf stopped and its data removed, also when unfinished */
 	pipeline_free(o.p);
 	monitor_args_finish(a->mon);
 out:
@@ -968,6 +1105,7 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	json_object_set_new(o, "thresholds", th);
 	type_args_options(&a->ta, o);
 	monitor_args_options(a->mon, o);
+	profile_options(a, o);
 	if (cfg->scen[0].ntags) {
 		json_t *tags = json_object();
 		for (int i = 0; i < cfg->scen[0].ntags; i++)
@@ -1319,6 +1457,7 @@ static int run_script(struct run_args *a, const char *path)
 	json_object_set_new(echo, "script", json_string(path));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
 	json_object_set_new(echo, "io", json_string(loop_backend_name(cfg.io)));
+	profile_options(a, echo); /* not in opts: a script's own options.profile is refused */
 	struct run_opts ro = {
 		.thr = thr,
 		.nthr = nthr,
@@ -1398,7 +1537,7 @@ int cmd_run(int argc, char **argv)
 		        argv[optind + 1]);
 		goto out;
 	}
-	if (apply_type_and_slo(&a, optind < argc) < 0)
+	if (apply_type_and_slo(&a, optind < argc) < 0 || check_profile(&a) < 0)
 		goto out;
 	if (optind < argc) {
 		rc = run_script(&a, argv[optind]);
@@ -1428,6 +1567,7 @@ out:
 	free(a.outs);
 	free(a.tags);
 	free(a.stages);
+	free(a.profile_svg);
 	type_args_free(&a.ta);
 	json_decref(a.trend_stats);
 	free(a.body);

@@ -52,9 +52,9 @@ void profile_run_window(const struct preset_plan *plan, int64_t planned_us, int6
 		const struct stage *st = plan->stage;
 		bool warmup = plan->type == TT_LOAD || plan->type == TT_SOAK ||
 		              plan->type == TT_STRESS || plan->type == TT_SPIKE;
-		bool ramp_down = n > 1 && st[n - 1].target == 0 &&
-		                 (plan->type == TT_LOAD || plan->type == TT_SOAK ||
-		                  plan->type == TT_STRESS);
+		bool ramp_down =
+		    n > 1 && st[n - 1].target == 0 &&
+		    (plan->type == TT_LOAD || plan->type == TT_SOAK || plan->type == TT_STRESS);
 		if (warmup && n > 1)
 			from = MAX(st[0].duration_us, PLAIN_FROM_MIN_US);
 		to = ramp_down ? plan->total_us - st[n - 1].duration_us : 0;
@@ -69,14 +69,16 @@ void profile_run_window(const struct preset_plan *plan, int64_t planned_us, int6
 	*to_us = to;
 }
 
-/* The one warning line of a run whose profile failed. */
+/* The one warning line of a run whose profile failed: before the run (no progress line
+ * yet) or after it (profile_run_finish: the progress line may still be on the terminal). */
 static void warn(struct profile_run *p, const char *why)
 {
 	if (p->warned)
 		return;
 	p->warned = true;
-	fprintf(stderr, "%sstampede: warning: --profile: %s; the run goes on without a profile\n",
-	        p->o.progress ? "\n" : "", why);
+	fprintf(stderr, "%sstampede: warning: --profile: %s; %s\n",
+	        p->done && p->o.progress ? "\n" : "", why,
+	        p->done ? "the result has no profile" : "the run goes on without a profile");
 }
 
 /* Wait on p->cv until deadline (now_us()'s clock) or a signal. mu is held. */
@@ -242,8 +244,9 @@ static json_t *render(struct profile_run *p, struct folded *f, bool *write_faile
 	uint64_t total = folded_stats(f).total;
 
 	snprintf(title, sizeof(title), "CPU flame graph: %.64s under load", p->comm);
-	snprintf(sub, sizeof(sub), "pid %d (%s), %.1f s to %.1f s of the run at %d Hz, %llu samples",
-	         (int)p->o.pid, p->comm, p->from_s, p->to_s, p->o.hz, (unsigned long long)total);
+	snprintf(sub, sizeof(sub),
+	         "pid %d (%s), %.1f s to %.1f s of the run at %d Hz, %llu samples", (int)p->o.pid,
+	         p->comm, p->from_s, p->to_s, p->o.hz, (unsigned long long)total);
 	flame_render(f, &(struct flame_opts){ .title = title, .subtitle = sub }, &svg);
 	int e = outfile_write(p->svg, svg.p ? svg.p : "", svg.len, err, sizeof(err));
 	buf_free(&svg);

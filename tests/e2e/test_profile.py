@@ -11,11 +11,14 @@ zooms, and nothing is logged as an error. Bad input exits 104 with a one-line er
 perf exits 111 saying how to install it.
 """
 
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -319,3 +322,156 @@ esac
             env=env)
     one_line_error(p, EXIT_PROFILE_UNAVAILABLE, "perf script failed (exit 1)",
                    "failed to open perf.data")
+
+
+# --------------------------------------------------------------------------------------
+# `run --profile`: perf on the watched target during the steady part of a run
+# (docs/profiling.md "Profiling during a run"), the result's analyses.profile
+# --------------------------------------------------------------------------------------
+def perf_dirs():
+    return set(Path("/tmp").glob("stampede-perf.*"))
+
+
+def perf_recording(pid):
+    """Processes running `perf record` on pid (none must outlive the run)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"record" in argv and any(str(pid).encode() in a.split(b",") for a in argv):
+            found.append(int(d.name))
+    return found
+
+
+def profile_of(result_path):
+    with open(result_path) as f:
+        doc = json.load(f)
+    return doc["analyses"].get("profile"), doc["options"].get("profile")
+
+
+def demo_cmd(port, *knobs):
+    return f"{BIN} serve-demo --port {port} {' '.join(map(str, knobs))}"
+
+
+def test_run_profile_draws_the_demos_flame_graph(tmp_path, free_port):
+    """100 requests/s x 2 ms of CPU in burn_cpu for 6 s, the demo started by --monitor-cmd:
+    the flame graph goes beside the result file (r.json -> r.profile.svg), is valid SVG, and
+    burn_cpu has the most self time. The window starts after the first second or more."""
+    ok, why = perf_usable()
+    if not ok:
+        pytest.skip(f"perf cannot record here: {why}")
+    before = perf_dirs()
+    res = tmp_path / "r.json"
+    p = run(["run", "--url", f"http://127.0.0.1:{free_port}/api/products/1", "--rate", "100",
+             "--duration", "6s", "--monitor-cmd", demo_cmd(free_port, "--cpu-us", 2000),
+             "--profile", "-q", "--no-summary", "--out", f"result={res}"], timeout=90)
+    assert p.returncode == 0, describe(p)
+    prof, opts = profile_of(res)
+    assert prof and "error" not in prof, (prof, describe(p))
+    assert prof["svg"] == str(tmp_path / "r.profile.svg")
+    assert opts == {"svg": prof["svg"], "hz": 99}
+    x = subprocess.run([XMLLINT, "--noout", prof["svg"]], capture_output=True, text=True,
+                       timeout=30)
+    assert x.returncode == 0, x.stderr[:2000]
+    assert prof["samples"] > 0 and prof["stacks"] > 0 and prof["hz"] == 99
+    assert prof["comm"] and prof["pid"] > 0
+    assert prof["fromS"] > 0 and prof["toS"] >= prof["fromS"], prof
+    assert prof["endedBy"] in ("the steady part's end", "the run's end",
+                               "the target's exit"), prof
+    top = prof["topFunctions"]
+    assert top and top[0]["name"] == "burn_cpu", top
+    assert 0 < top[0]["self"] <= top[0]["total"] <= 1, top
+    assert top == sorted(top, key=lambda r: -r["self"])
+    assert "warning: --profile" not in p.stderr, describe(p)
+    assert perf_dirs() - before == set()
+    assert perf_recording(prof["pid"]) == []
+
+
+def test_run_profile_interrupted_keeps_what_was_recorded(tmp_path, free_port):
+    """Ctrl-C during the run: it ends (105) with the profile of what was recorded, or, when
+    the signal came before the window opened (2 s into a 20 s run), an error saying so; perf
+    is stopped and its temporary directory removed either way."""
+    ok, why = perf_usable()
+    if not ok:
+        pytest.skip(f"perf cannot record here: {why}")
+    before = perf_dirs()
+    res = tmp_path / "r.json"
+    svg = tmp_path / "flame.svg"
+    proc = subprocess.Popen([BIN, "run", "--url", f"http://127.0.0.1:{free_port}/api/products/1",
+                             "--rate", "50", "--duration", "20s", "--monitor-cmd",
+                             demo_cmd(free_port, "--cpu-us", 2000), "--profile",
+                             "--profile-out", svg, "-q", "--no-summary", "--out",
+                             f"result={res}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30    # the target listens: the run starts
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", free_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(4)                       # past the window's start (2 s), usually
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 105, err[-3000:]
+    prof, _ = profile_of(res)
+    if "error" in prof:
+        assert "steady part" in prof["error"], prof
+        assert not svg.exists()
+    else:
+        assert prof["samples"] > 0 and prof["endedBy"] == "the run's end", prof
+        assert prof["svg"] == str(svg) and svg.exists()
+    assert perf_dirs() - before == set()
+    assert perf_recording(prof["pid"]) == []
+
+
+def test_run_profile_needs_a_watched_target():
+    p = run(["run", "--url", "http://127.0.0.1:9/", "--profile", "-d", "1s"])
+    one_line_error(p, EXIT_CONFIG, "--profile", "--monitor-pid", "--monitor-port",
+                   "--monitor-cmd")
+    p = run(["run", "--url", "http://127.0.0.1:9/", "--profile-out", "x.svg"])
+    one_line_error(p, EXIT_CONFIG, "--profile-out", "--profile")
+
+
+@pytest.mark.parametrize("hz", ["0", "100001", "fast"])
+def test_run_profile_hz_out_of_range(hz):
+    p = run(["run", "--url", "http://127.0.0.1:9/", "--profile", "--monitor-pid",
+             os.getpid(), "--profile-hz", hz])
+    one_line_error(p, EXIT_CONFIG, "--profile-hz", "1 to 100000")
+
+
+def test_run_profile_out_that_cannot_be_written(tmp_path):
+    p = run(["run", "--url", "http://127.0.0.1:9/", "--profile", "--monitor-pid",
+             os.getpid(), "--profile-out", tmp_path / "no" / "dir" / "f.svg"])
+    one_line_error(p, EXIT_CONFIG, "--profile-out", "does not exist")
+
+
+def test_run_profile_without_perf_goes_on(tmp_path, free_port):
+    """No perf in PATH (the binary and the demo by absolute path): one warning, the run
+    goes on and exits 0, analyses.profile.error says how to install perf."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    res = tmp_path / "r.json"
+    svg = tmp_path / "flame.svg"
+    p = run(["run", "--url", f"http://127.0.0.1:{free_port}/api/products/1", "--rate", "20",
+             "--duration", "2s", "--monitor-cmd", demo_cmd(free_port), "--profile",
+             "--profile-out", svg, "-q", "--no-summary", "--out", f"result={res}"],
+            env=dict(os.environ, PATH=str(empty)), timeout=60)
+    assert p.returncode == 0, describe(p)
+    prof, opts = profile_of(res)
+    assert prof["error"] and "perf not found" in prof["error"], prof
+    assert prof["hz"] == 99 and prof["pid"] > 0
+    assert opts == {"svg": str(svg), "hz": 99}
+    warnings = [ln for ln in p.stderr.splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and "--profile" in warnings[0], describe(p)
+    assert not svg.exists()
