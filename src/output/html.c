@@ -9,16 +9,20 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "metrics/hdr.h"
 #include "output/output.h"
 #include "util/common.h"
 #include "util/escape.h"
 #include "util/outfile.h"
 
-#define MAX_ENDPOINT_ROWS 500
-#define NAME_MAX_CHARS    300   /* shown of one name, tag, path, selector or option */
-#define MESSAGE_MAX_CHARS 2000  /* shown of one error message */
-#define OPTIONS_MAX_CHARS 65536 /* shown of the options as JSON */
+#define MAX_ENDPOINT_ROWS      500
+#define NAME_MAX_CHARS         300        /* shown of one name, tag, path, selector or option */
+#define MESSAGE_MAX_CHARS      2000       /* shown of one error message */
+#define OPTIONS_MAX_CHARS      65536      /* shown of the options as JSON */
+#define DIAG_ROWS_MAX          256        /* rows of evidence, resources, functions shown */
+#define PROFILE_SVG_INLINE_MAX (5u << 20) /* bytes of flame graph embedded at most */
 
 /* --- text ------------------------------------------------------------------------- */
 
@@ -617,6 +621,242 @@ static void section_over_time(struct buf *b, const struct result *r)
 	put(b, "</section>\n");
 }
 
+/* --- the diagnosis (issue #12): the bottleneck, the target's own counters, the profile - */
+
+/* The bottleneck verdict (analyses.bottleneck, analysis/bottleneck.h): its summary, the
+ * evidence and the USE table (a row per resource: utilisation, saturation, errors). */
+static void section_bottleneck(struct buf *b, const struct result *r)
+{
+	const json_t *bn = json_object_get(r->analyses, "bottleneck");
+	if (!json_is_object(bn))
+		return;
+	const char *verdict = json_string_value(json_object_get(bn, "verdict")) ?: "?";
+	const char *sum = json_string_value(json_object_get(bn, "summary")) ?: "";
+	bool none = !strcmp(verdict, "none"), unknown = !strcmp(verdict, "unknown");
+	put(b, "<section id=\"bottleneck\"><h2>Bottleneck</h2>\n<p>");
+	buf_printf(b, "<span class=\"badge %s\" id=\"bottleneck-verdict\">",
+	           none      ? "good"
+	           : unknown ? "warn"
+	                     : "bad");
+	put_name(b, verdict);
+	put(b, "</span> ");
+	put_text_max(b, sum, MESSAGE_MAX_CHARS);
+	put(b, "</p>\n");
+	size_t i;
+	const json_t *e;
+	bool list = false;
+	json_array_foreach(json_object_get(bn, "evidence"), i, e)
+	{
+		if (i == DIAG_ROWS_MAX)
+			break;
+		if (!json_is_string(e) || !strcmp(json_string_value(e), sum))
+			continue; /* the first one is often the summary itself */
+		put(b, list ? "<li>" : "<ul class=\"findings\"><li>");
+		list = true;
+		put_text_max(b, json_string_value(e), MESSAGE_MAX_CHARS);
+		put(b, "</li>");
+	}
+	if (list)
+		put(b, "</ul>\n");
+	const json_t *rows = json_object_get(bn, "resources");
+	if (json_array_size(rows)) {
+		put(b, "<table class=\"use\"><thead><tr><th>resource</th><th>utilisation</th>"
+		       "<th>saturation</th><th>errors</th><th>saturated</th><th>since</th></tr>"
+		       "</thead><tbody>\n");
+		json_array_foreach(rows, i, e)
+		{
+			if (i == DIAG_ROWS_MAX)
+				break;
+			static const char *const cols[] = { "resource", "utilisation", "saturation",
+				                            "errors" };
+			bool sat = json_is_true(json_object_get(e, "saturated"));
+			buf_printf(b, "<tr class=\"%s\">", sat ? "fail" : "pass");
+			for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
+				put(b, k ? "<td>" : "<td><b>");
+				put_text_max(b,
+				             json_string_value(json_object_get(e, cols[k])) ?: "-",
+				             NAME_MAX_CHARS);
+				put(b, k ? "</td>" : "</b></td>");
+			}
+			double since = phase_num(e, "sinceS");
+			buf_printf(b, "<td>%s</td><td class=\"n\">", sat ? "<b>yes</b>" : "no");
+			if (isfinite(since))
+				buf_printf(b, "%.0f s", since);
+			put(b, "</td></tr>\n");
+		}
+		put(b, "</tbody></table>\n");
+	}
+	put(b, "</section>\n");
+}
+
+/* A cumulative ratio line on c: metric's running total over http_reqs' running total, at
+ * the end of each second (the last point is the result's perRequest figure). */
+static void ratio_line(struct chart *c, const struct result *r, const char *metric)
+{
+	int m = result_find_metric(r, metric), h = result_find_metric(r, "http_reqs");
+	if (m < 0 || h < 0 || r->metrics[m].ts.npoints <= 0)
+		return;
+	const struct result_timeseries *a = &r->metrics[m].ts, *q = &r->metrics[h].ts;
+	struct cline *l = chart_line(c, metric, a->npoints);
+	if (!l)
+		return;
+	double num = 0, den = 0;
+	int j = 0;
+	for (int i = 0; i < a->npoints; i++) {
+		int32_t t = a->points[i].t;
+		num += a->points[i].count;
+		for (; j < q->npoints && q->points[j].t <= t; j++)
+			den += q->points[j].count;
+		double end = t + (a->step > 0 ? a->step : 1);
+		if (isfinite(r->duration_s) && r->duration_s > 0)
+			end = MIN(end, r->duration_s);
+		l->x[l->n] = end;
+		l->y[l->n] = den > 0 ? num / den : NAN;
+		l->n++;
+		c->xmax = MAX(c->xmax, end);
+	}
+}
+
+/* The target's own Prometheus endpoints (analyses.monitor.scrape[], engine/scrape.h): a
+ * row per URL, a row per counter that grew, per request, and their running ratios. */
+static void scrape_block(struct buf *b, const struct result *r, const json_t *list)
+{
+	size_t i;
+	const json_t *e;
+	char s[48], t[48];
+	put(b, "<h3>The target's own metrics (--scrape)</h3>\n<table id=\"scrape\"><thead><tr>"
+	       "<th>endpoint</th><th>scrapes</th><th>failed</th><th>last error</th></tr></thead>"
+	       "<tbody>\n");
+	json_array_foreach(list, i, e)
+	{
+		double failed = phase_num(e, "failedScrapes");
+		buf_printf(b, "<tr class=\"%s\"><td>", failed > 0 ? "fail" : "pass");
+		put_name(b, json_string_value(json_object_get(e, "url")) ?: "?");
+		buf_printf(b, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
+		           fmt_num(phase_num(e, "okScrapes"), s, sizeof(s)),
+		           fmt_num(failed, t, sizeof(t)));
+		put_text_max(b, json_string_value(json_object_get(e, "lastError")) ?: "",
+		             MESSAGE_MAX_CHARS);
+		put(b, "</td></tr>\n");
+	}
+	put(b, "</tbody></table>\n<table class=\"num\" id=\"per-request\"><thead><tr>"
+	       "<th>counter</th><th>total</th><th>per request</th></tr></thead><tbody>\n");
+	struct chart c = { .id = "chart-per-request",
+		           .title = "Target counters per request (running ratio)",
+		           .xlabel = "seconds since the start",
+		           .ylabel = "per request, since the start",
+		           .xmax = r->duration_s,
+		           .mark_x = NAN };
+	int rows = 0;
+	json_array_foreach(list, i, e)
+	{
+		const char *name;
+		const json_t *v;
+		json_object_foreach((json_t *)json_object_get(e, "perRequest"), name, v)
+		{
+			double x = json_is_number(v) ? json_number_value(v) : NAN;
+			if (x == 0 || rows++ >= MAX_ENDPOINT_ROWS)
+				continue;
+			put(b, "<tr><td class=\"name\">");
+			put_name(b, name);
+			buf_printf(
+			    b, "</td><td>%s</td><td>%s</td></tr>\n",
+			    fmt_num(phase_num(json_object_get(e, "counters"), name), s, sizeof(s)),
+			    fmt_num(x, t, sizeof(t)));
+			if (json_array_size(list) == 1)
+				ratio_line(&c, r, name);
+		}
+	}
+	put(b, "</tbody></table>\n");
+	if (c.nlines)
+		chart_render(b, &c);
+}
+
+/* Base64 of the file at path when it is a flame graph of ours (an SVG from
+ * profile/flamegraph.c) of at most max bytes; NULL otherwise. */
+static char *svg_base64(const char *path, size_t max)
+{
+	struct buf in = { 0 };
+	char *out = NULL;
+	FILE *f = path && *path ? fopen(path, "rb") : NULL;
+	if (!f)
+		return NULL;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && in.len <= max)
+		buf_add(&in, chunk, n);
+	fclose(f);
+	if (in.len > 0 && in.len <= max && strstr(in.p, "<svg") &&
+	    strstr(in.p, "http://www.w3.org/2000/svg")) {
+		out = xmalloc(4 * ((in.len + 2) / 3) + 1);
+		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in.p, (int)in.len);
+	}
+	buf_free(&in);
+	return out;
+}
+
+/* The target's CPU profile (analyses.profile, cli/profile_run.h): the top functions and
+ * the flame graph as an image (data: URI: its own script never runs in a report, which
+ * holds none), or the reason there is none. */
+static void section_profile(struct buf *b, const struct result *r)
+{
+	const json_t *pr = json_object_get(r->analyses, "profile");
+	if (!json_is_object(pr))
+		return;
+	char s[48], t[48];
+	put(b, "<section id=\"profile\"><h2>CPU profile of the target</h2>\n");
+	const char *err = json_string_value(json_object_get(pr, "error"));
+	if (err) {
+		put(b, "<p class=\"warn\" id=\"profile-error\">No profile: ");
+		put_text_max(b, err, MESSAGE_MAX_CHARS);
+		put(b, "</p></section>\n");
+		return;
+	}
+	const char *svg = json_string_value(json_object_get(pr, "svg"));
+	put(b, "<dl class=\"kv\"><dt>process</dt><dd>");
+	put_name(b, json_string_value(json_object_get(pr, "comm")) ?: "?");
+	buf_printf(b, " (pid %s)</dd><dt>samples</dt><dd>", fmt_num(phase_num(pr, "pid"), s, 48));
+	buf_printf(b, "%s at %s Hz", fmt_num(phase_num(pr, "samples"), s, sizeof(s)),
+	           fmt_num(phase_num(pr, "hz"), t, sizeof(t)));
+	if (isfinite(phase_num(pr, "fromS")) && isfinite(phase_num(pr, "toS")))
+		buf_printf(b, ", from %s s", fmt_num(phase_num(pr, "fromS"), s, sizeof(s))),
+		    buf_printf(b, " to %s s", fmt_num(phase_num(pr, "toS"), t, sizeof(t)));
+	put(b, "</dd><dt>flame graph</dt><dd><code id=\"profile-svg\">");
+	put_name(b, svg ? svg : "(not written)");
+	put(b, "</code> (open it on its own to zoom and search)</dd></dl>\n");
+	const json_t *top = json_object_get(pr, "topFunctions");
+	if (json_array_size(top)) {
+		size_t i;
+		const json_t *e;
+		put(b, "<table class=\"num\" id=\"top-functions\"><thead><tr><th>function</th>"
+		       "<th>self</th><th>total</th></tr></thead><tbody>\n");
+		json_array_foreach(top, i, e)
+		{
+			if (i == DIAG_ROWS_MAX)
+				break;
+			put(b, "<tr><td class=\"name\">");
+			put_name(b, json_string_value(json_object_get(e, "name")) ?: "?");
+			buf_printf(b, "</td><td>%s</td>",
+			           fmt_pct(phase_num(e, "self"), 1, s, sizeof(s)));
+			buf_printf(b, "<td>%s</td></tr>\n",
+			           fmt_pct(phase_num(e, "total"), 1, t, sizeof(t)));
+		}
+		put(b, "</tbody></table>\n");
+	}
+	char *b64 = svg_base64(svg, PROFILE_SVG_INLINE_MAX);
+	if (b64) {
+		put(b, "<figure class=\"flame\"><img id=\"flamegraph\" alt=\"flame graph\" "
+		       "src=\"data:image/svg+xml;base64,");
+		put(b, b64);
+		put(b, "\"></figure>\n");
+		free(b64);
+	} else {
+		put(b, "<p class=\"muted\">The flame graph could not be read here (missing, not a "
+		       "flame graph, or over 5 MB): open the file above.</p>\n");
+	}
+	put(b, "</section>\n");
+}
+
 /* --- the target, the host and the generator (--monitor-*) ------------------------- */
 
 /* The last line added to c, its y multiplied by k (bytes to MB, machine % to core %). */
@@ -723,6 +963,8 @@ static void section_target(struct buf *b, const struct result *r)
 	ts_line(&res, r, "host_listen_overflows", TS_PER_SECOND, 0, "listen overflows/s");
 	ts_line(&res, r, "host_tcp_retransmits", TS_PER_SECOND, 0, "TCP retransmits/s");
 	chart_render(b, &res);
+	if (json_array_size(json_object_get(mon, "scrape")))
+		scrape_block(b, r, json_object_get(mon, "scrape"));
 	put(b, "</section>\n");
 }
 
@@ -1402,7 +1644,7 @@ static const char style[] =
     "tr.pass td:first-child{border-left:4px solid #059669}"
     "pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}"
     "figure.chart{margin:12px 0 20px}figcaption{font-weight:600;margin-bottom:4px}"
-    "svg{width:100%;height:auto;display:block}"
+    "svg{width:100%;height:auto;display:block}figure.flame img{width:100%;height:auto}"
     "svg text{font-size:12px;fill:#4b5563}svg .axlabel{font-size:13px;fill:#374151}"
     "svg .grid{stroke:#eef0f3}svg .axis{stroke:#9ca3af;fill:none}"
     "svg .phase{fill:#f5f7fb}svg .phase.alt{fill:#eceff6}svg .phlabel{font-size:11px;fill:#6b7280}"
@@ -1429,6 +1671,10 @@ void html_report_render(const struct result *r, struct buf *b)
 	put(b, "<nav><a href=\"#over-time\">over time</a>");
 	if (json_is_object(json_object_get(r->analyses, "monitor")))
 		put(b, "<a href=\"#target\">target</a>");
+	if (json_is_object(json_object_get(r->analyses, "bottleneck")))
+		put(b, "<a href=\"#bottleneck\">bottleneck</a>");
+	if (json_is_object(json_object_get(r->analyses, "profile")))
+		put(b, "<a href=\"#profile\">profile</a>");
 	put(b, "<a href=\"#distribution\">distribution</a>"
 	       "<a href=\"#endpoints\">endpoints</a><a href=\"#thresholds\">thresholds</a>"
 	       "<a href=\"#checks\">checks</a><a href=\"#errors\">errors</a>"
@@ -1437,6 +1683,8 @@ void html_report_render(const struct result *r, struct buf *b)
 	section_test_type(b, r);
 	section_over_time(b, r);
 	section_target(b, r);
+	section_bottleneck(b, r);
+	section_profile(b, r);
 	section_distribution(b, r);
 	section_endpoints(b, r);
 	section_thresholds(b, r);

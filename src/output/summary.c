@@ -284,6 +284,125 @@ static void print_target(FILE *f, const struct result *r, const struct palette *
 	    fprintf(f, "    - %s%s%s\n", p->bad, json_string_value(fi), p->reset);
 }
 
+/* A per-request ratio with the digits that matter: 13.6, 2.0, 0.000399. */
+static void fmt_ratio(double v, char *buf, size_t len)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "n/a");
+	else if (fabs(v) >= 1 || v == 0)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.3g", v);
+}
+
+/* The target's own endpoints (analyses.monitor.scrape[], engine/scrape.h): per URL its
+ * failed scrapes when any, and each counter that grew per request of the run. */
+static void print_scrape(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *list = json_object_get(json_object_get(r->analyses, "monitor"), "scrape");
+	size_t i;
+	const json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		const char *url = json_string_value(json_object_get(e, "url"));
+		double failed = jnum(e, "failedScrapes");
+		fprintf(f, "\n  %sSCRAPED%s %s (%.0f scrapes", p->bold, p->reset, url ? url : "?",
+		        isfinite(jnum(e, "okScrapes")) ? jnum(e, "okScrapes") : 0);
+		if (failed > 0)
+			fprintf(f, ", %s%.0f failed%s: %s", p->bad, failed, p->reset,
+			        json_string_value(json_object_get(e, "lastError")) ?: "?");
+		fprintf(f, ")\n");
+		const char *name;
+		const json_t *v;
+		int zero = 0;
+		json_object_foreach((json_t *)json_object_get(e, "perRequest"), name, v)
+		{
+			char val[32];
+			if (!json_is_number(v) || json_number_value(v) == 0) {
+				zero++;
+				continue;
+			}
+			fmt_ratio(json_number_value(v), val, sizeof(val));
+			fprintf(f, "    %-44s %10s per request\n", name, val);
+		}
+		if (zero)
+			fprintf(f, "    %s(%d other counter%s did not grow)%s\n", p->dim, zero,
+			        zero == 1 ? "" : "s", p->reset);
+	}
+}
+
+/* The bottleneck verdict (analyses.bottleneck, analysis/bottleneck.h): its summary, then
+ * the evidence that says more; "none" and "unknown" in one line. */
+static void print_bottleneck(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *b = json_object_get(r->analyses, "bottleneck");
+	if (!json_is_object(b))
+		return;
+	const char *verdict = json_string_value(json_object_get(b, "verdict")) ?: "?";
+	const char *sum = json_string_value(json_object_get(b, "summary")) ?: "";
+	bool none = !strcmp(verdict, "none"), unknown = !strcmp(verdict, "unknown");
+	fprintf(f, "\n  %sBOTTLENECK%s %s%s%s", p->bold, p->reset,
+	        none      ? p->ok
+	        : unknown ? p->warn
+	                  : p->bad,
+	        verdict, p->reset);
+	if (none || unknown) {
+		fprintf(f, ": %s\n", sum);
+		return;
+	}
+	const char *res = json_string_value(json_object_get(b, "resource"));
+	double since = jnum(b, "sinceS");
+	if (res)
+		fprintf(f, " (%s", res);
+	if (res && isfinite(since))
+		fprintf(f, ", from %.0f s on", since);
+	fprintf(f, "%s\n    %s\n", res ? ")" : "", sum);
+	size_t i;
+	const json_t *e;
+	json_array_foreach(json_object_get(b, "evidence"), i, e)
+	{
+		const char *s = json_string_value(e);
+		if (s && strcmp(s, sum)) /* the first one is often the summary itself */
+			fprintf(f, "      - %s\n", s);
+	}
+}
+
+/* The CPU profile of the target (analyses.profile, cli/profile_run.h): the flame graph's
+ * path, the samples and their window, the top 5 functions; or why there is none. */
+static void print_profile(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *pr = json_object_get(r->analyses, "profile");
+	if (!json_is_object(pr))
+		return;
+	const char *err = json_string_value(json_object_get(pr, "error"));
+	if (err) {
+		fprintf(f, "\n  %sPROFILE%s %snot taken%s: %s\n", p->bold, p->reset, p->warn,
+		        p->reset, err);
+		return;
+	}
+	const char *comm = json_string_value(json_object_get(pr, "comm"));
+	fprintf(f, "\n  %sPROFILE%s %s (pid %.0f): %.0f samples at %.0f Hz", p->bold, p->reset,
+	        comm ? comm : "?", jnum(pr, "pid"), jnum(pr, "samples"), jnum(pr, "hz"));
+	if (isfinite(jnum(pr, "fromS")) && isfinite(jnum(pr, "toS")))
+		fprintf(f, " from %.1f s to %.1f s", jnum(pr, "fromS"), jnum(pr, "toS"));
+	fprintf(f, "\n    flame graph: %s\n",
+	        json_string_value(json_object_get(pr, "svg")) ?: "(not written)");
+	const json_t *top = json_object_get(pr, "topFunctions");
+	if (!json_array_size(top))
+		return;
+	fprintf(f, "    %7s %7s  %s\n", "self", "total", "function");
+	size_t i;
+	const json_t *e;
+	json_array_foreach(top, i, e)
+	{
+		if (i == 5)
+			break;
+		fprintf(f, "    %6.1f%% %6.1f%%  %s\n", jnum(e, "self") * 100,
+		        jnum(e, "total") * 100,
+		        json_string_value(json_object_get(e, "name")) ?: "?");
+	}
+}
+
 /* The test type's verdicts (analyses.testType, docs/result-format.md): the steps table and
  * the findings, each a line. */
 static void print_test_type(FILE *f, const struct result *r, const struct palette *p)
@@ -446,6 +565,9 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 	print_thresholds(f, r, p);
 	print_test_type(f, r, p);
 	print_target(f, r, p);
+	print_scrape(f, r, p);
+	print_bottleneck(f, r, p);
+	print_profile(f, r, p);
 
 	fprintf(f, "\n  %sMETRICS%s (run time %s)\n", p->bold, p->reset,
 	        format_duration((int64_t)(r->duration_s * 1e6), dur, sizeof(dur)));
