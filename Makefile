@@ -53,9 +53,15 @@ unit: deps
 	@$(MAKE) --no-print-directory $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
+# As in scripts/run-tests.sh: the tests not marked serial E2E_JOBS at a time (pytest-xdist),
+# then the serial ones (capacity, rates, CPU%) alone; fails if either part fails.
+E2E_JOBS ?= 4
 e2e: deps
 	@$(MAKE) --no-print-directory all
-	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e -q
+	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e -q -n $(E2E_JOBS) \
+		--dist loadfile -m "not serial"; a=$$?; \
+	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e -q -m serial; b=$$?; \
+	[ $$a -eq 0 ] && [ $$b -eq 0 ]
 
 # Reliability suite (issue #8): hostile servers in quick and script mode, and signals.
 # Part of e2e (and so of test and asan); this runs it alone.

@@ -649,6 +649,33 @@ def interrupted_summary(r, export, printed=None):
     return s
 
 
+# Tests whose figures depend on having the machine's CPU to themselves (capacity, rates,
+# latency ratios, CPU%, RSS growth): marked `serial`, they run in a second pytest
+# invocation after the parallel one (scripts/run-tests.sh: `-m "not serial" -n N
+# --dist loadfile`, then `-m serial`). Whole modules by name, single tests by node id.
+SERIAL_MODULES = {
+    "test_verdicts", "test_bottleneck", "test_series_cap", "test_monitor", "test_count",
+    "test_bench_peers", "test_profile", "test_demo_knobs", "test_open_model",
+    "test_diagnosis_output",
+}
+SERIAL_TESTS = {
+    "tests/e2e/test_examples.py::test_breakpoint_stops_at_the_breaking_point",
+    "tests/e2e/test_test_types.py::test_breakpoint_stops_at_the_first_failing_slo",
+}
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "torture: issue #8 reliability suite "
                             "(hostile servers, signals; tests/e2e/test_torture.py)")
+    config.addinivalue_line("markers", "serial: needs the CPU to itself (capacity, rates, "
+                            "CPU%); run after the parallel tests, one at a time")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = getattr(item, "module", None)
+        name = module.__name__.rsplit(".", 1)[-1] if module else ""
+        nodeid = item.nodeid.split("[", 1)[0]
+        if name in SERIAL_MODULES or any(nodeid.endswith(t.split("tests/e2e/", 1)[-1])
+                                         for t in SERIAL_TESTS):
+            item.add_marker(pytest.mark.serial)
