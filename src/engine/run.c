@@ -806,7 +806,7 @@ int run_execute(struct engine_cfg *cfg, struct run_opts *o)
 		struct result_threshold *t = &res->thresholds[c.abort_thr];
 		t->aborted_run = true;
 		t->ok = false;
-		t->value = c.abort_value;
+		t->value = result_round15(c.abort_value);
 	}
 	json_decref(script_errors);
 	json_decref(setup_data);

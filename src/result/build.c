@@ -252,7 +252,7 @@ int result_eval_thresholds(struct result *r)
 			threshold_free(&parsed);
 		}
 		t->ok = ok;
-		t->value = v;
+		t->value = result_round15(v); /* as the result file keeps it */
 		failed += !ok;
 	}
 	return failed;

@@ -30,19 +30,10 @@ static const char *const trend_default[] = { "avg",   "min",   "med",   "max",
  * ones, and writing it again gives the same document. */
 #define REAL_DIGITS 15
 
-static double round15(double v)
-{
-	char b[40];
-	if (!isfinite(v))
-		return v;
-	snprintf(b, sizeof(b), "%.*g", REAL_DIGITS, v);
-	return strtod(b, NULL);
-}
-
 /* The run's length in seconds as a reader of the file gets it (from durationMs). */
 static double file_duration_s(const struct result *r)
 {
-	return round15(r->duration_s * 1e3) / 1e3;
+	return result_round15(r->duration_s * 1e3) / 1e3;
 }
 
 /* A float (a per-second point) as the double of its shortest decimal form, so that it
@@ -96,7 +87,7 @@ static json_t *values_json(const struct result *r, const struct result_values *v
 		                    json_integer(v->h ? (json_int_t)v->h->total_count : 0));
 		break;
 	case MT_COUNTER: {
-		double sum = round15(v->sum), d = file_duration_s(r);
+		double sum = result_round15(v->sum), d = file_duration_s(r);
 		json_object_set_new(o, "count", number(sum));
 		json_object_set_new(o, "rate", json_real(d > 0 ? sum / d : 0));
 		break;
@@ -249,7 +240,8 @@ json_t *result_to_json(const struct result *r)
 	json_object_set_new(doc, "version", json_string(r->version ? r->version : ""));
 	json_object_set_new(state, "startTime", json_real((double)r->start_wall_us / 1e6));
 	json_object_set_new(state, "startUnixUs", json_integer(r->start_wall_us));
-	json_object_set_new(state, "testRunDurationMs", json_real(round15(r->duration_s * 1e3)));
+	json_object_set_new(state, "testRunDurationMs",
+	                    json_real(result_round15(r->duration_s * 1e3)));
 	json_object_set_new(state, "interrupted", json_boolean(r->interrupted));
 	json_object_set_new(state, "aborted", json_boolean(r->aborted));
 	json_object_set_new(state, "abortReason",

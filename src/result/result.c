@@ -137,6 +137,15 @@ void result_values_free(struct result_values *v)
 	v->h = NULL;
 }
 
+double result_round15(double v)
+{
+	char b[40];
+	if (!isfinite(v))
+		return v;
+	snprintf(b, sizeof(b), "%.15g", v);
+	return strtod(b, NULL);
+}
+
 bool result_stat(const struct result_values *v, enum result_unit unit, const char *stat,
                  double duration_s, double *out)
 {

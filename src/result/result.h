@@ -203,6 +203,11 @@ void result_values_free(struct result_values *v);
 bool result_stat(const struct result_values *v, enum result_unit unit, const char *stat,
                  double duration_s, double *out);
 
+/* v rounded to the 15 significant digits a result file keeps (JSON_REAL_PRECISION(15)):
+ * a value stored in the result as it will read back from the file, so what a run shows
+ * and what `report` shows from its file are the same. Non-finite values are kept. */
+double result_round15(double v);
+
 /* The stats an output shows for a trend: summaryTrendStats, or k6's default ("avg",
  * "min", "med", "max", "p(90)", "p(95)"). *n is set; the strings belong to r. */
 const char *const *result_trend_stats(const struct result *r, int *n);

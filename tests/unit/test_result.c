@@ -14,7 +14,8 @@
 
 static struct registry reg;
 static struct aggregate agg;
-static struct threshold thr[4];
+#define NTHR 5
+static struct threshold thr[NTHR];
 static int snapshots, snapshot_samples;
 
 static void on_snapshot(void *ctx, const struct result_interval *iv)
@@ -71,9 +72,11 @@ static struct result *build(void)
 		sink_free(s);
 	}
 	const char *specs[] = { "http_req_duration: p(95)<200", "http_req_failed: rate<0.1",
-		                "http_req_duration{name:/a}: max<=2", "queue_depth: value==21" };
+		                "http_req_duration{name:/a}: max<=2", "queue_depth: value==21",
+		                /* 0.1 * 6 = 0.6000000000000001: a value with binary noise */
+		                "fractions: count<1" };
 	char err[256];
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NTHR; i++)
 		cr_assert_eq(threshold_parse(specs[i], &thr[i], err, sizeof(err)), 0, "%s", err);
 	json_t *opts = json_pack("{s:s,s:i}", "url", "http://127.0.0.1:1/", "vus", 2);
 	json_t *serr = json_pack("[{s:s,s:i}]", "message", "boom at x.lua:3", "count", 4);
@@ -84,7 +87,7 @@ static struct result *build(void)
 		.start_wall_us = 1700000000123456,
 		.duration_s = 2.0391219999999998, /* as measured: 17 digits of binary noise */
 		.thr = thr,
-		.nthr = 4,
+		.nthr = NTHR,
 		.script_errors = serr,
 		.setup_data = setup,
 		.gen = { .threads = 2, .cpu_percent = 12.5, .max_rss_kb = 1234 },
@@ -99,7 +102,7 @@ static struct result *build(void)
 
 static void teardown_all(void)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NTHR; i++)
 		threshold_free(&thr[i]);
 	aggregate_destroy(&agg);
 	registry_destroy(&reg);
@@ -208,7 +211,14 @@ Test(result, round_trip_gives_the_same_document)
 	unlink(path2);
 	cr_expect_str_eq(b, a, "load then write changes the document");
 	cr_expect_leq(longest_number(a), 15, "numbers carry binary noise (17 digits)");
-	cr_expect_eq(back->nthresholds, 4);
+	cr_expect_eq(back->nthresholds, NTHR);
+	/* what a run's outputs show is what `report` shows from its file: the values agree */
+	for (int i = 0; i < NTHR; i++)
+		cr_expect(r->thresholds[i].value == back->thresholds[i].value ||
+		              (isnan(r->thresholds[i].value) && isnan(back->thresholds[i].value)),
+		          "threshold %s: %.17g at run time, %.17g from the file",
+		          r->thresholds[i].selector, r->thresholds[i].value,
+		          back->thresholds[i].value);
 	cr_expect_eq(result_thresholds_failed(back), 2);
 	/* the loaded result evaluates its thresholds to the same verdicts */
 	cr_expect_eq(result_eval_thresholds(back), 2);
