@@ -172,11 +172,8 @@ static double delta(uint64_t now, uint64_t before)
 /* The busiest thread's CPU demand (running or waiting for a CPU) as % of the interval: a
  * single-threaded event loop (or one lock holder) is CPU-bound at 100% of one core while
  * the process's total stays low on a many-core machine. */
-static void sample_threads(struct monitor *m, struct sink *s, int64_t dt)
+static void sample_threads(struct monitor *m, struct sink *s, int64_t dt, int n)
 {
-	int n = procfs_tree_threads(m->pid, m->thr[1], PROCFS_THREADS_MAX);
-	if (n < 0)
-		return;
 	if (m->nthr[0] >= 0 && dt > 0) {
 		uint64_t busiest =
 		    procfs_threads_busiest(m->thr[0], m->nthr[0], m->thr[1], n, NULL);
@@ -192,7 +189,8 @@ static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double 
 	struct procfs_proc p;
 	if (m->target_gone)
 		return;
-	if (procfs_tree_read(m->pid, &p) < 0) {
+	int nthr = procfs_tree_read_threads(m->pid, &p, m->thr[1], PROCFS_THREADS_MAX);
+	if (nthr < 0) {
 		m->target_gone = true;
 		m->exited_at_s = elapsed_s;
 		fprintf(
@@ -234,7 +232,7 @@ static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double 
 	}
 	m->tprev = p;
 	m->have_t = true;
-	sample_threads(m, s, dt);
+	sample_threads(m, s, dt, nthr);
 }
 
 static void sample_host(struct monitor *m, struct sink *s)
@@ -264,7 +262,7 @@ static void sample_host(struct monitor *m, struct sink *s)
 static void sample_generator(struct monitor *m, struct sink *s, int64_t dt)
 {
 	struct procfs_proc g;
-	if (procfs_proc_read(getpid(), &g) < 0)
+	if (procfs_proc_cpu_rss(getpid(), &g) < 0)
 		return;
 	sink_gauge(s, m->sid[G_RSS], (double)g.rss_bytes);
 	if (m->have_g && dt > 0)

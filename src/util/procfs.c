@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +12,33 @@
 
 #include "util/common.h"
 
-/* Read a small /proc file whole into buf (NUL-terminated). Returns its length or -errno. */
+/* Read a small /proc file whole into buf (NUL-terminated, cut at len - 1 bytes). Returns
+ * its length or -errno. open, read, close and nothing else (no stdio: its fstat and the
+ * read that finds the end double the system calls, and the monitor reads two files per
+ * thread of the target every second): a /proc file is a seq_file, whose read(2) fills the
+ * buffer unless the file ends first, so a short read is the end. */
 static ssize_t slurp(const char *path, char *buf, size_t len)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	size_t n = fread(buf, 1, len - 1, f);
-	int e = ferror(f) ? -EIO : 0;
-	fclose(f);
+	size_t n = 0;
+	while (n < len - 1) {
+		ssize_t r = read(fd, buf + n, len - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		n += (size_t)r;
+		if (r == 0 || n < len - 1) /* the end (a short read of a seq_file) */
+			break;
+	}
+	close(fd);
 	buf[n] = '\0';
-	return e ? e : (ssize_t)n;
+	return (ssize_t)n;
 }
 
 /* The number after "key" (a line "key: value" or "key value") in text; false if absent. */
@@ -42,13 +59,66 @@ static bool field_u64(const char *text, const char *key, uint64_t *out)
 	return false;
 }
 
-/* The context switches of every thread of pid (a process's own status file counts its
- * main thread's only), at most PROCFS_TREE_MAX threads. */
-static void task_switches(pid_t pid, struct procfs_proc *out)
+/* The utime + stime of a stat file's text, µs; false when it cannot be parsed. */
+static bool stat_cpu_us(const char *buf, uint64_t *us)
 {
-	char path[96], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return false;
+	static long tck;
+	if (!tck)
+		tck = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	*us = (uint64_t)(ut + st) * 1000000ull / (uint64_t)tck;
+	return true;
+}
+
+/* What a tree reading collects besides the sums: the processes to read (each one's
+ * children are appended) and, when thr is not NULL, each thread's CPU. */
+struct walk {
+	pid_t *list;
+	int n, max;
+	struct procfs_thread *thr;
+	int nthr, maxthr;
+};
+
+/* One thread's CPU into t: schedstat's ns on a CPU and ns waiting on a runqueue
+ * (CONFIG_SCHED_INFO), else stat's utime + stime (ticks) and no wait. */
+static bool thread_cpu(const char *task, struct procfs_thread *t)
+{
+	char path[128], buf[1024];
+	unsigned long long run_ns, wait_ns;
+	snprintf(path, sizeof(path), "%s/schedstat", task);
+	if (slurp(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu %llu", &run_ns, &wait_ns) == 2) {
+		t->cpu_us = run_ns / 1000, t->wait_us = wait_ns / 1000;
+		return true;
+	}
+	snprintf(path, sizeof(path), "%s/stat", task);
+	return slurp(path, buf, sizeof(buf)) > 0 && stat_cpu_us(buf, &t->cpu_us);
+}
+
+/* Append the pids of a thread's children file (text "12 34 ") to w's list. */
+static void add_children(const char *task, struct walk *w)
+{
+	char path[128], buf[4096];
+	snprintf(path, sizeof(path), "%s/children", task);
+	if (slurp(path, buf, sizeof(buf)) <= 0)
+		return;
+	char *p = buf, *end;
+	for (long v; w->n < w->max && (v = strtol(p, &end, 10), end != p); p = end)
+		w->list[w->n++] = (pid_t)v;
+}
+
+/* One pass over the threads of pid, at most PROCFS_TREE_MAX: their context switches into
+ * out (a process's own status file counts its main thread's only) and, with w, their
+ * children and CPU. One directory read and two or three small files per thread: the
+ * monitor does this every second. */
+static void task_walk(pid_t pid, struct procfs_proc *out, struct walk *w)
+{
+	char dir[64], task[96], path[128], buf[2048];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	struct dirent *e;
@@ -56,20 +126,28 @@ static void task_switches(pid_t pid, struct procfs_proc *out)
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		n++;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", (int)pid, e->d_name);
+		snprintf(task, sizeof(task), "%s/%.16s", dir, e->d_name);
+		snprintf(path, sizeof(path), "%s/status", task);
 		uint64_t v;
-		if (slurp(path, buf, sizeof(buf)) <= 0)
+		if (slurp(path, buf, sizeof(buf)) > 0) {
+			if (field_u64(buf, "voluntary_ctxt_switches", &v))
+				out->ctx_voluntary += v;
+			if (field_u64(buf, "nonvoluntary_ctxt_switches", &v))
+				out->ctx_involuntary += v;
+		}
+		if (!w)
 			continue;
-		if (field_u64(buf, "voluntary_ctxt_switches", &v))
-			out->ctx_voluntary += v;
-		if (field_u64(buf, "nonvoluntary_ctxt_switches", &v))
-			out->ctx_involuntary += v;
+		add_children(task, w);
+		struct procfs_thread t = { (pid_t)atoi(e->d_name), 0, 0 };
+		if (w->thr && w->nthr < w->maxthr && thread_cpu(task, &t))
+			w->thr[w->nthr++] = t;
 	}
 	closedir(d);
 }
 
-/* One process: stat, status, io and fd. */
-static int proc_one(pid_t pid, struct procfs_proc *out, pid_t *ppid)
+/* A process's stat: its CPU times and threads added to out, its parent in *ppid (when not
+ * NULL). 0, -ESRCH when it is gone or a zombie, or another negative errno. */
+static int proc_stat(pid_t pid, struct procfs_proc *out, pid_t *ppid)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -98,14 +176,23 @@ static int proc_one(pid_t pid, struct procfs_proc *out, pid_t *ppid)
 	out->user_us += (uint64_t)f[1] * 1000000ull / (uint64_t)tck;
 	out->system_us += (uint64_t)f[2] * 1000000ull / (uint64_t)tck;
 	out->threads += f[3];
+	return 0;
+}
 
+/* One process: stat, status, its threads (task_walk, with w), io and fd. */
+static int proc_one(pid_t pid, struct procfs_proc *out, pid_t *ppid, struct walk *w)
+{
+	char path[64], buf[4096];
+	int e = proc_stat(pid, out, ppid);
+	if (e < 0)
+		return e;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if (slurp(path, buf, sizeof(buf)) > 0) {
 		uint64_t v;
 		if (field_u64(buf, "VmRSS", &v))
 			out->rss_bytes += v * 1024;
 	}
-	task_switches(pid, out);
+	task_walk(pid, out, w);
 	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
 	uint64_t rb, wb;
 	if (slurp(path, buf, sizeof(buf)) > 0 && field_u64(buf, "read_bytes", &rb) &&
@@ -118,9 +205,9 @@ static int proc_one(pid_t pid, struct procfs_proc *out, pid_t *ppid)
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	DIR *d = opendir(path);
 	if (d && out->fds >= 0) {
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
 				out->fds++;
 	} else {
 		out->fds = -1;
@@ -134,62 +221,23 @@ static int proc_one(pid_t pid, struct procfs_proc *out, pid_t *ppid)
 int procfs_proc_read(pid_t pid, struct procfs_proc *out)
 {
 	memset(out, 0, sizeof(*out));
-	return proc_one(pid, out, NULL);
+	return proc_one(pid, out, NULL, NULL);
 }
 
-/* Append the children of pid (from each of its threads' children file) to list, which
- * holds n and has room for max. Returns the new count. */
-static int add_children(pid_t pid, pid_t *list, int n, int max)
+int procfs_proc_cpu_rss(pid_t pid, struct procfs_proc *out)
 {
-	char path[96], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return n;
-	struct dirent *e;
-	while ((e = readdir(d)) && n < max) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)pid, e->d_name);
-		if (slurp(path, buf, sizeof(buf)) <= 0)
-			continue;
-		char *p = buf, *end;
-		for (long v; n < max && (v = strtol(p, &end, 10), end != p); p = end)
-			list[n++] = (pid_t)v;
-	}
-	closedir(d);
-	return n;
-}
-
-int procfs_tree_read(pid_t pid, struct procfs_proc *out)
-{
-	pid_t list[PROCFS_TREE_MAX];
-	int n = 1;
-	list[0] = pid;
+	char path[64], buf[128];
+	unsigned long long pages, resident;
 	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < n; i++) {
-		int e = proc_one(list[i], out, NULL);
-		if (e < 0 && i == 0)
-			return e;
-		if (e == 0)
-			n = add_children(list[i], list, n, PROCFS_TREE_MAX);
-	}
+	out->fds = out->read_bytes = out->write_bytes = -1;
+	int e = proc_stat(pid, out, NULL);
+	if (e < 0)
+		return e;
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	if (slurp(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu %llu", &pages, &resident) == 2)
+		out->rss_bytes = resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	out->processes = 1;
 	return 0;
-}
-
-/* The utime + stime of a stat file's text, µs; false when it cannot be parsed. */
-static bool stat_cpu_us(const char *buf, uint64_t *us)
-{
-	const char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return false;
-	static long tck;
-	if (!tck)
-		tck = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
-	*us = (uint64_t)(ut + st) * 1000000ull / (uint64_t)tck;
-	return true;
 }
 
 static int thread_cmp(const void *a, const void *b)
@@ -199,46 +247,32 @@ static int thread_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max)
+int procfs_tree_read_threads(pid_t pid, struct procfs_proc *out, struct procfs_thread *thr, int max)
 {
 	pid_t list[PROCFS_TREE_MAX];
-	int np = 1, n = 0;
-	char path[96], buf[1024];
+	struct walk w = { list, 1, PROCFS_TREE_MAX, thr, 0, thr ? max : 0 };
 	list[0] = pid;
-	for (int i = 0; i < np && n < max; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/task", (int)list[i]);
-		DIR *d = opendir(path);
-		if (!d) {
-			if (i == 0)
-				return -ESRCH;
-			continue;
-		}
-		struct dirent *e;
-		while (n < max && (e = readdir(d))) {
-			if (!isdigit((unsigned char)e->d_name[0]))
-				continue;
-			/* schedstat: ns on a CPU, ns waiting on a runqueue, timeslices
-			 * (CONFIG_SCHED_INFO); else stat's utime + stime, in ticks */
-			unsigned long long run_ns, wait_ns;
-			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)list[i],
-			         e->d_name);
-			struct procfs_thread t = { (pid_t)atoi(e->d_name), 0, 0 };
-			if (slurp(path, buf, sizeof(buf)) > 0 &&
-			    sscanf(buf, "%llu %llu", &run_ns, &wait_ns) == 2) {
-				t.cpu_us = run_ns / 1000, t.wait_us = wait_ns / 1000;
-				out[n++] = t;
-				continue;
-			}
-			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)list[i],
-			         e->d_name);
-			if (slurp(path, buf, sizeof(buf)) > 0 && stat_cpu_us(buf, &t.cpu_us))
-				out[n++] = t;
-		}
-		closedir(d);
-		np = add_children(list[i], list, np, PROCFS_TREE_MAX);
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < w.n; i++) {
+		int e = proc_one(list[i], out, NULL, &w);
+		if (e < 0 && i == 0)
+			return e;
 	}
-	qsort(out, (size_t)n, sizeof(*out), thread_cmp);
-	return n;
+	if (thr)
+		qsort(thr, (size_t)w.nthr, sizeof(*thr), thread_cmp);
+	return w.nthr;
+}
+
+int procfs_tree_read(pid_t pid, struct procfs_proc *out)
+{
+	int n = procfs_tree_read_threads(pid, out, NULL, 0);
+	return n < 0 ? n : 0;
+}
+
+int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max)
+{
+	struct procfs_proc p;
+	return procfs_tree_read_threads(pid, &p, out, max);
 }
 
 uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
@@ -283,8 +317,11 @@ int procfs_tree_comm(pid_t pid, char *buf, size_t len)
 	if (e < 0 || (strcmp(buf, "sh") && strcmp(buf, "dash") && strcmp(buf, "bash")))
 		return e;
 	pid_t kids[8];
-	int n = add_children(pid, kids, 0, ARRAY_SIZE(kids));
-	if (n > 0)
+	char task[64];
+	struct walk w = { kids, 0, ARRAY_SIZE(kids), NULL, 0, 0 };
+	snprintf(task, sizeof(task), "/proc/%d/task/%d", (int)pid, (int)pid); /* a shell's one */
+	add_children(task, &w);
+	if (w.n > 0)
 		procfs_comm(kids[0], buf, len);
 	return 0;
 }
@@ -490,7 +527,7 @@ pid_t procfs_port_pid(int port)
 			continue;
 		struct procfs_proc p = { 0 };
 		pid_t pid = (pid_t)atoi(e->d_name), pp = 0;
-		if (proc_one(pid, &p, &pp) == 0) {
+		if (proc_one(pid, &p, &pp, NULL) == 0) {
 			pids[np] = pid;
 			ppids[np++] = pp;
 		}

@@ -33,6 +33,11 @@ struct procfs_proc {
  * or another negative errno. */
 int procfs_proc_read(pid_t pid, struct procfs_proc *out);
 
+/* Process pid's CPU times, threads and RSS alone (stat and statm: fds, io and context
+ * switches are -1 or 0): what a reading every second of a process with thousands of
+ * descriptors, the generator itself, needs. Returns as procfs_proc_read. */
+int procfs_proc_cpu_rss(pid_t pid, struct procfs_proc *out);
+
 /* Read pid and its descendants (children through /proc/PID/task/TID/children, at most
  * PROCFS_TREE_MAX processes), summing their readings: a pre-forking server (nginx's
  * workers, gunicorn's) is one target. Returns 0 or -ESRCH when pid itself is gone. */
@@ -53,6 +58,12 @@ struct procfs_thread {
 /* The CPU time of every thread of pid and its descendants (as procfs_tree_read), at most
  * max, sorted by tid. Returns the count, or -ESRCH when pid itself is gone. */
 int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max);
+
+/* procfs_tree_read and procfs_tree_threads in one pass over the tree's threads (what the
+ * monitor does every second: each thread's directory is read once). thr may be NULL
+ * (max 0). Returns the threads' count, or -ESRCH when pid itself is gone. */
+int procfs_tree_read_threads(pid_t pid, struct procfs_proc *out, struct procfs_thread *thr,
+                             int max);
 
 /* The most CPU demand of one thread between two readings of procfs_tree_threads (µs): its
  * time on a CPU plus its time waiting for one, so a thread that always had work to run

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +42,41 @@ Test(procfs, a_tree_counts_its_children)
 	cr_assert_eq(e2, 0);
 	cr_assert_geq(tree.processes, 2);
 	cr_assert_gt(tree.rss_bytes, one.rss_bytes);
+}
+
+/* The one-pass reading (the monitor's) sees the child's threads and sums as the tree
+ * reading does; the light reading of the generator agrees with the full one. */
+Test(procfs, one_pass_reads_the_tree_and_its_threads)
+{
+	pid_t kid = fork();
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	cr_assert_gt(kid, 0);
+	struct procfs_proc tree, both, light;
+	struct procfs_thread thr[64];
+	int e = procfs_tree_read(getpid(), &tree);
+	int n = procfs_tree_read_threads(getpid(), &both, thr, 64);
+	int e2 = procfs_proc_cpu_rss(getpid(), &light);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	cr_assert_eq(e, 0);
+	cr_assert_eq(e2, 0);
+	cr_assert_geq(n, 2, "this process's threads and the child's: %d", n);
+	cr_expect_eq(both.processes, tree.processes);
+	cr_expect_eq(both.threads, tree.threads);
+	cr_expect_eq(n, both.threads, "one thread entry per thread of the tree");
+	bool has_kid = false;
+	for (int i = 0; i < n; i++) {
+		has_kid |= thr[i].tid == kid;
+		if (i)
+			cr_expect_lt(thr[i - 1].tid, thr[i].tid, "sorted by tid");
+	}
+	cr_expect(has_kid, "the child's thread %d is read", (int)kid);
+	cr_expect_gt(light.rss_bytes, 100000);
+	cr_expect_eq(light.fds, -1, "the light reading does not count descriptors");
+	cr_expect_geq(light.user_us + light.system_us, 0);
 }
 
 Test(procfs, a_gone_process_is_esrch)
