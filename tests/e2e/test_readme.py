@@ -9,7 +9,8 @@ What this test expects of the tour (keep it when editing README.md):
   (`stampede serve-demo`), which this test starts first, on a free loopback port, in the
   tour's working directory, and stops at the end;
 - a comment on the command's own lines saying `exit N` gives its exit code (else 0);
-- ports 8080 and 8443 stand for the tour's servers (rewritten to theirs); every URL must
+- ports 8080 and 8443 stand for the tour's servers (rewritten to theirs, in URLs and in
+  `--monitor-port`); every URL must
   be loopback, and a script gets its target with `-e BASE_URL=`;
 - `--duration`/`-d`, `--stages`/`-s` and `-e TIME_SCALE=` are divided by 10 (durations at
   least 1 s) so that the module stays well under 90 s.
@@ -188,6 +189,13 @@ def rewrite(step, ports):
                 val = loopback_url(val, ports, step)
                 urls += 1
             out += ["-e", f"{key}={val}"]
+            i += 1
+        elif w == "--monitor-port" and i + 1 < len(words):
+            port = int(words[i + 1])
+            if port not in ports:
+                pytest.fail(f"{step!r}: --monitor-port {port} is not one of the tour's "
+                            f"servers {sorted(ports)}", pytrace=False)
+            out += [w, str(ports[port])]
             i += 1
         elif "://" in w:
             out.append(loopback_url(w, ports, step))
