@@ -991,9 +991,10 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	 * signals: block them now, in this thread, before any is created; run_execute()
 	 * reads them from a signalfd. */
 	cli_block_stop_signals();
-	if (monitor_args_start(a->mon, cfg->target.port) < 0) {
+	int started = monitor_args_start(a->mon, cfg->target.port);
+	if (started < 0) { /* said why; Ctrl-C while --monitor-cmd's target starts is 105 */
 		pipeline_free(o.p);
-		rc = EXIT_INVALID_CONFIG;
+		rc = started == -EINTR ? EXIT_INTERRUPTED : EXIT_INVALID_CONFIG;
 		goto out;
 	}
 	ro->monitor = o.mon = a->mon->mon;

@@ -25,7 +25,7 @@ const char monitor_args_usage[] =
     "metrics of the run (target_*, host_*, generator_*); leaks and the bottleneck are\n"
     "judged from them at the end.\n"
     "      --monitor-pid PID     watch process PID (and its children)\n"
-    "      --monitor-port PORT   watch the process listening on loopback port PORT\n"
+    "      --monitor-port PORT   watch the process listening on TCP port PORT here\n"
     "      --monitor-cmd \"CMD\"   start CMD (/bin/sh -c) as the target, wait until it\n"
     "                            listens (--monitor-port, or --url's port), stop it after\n"
     "      --monitor-log FILE    --monitor-cmd's output (default: discarded)\n"

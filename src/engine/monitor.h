@@ -4,7 +4,9 @@
  *
  *   target_cpu_percent, target_cpu_user_percent, target_cpu_system_percent  gauges, % of
  *       one core (200 = two cores busy); target_rss_bytes, target_threads,
- *       target_open_fds gauges; target_ctx_switches_voluntary,
+ *       target_open_fds gauges; target_thread_busy_max_percent gauge (the busiest
+ *       thread's demand, on a CPU or waiting for one, % of one core: a single-threaded
+ *       loop saturates at 100 while the process's total stays low); target_ctx_switches_voluntary,
  *       target_ctx_switches_involuntary, target_disk_read_bytes, target_disk_write_bytes
  *       counters (per second in the time series)
  *   host_cpu_percent (% of the whole machine), host_load1, host_mem_available_bytes,
@@ -13,7 +15,9 @@
  *   generator_cpu_percent (% of one core: this process), generator_rss_bytes gauges
  *
  * The target is a pid and its descendants (a pre-forking server is one target). Costs a
- * few /proc reads a second in the coordinator's thread; nothing on the request path.
+ * few /proc reads a second in the coordinator's thread, three small files per thread of
+ * the target (measured: 0.2 ms for 3 threads, 1.7 ms for 66, 7 ms for 258 a second);
+ * nothing on the request path.
  *
  * --scrape URL (engine/scrape.h): the monitor also owns the run's scrapers, so they are
  * registered, sampled on the same tick and reported with it (analyses.monitor.scrape). */

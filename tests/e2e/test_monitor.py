@@ -193,3 +193,34 @@ def test_monitor_cmd_refuses_a_busy_port(stampede, demo_server):
     r = stampede("run", "--url", f"{d.url}/health", "--duration", "1s", "--monitor-cmd",
                  f"{BIN} serve-demo --port {d.port}", expect=EXIT_INVALID)
     assert f"port {d.port} is in use already (pid {d.pid}" in r.stderr, r.stderr
+
+
+def test_ctrl_c_while_the_target_starts_is_an_interruption(free_port, tmp_path):
+    """Ctrl-C while --monitor-cmd waits for its target's port is exit 105 (interrupted,
+    as everywhere else), not 104 (bad input), and the started command is stopped."""
+    pidfile = tmp_path / "child.pid"
+    cmd = f"echo $$ > {pidfile}; exec sleep 60"  # never listens
+    p = subprocess.Popen([BIN, "run", "--url", f"http://127.0.0.1:{free_port}/",
+                          "--duration", "1s", "--monitor-cmd", cmd],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and pidfile.read_text().strip()) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pidfile.exists(), "the command was not started"
+    child = int(pidfile.read_text())
+    p.send_signal(2)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 105, (p.returncode, err)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        with open(f"/proc/{child}/stat") as f:
+            if f.read().split(") ")[1][0] == "Z":
+                break
+        time.sleep(0.05)
+    alive = os.path.exists(f"/proc/{child}")
+    if alive:
+        with open(f"/proc/{child}/stat") as f:
+            alive = f.read().split(") ")[1][0] != "Z"
+    assert not alive, f"the --monitor-cmd target {child} was left running"
