@@ -197,6 +197,20 @@ class Metrics:
         return [(lab, v) for n, lab, v in self.samples if n == name]
 
 
+def user_with_most_orders(demo, first=1, last=10):
+    """(id, N): the user with the most orders among users first..last of a running demo,
+    N read from the demo's own answer (at least 2, for an N+1 pattern to show)."""
+    best = None
+    for uid in range(first, last + 1):
+        status, body = demo.get_json(f"/api/users/{uid}/orders")
+        assert status == 200, body
+        n = len(body["data"]["orders"])
+        if best is None or n > best[1]:
+            best = (uid, n)
+    assert best[1] >= 2, best
+    return best
+
+
 def raw_exchange(port, data, timeout=5.0, shut_write=False):
     """Send raw bytes on a new connection and read until the server closes it (or the
     timeout). Returns (bytes received, True if the server closed the connection)."""

@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from demo_fixtures import DemoServer
+from demo_fixtures import DemoServer, user_with_most_orders
 
 QUERIES = "target_demo_db_queries_total"
 XMLLINT = shutil.which("xmllint") or "/usr/bin/xmllint"
@@ -38,15 +38,7 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def user(demo):
     """(id, N): the user with the most orders among the first ten, N from the demo."""
-    best = None
-    for uid in range(1, 11):
-        status, body = demo.get_json(f"/api/users/{uid}/orders")
-        assert status == 200, body
-        n = len(body["data"]["orders"])
-        if best is None or n > best[1]:
-            best = (uid, n)
-    assert best[1] >= 2, best
-    return best
+    return user_with_most_orders(demo, 1, 10)
 
 
 @pytest.fixture(scope="module")

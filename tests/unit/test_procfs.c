@@ -26,7 +26,8 @@ Test(procfs, reads_this_process)
 	cr_assert_gt(strlen(comm), 0);
 }
 
-Test(procfs, a_tree_counts_its_children)
+/* A child process that waits for its end (end_child). */
+static pid_t child_that_waits(void)
 {
 	pid_t kid = fork();
 	if (kid == 0) {
@@ -34,10 +35,21 @@ Test(procfs, a_tree_counts_its_children)
 		_exit(0);
 	}
 	cr_assert_gt(kid, 0);
-	struct procfs_proc one, tree;
-	int e1 = procfs_proc_read(getpid(), &one), e2 = procfs_tree_read(getpid(), &tree);
+	return kid;
+}
+
+static void end_child(pid_t kid)
+{
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
+}
+
+Test(procfs, a_tree_counts_its_children)
+{
+	pid_t kid = child_that_waits();
+	struct procfs_proc one, tree;
+	int e1 = procfs_proc_read(getpid(), &one), e2 = procfs_tree_read(getpid(), &tree);
+	end_child(kid);
 	cr_assert_eq(e1, 0);
 	cr_assert_eq(e2, 0);
 	cr_assert_geq(tree.processes, 2);
@@ -48,19 +60,13 @@ Test(procfs, a_tree_counts_its_children)
  * reading does; the light reading of the generator agrees with the full one. */
 Test(procfs, one_pass_reads_the_tree_and_its_threads)
 {
-	pid_t kid = fork();
-	if (kid == 0) {
-		pause();
-		_exit(0);
-	}
-	cr_assert_gt(kid, 0);
+	pid_t kid = child_that_waits();
 	struct procfs_proc tree, both, light;
 	struct procfs_thread thr[64];
 	int e = procfs_tree_read(getpid(), &tree);
 	int n = procfs_tree_read_threads(getpid(), &both, thr, 64);
 	int e2 = procfs_proc_cpu_rss(getpid(), &light);
-	kill(kid, SIGKILL);
-	waitpid(kid, NULL, 0);
+	end_child(kid);
 	cr_assert_eq(e, 0);
 	cr_assert_eq(e2, 0);
 	cr_assert_geq(n, 2, "this process's threads and the child's: %d", n);
