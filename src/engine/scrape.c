@@ -21,6 +21,7 @@
 struct sc_metric {
 	char *name;       /* target_x */
 	char *sample;     /* x, as exposed */
+	char *family;     /* the family it belongs to (x of x_sum, ...) */
 	bool counter;     /* else a gauge */
 	int id;           /* registry id; -1 before scraper_attach() or when dropped */
 	const char *drop; /* why it was dropped, or NULL */
@@ -61,8 +62,8 @@ struct scraper {
 	int64_t start_us;
 	struct sc_metric metrics[SCRAPE_MAX_METRICS];
 	int nmetrics;
-	int nfamilies;    /* families of the probe that gave a metric */
-	int metrics_over; /* names past SCRAPE_MAX_METRICS at the probe */
+	int nfamilies;    /* families that gave a metric */
+	int metrics_over; /* the most samples of one scrape whose name was past the cap */
 	struct sc_series *series;
 	int nseries;
 	int16_t mindex[METRIC_SLOTS]; /* metric index + 1 by sample name, 0: empty */
@@ -70,12 +71,14 @@ struct scraper {
 	bool attached, baseline_done;
 	uint64_t gen, taken_gen;
 	struct registry *reg;
+	int first_foreign; /* scraper_attach()'s, for the metrics registered later */
+	char **reserved;   /* its reserved names (copies), NULL-terminated */
 	int64_t ok, failed;
 	char last_err[ERR_MAX];
 	uint64_t bad_lines; /* the last scrape's */
 	int dropped_series; /* the most samples of one scrape without a series */
 	int dropped_labels; /* series whose labels were cut */
-	int late_families;  /* the most families of one scrape not known at the probe */
+	int late_families;  /* families first seen after scraper_attach() */
 	double http_reqs;
 	bool have_reqs;
 };
@@ -266,16 +269,29 @@ static int find_series(const struct scraper *s, const char *key, size_t len)
 	}
 }
 
-/* A new metric for the sample name x (the probe only). Returns its index or -1 (cap). */
-static int add_metric(struct scraper *s, const char *sample, bool counter)
+static bool family_known(const struct scraper *s, const char *family)
 {
-	if (s->nmetrics == SCRAPE_MAX_METRICS) {
-		s->metrics_over++;
+	for (int i = 0; i < s->nmetrics; i++)
+		if (!strcmp(s->metrics[i].family, family))
+			return true;
+	return false;
+}
+
+/* A new metric for the sample name sample of family. Returns its index, or -1 past
+ * SCRAPE_MAX_METRICS. A family seen for the first time counts in nfamilies, and in
+ * late_families once attached (it is registered at the next take()). */
+static int add_metric(struct scraper *s, const char *sample, const char *family, bool counter)
+{
+	if (s->nmetrics == SCRAPE_MAX_METRICS)
 		return -1;
+	if (!family_known(s, family)) {
+		s->nfamilies++;
+		s->late_families += s->attached;
 	}
 	struct sc_metric *m = &s->metrics[s->nmetrics];
 	size_t n = strlen(sample);
 	m->sample = xstrdup(sample);
+	m->family = xstrdup(family);
 	m->name = xmalloc(n + 8);
 	memcpy(m->name, "target_", 7);
 	for (size_t i = 0; i <= n; i++)
@@ -323,27 +339,36 @@ static void add_series(struct scraper *s, const struct promtext_sample *x, int m
 	s->nseries++;
 }
 
-/* The metric of sample x: known, or (the probe, before scraper_attach()) added now; -1
- * when neither. used marks the families that gave a metric (counted once each). */
-static int metric_of(struct scraper *s, const struct promtext_sample *x, int kind, uint8_t *used)
+/* The metrics of the families a TYPE line declares without any sample (yet): a server
+ * that exposes a family only once it has a sample still has its metrics registered at
+ * scraper_attach(), so that thresholds may name them. The names are those the text
+ * format 0.0.4 gives their samples: x for a counter, gauge or untyped family, x_sum and
+ * x_count for a histogram or summary. *over: names past SCRAPE_MAX_METRICS. */
+static void declare_families(struct scraper *s, int *over)
 {
-	int mi = find_metric(s, x->name);
-	if (mi >= 0 || s->attached)
-		return mi;
-	mi = add_metric(s, x->name, kind == 1);
-	if (mi >= 0 && !used[x->family]) {
-		used[x->family] = 1;
-		s->nfamilies++;
+	const struct promtext *p = s->pt;
+	char name[512];
+	for (int i = 0; i < p->nfamilies; i++) {
+		const struct promtext_family *f = &p->families[i];
+		bool hist = f->type == PROMTEXT_HISTOGRAM || f->type == PROMTEXT_SUMMARY;
+		if (!f->typed || f->nsamples > 0)
+			continue;
+		for (int k = 0; k < (hist ? 2 : 1); k++) {
+			const char *sfx = !hist ? "" : k ? "_count" : "_sum";
+			snprintf(name, sizeof(name), "%s%s", f->name, sfx);
+			bool counter = hist || promtext_family_is_counter(f); /* as sample_kind() */
+			if (find_metric(s, name) < 0 && add_metric(s, name, f->name, counter) < 0)
+				(*over)++;
+		}
 	}
-	return mi;
 }
 
-/* Fold the parse in s->pt into the series (s->mu held). */
+/* Fold the parse in s->pt into the series (s->mu held). A sample name not met before gets
+ * a metric (registered by scraper_attach(), or once attached by the next take()). */
 static void apply(struct scraper *s)
 {
 	const struct promtext *p = s->pt;
-	uint8_t late[PROMTEXT_MAX_FAMILIES] = { 0 }, used[PROMTEXT_MAX_FAMILIES] = { 0 };
-	int dropped = 0, nlate = 0;
+	int dropped = 0, over = 0;
 	for (int i = 0; i < s->nseries; i++)
 		s->series[i].fresh = false;
 	for (uint32_t i = 0; i < p->nsamples; i++) {
@@ -358,15 +383,14 @@ static void apply(struct scraper *s)
 			s->series[j].fresh = !isnan(x->value);
 			continue;
 		}
-		int mi = metric_of(s, x, kind, used);
+		int mi = find_metric(s, x->name);
+		if (mi < 0)
+			mi = add_metric(s, x->name, p->families[x->family].name, kind == 1);
 		if (mi < 0) {
-			if (s->attached && !late[x->family]) {
-				late[x->family] = 1;
-				nlate++;
-			}
+			over++;
 			continue;
 		}
-		if (isnan(x->value) || (s->attached && s->metrics[mi].id < 0))
+		if (isnan(x->value) || s->metrics[mi].drop)
 			continue; /* no value yet; or dropped at registration */
 		if (s->nseries == SCRAPE_MAX_SERIES) {
 			dropped++;
@@ -374,16 +398,23 @@ static void apply(struct scraper *s)
 		}
 		add_series(s, x, mi, len);
 	}
+	if (!s->attached)
+		declare_families(s, &over);
 	s->dropped_series = MAX(s->dropped_series, dropped);
-	s->late_families = MAX(s->late_families, nlate);
+	s->metrics_over = MAX(s->metrics_over, over);
 	s->bad_lines = p->bad_lines;
 }
 
+/* A failed scrape of the run. Before scraper_attach() a failure is the probe's (retried
+ * while a target started by --monitor-cmd comes up): the run has not begun, so it is not
+ * counted and leaves lastError alone. */
 static void count_failure(struct scraper *s, const char *err)
 {
 	pthread_mutex_lock(&s->mu);
-	s->failed++;
-	snprintf(s->last_err, sizeof(s->last_err), "%s", err);
+	if (s->attached) {
+		s->failed++;
+		snprintf(s->last_err, sizeof(s->last_err), "%s", err);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -426,34 +457,52 @@ int scraper_probe(struct scraper *s, char *err, size_t errlen)
 	return scrape_once(s, err, errlen);
 }
 
-static bool is_reserved(const char *name, const char *const *reserved)
+static bool is_reserved(const struct scraper *s, const char *name)
 {
-	for (; reserved && *reserved; reserved++)
-		if (!strcmp(name, *reserved))
+	for (char *const *r = s->reserved; r && *r; r++)
+		if (!strcmp(name, *r))
 			return true;
 	return false;
+}
+
+/* Register metric m in s->reg (s->mu held), or say why it is dropped. */
+static void register_metric(struct scraper *s, struct sc_metric *m)
+{
+	int have = registry_find_metric(s->reg, m->name);
+	if ((have >= 0 && have < s->first_foreign) || is_reserved(s, m->name)) {
+		m->drop = "a name stampede or the script uses";
+		return;
+	}
+	int id = registry_metric(s->reg, m->name, m->counter ? MT_COUNTER : MT_GAUGE, MU_NONE);
+	if (id == -EEXIST)
+		m->drop = "another --scrape URL has it with another type";
+	else if (id < 0)
+		m->drop = "too many metrics in the run";
+	else
+		m->id = id;
+}
+
+/* Register the metrics not registered yet (s->mu held). */
+static void register_new(struct scraper *s)
+{
+	for (int i = 0; i < s->nmetrics; i++)
+		if (s->metrics[i].id < 0 && !s->metrics[i].drop)
+			register_metric(s, &s->metrics[i]);
 }
 
 void scraper_attach(struct scraper *s, struct registry *reg, int first_foreign,
                     const char *const *reserved)
 {
+	size_t n = 0;
+	while (reserved && reserved[n])
+		n++;
 	pthread_mutex_lock(&s->mu);
 	s->reg = reg;
-	for (int i = 0; i < s->nmetrics; i++) {
-		struct sc_metric *m = &s->metrics[i];
-		int have = registry_find_metric(reg, m->name);
-		if ((have >= 0 && have < first_foreign) || is_reserved(m->name, reserved)) {
-			m->drop = "a name stampede or the script uses";
-			continue;
-		}
-		int id = registry_metric(reg, m->name, m->counter ? MT_COUNTER : MT_GAUGE, MU_NONE);
-		if (id == -EEXIST)
-			m->drop = "another --scrape URL has it with another type";
-		else if (id < 0)
-			m->drop = "too many metrics in the run";
-		else
-			m->id = id;
-	}
+	s->first_foreign = first_foreign;
+	s->reserved = xcalloc(n + 1, sizeof(*s->reserved));
+	for (size_t i = 0; i < n; i++)
+		s->reserved[i] = xstrdup(reserved[i]);
+	register_new(s);
 	for (int i = 0; i < s->nseries; i++) {
 		struct sc_series *r = &s->series[i];
 		if (s->metrics[r->metric].id >= 0)
@@ -470,6 +519,7 @@ static void take(struct scraper *s, struct sink *sink, bool record)
 	if (s->gen == s->taken_gen || !s->attached)
 		return;
 	s->taken_gen = s->gen;
+	register_new(s); /* the families that appeared since the last take */
 	for (int i = 0; i < s->nseries; i++) {
 		struct sc_series *r = &s->series[i];
 		struct sc_metric *m = &s->metrics[r->metric];
@@ -625,7 +675,11 @@ void scraper_free(struct scraper *s)
 	for (int i = 0; i < s->nmetrics; i++) {
 		free(s->metrics[i].name);
 		free(s->metrics[i].sample);
+		free(s->metrics[i].family);
 	}
+	for (char **r = s->reserved; r && *r; r++)
+		free(*r);
+	free(s->reserved);
 	for (int i = 0; i < s->nseries; i++) {
 		free(s->series[i].key);
 		for (int t = 0; t < s->series[i].ntags; t++) {

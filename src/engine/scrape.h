@@ -18,16 +18,34 @@
  *
  * Bounds: per URL, at most SCRAPE_MAX_METRICS metrics and SCRAPE_MAX_SERIES series (past
  * them: counted as dropped, never an error); a body of at most SCRAPE_MAX_BODY bytes; one
- * HTTP request at a time, SCRAPE_TIMEOUT_MS at most. The families are those of the first
- * scrape (scraper_probe(), before the run: thresholds may name them); a family that
- * appears later is not recorded (counted in lateFamilies). New label sets of a known family
- * are recorded as they appear (a counter series born during the run counts from 0).
+ * HTTP request at a time, SCRAPE_TIMEOUT_MS at most.
+ *
+ * Families: those of the probe (scraper_probe()) are registered by scraper_attach(), before
+ * thresholds are checked, so thresholds may name them; that includes a family a "# TYPE"
+ * line declares without any sample yet (a server that exposes a labelled family only at
+ * its first increment, as the demo's http_requests_total), under the names its samples
+ * get in format 0.0.4 (x; x_sum and x_count). A family, or a label set of a known one,
+ * that first appears in a later scrape is recorded from that scrape on, within the bounds:
+ * its metric is registered at the next scraper_sample() on the coordinator's thread
+ * (registry_metric() is thread-safe and the registry never moves its entries; the scrape
+ * thread never touches the registry), and the family counts in lateFamilies (recorded,
+ * but no threshold could name it at the start). A counter series first seen after the
+ * baseline (scraper_baseline()) counts its whole value: it was created during the run, so
+ * all of it happened then. That is what k6 does with a counter created mid-run (every
+ * increment is a sample), what Prometheus' increase() gives with created-timestamp zero
+ * injection (a 0 sample at the series' creation; without it a new series' first value is
+ * lost) and the OpenTelemetry collector's cumulative-to-delta "auto" rule (a series that
+ * started after the collector keeps its first value). A series already there at the
+ * baseline counts only what it grew by afterwards.
  *
  * Threads: a scraper's thread does the HTTP and the parsing, at each whole second of the
  * run's clock; scraper_sample() (the coordinator's 1 Hz tick, ~30 ms later) records the
  * latest scrape under a mutex and never waits on the network. Failures (connection,
- * timeout, HTTP status, oversize body, no sample in the body) are counted with the last
- * reason; the run goes on.
+ * timeout, HTTP status, oversize body, no sample in the body) of the run's scrapes (the
+ * baseline's on: after scraper_attach()) are counted with the latest reason; the run goes
+ * on. The probe's failed attempts (retried while a --monitor-cmd target comes up) are not
+ * the run's: they count nowhere and never set lastError; its successful read counts as an
+ * ok scrape (its values are the families and the fallback baseline).
  */
 #ifndef STAMPEDE_ENGINE_SCRAPE_H
 #define STAMPEDE_ENGINE_SCRAPE_H
@@ -57,22 +75,25 @@ void scrape_url_shown(const char *url, char *out, size_t len);
 struct scraper *scraper_new(const char *url, const char *instance);
 
 /* The first scrape, synchronous (at most SCRAPE_TIMEOUT_MS): fetch and read the body; its
- * families become the metrics scraper_attach() registers. Returns 0, or a negative errno
- * with the reason in err: -ECONNREFUSED / -ETIMEDOUT / -EIO (no answer, or HTTP status not
- * 2xx), -EFBIG (body over SCRAPE_MAX_BODY), -EPROTO (no Prometheus sample in the body). */
+ * families (with samples, or declared by "# TYPE") become the metrics scraper_attach()
+ * registers. May be called again after a failure (not counted as a failed scrape).
+ * Returns 0, or a negative errno with the reason in err: -ECONNREFUSED / -ETIMEDOUT / -EIO
+ * (no answer, or HTTP status not 2xx), -EFBIG (body over SCRAPE_MAX_BODY), -EPROTO (no
+ * Prometheus sample in the body). */
 int scraper_probe(struct scraper *s, char *err, size_t errlen);
 
 /* Read body[0..len) as one scrape would (the probe's, when before scraper_attach()). Returns
- * 0, or -EFBIG / -EPROTO with the reason in err (counted as a failed scrape). For tests and
- * for scraper_probe(); the thread uses it too. */
+ * 0, or -EFBIG / -EPROTO with the reason in err (counted as a failed scrape once
+ * attached). For tests and for scraper_probe(); the thread uses it too. */
 int scraper_ingest(struct scraper *s, const char *body, size_t len, char *err, size_t errlen);
 
 /* Register the probe's metrics in reg (before thresholds are checked). first_foreign: the
  * metrics with an id below it are not a scraper's (stampede's own, a script's, the
  * monitor's); reserved: more names that are not a scraper's (the monitor's target_*, also
- * when they are not registered), NULL-terminated, or NULL. A scraped name among them is
- * dropped, and so is a metric past the registry's cap or registered by another scraper
- * with another type; each is listed in scraper_json()'s droppedMetrics. Never fails. */
+ * when they are not registered), NULL-terminated, or NULL (copied: the same rules apply to
+ * the metrics registered later). A scraped name among them is dropped, and so is a metric
+ * past the registry's cap or registered by another scraper with another type; each is
+ * listed in scraper_json()'s droppedMetrics. Never fails. */
 void scraper_attach(struct scraper *s, struct registry *reg, int first_foreign,
                     const char *const *reserved);
 
@@ -84,8 +105,9 @@ void scraper_baseline(struct scraper *s);
 void scraper_start(struct scraper *s, int64_t start_us);
 
 /* Record the latest scrape into sink (the coordinator's), if a new one arrived since the
- * last call: counters what they grew by, gauges their value. Takes the scraper's mutex
- * briefly; never does I/O. */
+ * last call: counters what they grew by, gauges their value; the metrics of families that
+ * appeared since are registered first (call it from one thread: the coordinator's). Takes
+ * the scraper's mutex briefly; never does I/O. */
 void scraper_sample(struct scraper *s, struct sink *sink);
 
 /* After the load: stop the thread, take one last scrape (synchronous) and record it, so the
@@ -96,7 +118,8 @@ void scraper_end(struct scraper *s, struct sink *sink);
 void scraper_set_requests(struct scraper *s, double http_reqs);
 
 /* For analyses.monitor.scrape[]: {url, okScrapes, failedScrapes, lastError (or null),
- * families (registered), series, droppedSeries, droppedLabels, lateFamilies, badLines,
+ * families (that gave a metric), metrics (registered), series, droppedSeries,
+ * droppedLabels, lateFamilies (first seen after the start, recorded from then), badLines,
  * droppedMetrics: [{name, reason}], counters: {METRIC: total}, perRequest: {METRIC: total /
  * http_reqs} (when there were requests)}. A new reference. */
 json_t *scraper_json(const struct scraper *s);

@@ -10,10 +10,13 @@ figures asserted are counts (queries per request), not timings.
 
 import http.server
 import json
+import socket
+import sys
 import threading
 
 import pytest
 
+from conftest import BIN
 from demo_fixtures import DemoServer
 
 EXIT_OK, EXIT_THRESHOLDS, EXIT_INVALID = 0, 99, 104
@@ -179,3 +182,74 @@ def test_garbage_oversize_and_a_vanished_endpoint_are_counted_not_fatal(
     assert d["instance"] == f"127.0.0.1:{demo.port}"
     series = doc["metrics"][QUERIES]["series"]
     assert series[0]["tags"]["instance"] == f"127.0.0.1:{demo.port}", series
+
+
+def test_families_without_samples_at_start_are_recorded(stampede, free_port):
+    """A freshly started demo (--monitor-cmd) declares http_requests_total and
+    http_request_duration_seconds by their TYPE lines but has no sample of them until its
+    first request: they are registered at the start (a threshold may name them) and
+    recorded, the API route's series counting exactly the run's requests."""
+    url = f"http://127.0.0.1:{free_port}"
+    r = stampede.load(f"{url}/api/products/1", "--rate", "50", "--duration", "3s",
+                      "--monitor-cmd", f"{BIN} serve-demo --port {free_port}",
+                      "--scrape", f"{url}/metrics",
+                      "--threshold", "target_http_requests_total: per_request>0.9",
+                      timeout=60)
+    doc = result(r)
+    e = scrape_entry(doc, f"{url}/metrics")
+    reqs = doc["metrics"]["http_reqs"]["values"]["count"]
+    assert reqs >= 100, reqs
+    assert e["lateFamilies"] == 0 and e["droppedMetrics"] == [], e
+    assert e["failedScrapes"] == 0 and e["lastError"] is None, e
+    # the scrapes' own requests to /metrics count too: a few per run, not per request
+    assert 1 <= e["perRequest"]["target_http_requests_total"] <= 1 + 10 / reqs, e
+    assert 1 <= e["perRequest"]["target_http_request_duration_seconds_count"] \
+        <= 1 + 10 / reqs, e
+    series = doc["metrics"]["target_http_requests_total"]["series"]
+    api = [s for s in series if s["tags"]["route"] == "/api/products/{id}"]
+    assert len(api) == 1 and api[0]["values"]["count"] == pytest.approx(reqs, rel=0.01), \
+        series
+    t = doc["thresholds"][0]
+    assert t["ok"] and t["value"] == e["perRequest"]["target_http_requests_total"], t
+
+
+LATE_SERVER = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    probes = 0
+    def do_GET(self):
+        body, status = b"ok\\n", 200
+        if self.path == "/metrics":
+            H.probes += 1
+            if H.probes <= 3:  # listening, but not serving its metrics yet
+                body, status = b"starting\\n", 503
+            else:
+                body = b"# TYPE late_up gauge\\nlate_up 1\\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def test_probe_retries_after_monitor_cmd_are_not_failed_scrapes(stampede, free_port,
+                                                                 tmp_path):
+    """A target that listens before it serves its metrics: the start-up probe is retried
+    (three 503s), and those retries are not failed scrapes of the run."""
+    script = tmp_path / "late.py"
+    script.write_text(LATE_SERVER)
+    url = f"http://127.0.0.1:{free_port}"
+    r = stampede.load(f"{url}/", "--rate", "10", "--duration", "2s",
+                      "--monitor-cmd", f"{sys.executable} {script} {free_port}",
+                      "--scrape", f"{url}/metrics", quiet=False, timeout=60)
+    doc = result(r)
+    e = scrape_entry(doc, f"{url}/metrics")
+    assert e["failedScrapes"] == 0 and e["lastError"] is None, e
+    assert e["okScrapes"] >= 3, e  # the probe, the baseline, the last one at least
+    scraped = next(line for line in r.stdout.splitlines() if "SCRAPED" in line)
+    assert "failed" not in scraped, scraped
+    with socket.socket() as s:  # the target was stopped after the run
+        assert s.connect_ex(("127.0.0.1", free_port)) != 0

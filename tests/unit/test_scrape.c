@@ -1,5 +1,6 @@
 /* test_scrape.c: --scrape's recording (engine/scrape.h): counter deltas and resets, gauges,
- * names, label and series caps, families that come late, bad bodies. Bodies are fed with
+ * names, label and series caps, families that come late or are declared without samples,
+ * the probe's retries, bad bodies. Bodies are fed with
  * scraper_ingest(); the URL is a closed loopback port, so the baseline's own fetch fails at
  * once and the probe's values are the baseline. */
 #include <criterion/criterion.h>
@@ -171,27 +172,149 @@ Test(scrape, label_and_series_caps)
 	free(body);
 }
 
-Test(scrape, late_families_and_collisions_are_reported_not_recorded)
+Test(scrape, collisions_are_reported_not_recorded_also_when_late)
 {
 	int own = registry_metric(&reg, "target_cpu_percent", MT_GAUGE, MU_NONE);
 	cr_assert_geq(own, 0);
 	sc = scraper_new(NOWHERE, NULL);
-	static const char *const reserved[] = { "target_rss_bytes", NULL };
+	static const char *const reserved[] = { "target_rss_bytes", "target_threads", NULL };
 	feed("# TYPE cpu_percent gauge\ncpu_percent 50\n# TYPE x counter\nx 1\nrss_bytes 5\n");
 	scraper_attach(sc, &reg, registry_nmetrics(&reg), reserved);
 	cr_expect_lt(registry_find_metric(&reg, "target_rss_bytes"), 0, "a reserved name");
 	scraper_baseline(sc);
-	feed("cpu_percent 60\nx 2\nlate_one 3\n");
+	feed("cpu_percent 60\nx 2\nthreads 4\n"); /* late, and reserved too */
 	scraper_sample(sc, sk);
-	cr_expect_lt(registry_find_metric(&reg, "target_late_one"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_threads"), 0);
 	int sid = registry_series(&reg, own, NULL, 0);
 	cr_expect(sid >= sk->nslots || !sk->slots[sid].used, "stampede's own metric untouched");
 	json_t *j = report();
-	cr_expect_eq(json_integer_value(json_object_get(j, "lateFamilies")), 1);
+	json_t *d = json_object_get(j, "droppedMetrics");
+	cr_assert_eq(json_array_size(d), 3);
+	static const char *const names[] = { "target_cpu_percent", "target_rss_bytes",
+		                             "target_threads" };
+	for (size_t i = 0; i < 3; i++)
+		cr_expect_str_eq(json_string_value(json_object_get(json_array_get(d, i), "name")),
+		                 names[i]);
+	json_decref(j);
+}
+
+/* The reviewer's case: a family whose first sample comes after the start (a server's
+ * labelled counter appears at its first increment) is recorded from then on, and a
+ * counter born during the run counts its whole value. */
+Test(scrape, late_families_are_recorded_from_their_first_sample)
+{
+	start("# TYPE x counter\nx 1\n");
+	feed("x 2\nreqs_total{route=\"/a\"} 3\n# TYPE lg gauge\nlg 5\n"
+	     "# TYPE lh histogram\nlh_bucket{le=\"+Inf\"} 3\nlh_sum 0.6\nlh_count 3\n");
+	scraper_sample(sc, sk);
+	struct tag a[] = { { "route", "/a" } }, b[] = { { "route", "/b" } };
+	int reqs = registry_find_metric(&reg, "target_reqs_total");
+	cr_assert_geq(reqs, 0, "a late family is registered");
+	cr_expect_eq(reg.metrics[reqs].type, MT_COUNTER);
+	cr_expect_float_eq(sk->slots[sid_of("target_reqs_total", a, 1)].sum, 3, 1e-9);
+	cr_expect_float_eq(counted("target_x"), 1, 1e-9);
+	cr_expect_float_eq(slot_of("target_lg")->g_last, 5, 1e-9);
+	cr_expect_float_eq(counted("target_lh_sum"), 0.6, 1e-9);
+	cr_expect_float_eq(counted("target_lh_count"), 3, 1e-9);
+	sink_reset(sk);
+	feed("x 2\nreqs_total{route=\"/a\"} 7\nreqs_total{route=\"/b\"} 2\nlg 6\n"
+	     "lh_sum 0.8\nlh_count 4\n");
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(sk->slots[sid_of("target_reqs_total", a, 1)].sum, 4, 1e-9);
+	cr_expect_float_eq(sk->slots[sid_of("target_reqs_total", b, 1)].sum, 2, 1e-9);
+	cr_expect_float_eq(counted("target_lh_count"), 1, 1e-9);
+	scraper_set_requests(sc, 9);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "lateFamilies")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(j, "families")), 4);
+	cr_expect_eq(json_integer_value(json_object_get(j, "metrics")), 5);
+	cr_expect_float_eq(jnum(json_object_get(j, "counters"), "target_reqs_total"), 9, 1e-9);
+	cr_expect_float_eq(jnum(json_object_get(j, "perRequest"), "target_reqs_total"), 1, 1e-9);
+	cr_expect_eq(json_array_size(json_object_get(j, "droppedMetrics")), 0);
+	json_decref(j);
+}
+
+/* A family declared by "# TYPE" with no sample yet (the demo's http_requests_total before
+ * its first request) is registered at attach, so a threshold may name it. */
+Test(scrape, families_declared_without_samples_are_registered_at_attach)
+{
+	start("# TYPE http_requests_total counter\n# TYPE d histogram\n# TYPE s summary\n"
+	      "# TYPE g gauge\n# TYPE u untyped\n# TYPE n_total untyped\nup 1\n");
+	static const struct {
+		const char *name;
+		enum metric_type type;
+	} want[] = { { "target_http_requests_total", MT_COUNTER },
+		     { "target_d_sum", MT_COUNTER },
+		     { "target_d_count", MT_COUNTER },
+		     { "target_s_sum", MT_COUNTER },
+		     { "target_s_count", MT_COUNTER },
+		     { "target_g", MT_GAUGE },
+		     { "target_u", MT_GAUGE },
+		     { "target_n_total", MT_GAUGE } }; /* as its samples would be */
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		int m = registry_find_metric(&reg, want[i].name);
+		cr_assert_geq(m, 0, "%s registered at attach", want[i].name);
+		cr_expect_eq(reg.metrics[m].type, want[i].type, "%s", want[i].name);
+	}
+	cr_expect_lt(registry_find_metric(&reg, "target_d"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_d_bucket"), 0);
+	feed("# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} 4\n"
+	     "# TYPE d histogram\nd_bucket{le=\"+Inf\"} 4\nd_sum 0.5\nd_count 4\nup 1\n");
+	scraper_sample(sc, sk);
+	struct tag ok[] = { { "code", "200" } };
+	cr_expect_float_eq(sk->slots[sid_of("target_http_requests_total", ok, 1)].sum, 4, 1e-9);
+	cr_expect_float_eq(counted("target_d_sum"), 0.5, 1e-9);
+	cr_expect_float_eq(counted("target_d_count"), 4, 1e-9);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "lateFamilies")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(j, "families")), 7);
+	json_decref(j);
+}
+
+/* The metric cap holds for the families that come late too. */
+Test(scrape, late_families_respect_the_metric_cap)
+{
+	char *body = xmalloc(64 * 1024);
+	size_t n = 0;
+	for (int i = 0; i < SCRAPE_MAX_METRICS - 1; i++)
+		n += (size_t)sprintf(body + n, "g%d %d\n", i, i);
+	start(body);
+	sprintf(body + n, "late_a 1\nlate_b 2\nlate_c 3\n");
+	feed(body);
+	feed(body);
+	scraper_sample(sc, sk);
+	cr_expect_geq(registry_find_metric(&reg, "target_late_a"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_late_b"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_late_c"), 0);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "metrics")), SCRAPE_MAX_METRICS);
 	json_t *d = json_array_get(json_object_get(j, "droppedMetrics"), 0);
-	cr_expect_str_eq(json_string_value(json_object_get(d, "name")), "target_cpu_percent");
-	d = json_array_get(json_object_get(j, "droppedMetrics"), 1);
-	cr_expect_str_eq(json_string_value(json_object_get(d, "name")), "target_rss_bytes");
+	cr_expect_str_eq(json_string_value(json_object_get(d, "name")), "...");
+	json_decref(j);
+	free(body);
+}
+
+/* The reviewer's case: the probe's retries (a target started by --monitor-cmd that is not
+ * serving yet) are not failed scrapes of the run, nor its lastError. */
+Test(scrape, probe_retries_are_not_failed_scrapes)
+{
+	sc = scraper_new(NOWHERE, NULL);
+	for (int i = 0; i < 3; i++)
+		cr_expect_lt(scraper_probe(sc, err, sizeof(err)), 0);
+	const char *html = "<html>starting</html>";
+	cr_expect_eq(scraper_ingest(sc, html, strlen(html), err, sizeof(err)), -EPROTO);
+	feed("# TYPE c counter\nc 1\n"); /* the probe succeeds */
+	scraper_attach(sc, &reg, registry_nmetrics(&reg), NULL);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "failedScrapes")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(j, "okScrapes")), 1);
+	cr_expect(json_is_null(json_object_get(j, "lastError")));
+	json_decref(j);
+	scraper_baseline(sc); /* a scrape of the run: its failure counts */
+	j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "failedScrapes")), 1);
+	const char *last = json_string_value(json_object_get(j, "lastError"));
+	cr_expect(last && strstr(last, "onnect"), "%s", last ? last : "(null)");
 	json_decref(j);
 }
 
