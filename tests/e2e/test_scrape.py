@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from conftest import BIN
-from demo_fixtures import DemoServer
+from demo_fixtures import DemoServer, user_with_most_orders
 
 EXIT_OK, EXIT_THRESHOLDS, EXIT_INVALID = 0, 99, 104
 QUERIES = "target_demo_db_queries_total"
@@ -34,15 +34,7 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def user(demo):
     """(id, N): a user with several orders, N read from the demo's own answer."""
-    best = None
-    for uid in range(1, 40):
-        status, body = demo.get_json(f"/api/users/{uid}/orders")
-        assert status == 200, body
-        n = len(body["data"]["orders"])
-        if best is None or n > best[1]:
-            best = (uid, n)
-    assert best[1] >= 2, best
-    return best
+    return user_with_most_orders(demo, 1, 39)
 
 
 def result(r):
