@@ -34,4 +34,12 @@ int cmd_flamegraph(int argc, char **argv);
 void cmd_flamegraph_usage(void);
 void cmd_report_usage(void);
 
+/* `stampede history add|list|show|baseline ...`: the run history (docs/history.md). */
+int cmd_history(int argc, char **argv);
+void cmd_history_usage(void);
+
+/* `stampede compare BASELINE.json RESULT.json`: a run against a baseline (docs/compare.md). */
+int cmd_compare(int argc, char **argv);
+void cmd_compare_usage(void);
+
 #endif

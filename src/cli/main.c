@@ -20,27 +20,57 @@ static void usage(FILE *f)
 	    "  stampede plan --type T --rate R  print a test type's schedule (sends nothing)\n"
 	    "  stampede report RESULT.json -o report.html\n"
 	    "                                   an HTML report from a result file\n"
+	    "  stampede compare BASE.json RUN.json\n"
+	    "                                   a run against a baseline: regressions\n"
+	    "  stampede history add|list|show|baseline --db FILE\n"
+	    "                                   the run history in SQLite (docs/history.md)\n"
 	    "  stampede profile --pid PID       profile a process with perf: a flame graph\n"
 	    "  stampede flamegraph FOLDED       a flame graph of folded stacks (--diff A B)\n"
 	    "  stampede version                 print the version\n"
 	    "  stampede help [COMMAND]          this help, or a command's\n\n"
 	    "exit codes: 0 ok, 1 internal failure, 99 thresholds failed, 100 setup timeout,\n"
 	    "            101 teardown timeout, 104 invalid flags, 105 interrupted, 107 script\n"
-	    "            error, 108 aborted by a threshold, 110 an output not written\n"
+	    "            error, 108 aborted by a threshold, 110 an output not written,\n"
+	    "            111 profiling not possible, 112 a regression (compare)\n"
 	    "            (docs/cli.md)\n",
 	    STAMPEDE_VERSION);
 }
 
-/* The sub-commands, for "did you mean". */
-static const char *const commands[] = { "run",     "quickstart", "serve-demo", "report", "plan",
-	                                "profile", "flamegraph", "version",    "help" };
+/* The sub-commands: name, entry point, usage (NULL: the entry point's --help). */
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*usage)(void);
+} commands[] = {
+	{ "run", cmd_run, cmd_run_usage },
+	{ "quickstart", cmd_quickstart, NULL },
+	{ "serve-demo", cmd_serve_demo, cmd_serve_demo_usage },
+	{ "report", cmd_report, cmd_report_usage },
+	{ "plan", cmd_plan, cmd_plan_usage },
+	{ "history", cmd_history, cmd_history_usage },
+	{ "profile", cmd_profile, cmd_profile_usage },
+	{ "flamegraph", cmd_flamegraph, cmd_flamegraph_usage },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
 
 static void unknown_command(const char *cmd)
 {
-	int i = suggest_closest(cmd, strlen(cmd), commands, (int)ARRAY_SIZE(commands));
+	const char *names[ARRAY_SIZE(commands) + 2];
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		names[i] = commands[i].name;
+	names[ARRAY_SIZE(commands)] = "version";
+	names[ARRAY_SIZE(commands) + 1] = "help";
+	int i = suggest_closest(cmd, strlen(cmd), names, (int)ARRAY_SIZE(names));
 	if (i >= 0)
 		fprintf(stderr, "stampede: unknown command '%.200s' (did you mean '%s'?)\n\n", cmd,
-		        commands[i]);
+		        names[i]);
 	else
 		fprintf(stderr, "stampede: unknown command '%.200s'\n\n", cmd);
 	usage(stderr);
@@ -54,36 +84,17 @@ static int help(const char *cmd)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "run") == 0) {
-		cmd_run_usage();
+	const struct command *c = find_command(cmd);
+	if (!c) {
+		unknown_command(cmd);
+		return EXIT_INVALID_CONFIG;
+	}
+	if (c->usage) {
+		c->usage();
 		return 0;
 	}
-	if (strcmp(cmd, "serve-demo") == 0) {
-		cmd_serve_demo_usage();
-		return 0;
-	}
-	if (strcmp(cmd, "report") == 0) {
-		cmd_report_usage();
-		return 0;
-	}
-	if (strcmp(cmd, "plan") == 0) {
-		cmd_plan_usage();
-		return 0;
-	}
-	if (strcmp(cmd, "profile") == 0) {
-		cmd_profile_usage();
-		return 0;
-	}
-	if (strcmp(cmd, "flamegraph") == 0) {
-		cmd_flamegraph_usage();
-		return 0;
-	}
-	if (strcmp(cmd, "quickstart") == 0) {
-		char *qa[] = { "quickstart", "--help", NULL };
-		return cmd_quickstart(2, qa);
-	}
-	unknown_command(cmd);
-	return EXIT_INVALID_CONFIG;
+	char *av[] = { (char *)c->name, "--help", NULL };
+	return c->run(2, av);
 }
 
 int main(int argc, char **argv)
@@ -93,20 +104,9 @@ int main(int argc, char **argv)
 		return EXIT_INVALID_CONFIG;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "serve-demo") == 0)
-		return cmd_serve_demo(argc - 1, argv + 1);
-	if (strcmp(cmd, "quickstart") == 0)
-		return cmd_quickstart(argc - 1, argv + 1);
-	if (strcmp(cmd, "report") == 0)
-		return cmd_report(argc - 1, argv + 1);
-	if (strcmp(cmd, "plan") == 0)
-		return cmd_plan(argc - 1, argv + 1);
-	if (strcmp(cmd, "profile") == 0)
-		return cmd_profile(argc - 1, argv + 1);
-	if (strcmp(cmd, "flamegraph") == 0)
-		return cmd_flamegraph(argc - 1, argv + 1);
+	const struct command *c = find_command(cmd);
+	if (c)
+		return c->run(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("stampede %s\n", STAMPEDE_VERSION);
 		return 0;
