@@ -15,6 +15,7 @@
 #include "analysis/analyses.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
+#include "cli/history_meta.h"
 #include "cli/monitor_args.h"
 #include "cli/profile_run.h"
 #include "cli/type_args.h"
@@ -111,6 +112,10 @@ void cmd_run_usage(void)
 	       "      --profile-out FILE    the flame graph (default: NAME.profile.svg beside\n"
 	       "                            --out result=NAME.json, else profile.svg)\n"
 	       "      --profile-hz N        samples per second, 1 to 100000 (default 99)\n");
+	printf("\nHistory (docs/history.md): keep the run in a SQLite history of runs, for\n"
+	       "`stampede history list|show|trend|baseline|gate`.\n"
+	       "      --history FILE.db     add the run to this history (created if missing)\n"
+	       "      --history-tag TAG     a label kept with it (\"nightly\", \"v1.2\")\n");
 	printf("\nDurations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
@@ -149,6 +154,8 @@ enum {
 	OPT_PROFILE,
 	OPT_PROFILE_OUT,
 	OPT_PROFILE_HZ,
+	OPT_HISTORY,
+	OPT_HISTORY_TAG,
 };
 
 static const struct option long_opts[] = {
@@ -193,6 +200,8 @@ static const struct option long_opts[] = {
 	{ "profile", no_argument, NULL, OPT_PROFILE },
 	{ "profile-out", required_argument, NULL, OPT_PROFILE_OUT },
 	{ "profile-hz", required_argument, NULL, OPT_PROFILE_HZ },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "history-tag", required_argument, NULL, OPT_HISTORY_TAG },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
@@ -237,6 +246,8 @@ struct run_args {
 	const char *profile_out;  /* --profile-out, or NULL */
 	int64_t profile_hz;       /* --profile-hz, 0 when not given */
 	char *profile_svg;        /* where the flame graph goes (check_profile), or NULL */
+	const char *history;      /* --history FILE.db, or NULL (history/history.h) */
+	const char *history_tag;  /* --history-tag, or NULL */
 	int64_t grace_us;
 	bool grace_set;
 	const char *summary_export;
@@ -596,6 +607,54 @@ static int check_profile(struct run_args *a)
 	return 0;
 }
 
+/* --history: the file must be a stampede history, or one that can be made, before the
+ * test starts (exit 104 otherwise: a run whose history cannot be kept is refused). */
+static int check_history(const struct run_args *a)
+{
+	char err[512];
+	struct history *h;
+	if (a->history_tag && !a->history) {
+		fprintf(stderr,
+		        "stampede: --history-tag goes with --history (give --history too)\n");
+		return -EINVAL;
+	}
+	if (!a->history)
+		return 0;
+	if (history_open(a->history, true, &h, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: --history %s\n", err);
+		return -EINVAL;
+	}
+	history_close(h);
+	return 0;
+}
+
+/* Add the run to --history: its test hash, git commit and branch, the tag. Returns 0 or
+ * -1 after saying why (the run's outputs are written: exit 110). */
+static int add_to_history(const char *path, const char *tag, const struct result *r)
+{
+	char err[512], warn[512] = "";
+	struct history_meta m;
+	struct history *h;
+	int64_t id = -1;
+	if (history_meta_collect(r, tag, &m, warn, sizeof(warn)) < 0) {
+		fprintf(stderr, "stampede: --history %s: the test's hash failed\n", path);
+		return -1;
+	}
+	if (*warn)
+		fprintf(stderr, "stampede: warning: --history: %s\n", warn);
+	if (history_open(path, true, &h, err, sizeof(err)) == 0) {
+		id = history_add(h, r, &m, err, sizeof(err));
+		history_close(h);
+	}
+	if (id < 0)
+		fprintf(stderr, "stampede: --history: the run was not added: %s\n", err);
+	else
+		fprintf(stderr, "stampede: added to %s as run %lld (test %s)\n", path,
+		        (long long)id, m.test_hash);
+	history_meta_release(&m);
+	return id < 0 ? -1 : 0;
+}
+
 /* options.profile in the result: {svg, hz}, with --profile only. */
 static void profile_options(const struct run_args *a, json_t *options)
 {
@@ -819,6 +878,17 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return 0;
 	case OPT_PROFILE_HZ:
 		return opt_int("--profile-hz", arg, 1, 100000, &a->profile_hz);
+	case OPT_HISTORY:
+		if (!*arg)
+			return cli_bad_value("--history", arg, "give the history's file (runs.db)");
+		a->history = arg;
+		return 0;
+	case OPT_HISTORY_TAG:
+		if (!*arg || strlen(arg) > 200)
+			return cli_bad_value("--history-tag", arg,
+			                     "a label of 1 to 200 characters");
+		a->history_tag = arg;
+		return 0;
 	case OPT_SEED: {
 		int64_t s;
 		if (opt_int("--seed", arg, 0, INT64_MAX, &s) < 0)
@@ -842,6 +912,8 @@ struct outputs {
 	struct script *script;    /* handle_summary(), or NULL */
 	struct monitor *mon;      /* --monitor-*: what was watched, or NULL */
 	struct profile_run *prof; /* --profile, or NULL */
+	const char *history;      /* --history, or NULL */
+	const char *history_tag;
 };
 
 static void outputs_interval(void *ctx, const struct result_interval *iv)
@@ -882,6 +954,8 @@ static int outputs_finish(void *ctx, struct result *r)
 		}
 	}
 	if (pipeline_finish(o->p, r, printed) > 0)
+		flags |= RUN_OUT_FAILED;
+	if (o->history && add_to_history(o->history, o->history_tag, r) < 0)
 		flags |= RUN_OUT_FAILED;
 	return flags;
 }
@@ -941,7 +1015,7 @@ static struct profile_run *profile_start(const struct run_args *a, const struct 
 static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, struct run_opts *ro,
                             struct script *sc, json_t *stats)
 {
-	struct outputs o = { .script = sc };
+	struct outputs o = { .script = sc, .history = a->history, .history_tag = a->history_tag };
 	char err[512];
 	int rc;
 	outputs_env(a, cfg, stats, &o.env);
@@ -1538,7 +1612,8 @@ int cmd_run(int argc, char **argv)
 		        argv[optind + 1]);
 		goto out;
 	}
-	if (apply_type_and_slo(&a, optind < argc) < 0 || check_profile(&a) < 0)
+	if (apply_type_and_slo(&a, optind < argc) < 0 || check_profile(&a) < 0 ||
+	    check_history(&a) < 0)
 		goto out;
 	if (optind < argc) {
 		rc = run_script(&a, argv[optind]);

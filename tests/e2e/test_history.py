@@ -239,3 +239,33 @@ def test_bad_input(runs, tmp_path):
     assert p.returncode == 0 and "exit codes" in p.stdout
     p = sh("help", "history")
     assert p.returncode == 0 and "history add" in p.stdout
+
+
+def test_run_history_adds_each_run(tmp_path):
+    """`run --history FILE --history-tag T` adds the run at its end (the same test hash for
+    the same test); a file that is not a history is refused before anything is sent."""
+    demo = ServeDemo(tmp_path, ["--port", "0"])
+    db = tmp_path / "runs.db"
+    try:
+        url = f"http://127.0.0.1:{demo.port}/api/products/1"
+        for tag in ("first", "second"):
+            p = sh("run", "--url", url, "--vus", "2", "--duration", "1s", "--no-summary",
+                   "--history", db, "--history-tag", tag)
+            assert p.returncode == 0, p.stderr
+            assert f"added to {db} as run" in p.stderr, p.stderr
+        notdb = tmp_path / "notes.txt"
+        notdb.write_text("not a database\n")
+        p = sh("run", "--url", url, "--vus", "1", "--duration", "1s", "--history", notdb)
+        assert p.returncode == EXIT_CONFIG, p.stderr
+        assert "not a stampede history" in p.stderr, p.stderr
+        p = sh("run", "--url", url, "--duration", "1s", "--history-tag", "x")
+        assert p.returncode == EXIT_CONFIG and "goes with --history" in p.stderr, p.stderr
+    finally:
+        demo.stop()
+    p = sh("history", "list", "--db", db, "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    runs_ = doc["runs"] if isinstance(doc, dict) else doc
+    assert [r["tag"] for r in runs_] == ["second", "first"], runs_
+    assert len({r["testHash"] for r in runs_}) == 1, runs_
+    assert notdb.read_text() == "not a database\n", "the refused file was changed"
