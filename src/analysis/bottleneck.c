@@ -7,14 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/leak.h"
 #include "metrics/hdr.h"
 #include "util/common.h"
 
 #define CPU_TARGET_SHARE   0.85 /* of the cores the target can use */
 #define CPU_HOST_PERCENT   90.0 /* the machine's CPU, % */
 #define CPU_THREAD_PERCENT 90.0 /* one thread's demand: running or waiting for a CPU, % */
+#define CPU_THREAD_SHARE   0.5  /* ... and its share of the process's demand, at least */
 #define LAT_FACTOR         4.0  /* a window's p95 against the best window's */
 #define LAT_MARGIN_MS      10.0 /* ... and at least this much over it */
+#define LAT_MIN_BUSY       1.0  /* ... with at least this many requests in service at once */
 #define LAT_MIN_REQS       20   /* a window with fewer responses sets no baseline */
 #define DROP_SHARE         0.01 /* of a window's arrivals */
 #define FAIL_SHARE         0.01 /* of the requests: errors that matter */
@@ -36,6 +39,9 @@ struct judged {
 	double base_p95, worst_p95, x_max, x_sat, pool, dropped;
 	int lat_sat_windows;
 	double swap_growth, rss_first, rss_last, rss_peak, overflows;
+	double swap_since,
+	    limit_since;     /* when swap grew SWAP_GROWTH, RSS reached the limit's share */
+	double rss_at_limit; /* the RSS then */
 	bool gen_saturated, gen_host;
 	double gen_host_since;
 	double host_since; /* the machine's CPU >= CPU_HOST_PERCENT, sustained */
@@ -76,22 +82,6 @@ static void add(json_t *arr, const char *fmt, ...)
 	json_array_append_new(arr, json_string(s));
 }
 
-/* Bytes in words (1.5 MiB). */
-static const char *mib(double b, char *s, size_t len)
-{
-	if (!fin(b))
-		snprintf(s, len, "?");
-	else if (fabs(b) >= 1024.0 * 1024 * 1024)
-		snprintf(s, len, "%.1f GiB", b / (1024.0 * 1024 * 1024));
-	else if (fabs(b) >= 1024.0 * 1024)
-		snprintf(s, len, "%.1f MiB", b / (1024.0 * 1024));
-	else if (fabs(b) >= 1024)
-		snprintf(s, len, "%.1f KiB", b / 1024);
-	else
-		snprintf(s, len, "%.0f B", b);
-	return s;
-}
-
 static void cpu_facts(const struct bn_input *in, struct judged *j)
 {
 	int cpus = in->host_cpus > 0 ? in->host_cpus : 1;
@@ -125,7 +115,9 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 		                     (host_busy && tc >= 0.5 * hc * cpus));
 		/* one thread at a whole core: the work is serialised on it, whatever the
 		 * process's total (an event loop, a lock holder, a single worker) */
-		bool one = fin(th) && th >= CPU_THREAD_PERCENT && j->cap_cores > 1;
+		double dem = at(in->cpu_demand, i);
+		bool one = fin(th) && th >= CPU_THREAD_PERCENT && j->cap_cores > 1 &&
+		           (!fin(dem) || th >= CPU_THREAD_SHARE * dem);
 		j->thread_sat_s += one && !cpu[i];
 		cpu[i] = cpu[i] || one;
 		gen[i] = fin(gc) && host_busy && gc >= 0.5 * hc * cpus;
@@ -170,8 +162,12 @@ static void latency_facts(const struct bn_input *in, struct judged *j)
 	double xs = 0;
 	for (int i = 0; i < in->nwin; i++) {
 		double p = in->win_p95[i], d = in->win_dropped ? in->win_dropped[i] : 0;
+		/* requests in service at once (Little's law: served/s x mean time); below
+		 * one no worker waits for another: the slowness is jitter, not a queue */
+		double busy = in->win_good[i] / MAX(in->win_step, 1) * in->win_mean[i] / 1000.0;
 		bool slow = fin(j->base_p95) && fin(p) && in->win_reqs[i] >= 5 &&
-		            p >= MAX(LAT_FACTOR * j->base_p95, j->base_p95 + LAT_MARGIN_MS);
+		            p >= MAX(LAT_FACTOR * j->base_p95, j->base_p95 + LAT_MARGIN_MS) &&
+		            !(fin(busy) && busy < LAT_MIN_BUSY);
 		bool drops = d > DROP_SHARE * (in->win_reqs[i] + d) && d >= 1;
 		sat[i] = slow || drops;
 		if (sat[i]) {
@@ -208,17 +204,17 @@ static void conn_facts(const struct bn_input *in, struct judged *j)
 
 static void mem_facts(const struct bn_input *in, struct judged *j)
 {
-	j->since[R_MEM] = NAN;
 	double swap0 = NAN;
 	j->rss_first = j->rss_last = j->rss_peak = NAN;
+	j->swap_since = j->limit_since = j->rss_at_limit = NAN;
 	for (int i = 0; i < in->n; i++) {
 		double s = at(in->swap_used, i), r = at(in->rss, i);
 		if (fin(s)) {
 			if (!fin(swap0))
 				swap0 = s;
 			j->swap_growth = MAX(j->swap_growth, s - swap0);
-			if (s - swap0 >= SWAP_GROWTH && !fin(j->since[R_MEM]))
-				j->since[R_MEM] = i;
+			if (s - swap0 >= SWAP_GROWTH && !fin(j->swap_since))
+				j->swap_since = i;
 		}
 		if (fin(r)) {
 			if (!fin(j->rss_first))
@@ -226,10 +222,13 @@ static void mem_facts(const struct bn_input *in, struct judged *j)
 			j->rss_last = r;
 			j->rss_peak = fin(j->rss_peak) ? MAX(j->rss_peak, r) : r;
 			if (fin(in->mem_limit) && in->mem_limit > 0 &&
-			    r >= MEM_LIMIT_SHARE * in->mem_limit && !fin(j->since[R_MEM]))
-				j->since[R_MEM] = i;
+			    r >= MEM_LIMIT_SHARE * in->mem_limit && !fin(j->limit_since))
+				j->limit_since = i, j->rss_at_limit = r;
 		}
 	}
+	j->since[R_MEM] = !fin(j->limit_since)  ? j->swap_since
+	                  : !fin(j->swap_since) ? j->limit_since
+	                                        : MIN(j->swap_since, j->limit_since);
 }
 
 static json_t *row(const char *resource, const char *util, const char *sat, const char *err,
@@ -272,10 +271,12 @@ static json_t *use_table(const struct bn_input *in, const struct judged *j)
 		         j->host_peak, in->host_cpus);
 		snprintf(s, sizeof(s), "%d s at %.0f%% or more", j->host_sat_s, CPU_HOST_PERCENT);
 		json_array_append_new(t, row("machine CPU", u, s, "-", j->host_since));
-		snprintf(u, sizeof(u), "RSS %s -> %s%s%s", mib(j->rss_first, a, sizeof(a)),
-		         mib(j->rss_last, b, sizeof(b)), fin(in->mem_limit) ? " of " : "",
-		         fin(in->mem_limit) ? mib(in->mem_limit, c, sizeof(c)) : "");
-		snprintf(s, sizeof(s), "swap grew %s%s", mib(j->swap_growth, a, sizeof(a)),
+		snprintf(
+		    u, sizeof(u), "RSS %s -> %s%s%s", format_bytes_iec(j->rss_first, a, sizeof(a)),
+		    format_bytes_iec(j->rss_last, b, sizeof(b)), fin(in->mem_limit) ? " of " : "",
+		    fin(in->mem_limit) ? format_bytes_iec(in->mem_limit, c, sizeof(c)) : "");
+		snprintf(s, sizeof(s), "swap grew %s%s",
+		         format_bytes_iec(j->swap_growth, a, sizeof(a)),
 		         in->rss_leaking ? "; leaking" : "");
 		json_array_append_new(t, row("memory", u, s, "-", j->since[R_MEM]));
 	}
@@ -299,7 +300,7 @@ static json_t *use_table(const struct bn_input *in, const struct judged *j)
 /* The sentence naming resource k, with its evidence. */
 static void name_it(int k, const struct bn_input *in, const struct judged *j, char *s, size_t len)
 {
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 	switch (k) {
 	case R_CONN:
 		if (in->turned_away > 0)
@@ -347,23 +348,25 @@ static void name_it(int k, const struct bn_input *in, const struct judged *j, ch
 		    fin(j->since[R_POOL]) ? ", and latency rose with it" : "");
 		break;
 	case R_MEM:
-		if (j->swap_growth >= SWAP_GROWTH)
+		if (fin(j->swap_since) && !(j->limit_since < j->swap_since))
 			snprintf(s, len,
 			         "Memory: the machine started swapping at %.0f s (swap grew %s): "
 			         "memory ran out before anything else.",
-			         j->since[R_MEM], mib(j->swap_growth, a, sizeof(a)));
-		else if (fin(j->since[R_MEM]))
+			         j->swap_since, format_bytes_iec(j->swap_growth, a, sizeof(a)));
+		else if (fin(j->limit_since))
 			snprintf(
 			    s, len,
-			    "Memory: the target's RSS reached %s at %.0f s, within 10%% of its "
-			    "limit (%s).",
-			    mib(j->rss_peak, a, sizeof(a)), j->since[R_MEM],
-			    mib(in->mem_limit, b, sizeof(b)));
+			    "Memory: the target's RSS reached %s at %.0f s, within %.0f%% of its "
+			    "limit (%s); it peaked at %s.",
+			    format_bytes_iec(j->rss_at_limit, a, sizeof(a)), j->limit_since,
+			    100 * (1 - MEM_LIMIT_SHARE),
+			    format_bytes_iec(in->mem_limit, b, sizeof(b)),
+			    format_bytes_iec(j->rss_peak, c, sizeof(c)));
 		else
 			snprintf(s, len,
 			         "Memory: nothing saturated, but the target's RSS is leaking "
 			         "(about %s per request; see the leak analysis): it will run out.",
-			         mib(in->leak_per_request, a, sizeof(a)));
+			         format_bytes_iec(in->leak_per_request, a, sizeof(a)));
 		break;
 	case R_POOL:
 		if (in->monitored)
@@ -396,6 +399,7 @@ json_t *bottleneck_judge(const struct bn_input *in)
 	memset(&j, 0, sizeof(j));
 	for (int k = 0; k < R__N; k++)
 		j.since[k] = NAN;
+	j.swap_since = j.limit_since = j.rss_at_limit = NAN;
 	cpu_facts(in, &j);
 	latency_facts(in, &j);
 	conn_facts(in, &j);
@@ -475,7 +479,7 @@ json_t *bottleneck_judge(const struct bn_input *in)
 	if (in->monitored && in->rss_leaking && first != R_MEM && !leak_only) {
 		char a[32];
 		add(ev, "Also: the target's RSS is leaking (about %s per request).",
-		    mib(in->leak_per_request, a, sizeof(a)));
+		    format_bytes_iec(in->leak_per_request, a, sizeof(a)));
 	}
 	if (j.other_s >= SUSTAIN)
 		add(ev,
@@ -610,6 +614,7 @@ json_t *bottleneck_analyse(const struct result *r)
 			                        : th->ts.points[i].v[2];
 	double *tc = per_second(r, "target_cpu_percent", in.n);
 	double *tm = per_second(r, "target_thread_busy_max_percent", in.n);
+	double *dm = per_second(r, "target_cpu_demand_percent", in.n);
 	double *hc = per_second(r, "host_cpu_percent", in.n);
 	double *gc = per_second(r, "generator_cpu_percent", in.n);
 	double *sw = per_second(r, "host_swap_used_bytes", in.n);
@@ -618,13 +623,13 @@ json_t *bottleneck_analyse(const struct result *r)
 	in.target_cpu = tc, in.host_cpu = hc, in.gen_cpu = gc, in.swap_used = sw, in.rss = rss;
 	in.listen_overflows = lo;
 	in.thread_cpu_max = tm;
+	in.cpu_demand = dm;
 	const json_t *leak =
 	    json_object_get(json_object_get(r->analyses, "leaks"), "target_rss_bytes");
 	in.rss_leaking = json_is_true(json_object_get(leak, "leaking"));
 	const json_t *per = json_object_get(leak, "perRequest");
 	in.leak_per_request = json_is_number(per) ? json_number_value(per) : NAN;
-	const json_t *lim = json_object_get(leak, "limit");
-	in.mem_limit = json_is_number(lim) ? json_number_value(lim) : NAN;
+	in.mem_limit = leak_memory_limit(r); /* whether or not the leaks were judged */
 
 	/* the latency windows wholly inside the run */
 	in.min_ms = NAN;
@@ -688,6 +693,6 @@ json_t *bottleneck_analyse(const struct result *r)
 	in.host_saturated_s = r->gen.host_saturated_seconds;
 
 	json_t *o = bottleneck_judge(&in);
-	free(tc), free(tm), free(hc), free(gc), free(sw), free(rss), free(lo), free(w);
+	free(tc), free(tm), free(dm), free(hc), free(gc), free(sw), free(rss), free(lo), free(w);
 	return o;
 }

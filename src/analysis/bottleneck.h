@@ -3,29 +3,51 @@
  * by Brendan Gregg's USE method: for every resource seen during the run, its
  * utilisation, saturation and errors, and when it first saturated, on the run's clock.
  *
- * Resources and what saturates them (every constant below is documented in
- * docs/monitoring.md "How the verdict is reached"):
- *   generator  a worker of stampede itself >= 95% busy for BN_GEN_SECONDS seconds or more
- *              (result.gen.saturated_seconds): said first, whatever else is found, since
- *              the numbers then understate the target
- *   CPU        the target's CPU >= 85% of the cores it can use (min(host CPUs, its
- *              threads)), or the machine's CPU >= 90% with the target using at least half
- *              of it, or one of its threads running or waiting for a CPU >= 90% of the
- *              time when it can use more than one core (the work serialised on that
- *              thread: target_thread_busy_max_percent), for 2 seconds running (needs
- *              --monitor-*)
- *   connections  requests turned away: connection refused/reset/timeouts, empty responses,
- *              or 503/429 answers, being at least half of the failures and 1% of the
- *              requests; or the kernel's listen-queue overflows (host_listen_overflows)
- *   memory     the target's RSS leaking (analyses.leaks), within 10% of its memory limit,
- *              or the host swapping (host_swap_used_bytes growing by 16 MiB or more)
- *   pool/queue the latency saturated (a window's p95 at least 4x the best window's p95 and
- *              10 ms over it, or iterations dropped in it) while CPU did not: requests
- *              waited for something other than CPU (workers, DB connections, a lock);
- *              the most served per second times the fastest response's time is a lower
- *              bound of that pool's size (Little's law, N = X R, every R >= the fastest)
- * The earliest onset is named; on a tie: connections, CPU, memory, pool. Without a
- * saturated resource: errors (failures with nothing saturated) or none (the headroom).
+ * Resources and what saturates them, with the constants of bottleneck.c (each documented
+ * in docs/monitoring.md "How the verdict is reached"). "Running": SUSTAIN (2) seconds or
+ * windows in a row, or up to the run's end.
+ *   generator  a worker of stampede itself >= 95% busy for BN_GEN_SECONDS (2) seconds or more
+ *              (result.gen.saturated_seconds); or the machine's CPU >= CPU_HOST_PERCENT
+ *              (90%) with stampede using at least half of it (generator_cpu_percent >=
+ *              0.5 x host_cpu_percent x host CPUs), running: "most of the machine's CPU".
+ *              Said first, whatever else is found, since the numbers then understate the
+ *              target (the target's own verdict follows in the evidence)
+ *   CPU        (needs a watched target) in a second, the target's CPU >= CPU_TARGET_SHARE
+ *              (85%) of the cores it can use (min(host CPUs, its threads)); or the
+ *              machine's CPU >= CPU_HOST_PERCENT (90%) with the target using at least half
+ *              of it (target_cpu_percent >= 0.5 x host_cpu_percent x host CPUs); or its
+ *              busiest thread running or waiting for a CPU >= CPU_THREAD_PERCENT (90%) of
+ *              the time (target_thread_busy_max_percent) when it can use more than one
+ *              core, and that thread holds at least CPU_THREAD_SHARE (half) of the
+ *              process's demand (target_cpu_demand_percent: the work serialised on that
+ *              thread, not many threads all waiting for a busy machine); running
+ *   connections  failures >= FAIL_SHARE (1%) of the requests (and at least one) with the
+ *              turned-away kinds (connection_refused, connection_reset, connect_timeout,
+ *              connect_error, empty_response, write_error, status_503, status_429) >= half
+ *              of the failures, from the first second with >= FAIL_SHARE failures (else
+ *              0 s); or any second with the kernel's listen queue overflowing
+ *              (host_listen_overflows > 0), from the first such second
+ *   memory     (needs a watched target) swap growing by SWAP_GROWTH (16 MiB) or more since
+ *              the first reading (host_swap_used_bytes); or the target's RSS >=
+ *              MEM_LIMIT_SHARE (90%) of its memory limit (leak_memory_limit: --memory-limit,
+ *              else the cgroup's; whatever the run's length); each from its first second.
+ *              A leak (analyses.leaks.target_rss_bytes.leaking) alone is named only when
+ *              nothing else saturated, with no onset
+ *   pool/queue a window whose p95 (of >= 5 responses) is >= LAT_FACTOR (4) x the best p95
+ *              of the windows with >= LAT_MIN_REQS (20) responses and >= LAT_MARGIN_MS
+ *              (10 ms) over it with at least LAT_MIN_BUSY (1) request in service at once
+ *              (served/s x its mean response time: below one, nothing queued and the
+ *              slowness is jitter), or whose dropped iterations are > DROP_SHARE (1%) of its
+ *              arrivals (and at least one); running, in windows. With a watched target
+ *              whose CPU saturated it is CPU's symptom and not named; otherwise requests
+ *              waited for something other than CPU (workers, DB connections, a lock); the
+ *              most served (without error) per second times the fastest response's time
+ *              is a lower bound of that pool's size (Little's law, N = X R, every R >= the
+ *              fastest). Without a watched target the verdict is "unknown"
+ * The earliest onset is named: taken in the order connections, CPU, memory, pool, a later
+ * one replaces the one named only when it saturated more than a window plus 1 s earlier.
+ * Without a saturated resource: errors (failures >= FAIL_SHARE of the requests with
+ * nothing saturated) or none (the headroom).
  */
 #ifndef STAMPEDE_ANALYSIS_BOTTLENECK_H
 #define STAMPEDE_ANALYSIS_BOTTLENECK_H
@@ -46,6 +68,7 @@ struct bn_input {
 	double target_threads;        /* the most seen; NaN: unknown */
 	const double *target_cpu;     /* % of one core */
 	const double *thread_cpu_max; /* its busiest thread's demand: on or waiting for a CPU, % */
+	const double *cpu_demand;     /* all its threads' demand (on or waiting for a CPU), % */
 	const double *host_cpu;       /* % of the machine */
 	const double *gen_cpu;        /* % of one core: stampede itself */
 	const double *swap_used;      /* bytes */

@@ -2,6 +2,7 @@
 #include "analysis/leak.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,29 @@ static double robust_sd(const double *x, const double *y, int n, double slope, d
 	double mad = median(r, n);
 	free(r);
 	return 1.4826 * mad;
+}
+
+/* The verdict of a judged series from its figures: each test once, the first one failed
+ * (in the order significant, the floor, the noise, persistent) is the reason, and the
+ * flags are read from the same tests. */
+static void decide(struct leak_verdict *v, double floor_abs, double floor_rel)
+{
+	v->floor_abs = floor_abs;
+	v->floor_rel = floor_rel;
+	v->floor = MAX(floor_abs, floor_rel * fabs(v->start_level));
+	bool rises = v->rising && v->per_s_lo > 0;
+	bool above_floor = v->growth >= v->floor;
+	bool above_noise = v->growth >= LEAK_NOISE_FACTOR * v->noise;
+	bool both_halves = v->half_per_s[0] > 0 && v->half_per_s[1] > 0; /* false on NaN */
+	v->reason = !rises         ? LEAK_NOT_SIGNIFICANT
+	            : !above_floor ? LEAK_BELOW_FLOOR
+	            : !above_noise ? LEAK_IN_NOISE
+	            : !both_halves ? LEAK_NOT_PERSISTENT
+	                           : LEAK_LEAKS;
+	v->significant = rises;
+	v->material = above_floor && above_noise;
+	v->persistent = both_halves;
+	v->leaking = v->reason == LEAK_LEAKS;
 }
 
 void leak_judge(const double *t, const double *y, int n, double step_s, double from_s, double to_s,
@@ -79,24 +103,24 @@ void leak_judge(const double *t, const double *y, int n, double step_s, double f
 	out->per_s_lo = tr.slope_lo;
 	out->per_s_hi = tr.slope_hi;
 	out->p = tr.p;
+	out->rising = tr.direction > 0;
 	out->start_level = tr.intercept + tr.slope * from_s;
 	out->end_level = tr.intercept + tr.slope * to_s;
 	out->growth = tr.slope * span;
-	out->significant = tr.direction > 0 && tr.slope_lo > 0;
 	out->noise = robust_sd(xs, ys, got, tr.slope, tr.intercept);
+	out->half_per_s[0] = out->half_per_s[1] = NAN;
 	/* persistent: each half of the window rises on its own (a wandering level rises in
 	 * one half and falls in the other; a leak rises in both) */
 	struct trend_result h1, h2;
 	int half = got / 2;
-	out->persistent = half >= TREND_MIN_N &&
-	                  trend_test(xs, ys, half, LEAK_ALPHA, TREND_CORR_HAMED_RAO, &h1) == 0 &&
-	                  trend_test(xs + half, ys + half, got - half, LEAK_ALPHA,
-	                             TREND_CORR_HAMED_RAO, &h2) == 0 &&
-	                  h1.slope > 0 && h2.slope > 0;
-	out->material = out->growth >= floor_abs &&
-	                out->growth >= floor_rel * fabs(out->start_level) &&
-	                out->growth >= LEAK_NOISE_FACTOR * out->noise;
-	out->leaking = out->significant && out->material && out->persistent;
+	if (half >= TREND_MIN_N &&
+	    trend_test(xs, ys, half, LEAK_ALPHA, TREND_CORR_HAMED_RAO, &h1) == 0 &&
+	    trend_test(xs + half, ys + half, got - half, LEAK_ALPHA, TREND_CORR_HAMED_RAO, &h2) ==
+	        0) {
+		out->half_per_s[0] = h1.slope;
+		out->half_per_s[1] = h2.slope;
+	}
+	decide(out, floor_abs, floor_rel);
 	free(xs);
 	free(ys);
 }
@@ -113,19 +137,12 @@ static const struct {
 	{ "generator_rss_bytes", "stampede's own memory (RSS)", true, 1 << 20, 0.02 },
 };
 
-/* "12.3 MB" (decimal units, as the summary's data) or "12" for counts, into buf. */
+/* v in binary units when bytes, else a count ("12", "3.50"), into buf. */
 static const char *amount(double v, bool bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	if (!bytes) {
-		snprintf(buf, len, "%.*f", fabs(v) < 10 ? 2 : fabs(v) < 100 ? 1 : 0, v);
-		return buf;
-	}
-	int u = 0;
-	double a = fabs(v);
-	while (a >= 1000 && u < 4)
-		a /= 1000, v /= 1000, u++;
-	snprintf(buf, len, "%.*f %s", a < 10 ? 2 : a < 100 ? 1 : 0, v, units[u]);
+	if (bytes)
+		return format_bytes_iec(v, buf, len);
+	snprintf(buf, len, "%.*f", fabs(v) < 10 ? 2 : fabs(v) < 100 ? 1 : 0, v);
 	return buf;
 }
 
@@ -171,14 +188,121 @@ static json_t *num_or_null(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* Append to buf (len bytes, *k used); a sentence cut at len stays NUL-terminated. */
+static void appendf(char *buf, size_t len, size_t *k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void appendf(char *buf, size_t len, size_t *k, const char *fmt, ...)
+{
+	if (*k + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(buf + *k, len - *k, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*k = MIN(*k + (size_t)w, len - 1);
+}
+
+/* "it leaks: ..." for a leaking verdict, into buf. */
+static void leak_text(const struct leak_verdict *v, const char *what, bool bytes, double per_req,
+                      double limit, double to_limit, char *buf, size_t len)
+{
+	char a[32], b[32], c[32], d[32];
+	size_t k = 0;
+	if (len)
+		buf[0] = 0;
+	appendf(buf, len, &k, "%s leaks: it grows %s/s (95%% CI %s/s to %s/s)", what,
+	        amount(v->per_s, bytes, a, sizeof(a)), amount(v->per_s_lo, bytes, b, sizeof(b)),
+	        amount(v->per_s_hi, bytes, c, sizeof(c)));
+	if (isfinite(per_req))
+		appendf(buf, len, &k, ", %s per request", amount(per_req, bytes, a, sizeof(a)));
+	if (isfinite(to_limit)) {
+		span_text(to_limit, d, sizeof(d));
+		appendf(buf, len, &k, "; at this rate it reaches its %s limit in %s",
+		        format_bytes_iec(limit, a, sizeof(a)), d);
+	}
+	appendf(buf, len, &k, " (from %.0f s to %.0f s, after the warm-up)", v->from_s, v->to_s);
+}
+
+const char *leak_sentence(const struct leak_verdict *v, const char *what, bool bytes,
+                          double per_request, double limit, double to_limit, char *buf, size_t len)
+{
+	char g[32], a[32], b[32], c[32];
+	double from = v->from_s, to = v->to_s;
+	amount(v->growth, bytes, g, sizeof(g));
+	switch (v->reason) {
+	case LEAK_UNJUDGED:
+		snprintf(buf, len, "%s: not judged (%s)", what, v->why ? v->why : "no data");
+		break;
+	case LEAK_LEAKS:
+		leak_text(v, what, bytes, per_request, limit, to_limit, buf, len);
+		break;
+	case LEAK_NOT_SIGNIFICANT:
+		if (!v->rising)
+			snprintf(buf, len,
+			         "%s: no leak (no upward trend from %.0f s to %.0f s, p=%.2g)",
+			         what, from, to, v->p);
+		else
+			snprintf(
+			    buf, len,
+			    "%s: no leak (the test says rising from %.0f s to %.0f s, p=%.2g, but "
+			    "the slope's 95%% CI, %s to %s/s, includes 0)",
+			    what, from, to, v->p, amount(v->per_s_lo, bytes, a, sizeof(a)),
+			    amount(v->per_s_hi, bytes, b, sizeof(b)));
+		break;
+	case LEAK_BELOW_FLOOR:
+		snprintf(buf, len,
+		         "%s: no leak; it grew %s from %.0f s to %.0f s, less than what counts: %s "
+		         "(the larger of %s and %.0f%% of its starting level, %s)",
+		         what, g, from, to, amount(v->floor, bytes, a, sizeof(a)),
+		         amount(v->floor_abs, bytes, b, sizeof(b)), 100 * v->floor_rel,
+		         amount(v->start_level, bytes, c, sizeof(c)));
+		break;
+	case LEAK_IN_NOISE:
+		snprintf(buf, len,
+		         "%s: no leak; it grew %s from %.0f s to %.0f s, within the noise: the "
+		         "readings stray %s around the trend, and a leak grows at least %.0fx that "
+		         "(%s)",
+		         what, g, from, to, amount(v->noise, bytes, a, sizeof(a)),
+		         LEAK_NOISE_FACTOR,
+		         amount(LEAK_NOISE_FACTOR * v->noise, bytes, b, sizeof(b)));
+		break;
+	case LEAK_NOT_PERSISTENT:
+		if (isfinite(v->half_per_s[0]) && isfinite(v->half_per_s[1]))
+			snprintf(
+			    buf, len,
+			    "%s: no leak; it grew %s from %.0f s to %.0f s, but not in each half "
+			    "of that window (%s/s in the first, %s/s in the second): a level that "
+			    "wandered, not a steady rise",
+			    what, g, from, to, amount(v->half_per_s[0], bytes, a, sizeof(a)),
+			    amount(v->half_per_s[1], bytes, b, sizeof(b)));
+		else
+			snprintf(
+			    buf, len,
+			    "%s: no leak; it grew %s from %.0f s to %.0f s, but too few readings "
+			    "to see each half of that window rise",
+			    what, g, from, to);
+		break;
+	}
+	return buf;
+}
+
+double leak_memory_limit(const struct result *r)
+{
+	double limit = json_num(json_object_get(r->options, "monitor"), "memoryLimit");
+	if (!(limit > 0)) {
+		const json_t *mon = json_object_get(r->analyses, "monitor");
+		limit = json_num(json_object_get(mon, "target"), "cgroupMemoryLimit");
+	}
+	return limit > 0 ? limit : NAN;
+}
+
 json_t *leak_analyse(const struct result *r)
 {
 	json_t *mon = json_object_get(r->analyses, "monitor");
 	if (!json_is_object(mon))
 		return NULL;
-	double limit = json_num(json_object_get(r->options, "monitor"), "memoryLimit");
-	if (!(limit > 0))
-		limit = json_num(json_object_get(mon, "target"), "cgroupMemoryLimit");
+	double limit = leak_memory_limit(r);
 	double exited = json_num(json_object_get(mon, "target"), "exitedAtS");
 	double dur = r->duration_s;
 	double warm = MIN(MAX(LEAK_WARMUP_FRAC * dur, LEAK_WARMUP_MIN_S), LEAK_WARMUP_MAX_S);
@@ -207,23 +331,26 @@ json_t *leak_analyse(const struct result *r)
 		           watched[w].floor_abs, watched[w].floor_rel, &v);
 		free(t);
 		free(y);
+		/* the limit is the target's memory's, known or not whatever the run's length */
+		bool mem = watched[w].bytes && is_target;
+		double lim = mem ? limit : NAN;
 		json_t *j = json_object();
-		char a[32], b[32], c[32], d[64], sentence[512];
 		json_object_set_new(j, "judged", json_boolean(v.judged));
 		json_object_set_new(j, "fromS", json_real(v.from_s));
 		json_object_set_new(j, "toS", json_real(v.to_s));
 		if (!v.judged) {
 			json_object_set_new(j, "why", json_string(v.why));
 			json_object_set_new(j, "leaking", json_null());
+			if (mem)
+				json_object_set_new(j, "limit", num_or_null(lim));
 			json_object_set_new(out, watched[w].metric, j);
 			continue;
 		}
 		double rate = request_rate(r, v.from_s, v.to_s);
 		double per_req = rate > 0 ? v.per_s / rate : NAN;
 		double to_limit = NAN;
-		bool mem = watched[w].bytes && is_target;
-		if (v.leaking && mem && limit > 0 && v.per_s > 0)
-			to_limit = MAX(0, (limit - v.end_level) / v.per_s);
+		if (v.leaking && isfinite(lim) && v.per_s > 0)
+			to_limit = MAX(0, (lim - v.end_level) / v.per_s);
 		json_object_set_new(j, "leaking", json_boolean(v.leaking));
 		json_object_set_new(j, "significant", json_boolean(v.significant));
 		json_object_set_new(j, "material", json_boolean(v.material));
@@ -238,40 +365,13 @@ json_t *leak_analyse(const struct result *r)
 		json_object_set_new(j, "p", num_or_null(v.p));
 		json_object_set_new(j, "growth", num_or_null(v.growth));
 		json_object_set_new(j, "level", num_or_null(v.end_level));
-		json_object_set_new(j, "limit", mem && limit > 0 ? json_real(limit) : json_null());
+		json_object_set_new(j, "limit", num_or_null(lim));
 		json_object_set_new(j, "secondsToLimit", num_or_null(to_limit));
-		bool bytes = watched[w].bytes;
-		if (v.leaking) {
-			int k = snprintf(sentence, sizeof(sentence),
-			                 "%s leaks: it grows %s/s (95%% CI %s to %s/s)",
-			                 watched[w].what, amount(v.per_s, bytes, a, sizeof(a)),
-			                 amount(v.per_s_lo, bytes, b, sizeof(b)),
-			                 amount(v.per_s_hi, bytes, c, sizeof(c)));
-			if (isfinite(per_req))
-				k += snprintf(sentence + k, sizeof(sentence) - (size_t)k,
-				              ", %s per request",
-				              amount(per_req, bytes, a, sizeof(a)));
-			if (isfinite(to_limit)) {
-				span_text(to_limit, d, sizeof(d));
-				k += snprintf(sentence + k, sizeof(sentence) - (size_t)k,
-				              "; at this rate it reaches its %s limit in %s",
-				              amount(limit, true, a, sizeof(a)), d);
-			}
-			snprintf(sentence + k, sizeof(sentence) - (size_t)k,
-			         " (from %.0f s to %.0f s, after the warm-up)", v.from_s, v.to_s);
+		char sentence[512];
+		leak_sentence(&v, watched[w].what, watched[w].bytes, per_req, lim, to_limit,
+		              sentence, sizeof(sentence));
+		if (v.leaking)
 			json_array_append_new(findings, json_string(sentence));
-		} else if (v.significant) {
-			snprintf(sentence, sizeof(sentence),
-			         "%s: no leak; it grew %s from %.0f s to %.0f s, below what counts "
-			         "(%s and %.0f%%)",
-			         watched[w].what, amount(v.growth, bytes, a, sizeof(a)), v.from_s,
-			         v.to_s, amount(watched[w].floor_abs, bytes, b, sizeof(b)),
-			         100 * watched[w].floor_rel);
-		} else {
-			snprintf(sentence, sizeof(sentence),
-			         "%s: no leak (no upward trend from %.0f s to %.0f s, p=%.2g)",
-			         watched[w].what, v.from_s, v.to_s, v.p);
-		}
 		json_object_set_new(j, "describe", json_string(sentence));
 		json_object_set_new(out, watched[w].metric, j);
 	}

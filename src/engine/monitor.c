@@ -27,6 +27,7 @@ enum {
 	T_READ,
 	T_WRITE,
 	T_THREAD_MAX,
+	T_DEMAND,
 	H_CPU,
 	H_LOAD1,
 	H_MEM_AVAIL,
@@ -56,6 +57,7 @@ static const struct {
 	[T_READ] = { "target_disk_read_bytes", MT_COUNTER, MU_BYTES },
 	[T_WRITE] = { "target_disk_write_bytes", MT_COUNTER, MU_BYTES },
 	[T_THREAD_MAX] = { "target_thread_busy_max_percent", MT_GAUGE, MU_NONE },
+	[T_DEMAND] = { "target_cpu_demand_percent", MT_GAUGE, MU_NONE },
 	[H_CPU] = { "host_cpu_percent", MT_GAUGE, MU_NONE },
 	[H_LOAD1] = { "host_load1", MT_GAUGE, MU_NONE },
 	[H_MEM_AVAIL] = { "host_mem_available_bytes", MT_GAUGE, MU_BYTES },
@@ -178,6 +180,9 @@ static void sample_threads(struct monitor *m, struct sink *s, int64_t dt, int n)
 		uint64_t busiest =
 		    procfs_threads_busiest(m->thr[0], m->nthr[0], m->thr[1], n, NULL);
 		sink_gauge(s, m->sid[T_THREAD_MAX], cpu_pct(busiest, 0, dt));
+		sink_gauge(
+		    s, m->sid[T_DEMAND],
+		    cpu_pct(procfs_threads_demand(m->thr[0], m->nthr[0], m->thr[1], n), 0, dt));
 	}
 	struct procfs_thread *t = m->thr[0];
 	m->thr[0] = m->thr[1], m->thr[1] = t;

@@ -89,8 +89,9 @@ static void print_values(FILE *f, const struct result *r, const struct result_va
 	case MT_GAUGE:
 		if (unit == RU_BYTES) { /* k6 humanizes a data gauge as it does a data counter */
 			char c[32];
-			fprintf(f, "%-10s min=%s max=%s\n", format_bytes(v->g_last, a, 32),
-			        format_bytes(v->g_min, b, 32), format_bytes(v->g_max, c, 32));
+			fprintf(f, "%-10s min=%s max=%s\n", format_bytes_iec(v->g_last, a, 32),
+			        format_bytes_iec(v->g_min, b, 32),
+			        format_bytes_iec(v->g_max, c, 32));
 		} else {
 			fprintf(f, "%-10.6g min=%.6g max=%.6g\n", v->g_last, v->g_min, v->g_max);
 		}
@@ -259,11 +260,11 @@ static void print_target(FILE *f, const struct result *r, const struct palette *
 		        isfinite(cpus) ? cpus : 0, max);
 	fprintf(f, "\n    memory: ");
 	if (gauge_stats(r, "target_rss_bytes", &mean, &first, &last, &max))
-		fprintf(f, "target %s -> %s; ", format_bytes(first, a, sizeof(a)),
-		        format_bytes(last, b, sizeof(b)));
+		fprintf(f, "target %s -> %s; ", format_bytes_iec(first, a, sizeof(a)),
+		        format_bytes_iec(last, b, sizeof(b)));
 	if (gauge_stats(r, "generator_rss_bytes", &mean, &first, &last, &max))
-		fprintf(f, "stampede %s -> %s", format_bytes(first, a, sizeof(a)),
-		        format_bytes(last, b, sizeof(b)));
+		fprintf(f, "stampede %s -> %s", format_bytes_iec(first, a, sizeof(a)),
+		        format_bytes_iec(last, b, sizeof(b)));
 	fprintf(f, "\n");
 	double th_mean, th_first, th_last, th_max, fd_mean, fd_first, fd_last, fd_max;
 	if (gauge_stats(r, "target_threads", &th_mean, &th_first, &th_last, &th_max) &&
@@ -471,7 +472,7 @@ static void print_test_type(FILE *f, const struct result *r, const struct palett
 				char cp[16];
 				snprintf(cp, sizeof(cp), "%.0f%%", cpu);
 				fprintf(f, " %7s %10s", isfinite(cpu) ? cp : "-",
-				        isfinite(rss) ? format_bytes(rss, a, sizeof(a)) : "-");
+				        isfinite(rss) ? format_bytes_iec(rss, a, sizeof(a)) : "-");
 			}
 			fprintf(f, "  %s%s%s\n",
 			        !judged ? ""

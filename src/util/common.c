@@ -156,6 +156,24 @@ char *format_duration(int64_t us, char *buf, size_t len)
 	return buf;
 }
 
+char *format_bytes_iec(double v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	if (!isfinite(v)) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	int u = 0;
+	double a = fabs(v);
+	while (a >= 1023.5 && u < 4)
+		a /= 1024, v /= 1024, u++;
+	if (u == 0)
+		snprintf(buf, len, "%.0f B", v);
+	else
+		snprintf(buf, len, "%.*f %s", a < 9.995 ? 2 : a < 99.95 ? 1 : 0, v, units[u]);
+	return buf;
+}
+
 char *format_bytes(double bytes, char *buf, size_t len)
 {
 	static const char *units[] = { "B", "kB", "MB", "GB", "TB" };

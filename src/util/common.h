@@ -38,6 +38,10 @@ char *format_duration(int64_t us, char *buf, size_t len);
 
 /* Format a byte count with a binary-free SI unit ("1.2 MB") into buf. Returns buf. */
 char *format_bytes(double bytes, char *buf, size_t len);
+/* bytes in binary units, three significant figures: "512 B", "9.78 KiB", "1.91 MiB",
+ * "1.00 GiB" (B, KiB, MiB, GiB, TiB; the sign kept; "?" when not finite), into buf. For
+ * memory (RSS, limits), which users give and the kernel counts in binary units. */
+char *format_bytes_iec(double bytes, char *buf, size_t len);
 
 /* Parse a non-negative integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);

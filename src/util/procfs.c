@@ -275,10 +275,13 @@ int procfs_tree_threads(pid_t pid, struct procfs_thread *out, int max)
 	return procfs_tree_read_threads(pid, &p, out, max);
 }
 
-uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
-                                const struct procfs_thread *cur, int ncur, pid_t *tid)
+/* The merge of two tid-sorted readings: the largest and the total Δ(cpu + wait) of the
+ * threads in both. */
+static void demand_walk(const struct procfs_thread *prev, int nprev,
+                        const struct procfs_thread *cur, int ncur, uint64_t *best, pid_t *tid,
+                        uint64_t *total)
 {
-	uint64_t best = 0;
+	*best = *total = 0;
 	if (tid)
 		*tid = 0;
 	for (int i = 0, j = 0; i < nprev && j < ncur;) {
@@ -289,15 +292,33 @@ uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
 		} else {
 			uint64_t c = cur[j].cpu_us + cur[j].wait_us,
 			         p = prev[i].cpu_us + prev[i].wait_us;
-			if (c > p && c - p > best) {
-				best = c - p;
-				if (tid)
-					*tid = cur[j].tid;
+			if (c > p) {
+				*total += c - p;
+				if (c - p > *best) {
+					*best = c - p;
+					if (tid)
+						*tid = cur[j].tid;
+				}
 			}
 			i++, j++;
 		}
 	}
+}
+
+uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
+                                const struct procfs_thread *cur, int ncur, pid_t *tid)
+{
+	uint64_t best, total;
+	demand_walk(prev, nprev, cur, ncur, &best, tid, &total);
 	return best;
+}
+
+uint64_t procfs_threads_demand(const struct procfs_thread *prev, int nprev,
+                               const struct procfs_thread *cur, int ncur)
+{
+	uint64_t best, total;
+	demand_walk(prev, nprev, cur, ncur, &best, NULL, &total);
+	return total;
 }
 
 int procfs_comm(pid_t pid, char *buf, size_t len)

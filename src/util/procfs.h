@@ -73,6 +73,13 @@ int procfs_tree_read_threads(pid_t pid, struct procfs_proc *out, struct procfs_t
 uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
                                 const struct procfs_thread *cur, int ncur, pid_t *tid);
 
+/* The CPU demand of all threads between two readings (µs): the sum of each thread's time
+ * on a CPU plus its time waiting for one, over the threads in both readings. Against the
+ * busiest thread's, it says whether the work is on one thread (an event loop) or spread
+ * over many that all wait for a busy machine. */
+uint64_t procfs_threads_demand(const struct procfs_thread *prev, int nprev,
+                               const struct procfs_thread *cur, int ncur);
+
 /* The process's command name (comm, at most 15 characters) into buf; 0 or -ESRCH. */
 int procfs_comm(pid_t pid, char *buf, size_t len);
 

@@ -58,7 +58,7 @@ def test_a_leaking_demo_is_reported_with_its_bytes_per_request(leak_runs):
     assert rss["limit"] == 1 << 30 and 200 < rss["secondsToLimit"] < 700, rss
     finding = leaky["analyses"]["leaks"]["findings"][0]
     assert "the target's memory (RSS) leaks" in finding and "per request" in finding
-    assert "reaches its 1.07 GB limit in" in finding, finding
+    assert "reaches its 1.00 GiB limit in" in finding, finding
     assert leaky["analyses"]["leaks"]["target_open_fds"]["leaking"] is False
 
 

@@ -1,11 +1,14 @@
 /* test_bottleneck.c: the USE verdict (analysis/bottleneck.h) on synthetic runs: each
  * resource is named when it, and only it, saturates; the earliest onset wins; the
- * generator is said first; healthy runs, errors without saturation and empty runs. */
+ * generator is said first; healthy runs, errors without saturation and empty runs; sizes in
+ * binary units; the memory limit rule in a run too short for the leak analysis. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
 
 #include "analysis/bottleneck.h"
+#include "analysis/leak.h"
+#include "metrics/hdr.h"
 
 #define N  30 /* seconds */
 #define NW 30 /* 1-second windows */
@@ -136,6 +139,25 @@ Test(bottleneck, one_thread_at_a_whole_core_is_cpu_bound_with_cores_to_spare)
 	cr_assert(strstr(json_string_value(json_object_get(cpu, "utilisation")),
 	                 "busiest thread busy 97% at the peak"));
 	json_decref(o);
+	/* with the process's demand known: the busiest thread holds most of it (97 of 130) */
+	double dem[N];
+	for (int i = 0; i < N; i++)
+		dem[i] = i >= 12 ? 130 : 30;
+	r.in.cpu_demand = dem;
+	o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "cpu", "%s", summary(o));
+	cr_assert(strstr(summary(o), "one thread"), "%s", summary(o));
+	json_decref(o);
+	/* many threads all waiting for a machine that others keep busy: each wants a CPU
+	 * 97% of the time, but the busiest holds a sixth of the demand: not one thread */
+	for (int i = 0; i < N; i++)
+		dem[i] = i >= 12 ? 580 : 30, r.hc[i] = i >= 12 ? 100 : 20;
+	o = bottleneck_judge(&r.in);
+	cr_assert(!strstr(summary(o), "one thread"), "%s", summary(o));
+	json_decref(o);
+	r.in.cpu_demand = NULL;
+	for (int i = 0; i < N; i++)
+		r.hc[i] = 20;
 	/* the same thread at 60%: nothing is CPU-bound (the latency is a pool's) */
 	for (int i = 0; i < N; i++)
 		th[i] = 60;
@@ -166,6 +188,27 @@ Test(bottleneck, pool_bound_when_latency_rises_with_cpu_low)
 	/* 400/s x 10 ms: at least 4 in service at once */
 	cr_assert_float_eq(json_number_value(json_object_get(o, "concurrency")), 4.0, 1e-9);
 	cr_assert(strstr(summary(o), "at least 4.0 requests"), "%s", summary(o));
+	json_decref(o);
+}
+
+/* A light load on a busy machine: 50/s, a few windows at 15 ms (against 2 ms): with a
+ * quarter of a request in service at once, nothing queued: jitter, not a pool */
+Test(bottleneck, slow_windows_without_a_queue_are_not_a_pool)
+{
+	struct run r;
+	healthy(&r);
+	for (int i = 0; i < NW; i++)
+		r.p95[i] = 2, r.mean[i] = 1.5, r.good[i] = r.reqs[i] = 50;
+	for (int i = NW - 4; i < NW; i++)
+		r.p95[i] = 15, r.mean[i] = 5;
+	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "none", "%s", summary(o));
+	json_decref(o);
+	/* the same slowness with 10 requests in service at once (500/s x 20 ms) queues */
+	for (int i = NW - 4; i < NW; i++)
+		r.good[i] = r.reqs[i] = 500, r.mean[i] = 20;
+	o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "pool", "%s", summary(o));
 	json_decref(o);
 }
 
@@ -339,6 +382,29 @@ Test(bottleneck, memory_swapping_near_the_limit_and_leaking)
 	json_decref(o);
 }
 
+Test(bottleneck, memory_names_what_came_first_at_its_own_time)
+{
+	/* RSS at 90% of its limit from 20 s, swapping from 25 s: the limit, at 20 s */
+	struct run r;
+	healthy(&r);
+	r.in.mem_limit = 100e6;
+	for (int i = 0; i < N; i++)
+		r.rss[i] = 50e6 + 2e6 * i, r.sw[i] = i >= 25 ? 64e6 : 0;
+	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "memory", "%s", summary(o));
+	cr_assert_float_eq(since(o), 20, 1e-9);
+	cr_assert(strstr(summary(o), "reached 85.8 MiB at 20 s"), "%s", summary(o));
+	json_decref(o);
+	/* swapping from 5 s: the swap, at 5 s */
+	for (int i = 0; i < N; i++)
+		r.sw[i] = i >= 5 ? 64e6 : 0;
+	o = bottleneck_judge(&r.in);
+	cr_assert_float_eq(since(o), 5, 1e-9);
+	cr_assert(strstr(summary(o), "started swapping at 5 s (swap grew 61.0 MiB)"), "%s",
+	          summary(o));
+	json_decref(o);
+}
+
 Test(bottleneck, an_empty_run_does_not_crash)
 {
 	struct bn_input in;
@@ -348,4 +414,124 @@ Test(bottleneck, an_empty_run_does_not_crash)
 	json_t *o = bottleneck_judge(&in);
 	cr_assert_str_eq(verdict(o), "none");
 	json_decref(o);
+}
+
+Test(bottleneck, memory_sizes_are_in_binary_units)
+{
+	struct run r;
+	healthy(&r);
+	r.in.mem_limit = 512.0 * 1024 * 1024;
+	for (int i = 0; i < N; i++)
+		r.rss[i] = 400.0 * 1024 * 1024 + 4.0 * 1024 * 1024 * i; /* 460.8 MiB at 15 s */
+	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "memory", "%s", summary(o));
+	cr_assert_float_eq(since(o), 16, 1e-9);
+	cr_assert(strstr(summary(o), "reached 464 MiB at 16 s, within 10% of its limit (512 MiB); "
+	                             "it peaked at 516 MiB."),
+	          "%s", summary(o));
+	json_decref(o);
+	healthy(&r);
+	r.in.rss_leaking = true, r.in.leak_per_request = 10016; /* as leak.c prints it */
+	o = bottleneck_judge(&r.in);
+	cr_assert(strstr(summary(o), "about 9.78 KiB per request"), "%s", summary(o));
+	json_decref(o);
+}
+
+/* --- from a result: a 15 s run near its memory limit (too short to judge leaks) -------- */
+
+#define SN 15
+
+struct short_run {
+	struct result r;
+	struct result_metric m[5];
+	struct result_point dur[SN], reqs[SN], fail[SN], cpu[SN], rss[SN];
+	int32_t wt[SN];
+	struct hdr *wh[SN];
+};
+
+/* 100 requests a second of 2 ms, the target at 20% of a core, its RSS 60 MB + 3 MB/s:
+ * 90 MB (90% of 100 MB) at 10 s. */
+static void short_run(struct short_run *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < SN; i++) {
+		s->wt[i] = i;
+		s->wh[i] = hdr_new_default();
+		hdr_record_n(s->wh[i], 2000, 100);
+		s->dur[i] = (struct result_point){ i, 100, { 2, 2, 2, 2, 2 } };
+		s->reqs[i] = (struct result_point){ i, 100, { 0 } };
+		s->fail[i] = (struct result_point){ i, 100, { 0 } };
+		s->cpu[i] = (struct result_point){ i, 1, { 20, 20, 20 } };
+		float b = (float)(60e6 + 3e6 * i);
+		s->rss[i] = (struct result_point){ i, 1, { b, b, b } };
+	}
+	s->m[0] = (struct result_metric){
+		"http_req_duration", MT_TREND, RU_TIME, { 1, SN, s->dur }, { 1, SN, s->wt, s->wh }
+	};
+	s->m[1] =
+	    (struct result_metric){ "http_reqs", MT_COUNTER, RU_NONE, { 1, SN, s->reqs }, { 0 } };
+	s->m[2] = (struct result_metric){
+		"http_req_failed", MT_RATE, RU_NONE, { 1, SN, s->fail }, { 0 }
+	};
+	s->m[3] = (struct result_metric){
+		"target_cpu_percent", MT_GAUGE, RU_NONE, { 1, SN, s->cpu }, { 0 }
+	};
+	s->m[4] = (struct result_metric){
+		"target_rss_bytes", MT_GAUGE, RU_BYTES, { 1, SN, s->rss }, { 0 }
+	};
+	s->r.metrics = s->m, s->r.nmetrics = 5;
+	s->r.duration_s = SN;
+	s->r.options = json_object();
+	s->r.analyses = json_pack("{s:{s:{s:i}, s:{s:i}}}", "monitor", "target", "pid", 4242,
+	                          "host", "cpus", 2);
+}
+
+static void short_run_free(struct short_run *s)
+{
+	for (int i = 0; i < SN; i++)
+		hdr_free(s->wh[i]);
+	json_decref(s->r.options);
+	json_decref(s->r.analyses);
+}
+
+static void assert_near_its_limit(struct short_run *s)
+{
+	json_t *o = bottleneck_analyse(&s->r);
+	cr_assert_not_null(o);
+	cr_assert_str_eq(verdict(o), "memory", "%s", summary(o));
+	cr_assert_float_eq(since(o), 10, 1e-9);
+	cr_assert(strstr(summary(o), "within 10% of its limit (95.4 MiB)"), "%s", summary(o));
+	json_decref(o);
+}
+
+Test(bottleneck, a_short_run_near_its_memory_limit)
+{
+	struct short_run s;
+	short_run(&s);
+	json_object_set_new(s.r.options, "monitor", json_pack("{s:f}", "memoryLimit", 100e6));
+	/* the leaks are not judged in 15 s, but report the limit */
+	json_t *leaks = leak_analyse(&s.r);
+	json_t *rss = json_object_get(leaks, "target_rss_bytes");
+	cr_assert(json_is_false(json_object_get(rss, "judged")));
+	cr_assert_float_eq(json_number_value(json_object_get(rss, "limit")), 100e6, 1e-3);
+	json_object_set_new(s.r.analyses, "leaks", leaks);
+	assert_near_its_limit(&s);
+	/* a result written before the leaks reported it: the limit is read all the same */
+	json_object_del(rss, "limit");
+	assert_near_its_limit(&s);
+	json_object_del(s.r.analyses, "leaks");
+	assert_near_its_limit(&s);
+	/* the cgroup's limit when --memory-limit is not given */
+	json_object_del(s.r.options, "monitor");
+	json_object_set_new(json_object_get(json_object_get(s.r.analyses, "monitor"), "target"),
+	                    "cgroupMemoryLimit", json_real(100e6));
+	assert_near_its_limit(&s);
+	/* no limit known: nothing saturated */
+	json_object_del(json_object_get(json_object_get(s.r.analyses, "monitor"), "target"),
+	                "cgroupMemoryLimit");
+	cr_assert(isnan(leak_memory_limit(&s.r)));
+	json_t *o = bottleneck_analyse(&s.r);
+	cr_assert_str_eq(verdict(o), "none", "%s", summary(o));
+	json_decref(o);
+	short_run_free(&s);
 }
