@@ -68,10 +68,12 @@ static int bad_limit(char *err, size_t errlen, const char *item, const char *fmt
 }
 
 /* One "STAT=LIMIT" (or a bare "LIMIT") into o. */
-static int parse_item(char *item, struct compare_opts *o, char *err, size_t errlen)
+static int parse_item(char *text, struct compare_opts *o, char *err, size_t errlen)
 {
-	char *eq = strchr(item, '='), *val = eq ? eq + 1 : item;
-	const char *stat = eq ? item : NULL;
+	char item[160]; /* as given, for the messages */
+	snprintf(item, sizeof(item), "%s", text);
+	char *eq = strchr(text, '='), *val = eq ? eq + 1 : text;
+	const char *stat = eq ? text : NULL;
 	if (eq)
 		*eq = '\0';
 	bool pp = false, pct = false;
@@ -195,8 +197,9 @@ static void span_of(const struct result *r, const struct compare_opts *o, double
 {
 	double d = floor(r->duration_s); /* the last partial second left out */
 	double skip = MIN(MAX(SKIP_FRACTION * r->duration_s, SKIP_MIN_S), SKIP_MAX_S);
-	*from = isfinite(o->from_s) ? o->from_s : skip;
-	*to = isfinite(o->to_s) ? MIN(o->to_s, d) : d;
+	/* whole seconds: the per-second points start on them */
+	*from = ceil(isfinite(o->from_s) ? o->from_s : skip);
+	*to = isfinite(o->to_s) ? MIN(floor(o->to_s), d) : d;
 }
 
 static const char *tag_of(const struct result_series *s, const char *key)
@@ -652,9 +655,9 @@ static void summary_sentence(json_t *doc)
 		if (json_is_number(lo) && json_is_number(hi))
 			snprintf(cis, sizeof(cis), " (95%% interval of the ratio %.2f to %.2f)",
 			         json_number_value(lo), json_number_value(hi));
-		snprintf(s, sizeof(s), "Regression: %s %s%s%s changed %s%s, past its limit %s%s.",
+		snprintf(s, sizeof(s), "Regression: %s of %s%s%s changed %s%s, past its limit %s%s.",
 		         json_string_value(json_object_get(worst, "stat")),
-		         json_string_value(json_object_get(worst, "metric")), ep ? " of " : "",
+		         json_string_value(json_object_get(worst, "metric")), ep ? " on " : "",
 		         ep ? ep : "", chs, cis, json_string_value(json_object_get(worst, "limit")),
 		         reg > 1 ? " (and more: see the rows)" : "");
 	} else if (inc) {
@@ -739,6 +742,10 @@ json_t *compare_runs(const struct result *b, const struct result *c, const struc
 		for (int i = 0; i < nc; i++)
 			if (!ep_has(eb, nb, ec[i].name))
 				json_array_append_new(only_c, json_string(ec[i].name));
+		if (nb == 1 && nc == 1) { /* one each (a quick run's URL): the same test */
+			json_array_clear(only_b);
+			json_array_clear(only_c);
+		}
 	}
 	json_object_set_new(doc, "onlyInBaseline", only_b);
 	json_object_set_new(doc, "onlyInCurrent", only_c);

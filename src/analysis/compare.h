@@ -83,17 +83,18 @@ int compare_parse_limits(const char *text, struct compare_opts *o, char *err, si
 /*
  * Compare current with baseline. Returns the comparison as a new JSON object (the `--out
  * json=` document, docs/compare.md):
- *   {baseline: RUNINFO, current: RUNINFO, window: {baselineFromS, baselineToS,
- *    currentFromS, currentToS}, alpha, limits: [{stat, kind, limit, text}],
+ *   {baseline: RUNINFO, current: RUNINFO, alpha, limits: [{kind, stat, limit, text}],
  *    rows: [{metric, stat, endpoint (or null), unit ("ms", "req/s", "%"), kind,
  *            baseline, current, change (ratio - 1, or the difference in points),
  *            ratio, ciLow, ciHigh (the ratio's 95% interval, or null), p (one-sided,
  *            towards worse), intervals: [nb, nc], limit (or null: shown, not judged),
- *            verdict, why}],
+ *            verdict ("regression", "improvement", "no change", "inconclusive", or
+ *            "not judged" for a row without a limit), why}],
  *    onlyInBaseline: [endpoint...], onlyInCurrent: [endpoint...],
  *    verdict ("regression", "improvement", "no change", "inconclusive"), regressions,
  *    improvements, inconclusive, summary (one sentence)}
- * RUNINFO: {start (RFC 3339), durationS, version, source (the script or URL), scenarios}.
+ * RUNINFO: {start (RFC 3339), durationS, version, source (the script or URL), scenarios,
+ * fromS, toS (the compared span of that run, whole seconds)}; cmd_compare adds file.
  * Returns NULL with the reason in err when the two cannot be compared: different
  * scenarios (names them), a metric a limit needs missing from one (names it and the
  * file's role), no interval in the compared span.

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
+#include "cli/history_cli.h"
 #include "cli/history_meta.h"
 #include "engine/run.h"
 #include "history/history.h"
@@ -29,32 +30,38 @@ void cmd_history_usage(void)
 	       "                                        runs, newest first (* = baseline)\n"
 	       "  history show RUN [--json] [-o FILE]   one run; -o writes its stored result file\n"
 	       "  history baseline set RUN              make RUN the baseline of its test\n"
-	       "  history baseline show [--test HASH]   the baselines (or one test's)\n\n"
+	       "  history baseline show [--test HASH]   the baselines (or one test's)\n"
+	       "  history trend [--test HASH] [--last N] [--out html=FILE] [--json]\n"
+	       "                                        p50/p95/p99, throughput and errors over\n"
+	       "                                        the last N runs (a sparkline each)\n"
+	       "  history gate RESULT.json [compare's flags] [--last N] [--min-shift P]\n"
+	       "                                        compare with the test's baseline, and\n"
+	       "                                        look for a change point in its history\n\n"
 	       "every command takes:\n"
 	       "  --db FILE    the history database (default: $" HISTORY_ENV ", else\n"
 	       "               ./" HISTORY_DEFAULT "); `add` creates it, the others need it\n"
 	       "  -h, --help   this help\n\n"
 	       "A test hash (16 hex digits) names what makes runs comparable: the options that\n"
 	       "change what is sent and the script's content; `list` and `show` print it.\n\n"
-	       "exit codes: 0 ok, 104 bad input: invalid flags, a missing, corrupt or foreign\n"
-	       "            database, a schema newer than this stampede, an unknown run id, an\n"
-	       "            invalid result file, no baseline for --test; 1 the database\n"
-	       "            failed otherwise (locked past 30 s, disk full), 110 -o not written\n");
+	       "exit codes: 0 ok; 112 gate: a regression against the baseline; 113 gate: no\n"
+	       "            regression, but the recent history changed for the worse (a\n"
+	       "            change point since the baseline); 104 bad input: invalid flags, a\n"
+	       "            missing, corrupt or foreign database, a schema newer than this\n"
+	       "            stampede, an unknown run id, an invalid result file, no baseline\n"
+	       "            for --test; 1 the database failed otherwise (locked past 30 s,\n"
+	       "            disk full); 110 an output not written\n");
 }
 
 /* --- shared pieces ----------------------------------------------------------------- */
 
-/* Flags every history command takes; long_opts tables below start with these. */
-enum { OPT_DB = 1000, OPT_TEST, OPT_TAG, OPT_LIMIT, OPT_JSON };
-
-static const char *default_db(void)
+const char *hist_default_db(void)
 {
 	const char *e = getenv(HISTORY_ENV);
 	return e && *e ? e : HISTORY_DEFAULT;
 }
 
 /* The exit code for a history_* error: bad input (104) or the database failing (1). */
-static int exit_for(int rc)
+int hist_exit_for(int rc)
 {
 	switch (rc) {
 	case -EBUSY:
@@ -66,13 +73,13 @@ static int exit_for(int rc)
 	}
 }
 
-static int fail(const char *cmd, int rc, const char *err)
+int hist_fail(const char *cmd, int rc, const char *err)
 {
 	fprintf(stderr, "stampede history %s: %s\n", cmd, err);
-	return exit_for(rc);
+	return hist_exit_for(rc);
 }
 
-static int open_db(const char *cmd, const char *db, bool create, struct history **h)
+int hist_open_db(const char *cmd, const char *db, bool create, struct history **h)
 {
 	char err[1024];
 	int rc = history_open(db, create, h, err, sizeof(err));
@@ -86,7 +93,7 @@ static int open_db(const char *cmd, const char *db, bool create, struct history 
 			    cmd, db);
 		else
 			fprintf(stderr, "stampede history %s: %s\n", cmd, err);
-		return exit_for(rc);
+		return hist_exit_for(rc);
 	}
 	return 0;
 }
@@ -113,7 +120,7 @@ static bool valid_hash(const char *s)
 	return true;
 }
 
-static int check_hash(const char *cmd, const char *s)
+int hist_check_hash(const char *cmd, const char *s)
 {
 	if (valid_hash(s))
 		return 0;
@@ -125,7 +132,7 @@ static int check_hash(const char *cmd, const char *s)
 }
 
 /* Whether exactly `want` operands follow the options (what: the missing one's name). */
-static int operands(const char *cmd, int argc, char **argv, int want, const char *what)
+int hist_operands(const char *cmd, int argc, char **argv, int want, const char *what)
 {
 	int got = argc - optind;
 	if (got == want)
@@ -236,7 +243,7 @@ static int history_add_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = default_db(), *tag = NULL;
+	const char *db = hist_default_db(), *tag = NULL;
 	int c;
 	optind = 1;
 	while ((c = cli_getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -257,7 +264,7 @@ static int history_add_cmd(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		}
 	}
-	if (operands("add", argc, argv, 1, "the result file (RESULT.json)") < 0)
+	if (hist_operands("add", argc, argv, 1, "the result file (RESULT.json)") < 0)
 		return EXIT_INVALID_CONFIG;
 	char err[1024], warn[512];
 	struct result *r = result_load(argv[optind], err, sizeof(err));
@@ -275,11 +282,11 @@ static int history_add_cmd(int argc, char **argv)
 	if (*warn)
 		fprintf(stderr, "stampede history add: warning: %s\n", warn);
 	struct history *h;
-	int ex = open_db("add", db, true, &h);
+	int ex = hist_open_db("add", db, true, &h);
 	if (ex == 0) {
 		int64_t id = history_add(h, r, &m, err, sizeof(err));
 		if (id < 0) {
-			ex = fail("add", (int)id, err);
+			ex = hist_fail("add", (int)id, err);
 		} else {
 			printf("%lld\n", (long long)id);
 			fprintf(stderr, "stampede history add: %s: run %lld, test %s\n", db,
@@ -329,7 +336,7 @@ static int history_list_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = default_db();
+	const char *db = hist_default_db();
 	struct history_filter f = { 0 };
 	bool as_json = false;
 	int64_t lim;
@@ -344,7 +351,7 @@ static int history_list_cmd(int argc, char **argv)
 			db = optarg;
 			break;
 		case OPT_TEST:
-			if (check_hash("list", optarg) < 0)
+			if (hist_check_hash("list", optarg) < 0)
 				return EXIT_INVALID_CONFIG;
 			f.test_hash = optarg;
 			break;
@@ -365,10 +372,10 @@ static int history_list_cmd(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		}
 	}
-	if (operands("list", argc, argv, 0, "") < 0)
+	if (hist_operands("list", argc, argv, 0, "") < 0)
 		return EXIT_INVALID_CONFIG;
 	struct history *h;
-	int ex = open_db("list", db, false, &h);
+	int ex = hist_open_db("list", db, false, &h);
 	if (ex)
 		return ex;
 	char err[1024];
@@ -376,7 +383,7 @@ static int history_list_cmd(int argc, char **argv)
 	int n;
 	int rc = history_list(h, &f, &runs, &n, err, sizeof(err));
 	if (rc < 0) {
-		ex = fail("list", rc, err);
+		ex = hist_fail("list", rc, err);
 	} else if (as_json) {
 		json_t *a = json_array();
 		for (int i = 0; i < n; i++)
@@ -466,7 +473,7 @@ static int extract(struct history *h, int64_t id, const char *out)
 	size_t len;
 	int rc = history_result_text(h, id, &text, &len, err, sizeof(err));
 	if (rc < 0)
-		return fail("show", rc, err);
+		return hist_fail("show", rc, err);
 	rc = outfile_write(out, text, len, err, sizeof(err));
 	free(text);
 	if (rc < 0) {
@@ -487,12 +494,12 @@ static int show_run(struct history *h, int64_t id, bool as_json)
 	int nt = 0, nv = 0;
 	int rc = history_get(h, id, &r, err, sizeof(err));
 	if (rc < 0)
-		return fail("show", rc, err);
+		return hist_fail("show", rc, err);
 	if ((rc = history_thresholds(h, id, &t, &nt, err, sizeof(err))) < 0 ||
 	    (rc = history_values(h, id, &v, &nv, err, sizeof(err))) < 0) {
 		history_thresholds_free(t, nt);
 		history_run_clear(&r);
-		return fail("show", rc, err);
+		return hist_fail("show", rc, err);
 	}
 	if (as_json)
 		print_json(show_json(&r, t, nt, v, nv));
@@ -513,7 +520,7 @@ static int history_show_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = default_db(), *out = NULL;
+	const char *db = hist_default_db(), *out = NULL;
 	bool as_json = false;
 	int c;
 	optind = 1;
@@ -540,11 +547,11 @@ static int history_show_cmd(int argc, char **argv)
 		}
 	}
 	int64_t id;
-	if (operands("show", argc, argv, 1, "the run id (RUN)") < 0 ||
+	if (hist_operands("show", argc, argv, 1, "the run id (RUN)") < 0 ||
 	    parse_run("show", argv[optind], &id) < 0)
 		return EXIT_INVALID_CONFIG;
 	struct history *h;
-	int ex = open_db("show", db, false, &h);
+	int ex = hist_open_db("show", db, false, &h);
 	if (ex)
 		return ex;
 	ex = out ? extract(h, id, out) : show_run(h, id, as_json);
@@ -564,7 +571,7 @@ static int baseline_set(struct history *h, int64_t id)
 		rc = history_baseline_set(h, id, &prev, err, sizeof(err));
 	if (rc < 0) {
 		history_run_clear(&r);
-		return fail("baseline set", rc, err);
+		return hist_fail("baseline set", rc, err);
 	}
 	if (prev && prev != id)
 		printf("baseline of test %s: run %lld (was run %lld)\n", r.test_hash, (long long)id,
@@ -583,11 +590,11 @@ static int baseline_show(struct history *h, const char *test, bool as_json)
 	if (test) {
 		rc = history_baseline_get(h, test, &one, err, sizeof(err));
 		if (rc < 0)
-			return fail("baseline show", rc, err);
+			return hist_fail("baseline show", rc, err);
 		all = &one;
 		n = 1;
 	} else if ((rc = history_baselines(h, &all, &n, err, sizeof(err))) < 0) {
-		return fail("baseline show", rc, err);
+		return hist_fail("baseline show", rc, err);
 	}
 	json_t *a = as_json ? json_array() : NULL;
 	if (!as_json)
@@ -622,7 +629,7 @@ static int history_baseline_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = default_db(), *test = NULL;
+	const char *db = hist_default_db(), *test = NULL;
 	bool as_json = false;
 	int c;
 	optind = 1;
@@ -635,7 +642,7 @@ static int history_baseline_cmd(int argc, char **argv)
 			db = optarg;
 			break;
 		case OPT_TEST:
-			if (check_hash("baseline", optarg) < 0)
+			if (hist_check_hash("baseline", optarg) < 0)
 				return EXIT_INVALID_CONFIG;
 			test = optarg;
 			break;
@@ -663,12 +670,12 @@ static int history_baseline_cmd(int argc, char **argv)
 		        "stampede history baseline set: --test and --json are for 'show'\n");
 		return EXIT_INVALID_CONFIG;
 	}
-	if (set ? operands("baseline set", argc, argv, 1, "the run id (RUN)") < 0 ||
+	if (set ? hist_operands("baseline set", argc, argv, 1, "the run id (RUN)") < 0 ||
 	              parse_run("baseline set", argv[optind], &id) < 0
-	        : operands("baseline show", argc, argv, 0, "") < 0)
+	        : hist_operands("baseline show", argc, argv, 0, "") < 0)
 		return EXIT_INVALID_CONFIG;
 	struct history *h;
-	int ex = open_db(set ? "baseline set" : "baseline show", db, false, &h);
+	int ex = hist_open_db(set ? "baseline set" : "baseline show", db, false, &h);
 	if (ex)
 		return ex;
 	ex = set ? baseline_set(h, id) : baseline_show(h, test, as_json);
@@ -678,23 +685,22 @@ static int history_baseline_cmd(int argc, char **argv)
 
 /* --- dispatch ---------------------------------------------------------------------- */
 
-/* The sub-commands: `trend` and `gate` join this table when compare and change-point
- * detection land (issue #13). Each gets argv from its own name on (argv[0] = "add"). */
+/* The sub-commands (trend and gate: cli/cmd_history_gate.c). Each gets argv from its own
+ * name on (argv[0] = "add"). */
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } subcommands[] = {
-	{ "add", history_add_cmd },
-	{ "list", history_list_cmd },
-	{ "show", history_show_cmd },
-	{ "baseline", history_baseline_cmd },
+	{ "add", history_add_cmd },     { "list", history_list_cmd },
+	{ "show", history_show_cmd },   { "baseline", history_baseline_cmd },
+	{ "trend", history_trend_cmd }, { "gate", history_gate_cmd },
 };
 
 int cmd_history(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr,
-		        "stampede history: missing the command (add, list, show, baseline)\n");
+		fprintf(stderr, "stampede history: missing the command (add, list, show, baseline, "
+		                "trend, gate)\n");
 		fprintf(stderr, "see 'stampede history --help'\n");
 		return EXIT_INVALID_CONFIG;
 	}

@@ -46,6 +46,7 @@ static const struct command {
 	{ "quickstart", cmd_quickstart, NULL },
 	{ "serve-demo", cmd_serve_demo, cmd_serve_demo_usage },
 	{ "report", cmd_report, cmd_report_usage },
+	{ "compare", cmd_compare, cmd_compare_usage },
 	{ "plan", cmd_plan, cmd_plan_usage },
 	{ "history", cmd_history, cmd_history_usage },
 	{ "profile", cmd_profile, cmd_profile_usage },

@@ -1,4 +1,4 @@
-/* html.c: the self-contained HTML report of a run: inline CSS and SVG charts drawn here, no
+/* html.c: the self-contained HTML report of a run: inline CSS and SVG charts (svgchart.h), no
  * script, font, image or request of any kind (--out html=FILE, `stampede report`). */
 #include "output/html.h"
 
@@ -13,6 +13,7 @@
 
 #include "metrics/hdr.h"
 #include "output/output.h"
+#include "output/svgchart.h"
 #include "util/common.h"
 #include "util/escape.h"
 #include "util/outfile.h"
@@ -31,46 +32,11 @@ static void put(struct buf *b, const char *s)
 	buf_addstr(b, s);
 }
 
-/* The character at p (a UTF-8 sequence of n bytes) is one a report must not show as it is:
- * C0 controls other than tab, LF and CR, DEL, C1 controls, and the bidirectional overrides
- * and isolates that can make a name read as another (U+202A..U+202E, U+2066..U+2069). */
-static bool hidden_char(const unsigned char *p, int n)
-{
-	if (n == 1)
-		return (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f;
-	if (n == 2)
-		return p[0] == 0xc2 && p[1] < 0xa0;
-	if (n == 3 && p[0] == 0xe2)
-		return (p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-		       (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9);
-	return false;
-}
-
-/* Append s as HTML text or attribute value (escape_xml), its first max characters only: a
- * longer one ends in an ellipsis and its full length in bytes, so that a report's size is
- * bounded by its number of rows whatever the names in the result. Hidden characters
- * (hidden_char) and bytes that are not UTF-8 become U+FFFD. NULL is "". */
+/* Append s as HTML text or attribute value, its first max characters only (svgchart_text:
+ * escaped, sanitized, capped with its full length). */
 static void put_text_max(struct buf *b, const char *s, size_t max)
 {
-	static const char repl[] = "\xef\xbf\xbd";
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	struct buf t = { 0 };
-	size_t chars = 0;
-	for (; *p && chars < max; chars++) {
-		int n = utf8_seq_len(p);
-		if (n == 0 || hidden_char(p, n)) {
-			buf_add(&t, repl, sizeof(repl) - 1);
-			p += n ? n : 1;
-		} else {
-			buf_add(&t, p, (size_t)n);
-			p += n;
-		}
-	}
-	escape_xml(b, t.p ? t.p : "");
-	if (*p)
-		buf_printf(b, "&#8230; (%zu bytes in all)",
-		           (size_t)(p - (const unsigned char *)s) + strlen((const char *)p));
-	buf_free(&t);
+	svgchart_text(b, s, max);
 }
 
 /* A name, tag, group path, selector or option from the result, capped. */
@@ -143,386 +109,13 @@ static char *fmt_stat(double v, enum result_unit unit, const char *stat, char *s
 	return fmt_num(v, s, len);
 }
 
-/* --- charts: inline SVG ----------------------------------------------------------- */
-
-#define CW        960 /* the chart's viewBox */
-#define CH        300
-#define ML        76 /* margins around the plot: room for ticks and axis labels */
-#define MR        64 /* the SLOs' tags, outside the plot */
-#define MT        14
-#define MB        50
-#define PW        (CW - ML - MR)
-#define PH        (CH - MT - MB)
-#define MAX_LINES 6
-#define MAX_REFS  8
-
-struct cline {
-	const char *label;
-	const char *color;
-	int n;
-	double *x, *y; /* owned by the chart (chart_free); NAN y: a gap */
-};
-
-struct cref {
-	double y;
-	char label[200];
-	const char *color;
-	bool off;    /* far above the data: tagged at the top and named in the legend, no line */
-	double tagy; /* where its tag goes in the right margin */
-};
-
-struct chart {
-	const char *id, *title, *xlabel, *ylabel;
-	bool xpct;   /* x is log10(1 / (1 - p)): HdrHistogram's percentile axis */
-	double xmax; /* the data's x range is [0, xmax] */
-	int nlines;
-	struct cline lines[MAX_LINES];
-	int nrefs;
-	struct cref refs[MAX_REFS];
-	const json_t *phases; /* options.testType.phases: shaded bands, named (or NULL) */
-	double mark_x;        /* a marked moment (the breaking point), s; 0 or NAN: none */
-};
-
-static const char *const palette[] = { "#2563eb", "#16a34a", "#d97706",
-	                               "#dc2626", "#7c3aed", "#0891b2" };
-
-static struct cline *chart_line(struct chart *c, const char *label, int n)
-{
-	if (c->nlines == MAX_LINES)
-		return NULL;
-	struct cline *l = &c->lines[c->nlines];
-	l->label = label;
-	l->color = palette[c->nlines % ARRAY_SIZE(palette)];
-	l->n = 0;
-	l->x = xcalloc((size_t)MAX(n, 1), sizeof(*l->x));
-	l->y = xcalloc((size_t)MAX(n, 1), sizeof(*l->y));
-	c->nlines++;
-	return l;
-}
-
-static void chart_free(struct chart *c)
-{
-	for (int i = 0; i < c->nlines; i++) {
-		free(c->lines[i].x);
-		free(c->lines[i].y);
-	}
-	c->nlines = 0;
-}
-
-/* A step of 1, 2 or 5 times a power of ten that cuts range into about ticks parts. */
-static double nice_step(double range, int ticks)
-{
-	double raw = range / ticks;
-	double mag = pow(10, floor(log10(raw)));
-	double f = raw / mag;
-	return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
-}
-
-static double data_ymax(const struct chart *c, bool *any)
-{
-	double ymax = 0;
-	*any = false;
-	for (int i = 0; i < c->nlines; i++)
-		for (int k = 0; k < c->lines[i].n; k++)
-			if (isfinite(c->lines[i].y[k])) {
-				ymax = MAX(ymax, c->lines[i].y[k]);
-				*any = true;
-			}
-	return ymax;
-}
-
-static void pct_label(int decade, char *s, size_t len)
-{
-	if (decade == 0)
-		snprintf(s, len, "0%%");
-	else
-		snprintf(s, len, "%.*f%%", decade > 2 ? decade - 2 : 0,
-		         100.0 * (1 - pow(10, -decade)));
-}
-
-static void chart_axes(struct buf *b, const struct chart *c, double xtop, double xstep, double ytop,
-                       double ystep)
-{
-	char s[48];
-	for (int k = 0; k * ystep <= ytop * (1 + 1e-9); k++) {
-		double py = MT + PH - k * ystep / ytop * PH;
-		buf_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>",
-		           ML, py, ML + PW, py);
-		buf_printf(
-		    b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-		    ML - 6, py + 4, fmt_num(k * ystep, s, sizeof(s)));
-	}
-	for (int k = 0; k * xstep <= xtop * (1 + 1e-9); k++) {
-		double px = ML + k * xstep / xtop * PW;
-		if (c->xpct)
-			pct_label((int)lround(k * xstep), s, sizeof(s));
-		else
-			fmt_num(k * xstep, s, sizeof(s));
-		buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>",
-		           px, MT, px, MT + PH);
-		buf_printf(
-		    b,
-		    "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-		    px, MT + PH + 16, s);
-	}
-	buf_printf(b,
-	           "<path class=\"axis\" d=\"M%d %d V%d H%d\"/>\n"
-	           "<text class=\"axlabel\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
-	           ML, MT, MT + PH, ML + PW, ML + PW / 2, CH - 8);
-	escape_xml(b, c->xlabel);
-	buf_printf(b,
-	           "</text>\n<text class=\"axlabel\" transform=\"translate(16 %d) rotate(-90)\" "
-	           "text-anchor=\"middle\">",
-	           MT + PH / 2);
-	escape_xml(b, c->ylabel);
-	put(b, "</text>\n");
-}
-
-/* A data point's place in the plot, kept inside it (a negative gauge, a point past the
- * chart's x range from a damaged file). */
-static double px_of(double x, double xtop)
-{
-	return ML + PW * fmin(fmax(x / xtop, 0), 1);
-}
+/* --- charts (output/svgchart.h) ------------------------------------------------- */
 
 /* A number field of a JSON object (analyses, options.testType), NAN when absent. */
 static double phase_num(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
 	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-/* The test type's phases as bands behind the data (a ramp plain, a steady phase shaded),
- * each named at the top when there is room. */
-static void chart_phases(struct buf *b, const struct chart *c, double xtop)
-{
-	size_t i;
-	const json_t *ph;
-	int shaded = 0;
-	json_array_foreach(c->phases, i, ph)
-	{
-		double a = phase_num(ph, "startS"), d = phase_num(ph, "durationS");
-		if (!isfinite(a) || !(d > 0) || a >= xtop || i > 64)
-			continue;
-		double x0 = px_of(a, xtop), x1 = px_of(MIN(a + d, xtop), xtop);
-		const char *name = json_string_value(json_object_get(ph, "name"));
-		bool ramp = name && (!strncmp(name, "ramp", 4) || !strncmp(name, "to step", 7) ||
-		                     !strncmp(name, "raise", 5));
-		if (!ramp)
-			buf_printf(b,
-			           "<rect class=\"phase%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
-			           "height=\"%d\"/>\n",
-			           shaded++ % 2 ? " alt" : "", x0, MT, MAX(x1 - x0, 0.5), PH);
-		if (name && x1 - x0 >= 8.0 * (double)strlen(name)) {
-			buf_printf(b, "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\">", x0 + 4,
-			           MT + 12);
-			escape_xml(b, name);
-			put(b, "</text>\n");
-		}
-	}
-}
-
-static double py_of(double y, double ytop)
-{
-	return MT + PH - PH * fmin(fmax(y / ytop, 0), 1);
-}
-
-static void chart_polyline(struct buf *b, const struct cline *l, double xtop, double ytop)
-{
-	bool open = false;
-	for (int k = 0; k < l->n; k++) {
-		if (!isfinite(l->y[k]) || !isfinite(l->x[k])) {
-			if (open)
-				put(b, "\"/>\n");
-			open = false;
-			continue;
-		}
-		if (!open)
-			buf_printf(b, "<polyline class=\"line\" stroke=\"%s\" points=\"", l->color);
-		buf_printf(b, "%s%.1f,%.1f", open ? " " : "", px_of(l->x[k], xtop),
-		           py_of(l->y[k], ytop));
-		open = true;
-	}
-	if (open)
-		put(b, "\"/>\n");
-	if (l->n > 40)
-		return;
-	for (int k = 0; k < l->n; k++)
-		if (isfinite(l->y[k]) && isfinite(l->x[k]))
-			buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
-			           px_of(l->x[k], xtop), py_of(l->y[k], ytop), l->color);
-	put(b, "\n");
-}
-
-static void chart_legend(struct buf *b, const struct chart *c)
-{
-	put(b, "<div class=\"legend\">");
-	for (int i = 0; i < c->nlines; i++) {
-		buf_printf(b, "<span><i style=\"background:%s\"></i>", c->lines[i].color);
-		escape_xml(b, c->lines[i].label);
-		put(b, "</span>");
-	}
-	for (int i = 0; i < c->nrefs; i++) {
-		buf_printf(b,
-		           "<span class=\"slo\"><i class=\"dash\" style=\"border-color:%s\"></i>"
-		           "<b>SLO %d</b>: ",
-		           c->refs[i].color, i + 1);
-		put_name(b, c->refs[i].label);
-		if (c->refs[i].off)
-			put(b, " (above the chart)");
-		put(b, "</span>");
-	}
-	put(b, "</div>\n");
-}
-
-static int tag_cmp(const void *a, const void *b)
-{
-	const struct cref *x = *(struct cref *const *)a, *y = *(struct cref *const *)b;
-	return (x->tagy > y->tagy) - (x->tagy < y->tagy);
-}
-
-/* The reference lines (SLOs) across the plot, each with its full label as a <title>, and
- * tagged "SLO n" in the right margin, off the data (the legend names them in full): the
- * tags of those far above the data first, at the top with an arrow, then the others at
- * their line's height, pushed down so that no two overlap. */
-static void chart_refs(struct buf *b, struct chart *c, double ytop)
-{
-	struct cref *order[MAX_REFS];
-	int above = 0;
-	for (int i = 0; i < c->nrefs; i++) {
-		struct cref *ref = &c->refs[i];
-		ref->tagy = ref->off ? -1000.0 + above++ : py_of(ref->y, ytop) + 4;
-		order[i] = ref;
-	}
-	qsort(order, (size_t)c->nrefs, sizeof(order[0]), tag_cmp);
-	double next = MT + 8;
-	for (int i = 0; i < c->nrefs; i++) {
-		order[i]->tagy = MAX(order[i]->tagy, next);
-		next = order[i]->tagy + 14;
-	}
-	for (int i = 0; i < c->nrefs; i++) {
-		const struct cref *ref = &c->refs[i];
-		if (!ref->off) {
-			double py = py_of(ref->y, ytop);
-			buf_printf(
-			    b,
-			    "<line class=\"ref\" stroke=\"%s\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
-			    "y2=\"%.1f\"><title>SLO %d: ",
-			    ref->color, ML, py, ML + PW, py, i + 1);
-			put_name(b, ref->label);
-			put(b, "</title></line>");
-		}
-		buf_printf(
-		    b,
-		    "<text class=\"reflabel\" fill=\"%s\" x=\"%d\" y=\"%.1f\">%sSLO %d<title>SLO "
-		    "%d: ",
-		    ref->color, ML + PW + 6, ref->tagy, ref->off ? "&#8593; " : "", i + 1, i + 1);
-		put_name(b, ref->label);
-		put(b, "</title></text>\n");
-	}
-}
-
-/* The chart as a <figure>: inline SVG with grid, ticks, axis labels, the lines, the
- * reference lines (SLOs), and an HTML legend. */
-static void chart_render(struct buf *b, struct chart *c)
-{
-	bool any;
-	double ymax = data_ymax(c, &any);
-	for (int i = 0; i < c->nrefs; i++) {
-		c->refs[i].off = any && ymax > 0 && c->refs[i].y > 5 * ymax;
-		if (!c->refs[i].off)
-			ymax = MAX(ymax, c->refs[i].y);
-	}
-	if (!(ymax > 0))
-		ymax = 1;
-	double ystep = nice_step(ymax * 1.05, 5);
-	double ytop = ystep * ceil(ymax * 1.05 / ystep);
-	double xtop, xstep;
-	if (c->xpct) {
-		xtop = MAX(1, ceil(c->xmax - 1e-9));
-		xstep = 1;
-	} else {
-		/* the axis ends where the run did, not at the next whole tick */
-		xtop = c->xmax > 0 && isfinite(c->xmax) ? c->xmax : 1;
-		xstep = xtop >= 2 ? MAX(1, nice_step(xtop, 8)) : nice_step(xtop, 4);
-	}
-
-	buf_printf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
-	escape_xml(b, c->title);
-	buf_printf(b, "</figcaption>\n<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CW,
-	           CH);
-	escape_xml(b, c->title);
-	put(b, "\">\n");
-	if (c->phases && !c->xpct)
-		chart_phases(b, c, xtop);
-	if (!c->xpct && isfinite(c->mark_x) && c->mark_x > 0 && c->mark_x <= xtop) {
-		double x = px_of(c->mark_x, xtop);
-		buf_printf(
-		    b,
-		    "<line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-		    "<text class=\"phlabel\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\">breaking "
-		    "point</text>\n",
-		    x, MT, x, MT + PH, x - 4, MT + 26);
-	}
-	chart_axes(b, c, xtop, xstep, ytop, ystep);
-	chart_refs(b, c, ytop);
-	for (int i = 0; i < c->nlines; i++)
-		chart_polyline(b, &c->lines[i], xtop, ytop);
-	if (!any)
-		buf_printf(b,
-		           "<text class=\"nodata\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">no data"
-		           "</text>\n",
-		           ML + PW / 2, MT + PH / 2);
-	put(b, "</svg>\n");
-	chart_legend(b, c);
-	put(b, "</figure>\n");
-	chart_free(c);
-}
-
-/* --- time series ------------------------------------------------------------------ */
-
-enum ts_value {
-	TS_PER_SECOND, /* count per second of the point's span: a counter's rate */
-	TS_FAILED,     /* a rate's non-zero samples per second (v[0] x count / span) */
-	TS_V0,         /* v[k]: a trend's percentile, a gauge's value/min/max */
-};
-
-/* Add a line of metric's per-second points to c (x: the middle of each point's span, s);
- * nothing when the metric has no points. Points without samples are gaps for TS_V0+k. */
-static void ts_line(struct chart *c, const struct result *r, const char *metric, enum ts_value what,
-                    int k, const char *label)
-{
-	int m = result_find_metric(r, metric);
-	if (m < 0 || r->metrics[m].ts.npoints <= 0)
-		return;
-	const struct result_timeseries *ts = &r->metrics[m].ts;
-	double step = ts->step > 0 ? ts->step : 1;
-	struct cline *l = chart_line(c, label, ts->npoints);
-	if (!l)
-		return;
-	bool known = isfinite(r->duration_s) && r->duration_s > 0;
-	for (int i = 0; i < ts->npoints; i++) {
-		const struct result_point *p = &ts->points[i];
-		/* the last point may stand for less than a step: the run ended inside it; one
-		 * too short (under a quarter of a step) has too few samples for a rate or a
-		 * percentile, and is left out of every chart alike */
-		double span = step;
-		if (known && p->t + step > r->duration_s)
-			span = r->duration_s - p->t;
-		if (span < 0.25 * step)
-			continue;
-		double y;
-		if (what == TS_PER_SECOND)
-			y = p->count / span;
-		else if (what == TS_FAILED)
-			y = p->v[0] * p->count / span;
-		else
-			y = p->count > 0 ? p->v[k] : NAN;
-		l->x[l->n] = p->t + span / 2;
-		l->y[l->n] = y;
-		l->n++;
-		c->xmax = MAX(c->xmax, p->t + span);
-	}
 }
 
 /* The bound of a threshold, "p(95)<200" -> 200, when its expression is its stat, an
@@ -545,52 +138,64 @@ static bool thr_bound(const struct result_threshold *t, double *bound)
 }
 
 /* Every threshold on metric's time statistics as a reference line (an SLO). */
-static void slo_refs(struct chart *c, const struct result *r, const char *metric)
+static void slo_refs(struct svgchart *c, const struct result *r, const char *metric)
 {
-	for (int i = 0; i < r->nthresholds && c->nrefs < MAX_REFS; i++) {
+	for (int i = 0; i < r->nthresholds; i++) {
 		const struct result_threshold *t = &r->thresholds[i];
 		double y;
+		char label[200];
 		if (!t->metric || strcmp(t->metric, metric) != 0 || !t->stat ||
 		    !stat_is_time(t->stat) || !thr_bound(t, &y))
 			continue;
-		struct cref *ref = &c->refs[c->nrefs++];
-		ref->y = y;
-		ref->color = t->ok ? "#059669" : "#dc2626";
-		snprintf(ref->label, sizeof(ref->label), "%s%s%s (%s)", t->ntags ? t->selector : "",
+		snprintf(label, sizeof(label), "%s%s%s (%s)", t->ntags ? t->selector : "",
 		         t->ntags ? " " : "", t->expr, t->ok ? "passed" : "failed");
+		svgchart_ref(c, y, label, t->ok ? "#059669" : "#dc2626");
 	}
+}
+
+/* A chart over the run's time (x: seconds since the start, to its end at least). */
+static struct svgchart *time_chart(const struct result *r, const char *id, const char *title,
+                                   const char *ylabel)
+{
+	struct svgchart *c = svgchart_new(id, title, "seconds since the start", ylabel);
+	svgchart_extend_x(c, r->duration_s);
+	return c;
+}
+
+/* Render c into b and free it. */
+static void render(struct buf *b, struct svgchart *c)
+{
+	svgchart_render(c, b);
+	svgchart_free(c);
 }
 
 static void section_over_time(struct buf *b, const struct result *r)
 {
-	struct chart c = { .id = "chart-throughput",
-		           .title = "Throughput and errors",
-		           .xlabel = "seconds since the start",
-		           .ylabel = "per second",
-		           .xmax = r->duration_s };
 	const json_t *phases = json_object_get(json_object_get(r->options, "testType"), "phases");
-	c.phases = json_is_array(phases) ? phases : NULL;
 	const json_t *bp =
 	    json_object_get(json_object_get(r->analyses, "testType"), "breakingPoint");
-	c.mark_x = json_is_true(json_object_get(bp, "found")) ? phase_num(bp, "atS") : NAN;
-	ts_line(&c, r, "http_reqs", TS_PER_SECOND, 0, "requests/s");
-	ts_line(&c, r, "http_req_failed", TS_FAILED, 0, "failed requests/s");
-	if (c.nlines == 2)
-		c.lines[1].color = "#dc2626";
+	double mark = json_is_true(json_object_get(bp, "found")) ? phase_num(bp, "atS") : NAN;
+	struct svgchart *c =
+	    time_chart(r, "chart-throughput", "Throughput and errors", "per second");
+	svgchart_phases(c, phases);
+	svgchart_mark(c, mark, "breaking point");
+	struct svgchart_line *reqs =
+	    svgchart_ts_metric(c, r, "http_reqs", SVGCHART_PER_SECOND, 0, "requests/s");
+	struct svgchart_line *failed =
+	    svgchart_ts_metric(c, r, "http_req_failed", SVGCHART_FAILED, 0, "failed requests/s");
+	if (reqs && failed)
+		svgchart_line_color(failed, "#dc2626");
 	put(b, "<section id=\"over-time\"><h2>Over time</h2>\n");
-	chart_render(b, &c);
+	render(b, c);
 
-	struct chart l = { .id = "chart-latency",
-		           .title = "Request duration percentiles (http_req_duration)",
-		           .xlabel = "seconds since the start",
-		           .ylabel = "milliseconds",
-		           .xmax = r->duration_s,
-		           .phases = c.phases,
-		           .mark_x = c.mark_x };
+	struct svgchart *l = time_chart(
+	    r, "chart-latency", "Request duration percentiles (http_req_duration)", "milliseconds");
+	svgchart_phases(l, phases);
+	svgchart_mark(l, mark, "breaking point");
 	static const char *const names[] = { "p50", "p90", "p95", "p99" };
 	for (int k = 0; k < 4; k++)
-		ts_line(&l, r, "http_req_duration", TS_V0, k, names[k]);
-	slo_refs(&l, r, "http_req_duration");
+		svgchart_ts_metric(l, r, "http_req_duration", SVGCHART_V, k, names[k]);
+	slo_refs(l, r, "http_req_duration");
 	/* a soak's p95 drift: Sen's line over the stretch it was tested on */
 	const json_t *drift = json_object_get(json_object_get(r->analyses, "testType"), "drift");
 	const json_t *d95 = json_object_get(drift, "p95");
@@ -598,26 +203,19 @@ static void section_over_time(struct buf *b, const struct result *r)
 	double slope = phase_num(d95, "slopePerHour") / 3600, icpt = phase_num(d95, "intercept");
 	if (json_is_true(json_object_get(d95, "drifting")) && isfinite(from) && isfinite(to) &&
 	    to > from && isfinite(slope) && isfinite(icpt)) {
-		struct cline *t = chart_line(&l, "p95 trend (Sen's slope)", 2);
-		if (t) {
-			t->color = "#111827";
-			t->x[0] = from, t->y[0] = icpt + slope * from;
-			t->x[1] = to, t->y[1] = icpt + slope * to;
-			t->n = 2;
-		}
+		struct svgchart_line *t = svgchart_line(l, "p95 trend (Sen's slope)", 2);
+		svgchart_line_color(t, "#111827");
+		svgchart_add(t, from, icpt + slope * from);
+		svgchart_add(t, to, icpt + slope * to);
 	}
-	chart_render(b, &l);
+	render(b, l);
 
-	struct chart v = { .id = "chart-vus",
-		           .title = "Virtual users",
-		           .xlabel = "seconds since the start",
-		           .ylabel = "VUs",
-		           .xmax = r->duration_s,
-		           .phases = c.phases,
-		           .mark_x = c.mark_x };
-	ts_line(&v, r, "vus", TS_V0, 0, "VUs");
-	ts_line(&v, r, "vus_max", TS_V0, 0, "VUs allocated");
-	chart_render(b, &v);
+	struct svgchart *v = time_chart(r, "chart-vus", "Virtual users", "VUs");
+	svgchart_phases(v, phases);
+	svgchart_mark(v, mark, "breaking point");
+	svgchart_ts_metric(v, r, "vus", SVGCHART_V, 0, "VUs");
+	svgchart_ts_metric(v, r, "vus_max", SVGCHART_V, 0, "VUs allocated");
+	render(b, v);
 	put(b, "</section>\n");
 }
 
@@ -691,15 +289,15 @@ static void section_bottleneck(struct buf *b, const struct result *r)
 
 /* A cumulative ratio line on c: metric's running total over http_reqs' running total, at
  * the end of each second (the last point is the result's perRequest figure). */
-static void ratio_line(struct chart *c, const struct result *r, const char *metric)
+static bool ratio_line(struct svgchart *c, const struct result *r, const char *metric)
 {
 	int m = result_find_metric(r, metric), h = result_find_metric(r, "http_reqs");
 	if (m < 0 || h < 0 || r->metrics[m].ts.npoints <= 0)
-		return;
+		return false;
 	const struct result_timeseries *a = &r->metrics[m].ts, *q = &r->metrics[h].ts;
-	struct cline *l = chart_line(c, metric, a->npoints);
+	struct svgchart_line *l = svgchart_line(c, metric, a->npoints);
 	if (!l)
-		return;
+		return false;
 	double num = 0, den = 0;
 	int j = 0;
 	for (int i = 0; i < a->npoints; i++) {
@@ -710,11 +308,10 @@ static void ratio_line(struct chart *c, const struct result *r, const char *metr
 		double end = t + (a->step > 0 ? a->step : 1);
 		if (isfinite(r->duration_s) && r->duration_s > 0)
 			end = MIN(end, r->duration_s);
-		l->x[l->n] = end;
-		l->y[l->n] = den > 0 ? num / den : NAN;
-		l->n++;
-		c->xmax = MAX(c->xmax, end);
+		svgchart_add(l, end, den > 0 ? num / den : NAN);
+		svgchart_extend_x(c, end);
 	}
+	return true;
 }
 
 /* The target's own Prometheus endpoints (analyses.monitor.scrape[], engine/scrape.h): a
@@ -741,12 +338,10 @@ static void scrape_block(struct buf *b, const struct result *r, const json_t *li
 	}
 	put(b, "</tbody></table>\n<table class=\"num\" id=\"per-request\"><thead><tr>"
 	       "<th>counter</th><th>total</th><th>per request</th></tr></thead><tbody>\n");
-	struct chart c = { .id = "chart-per-request",
-		           .title = "Target counters per request (running ratio)",
-		           .xlabel = "seconds since the start",
-		           .ylabel = "per request, since the start",
-		           .xmax = r->duration_s,
-		           .mark_x = NAN };
+	struct svgchart *c =
+	    time_chart(r, "chart-per-request", "Target counters per request (running ratio)",
+	               "per request, since the start");
+	int lines = 0;
 	int rows = 0;
 	json_array_foreach(list, i, e)
 	{
@@ -764,12 +359,13 @@ static void scrape_block(struct buf *b, const struct result *r, const json_t *li
 			    fmt_num(phase_num(json_object_get(e, "counters"), name), s, sizeof(s)),
 			    fmt_num(x, t, sizeof(t)));
 			if (json_array_size(list) == 1)
-				ratio_line(&c, r, name);
+				lines += ratio_line(c, r, name);
 		}
 	}
 	put(b, "</tbody></table>\n");
-	if (c.nlines)
-		chart_render(b, &c);
+	if (lines)
+		svgchart_render(c, b);
+	svgchart_free(c);
 }
 
 /* Base64 of the file at path when it is a flame graph of ours (an SVG from
@@ -859,31 +455,20 @@ static void section_profile(struct buf *b, const struct result *r)
 
 /* --- the target, the host and the generator (--monitor-*) ------------------------- */
 
-/* The last line added to c, its y multiplied by k (bytes to MB, machine % to core %). */
-static void scale_last(struct chart *c, double k)
-{
-	if (c->nlines == 0)
-		return;
-	struct cline *l = &c->lines[c->nlines - 1];
-	for (int i = 0; i < l->n; i++)
-		l->y[i] *= k;
-}
+#define MIB 1048576.0 /* memory in binary units, as the leak and bottleneck sentences */
 
-/* A leak's Sen line (analyses.leaks.METRIC) on c, in MB, when it was reported. */
-static void leak_line(struct chart *c, const json_t *leak, const char *label)
+/* A leak's Sen line (analyses.leaks.METRIC) on c, in MiB, when it was reported. */
+static void leak_line(struct svgchart *c, const json_t *leak, const char *label)
 {
 	double from = phase_num(leak, "fromS"), to = phase_num(leak, "toS");
 	double slope = phase_num(leak, "perSecond"), end = phase_num(leak, "level");
 	if (!json_is_true(json_object_get(leak, "leaking")) || !isfinite(from) || !isfinite(to) ||
 	    !(to > from) || !isfinite(slope) || !isfinite(end))
 		return;
-	struct cline *t = chart_line(c, label, 2);
-	if (!t)
-		return;
-	t->color = "#111827";
-	t->x[0] = from, t->y[0] = (end - slope * (to - from)) / 1e6;
-	t->x[1] = to, t->y[1] = end / 1e6;
-	t->n = 2;
+	struct svgchart_line *t = svgchart_line(c, label, 2);
+	svgchart_line_color(t, "#111827");
+	svgchart_add(t, from, (end - slope * (to - from)) / MIB);
+	svgchart_add(t, to, end / MIB);
 }
 
 static void section_target(struct buf *b, const struct result *r)
@@ -924,45 +509,35 @@ static void section_target(struct buf *b, const struct result *r)
 		}
 		put(b, "</ul>\n");
 	}
-	struct chart cpu = { .id = "chart-cpu",
-		             .title = "CPU",
-		             .xlabel = "seconds since the start",
-		             .ylabel = "% of one core",
-		             .xmax = r->duration_s,
-		             .phases = json_is_array(phases) ? phases : NULL,
-		             .mark_x = NAN };
-	ts_line(&cpu, r, "target_cpu_percent", TS_V0, 0, "target");
-	ts_line(&cpu, r, "generator_cpu_percent", TS_V0, 0, "stampede");
-	ts_line(&cpu, r, "host_cpu_percent", TS_V0, 0, "whole host");
-	scale_last(&cpu, isfinite(cpus) && cpus > 0 ? cpus : 1);
-	chart_render(b, &cpu);
+	struct svgchart *cpu = time_chart(r, "chart-cpu", "CPU", "% of one core");
+	svgchart_phases(cpu, phases);
+	svgchart_ts_metric(cpu, r, "target_cpu_percent", SVGCHART_V, 0, "target");
+	svgchart_ts_metric(cpu, r, "generator_cpu_percent", SVGCHART_V, 0, "stampede");
+	svgchart_line_scale(
+	    svgchart_ts_metric(cpu, r, "host_cpu_percent", SVGCHART_V, 0, "whole host"),
+	    isfinite(cpus) && cpus > 0 ? cpus : 1);
+	render(b, cpu);
 
-	struct chart mem = { .id = "chart-memory",
-		             .title = "Memory (RSS)",
-		             .xlabel = "seconds since the start",
-		             .ylabel = "MB",
-		             .xmax = r->duration_s,
-		             .phases = cpu.phases,
-		             .mark_x = NAN };
-	ts_line(&mem, r, "target_rss_bytes", TS_V0, 0, "target");
-	scale_last(&mem, 1e-6);
-	leak_line(&mem, json_object_get(leaks, "target_rss_bytes"), "target's leak (Sen's slope)");
-	ts_line(&mem, r, "generator_rss_bytes", TS_V0, 0, "stampede");
-	scale_last(&mem, 1e-6);
-	chart_render(b, &mem);
+	struct svgchart *mem = time_chart(r, "chart-memory", "Memory (RSS)", "MiB");
+	svgchart_phases(mem, phases);
+	svgchart_line_scale(svgchart_ts_metric(mem, r, "target_rss_bytes", SVGCHART_V, 0, "target"),
+	                    1 / MIB);
+	leak_line(mem, json_object_get(leaks, "target_rss_bytes"), "target's leak (Sen's slope)");
+	svgchart_line_scale(
+	    svgchart_ts_metric(mem, r, "generator_rss_bytes", SVGCHART_V, 0, "stampede"), 1 / MIB);
+	render(b, mem);
 
-	struct chart res = { .id = "chart-resources",
-		             .title = "Threads, descriptors and the listen queue",
-		             .xlabel = "seconds since the start",
-		             .ylabel = "count (per second for overflows and retransmits)",
-		             .xmax = r->duration_s,
-		             .phases = cpu.phases,
-		             .mark_x = NAN };
-	ts_line(&res, r, "target_threads", TS_V0, 0, "target threads");
-	ts_line(&res, r, "target_open_fds", TS_V0, 0, "target open fds");
-	ts_line(&res, r, "host_listen_overflows", TS_PER_SECOND, 0, "listen overflows/s");
-	ts_line(&res, r, "host_tcp_retransmits", TS_PER_SECOND, 0, "TCP retransmits/s");
-	chart_render(b, &res);
+	struct svgchart *res =
+	    time_chart(r, "chart-resources", "Threads, descriptors and the listen queue",
+	               "count (per second for overflows and retransmits)");
+	svgchart_phases(res, phases);
+	svgchart_ts_metric(res, r, "target_threads", SVGCHART_V, 0, "target threads");
+	svgchart_ts_metric(res, r, "target_open_fds", SVGCHART_V, 0, "target open fds");
+	svgchart_ts_metric(res, r, "host_listen_overflows", SVGCHART_PER_SECOND, 0,
+	                   "listen overflows/s");
+	svgchart_ts_metric(res, r, "host_tcp_retransmits", SVGCHART_PER_SECOND, 0,
+	                   "TCP retransmits/s");
+	render(b, res);
 	if (json_array_size(json_object_get(mon, "scrape")))
 		scrape_block(b, r, json_object_get(mon, "scrape"));
 	put(b, "</section>\n");
@@ -982,22 +557,18 @@ static void section_distribution(struct buf *b, const struct result *r)
 	}
 	const struct hdr *h = v.h;
 	double xmax = MIN(6, MAX(1, log10((double)h->total_count)));
-	struct chart c = { .id = "chart-distribution",
-		           .title = "http_req_duration by percentile (HdrHistogram, all requests)",
-		           .xlabel = "percentile",
-		           .ylabel = "milliseconds",
-		           .xpct = true,
-		           .xmax = xmax };
+	struct svgchart *c = svgchart_new(
+	    "chart-distribution", "http_req_duration by percentile (HdrHistogram, all requests)",
+	    "percentile", "milliseconds");
+	svgchart_percentile_axis(c, xmax);
 	enum { NPTS = 241 };
-	struct cline *l = chart_line(&c, "http_req_duration", NPTS);
+	struct svgchart_line *l = svgchart_line(c, "http_req_duration", NPTS);
 	for (int i = 0; i < NPTS; i++) {
 		double x = xmax * i / (NPTS - 1);
-		l->x[l->n] = x;
-		l->y[l->n] = hdr_value_at_percentile(h, 100 * (1 - pow(10, -x))) / 1000.0;
-		l->n++;
+		svgchart_add(l, x, hdr_value_at_percentile(h, 100 * (1 - pow(10, -x))) / 1000.0);
 	}
-	slo_refs(&c, r, "http_req_duration");
-	chart_render(b, &c);
+	slo_refs(c, r, "http_req_duration");
+	render(b, c);
 
 	static const double pcts[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
 	char s[48];
@@ -1257,7 +828,8 @@ static void section_test_type(struct buf *b, const struct result *r)
 					snprintf(c, sizeof(c), "%.0f%%", cpu);
 				buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\">%s</td>",
 				           isfinite(cpu) ? c : "-",
-				           isfinite(rss) ? format_bytes(rss, d, sizeof(d)) : "-");
+				           isfinite(rss) ? format_bytes_iec(rss, d, sizeof(d))
+				                         : "-");
 			}
 			buf_printf(b, "<td>%s</td></tr>\n",
 			           !judged ? "-"
@@ -1406,7 +978,7 @@ static void section_generator(struct buf *b, const struct result *r)
 	buf_printf(b, "<dt>seconds the host was &ge;95%% busy</dt><dd>%d</dd>",
 	           g->host_saturated_seconds);
 	buf_printf(b, "<dt>peak memory (RSS)</dt><dd>%s</dd>",
-	           format_bytes((double)g->max_rss_kb * 1024, s, sizeof(s)));
+	           format_bytes_iec((double)g->max_rss_kb * 1024, s, sizeof(s)));
 	buf_printf(b, "<dt>model</dt><dd>%s</dd>",
 	           g->open_model ? "open (arrival rate)" : "closed");
 	if (g->open_model)
@@ -1644,17 +1216,7 @@ static const char style[] =
     "tr.pass td:first-child{border-left:4px solid #059669}"
     "pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}"
     "figure.chart{margin:12px 0 20px}figcaption{font-weight:600;margin-bottom:4px}"
-    "svg{width:100%;height:auto;display:block}figure.flame img{width:100%;height:auto}"
-    "svg text{font-size:12px;fill:#4b5563}svg .axlabel{font-size:13px;fill:#374151}"
-    "svg .grid{stroke:#eef0f3}svg .axis{stroke:#9ca3af;fill:none}"
-    "svg .phase{fill:#f5f7fb}svg .phase.alt{fill:#eceff6}svg .phlabel{font-size:11px;fill:#6b7280}"
-    "svg .mark{stroke:#dc2626;stroke-width:1.5;stroke-dasharray:4 3}"
-    "svg .line{fill:none;stroke-width:2;stroke-linejoin:round}"
-    "svg .ref{stroke-width:1.5;stroke-dasharray:6 4}svg .reflabel{font-size:12px}"
-    "svg .nodata{font-size:16px;fill:#9ca3af}"
-    ".legend span{margin-right:16px;white-space:nowrap}.legend i{display:inline-block;"
-    "width:16px;height:3px;vertical-align:middle;margin-right:5px}"
-    ".legend i.dash{height:0;border-top:2px dashed}"
+    "svg{width:100%;height:auto;display:block}figure.flame img{width:100%;height:auto}" SVGCHART_CSS
     ".stat{margin-right:10px;white-space:nowrap}footer{margin:32px 0 8px;color:#9ca3af;"
     "font-size:12px}";
 
