@@ -661,6 +661,8 @@ SERIAL_MODULES = {
 SERIAL_TESTS = {
     "tests/e2e/test_examples.py::test_breakpoint_stops_at_the_breaking_point",
     "tests/e2e/test_test_types.py::test_breakpoint_stops_at_the_first_failing_slo",
+    # twelve short runs whose p95 must step at run 9 and nowhere else
+    "tests/e2e/test_history.py::test_gate_flags_the_change_point_of_a_slower_history",
 }
 
 

@@ -269,3 +269,86 @@ def test_run_history_adds_each_run(tmp_path):
     assert [r["tag"] for r in runs_] == ["second", "first"], runs_
     assert len({r["testHash"] for r in runs_}) == 1, runs_
     assert notdb.read_text() == "not a database\n", "the refused file was changed"
+
+
+def post_config(port, knobs):
+    """POST /admin/config on the demo: its runtime knobs (docs/demo.md)."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/admin/config", json.dumps(knobs),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200, body
+
+
+def test_gate_flags_the_change_point_of_a_slower_history(tmp_path):
+    """The issue's proof: 12 runs of one test where runs 9-12 are 25% slower (the demo's
+    query latency 2 ms -> 2.5 ms at run time): `history gate` on the 12th flags the change
+    point at run 9 (exit 113: each run is too short for the baseline comparison to tell);
+    `history trend` shows the step, as text, JSON and a page."""
+    demo = ServeDemo(tmp_path, ["--port", "0", "--query-latency", "2ms", "--workers", "4"])
+    db = tmp_path / "h.db"
+    results = []
+    try:
+        url = f"http://127.0.0.1:{demo.port}/api/products/1"
+        for i in range(1, 13):
+            if i == 9:
+                post_config(demo.port, {"query_latency": "2500us"})
+            f = tmp_path / f"r{i}.json"
+            p = sh("run", "--url", url, "--vus", "4", "--duration", "2s", "--no-summary",
+                   "-q", "--history", db, "--out", f"result={f}")
+            assert p.returncode == 0, p.stderr
+            results.append(f)
+            if i == 1:
+                assert sh("history", "baseline", "set", "1", "--db", db).returncode == 0
+    finally:
+        demo.stop()
+    out = tmp_path / "gate.json"
+    p = sh("history", "gate", results[-1], "--db", db, "--no-color", "--out", f"json={out}")
+    assert p.returncode == 113, p.stdout + p.stderr
+    assert "changed at the 9th of the last 12 runs" in p.stdout, p.stdout
+    assert "flagged" in p.stdout, p.stdout
+    hist = json.loads(out.read_text())["history"]
+    assert hist["flagged"] is True and hist["baselineRun"] == 1, hist
+    cps = hist["changePoints"]
+    assert cps and cps[-1]["run"] == 9 and cps[-1]["p"] < 0.05, cps
+    assert 0.15 < cps[-1]["shift"] < 0.45, cps  # about +25%
+    # a baseline set after the change point has the new level: not flagged again
+    assert sh("history", "baseline", "set", "10", "--db", db).returncode == 0
+    p = sh("history", "gate", results[-1], "--db", db, "--no-color")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "before the baseline run" in p.stdout, p.stdout
+    # the trend: text with sparklines, JSON, and a self-contained page
+    page = tmp_path / "trend.html"
+    p = sh("history", "trend", "--db", db, "--out", f"html={page}")
+    assert p.returncode == 0, p.stderr
+    assert "12 runs" in p.stdout and "p95" in p.stdout, p.stdout
+    p = sh("history", "trend", "--db", db, "--json", "--last", "5")
+    doc = json.loads(p.stdout)
+    assert [r["id"] for r in doc["runs"]] == [8, 9, 10, 11, 12], doc
+    html = page.read_text()
+    assert html.count("<svg") == 2 and "<script" not in html.lower(), html[:500]
+    x = subprocess.run(["xmllint", "--html", "--noout", str(page)], capture_output=True,
+                       text=True)
+    assert x.returncode == 0, x.stderr
+
+
+def test_gate_without_a_baseline_and_bad_input(runs, tmp_path):
+    d, files, other = runs
+    db = tmp_path / "h.db"
+    add(db, files[0])
+    p = sh("history", "gate", files[1], "--db", db)
+    assert p.returncode == 0 and "No baseline for test" in p.stdout, p.stdout + p.stderr
+    p = sh("history", "gate", files[1], "--db", db, "--require-baseline")
+    assert p.returncode == EXIT_CONFIG and "no baseline" in p.stderr, p.stderr
+    for args, says in [(["--last", "3"], "--last"), (["--min-shift", "x"], "--min-shift"),
+                       (["--max-regression", "p95=zz"], "--max-regression"),
+                       (["--out", "pdf=x.pdf"], "--out")]:
+        p = sh("history", "gate", files[1], "--db", db, *args)
+        assert p.returncode == EXIT_CONFIG and says in p.stderr, (args, p.stderr)
+    p = sh("history", "gate", d / "missing.json", "--db", db)
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    p = sh("history", "trend", "--db", tmp_path / "none.db")
+    assert p.returncode == EXIT_CONFIG and "no such history" in p.stderr, p.stderr
