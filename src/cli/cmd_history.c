@@ -60,6 +60,34 @@ const char *hist_default_db(void)
 	return e && *e ? e : HISTORY_DEFAULT;
 }
 
+int hist_flag(const char *cmd, int c, const char *arg, struct hist_flags *f)
+{
+	switch (c) {
+	case 'h':
+		cmd_history_usage();
+		return EXIT_OK;
+	case OPT_DB:
+		if (!*arg)
+			return cli_bad_value("--db", arg, "empty file name"), EXIT_INVALID_CONFIG;
+		f->db = arg;
+		return HIST_NEXT;
+	case OPT_TEST:
+		if (hist_check_hash(cmd, arg) < 0)
+			return EXIT_INVALID_CONFIG;
+		f->test = arg;
+		return HIST_NEXT;
+	case OPT_TAG:
+		if (!*arg)
+			return cli_bad_value("--tag", arg, "empty"), EXIT_INVALID_CONFIG;
+		f->tag = arg;
+		return HIST_NEXT;
+	case OPT_JSON:
+		f->json = true;
+		return HIST_NEXT;
+	}
+	return HIST_NOT_MINE;
+}
+
 /* The exit code for a history_* error: bad input (104) or the database failing (1). */
 int hist_exit_for(int rc)
 {
@@ -243,27 +271,19 @@ static int history_add_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = hist_default_db(), *tag = NULL;
+	struct hist_flags hf = { 0 };
 	int c;
 	optind = 1;
 	while ((c = cli_getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			cmd_history_usage();
-			return EXIT_OK;
-		case OPT_DB:
-			db = optarg;
-			break;
-		case OPT_TAG:
-			if (!*optarg)
-				return cli_bad_value("--tag", optarg, "empty"), EXIT_INVALID_CONFIG;
-			tag = optarg;
-			break;
-		default:
+		int x = hist_flag("add", c, optarg, &hf);
+		if (x == HIST_NOT_MINE) {
 			cli_opt_report("history");
 			return EXIT_INVALID_CONFIG;
 		}
+		if (x != HIST_NEXT)
+			return x;
 	}
+	const char *db = hf.db ? hf.db : hist_default_db(), *tag = hf.tag;
 	if (hist_operands("add", argc, argv, 1, "the result file (RESULT.json)") < 0)
 		return EXIT_INVALID_CONFIG;
 	char err[1024], warn[512];
@@ -336,27 +356,17 @@ static int history_list_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = hist_default_db();
+	struct hist_flags hf = { 0 };
 	struct history_filter f = { 0 };
-	bool as_json = false;
 	int64_t lim;
 	int c;
 	optind = 1;
 	while ((c = cli_getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			cmd_history_usage();
-			return EXIT_OK;
-		case OPT_DB:
-			db = optarg;
-			break;
-		case OPT_TEST:
-			if (hist_check_hash("list", optarg) < 0)
-				return EXIT_INVALID_CONFIG;
-			f.test_hash = optarg;
-			break;
-		case OPT_TAG:
-			f.tag = optarg;
+		int x = hist_flag("list", c, optarg, &hf);
+		if (x != HIST_NEXT && x != HIST_NOT_MINE)
+			return x;
+		switch (x == HIST_NEXT ? 0 : c) {
+		case 0:
 			break;
 		case OPT_LIMIT:
 			if (parse_int64(optarg, 1, 1000000, &lim) < 0)
@@ -364,14 +374,14 @@ static int history_list_cmd(int argc, char **argv)
 				       EXIT_INVALID_CONFIG;
 			f.limit = (int)lim;
 			break;
-		case OPT_JSON:
-			as_json = true;
-			break;
 		default:
 			cli_opt_report("history");
 			return EXIT_INVALID_CONFIG;
 		}
 	}
+	const char *db = hf.db ? hf.db : hist_default_db();
+	bool as_json = hf.json;
+	f.test_hash = hf.test, f.tag = hf.tag;
 	if (hist_operands("list", argc, argv, 0, "") < 0)
 		return EXIT_INVALID_CONFIG;
 	struct history *h;
@@ -520,20 +530,16 @@ static int history_show_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = hist_default_db(), *out = NULL;
-	bool as_json = false;
+	struct hist_flags hf = { 0 };
+	const char *out = NULL;
 	int c;
 	optind = 1;
 	while ((c = cli_getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			cmd_history_usage();
-			return EXIT_OK;
-		case OPT_DB:
-			db = optarg;
-			break;
-		case OPT_JSON:
-			as_json = true;
+		int x = hist_flag("show", c, optarg, &hf);
+		if (x != HIST_NEXT && x != HIST_NOT_MINE)
+			return x;
+		switch (x == HIST_NEXT ? 0 : c) {
+		case 0:
 			break;
 		case 'o':
 			if (!*optarg)
@@ -546,6 +552,8 @@ static int history_show_cmd(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		}
 	}
+	const char *db = hf.db ? hf.db : hist_default_db();
+	bool as_json = hf.json;
 	int64_t id;
 	if (hist_operands("show", argc, argv, 1, "the run id (RUN)") < 0 ||
 	    parse_run("show", argv[optind], &id) < 0)
@@ -629,31 +637,20 @@ static int history_baseline_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = hist_default_db(), *test = NULL;
-	bool as_json = false;
+	struct hist_flags hf = { 0 };
 	int c;
 	optind = 1;
 	while ((c = cli_getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			cmd_history_usage();
-			return EXIT_OK;
-		case OPT_DB:
-			db = optarg;
-			break;
-		case OPT_TEST:
-			if (hist_check_hash("baseline", optarg) < 0)
-				return EXIT_INVALID_CONFIG;
-			test = optarg;
-			break;
-		case OPT_JSON:
-			as_json = true;
-			break;
-		default:
+		int x = hist_flag("baseline", c, optarg, &hf);
+		if (x == HIST_NOT_MINE) {
 			cli_opt_report("history");
 			return EXIT_INVALID_CONFIG;
 		}
+		if (x != HIST_NEXT)
+			return x;
 	}
+	const char *db = hf.db ? hf.db : hist_default_db(), *test = hf.test;
+	bool as_json = hf.json;
 	const char *what = optind < argc ? argv[optind] : NULL;
 	bool set = what && strcmp(what, "set") == 0, show = what && strcmp(what, "show") == 0;
 	if (!set && !show) {

@@ -246,35 +246,23 @@ int history_trend_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db = hist_default_db(), *test = NULL, *tag = NULL, *html = NULL;
+	struct hist_flags hf = { 0 };
+	const char *html = NULL;
 	int64_t last = TREND_LAST_DEFAULT;
-	bool as_json = false;
 	char err[1024];
 	int c;
 	optind = 1;
 	while ((c = cli_getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			cmd_history_usage();
-			return EXIT_OK;
-		case OPT_DB:
-			db = optarg;
-			break;
-		case OPT_TEST:
-			if (hist_check_hash("trend", optarg) < 0)
-				return EXIT_INVALID_CONFIG;
-			test = optarg;
-			break;
-		case OPT_TAG:
-			tag = optarg;
+		int x = hist_flag("trend", c, optarg, &hf);
+		if (x != HIST_NEXT && x != HIST_NOT_MINE)
+			return x;
+		switch (x == HIST_NEXT ? 0 : c) {
+		case 0:
 			break;
 		case OPT_LAST:
 			if (parse_int64(optarg, 2, 10000, &last) < 0)
 				return cli_bad_value("--last", optarg, "expected 2 to 10000"),
 				       EXIT_INVALID_CONFIG;
-			break;
-		case OPT_JSON:
-			as_json = true;
 			break;
 		case COMPARE_OPT_OUT:
 			if (strncmp(optarg, "html=", 5) || !optarg[5])
@@ -292,6 +280,8 @@ int history_trend_cmd(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		}
 	}
+	const char *db = hf.db ? hf.db : hist_default_db(), *test = hf.test, *tag = hf.tag;
+	bool as_json = hf.json;
 	if (hist_operands("trend", argc, argv, 0, "") < 0)
 		return EXIT_INVALID_CONFIG;
 	struct history *h;
@@ -456,7 +446,7 @@ int history_gate_cmd(int argc, char **argv)
 		{ 0 },
 	};
 	struct compare_cli cc;
-	const char *db = hist_default_db();
+	struct hist_flags hf = { 0 };
 	int64_t last = GATE_LAST_DEFAULT;
 	double min_shift = GATE_MIN_SHIFT;
 	bool require_baseline = false;
@@ -470,12 +460,11 @@ int history_gate_cmd(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		if (r == 0)
 			continue;
-		switch (c) {
-		case 'h':
-			cmd_history_usage();
-			return EXIT_OK;
-		case OPT_DB:
-			db = optarg;
+		int x = hist_flag("gate", c, optarg, &hf);
+		if (x != HIST_NEXT && x != HIST_NOT_MINE)
+			return x;
+		switch (x == HIST_NEXT ? 0 : c) {
+		case 0:
 			break;
 		case OPT_LAST:
 			if (parse_int64(optarg, 2 * CP_MIN_SIZE, CP_MAX_N, &last) < 0)
@@ -500,6 +489,7 @@ int history_gate_cmd(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		}
 	}
+	const char *db = hf.db ? hf.db : hist_default_db();
 	if (hist_operands("gate", argc, argv, 1, "the result file (RESULT.json)") < 0 ||
 	    compare_cli_check(&cc) < 0)
 		return EXIT_INVALID_CONFIG;

@@ -22,6 +22,21 @@ enum {
 /* --db's default: $STAMPEDE_HISTORY, else ./stampede-history.db. */
 const char *hist_default_db(void);
 
+/* The flags the history commands share, as read (hist_flag). */
+struct hist_flags {
+	const char *db;   /* --db, or NULL: hist_default_db() */
+	const char *test; /* --test HASH, checked, or NULL */
+	const char *tag;  /* --tag T (not empty), or NULL */
+	bool json;        /* --json */
+};
+#define HIST_NEXT     (-1) /* hist_flag: read, go on */
+#define HIST_NOT_MINE (-2) /* hist_flag: not a shared flag */
+
+/* One getopt result c (and its argument) of `history CMD`: -h/--help (prints the usage:
+ * returns EXIT_OK), --db, --test, --tag, --json. Returns HIST_NEXT, HIST_NOT_MINE, or the
+ * exit code to return (104 after saying why). */
+int hist_flag(const char *cmd, int c, const char *arg, struct hist_flags *f);
+
 /* The exit code for a history_* error: bad input (104) or the database failing (1). */
 int hist_exit_for(int rc);
 
