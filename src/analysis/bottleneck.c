@@ -18,12 +18,16 @@
 #define LAT_FACTOR         4.0  /* a window's p95 against the best window's */
 #define LAT_MARGIN_MS      10.0 /* ... and at least this much over it */
 #define LAT_MIN_BUSY       1.0  /* ... with at least this many requests in service at once */
-#define LAT_MIN_REQS       20   /* a window with fewer responses sets no baseline */
-#define DROP_SHARE         0.01 /* of a window's arrivals */
-#define FAIL_SHARE         0.01 /* of the requests: errors that matter */
-#define SWAP_GROWTH        (16.0 * 1024 * 1024)
-#define MEM_LIMIT_SHARE    0.90
-#define SUSTAIN            2 /* seconds (or windows) running */
+/* A listen-queue overflow drops the SYN, and the client sends it again 1 s later (Linux's
+ * initial RTO): a connection that took this long, near an overflow, is the target's */
+#define CONN_SYN_RETRY_MS 900.0
+#define CONN_NEAR_S       3    /* seconds after an overflow where such a connection counts */
+#define LAT_MIN_REQS      20   /* a window with fewer responses sets no baseline */
+#define DROP_SHARE        0.01 /* of a window's arrivals */
+#define FAIL_SHARE        0.01 /* of the requests: errors that matter */
+#define SWAP_GROWTH       (16.0 * 1024 * 1024)
+#define MEM_LIMIT_SHARE   0.90
+#define SUSTAIN           2 /* seconds (or windows) running */
 
 enum res { R_CONN, R_CPU, R_MEM, R_POOL, R__N }; /* the tie order */
 
@@ -35,6 +39,7 @@ struct judged {
 	double cpu_mean, cpu_peak, host_mean, host_peak, gen_peak;
 	int cpu_sat_s, host_sat_s;
 	double thread_peak; /* the busiest thread, % of one core; NaN: not read */
+	double demand_peak; /* all threads' demand (running or waiting), % of one core */
 	int thread_sat_s;   /* seconds one thread was saturated and the whole was not */
 	double base_p95, worst_p95, x_max, x_sat, pool, dropped;
 	int lat_sat_windows;
@@ -82,6 +87,16 @@ static void add(json_t *arr, const char *fmt, ...)
 	json_array_append_new(arr, json_string(s));
 }
 
+/* A time in ms in words, three figures without an exponent: "0.249", "12.5", "4160". */
+static const char *ms_text(double v, char *buf, size_t len)
+{
+	if (!fin(v))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%.*f", fabs(v) < 10 ? 2 : fabs(v) < 100 ? 1 : 0, v);
+	return buf;
+}
+
 static void cpu_facts(const struct bn_input *in, struct judged *j)
 {
 	int cpus = in->host_cpus > 0 ? in->host_cpus : 1;
@@ -93,7 +108,7 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 	bool *host = calloc((size_t)MAX(in->n, 1), sizeof(bool));
 	double sum = 0, hsum = 0;
 	int cnt = 0, hcnt = 0;
-	j->cpu_peak = j->host_peak = j->gen_peak = j->thread_peak = NAN;
+	j->cpu_peak = j->host_peak = j->gen_peak = j->thread_peak = j->demand_peak = NAN;
 	for (int i = 0; i < in->n && cpu && gen && host; i++) {
 		double tc = at(in->target_cpu, i), hc = at(in->host_cpu, i),
 		       gc = at(in->gen_cpu, i);
@@ -111,11 +126,16 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 		if (fin(th))
 			j->thread_peak = fin(j->thread_peak) ? MAX(j->thread_peak, th) : th;
 		bool host_busy = fin(hc) && hc >= CPU_HOST_PERCENT;
+		/* USE: running (utilisation) or waiting to run (saturation) for the cores it
+		 * can use: its threads wanted more CPU than they got */
+		double dem = at(in->cpu_demand, i);
+		if (fin(dem))
+			j->demand_peak = fin(j->demand_peak) ? MAX(j->demand_peak, dem) : dem;
 		cpu[i] = fin(tc) && (tc >= CPU_TARGET_SHARE * 100.0 * j->cap_cores ||
-		                     (host_busy && tc >= 0.5 * hc * cpus));
+		                     (host_busy && tc >= 0.5 * hc * cpus) ||
+		                     (fin(dem) && dem >= CPU_TARGET_SHARE * 100.0 * j->cap_cores));
 		/* one thread at a whole core: the work is serialised on it, whatever the
 		 * process's total (an event loop, a lock holder, a single worker) */
-		double dem = at(in->cpu_demand, i);
 		bool one = fin(th) && th >= CPU_THREAD_PERCENT && j->cap_cores > 1 &&
 		           (!fin(dem) || th >= CPU_THREAD_SHARE * dem);
 		j->thread_sat_s += one && !cpu[i];
@@ -194,7 +214,13 @@ static void conn_facts(const struct bn_input *in, struct judged *j)
 		j->since[R_CONN] = fin(in->fail_onset_s) ? in->fail_onset_s : 0;
 	for (int i = 0; i < in->n; i++) {
 		double o = at(in->listen_overflows, i);
-		if (fin(o) && o > 0) {
+		/* the counter is the host's: an overflow is the target's only when one of the
+		 * run's connections waited for a SYN to be sent again near it */
+		bool ours = false;
+		for (int k = i; k < MIN(in->n, i + CONN_NEAR_S + 1) && !ours; k++)
+			ours = fin(at(in->connect_max_ms, k)) &&
+			       at(in->connect_max_ms, k) >= CONN_SYN_RETRY_MS;
+		if (fin(o) && o > 0 && ours) {
 			j->overflows += o;
 			if (!fin(j->since[R_CONN]) || i < j->since[R_CONN])
 				j->since[R_CONN] = i;
@@ -291,31 +317,44 @@ static json_t *use_table(const struct bn_input *in, const struct judged *j)
 	                      row("connections", u, in->monitored ? s : "-", e, j->since[R_CONN]));
 	snprintf(u, sizeof(u), "served up to %.0f/s; at least %.1f in service at once", j->x_max,
 	         j->pool);
-	snprintf(s, sizeof(s), "p95 %.3g -> %.3g ms; %.0f iterations dropped", j->base_p95,
-	         j->worst_p95, j->dropped);
+	char m1[24], m2[24];
+	snprintf(s, sizeof(s), "p95 %s -> %s ms; %.0f iterations dropped",
+	         ms_text(j->base_p95, m1, sizeof(m1)), ms_text(j->worst_p95, m2, sizeof(m2)),
+	         j->dropped);
 	json_array_append_new(t, row("workers/queue (latency)", u, s, "-", j->since[R_POOL]));
 	return t;
+}
+
+/* How the target's CPU was while requests were turned away: facts, not a judgement, so
+ * that the sentence never contradicts a CPU saturation named with it. */
+static const char *cpu_words(const struct bn_input *in, const struct judged *j, char *buf,
+                             size_t len)
+{
+	if (!in->monitored || !fin(j->cpu_mean))
+		snprintf(buf, len, "was not watched");
+	else
+		snprintf(buf, len, "averaged %.0f%% of one core (it can use %d)", j->cpu_mean,
+		         j->cap_cores);
+	return buf;
 }
 
 /* The sentence naming resource k, with its evidence. */
 static void name_it(int k, const struct bn_input *in, const struct judged *j, char *s, size_t len)
 {
-	char a[32], b[32], c[32];
+	char a[32], b[80], c[32];
 	switch (k) {
 	case R_CONN:
 		if (in->turned_away > 0)
 			snprintf(
 			    s, len,
 			    "Connections: the target turned requests away from %.0f s on "
-			    "(%.1f%% of requests: %s x%.0f, answered in %.3g ms at the median) "
+			    "(%.1f%% of requests: %s x%.0f, answered in %s ms at the median) "
 			    "while its CPU %s: a connection or admission limit (max connections, "
 			    "the accept backlog, a rate limiter), not its capacity.",
 			    j->since[R_CONN], 100.0 * in->turned_away / MAX(in->requests, 1),
 			    in->turned_top ? in->turned_top : "?", in->turned_top_count,
-			    in->failed_p50_ms,
-			    in->monitored && fin(j->cpu_mean)
-			        ? (j->cpu_mean < 50.0 * j->cap_cores ? "stayed low" : "was busy")
-			        : "was not watched");
+			    ms_text(in->failed_p50_ms, a, sizeof(a)),
+			    cpu_words(in, j, b, sizeof(b)));
 		else
 			snprintf(
 			    s, len,
@@ -338,14 +377,24 @@ static void name_it(int k, const struct bn_input *in, const struct judged *j, ch
 			    fin(j->since[R_POOL]) ? ", and latency rose with it" : "");
 			break;
 		}
-		snprintf(
-		    s, len,
-		    "CPU: the target's CPU saturated from %.0f s on (mean %.0f%%, peak %.0f%% "
-		    "of one core; it can use %d core%s; the machine peaked at %.0f%%)%s: it is "
-		    "CPU-bound; its flame graph (--profile) shows where the time goes.",
-		    j->since[R_CPU], j->cpu_mean, j->cpu_peak, j->cap_cores,
-		    j->cap_cores == 1 ? "" : "s", j->host_peak,
-		    fin(j->since[R_POOL]) ? ", and latency rose with it" : "");
+		{
+			char dem[96] = "";
+			if (fin(j->demand_peak) && j->demand_peak > j->cpu_peak * 1.2)
+				snprintf(
+				    dem, sizeof(dem),
+				    "; its threads wanted %.0f%% at the peak, running or waiting "
+				    "for a CPU",
+				    j->demand_peak);
+			snprintf(
+			    s, len,
+			    "CPU: the target's CPU saturated from %.0f s on (mean %.0f%%, peak "
+			    "%.0f%% of one core; it can use %d core%s%s; the machine peaked at "
+			    "%.0f%%)%s: it is CPU-bound; its flame graph (--profile) shows where "
+			    "the time goes.",
+			    j->since[R_CPU], j->cpu_mean, j->cpu_peak, j->cap_cores,
+			    j->cap_cores == 1 ? "" : "s", dem, j->host_peak,
+			    fin(j->since[R_POOL]) ? ", and latency rose with it" : "");
+		}
 		break;
 	case R_MEM:
 		if (fin(j->swap_since) && !(j->limit_since < j->swap_since))
@@ -373,22 +422,24 @@ static void name_it(int k, const struct bn_input *in, const struct judged *j, ch
 			snprintf(
 			    s, len,
 			    "Workers/queue: from %.0f s on, throughput levelled at about %.0f/s "
-			    "while p95 rose from %.3g to %.3g ms and the target's CPU stayed at "
+			    "while p95 rose from %s to %s ms and the target's CPU stayed at "
 			    "%.0f%% (of %d core%s): requests waited for something other than CPU "
 			    "(a worker pool, database connections, a lock). %.0f/s served, each "
-			    "taking at least %.3g ms, puts at least %.1f requests in service at "
+			    "taking at least %s ms, puts at least %.1f requests in service at "
 			    "once: a pool of about that size (Little's law).",
-			    j->since[R_POOL], j->x_sat, j->base_p95, j->worst_p95, j->cpu_mean,
-			    j->cap_cores, j->cap_cores == 1 ? "" : "s", j->x_max, in->min_ms,
-			    j->pool);
+			    j->since[R_POOL], j->x_sat, ms_text(j->base_p95, a, sizeof(a)),
+			    ms_text(j->worst_p95, b, sizeof(b)), j->cpu_mean, j->cap_cores,
+			    j->cap_cores == 1 ? "" : "s", j->x_max,
+			    ms_text(in->min_ms, c, sizeof(c)), j->pool);
 		else
 			snprintf(
 			    s, len,
 			    "The target saturated from %.0f s on: throughput levelled at about "
-			    "%.0f/s while p95 rose from %.3g to %.3g ms. Watch it (--monitor-port "
+			    "%.0f/s while p95 rose from %s to %s ms. Watch it (--monitor-port "
 			    "PORT) to tell CPU from a pool: at least %.1f requests were in service "
 			    "at once (Little's law).",
-			    j->since[R_POOL], j->x_sat, j->base_p95, j->worst_p95, j->pool);
+			    j->since[R_POOL], j->x_sat, ms_text(j->base_p95, a, sizeof(a)),
+			    ms_text(j->worst_p95, b, sizeof(b)), j->pool);
 		break;
 	}
 }
@@ -448,19 +499,21 @@ json_t *bottleneck_judge(const struct bn_input *in)
 		    100.0 * in->failed / MAX(in->requests, 1), in->fail_top ? in->fail_top : "?");
 	} else {
 		verdict = "none";
+		char mt[24];
 		if (in->monitored)
 			snprintf(
 			    text, sizeof(text),
-			    "No resource saturated: the target kept up (p95 at most %.3g ms) with "
+			    "No resource saturated: the target kept up (p95 at most %s ms) with "
 			    "its CPU at %.0f%% at the peak of the %d core%s it can use.",
-			    j.worst_p95, j.cpu_peak, j.cap_cores, j.cap_cores == 1 ? "" : "s");
+			    ms_text(j.worst_p95, mt, sizeof(mt)), j.cpu_peak, j.cap_cores,
+			    j.cap_cores == 1 ? "" : "s");
 		else
 			snprintf(
 			    text, sizeof(text),
-			    "No sign of saturation: latency held (p95 at most %.3g ms) and nothing "
+			    "No sign of saturation: latency held (p95 at most %s ms) and nothing "
 			    "was turned away. Watch the target (--monitor-port PORT) to see its "
 			    "CPU and memory headroom.",
-			    j.worst_p95);
+			    ms_text(j.worst_p95, mt, sizeof(mt)));
 	}
 	if (*lead) {
 		json_array_append_new(ev, json_string(lead));
@@ -541,6 +594,8 @@ static double *per_second(const struct result *r, const char *name, int n)
 				a[i] = pt->count > 0 ? pt->v[0] : NAN;
 			else if (m->type == MT_COUNTER)
 				a[i] = pt->count / step;
+			else if (m->type == MT_TREND) /* the interval's largest (ms) */
+				a[i] = pt->count > 0 ? pt->v[4] : NAN;
 		}
 	}
 	return a;
@@ -620,8 +675,10 @@ json_t *bottleneck_analyse(const struct result *r)
 	double *sw = per_second(r, "host_swap_used_bytes", in.n);
 	double *rss = per_second(r, "target_rss_bytes", in.n);
 	double *lo = per_second(r, "host_listen_overflows", in.n);
+	double *cm = per_second(r, "http_req_connecting", in.n);
 	in.target_cpu = tc, in.host_cpu = hc, in.gen_cpu = gc, in.swap_used = sw, in.rss = rss;
 	in.listen_overflows = lo;
+	in.connect_max_ms = cm;
 	in.thread_cpu_max = tm;
 	in.cpu_demand = dm;
 	const json_t *leak =
@@ -693,6 +750,7 @@ json_t *bottleneck_analyse(const struct result *r)
 	in.host_saturated_s = r->gen.host_saturated_seconds;
 
 	json_t *o = bottleneck_judge(&in);
-	free(tc), free(tm), free(dm), free(hc), free(gc), free(sw), free(rss), free(lo), free(w);
+	free(tc), free(tm), free(dm), free(cm), free(hc), free(gc), free(sw), free(rss), free(lo),
+	    free(w);
 	return o;
 }

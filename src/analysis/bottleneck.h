@@ -26,7 +26,10 @@
  *              connect_error, empty_response, write_error, status_503, status_429) >= half
  *              of the failures, from the first second with >= FAIL_SHARE failures (else
  *              0 s); or any second with the kernel's listen queue overflowing
- *              (host_listen_overflows > 0), from the first such second
+ *              (host_listen_overflows > 0: the host's counter) that is the target's: one
+ *              of the run's connections took CONN_SYN_RETRY_MS (900 ms: a dropped SYN is
+ *              sent again after 1 s) or more to set up in it or the CONN_NEAR_S (3) seconds
+ *              after (http_req_connecting), from the first such second
  *   memory     (needs a watched target) swap growing by SWAP_GROWTH (16 MiB) or more since
  *              the first reading (host_swap_used_bytes); or the target's RSS >=
  *              MEM_LIMIT_SHARE (90%) of its memory limit (leak_memory_limit: --memory-limit,
@@ -77,6 +80,7 @@ struct bn_input {
 	bool rss_leaking;             /* analyses.leaks.target_rss_bytes.leaking */
 	double leak_per_request;      /* bytes; NaN: unknown */
 	const double *listen_overflows; /* per second */
+	const double *connect_max_ms;   /* per second: the longest connection set-up (ms) */
 	/* the load, per latency window [win_t[i], win_t[i] + win_step) */
 	int nwin, win_step;
 	const double *win_t, *win_p95, *win_mean; /* ms */

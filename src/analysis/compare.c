@@ -402,11 +402,19 @@ static json_t *row(const struct result *b, const struct result *c, const struct 
 		stats_mann_whitney(y.v, y.n, x.v, x.n, worse_up ? STATS_LESS : STATS_GREATER,
 		                   &better);
 	}
-	/* the interval says "worse" when it lies wholly on the worse side of 1 (no interval:
-	 * a baseline of 0 errors, the U test alone) */
+	/* The interval is the evidence: "worse" when it lies wholly past the limit (a ratio,
+	 * latency and throughput: every second of a run shares the machine's state, so a
+	 * whole run shifted by noise shows a narrow interval away from 1; only one wholly
+	 * past the limit says the change is the limit's size). The error rate's limit is in
+	 * points, not a ratio: its interval must lie wholly above 1 (no interval: a baseline
+	 * of 0 errors, the U test alone). */
 	bool ci_ok = isfinite(ci.lo) && isfinite(ci.hi);
-	bool ci_worse = ci_ok ? (worse_up ? ci.lo > 1 : ci.hi < 1) : true;
-	bool ci_better = ci_ok ? (worse_up ? ci.hi < 1 : ci.lo > 1) : true;
+	double lim = l ? l->limit : 0;
+	if (kind == CMP_ERRORS)
+		lim = 0;
+	bool ci_worse = ci_ok ? (worse_up ? ci.lo > 1 + lim : ci.hi < 1 - lim) : kind == CMP_ERRORS;
+	bool ci_better =
+	    ci_ok ? (worse_up ? ci.hi < 1 - lim : ci.lo > 1 + lim) : kind == CMP_ERRORS;
 	bool ev_worse = enough && worse.p < o->alpha && ci_worse;
 	bool ev_better = enough && better.p < o->alpha && ci_better;
 	const char *verdict = "not judged";
@@ -437,11 +445,19 @@ static json_t *row(const struct result *b, const struct result *c, const struct 
 			    lt, x.n, y.n, COMPARE_MIN_INTERVALS);
 		} else if (past_worse || past_better) {
 			verdict = "inconclusive";
-			snprintf(why, sizeof(why),
-			         "past %s, but the intervals do not show it beyond their noise "
-			         "(p = %.3f%s)",
-			         lt, past_worse ? worse.p : better.p,
-			         ci_ok ? ", the ratio's interval includes 1" : "");
+			if (ci_ok && kind != CMP_ERRORS)
+				snprintf(
+				    why, sizeof(why),
+				    "past %s, but not surely: the ratio's 95%% interval (%.2f to "
+				    "%.2f) reaches inside the limit (p = %.3f)",
+				    lt, ci.lo, ci.hi, past_worse ? worse.p : better.p);
+			else
+				snprintf(
+				    why, sizeof(why),
+				    "past %s, but the intervals do not show it beyond their noise "
+				    "(p = %.3f%s)",
+				    lt, past_worse ? worse.p : better.p,
+				    ci_ok ? ", the ratio's interval includes 1" : "");
 		} else {
 			verdict = "no change";
 			snprintf(why, sizeof(why), "within its limit %s", lt);
@@ -655,7 +671,8 @@ static void summary_sentence(json_t *doc)
 		if (json_is_number(lo) && json_is_number(hi))
 			snprintf(cis, sizeof(cis), " (95%% interval of the ratio %.2f to %.2f)",
 			         json_number_value(lo), json_number_value(hi));
-		snprintf(s, sizeof(s), "Regression: %s of %s%s%s changed %s%s, past its limit %s%s.",
+		snprintf(s, sizeof(s),
+		         "Regression: %s of %s%s%s changed %s%s, past its limit %s%s.",
 		         json_string_value(json_object_get(worst, "stat")),
 		         json_string_value(json_object_get(worst, "metric")), ep ? " on " : "",
 		         ep ? ep : "", chs, cis, json_string_value(json_object_get(worst, "limit")),

@@ -19,7 +19,11 @@
  *     current run's distribution of per-second p95s shifted towards worse?), and a
  *     moving-block bootstrap 95% interval of the ratio of their medians (analysis/stats.h);
  *   - the verdict: "regression" when the change is past its limit in the worse direction
- *     AND the evidence says so (U test p < alpha and the interval excludes 1); "improvement"
+ *     AND the evidence says so: the U test's p < alpha and the ratio's interval lies
+ *     wholly past the limit (a 20% limit: its lower end above 1.20; every second of a run
+ *     shares the machine's state, so noise that shifts a whole run gives a narrow
+ *     interval near the shift: only one wholly past the limit is sure; for the error
+ *     rate, whose limit is in points, the interval must lie above 1); "improvement"
  *     the same in the better direction; "inconclusive" when the change is past the limit
  *     but the evidence is not there (too few intervals, or too noisy); "no change" when the
  *     change is within its limit.

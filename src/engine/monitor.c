@@ -179,7 +179,8 @@ static void sample_threads(struct monitor *m, struct sink *s, int64_t dt, int n)
 	if (m->nthr[0] >= 0 && dt > 0) {
 		uint64_t busiest =
 		    procfs_threads_busiest(m->thr[0], m->nthr[0], m->thr[1], n, NULL);
-		sink_gauge(s, m->sid[T_THREAD_MAX], cpu_pct(busiest, 0, dt));
+		/* one thread cannot use more than the interval: more is the readings' jitter */
+		sink_gauge(s, m->sid[T_THREAD_MAX], MIN(100.0, cpu_pct(busiest, 0, dt)));
 		sink_gauge(
 		    s, m->sid[T_DEMAND],
 		    cpu_pct(procfs_threads_demand(m->thr[0], m->nthr[0], m->thr[1], n), 0, dt));

@@ -269,8 +269,9 @@ int compare_text(FILE *f, const json_t *doc, bool color)
 	buf_addstr(&b, "\n");
 	const char *v = str(doc, "verdict") ?: "?";
 	const char *c = color ? verdict_color(v) : "";
-	buf_printf(&b, "%s%s%s: ", c, v, *c ? "\033[0m" : "");
+	buf_addstr(&b, c); /* the summary opens with the verdict */
 	term_text(&b, str(doc, "summary") ?: "", 1000);
+	buf_addstr(&b, *c ? "\033[0m" : "");
 	buf_addstr(&b, "\n");
 	text_only(&b, doc, "onlyInBaseline", "only in the baseline");
 	text_only(&b, doc, "onlyInCurrent", "only in the current run");
@@ -572,7 +573,8 @@ static void html_row(struct buf *b, const json_t *row)
 	const char *unit = str(row, "unit"), *v = str(row, "verdict") ?: "?";
 	row_what(row, what, sizeof(what));
 	put(b, "<tr class=\"");
-	put_name(b, v);
+	for (const char *q = v; *q; q++) /* "no change" -> one class, no-change */
+		buf_add(b, *q == ' ' ? "-" : q, 1);
 	put(b, "\"><td>");
 	put_name(b, what);
 	put(b, "</td><td class=\"name\">");
@@ -582,8 +584,9 @@ static void html_row(struct buf *b, const json_t *row)
 	buf_printf(b, "<td class=\"n\">%s</td>",
 	           fmt_value(num(row, "current"), unit, y, sizeof(y)));
 	buf_printf(b, "<td class=\"n\">%s</td>", fmt_change(row, ch, sizeof(ch)));
-	buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
-	           fmt_ci(row, ci, sizeof(ci)), fmt_p(row, p, sizeof(p)));
+	buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\">", fmt_ci(row, ci, sizeof(ci)));
+	put_name(b, fmt_p(row, p, sizeof(p))); /* "<0.001": escaped */
+	put(b, "</td><td>");
 	put_name(b, str(row, "limit") ?: "–");
 	buf_printf(b, "</td><td><span class=\"badge %s\">", badge_class(v));
 	put_name(b, v);

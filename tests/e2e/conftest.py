@@ -656,7 +656,7 @@ def interrupted_summary(r, export, printed=None):
 SERIAL_MODULES = {
     "test_verdicts", "test_bottleneck", "test_series_cap", "test_monitor", "test_count",
     "test_bench_peers", "test_profile", "test_demo_knobs", "test_open_model",
-    "test_diagnosis_output",
+    "test_diagnosis_output", "test_compare",
 }
 SERIAL_TESTS = {
     "tests/e2e/test_examples.py::test_breakpoint_stops_at_the_breaking_point",

@@ -15,7 +15,7 @@
 
 struct run {
 	struct bn_input in;
-	double tc[N], hc[N], gc[N], sw[N], rss[N], lo[N];
+	double tc[N], hc[N], gc[N], sw[N], rss[N], lo[N], cm[N];
 	double wt[NW], p95[NW], mean[NW], reqs[NW], good[NW], drop[NW];
 };
 
@@ -26,7 +26,7 @@ static void healthy(struct run *r)
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < N; i++) {
 		r->tc[i] = 20, r->hc[i] = 30, r->gc[i] = 10, r->sw[i] = 0, r->rss[i] = 50e6;
-		r->lo[i] = 0;
+		r->lo[i] = 0, r->cm[i] = 0.2;
 	}
 	for (int i = 0; i < NW; i++) {
 		r->wt[i] = i, r->p95[i] = 5, r->mean[i] = 2, r->reqs[i] = 200, r->good[i] = 200;
@@ -36,6 +36,7 @@ static void healthy(struct run *r)
 	in->n = N, in->monitored = true, in->host_cpus = 2, in->target_threads = 8;
 	in->target_cpu = r->tc, in->host_cpu = r->hc, in->gen_cpu = r->gc;
 	in->swap_used = r->sw, in->rss = r->rss, in->listen_overflows = r->lo;
+	in->connect_max_ms = r->cm;
 	in->mem_limit = NAN, in->leak_per_request = NAN;
 	in->nwin = NW, in->win_step = 1;
 	in->win_t = r->wt, in->win_p95 = r->p95, in->win_mean = r->mean, in->win_reqs = r->reqs;
@@ -258,7 +259,13 @@ Test(bottleneck, listen_queue_overflows_are_connections)
 	struct run r;
 	healthy(&r);
 	r.lo[9] = 12, r.lo[10] = 40;
+	/* the host's counter alone: another process's socket overflowed, not the target's */
 	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "none", "%s", summary(o));
+	json_decref(o);
+	/* with the run's connections waiting for a SYN sent again (1 s) after them */
+	r.cm[11] = 1003;
+	o = bottleneck_judge(&r.in);
 	cr_assert_str_eq(verdict(o), "connections", "%s", summary(o));
 	cr_assert_float_eq(since(o), 9, 1e-9);
 	cr_assert(strstr(summary(o), "overflowed 52 times"), "%s", summary(o));
@@ -271,7 +278,7 @@ Test(bottleneck, the_earliest_onset_wins_and_ties_go_to_connections)
 	healthy(&r);
 	for (int i = 20; i < N; i++)
 		r.tc[i] = 190, r.hc[i] = 99;
-	r.lo[5] = 3, r.lo[6] = 3;
+	r.lo[5] = 3, r.lo[6] = 3, r.cm[6] = 1005;
 	json_t *o = bottleneck_judge(&r.in);
 	cr_assert_str_eq(verdict(o), "connections", "%s", summary(o)); /* 5 s before 20 s */
 	json_t *ev = json_object_get(o, "evidence");
@@ -285,7 +292,7 @@ Test(bottleneck, the_earliest_onset_wins_and_ties_go_to_connections)
 	healthy(&r);
 	for (int i = 2; i < N; i++)
 		r.tc[i] = 190, r.hc[i] = 99;
-	r.lo[25] = 3;
+	r.lo[25] = 3, r.cm[25] = 1001;
 	o = bottleneck_judge(&r.in);
 	cr_assert_str_eq(verdict(o), "cpu", "%s", summary(o));
 	json_decref(o);
@@ -293,7 +300,7 @@ Test(bottleneck, the_earliest_onset_wins_and_ties_go_to_connections)
 	healthy(&r);
 	for (int i = 4; i < N; i++)
 		r.tc[i] = 190, r.hc[i] = 99;
-	r.lo[4] = 3;
+	r.lo[4] = 3, r.cm[4] = 1001;
 	o = bottleneck_judge(&r.in);
 	cr_assert_str_eq(verdict(o), "connections", "%s", summary(o));
 	json_decref(o);
