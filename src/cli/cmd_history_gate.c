@@ -26,10 +26,13 @@
 #define TREND_LAST_DEFAULT 30
 #define GATE_LAST_DEFAULT  20
 #define GATE_MIN_SHIFT     0.10 /* a change point's shift that counts, p95 after/before - 1 */
-#define CP_ALPHA           0.05
-#define CP_PERMUTATIONS    199
-#define CP_MIN_SIZE        3
-#define CP_SEED            0x5354414d50435054ull
+/* decimals for about three figures of a time in ms, without an exponent */
+#define DIGITS(v)        (fabs(v) < 10 ? 2 : fabs(v) < 100 ? 1 : 0)
+#define GATE_RECENT_RUNS (2 * CP_MIN_SIZE) /* a new level this young is flagged anyway */
+#define CP_ALPHA         0.05
+#define CP_PERMUTATIONS  199
+#define CP_MIN_SIZE      3
+#define CP_SEED          0x5354414d50435054ull
 
 /* The test to look at: --test, or the newest run's (of --tag). 0 or the exit code. */
 static int pick_test(const char *cmd, struct history *h, const char *tag, char *out)
@@ -395,21 +398,44 @@ static json_t *history_part(const struct history_run *runs, int n, const struct 
 			snprintf(who, sizeof(who), "run id %lld", (long long)ids[c->index]);
 		else
 			snprintf(who, sizeof(who), "this result");
-		*flagged = shift >= min_shift && c->index > base_at;
+		/* flagged: a rise that counts, after the baseline run, or recent (its new level
+		 * has lasted at most GATE_RECENT_RUNS runs: a baseline that moves with every
+		 * passing run would otherwise absorb a creep before it can be seen) */
+		int age = k - c->index;
+		bool worse = shift >= min_shift, after_base = c->index > base_at,
+		     recent = age <= GATE_RECENT_RUNS;
+		*flagged = worse && (after_base || recent);
+		char why[160];
+		if (*flagged && after_base)
+			snprintf(why, sizeof(why),
+			         ": a change for the worse since the baseline: flagged.");
+		else if (*flagged)
+			snprintf(
+			    why, sizeof(why),
+			    ": a change for the worse %d run%s ago: flagged (until its level has "
+			    "lasted %d runs, or a baseline is set before it).",
+			    age, age == 1 ? "" : "s", GATE_RECENT_RUNS + 1);
+		else if (shift < 0)
+			snprintf(why, sizeof(why), ": for the better.");
+		else if (!worse)
+			snprintf(why, sizeof(why), ": below the shift that counts (%.0f%%).",
+			         min_shift * 100);
+		else
+			snprintf(
+			    why, sizeof(why),
+			    ": before the baseline run and %d runs ago, so the baseline has it "
+			    "already.",
+			    age);
 		snprintf(s, sizeof(s),
-		         "History: p95 changed at the %d%s of the last %d runs (%s): %.3g ms -> "
-		         "%.3g ms (%+.0f%%, p = %.3f)%s",
+		         "History: p95 changed at the %d%s of the last %d runs (%s): %.*f ms -> "
+		         "%.*f ms (%+.0f%%, p = %.3f)%s",
 		         c->index + 1,
 		         (c->index + 1) % 10 == 1 && (c->index + 1) % 100 != 11   ? "st"
 		         : (c->index + 1) % 10 == 2 && (c->index + 1) % 100 != 12 ? "nd"
 		         : (c->index + 1) % 10 == 3 && (c->index + 1) % 100 != 13 ? "rd"
 		                                                                  : "th",
-		         k, who, c->before, c->after, shift * 100, c->p,
-		         *flagged    ? ": a change for the worse since the baseline: flagged."
-		         : shift < 0 ? ": for the better."
-		         : c->index <= base_at
-		             ? ": before the baseline run, so the baseline has it already."
-		             : ": below the shift that counts.");
+		         k, who, DIGITS(c->before), c->before, DIGITS(c->after), c->after,
+		         shift * 100, c->p, why);
 	}
 	json_object_set_new(j, "flagged", json_boolean(*flagged));
 	json_object_set_new(j, "summary", json_string(s));
