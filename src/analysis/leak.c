@@ -216,7 +216,10 @@ static void leak_text(const struct leak_verdict *v, const char *what, bool bytes
 	        amount(v->per_s_hi, bytes, c, sizeof(c)));
 	if (isfinite(per_req))
 		appendf(buf, len, &k, ", %s per request", amount(per_req, bytes, a, sizeof(a)));
-	if (isfinite(to_limit)) {
+	if (isfinite(to_limit) && to_limit <= 0) {
+		appendf(buf, len, &k, "; it is already above its %s limit",
+		        format_bytes_iec(limit, a, sizeof(a)));
+	} else if (isfinite(to_limit)) {
 		span_text(to_limit, d, sizeof(d));
 		appendf(buf, len, &k, "; at this rate it reaches its %s limit in %s",
 		        format_bytes_iec(limit, a, sizeof(a)), d);

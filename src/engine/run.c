@@ -17,6 +17,7 @@
 #include "script/script.h"
 #include "util/common.h"
 #include "util/procfs.h"
+#include "util/suggest.h"
 
 #define COLLECT_DELAY_US 30000
 #define SATURATED        0.95
@@ -65,8 +66,15 @@ static int check_thresholds(struct registry *reg, struct run_opts *o)
 		int nsel = MIN(t->ntags, TAG_MAX);
 		int m = registry_find_metric(reg, t->metric);
 		if (m < 0) {
-			fprintf(stderr, "stampede: threshold '%s': unknown metric '%s'\n",
-			        t->source, t->metric);
+			int n = registry_nmetrics(reg);
+			const char **names = xcalloc((size_t)MAX(n, 1), sizeof(*names));
+			for (int k = 0; k < n; k++)
+				names[k] = reg->metrics[k].name;
+			int near = suggest_closest(t->metric, strlen(t->metric), names, n);
+			fprintf(stderr, "stampede: threshold '%s': unknown metric '%s'%s%s%s\n",
+			        t->source, t->metric, near >= 0 ? " (did you mean '" : "",
+			        near >= 0 ? names[near] : "", near >= 0 ? "'?)" : "");
+			free(names);
 			return -EINVAL;
 		}
 		const char *why = threshold_check_type(t, reg->metrics[m].type);

@@ -944,7 +944,8 @@ static void generator_warnings(struct buf *b, const struct result *r, double dro
 		    b,
 		    "<p class=\"warn\" id=\"host-saturated\">The machine's CPU was saturated for "
 		    "%d s of the run (the generator's workers averaged %.0f%%): the generator "
-		    "competed for CPU, so its figures may understate what the target can do.</p>\n",
+		    "had to share the CPU with whatever else ran, so its figures may understate "
+		    "what the target can do.</p>\n",
 		    g->host_saturated_seconds, g->cpu_percent);
 	if (g->workers_stuck > 0)
 		buf_printf(

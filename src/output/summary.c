@@ -353,11 +353,13 @@ static void print_bottleneck(FILE *f, const struct result *r, const struct palet
 	}
 	const char *res = json_string_value(json_object_get(b, "resource"));
 	double since = jnum(b, "sinceS");
-	if (res)
-		fprintf(f, " (%s", res);
-	if (res && isfinite(since))
-		fprintf(f, ", from %.0f s on", since);
-	fprintf(f, "%s\n    %s\n", res ? ")" : "", sum);
+	if (res && !strcmp(res, verdict)) /* "memory (memory)": said once */
+		res = NULL;
+	if (res || isfinite(since))
+		fprintf(f, " (%s%s", res ? res : "", res && isfinite(since) ? ", " : "");
+	if (isfinite(since))
+		fprintf(f, "from %.0f s on", since);
+	fprintf(f, "%s\n    %s\n", res || isfinite(since) ? ")" : "", sum);
 	size_t i;
 	const json_t *e;
 	json_array_foreach(json_object_get(b, "evidence"), i, e)
@@ -621,12 +623,12 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 		    "can do. Use more --threads or a bigger machine.\n",
 		    p->warn, p->reset, r->gen.saturated_seconds, r->gen.cpu_percent);
 	else if (r->gen.host_saturated_seconds > 0)
-		fprintf(
-		    f,
-		    "\n  %sWARNING%s: the machine's CPU was saturated for %d s of the run (the "
-		    "generator's workers averaged %.0f%%): the generator competed for CPU, so its "
-		    "figures may understate what the target can do.\n",
-		    p->warn, p->reset, r->gen.host_saturated_seconds, r->gen.cpu_percent);
+		fprintf(f,
+		        "\n  %sWARNING%s: the machine's CPU was saturated for %d s of the run (the "
+		        "generator's workers averaged %.0f%%): the generator had to share the CPU "
+		        "with whatever else ran, so its figures may understate what the target can "
+		        "do.\n",
+		        p->warn, p->reset, r->gen.host_saturated_seconds, r->gen.cpu_percent);
 	fprintf(f, "\n");
 }
 

@@ -100,3 +100,14 @@ def test_abort_delay(counting_server, stampede):
     # abort thresholds are not evaluated before --abort-delay has passed
     assert state["testRunDurationMs"] >= 1950, state
     assert_accounting(r.summary, server_count=counting_server.requests)
+
+
+def test_a_misspelt_metric_is_refused_with_a_suggestion(counting_server, stampede):
+    """A threshold on a metric that does not exist is refused before anything is sent,
+    naming the closest metric that does."""
+    from conftest import EXIT_CONFIG
+    r = stampede("run", "--url", counting_server.url, "--iterations", "5",
+                 "--threshold", "http_req_duraton: p(95)<100", expect=EXIT_CONFIG)
+    assert "unknown metric 'http_req_duraton' (did you mean 'http_req_duration'?)" \
+        in r.stderr, r.stderr
+    assert counting_server.requests == 0

@@ -457,8 +457,8 @@ Test(html, host_saturation_is_not_blamed_on_the_generator)
 	char *h = render();
 	cr_expect_null(strstr(h, "The generator's own CPU was saturated"));
 	cr_expect_not_null(strstr(h, "The machine's CPU was saturated for 3 s of the run (the "
-	                             "generator's workers averaged 1%): the generator competed "
-	                             "for CPU"));
+	                             "generator's workers averaged 1%): the generator had to "
+	                             "share the CPU"));
 	cr_expect_null(strstr(h, "id=\"workers-stuck\""));
 	free(h);
 	fx.r.gen.workers_stuck = 2;

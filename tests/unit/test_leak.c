@@ -178,8 +178,8 @@ Test(leak_sentence, a_leak_gives_its_rate_per_request_and_time_to_the_limit)
 	consistent(&v);
 	cr_assert_eq(v.reason, LEAK_LEAKS);
 	const char *s = sentence(&v, 10016, 512.0 * 1024 * 1024, 180);
-	cr_assert(strstr(s, WHAT " leaks: it grows 196 KiB/s (95% CI 193 KiB/s to 198 KiB/s)"), "%s",
-	          s);
+	cr_assert(strstr(s, WHAT " leaks: it grows 196 KiB/s (95% CI 193 KiB/s to 198 KiB/s)"),
+	          "%s", s);
 	cr_assert(strstr(s, ", 9.78 KiB per request"), "%s", s);
 	cr_assert(strstr(s, "; at this rate it reaches its 512 MiB limit in 3 min"), "%s", s);
 	cr_assert(strstr(s, "(from 12 s to 120 s, after the warm-up)"), "%s", s);
@@ -187,6 +187,9 @@ Test(leak_sentence, a_leak_gives_its_rate_per_request_and_time_to_the_limit)
 	leak_sentence(&v, WHAT, true, 10016, 512.0 * 1024 * 1024, 180, small, sizeof(small));
 	cr_assert_eq(strlen(small), sizeof(small) - 1);
 	cr_assert(strncmp(small, WHAT " leaks", 13) == 0, "%s", small);
+	s = sentence(&v, 10016, 2, 0); /* a limit already passed: no "in 0 s" */
+	cr_assert(strstr(s, "; it is already above its 2 B limit"), "%s", s);
+	cr_assert_null(strstr(s, "reaches"), "%s", s);
 	s = sentence(&v, NAN, NAN, NAN); /* no request rate, no limit */
 	cr_assert_null(strstr(s, "per request"), "%s", s);
 	cr_assert_null(strstr(s, "limit"), "%s", s);
