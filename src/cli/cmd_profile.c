@@ -222,7 +222,7 @@ static int profile_run(const struct profile_args *a)
 	interrupted = wait_recording(c, a->dur_us);
 	struct fold_opts fo = fold_opts_default();
 	f = folded_new();
-	if (perf_capture_fold(c, &fo, f, err, sizeof(err)) < 0) {
+	if (perf_capture_fold(c, &fo, f, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
 		goto out;
 	}

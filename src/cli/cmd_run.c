@@ -598,6 +598,8 @@ static int check_profile(struct run_args *a)
 	}
 	if (a->profile_out && !strcmp(a->profile_out, "-"))
 		return cli_bad_value("--profile-out", "-", "the flame graph goes to a file");
+	if (a->profile_out && !*a->profile_out)
+		return cli_bad_value("--profile-out", "", "an empty path: name a file");
 	a->profile_svg = a->profile_out ? xstrdup(a->profile_out) : profile_default_svg(a);
 	if (outfile_check(a->profile_svg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s: %s\n",
@@ -938,6 +940,10 @@ static int outputs_finish(void *ctx, struct result *r)
 			json_object_set_new(r->analyses, "profile", prof);
 		if (write_failed)
 			flags |= RUN_OUT_FAILED;
+		if (profile_run_interrupted(o->prof)) { /* a signal while it was folded: 105 */
+			flags |= RUN_OUT_INTERRUPTED;
+			r->interrupted = true; /* the outputs say so */
+		}
 	}
 	analyses_fill(r); /* --type's verdicts, leaks (analysis/analyses.h) */
 	if (o->script && o->script->has_handle_summary && !r->gen.workers_stuck) {

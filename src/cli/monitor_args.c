@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli_opts.h"
@@ -36,20 +37,33 @@ const char monitor_args_usage[] =
     "                            second and per request (threshold 'per_request<N');\n"
     "                            repeatable (up to 8); refused when unreadable at start\n";
 
+/* The least --memory-limit: below, it is a typo (1.5 is 2 bytes, not 1.5 GiB). */
+#define MEM_LIMIT_MIN (1024 * 1024)
+
+/* arg as a number of digits only (no sign, space or base prefix), at most max; -1 when
+ * not. */
+static long digits_only(const char *arg, long max)
+{
+	size_t n = strspn(arg, "0123456789");
+	if (n == 0 || arg[n] || n > 9)
+		return -1;
+	long v = strtol(arg, NULL, 10);
+	return v <= max ? v : -1;
+}
+
 int monitor_args_flag(struct monitor_args *m, int c, const char *arg)
 {
-	char *end;
 	switch (c) {
 	case OPT_MONITOR_PID: {
-		long v = strtol(arg, &end, 10);
-		if (end == arg || *end || v < 1 || v > 4194304)
+		long v = digits_only(arg, 4194304);
+		if (v < 1)
 			return cli_bad_value("--monitor-pid", arg, "a process id");
 		m->pid = (pid_t)v;
 		return 1;
 	}
 	case OPT_MONITOR_PORT: {
-		long v = strtol(arg, &end, 10);
-		if (end == arg || *end || v < 1 || v > 65535)
+		long v = digits_only(arg, 65535);
+		if (v < 1)
 			return cli_bad_value("--monitor-port", arg, "a TCP port from 1 to 65535");
 		m->port = (int)v;
 		return 1;
@@ -66,9 +80,9 @@ int monitor_args_flag(struct monitor_args *m, int c, const char *arg)
 		m->log = arg;
 		return 1;
 	case OPT_SCRAPE: {
-		const char *host = !strncmp(arg, "http://", 7)    ? arg + 7
-		                   : !strncmp(arg, "https://", 8) ? arg + 8
-		                                                  : NULL;
+		const char *host = !strncasecmp(arg, "http://", 7)    ? arg + 7
+		                   : !strncasecmp(arg, "https://", 8) ? arg + 8
+		                                                      : NULL;
 		if (!host || !*host || *host == '/' || strpbrk(arg, " \t\r\n"))
 			return cli_bad_value("--scrape", arg,
 			                     "an http:// or https:// URL of a Prometheus endpoint, "
@@ -87,9 +101,16 @@ int monitor_args_flag(struct monitor_args *m, int c, const char *arg)
 	}
 	case OPT_MEMORY_LIMIT: {
 		int64_t v;
-		if (parse_size(arg, &v) < 0 || v <= 0)
+		int e = parse_size(arg, &v);
+		if (e == -ERANGE)
 			return cli_bad_value("--memory-limit", arg,
-			                     "a size such as 512MiB or 2GB, more than 0");
+			                     "a size such as 512MiB or 2GB: this one is too large");
+		if (e < 0)
+			return cli_bad_value("--memory-limit", arg, "a size such as 512MiB or 2GB");
+		if (v < MEM_LIMIT_MIN)
+			return cli_bad_value("--memory-limit", arg,
+			                     "a size of at least 1MiB, with its unit (e.g. 512MiB "
+			                     "or 2GB; a bare number is bytes)");
 		m->mem_limit = v;
 		return 1;
 	}
@@ -201,13 +222,14 @@ static int monitor_args_watch(struct monitor_args *m, int url_port)
 			return -EINVAL;
 		}
 		fprintf(stderr, "stampede: starting the target: %s\n", m->cmd);
-		pid = monitor_spawn(m->cmd, port, SPAWN_WAIT_US, m->log, stop_signalled, err,
-		                    sizeof(err));
-		if (pid < 0) {
+		pid_t watch = 0, child = monitor_spawn(m->cmd, port, SPAWN_WAIT_US, m->log,
+		                                       stop_signalled, &watch, err, sizeof(err));
+		if (child < 0) {
 			fprintf(stderr, "stampede: --monitor-cmd: %s\n", err);
-			return pid == -EINTR ? -EINTR : -EINVAL;
+			return child == -EINTR ? -EINTR : -EINVAL;
 		}
-		m->child = pid;
+		m->child = child;
+		pid = watch;
 		snprintf(found, sizeof(found), "--monitor-cmd");
 	} else if (m->port) {
 		pid = procfs_port_pid(m->port);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 
 #define PLAIN_FROM_MIN_US (1 * USEC_PER_SEC)
 #define PLAIN_FROM_MAX_US (30 * USEC_PER_SEC)
-#define POLL_US           100000 /* how often the thread looks whether perf ended */
+#define POLL_US           100000  /* how often the thread looks whether perf ended */
+#define FOLD_NOTICE_US    1000000 /* folding longer than this is said on stderr */
 
 struct profile_run {
 	struct profile_run_opts o;
@@ -40,6 +42,8 @@ struct profile_run {
 	char err[1024];
 	bool warned; /* the one warning line was printed */
 	bool done;
+	bool said;        /* a line was printed after the run (the progress line is ended) */
+	bool interrupted; /* a stop signal while folding dropped the profile */
 };
 
 void profile_run_window(const struct preset_plan *plan, int64_t planned_us, int64_t *from_us,
@@ -69,16 +73,31 @@ void profile_run_window(const struct preset_plan *plan, int64_t planned_us, int6
 	*to_us = to;
 }
 
-/* The one warning line of a run whose profile failed: before the run (no progress line
- * yet) or after it (profile_run_finish: the progress line may still be on the terminal). */
-static void warn(struct profile_run *p, const char *why)
+/* What starts a line on stderr: after the run (profile_run_finish), the progress line may
+ * still be on the terminal for the first one. */
+static const char *fresh_line(struct profile_run *p)
+{
+	if (!p->done || p->said)
+		return "";
+	p->said = true;
+	return p->o.progress ? "\n" : "";
+}
+
+/* The one warning line of a run whose profile failed, ending with what it means (tail;
+ * NULL: no profile, before or after the run). */
+static void warn_as(struct profile_run *p, const char *why, const char *tail)
 {
 	if (p->warned)
 		return;
 	p->warned = true;
-	fprintf(stderr, "%sstampede: warning: --profile: %s; %s\n",
-	        p->done && p->o.progress ? "\n" : "", why,
-	        p->done ? "the result has no profile" : "the run goes on without a profile");
+	if (!tail)
+		tail = p->done ? "the result has no profile" : "the run goes on without a profile";
+	fprintf(stderr, "%sstampede: warning: --profile: %s; %s\n", fresh_line(p), why, tail);
+}
+
+static void warn(struct profile_run *p, const char *why)
+{
+	warn_as(p, why, NULL);
 }
 
 /* Wait on p->cv until deadline (now_us()'s clock) or a signal. mu is held. */
@@ -226,14 +245,62 @@ static json_t *share(uint64_t n, uint64_t total)
 	return json_real(round(1e4 * (double)n / (double)total) / 1e4);
 }
 
-static json_t *error_json(struct profile_run *p, const char *why)
+/* {error, pid, hz} after the warning line (why; NULL: the error itself). */
+static json_t *error_json_as(struct profile_run *p, const char *error, const char *why)
 {
-	warn(p, why);
+	warn(p, why ? why : error);
 	json_t *j = json_object();
-	json_object_set_new(j, "error", json_string(why));
+	json_object_set_new(j, "error", json_string(error));
 	json_object_set_new(j, "pid", json_integer(p->o.pid));
 	json_object_set_new(j, "hz", json_integer(p->o.hz));
 	return j;
+}
+
+static json_t *error_json(struct profile_run *p, const char *why)
+{
+	return error_json_as(p, why, NULL);
+}
+
+/* Whether SIGINT, SIGTERM or SIGHUP is pending: the run blocks them and its signalfd is no
+ * longer read once the load has ended, so one that comes while the profile is folded waits
+ * there (and the outputs after this one see it too). */
+static bool stop_pending(void)
+{
+	sigset_t set;
+	return sigpending(&set) == 0 &&
+	       (sigismember(&set, SIGINT) == 1 || sigismember(&set, SIGTERM) == 1 ||
+	        sigismember(&set, SIGHUP) == 1);
+}
+
+/* The folding's watcher (perf_fold_watch): a stop signal stops `perf script`; past
+ * FOLD_NOTICE_US, one line says what stampede is doing. */
+struct fold_watch {
+	struct profile_run *p;
+	int64_t began;
+	bool noticed;
+};
+
+static bool fold_check(void *ctx, uint64_t folded)
+{
+	struct fold_watch *w = ctx;
+	if (stop_pending())
+		return true;
+	if (!w->noticed && now_us() - w->began >= FOLD_NOTICE_US) {
+		int64_t n = perf_capture_samples(w->p->cap);
+		const char *nl = fresh_line(w->p);
+		w->noticed = true;
+		if (n >= 0)
+			fprintf(stderr,
+			        "%sstampede: folding %lld samples of the profile (perf script; "
+			        "Ctrl-C drops the profile)...\n",
+			        nl, (long long)n);
+		else
+			fprintf(stderr,
+			        "%sstampede: folding the profile's samples (perf script, %llu so "
+			        "far; Ctrl-C drops the profile)...\n",
+			        nl, (unsigned long long)folded);
+	}
+	return false;
 }
 
 /* The flame graph of f written to p->svg, and analyses.profile. */
@@ -250,12 +317,15 @@ static json_t *render(struct profile_run *p, struct folded *f, bool *write_faile
 	flame_render(f, &(struct flame_opts){ .title = title, .subtitle = sub }, &svg);
 	int e = outfile_write(p->svg, svg.p ? svg.p : "", svg.len, err, sizeof(err));
 	buf_free(&svg);
-	if (e < 0) {
-		*write_failed = true;
-		return error_json(p, err);
-	}
 	json_t *j = json_object();
-	json_object_set_new(j, "svg", json_string(p->svg));
+	if (e < 0) { /* what was computed stays: only the graph is missing */
+		*write_failed = true;
+		warn_as(p, err, "the flame graph is not written (the result keeps the profile)");
+		json_object_set_new(j, "svg", json_null());
+		json_object_set_new(j, "svgError", json_string(err));
+	} else {
+		json_object_set_new(j, "svg", json_string(p->svg));
+	}
 	json_object_set_new(j, "pid", json_integer(p->o.pid));
 	json_object_set_new(j, "comm", json_string(p->comm));
 	json_object_set_new(j, "samples", json_integer((json_int_t)total));
@@ -296,13 +366,26 @@ json_t *profile_run_finish(struct profile_run *p, bool *write_failed)
 	}
 	struct fold_opts fo = fold_opts_default();
 	struct folded *f = folded_new();
-	json_t *j = perf_capture_fold(p->cap, &fo, f, err, sizeof(err)) < 0
-	                ? error_json(p, err)
-	                : render(p, f, write_failed);
+	struct fold_watch fw = { .p = p, .began = now_us() };
+	struct perf_fold_watch w = { .check = fold_check, .ctx = &fw };
+	int e = perf_capture_fold(p->cap, &fo, f, &w, err, sizeof(err));
+	json_t *j;
+	if (e == -EINTR) { /* the user wants out: no profile, the run is interrupted (105) */
+		p->interrupted = true;
+		j = error_json_as(p, "interrupted",
+		                  "interrupted by a signal while its samples were folded");
+	} else {
+		j = e < 0 ? error_json(p, err) : render(p, f, write_failed);
+	}
 	folded_free(f);
 	perf_capture_free(p->cap);
 	p->cap = NULL;
 	return j;
+}
+
+bool profile_run_interrupted(const struct profile_run *p)
+{
+	return p && p->interrupted;
 }
 
 void profile_run_free(struct profile_run *p)

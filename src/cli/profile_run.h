@@ -22,12 +22,12 @@
 #define PROFILE_RUN_MAX_US (300 * USEC_PER_SEC)
 
 struct profile_run_opts {
-	pid_t pid;        /* the target (its descendants too: perf_record_start) */
-	int hz;           /* samples per second, 1..100000 */
-	int64_t from_us;  /* when recording starts, from the run's start (at least 1 s) */
-	int64_t to_us;    /* when it stops; 0: when the run ends */
-	const char *svg;  /* where the flame graph is written (copied) */
-	bool progress;    /* a progress line is on stderr: a warning starts a new line */
+	pid_t pid;       /* the target (its descendants too: perf_record_start) */
+	int hz;          /* samples per second, 1..100000 */
+	int64_t from_us; /* when recording starts, from the run's start (at least 1 s) */
+	int64_t to_us;   /* when it stops; 0: when the run ends */
+	const char *svg; /* where the flame graph is written (copied) */
+	bool progress;   /* a progress line is on stderr: a warning starts a new line */
 };
 
 /*
@@ -60,11 +60,20 @@ void profile_run_tick(struct profile_run *p, const struct result_interval *iv);
  * Stop recording (when not yet), fold the stacks, write the flame graph and return
  * analyses.profile (docs/result-format.md): {svg, pid, comm, samples, stacks, hz, fromS,
  * toS, endedBy, topFunctions: [{name, self, total}]} (shares of all samples, 0..1), or
- * {error, hz, ...} with the reason and the fix, after one warning line on stderr. Sets
- * *write_failed when the SVG could not be written. A new reference; later calls return
- * NULL.
+ * {error, pid, hz} with the reason and the fix, after one warning line on stderr. When the
+ * SVG cannot be written: *write_failed is set, one warning line says why, and the rest is
+ * kept with svg null and svgError the reason. Folding (`perf script`) longer than a second
+ * is said on stderr ("stampede: folding N samples of the profile..."); a stop signal
+ * (SIGINT, SIGTERM, SIGHUP: blocked, and left pending for the outputs after this one)
+ * during it stops perf script and drops the profile: {error: "interrupted", pid, hz} and
+ * profile_run_interrupted() true (the run should exit 105). A new reference; later calls
+ * return NULL.
  */
 json_t *profile_run_finish(struct profile_run *p, bool *write_failed);
+
+/* Whether profile_run_finish() was interrupted by a stop signal (the profile dropped):
+ * the run's outputs then count as interrupted (RUN_OUT_INTERRUPTED, exit 105). */
+bool profile_run_interrupted(const struct profile_run *p);
 
 /* Stop the thread and perf (when profile_run_finish did not), remove the temporary data and
  * free p. Accepts NULL. */

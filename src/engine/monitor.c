@@ -87,6 +87,7 @@ struct monitor {
 	bool target_gone;
 	double exited_at_s;
 	int processes_max;
+	bool processes_capped, threads_capped; /* PROCFS_TREE_MAX / PROCFS_THREADS_MAX hit */
 	bool io_readable, fds_readable;
 	int cpus;
 	uint64_t mem_total;
@@ -207,6 +208,21 @@ static void sample_target(struct monitor *m, struct sink *s, int64_t dt, double 
 		return;
 	}
 	m->processes_max = MAX(m->processes_max, p.processes);
+	if (p.tree_capped && !m->processes_capped) {
+		m->processes_capped = true;
+		fprintf(stderr,
+		        "stampede: warning: the target has more than %d processes: the readings "
+		        "cover the first %d\n",
+		        PROCFS_TREE_MAX, PROCFS_TREE_MAX);
+	}
+	if (p.threads_capped && !m->threads_capped) {
+		m->threads_capped = true;
+		fprintf(stderr,
+		        "stampede: warning: the target has more than %d threads (or more than %d "
+		        "in one process): the per-thread readings (target_thread_busy_max_percent, "
+		        "target_cpu_demand_percent) cover the first ones\n",
+		        PROCFS_THREADS_MAX, PROCFS_TREE_MAX);
+	}
 	if (!m->named) { /* after --monitor-cmd's shell has started the command */
 		procfs_tree_comm(m->pid, m->comm, sizeof(m->comm));
 		m->cgroup_limit = procfs_cgroup_mem_limit(m->pid);
@@ -301,6 +317,8 @@ json_t *monitor_json(const struct monitor *m)
 		t = json_pack("{s:i, s:s, s:s, s:i, s:b, s:b}", "pid", (int)m->pid, "comm", m->comm,
 		              "found", m->found, "processes", m->processes_max, "ioReadable",
 		              m->io_readable, "fdsReadable", m->fds_readable);
+		json_object_set_new(t, "processesCapped", json_boolean(m->processes_capped));
+		json_object_set_new(t, "threadsCapped", json_boolean(m->threads_capped));
 		json_object_set_new(t, "cgroupMemoryLimit",
 		                    m->cgroup_limit ? json_integer(m->cgroup_limit) : json_null());
 		json_object_set_new(t, "exitedAtS",
@@ -331,11 +349,91 @@ void monitor_free(struct monitor *m)
 	free(m);
 }
 
+/* Stop process group pgid whose leader (pid pgid, our child) may be reaped already
+ * (*reaped, its status in *st): SIGTERM, then SIGKILL to what is left after grace_us.
+ * Returns once the leader is reaped and no process of the group is left (or after the
+ * SIGKILL, when the leader is reaped). */
+static void stop_group(pid_t pgid, int64_t grace_us, bool *reaped, int *st)
+{
+	kill(-pgid, SIGTERM);
+	int64_t until = now_us() + grace_us;
+	for (;;) {
+		pid_t w = *reaped ? 0 : waitpid(pgid, st, WNOHANG);
+		if (w == pgid || (w < 0 && errno == ECHILD)) /* ECHILD: reaped elsewhere */
+			*reaped = true;
+		/* the group is gone when nothing of it runs: the leader reaped, its orphans
+		 * gone or zombies (an init that does not reap them, in a container) */
+		if (*reaped &&
+		    ((kill(-pgid, 0) < 0 && errno == ESRCH) || procfs_group_live(pgid) == 0))
+			return;
+		if (now_us() >= until)
+			break;
+		usleep(20 * 1000);
+	}
+	kill(-pgid, SIGKILL);
+	if (!*reaped && waitpid(pgid, st, 0) == pgid)
+		*reaped = true;
+}
+
+/* The port's holder once it listens, against the command's process group pid: 0 when it
+ * is the command's tree (*watch = pid) or a process of its group outside the tree (a
+ * daemonized server: *watch = that process), else -EADDRINUSE with the reason in err. */
+static int check_holder(pid_t pid, pid_t holder, int port, pid_t *watch, char *err, size_t errlen)
+{
+	char comm[32] = "?";
+	if (procfs_in_tree(pid, holder)) {
+		*watch = pid;
+		return 0;
+	}
+	procfs_comm(holder, comm, sizeof(comm));
+	if (getpgid(holder) == pid) {
+		fprintf(stderr,
+		        "stampede: --monitor-cmd: port %d is held by pid %d (%s), which left the "
+		        "command's process tree but not its group (it daemonized): watching "
+		        "it\n",
+		        port, (int)holder, comm);
+		*watch = holder;
+		return 0;
+	}
+	snprintf(err, errlen,
+	         "port %d is held by pid %d (%s), not by the command: it started listening "
+	         "while the command ran (stop that process, or monitor it with --monitor-port "
+	         "%d)",
+	         port, (int)holder, comm, port);
+	return -EADDRINUSE;
+}
+
+/* Whether cmd is one simple command (words, quotes, no operator, redirection, expansion,
+ * group or leading assignment): then "exec CMD" replaces the shell with it, so the
+ * command itself gets PR_SET_PDEATHSIG's SIGTERM when stampede dies (kept across exec;
+ * a shell would die of it and leave its child running). */
+static bool simple_command(const char *cmd)
+{
+	/* the shell's own words: exec'ing them would be "not found" */
+	static const char *const builtin[] = {
+		"exit",     "cd",      "export",   "set",   "unset", "eval",   "exec",
+		"return",   "shift",   "trap",     "wait",  "read",  "ulimit", "umask",
+		"alias",    "unalias", "readonly", "local", ".",     ":",      "break",
+		"continue", "if",      "for",      "while", "until", "case",   "command",
+		"type",     "hash",    "getopts",  "jobs",  "fg",    "bg",     "times",
+		"then",     "do",      "done",     "fi",    "esac",
+	};
+	const char *w = cmd + strspn(cmd, " \t");
+	size_t first = strcspn(w, " \t");
+	if (!first || strpbrk(cmd, ";&|<>()$`\\\n{}#!") || memchr(w, '=', first))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
+		if (strlen(builtin[i]) == first && !strncmp(w, builtin[i], first))
+			return false;
+	return true;
+}
+
 pid_t monitor_spawn(const char *cmd, int port, int64_t wait_us, const char *log_path,
-                    bool (*stop)(void), char *err, size_t errlen)
+                    bool (*stop)(void), pid_t *watch, char *err, size_t errlen)
 {
 	int logfd = -1;
 	pid_t busy = procfs_port_pid(port);
+	*watch = 0;
 	if (busy > 0 || busy == -EACCES) {
 		char comm[32] = "?";
 		if (busy > 0)
@@ -379,16 +477,25 @@ pid_t monitor_spawn(const char *cmd, int port, int64_t wait_us, const char *log_
 			dup2(out, STDOUT_FILENO);
 			dup2(out, STDERR_FILENO);
 		}
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		char *line = NULL;
+		if (simple_command(cmd) && asprintf(&line, "exec %s", cmd) < 0)
+			line = NULL;
+		execl("/bin/sh", "sh", "-c", line ? line : cmd, (char *)NULL);
 		_exit(127);
 	}
 	setpgid(pid, pid); /* both sides: no race with the first kill */
 	if (logfd >= 0)
 		close(logfd);
 	int64_t until = now_us() + wait_us;
+	int rc = 0, st = 0;
+	bool reaped = false;
 	for (;;) {
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
+		if (!reaped && waitpid(pid, &st, WNOHANG) == pid)
+			reaped = true;
+		/* the shell gone: a failure, unless it exited 0 and left processes of its group
+		 * (a server that daemonizes: it may listen after its parent's exit) */
+		if (reaped && procfs_port_pid(port) <= 0 &&
+		    !(WIFEXITED(st) && WEXITSTATUS(st) == 0 && procfs_group_live(pid) > 0)) {
 			if (WIFEXITED(st))
 				snprintf(err, errlen,
 				         "it exited with status %d before listening on port %d",
@@ -397,40 +504,41 @@ pid_t monitor_spawn(const char *cmd, int port, int64_t wait_us, const char *log_
 				snprintf(err, errlen,
 				         "it was killed by signal %d before listening on port %d",
 				         WIFSIGNALED(st) ? WTERMSIG(st) : 0, port);
-			return -ECHILD;
+			rc = -ECHILD;
+			break;
 		}
 		pid_t holder = procfs_port_pid(port);
-		if (holder > 0)
-			return pid;
+		if (holder > 0) {
+			if ((rc = check_holder(pid, holder, port, watch, err, errlen)) == 0)
+				return pid;
+			break;
+		}
 		if (stop && stop()) {
 			snprintf(err, errlen, "interrupted while waiting for it to listen");
-			monitor_stop_child(pid, USEC_PER_SEC);
-			return -EINTR;
+			rc = -EINTR;
+			break;
 		}
 		if (now_us() >= until) {
 			snprintf(err, errlen, "nothing listened on port %d within %.0f s", port,
 			         (double)wait_us / 1e6);
-			monitor_stop_child(pid, USEC_PER_SEC);
-			return -ETIMEDOUT;
+			rc = -ETIMEDOUT;
+			break;
 		}
 		usleep(50 * 1000);
 	}
+	/* every failure after the start: the whole group, whether or not its shell is gone */
+	stop_group(pid, USEC_PER_SEC, &reaped, &st);
+	return rc;
 }
 
 int monitor_stop_child(pid_t pid, int64_t grace_us)
 {
 	int st = -1;
+	bool reaped = false;
 	if (pid <= 0)
 		return -1;
-	kill(-pid, SIGTERM);
-	int64_t until = now_us() + grace_us;
-	while (now_us() < until) {
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			kill(-pid, SIGKILL); /* what is left of the group */
-			return st;
-		}
-		usleep(20 * 1000);
-	}
-	kill(-pid, SIGKILL);
-	return waitpid(pid, &st, 0) == pid ? st : -1;
+	/* the shell may be gone (reaped here, or by a waitpid of monitor_spawn) while the
+	 * group lives on: a daemonized server gets the grace too */
+	stop_group(pid, grace_us, &reaped, &st);
+	return reaped ? st : -1;
 }

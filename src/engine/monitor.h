@@ -78,16 +78,22 @@ json_t *monitor_json(const struct monitor *m);
 void monitor_free(struct monitor *m);
 
 /* --monitor-cmd: start cmd with /bin/sh -c CMD in a process group of its own, stdout and
- * stderr to log_path (or discarded when NULL), then wait until something
- * listens on port (at most wait_us). Returns the pid, or a negative errno with a reason
- * in err (-EADDRINUSE: something listens on port already; -ECHILD: the command exited
- * first; -ETIMEDOUT: no listener in time; -EINTR: stop(), polled while waiting, said
- * stop; the child is stopped in those cases). The child gets SIGTERM if stampede dies. */
+ * stderr to log_path (or discarded when NULL), then wait until something listens on port
+ * (at most wait_us). The listener must be the command's: in its process tree (*watch =
+ * the returned pid), or in its process group outside the tree (it daemonized, the shell
+ * may have exited: *watch = the listener, said on stderr). Returns the pid (the group's
+ * id), or a negative errno with a reason in err (-EADDRINUSE: something listens on port
+ * already, or another process started listening there; -ECHILD: the command exited
+ * first, with a failure status or leaving no process of its group; -ETIMEDOUT: no listener in time; -EINTR: stop(), polled while waiting, said
+ * stop). On every failure after the start, the whole process group is stopped (SIGTERM,
+ * SIGKILL after 1 s), the shell's children too. The shell gets SIGTERM if stampede dies
+ * (PR_SET_PDEATHSIG: that one process only, not its children). */
 pid_t monitor_spawn(const char *cmd, int port, int64_t wait_us, const char *log_path,
-                    bool (*stop)(void), char *err, size_t errlen);
+                    bool (*stop)(void), pid_t *watch, char *err, size_t errlen);
 
-/* Stop a process group started by monitor_spawn: SIGTERM, then SIGKILL after grace_us;
- * reaps it. Returns its wait status, or -1. */
+/* Stop a process group started by monitor_spawn, even when its first process (the shell)
+ * has exited already: SIGTERM to the group, then SIGKILL to what is left after grace_us;
+ * reaps the shell. Returns the shell's wait status, or -1 (reaped elsewhere). */
 int monitor_stop_child(pid_t pid, int64_t grace_us);
 
 #endif

@@ -79,6 +79,11 @@ struct scraper {
 	int dropped_series; /* the most samples of one scrape without a series */
 	int dropped_labels; /* series whose labels were cut */
 	int late_families;  /* families first seen after scraper_attach() */
+	/* the most in one scrape (scrape.h, scraper_json()): */
+	int long_names;         /* samples past a length cap */
+	int non_finite;         /* NaN / +-Inf samples skipped */
+	uint64_t parse_dropped; /* samples the parser did not store */
+	uint64_t families_lost; /* families past the parser's cap */
 	double http_reqs;
 	bool have_reqs;
 };
@@ -246,6 +251,25 @@ static size_t build_key(struct scraper *s, const struct promtext_sample *x)
 	return len;
 }
 
+/* Whether x is past a length cap (SCRAPE_MAX_NAME, SCRAPE_MAX_LABEL_VALUE,
+ * SCRAPE_MAX_SERIES_KEY): checked before anything is copied. */
+static bool too_long(const struct scraper *s, const struct promtext_sample *x)
+{
+	const struct promtext_label *l = promtext_sample_labels(s->pt, x);
+	size_t key = strlen(x->name);
+	if (key > SCRAPE_MAX_NAME)
+		return true;
+	for (uint32_t i = 0; i < x->nlabels; i++) {
+		size_t v = strlen(l[i].value);
+		if (v > SCRAPE_MAX_LABEL_VALUE)
+			return true;
+		key += 2 + strlen(l[i].name) + v; /* as build_key() lays it out */
+		if (key > SCRAPE_MAX_SERIES_KEY)
+			return true;
+	}
+	return false;
+}
+
 static int find_metric(const struct scraper *s, const char *sample)
 {
 	size_t n = strlen(sample);
@@ -343,8 +367,9 @@ static void add_series(struct scraper *s, const struct promtext_sample *x, int m
  * that exposes a family only once it has a sample still has its metrics registered at
  * scraper_attach(), so that thresholds may name them. The names are those the text
  * format 0.0.4 gives their samples: x for a counter, gauge or untyped family, x_sum and
- * x_count for a histogram or summary. *over: names past SCRAPE_MAX_METRICS. */
-static void declare_families(struct scraper *s, int *over)
+ * x_count for a histogram or summary. *over: names past SCRAPE_MAX_METRICS; *long_names:
+ * names past SCRAPE_MAX_NAME. */
+static void declare_families(struct scraper *s, int *over, int *long_names)
 {
 	const struct promtext *p = s->pt;
 	char name[512];
@@ -355,6 +380,10 @@ static void declare_families(struct scraper *s, int *over)
 			continue;
 		for (int k = 0; k < (hist ? 2 : 1); k++) {
 			const char *sfx = !hist ? "" : k ? "_count" : "_sum";
+			if (strlen(f->name) + strlen(sfx) > SCRAPE_MAX_NAME) {
+				(*long_names)++;
+				continue;
+			}
 			snprintf(name, sizeof(name), "%s%s", f->name, sfx);
 			bool counter = hist || promtext_family_is_counter(f); /* as sample_kind() */
 			if (find_metric(s, name) < 0 && add_metric(s, name, f->name, counter) < 0)
@@ -368,7 +397,8 @@ static void declare_families(struct scraper *s, int *over)
 static void apply(struct scraper *s)
 {
 	const struct promtext *p = s->pt;
-	int dropped = 0, over = 0;
+	int dropped = 0, over = 0, long_names = 0, non_finite = 0;
+	const char *over_name = "";
 	for (int i = 0; i < s->nseries; i++)
 		s->series[i].fresh = false;
 	for (uint32_t i = 0; i < p->nsamples; i++) {
@@ -376,21 +406,33 @@ static void apply(struct scraper *s)
 		int kind = sample_kind(p, x);
 		if (kind < 0)
 			continue;
+		if (too_long(s, x)) {
+			long_names++; /* never copied: not a metric, a series nor a key */
+			continue;
+		}
+		/* NaN, +Inf, -Inf: not a value to add to a counter's total or to take as a
+		 * gauge's (its min/max would be Inf, null in JSON): skipped, counted. The
+		 * series stays not fresh, so a counter's baseline stays its last finite value. */
+		bool finite = isfinite(x->value);
+		non_finite += !finite;
 		size_t len = build_key(s, x);
 		int j = find_series(s, s->key, len);
 		if (j >= 0) {
-			s->series[j].cur = x->value;
-			s->series[j].fresh = !isnan(x->value);
+			if (finite) {
+				s->series[j].cur = x->value;
+				s->series[j].fresh = true;
+			}
 			continue;
 		}
 		int mi = find_metric(s, x->name);
 		if (mi < 0)
 			mi = add_metric(s, x->name, p->families[x->family].name, kind == 1);
 		if (mi < 0) {
-			over++;
+			over += strcmp(over_name, x->name) != 0; /* a name's samples count once */
+			over_name = x->name;
 			continue;
 		}
-		if (isnan(x->value) || s->metrics[mi].drop)
+		if (!finite || s->metrics[mi].drop)
 			continue; /* no value yet; or dropped at registration */
 		if (s->nseries == SCRAPE_MAX_SERIES) {
 			dropped++;
@@ -399,9 +441,13 @@ static void apply(struct scraper *s)
 		add_series(s, x, mi, len);
 	}
 	if (!s->attached)
-		declare_families(s, &over);
+		declare_families(s, &over, &long_names);
 	s->dropped_series = MAX(s->dropped_series, dropped);
 	s->metrics_over = MAX(s->metrics_over, over);
+	s->long_names = MAX(s->long_names, long_names);
+	s->non_finite = MAX(s->non_finite, non_finite);
+	s->parse_dropped = MAX(s->parse_dropped, p->samples_dropped);
+	s->families_lost = MAX(s->families_lost, p->families_lost);
 	s->bad_lines = p->bad_lines;
 }
 
@@ -643,13 +689,22 @@ json_t *scraper_json(const struct scraper *cs)
 	}
 	if (s->metrics_over)
 		json_array_append_new(
-		    dropped, json_pack("{s:s, s:s}", "name", "...", "reason",
-		                       "more than 128 metric names at one URL (the first kept)"));
+		    dropped, json_pack("{s:s, s:s, s:i}", "name", "...", "reason",
+		                       "more than 128 metric names at one URL (the first kept)",
+		                       "count", s->metrics_over));
+	if (s->families_lost)
+		json_array_append_new(
+		    dropped, json_pack("{s:s, s:s, s:I}", "name", "...", "reason",
+		                       "more than 256 families in one body (the first kept)",
+		                       "count", (json_int_t)s->families_lost));
 	j = json_pack("{s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:I}", "url", s->shown,
 	              "okScrapes", (json_int_t)s->ok, "failedScrapes", (json_int_t)s->failed,
 	              "families", s->nfamilies, "metrics", nmetrics, "series", s->nseries,
 	              "droppedSeries", s->dropped_series, "droppedLabels", s->dropped_labels,
 	              "lateFamilies", s->late_families, "badLines", (json_int_t)s->bad_lines);
+	json_object_set_new(j, "droppedLongNames", json_integer(s->long_names));
+	json_object_set_new(j, "nonFinite", json_integer(s->non_finite));
+	json_object_set_new(j, "droppedSamples", json_integer((json_int_t)s->parse_dropped));
 	json_object_set_new(j, "lastError",
 	                    s->last_err[0] ? json_string(s->last_err) : json_null());
 	json_object_set_new(j, "droppedMetrics", dropped);

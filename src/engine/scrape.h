@@ -16,9 +16,14 @@
  * "instance" becomes "exported_instance" when several URLs are scraped (each series then
  * carries instance="host:port").
  *
+ * A NaN, +Inf or -Inf sample is skipped and counted (nonFinite): a counter's total and
+ * baseline, a gauge's value and min/max are left as they were.
+ *
  * Bounds: per URL, at most SCRAPE_MAX_METRICS metrics and SCRAPE_MAX_SERIES series (past
- * them: counted as dropped, never an error); a body of at most SCRAPE_MAX_BODY bytes; one
- * HTTP request at a time, SCRAPE_TIMEOUT_MS at most.
+ * them: counted as dropped, never an error); names, label values and series identities
+ * of at most SCRAPE_MAX_NAME, SCRAPE_MAX_LABEL_VALUE and SCRAPE_MAX_SERIES_KEY bytes
+ * (past them: the sample is dropped, counted); a body of at most SCRAPE_MAX_BODY bytes;
+ * one HTTP request at a time, SCRAPE_TIMEOUT_MS at most.
  *
  * Families: those of the probe (scraper_probe()) are registered by scraper_attach(), before
  * thresholds are checked, so thresholds may name them; that includes a family a "# TYPE"
@@ -63,6 +68,25 @@
 #define SCRAPE_MAX_LABELS  8
 #define SCRAPE_MAX_BODY    (4u << 20) /* bytes */
 #define SCRAPE_TIMEOUT_MS  800
+/* Caps on what one series may make the scraper keep, so that a hostile or broken endpoint
+ * (a new 3 MiB metric name per scrape) cannot grow the run's memory or its result files:
+ * each name is copied into the metric, the registry and every output, each label value
+ * into the series' tags. A sample past any of them is dropped, never stored, and counted
+ * (scraper_json()'s droppedLongNames).
+ * SCRAPE_MAX_NAME: bytes of a sample name. Real names are far shorter (the longest in
+ * node_exporter, kube-state-metrics and the Go client are under 100 bytes); 200 leaves
+ * room for long prefixes and keeps "target_" + name printable in a summary line.
+ * SCRAPE_MAX_LABEL_VALUE: bytes of one label value (after unescaping): a route, a pod or
+ * image name, a version string fit; a request body or a stack trace does not (that is a
+ * log line, not a label). 256 is also what a column of stampede's tables can show.
+ * SCRAPE_MAX_SERIES_KEY: bytes of the whole identity: the name plus every label's name
+ * and value (two separator bytes each), also the labels past SCRAPE_MAX_LABELS and those
+ * starting with "__", which still tell series apart. 4096 holds the name and 8 labels at
+ * their caps with room for a few more short ones; all the series of one URL then hold at
+ * most SCRAPE_MAX_SERIES * 4 KiB = 1 MiB of keys. */
+#define SCRAPE_MAX_NAME        200
+#define SCRAPE_MAX_LABEL_VALUE 256
+#define SCRAPE_MAX_SERIES_KEY  4096
 
 struct scraper;
 
@@ -120,8 +144,29 @@ void scraper_set_requests(struct scraper *s, double http_reqs);
 /* For analyses.monitor.scrape[]: {url, okScrapes, failedScrapes, lastError (or null),
  * families (that gave a metric), metrics (registered), series, droppedSeries,
  * droppedLabels, lateFamilies (first seen after the start, recorded from then), badLines,
- * droppedMetrics: [{name, reason}], counters: {METRIC: total}, perRequest: {METRIC: total /
- * http_reqs} (when there were requests)}. A new reference. */
+ * droppedLongNames, nonFinite, droppedSamples, droppedMetrics: [{name, reason[, count]}],
+ * counters: {METRIC: total}, perRequest: {METRIC: total / http_reqs} (when there were
+ * requests)}. A new reference.
+ * The counts of samples not recorded are each THE MOST IN ANY ONE SCRAPE of the run (the
+ * probe's, the baseline's and the last included), not totals over the run: an endpoint
+ * exposes the same series every second, so a total would grow with the run's length and
+ * count one series sixty times a minute; the most in one scrape says how much of one
+ * exposition was lost. They are:
+ *   droppedSeries     samples of a recorded name that had no series: SCRAPE_MAX_SERIES
+ *                     series were there already
+ *   droppedLongNames  samples whose name, a label value or whole identity was past
+ *                     SCRAPE_MAX_NAME, SCRAPE_MAX_LABEL_VALUE or SCRAPE_MAX_SERIES_KEY
+ *                     (and families declared by TYPE alone whose name was)
+ *   nonFinite         samples of NaN, +Inf or -Inf, skipped: a counter's baseline and
+ *                     total stay as they were (its next finite value counts from the last
+ *                     finite one), a gauge keeps its last value and min/max
+ *   droppedSamples    samples the parser did not store (over PROMTEXT_MAX_SAMPLES in the
+ *                     body, or of a family past PROMTEXT_MAX_FAMILIES)
+ * badLines is the last scrape's count of lines skipped; droppedLabels counts series (over
+ * the run) whose labels were cut to SCRAPE_MAX_LABELS. droppedMetrics lists each metric
+ * dropped by name, then at most two summary entries named "...", with count, the most in
+ * one scrape: sample names past SCRAPE_MAX_METRICS (a name's consecutive samples count
+ * once), and families past the parser's PROMTEXT_MAX_FAMILIES (likewise). */
 json_t *scraper_json(const struct scraper *s);
 
 /* Stop the thread if running and free; accepts NULL. */

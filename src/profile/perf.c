@@ -1,5 +1,6 @@
 /* perf.c: `perf record` and `perf script` as child processes (fork/exec, no shell), with
  * the checks that explain why profiling cannot work before trying. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -34,6 +34,51 @@ struct perf_rec {
 	pid_t child;
 	int err_fd; /* memfd holding perf's stderr */
 };
+
+/* Whether pid is gone: no such process, or a zombie (or dead) one, which has nothing left to
+ * profile: the state field of /proc/PID/stat (proc(5)), as util/procfs.h reads it. */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[1024];
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n == 0 || errno == ESRCH;
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: the state follows the last ')' */
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* The samples perf record said it wrote ("[ perf record: Captured and wrote 0.1 MB
+ * perf.data (1234 samples) ]" on its stderr, in fd), or -1 when it did not say. */
+static int64_t recorded_samples(int fd)
+{
+	char *buf = xmalloc(PERF_STDERR_MAX + 1);
+	ssize_t n = fd >= 0 ? pread(fd, buf, PERF_STDERR_MAX, 0) : -1;
+	int64_t samples = -1;
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = strstr(buf, "[ perf record: Captured"); p;
+	     p = strstr(p + 1, "[ perf record: Captured")) {
+		char *q = strstr(p, " samples)");
+		char *nl = strchr(p, '\n');
+		if (!q || (nl && q > nl))
+			continue;
+		char *d = q;
+		while (d > p && d[-1] >= '0' && d[-1] <= '9')
+			d--;
+		if (d < q && d[-1] == '(')
+			samples = strtoll(d, NULL, 10);
+	}
+	free(buf);
+	return samples;
+}
 
 /* The full path of perf in PATH into out. Returns 0 or -ENOENT. */
 static int find_perf(char *out, size_t len)
@@ -247,7 +292,8 @@ static void tree_list(pid_t pid, char *out, size_t len)
 		n = add_children(list[i], list, n, PERF_TREE_MAX);
 	out[0] = '\0';
 	for (int i = 0; i < n && used < len; i++)
-		used += (size_t)snprintf(out + used, len - used, "%s%d", i ? "," : "", (int)list[i]);
+		used +=
+		    (size_t)snprintf(out + used, len - used, "%s%d", i ? "," : "", (int)list[i]);
 }
 
 struct perf_rec *perf_record_start(pid_t pid, int hz, const char *data_path, char *err,
@@ -261,7 +307,7 @@ struct perf_rec *perf_record_start(pid_t pid, int hz, const char *data_path, cha
 		errno = -e;
 		return NULL;
 	}
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
+	if (pid_gone(pid)) {
 		snprintf(err, errlen, "no process with pid %d", (int)pid);
 		errno = ESRCH;
 		return NULL;
@@ -306,9 +352,11 @@ pid_t perf_record_pid(const struct perf_rec *r)
 	return r ? r->child : -1;
 }
 
-int perf_record_stop(struct perf_rec *r, char *err, size_t errlen)
+/* perf_record_stop, with the samples perf said it wrote in *samples (-1: unknown). */
+static int record_stop(struct perf_rec *r, int64_t *samples, char *err, size_t errlen)
 {
 	int status = 0, rc = 0;
+	*samples = -1;
 	if (!r)
 		return 0;
 	kill(r->child, SIGINT);
@@ -323,22 +371,38 @@ int perf_record_stop(struct perf_rec *r, char *err, size_t errlen)
 		summarize_stderr(r->err_fd, "perf record", status, err, errlen);
 		rc = -EIO;
 	}
+	if (!rc)
+		*samples = recorded_samples(r->err_fd);
 	close(r->err_fd);
 	free(r);
 	return rc;
 }
 
-/* Stream the child's stdout (fd) into the folder until EOF or the deadline. Returns 0 or
- * -ETIMEDOUT. */
-static int pump(int fd, struct fold_perf *fp, int64_t deadline_us)
+int perf_record_stop(struct perf_rec *r, char *err, size_t errlen)
+{
+	int64_t samples;
+	return record_stop(r, &samples, err, errlen);
+}
+
+/* Stream the child's stdout (fd) into the folder (filling out) until EOF or the deadline,
+ * asking w (when not NULL) every PERF_WATCH_MS whether to go on. Returns 0, -ETIMEDOUT or
+ * -EINTR (w said stop). */
+static int pump(int fd, struct fold_perf *fp, const struct folded *out, int64_t deadline_us,
+                const struct perf_fold_watch *w)
 {
 	char buf[1 << 16];
+	int64_t next_watch = now_us() + PERF_WATCH_MS * 1000LL;
 	for (;;) {
-		int64_t left = (deadline_us - now_us()) / 1000;
+		int64_t now = now_us(), left = (deadline_us - now) / 1000;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (left <= 0)
 			return -ETIMEDOUT;
-		int k = poll(&p, 1, (int)MIN(left, 1000));
+		if (w && w->check && now >= next_watch) {
+			next_watch = now + PERF_WATCH_MS * 1000LL;
+			if (w->check(w->ctx, folded_stats(out).samples))
+				return -EINTR;
+		}
+		int k = poll(&p, 1, (int)MIN(left, w && w->check ? PERF_WATCH_MS : 1000));
 		if (k < 0 && errno != EINTR)
 			return -errno;
 		if (k <= 0)
@@ -353,7 +417,7 @@ static int pump(int fd, struct fold_perf *fp, int64_t deadline_us)
 }
 
 int perf_fold_file(const char *data_path, const struct fold_opts *opts, struct folded *out,
-                   char *err, size_t errlen)
+                   const struct perf_fold_watch *w, char *err, size_t errlen)
 {
 	char perf[4096];
 	int op[2], status = 0, rc;
@@ -378,15 +442,19 @@ int perf_fold_file(const char *data_path, const struct fold_opts *opts, struct f
 		return (int)child;
 	}
 	struct fold_perf *fp = fold_perf_new(out, opts);
-	rc = pump(op[0], fp, now_us() + PERF_SCRIPT_TIMEOUT_MS * 1000LL);
+	rc = pump(op[0], fp, out, now_us() + PERF_SCRIPT_TIMEOUT_MS * 1000LL, w);
 	fold_perf_finish(fp);
 	fold_perf_free(fp);
 	close(op[0]);
-	if (rc == -ETIMEDOUT) {
+	if (rc == -ETIMEDOUT || rc == -EINTR) {
 		kill(child, SIGKILL);
-		waitpid(child, &status, 0);
-		snprintf(err, errlen, "perf script ran longer than %d s: killed",
-		         PERF_SCRIPT_TIMEOUT_MS / 1000);
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		if (rc == -EINTR)
+			snprintf(err, errlen, "interrupted");
+		else
+			snprintf(err, errlen, "perf script ran longer than %d s: killed",
+			         PERF_SCRIPT_TIMEOUT_MS / 1000);
 	} else {
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
@@ -410,6 +478,7 @@ struct perf_capture {
 	struct perf_rec *rec; /* NULL once stopped */
 	char dir[64], data[80];
 	int stop_rc;
+	int64_t samples; /* what perf record said it wrote, -1: unknown */
 	char stop_err[1024];
 };
 
@@ -427,6 +496,7 @@ struct perf_capture *perf_capture_start(pid_t pid, int hz, char *err, size_t err
 		return NULL;
 	}
 	snprintf(c->data, sizeof(c->data), "%s/perf.data", c->dir);
+	c->samples = -1;
 	c->rec = perf_record_start(pid, hz, c->data, err, errlen);
 	if (!c->rec) {
 		e = errno;
@@ -455,7 +525,7 @@ bool perf_capture_ended(const struct perf_capture *c)
 int perf_capture_stop(struct perf_capture *c, char *err, size_t errlen)
 {
 	if (c && c->rec) {
-		c->stop_rc = perf_record_stop(c->rec, c->stop_err, sizeof(c->stop_err));
+		c->stop_rc = record_stop(c->rec, &c->samples, c->stop_err, sizeof(c->stop_err));
 		c->rec = NULL;
 	}
 	if (c && c->stop_rc < 0)
@@ -463,11 +533,16 @@ int perf_capture_stop(struct perf_capture *c, char *err, size_t errlen)
 	return c ? c->stop_rc : 0;
 }
 
+int64_t perf_capture_samples(const struct perf_capture *c)
+{
+	return c && !c->rec ? c->samples : -1;
+}
+
 int perf_capture_fold(struct perf_capture *c, const struct fold_opts *opts, struct folded *out,
-                      char *err, size_t errlen)
+                      const struct perf_fold_watch *w, char *err, size_t errlen)
 {
 	int rc = perf_capture_stop(c, err, errlen);
-	return rc < 0 ? rc : perf_fold_file(c->data, opts, out, err, errlen);
+	return rc < 0 ? rc : perf_fold_file(c->data, opts, out, w, err, errlen);
 }
 
 void perf_capture_free(struct perf_capture *c)

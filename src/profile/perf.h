@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "profile/fold.h"
@@ -30,7 +31,8 @@ struct perf_rec;
  * Checks first, each failing with a one-line reason in err saying how to fix it: perf in
  * PATH (-ENOENT: "apt-get install linux-perf"), /proc/sys/kernel/perf_event_paranoid with
  * this process's capabilities (-EACCES when above 2 without CAP_PERFMON/CAP_SYS_ADMIN:
- * "sysctl kernel.perf_event_paranoid=1"), pid alive (-ESRCH). Then waits up to 500 ms for
+ * "sysctl kernel.perf_event_paranoid=1"), pid alive (-ESRCH "no process with pid N": also a
+ * zombie, by the state in /proc/PID/stat). Then waits up to 500 ms for
  * perf to fail at once (no permission in a container's seccomp profile, a bad pid):
  * -EPERM or -EIO with perf's own message summarised. hz is 1..100000. Returns the
  * recording (free it with perf_record_stop) or NULL with err set and errno one of ENOENT,
@@ -50,15 +52,27 @@ pid_t perf_record_pid(const struct perf_rec *r);
  */
 int perf_record_stop(struct perf_rec *r, char *err, size_t errlen);
 
+/* How often a watched `perf script` asks its watcher whether to go on, in milliseconds. */
+#define PERF_WATCH_MS 100
+
+/* A watcher of `perf script` (it can take seconds on a busy profile): check is called about
+ * every PERF_WATCH_MS while it runs, with the samples folded so far; returning true stops
+ * it (SIGKILL: a pending stop signal, say), and the fold returns -EINTR. */
+struct perf_fold_watch {
+	bool (*check)(void *ctx, uint64_t folded);
+	void *ctx;
+};
+
 /*
  * Run `perf script -i data_path` and fold its output into out (fold_perf with opts; NULL:
- * fold_opts_default()) as it streams, nothing buffered whole. Returns 0, or a negative
- * errno with a one-line reason in err: -ENOENT (no perf), -ETIMEDOUT (ran longer than
- * PERF_SCRIPT_TIMEOUT_MS: killed), -EIO (perf failed: its stderr summarised), -ENODATA
- * (no sample was recorded: the process used no CPU, or perf could not see it).
+ * fold_opts_default()) as it streams, nothing buffered whole, watched by w (NULL: not).
+ * Returns 0, or a negative errno with a one-line reason in err: -ENOENT (no perf),
+ * -ETIMEDOUT (ran longer than PERF_SCRIPT_TIMEOUT_MS: killed), -EINTR (w stopped it:
+ * killed; err "interrupted"), -EIO (perf failed: its stderr summarised), -ENODATA (no
+ * sample was recorded: the process used no CPU, or perf could not see it).
  */
 int perf_fold_file(const char *data_path, const struct fold_opts *opts, struct folded *out,
-                   char *err, size_t errlen);
+                   const struct perf_fold_watch *w, char *err, size_t errlen);
 
 /*
  * The profiling prerequisites without a pid: perf in PATH and the paranoid level against
@@ -90,10 +104,15 @@ bool perf_capture_ended(const struct perf_capture *c);
  * Returns 0, or -EIO with the reason in err. Accepts NULL (0). */
 int perf_capture_stop(struct perf_capture *c, char *err, size_t errlen);
 
-/* Stop (when not yet) and fold what was recorded into out (perf_fold_file). Returns 0 or a
- * negative errno with the reason in err (as perf_capture_stop and perf_fold_file). */
+/* Once stopped, the samples perf record said it wrote (its "[ perf record: Captured and
+ * wrote ... (N samples) ]" line), or -1 when it did not say (or it is not stopped). */
+int64_t perf_capture_samples(const struct perf_capture *c);
+
+/* Stop (when not yet) and fold what was recorded into out (perf_fold_file, watched by w,
+ * NULL: not). Returns 0 or a negative errno with the reason in err (as perf_capture_stop
+ * and perf_fold_file). */
 int perf_capture_fold(struct perf_capture *c, const struct fold_opts *opts, struct folded *out,
-                      char *err, size_t errlen);
+                      const struct perf_fold_watch *w, char *err, size_t errlen);
 
 /* Stop (when not yet), remove the temporary directory and free c. Accepts NULL. */
 void perf_capture_free(struct perf_capture *c);

@@ -81,6 +81,7 @@ struct walk {
 	int n, max;
 	struct procfs_thread *thr;
 	int nthr, maxthr;
+	bool tree_capped, threads_capped; /* a process or thread was left out */
 };
 
 /* One thread's CPU into t: schedstat's ns on a CPU and ns waiting on a runqueue
@@ -106,8 +107,13 @@ static void add_children(const char *task, struct walk *w)
 	if (slurp(path, buf, sizeof(buf)) <= 0)
 		return;
 	char *p = buf, *end;
-	for (long v; w->n < w->max && (v = strtol(p, &end, 10), end != p); p = end)
+	for (long v; (v = strtol(p, &end, 10), end != p); p = end) {
+		if (w->n == w->max) {
+			w->tree_capped = true;
+			return;
+		}
 		w->list[w->n++] = (pid_t)v;
+	}
 }
 
 /* One pass over the threads of pid, at most PROCFS_TREE_MAX: their context switches into
@@ -122,10 +128,14 @@ static void task_walk(pid_t pid, struct procfs_proc *out, struct walk *w)
 	if (!d)
 		return;
 	struct dirent *e;
-	for (int n = 0; n < PROCFS_TREE_MAX && (e = readdir(d));) {
+	for (int n = 0; (e = readdir(d));) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
-		n++;
+		if (n++ == PROCFS_TREE_MAX) {
+			if (w)
+				w->threads_capped = true;
+			break;
+		}
 		snprintf(task, sizeof(task), "%s/%.16s", dir, e->d_name);
 		snprintf(path, sizeof(path), "%s/status", task);
 		uint64_t v;
@@ -139,7 +149,9 @@ static void task_walk(pid_t pid, struct procfs_proc *out, struct walk *w)
 			continue;
 		add_children(task, w);
 		struct procfs_thread t = { (pid_t)atoi(e->d_name), 0, 0 };
-		if (w->thr && w->nthr < w->maxthr && thread_cpu(task, &t))
+		if (w->thr && w->nthr == w->maxthr)
+			w->threads_capped = true;
+		else if (w->thr && thread_cpu(task, &t))
 			w->thr[w->nthr++] = t;
 	}
 	closedir(d);
@@ -250,7 +262,7 @@ static int thread_cmp(const void *a, const void *b)
 int procfs_tree_read_threads(pid_t pid, struct procfs_proc *out, struct procfs_thread *thr, int max)
 {
 	pid_t list[PROCFS_TREE_MAX];
-	struct walk w = { list, 1, PROCFS_TREE_MAX, thr, 0, thr ? max : 0 };
+	struct walk w = { list, 1, PROCFS_TREE_MAX, thr, 0, thr ? max : 0, false, false };
 	list[0] = pid;
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < w.n; i++) {
@@ -258,6 +270,8 @@ int procfs_tree_read_threads(pid_t pid, struct procfs_proc *out, struct procfs_t
 		if (e < 0 && i == 0)
 			return e;
 	}
+	out->tree_capped = w.tree_capped;
+	out->threads_capped = thr && w.threads_capped;
 	if (thr)
 		qsort(thr, (size_t)w.nthr, sizeof(*thr), thread_cmp);
 	return w.nthr;
@@ -339,12 +353,52 @@ int procfs_tree_comm(pid_t pid, char *buf, size_t len)
 		return e;
 	pid_t kids[8];
 	char task[64];
-	struct walk w = { kids, 0, ARRAY_SIZE(kids), NULL, 0, 0 };
+	struct walk w = { kids, 0, ARRAY_SIZE(kids), NULL, 0, 0, false, false };
 	snprintf(task, sizeof(task), "/proc/%d/task/%d", (int)pid, (int)pid); /* a shell's one */
 	add_children(task, &w);
 	if (w.n > 0)
 		procfs_comm(kids[0], buf, len);
 	return 0;
+}
+
+int procfs_group_live(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[64], buf[512], state;
+		int grp;
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.16s/stat", e->d_name);
+		if (slurp(path, buf, sizeof(buf)) <= 0)
+			continue;
+		char *p = strrchr(buf, ')');
+		/* state ppid pgrp */
+		if (p && sscanf(p + 2, "%c %*d %d", &state, &grp) == 2 && grp == (int)pgid &&
+		    state != 'Z' && state != 'X')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+bool procfs_in_tree(pid_t root, pid_t pid)
+{
+	/* up the parents from pid: at most a few hundred steps on any real system */
+	for (int i = 0; i < 4096 && pid > 1; i++) {
+		struct procfs_proc p = { 0 };
+		pid_t pp = 0;
+		if (pid == root)
+			return true;
+		if (proc_stat(pid, &p, &pp) < 0)
+			return false;
+		pid = pp;
+	}
+	return pid == root && root > 0;
 }
 
 /* The smallest limit in file name of dir and its parents up to base. */

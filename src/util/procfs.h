@@ -27,6 +27,9 @@ struct procfs_proc {
 	int64_t read_bytes, write_bytes; /* storage I/O so far; -1 when /proc/PID/io is not
 	                                  * readable (another user's process, without root) */
 	int processes;                   /* processes read (1 for a single pid) */
+	bool tree_capped;    /* a tree reading left processes out (more than PROCFS_TREE_MAX) */
+	bool threads_capped; /* a per-thread reading left threads out (more than its max, or
+	                      * more than PROCFS_TREE_MAX in one process) */
 };
 
 /* Read process pid alone (processes = 1). Returns 0, -ESRCH when it is gone (or a zombie),
@@ -79,6 +82,13 @@ uint64_t procfs_threads_busiest(const struct procfs_thread *prev, int nprev,
  * over many that all wait for a busy machine. */
 uint64_t procfs_threads_demand(const struct procfs_thread *prev, int nprev,
                                const struct procfs_thread *cur, int ncur);
+
+/* How many processes of process group pgid run (zombies not counted: an orphan that
+ * its new parent has not reaped yet), or -1 when /proc cannot be read. */
+int procfs_group_live(pid_t pgid);
+
+/* Whether pid is root or one of its descendants (following pid's parents up). */
+bool procfs_in_tree(pid_t root, pid_t pid);
 
 /* The process's command name (comm, at most 15 characters) into buf; 0 or -ESRCH. */
 int procfs_comm(pid_t pid, char *buf, size_t len);

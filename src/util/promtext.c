@@ -34,6 +34,8 @@ struct promtext_pending {
 	double value;
 	bool has_ts;
 	int64_t ts_ms;
+	const char *line0; /* the line's first byte, for columns in messages */
+	char why[96];      /* a message built for this line */
 };
 
 static const char *const type_names[] = { "untyped", "counter", "gauge", "histogram", "summary" };
@@ -315,6 +317,10 @@ static int family_new(struct promtext *p, struct span name)
 
 	if (p->nfamilies >= PROMTEXT_MAX_FAMILIES) {
 		p->families_dropped++;
+		if (name.n != p->lost_len || memcmp(name.p, p->lost_name, name.n) != 0)
+			p->families_lost++;
+		p->lost_name = name.p;
+		p->lost_len = name.n;
 		p->truncated = true;
 		return -1;
 	}
@@ -452,8 +458,17 @@ static const char *read_sample(const struct promtext *p, struct cur *k, struct p
 		skip_blank(k);
 	}
 	tok = read_token(k);
-	if (!parse_value(tok, &s->value))
-		return "expected a float as the value";
+	if (!parse_value(tok, &s->value)) {
+		if (tok.p != s->name.p + s->name.n)
+			return "expected a float as the value";
+		/* the token starts at the name's end ("a+1" is a value right after the name, as
+		 * expfmt reads it): "café 1" or "a-b 1" is a name with a byte no name may hold,
+		 * so say that, and where, rather than blame the value */
+		snprintf(s->why, sizeof(s->why),
+		         "invalid character in the metric name at column %zu",
+		         (size_t)(tok.p - s->line0) + 1);
+		return s->why;
+	}
 	s->has_ts = false;
 	if (at_eol(k))
 		return NULL;
@@ -674,6 +689,9 @@ static void reset(struct promtext *p, size_t len)
 	p->nfamilies = 0;
 	p->nsamples = p->nlabels = 0;
 	p->lines = p->samples_total = p->families_dropped = p->samples_dropped = 0;
+	p->families_lost = 0;
+	p->lost_name = NULL;
+	p->lost_len = 0;
 	p->bad_lines = 0;
 	p->truncated = p->eof_marker = false;
 	p->err_line = 0;
@@ -702,6 +720,8 @@ int promtext_parse(struct promtext *p, const char *body, size_t len, enum promte
 		struct cur k = { at, nl ? nl : end };
 		uint32_t line = (uint32_t)++p->lines;
 		const char *why = NULL;
+
+		s->line0 = at;
 
 		at = nl ? nl + 1 : end;
 		if (mode == PROMTEXT_LENIENT)

@@ -130,6 +130,8 @@ struct promtext {
 	uint64_t lines;            /* lines read (up to "# EOF" when there is one) */
 	uint64_t samples_total;    /* sample lines accepted, stored or not */
 	uint64_t families_dropped; /* lines that would have started a family past the cap */
+	uint64_t families_lost;    /* their names, a run of lines of one name counted once (a
+	                            * family's HELP, TYPE and samples are consecutive) */
 	uint64_t samples_dropped;  /* accepted samples not stored: a cap was reached */
 	uint64_t bad_lines;        /* lenient mode: lines skipped */
 	bool truncated;            /* something was counted but not stored */
@@ -139,6 +141,8 @@ struct promtext {
 	/* private: storage reused across parses */
 	char *arena;
 	size_t arena_cap, arena_len;
+	const char *lost_name; /* the last name past the family cap (in the body), and ... */
+	size_t lost_len;       /* ... its length */
 	uint32_t samples_cap, labels_cap;
 	int16_t index[2 * PROMTEXT_MAX_FAMILIES]; /* open addressing: family index + 1, or 0 */
 	struct promtext_pending *pending;         /* the line being read */

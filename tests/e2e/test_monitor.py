@@ -63,6 +63,8 @@ def test_monitor_cmd_measures_the_demos_cpu(stampede, free_port, tmp_path):
     mon = doc["analyses"]["monitor"]
     assert mon["target"]["found"] == "--monitor-cmd" and mon["target"]["comm"] == "stampede"
     assert mon["target"]["exitedAtS"] is None
+    assert mon["target"]["processesCapped"] is False
+    assert mon["target"]["threadsCapped"] is False
     assert doc["options"]["monitor"]["cmd"] == cmd
     assert "listening on" in log.read_text()
     # the target was stopped after the run: nothing listens on the port any more
@@ -154,6 +156,14 @@ def test_monitor_sees_the_target_exit(demo_server):
     (["--monitor-pid", "0"], "invalid --monitor-pid"),
     (["--monitor-pid", "x"], "invalid --monitor-pid"),
     (["--monitor-port", "70000"], "invalid --monitor-port"),
+    # digits only: no space, sign or base prefix that strtol would accept
+    (["--monitor-port", " 21200"], "invalid --monitor-port"),
+    (["--monitor-port", "+80"], "invalid --monitor-port"),
+    (["--monitor-port", "0x50"], "invalid --monitor-port"),
+    (["--monitor-pid", " 1"], "invalid --monitor-pid"),
+    (["--memory-limit", "1.5"], "at least 1MiB"),
+    (["--memory-limit", "1048575"], "at least 1MiB"),
+    (["--memory-limit", "99999999999TiB"], "too large"),
     (["--monitor-cmd", "  "], "invalid --monitor-cmd"),
     (["--memory-limit", "lots"], "invalid --memory-limit"),
     (["--monitor-log", "x.log"], "--monitor-log is --monitor-cmd's output"),
@@ -224,3 +234,129 @@ def test_ctrl_c_while_the_target_starts_is_an_interruption(free_port, tmp_path):
         with open(f"/proc/{child}/stat") as f:
             alive = f.read().split(") ")[1][0] != "Z"
     assert not alive, f"the --monitor-cmd target {child} was left running"
+
+
+def alive(pid):
+    """Whether pid runs (a zombie is not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] not in "ZX"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def wait_gone(pid, limit=10):
+    deadline = time.monotonic() + limit
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+def test_monitor_memory_limit_of_one_mib_is_accepted(stampede, demo_server):
+    d = demo_server()
+    doc = result(stampede.load(f"{d.url}/health", "--vus", "1", "--duration", "1s",
+                               "--monitor-pid", d.pid, "--memory-limit", "1MiB"))
+    assert doc["options"]["monitor"]["memoryLimit"] == 1 << 20
+
+
+def test_a_command_that_fails_before_listening_is_stopped_with_its_group(stampede,
+                                                                        free_port,
+                                                                        tmp_path):
+    """The shell exits 1 leaving a background child in its process group: the child is
+    stopped too, not left running."""
+    pidfile = tmp_path / "bg.pid"
+    r = stampede("run", "--url", f"http://127.0.0.1:{free_port}/", "--duration", "1s",
+                 "--monitor-cmd", f"sleep 333 & echo $! > {pidfile}; exit 1",
+                 expect=EXIT_INVALID)
+    assert "exited with status 1 before listening" in r.stderr, r.stderr
+    bg = int(pidfile.read_text())
+    assert wait_gone(bg), f"the command's background child {bg} was left running"
+
+
+def test_a_command_refuses_a_listener_that_is_not_its_own(stampede, free_port, tmp_path):
+    """Another process binds the port while the command runs: refused (exit 104), not
+    watched as if it were the command's, and the command is stopped."""
+    pidfile = tmp_path / "cmd.pid"
+    p = subprocess.Popen([BIN, "run", "--url", f"http://127.0.0.1:{free_port}/",
+                          "--duration", "1s", "--monitor-cmd",
+                          f"echo $$ > {pidfile}; exec sleep 60"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not (pidfile.exists() and pidfile.read_text().strip()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pidfile.exists(), "the command was not started"
+        with socket.socket() as other:  # this test process: not the command's
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            other.bind(("127.0.0.1", free_port))
+            other.listen()
+            _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == EXIT_INVALID, (p.returncode, err)
+    assert f"port {free_port} is held by pid {os.getpid()}" in err, err
+    assert "not by the command" in err, err
+    assert wait_gone(int(pidfile.read_text())), "the command was left running"
+
+
+def test_a_command_that_daemonizes_is_followed(stampede, free_port, tmp_path):
+    """The shell starts the server in the background and exits 0: the server (same
+    process group) is the target, and it is stopped after the run."""
+    pidfile = tmp_path / "server.pid"
+    cmd = f"{BIN} serve-demo --port {free_port} & echo $! > {pidfile}; exit 0"
+    r = stampede.load(f"http://127.0.0.1:{free_port}/health", "--rate", "20",
+                      "--duration", "2s", "--monitor-cmd", cmd, timeout=60)
+    server = int(pidfile.read_text())
+    target = result(r)["analyses"]["monitor"]["target"]
+    assert target["pid"] == server, (target, r.stderr)
+    assert target["processes"] >= 1 and target["exitedAtS"] is None, target
+    assert "daemonized" in r.stderr, r.stderr
+    assert wait_gone(server), "the daemonized server was left running"
+
+
+def test_a_tree_beyond_the_process_cap_is_said(stampede, free_port, tmp_path):
+    """301 processes: the readings cover 256, and the run says so (stderr and result)."""
+    cmd = (f"for i in $(seq 300); do sleep 120 & done; "
+           f"exec {BIN} serve-demo --port {free_port}")
+    r = stampede.load(f"http://127.0.0.1:{free_port}/health", "--rate", "10",
+                      "--duration", "2s", "--monitor-cmd", cmd, timeout=90)
+    target = result(r)["analyses"]["monitor"]["target"]
+    assert target["processes"] == 256, target
+    assert target["processesCapped"] is True, target
+    assert r.stderr.count("more than 256 processes") == 1, r.stderr
+    # the whole group (the 300 sleeps too) is stopped after the run
+    out = subprocess.run(["pgrep", "-g", str(target["pid"])], capture_output=True,
+                         text=True).stdout.split()
+    assert not [p for p in out if alive(int(p))], out
+
+
+def test_a_simple_command_is_stopped_when_stampede_is_killed(free_port, tmp_path):
+    """SIGKILL of stampede: a command without shell syntax is exec'd by the shell, so the
+    server itself gets PR_SET_PDEATHSIG's SIGTERM and does not outlive stampede."""
+    out = tmp_path / "r.json"
+    p = subprocess.Popen([BIN, "run", "--url", f"http://127.0.0.1:{free_port}/health",
+                          "--rate", "5", "--duration", "30s", "-q", "--monitor-cmd",
+                          f"{BIN} serve-demo --port {free_port}", "--out",
+                          f"result={out}"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    server = None
+    try:
+        deadline = time.monotonic() + 20
+        while server is None and time.monotonic() < deadline and p.poll() is None:
+            kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+            with socket.socket() as s:
+                if kids and s.connect_ex(("127.0.0.1", free_port)) == 0:
+                    server = int(kids[0])
+            time.sleep(0.05)
+        assert server is not None, "the target did not start"
+        with open(f"/proc/{server}/comm") as f:
+            assert f.read().strip() == "stampede", "the shell was not replaced by the command"
+    finally:
+        p.kill()
+        p.communicate(timeout=30)
+    assert wait_gone(server), f"the target {server} outlived a killed stampede"

@@ -475,3 +475,167 @@ def test_run_profile_without_perf_goes_on(tmp_path, free_port):
     warnings = [ln for ln in p.stderr.splitlines() if "warning" in ln]
     assert len(warnings) == 1 and "--profile" in warnings[0], describe(p)
     assert not svg.exists()
+
+
+# --------------------------------------------------------------------------------------
+# a zombie pid, an SVG that cannot be written, a signal while the profile is folded
+# --------------------------------------------------------------------------------------
+def zombie():
+    """A child of this process that has exited and is not reaped: state Z in its stat."""
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stat = Path(f"/proc/{child.pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] == "Z":
+            return child
+        time.sleep(0.02)
+    pytest.fail(f"pid {child.pid} did not become a zombie")
+
+
+def test_profile_zombie_pid_is_no_process(tmp_path):
+    """A zombie is not a live process: 104 "no process with pid N" before perf runs (the
+    stand-in perf fails as perf does on a zombie, so running it would be 111)."""
+    env = fake_perf(tmp_path, """echo 'Error:' >&2
+echo 'The sys_perf_event_open() syscall returned with 3 (No such process)' >&2
+exit 255
+""")
+    child = zombie()
+    try:
+        p = run(["profile", "-p", child.pid, "--duration", "1s", "-o", tmp_path / "z.svg"],
+                env=env)
+    finally:
+        child.wait()
+    one_line_error(p, EXIT_CONFIG, f"no process with pid {child.pid}")
+    assert "perf record failed" not in p.stderr, describe(p)
+    assert not (tmp_path / "z.svg").exists()
+
+
+# `perf record` says what it wrote when stopped, as perf does; `perf script` prints the
+# demo's recorded output (656 samples), then (SLOW) keeps running as a long one does
+STAND_IN_PERF = f"""case "$1" in
+record) trap 'echo "[ perf record: Captured and wrote 0.1 MB perf.data (656 samples) ]" >&2; exit 0' INT
+        while :; do sleep 0.05; done ;;
+script) echo $$ > "$0.script-pid"; cat '{FIXTURE}'; [ -n "$SLOW" ] && exec sleep 60; exit 0 ;;
+*) exit 2 ;;
+esac
+"""
+
+
+def stand_in_processes(directory, *words):
+    """Processes of the stand-in perf in directory (with each of words in their argv)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(directory).encode() in a for a in argv) and \
+                all(w.encode() in argv for w in words):
+            found.append(int(d.name))
+    return found
+
+
+def stand_in_recording(directory):
+    return stand_in_processes(directory, "record")
+
+
+def run_profile_args(port, svg, res, duration="3s"):
+    return ["run", "--url", f"http://127.0.0.1:{port}/api/products/1", "--rate", "20",
+            "--duration", duration, "--monitor-cmd", demo_cmd(port), "--profile",
+            "--profile-out", svg, "-q", "--no-summary", "--out", f"result={res}"]
+
+
+@pytest.mark.parametrize("where", ["dev-full", "read-only-dir"])
+def test_run_profile_svg_not_written_keeps_the_profile(tmp_path, free_port, where):
+    """The SVG cannot be written at the end: exit 110 and one warning, but analyses.profile
+    keeps its samples and top functions, with svg null and svgError saying why."""
+    env = fake_perf(tmp_path, STAND_IN_PERF)
+    res = tmp_path / "r.json"
+    if where == "dev-full":
+        svg = Path("/dev/full")
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        svg = ro / "flame.svg"
+    args = run_profile_args(free_port, svg, res)
+    if where == "read-only-dir":
+        # writable when the flags are checked; once perf records, the directory becomes a
+        # file (root writes into a read-only directory): the SVG's rename fails at the end
+        proc = subprocess.Popen([BIN, *map(str, args)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while not stand_in_recording(tmp_path) and proc.poll() is None:
+                assert time.monotonic() < deadline, "perf record never started"
+                time.sleep(0.05)
+            svg.parent.rmdir()
+            svg.parent.write_text("a file now, not a directory\n")
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        code = proc.returncode
+    else:
+        p = run(args, env=env, timeout=60)
+        code, err = p.returncode, p.stderr
+    assert code == 110, err[-3000:]
+    prof, _ = profile_of(res)
+    assert prof["svg"] is None and prof["svgError"], prof
+    assert "error" not in prof, prof
+    assert prof["samples"] == 656 and prof["stacks"] > 0, prof
+    assert prof["topFunctions"][0]["name"] == "burn_cpu", prof
+    assert prof["comm"] and prof["endedBy"] and prof["toS"] >= prof["fromS"] > 0, prof
+    warnings = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and "--profile" in warnings[0], err[-3000:]
+
+
+def test_run_profile_signal_while_folding_drops_it(tmp_path, free_port):
+    """A `perf script` that takes long after the load: stampede says it is folding (with
+    perf record's sample count), and SIGINT twice then stops it: exit 105, analyses.profile
+    is {error: "interrupted", pid, hz}, no SVG, no perf left, the temporary data removed."""
+    env = dict(fake_perf(tmp_path, STAND_IN_PERF), SLOW="1")
+    res = tmp_path / "r.json"
+    svg = tmp_path / "flame.svg"
+    before = perf_dirs()
+    proc = subprocess.Popen([BIN, *map(str, run_profile_args(free_port, svg, res))],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    try:
+        for line in proc.stderr:         # the notice comes about a second into the folding
+            lines.append(line)
+            if "folding" in line:
+                break
+        assert any("stampede: folding 656 samples of the profile" in ln for ln in lines), \
+            "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    err = "".join(lines) + err
+    assert proc.returncode == 105, err[-3000:]
+    prof, _ = profile_of(res)
+    assert prof["error"] == "interrupted" and prof["pid"] > 0 and prof["hz"] == 99, prof
+    assert not svg.exists()
+    warnings = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and "interrupted" in warnings[0], err[-3000:]
+    assert perf_dirs() - before == set()
+    script = int((tmp_path / "perf.script-pid").read_text())
+    assert not Path(f"/proc/{script}").exists(), "perf script outlived the run"
+
+
+def test_run_profile_out_empty_path():
+    """--profile-out "": 104, and the hint does not offer '-' (refused for this flag)."""
+    p = run(["run", "--url", "http://127.0.0.1:9/", "--profile", "--monitor-pid", os.getpid(),
+             "--profile-out", ""])
+    one_line_error(p, EXIT_CONFIG, "--profile-out")
+    assert "'-' for stdout" not in p.stderr, describe(p)

@@ -245,3 +245,78 @@ def test_probe_retries_after_monitor_cmd_are_not_failed_scrapes(stampede, free_p
     assert "failed" not in scraped, scraped
     with socket.socket() as s:  # the target was stopped after the run
         assert s.connect_ex(("127.0.0.1", free_port)) != 0
+
+
+class Hostile(http.server.BaseHTTPRequestHandler):
+    """The reviewer's hostile endpoint: a new 256 KiB metric name and a 300-byte label
+    value at every scrape; a counter that is +Inf once and NaN once, then restarts lower
+    (a reset); a gauge that is NaN once."""
+    count = 0
+
+    def do_GET(self):  # noqa: N802
+        cls = type(self)
+        cls.count += 1
+        n = cls.count
+        events = {3: "+Inf", 4: "NaN", 5: "3"}.get(n, str(10 * n))
+        body = ("# TYPE hostile_events_total counter\nhostile_events_total %s\n"
+                "# TYPE hostile_temp gauge\nhostile_temp %s\n"
+                "long_%d_%s 1\nhostile_label{v=\"%s\"} 1\n"
+                % (events, "NaN" if n == 3 else "20", n, "x" * (256 << 10), "v" * 300))
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *a):
+        pass
+
+
+def serve(handler):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    return srv, t
+
+
+def test_a_hostile_endpoint_cannot_grow_the_run_or_spoil_its_counters(stampede, demo, user):
+    """Names and label values past their caps are dropped and counted, never stored;
+    NaN / +Inf samples are skipped and counted: the counter's total stays finite (not
+    null), the gauge's min and max too; a counter going down counts from 0 again."""
+    Hostile.count = 0
+    srv, t = serve(Hostile)
+    url = f"http://127.0.0.1:{srv.server_address[1]}/metrics"
+    try:
+        r = load_user(stampede, demo, user[0], "--scrape", url, duration="4s")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join(5)
+    doc = result(r)
+    e = scrape_entry(doc, url)
+    assert e["failedScrapes"] == 0 and e["okScrapes"] >= 5, e  # n = 5 (the reset) is read
+    assert e["droppedLongNames"] == 2, e  # the long name and the long value, each scrape
+    assert e["nonFinite"] == 2, e  # the most in one scrape: +Inf and NaN at n = 3
+    assert e["droppedSamples"] == 0 and e["droppedSeries"] == 0, e
+    assert e["metrics"] == 2 and e["series"] == 2, e
+    assert all(len(name) <= 7 + 200 for name in doc["metrics"]), "a long name was stored"
+    assert len(r.export.read_bytes()) < 2 << 20
+    # baseline 20 (n = 2); +Inf (n = 3) and NaN (n = 4) skipped, the baseline kept; 3 at
+    # n = 5 is a reset: +3; then 10 * n at the last scrape (the last request): +10n - 3
+    last = Hostile.count
+    assert last >= 6, last
+    assert e["counters"]["target_hostile_events_total"] == 10 * last, e
+    values = doc["metrics"]["target_hostile_temp"]["values"]
+    assert all(v == 20 for k, v in values.items() if k in ("value", "min", "max")), values
+
+
+def test_url_schemes_are_case_insensitive(stampede, demo):
+    """RFC 3986 section 3.1: HTTP://... is http://."""
+    url = f"HTTP://127.0.0.1:{demo.port}/metrics"
+    r = stampede("run", "--url", f"{demo.url}/api/products/1", "-d", "1s", "-q",
+                 "--scrape", url, expect=EXIT_OK)
+    assert "invalid --scrape" not in r.stderr, r.stderr

@@ -179,3 +179,87 @@ Test(procfs, a_threads_demand_counts_its_wait_for_a_cpu)
 	cr_assert_eq(procfs_threads_busiest(prev, 3, cur, 3, &tid), 900);
 	cr_assert_eq(tid, 7);
 }
+
+/* A tree of more processes than PROCFS_TREE_MAX: the reading says it left some out. */
+Test(procfs, a_tree_too_large_is_marked_capped)
+{
+	enum { KIDS = PROCFS_TREE_MAX + 10 };
+	static pid_t kids[KIDS];
+	struct procfs_proc p;
+	int n = 0;
+	for (; n < KIDS; n++)
+		if ((kids[n] = fork()) == 0) {
+			pause();
+			_exit(0);
+		} else if (kids[n] < 0) {
+			break;
+		}
+	int e = procfs_tree_read(getpid(), &p);
+	for (int i = 0; i < n; i++)
+		end_child(kids[i]);
+	cr_assert_eq(n, KIDS, "fork failed after %d children", n);
+	cr_assert_eq(e, 0);
+	cr_expect_eq(p.processes, PROCFS_TREE_MAX);
+	cr_expect(p.tree_capped);
+	/* a tree within the cap is not marked */
+	pid_t kid = child_that_waits();
+	e = procfs_tree_read(getpid(), &p);
+	end_child(kid);
+	cr_assert_eq(e, 0);
+	cr_expect_not(p.tree_capped);
+}
+
+/* More threads than the per-thread reading's max: marked; within it: not. */
+Test(procfs, threads_beyond_the_max_are_marked_capped)
+{
+	pthread_t t;
+	spin_stop = 0;
+	cr_assert_eq(pthread_create(&t, NULL, spin, NULL), 0);
+	struct procfs_proc p;
+	static struct procfs_thread thr[PROCFS_THREADS_MAX];
+	int one = procfs_tree_read_threads(getpid(), &p, thr, 1);
+	bool capped_one = p.threads_capped;
+	int all = procfs_tree_read_threads(getpid(), &p, thr, PROCFS_THREADS_MAX);
+	bool capped_all = p.threads_capped;
+	spin_stop = 1;
+	pthread_join(t, NULL);
+	cr_assert_eq(one, 1);
+	cr_expect(capped_one);
+	cr_assert_geq(all, 2);
+	cr_expect_not(capped_all);
+}
+
+Test(procfs, in_tree_follows_the_parents)
+{
+	pid_t kid = child_that_waits();
+	bool kid_in_mine = procfs_in_tree(getpid(), kid),
+	     me_in_kids = procfs_in_tree(kid, getpid()), self = procfs_in_tree(kid, kid),
+	     init_in_mine = procfs_in_tree(getpid(), 1);
+	end_child(kid);
+	cr_expect(kid_in_mine);
+	cr_expect_not(me_in_kids);
+	cr_expect(self);
+	cr_expect_not(init_in_mine);
+	cr_expect_not(procfs_in_tree(getpid(), kid)); /* gone */
+}
+
+Test(procfs, a_group_counts_its_live_processes_only)
+{
+	pid_t kid = fork();
+	if (kid == 0) {
+		setpgid(0, 0);
+		pause();
+		_exit(0);
+	}
+	cr_assert_gt(kid, 0);
+	setpgid(kid, kid);
+	int live = procfs_group_live(kid);
+	kill(kid, SIGKILL);
+	siginfo_t si;
+	waitid(P_PID, (id_t)kid, &si, WEXITED | WNOWAIT); /* a zombie until reaped */
+	int zombie = procfs_group_live(kid);
+	waitpid(kid, NULL, 0);
+	cr_expect_eq(live, 1);
+	cr_expect_eq(zombie, 0);
+	cr_expect_eq(procfs_group_live(kid), 0);
+}

@@ -129,7 +129,7 @@ Test(promtext, metric_and_label_names)
 	cr_assert_eq(P.nfamilies, 4);
 	strict_ok("a{_x=\"\",Y9=\"v\"} 1\n");
 	strict_bad("9a 1\n", 1, "invalid metric name");
-	strict_bad("a-b 1\n", 1, "expected a float as the value");
+	strict_bad("a-b 1\n", 1, "invalid character in the metric name at column 2");
 	strict_bad("a{9x=\"v\"} 1\n", 1, "invalid label name");
 	strict_bad("a{x:y=\"v\"} 1\n", 1, "expected '=' after label name");
 	strict_bad("a{x} 1\n", 1, "expected '='");
@@ -399,6 +399,7 @@ Test(promtext, the_family_cap_counts_past_it)
 	cr_assert_eq(promtext_parse(&P, b.p, b.len, PROMTEXT_STRICT), 0, "%s", P.err);
 	cr_assert_eq(P.nfamilies, PROMTEXT_MAX_FAMILIES);
 	cr_assert_eq(P.families_dropped, 20, "the TYPE and the sample line of 10 families");
+	cr_assert_eq(P.families_lost, 10, "10 families: their lines in a row count once");
 	cr_assert_eq(P.samples_total, PROMTEXT_MAX_FAMILIES + 10);
 	cr_assert_eq(P.nsamples, PROMTEXT_MAX_FAMILIES);
 	cr_assert(P.truncated);
@@ -486,4 +487,21 @@ Test(promtext, recorded_expositions)
 		cr_assert_eq(P.bad_lines, 0);
 		free(body);
 	}
+}
+
+/* A byte no metric name may hold ends the name where it stands: the message names the name
+ * and the column (1-based, in bytes), in both modes, rather than reading the rest of the
+ * name as the value ("expected a float as the value (caf)"). */
+Test(promtext, a_bad_byte_in_a_metric_name_is_reported_at_its_column)
+{
+	strict_bad("caf\xc3\xa9 1\n", 1, "invalid character in the metric name at column 4 (caf)");
+	strict_bad("ok 1\n  a.b{x=\"1\"} 2\n", 2,
+	           "invalid character in the metric name at column 4 (a)");
+	strict_bad("a/b 1\n", 1, "invalid character in the metric name at column 2");
+	cr_assert_eq(parse("good 1\nbad\xc3\xa9 2\n", PROMTEXT_LENIENT), 0);
+	cr_expect_eq(P.bad_lines, 1);
+	cr_expect_eq(P.nsamples, 1);
+	cr_expect(strstr(P.err, "line 2: invalid character in the metric name at column 4 (bad)"),
+	          "%s", P.err);
+	strict_ok("a{x=\"1\"} 1\nb 2\nc\t3\n"); /* '{', blank and tab still end a name */
 }

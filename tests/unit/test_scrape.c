@@ -14,6 +14,7 @@
 #include "engine/scrape.h"
 #include "metrics/metrics.h"
 #include "util/common.h"
+#include "util/promtext.h"
 
 #define NOWHERE "http://127.0.0.1:1/metrics"
 
@@ -366,4 +367,186 @@ Test(scrape, urls_are_shown_without_credentials)
 	cr_expect_str_eq(json_string_value(json_object_get(j, "url")),
 	                 "http://***@127.0.0.1:1/metrics");
 	json_decref(j);
+}
+
+static json_t *dropped_entry(json_t *j, const char *reason_part)
+{
+	json_t *d = json_object_get(j, "droppedMetrics"), *e;
+	size_t i;
+	json_array_foreach(d, i, e) if (strstr(json_string_value(json_object_get(e, "reason")),
+	                                       reason_part)) return e;
+	return NULL;
+}
+
+/* No metric of the registry has a name longer than "target_" + SCRAPE_MAX_NAME, and no
+ * series a tag value longer than SCRAPE_MAX_LABEL_VALUE: whatever the endpoint served. */
+static void expect_nothing_long_stored(void)
+{
+	for (int i = 0; i < registry_nmetrics(&reg); i++)
+		cr_expect_leq(strlen(reg.metrics[i].name), 7 + SCRAPE_MAX_NAME);
+	for (int i = 0; i < registry_nseries(&reg); i++) {
+		const struct series_info *si = registry_series_info(&reg, i);
+		for (int t = 0; t < si->ntags; t++)
+			cr_expect_leq(strlen(si->tags[t].value), SCRAPE_MAX_LABEL_VALUE);
+	}
+}
+
+/* The reviewer's hostile server: a new huge metric name per scrape (RSS to 891 MB). Names,
+ * label values and whole identities past their caps are dropped, never stored, and
+ * counted (the most in one scrape); those at the caps are kept. */
+Test(scrape, names_and_label_values_past_their_caps_are_dropped_and_counted)
+{
+	size_t huge = 64 * 1024;
+	char *name = xmalloc(huge + 1), *body = xmalloc(3 * huge);
+	memset(name, 'n', huge);
+	name[huge] = '\0';
+	char v256[SCRAPE_MAX_LABEL_VALUE + 2];
+	memset(v256, 'v', sizeof(v256) - 1);
+	v256[sizeof(v256) - 1] = '\0'; /* 257 bytes */
+	/* at the caps: a 200-byte name, a 256-byte value */
+	size_t n = (size_t)sprintf(body, "%.*s 1\nkept{l=\"%.*s\"} 2\nok 1\n", SCRAPE_MAX_NAME,
+	                           name, SCRAPE_MAX_LABEL_VALUE, v256);
+	/* past them: a 201-byte name, a 257-byte value, a TYPE-only family of 201 bytes */
+	n += (size_t)sprintf(body + n, "%.*s 1\nlong{l=\"%s\"} 2\n# TYPE t%.*s gauge\n",
+	                     SCRAPE_MAX_NAME + 1, name, v256, SCRAPE_MAX_NAME, name);
+	/* an identity past SCRAPE_MAX_SERIES_KEY made of short labels */
+	n += (size_t)sprintf(body + n, "wide{");
+	for (int i = 0; i < SCRAPE_MAX_SERIES_KEY / 250 + 1; i++)
+		n += (size_t)sprintf(body + n, "l%d=\"%.*s\",", i, 240, v256);
+	n += (size_t)sprintf(body + n, "} 3\n");
+	start(body);
+	cr_expect_geq(registry_find_metric(&reg, "target_kept"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_long"), 0);
+	cr_expect_lt(registry_find_metric(&reg, "target_wide"), 0);
+	int nmetrics = registry_nmetrics(&reg);
+	json_t *j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "metrics")), 3,
+	             "the 200-byte name, kept and ok");
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedLongNames")), 4);
+	cr_expect_eq(json_integer_value(json_object_get(j, "series")), 3);
+	json_decref(j);
+	/* then a new huge name each scrape: nothing grows */
+	for (int k = 0; k < 5; k++) {
+		name[0] = (char)('a' + k);
+		sprintf(body, "ok %d\n%s_total %d\n", k + 2, name, k);
+		feed(body);
+		scraper_sample(sc, sk);
+	}
+	cr_expect_eq(registry_nmetrics(&reg), nmetrics);
+	j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "metrics")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(j, "series")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedLongNames")), 4,
+	             "the most in one scrape");
+	cr_expect_eq(json_array_size(json_object_get(j, "droppedMetrics")), 0);
+	json_decref(j);
+	expect_nothing_long_stored();
+	free(name);
+	free(body);
+}
+
+/* NaN / +Inf / -Inf: a counter's total and baseline are untouched (no "inf" total, no
+ * JSON null), a gauge keeps its value and min/max; each is counted. A counter going
+ * down is a reset: it counts from 0 again, as Prometheus's rate() and increase() do. */
+Test(scrape, non_finite_samples_are_skipped_and_counted_and_resets_count_from_zero)
+{
+	start("# TYPE c counter\nc 10\n# TYPE g gauge\ng 5\n");
+	static const char *const bad[] = { "NaN", "+Inf", "-Inf" };
+	char body[128];
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		sprintf(body, "# TYPE c counter\nc %s\n# TYPE g gauge\ng %s\n", bad[i], bad[i]);
+		feed(body);
+		scraper_sample(sc, sk);
+		cr_expect_float_eq(counted("target_c"), -1, 1e-9, "%s: nothing recorded", bad[i]);
+		const struct slot *g = slot_of("target_g");
+		cr_expect(!g || !g->used, "%s: the gauge is not recorded", bad[i]);
+		sink_reset(sk);
+	}
+	feed("# TYPE c counter\nc 12\n# TYPE g gauge\ng 7\n");
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_c"), 2, 1e-9, "from the last finite value");
+	const struct slot *g = slot_of("target_g");
+	cr_assert(g && g->used);
+	cr_expect_float_eq(g->g_last, 7, 1e-9);
+	cr_expect(isfinite(g->g_min) && isfinite(g->g_max));
+	sink_reset(sk);
+	feed("# TYPE c counter\nc 3\n# TYPE g gauge\ng 7\n"); /* the target restarted */
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_c"), 3, 1e-9, "a reset counts from 0");
+	sink_reset(sk);
+	feed("# TYPE c counter\nc 4.5\n# TYPE g gauge\ng 7\n");
+	scraper_sample(sc, sk);
+	cr_expect_float_eq(counted("target_c"), 1.5, 1e-9);
+	/* a new series whose first value is not finite: no series until a finite one */
+	feed("# TYPE c counter\nc 4.5\nc{x=\"new\"} +Inf\nn_total NaN\n");
+	feed("# TYPE c counter\nc 4.5\nc{x=\"new\"} 2\nn_total 1\n");
+	sink_reset(sk);
+	scraper_sample(sc, sk);
+	struct tag t[] = { { "x", "new" } };
+	cr_expect_float_eq(sk->slots[sid_of("target_c", t, 1)].sum, 2, 1e-9, "born: from 0");
+	json_t *j = report();
+	double total = jnum(json_object_get(j, "counters"), "target_c");
+	cr_expect(isfinite(total));
+	cr_expect_float_eq(total, 2 + 3 + 1.5 + 2, 1e-9);
+	cr_expect_eq(json_integer_value(json_object_get(j, "nonFinite")), 2,
+	             "the most in one scrape");
+	json_decref(j);
+}
+
+/* The parser's caps (PROMTEXT_MAX_SAMPLES, PROMTEXT_MAX_FAMILIES) and the scraper's metric
+ * cap are reported with counts: droppedSamples, and droppedMetrics' "..." entries. */
+Test(scrape, every_cap_is_reported_with_a_count)
+{
+	char *body = xmalloc(1 << 20);
+	size_t n = 0;
+	for (int i = 0; i < 1000; i++) /* 1,000 families */
+		n += (size_t)sprintf(body + n, "# TYPE f%d gauge\nf%d %d\n", i, i, i);
+	start(body);
+	json_t *j = report();
+	json_t *names = dropped_entry(j, "metric names");
+	json_t *fams = dropped_entry(j, "families");
+	cr_assert(names && fams, "%s", json_dumps(j, 0));
+	cr_expect_eq(json_integer_value(json_object_get(names, "count")),
+	             PROMTEXT_MAX_FAMILIES - SCRAPE_MAX_METRICS);
+	cr_expect_eq(json_integer_value(json_object_get(fams, "count")),
+	             1000 - PROMTEXT_MAX_FAMILIES);
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedSamples")),
+	             1000 - PROMTEXT_MAX_FAMILIES);
+	json_decref(j);
+	n = 0;
+	for (int i = 0; i < PROMTEXT_MAX_SAMPLES + 7; i++)
+		n += (size_t)sprintf(body + n, "f0{i=\"%d\"} 1\n", i);
+	feed(body);
+	j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedSamples")), 744,
+	             "the most in one scrape");
+	json_decref(j);
+	n = 0;
+	for (int i = 0; i < PROMTEXT_MAX_SAMPLES + 800; i++)
+		n += (size_t)sprintf(body + n, "f0{i=\"%d\"} 1\n", i);
+	feed(body);
+	j = report();
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedSamples")), 800);
+	/* 128 series (f0..f127) were there: 128 more of f0 fit */
+	cr_expect_eq(json_integer_value(json_object_get(j, "droppedSeries")),
+	             PROMTEXT_MAX_SAMPLES - (SCRAPE_MAX_SERIES - SCRAPE_MAX_METRICS));
+	json_decref(j);
+	free(body);
+}
+
+/* URL schemes are case-insensitive (RFC 3986 section 3.1): HTTP:// is fetched as http://
+ * (refused connection here, not an unsupported protocol). */
+Test(scrape, url_schemes_are_case_insensitive)
+{
+	static const char *const urls[] = { "HTTP://127.0.0.1:1/metrics",
+		                            "Http://127.0.0.1:1/metrics" };
+	for (size_t i = 0; i < ARRAY_SIZE(urls); i++) {
+		struct scraper *x = scraper_new(urls[i], NULL);
+		cr_expect_eq(scraper_probe(x, err, sizeof(err)), -ECONNREFUSED, "%s: %s", urls[i],
+		             err);
+		scraper_free(x);
+	}
+	char out[128];
+	scrape_url_shown("HTTPS://u:p@127.0.0.1/metrics", out, sizeof(out));
+	cr_expect_str_eq(out, "HTTPS://***@127.0.0.1/metrics");
 }
