@@ -336,6 +336,16 @@ static json_t *num(double v)
 	return json_real(strtod(b, NULL));
 }
 
+/* "p < 0.001" or "p = 0.034". */
+static const char *p_text(double p, char *buf, size_t len)
+{
+	if (p < 0.001)
+		snprintf(buf, len, "p < 0.001");
+	else
+		snprintf(buf, len, "p = %.3f", p);
+	return buf;
+}
+
 static const char *kind_name(enum compare_kind k)
 {
 	return k == CMP_LATENCY ? "latency" : k == CMP_RPS ? "throughput" : "errors";
@@ -402,14 +412,15 @@ static json_t *row(const struct result *b, const struct result *c, const struct 
 		stats_mann_whitney(y.v, y.n, x.v, x.n, worse_up ? STATS_LESS : STATS_GREATER,
 		                   &better);
 	}
-	/* The interval is the evidence: "worse" when it lies wholly past the limit (a ratio,
-	 * latency and throughput: every second of a run shares the machine's state, so a
-	 * whole run shifted by noise shows a narrow interval away from 1; only one wholly
-	 * past the limit says the change is the limit's size). The error rate's limit is in
-	 * points, not a ratio: its interval must lie wholly above 1 (no interval: a baseline
-	 * of 0 errors, the U test alone). */
+	/* The interval is the evidence: "worse" when it lies wholly past half the limit (a
+	 * ratio, latency and throughput: every second of a run shares the machine's state, so
+	 * a whole run shifted by noise shows a narrow interval away from 1; an interval past
+	 * half the limit, with the figure itself past the limit, says the change is of the
+	 * limit's size, while one that merely excludes 1 does not). The error rate's limit is
+	 * in points, not a ratio: its interval must lie wholly above 1 (no interval: a
+	 * baseline of 0 errors, the U test alone). */
 	bool ci_ok = isfinite(ci.lo) && isfinite(ci.hi);
-	double lim = l ? l->limit : 0;
+	double lim = l ? COMPARE_CI_MARGIN * l->limit : 0;
 	if (kind == CMP_ERRORS)
 		lim = 0;
 	bool ci_worse = ci_ok ? (worse_up ? ci.lo > 1 + lim : ci.hi < 1 - lim) : kind == CMP_ERRORS;
@@ -422,17 +433,13 @@ static json_t *row(const struct result *b, const struct result *c, const struct 
 	if (l && isfinite(change)) {
 		double signed_change = worse_up ? change : -change; /* > 0: worse */
 		bool past_worse = signed_change > l->limit, past_better = -signed_change > l->limit;
-		char lt[24];
+		char lt[24], ps[24];
 		limit_text(l, lt, sizeof(lt));
 		if (past_worse && ev_worse) {
 			verdict = "regression";
-			char ps[24];
-			if (worse.p < 0.001)
-				snprintf(ps, sizeof(ps), "p < 0.001");
-			else
-				snprintf(ps, sizeof(ps), "p = %.3f", worse.p);
 			snprintf(why, sizeof(why),
-			         "past its limit %s, and the intervals say so (%s)", lt, ps);
+			         "past its limit %s, and the intervals say so (%s)", lt,
+			         p_text(worse.p, ps, sizeof(ps)));
 		} else if (past_better && ev_better) {
 			verdict = "improvement";
 			snprintf(why, sizeof(why),
@@ -449,14 +456,15 @@ static json_t *row(const struct result *b, const struct result *c, const struct 
 				snprintf(
 				    why, sizeof(why),
 				    "past %s, but not surely: the ratio's 95%% interval (%.2f to "
-				    "%.2f) reaches inside the limit (p = %.3f)",
-				    lt, ci.lo, ci.hi, past_worse ? worse.p : better.p);
+				    "%.2f) reaches back within half the limit (%s)",
+				    lt, ci.lo, ci.hi,
+				    p_text(past_worse ? worse.p : better.p, ps, sizeof(ps)));
 			else
 				snprintf(
 				    why, sizeof(why),
 				    "past %s, but the intervals do not show it beyond their noise "
-				    "(p = %.3f%s)",
-				    lt, past_worse ? worse.p : better.p,
+				    "(%s%s)",
+				    lt, p_text(past_worse ? worse.p : better.p, ps, sizeof(ps)),
 				    ci_ok ? ", the ratio's interval includes 1" : "");
 		} else {
 			verdict = "no change";

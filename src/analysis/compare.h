@@ -20,9 +20,9 @@
  *     moving-block bootstrap 95% interval of the ratio of their medians (analysis/stats.h);
  *   - the verdict: "regression" when the change is past its limit in the worse direction
  *     AND the evidence says so: the U test's p < alpha and the ratio's interval lies
- *     wholly past the limit (a 20% limit: its lower end above 1.20; every second of a run
- *     shares the machine's state, so noise that shifts a whole run gives a narrow
- *     interval near the shift: only one wholly past the limit is sure; for the error
+ *     wholly past COMPARE_CI_MARGIN (half) of the limit (a 20% limit: its lower end above
+ *     1.10; every second of a run shares the machine's state, so noise that shifts a whole
+ *     run gives a narrow interval away from 1: excluding 1 is not enough; for the error
  *     rate, whose limit is in points, the interval must lie above 1); "improvement"
  *     the same in the better direction; "inconclusive" when the change is past the limit
  *     but the evidence is not there (too few intervals, or too noisy); "no change" when the
@@ -51,6 +51,7 @@
 #define COMPARE_MIN_INTERVALS 5  /* fewer per run: "inconclusive" (too few intervals) */
 #define COMPARE_ALPHA         0.05
 #define COMPARE_RESAMPLES     2000
+#define COMPARE_CI_MARGIN     0.5 /* the ratio's interval must lie past this share of a limit */
 #define COMPARE_SEED          0x5354414d50454445ull /* reproducible intervals */
 
 /* What a limit is on. */

@@ -64,7 +64,8 @@ int cmd_compare(int argc, char **argv)
 		                          : "expected two result files");
 		return EXIT_INVALID_CONFIG;
 	}
-	if (compare_cli_check(&cc) < 0)
+	const char *const inputs[] = { argv[optind], argv[optind + 1] };
+	if (compare_cli_check(&cc, inputs, 2) < 0)
 		return EXIT_INVALID_CONFIG;
 	const char *role[2] = { "baseline", "current run" };
 	struct result *r[2] = { NULL, NULL };

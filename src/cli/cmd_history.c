@@ -563,6 +563,14 @@ static int history_show_cmd(int argc, char **argv)
 	int ex = hist_open_db("show", db, false, &h);
 	if (ex)
 		return ex;
+	if (out && outfile_same(db, out)) {
+		fprintf(stderr,
+		        "stampede history show: -o %s is the history database: writing "
+		        "there would replace it; choose another file\n",
+		        out);
+		history_close(h);
+		return EXIT_INVALID_CONFIG;
+	}
 	ex = out ? extract(h, id, out) : show_run(h, id, as_json);
 	history_close(h);
 	return ex;

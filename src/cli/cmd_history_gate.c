@@ -287,6 +287,13 @@ int history_trend_cmd(int argc, char **argv)
 	bool as_json = hf.json;
 	if (hist_operands("trend", argc, argv, 0, "") < 0)
 		return EXIT_INVALID_CONFIG;
+	if (html && outfile_same(db, html)) {
+		fprintf(stderr,
+		        "stampede history trend: --out html=%s is the history database: "
+		        "writing there would replace it; choose another file\n",
+		        html);
+		return EXIT_INVALID_CONFIG;
+	}
 	struct history *h;
 	int ex = hist_open_db("trend", db, false, &h);
 	if (ex)
@@ -344,7 +351,12 @@ static json_t *history_part(const struct history_run *runs, int n, const struct 
                             double p95_now, int64_t baseline_id, double min_shift, bool *flagged)
 {
 	*flagged = false;
-	bool in_history = n > 0 && runs[n - 1].started_at_us == r->start_wall_us;
+	/* the result's own run when it is in the history: the series ends there (a later
+	 * run is not its history), and it is not added twice */
+	bool in_history = false;
+	for (int i = n - 1; i >= 0 && !in_history; i--)
+		if (runs[i].started_at_us == r->start_wall_us)
+			in_history = true, n = i + 1;
 	double *y = xcalloc((size_t)n + 1, sizeof(double));
 	int64_t *ids = xcalloc((size_t)n + 1, sizeof(int64_t));
 	int k = 0;
@@ -516,8 +528,10 @@ int history_gate_cmd(int argc, char **argv)
 		}
 	}
 	const char *db = hf.db ? hf.db : hist_default_db();
-	if (hist_operands("gate", argc, argv, 1, "the result file (RESULT.json)") < 0 ||
-	    compare_cli_check(&cc) < 0)
+	if (hist_operands("gate", argc, argv, 1, "the result file (RESULT.json)") < 0)
+		return EXIT_INVALID_CONFIG;
+	const char *const inputs[] = { argv[optind], db };
+	if (compare_cli_check(&cc, inputs, 2) < 0)
 		return EXIT_INVALID_CONFIG;
 	struct result *r = result_load(argv[optind], err, sizeof(err));
 	if (!r) {
@@ -583,6 +597,8 @@ int history_gate_cmd(int argc, char **argv)
 	json_object_set_new(hist, "test", json_string(test));
 	if (doc) {
 		json_object_set_new(doc, "history", hist);
+		if (flagged && json_integer_value(json_object_get(doc, "regressions")) == 0)
+			json_object_set_new(doc, "verdict", json_string("change point"));
 		ex = compare_cli_emit(&cc, doc, base, r) < 0 ? EXIT_OUTPUT_FAILED : EXIT_OK;
 	} else {
 		printf("No baseline for test %s yet: nothing to compare with (set one: stampede "

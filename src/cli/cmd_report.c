@@ -32,21 +32,6 @@ void cmd_report_usage(void)
 	       "            110 the report could not be written\n");
 }
 
-/* Whether writing the report to out would replace the result file in: the same file
- * (same device and inode) when both exist, else the same canonical name (outfile_where:
- * symlinks and the directory resolved). "-" is stdout, never the input. */
-static bool report_same_file(const char *in, const char *out)
-{
-	struct stat a, b;
-	if (stat(in, &a) == 0 && stat(out, &b) == 0 && S_ISREG(b.st_mode))
-		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	char *win = outfile_where(in), *wout = outfile_where(out);
-	bool same = win && wout && strcmp(win, wout) == 0;
-	free(win);
-	free(wout);
-	return same;
-}
-
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
@@ -84,7 +69,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "stampede report: -o: empty file name\n");
 		return EXIT_INVALID_CONFIG;
 	}
-	if (report_same_file(argv[optind], out)) {
+	if (outfile_same(argv[optind], out)) {
 		fprintf(stderr,
 		        "stampede report: -o %s is the result file itself: writing the report "
 		        "there would replace it; choose another file\n",

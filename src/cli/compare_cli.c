@@ -95,7 +95,7 @@ int compare_cli_flag(struct compare_cli *c, int opt, const char *arg)
 	return 1;
 }
 
-int compare_cli_check(const struct compare_cli *c)
+int compare_cli_check(const struct compare_cli *c, const char *const *inputs, int ninputs)
 {
 	char err[512];
 	if (isfinite(c->co.from_s) && isfinite(c->co.to_s) && c->co.to_s <= c->co.from_s) {
@@ -109,6 +109,23 @@ int compare_cli_check(const struct compare_cli *c)
 			        c->outs[i].path, err);
 			return -EINVAL;
 		}
+		for (int k = 0; k < ninputs; k++)
+			if (inputs[k] && outfile_same(inputs[k], c->outs[i].path)) {
+				fprintf(stderr,
+				        "stampede %s: --out %s=%s is %s, which this command reads: "
+				        "writing "
+				        "there would replace it; choose another file\n",
+				        c->cmd, c->outs[i].format, c->outs[i].path, inputs[k]);
+				return -EINVAL;
+			}
+		for (int k = 0; k < i; k++)
+			if (outfile_same(c->outs[k].path, c->outs[i].path)) {
+				fprintf(stderr,
+				        "stampede %s: --out %s=%s and --out %s=%s are one file\n",
+				        c->cmd, c->outs[k].format, c->outs[k].path,
+				        c->outs[i].format, c->outs[i].path);
+				return -EINVAL;
+			}
 	}
 	return 0;
 }

@@ -56,8 +56,10 @@ void compare_cli_init(struct compare_cli *c, const char *cmd);
  * -EINVAL after saying why (exit 104). */
 int compare_cli_flag(struct compare_cli *c, int opt, const char *arg);
 
-/* After the flags: --from before --to, every --out file writable. 0 or -EINVAL (said). */
-int compare_cli_check(const struct compare_cli *c);
+/* After the flags: --from before --to, every --out file writable, none of them one of the
+ * ninputs input files (a result, the history database: an output never replaces what
+ * was read) nor the same file as another --out. 0 or -EINVAL (said). */
+int compare_cli_check(const struct compare_cli *c, const char *const *inputs, int ninputs);
 
 /* Print doc (unless -q) and write every --out. Returns 0, or -1 when an --out could not
  * be written (said; exit 110 unless a verdict applies). */

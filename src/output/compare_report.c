@@ -287,7 +287,7 @@ int compare_text(FILE *f, const json_t *doc, bool color)
 
 static const char *md_icon(const char *v)
 {
-	return !strcmp(v, "regression")                               ? "❌"
+	return !strcmp(v, "regression") || !strcmp(v, "change point") ? "❌"
 	       : !strcmp(v, "inconclusive")                           ? "⚠️"
 	       : !strcmp(v, "improvement") || !strcmp(v, "no change") ? "✅"
 	                                                              : "–";
@@ -364,8 +364,9 @@ static void judged_note(struct buf *b, const json_t *doc, void (*put)(struct buf
 	       "gives p < ");
 	put(b, s);
 	put(b, " and the 95% moving-block bootstrap interval of the ratio current/baseline "
-	       "excludes 1; past its limit without that evidence it is inconclusive. Rows without "
-	       "a limit are shown, not judged.");
+	       "lies wholly past half the limit (for the error rate: above 1); past its limit "
+	       "without that evidence it is inconclusive. Rows without a limit are shown, not "
+	       "judged.");
 }
 
 char *compare_markdown(const json_t *doc)
@@ -374,11 +375,16 @@ char *compare_markdown(const json_t *doc)
 	size_t i;
 	const json_t *row;
 	const char *v = str(doc, "verdict") ?: "?";
-	buf_printf(&b, "## %s stampede compare: ", md_icon(v));
+	const json_t *hist = json_object_get(doc, "history"); /* `history gate` */
+	buf_printf(&b, "## %s stampede %s: ", md_icon(v), hist ? "history gate" : "compare");
 	escape_markdown(&b, v);
 	buf_addstr(&b, "\n\n");
 	escape_markdown(&b, str(doc, "summary") ?: "");
 	buf_addstr(&b, "\n\n");
+	if (str(hist, "summary")) {
+		escape_markdown(&b, str(hist, "summary")); /* "History: ..." */
+		buf_addstr(&b, "\n\n");
+	}
 	md_run(&b, doc, false);
 	md_run(&b, doc, true);
 	buf_addstr(&b,
@@ -471,6 +477,8 @@ char *compare_junit(const json_t *doc)
 	size_t i;
 	const json_t *row;
 	int tests = 0, failures = 0, skipped = 0;
+	const json_t *hist = json_object_get(doc, "history"); /* `history gate` */
+	bool flagged = json_is_true(json_object_get(hist, "flagged"));
 	json_array_foreach(json_object_get(doc, "rows"), i, row)
 	{
 		if (!judged(row))
@@ -479,6 +487,8 @@ char *compare_junit(const json_t *doc)
 		failures += is(row, "regression");
 		skipped += is(row, "inconclusive");
 	}
+	if (hist)
+		tests++, failures += flagged;
 	buf_addstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
 	attr(&b, "name", "stampede compare");
 	junit_counts(&b, tests, failures, skipped);
@@ -497,6 +507,23 @@ char *compare_junit(const json_t *doc)
 	{
 		if (judged(row))
 			junit_case(&b, row);
+	}
+	if (hist) { /* the gate's change-point check is a test case of its own */
+		const char *m = str(hist, "summary") ?: "";
+		buf_addstr(&b, "    <testcase");
+		attr(&b, "classname", "stampede history gate");
+		attr(&b, "name", "change point in the p95 of the history");
+		attr(&b, "time", "0");
+		if (flagged) {
+			buf_addstr(&b, ">\n      <failure");
+			attr(&b, "message", m);
+			attr(&b, "type", "change point");
+			buf_addstr(&b, ">");
+			escape_xml(&b, m);
+			buf_addstr(&b, "</failure>\n    </testcase>\n");
+		} else {
+			buf_addstr(&b, "/>\n");
+		}
 	}
 	buf_addstr(&b, "  </testsuite>\n</testsuites>\n");
 	return b.p;
@@ -521,7 +548,7 @@ static void put_message(struct buf *b, const char *s)
 
 static const char *badge_class(const char *v)
 {
-	return !strcmp(v, "regression")                               ? "bad"
+	return !strcmp(v, "regression") || !strcmp(v, "change point") ? "bad"
 	       : !strcmp(v, "inconclusive")                           ? "warn"
 	       : !strcmp(v, "improvement") || !strcmp(v, "no change") ? "good"
 	                                                              : "none";
@@ -800,7 +827,14 @@ int compare_html(struct buf *b, const json_t *doc, const struct result *baseline
 	put_name(b, v);
 	put(b, "</span></p>\n<p id=\"summary\">");
 	put_message(b, str(doc, "summary") ?: "");
-	put(b, "</p>\n<dl class=\"kv\">");
+	put(b, "</p>\n");
+	const char *hs = str(json_object_get(doc, "history"), "summary"); /* `history gate` */
+	if (hs) {
+		put(b, "<p id=\"history\">");
+		put_message(b, hs); /* "History: ..." */
+		put(b, "</p>\n");
+	}
+	put(b, "<dl class=\"kv\">");
 	html_run(b, doc, false);
 	html_run(b, doc, true);
 	put(b, "</dl>\n</header>\n<main>\n<section id=\"rows\"><h2>Figures</h2>\n<table><thead><tr>"

@@ -181,6 +181,20 @@ static int resolve(const char *path, struct target *t, char *err, size_t errlen)
 	return resolve_from(xstrdup(path), path, t, err, errlen);
 }
 
+bool outfile_same(const char *in, const char *out)
+{
+	struct stat a, b;
+	if (!strcmp(out, "-"))
+		return false;
+	if (stat(in, &a) == 0 && stat(out, &b) == 0 && S_ISREG(b.st_mode))
+		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	char *win = outfile_where(in), *wout = outfile_where(out);
+	bool same = win && wout && strcmp(win, wout) == 0;
+	free(win);
+	free(wout);
+	return same;
+}
+
 char *outfile_where(const char *path)
 {
 	struct target t;

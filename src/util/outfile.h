@@ -3,6 +3,7 @@
 #ifndef STAMPEDE_OUTFILE_H
 #define STAMPEDE_OUTFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The marker in temporary file names: ".NAME.stampede-tmp.PID" next to the target. */
@@ -24,6 +25,11 @@ int outfile_check(const char *path, char *err, size_t errlen);
  * compare equal: a new string, or NULL when path writes no file of its own ("-", a
  * descriptor, a device or FIFO) or cannot be resolved. */
 char *outfile_where(const char *path);
+
+/* Whether writing to out would replace the file in (an input: a result file, a history
+ * database): the same file (device and inode) when both exist, else the same canonical
+ * name (outfile_where). "-" and descriptors are never an input's file. */
+bool outfile_same(const char *in, const char *out);
 
 /* Write data[0..len) to path: "-" and this process's descriptors (as outfile_check) are
  * written in place, after stdio's stdout buffer is flushed; a character device or FIFO

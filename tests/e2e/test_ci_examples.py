@@ -524,7 +524,8 @@ def test_github_load_job_end_to_end(gh, tmp_path, port_env):
     assert (env["RUN_EXIT"], env["RUN_ID"], env["GATE_EXIT"], env["TEST_HASH"]) == \
         ("0", "2", "0", test_hash), r.describe()
     md = (second / "gate.md").read_text()
-    assert md.startswith("## ") and "stampede compare" in md and "p(95)" in md, md
+    assert md.startswith("## ") and "stampede history gate" in md and "p(95)" in md, md
+    assert "History: " in md, md  # the change-point line is in the gate's own page
     suite = ET.parse(second / "gate.xml").getroot()
     assert suite.tag == "testsuites" and suite.get("failures") == "0", ET.tostring(suite)
     summary = r.summary.read_text()

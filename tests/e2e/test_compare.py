@@ -553,3 +553,20 @@ def test_html_escapes_the_p_cell(outputs):
     html = outputs["slow"]["html"].read_text()
     assert not re.search(r"<(?![a-zA-Z/!?])", html), \
         re.search(r".{40}<(?![a-zA-Z/!?]).{20}", html).group(0)
+
+
+def test_no_output_replaces_an_input(runs, tmp_path):
+    """An --out onto either result file (also through a symlink), or two --out on one file,
+    is refused before anything is read or written: the inputs stay as they were."""
+    base, slow = runs["base"], runs["slow"]
+    before = base.read_bytes(), slow.read_bytes()
+    link = tmp_path / "link.json"
+    link.symlink_to(base)
+    for outs in (["--out", f"json={base}"], ["--out", f"markdown={slow}"],
+                 ["--out", f"html={link}"]):
+        r = stampede(["compare", base, slow, *outs], expect=EXIT_CONFIG)
+        assert "would replace it" in r.stderr, r
+    r = stampede(["compare", base, slow, "--out", f"json={tmp_path / 'y'}",
+                  "--out", f"html={tmp_path / 'y'}"], expect=EXIT_CONFIG)
+    assert "are one file" in r.stderr, r
+    assert (base.read_bytes(), slow.read_bytes()) == before

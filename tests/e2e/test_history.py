@@ -359,3 +359,25 @@ def test_gate_without_a_baseline_and_bad_input(runs, tmp_path):
     assert p.returncode == EXIT_CONFIG, p.stderr
     p = sh("history", "trend", "--db", tmp_path / "none.db")
     assert p.returncode == EXIT_CONFIG and "no such history" in p.stderr, p.stderr
+
+
+def test_no_output_replaces_what_was_read(runs, tmp_path):
+    """An output onto the history database or onto the result being gated is refused
+    (exit 104) and both stay as they were."""
+    d, files, other = runs
+    db = tmp_path / "h.db"
+    add(db, files[0])
+    before = db.read_bytes()
+    gated = tmp_path / "r.json"
+    gated.write_bytes(files[1].read_bytes())
+    for args in (["show", "1", "--db", db, "-o", db],
+                 ["trend", "--db", db, "--out", f"html={db}"],
+                 ["gate", gated, "--db", db, "--out", f"json={db}"],
+                 ["gate", gated, "--db", db, "--out", f"json={gated}"]):
+        p = sh("history", *args)
+        assert p.returncode == EXIT_CONFIG and "would replace it" in p.stderr, (args, p.stderr)
+    assert db.read_bytes() == before
+    assert gated.read_bytes() == files[1].read_bytes()
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
