@@ -78,8 +78,11 @@ int hist_flag(const char *cmd, int c, const char *arg, struct hist_flags *f)
 		f->test = arg;
 		return HIST_NEXT;
 	case OPT_TAG:
-		if (!*arg)
-			return cli_bad_value("--tag", arg, "empty"), EXIT_INVALID_CONFIG;
+		if (!history_tag_ok(arg))
+			return cli_bad_value("--tag", arg,
+			                     "a label of 1 to 200 characters without control "
+			                     "characters"),
+			       EXIT_INVALID_CONFIG;
 		f->tag = arg;
 		return HIST_NEXT;
 	case OPT_JSON:

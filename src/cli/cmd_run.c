@@ -886,9 +886,10 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		a->history = arg;
 		return 0;
 	case OPT_HISTORY_TAG:
-		if (!*arg || strlen(arg) > 200)
+		if (!history_tag_ok(arg))
 			return cli_bad_value("--history-tag", arg,
-			                     "a label of 1 to 200 characters");
+			                     "a label of 1 to 200 characters without control "
+			                     "characters");
 		a->history_tag = arg;
 		return 0;
 	case OPT_SEED: {

@@ -182,3 +182,14 @@ void history_meta_release(struct history_meta *m)
 	free((char *)m->test_hash);
 	*m = (struct history_meta){ 0 };
 }
+
+bool history_tag_ok(const char *tag)
+{
+	size_t n = strlen(tag);
+	if (n == 0 || n > HISTORY_TAG_MAX)
+		return false;
+	for (; *tag; tag++)
+		if ((unsigned char)*tag < 0x20 || *tag == 0x7f)
+			return false;
+	return true;
+}

@@ -3,6 +3,7 @@
 #ifndef STAMPEDE_HISTORY_META_H
 #define STAMPEDE_HISTORY_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "history/history.h"
@@ -36,6 +37,13 @@ char *history_meta_git(const char *const argv[]);
  */
 int history_meta_collect(const struct result *r, const char *tag, struct history_meta *m,
                          char *warn, size_t warnlen);
+
+/* The longest --tag / --history-tag, bytes. */
+#define HISTORY_TAG_MAX 200
+
+/* Whether tag is a label to keep: 1 to HISTORY_TAG_MAX bytes, no control character (it is
+ * printed in tables and pages). */
+bool history_tag_ok(const char *tag);
 
 /* Free the strings history_meta_collect() made; m is zeroed. Accepts a zeroed m. */
 void history_meta_release(struct history_meta *m);

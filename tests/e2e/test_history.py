@@ -381,3 +381,13 @@ def test_no_output_replaces_what_was_read(runs, tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+def test_tags_are_short_printable_labels(runs, tmp_path):
+    d, files, other = runs
+    db = tmp_path / "h.db"
+    for tag in ("a\x1b[31mred", "line\nbreak", "x" * 201):
+        p = sh("history", "add", files[0], "--db", db, "--tag", tag)
+        assert p.returncode == EXIT_CONFIG and "without control characters" in p.stderr, \
+            p.stderr
+    assert not db.exists() or sh("history", "list", "--db", db).stdout.count("\n") <= 1
