@@ -449,6 +449,8 @@ static double num(json_t *o, const char *key)
 	return json_number_value(json_object_get(o, key));
 }
 
+#define TS_T_MAX (31 * 86400) /* a point's t, s: a month */
+
 static bool load_ts(struct loader *l, json_t *o, enum metric_type type,
                     struct result_timeseries *ts, const char *where)
 {
@@ -459,6 +461,22 @@ static bool load_ts(struct loader *l, json_t *o, enum metric_type type,
 	if (!json_is_array(pts) || step < 1 || step > (1 << 30))
 		return fail(l, "%s.timeseries: expected a step of at least 1 and points", where);
 	int nc = ncols(type);
+	const char *const *cn = type == MT_TREND     ? cols_trend
+	                        : type == MT_COUNTER ? cols_counter
+	                        : type == MT_RATE    ? cols_rate
+	                                             : cols_gauge;
+	json_t *cols = json_object_get(o, "columns");
+	if (cols) { /* they name the numbers: another order would be read as this one */
+		bool same = json_is_array(cols) && (int)json_array_size(cols) == nc;
+		for (int j = 0; same && j < nc; j++)
+			same = json_is_string(json_array_get(cols, (size_t)j)) &&
+			       !strcmp(json_string_value(json_array_get(cols, (size_t)j)), cn[j]);
+		if (!same)
+			return fail(l,
+			            "%s.timeseries.columns: expected the %d columns of a %s, in "
+			            "their order (t, count, ...)",
+			            where, nc, result_type_name(type));
+	}
 	ts->step = (int)step;
 	ts->npoints = (int)json_array_size(pts);
 	ts->points =
@@ -477,8 +495,21 @@ static bool load_ts(struct loader *l, json_t *o, enum metric_type type,
 				            where, i, j);
 		}
 		struct result_point *p = &ts->points[i];
-		p->t = (int32_t)json_integer_value(json_array_get(row, 0));
-		p->count = (float)json_number_value(json_array_get(row, 1));
+		json_t *t = json_array_get(row, 0), *count = json_array_get(row, 1);
+		json_int_t tv = json_integer_value(t);
+		/* seconds from the run's start, in order: a point elsewhere would be read as
+		 * another second's (at most a month: no run is longer) */
+		if (!json_is_integer(t) || tv < 0 || tv > TS_T_MAX ||
+		    (i > 0 && tv <= ts->points[i - 1].t))
+			return fail(
+			    l,
+			    "%s.timeseries.points[%zu]: t must be whole seconds from 0 to %d, "
+			    "each after the one before",
+			    where, i, TS_T_MAX);
+		if (!json_is_number(count) || json_number_value(count) < 0)
+			return fail(l, "%s.timeseries.points[%zu]: a count of 0 or more", where, i);
+		p->t = (int32_t)tv;
+		p->count = (float)json_number_value(count);
 		for (int j = 0; j < nc - 2; j++) {
 			json_t *x = json_array_get(row, (size_t)j + 2);
 			p->v[j] = json_is_null(x) ? NAN : (float)json_number_value(x);

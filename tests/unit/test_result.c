@@ -265,6 +265,23 @@ Test(result, loader_says_what_is_wrong)
 	         "\"series\":[]}}}",
 	         head);
 	expect_refused(buf, "points[0]");
+	/* points out of order, in another column order, or with a negative count: read
+	 * as they are they would be other seconds' or other statistics' values */
+	static const char *const bad_ts[][2] = {
+		{ "\"points\":[[2,1],[1,1]]", "points[1]: t must be whole seconds" },
+		{ "\"points\":[[0,1],[0,1]]", "points[1]: t must be whole seconds" },
+		{ "\"points\":[[-1,1]]", "points[0]: t must be whole seconds" },
+		{ "\"points\":[[0.5,1]]", "points[0]: t must be whole seconds" },
+		{ "\"points\":[[0,-3]]", "points[0]: a count of 0 or more" },
+		{ "\"columns\":[\"count\",\"t\"],\"points\":[]", "timeseries.columns" },
+	};
+	for (size_t i = 0; i < sizeof(bad_ts) / sizeof(bad_ts[0]); i++) {
+		snprintf(buf, sizeof(buf),
+		         "%s{\"c\":{\"type\":\"counter\",\"timeseries\":{\"step\":1,%s},"
+		         "\"series\":[]}}}",
+		         head, bad_ts[i][0]);
+		expect_refused(buf, bad_ts[i][1]);
+	}
 	snprintf(buf, sizeof(buf),
 	         "%s{\"r\":{\"type\":\"rate\",\"timeseries\":{\"step\":1,\"points\":[]},"
 	         "\"series\":[{\"tags\":{},\"values\":{\"passes\":-1,\"fails\":2},"
