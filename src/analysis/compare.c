@@ -170,14 +170,16 @@ int compare_parse_limits(const char *text, struct compare_opts *o, char *err, si
 		char *e = it + strlen(it);
 		while (e > it && isspace((unsigned char)e[-1]))
 			*--e = '\0';
-		/* "p95 +20%" (the seed's words) is "p95=+20%" */
+		/* "p95 +20%" (the seed's words) is "p95=+20%", and "p95 = 20%" is "p95=20%":
+		 * the blanks around '=' (or standing for it) go */
 		char *sp = strpbrk(it, " \t");
-		if (sp && !strchr(it, '=')) {
+		if (sp && !strchr(it, '='))
 			*sp = '=';
-			char *q = sp + 1;
-			while (isspace((unsigned char)*q))
+		for (char *q = it; *q;)
+			if (isspace((unsigned char)*q))
 				memmove(q, q + 1, strlen(q));
-		}
+			else
+				q++;
 		if (!*it)
 			continue;
 		if (parse_item(it, o, err, errlen) < 0)

@@ -267,6 +267,24 @@ int compare_text(FILE *f, const json_t *doc, bool color)
 	buf_addstr(&b, "\n");
 	json_array_foreach(json_object_get(doc, "rows"), i, row) text_row(&b, row, color);
 	buf_addstr(&b, "\n");
+	/* why each judged row that is not "no change" got its verdict */
+	json_array_foreach(json_object_get(doc, "rows"), i, row)
+	{
+		const char *v = str(row, "verdict") ?: "";
+		if (strcmp(v, "regression") && strcmp(v, "inconclusive") &&
+		    strcmp(v, "improvement"))
+			continue;
+		char what[64];
+		row_what(row, what, sizeof(what));
+		buf_printf(&b, "  %s", what);
+		if (str(row, "endpoint")) {
+			buf_addstr(&b, " on ");
+			term_text(&b, str(row, "endpoint"), TEXT_NAME_MAX);
+		}
+		buf_addstr(&b, ": ");
+		term_text(&b, str(row, "why") ?: "", 400);
+		buf_addstr(&b, "\n");
+	}
 	const char *v = str(doc, "verdict") ?: "?";
 	const char *c = color ? verdict_color(v) : "";
 	buf_addstr(&b, c); /* the summary opens with the verdict */
