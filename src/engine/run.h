@@ -24,7 +24,7 @@ enum {
 	EXIT_ABORTED = 108,
 	EXIT_OUTPUT_FAILED = 110, /* --summary-export or a handle_summary() file not written */
 	EXIT_PROFILE_UNAVAILABLE = 111, /* `profile`: perf missing, not permitted, or failed */
-	EXIT_REGRESSION = 112, /* `compare`, `history gate`: a regression against the baseline */
+	EXIT_REGRESSION = 112,   /* `compare`, `history gate`: a regression against the baseline */
 	EXIT_CHANGE_POINT = 113, /* `history gate`: no regression, but a change point since the
 	                          * baseline moved the history's level for the worse */
 };
