@@ -16,26 +16,19 @@ next to $STAMPEDE_BIN (make's BUILD dir), and this module builds it there if it 
 """
 
 import itertools
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import BIN, ROOT
+from tools import tool
 
 CP_MAX_POINTS = 64  # src/analysis/changepoint.h
 
 
 @pytest.fixture(scope="module")
-def cp_cli():
-    build = Path(os.path.dirname(os.path.abspath(BIN)))
-    made = build / "tools" / "cp_cli"  # Makefile, TOOLS
-    if not made.exists():
-        subprocess.run(["make", "-s", f"BUILD={build}", str(made)], cwd=ROOT, check=True,
-                       timeout=600)
-    return made
+def cp_cli(tmp_path_factory):
+    return tool("cp_cli", tmp_path_factory.mktemp("cp"))
 
 
 def run_cli(cli, y, alpha=1.0, permutations=1, min_size=2, exponent=1.0, seed=1):

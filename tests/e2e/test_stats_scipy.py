@@ -14,13 +14,12 @@ median and linear quantiles), which must give the same interval to rounding.
 
 import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.stats as scipy_stats  # Debian python3-scipy (scripts/install-deps.sh)
 
-from conftest import BIN, ROOT
+from tools import tool
 
 ALTERNATIVES = ("two-sided", "less", "greater")
 M64 = (1 << 64) - 1
@@ -29,40 +28,9 @@ M64 = (1 << 64) - 1
 # --------------------------------------------------------------------------------------
 # building and running the tool
 # --------------------------------------------------------------------------------------
-def _make_var(build, expr):
-    """The value of a make expression with the project's Makefile (CFLAGS, LDLIBS)."""
-    out = subprocess.run(
-        ["make", "-s", "--no-print-directory", f"BUILD={build}",
-         "--eval", f"print-var: ; @echo {expr}", "print-var"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
-    return out.stdout.split()
-
-
 @pytest.fixture(scope="module")
 def stats_cli(tmp_path_factory):
-    build = Path(os.path.dirname(os.path.abspath(BIN)))
-    made = build / "tools" / "stats_cli"  # `make test` builds it (Makefile, TOOLS)
-    if made.exists():
-        return made
-    lib = build / "libstampede.a"
-    if not lib.exists():
-        subprocess.run(["make", "-s", f"BUILD={build}", str(lib)], cwd=ROOT, check=True,
-                       timeout=600)
-    out = tmp_path_factory.mktemp("stats") / "stats_cli"
-    cflags = [f for f in _make_var(build, "$(CFLAGS)") if f not in ("-MMD", "-MP")]
-    ldlibs = _make_var(build, "$(LDLIBS)")
-    # A sanitizer build's library (make asan) needs its runtimes at link time, whether
-    # or not make's command-line EXTRA_CFLAGS reached us through MAKEFLAGS.
-    blob = lib.read_bytes()
-    if b"__asan_" in blob and not any(f.startswith("-fsanitize") for f in cflags):
-        cflags.append("-fsanitize=address")
-    if b"__ubsan_" in blob and not any("undefined" in f for f in cflags):
-        cflags.append("-fsanitize=undefined")
-    cmd = ["cc", *cflags, "-o", str(out), str(ROOT / "tests/tools/stats_cli.c"), str(lib),
-           *ldlibs]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stderr}"
-    return out
+    return tool("stats_cli", tmp_path_factory.mktemp("stats"))
 
 
 def _input(x, y):

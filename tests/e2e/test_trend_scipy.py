@@ -10,15 +10,13 @@ Hamed & Rao (1998) variance factor with the choices trend.h documents (lags 1..1
 rank autocorrelations outside +-z(0.975)/sqrt(n), factor floored at 1).
 """
 
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.stats as scipy_stats  # Debian python3-scipy (scripts/install-deps.sh)
 
-from conftest import BIN, ROOT
+from tools import tool
 
 HR_MAX_LAG = 10  # TREND_HR_MAX_LAG in src/analysis/trend.h
 
@@ -26,40 +24,9 @@ HR_MAX_LAG = 10  # TREND_HR_MAX_LAG in src/analysis/trend.h
 # --------------------------------------------------------------------------------------
 # building and running the tool
 # --------------------------------------------------------------------------------------
-def _make_var(build, expr):
-    """The value of a make expression with the project's Makefile (CFLAGS, LDLIBS)."""
-    out = subprocess.run(
-        ["make", "-s", "--no-print-directory", f"BUILD={build}",
-         "--eval", f"print-var: ; @echo {expr}", "print-var"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
-    return out.stdout.split()
-
-
 @pytest.fixture(scope="module")
 def trend_cli(tmp_path_factory):
-    build = Path(os.path.dirname(os.path.abspath(BIN)))
-    made = build / "tools" / "trend_cli"  # `make test` builds it (Makefile, TOOLS)
-    if made.exists():
-        return made
-    lib = build / "libstampede.a"
-    if not lib.exists():
-        subprocess.run(["make", "-s", f"BUILD={build}", str(lib)], cwd=ROOT, check=True,
-                       timeout=600)
-    out = tmp_path_factory.mktemp("trend") / "trend_cli"
-    cflags = [f for f in _make_var(build, "$(CFLAGS)") if f not in ("-MMD", "-MP")]
-    ldlibs = _make_var(build, "$(LDLIBS)")
-    # A sanitizer build's library (make asan) needs its runtimes at link time, whether
-    # or not make's command-line EXTRA_CFLAGS reached us through MAKEFLAGS.
-    blob = lib.read_bytes()
-    if b"__asan_" in blob and not any(f.startswith("-fsanitize") for f in cflags):
-        cflags.append("-fsanitize=address")
-    if b"__ubsan_" in blob and not any("undefined" in f for f in cflags):
-        cflags.append("-fsanitize=undefined")
-    cmd = ["cc", *cflags, "-o", str(out), str(ROOT / "tests/tools/trend_cli.c"), str(lib),
-           *ldlibs]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stderr}"
-    return out
+    return tool("trend_cli", tmp_path_factory.mktemp("trend"))
 
 
 def run_cli(cli, x, y, corr="none", alpha=0.05, extra=()):
