@@ -73,13 +73,7 @@ static char *fmt_ms(double ms, char *s, size_t len)
 
 static char *fmt_num(double v, char *s, size_t len)
 {
-	if (!isfinite(v))
-		snprintf(s, len, "n/a");
-	else if (v == floor(v) && fabs(v) < 1e15)
-		snprintf(s, len, "%.0f", v);
-	else
-		snprintf(s, len, "%.4g", v);
-	return s;
+	return svgchart_num(v, s, len); /* the same figures as the charts' ticks */
 }
 
 static char *fmt_pct(double num, double den, char *s, size_t len)

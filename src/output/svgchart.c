@@ -110,7 +110,7 @@ static void put_label(struct buf *b, const char *s)
 }
 
 /* A tick's number: whole numbers without decimals, others with 4 significant digits. */
-static char *fmt_tick(double v, char *s, size_t len)
+char *svgchart_num(double v, char *s, size_t len)
 {
 	if (!isfinite(v))
 		snprintf(s, len, "n/a");
@@ -313,14 +313,14 @@ static void chart_axes(struct buf *b, const struct svgchart *c, double xtop, dou
 		           ML, py, ML + PW, py);
 		buf_printf(
 		    b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-		    ML - 6, py + 4, fmt_tick(k * ystep, s, sizeof(s)));
+		    ML - 6, py + 4, svgchart_num(k * ystep, s, sizeof(s)));
 	}
 	for (int k = 0; k * xstep <= xtop * (1 + 1e-9); k++) {
 		double px = ML + k * xstep / xtop * PW;
 		if (c->xpct)
 			pct_label((int)lround(k * xstep), s, sizeof(s));
 		else
-			fmt_tick(k * xstep, s, sizeof(s));
+			svgchart_num(k * xstep, s, sizeof(s));
 		buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>",
 		           px, MT, px, MT + PH);
 		buf_printf(

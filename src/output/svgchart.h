@@ -131,4 +131,8 @@ void svgchart_render(struct svgchart *c, struct buf *b);
  */
 void svgchart_text(struct buf *b, const char *s, size_t max);
 
+/* A number as a chart's ticks and the report's figures show it: whole numbers without
+ * decimals, others with 4 significant digits, "n/a" when not finite; into s. */
+char *svgchart_num(double v, char *s, size_t len);
+
 #endif
