@@ -654,15 +654,23 @@ def interrupted_summary(r, export, printed=None):
 # invocation after the parallel one (scripts/run-tests.sh: `-m "not serial" -n N
 # --dist loadfile`, then `-m serial`). Whole modules by name, single tests by node id.
 SERIAL_MODULES = {
-    "test_verdicts", "test_bottleneck", "test_series_cap", "test_monitor", "test_count",
-    "test_bench_peers", "test_profile", "test_demo_knobs", "test_open_model",
+    "test_verdicts", "test_bottleneck", "test_series_cap", "test_count",
+    "test_bench_peers", "test_demo_knobs", "test_open_model",
     "test_diagnosis_output", "test_compare",
 }
 SERIAL_TESTS = {
+    # the target's CPU% against what --cpu-us makes it burn (the rest of test_monitor, and
+    # test_profile, whose figures are shares of the profiled process, run in parallel)
+    "tests/e2e/test_monitor.py::test_steps_table_has_the_targets_cpu_and_memory",
+    "tests/e2e/test_monitor.py::test_monitor_cmd_measures_the_demos_cpu",
     "tests/e2e/test_examples.py::test_breakpoint_stops_at_the_breaking_point",
     "tests/e2e/test_test_types.py::test_breakpoint_stops_at_the_first_failing_slo",
     # twelve short runs whose p95 must step at run 9 and nowhere else
     "tests/e2e/test_history.py::test_gate_flags_the_change_point_of_a_slower_history",
+    # the sweep measures the demo's capacity (its module fixture is shared by these three)
+    "tests/e2e/test_capacity_sweep.py::test_sweep_fits_the_demos_capacity",
+    "tests/e2e/test_capacity_sweep.py::test_fit_and_plan_from_the_sweep",
+    "tests/e2e/test_capacity_sweep.py::test_report_has_the_capacity_section",
 }
 
 
