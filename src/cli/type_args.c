@@ -19,6 +19,7 @@ const char type_args_usage[] =
     "      --slo-preset P        user-facing|internal|real-time|background\n"
     "      --ramp D  --hold D  --ramp-down D  --peak X  --steps N\n"
     "      --step-duration D  --warmup D  --observe D\n"
+    "      --levels M1,M2,... stress: steps at these multiples of the level\n"
     "                            change the preset's shape (`stampede plan` shows it)\n";
 
 static int positive_duration(const char *flag, const char *v, int64_t *out)
@@ -90,6 +91,30 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 		po->steps = (int)v;
 		return 1;
 	}
+	case OPT_LEVELS: {
+		const char *why = "multiples of the level, more than 0 and increasing, e.g. 1,2,4,8";
+		po->nlevels = 0;
+		for (const char *s = arg;;) {
+			size_t n = strcspn(s, ",");
+			char item[32];
+			if (n == 0 || n >= sizeof(item) || po->nlevels == PRESET_LEVELS_MAX)
+				return cli_bad_value("--levels", arg,
+				                     n == 0 ? why : "at most 30 levels");
+			memcpy(item, s, n);
+			item[n] = '\0';
+			size_t k = n && (item[n - 1] == 'x' || item[n - 1] == 'X') ? n - 1 : n;
+			char *end;
+			double v = strtod(item, &end);
+			if (!cli_decimal(item, (int)k) || end != item + k || !(v > 0) || v > 1e6 ||
+			    (po->nlevels && v <= po->levels[po->nlevels - 1]))
+				return cli_bad_value("--levels", arg, why);
+			po->levels[po->nlevels++] = v;
+			if (!s[n])
+				break;
+			s += n + 1;
+		}
+		return 1;
+	}
 	case OPT_RAMP:
 		return positive_duration("--ramp", arg, &po->ramp_us);
 	case OPT_HOLD:
@@ -124,12 +149,12 @@ int type_args_resolve(struct type_args *t, const struct type_level *lv)
 		fprintf(stderr, "stampede: invalid --slo: %s\n", err);
 		return -EINVAL;
 	}
-	bool shaping = po->peak || po->steps || po->ramp_us || po->hold_us || t->ramp_down_set ||
+	bool shaping = po->peak || po->steps || po->nlevels || po->ramp_us || po->hold_us || t->ramp_down_set ||
 	               po->step_us || po->warmup_us || po->observe_us;
 	if (po->type == TT_NONE) {
 		if (shaping) {
 			fprintf(stderr,
-			        "stampede: --peak, --steps, --ramp, --hold, --ramp-down, "
+			        "stampede: --peak, --steps, --levels, --ramp, --hold, --ramp-down, "
 			        "--step-duration, --warmup and --observe shape a --type preset: "
 			        "add --type (or use --stages)\n");
 			return -EINVAL;
@@ -331,5 +356,5 @@ bool type_args_any(const struct type_args *t)
 	const struct preset_opts *o = &t->preset;
 	return o->type != TT_NONE || t->slo_specs || t->slo_preset || o->ramp_us || o->hold_us ||
 	       o->ramp_down_us || t->ramp_down_set || o->step_us || o->warmup_us || o->observe_us ||
-	       o->peak || o->steps;
+	       o->peak || o->steps || o->nlevels;
 }

@@ -1,7 +1,7 @@
 /*
  * type_args.h: the flags of a test-type preset and of SLOs, shared by `run` and `plan`:
  * --type, --slo, --slo-preset, --peak, --steps, --ramp, --hold, --ramp-down,
- * --step-duration, --warmup, --observe (docs/cli.md, "Test types and SLOs").
+ * --step-duration, --warmup, --observe, --levels (docs/cli.md, "Test types and SLOs").
  */
 #ifndef STAMPEDE_TYPE_ARGS_H
 #define STAMPEDE_TYPE_ARGS_H
@@ -27,6 +27,7 @@ enum {
 	OPT_STEP_DURATION,
 	OPT_WARMUP,
 	OPT_OBSERVE,
+	OPT_LEVELS,
 };
 
 /* The entries for a struct option table. */
@@ -41,6 +42,7 @@ enum {
 	    { "ramp-down", required_argument, NULL, OPT_RAMP_DOWN },                               \
 	    { "step-duration", required_argument, NULL, OPT_STEP_DURATION },                       \
 	    { "warmup", required_argument, NULL, OPT_WARMUP },                                     \
+	    { "levels", required_argument, NULL, OPT_LEVELS },                                     \
 	{                                                                                          \
 		"observe", required_argument, NULL, OPT_OBSERVE                                    \
 	}

@@ -108,6 +108,17 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		snprintf(err, errlen, "--steps %d: from 2 to 20", o->steps);
 		return -1;
 	}
+	if (o->nlevels && (o->steps || o->peak)) {
+		snprintf(err, errlen,
+		         "--levels gives the steps itself: leave out --steps and --peak");
+		return -1;
+	}
+	if (o->nlevels < 0 || o->nlevels > PRESET_LEVELS_MAX ||
+	    (o->nlevels && o->levels[o->nlevels - 1] * L > most)) {
+		snprintf(err, errlen, "--levels: 1 to %d levels, up to %g%s", PRESET_LEVELS_MAX,
+		         most, unit);
+		return -1;
+	}
 	int64_t ramp_down = o->ramp_down_us >= 0 ? or_default(o->ramp_down_us, MIN_US) : 0;
 	char ph[32];
 
@@ -140,12 +151,21 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 		p.criteria = "every SLO holds during the hold (ramps excluded)";
 		break;
 	case TT_STRESS: {
-		double peak = o->peak ? o->peak : 5;
-		int steps = o->steps ? o->steps : 5;
+		double peak = o->nlevels ? o->levels[o->nlevels - 1] : o->peak ? o->peak : 5;
+		int steps = o->nlevels ? o->nlevels : o->steps ? o->steps : 5;
 		p.peak = peak, p.steps = steps;
 		double prev = 0;
 		for (int i = 0; i < steps; i++) {
-			double m = 1 + (peak - 1) * i / (steps - 1), at = whole(o, L * m);
+			double m = o->nlevels ? o->levels[i] : 1 + (peak - 1) * i / (steps - 1),
+			       at = whole(o, L * m);
+			if (o->nlevels && at <= prev) {
+				snprintf(err, errlen,
+				         "--levels: the level %d (%g%s) is not above the one before "
+				         "(%g%s): give increasing levels%s",
+				         i + 1, at, unit, prev, unit,
+				         o->open ? "" : " of whole VUs");
+				return -1;
+			}
 			if (at <= prev) { /* the closed model runs whole VUs */
 				snprintf(
 				    err, errlen,
@@ -347,29 +367,32 @@ enum {
 	F_WARMUP = 16,
 	F_OBSERVE = 32,
 	F_PEAK = 64,
-	F_STEPS = 128
+	F_STEPS = 128,
+	F_LEVELS = 256
 };
 static const int uses[] = {
 	[TT_SMOKE] = F_HOLD,
 	[TT_LOAD] = F_RAMP | F_HOLD | F_DOWN,
-	[TT_STRESS] = F_RAMP | F_STEP | F_DOWN | F_PEAK | F_STEPS,
+	[TT_STRESS] = F_RAMP | F_STEP | F_DOWN | F_PEAK | F_STEPS | F_LEVELS,
 	[TT_SPIKE] = F_WARMUP | F_HOLD | F_OBSERVE | F_PEAK,
 	[TT_SOAK] = F_RAMP | F_HOLD | F_DOWN,
 	[TT_BREAKPOINT] = F_HOLD | F_PEAK,
 };
-static const char *const fnames[] = { "ramp",   "hold",    "ramp-down", "step-duration",
-	                              "warmup", "observe", "peak",      "steps" };
+static const char *const fnames[] = { "ramp",    "hold", "ramp-down", "step-duration",
+	                              "warmup",  "observe", "peak", "steps",
+	                              "levels" };
 
 const char *preset_unused(const struct preset_opts *o)
 {
 	int set = (o->ramp_us ? F_RAMP : 0) | (o->hold_us ? F_HOLD : 0) |
 	          (o->ramp_down_us ? F_DOWN : 0) | (o->step_us ? F_STEP : 0) |
 	          (o->warmup_us ? F_WARMUP : 0) | (o->observe_us ? F_OBSERVE : 0) |
-	          (o->peak ? F_PEAK : 0) | (o->steps ? F_STEPS : 0);
+	          (o->peak ? F_PEAK : 0) | (o->steps ? F_STEPS : 0) |
+	          (o->nlevels ? F_LEVELS : 0);
 	if (o->type < TT_SMOKE || o->type > TT_BREAKPOINT)
 		return NULL;
 	int extra = set & ~uses[o->type];
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < (int)ARRAY_SIZE(fnames); i++)
 		if (extra & (1 << i))
 			return fnames[i];
 	return NULL;
@@ -382,7 +405,7 @@ const char *preset_takes(enum test_type t)
 		return "";
 	size_t n = 0;
 	buf[t][0] = '\0';
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < (int)ARRAY_SIZE(fnames); i++)
 		if (uses[t] & (1 << i))
 			n += (size_t)snprintf(
 			    buf[t] + n, sizeof(buf[t]) - n, "%s--%s", n ? ", " : "",

@@ -10,7 +10,8 @@
  *   smoke       the level (1-5 VUs) for 1m; no error allowed
  *   load        ramp 0 -> L over --ramp (2m), hold L for --hold (15m), ramp down (1m)
  *   stress      --steps (5) steps from L up to --peak (5) x L, each reached over --ramp
- *               (1m) and held for --step-duration (5m), then ramp down (1m)
+ *               (1m) and held for --step-duration (5m), then ramp down (1m); or the steps
+ *               at --levels M1,M2,... (multiples of L, increasing)
  *   spike       L for --warmup (2m), jump at once to --peak (10) x L for --hold (1m), drop
  *               at once to L and observe for --observe (5m)
  *   soak        ramp 0 -> L over --ramp (5m), hold L for --hold (2h), ramp down (1m)
@@ -28,6 +29,8 @@
 #include "engine/sched.h"
 
 #define PRESET_STAGES_MAX 64
+/* A stress test's explicit levels (--levels): two stages each, and a ramp-down. */
+#define PRESET_LEVELS_MAX 30
 /* The largest level x peak a preset runs (`run`'s own limits) and the longest phase (the
  * longest plan, 20 steps of 2 phases, stays under a year: no overflow in µs). */
 #define PRESET_RATE_MAX     1e7
@@ -49,6 +52,10 @@ struct preset_opts {
 	int64_t ramp_us, hold_us, ramp_down_us, step_us, warmup_us, observe_us;
 	double peak; /* a multiple of L */
 	int steps;
+	/* stress: the steps at these multiples of L, increasing (instead of --steps and --peak,
+	 * which space them evenly); `stampede capacity sweep` gives 1,2,4,... */
+	int nlevels;
+	double levels[PRESET_LEVELS_MAX];
 };
 
 struct preset_plan {

@@ -247,6 +247,48 @@ Test(preset, overrides)
 	cr_assert_eq(p.start, 5);
 }
 
+Test(preset, stress_at_given_levels)
+{
+	/* `capacity sweep --concurrency 2,4,8,16`: --vus 2 --levels 1,2,4,8 */
+	struct preset_plan p = plan_ok((struct preset_opts){ .type = TT_STRESS,
+	                                                     .level = 2,
+	                                                     .nlevels = 4,
+	                                                     .levels = { 1, 2, 4, 8 },
+	                                                     .ramp_us = USEC_PER_SEC,
+	                                                     .step_us = 3 * USEC_PER_SEC,
+	                                                     .ramp_down_us = -1 });
+	cr_assert_eq(p.nstages, 8);
+	cr_assert_eq(p.steps, 4);
+	cr_assert_eq(p.peak, 8);
+	char s[256];
+	cr_assert(preset_stages_string(&p, s, sizeof(s)));
+	cr_assert_str_eq(s, "1s:2,3s:2,1s:4,3s:4,1s:8,3s:8,1s:16,3s:16");
+	cr_assert_str_eq(p.phase[7], "step 4 (8x)");
+
+	static const struct {
+		struct preset_opts o;
+		const char *says;
+	} bad[] = {
+		/* 1.2 x 1 VU rounds to 1 VU: not above the level before */
+		{ { .type = TT_STRESS, .level = 1, .nlevels = 2, .levels = { 1, 1.2 } },
+		  "is not above the one before" },
+		{ { .type = TT_STRESS, .level = 1, .nlevels = 2, .levels = { 1, 2 }, .steps = 3 },
+		  "leave out --steps and --peak" },
+		{ { .type = TT_STRESS, .level = 1, .nlevels = 2, .levels = { 1, 2e6 } }, "up to" },
+		{ { .type = TT_LOAD, .level = 1, .nlevels = 2, .levels = { 1, 2 } }, "" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char err[256] = "";
+		if (bad[i].o.type == TT_LOAD) {
+			cr_assert_str_eq(preset_unused(&bad[i].o), "levels");
+			continue;
+		}
+		cr_assert_eq(preset_build(&bad[i].o, &p, err, sizeof(err)), -1, "case %zu", i);
+		cr_assert(strstr(err, bad[i].says), "case %zu: '%s' lacks '%s'", i, err,
+		          bad[i].says);
+	}
+}
+
 Test(preset, bad_levels_and_shapes)
 {
 	static const struct {
