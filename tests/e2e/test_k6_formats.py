@@ -14,10 +14,6 @@ writes json.encode(data) to a file, and --summary-export writes k6's legacy docu
 """
 
 import hashlib
-import json
-import os
-import re
-import shutil
 import subprocess
 import time
 from html.parser import HTMLParser
@@ -27,6 +23,7 @@ import pytest
 
 from conftest import BIN, EXIT_THRESHOLDS, strict_json
 from script_servers import EchoServer, run_script
+from tools import npm_install
 
 # The npm package and version this test runs (reported in docs/cli.md's test notes).
 REPORTER = "k6-html-reporter"
@@ -216,43 +213,12 @@ def test_handle_summary_keeps_empty_arrays(run):
 # --------------------------------------------------------------------------------------
 # the real consumer: k6-html-reporter
 # --------------------------------------------------------------------------------------
-def npm_dir():
-    """<BUILD>/npm, next to the binary under test."""
-    return Path(BIN).resolve().parent / "npm"
-
-
-def unreachable(text):
-    return re.search(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|ENETUNREACH|"
-                     r"network request .* failed", text)
-
-
 @pytest.fixture(scope="module")
 def reporter():
-    """The installed k6-html-reporter's directory (npm install at test time)."""
-    for tool in ("node", "npm"):
-        if not shutil.which(tool):
-            pytest.fail(f"`{tool}` is not installed (scripts/install-deps.sh installs nodejs "
-                        "and npm)", pytrace=False)
-    prefix = npm_dir()
-    module = prefix / "node_modules" / REPORTER
-    pkg = module / "package.json"
-    if not (pkg.exists() and json.loads(pkg.read_text()).get("version") == REPORTER_VERSION):
-        prefix.mkdir(parents=True, exist_ok=True)
-        try:
-            p = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit",
-                                "--no-fund", "--no-save", f"{REPORTER}@{REPORTER_VERSION}"],
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=300)
-        except subprocess.TimeoutExpired:
-            p = None
-        if p is None or p.returncode != 0:
-            out = "npm install timed out" if p is None else p.stdout + p.stderr
-            if (p is None or unreachable(out)) and os.environ.get("CI") != "true":
-                pytest.skip(f"the npm registry is unreachable, so {REPORTER} cannot be "
-                            f"installed: {out.strip()[-300:]}")
-            pytest.fail(f"npm install {REPORTER}@{REPORTER_VERSION} failed:\n{out}",
-                        pytrace=False)
-    return module
+    """The installed k6-html-reporter's directory (npm install at test time, into
+    <BUILD>/npm)."""
+    return npm_install(Path(BIN).resolve().parent / "npm", REPORTER,
+                       packages={REPORTER: REPORTER_VERSION}) / REPORTER
 
 
 class ReportParser(HTMLParser):
