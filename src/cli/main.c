@@ -22,6 +22,8 @@ static void usage(FILE *f)
 	    "                                   an HTML report from a result file\n"
 	    "  stampede compare BASE.json RUN.json\n"
 	    "                                   a run against a baseline: regressions\n"
+	    "  stampede capacity sweep|fit|plan|k8s\n"
+	    "                                   scalability (USL), growth plans, autoscalers\n"
 	    "  stampede history add|list|show|baseline --db FILE\n"
 	    "                                   the run history in SQLite (docs/history.md)\n"
 	    "  stampede profile --pid PID       profile a process with perf: a flame graph\n"
@@ -31,7 +33,8 @@ static void usage(FILE *f)
 	    "exit codes: 0 ok, 1 internal failure, 99 thresholds failed, 100 setup timeout,\n"
 	    "            101 teardown timeout, 104 invalid flags, 105 interrupted, 107 script\n"
 	    "            error, 108 aborted by a threshold, 110 an output not written,\n"
-	    "            111 profiling not possible, 112 a regression (compare)\n"
+	    "            111 profiling not possible, 112 a regression (compare), 113 a\n"
+	    "            change point (history gate)\n"
 	    "            (docs/cli.md)\n",
 	    STAMPEDE_VERSION);
 }
@@ -47,6 +50,7 @@ static const struct command {
 	{ "serve-demo", cmd_serve_demo, cmd_serve_demo_usage },
 	{ "report", cmd_report, cmd_report_usage },
 	{ "compare", cmd_compare, cmd_compare_usage },
+	{ "capacity", cmd_capacity, cmd_capacity_usage },
 	{ "plan", cmd_plan, cmd_plan_usage },
 	{ "history", cmd_history, cmd_history_usage },
 	{ "profile", cmd_profile, cmd_profile_usage },

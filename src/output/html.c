@@ -835,6 +835,97 @@ static void section_test_type(struct buf *b, const struct result *r)
 	put(b, "</section>\n");
 }
 
+/* The USL fit of a sweep (analyses.capacity, analysis/usl.h): the fitted curve X(N) over the
+ * measured points, N* marked, and the coefficients. */
+static void section_capacity(struct buf *b, const struct result *r)
+{
+	const json_t *c = json_object_get(r->analyses, "capacity");
+	const json_t *pts = json_object_get(c, "points");
+	const char *error = json_string_value(json_object_get(c, "error"));
+	if (json_is_object(c) && error) {
+		put(b, "<section id=\"capacity\"><h2>Scalability (Universal Scalability Law)</h2>\n"
+		       "<p>Not fitted: ");
+		put_name(b, error);
+		put(b, "</p>\n</section>\n");
+		return;
+	}
+	if (!json_is_object(c) || !json_is_array(pts) || json_array_size(pts) == 0)
+		return;
+	double sigma = phase_num(c, "sigma"), kappa = phase_num(c, "kappa"),
+	       lambda = phase_num(c, "lambda"), nstar = phase_num(c, "nStar"),
+	       xmax = phase_num(c, "xMax"), r2 = phase_num(c, "r2");
+	const char *limit = json_string_value(json_object_get(c, "limit"));
+	char s1[48], s2[48], s3[48], s4[48], s5[48], s6[48];
+	put(b, "<section id=\"capacity\"><h2>Scalability (Universal Scalability Law)</h2>\n<p>");
+	buf_printf(
+	    b,
+	    "X(N) = &lambda;N / (1 + &sigma;(N&minus;1) + &kappa;N(N&minus;1)) fitted to the "
+	    "steps: &sigma; (contention) = %s, &kappa; (coherency) = %s, &lambda; = %s/s "
+	    "per VU, R&sup2; = %s. Peak throughput X<sub>max</sub> = %s/s at N* = %s",
+	    svgchart_num(sigma, s1, sizeof(s1)), svgchart_num(kappa, s2, sizeof(s2)),
+	    svgchart_num(lambda, s3, sizeof(s3)), svgchart_num(r2, s4, sizeof(s4)),
+	    svgchart_num(xmax, s5, sizeof(s5)), svgchart_num(nstar, s6, sizeof(s6)));
+	if (limit) {
+		put(b, " (");
+		put_name(b, limit);
+		put(b, "-limited)");
+	}
+	put(b, ".");
+	double top = 0, best = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(pts, i, e)
+	{
+		top = MAX(top, phase_num(e, "n"));
+		best = MAX(best, phase_num(e, "x"));
+	}
+	if (best > 0 && isfinite(xmax) && xmax > 1.25 * best)
+		buf_printf(b,
+		           " <b>The peak is an extrapolation</b>: the best level measured served "
+		           "%s/s; sweep higher concurrency to place it.",
+		           svgchart_num(best, s1, sizeof(s1)));
+	put(b, " <code>stampede capacity plan</code> turns it into instances and dates.</p>\n");
+
+	if (isfinite(nstar) && nstar > top && nstar < 4 * top)
+		top = nstar * 1.15; /* show the peak when it is near the measured range */
+	struct svgchart *ch = svgchart_new("capacity-chart", "Throughput by concurrency",
+	                                   "concurrency N (VUs)", "responses per second");
+	svgchart_extend_x(ch, top);
+	struct svgchart_line *m = svgchart_line(ch, "measured X(N)", (int)json_array_size(pts));
+	json_array_foreach(pts, i, e) svgchart_add(m, phase_num(e, "n"), phase_num(e, "x"));
+	svgchart_line_points(m, true);
+	enum { CURVE = 200 };
+	struct svgchart_line *f = svgchart_line(ch, "USL fit", CURVE + 1);
+	for (int k = 0; k <= CURVE; k++) {
+		double n = 1 + (top - 1) * k / CURVE;
+		double den = 1 + sigma * (n - 1) + kappa * n * (n - 1);
+		svgchart_add(f, n, den > 0 ? lambda * n / den : NAN);
+	}
+	svgchart_line_dashed(f, true);
+	if (isfinite(nstar) && nstar <= top)
+		svgchart_mark(ch, nstar, "N*");
+	svgchart_render(ch, b);
+	svgchart_free(ch);
+
+	put(b, "<table><thead><tr><th>N</th><th>X measured</th><th>X fitted</th>"
+	       "<th>mean latency</th><th>N = X&middot;R (Little)</th></tr></thead><tbody>\n");
+	json_array_foreach(pts, i, e)
+	{
+		double rr = phase_num(e, "r");
+		buf_printf(b, "<tr><td>%s</td><td>%s/s</td><td>%s/s</td><td>",
+		           svgchart_num(phase_num(e, "n"), s1, sizeof(s1)),
+		           svgchart_num(phase_num(e, "x"), s2, sizeof(s2)),
+		           svgchart_num(phase_num(e, "fitted"), s3, sizeof(s3)));
+		if (isfinite(rr))
+			buf_printf(b, "%s ms", svgchart_num(rr * 1000, s4, sizeof(s4)));
+		else
+			put(b, "n/a");
+		buf_printf(b, "</td><td>%s</td></tr>\n",
+		           svgchart_num(phase_num(e, "littleN"), s5, sizeof(s5)));
+	}
+	put(b, "</tbody></table>\n</section>\n");
+}
+
 static void group_label(struct buf *b, const char *group)
 {
 	if (!group || !*group) {
@@ -1232,12 +1323,15 @@ void html_report_render(const struct result *r, struct buf *b)
 		put(b, "<a href=\"#bottleneck\">bottleneck</a>");
 	if (json_is_object(json_object_get(r->analyses, "profile")))
 		put(b, "<a href=\"#profile\">profile</a>");
+	if (json_is_object(json_object_get(r->analyses, "capacity")))
+		put(b, "<a href=\"#capacity\">capacity</a>");
 	put(b, "<a href=\"#distribution\">distribution</a>"
 	       "<a href=\"#endpoints\">endpoints</a><a href=\"#thresholds\">thresholds</a>"
 	       "<a href=\"#checks\">checks</a><a href=\"#errors\">errors</a>"
 	       "<a href=\"#generator\">generator</a><a href=\"#metrics\">metrics</a></nav>\n"
 	       "<main>\n");
 	section_test_type(b, r);
+	section_capacity(b, r);
 	section_over_time(b, r);
 	section_target(b, r);
 	section_bottleneck(b, r);

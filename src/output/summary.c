@@ -492,6 +492,45 @@ static void print_test_type(FILE *f, const struct result *r, const struct palett
 	    fprintf(f, "    - %s\n", json_string_value(fi));
 }
 
+/* The USL fit of a sweep (analyses.capacity, analysis/usl.h), in three lines. */
+static void print_capacity(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *c = json_object_get(r->analyses, "capacity");
+	if (!json_is_object(c))
+		return;
+	const char *limit = json_string_value(json_object_get(c, "limit"));
+	double nstar = jnum(c, "nStar"), xmax = jnum(c, "xMax");
+	fprintf(f, "\n  %sSCALABILITY%s (Universal Scalability Law, fitted to the steps)\n",
+	        p->bold, p->reset);
+	const char *error = json_string_value(json_object_get(c, "error"));
+	if (error) {
+		fprintf(f, "    not fitted: %s\n", error);
+		return;
+	}
+	fprintf(f,
+	        "    sigma (contention) %.4g   kappa (coherency) %.4g   lambda %.4g/s per VU   "
+	        "R2 %.3f\n",
+	        jnum(c, "sigma"), jnum(c, "kappa"), jnum(c, "lambda"), jnum(c, "r2"));
+	if (isfinite(nstar) && isfinite(xmax))
+		fprintf(f, "    peak %.4g/s at N* = %.3g VUs%s%s%s\n", xmax, nstar,
+		        limit ? " (" : "", limit ? limit : "", limit ? "-limited)" : "");
+	else if (isfinite(xmax))
+		fprintf(f, "    levels off at %.4g/s (no retrograde term)%s%s%s\n", xmax,
+		        limit ? " (" : "", limit ? limit : "", limit ? "-limited)" : "");
+	/* the sweep stopped before the knee: the peak is the model's guess, not a measurement */
+	double top = 0;
+	size_t i;
+	const json_t *e;
+	json_array_foreach(json_object_get(c, "points"), i, e) top = MAX(top, jnum(e, "x"));
+	if (top > 0 && isfinite(xmax) && xmax > 1.25 * top)
+		fprintf(f,
+		        "    %sthe peak is an extrapolation%s: the best level measured served "
+		        "%.4g/s; sweep higher concurrency to place it\n",
+		        p->warn, p->reset, top);
+	fprintf(f, "    next: stampede capacity fit RESULT.json --out json=usl.json, then "
+	           "stampede capacity plan --model usl.json\n");
+}
+
 /* The checks of group path g, then its child groups, depth first. */
 static void print_group(FILE *f, const struct result *r, const struct palette *p, const char *g,
                         int depth)
@@ -567,6 +606,7 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 	}
 	print_thresholds(f, r, p);
 	print_test_type(f, r, p);
+	print_capacity(f, r, p);
 	print_target(f, r, p);
 	print_scrape(f, r, p);
 	print_bottleneck(f, r, p);

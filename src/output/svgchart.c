@@ -24,6 +24,7 @@ struct svgchart_line {
 	const char *label;
 	const char *color;
 	bool dashed;
+	bool points; /* markers only, no polyline: measured points under a fitted curve */
 	int n, cap;
 	double *x, *y; /* NAN y: a gap */
 };
@@ -204,6 +205,12 @@ void svgchart_line_color(struct svgchart_line *l, const char *color)
 {
 	if (l)
 		l->color = color;
+}
+
+void svgchart_line_points(struct svgchart_line *l, bool points)
+{
+	if (l)
+		l->points = points;
 }
 
 void svgchart_line_dashed(struct svgchart_line *l, bool dashed)
@@ -409,7 +416,7 @@ static void chart_bands(struct buf *b, const struct svgchart *c, double xtop)
 static void chart_polyline(struct buf *b, const struct svgchart_line *l, double xtop, double ytop)
 {
 	bool open = false;
-	for (int k = 0; k < l->n; k++) {
+	for (int k = 0; k < l->n && !l->points; k++) {
 		if (!isfinite(l->y[k]) || !isfinite(l->x[k])) {
 			if (open)
 				put(b, "\"/>\n");
@@ -425,12 +432,13 @@ static void chart_polyline(struct buf *b, const struct svgchart_line *l, double 
 	}
 	if (open)
 		put(b, "\"/>\n");
-	if (l->n > 40)
+	if (l->n > 40 && !l->points)
 		return;
 	for (int k = 0; k < l->n; k++)
 		if (isfinite(l->y[k]) && isfinite(l->x[k]))
-			buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
-			           px_of(l->x[k], xtop), py_of(l->y[k], ytop), l->color);
+			buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\"/>",
+			           px_of(l->x[k], xtop), py_of(l->y[k], ytop),
+			           l->points ? "4.5" : "2.5", l->color);
 	put(b, "\n");
 }
 
@@ -438,7 +446,12 @@ static void chart_legend(struct buf *b, const struct svgchart *c)
 {
 	put(b, "<div class=\"legend\">");
 	for (int i = 0; i < c->nlines; i++) {
-		if (c->lines[i].dashed)
+		if (c->lines[i].points)
+			buf_printf(b,
+			           "<span><i style=\"background:%s;width:9px;height:9px;"
+			           "border-radius:50%%\"></i>",
+			           c->lines[i].color);
+		else if (c->lines[i].dashed)
 			buf_printf(b, "<span><i class=\"dash\" style=\"border-color:%s\"></i>",
 			           c->lines[i].color);
 		else

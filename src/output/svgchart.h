@@ -85,6 +85,10 @@ void svgchart_add(struct svgchart_line *l, double x, double y);
 void svgchart_line_color(struct svgchart_line *l, const char *color);
 void svgchart_line_dashed(struct svgchart_line *l, bool dashed);
 
+/* Draw l as its points only (circles, no line between them): measurements under a fitted
+ * curve. */
+void svgchart_line_points(struct svgchart_line *l, bool points);
+
 /* Multiply l's y values so far by k (bytes to MB, a machine's % to % of one core). */
 void svgchart_line_scale(struct svgchart_line *l, double k);
 

@@ -12,7 +12,7 @@ What this test expects of the tour (keep it when editing README.md):
 - ports 8080 and 8443 stand for the tour's servers (rewritten to theirs, in URLs and in
   `--monitor-port`); every URL must
   be loopback, and a script gets its target with `-e BASE_URL=`;
-- `--duration`/`-d`, `--stages`/`-s` and `-e TIME_SCALE=` are divided by 10 (durations at
+- `--duration`/`-d`, `--step`, `--stages`/`-s` and `-e TIME_SCALE=` are divided by 10 (durations at
   least 1 s) so that the module stays well under 90 s.
 """
 
@@ -170,7 +170,7 @@ def rewrite(step, ports):
     words = list(step.words)
     out = [BIN]
     i = 1
-    value_of = {"--duration": shorter, "-d": shorter, "--stages": shorter_stages,
+    value_of = {"--duration": shorter, "-d": shorter, "--step": shorter, "--stages": shorter_stages,
                 "-s": shorter_stages, "--stage": shorter_stages}
     urls = 0
     while i < len(words):

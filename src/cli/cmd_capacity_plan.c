@@ -1,0 +1,433 @@
+/* cmd_capacity_plan.c: `stampede capacity plan`: growth against a headroom buffer, the 2x,
+ * 5x, 10x scenarios, triggers and cost (analysis/capplan.h, docs/capacity.md). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis/capplan.h"
+#include "analysis/usl.h"
+#include "cli/capacity_cli.h"
+#include "cli/cli_opts.h"
+#include "engine/run.h"
+#include "output/capacity_report.h"
+#include "util/common.h"
+#include "util/escape.h"
+#include "util/outfile.h"
+
+#define PLAN_OUTS_MAX  4
+#define MODEL_FILE_MAX (64u << 20)
+#define CURRENCY_MAX   16
+
+void cmd_capacity_plan_usage(void)
+{
+	printf(
+	    "usage: stampede capacity plan --current-rps R (--current-util P%% | --model "
+	    "FIT.json)\n"
+	    "                              --growth G [flags]\n\n"
+	    "Plan capacity: project today's peak load at a monthly growth rate against a\n"
+	    "headroom buffer (never run above it under normal load), and give the month each\n"
+	    "trigger is crossed, the scaling schedule, and for each growth scenario (2x, 5x,\n"
+	    "10x and yours) the instances needed at the buffer, their cost and what must\n"
+	    "change before each threshold.\n\n"
+	    "  --current-rps R          today's peak load in requests per second\n"
+	    "  --current-util P%%        today's utilisation at that peak (e.g. 55%%): capacity\n"
+	    "                           at 100%% = R / P\n"
+	    "  --model FILE             instead of --current-util: a USL fit (`capacity fit\n"
+	    "                           --out json=FILE`, or a sweep's result file); its X_max\n"
+	    "                           is one instance's capacity\n"
+	    "  --model-over KIND        what the model's N counts: concurrency (of one\n"
+	    "                           instance; default) or instances (of a cluster: past\n"
+	    "                           N* more instances do not help)\n"
+	    "  --growth G               growth rate: 15%%/month (also /week, /quarter, /year,\n"
+	    "                           converted to the compound monthly rate; 0%% for none)\n"
+	    "  --buffer P%%              the headroom buffer (default 70%%)\n"
+	    "  --warn P%%                the earlier warning trigger (default: the buffer\n"
+	    "                           minus 10 points)\n"
+	    "  --horizon N              months to project (default 12, at most %d)\n"
+	    "  --instances N            instances carrying today's load (default 1)\n"
+	    "  --scenario K             a growth scenario besides 2x, 5x, 10x, e.g. 3x\n"
+	    "                           (repeatable)\n"
+	    "  --cost-per-instance C    0.17/h, 4/day, 120/month or 1440/year: costs are shown\n"
+	    "                           per month of 730 h, in the same (any) currency unit\n"
+	    "  --currency TEXT          the unit's name for the outputs (e.g. USD)\n"
+	    "  --optimise P%%            also plan hot paths made P%% cheaper per request\n"
+	    "  --out FORMAT=FILE        also write FORMAT: json, markdown (the capacity\n"
+	    "                           planning document; repeatable; - is stdout)\n"
+	    "  -q, --quiet              no table on stdout\n"
+	    "      --no-color           no colours (also NO_COLOR)\n"
+	    "  -h, --help               this help\n\n"
+	    "example: stampede capacity plan --current-rps 1000 --current-util 55%% \\\n"
+	    "             --buffer 70%% --growth 15%%/month --horizon 12\n\n"
+	    "exit codes: 0 planned (also when already over the buffer: the plan says so),\n"
+	    "            104 invalid flags or input, 110 an --out file could not be written\n",
+	    CAPPLAN_HORIZON_MAX);
+}
+
+enum {
+	OPT_RPS = 400,
+	OPT_UTIL,
+	OPT_BUFFER,
+	OPT_WARN,
+	OPT_GROWTH,
+	OPT_HORIZON,
+	OPT_INSTANCES,
+	OPT_SCENARIO,
+	OPT_COST,
+	OPT_CURRENCY,
+	OPT_OPTIMISE,
+	OPT_MODEL,
+	OPT_MODEL_OVER,
+	OPT_OUT,
+	OPT_NO_COLOR,
+};
+
+static const struct option long_opts[] = {
+	{ "current-rps", required_argument, NULL, OPT_RPS },
+	{ "current-util", required_argument, NULL, OPT_UTIL },
+	{ "buffer", required_argument, NULL, OPT_BUFFER },
+	{ "warn", required_argument, NULL, OPT_WARN },
+	{ "growth", required_argument, NULL, OPT_GROWTH },
+	{ "horizon", required_argument, NULL, OPT_HORIZON },
+	{ "instances", required_argument, NULL, OPT_INSTANCES },
+	{ "scenario", required_argument, NULL, OPT_SCENARIO },
+	{ "cost-per-instance", required_argument, NULL, OPT_COST },
+	{ "currency", required_argument, NULL, OPT_CURRENCY },
+	{ "optimise", required_argument, NULL, OPT_OPTIMISE },
+	{ "optimize", required_argument, NULL, OPT_OPTIMISE },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "model-over", required_argument, NULL, OPT_MODEL_OVER },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+struct plan_cli {
+	struct capplan_in in;
+	const char *model_path;
+	struct {
+		const char *format, *path;
+	} outs[PLAN_OUTS_MAX];
+	int nouts;
+	bool quiet, color;
+};
+
+static int parse_percent_flag(const char *flag, const char *arg, double lo, bool lo_open, double hi,
+                              bool hi_open, double *out)
+{
+	double v;
+	char why[96];
+	snprintf(why, sizeof(why), "a percentage %s%g%%, %g%%%s, such as 55%%",
+	         lo_open ? "in (" : "in [", lo * 100, hi * 100, hi_open ? ")" : "]");
+	if (capplan_parse_percent(arg, &v) < 0 || (lo_open ? v <= lo : v < lo) ||
+	    (hi_open ? v >= hi : v > hi))
+		return cli_bad_value(flag, arg, why);
+	*out = v;
+	return 0;
+}
+
+static int parse_out(struct plan_cli *c, const char *arg)
+{
+	static const char *const formats[] = { "json", "markdown" };
+	const char *eq = strchr(arg, '=');
+	if (c->nouts == PLAN_OUTS_MAX) {
+		fprintf(stderr, "stampede capacity plan: at most %d --out\n", PLAN_OUTS_MAX);
+		return -EINVAL;
+	}
+	if (!eq || eq == arg || !eq[1])
+		return cli_bad_value("--out", arg, "give FORMAT=FILE (json, markdown)");
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
+		if (strlen(formats[i]) == (size_t)(eq - arg) &&
+		    !strncmp(arg, formats[i], eq - arg)) {
+			c->outs[c->nouts].format = formats[i];
+			c->outs[c->nouts++].path = eq + 1;
+			return 0;
+		}
+	return cli_bad_value("--out", arg, "the formats are json and markdown");
+}
+
+static int parse_whole(const char *flag, const char *arg, int64_t lo, int64_t hi, int *out)
+{
+	int64_t v;
+	char why[64];
+	snprintf(why, sizeof(why), "a whole number from %lld to %lld", (long long)lo,
+	         (long long)hi);
+	if (!cli_decimal(arg, -1) || strchr(arg, '.') || parse_int64(arg, lo, hi, &v) < 0)
+		return cli_bad_value(flag, arg, why);
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_currency(struct plan_cli *c, const char *arg)
+{
+	size_t n = strlen(arg);
+	char *fixed = utf8_fix(arg);
+	bool ok = n > 0 && n <= CURRENCY_MAX && !fixed;
+	free(fixed);
+	for (const unsigned char *p = (const unsigned char *)arg; ok && *p; p++)
+		ok = *p >= 0x20 && *p != 0x7f;
+	if (!ok)
+		return cli_bad_value("--currency", arg, "1 to 16 bytes of printable UTF-8 text");
+	c->in.currency = arg;
+	return 0;
+}
+
+static int one_flag(struct plan_cli *c, int opt, const char *arg)
+{
+	double v;
+	switch (opt) {
+	case OPT_RPS:
+		if (!cli_decimal(arg, -1) || parse_double(arg, &v) < 0 || v <= 0 ||
+		    v > CAPPLAN_RPS_MAX)
+			return cli_bad_value("--current-rps", arg,
+			                     "requests per second above 0 (at most 1e12)");
+		c->in.current_rps = v;
+		return 0;
+	case OPT_UTIL:
+		return parse_percent_flag("--current-util", arg, 0, true, 1, false,
+		                          &c->in.current_util);
+	case OPT_BUFFER:
+		return parse_percent_flag("--buffer", arg, 0, true, 1, false, &c->in.buffer);
+	case OPT_WARN:
+		return parse_percent_flag("--warn", arg, 0, true, 1, true, &c->in.warn);
+	case OPT_OPTIMISE:
+		return parse_percent_flag("--optimise", arg, 0, false, 1, true, &c->in.optimise);
+	case OPT_GROWTH:
+		if (capplan_parse_growth(arg, &c->in.growth) < 0 ||
+		    c->in.growth > CAPPLAN_GROWTH_MAX)
+			return cli_bad_value("--growth", arg,
+			                     "a rate from 0% to 1000% a month, given per month, "
+			                     "week, quarter or year, "
+			                     "such as 15%/month");
+		return 0;
+	case OPT_HORIZON:
+		return parse_whole("--horizon", arg, 1, CAPPLAN_HORIZON_MAX, &c->in.horizon);
+	case OPT_INSTANCES:
+		return parse_whole("--instances", arg, 1, CAPPLAN_INSTANCES_MAX, &c->in.instances);
+	case OPT_SCENARIO:
+		if (capplan_parse_multiple(arg, &v) < 0 || v > CAPPLAN_MULTIPLE_MAX)
+			return cli_bad_value("--scenario", arg,
+			                     "a multiple of today's load above 0, such as 3x");
+		if (capplan_add_scenario(&c->in, v) < 0) {
+			fprintf(stderr, "stampede capacity plan: at most %d scenarios\n",
+			        CAPPLAN_SCENARIOS_MAX);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_COST:
+		if (capplan_parse_cost(arg, &c->in.cost_month) < 0 ||
+		    c->in.cost_month > CAPPLAN_COST_MAX)
+			return cli_bad_value(
+			    "--cost-per-instance", arg,
+			    "an amount per hour, day, month or year, such as 0.17/h "
+			    "or 120/month");
+		return 0;
+	case OPT_CURRENCY:
+		return parse_currency(c, arg);
+	case OPT_MODEL:
+		c->model_path = arg;
+		return 0;
+	case OPT_MODEL_OVER:
+		if (!strcmp(arg, "concurrency"))
+			c->in.over = CAPPLAN_OVER_CONCURRENCY;
+		else if (!strcmp(arg, "instances"))
+			c->in.over = CAPPLAN_OVER_INSTANCES;
+		else
+			return cli_bad_value("--model-over", arg, "concurrency or instances");
+		return 0;
+	case OPT_OUT:
+		return parse_out(c, arg);
+	case OPT_NO_COLOR:
+		c->color = false;
+		return 0;
+	case 'q':
+		c->quiet = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* The fit in a document: the fit itself ({"model": "usl", ...}), or under "fit", "usl",
+ * "capacity", or a result file's analyses.capacity (a sweep's). */
+static int find_fit(const json_t *doc, struct usl_fit *fit, char *err, size_t errlen)
+{
+	const json_t *an = json_object_get(json_object_get(doc, "analyses"), "capacity");
+	const json_t *cand[] = { doc,
+		                 json_object_get(doc, "fit"),
+		                 json_object_get(doc, "usl"),
+		                 json_object_get(doc, "capacity"),
+		                 an,
+		                 json_object_get(an, "fit"),
+		                 json_object_get(an, "usl") };
+	char first[256] = "";
+	for (size_t i = 0; i < ARRAY_SIZE(cand); i++) {
+		if (!json_is_object(cand[i]) || !json_object_get(cand[i], "sigma"))
+			continue;
+		if (usl_from_json(cand[i], fit, err, errlen) == 0)
+			return 0;
+		if (!*first)
+			snprintf(first, sizeof(first), "%s", err);
+	}
+	const char *failed = json_string_value(json_object_get(an, "error"));
+	if (!*first && failed) {
+		snprintf(err, errlen, "the sweep's USL fit failed: %s", failed);
+		return -1;
+	}
+	snprintf(err, errlen, "%s",
+	         *first ? first
+	                : "no USL fit in it (expected the JSON of "
+	                  "`stampede capacity fit --out json=FILE`)");
+	return -1;
+}
+
+static int load_model(const char *path, struct usl_fit *fit)
+{
+	char *text = NULL, err[256];
+	size_t len;
+	int rc = read_file_max(path, MODEL_FILE_MAX, &text, &len);
+	if (rc < 0) {
+		fprintf(stderr, "stampede capacity plan: --model %s: %s\n", path,
+		        read_file_strerror(rc));
+		return -EINVAL;
+	}
+	json_error_t je;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (!doc) {
+		fprintf(stderr, "stampede capacity plan: --model %s: not JSON (line %d: %s)\n",
+		        path, je.line, je.text);
+		return -EINVAL;
+	}
+	rc = find_fit(doc, fit, err, sizeof(err));
+	json_decref(doc);
+	if (rc < 0) {
+		fprintf(stderr, "stampede capacity plan: --model %s: %s\n", path, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_outs(const struct plan_cli *c)
+{
+	char err[512];
+	for (int i = 0; i < c->nouts; i++) {
+		if (strcmp(c->outs[i].path, "-") &&
+		    outfile_check(c->outs[i].path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede capacity plan: --out %s=%s: %s\n",
+			        c->outs[i].format, c->outs[i].path, err);
+			return -EINVAL;
+		}
+		if (c->model_path && outfile_same(c->model_path, c->outs[i].path)) {
+			fprintf(stderr,
+			        "stampede capacity plan: --out %s=%s is the --model file: writing "
+			        "there would replace it; choose another file\n",
+			        c->outs[i].format, c->outs[i].path);
+			return -EINVAL;
+		}
+		for (int k = 0; k < i; k++)
+			if (outfile_same(c->outs[k].path, c->outs[i].path)) {
+				fprintf(
+				    stderr,
+				    "stampede capacity plan: --out %s=%s and --out %s=%s are one "
+				    "file\n",
+				    c->outs[k].format, c->outs[k].path, c->outs[i].format,
+				    c->outs[i].path);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+static int write_outs(const struct plan_cli *c, const json_t *doc)
+{
+	int rc = 0;
+	for (int i = 0; i < c->nouts; i++) {
+		char err[512];
+		char *text = !strcmp(c->outs[i].format, "json")
+		                 ? json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(15))
+		                 : capacity_plan_markdown(doc);
+		size_t len = text ? strlen(text) : 0;
+		if (text && !strcmp(c->outs[i].format, "json")) { /* end with a newline */
+			text = xrealloc(text, len + 2);
+			text[len++] = '\n';
+			text[len] = '\0';
+		}
+		if (!text || outfile_write(c->outs[i].path, text, len, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede capacity plan: --out %s=%s: %s\n",
+			        c->outs[i].format, c->outs[i].path, text ? err : "out of memory");
+			rc = -1;
+		} else if (strcmp(c->outs[i].path, "-")) {
+			fprintf(stderr, "stampede capacity plan: wrote %s\n", c->outs[i].path);
+		}
+		free(text);
+	}
+	return rc;
+}
+
+static void stamp(json_t *doc)
+{
+	char iso[40];
+	time_t t = time(NULL);
+	struct tm tm;
+	if (gmtime_r(&t, &tm) && strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		json_object_set_new(doc, "generated", json_string(iso));
+}
+
+int cmd_capacity_plan(int argc, char **argv)
+{
+	struct plan_cli c = { 0 };
+	struct usl_fit fit;
+	char err[512];
+	int opt;
+	const char *nc = getenv("NO_COLOR"); /* no-color.org: set and not empty */
+	capplan_in_default(&c.in);
+	c.color = isatty(STDOUT_FILENO) && !(nc && *nc);
+	optind = 1;
+	while ((opt = cli_getopt_long(argc, argv, ":hq", long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			cmd_capacity_plan_usage();
+			return EXIT_OK;
+		}
+		if (opt == '?' || opt == ':') {
+			cli_opt_report("capacity");
+			return EXIT_INVALID_CONFIG;
+		}
+		if (one_flag(&c, opt, optarg) != 0)
+			return EXIT_INVALID_CONFIG;
+	}
+	if (optind < argc) {
+		fprintf(stderr,
+		        "stampede capacity plan: unexpected argument '%.200s' (the plan takes only "
+		        "flags; see 'stampede help capacity')\n",
+		        argv[optind]);
+		return EXIT_INVALID_CONFIG;
+	}
+	if (c.model_path) {
+		if (load_model(c.model_path, &fit) < 0)
+			return EXIT_INVALID_CONFIG;
+		c.in.model = &fit;
+	}
+	if (check_outs(&c) < 0)
+		return EXIT_INVALID_CONFIG;
+	struct capplan *plan = xmalloc(sizeof(*plan));
+	if (capplan_compute(&c.in, plan, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede capacity plan: %s\n", err);
+		free(plan);
+		return EXIT_INVALID_CONFIG;
+	}
+	json_t *doc = capplan_json(plan);
+	free(plan);
+	stamp(doc);
+	int rc = EXIT_OK;
+	if (!c.quiet && capacity_plan_text(stdout, doc, c.color) < 0)
+		rc = EXIT_OUTPUT_FAILED;
+	if (write_outs(&c, doc) < 0)
+		rc = EXIT_OUTPUT_FAILED;
+	json_decref(doc);
+	return rc;
+}
