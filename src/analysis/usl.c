@@ -279,6 +279,20 @@ static void derive(struct usl_fit *f)
 	}
 }
 
+/* The fit's measured figures from p[0..n) (struct usl_fit). */
+static void measured(struct usl_fit *f, const struct usl_point *p, int n)
+{
+	f->x_measured = f->n_measured = f->n_top = f->x_at_top = NAN;
+	for (int i = 0; i < n; i++) {
+		if (!isfinite(p[i].n) || !isfinite(p[i].x))
+			continue;
+		if (!(p[i].x <= f->x_measured))
+			f->x_measured = p[i].x, f->n_measured = p[i].n;
+		if (!(p[i].n <= f->n_top))
+			f->n_top = p[i].n, f->x_at_top = p[i].x;
+	}
+}
+
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -379,6 +393,7 @@ int usl_fit(const struct usl_point *p, int n, struct usl_fit *out, char *err, si
 	gsl_set_error_handler(old);
 	f.r2 = sst > 0 ? 1 - best.ssr / sst : NAN;
 	derive(&f);
+	measured(&f, p, n);
 	*out = f;
 	return 0;
 }
@@ -458,6 +473,10 @@ json_t *usl_json(const struct usl_fit *f, const struct usl_point *p, int n)
 	json_object_set_new(j, "limit", json_string(f->limit ? f->limit : "linear"));
 	json_object_set_new(j, "npoints", json_integer(f->npoints));
 	json_object_set_new(j, "iterations", json_integer(f->iterations));
+	json_object_set_new(j, "xMeasured", num(f->x_measured));
+	json_object_set_new(j, "nMeasured", num(f->n_measured));
+	json_object_set_new(j, "nTop", num(f->n_top));
+	json_object_set_new(j, "xAtTop", num(f->x_at_top));
 	for (int i = 0; p && i < n; i++) {
 		double fitted = usl_throughput(f, p[i].n);
 		json_array_append_new(
@@ -523,8 +542,178 @@ int usl_from_json(const json_t *j, struct usl_fit *out, char *err, size_t errlen
 	    json_integer_value(it) <= FIT_MAXITER)
 		f.iterations = (int)json_integer_value(it);
 	derive(&f);
+	/* the measured figures: as written, else from the points, else unknown */
+	const char *mk[] = { "xMeasured", "nMeasured", "nTop", "xAtTop" };
+	double *md[] = { &f.x_measured, &f.n_measured, &f.n_top, &f.x_at_top };
+	bool all = true;
+	for (size_t i = 0; i < ARRAY_SIZE(mk); i++)
+		if (get_num(j, mk[i], false, md[i]) < 0 || !isfinite(*md[i]) || *md[i] <= 0)
+			all = false;
+	if (!all) {
+		struct usl_point pts[USL_POINTS_MAX];
+		int k = 0;
+		size_t i;
+		const json_t *e;
+		json_array_foreach(json_object_get(j, "points"), i, e)
+		{
+			double pn, px;
+			if (k < USL_POINTS_MAX && get_num(e, "n", false, &pn) == 0 &&
+			    get_num(e, "x", false, &px) == 0 && pn > 0 && px > 0 && isfinite(pn) &&
+			    isfinite(px))
+				pts[k++] = (struct usl_point){ .n = pn, .x = px, .r = NAN };
+		}
+		measured(&f, pts, k);
+	}
 	*out = f;
 	return 0;
+}
+
+/* ---- what the fit says -------------------------------------------------------------- */
+
+#define FEW_POINTS     6    /* fewer: R's usl warns too ("the result might not be accurate") */
+#define POOR_R2        0.9  /* below: the curve does not describe the points */
+#define FAR_BELOW_PEAK 0.5  /* the largest measured N under this share of N*: extrapolated */
+#define ERRORS_NOTED   0.01 /* a step with more failed responses than this is noted */
+#define LEVEL_OFF      0.95 /* X at the largest N at least this share of the best: no fall */
+
+static const char *g4(double v, char *s, size_t len)
+{
+	snprintf(s, len, "%.4g", v);
+	return s;
+}
+
+void usl_verdict(const struct usl_fit *f, const char *unit, char *out, size_t size)
+{
+	char a[32], b[32], c[32], d[32];
+	unit = unit ? unit : "";
+	bool seen = isfinite(f->x_measured) && isfinite(f->n_top) && isfinite(f->x_at_top);
+	bool coherency = f->limit && !strcmp(f->limit, "coherency");
+	if (f->n_star <= 1) {
+		snprintf(out, size,
+		         "throughput is highest at N = 1 (X ≈ %s%s): added concurrency only costs",
+		         g4(f->x_max, a, sizeof(a)), unit);
+	} else if (coherency && seen && f->n_top > f->n_star &&
+	           f->x_at_top >= LEVEL_OFF * f->x_measured) {
+		/* measured past N*, and no fall: a plateau the curve rounds into a peak */
+		snprintf(
+		    out, size,
+		    "throughput levels off at about %s%s (measured from N = %s to %s); the fit "
+		    "puts a peak of X_max ≈ %s%s at N* ≈ %.0f, but no measured level shows "
+		    "the fall past it: a saturated resource (contention: a pool, a lock, a "
+		    "core) rather than coherency",
+		    g4(f->x_measured, a, sizeof(a)), unit, g4(f->n_measured, b, sizeof(b)),
+		    g4(f->n_top, c, sizeof(c)), g4(f->x_max, d, sizeof(d)), unit, f->n_star);
+	} else if (coherency && seen && f->n_top > f->n_star) {
+		snprintf(
+		    out, size,
+		    "coherency-limited: throughput peaks at N* ≈ %.0f (X_max ≈ %s%s) and falls "
+		    "beyond it (measured: %s%s at N = %s, down from %s%s)",
+		    f->n_star, g4(f->x_max, a, sizeof(a)), unit, g4(f->x_at_top, b, sizeof(b)),
+		    unit, g4(f->n_top, c, sizeof(c)), g4(f->x_measured, d, sizeof(d)), unit);
+	} else if (coherency) {
+		snprintf(
+		    out, size,
+		    "coherency-limited by the fit: a peak of X_max ≈ %s%s at N* ≈ %.0f, beyond "
+		    "the measured levels%s%s%s (an extrapolation: measure past N* to confirm "
+		    "it)",
+		    g4(f->x_max, a, sizeof(a)), unit, f->n_star, seen ? " (up to N = " : "",
+		    seen ? g4(f->n_top, b, sizeof(b)) : "", seen ? ")" : "");
+	} else if (f->limit && !strcmp(f->limit, "contention")) {
+		snprintf(
+		    out, size,
+		    "contention-limited: throughput levels off towards X_max = λ/σ ≈ %s%s as N "
+		    "grows, without a peak (κ = 0); half of it at N ≈ %s",
+		    g4(f->x_max, a, sizeof(a)), unit,
+		    g4(usl_concurrency_for(f, f->x_max / 2), b, sizeof(b)));
+	} else {
+		snprintf(out, size,
+		         "linear: neither contention nor coherency shows over the measured range; "
+		         "X grows by λ ≈ %s%s per unit of N",
+		         g4(f->lambda, a, sizeof(a)), unit);
+	}
+}
+
+int usl_warnings(const struct usl_fit *f, const struct usl_point *p, int n, const char *unit,
+                 double worst_errors, double worst_errors_n, char (*out)[USL_WARNING_LEN], int max)
+{
+	int k = 0;
+	char a[32], b[32];
+	unit = unit ? unit : "";
+#define WARN(...)                                                                                  \
+	do {                                                                                       \
+		if (k < max)                                                                       \
+			snprintf(out[k++], USL_WARNING_LEN, __VA_ARGS__);                          \
+	} while (0)
+	double nmax = 0, xmax = 0;
+	for (int i = 0; i < n; i++) {
+		nmax = MAX(nmax, p[i].n);
+		xmax = MAX(xmax, p[i].x);
+	}
+	bool coherency = f->limit && !strcmp(f->limit, "coherency");
+	bool contention = f->limit && !strcmp(f->limit, "contention");
+	bool far_peak = coherency && f->n_star > 1 && nmax < FAR_BELOW_PEAK * f->n_star;
+	bool far_ceiling = contention && xmax < FAR_BELOW_PEAK * f->x_max;
+	if (worst_errors > ERRORS_NOTED && isfinite(worst_errors_n))
+		WARN("the step at N = %s had %.1f%% failed responses: the fit counts only the good "
+		     "ones, but failures change the load the target sees",
+		     g4(worst_errors_n, a, sizeof(a)), 100 * worst_errors);
+	else if (worst_errors > ERRORS_NOTED)
+		WARN("a step had %.1f%% failed responses: the fit counts only the good ones, but "
+		     "failures change the load the target sees",
+		     100 * worst_errors);
+	if (n < FEW_POINTS)
+		WARN("only %d points: σ, κ and λ rest on few measurements (%d or more concurrency "
+		     "levels make them firmer)",
+		     n, FEW_POINTS);
+	if (isfinite(f->r2) && f->r2 < POOR_R2)
+		WARN("R² = %.3f (below %.1f): the USL describes these points poorly (noisy steps, "
+		     "errors, or a system that changed during the run)",
+		     f->r2, POOR_R2);
+	if (far_peak)
+		WARN("every measured N is far below N* ≈ %.0f (the largest is %s): the peak is an "
+		     "extrapolation; measure up to about N* to confirm it",
+		     f->n_star, g4(nmax, a, sizeof(a)));
+	if (far_ceiling)
+		WARN("the measured X stays below half of X_max ≈ %s%s: the ceiling is an "
+		     "extrapolation; measure at higher N to confirm it",
+		     g4(f->x_max, a, sizeof(a)), unit);
+	if (xmax > 0 && isfinite(f->x_max) && f->x_max > 1.05 * xmax && !far_peak && !far_ceiling)
+		WARN("X_max ≈ %s%s is %.0f%% above the best measured X (%s%s): `capacity plan` "
+		     "takes the measured one as 100%%",
+		     g4(f->x_max, a, sizeof(a)), unit, 100 * (f->x_max / xmax - 1),
+		     g4(xmax, b, sizeof(b)), unit);
+	if (f->kappa > 0 && isfinite(f->se_kappa) && f->se_kappa >= f->kappa)
+		WARN("κ is within one standard error of 0: these points do not establish the "
+		     "retrograde part (N* is uncertain)");
+	struct usl_littles l;
+	usl_littles(p, n, &l);
+	if (l.known && !l.agree && l.ratio_min < 1 - USL_LITTLE_TOLERANCE)
+		WARN("Little's law: X·R is %.0f%% to %.0f%% of N (off by more than %.0f%%): the "
+		     "VUs spend time outside the measured response time (think time, client-side "
+		     "work, or a queue outside the measured path), so N overstates the "
+		     "concurrency the target sees",
+		     100 * l.ratio_min, 100 * l.ratio_max, 100 * USL_LITTLE_TOLERANCE);
+	else if (l.known && !l.agree)
+		WARN("Little's law: X·R is up to %.0f%% of N (off by more than %.0f%%): more "
+		     "requests in service than N allows; R counts time outside the service, N is "
+		     "not the concurrency, or R is not in seconds%s",
+		     100 * l.ratio_max, 100 * USL_LITTLE_TOLERANCE,
+		     l.ratio_max > 100 ? " (it looks like milliseconds)" : "");
+#undef WARN
+	return k;
+}
+
+void usl_json_notes(json_t *j, const struct usl_fit *f, const struct usl_point *p, int n,
+                    const char *unit, double worst_errors, double worst_errors_n)
+{
+	char v[512], w[8][USL_WARNING_LEN];
+	usl_verdict(f, unit, v, sizeof(v));
+	json_object_set_new(j, "verdict", json_string(v));
+	int k = usl_warnings(f, p, n, unit, worst_errors, worst_errors_n, w, 8);
+	json_t *a = json_array();
+	for (int i = 0; i < k; i++)
+		json_array_append_new(a, json_string(w[i]));
+	json_object_set_new(j, "warnings", a);
 }
 
 /* ---- inputs ------------------------------------------------------------------------- */
@@ -536,12 +725,12 @@ int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max,
 		return fail(err, errlen, "no test-type analysis (a run with --type)");
 	const char *model = json_string_value(json_object_get(test_type, "model"));
 	const char *type = json_string_value(json_object_get(test_type, "type"));
-	if (!model || strcmp(model, "closed"))
-		return fail(
-		    err, errlen,
-		    "the %s run used the %s model: the USL needs a closed-model run (a fixed "
-		    "number of VUs per step)",
-		    type ? type : "test-type", model ? model : "unknown");
+	bool open = model && !strcmp(model, "open");
+	if (!model || (strcmp(model, "closed") && !open))
+		return fail(err, errlen,
+		            "the %s run's model is %s: the USL needs steps of a closed-model run "
+		            "(VUs) or an open-model one (concurrency by Little's law)",
+		            type ? type : "test-type", model ? model : "unknown");
 	const json_t *steps = json_object_get(test_type, "steps");
 	if (!json_is_array(steps))
 		return fail(err, errlen, "the %s run has no steps", type ? type : "test-type");
@@ -552,14 +741,19 @@ int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max,
 	{
 		double n, x, mean;
 		/* a ramp's row (offeredFrom/offeredTo) has no single concurrency */
+		/* the good responses: a failing target answers fast, and its errors are not
+		 * capacity (a step of refused connections serves nothing) */
 		if (!json_is_object(row) || json_object_get(row, "offeredFrom") ||
 		    get_num(row, "offered", false, &n) < 0 ||
-		    get_num(row, "throughput", false, &x) < 0)
-			continue;
-		if (!(isfinite(n) && n > 0 && isfinite(x) && x > 0))
+		    (get_num(row, "goodThroughput", false, &x) < 0 &&
+		     get_num(row, "throughput", false, &x) < 0))
 			continue;
 		if (get_num(row, "mean", true, &mean) < 0 || !(mean >= 0) || !isfinite(mean))
 			mean = NAN;
+		if (open) /* Little's law: the mean number of requests in service */
+			n = x * mean / 1000;
+		if (!(isfinite(n) && n > 0 && isfinite(x) && x > 0))
+			continue;
 		if (k == max)
 			return fail(err, errlen, "more than %d steps", max);
 		p[k++] = (struct usl_point){ .n = n, .x = x, .r = mean / 1000 };

@@ -63,6 +63,10 @@ struct usl_fit {
 	 * off at λ/σ), "linear" (neither) */
 	const char *limit;
 	int iterations; /* the solver's */
+	/* What was measured (from the points; NAN when unknown, e.g. a fit read back without
+	 * points): the highest X and its N, the largest N and its X. A peak the fit places
+	 * above every measured X, or a fall no measured point shows, is the model's guess. */
+	double x_measured, n_measured, n_top, x_at_top;
 };
 
 /* Fit the USL to p[0..n) (the points' r is not used). Returns 0, or -1 with a one-line
@@ -77,6 +81,26 @@ double usl_throughput(const struct usl_fit *f, double n);
  * it up for whole units): 1 when x <= X(1) = λ; NAN when x is NaN or above the fit's x_max
  * (no concurrency reaches it). */
 double usl_concurrency_for(const struct usl_fit *f, double x);
+
+/* The verdict in one sentence into out ("coherency-limited: throughput peaks at N* ≈ 97
+ * (X_max ≈ 1884/s) and falls beyond it (measured: ...)"), unit X's unit ("/s", or "" for a
+ * CSV of unknown unit). It says what was measured where the fit goes further: a fall past
+ * N* that no measured point shows is called a level-off, a peak beyond the measured
+ * levels an extrapolation. */
+void usl_verdict(const struct usl_fit *f, const char *unit, char *out, size_t size);
+
+/* Warnings about a fit of p[0..n), at most max, each at most USL_WARNING_LEN bytes, into
+ * out; returns how many: few points (< 6), R² < 0.9, a peak or ceiling extrapolated far
+ * past the measurements, κ within one standard error of 0, Little's law off by more than
+ * USL_LITTLE_TOLERANCE (with R known), and a step with more than 1% failed responses
+ * (worst_errors, a fraction, at n = worst_errors_n; NAN when unknown). */
+#define USL_WARNING_LEN 360
+int usl_warnings(const struct usl_fit *f, const struct usl_point *p, int n, const char *unit,
+                 double worst_errors, double worst_errors_n, char (*out)[USL_WARNING_LEN], int max);
+
+/* Add "verdict" (usl_verdict) and "warnings" (usl_warnings) to a fit's JSON object j. */
+void usl_json_notes(json_t *j, const struct usl_fit *f, const struct usl_point *p, int n,
+                    const char *unit, double worst_errors, double worst_errors_n);
 
 /* Little's law on the measured points: with R known, N = X·R counts the requests in
  * service; in a closed model without think time it equals the concurrency N. */
@@ -94,7 +118,8 @@ void usl_littles(const struct usl_point *p, int n, struct usl_littles *out);
 
 /* The fit as JSON (docs/result-format.md, "capacity"): {"model": "usl", "sigma", "kappa",
  * "lambda", "seSigma", "seKappa", "seLambda", "r2", "nStar", "xMax", "limit", "npoints",
- * "iterations", "points": [{"n", "x", "r", "fitted", "residual", "littleN"}...],
+ * "iterations", "xMeasured", "nMeasured", "nTop", "xAtTop" (struct usl_fit's measured
+ * figures), "points": [{"n", "x", "r", "fitted", "residual", "littleN"}...],
  * "littles": {"known", "ratioMin", "ratioMax", "worst", "tolerance", "agree"} or null}, where
  * residual = x − fitted, littleN = x·r (Little's law, N = X·R; null when r is unknown) and
  * littles is usl_littles() (null when no point has r). Non-finite numbers (N* of a
@@ -108,11 +133,15 @@ json_t *usl_json(const struct usl_fit *f, const struct usl_point *p, int n);
  * derived from the coefficients again. Returns 0, or -1 with the reason in err. */
 int usl_from_json(const json_t *j, struct usl_fit *out, char *err, size_t errlen);
 
-/* The points of a stepped closed-model run: analyses.testType of a result (model "closed";
- * each of its "steps" rows gives n = "offered" (VUs), x = "throughput" (responses/s) and
- * r = "mean" (ms, turned into s: NAN when null)); a ramp's rows (with "offeredFrom") and
- * rows without a positive offered or throughput are left out. Returns the number
- * of points, or -1 with the reason in err (not a closed-model stepped run, too few steps). */
+/* The points of a stepped run: analyses.testType of a result, each of its "steps" rows
+ * giving x = "goodThroughput" (responses/s that did not fail; "throughput" in a file without
+ * it) and r = "mean" (ms, turned into s: NAN when null).
+ * In the closed model n = "offered" (VUs). In the open model (a stress test in iterations/s)
+ * the concurrency is not set by the test but follows from Little's law, n = x·r, the mean
+ * number of requests in service: rows without a mean are left out there (and a fit's
+ * Little's-law check says nothing of such points). A ramp's rows (with "offeredFrom") and
+ * rows without a positive n or throughput are left out. Returns the number of points, or
+ * -1 with the reason in err (no steps, too few with throughput). */
 int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max, char *err,
                           size_t errlen);
 

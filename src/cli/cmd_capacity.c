@@ -149,12 +149,12 @@ int cmd_capacity_sweep(int argc, char **argv)
 			} else if (!strcmp(flag, "--up-to")) {
 				char *end;
 				long top = strtol(v, &end, 10);
-				if (!cli_decimal(v, -1) || strchr(v, '.') || *end || top < 4 ||
+				if (!cli_decimal(v, -1) || strchr(v, '.') || *end || top < 3 ||
 				    top > PRESET_VUS_MAX) {
 					free(pass);
 					cli_bad_value(
 					    "--up-to", v,
-					    "a whole number of VUs from 4 (levels 1, 2, 4) up");
+					    "a whole number of VUs from 3 (levels 1, 2, 3) up");
 					return EXIT_INVALID_CONFIG;
 				}
 				nlv = 0;
@@ -173,6 +173,15 @@ int cmd_capacity_sweep(int argc, char **argv)
 			}
 			continue;
 		}
+		if (flag_is(a, "--rate")) {
+			fprintf(
+			    stderr,
+			    "stampede: capacity sweep runs the closed model (VUs at each level): "
+			    "--rate does not apply; an open-model stress test (`run --type stress "
+			    "--rate R`) is fitted too, with N = X.R\n");
+			free(pass);
+			return EXIT_INVALID_CONFIG;
+		}
 		for (size_t k = 0; k < ARRAY_SIZE(owned); k++)
 			if (flag_is(a, owned[k]) && a[0] == '-') {
 				fprintf(
@@ -184,6 +193,13 @@ int cmd_capacity_sweep(int argc, char **argv)
 				free(pass);
 				return EXIT_INVALID_CONFIG;
 			}
+		if (a[0] != '-' && strlen(a) > 4 && !strcmp(a + strlen(a) - 4, ".lua"))
+			fprintf(
+			    stderr,
+			    "stampede: capacity sweep: %.200s's scenarios and options.stages are "
+			    "replaced by the sweep's levels; its default function runs in each "
+			    "VU\n",
+			    a);
 		pass[np++] = argv[i];
 	}
 	if (nlv < 0)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	    "                                   a run against a baseline: regressions\n"
 	    "  stampede capacity sweep|fit|plan|k8s\n"
 	    "                                   scalability (USL), growth plans, autoscalers\n"
-	    "  stampede history add|list|show|baseline --db FILE\n"
+	    "  stampede history add|list|show|trend|baseline|gate --db FILE\n"
 	    "                                   the run history in SQLite (docs/history.md)\n"
 	    "  stampede profile --pid PID       profile a process with perf: a flame graph\n"
 	    "  stampede flamegraph FOLDED       a flame graph of folded stacks (--diff A B)\n"
@@ -81,10 +81,14 @@ static void unknown_command(const char *cmd)
 	usage(stderr);
 }
 
-/* `stampede help [COMMAND]`: the general usage, or the command's; an unknown command is
- * an error (exit 104). */
-static int help(const char *cmd)
+/* `stampede help [COMMAND [SUB]]`: the general usage, or the command's (`help capacity
+ * plan`: the sub-command's); an unknown command is an error (exit 104). */
+static int help(const char *cmd, const char *sub)
 {
+	if (cmd && sub && !strcmp(cmd, "capacity")) { /* `help capacity plan` */
+		char *av[] = { "capacity", (char *)sub, "--help", NULL };
+		return cmd_capacity(3, av);
+	}
 	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0) {
 		usage(stdout);
 		return 0;
@@ -117,7 +121,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
-		return help(argc > 2 ? argv[2] : NULL);
+		return help(argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
 	unknown_command(cmd);
 	return EXIT_INVALID_CONFIG;
 }

@@ -855,41 +855,70 @@ static void section_capacity(struct buf *b, const struct result *r)
 	       lambda = phase_num(c, "lambda"), nstar = phase_num(c, "nStar"),
 	       xmax = phase_num(c, "xMax"), r2 = phase_num(c, "r2");
 	const char *limit = json_string_value(json_object_get(c, "limit"));
+	const char *src = json_string_value(json_object_get(c, "nSource"));
+	bool little = src && !strcmp(src, "littles-law");
 	char s1[48], s2[48], s3[48], s4[48], s5[48], s6[48];
 	put(b, "<section id=\"capacity\"><h2>Scalability (Universal Scalability Law)</h2>\n<p>");
 	buf_printf(
 	    b,
 	    "X(N) = &lambda;N / (1 + &sigma;(N&minus;1) + &kappa;N(N&minus;1)) fitted to the "
 	    "steps: &sigma; (contention) = %s, &kappa; (coherency) = %s, &lambda; = %s/s "
-	    "per VU, R&sup2; = %s. Peak throughput X<sub>max</sub> = %s/s at N* = %s",
+	    "per %s, R&sup2; = %s. Peak throughput X<sub>max</sub> = %s/s at N* = %s",
 	    svgchart_num(sigma, s1, sizeof(s1)), svgchart_num(kappa, s2, sizeof(s2)),
-	    svgchart_num(lambda, s3, sizeof(s3)), svgchart_num(r2, s4, sizeof(s4)),
-	    svgchart_num(xmax, s5, sizeof(s5)), svgchart_num(nstar, s6, sizeof(s6)));
+	    svgchart_num(lambda, s3, sizeof(s3)), little ? "request in service" : "VU",
+	    svgchart_num(r2, s4, sizeof(s4)), svgchart_num(xmax, s5, sizeof(s5)),
+	    svgchart_num(nstar, s6, sizeof(s6)));
 	if (limit) {
 		put(b, " (");
 		put_name(b, limit);
 		put(b, "-limited)");
 	}
 	put(b, ".");
-	double top = 0, best = 0;
+	if (little)
+		put(b,
+		    " An open-model test sets the arrival rate, not the concurrency: N here is the "
+		    "mean number of requests in service, X&middot;R (Little's law).");
+	double top = 0, best = 0, low = 1;
 	size_t i;
 	json_t *e;
 	json_array_foreach(pts, i, e)
 	{
 		top = MAX(top, phase_num(e, "n"));
+		low = MIN(low, phase_num(e, "n"));
 		best = MAX(best, phase_num(e, "x"));
 	}
+	if (!(low > 0))
+		low = 1; /* a hand-edited file's point: the curve starts at 1 */
 	if (best > 0 && isfinite(xmax) && xmax > 1.25 * best)
 		buf_printf(b,
 		           " <b>The peak is an extrapolation</b>: the best level measured served "
 		           "%s/s; sweep higher concurrency to place it.",
 		           svgchart_num(best, s1, sizeof(s1)));
 	put(b, " <code>stampede capacity plan</code> turns it into instances and dates.</p>\n");
+	const char *verdict = json_string_value(json_object_get(c, "verdict"));
+	if (verdict) {
+		put(b, "<p><b>Verdict:</b> ");
+		put_text_max(b, verdict, 600);
+		put(b, "</p>\n");
+	}
+	const json_t *warns = json_object_get(c, "warnings");
+	if (json_array_size(warns)) {
+		put(b, "<ul class=\"warnings\">");
+		json_array_foreach(warns, i, e)
+		{
+			put(b, "<li>");
+			put_text_max(b, json_string_value(e), 600);
+			put(b, "</li>");
+		}
+		put(b, "</ul>\n");
+	}
 
 	if (isfinite(nstar) && nstar > top && nstar < 4 * top)
 		top = nstar * 1.15; /* show the peak when it is near the measured range */
-	struct svgchart *ch = svgchart_new("capacity-chart", "Throughput by concurrency",
-	                                   "concurrency N (VUs)", "responses per second");
+	struct svgchart *ch =
+	    svgchart_new("capacity-chart", "Throughput by concurrency",
+	                 little ? "concurrency N = X·R (Little's law)" : "concurrency N (VUs)",
+	                 "responses per second");
 	svgchart_extend_x(ch, top);
 	struct svgchart_line *m = svgchart_line(ch, "measured X(N)", (int)json_array_size(pts));
 	json_array_foreach(pts, i, e) svgchart_add(m, phase_num(e, "n"), phase_num(e, "x"));
@@ -897,7 +926,7 @@ static void section_capacity(struct buf *b, const struct result *r)
 	enum { CURVE = 200 };
 	struct svgchart_line *f = svgchart_line(ch, "USL fit", CURVE + 1);
 	for (int k = 0; k <= CURVE; k++) {
-		double n = 1 + (top - 1) * k / CURVE;
+		double n = low + (top - low) * k / CURVE;
 		double den = 1 + sigma * (n - 1) + kappa * n * (n - 1);
 		svgchart_add(f, n, den > 0 ? lambda * n / den : NAN);
 	}
@@ -908,14 +937,16 @@ static void section_capacity(struct buf *b, const struct result *r)
 	svgchart_free(ch);
 
 	put(b, "<table><thead><tr><th>N</th><th>X measured</th><th>X fitted</th>"
-	       "<th>mean latency</th><th>N = X&middot;R (Little)</th></tr></thead><tbody>\n");
+	       "<th>residual</th><th>mean latency</th><th>N = X&middot;R (Little)</th></tr>"
+	       "</thead><tbody>\n");
 	json_array_foreach(pts, i, e)
 	{
 		double rr = phase_num(e, "r");
-		buf_printf(b, "<tr><td>%s</td><td>%s/s</td><td>%s/s</td><td>",
+		double x = phase_num(e, "x"), fx = phase_num(e, "fitted");
+		buf_printf(b, "<tr><td>%s</td><td>%s/s</td><td>%s/s</td><td>%+.1f%%</td><td>",
 		           svgchart_num(phase_num(e, "n"), s1, sizeof(s1)),
-		           svgchart_num(phase_num(e, "x"), s2, sizeof(s2)),
-		           svgchart_num(phase_num(e, "fitted"), s3, sizeof(s3)));
+		           svgchart_num(x, s2, sizeof(s2)), svgchart_num(fx, s3, sizeof(s3)),
+		           x > 0 ? 100 * (x - fx) / x : 0.0);
 		if (isfinite(rr))
 			buf_printf(b, "%s ms", svgchart_num(rr * 1000, s4, sizeof(s4)));
 		else

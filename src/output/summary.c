@@ -498,8 +498,6 @@ static void print_capacity(FILE *f, const struct result *r, const struct palette
 	const json_t *c = json_object_get(r->analyses, "capacity");
 	if (!json_is_object(c))
 		return;
-	const char *limit = json_string_value(json_object_get(c, "limit"));
-	double nstar = jnum(c, "nStar"), xmax = jnum(c, "xMax");
 	fprintf(f, "\n  %sSCALABILITY%s (Universal Scalability Law, fitted to the steps)\n",
 	        p->bold, p->reset);
 	const char *error = json_string_value(json_object_get(c, "error"));
@@ -507,28 +505,32 @@ static void print_capacity(FILE *f, const struct result *r, const struct palette
 		fprintf(f, "    not fitted: %s\n", error);
 		return;
 	}
+	const char *src = json_string_value(json_object_get(c, "nSource"));
+	bool little = src && !strcmp(src, "littles-law");
+	double nstar = jnum(c, "nStar"), xmax = jnum(c, "xMax"), xm = jnum(c, "xMeasured");
 	fprintf(f,
-	        "    sigma (contention) %.4g   kappa (coherency) %.4g   lambda %.4g/s per VU   "
+	        "    sigma (contention) %.4g   kappa (coherency) %.4g   lambda %.4g/s per %s   "
 	        "R2 %.3f\n",
-	        jnum(c, "sigma"), jnum(c, "kappa"), jnum(c, "lambda"), jnum(c, "r2"));
-	if (isfinite(nstar) && isfinite(xmax))
-		fprintf(f, "    peak %.4g/s at N* = %.3g VUs%s%s%s\n", xmax, nstar,
-		        limit ? " (" : "", limit ? limit : "", limit ? "-limited)" : "");
-	else if (isfinite(xmax))
-		fprintf(f, "    levels off at %.4g/s (no retrograde term)%s%s%s\n", xmax,
-		        limit ? " (" : "", limit ? limit : "", limit ? "-limited)" : "");
-	/* the sweep stopped before the knee: the peak is the model's guess, not a measurement */
-	double top = 0;
+	        jnum(c, "sigma"), jnum(c, "kappa"), jnum(c, "lambda"),
+	        little ? "request in service" : "VU", jnum(c, "r2"));
+	if (little)
+		fprintf(f, "    (open model: N is the mean number of requests in service, X.R by "
+		           "Little's law)\n");
+	if (isfinite(nstar))
+		fprintf(f, "    X_max %.4g/s at N* = %.3g; best measured %.4g/s\n", xmax, nstar,
+		        xm);
+	else
+		fprintf(f, "    X_max %.4g/s (levels off, no peak); best measured %.4g/s\n", xmax,
+		        xm);
+	const char *verdict = json_string_value(json_object_get(c, "verdict"));
+	if (verdict)
+		fprintf(f, "    %s\n", verdict);
 	size_t i;
-	const json_t *e;
-	json_array_foreach(json_object_get(c, "points"), i, e) top = MAX(top, jnum(e, "x"));
-	if (top > 0 && isfinite(xmax) && xmax > 1.25 * top)
-		fprintf(f,
-		        "    %sthe peak is an extrapolation%s: the best level measured served "
-		        "%.4g/s; sweep higher concurrency to place it\n",
-		        p->warn, p->reset, top);
-	fprintf(f, "    next: stampede capacity fit RESULT.json --out json=usl.json, then "
-	           "stampede capacity plan --model usl.json\n");
+	const json_t *w;
+	json_array_foreach(json_object_get(c, "warnings"), i, w)
+	    fprintf(f, "    %s- %s%s\n", p->warn, json_string_value(w), p->reset);
+	fprintf(f, "    next: keep the result (--out result=FILE), then `stampede capacity plan "
+	           "--model FILE`\n");
 }
 
 /* The checks of group path g, then its child groups, depth first. */

@@ -145,14 +145,24 @@ def test_failed_responses_in_a_step_are_warned(stepped_run, stampede, tmp_path):
     assert any("N = 6 had 12.5% failed responses" in w for w in fit["warnings"]), fit
 
 
-def test_open_model_and_unstepped_results_are_refused(stepped_run, stampede, tmp_path):
+def test_open_model_steps_by_littles_law_and_unstepped_results_refused(stepped_run, stampede,
+                                                                       tmp_path):
+    """An open-model stress test's steps are fitted with the concurrency of Little's law
+    (N = X.R, the mean number of requests in service); a run without steps is refused."""
     doc = json.loads(stepped_run["file"].read_text())
     doc["analyses"]["testType"]["model"] = "open"
     open_model = tmp_path / "open.json"
     open_model.write_text(json.dumps(doc))
+    r = stampede("capacity", "fit", open_model, "--out", "json=-", expect=0)
+    fit = strict_json(r.stdout)
+    steps = [s for s in doc["analyses"]["testType"]["steps"] if s.get("throughput")]
+    want = sorted(s["throughput"] * s["mean"] / 1000 for s in steps)
+    assert [p["n"] for p in fit["points"]] == pytest.approx(want, rel=1e-9), fit["points"]
+    doc["analyses"]["testType"]["model"] = "other"
+    open_model.write_text(json.dumps(doc))
     r = stampede("capacity", "fit", open_model, expect=EXIT_CONFIG)
     assert r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
-    assert "open model" in r.stderr and "closed-model" in r.stderr, r.stderr
+    assert "closed-model" in r.stderr, r.stderr
     del doc["analyses"]["testType"]
     plain = tmp_path / "plain.json"
     plain.write_text(json.dumps(doc))

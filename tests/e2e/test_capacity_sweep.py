@@ -124,6 +124,7 @@ def test_report_has_the_capacity_section(sweep, stampede, tmp_path_factory):
     (["--step", "0s"], "--step"),
     (["--type", "load"], "sets --type itself"),
     (["--vus", "3"], "sets --vus itself"),
+    (["--rate", "100"], "runs the closed model"),
     (["--concurrency", "1,2,4", "--up-to", "8"], "give one of"),
     (["--step"], "needs a value"),
 ])
@@ -134,6 +135,31 @@ def test_bad_sweep_flags_are_refused(stampede, args, says):
     assert r.stdout == "" or "usage" not in r.stdout
 
 
+def test_a_dead_target_has_no_capacity(stampede, free_port, tmp_path):
+    """Refused connections are answered at once: counted as throughput they made a
+    capacity of tens of thousands per second. The fit counts the good responses only, so
+    a target that serves nothing is not fitted (and the summary says why)."""
+    out = tmp_path / "dead.json"
+    r = stampede("capacity", "sweep", "--url", f"http://127.0.0.1:{free_port}/",
+                 "--concurrency", "1,2,4", "--step", "1s", "--warmup", "1s", "--no-color",
+                 "--out", f"result={out}", timeout=60)
+    cap = strict_json(out.read_text())["analyses"]["capacity"]
+    assert "error" in cap and "0 steps" in cap["error"], cap
+    assert "not fitted" in r.stdout, r.stdout
+    p = stampede("capacity", "plan", "--model", out, "--current-rps", 10, "--growth",
+                 "5%/month", expect=EXIT_CONFIG)
+    assert "0 steps" in p.stderr, p.stderr
+
+
+def test_a_script_sweep_says_its_scenarios_are_replaced(stampede, tmp_path):
+    script = tmp_path / "s.lua"
+    script.write_text('options = { vus = 3, duration = "1s" }\nfunction default() end\n')
+    r = stampede("capacity", "sweep", script, "--up-to", "3", "--step", "1s", "--warmup", "1s",
+                 "-q", "--no-summary", timeout=60, expect=0)
+    assert "s.lua's scenarios and options.stages are replaced by the sweep's levels" \
+        in r.stderr, r.stderr
+
+
 def test_capacity_without_a_sub_command(stampede):
     r = stampede("capacity", expect=EXIT_CONFIG)
     assert "sweep" in r.stdout and "plan" in r.stdout
@@ -141,3 +167,4 @@ def test_capacity_without_a_sub_command(stampede):
     assert "unknown capacity command 'sweeps'" in r.stderr
     assert stampede("capacity", "--help", expect=0).stdout.startswith("usage: stampede capacity")
     assert "--concurrency" in stampede("capacity", "sweep", "--help", expect=0).stdout
+    assert "--current-util" in stampede("help", "capacity", "plan", expect=0).stdout

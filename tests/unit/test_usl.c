@@ -427,7 +427,15 @@ Test(usl, points_from_a_closed_stepped_run)
 	cr_assert_eq(usl_points_from_steps(tt, p, 3, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "more than 3"), "%s", err);
 
+	/* the open model: the concurrency by Little's law, N = X.R; a step without a mean is
+	 * left out */
 	json_object_set_new(tt, "model", json_string("open"));
+	cr_assert_eq(usl_points_from_steps(tt, p, 8, err, sizeof(err)), 3, "%s", err);
+	assert_rel(p[0].n, 193.3 * 0.0103, 1e-12, "N = X.R");
+	assert_rel(p[1].n, 386 * 0.0104, 1e-12, "N = X.R");
+	assert_rel(p[2].n, 395 * 0.0253, 1e-12, "N = X.R");
+	cr_assert_eq(p[2].x, 395);
+	json_object_set_new(tt, "model", json_string("other"));
 	cr_assert_eq(usl_points_from_steps(tt, p, 8, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "closed-model"), "%s", err);
 	json_object_set_new(tt, "model", json_string("closed"));
