@@ -336,7 +336,14 @@ static void capacities(struct capplan *p)
 	const struct capplan_in *in = &p->in;
 	if (p->has_model) {
 		double xm = p->model.x_max;
+		p->cap_basis = "fitted";
+		if (isfinite(p->model.x_measured) && p->model.x_measured > 0 &&
+		    p->model.x_measured < xm) {
+			xm = p->model.x_measured;
+			p->cap_basis = "measured";
+		}
 		if (over_instances(p)) {
+			p->cap_basis = NULL;
 			p->cap_instance = NAN;
 			p->cap_total = usl_throughput(&p->model, in->instances);
 		} else {
@@ -727,11 +734,13 @@ json_t *capplan_json(const struct capplan *p)
 	json_object_set_new(doc, "source", json_string(p->has_model ? "usl" : "utilisation"));
 	json_object_set_new(doc, "inputs", inputs_json(p));
 	json_object_set_new(doc, "capacity",
-	                    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "perInstanceRps",
+	                    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "perInstanceRps",
 	                              jnum(p->cap_instance), "totalRps", jnum(p->cap_total),
 	                              "bufferRps", jnum(p->cap_buffer), "warnRps",
 	                              jnum(p->cap_warn), "utilPercent", jnum(p->util_now * 100),
-	                              "costMonth", jnum(p->in.instances * p->in.cost_month)));
+	                              "costMonth", jnum(p->in.instances * p->in.cost_month),
+	                              "basis",
+	                              p->cap_basis ? json_string(p->cap_basis) : json_null()));
 	if (p->has_model)
 		json_object_set_new(doc, "model",
 		                    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "sigma",

@@ -127,7 +127,11 @@ struct capplan {
 	double cap_buffer;    /* today's fleet at the buffer */
 	double cap_warn;      /* today's fleet at the warning trigger */
 	double util_now;      /* today's utilisation (fraction) */
-	double conc_buffer;   /* model over concurrency: the concurrency of one instance at
+	/* model over concurrency: what one instance's 100% is, "measured" (the best X of the
+	 * sweep, when it is below the fit's X_max: a smooth curve overshoots a plateau) or
+	 * "fitted" (X_max); NULL without a model or over instances */
+	const char *cap_basis;
+	double conc_buffer; /* model over concurrency: the concurrency of one instance at
 	                           the buffer (X = buffer × X_max); NAN otherwise */
 	int nmonths;
 	struct capplan_month months[CAPPLAN_HORIZON_MAX];

@@ -72,8 +72,12 @@ def test_fit_and_plan_from_the_sweep(sweep, stampede):
                  "--growth", "15%/month", "--horizon", 24, "--out", f"json={plan}", expect=0)
     p = strict_json(plan.read_text())
     text = json.dumps(p)
-    # 2x, 5x and 10x of 150 req/s against about 0.7 x 400 req/s per instance
-    per = 0.7 * model["xMax"]
+    # 2x, 5x and 10x of 150 req/s against about 0.7 x 400 req/s per instance: one
+    # instance's 100% is the lower of the fit's X_max and the best measured X
+    per = 0.7 * min(model["xMax"], model["xMeasured"])
+    assert p["capacity"]["perInstanceRps"] == pytest.approx(per / 0.7)
+    assert p["capacity"]["basis"] == ("measured" if model["xMeasured"] < model["xMax"]
+                                      else "fitted")
     for mult in (2, 5, 10):
         assert f"{mult}" in text
         want = math.ceil(mult * 150 / per)
