@@ -333,9 +333,12 @@ static int check_points(const struct usl_point *p, int n, char *err, size_t errl
 	for (int i = 0; i < n; i++)
 		ns[i] = p[i].n;
 	qsort(ns, n, sizeof(ns[0]), cmp_double);
-	int distinct = 1;
-	for (int i = 1; i < n; i++)
-		distinct += ns[i] != ns[i - 1];
+	int distinct = 1; /* N apart by more than rounding */
+	for (int i = 1, last = 0; i < n; i++)
+		if (ns[i] > ns[last] * (1 + 1e-6)) {
+			distinct++;
+			last = i;
+		}
 	if (distinct < USL_POINTS_MIN)
 		return fail(
 		    err, errlen,
@@ -349,6 +352,17 @@ int usl_fit(const struct usl_point *p, int n, struct usl_fit *out, char *err, si
 {
 	if (check_points(p, n, err, errlen) < 0)
 		return -1;
+	/* X in units of its largest value: σ and κ do not depend on X's scale, λ and its
+	 * standard error scale with it, and the sums of squares neither underflow (X of 1e-200)
+	 * nor overflow (X of 1e200) */
+	struct usl_point q[USL_POINTS_MAX];
+	const struct usl_point *orig = p;
+	double scale = 0;
+	for (int i = 0; i < n; i++)
+		scale = MAX(scale, p[i].x);
+	for (int i = 0; i < n; i++)
+		q[i] = (struct usl_point){ .n = p[i].n, .x = p[i].x / scale, .r = p[i].r };
+	p = q;
 	/* GSL's default handler aborts the process on an error; its errors are return codes
 	 * here (the process's handler is put back after) */
 	gsl_error_handler_t *old = gsl_set_error_handler_off();
@@ -392,8 +406,11 @@ int usl_fit(const struct usl_point *p, int n, struct usl_fit *out, char *err, si
 	standard_errors(p, n, &f, best.ssr);
 	gsl_set_error_handler(old);
 	f.r2 = sst > 0 ? 1 - best.ssr / sst : NAN;
+	f.lambda *= scale, f.se_lambda *= scale;
+	if (!isfinite(f.lambda) || !(f.lambda > 0))
+		return fail(err, errlen, "λ = %g is not a usable throughput", f.lambda);
 	derive(&f);
-	measured(&f, p, n);
+	measured(&f, orig, n);
 	*out = f;
 	return 0;
 }

@@ -43,11 +43,28 @@ void cmd_capacity_sweep_usage(void)
 	    "             --up-to 32 --step 20s --out result=sweep.json\n");
 }
 
-/* Flags of `run` that the sweep sets itself. */
-static const char *const owned[] = { "--type",   "--vus",    "-u",          "--rate",
-	                             "--levels", "--peak",   "--steps",     "--step-duration",
-	                             "--ramp",   "--hold",   "--ramp-down", "--duration",
-	                             "-d",       "--stages", "-s",          "--warmup-duration" };
+/* Flags of `run` that the sweep sets itself (its short ones are in owned_short). */
+static const char *const owned[] = {
+	"--type",     "--vus",           "--rate",       "--levels",         "--peak",
+	"--steps",    "--step-duration", "--ramp",       "--hold",           "--ramp-down",
+	"--duration", "--stages",        "--iterations", "--warmup-duration"
+};
+#define RUN_SHORT_WITH_VALUE "ucdsitXHeo" /* run's short options that take a value */
+#define OWNED_SHORT          "ucdsi"      /* -u/-c VUs, -d duration, -s stages, -i iterations */
+
+/* The owned short option in a cluster of run's short options ("-qu5": 'u'), or 0. */
+static char owned_short(const char *a)
+{
+	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
+		return 0;
+	for (const char *c = a + 1; *c; c++) {
+		if (strchr(OWNED_SHORT, *c))
+			return *c;
+		if (strchr(RUN_SHORT_WITH_VALUE, *c))
+			return 0; /* the rest is its value */
+	}
+	return 0;
+}
 
 static bool flag_is(const char *arg, const char *flag)
 {
@@ -106,7 +123,7 @@ int cmd_capacity_sweep(int argc, char **argv)
 			free(pass);
 			return EXIT_OK;
 		}
-		if (!strcmp(a, "--")) { /* the rest is run's */
+		if (!strcmp(a, "--")) { /* the rest are operands of run's (a script path) */
 			while (i < argc)
 				pass[np++] = argv[i++];
 			break;
@@ -129,8 +146,12 @@ int cmd_capacity_sweep(int argc, char **argv)
 			int64_t us;
 			if (!strcmp(flag, "--concurrency") || !strcmp(flag, "--up-to")) {
 				if (levels_src) {
-					fprintf(stderr, "stampede: give one of %s and %s\n",
-					        levels_src, flag);
+					if (!strcmp(levels_src, flag))
+						fprintf(stderr, "stampede: %s is given twice\n",
+						        flag);
+					else
+						fprintf(stderr, "stampede: give one of %s and %s\n",
+						        levels_src, flag);
 					free(pass);
 					return EXIT_INVALID_CONFIG;
 				}
@@ -179,6 +200,20 @@ int cmd_capacity_sweep(int argc, char **argv)
 			    "stampede: capacity sweep runs the closed model (VUs at each level): "
 			    "--rate does not apply; an open-model stress test (`run --type stress "
 			    "--rate R`) is fitted too, with N = X.R\n");
+			free(pass);
+			return EXIT_INVALID_CONFIG;
+		}
+		char sh = owned_short(a);
+		if (sh) {
+			fprintf(
+			    stderr,
+			    "stampede: capacity sweep sets -%c itself (%s): give the levels with "
+			    "--concurrency or --up-to, their length with --step and --warmup\n",
+			    sh,
+			    sh == 'u' || sh == 'c' ? "the VUs"
+			    : sh == 'd'            ? "the duration"
+			    : sh == 's'            ? "the stages"
+			                           : "the iterations");
 			free(pass);
 			return EXIT_INVALID_CONFIG;
 		}

@@ -129,6 +129,11 @@ def test_report_has_the_capacity_section(sweep, stampede, tmp_path_factory):
     (["--type", "load"], "sets --type itself"),
     (["--vus", "3"], "sets --vus itself"),
     (["--rate", "100"], "runs the closed model"),
+    (["-u5"], "sets -u itself"),
+    (["-qd5s"], "sets -d itself"),
+    (["-c", "3"], "sets -c itself"),
+    (["--iterations", "9"], "sets --iterations itself"),
+    (["--concurrency", "1,2,4", "--concurrency", "1,2,8"], "--concurrency is given twice"),
     (["--concurrency", "1,2,4", "--up-to", "8"], "give one of"),
     (["--step"], "needs a value"),
 ])
