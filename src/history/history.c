@@ -239,9 +239,18 @@ static int check_schema(struct history *h, bool create, char *err, size_t errlen
 {
 	int64_t app, v, tables;
 	int rc;
+	/* the three in one read transaction: read one by one, a writer creating the history
+	 * between them made an empty file's application_id 0 next to its new tables, which
+	 * read as another application's database (two CI jobs starting at once) */
+	if ((rc = exec(h, "BEGIN", "reading its schema", err, errlen)) < 0)
+		return rc;
 	if ((rc = query_int(h, "PRAGMA application_id", &app, err, errlen)) < 0 ||
 	    (rc = query_int(h, "PRAGMA user_version", &v, err, errlen)) < 0 ||
-	    (rc = query_int(h, "SELECT count(*) FROM sqlite_master", &tables, err, errlen)) < 0)
+	    (rc = query_int(h, "SELECT count(*) FROM sqlite_master", &tables, err, errlen)) < 0) {
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if ((rc = exec(h, "COMMIT", "reading its schema", err, errlen)) < 0)
 		return rc;
 	if (app != HISTORY_APP_ID && (app != 0 || tables > 0 || v != 0)) {
 		say(err, errlen,

@@ -156,6 +156,23 @@ def test_two_concurrent_writers(runs, tmp_path):
     con.close()
 
 
+def test_writers_racing_to_create_the_history(runs, tmp_path):
+    """Several CI jobs adding the first run of a new history at once: every one succeeds,
+    whichever creates the file (a reader that saw its application_id before the creating
+    transaction committed and its tables after took it for another application's)."""
+    _, files, _ = runs
+    for k in range(6):
+        db = tmp_path / f"new{k}.db"
+        procs = [subprocess.Popen([BIN, "history", "add", str(files[w % 3]), "--db", str(db)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for w in range(6)]
+        errs = [p.communicate(timeout=120)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), (k, errs)
+        con = sqlite3.connect(db)
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 6
+        con.close()
+
+
 def broken(tmp_path, files):
     """(name, path) of files that are not usable histories."""
     out = []

@@ -396,8 +396,9 @@ def test_run_profile_draws_the_demos_flame_graph(tmp_path, free_port):
 
 def test_run_profile_interrupted_keeps_what_was_recorded(tmp_path, free_port):
     """Ctrl-C during the run: it ends (105) with the profile of what was recorded, or, when
-    the signal came before the window opened (2 s into a 20 s run), an error saying so; perf
-    is stopped and its temporary directory removed either way."""
+    the signal came before the window opened (2 s into a 20 s run) or before perf took a
+    sample (a busy machine gives the target little CPU), an error saying so; perf is
+    stopped and its temporary directory removed either way."""
     ok, why = perf_usable()
     if not ok:
         pytest.skip(f"perf cannot record here: {why}")
@@ -429,7 +430,7 @@ def test_run_profile_interrupted_keeps_what_was_recorded(tmp_path, free_port):
     assert proc.returncode == 105, err[-3000:]
     prof, _ = profile_of(res)
     if "error" in prof:
-        assert "steady part" in prof["error"], prof
+        assert "steady part" in prof["error"] or "recorded no sample" in prof["error"], prof
         assert not svg.exists()
     else:
         assert prof["samples"] > 0 and prof["endedBy"] == "the run's end", prof
