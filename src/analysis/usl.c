@@ -779,7 +779,7 @@ int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max,
 		return fail(
 		    err, errlen,
 		    "the %s run has %d step%s with throughput: at least %d are needed to fit "
-		    "the USL (more --steps)",
+		    "the USL (more --steps or --levels; a sweep: more --concurrency levels)",
 		    type ? type : "test-type", k, k == 1 ? "" : "s", USL_POINTS_MIN);
 	return k;
 }

@@ -64,6 +64,14 @@ bool cli_decimal(const char *s, int n)
 	return digit;
 }
 
+char *cli_one_line(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
 int cli_bad_value(const char *flag, const char *value, const char *why)
 {
 	fprintf(stderr, "stampede: invalid %s '%s': %s\n", flag, value, why);

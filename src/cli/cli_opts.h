@@ -38,6 +38,10 @@ void cli_block_stop_signals(void);
  * (no sign, space, exponent, hex, inf or nan). n < 0: up to the NUL. */
 bool cli_decimal(const char *s, int n);
 
+/* Replace s's control characters (below 0x20, and 0x7f) by '?' in place, so that a
+ * message quoting it stays one line; returns s. */
+char *cli_one_line(char *s);
+
 /* Print "stampede: invalid FLAG 'VALUE': WHY" on stderr; returns -EINVAL (exit 104). */
 int cli_bad_value(const char *flag, const char *value, const char *why);
 

@@ -12,6 +12,7 @@
 #include "analysis/usl.h"
 #include "cli/capacity_cli.h"
 #include "cli/cli_opts.h"
+#include "cli/out_args.h"
 #include "engine/run.h"
 #include "result/result.h"
 #include "util/common.h"
@@ -52,6 +53,9 @@ static const struct option long_opts[] = {
 	{ 0 },
 };
 
+static const char *const out_formats[] = { "json", NULL };
+static const struct out_spec fit_outs = { .cmd = "capacity fit", .formats = out_formats, .max = 1 };
+
 struct fit_cli {
 	const char *input, *out;
 	bool json;
@@ -70,7 +74,8 @@ struct fit_cli {
 
 static int parse_args(struct fit_cli *c, int argc, char **argv)
 {
-	int opt, out_seen = 0;
+	struct out_arg outs[1];
+	int opt, nouts = 0;
 	optind = 1;
 	while ((opt = cli_getopt_long(argc, argv, ":hj", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -81,14 +86,9 @@ static int parse_args(struct fit_cli *c, int argc, char **argv)
 			c->json = true;
 			break;
 		case 'o':
-			if (out_seen++) {
-				say("--out given twice\n");
+			if (out_args_parse(&fit_outs, outs, &nouts, optarg) < 0)
 				return -EINVAL;
-			}
-			if (strncmp(optarg, "json=", 5) || !optarg[5])
-				return cli_bad_value("--out", optarg,
-				                     "give json=FILE (the format is json)");
-			c->out = optarg + 5;
+			c->out = outs[0].path;
 			if (!strcmp(c->out, "-")) { /* the JSON on stdout: no report there too */
 				c->json = true;
 				c->out = NULL;
@@ -108,20 +108,8 @@ static int parse_args(struct fit_cli *c, int argc, char **argv)
 		return -EINVAL;
 	}
 	c->input = argv[optind];
-	char err[512];
-	if (c->out) {
-		if (outfile_check(c->out, err, sizeof(err)) < 0) {
-			say("--out json=%s: %s\n", c->out, err);
-			return -EINVAL;
-		}
-		if (outfile_same(c->input, c->out)) {
-			say("--out json=%s is the input: writing there would replace it; choose "
-			    "another file\n",
-			    c->out);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	/* json=- was --json: no file */
+	return out_args_check(&fit_outs, outs, c->out ? nouts : 0, &c->input, 1, "the input");
 }
 
 /* The highest error rate among the steps that gave points (usl_points_from_steps's). */

@@ -11,6 +11,7 @@
 
 #include "cli/capacity_cli.h"
 #include "cli/cli_opts.h"
+#include "cli/out_args.h"
 #include "engine/run.h"
 #include "output/k8s.h"
 #include "util/buf.h"
@@ -105,17 +106,16 @@ static const struct option long_opts[] = {
 struct k8s_args {
 	struct k8s_autoscale a;
 	const char *rps_per_pod, *current, *min, *peak, *max, *off_hours, *dir;
-	const char *hpa_out, *keda_out;
+	struct out_arg outs[2]; /* --out hpa=, keda= */
+	int nouts;
+	const char *hpa_out, *keda_out; /* what is written (NULL: not that manifest) */
 };
 
-/* s with control characters as '?', so that a message stays one line. */
-static char *one_line(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
-}
+static const char *const out_formats[] = { "hpa", "keda", NULL };
+static const struct out_spec k8s_outs = { .cmd = CMD,
+	                                  .formats = out_formats,
+	                                  .one_each = true,
+	                                  .why = "expected hpa=FILE or keda=FILE" };
 
 /* Print "stampede capacity k8s: MESSAGE" (one line); returns EXIT_INVALID_CONFIG. */
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -126,7 +126,7 @@ static int fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "stampede " CMD ": %s\n", one_line(msg));
+	fprintf(stderr, "stampede " CMD ": %s\n", cli_one_line(msg));
 	return EXIT_INVALID_CONFIG;
 }
 
@@ -136,7 +136,7 @@ static int bad_value(const char *flag, const char *value, const char *why)
 	char v[256], w[512];
 	snprintf(v, sizeof(v), "%s", value);
 	snprintf(w, sizeof(w), "%s", why);
-	return cli_bad_value(flag, one_line(v), one_line(w));
+	return cli_bad_value(flag, cli_one_line(v), cli_one_line(w));
 }
 
 /* A req/s value: a plain decimal, finite, > 0 (or >= 0 with zero_ok). */
@@ -160,18 +160,6 @@ static int parse_count(const char *flag, const char *s, int *out)
 		return bad_value(flag, s, why);
 	}
 	*out = (int)v;
-	return 0;
-}
-
-static int out_flag(struct k8s_args *k, const char *v)
-{
-	const char *eq = strchr(v, '=');
-	if (eq && eq[1] && (size_t)(eq - v) == 3 && strncmp(v, "hpa", 3) == 0)
-		k->hpa_out = eq + 1;
-	else if (eq && eq[1] && (size_t)(eq - v) == 4 && strncmp(v, "keda", 4) == 0)
-		k->keda_out = eq + 1;
-	else
-		return bad_value("--out", v, "expected hpa=FILE or keda=FILE");
 	return 0;
 }
 
@@ -225,7 +213,7 @@ static int parse_args(int argc, char **argv, struct k8s_args *k)
 			k->a.timezone = optarg;
 			break;
 		case OPT_OUT:
-			if (out_flag(k, optarg) < 0)
+			if (out_args_parse(&k8s_outs, k->outs, &k->nouts, optarg) < 0)
 				return EXIT_INVALID_CONFIG;
 			break;
 		default:
@@ -332,8 +320,16 @@ static int check_zone(const char *tz)
 static int plan_outputs(struct k8s_args *k, char *hpa, char *keda, size_t size)
 {
 	char err[PATH_MAX + 128];
-	if (k->dir && (k->hpa_out || k->keda_out))
+	if (k->dir && k->nouts)
 		return fail("give -o DIR or --out hpa=/keda=FILE, not both");
+	if (k->nouts) {
+		k->hpa_out = out_args_path(k->outs, k->nouts, "hpa");
+		k->keda_out = out_args_path(k->outs, k->nouts, "keda");
+		return out_args_check(&k8s_outs, k->outs, k->nouts, NULL, 0, NULL) < 0
+		           ? EXIT_INVALID_CONFIG
+		           : 0;
+	}
+	k->hpa_out = k->keda_out = "-";
 	if (k->dir) {
 		struct stat st;
 		/* a missing directory is made (its parent must exist), as `kubectl` users
@@ -347,16 +343,12 @@ static int plan_outputs(struct k8s_args *k, char *hpa, char *keda, size_t size)
 		snprintf(keda, size, "%s/%s", k->dir, KEDA_FILE);
 		k->hpa_out = hpa;
 		k->keda_out = keda;
-	} else if (!k->hpa_out && !k->keda_out) {
-		k->hpa_out = k->keda_out = "-";
 	}
-	const char *paths[2] = { k->hpa_out, k->keda_out };
-	for (int i = 0; i < 2; i++) {
-		if (paths[i] && outfile_check(paths[i], err, sizeof(err)) < 0)
-			return fail("%s", err);
-	}
-	if (paths[0] && paths[1] && strcmp(paths[0], "-") != 0 && outfile_same(paths[0], paths[1]))
-		return fail("--out hpa= and --out keda= name the same file '%s'", paths[0]);
+	if (outfile_check(k->hpa_out, err, sizeof(err)) < 0 ||
+	    outfile_check(k->keda_out, err, sizeof(err)) < 0)
+		return fail("%s", err);
+	if (outfile_same(k->hpa_out, k->keda_out))
+		return fail("-o '%s': %s and %s are one file", k->dir, HPA_FILE, KEDA_FILE);
 	return 0;
 }
 

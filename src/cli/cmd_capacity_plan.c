@@ -12,6 +12,7 @@
 #include "analysis/usl.h"
 #include "cli/capacity_cli.h"
 #include "cli/cli_opts.h"
+#include "cli/out_args.h"
 #include "engine/run.h"
 #include "output/capacity_report.h"
 #include "util/common.h"
@@ -107,12 +108,15 @@ static const struct option long_opts[] = {
 	{ 0 },
 };
 
+static const char *const out_formats[] = { "json", "markdown", NULL };
+static const struct out_spec plan_outs = { .cmd = "capacity plan",
+	                                   .formats = out_formats,
+	                                   .max = PLAN_OUTS_MAX };
+
 struct plan_cli {
 	struct capplan_in in;
 	const char *model_path;
-	struct {
-		const char *format, *path;
-	} outs[PLAN_OUTS_MAX];
+	struct out_arg outs[PLAN_OUTS_MAX];
 	int nouts;
 	bool quiet, color;
 };
@@ -129,26 +133,6 @@ static int parse_percent_flag(const char *flag, const char *arg, double lo, bool
 		return cli_bad_value(flag, arg, why);
 	*out = v;
 	return 0;
-}
-
-static int parse_out(struct plan_cli *c, const char *arg)
-{
-	static const char *const formats[] = { "json", "markdown" };
-	const char *eq = strchr(arg, '=');
-	if (c->nouts == PLAN_OUTS_MAX) {
-		fprintf(stderr, "stampede capacity plan: at most %d --out\n", PLAN_OUTS_MAX);
-		return -EINVAL;
-	}
-	if (!eq || eq == arg || !eq[1])
-		return cli_bad_value("--out", arg, "give FORMAT=FILE (json, markdown)");
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
-		if (strlen(formats[i]) == (size_t)(eq - arg) &&
-		    !strncmp(arg, formats[i], eq - arg)) {
-			c->outs[c->nouts].format = formats[i];
-			c->outs[c->nouts++].path = eq + 1;
-			return 0;
-		}
-	return cli_bad_value("--out", arg, "the formats are json and markdown");
 }
 
 static int parse_whole(const char *flag, const char *arg, int64_t lo, int64_t hi, int *out)
@@ -241,7 +225,7 @@ static int one_flag(struct plan_cli *c, int opt, const char *arg)
 			return cli_bad_value("--model-over", arg, "concurrency or instances");
 		return 0;
 	case OPT_OUT:
-		return parse_out(c, arg);
+		return out_args_parse(&plan_outs, c->outs, &c->nouts, arg);
 	case OPT_NO_COLOR:
 		c->color = false;
 		return 0;
@@ -308,37 +292,6 @@ static int load_model(const char *path, struct usl_fit *fit)
 	if (rc < 0) {
 		fprintf(stderr, "stampede capacity plan: --model %s: %s\n", path, err);
 		return -EINVAL;
-	}
-	return 0;
-}
-
-static int check_outs(const struct plan_cli *c)
-{
-	char err[512];
-	for (int i = 0; i < c->nouts; i++) {
-		if (strcmp(c->outs[i].path, "-") &&
-		    outfile_check(c->outs[i].path, err, sizeof(err)) < 0) {
-			fprintf(stderr, "stampede capacity plan: --out %s=%s: %s\n",
-			        c->outs[i].format, c->outs[i].path, err);
-			return -EINVAL;
-		}
-		if (c->model_path && outfile_same(c->model_path, c->outs[i].path)) {
-			fprintf(stderr,
-			        "stampede capacity plan: --out %s=%s is the --model file: writing "
-			        "there would replace it; choose another file\n",
-			        c->outs[i].format, c->outs[i].path);
-			return -EINVAL;
-		}
-		for (int k = 0; k < i; k++)
-			if (outfile_same(c->outs[k].path, c->outs[i].path)) {
-				fprintf(
-				    stderr,
-				    "stampede capacity plan: --out %s=%s and --out %s=%s are one "
-				    "file\n",
-				    c->outs[k].format, c->outs[k].path, c->outs[i].format,
-				    c->outs[i].path);
-				return -EINVAL;
-			}
 	}
 	return 0;
 }
@@ -412,7 +365,8 @@ int cmd_capacity_plan(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		c.in.model = &fit;
 	}
-	if (check_outs(&c) < 0)
+	if (out_args_check(&plan_outs, c.outs, c.nouts, (const char *const[]){ c.model_path }, 1,
+	                   "the --model file") < 0)
 		return EXIT_INVALID_CONFIG;
 	struct capplan *plan = xmalloc(sizeof(*plan));
 	if (capplan_compute(&c.in, plan, err, sizeof(err)) < 0) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli_opts.h"
+#include "cli/out_args.h"
 #include "output/compare_report.h"
 #include "util/buf.h"
 #include "util/common.h"
@@ -28,7 +29,13 @@ const char compare_cli_usage[] =
     "  -q, --quiet            no table on stdout\n"
     "      --no-color         no colours (also NO_COLOR)\n";
 
-static const char *const formats[] = { "json", "markdown", "junit", "html" };
+static const char *const formats[] = { "json", "markdown", "junit", "html", NULL };
+
+/* --out's rules for c (its messages name c->cmd). */
+static struct out_spec outs_spec(const struct compare_cli *c)
+{
+	return (struct out_spec){ .cmd = c->cmd, .formats = formats, .max = COMPARE_CLI_MAX_OUTS };
+}
 
 void compare_cli_init(struct compare_cli *c, const char *cmd)
 {
@@ -44,26 +51,6 @@ static int parse_span(const char *flag, const char *arg, double *out)
 		return cli_bad_value(flag, arg, "a duration such as 30s or 1m");
 	*out = us / 1e6;
 	return 0;
-}
-
-static int parse_out(struct compare_cli *c, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	if (c->nouts == COMPARE_CLI_MAX_OUTS) {
-		fprintf(stderr, "stampede %s: at most %d --out\n", c->cmd, COMPARE_CLI_MAX_OUTS);
-		return -EINVAL;
-	}
-	if (!eq || eq == arg || !eq[1])
-		return cli_bad_value("--out", arg,
-		                     "give FORMAT=FILE (json, markdown, junit, html)");
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
-		if (strlen(formats[i]) == (size_t)(eq - arg) &&
-		    !strncmp(arg, formats[i], eq - arg)) {
-			c->outs[c->nouts].format = formats[i];
-			c->outs[c->nouts++].path = eq + 1;
-			return 0;
-		}
-	return cli_bad_value("--out", arg, "the formats are json, markdown, junit and html");
 }
 
 int compare_cli_flag(struct compare_cli *c, int opt, const char *arg)
@@ -89,45 +76,22 @@ int compare_cli_flag(struct compare_cli *c, int opt, const char *arg)
 		return parse_span("--from", arg, &c->co.from_s);
 	case COMPARE_OPT_TO:
 		return parse_span("--to", arg, &c->co.to_s);
-	case COMPARE_OPT_OUT:
-		return parse_out(c, arg);
+	case COMPARE_OPT_OUT: {
+		struct out_spec spec = outs_spec(c);
+		return out_args_parse(&spec, c->outs, &c->nouts, arg);
+	}
 	}
 	return 1;
 }
 
 int compare_cli_check(const struct compare_cli *c, const char *const *inputs, int ninputs)
 {
-	char err[512];
 	if (isfinite(c->co.from_s) && isfinite(c->co.to_s) && c->co.to_s <= c->co.from_s) {
 		fprintf(stderr, "stampede %s: --to must be after --from\n", c->cmd);
 		return -EINVAL;
 	}
-	for (int i = 0; i < c->nouts; i++) {
-		if (strcmp(c->outs[i].path, "-") &&
-		    outfile_check(c->outs[i].path, err, sizeof(err)) < 0) {
-			fprintf(stderr, "stampede %s: --out %s=%s: %s\n", c->cmd, c->outs[i].format,
-			        c->outs[i].path, err);
-			return -EINVAL;
-		}
-		for (int k = 0; k < ninputs; k++)
-			if (inputs[k] && outfile_same(inputs[k], c->outs[i].path)) {
-				fprintf(stderr,
-				        "stampede %s: --out %s=%s is %s, which this command reads: "
-				        "writing "
-				        "there would replace it; choose another file\n",
-				        c->cmd, c->outs[i].format, c->outs[i].path, inputs[k]);
-				return -EINVAL;
-			}
-		for (int k = 0; k < i; k++)
-			if (outfile_same(c->outs[k].path, c->outs[i].path)) {
-				fprintf(stderr,
-				        "stampede %s: --out %s=%s and --out %s=%s are one file\n",
-				        c->cmd, c->outs[k].format, c->outs[k].path,
-				        c->outs[i].format, c->outs[i].path);
-				return -EINVAL;
-			}
-	}
-	return 0;
+	struct out_spec spec = outs_spec(c);
+	return out_args_check(&spec, c->outs, c->nouts, inputs, ninputs, NULL);
 }
 
 /* Write one --out; returns 0 or -1 after saying why. */

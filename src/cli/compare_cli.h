@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "analysis/compare.h"
+#include "cli/out_args.h"
 #include "result/result.h"
 
 #define COMPARE_CLI_MAX_OUTS 8
@@ -41,9 +42,7 @@ extern const char compare_cli_usage[];
 
 struct compare_cli {
 	struct compare_opts co;
-	struct {
-		const char *format, *path;
-	} outs[COMPARE_CLI_MAX_OUTS];
+	struct out_arg outs[COMPARE_CLI_MAX_OUTS]; /* --out, out_args.h */
 	int nouts;
 	bool quiet, color;
 	const char *cmd; /* "compare", "history gate": the messages' prefix */
@@ -56,9 +55,10 @@ void compare_cli_init(struct compare_cli *c, const char *cmd);
  * -EINVAL after saying why (exit 104). */
 int compare_cli_flag(struct compare_cli *c, int opt, const char *arg);
 
-/* After the flags: --from before --to, every --out file writable, none of them one of the
- * ninputs input files (a result, the history database: an output never replaces what
- * was read) nor the same file as another --out. 0 or -EINVAL (said). */
+/* After the flags: --from before --to, then out_args_check's checks of every --out (each
+ * writable, none of them one of the ninputs input files (a result, the history database:
+ * an output never replaces what was read), nor the same file as another --out). 0 or
+ * -EINVAL (said). */
 int compare_cli_check(const struct compare_cli *c, const char *const *inputs, int ninputs);
 
 /* Print doc (unless -q) and write every --out. Returns 0, or -1 when an --out could not
