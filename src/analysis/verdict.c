@@ -420,8 +420,37 @@ static void breaking_point(json_t *v, const struct plan *p, json_t *rows, bool s
 		}
 		json_object_set_new(v, "knee", knee);
 	} else {
-		json_object_set_new(v, "knee",
-		                    json_null()); /* the closed model has no offered rate */
+		/* The knee (closed model): the last step before one whose added VUs bring less than
+		 * a quarter of their proportional throughput while p95 climbs: past it more VUs
+		 * only queue (Little's law: R grows with N at a flat X). */
+		json_t *knee = json_null();
+		for (size_t i = 1; i < n; i++) {
+			json_t *a = json_array_get(rows, i - 1), *b = json_array_get(rows, i);
+			double na = json_number_value(json_object_get(a, "offered"));
+			double nb = json_number_value(json_object_get(b, "offered"));
+			double xa = json_number_value(json_object_get(a, "goodThroughput"));
+			double xb = json_number_value(json_object_get(b, "goodThroughput"));
+			double pa = json_number_value(json_object_get(a, "p95"));
+			double pb = json_number_value(json_object_get(b, "p95"));
+			if (!(na > 0 && nb > na && xa > 0 && isfinite(xb) && pb > pa) ||
+			    json_number_value(json_object_get(a, "requests")) < 20 ||
+			    xb >= xa * (1 + 0.25 * (nb / na - 1)))
+				continue;
+			knee = json_object();
+			json_object_set_new(knee, "offered", num_or_null(na));
+			json_object_set_new(knee, "throughput", num_or_null(xa));
+			json_object_set_new(
+			    knee, "concurrency",
+			    num_or_null(xa * json_number_value(json_object_get(a, "mean")) / 1000));
+			finding(
+			    v,
+			    "throughput knee at %.4g VUs: %.4g/s without error; at %.4g VUs %.4g/s "
+			    "(%+.0f%% for %.3gx the VUs) while p95 went from %.4g to %.4g ms: past "
+			    "the knee more VUs only wait (the target is saturated)",
+			    na, xa, nb, xb, 100 * (xb / xa - 1), nb / na, pa, pb);
+			break;
+		}
+		json_object_set_new(v, "knee", knee);
 	}
 
 	/* How it degraded past the breaking point: a collapse when throughput falls below 90%

@@ -47,8 +47,14 @@ def test_sweep_fits_the_demos_capacity(sweep):
     assert tt["type"] == "stress" and tt["model"] == "closed", tt
     steps = doc["analyses"]["testType"]["steps"]
     assert [s["offered"] for s in steps] == [1, 2, 4, 8, 16], steps
+    # the knee of the closed model: 4 VUs serve about 4 x 95/s; 8 add latency, not throughput
+    knee = doc["analyses"]["testType"]["knee"]
+    assert knee and knee["offered"] == 4 and 300 <= knee["throughput"] <= 420, knee
+    assert any(f.startswith("throughput knee at 4 VUs")
+               for f in doc["analyses"]["testType"]["findings"]), doc["analyses"]["testType"]
     cap = doc["analyses"]["capacity"]
     assert cap["model"] == "usl", cap
+    assert cap["verdict"].startswith("throughput levels off at about"), cap["verdict"]
     assert abs(cap["xMax"] - CAPACITY) <= 0.10 * CAPACITY, cap
     assert [p["n"] for p in cap["points"]] == [1, 2, 4, 8, 16], cap["points"]
     assert cap["r2"] > 0.9, cap
