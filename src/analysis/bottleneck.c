@@ -189,7 +189,9 @@ static void latency_facts(const struct bn_input *in, struct judged *j)
 		            p >= MAX(LAT_FACTOR * j->base_p95, j->base_p95 + LAT_MARGIN_MS) &&
 		            !(fin(busy) && busy < LAT_MIN_BUSY);
 		bool drops = d > DROP_SHARE * (in->win_reqs[i] + d) && d >= 1;
-		sat[i] = slow || drops;
+		bool queued = in->queue_known && in->win_t[i] >= in->queue_from_s &&
+		              fin(j->base_p95) && fin(p) && p >= 1.5 * j->base_p95;
+		sat[i] = slow || drops || queued;
 		if (sat[i]) {
 			j->lat_sat_windows++;
 			xs += in->win_good[i] / MAX(in->win_step, 1);
@@ -690,6 +692,25 @@ json_t *bottleneck_analyse(const struct result *r)
 
 	/* the latency windows wholly inside the run */
 	in.min_ms = NAN;
+	/* the closed model's knee: the step after it is where added VUs only queued */
+	const json_t *tt = json_object_get(r->analyses, "testType");
+	const json_t *knee = json_object_get(tt, "knee");
+	const char *model = json_string_value(json_object_get(tt, "model"));
+	if (json_is_object(knee) && model && !strcmp(model, "closed")) {
+		size_t k;
+		const json_t *row;
+		bool past = false;
+		json_array_foreach(json_object_get(tt, "steps"), k, row)
+		{
+			double off = json_number_value(json_object_get(row, "offered"));
+			if (past && off > json_number_value(json_object_get(knee, "offered"))) {
+				in.queue_known = true;
+				in.queue_from_s = json_number_value(json_object_get(row, "start"));
+				break;
+			}
+			past = past || off == json_number_value(json_object_get(knee, "offered"));
+		}
+	}
 	int nw = 0;
 	double *w = calloc((size_t)d->win.n * 6, sizeof(double));
 	const struct result_metric *reqs = metric(r, "http_reqs");

@@ -88,6 +88,11 @@ struct bn_input {
 	const double *win_good;                   /* responses that did not fail */
 	const double *win_dropped;                /* dropped iterations */
 	double min_ms;                            /* the fastest response, ms; NaN: none */
+	/* a closed-model stress test's knee (analyses.testType.knee): from queue_from_s on,
+	 * added VUs brought no throughput, only latency: the windows there whose p95 rose
+	 * are a queue whatever LAT_FACTOR says (false: no such knee) */
+	bool queue_known;
+	double queue_from_s;
 	/* failures over the run */
 	double requests, failed;
 	double turned_away;     /* refused, reset, 503, 429 ... */

@@ -32,8 +32,8 @@ def sweep(tmp_path_factory, stampede):
         out = d / "sweep.json"
         r = stampede("capacity", "sweep", "--url",
                      f"http://127.0.0.1:{demo.port}/api/products/1", "--concurrency", LEVELS,
-                     "--step", "3s", "--warmup", "1s", "--no-color", "--out",
-                     f"result={out}", timeout=90, expect=0)
+                     "--step", "3s", "--warmup", "1s", "--no-color", "--monitor-pid",
+                     demo.proc.pid, "--out", f"result={out}", timeout=90, expect=0)
     finally:
         demo.stop()
     doc = strict_json(out.read_text())
@@ -52,6 +52,9 @@ def test_sweep_fits_the_demos_capacity(sweep):
     assert knee and knee["offered"] == 4 and 300 <= knee["throughput"] <= 420, knee
     assert any(f.startswith("throughput knee at 4 VUs")
                for f in doc["analyses"]["testType"]["findings"]), doc["analyses"]["testType"]
+    # past the knee the VUs queue for the 4 workers, CPU low: the pool is named
+    bn = doc["analyses"]["bottleneck"]
+    assert bn["verdict"] == "pool", bn["summary"]
     cap = doc["analyses"]["capacity"]
     assert cap["model"] == "usl", cap
     assert cap["verdict"].startswith("throughput levels off at about"), cap["verdict"]
