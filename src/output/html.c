@@ -749,13 +749,25 @@ static void section_test_type(struct buf *b, const struct result *r)
 	char a[48], c[48], d[48];
 	put(b, "<section id=\"test-type\"><h2>");
 	put_name(b, type ? type : "");
-	char lv[24];
-	buf_printf(b, " test at %s ", fmt_num(phase_num(v, "level"), lv, sizeof(lv)));
-	put_name(b, unit && !strcmp(unit, "VUs") && phase_num(v, "level") == 1 ? "VU"
-	            : unit                                                     ? unit
-	                                                                       : "");
+	char lv[24], tp[24];
+	const json_t *steps = json_object_get(v, "steps");
+	bool stress = type && !strcmp(type, "stress");
+	double top =
+	    stress ? phase_num(json_array_get(steps, json_array_size(steps) - 1), "offered") : NAN;
+	if (stress && isfinite(top) && top > phase_num(v, "level")) {
+		/* a stress test's steps: from the level to the last step's */
+		buf_printf(b, " test from %s to %s ",
+		           fmt_num(phase_num(v, "level"), lv, sizeof(lv)),
+		           fmt_num(top, tp, sizeof(tp)));
+		put_name(b, unit ? unit : "");
+	} else {
+		buf_printf(b, " test at %s ", fmt_num(phase_num(v, "level"), lv, sizeof(lv)));
+		put_name(b, unit && !strcmp(unit, "VUs") && phase_num(v, "level") == 1 ? "VU"
+		            : unit                                                     ? unit
+		                                                                       : "");
+	}
 	if (verdict) {
-		put(b, ": ");
+		put(b, stress ? ": step 1 " : ": ");
 		put_name(b, verdict);
 	}
 	put(b, "</h2>\n<ul class=\"findings\">");
@@ -768,7 +780,6 @@ static void section_test_type(struct buf *b, const struct result *r)
 		put(b, "</li>");
 	}
 	put(b, "</ul>\n");
-	const json_t *steps = json_object_get(v, "steps");
 	if (json_array_size(steps)) {
 		/* the target's CPU and memory per step, when it was monitored (issue #12) */
 		bool target = false;

@@ -418,14 +418,22 @@ static void print_test_type(FILE *f, const struct result *r, const struct palett
 	const char *unit = json_string_value(json_object_get(v, "unit"));
 	const char *verdict = json_string_value(json_object_get(v, "verdict"));
 	bool vus = unit && !strcmp(unit, "VUs");
-	fprintf(f, "\n  %s%s TEST%s at %g %s", p->bold, type ? type : "?", p->reset,
-	        jnum(v, "level"),
-	        vus && jnum(v, "level") == 1 ? "VU"
-	        : unit                       ? unit
-	                                     : "");
+	/* a stress test's steps: from the level to the last step's (its verdict is step 1's) */
+	bool stress = type && !strcmp(type, "stress");
+	double top =
+	    stress ? jnum(json_array_get(steps, json_array_size(steps) - 1), "offered") : NAN;
+	if (stress && isfinite(top) && top > jnum(v, "level"))
+		fprintf(f, "\n  %s%s TEST%s from %g to %g %s", p->bold, type, p->reset,
+		        jnum(v, "level"), top, unit ? unit : "");
+	else
+		fprintf(f, "\n  %s%s TEST%s at %g %s", p->bold, type ? type : "?", p->reset,
+		        jnum(v, "level"),
+		        vus && jnum(v, "level") == 1 ? "VU"
+		        : unit                       ? unit
+		                                     : "");
 	if (verdict)
-		fprintf(f, ": %s%s%s", !strcmp(verdict, "pass") ? p->ok : p->bad, verdict,
-		        p->reset);
+		fprintf(f, ": %s%s%s%s", stress ? "step 1 " : "",
+		        !strcmp(verdict, "pass") ? p->ok : p->bad, verdict, p->reset);
 	fprintf(f, "\n");
 	if (json_array_size(steps)) {
 		char a[24], b[24], c[24];
