@@ -13,6 +13,38 @@
 #define REL_EPS      1e-9 /* a load "above" a threshold must pass it by more than rounding */
 #define MONTHS_NEVER 1e6  /* a crossing further away than this is "never" */
 
+const char *capplan_fmt_rate(double v, char *buf, size_t size)
+{
+	double a = fabs(v);
+	if (!isfinite(v))
+		snprintf(buf, size, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "-∞");
+	else if (a >= CAPPLAN_FMT_SCI)
+		snprintf(buf, size, "%.4g", v);
+	else if (a >= 100 || a == 0)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%.3g", v);
+	return buf;
+}
+
+const char *capplan_fmt_percent(double v, char *buf, size_t size)
+{
+	double a = fabs(v);
+	if (!isfinite(v))
+		snprintf(buf, size, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "-∞");
+	else if (a >= CAPPLAN_FMT_SCI)
+		snprintf(buf, size, "%.4g", v);
+	else if (a >= 1 || a == 0)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%.2g", v);
+	return buf;
+}
+
+/* A rate or a percentage for a sentence (a buffer of the full expression's lifetime). */
+#define RATE(v) capplan_fmt_rate((v), (char[40]){ 0 }, 40)
+#define PCT(v)  capplan_fmt_percent((v), (char[40]){ 0 }, 40)
+
 void capplan_in_default(struct capplan_in *in)
 {
 	*in = (struct capplan_in){
@@ -323,6 +355,11 @@ static int check_inputs(const struct capplan_in *in, char *err, size_t errlen)
 			           "--current-util instead",
 			           isinf(f->x_max) ? "infinite" : "not positive",
 			           f->limit ? f->limit : "?");
+		if (f->x_max < CAPPLAN_XMAX_MIN || f->lambda < CAPPLAN_XMAX_MIN)
+			return bad(err, errlen,
+			           "the model gives no usable capacity (λ %.3g, X_max %.3g RPS: "
+			           "at least %g RPS is needed); check the fit's units",
+			           f->lambda, f->x_max, CAPPLAN_XMAX_MIN);
 		if (!(isfinite(f->lambda) && f->lambda > 0 && f->sigma >= 0 && f->kappa >= 0))
 			return bad(err, errlen, "the model's coefficients are not a USL fit");
 	}
@@ -415,6 +452,11 @@ static void schedule(struct capplan *p)
 		if (s->act_month == 0 || s->act_month > p->in.horizon)
 			return;
 		int next = instances_for(p, load_in(p, s->act_month), p->in.buffer, 0);
+		if (next > 0 && next <= n && over_instances(p)) {
+			/* past N* fewer instances carry that month's load: shrink, not add */
+			p->steps_shrink = true;
+			return;
+		}
 		if (next <= n) { /* no count carries that month's load */
 			p->steps_capped = over_instances(p);
 			p->steps_truncated = !p->steps_capped;
@@ -430,9 +472,11 @@ static void schedule(struct capplan *p)
 static const char *peak(const struct capplan *p, char *s, size_t len)
 {
 	if (isfinite(p->model.n_star))
-		snprintf(s, len, "X_max %.0f RPS at N* = %.1f", p->model.x_max, p->model.n_star);
+		snprintf(s, len, "X_max %s RPS at N* = %.1f", RATE(p->model.x_max),
+		         p->model.n_star);
 	else
-		snprintf(s, len, "X_max %.0f RPS, approached but never reached", p->model.x_max);
+		snprintf(s, len, "X_max %s RPS, approached but never reached",
+		         RATE(p->model.x_max));
 	return s;
 }
 
@@ -449,21 +493,29 @@ static void when(char *w, size_t len, int month, double k)
 
 static void scenario_action(struct capplan *p, struct capplan_scenario *s)
 {
-	char *a = s->action, first[64], last[64], pk[128];
+	char *a = s->action, first[64], last[64], pk[128], best[128];
 	size_t len = sizeof(s->action), off = 0;
 #define ADD(...) (off += (size_t)snprintf(a + off, off < len ? len - off : 0, __VA_ARGS__))
 	when(first, sizeof(first), s->first_by, s->multiple);
 	when(last, sizeof(last), s->last_by, s->multiple);
 	if (s->instances < 0 && over_instances(p))
-		ADD("no number of these instances carries %.0f RPS at the %.0f%% buffer (%s): more "
+		ADD("no number of these instances carries %s RPS at the %.0f%% buffer (%s): more "
 		    "instances of the same kind do not help; use bigger instances, shard, or cut "
 		    "the shared work",
-		    s->rps, p->in.buffer * 100, peak(p, pk, sizeof(pk)));
+		    RATE(s->rps), p->in.buffer * 100, peak(p, pk, sizeof(pk)));
+	else if (s->remove > 0)
+		ADD("shrink to %d instance%s (remove %d) %s: past N* today's %d carry only %s RPS "
+		    "at "
+		    "100%% and fewer carry more (%s)",
+		    s->instances, plural(s->instances), s->remove,
+		    (when(best, sizeof(best), s->first_by, s->multiple), best), p->in.instances,
+		    RATE(p->cap_total), peak(p, pk, sizeof(pk)));
 	else if (s->instances < 0)
 		ADD("more than %d instances: beyond planning", CAPPLAN_INSTANCES_MAX);
 	else if (s->add == 0)
-		ADD("today's %d instance%s carr%s it at %.0f%%: no change", p->in.instances,
-		    plural(p->in.instances), p->in.instances == 1 ? "ies" : "y", s->util * 100);
+		ADD("today's %d instance%s carr%s it at %s%%: no change", p->in.instances,
+		    plural(p->in.instances), p->in.instances == 1 ? "ies" : "y",
+		    PCT(s->util * 100));
 	else if (s->add == 1 || !strcmp(first, last))
 		ADD("add %d instance%s (to %d) %s", s->add, plural(s->add), s->instances, last);
 	else
@@ -493,21 +545,44 @@ static void scenarios(struct capplan *p)
 		    in->optimise > 0 ? instances_for(p, s->rps, in->buffer, in->optimise) : 0;
 		s->add = s->instances > in->instances ? s->instances - in->instances : 0;
 		s->util = s->instances > 0 ? s->rps / capacity_of(p, s->instances) : NAN;
+		s->remove = 0;
+		if (over_instances(p) && s->instances > 0 && s->instances < in->instances) {
+			/* fewer than today's carry it: today's fleet stays unless it is past N*
+			 * and does not carry the load at the buffer; then shrink */
+			double today = s->rps / p->cap_total;
+			if (today <= in->buffer * (1 + REL_EPS)) {
+				s->instances = in->instances;
+				s->util = today;
+			} else {
+				s->remove = in->instances - s->instances;
+			}
+		}
 		s->cost_month = s->instances > 0 ? s->instances * in->cost_month : NAN;
 		s->add_cost_month = s->add * in->cost_month;
 		s->in_months =
 		    s->multiple <= 1 ? 0 : months_to(in->current_rps, in->growth, s->rps);
 		s->month = first_month(p, s->rps, false);
 		s->within = s->month >= 1 && s->month <= in->horizon;
-		s->first_by = s->add > 0 ? buf->month : 0;
+		s->first_by = s->add > 0 || s->remove > 0 ? buf->month : 0;
 		s->last_by =
 		    s->add > 0 ? first_month(p, capacity_of(p, s->instances - 1) * in->buffer, true)
-		               : 0;
+		    : s->remove > 0 ? s->first_by
+		                    : 0;
 		s->concurrency = p->has_model && !over_instances(p)
 		                     ? usl_concurrency_for(&p->model, s->rps)
 		                     : NAN;
 		scenario_action(p, s);
 	}
+}
+
+/* Over instances: the whole count of the highest throughput (next to N*), at least 1. */
+static int best_count(const struct capplan *p)
+{
+	double ns = p->model.n_star;
+	if (!isfinite(ns) || ns >= CAPPLAN_INSTANCES_MAX)
+		return CAPPLAN_INSTANCES_MAX;
+	int lo = MAX(1, (int)floor(ns)), hi = lo + 1;
+	return usl_throughput(&p->model, hi) > usl_throughput(&p->model, lo) ? hi : lo;
 }
 
 static void summary(struct capplan *p)
@@ -520,54 +595,68 @@ static void summary(struct capplan *p)
 
 	if (p->has_model && over_instances(p))
 		say(p,
-		    "Capacity from the USL fit over instances: %d instance%s carry %.0f RPS at "
+		    "Capacity from the USL fit over instances: %d instance%s carr%s %s RPS at "
 		    "100%% "
-		    "and %.0f RPS at the %.0f%% buffer; the cluster's %s (%s-limited); today's "
-		    "%.0f "
-		    "RPS is %.0f%%.",
-		    in->instances, plural(in->instances), p->cap_total, p->cap_buffer,
-		    in->buffer * 100, peak(p, pk, sizeof(pk)), p->model.limit ?: "?",
-		    in->current_rps, p->util_now * 100);
+		    "and %s RPS at the %.0f%% buffer; the cluster's %s (%s-limited); today's %s "
+		    "RPS is %s%%.",
+		    in->instances, plural(in->instances), in->instances == 1 ? "ies" : "y",
+		    RATE(p->cap_total), RATE(p->cap_buffer), in->buffer * 100,
+		    peak(p, pk, sizeof(pk)), p->model.limit ?: "?", RATE(in->current_rps),
+		    PCT(p->util_now * 100));
 	else if (p->has_model)
 		say(p,
-		    "Capacity from the USL fit: one instance's %s (%s-limited), %.0f RPS at the "
-		    "%.0f%% buffer (concurrency %.1f); %d instance%s carry %.0f RPS at the buffer; "
-		    "today's %.0f RPS is %.0f%%.",
-		    peak(p, pk, sizeof(pk)), p->model.limit ?: "?", p->cap_instance * in->buffer,
-		    in->buffer * 100, p->conc_buffer, in->instances, plural(in->instances),
-		    p->cap_buffer, in->current_rps, p->util_now * 100);
+		    "Capacity from the USL fit: one instance's %s (%s-limited); its 100%% is %s "
+		    "RPS "
+		    "(%s), %s RPS at the %.0f%% buffer (concurrency %.1f); %d instance%s carr%s %s "
+		    "RPS at the buffer; today's %s RPS is %s%%.",
+		    peak(p, pk, sizeof(pk)), p->model.limit ?: "?", RATE(p->cap_instance),
+		    p->cap_basis && !strcmp(p->cap_basis, "measured") ? "the best measured"
+		                                                      : "the fit's X_max",
+		    RATE(p->cap_instance * in->buffer), in->buffer * 100, p->conc_buffer,
+		    in->instances, plural(in->instances), in->instances == 1 ? "ies" : "y",
+		    RATE(p->cap_buffer), RATE(in->current_rps), PCT(p->util_now * 100));
 	else
 		say(p,
-		    "Capacity: %.0f RPS at 100%% (%.0f RPS at %.0f%%), %.0f RPS at the %.0f%% "
-		    "buffer "
-		    "(%.0f x %.0f/%.0f), on %d instance%s.",
-		    p->cap_total, in->current_rps, in->current_util * 100, p->cap_buffer,
-		    in->buffer * 100, in->current_rps, in->buffer * 100, in->current_util * 100,
-		    in->instances, plural(in->instances));
+		    "Capacity: %s RPS at 100%% (%s RPS at %s%%), %s RPS at the %.0f%% buffer "
+		    "(%s x %.0f/%s), on %d instance%s.",
+		    RATE(p->cap_total), RATE(in->current_rps), PCT(in->current_util * 100),
+		    RATE(p->cap_buffer), in->buffer * 100, RATE(in->current_rps), in->buffer * 100,
+		    PCT(in->current_util * 100), in->instances, plural(in->instances));
 
+	if (over_instances(p)) {
+		int best = best_count(p);
+		double xb = usl_throughput(&p->model, best);
+		if (best < in->instances && xb > p->cap_total * (1 + REL_EPS))
+			say(p,
+			    "Today's %d instances are past N* ≈ %.1f: %d instance%s carr%s %s RPS "
+			    "at "
+			    "100%%, more than today's %s; shrink to %d before adding any.",
+			    in->instances, p->model.n_star, best, plural(best),
+			    best == 1 ? "ies" : "y", RATE(xb), RATE(p->cap_total), best);
+	}
 	if (p->has_model && p->util_now > 1 + REL_EPS)
 		say(p,
-		    "Today's load is above the model's capacity (%.0f%%): the fit underestimates "
+		    "Today's load is above the model's capacity (%s%%): the fit underestimates "
 		    "this service, or it is overloaded now; check the model against today's "
 		    "utilisation.",
-		    p->util_now * 100);
+		    PCT(p->util_now * 100));
 	if (b->month == 1) {
 		int need = p->nmonths ? p->months[0].instances : -1;
 		if (need > 0)
 			say(p,
-			    "Already over the buffer: today's %.0f%% is above %.0f%%; add capacity "
+			    "Already over the buffer: today's %s%% is above %.0f%%; add capacity "
 			    "now "
-			    "(%d instance%s carry today's load at the buffer).",
-			    p->util_now * 100, in->buffer * 100, need, plural(need));
+			    "(%d instance%s carr%s today's load at the buffer).",
+			    PCT(p->util_now * 100), in->buffer * 100, need, plural(need),
+			    need == 1 ? "ies" : "y");
 		else
-			say(p, "Already over the buffer: today's %.0f%% is above %.0f%%; act now.",
-			    p->util_now * 100, in->buffer * 100);
+			say(p, "Already over the buffer: today's %s%% is above %.0f%%; act now.",
+			    PCT(p->util_now * 100), in->buffer * 100);
 	} else if (in->growth == 0) {
 		say(p,
-		    "With no growth the load stays at %.0f RPS (%.0f%%): the %.0f%% buffer is "
-		    "never "
+		    "With no growth the load stays at %s RPS (%s%%): the %.0f%% buffer is never "
 		    "crossed.",
-		    in->current_rps, p->util_now * 100, in->buffer * 100);
+		    RATE(in->current_rps), PCT(p->util_now * 100), in->buffer * 100);
 	} else if (!b->within) {
 		if (b->month > 0)
 			say(p,
@@ -581,38 +670,37 @@ static void summary(struct capplan *p)
 	} else {
 		const struct capplan_month *wm = w->within ? &p->months[w->month - 1] : NULL,
 		                           *bm = &p->months[b->month - 1];
-		char warn[160] = "";
+		char warn[200] = "";
 		if (wm && w->month > 1)
 			snprintf(warn, sizeof(warn),
-			         "the %.0f%% warning in month %d (%.0f RPS, %.0f%%) and ",
-			         w->util * 100, w->month, wm->rps, wm->util * 100);
+			         "the %.0f%% warning in month %d (%s RPS, %s%%) and ",
+			         w->util * 100, w->month, RATE(wm->rps), PCT(wm->util * 100));
 		else if (w->month == 1)
 			snprintf(warn, sizeof(warn), "(already above the %.0f%% warning) ",
 			         w->util * 100);
 		say(p,
-		    "At %s the load crosses %sthe %.0f%% buffer in month %d (%.0f RPS, %.0f%%): "
-		    "the "
+		    "At %s the load crosses %sthe %.0f%% buffer in month %d (%s RPS, %s%%): the "
 		    "limit is crossed in month %d; add capacity before month %d.",
-		    g, warn, in->buffer * 100, b->month, bm->rps, bm->util * 100, b->month,
-		    b->month);
+		    g, warn, in->buffer * 100, b->month, RATE(bm->rps), PCT(bm->util * 100),
+		    b->month, b->month);
 	}
 	if (c->within && c->month > 1)
-		say(p, "Without a change, capacity itself (100%%) runs out in month %d (%.0f RPS).",
-		    c->month, p->months[c->month - 1].rps);
+		say(p, "Without a change, capacity itself (100%%) runs out in month %d (%s RPS).",
+		    c->month, RATE(p->months[c->month - 1].rps));
 	if (in->growth > 0 && p->nmonths > 0) {
 		const struct capplan_month *last = &p->months[p->nmonths - 1];
 		if (last->instances > 0)
 			say(p,
-			    "In month %d the load is %.0f RPS: %d instance%s at the buffer (today "
+			    "In month %d the load is %s RPS: %d instance%s at the buffer (today "
 			    "%d).",
-			    last->month, last->rps, last->instances, plural(last->instances),
+			    last->month, RATE(last->rps), last->instances, plural(last->instances),
 			    in->instances);
 		else
 			say(p,
-			    "In month %d the load is %.0f RPS: no number of these instances "
-			    "carries "
-			    "it at the buffer.",
-			    last->month, last->rps);
+			    "In month %d the load is %s RPS: no number of these instances carries "
+			    "it "
+			    "at the buffer.",
+			    last->month, RATE(last->rps));
 	}
 	if (p->steps_capped)
 		say(p,
@@ -622,8 +710,9 @@ static void summary(struct capplan *p)
 	if (in->optimise > 0)
 		say(p,
 		    "Optimising hot paths by %.0f%% (less work per request) raises the capacity at "
-		    "the buffer from %.0f to %.0f RPS.",
-		    in->optimise * 100, p->cap_buffer, p->cap_buffer / (1 - in->optimise));
+		    "the buffer from %s to %s RPS.",
+		    in->optimise * 100, RATE(p->cap_buffer),
+		    RATE(p->cap_buffer / (1 - in->optimise)));
 }
 
 int capplan_compute(const struct capplan_in *in, struct capplan *out, char *err, size_t errlen)
@@ -667,7 +756,8 @@ int capplan_compute(const struct capplan_in *in, struct capplan *out, char *err,
  *   capacity      {perInstanceRps (100%, null over instances), totalRps (today's fleet at
  *                  100%), bufferRps, warnRps, utilPercent (today), costMonth (today's fleet)}
  *   model         (with a model) {sigma, kappa, lambda, r2, nStar, xMax, limit,
- *                  concurrencyAtBuffer (over concurrency)}
+ *                  concurrencyAtBuffer (over concurrency), xMeasured (the best measured
+ *                  X; null when unknown)}
  *   months        [{month (1 = today), rps, utilPercent (today's fleet), instances (needed at
  *                  the buffer; null: none), status ("ok" | "warn" | "over buffer" |
  *                  "over capacity")}]
@@ -675,12 +765,17 @@ int capplan_compute(const struct capplan_in *in, struct capplan *out, char *err,
  *                  never), month (first month above it; 1: already; null: never),
  *                  withinHorizon}]
  *   schedule      [{instances, warnRps, bufferRps, warnMonth, actMonth (have one more
- *                  before it; null: never)}], scheduleTruncated, scheduleCapped (past N*)
- *   scenarios     [{multiple, rps, instances (null: none carries it), add, utilPercent,
+ *                  before it; null: never)}], scheduleTruncated, scheduleCapped (past N*
+ *                  no count carries the load), scheduleShrink (past N* fewer instances carry
+ *                  it: shrink rather than add)
+ *   scenarios     [{multiple, rps, instances (null: none carries it), add, remove (a
+ *                  model over instances past N*: fewer carry more), utilPercent,
  *                  costMonth, addedCostMonth, instancesOptimised, inMonths, month,
  *                  withinHorizon, firstBy, lastBy, concurrency (one instance, over
  *                  concurrency; null past X_max), action}]
  *   summary       [sentences]
+ *   modelWarnings (added by `capacity plan` with --model, not here) [sentences]: what to
+ *                  distrust in the model (the fit's "warnings", or usl_warnings())
  *   generated     (added by `capacity plan`, not here) the time of the plan, ISO 8601 UTC
  */
 
@@ -750,6 +845,9 @@ json_t *capplan_json(const struct capplan *p)
 		                              "xMax", jnum(p->model.x_max), "limit",
 		                              p->model.limit ? p->model.limit : "?",
 		                              "concurrencyAtBuffer", jnum(p->conc_buffer)));
+	if (p->has_model)
+		json_object_set_new(json_object_get(doc, "model"), "xMeasured",
+		                    jnum(p->model.x_measured));
 	a = json_array();
 	for (int i = 0; i < p->nmonths; i++) {
 		const struct capplan_month *m = &p->months[i];
@@ -780,6 +878,7 @@ json_t *capplan_json(const struct capplan *p)
 	json_object_set_new(doc, "schedule", a);
 	json_object_set_new(doc, "scheduleTruncated", json_boolean(p->steps_truncated));
 	json_object_set_new(doc, "scheduleCapped", json_boolean(p->steps_capped));
+	json_object_set_new(doc, "scheduleShrink", json_boolean(p->steps_shrink));
 	a = json_array();
 	for (int i = 0; i < p->nscenarios; i++) {
 		const struct capplan_scenario *s = &p->scenarios[i];
@@ -793,6 +892,7 @@ json_t *capplan_json(const struct capplan *p)
 		    "inMonths", jnum(s->in_months), "month", jmonth(s->month), "withinHorizon",
 		    s->within, "firstBy", jmonth(s->first_by), "lastBy", jmonth(s->last_by),
 		    "concurrency", jnum(s->concurrency), "action", s->action);
+		json_object_set_new(o, "remove", json_integer(s->remove));
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(doc, "scenarios", a);

@@ -37,6 +37,8 @@
 #define CAPPLAN_GROWTH_MAX      10.0  /* a month (1000%) */
 #define CAPPLAN_COST_MAX        1e12  /* per instance and month */
 #define CAPPLAN_HOURS_PER_MONTH 730.0 /* 8760 / 12, the cloud providers' billing month */
+#define CAPPLAN_XMAX_MIN        1e-6  /* a model's λ and X_max below this: no usable capacity */
+#define CAPPLAN_FMT_SCI         1e9   /* rates and percentages from here: scientific notation */
 
 /* What the USL model's N counts (--model-over). */
 enum capplan_over {
@@ -101,6 +103,9 @@ struct capplan_scenario {
 	int instances;           /* needed at the buffer; -1 when no count reaches it (a USL model
 	                        over instances past X_max) */
 	int add;                 /* instances − today's (>= 0) */
+	int remove;              /* a model over instances, today's fleet past N* and not carrying
+	                        the load at the buffer: today's − instances (fewer carry more);
+	                        else 0. Otherwise instances >= today's */
 	double util;             /* utilisation at that count (fraction); NAN when -1 */
 	double cost_month;       /* instances × cost; NAN without a cost */
 	double add_cost_month;   /* add × cost */
@@ -115,7 +120,7 @@ struct capplan_scenario {
 	double concurrency;      /* with a model over concurrency: the concurrency one instance
 	                        needs for this load (NAN past X_max: more concurrency does not
 	                        help); with a model over instances: NAN */
-	char action[256];        /* what must change, one sentence */
+	char action[400];        /* what must change, one sentence */
 };
 
 struct capplan {
@@ -139,11 +144,13 @@ struct capplan {
 	int nsteps;
 	bool steps_truncated; /* more steps than CAPPLAN_STEPS_MAX within the horizon */
 	bool steps_capped;    /* a model over instances: past N* no further step helps */
+	bool steps_shrink;    /* a model over instances: today's fleet is past N* and fewer
+	                         instances carry the load that crosses its buffer: shrink */
 	struct capplan_step steps[CAPPLAN_STEPS_MAX];
 	int nscenarios;
 	struct capplan_scenario scenarios[CAPPLAN_SCENARIOS_MAX];
 	int nsummary;
-	char summary[8][400]; /* the plan in sentences, most urgent first */
+	char summary[10][480]; /* the plan in sentences, most urgent first */
 };
 
 /* Defaults: buffer 0.70, warn NAN (buffer − 0.10), horizon 12, 1 instance, scenarios 2, 5,
@@ -157,13 +164,23 @@ int capplan_add_scenario(struct capplan_in *in, double k);
 /* Compute the plan. Returns 0 with *out filled, or -EINVAL with one line in err naming the
  * input at fault: a missing or out-of-range value (see struct capplan_in), both a
  * utilisation and a model (the model gives the capacity), a model with no capacity (linear:
- * X_max infinite; not finite or not positive). Today's utilisation above the buffer is not
+ * X_max infinite; not finite or not positive) or none usable (λ or X_max below
+ * CAPPLAN_XMAX_MIN). Today's utilisation above the buffer is not
  * an error: the triggers are in month 1 and the summary says "already over the buffer". */
 int capplan_compute(const struct capplan_in *in, struct capplan *out, char *err, size_t errlen);
 
 /* The plan as a JSON document (docs/capacity.md, "plan"; the keys are listed in capplan.c
  * above capplan_json). A new reference. */
 json_t *capplan_json(const struct capplan *p);
+
+/* A rate (RPS) for people, into buf: no decimals from 100 up, 3 significant digits below
+ * (0.4, 12.5), %.4g scientific notation from CAPPLAN_FMT_SCI (1.273e+135); "–" for NaN,
+ * "∞" for infinity. Returns buf (40 bytes are enough). */
+const char *capplan_fmt_rate(double v, char *buf, size_t size);
+
+/* A percentage (55 for 55%, without the sign) likewise: no decimals from 1 up, 2
+ * significant digits below, scientific from CAPPLAN_FMT_SCI. Returns buf. */
+const char *capplan_fmt_percent(double v, char *buf, size_t size);
 
 /* Flag-value parsers, for the CLI and scripts. Each returns 0 or -EINVAL. */
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analysis/usl.h"
 #include "cli/capacity_cli.h"
@@ -18,11 +19,11 @@
 #include "util/common.h"
 #include "util/outfile.h"
 
-#define FIT_INPUT_MAX  (1024ul * 1024 * 1024) /* a result file's limit (result_load) */
-#define FEW_POINTS     6    /* fewer: R's usl warns too ("the result might not be accurate") */
-#define POOR_R2        0.9  /* below: the curve does not describe the points */
-#define FAR_BELOW_PEAK 0.5  /* the largest measured N under this share of N*: extrapolated */
-#define ERRORS_NOTED   0.01 /* a step with more failed responses than this is noted */
+#define FIT_RESULT_MAX (1024ul * 1024 * 1024) /* a result file's limit (result_load's) */
+/* A FIFO or device (/dev/stdin) cannot be read twice to learn its kind first: it is read up
+ * to this, and /dev/zero stops there rather than at the result files' 1 GiB */
+#define FIT_STREAM_MAX (64ul * 1024 * 1024)
+#define FIT_PEEK       4096 /* bytes read to tell a result file ('{') from a CSV */
 #define WARNINGS_MAX   8
 
 void cmd_capacity_fit_usage(void)
@@ -41,8 +42,11 @@ void cmd_capacity_fit_usage(void)
 	       "                    - is stdout)\n"
 	       "  --json            print the JSON on stdout instead of the report\n"
 	       "  -h, --help        this help\n\n"
-	       "exit codes: 0 fitted, 104 unusable input or flags (fewer than 3 distinct N, an\n"
-	       "            open-model run, a bad CSV line), 110 --out could not be written\n\n"
+	       "In an open-model run N is the mean number of requests in service by Little's\n"
+	       "law (N = X·R), so Little's law is not checked there (\"nSource\" in the JSON).\n\n"
+	       "exit codes: 0 fitted, 104 unusable input or flags (fewer than 3 distinct N, a\n"
+	       "            run without steps, a bad CSV line), 110 --out or stdout could not\n"
+	       "            be written\n\n"
 	       "example: stampede capacity fit sweep.json --out json=fit.json\n");
 }
 
@@ -62,11 +66,14 @@ struct fit_cli {
 	bool per_second;                     /* X from a result file: requests per second */
 	double worst_errors, worst_errors_n; /* the steps' highest error rate, and its N */
 	const char *kind;                    /* "result" or "CSV" */
+	/* where N comes from: "vus" (a closed-model run), "littles-law" (an open-model run:
+	 * N = X·R), "csv" */
+	const char *n_source;
 	struct usl_point p[USL_POINTS_MAX];
 	int n;
 	struct usl_fit fit;
 	struct usl_littles littles;
-	char warn[WARNINGS_MAX][320];
+	char warn[WARNINGS_MAX][USL_WARNING_LEN];
 	int nwarn;
 };
 
@@ -112,19 +119,37 @@ static int parse_args(struct fit_cli *c, int argc, char **argv)
 	return out_args_check(&fit_outs, outs, c->out ? nouts : 0, &c->input, 1, "the input");
 }
 
-/* The highest error rate among the steps that gave points (usl_points_from_steps's). */
+static bool open_model(const json_t *tt)
+{
+	const char *m = json_string_value(json_object_get(tt, "model"));
+	return m && !strcmp(m, "open");
+}
+
+/* The highest error rate among the steps that gave points (usl_points_from_steps's), and
+ * its N: the VUs, or in the open model Little's N = X·R (NAN without a mean). */
 static void worst_errors(struct fit_cli *c, const json_t *tt)
 {
 	size_t i;
 	const json_t *row;
+	bool open = open_model(tt);
+	c->worst_errors = 0;
+	c->worst_errors_n = NAN;
 	json_array_foreach(json_object_get(tt, "steps"), i, row)
 	{
 		double e = json_number_value(json_object_get(row, "errorRate"));
 		if (!json_object_get(row, "offeredFrom") &&
 		    json_number_value(json_object_get(row, "throughput")) > 0 &&
 		    e > c->worst_errors) {
+			const json_t *g = json_object_get(row, "goodThroughput"),
+			             *mean = json_object_get(row, "mean");
+			double x = json_is_number(g)
+			               ? json_number_value(g)
+			               : json_number_value(json_object_get(row, "throughput"));
 			c->worst_errors = e;
-			c->worst_errors_n = json_number_value(json_object_get(row, "offered"));
+			c->worst_errors_n =
+			    !open ? json_number_value(json_object_get(row, "offered"))
+			    : json_is_number(mean) ? x * json_number_value(mean) / 1000
+			                           : NAN;
 		}
 	}
 }
@@ -155,6 +180,7 @@ static int points_from_result(struct fit_cli *c, const char *text, size_t len)
 	}
 	c->n = usl_points_from_steps(tt, c->p, USL_POINTS_MAX, err, sizeof(err));
 	worst_errors(c, tt);
+	c->n_source = open_model(tt) ? "littles-law" : "vus";
 	result_free(r);
 	if (c->n < 0) {
 		say("%s: %s\n", c->input, err);
@@ -165,17 +191,50 @@ static int points_from_result(struct fit_cli *c, const char *text, size_t len)
 	return 0;
 }
 
+/* Whether the file at path is a regular one that starts (after a BOM and spaces) with '{':
+ * a result file. Only its first FIT_PEEK bytes are read. */
+static bool regular_json(const char *path, bool *regular)
+{
+	struct stat st;
+	char head[FIT_PEEK];
+	*regular = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (!*regular)
+		return false;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t len = fread(head, 1, sizeof(head), f), i;
+	fclose(f);
+	i = len >= 3 && !memcmp(head, "\xEF\xBB\xBF", 3) ? 3 : 0;
+	while (i < len && strchr(" \t\r\n", head[i]) && head[i])
+		i++;
+	return i < len && head[i] == '{';
+}
+
 static int read_points(struct fit_cli *c)
 {
 	char *text, err[512];
 	size_t len;
-	int rc = read_file_max(c->input, FIT_INPUT_MAX, &text, &len);
+	bool regular, result = regular_json(c->input, &regular);
+	/* a regular file is read once its kind is known, up to that kind's limit (its size
+	 * is checked before any read); anything else up to FIT_STREAM_MAX */
+	size_t max = !regular ? FIT_STREAM_MAX : result ? FIT_RESULT_MAX : USL_CSV_MAX_BYTES;
+	int rc = read_file_max(c->input, max, &text, &len);
+	if (rc == -EFBIG) {
+		if (regular && !result)
+			say("%s: larger than %d MiB and not a result file: not a CSV of points\n",
+			    c->input, USL_CSV_MAX_BYTES >> 20);
+		else
+			say("%s: larger than %zu MiB: not a result file or a CSV of points\n",
+			    c->input, max >> 20);
+		return -EINVAL;
+	}
 	if (rc < 0) {
 		say("%s: %s\n", c->input, read_file_strerror(rc));
 		return -EINVAL;
 	}
 	size_t i = len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
-	while (i < len && strchr(" \t\r\n", text[i]))
+	while (i < len && strchr(" \t\r\n", text[i]) && text[i])
 		i++;
 	if (i < len && text[i] == '{') {
 		rc = points_from_result(c, text, len);
@@ -189,6 +248,9 @@ static int read_points(struct fit_cli *c)
 			say("%s\n", err);
 		rc = c->n < 0 ? -EINVAL : 0;
 		c->kind = "CSV";
+		c->n_source = "csv";
+		c->worst_errors = NAN; /* not known */
+		c->worst_errors_n = NAN;
 	}
 	free(text);
 	return rc;
@@ -226,111 +288,40 @@ static const char *unit(const struct fit_cli *c)
 	return c->per_second ? "/s" : "";
 }
 
-/* The verdict in one sentence. */
-static void verdict(const struct fit_cli *c, char *out, size_t size)
+static bool littles_n(const struct fit_cli *c)
 {
-	const struct usl_fit *f = &c->fit;
-	char a[32], b[32];
-	if (f->n_star <= 1)
-		snprintf(out, size,
-		         "throughput is highest at N = 1 (X ≈ %s%s): added concurrency only costs",
-		         fmt(f->x_max, a, sizeof(a)), unit(c));
-	else if (!strcmp(f->limit, "coherency"))
-		snprintf(
-		    out, size,
-		    "coherency-limited: throughput peaks at N* ≈ %.0f (X_max ≈ %s%s) and falls "
-		    "beyond it",
-		    f->n_star, fmt(f->x_max, a, sizeof(a)), unit(c));
-	else if (!strcmp(f->limit, "contention"))
-		snprintf(
-		    out, size,
-		    "contention-limited: throughput levels off towards X_max = λ/σ ≈ %s%s as N "
-		    "grows, without a peak (κ = 0); half of it at N ≈ %s",
-		    fmt(f->x_max, a, sizeof(a)), unit(c),
-		    fmt(usl_concurrency_for(f, f->x_max / 2), b, sizeof(b)));
-	else
-		snprintf(out, size,
-		         "linear: neither contention nor coherency shows over the measured range; "
-		         "X grows by λ ≈ %s%s per unit of N",
-		         fmt(f->lambda, a, sizeof(a)), unit(c));
+	return !strcmp(c->n_source, "littles-law");
 }
 
-#define warn(c, ...)                                                                               \
-	do {                                                                                       \
-		if ((c)->nwarn < WARNINGS_MAX)                                                     \
-			snprintf((c)->warn[(c)->nwarn++], sizeof((c)->warn[0]), __VA_ARGS__);      \
-	} while (0)
-
-static void find_warnings(struct fit_cli *c)
+/* The verdict (usl_verdict) and the warnings (usl_warnings). */
+static void notes(struct fit_cli *c, char *verdict, size_t size)
 {
-	const struct usl_fit *f = &c->fit;
-	const struct usl_littles *l = &c->littles;
-	char a[32], b[32];
-	double nmax = 0, xmax = 0;
-	for (int i = 0; i < c->n; i++) {
-		nmax = MAX(nmax, c->p[i].n);
-		xmax = MAX(xmax, c->p[i].x);
-	}
-	if (c->worst_errors > ERRORS_NOTED)
-		warn(c,
-		     "the step at N = %s had %.1f%% failed responses: X counts them, and fast "
-		     "failures inflate it; the fit describes served load, not good load",
-		     fmt(c->worst_errors_n, a, sizeof(a)), 100 * c->worst_errors);
-	if (c->n < FEW_POINTS)
-		warn(c,
-		     "only %d points: σ, κ and λ rest on few measurements (%d or more concurrency "
-		     "levels make them firmer)",
-		     c->n, FEW_POINTS);
-	if (isfinite(f->r2) && f->r2 < POOR_R2)
-		warn(c,
-		     "R² = %.3f (below %.1f): the USL describes these points poorly (noisy steps, "
-		     "errors, or a system that changed during the run)",
-		     f->r2, POOR_R2);
-	if (!strcmp(f->limit, "coherency") && f->n_star > 1 && nmax < FAR_BELOW_PEAK * f->n_star)
-		warn(c,
-		     "every measured N is far below N* ≈ %.0f (the largest is %s): the peak is an "
-		     "extrapolation; measure up to about N* to confirm it",
-		     f->n_star, fmt(nmax, a, sizeof(a)));
-	if (!strcmp(f->limit, "contention") && xmax < FAR_BELOW_PEAK * f->x_max)
-		warn(c,
-		     "the measured X stays below half of X_max ≈ %s%s: the ceiling is an "
-		     "extrapolation; measure at higher N to confirm it",
-		     fmt(f->x_max, a, sizeof(a)), unit(c));
-	if (f->kappa > 0 && isfinite(f->se_kappa) && f->se_kappa >= f->kappa)
-		warn(c, "κ is within one standard error of 0: these points do not establish the "
-		        "retrograde part (N* is uncertain)");
-	if (l->known && !l->agree && l->ratio_min < 1 - USL_LITTLE_TOLERANCE)
-		warn(c,
-		     "Little's law: X·R is %s to %s of N (off by more than %.0f%%): the VUs spend "
-		     "time outside the measured response time (think time, client-side work, or a "
-		     "queue outside the measured path), so N overstates the concurrency the target "
-		     "sees",
-		     fmt(100 * l->ratio_min, a, sizeof(a)), fmt(100 * l->ratio_max, b, sizeof(b)),
-		     100 * USL_LITTLE_TOLERANCE);
-	else if (l->known && !l->agree)
-		warn(
-		    c,
-		    "Little's law: X·R is up to %s%% of N (off by more than %.0f%%): more requests "
-		    "in service than N allows; R counts time outside the service, or N is not the "
-		    "concurrency",
-		    fmt(100 * l->ratio_max, a, sizeof(a)), 100 * USL_LITTLE_TOLERANCE);
+	usl_verdict(&c->fit, unit(c), verdict, size);
+	c->nwarn = usl_warnings(&c->fit, c->p, c->n, unit(c), c->worst_errors, c->worst_errors_n,
+	                        c->warn, WARNINGS_MAX);
 }
 
 /* ---- outputs ------------------------------------------------------------------------- */
 
+/* The points, the fit at each and the residual; Little's N = X·R unless N is that already
+ * (an open-model run). */
 static void print_points(const struct fit_cli *c)
 {
 	char n[32], x[32], r[32], fx[32], ln[32];
-	printf("  %8s %12s %10s %12s %9s %11s\n", "N", "X", "R (ms)", "fitted X", "residual",
-	       "Little's N");
+	bool little = !littles_n(c);
+	printf("  %8s %12s %10s %12s %9s", littles_n(c) ? "N (X·R)" : "N", "X", "R (ms)",
+	       "fitted X", "residual");
+	printf(little ? " %11s\n" : "\n", "Little's N");
 	for (int i = 0; i < c->n; i++) {
 		const struct usl_point *p = &c->p[i];
 		double fitted = usl_throughput(&c->fit, p->n);
 		char res[32];
 		snprintf(res, sizeof(res), "%+.1f%%", 100 * (p->x - fitted) / p->x);
-		printf("  %8s %12s %10s %12s %9s %11s\n", fmt(p->n, n, sizeof(n)),
-		       fmt(p->x, x, sizeof(x)), fmt(p->r * 1000, r, sizeof(r)),
-		       fmt(fitted, fx, sizeof(fx)), res, fmt(p->x * p->r, ln, sizeof(ln)));
+		printf("  %8s %12s %10s %12s %9s", fmt(p->n, n, sizeof(n)), fmt(p->x, x, sizeof(x)),
+		       fmt(p->r * 1000, r, sizeof(r)), fmt(fitted, fx, sizeof(fx)), res);
+		if (little)
+			printf(" %11s", fmt(p->x * p->r, ln, sizeof(ln)));
+		printf("\n");
 	}
 }
 
@@ -355,11 +346,16 @@ static void print_coef(const char *name, double v, double se, const char *u)
 	printf("\n");
 }
 
-static void print_report(const struct fit_cli *c)
+static void print_report(const struct fit_cli *c, const char *verdict)
 {
 	const struct usl_fit *f = &c->fit;
-	char line[512], a[32];
-	printf("Universal Scalability Law fit of %s (%s, %d points)\n\n", c->input, c->kind, c->n);
+	char a[32];
+	printf("Universal Scalability Law fit of %s (%s, %d points)\n", c->input, c->kind, c->n);
+	if (littles_n(c))
+		printf("an open-model run: N is the mean number of requests in service by Little's "
+		       "law (N = X·R), not a set concurrency; a Little's-law check would be "
+		       "circular\n");
+	printf("\n");
 	print_points(c);
 	printf("\n");
 	print_coef("σ (contention)", f->sigma, f->se_sigma, "");
@@ -371,29 +367,29 @@ static void print_report(const struct fit_cli *c)
 	printf("%12s\n", isinf(f->n_star) ? "none" : fmt(f->n_star, a, sizeof(a)));
 	label("X_max");
 	printf("%12s%s\n", fmt(f->x_max, a, sizeof(a)), unit(c));
-	if (c->littles.known) {
+	if (c->littles.known && !littles_n(c)) {
 		label("Little's law");
 		printf("%12s  (X·R/N %.2f to %.2f on %d point%s)\n",
 		       c->littles.agree ? "holds" : "off", c->littles.ratio_min,
 		       c->littles.ratio_max, c->littles.known, c->littles.known == 1 ? "" : "s");
 	}
-	verdict(c, line, sizeof(line));
-	printf("\nverdict: %s\n", line);
+	printf("\nverdict: %s\n", verdict);
 	if (c->nwarn)
 		printf("\nwarnings:\n");
 	for (int i = 0; i < c->nwarn; i++)
 		printf("  - %s\n", c->warn[i]);
 }
 
-static json_t *fit_doc(const struct fit_cli *c)
+static json_t *fit_doc(const struct fit_cli *c, const char *verdict)
 {
-	char line[512];
 	json_t *doc = usl_json(&c->fit, c->p, c->n), *w = json_array();
 	json_object_set_new(doc, "input", json_string(c->input));
 	json_object_set_new(doc, "inputKind", json_string(c->kind));
 	json_object_set_new(doc, "unit", c->per_second ? json_string("1/s") : json_null());
-	verdict(c, line, sizeof(line));
-	json_object_set_new(doc, "verdict", json_string(line));
+	json_object_set_new(doc, "nSource", json_string(c->n_source));
+	if (littles_n(c)) /* N = X·R: the check would be circular */
+		json_object_set_new(doc, "littles", json_null());
+	json_object_set_new(doc, "verdict", json_string(verdict));
 	for (int i = 0; i < c->nwarn; i++)
 		json_array_append_new(w, json_string(c->warn[i]));
 	json_object_set_new(doc, "warnings", w);
@@ -438,15 +434,20 @@ int cmd_capacity_fit(int argc, char **argv)
 		return EXIT_INVALID_CONFIG;
 	}
 	usl_littles(c->p, c->n, &c->littles);
-	find_warnings(c);
-	json_t *doc = fit_doc(c);
+	char verdict[512];
+	notes(c, verdict, sizeof(verdict));
+	json_t *doc = fit_doc(c, verdict);
 	rc = EXIT_OK;
 	if (c->json) {
 		if (write_json("-", doc) < 0)
 			rc = EXIT_OUTPUT_FAILED;
 	} else {
-		print_report(c);
-		fflush(stdout);
+		print_report(c, verdict);
+		/* a full disk or a closed pipe on stdout: the report is lost */
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			say("stdout: %s\n", strerror(errno ? errno : EIO));
+			rc = EXIT_OUTPUT_FAILED;
+		}
 	}
 	if (c->out && write_json(c->out, doc) < 0)
 		rc = EXIT_OUTPUT_FAILED;

@@ -38,9 +38,11 @@ void cmd_capacity_plan_usage(void)
 	    "  --current-util P%%        today's utilisation at that peak (e.g. 55%%): capacity\n"
 	    "                           at 100%% = R / P\n"
 	    "  --model FILE             instead of --current-util: a USL fit (`capacity fit\n"
-	    "                           --out json=FILE`, or a sweep's result file); its X_max\n"
-	    "                           is one instance's capacity\n"
-	    "  --model-over KIND        what the model's N counts: concurrency (of one\n"
+	    "                           --out json=FILE`, or a stepped run's result file,\n"
+	    "                           whose steps are fitted again); the lower of its X_max\n"
+	    "                           and the best measured X is one instance's 100%%; the\n"
+	    "                           fit's warnings are repeated in the plan\n"
+	    "  --model-over KIND        with --model, what its N counts: concurrency (of one\n"
 	    "                           instance; default) or instances (of a cluster: past\n"
 	    "                           N* more instances do not help)\n"
 	    "  --growth G               growth rate: 15%%/month (also /week, /quarter, /year,\n"
@@ -57,7 +59,8 @@ void cmd_capacity_plan_usage(void)
 	    "  --currency TEXT          the unit's name for the outputs (e.g. USD)\n"
 	    "  --optimise P%%            also plan hot paths made P%% cheaper per request\n"
 	    "  --out FORMAT=FILE        also write FORMAT: json, markdown (the capacity\n"
-	    "                           planning document; repeatable; - is stdout)\n"
+	    "                           planning document; repeatable; - is stdout: that\n"
+	    "                           output alone, without the table; one at most)\n"
 	    "  -q, --quiet              no table on stdout\n"
 	    "      --no-color           no colours (also NO_COLOR)\n"
 	    "  -h, --help               this help\n\n"
@@ -119,6 +122,7 @@ struct plan_cli {
 	struct out_arg outs[PLAN_OUTS_MAX];
 	int nouts;
 	bool quiet, color;
+	bool over_given; /* --model-over (needs --model) */
 };
 
 static int parse_percent_flag(const char *flag, const char *arg, double lo, bool lo_open, double hi,
@@ -133,6 +137,16 @@ static int parse_percent_flag(const char *flag, const char *arg, double lo, bool
 		return cli_bad_value(flag, arg, why);
 	*out = v;
 	return 0;
+}
+
+/* A plain decimal with an optional exponent: "1000", "2.5", "1e12", "2.5E+6". */
+static bool decimal_exp(const char *s)
+{
+	const char *e = strpbrk(s, "eE");
+	if (!e)
+		return cli_decimal(s, -1);
+	const char *x = e + 1 + (e[1] == '+' || e[1] == '-');
+	return cli_decimal(s, (int)(e - s)) && *x && strspn(x, "0123456789") == strlen(x);
 }
 
 static int parse_whole(const char *flag, const char *arg, int64_t lo, int64_t hi, int *out)
@@ -166,10 +180,10 @@ static int one_flag(struct plan_cli *c, int opt, const char *arg)
 	double v;
 	switch (opt) {
 	case OPT_RPS:
-		if (!cli_decimal(arg, -1) || parse_double(arg, &v) < 0 || v <= 0 ||
-		    v > CAPPLAN_RPS_MAX)
+		if (!decimal_exp(arg) || parse_double(arg, &v) < 0 || v <= 0 || v > CAPPLAN_RPS_MAX)
 			return cli_bad_value("--current-rps", arg,
-			                     "requests per second above 0 (at most 1e12)");
+			                     "requests per second above 0, at most 1e12 (a decimal "
+			                     "number; an exponent such as 2.5e6 is allowed)");
 		c->in.current_rps = v;
 		return 0;
 	case OPT_UTIL:
@@ -198,8 +212,10 @@ static int one_flag(struct plan_cli *c, int opt, const char *arg)
 			return cli_bad_value("--scenario", arg,
 			                     "a multiple of today's load above 0, such as 3x");
 		if (capplan_add_scenario(&c->in, v) < 0) {
-			fprintf(stderr, "stampede capacity plan: at most %d scenarios\n",
-			        CAPPLAN_SCENARIOS_MAX);
+			fprintf(stderr,
+			        "stampede capacity plan: --scenario %s: at most %d scenarios, the "
+			        "3 defaults (2x, 5x, 10x) included\n",
+			        arg, CAPPLAN_SCENARIOS_MAX);
 			return -EINVAL;
 		}
 		return 0;
@@ -209,7 +225,7 @@ static int one_flag(struct plan_cli *c, int opt, const char *arg)
 			return cli_bad_value(
 			    "--cost-per-instance", arg,
 			    "an amount per hour, day, month or year, such as 0.17/h "
-			    "or 120/month");
+			    "or 120/month, at most 1000000000000 a month");
 		return 0;
 	case OPT_CURRENCY:
 		return parse_currency(c, arg);
@@ -223,6 +239,7 @@ static int one_flag(struct plan_cli *c, int opt, const char *arg)
 			c->in.over = CAPPLAN_OVER_INSTANCES;
 		else
 			return cli_bad_value("--model-over", arg, "concurrency or instances");
+		c->over_given = true;
 		return 0;
 	case OPT_OUT:
 		return out_args_parse(&plan_outs, c->outs, &c->nouts, arg);
@@ -236,10 +253,108 @@ static int one_flag(struct plan_cli *c, int opt, const char *arg)
 	return 1;
 }
 
-/* The fit in a document: the fit itself ({"model": "usl", ...}), or under "fit", "usl",
- * "capacity", or a result file's analyses.capacity (a sweep's). */
-static int find_fit(const json_t *doc, struct usl_fit *fit, char *err, size_t errlen)
+/* The model: its fit, and the warnings about it (the model file's "warnings", or
+ * usl_warnings() on its points) that the plan repeats. */
+struct plan_model {
+	struct usl_fit fit;
+	json_t *warnings; /* an array of strings */
+};
+
+/* The highest error rate among a result's steps (rows with throughput; not a ramp's), its
+ * N (the VUs; NAN in the open model, whose N is X·R). */
+static void worst_errors(const json_t *tt, double *e, double *n)
 {
+	size_t i;
+	const json_t *row;
+	const char *model = json_string_value(json_object_get(tt, "model"));
+	*e = 0;
+	*n = NAN;
+	json_array_foreach(json_object_get(tt, "steps"), i, row)
+	{
+		double r = json_number_value(json_object_get(row, "errorRate"));
+		if (!json_object_get(row, "offeredFrom") &&
+		    json_number_value(json_object_get(row, "throughput")) > 0 && r > *e) {
+			*e = r;
+			*n = model && !strcmp(model, "closed")
+			         ? json_number_value(json_object_get(row, "offered"))
+			         : NAN;
+		}
+	}
+}
+
+static json_t *warnings_json(const struct usl_fit *f, const struct usl_point *p, int n,
+                             const char *unit, double worst, double worst_n)
+{
+	char w[8][USL_WARNING_LEN];
+	int k = usl_warnings(f, p, n, unit, worst, worst_n, w, 8);
+	json_t *a = json_array();
+	for (int i = 0; i < k; i++)
+		json_array_append_new(a, json_string(w[i]));
+	return a;
+}
+
+/* A result file's steps (analyses.testType.steps) fitted again, as `capacity fit` does:
+ * 1 when done, 0 when the file has no steps, -1 with the reason in err. */
+static int fit_steps(const json_t *doc, struct plan_model *m, char *err, size_t errlen)
+{
+	const json_t *tt = json_object_get(json_object_get(doc, "analyses"), "testType");
+	if (!json_is_array(json_object_get(tt, "steps")))
+		return 0;
+	struct usl_point *p = xmalloc(USL_POINTS_MAX * sizeof(*p));
+	char why[256];
+	int n = usl_points_from_steps(tt, p, USL_POINTS_MAX, why, sizeof(why));
+	if (n < 0 || usl_fit(p, n, &m->fit, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "cannot fit the USL to its steps: %s", why);
+		free(p);
+		return -1;
+	}
+	double worst, worst_n;
+	worst_errors(tt, &worst, &worst_n);
+	m->warnings = warnings_json(&m->fit, p, n, "/s", worst, worst_n);
+	free(p);
+	return 1;
+}
+
+/* The warnings of a fit read from its JSON object j: its "warnings" strings, else
+ * usl_warnings() on its "points". */
+static json_t *stored_warnings(const json_t *j, const struct usl_fit *f)
+{
+	const json_t *w = json_object_get(j, "warnings"), *e;
+	size_t i;
+	if (json_is_array(w)) {
+		json_t *a = json_array();
+		json_array_foreach(w, i, e) if (json_is_string(e))
+		    json_array_append_new(a, json_string(json_string_value(e)));
+		return a;
+	}
+	struct usl_point *p = xmalloc(USL_POINTS_MAX * sizeof(*p));
+	int n = 0;
+	json_array_foreach(json_object_get(j, "points"), i, e)
+	{
+		const json_t *r = json_object_get(e, "r");
+		double pn = json_number_value(json_object_get(e, "n")),
+		       px = json_number_value(json_object_get(e, "x"));
+		if (n < USL_POINTS_MAX && pn > 0 && px > 0 && isfinite(pn) && isfinite(px))
+			p[n++] = (struct usl_point){ .n = pn,
+				                     .x = px,
+				                     .r = json_is_number(r) ? json_number_value(r)
+				                                            : NAN };
+	}
+	const char *u = json_string_value(json_object_get(j, "unit"));
+	json_t *a =
+	    n ? warnings_json(f, p, n, u && !strcmp(u, "1/s") ? "/s" : "", NAN, NAN) : json_array();
+	free(p);
+	return a;
+}
+
+/* The fit in a document: a result file's steps fitted again (as `capacity fit` does, so
+ * that fit and plan agree); else the fit itself ({"model": "usl", ...}), or under "fit",
+ * "usl", "capacity", or a result file's stored analyses.capacity (one without steps). */
+static int find_fit(const json_t *doc, struct plan_model *m, char *err, size_t errlen)
+{
+	int rc = fit_steps(doc, m, err, errlen);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	const json_t *an = json_object_get(json_object_get(doc, "analyses"), "capacity");
 	const json_t *cand[] = { doc,
 		                 json_object_get(doc, "fit"),
@@ -248,12 +363,14 @@ static int find_fit(const json_t *doc, struct usl_fit *fit, char *err, size_t er
 		                 an,
 		                 json_object_get(an, "fit"),
 		                 json_object_get(an, "usl") };
-	char first[256] = "";
+	char first[600] = "";
 	for (size_t i = 0; i < ARRAY_SIZE(cand); i++) {
 		if (!json_is_object(cand[i]) || !json_object_get(cand[i], "sigma"))
 			continue;
-		if (usl_from_json(cand[i], fit, err, errlen) == 0)
+		if (usl_from_json(cand[i], &m->fit, err, errlen) == 0) {
+			m->warnings = stored_warnings(cand[i], &m->fit);
 			return 0;
+		}
 		if (!*first)
 			snprintf(first, sizeof(first), "%s", err);
 	}
@@ -269,14 +386,15 @@ static int find_fit(const json_t *doc, struct usl_fit *fit, char *err, size_t er
 	return -1;
 }
 
-static int load_model(const char *path, struct usl_fit *fit)
+static int load_model(const char *path, struct plan_model *m)
 {
-	char *text = NULL, err[256];
+	char *text = NULL, err[512];
 	size_t len;
 	int rc = read_file_max(path, MODEL_FILE_MAX, &text, &len);
 	if (rc < 0) {
 		fprintf(stderr, "stampede capacity plan: --model %s: %s\n", path,
-		        read_file_strerror(rc));
+		        rc == -EFBIG ? "larger than 64 MiB: not a fit or a result file"
+		                     : read_file_strerror(rc));
 		return -EINVAL;
 	}
 	json_error_t je;
@@ -287,7 +405,7 @@ static int load_model(const char *path, struct usl_fit *fit)
 		        path, je.line, je.text);
 		return -EINVAL;
 	}
-	rc = find_fit(doc, fit, err, sizeof(err));
+	rc = find_fit(doc, m, err, sizeof(err));
 	json_decref(doc);
 	if (rc < 0) {
 		fprintf(stderr, "stampede capacity plan: --model %s: %s\n", path, err);
@@ -334,7 +452,7 @@ static void stamp(json_t *doc)
 int cmd_capacity_plan(int argc, char **argv)
 {
 	struct plan_cli c = { 0 };
-	struct usl_fit fit;
+	struct plan_model model = { 0 };
 	char err[512];
 	int opt;
 	const char *nc = getenv("NO_COLOR"); /* no-color.org: set and not empty */
@@ -360,22 +478,39 @@ int cmd_capacity_plan(int argc, char **argv)
 		        argv[optind]);
 		return EXIT_INVALID_CONFIG;
 	}
+	if (c.over_given && !c.model_path) {
+		fprintf(stderr, "stampede capacity plan: --model-over says what a --model's N "
+		                "counts: give --model FIT.json too\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	int to_stdout = 0;
+	for (int i = 0; i < c.nouts; i++)
+		to_stdout += !strcmp(c.outs[i].path, "-");
+	if (to_stdout > 1) {
+		fprintf(stderr, "stampede capacity plan: --out: only one output can go to stdout "
+		                "(-); write the others to files\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (to_stdout) /* stdout carries that output alone, as `capacity fit --out json=-` */
+		c.quiet = true;
 	if (c.model_path) {
-		if (load_model(c.model_path, &fit) < 0)
+		if (load_model(c.model_path, &model) < 0)
 			return EXIT_INVALID_CONFIG;
-		c.in.model = &fit;
+		c.in.model = &model.fit;
 	}
 	if (out_args_check(&plan_outs, c.outs, c.nouts, (const char *const[]){ c.model_path }, 1,
 	                   "the --model file") < 0)
-		return EXIT_INVALID_CONFIG;
+		goto invalid;
 	struct capplan *plan = xmalloc(sizeof(*plan));
 	if (capplan_compute(&c.in, plan, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede capacity plan: %s\n", err);
 		free(plan);
-		return EXIT_INVALID_CONFIG;
+		goto invalid;
 	}
 	json_t *doc = capplan_json(plan);
 	free(plan);
+	if (model.warnings) /* what to distrust in the model, repeated in the plan */
+		json_object_set_new(doc, "modelWarnings", model.warnings);
 	stamp(doc);
 	int rc = EXIT_OK;
 	if (!c.quiet && capacity_plan_text(stdout, doc, c.color) < 0)
@@ -384,4 +519,7 @@ int cmd_capacity_plan(int argc, char **argv)
 		rc = EXIT_OUTPUT_FAILED;
 	json_decref(doc);
 	return rc;
+invalid:
+	json_decref(model.warnings);
+	return EXIT_INVALID_CONFIG;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/capplan.h"
 #include "util/buf.h"
 #include "util/common.h"
 #include "util/escape.h"
@@ -39,12 +40,33 @@ static char *fmt_num(double v, const char *format, const char *none, char *s, si
 	return s;
 }
 
-/* RPS "1273", a percentage "55%", a count "4" ("none": no count carries it), a cost "124.10";
- * "–" when absent. */
-#define fmt_rps(v, s, len)   fmt_num(v, "%.0f", "–", s, len)
-#define fmt_pct(v, s, len)   fmt_num(v, "%.0f%%", "–", s, len)
+/* RPS "1273", "0.4", "1.273e+135" (capplan_fmt_rate); "–" when absent. */
+static char *fmt_rps(double v, char *s, size_t len)
+{
+	if (!isfinite(v))
+		return fmt_num(v, "", "–", s, len);
+	capplan_fmt_rate(v, s, len);
+	return s;
+}
+
+/* A percentage "55%", "0.4%", "1e+123%"; "–" when absent. */
+static char *fmt_pct(double v, char *s, size_t len)
+{
+	char p[40];
+	if (!isfinite(v))
+		return fmt_num(v, "", "–", s, len);
+	snprintf(s, len, "%s%%", capplan_fmt_percent(v, p, sizeof(p)));
+	return s;
+}
+
+/* A cost "124.10", "1.273e+13" from CAPPLAN_FMT_SCI; "–" when absent. */
+static char *fmt_cost(double v, char *s, size_t len)
+{
+	return fmt_num(v, fabs(v) >= CAPPLAN_FMT_SCI ? "%.4g" : "%.2f", "–", s, len);
+}
+
+/* A count "4" ("none": no count carries it). */
 #define fmt_count(v, s, len) fmt_num(v, "%.0f", "none", s, len)
-#define fmt_cost(v, s, len)  fmt_num(v, "%.2f", "–", s, len)
 
 /* N*: "23.4", or "none" (κ = 0: no peak, X levels off at X_max). */
 static char *fmt_nstar(const json_t *model, char *s, size_t len)
@@ -129,10 +151,12 @@ static void headline(struct buf *b, const json_t *doc)
 {
 	const json_t *in = json_object_get(doc, "inputs"), *cap = json_object_get(doc, "capacity");
 	double n = num(in, "instances");
+	char r[40], u[48];
 	buf_printf(b,
-	           "%.0f RPS today at %.0f%% on %.0f instance%s; buffer %.0f%%, warning %.0f%%; "
+	           "%s RPS today at %s on %.0f instance%s; buffer %.0f%%, warning %.0f%%; "
 	           "growth %g%%/month over %.0f months",
-	           num(in, "currentRps"), num(cap, "utilPercent"), n, n == 1 ? "" : "s",
+	           fmt_rps(num(in, "currentRps"), r, sizeof(r)),
+	           fmt_pct(num(cap, "utilPercent"), u, sizeof(u)), n, n == 1 ? "" : "s",
 	           num(in, "bufferPercent"), num(in, "warnPercent"),
 	           num(in, "growthPercentPerMonth"), num(in, "horizonMonths"));
 }
@@ -150,12 +174,13 @@ static void pad(struct buf *b, const char *s, int w)
 	int cols = 0, aw = w < 0 ? -w : w;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		cols += (*p & 0xc0) != 0x80;
+	/* a cell as wide as its column or wider keeps one space from its neighbour */
 	if (w < 0)
-		for (int c = cols; c < aw; c++)
+		for (int c = cols; c < aw || (c == cols && cols >= aw); c++)
 			buf_add(b, " ", 1);
 	buf_addstr(b, s);
 	if (w > 0)
-		for (; cols < aw; cols++)
+		for (int c = cols; c < aw || (c == cols && cols >= aw); c++)
 			buf_add(b, " ", 1);
 }
 
@@ -171,25 +196,40 @@ static void text_capacity(struct buf *b, const json_t *doc)
 {
 	const json_t *in = json_object_get(doc, "inputs"), *cap = json_object_get(doc, "capacity"),
 	             *model = json_object_get(doc, "model");
-	char x[32], y[32];
+	char x[48], y[48];
+	const char *basis = str(cap, "basis");
+	bool many = num(in, "instances") > 1;
 	buf_printf(b, "  capacity at 100%%      %s RPS",
 	           fmt_rps(num(cap, "totalRps"), x, sizeof(x)));
-	if (isfinite(num(cap, "perInstanceRps")) && num(in, "instances") > 1)
-		buf_printf(b, " (%s per instance)",
+	if (isfinite(num(cap, "perInstanceRps")) && many)
+		buf_printf(b, " (%s per instance",
 		           fmt_rps(num(cap, "perInstanceRps"), y, sizeof(y)));
+	if (basis && model)
+		buf_printf(b, "%s%s", many ? ": " : " (",
+		           !strcmp(basis, "measured") ? "the best measured; the fit's X_max is "
+		                                      : "the fit's X_max; the best measured is ");
+	if (basis && model)
+		buf_printf(b, "%s",
+		           !strcmp(basis, "measured") ? fmt_rps(num(model, "xMax"), y, sizeof(y))
+		           : isfinite(num(model, "xMeasured"))
+		               ? fmt_rps(num(model, "xMeasured"), y, sizeof(y))
+		               : "unknown");
+	if ((isfinite(num(cap, "perInstanceRps")) && many) || (basis && model))
+		buf_addstr(b, ")");
 	buf_printf(b, "\n  at the %3.0f%% buffer    %s RPS\n  at the %3.0f%% warning   %s RPS\n",
 	           num(in, "bufferPercent"), fmt_rps(num(cap, "bufferRps"), x, sizeof(x)),
 	           num(in, "warnPercent"), fmt_rps(num(cap, "warnRps"), y, sizeof(y)));
 	if (model)
 		buf_printf(b,
 		           "  USL model             sigma %.4g, kappa %.4g, lambda %.4g, R² %.4f: "
-		           "X_max %.0f RPS at N* %s (%s-limited)\n",
+		           "X_max %s RPS at N* %s (%s-limited)\n",
 		           num(model, "sigma"), num(model, "kappa"), num(model, "lambda"),
-		           num(model, "r2"), num(model, "xMax"), fmt_nstar(model, x, sizeof(x)),
-		           str(model, "limit") ?: "?");
+		           num(model, "r2"), fmt_rps(num(model, "xMax"), y, sizeof(y)),
+		           fmt_nstar(model, x, sizeof(x)), str(model, "limit") ?: "?");
 	if (has_cost(doc))
-		buf_printf(b, "  cost today            %s %s per month\n",
-		           fmt_cost(num(cap, "costMonth"), x, sizeof(x)), currency(doc));
+		buf_printf(b, "  cost today            %s%s%s per month\n",
+		           fmt_cost(num(cap, "costMonth"), x, sizeof(x)), *currency(doc) ? " " : "",
+		           currency(doc));
 }
 
 static void text_months(struct buf *b, const json_t *doc, bool color)
@@ -199,7 +239,7 @@ static void text_months(struct buf *b, const json_t *doc, bool color)
 	buf_addstr(b, "\n  month       RPS   util  instances  status\n");
 	json_array_foreach(json_object_get(doc, "months"), i, m)
 	{
-		char r[32], u[16], n[16];
+		char r[48], u[48], n[48];
 		const char *st = str(m, "status") ?: "?", *c = color ? status_color(st) : "";
 		buf_printf(b, "  %5.0f  ", num(m, "month"));
 		pad(b, fmt_rps(num(m, "rps"), r, sizeof(r)), -8);
@@ -223,7 +263,7 @@ static void text_triggers(struct buf *b, const json_t *doc)
 	buf_addstr(b, "from now\n");
 	json_array_foreach(json_object_get(doc, "triggers"), i, t)
 	{
-		char r[32], mo[48], in[32], what[32];
+		char r[48], mo[48], in[32], what[32];
 		snprintf(what, sizeof(what), "%.0f%%", num(t, "utilPercent"));
 		buf_addstr(b, "  ");
 		pad(b, trigger_label(str(t, "name") ?: "?"), 10);
@@ -243,15 +283,17 @@ static void text_schedule(struct buf *b, const json_t *doc)
 	buf_addstr(b,
 	           "\n  scaling schedule (order the next instance at the warning; have it before "
 	           "the buffer)\n"
-	           "  instances   warning at   buffer at   order the next   in place before\n");
+	           "  instances   warning at   buffer at   ");
+	pad(b, "order the next", 30); /* wide enough for "month 13 (after the horizon)" */
+	buf_addstr(b, "in place before\n");
 	json_array_foreach(json_object_get(doc, "schedule"), i, s)
 	{
-		char w[32], bu[32], wm[48], am[48];
+		char w[48], bu[48], wm[48], am[48];
 		buf_printf(b, "  %9.0f  ", num(s, "instances"));
 		pad(b, fmt_rps(num(s, "warnRps"), w, sizeof(w)), -11);
 		pad(b, fmt_rps(num(s, "bufferRps"), bu, sizeof(bu)), -12);
 		buf_addstr(b, "   ");
-		pad(b, fmt_month(doc, num(s, "warnMonth"), wm, sizeof(wm)), 17);
+		pad(b, fmt_month(doc, num(s, "warnMonth"), wm, sizeof(wm)), 30);
 		buf_printf(b, "%s\n", fmt_month(doc, num(s, "actMonth"), am, sizeof(am)));
 	}
 	if (flag(doc, "scheduleTruncated"))
@@ -260,6 +302,9 @@ static void text_schedule(struct buf *b, const json_t *doc)
 		buf_addstr(b,
 		           "  (past N* no number of these instances carries the load: no further "
 		           "step)\n");
+	if (flag(doc, "scheduleShrink"))
+		buf_addstr(b, "  (past N* fewer instances carry more: shrink, as the summary says, "
+		              "rather than add)\n");
 }
 
 static void text_scenarios(struct buf *b, const json_t *doc)
@@ -282,7 +327,7 @@ static void text_scenarios(struct buf *b, const json_t *doc)
 	buf_addstr(b, "  reached\n");
 	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
 	{
-		char k[32], r[32], n[16], a[16], u[16], c[32], reached[96];
+		char k[32], r[48], n[48], a[16], u[48], c[48], reached[96];
 		snprintf(k, sizeof(k), "%gx", num(s, "multiple"));
 		if (isfinite(num(s, "instances")))
 			snprintf(a, sizeof(a), "+%.0f", num(s, "add"));
@@ -331,6 +376,10 @@ int capacity_plan_text(FILE *f, const json_t *doc, bool color)
 	buf_addstr(&b, "\n");
 	json_array_foreach(json_object_get(doc, "summary"), i, s)
 	    buf_printf(&b, "%s\n", json_string_value(s) ?: "");
+	if (json_array_size(json_object_get(doc, "modelWarnings")))
+		buf_addstr(&b, "\nmodel warnings (what to distrust in the fit):\n");
+	json_array_foreach(json_object_get(doc, "modelWarnings"), i, s)
+	    buf_printf(&b, "  - %s\n", json_string_value(s) ?: "");
 	size_t n = fwrite(b.p, 1, b.len, f);
 	bool ok = n == b.len && fflush(f) == 0 && !ferror(f);
 	buf_free(&b);
@@ -361,7 +410,7 @@ static void md_consumption(struct buf *b, const json_t *doc)
 {
 	const json_t *in = json_object_get(doc, "inputs"), *cap = json_object_get(doc, "capacity"),
 	             *model = json_object_get(doc, "model");
-	char v[160], k[64], x[32], y[32];
+	char v[240], k[64], x[48], y[48];
 	buf_addstr(b, "## Current consumption\n\n| | |\n|---|---:|\n");
 	snprintf(v, sizeof(v), "%s RPS", fmt_rps(num(in, "currentRps"), x, sizeof(x)));
 	md_kv(b, "Peak load today", v);
@@ -372,8 +421,15 @@ static void md_consumption(struct buf *b, const json_t *doc)
 	md_kv(b, "Instances", v);
 	snprintf(v, sizeof(v), "%s RPS", fmt_rps(num(cap, "totalRps"), x, sizeof(x)));
 	if (isfinite(num(cap, "perInstanceRps")))
-		snprintf(v + strlen(v), sizeof(v) - strlen(v), " (%s RPS per instance)",
-		         fmt_rps(num(cap, "perInstanceRps"), y, sizeof(y)));
+		snprintf(v + strlen(v), sizeof(v) - strlen(v), " (%s RPS per instance%s%s)",
+		         fmt_rps(num(cap, "perInstanceRps"), y, sizeof(y)),
+		         str(cap, "basis") && !strcmp(str(cap, "basis"), "measured")
+		             ? ": the best measured; the fit's X_max is "
+		         : str(cap, "basis") ? ": the fit's X_max"
+		                             : "",
+		         str(cap, "basis") && !strcmp(str(cap, "basis"), "measured")
+		             ? fmt_rps(num(model, "xMax"), x, sizeof(x))
+		             : "");
 	md_kv(b, "Capacity at 100%", v);
 	snprintf(k, sizeof(k), "Capacity at the %.0f%% buffer", num(in, "bufferPercent"));
 	snprintf(v, sizeof(v), "%s RPS", fmt_rps(num(cap, "bufferRps"), x, sizeof(x)));
@@ -385,8 +441,8 @@ static void md_consumption(struct buf *b, const json_t *doc)
 		snprintf(v, sizeof(v), "σ %.4g, κ %.4g, λ %.4g, R² %.4f", num(model, "sigma"),
 		         num(model, "kappa"), num(model, "lambda"), num(model, "r2"));
 		md_kv(b, "USL fit", v);
-		snprintf(v, sizeof(v), "%.0f RPS at N* = %s (%s-limited; N counts %s)",
-		         num(model, "xMax"), fmt_nstar(model, x, sizeof(x)),
+		snprintf(v, sizeof(v), "%s RPS at N* = %s (%s-limited; N counts %s)",
+		         fmt_rps(num(model, "xMax"), y, sizeof(y)), fmt_nstar(model, x, sizeof(x)),
 		         str(model, "limit") ?: "?", str(in, "modelOver") ?: "?");
 		md_kv(b, "X_max", v);
 		if (isfinite(num(model, "concurrencyAtBuffer"))) {
@@ -395,9 +451,9 @@ static void md_consumption(struct buf *b, const json_t *doc)
 		}
 	}
 	if (has_cost(doc)) {
-		snprintf(v, sizeof(v), "%s %s per month (%s per instance)",
-		         fmt_cost(num(cap, "costMonth"), x, sizeof(x)), currency(doc),
-		         fmt_cost(num(in, "costPerInstanceMonth"), y, sizeof(y)));
+		snprintf(v, sizeof(v), "%s%s%s per month (%s per instance)",
+		         fmt_cost(num(cap, "costMonth"), x, sizeof(x)), *currency(doc) ? " " : "",
+		         currency(doc), fmt_cost(num(in, "costPerInstanceMonth"), y, sizeof(y)));
 		md_kv(b, "Cost today", v);
 	}
 	buf_addstr(b, "\n");
@@ -415,7 +471,7 @@ static void md_months(struct buf *b, const json_t *doc)
 	           num(in, "growthPercentPerMonth"), num(in, "horizonMonths"));
 	json_array_foreach(json_object_get(doc, "months"), i, m)
 	{
-		char mo[16], r[32], u[16], n[16];
+		char mo[16], r[48], u[48], n[48];
 		snprintf(mo, sizeof(mo), "%.0f", num(m, "month"));
 		const char *c[5] = { mo, fmt_rps(num(m, "rps"), r, sizeof(r)),
 			             fmt_pct(num(m, "utilPercent"), u, sizeof(u)),
@@ -437,7 +493,7 @@ static void md_triggers(struct buf *b, const json_t *doc)
 	              "|---|---:|---:|---|---|\n");
 	json_array_foreach(json_object_get(doc, "triggers"), i, t)
 	{
-		char u[16], r[32], mo[48], in[32];
+		char u[48], r[48], mo[48], in[32];
 		const char *c[5] = { trigger_label(str(t, "name") ?: "?"),
 			             fmt_pct(num(t, "utilPercent"), u, sizeof(u)),
 			             fmt_rps(num(t, "rps"), r, sizeof(r)),
@@ -482,7 +538,7 @@ static void md_scenarios(struct buf *b, const json_t *doc)
 	buf_addstr(b, "---|\n");
 	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
 	{
-		char k[32], r[32], n[16], a[16], u[16], o[16], cc[32], c1[32], c2[32], reached[96];
+		char k[32], r[48], n[48], a[16], u[48], o[16], cc[48], c1[48], c2[48], reached[96];
 		const char *cells[11];
 		int nc = 0;
 		snprintf(k, sizeof(k), "%gx", num(s, "multiple"));
@@ -525,7 +581,7 @@ static void md_changes(struct buf *b, const json_t *doc)
 	           "before |\n|---:|---:|---:|---|---|\n");
 	json_array_foreach(json_object_get(doc, "schedule"), i, s)
 	{
-		char n[16], w[32], bu[32], wm[48], am[48];
+		char n[48], w[48], bu[48], wm[48], am[48];
 		snprintf(n, sizeof(n), "%.0f", num(s, "instances"));
 		const char *c[5] = { n, fmt_rps(num(s, "warnRps"), w, sizeof(w)),
 			             fmt_rps(num(s, "bufferRps"), bu, sizeof(bu)),
@@ -539,6 +595,9 @@ static void md_changes(struct buf *b, const json_t *doc)
 	if (flag(doc, "scheduleCapped"))
 		buf_addstr(b, "Past N* no number of instances of the same kind carries the load: "
 		              "no further step helps.\n\n");
+	if (flag(doc, "scheduleShrink"))
+		buf_addstr(b, "Past N* fewer instances carry more: shrink, as the summary says, "
+		              "rather than add.\n\n");
 	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
 	{
 		char k[32];
@@ -570,6 +629,18 @@ char *capacity_plan_markdown(const json_t *doc)
 		buf_addstr(&b, "\n");
 	}
 	buf_addstr(&b, "\n");
+	if (json_array_size(json_object_get(doc, "modelWarnings")))
+		buf_addstr(&b,
+		           "## Model warnings\n\nWhat to distrust in the USL fit the plan rests "
+		           "on:\n\n");
+	json_array_foreach(json_object_get(doc, "modelWarnings"), i, s)
+	{
+		buf_addstr(&b, "- ");
+		escape_markdown(&b, json_string_value(s) ?: "");
+		buf_addstr(&b, "\n");
+	}
+	if (json_array_size(json_object_get(doc, "modelWarnings")))
+		buf_addstr(&b, "\n");
 	md_consumption(&b, doc);
 	md_months(&b, doc);
 	md_triggers(&b, doc);

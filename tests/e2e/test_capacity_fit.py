@@ -11,6 +11,7 @@ with its own steps, so the module needs no CPU to itself.
 import json
 import math
 import re
+import subprocess
 
 import pytest
 
@@ -49,13 +50,13 @@ def test_sdm91_csv_matches_the_reference(stampede, tmp_path):
         assert math.isclose(p["residual"], p["x"] - p["fitted"], rel_tol=1e-9, abs_tol=1e-9)
         assert p["littleN"] is None
     assert doc["littles"] is None
-    assert doc["inputKind"] == "CSV" and doc["unit"] is None
+    assert doc["inputKind"] == "CSV" and doc["unit"] is None and doc["nSource"] == "csv"
     assert doc["verdict"].startswith("coherency-limited: throughput peaks at N* ≈ 97")
     # the report shows the same numbers
     out = r.stdout
     for text in ("0.027728", "0.00010437", "89.995", "± 0.009122", "± 14.21", "0.9896",
                  "96.52", "1,884", "verdict: coherency-limited: throughput peaks at N* ≈ 97",
-                 "(X_max ≈ 1,884) and falls beyond it"):
+                 "(X_max ≈ 1884) and falls beyond it"):
         assert text in out, (text, out)
     assert re.search(r"^\s+216\s+1,702\s+-\s+1,646\s+\+3\.3%\s+-$", out, re.M), out
     assert "wrote " in r.stderr
@@ -131,6 +132,7 @@ def test_fit_of_a_closed_stepped_run(stepped_run, stampede, tmp_path):
     out = r.stdout
     assert "(result, 4 points)" in out and "/s" in out and "verdict: " in out, out
     assert re.search(r"Little's law\s+holds", out), out
+    assert doc["nSource"] == "vus", doc
 
 
 def test_failed_responses_in_a_step_are_warned(stepped_run, stampede, tmp_path):
@@ -158,6 +160,14 @@ def test_open_model_steps_by_littles_law_and_unstepped_results_refused(stepped_r
     steps = [s for s in doc["analyses"]["testType"]["steps"] if s.get("throughput")]
     want = sorted(s["throughput"] * s["mean"] / 1000 for s in steps)
     assert [p["n"] for p in fit["points"]] == pytest.approx(want, rel=1e-9), fit["points"]
+    # N = X.R: a Little's-law check would be circular, so there is none, and N's source
+    # is said in the JSON and the report
+    assert fit["nSource"] == "littles-law" and fit["littles"] is None, fit
+    assert isinstance(fit["verdict"], str) and isinstance(fit["warnings"], list)
+    r = stampede("capacity", "fit", open_model, expect=0)
+    assert "N (X·R)" in r.stdout and "Little's law (N = X·R)" in r.stdout, r.stdout
+    assert not re.search(r"^\s+Little's law\s+(holds|off)", r.stdout, re.M), r.stdout
+    assert "Little's N" not in r.stdout, r.stdout
     doc["analyses"]["testType"]["model"] = "other"
     open_model.write_text(json.dumps(doc))
     r = stampede("capacity", "fit", open_model, expect=EXIT_CONFIG)
@@ -220,3 +230,39 @@ def test_bad_options_are_one_line_and_104(stampede, args, want):
 def test_help(stampede):
     r = stampede("capacity", "fit", "--help", expect=0)
     assert r.stdout.startswith("usage: stampede capacity fit INPUT"), r.stdout
+
+
+def test_the_verdict_and_warnings_are_the_libraries(stampede, tmp_path):
+    """The report and the JSON say what usl_verdict() and usl_warnings() say: a plateau the
+    curve rounds into a peak is called a level-off, and an X_max above the best measured X
+    is warned about (capacity plan takes the measured one)."""
+    csv = tmp_path / "plateau.csv"
+    csv.write_text("N,X\n1,100\n2,190\n4,300\n8,380\n16,391\n24,390\n32,389\n")
+    r, doc = fit_json(stampede, tmp_path, csv)
+    assert doc["verdict"].startswith("throughput levels off at about 391"), doc["verdict"]
+    assert "verdict: throughput levels off at about 391" in r.stdout, r.stdout
+    for w in doc["warnings"]:
+        assert f"  - {w}" in r.stdout, (w, r.stdout)
+
+
+def test_a_write_error_on_stdout_is_110(stampede):
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([stampede.bin, "capacity", "fit", str(SDM91)], stdout=full,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=30,
+                           text=True)
+    assert p.returncode == 110, p
+    assert p.stderr.count("\n") == 1 and "stdout" in p.stderr, p.stderr
+
+
+def test_an_endless_input_stops_early(stampede):
+    # /dev/zero is not read to the result files' 1 GiB: it stops at a bounded size
+    r = stampede("capacity", "fit", "/dev/zero", expect=EXIT_CONFIG, timeout=20)
+    assert r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
+    assert "larger than 64 MiB" in r.stderr, r.stderr
+
+
+def test_a_large_regular_csv_is_refused_by_its_size(stampede, tmp_path):
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"N,X\n" + b"# padding\n" * 120000)
+    r = stampede("capacity", "fit", big, expect=EXIT_CONFIG)
+    assert "larger than 1 MiB and not a result file" in r.stderr, r.stderr

@@ -305,3 +305,177 @@ def test_a_sweep_result_file_is_a_model(stampede, tmp_path):
     failed.write_text(json.dumps({"analyses": {"capacity": {"error": "fewer than 3 steps"}}}))
     one_line_error(stampede("capacity", "plan", "--model", failed, "--current-rps", "1000",
                             "--growth", "15%"), "fewer than 3 steps")
+
+
+# --- the reviewers' findings --------------------------------------------------------------
+
+PLATEAU = [(1, 100), (2, 190), (4, 300), (8, 380), (16, 391)]  # the fit's X_max is ~400
+
+
+def test_the_plan_says_which_100_percent_it_uses(stampede, tmp_path):
+    csv = tmp_path / "plateau.csv"
+    csv.write_text("N,X\n" + "".join(f"{n},{x}\n" for n, x in PLATEAU))
+    fit = tmp_path / "fit.json"
+    stampede("capacity", "fit", csv, "--out", f"json={fit}", expect=EXIT_OK)
+    f = json.loads(fit.read_text())
+    assert f["xMax"] > 391
+    r = stampede("capacity", "plan", "--model", fit, "--current-rps", "300", "--growth", "10%",
+                 expect=EXIT_OK)
+    want = f"capacity at 100%      391 RPS (the best measured; the fit's X_max is " \
+           f"{f['xMax']:.0f})"
+    assert want in r.stdout, r.stdout
+    assert "1 instance carries" in r.stdout and "1 instance carry " not in r.stdout
+    md = tmp_path / "plan.md"
+    stampede("capacity", "plan", "--model", fit, "--current-rps", "300", "--growth", "10%",
+             "--out", f"markdown={md}", "-q", expect=EXIT_OK)
+    assert "the best measured; the fit's X\\_max is" in md.read_text()
+
+
+def test_the_models_warnings_are_repeated(stampede, tmp_path):
+    csv = tmp_path / "plateau.csv"
+    csv.write_text("N,X\n" + "".join(f"{n},{x}\n" for n, x in PLATEAU))
+    fit = tmp_path / "fit.json"
+    stampede("capacity", "fit", csv, "--out", f"json={fit}", expect=EXIT_OK)
+    f = json.loads(fit.read_text())
+    assert any("only 5 points" in w for w in f["warnings"]), f
+    md = tmp_path / "plan.md"
+    js = tmp_path / "plan.json"
+    r = stampede("capacity", "plan", "--model", fit, "--current-rps", "300", "--growth", "10%",
+                 "--out", f"markdown={md}", "--out", f"json={js}", expect=EXIT_OK)
+    doc = strict_json(js.read_text())
+    assert doc["modelWarnings"] == f["warnings"], doc
+    assert "model warnings" in r.stdout and "  - only 5 points" in r.stdout, r.stdout
+    assert "## Model warnings" in md.read_text() and "- only 5 points" in md.read_text()
+    # a fit without "warnings": computed from its points
+    del f["warnings"]
+    fit.write_text(json.dumps(f))
+    r = stampede("capacity", "plan", "--model", fit, "--current-rps", "300", "--growth", "10%",
+                 "--out", "json=-", expect=EXIT_OK)
+    assert any("only 5 points" in w for w in strict_json(r.stdout)["modelWarnings"])
+    # the plan without a model has none
+    r = stampede("capacity", "plan", "--current-rps", "300", "--current-util", "50%",
+                 "--growth", "10%", "--out", "json=-", expect=EXIT_OK)
+    assert "modelWarnings" not in strict_json(r.stdout)
+
+
+def test_a_result_files_steps_are_fitted_again(stampede, tmp_path):
+    """A result file as --model: its steps are fitted as `capacity fit` fits them; a stored
+    analyses.capacity (here a wrong one) is not trusted while there are steps."""
+    steps = [{"offered": n, "throughput": x, "goodThroughput": x, "mean": 1000 * n / x,
+              "errorRate": 0} for n, x in PLATEAU]
+    res = tmp_path / "sweep.json"
+    res.write_text(json.dumps({"analyses": {
+        "testType": {"type": "stress", "model": "closed", "steps": steps},
+        "capacity": SDM91}}))
+    csv = tmp_path / "plateau.csv"
+    csv.write_text("N,X\n" + "".join(f"{n},{x}\n" for n, x in PLATEAU))
+    fit = strict_json(stampede("capacity", "fit", csv, "--json", expect=EXIT_OK).stdout)
+    r = stampede("capacity", "plan", "--model", res, "--current-rps", "300", "--growth", "10%",
+                 "--out", "json=-", expect=EXIT_OK)
+    doc = strict_json(r.stdout)
+    assert doc["model"]["xMax"] == pytest.approx(fit["xMax"], rel=1e-9), doc["model"]
+    assert doc["model"]["sigma"] == pytest.approx(fit["sigma"], rel=1e-9)
+    assert doc["capacity"]["perInstanceRps"] == 391 and doc["capacity"]["basis"] == "measured"
+    assert any("only 5 points" in w for w in doc["modelWarnings"]), doc
+    # too few steps: the reason, not the stored fit
+    res.write_text(json.dumps({"analyses": {
+        "testType": {"type": "stress", "model": "closed", "steps": steps[:2]},
+        "capacity": SDM91}}))
+    one_line_error(stampede("capacity", "plan", "--model", res, "--current-rps", "300",
+                            "--growth", "10%"), "--model", "at least 3")
+
+
+def test_today_s_fleet_past_n_star(stampede, tmp_path):
+    """--model-over instances with today's fleet past N*: a scenario is judged on today's
+    fleet; where today's does not carry it and fewer carry more, the plan says shrink."""
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps(SDM91))
+    n_star = math.sqrt((1 - SDM91["sigma"]) / SDM91["kappa"])
+    today = usl_x(SDM91, 200)
+    r = stampede("capacity", "plan", "--model", fit, "--model-over", "instances",
+                 "--instances", "200", "--current-rps", "650", "--growth", "15%",
+                 "--scenario", "1.2x", "--out", "json=-", expect=EXIT_OK)
+    doc = strict_json(r.stdout)
+    s12, s2 = doc["scenarios"][0], doc["scenarios"][1]
+    # 1.2x: 780 RPS, today's 200 carry it under the buffer: no change, at today's utilisation
+    assert s12["instances"] == 200 and s12["add"] == 0 and s12["remove"] == 0, s12
+    assert s12["utilPercent"] == pytest.approx(100 * 780 / today, rel=1e-9)
+    assert "today's 200 instances carry it" in s12["action"]
+    # 2x: 1300 RPS is over today's buffer (0.7 x 1686) but under the peak's
+    assert 1300 > 0.7 * today and 1300 < 0.7 * usl_x(SDM91, n_star)
+    assert s2["remove"] > 0 and s2["instances"] == 200 - s2["remove"] < n_star, s2
+    assert usl_x(SDM91, s2["instances"]) * 0.7 >= 1300
+    assert s2["action"].startswith(f"shrink to {s2['instances']} instances"), s2
+    assert any("shrink to 97" in s for s in doc["summary"]), doc["summary"]
+    # the schedule does not claim that no count carries the load: fewer do
+    assert doc["scheduleShrink"] is True and doc["scheduleCapped"] is False, doc
+    r = stampede("capacity", "plan", "--model", fit, "--model-over", "instances",
+                 "--instances", "200", "--current-rps", "650", "--growth", "15%",
+                 expect=EXIT_OK)
+    assert "fewer instances carry more: shrink" in r.stdout, r.stdout
+    assert "2x: shrink to" in r.stdout, r.stdout
+
+
+def test_huge_and_small_numbers_are_shown_whole(stampede, tmp_path):
+    md = tmp_path / "plan.md"
+    r = stampede("capacity", "plan", "--current-rps", "1e12", "--current-util", "1%",
+                 "--growth", "1000%/month", "--horizon", "120", "--cost-per-instance",
+                 "1000000/month", "--out", f"markdown={md}", expect=EXIT_OK)
+    lines = r.stdout.splitlines()
+    start = lines.index("  month       RPS   util  instances  status")
+    rows = lines[start + 1:start + 121]
+    for row in rows:
+        cells = row.split()
+        assert len(cells) >= 5 and cells[0].isdigit(), row
+        float(cells[1]), float(cells[2].rstrip("%"))  # whole numbers, apart
+    assert rows[-1].split()[1] == f"{1e12 * 11 ** 119:.4g}", rows[-1]
+    assert "e+" in rows[-1].split()[2], rows[-1]
+    tables = md_tables(md.read_text())
+    months = [t for t in tables if t[0][0] == "Month"][0]
+    assert months[-1][1] == f"{1e12 * 11 ** 119:.4g}", months[-1]
+    r = stampede("capacity", "plan", "--current-rps", "0.4", "--current-util", "50%",
+                 "--growth", "10%", expect=EXIT_OK)
+    assert r.stdout.splitlines()[1].startswith("capacity plan: 0.4 RPS today at 50%"), r.stdout
+    assert "capacity at 100%      0.8 RPS" in r.stdout, r.stdout
+
+
+def test_json_on_stdout_is_alone(stampede):
+    args = ["capacity", "plan", "--current-rps", "1000", "--current-util", "55%", "--growth",
+            "15%"]
+    r = stampede(*args, "--out", "json=-", expect=EXIT_OK)
+    assert strict_json(r.stdout)["format"] == "stampede-capacity-plan/1"
+    r = stampede(*args, "--out", "markdown=-", expect=EXIT_OK)
+    assert r.stdout.startswith("# Capacity plan") and "capacity plan:" not in r.stdout
+    one_line_error(stampede(*args, "--out", "json=-", "--out", "markdown=-"), "stdout")
+
+
+def test_a_model_without_usable_capacity_is_refused(stampede, tmp_path):
+    tiny = tmp_path / "tiny.json"
+    tiny.write_text(json.dumps(dict(SDM91, **{"lambda": 1e-308})))
+    one_line_error(stampede("capacity", "plan", "--model", tiny, "--current-rps", "1000",
+                            "--growth", "15%"), "no usable capacity")
+
+
+def test_cosmetics(stampede, tmp_path):
+    r = stampede(*EXAMPLE, "--cost-per-instance", "0.51/h", expect=EXIT_OK)
+    assert "cost today            372.30 per month" in r.stdout, r.stdout
+    assert "1 instance carry" not in r.stdout
+    r = stampede("capacity", "plan", "--current-rps", "1000", "--current-util", "55%",
+                 "--growth", "15%", "--horizon", "3", expect=EXIT_OK)
+    sched = r.stdout.split("scaling schedule")[1].split("\n\n")[0]
+    for row in sched.splitlines()[2:]:
+        assert ")month" not in row and "horizon)m" not in row, row
+    # the 1e12 bound is allowed, and messages give their limits
+    stampede("capacity", "plan", "--current-rps", "1e12", "--current-util", "50%",
+             "--growth", "1%", "-q", expect=EXIT_OK)
+    one_line_error(stampede("capacity", "plan", "--current-rps", "1.1e12", "--current-util",
+                            "50%", "--growth", "1%"), "--current-rps", "at most 1e12")
+    one_line_error(stampede("capacity", "plan", "--current-rps", "1", "--current-util",
+                            "50%", "--growth", "1%", "--cost-per-instance",
+                            "2000000000000/month"), "--cost-per-instance", "at most")
+    many = [a for k in range(3, 20) if k not in (5, 10) for a in ("--scenario", f"{k}x")]
+    one_line_error(stampede("capacity", "plan", "--current-rps", "1", "--current-util",
+                            "50%", "--growth", "1%", *many), "16 scenarios", "3 defaults")
+    one_line_error(stampede("capacity", "plan", "--current-rps", "1", "--current-util",
+                            "50%", "--growth", "1%", "--model-over", "instances"),
+                   "--model-over", "--model")

@@ -438,3 +438,98 @@ Test(capplan, a_contention_limited_model_levels_off)
 	cr_assert(strstr(plan.summary[1], "above the model's capacity"), "%s", plan.summary[1]);
 	cr_assert_eq(plan.triggers[1].month, 1);
 }
+
+Test(capplan, numbers_for_people_keep_small_and_huge_values)
+{
+	char s[40];
+	cr_assert_str_eq(capplan_fmt_rate(0.4, s, sizeof(s)), "0.4");
+	cr_assert_str_eq(capplan_fmt_rate(12.54, s, sizeof(s)), "12.5");
+	cr_assert_str_eq(capplan_fmt_rate(1273.2, s, sizeof(s)), "1273");
+	cr_assert_str_eq(capplan_fmt_rate(0, s, sizeof(s)), "0");
+	cr_assert_str_eq(capplan_fmt_rate(1e135, s, sizeof(s)), "1e+135");
+	cr_assert_str_eq(capplan_fmt_rate(1.2345e9, s, sizeof(s)), "1.234e+09");
+	cr_assert_str_eq(capplan_fmt_rate(NAN, s, sizeof(s)), "–");
+	cr_assert_str_eq(capplan_fmt_percent(55.4, s, sizeof(s)), "55");
+	cr_assert_str_eq(capplan_fmt_percent(0.42, s, sizeof(s)), "0.42");
+	cr_assert_str_eq(capplan_fmt_percent(1e123, s, sizeof(s)), "1e+123");
+}
+
+Test(capplan, small_loads_are_not_zero_in_the_summary)
+{
+	struct capplan_in in;
+	seed_inputs(&in);
+	in.current_rps = 0.4;
+	in.current_util = 0.5;
+	compute_ok(&in);
+	cr_assert(strstr(plan.summary[0], "Capacity: 0.8 RPS at 100% (0.4 RPS at 50%)"), "%s",
+	          plan.summary[0]);
+}
+
+Test(capplan, a_model_without_usable_capacity_is_refused)
+{
+	struct usl_fit f;
+	struct capplan_in in;
+	char err[256];
+	hand_fit(&f);
+	f.lambda = 1e-308;
+	f.x_max = 1e-307;
+	capplan_in_default(&in);
+	in.current_rps = 1000;
+	in.growth = 0.15;
+	in.model = &f;
+	cr_assert_eq(compute_err(&in, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "no usable capacity"), "%s", err);
+	f.x_max = NAN;
+	cr_assert_eq(compute_err(&in, err, sizeof(err)), -EINVAL);
+}
+
+Test(capplan, todays_fleet_past_n_star_is_judged_as_it_is)
+{
+	struct usl_fit f;
+	struct capplan_in in;
+	hand_fit(&f); /* N counts instances: the cluster peaks at 44.3 of them */
+	capplan_in_default(&in);
+	in.instances = 150; /* far past N*: fewer carry more */
+	in.model = &f;
+	in.over = CAPPLAN_OVER_INSTANCES;
+	double today = usl_throughput(&f, 150);
+	in.current_rps = 0.3 * today;
+	in.growth = 0.10;
+	in.nscenarios = 0;
+	cr_assert_eq(capplan_add_scenario(&in, 1.5), 0); /* 45% of today's: no change */
+	/* 0.7 x_max above today's 100%: today's fleet does not carry it, 40 instances do */
+	double k = 0.69 * f.x_max / in.current_rps;
+	cr_assert_gt(k * in.current_rps, 0.7 * today);
+	cr_assert_eq(capplan_add_scenario(&in, k), 0);
+	compute_ok(&in);
+	const struct capplan_scenario *a = &plan.scenarios[0], *b = &plan.scenarios[1];
+	cr_assert_eq(a->instances, 150);
+	cr_assert_eq(a->remove, 0);
+	cr_assert_float_eq(a->util, 1.5 * in.current_rps / today, 1e-12);
+	cr_assert(strstr(a->action, "today's 150 instances carry it at 45%: no change"), "%s",
+	          a->action);
+	cr_assert_gt(b->remove, 0);
+	cr_assert_eq(b->instances + b->remove, 150);
+	cr_assert_lt(b->instances, 150);
+	cr_assert_geq(0.7 * usl_throughput(&f, b->instances), b->rps * (1 - 1e-9));
+	cr_assert(strstr(b->action, "shrink to"), "%s", b->action);
+	bool said = false;
+	for (int i = 0; i < plan.nsummary; i++)
+		said |=
+		    strstr(plan.summary[i], "past N*") && strstr(plan.summary[i], "shrink to 44");
+	cr_assert(said, "%s", plan.summary[1]);
+}
+
+Test(capplan, one_instance_carries)
+{
+	struct usl_fit f;
+	struct capplan_in in;
+	hand_fit(&f);
+	capplan_in_default(&in);
+	in.current_rps = 10;
+	in.growth = 0.01;
+	in.model = &f;
+	compute_ok(&in);
+	cr_assert(strstr(plan.summary[0], "1 instance carries"), "%s", plan.summary[0]);
+	cr_assert_str_eq(plan.cap_basis, "fitted"); /* nothing measured is known */
+}
