@@ -13,37 +13,9 @@
 #define REL_EPS      1e-9 /* a load "above" a threshold must pass it by more than rounding */
 #define MONTHS_NEVER 1e6  /* a crossing further away than this is "never" */
 
-const char *capplan_fmt_rate(double v, char *buf, size_t size)
-{
-	double a = fabs(v);
-	if (!isfinite(v))
-		snprintf(buf, size, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "-∞");
-	else if (a >= CAPPLAN_FMT_SCI)
-		snprintf(buf, size, "%.4g", v);
-	else if (a >= 100 || a == 0)
-		snprintf(buf, size, "%.0f", v);
-	else
-		snprintf(buf, size, "%.3g", v);
-	return buf;
-}
-
-const char *capplan_fmt_percent(double v, char *buf, size_t size)
-{
-	double a = fabs(v);
-	if (!isfinite(v))
-		snprintf(buf, size, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "-∞");
-	else if (a >= CAPPLAN_FMT_SCI)
-		snprintf(buf, size, "%.4g", v);
-	else if (a >= 1 || a == 0)
-		snprintf(buf, size, "%.0f", v);
-	else
-		snprintf(buf, size, "%.2g", v);
-	return buf;
-}
-
 /* A rate or a percentage for a sentence (a buffer of the full expression's lifetime). */
-#define RATE(v) capplan_fmt_rate((v), (char[40]){ 0 }, 40)
-#define PCT(v)  capplan_fmt_percent((v), (char[40]){ 0 }, 40)
+#define RATE(v) format_rate((v), (char[40]){ 0 }, 40)
+#define PCT(v)  format_percent((v), (char[40]){ 0 }, 40)
 
 void capplan_in_default(struct capplan_in *in)
 {

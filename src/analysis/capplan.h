@@ -38,7 +38,6 @@
 #define CAPPLAN_COST_MAX        1e12  /* per instance and month */
 #define CAPPLAN_HOURS_PER_MONTH 730.0 /* 8760 / 12, the cloud providers' billing month */
 #define CAPPLAN_XMAX_MIN        1e-6  /* a model's λ and X_max below this: no usable capacity */
-#define CAPPLAN_FMT_SCI         1e9   /* rates and percentages from here: scientific notation */
 
 /* What the USL model's N counts (--model-over). */
 enum capplan_over {
@@ -173,14 +172,7 @@ int capplan_compute(const struct capplan_in *in, struct capplan *out, char *err,
  * above capplan_json). A new reference. */
 json_t *capplan_json(const struct capplan *p);
 
-/* A rate (RPS) for people, into buf: no decimals from 100 up, 3 significant digits below
- * (0.4, 12.5), %.4g scientific notation from CAPPLAN_FMT_SCI (1.273e+135); "–" for NaN,
- * "∞" for infinity. Returns buf (40 bytes are enough). */
-const char *capplan_fmt_rate(double v, char *buf, size_t size);
-
-/* A percentage (55 for 55%, without the sign) likewise: no decimals from 1 up, 2
- * significant digits below, scientific from CAPPLAN_FMT_SCI. Returns buf. */
-const char *capplan_fmt_percent(double v, char *buf, size_t size);
+/* Rates and percentages for people: util/common.h's format_rate() and format_percent(). */
 
 /* Flag-value parsers, for the CLI and scripts. Each returns 0 or -EINVAL. */
 

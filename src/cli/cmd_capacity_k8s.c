@@ -1,13 +1,15 @@
-/* cmd_capacity_k8s.c: `stampede capacity k8s --rps-per-pod R ...`: the autoscaler's
- * manifests (a HorizontalPodAutoscaler and a KEDA ScaledObject) from a capacity plan's
- * per-pod capacity and load (output/k8s.h, docs/capacity.md). */
+/* cmd_capacity_k8s.c: `stampede capacity k8s --plan PLAN.json | --rps-per-pod R ...`: the
+ * autoscaler's manifests (a HorizontalPodAutoscaler and a KEDA ScaledObject) from a capacity
+ * plan's per-pod capacity and load (output/k8s.h, docs/capacity.md). */
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/capacity_cli.h"
 #include "cli/cli_opts.h"
@@ -26,11 +28,13 @@
 #define DEFAULT_METRIC "http_requests_per_second"
 #define DEFAULT_PROM   "http://prometheus.monitoring:9090"
 #define ZONEINFO       "/usr/share/zoneinfo"
+#define PLAN_FILE_MAX  (64u << 20)
 
 void cmd_capacity_k8s_usage(void)
 {
 	printf(
-	    "usage: stampede capacity k8s --rps-per-pod R [--name DEPLOYMENT] [--namespace NS]\n"
+	    "usage: stampede capacity k8s (--plan PLAN.json | --rps-per-pod R)\n"
+	    "         [--name DEPLOYMENT] [--namespace NS]\n"
 	    "         [--current-rps C | --min-replicas N] [--peak-rps P | --max-replicas N]\n"
 	    "         [--metric NAME] [--prometheus URL] [--query PROMQL]\n"
 	    "         [--off-hours 'CRON-START CRON-END' --timezone TZ]\n"
@@ -40,16 +44,23 @@ void cmd_capacity_k8s_usage(void)
 	    "a Prometheus trigger) for a Deployment, from a capacity plan: both scale up at once\n"
 	    "(stabilization 0 s) and down slowly (300 s). Each file's header says how its\n"
 	    "numbers were derived.\n\n"
+	    "  --plan PLAN.json       a plan (`capacity plan --out json=PLAN.json`): R = its\n"
+	    "                         per-instance capacity x its buffer, min replicas = the\n"
+	    "                         instances today's load needs, max = those of its largest\n"
+	    "                         scenario (or of the horizon's last month, if more); the\n"
+	    "                         flags below override\n"
 	    "  --rps-per-pod R        req/s one pod serves at the headroom buffer (the plan's\n"
-	    "                         capacity per instance at 70%%): the target per pod\n"
+	    "                         capacity per instance at 70%%): the target per pod, at\n"
+	    "                         most 1e9, rounded down to 0.001 (a quantity's precision)\n"
 	    "  --name DEPLOYMENT      the Deployment (and the manifests' name), a DNS label\n"
 	    "                         (default %s)\n"
 	    "  --namespace NS         its namespace (default %s)\n"
-	    "  --current-rps C        today's load: min replicas = ceil(C / R)\n"
+	    "  --current-rps C        today's load: min replicas = ceil(C / R) (C, P <= 1e9)\n"
 	    "  --min-replicas N       min replicas given directly (default 1)\n"
 	    "  --peak-rps P           the load to plan for (e.g. the 10x scenario):\n"
 	    "                         max replicas = ceil(P / R)\n"
-	    "  --max-replicas N       max replicas given directly (one of the two is needed)\n"
+	    "  --max-replicas N       max replicas given directly (one of the two is needed\n"
+	    "                         without --plan)\n"
 	    "  --metric NAME          the Prometheus Adapter custom metric, req/s per pod\n"
 	    "                         (default %s)\n"
 	    "  --prometheus URL       KEDA's Prometheus server (default %s)\n"
@@ -62,7 +73,8 @@ void cmd_capacity_k8s_usage(void)
 	    "  --timezone TZ          the crons' IANA time zone (with --off-hours)\n"
 	    "  -o, --output-dir DIR   write DIR/" HPA_FILE " and DIR/" KEDA_FILE "\n"
 	    "  --out hpa=FILE, --out keda=FILE  write one manifest to FILE ('-': stdout)\n"
-	    "                         (without -o or --out: both on stdout, '---' between)\n"
+	    "                         (without -o or --out, or both to one stream: '---'\n"
+	    "                         between)\n"
 	    "  -h, --help             this help\n\n"
 	    "exit codes: 0 written, 104 bad options or values, 110 a file not written\n",
 	    DEFAULT_NAME, DEFAULT_NS, DEFAULT_METRIC, DEFAULT_PROM);
@@ -82,6 +94,7 @@ enum {
 	OPT_OFF_HOURS,
 	OPT_TIMEZONE,
 	OPT_OUT,
+	OPT_PLAN,
 };
 
 static const struct option long_opts[] = {
@@ -99,23 +112,24 @@ static const struct option long_opts[] = {
 	{ "timezone", required_argument, NULL, OPT_TIMEZONE },
 	{ "output-dir", required_argument, NULL, 'o' },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "plan", required_argument, NULL, OPT_PLAN },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
 
 struct k8s_args {
 	struct k8s_autoscale a;
-	const char *rps_per_pod, *current, *min, *peak, *max, *off_hours, *dir;
-	struct out_arg outs[2]; /* --out hpa=, keda= */
+	const char *rps_per_pod, *current, *min, *peak, *max, *off_hours, *dir, *plan_path;
+	struct k8s_plan plan;   /* read from plan_path */
+	struct out_arg outs[3]; /* --out hpa=, keda= (and a third: refused as a repeat) */
 	int nouts;
 	const char *hpa_out, *keda_out; /* what is written (NULL: not that manifest) */
 };
 
 static const char *const out_formats[] = { "hpa", "keda", NULL };
-static const struct out_spec k8s_outs = { .cmd = CMD,
-	                                  .formats = out_formats,
-	                                  .one_each = true,
-	                                  .why = "expected hpa=FILE or keda=FILE" };
+static const struct out_spec k8s_outs = {
+	.cmd = CMD, .formats = out_formats, .max = 3, .why = "expected hpa=FILE or keda=FILE"
+};
 
 /* Print "stampede capacity k8s: MESSAGE" (one line); returns EXIT_INVALID_CONFIG. */
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -139,13 +153,16 @@ static int bad_value(const char *flag, const char *value, const char *why)
 	return cli_bad_value(flag, cli_one_line(v), cli_one_line(w));
 }
 
-/* A req/s value: a plain decimal, finite, > 0 (or >= 0 with zero_ok). */
+/* A req/s value: a plain decimal, finite, > 0 (or >= 0 with zero_ok), at most
+ * K8S_RPS_MAX. */
 static int parse_rps(const char *flag, const char *s, bool zero_ok, double *out)
 {
 	if (!cli_decimal(s, -1) || parse_double(s, out) < 0)
 		return bad_value(flag, s, "expected req/s as a plain decimal number");
 	if (*out < 0 || (*out == 0 && !zero_ok))
 		return bad_value(flag, s, zero_ok ? "must not be negative" : "must be above 0");
+	if (*out > K8S_RPS_MAX)
+		return bad_value(flag, s, "at most 1000000000 req/s (a billion)");
 	return 0;
 }
 
@@ -212,9 +229,20 @@ static int parse_args(int argc, char **argv, struct k8s_args *k)
 		case OPT_TIMEZONE:
 			k->a.timezone = optarg;
 			break;
+		case OPT_PLAN:
+			k->plan_path = optarg;
+			break;
 		case OPT_OUT:
 			if (out_args_parse(&k8s_outs, k->outs, &k->nouts, optarg) < 0)
 				return EXIT_INVALID_CONFIG;
+			for (int i = 0; i < k->nouts - 1; i++) {
+				const struct out_arg *o = &k->outs[i], *n = &k->outs[k->nouts - 1];
+				if (o->format == n->format)
+					return fail("--out %s given twice (%s=%s and %s=%s): one "
+					            "file per manifest",
+					            n->format, o->format, o->path, n->format,
+					            n->path);
+			}
 			break;
 		default:
 			cli_opt_report("capacity k8s");
@@ -227,27 +255,114 @@ static int parse_args(int argc, char **argv, struct k8s_args *k)
 	return 0;
 }
 
-/* The replica bounds from the flags (and --rps-per-pod). 0 or the exit code. */
+/* Read the --plan file into k->plan. 0 or the exit code. */
+static int load_plan(struct k8s_args *k)
+{
+	char *text = NULL, err[512];
+	size_t len;
+	int rc = read_file_max(k->plan_path, PLAN_FILE_MAX, &text, &len);
+	if (rc < 0)
+		return fail("--plan %s: %s", k->plan_path, read_file_strerror(rc));
+	json_error_t je;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (!doc)
+		return fail("--plan %s: not JSON (line %d: %s)", k->plan_path, je.line, je.text);
+	rc = k8s_plan_read(doc, &k->plan, err, sizeof(err));
+	json_decref(doc);
+	if (rc < 0)
+		return fail("--plan %s: %s", k->plan_path, err);
+	k->a.plan = &k->plan;
+	k->a.plan_name = k->plan_path;
+	return 0;
+}
+
+/* The target per pod R: --rps-per-pod, else the plan's capacity per instance at its
+ * buffer; rounded down to a quantity's 0.001. 0 or the exit code. */
+static int derive_target(struct k8s_args *k)
+{
+	struct k8s_autoscale *a = &k->a;
+	double r;
+	int64_t milli;
+	if (k->rps_per_pod) {
+		if (parse_rps("--rps-per-pod", k->rps_per_pod, false, &r) < 0)
+			return EXIT_INVALID_CONFIG;
+		a->r_from_flag = true;
+	} else if (a->plan) {
+		r = a->plan->rps_at_buffer;
+	} else {
+		return fail("--plan PLAN.json or --rps-per-pod is required (req/s one pod serves "
+		            "at the headroom buffer)");
+	}
+	int e = k8s_rps_quantity(r, &milli);
+	if (e < 0 && k->rps_per_pod) {
+		bad_value("--rps-per-pod", k->rps_per_pod,
+		          "must be at least 0.001 req/s (a Kubernetes quantity's precision)");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (e < 0)
+		return fail("--plan %s: one instance at the buffer serves %g req/s: %s",
+		            k->plan_path, r,
+		            e == -ERANGE ? "more than the 1e9 accepted"
+		                         : "less than 0.001 (a Kubernetes quantity's precision)");
+	a->rps_per_pod = (double)milli / 1000;
+	a->rps_given = r;
+	return 0;
+}
+
+/* A bound from the plan's load l: its instance count, or ceil(l->rps / R) when R is
+ * --rps-per-pod's or that count is more (R rounded down). 0 or the exit code. */
+static int plan_bound(struct k8s_args *k, const struct k8s_plan_load *l, int *n,
+                      enum k8s_source *src, double *rps)
+{
+	int c;
+	if (k8s_replicas(l->rps, k->a.rps_per_pod, &c) < 0)
+		return fail("--plan %s: %s, %g req/s, needs more than %d replicas of %g req/s",
+		            k->plan_path, l->what, l->rps, K8S_REPLICAS_MAX, k->a.rps_per_pod);
+	bool count = !k->a.r_from_flag && l->instances >= c;
+	*n = count ? l->instances : c;
+	*src = count ? K8S_FROM_PLAN : K8S_FROM_PLAN_RPS;
+	*rps = l->rps;
+	return 0;
+}
+
+static const char *source_name(enum k8s_source src, bool is_min)
+{
+	switch (src) {
+	case K8S_FROM_DEFAULT:
+		return "the default";
+	case K8S_FROM_FLAG:
+		return is_min ? "--min-replicas" : "--max-replicas";
+	case K8S_FROM_RPS:
+		return is_min ? "--current-rps" : "--peak-rps";
+	default:
+		return "--plan";
+	}
+}
+
+/* The replica bounds from the flags, else the plan. 0 or the exit code. */
 static int derive_replicas(struct k8s_args *k)
 {
 	struct k8s_autoscale *a = &k->a;
-	if (!k->rps_per_pod)
-		return fail(
-		    "--rps-per-pod is required (req/s one pod serves at the headroom buffer)");
-	if (parse_rps("--rps-per-pod", k->rps_per_pod, false, &a->rps_per_pod) < 0)
-		return EXIT_INVALID_CONFIG;
+	int rc = derive_target(k);
+	if (rc)
+		return rc;
 	if (k->current && k->min)
 		return fail("give --current-rps or --min-replicas, not both");
 	if (k->peak && k->max)
 		return fail("give --peak-rps or --max-replicas, not both");
-	if (!k->peak && !k->max)
-		return fail("give --peak-rps (the load to plan for) or --max-replicas");
+	if (!k->peak && !k->max && !a->plan)
+		return fail("give --peak-rps (the load to plan for), --max-replicas or --plan");
 	a->min_replicas = 1;
 	a->min_src = K8S_FROM_DEFAULT;
 	if (k->min) {
 		if (parse_count("--min-replicas", k->min, &a->min_replicas) < 0)
 			return EXIT_INVALID_CONFIG;
 		a->min_src = K8S_FROM_FLAG;
+	} else if (!k->current && a->plan &&
+	           (rc =
+	                plan_bound(k, &a->plan->now, &a->min_replicas, &a->min_src, &a->min_rps))) {
+		return rc;
 	}
 	const char *flag[2] = { "--current-rps", "--peak-rps" };
 	const char *val[2] = { k->current, k->peak };
@@ -260,10 +375,11 @@ static int derive_replicas(struct k8s_args *k)
 		if (parse_rps(flag[i], val[i], i == 0, rps[i]) < 0)
 			return EXIT_INVALID_CONFIG;
 		if (k8s_replicas(*rps[i], a->rps_per_pod, n[i]) < 0) {
-			char why[96];
+			char why[128], r[64];
+			snprintf(r, sizeof(r), "%g", a->rps_per_pod);
 			snprintf(why, sizeof(why),
-			         "needs more than %d replicas at --rps-per-pod %s",
-			         K8S_REPLICAS_MAX, k->rps_per_pod);
+			         "needs more than %d replicas at %s req/s per pod",
+			         K8S_REPLICAS_MAX, r);
 			bad_value(flag[i], val[i], why);
 			return EXIT_INVALID_CONFIG;
 		}
@@ -273,11 +389,14 @@ static int derive_replicas(struct k8s_args *k)
 		if (parse_count("--max-replicas", k->max, &a->max_replicas) < 0)
 			return EXIT_INVALID_CONFIG;
 		a->max_src = K8S_FROM_FLAG;
+	} else if (!k->peak && (rc = plan_bound(k, &a->plan->peak, &a->max_replicas, &a->max_src,
+	                                        &a->max_rps))) {
+		return rc;
 	}
 	if (a->min_replicas > a->max_replicas)
 		return fail("min replicas %d (%s) is above max replicas %d (%s)", a->min_replicas,
-		            k->current ? "--current-rps" : "--min-replicas", a->max_replicas,
-		            k->peak ? "--peak-rps" : "--max-replicas");
+		            source_name(a->min_src, true), a->max_replicas,
+		            source_name(a->max_src, false));
 	return 0;
 }
 
@@ -304,28 +423,25 @@ static int off_hours(struct k8s_args *k, char *start, char *end, size_t size)
 /* A time zone the tz database of this machine does not have is most likely misspelt. */
 static int check_zone(const char *tz)
 {
-	struct stat st;
-	if (!tz || strcmp(tz, "UTC") == 0 || stat(ZONEINFO, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), ZONEINFO "/%s", tz);
-	if (strstr(tz, "..") || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return bad_value("--timezone", tz,
-		                 "not in the tz database (e.g. Europe/Paris, "
-		                 "America/New_York, UTC)");
+	char err[256];
+	if (tz && k8s_tz_check(ZONEINFO, tz, err, sizeof(err)) < 0)
+		return bad_value("--timezone", tz, err);
 	return 0;
 }
 
-/* The output files (NULL: not written; both "-" by default). 0 or the exit code. */
+/* The output files (NULL: not written; both "-" by default), none of them the --plan
+ * file. 0 or the exit code. */
 static int plan_outputs(struct k8s_args *k, char *hpa, char *keda, size_t size)
 {
 	char err[PATH_MAX + 128];
+	const char *inputs[1] = { k->plan_path };
 	if (k->dir && k->nouts)
 		return fail("give -o DIR or --out hpa=/keda=FILE, not both");
 	if (k->nouts) {
 		k->hpa_out = out_args_path(k->outs, k->nouts, "hpa");
 		k->keda_out = out_args_path(k->outs, k->nouts, "keda");
-		return out_args_check(&k8s_outs, k->outs, k->nouts, NULL, 0, NULL) < 0
+		return out_args_check(&k8s_outs, k->outs, k->nouts, inputs, 1, "the --plan file") <
+		               0
 		           ? EXIT_INVALID_CONFIG
 		           : 0;
 	}
@@ -349,6 +465,11 @@ static int plan_outputs(struct k8s_args *k, char *hpa, char *keda, size_t size)
 		return fail("%s", err);
 	if (outfile_same(k->hpa_out, k->keda_out))
 		return fail("-o '%s': %s and %s are one file", k->dir, HPA_FILE, KEDA_FILE);
+	if (k->plan_path &&
+	    (outfile_same(k->plan_path, k->hpa_out) || outfile_same(k->plan_path, k->keda_out)))
+		return fail("-o '%s': %s or %s is the --plan file: writing there would replace "
+		            "it; choose another directory",
+		            k->dir, HPA_FILE, KEDA_FILE);
 	return 0;
 }
 
@@ -362,6 +483,23 @@ static int write_one(const char *path, const struct buf *b)
 	return 0;
 }
 
+/* What writing to path reaches, for comparing two targets ("-" is stdout). */
+static bool stream_stat(const char *path, struct stat *st)
+{
+	return strcmp(path, "-") == 0 ? fstat(STDOUT_FILENO, st) == 0 : stat(path, st) == 0;
+}
+
+/* Whether two targets write to one stream ("-" and /dev/stdout, a terminal named twice, a
+ * FIFO): then both manifests go there once, as one YAML stream. */
+static bool same_stream(const char *x, const char *y)
+{
+	struct stat a, b;
+	if (strcmp(x, y) == 0)
+		return true;
+	return stream_stat(x, &a) && stream_stat(y, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 static int write_outputs(const struct k8s_args *k)
 {
 	struct buf hpa = { 0 }, keda = { 0 };
@@ -370,11 +508,10 @@ static int write_outputs(const struct k8s_args *k)
 		k8s_hpa_yaml(&k->a, &hpa);
 	if (k->keda_out)
 		k8s_keda_yaml(&k->a, &keda);
-	if (k->hpa_out && k->keda_out && strcmp(k->hpa_out, "-") == 0 &&
-	    strcmp(k->keda_out, "-") == 0) {
+	if (k->hpa_out && k->keda_out && same_stream(k->hpa_out, k->keda_out)) {
 		buf_addstr(&hpa, "---\n");
 		buf_add(&hpa, keda.p, keda.len);
-		rc = write_one("-", &hpa);
+		rc = write_one(k->hpa_out, &hpa);
 	} else {
 		if (k->hpa_out)
 			rc = write_one(k->hpa_out, &hpa);
@@ -397,6 +534,8 @@ int cmd_capacity_k8s(int argc, char **argv)
 	int rc = parse_args(argc, argv, &k);
 	if (rc)
 		return rc == 1 ? EXIT_OK : rc;
+	if (k.plan_path && (rc = load_plan(&k)))
+		return rc;
 	if ((rc = derive_replicas(&k)))
 		return rc;
 	if (k.off_hours) {

@@ -379,10 +379,15 @@ static int find_fit(const json_t *doc, struct plan_model *m, char *err, size_t e
 		snprintf(err, errlen, "the sweep's USL fit failed: %s", failed);
 		return -1;
 	}
-	snprintf(err, errlen, "%s",
-	         *first ? first
-	                : "no USL fit in it (expected the JSON of "
-	                  "`stampede capacity fit --out json=FILE`)");
+	if (*first) {
+		size_t k = strlen(first) < errlen ? strlen(first) : errlen - 1;
+		memcpy(err, first, k); /* (a snprintf of a longer buffer warns at -O1) */
+		err[k] = '\0';
+	} else {
+		snprintf(err, errlen,
+		         "no USL fit in it (expected the JSON of `stampede capacity "
+		         "fit --out json=FILE`)");
+	}
 	return -1;
 }
 

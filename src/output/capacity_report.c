@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/capplan.h"
 #include "util/buf.h"
 #include "util/common.h"
 #include "util/escape.h"
@@ -40,12 +39,12 @@ static char *fmt_num(double v, const char *format, const char *none, char *s, si
 	return s;
 }
 
-/* RPS "1273", "0.4", "1.273e+135" (capplan_fmt_rate); "–" when absent. */
+/* RPS "1273", "0.4", "1.273e+135" (format_rate); "–" when absent. */
 static char *fmt_rps(double v, char *s, size_t len)
 {
 	if (!isfinite(v))
 		return fmt_num(v, "", "–", s, len);
-	capplan_fmt_rate(v, s, len);
+	format_rate(v, s, len);
 	return s;
 }
 
@@ -55,14 +54,14 @@ static char *fmt_pct(double v, char *s, size_t len)
 	char p[40];
 	if (!isfinite(v))
 		return fmt_num(v, "", "–", s, len);
-	snprintf(s, len, "%s%%", capplan_fmt_percent(v, p, sizeof(p)));
+	snprintf(s, len, "%s%%", format_percent(v, p, sizeof(p)));
 	return s;
 }
 
-/* A cost "124.10", "1.273e+13" from CAPPLAN_FMT_SCI; "–" when absent. */
+/* A cost "124.10", "1.273e+13" from FORMAT_SCI_FROM; "–" when absent. */
 static char *fmt_cost(double v, char *s, size_t len)
 {
-	return fmt_num(v, fabs(v) >= CAPPLAN_FMT_SCI ? "%.4g" : "%.2f", "–", s, len);
+	return fmt_num(v, fabs(v) >= FORMAT_SCI_FROM ? "%.4g" : "%.2f", "–", s, len);
 }
 
 /* A count "4" ("none": no count carries it). */

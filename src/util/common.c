@@ -319,3 +319,31 @@ const char *read_file_strerror(int e)
 {
 	return e == -ETIMEDOUT ? "no data and no writer for 10 s" : strerror(-e);
 }
+
+const char *format_rate(double v, char *buf, size_t size)
+{
+	double a = fabs(v);
+	if (!isfinite(v))
+		snprintf(buf, size, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "-∞");
+	else if (a >= FORMAT_SCI_FROM)
+		snprintf(buf, size, "%.4g", v);
+	else if (a >= 100 || a == 0)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%.3g", v);
+	return buf;
+}
+
+const char *format_percent(double v, char *buf, size_t size)
+{
+	double a = fabs(v);
+	if (!isfinite(v))
+		snprintf(buf, size, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "-∞");
+	else if (a >= FORMAT_SCI_FROM)
+		snprintf(buf, size, "%.4g", v);
+	else if (a >= 1 || a == 0)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%.2g", v);
+	return buf;
+}

@@ -43,6 +43,16 @@ char *format_bytes(double bytes, char *buf, size_t len);
  * memory (RSS, limits), which users give and the kernel counts in binary units. */
 char *format_bytes_iec(double bytes, char *buf, size_t len);
 
+/* A rate (requests/s) for people, into buf: no decimals from 100 up, 3 significant digits
+ * below (0.4, 12.5), %.4g scientific notation from FORMAT_SCI_FROM (1.273e+135); "–" for
+ * NaN, "∞" for infinity. Returns buf (40 bytes are enough). */
+#define FORMAT_SCI_FROM 1e9
+const char *format_rate(double v, char *buf, size_t size);
+
+/* A percentage (55 for 55%, without the sign) likewise: no decimals from 1 up, 2
+ * significant digits below, scientific from FORMAT_SCI_FROM. Returns buf. */
+const char *format_percent(double v, char *buf, size_t size);
+
 /* Parse a non-negative integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 

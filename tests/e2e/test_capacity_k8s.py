@@ -12,13 +12,18 @@ Kubernetes HorizontalPodAutoscaler and a KEDA ScaledObject from a plan's per-pod
 - The numbers: replicas = ceil(req/s / per-pod req/s), the target per pod, the
   stabilization windows (0 s up, 300 s down) in both, scale to zero off-hours with a cron
   trigger holding the working-hours replicas.
-- Hostile strings (quotes, newlines, '#', ': ', YAML line separators) round-trip exactly
-  through the YAML, and the manifests stay valid.
+- Hostile strings (quotes, newlines, '#', ': ', YAML line separators, Unicode
+  non-characters) round-trip exactly through the YAML, and the manifests stay valid; names
+  YAML 1.1 reads as other types (null, on, 123, 1e3, 2001-12-14) stay strings.
+- The target per pod is written exactly as used for the replicas (a quantity has at most
+  3 decimals: 0.0014 is rounded down to 0.001 and the replicas use 0.001).
+- --plan PLAN.json takes R and the replica bounds from a real `capacity plan --out json=`.
 - Bad input (values, names, crons, replica bounds, outputs) exits 104 with one line; a
   file that cannot be written, 110.
 """
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -263,6 +268,34 @@ BAD = [
       "--timezone", "UTC"], "the same cron"),
     (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours", "0 20 * * * 0 8 * * *",
       "--timezone", "Europe/Pariss"], "--timezone 'Europe/Pariss'"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours", "0 20 * * * 0 8 * * *",
+      "--timezone", "Factory"], "--timezone 'Factory'"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours", "0 20 * * * 0 8 * * *",
+      "--timezone", "posixrules"], "--timezone 'posixrules'"),
+    # start and end written differently, firing at the same times
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours",
+      "0 20 * * 1-5 00 20 * * 1-5", "--timezone", "UTC"], "the same cron"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours",
+      "0 20 * * MON-FRI 0 20 ? * 1-5", "--timezone", "UTC"], "the same cron"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours", "0 20 31 2 * 0 8 * * *",
+      "--timezone", "UTC"], "start cron '0 20 31 2 *' never fires"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--off-hours",
+      "0 99999999999999999999 * * * 0 8 * * *", "--timezone", "UTC"],
+     "field 2 (hour): 99999999999999999999 is out of 0-23"),
+    # bounds: at most a billion req/s, at least a quantity's 0.001
+    (["--rps-per-pod", "1" + "0" * 63, "--max-replicas", "3"],
+     "invalid --rps-per-pod '1" + "0" * 63 + "': at most 1000000000 req/s"),
+    (["--rps-per-pod", "100", "--current-rps", "1000000001", "--max-replicas", "3"],
+     "invalid --current-rps '1000000001': at most 1000000000"),
+    (["--rps-per-pod", "100", "--peak-rps", "1" + "0" * 30], "invalid --peak-rps"),
+    (["--rps-per-pod", "0.0005", "--max-replicas", "3"],
+     "invalid --rps-per-pod '0.0005': must be at least 0.001"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--out", "hpa=a.yaml", "--out",
+      "hpa=b.yaml"], "--out hpa given twice (hpa=a.yaml and hpa=b.yaml)"),
+    (["--rps-per-pod", "100", "--max-replicas", "3", "--out", "keda=-", "--out",
+      "hpa=h.yaml", "--out", "keda=k.yaml"], "--out keda given twice"),
+    (["--max-replicas", "3"], "--plan PLAN.json or --rps-per-pod is required"),
+    (["--plan", "/nonexistent/plan.json"], "--plan /nonexistent/plan.json: No such file"),
     (["--rps-per-pod", "100", "--max-replicas", "3", "--out", "yaml=x"],
      "expected hpa=FILE or keda=FILE"),
     (["--rps-per-pod", "100", "--max-replicas", "3", "--rps-per-p", "3"],
@@ -307,3 +340,221 @@ def test_bad_outputs(tmp_path):
         p = capacity_k8s(*PLAN, "--out", "hpa=/dev/full")
         assert p.returncode == EXIT_OUTPUT_FAILED, p.stderr
         assert "/dev/full" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+
+
+# --------------------------------------------------------------------------------------
+# YAML types, exact quantities, one stream
+# --------------------------------------------------------------------------------------
+# DNS labels that YAML 1.1 (PyYAML, go-yaml v2) reads as null, booleans, numbers or dates
+YAML11_SPECIALS = ["null", "true", "false", "on", "off", "yes", "no", "y", "n", "123",
+                   "0b1", "1e3", "0x1f", "0o17", "012", "2001-12-14", "nan", "1-2"]
+
+
+def test_names_that_yaml_reads_as_other_types_stay_strings(validator, tmp_path):
+    docs = []
+    for v in YAML11_SPECIALS:
+        hpa_text, _, hpa, keda = write(tmp_path, *PLAN[:2], "--max-replicas", "3",
+                                       "--name", v, "--namespace", v)
+        for d in (hpa, keda):
+            md = d["metadata"]
+            assert (md["name"], md["namespace"]) == (v, v), (v, md)
+            assert d["spec"]["scaleTargetRef"]["name"] == v, v
+            assert all(type(x) is str for x in (md["name"], md["namespace"]))
+        q = keda["spec"]["triggers"][0]["metadata"]["query"]
+        assert q == f'sum(rate(http_requests_total{{namespace="{v}",service="{v}"}}[1m]))'
+        assert f"name: {v}\n" not in hpa_text
+        docs += [hpa, keda]
+    assert validator(docs) == [(HPA, []), (KEDA, [])] * len(YAML11_SPECIALS)
+
+
+def test_non_characters_round_trip(validator, tmp_path):
+    query = "sum(x) \ufffe \uffff \ufdd0 \ufdef \U0001fffe \U0010ffff \ufffd \ufeff end"
+    hpa_text, keda_text, hpa, keda = write(tmp_path, *PLAN, "--query", query)
+    assert keda["spec"]["triggers"][0]["metadata"]["query"] == query
+    assert "\\uFFFE" in keda_text and "\ufffe" not in keda_text
+    assert validator([hpa, keda]) == [(HPA, []), (KEDA, [])]
+
+
+def test_the_target_is_written_exactly_as_used(validator, tmp_path):
+    text, _, hpa, keda = write(tmp_path, "--rps-per-pod", "0.0014", "--current-rps",
+                               "0.0014", "--peak-rps", "0.0101")
+    spec = hpa["spec"]
+    assert spec["metrics"][0]["pods"]["target"]["averageValue"] == "0.001"
+    assert keda["spec"]["triggers"][0]["metadata"]["threshold"] == "0.001"
+    # the replicas are of 0.001 (what the HPA will use), not of 0.0014
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 11)
+    assert "# (--rps-per-pod 0.0014 rounded down to 0.001 req/s" in text
+    assert "# minReplicas 2 = ceil(0.0014 req/s now (--current-rps) / 0.001).\n" in text
+    assert "# maxReplicas 11 = ceil(0.0101 req/s at peak (--peak-rps) / 0.001).\n" in text
+    assert validator([hpa, keda]) == [(HPA, []), (KEDA, [])]
+    text, _, hpa, keda = write(tmp_path, "--rps-per-pod", "1000000000", "--peak-rps",
+                               "1000000000")
+    assert hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "1000000000"
+    assert hpa["spec"]["maxReplicas"] == 1
+    assert validator([hpa, keda]) == [(HPA, []), (KEDA, [])]
+
+
+@pytest.mark.parametrize("hpa,keda", [("/dev/stdout", "-"), ("-", "/dev/stdout"),
+                                      ("/dev/fd/1", "/proc/self/fd/1"), ("-", "-")])
+def test_both_to_one_stream_are_one_yaml_stream(hpa, keda):
+    p = capacity_k8s(*PLAN, "--out", f"hpa={hpa}", "--out", f"keda={keda}")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("\n---\n") == 1, p.stdout
+    docs = list(yaml.safe_load_all(p.stdout))
+    assert [d["kind"] for d in docs] == ["HorizontalPodAutoscaler", "ScaledObject"]
+
+
+def test_time_zone_tables_are_not_zones():
+    if not os.path.exists("/usr/share/zoneinfo/zone.tab"):
+        pytest.skip("no tz database at /usr/share/zoneinfo")
+    for tz in ["zone.tab", "tzdata.zi", "iso3166.tab", "leapseconds", "zone1970.tab",
+               "posix/Europe/Paris", "right/UTC", "Europe"]:
+        if not os.path.exists(f"/usr/share/zoneinfo/{tz}"):
+            continue
+        p = capacity_k8s(*PLAN, *OFF_HOURS[:2], "--timezone", tz)
+        assert p.returncode == EXIT_CONFIG, (tz, p.stderr)
+        assert f"--timezone '{tz}'" in p.stderr and len(p.stderr.splitlines()) == 1
+        assert p.stdout == ""
+    p = capacity_k8s(*PLAN, *OFF_HOURS[:2], "--timezone", "America/New_York")
+    assert p.returncode == 0, p.stderr
+
+
+# --------------------------------------------------------------------------------------
+# --plan: R and the replicas from `capacity plan --out json=`
+# --------------------------------------------------------------------------------------
+def make_plan(tmp_path, *args, name="plan.json"):
+    path = tmp_path / name
+    p = subprocess.run([BIN, "capacity", "plan", *args, "-q", "--out", f"json={path}"],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    return path, json.loads(path.read_text())
+
+
+def expected_target(plan):
+    """R as k8s_rps_quantity makes it: per instance x buffer, rounded down to 0.001."""
+    r = plan["capacity"]["perInstanceRps"] * plan["inputs"]["bufferPercent"] / 100
+    m = r * 1000
+    q = round(m) if abs(m - round(m)) <= 1e-9 * max(round(m), 1) else math.floor(m)
+    return q, f"{q // 1000}.{q % 1000:03d}".rstrip("0").rstrip(".")
+
+
+def test_plan_gives_target_and_replicas(validator, tmp_path):
+    path, plan = make_plan(tmp_path, "--current-rps", "1000", "--current-util", "55%",
+                           "--growth", "15%/month")
+    hpa_text, keda_text, hpa, keda = write(tmp_path, "--plan", path, "--name", "checkout",
+                                           "--namespace", "shop")
+    milli, q = expected_target(plan)
+    assert q == "1272.727"  # 1000 / 0.55 x 70% = 1272.7272..., rounded down
+    big = max(plan["scenarios"], key=lambda s: s["multiple"])
+    assert big["multiple"] == 10 and big["instances"] == 8
+    assert plan["months"][-1]["instances"] < 8
+    spec = hpa["spec"]
+    assert spec["metrics"][0]["pods"]["target"]["averageValue"] == q
+    assert keda["spec"]["triggers"][0]["metadata"]["threshold"] == q
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (max(1, plan["months"][0]["instances"]), 8)
+    assert (keda["spec"]["minReplicaCount"], keda["spec"]["maxReplicaCount"]) == (1, 8)
+    # the same replicas as ceil(load / R) with the R written
+    assert math.ceil(10000 / (milli / 1000)) == 8
+    for text, mn, mx in ((hpa_text, "minReplicas", "maxReplicas"),
+                         (keda_text, "minReplicaCount", "maxReplicaCount")):
+        assert f"# from {path}: 1818.18181818182 req/s per instance at 100% x its 70% " \
+               "buffer = 1272.72727272727" in text, text
+        assert "rounded down to 0.001 req/s" in text
+        assert f"# {mn} 1: from {path}: today's load (1000 req/s) needs 1 instance at " \
+               "its 70% buffer.\n" in text, text
+        assert f"# {mx} 8: from {path}: the 10x scenario (10000 req/s) needs 8 " \
+               "instances at its 70% buffer.\n" in text, text
+    assert validator([hpa, keda]) == [(HPA, []), (KEDA, [])]
+    _, _, _, keda_off = write(tmp_path, "--plan", path, *OFF_HOURS)
+    assert keda_off["spec"]["triggers"][1]["metadata"]["desiredReplicas"] == "1"
+    assert validator([keda_off]) == [(KEDA, [])]
+
+
+def test_plan_horizon_beyond_the_largest_scenario(validator, tmp_path):
+    # 40%/month for 12 months is 40.5x today: more than the 10x scenario
+    path, plan = make_plan(tmp_path, "--current-rps", "1200", "--current-util", "30%",
+                           "--growth", "40%/month", "--instances", "3", "--buffer", "80%")
+    last = plan["months"][-1]
+    big = max(plan["scenarios"], key=lambda s: s["multiple"])
+    assert last["instances"] > big["instances"]
+    hpa_text, _, hpa, keda = write(tmp_path, "--plan", path)
+    _, q = expected_target(plan)
+    assert hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == q
+    assert hpa["spec"]["minReplicas"] == plan["months"][0]["instances"]
+    assert hpa["spec"]["maxReplicas"] == last["instances"]
+    assert f"# maxReplicas {last['instances']}: from {path}: month 12 of the horizon (" \
+        in hpa_text, hpa_text
+    assert validator([hpa, keda]) == [(HPA, []), (KEDA, [])]
+
+
+def test_plan_count_raised_by_the_rounded_target(tmp_path):
+    # 3030.30303 req/s per instance x 70% = 2121.2121..., written 2121.212: the plan's
+    # 21.21x scenario needs exactly 10 instances of 2121.2121..., but 11 of 2121.212
+    path, plan = make_plan(tmp_path, "--current-rps", "1000", "--current-util", "33%",
+                           "--growth", "5%/month", "--scenario", "21.2121212121212x")
+    big = max(plan["scenarios"], key=lambda s: s["multiple"])
+    assert big["instances"] == 10
+    text, _, hpa, _ = write(tmp_path, "--plan", path)
+    assert hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "2121.212"
+    assert hpa["spec"]["maxReplicas"] == 11 == math.ceil(big["rps"] / 2121.212)
+    assert f"# maxReplicas 11 = ceil(21212.1212121212 req/s, the 21.2121212121212x " \
+           f"scenario in {path}, / 2121.212): more than the plan's 10 instances" in text, text
+
+
+def test_plan_flags_override(tmp_path):
+    path, plan = make_plan(tmp_path, "--current-rps", "1000", "--current-util", "55%",
+                           "--growth", "15%/month")
+    text, _, hpa, _ = write(tmp_path, "--plan", path, "--max-replicas", "20",
+                            "--current-rps", "3000")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 20)
+    assert hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "1272.727"
+    assert "# minReplicas 3 = ceil(3000 req/s now (--current-rps) / 1272.727).\n" in text
+    assert "# maxReplicas 20: --max-replicas.\n" in text
+    # another R: the plan's loads over it (its instance counts are of its own R)
+    text, _, hpa, _ = write(tmp_path, "--plan", path, "--rps-per-pod", "140")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (8, 72)
+    assert hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "140"
+    assert f"# maxReplicas 72 = ceil(10000 req/s, the 10x scenario in {path}, / 140 " \
+           "(--rps-per-pod)).\n" in text, text
+
+
+def test_bad_plans(tmp_path):
+    pts = tmp_path / "pts.csv"
+    pts.write_text("N,X\n1,100\n2,190\n4,350\n8,560\n16,700\n32,650\n")
+    fit = tmp_path / "fit.json"
+    p = subprocess.run([BIN, "capacity", "fit", str(pts), "--out", f"json={fit}"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    over_instances, _ = make_plan(tmp_path, "--current-rps", "300", "--model", fit,
+                                  "--model-over", "instances", "--growth", "10%/month",
+                                  name="cluster.json")
+    not_json = tmp_path / "x.json"
+    not_json.write_text("x")
+    other = tmp_path / "fit-as-plan.json"
+    other.write_text(fit.read_text())
+    good, _ = make_plan(tmp_path, "--current-rps", "1000", "--current-util", "55%",
+                        "--growth", "15%/month")
+    out = tmp_path / "out"
+    out.mkdir()
+    cases = [
+        (["--plan", over_instances], "no per-instance capacity"),
+        (["--plan", not_json], "not JSON"),
+        (["--plan", other], "not a capacity plan"),
+        (["--plan", good, "--out", f"hpa={good}"], "is the --plan file"),
+        (["--plan", good, "--max-replicas", "0"], "invalid --max-replicas '0'"),
+        (["--plan", good, "--current-rps", "100000"],
+         "min replicas 79 (--current-rps) is above max replicas 8 (--plan)"),
+    ]
+    for args, why in cases:
+        p = capacity_k8s(*args, "-o", out) if "--out" not in args else capacity_k8s(*args)
+        assert p.returncode == EXIT_CONFIG, (args, p.stderr)
+        assert why in p.stderr and len(p.stderr.splitlines()) == 1, (args, p.stderr)
+        assert p.stdout == ""
+    assert list(out.iterdir()) == []
+    # -o DIR whose hpa.yaml is the plan
+    (out / "hpa.yaml").write_text(good.read_text())
+    p = capacity_k8s("--plan", out / "hpa.yaml", "-o", out)
+    assert p.returncode == EXIT_CONFIG and "is the --plan file" in p.stderr, p.stderr
+    assert sorted(x.name for x in out.iterdir()) == ["hpa.yaml"]
+    assert json.loads(good.read_text())["format"] == "stampede-capacity-plan/1"
+    assert json.loads((out / "hpa.yaml").read_text())["format"] == "stampede-capacity-plan/1"
