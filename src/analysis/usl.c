@@ -609,6 +609,14 @@ void usl_verdict(const struct usl_fit *f, const char *unit, char *out, size_t si
 		snprintf(out, size,
 		         "throughput is highest at N = 1 (X ≈ %s%s): added concurrency only costs",
 		         g4(f->x_max, a, sizeof(a)), unit);
+	} else if (coherency && seen && f->n_top > f->n_star && f->n_measured >= f->n_top) {
+		/* the best X was at the largest N: nothing measured shows a peak at all */
+		snprintf(out, size,
+		         "throughput was still at its best at the largest level measured (%s%s at "
+		         "N = %s); the fit puts a peak of X_max ≈ %s%s at N* ≈ %.0f that no "
+		         "measured level shows: sweep beyond N = %s to tell a peak from a plateau",
+		         g4(f->x_measured, a, sizeof(a)), unit, g4(f->n_top, b, sizeof(b)),
+		         g4(f->x_max, d, sizeof(d)), unit, f->n_star, g4(f->n_top, c, sizeof(c)));
 	} else if (coherency && seen && f->n_top > f->n_star &&
 	           f->x_at_top >= LEVEL_OFF * f->x_measured) {
 		/* measured past N*, and no fall: a plateau the curve rounds into a peak */

@@ -58,7 +58,9 @@ def test_sweep_fits_the_demos_capacity(sweep):
     assert bn["verdict"] == "pool", bn["summary"]
     cap = doc["analyses"]["capacity"]
     assert cap["model"] == "usl", cap
-    assert cap["verdict"].startswith("throughput levels off at about"), cap["verdict"]
+    # a plateau from 4 workers: measured flat past the fit's N*, never a measured fall
+    assert cap["verdict"].startswith(("throughput levels off at about",
+                                      "throughput was still at its best")), cap["verdict"]
     assert abs(cap["xMax"] - CAPACITY) <= 0.10 * CAPACITY, cap
     assert [p["n"] for p in cap["points"]] == [1, 2, 4, 8, 16], cap["points"]
     assert cap["r2"] > 0.9, cap
