@@ -352,9 +352,16 @@ static void capacities(struct capplan *p)
 			p->cap_basis = "measured";
 		}
 		if (over_instances(p)) {
-			p->cap_basis = NULL;
+			p->cap_basis = "fitted";
 			p->cap_instance = NAN;
 			p->cap_total = usl_throughput(&p->model, in->instances);
+			/* no count carries more than the best measured (a smooth curve
+			 * overshoots a plateau) */
+			if (isfinite(p->model.x_measured) && p->model.x_measured > 0 &&
+			    p->cap_total > p->model.x_measured) {
+				p->cap_total = p->model.x_measured;
+				p->cap_basis = "measured";
+			}
 		} else {
 			p->cap_instance = xm;
 			p->cap_total = xm * in->instances;
@@ -817,9 +824,13 @@ json_t *capplan_json(const struct capplan *p)
 		                              "xMax", jnum(p->model.x_max), "limit",
 		                              p->model.limit ? p->model.limit : "?",
 		                              "concurrencyAtBuffer", jnum(p->conc_buffer)));
-	if (p->has_model)
+	if (p->has_model) {
 		json_object_set_new(json_object_get(doc, "model"), "xMeasured",
 		                    jnum(p->model.x_measured));
+		char v[512];
+		usl_verdict(&p->model, " RPS", v, sizeof(v));
+		json_object_set_new(json_object_get(doc, "model"), "verdict", json_string(v));
+	}
 	a = json_array();
 	for (int i = 0; i < p->nmonths; i++) {
 		const struct capplan_month *m = &p->months[i];

@@ -279,6 +279,8 @@ static void derive(struct usl_fit *f)
 	}
 }
 
+#define LEVEL_OFF 0.95 /* X within this share of the best: on the plateau, no fall */
+
 /* The fit's measured figures from p[0..n) (struct usl_fit). */
 static void measured(struct usl_fit *f, const struct usl_point *p, int n)
 {
@@ -291,6 +293,14 @@ static void measured(struct usl_fit *f, const struct usl_point *p, int n)
 		if (!(p[i].n <= f->n_top))
 			f->n_top = p[i].n, f->x_at_top = p[i].x;
 	}
+	f->n_plateau = 0;
+	f->n_plateau_from = NAN;
+	for (int i = 0; i < n; i++)
+		if (isfinite(p[i].x) && p[i].x >= LEVEL_OFF * f->x_measured) {
+			f->n_plateau++;
+			if (!(p[i].n >= f->n_plateau_from))
+				f->n_plateau_from = p[i].n;
+		}
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -494,6 +504,8 @@ json_t *usl_json(const struct usl_fit *f, const struct usl_point *p, int n)
 	json_object_set_new(j, "nMeasured", num(f->n_measured));
 	json_object_set_new(j, "nTop", num(f->n_top));
 	json_object_set_new(j, "xAtTop", num(f->x_at_top));
+	json_object_set_new(j, "plateauPoints", json_integer(f->n_plateau));
+	json_object_set_new(j, "plateauFromN", num(f->n_plateau_from));
 	for (int i = 0; p && i < n; i++) {
 		double fitted = usl_throughput(f, p[i].n);
 		json_array_append_new(
@@ -566,6 +578,12 @@ int usl_from_json(const json_t *j, struct usl_fit *out, char *err, size_t errlen
 	for (size_t i = 0; i < ARRAY_SIZE(mk); i++)
 		if (get_num(j, mk[i], false, md[i]) < 0 || !isfinite(*md[i]) || *md[i] <= 0)
 			all = false;
+	const json_t *pl = json_object_get(j, "plateauPoints");
+	if (json_is_integer(pl) && json_integer_value(pl) >= 0 &&
+	    json_integer_value(pl) <= USL_POINTS_MAX)
+		f.n_plateau = (int)json_integer_value(pl);
+	f.n_plateau_from = NAN;
+	get_num(j, "plateauFromN", true, &f.n_plateau_from);
 	if (!all) {
 		struct usl_point pts[USL_POINTS_MAX];
 		int k = 0;
@@ -591,7 +609,6 @@ int usl_from_json(const json_t *j, struct usl_fit *out, char *err, size_t errlen
 #define POOR_R2        0.9  /* below: the curve does not describe the points */
 #define FAR_BELOW_PEAK 0.5  /* the largest measured N under this share of N*: extrapolated */
 #define ERRORS_NOTED   0.01 /* a step with more failed responses than this is noted */
-#define LEVEL_OFF      0.95 /* X at the largest N at least this share of the best: no fall */
 
 static const char *g4(double v, char *s, size_t len)
 {
@@ -609,7 +626,8 @@ void usl_verdict(const struct usl_fit *f, const char *unit, char *out, size_t si
 		snprintf(out, size,
 		         "throughput is highest at N = 1 (X ≈ %s%s): added concurrency only costs",
 		         g4(f->x_max, a, sizeof(a)), unit);
-	} else if (coherency && seen && f->n_top > f->n_star && f->n_measured >= f->n_top) {
+	} else if (coherency && seen && f->n_top > f->n_star && f->n_measured >= f->n_top &&
+	           f->n_plateau == 1) {
 		/* the best X was at the largest N: nothing measured shows a peak at all */
 		snprintf(out, size,
 		         "throughput was still at its best at the largest level measured (%s%s at "
@@ -626,7 +644,9 @@ void usl_verdict(const struct usl_fit *f, const char *unit, char *out, size_t si
 		    "puts a peak of X_max ≈ %s%s at N* ≈ %.0f, but no measured level shows "
 		    "the fall past it: a saturated resource (contention: a pool, a lock, a "
 		    "core) rather than coherency",
-		    g4(f->x_measured, a, sizeof(a)), unit, g4(f->n_measured, b, sizeof(b)),
+		    g4(f->x_measured, a, sizeof(a)), unit,
+		    g4(isfinite(f->n_plateau_from) ? f->n_plateau_from : f->n_measured, b,
+		       sizeof(b)),
 		    g4(f->n_top, c, sizeof(c)), g4(f->x_max, d, sizeof(d)), unit, f->n_star);
 	} else if (coherency && seen && f->n_top > f->n_star) {
 		snprintf(
@@ -759,7 +779,7 @@ int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max,
 	const json_t *steps = json_object_get(test_type, "steps");
 	if (!json_is_array(steps))
 		return fail(err, errlen, "the %s run has no steps", type ? type : "test-type");
-	int k = 0;
+	int k = 0, failed_only = 0;
 	size_t i;
 	const json_t *row;
 	json_array_foreach(steps, i, row)
@@ -773,6 +793,9 @@ int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max,
 		    (get_num(row, "goodThroughput", false, &x) < 0 &&
 		     get_num(row, "throughput", false, &x) < 0))
 			continue;
+		double all;
+		if (!(x > 0) && get_num(row, "throughput", false, &all) == 0 && all > 0)
+			failed_only++; /* answered, but every response failed */
 		if (get_num(row, "mean", true, &mean) < 0 || !(mean >= 0) || !isfinite(mean))
 			mean = NAN;
 		if (open) /* Little's law: the mean number of requests in service */
@@ -783,6 +806,12 @@ int usl_points_from_steps(const json_t *test_type, struct usl_point *p, int max,
 			return fail(err, errlen, "more than %d steps", max);
 		p[k++] = (struct usl_point){ .n = n, .x = x, .r = mean / 1000 };
 	}
+	if (k < USL_POINTS_MIN && failed_only > 0)
+		return fail(err, errlen,
+		            "every response failed in %d step%s of the %s run (%d with good "
+		            "responses): there is no capacity to fit; fix the target or the URL "
+		            "first",
+		            failed_only, failed_only == 1 ? "" : "s", type ? type : "test-type", k);
 	if (k < USL_POINTS_MIN)
 		return fail(
 		    err, errlen,

@@ -67,6 +67,8 @@ struct usl_fit {
 	 * points): the highest X and its N, the largest N and its X. A peak the fit places
 	 * above every measured X, or a fall no measured point shows, is the model's guess. */
 	double x_measured, n_measured, n_top, x_at_top;
+	int n_plateau;         /* points within 5% of the best X (0: unknown) */
+	double n_plateau_from; /* the smallest N among them (NAN: unknown) */
 };
 
 /* Fit the USL to p[0..n) (the points' r is not used). Returns 0, or -1 with a one-line

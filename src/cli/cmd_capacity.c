@@ -112,6 +112,7 @@ int cmd_capacity_sweep(int argc, char **argv)
 	double lv[PRESET_LEVELS_MAX];
 	int nlv = -1;
 	const char *step = SWEEP_DEFAULT_STEP, *warmup = NULL, *levels_src = NULL;
+	bool step_set = false;
 	char **pass = xcalloc((size_t)argc + 16, sizeof(*pass));
 	int np = 0;
 	pass[np++] = "run";
@@ -187,8 +188,13 @@ int cmd_capacity_sweep(int argc, char **argv)
 				cli_bad_value(flag, v,
 				              "a duration of 1s or more, such as 30s or 1m");
 				return EXIT_INVALID_CONFIG;
+			} else if (!strcmp(flag, "--step") ? step_set : warmup != NULL) {
+				fprintf(stderr, "stampede: %s is given twice\n", flag);
+				free(pass);
+				return EXIT_INVALID_CONFIG;
 			} else if (!strcmp(flag, "--step")) {
 				step = v;
+				step_set = true;
 			} else {
 				warmup = v;
 			}
@@ -310,6 +316,12 @@ int cmd_capacity(int argc, char **argv)
 		return EXIT_INVALID_CONFIG;
 	}
 	const char *s = argv[1];
+	if (!strcmp(s, "help") && argc > 2) { /* `capacity help plan` */
+		char *av[] = { argv[2], "--help", NULL };
+		for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+			if (!strcmp(argv[2], subs[i].name))
+				return subs[i].run(2, av);
+	}
 	if (!strcmp(s, "--help") || !strcmp(s, "-h") || !strcmp(s, "help")) {
 		cmd_capacity_usage();
 		return EXIT_OK;

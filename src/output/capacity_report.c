@@ -221,10 +221,10 @@ static void text_capacity(struct buf *b, const json_t *doc)
 	if (model)
 		buf_printf(b,
 		           "  USL model             sigma %.4g, kappa %.4g, lambda %.4g, R² %.4f: "
-		           "X_max %s RPS at N* %s (%s-limited)\n",
+		           "X_max %s RPS at N* %s\n                        %s\n",
 		           num(model, "sigma"), num(model, "kappa"), num(model, "lambda"),
 		           num(model, "r2"), fmt_rps(num(model, "xMax"), y, sizeof(y)),
-		           fmt_nstar(model, x, sizeof(x)), str(model, "limit") ?: "?");
+		           fmt_nstar(model, x, sizeof(x)), str(model, "verdict") ?: "");
 	if (has_cost(doc))
 		buf_printf(b, "  cost today            %s%s%s per month\n",
 		           fmt_cost(num(cap, "costMonth"), x, sizeof(x)), *currency(doc) ? " " : "",
@@ -440,10 +440,12 @@ static void md_consumption(struct buf *b, const json_t *doc)
 		snprintf(v, sizeof(v), "σ %.4g, κ %.4g, λ %.4g, R² %.4f", num(model, "sigma"),
 		         num(model, "kappa"), num(model, "lambda"), num(model, "r2"));
 		md_kv(b, "USL fit", v);
-		snprintf(v, sizeof(v), "%s RPS at N* = %s (%s-limited; N counts %s)",
+		snprintf(v, sizeof(v), "%s RPS at N* = %s (N counts %s)",
 		         fmt_rps(num(model, "xMax"), y, sizeof(y)), fmt_nstar(model, x, sizeof(x)),
-		         str(model, "limit") ?: "?", str(in, "modelOver") ?: "?");
+		         str(in, "modelOver") ?: "?");
 		md_kv(b, "X_max", v);
+		if (str(model, "verdict"))
+			md_kv(b, "Verdict", str(model, "verdict"));
 		if (isfinite(num(model, "concurrencyAtBuffer"))) {
 			snprintf(v, sizeof(v), "%.1f", num(model, "concurrencyAtBuffer"));
 			md_kv(b, "Concurrency per instance at the buffer", v);
@@ -647,7 +649,8 @@ char *capacity_plan_markdown(const json_t *doc)
 	md_changes(&b, doc);
 	buf_addstr(
 	    &b, "## Method\n\nCapacity at 100% is today's load divided by its utilisation (or "
-	        "the measured X_max of the Universal Scalability Law fit); the buffer is the "
+	        "the lower of the Universal Scalability Law fit's X_max and the best throughput "
+	        "measured); the buffer is the "
 	        "share of it never to be exceeded under normal load. The load of month m is "
 	        "today's × (1 + growth)^(m − 1); a threshold is crossed in the first month whose "
 	        "load is above it, and reached log(threshold / today) / log(1 + growth) months "

@@ -874,16 +874,19 @@ static void section_capacity(struct buf *b, const struct result *r)
 	    b,
 	    "X(N) = &lambda;N / (1 + &sigma;(N&minus;1) + &kappa;N(N&minus;1)) fitted to the "
 	    "steps: &sigma; (contention) = %s, &kappa; (coherency) = %s, &lambda; = %s/s "
-	    "per %s, R&sup2; = %s. Peak throughput X<sub>max</sub> = %s/s at N* = %s",
+	    "per %s, R&sup2; = %s",
 	    svgchart_num(sigma, s1, sizeof(s1)), svgchart_num(kappa, s2, sizeof(s2)),
 	    svgchart_num(lambda, s3, sizeof(s3)), little ? "request in service" : "VU",
-	    svgchart_num(r2, s4, sizeof(s4)), svgchart_num(xmax, s5, sizeof(s5)),
-	    svgchart_num(nstar, s6, sizeof(s6)));
-	if (limit) {
-		put(b, " (");
-		put_name(b, limit);
-		put(b, "-limited)");
-	}
+	    svgchart_num(r2, s4, sizeof(s4)));
+	if (isfinite(xmax) && isfinite(nstar))
+		buf_printf(b, ". Peak throughput X<sub>max</sub> = %s/s at N* = %s",
+		           svgchart_num(xmax, s5, sizeof(s5)), svgchart_num(nstar, s6, sizeof(s6)));
+	else if (isfinite(xmax))
+		buf_printf(b, ". Throughput levels off towards X<sub>max</sub> = %s/s",
+		           svgchart_num(xmax, s5, sizeof(s5)));
+	else
+		put(b, ". No limit shows over the measured levels (linear)");
+	(void)limit; /* the verdict below says what the measurements show */
 	put(b, ".");
 	if (little)
 		put(b,

@@ -524,11 +524,14 @@ static void print_capacity(FILE *f, const struct result *r, const struct palette
 	if (little)
 		fprintf(f, "    (open model: N is the mean number of requests in service, X.R by "
 		           "Little's law)\n");
-	if (isfinite(nstar))
+	if (isfinite(nstar) && isfinite(xmax))
 		fprintf(f, "    X_max %.4g/s at N* = %.3g; best measured %.4g/s\n", xmax, nstar,
 		        xm);
-	else
+	else if (isfinite(xmax))
 		fprintf(f, "    X_max %.4g/s (levels off, no peak); best measured %.4g/s\n", xmax,
+		        xm);
+	else
+		fprintf(f, "    no limit over the measured levels (linear); best measured %.4g/s\n",
 		        xm);
 	const char *verdict = json_string_value(json_object_get(c, "verdict"));
 	if (verdict)
@@ -537,8 +540,9 @@ static void print_capacity(FILE *f, const struct result *r, const struct palette
 	const json_t *w;
 	json_array_foreach(json_object_get(c, "warnings"), i, w)
 	    fprintf(f, "    %s- %s%s\n", p->warn, json_string_value(w), p->reset);
-	fprintf(f, "    next: keep the result (--out result=FILE), then `stampede capacity plan "
-	           "--model FILE`\n");
+	if (isfinite(xmax))
+		fprintf(f, "    next: keep the result (--out result=FILE), then `stampede capacity "
+		           "plan --model FILE`\n");
 }
 
 /* The checks of group path g, then its child groups, depth first. */

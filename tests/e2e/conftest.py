@@ -654,10 +654,11 @@ def interrupted_summary(r, export, printed=None):
 # invocation after the parallel one (scripts/run-tests.sh: `-m "not serial" -n N
 # --dist loadfile`, then `-m serial`). Whole modules by name, single tests by node id.
 SERIAL_MODULES = {
-    "test_verdicts", "test_bottleneck", "test_series_cap", "test_count",
-    "test_bench_peers", "test_demo_knobs", "test_open_model",
-    "test_diagnosis_output", "test_compare",
+    "test_verdicts", "test_bottleneck", "test_bench_peers", "test_demo_knobs",
+    "test_open_model", "test_diagnosis_output", "test_compare",
 }
+# (test_count and test_series_cap run in the parallel part: their figures are exact counts
+# and memory growth, which a busy CPU slows but does not change)
 SERIAL_TESTS = {
     # the target's CPU% against what --cpu-us makes it burn (the rest of test_monitor, and
     # test_profile, whose figures are shares of the profiled process, run in parallel)
