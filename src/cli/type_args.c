@@ -92,7 +92,8 @@ int type_args_flag(struct type_args *t, int opt, const char *arg)
 		return 1;
 	}
 	case OPT_LEVELS: {
-		const char *why = "multiples of the level, more than 0 and increasing, e.g. 1,2,4,8";
+		const char *why =
+		    "multiples of the level, more than 0 and increasing, e.g. 1,2,4,8";
 		po->nlevels = 0;
 		for (const char *s = arg;;) {
 			size_t n = strcspn(s, ",");
@@ -149,8 +150,8 @@ int type_args_resolve(struct type_args *t, const struct type_level *lv)
 		fprintf(stderr, "stampede: invalid --slo: %s\n", err);
 		return -EINVAL;
 	}
-	bool shaping = po->peak || po->steps || po->nlevels || po->ramp_us || po->hold_us || t->ramp_down_set ||
-	               po->step_us || po->warmup_us || po->observe_us;
+	bool shaping = po->peak || po->steps || po->nlevels || po->ramp_us || po->hold_us ||
+	               t->ramp_down_set || po->step_us || po->warmup_us || po->observe_us;
 	if (po->type == TT_NONE) {
 		if (shaping) {
 			fprintf(stderr,

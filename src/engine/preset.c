@@ -159,11 +159,11 @@ int preset_build(const struct preset_opts *o, struct preset_plan *out, char *err
 			double m = o->nlevels ? o->levels[i] : 1 + (peak - 1) * i / (steps - 1),
 			       at = whole(o, L * m);
 			if (o->nlevels && at <= prev) {
-				snprintf(err, errlen,
-				         "--levels: the level %d (%g%s) is not above the one before "
-				         "(%g%s): give increasing levels%s",
-				         i + 1, at, unit, prev, unit,
-				         o->open ? "" : " of whole VUs");
+				snprintf(
+				    err, errlen,
+				    "--levels: the level %d (%g%s) is not above the one before "
+				    "(%g%s): give increasing levels%s",
+				    i + 1, at, unit, prev, unit, o->open ? "" : " of whole VUs");
 				return -1;
 			}
 			if (at <= prev) { /* the closed model runs whole VUs */
@@ -378,17 +378,15 @@ static const int uses[] = {
 	[TT_SOAK] = F_RAMP | F_HOLD | F_DOWN,
 	[TT_BREAKPOINT] = F_HOLD | F_PEAK,
 };
-static const char *const fnames[] = { "ramp",    "hold", "ramp-down", "step-duration",
-	                              "warmup",  "observe", "peak", "steps",
-	                              "levels" };
+static const char *const fnames[] = { "ramp",    "hold", "ramp-down", "step-duration", "warmup",
+	                              "observe", "peak", "steps",     "levels" };
 
 const char *preset_unused(const struct preset_opts *o)
 {
 	int set = (o->ramp_us ? F_RAMP : 0) | (o->hold_us ? F_HOLD : 0) |
 	          (o->ramp_down_us ? F_DOWN : 0) | (o->step_us ? F_STEP : 0) |
 	          (o->warmup_us ? F_WARMUP : 0) | (o->observe_us ? F_OBSERVE : 0) |
-	          (o->peak ? F_PEAK : 0) | (o->steps ? F_STEPS : 0) |
-	          (o->nlevels ? F_LEVELS : 0);
+	          (o->peak ? F_PEAK : 0) | (o->steps ? F_STEPS : 0) | (o->nlevels ? F_LEVELS : 0);
 	if (o->type < TT_SMOKE || o->type > TT_BREAKPOINT)
 		return NULL;
 	int extra = set & ~uses[o->type];

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "analysis/capplan.h"
-#include "util/common.h"
 #include "output/capacity_report.h"
+#include "util/common.h"
 
 static struct capplan plan; /* large: not on the stack */
 
