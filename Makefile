@@ -46,7 +46,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libstampede.a
 
 # `make test`: unit tests (Criterion), then end-to-end tests (pytest); ends with both summaries.
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(TOOLS)
+	@$(MAKE) --no-print-directory -j$(shell nproc) all $(BUILD)/unit_tests $(TOOLS)
 	@BUILD=$(BUILD) ./scripts/run-tests.sh
 
 unit: deps

@@ -3,7 +3,7 @@
 # (pytest). Everything runs; the exit code is non-zero if anything failed. The runners'
 # summary lines come last.
 BUILD=${BUILD:-build}
-FUZZ_SECONDS=${FUZZ_SECONDS:-6}
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 rc=0
@@ -11,14 +11,28 @@ rc=0
 echo "== layers (docs/ARCHITECTURE.md) =="
 ./scripts/check-layers.sh || rc=1
 
-echo "== fuzzers (${FUZZ_SECONDS}s each) =="
+echo "== fuzzers (${FUZZ_SECONDS}s each, two at a time) =="
 if make --no-print-directory -s -j2 fuzz-build BUILD="$BUILD" >/dev/null; then
+	# each fuzzer in the background, two at a time (2 cores); its exit code in NAME.rc
+	running=0
 	for f in "$BUILD"/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
 		name=$(basename "$f")
 		mkdir -p "$BUILD/fuzz/corpus-$name"
-		if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$BUILD/fuzz/corpus-$name" \
-			"tests/fuzz/seeds/$name" >"$BUILD/fuzz/$name.log" 2>&1; then
+		("$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$BUILD/fuzz/corpus-$name" \
+			"tests/fuzz/seeds/$name" >"$BUILD/fuzz/$name.log" 2>&1
+		echo $? >"$BUILD/fuzz/$name.rc") &
+		running=$((running + 1))
+		if [ "$running" -ge 2 ]; then
+			wait
+			running=0
+		fi
+	done
+	wait
+	for f in "$BUILD"/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		if [ "$(cat "$BUILD/fuzz/$name.rc" 2>/dev/null)" = 0 ]; then
 			echo "fuzz: $name: $(grep -o 'stat::number_of_executed_units: [0-9]*' \
 				"$BUILD/fuzz/$name.log" | awk '{print $2}') runs, no crash"
 		else

@@ -334,6 +334,30 @@ json_t *leak_analyse(const struct result *r)
 		           watched[w].floor_abs, watched[w].floor_rel, &v);
 		free(t);
 		free(y);
+		/* stampede's own memory follows the VUs it runs: when an open-model run started
+		 * more VUs after the warm-up than before (the target, or a busy machine, slowed
+		 * the answers), its growth is those VUs, not a leak */
+		double before = 0, after = 0;
+		int vi = is_target ? -1 : result_find_metric(r, "vus");
+		for (int i = 0; vi >= 0 && i < r->metrics[vi].ts.npoints; i++) {
+			const struct result_point *pt = &r->metrics[vi].ts.points[i];
+			if (pt->count <= 0)
+				continue;
+			if (pt->t < warm)
+				before = MAX(before, pt->v[2]);
+			else
+				after = MAX(after, pt->v[2]);
+		}
+		char vus_why[160]; /* copied by json_string() below, in this iteration */
+		if (v.judged && vi >= 0 && after > before) {
+			snprintf(vus_why, sizeof(vus_why),
+			         "stampede ran more VUs after the warm-up (up to %.0f, %.0f "
+			         "before): its "
+			         "memory follows them",
+			         after, before);
+			v.judged = false;
+			v.why = vus_why;
+		}
 		/* the limit is the target's memory's, known or not whatever the run's length */
 		bool mem = watched[w].bytes && is_target;
 		double lim = mem ? limit : NAN;

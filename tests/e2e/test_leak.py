@@ -65,8 +65,13 @@ def test_a_leaking_demo_is_reported_with_its_bytes_per_request(leak_runs):
 def test_the_same_demo_without_the_knob_does_not_leak(leak_runs):
     _, clean = leak_runs
     leaks = clean["analyses"]["leaks"]
-    for name in ("target_rss_bytes", "target_open_fds", "generator_rss_bytes"):
+    for name in ("target_rss_bytes", "target_open_fds"):
         assert leaks[name]["judged"] is True and leaks[name]["leaking"] is False, leaks[name]
+    # stampede's own memory: not leaking, or (a busy machine slowed the answers, so the
+    # open model started more VUs after the warm-up) not judged, with that reason
+    gen = leaks["generator_rss_bytes"]
+    assert (gen["judged"] is True and gen["leaking"] is False) or \
+        (gen["judged"] is False and "more VUs after the warm-up" in gen["why"]), gen
     assert leaks["findings"] == []
 
 
