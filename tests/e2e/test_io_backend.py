@@ -261,7 +261,11 @@ def test_upload_time_is_sending_not_waiting(stampede, tmp_path, io):
     sending = metric(r.summary, "http_req_sending")
     waiting = metric(r.summary, "http_req_waiting")
     assert sending["min"] > 100, (sending, waiting)
-    assert waiting["max"] < sending["max"], (sending, waiting)
+    # what the kernel's socket buffers hold when the last send completes is read by the
+    # slow server after it, as waiting; on a busy machine that tail is slow too, so the
+    # check is that a large share of the upload is sending (a backend that counted a
+    # queued send as sent would put nearly all of it in waiting)
+    assert sending["max"] > 0.25 * (sending["max"] + waiting["max"]), (sending, waiting)
 
 
 def test_bad_value_is_a_clear_error(stampede):
