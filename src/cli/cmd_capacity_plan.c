@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,6 +455,15 @@ static void stamp(json_t *doc)
 		json_object_set_new(doc, "generated", json_string(iso));
 }
 
+/* Whether path is stdout: "-", or the same open file as descriptor 1 (/dev/stdout,
+ * /dev/fd/1, the terminal's or the pipe's name). */
+static bool is_stdout(const char *path)
+{
+	struct stat a, b;
+	return !strcmp(path, "-") || (fstat(STDOUT_FILENO, &a) == 0 && stat(path, &b) == 0 &&
+	                              a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
 int cmd_capacity_plan(int argc, char **argv)
 {
 	struct plan_cli c = { 0 };
@@ -489,8 +499,8 @@ int cmd_capacity_plan(int argc, char **argv)
 		return EXIT_INVALID_CONFIG;
 	}
 	int to_stdout = 0;
-	for (int i = 0; i < c.nouts; i++)
-		to_stdout += !strcmp(c.outs[i].path, "-");
+	for (int i = 0; i < c.nouts; i++) /* "-", or stdout by another name (/dev/stdout) */
+		to_stdout += is_stdout(c.outs[i].path);
 	if (to_stdout > 1) {
 		fprintf(stderr, "stampede capacity plan: --out: only one output can go to stdout "
 		                "(-); write the others to files\n");

@@ -479,3 +479,15 @@ def test_cosmetics(stampede, tmp_path):
     one_line_error(stampede("capacity", "plan", "--current-rps", "1", "--current-util",
                             "50%", "--growth", "1%", "--model-over", "instances"),
                    "--model-over", "--model")
+
+
+def test_stdout_by_another_name_carries_the_json_alone(stampede):
+    """--out json=/dev/stdout is stdout as much as json=-: the JSON alone, parseable (it was
+    printed after the table)."""
+    r = stampede("capacity", "plan", "--current-rps", 1000, "--current-util", "55%",
+                 "--growth", "15%/month", "--out", "json=/dev/stdout", expect=EXIT_OK)
+    assert strict_json(r.stdout)["format"] == "stampede-capacity-plan/1", r.stdout[:200]
+    r = stampede("capacity", "plan", "--current-rps", 1000, "--current-util", "55%",
+                 "--growth", "15%/month", "--out", "json=-", "--out",
+                 "markdown=/dev/stdout", expect=EXIT_CONFIG)
+    assert "only one output can go to stdout" in r.stderr, r.stderr
