@@ -44,11 +44,10 @@ void cmd_capacity_sweep_usage(void)
 }
 
 /* Flags of `run` that the sweep sets itself (its short ones are in owned_short). */
-static const char *const owned[] = {
-	"--type",     "--vus",           "--rate",       "--levels",         "--peak",
-	"--steps",    "--step-duration", "--ramp",       "--hold",           "--ramp-down",
-	"--duration", "--stages",        "--iterations", "--warmup-duration"
-};
+static const char *const owned[] = { "--type",      "--vus",           "--levels", "--peak",
+	                             "--steps",     "--step-duration", "--ramp",   "--hold",
+	                             "--ramp-down", "--duration",      "--stages", "--iterations",
+	                             "--observe" };
 #define RUN_SHORT_WITH_VALUE "ucdsitXHeo" /* run's short options that take a value */
 #define OWNED_SHORT          "ucdsi"      /* -u/-c VUs, -d duration, -s stages, -i iterations */
 

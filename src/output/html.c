@@ -865,7 +865,6 @@ static void section_capacity(struct buf *b, const struct result *r)
 	double sigma = phase_num(c, "sigma"), kappa = phase_num(c, "kappa"),
 	       lambda = phase_num(c, "lambda"), nstar = phase_num(c, "nStar"),
 	       xmax = phase_num(c, "xMax"), r2 = phase_num(c, "r2");
-	const char *limit = json_string_value(json_object_get(c, "limit"));
 	const char *src = json_string_value(json_object_get(c, "nSource"));
 	bool little = src && !strcmp(src, "littles-law");
 	char s1[48], s2[48], s3[48], s4[48], s5[48], s6[48];
@@ -886,7 +885,6 @@ static void section_capacity(struct buf *b, const struct result *r)
 		           svgchart_num(xmax, s5, sizeof(s5)));
 	else
 		put(b, ". No limit shows over the measured levels (linear)");
-	(void)limit; /* the verdict below says what the measurements show */
 	put(b, ".");
 	if (little)
 		put(b,

@@ -362,3 +362,18 @@ Test(common, read_file_max_fifo_up_to_the_cap)
 	free(buf);
 	unlink(path);
 }
+
+Test(common, rates_and_percentages_for_people_keep_small_and_huge_values)
+{
+	char s[40];
+	cr_assert_str_eq(format_rate(0.4, s, sizeof(s)), "0.4");
+	cr_assert_str_eq(format_rate(12.54, s, sizeof(s)), "12.5");
+	cr_assert_str_eq(format_rate(1273.2, s, sizeof(s)), "1273");
+	cr_assert_str_eq(format_rate(0, s, sizeof(s)), "0");
+	cr_assert_str_eq(format_rate(1e135, s, sizeof(s)), "1e+135");
+	cr_assert_str_eq(format_rate(1.2345e9, s, sizeof(s)), "1.234e+09");
+	cr_assert_str_eq(format_rate(NAN, s, sizeof(s)), "–");
+	cr_assert_str_eq(format_percent(55.4, s, sizeof(s)), "55");
+	cr_assert_str_eq(format_percent(0.42, s, sizeof(s)), "0.42");
+	cr_assert_str_eq(format_percent(1e123, s, sizeof(s)), "1e+123");
+}
