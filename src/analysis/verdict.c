@@ -15,6 +15,7 @@
 #define PHASES_MAX 64
 #define PLAN_MAX_S (31.0 * 86400) /* the longest schedule a result may describe */
 #define SLICES_MAX 12             /* rows of a breakpoint test's steps table */
+#define DRIFT_MATERIAL 0.10 /* a soak's trend fails it when it moves the value by this share */
 
 struct phase {
 	const char *name;
@@ -730,9 +731,18 @@ static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
 		json_object_set_new(e, "p", num_or_null(tr.p));
 		json_object_set_new(e, "describe", json_string(desc));
 		bool sig = tr.direction != 0 && (tr.slope_lo > 0 || tr.slope_hi < 0);
-		/* adverse: latency or errors rising, throughput falling */
-		bool adverse = sig && (k == 2 ? tr.slope_hi < 0 : tr.slope_lo > 0);
+		/* material: over the judged span the trend moves the value by at least
+		 * DRIFT_MATERIAL of its level at the span's start (and at least the metric's floor:
+		 * 1 ms, 0.1 percentage point of errors, 1 req/s); a significant but smaller trend
+		 * (a short soak's noise, a slope of 1 ms a minute over 30 s) does not fail it */
+		static const double floor_[] = { 1.0, 0.001, 1.0 };
+		double base = fabs(tr.intercept + tr.slope * a), change = fabs(tr.slope) * (b - a);
+		bool material = change >= MAX(DRIFT_MATERIAL * base, floor_[k]);
+		/* adverse: latency or errors rising, throughput falling, materially */
+		bool adverse = sig && material && (k == 2 ? tr.slope_hi < 0 : tr.slope_lo > 0);
 		json_object_set_new(e, "drifting", json_boolean(sig));
+		json_object_set_new(e, "material", json_boolean(material));
+		json_object_set_new(e, "changeOverSpan", num_or_null(tr.slope * (b - a)));
 		json_object_set_new(e, "adverse", json_boolean(adverse));
 		drifting |= adverse;
 		tested++;

@@ -44,6 +44,8 @@ void cmd_compare_usage(void);
 
 /* `stampede capacity sweep|fit|plan|k8s`: capacity planning (docs/capacity.md);
  * cli/capacity_cli.h has the sub-commands. */
+int cmd_assess(int argc, char **argv);
+void cmd_assess_usage(void);
 int cmd_capacity(int argc, char **argv);
 void cmd_capacity_usage(void);
 

@@ -22,6 +22,9 @@ static void usage(FILE *f)
 	    "                                   an HTML report from a result file\n"
 	    "  stampede compare BASE.json RUN.json\n"
 	    "                                   a run against a baseline: regressions\n"
+	    "  stampede assess --url URL --slo ... --expected-rps R\n"
+	    "                                   the whole practice: smoke, load, breakpoint,\n"
+	    "                                   spike, soak; one report (docs/assess.md)\n"
 	    "  stampede capacity sweep|fit|plan|k8s\n"
 	    "                                   scalability (USL), growth plans, autoscalers\n"
 	    "  stampede history add|list|show|trend|baseline|gate --db FILE\n"
@@ -51,6 +54,7 @@ static const struct command {
 	{ "report", cmd_report, cmd_report_usage },
 	{ "compare", cmd_compare, cmd_compare_usage },
 	{ "capacity", cmd_capacity, cmd_capacity_usage },
+	{ "assess", cmd_assess, cmd_assess_usage },
 	{ "plan", cmd_plan, cmd_plan_usage },
 	{ "history", cmd_history, cmd_history_usage },
 	{ "profile", cmd_profile, cmd_profile_usage },

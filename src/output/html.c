@@ -362,9 +362,7 @@ static void scrape_block(struct buf *b, const struct result *r, const json_t *li
 	svgchart_free(c);
 }
 
-/* Base64 of the file at path when it is a flame graph of ours (an SVG from
- * profile/flamegraph.c) of at most max bytes; NULL otherwise. */
-static char *svg_base64(const char *path, size_t max)
+char *html_svg_base64(const char *path, size_t max)
 {
 	struct buf in = { 0 };
 	char *out = NULL;
@@ -433,7 +431,7 @@ static void section_profile(struct buf *b, const struct result *r)
 		}
 		put(b, "</tbody></table>\n");
 	}
-	char *b64 = svg_base64(svg, PROFILE_SVG_INLINE_MAX);
+	char *b64 = html_svg_base64(svg, PROFILE_SVG_INLINE_MAX);
 	if (b64) {
 		put(b, "<figure class=\"flame\"><img id=\"flamegraph\" alt=\"flame graph\" "
 		       "src=\"data:image/svg+xml;base64,");
@@ -1322,7 +1320,7 @@ static void header(struct buf *b, const struct result *r)
 	put(b, "</header>\n");
 }
 
-static const char style[] =
+const char html_report_style[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;"
     "margin:0 auto;max-width:1040px;padding:16px 24px;color:#1f2937;background:#fff}"
     "h1{font-size:22px;margin:8px 0;word-break:break-all}h2{font-size:18px;margin:28px 0 8px;"
@@ -1357,7 +1355,7 @@ void html_report_render(const struct result *r, struct buf *b)
 	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	       "<link rel=\"icon\" href=\"data:,\">\n<title>stampede report: ");
 	put_name(b, target_of(r));
-	buf_printf(b, "</title>\n<style>%s</style></head>\n<body>\n", style);
+	buf_printf(b, "</title>\n<style>%s</style></head>\n<body>\n", html_report_style);
 	header(b, r);
 	put(b, "<nav><a href=\"#over-time\">over time</a>");
 	if (json_is_object(json_object_get(r->analyses, "monitor")))

@@ -22,4 +22,14 @@ void html_report_render(const struct result *r, struct buf *out);
  * REASON" in err. */
 int html_report_write(const struct result *r, const char *path, char *err, size_t errlen);
 
+/* The report's stylesheet (what its <style> holds, SVGCHART_CSS included), for pages that
+ * look the same (the assessment report, output/assess_report.h). */
+extern const char html_report_style[];
+
+/* Base64 of the file at path when it is an SVG image (it holds "<svg" and the SVG
+ * namespace, as a flame graph of profile/flamegraph.c does) of at most max bytes: a new
+ * string (free()) for an <img src="data:image/svg+xml;base64,...">, or NULL (unreadable,
+ * empty, not SVG, or larger than max). */
+char *html_svg_base64(const char *path, size_t max);
+
 #endif

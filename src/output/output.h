@@ -67,6 +67,12 @@ struct output {
 /* The outputs. --out NAME=ARG selects one by name. */
 extern const struct output_ops output_summary;    /* terminal summary (stdout); arg unused */
 extern const struct output_ops output_progress;   /* live progress line (stderr) */
+
+/* A run that is one phase of a longer job (`stampede assess`): the progress line starts
+ * with label (e.g. "load 2/5"), a bar of the phase's planned time, and the job's time left
+ * after this phase (later_us, added to the phase's own). label NULL: a plain run. Set it
+ * before the run; the string is copied (at most 47 bytes). */
+void progress_set_phase(const char *label, int64_t later_us);
 extern const struct output_ops output_result;     /* result=FILE: stampede-result/1 */
 extern const struct output_ops output_k6_export;  /* --summary-export FILE: k6 legacy */
 extern const struct output_ops output_json;       /* json=FILE[.gz]: k6 NDJSON */

@@ -656,6 +656,8 @@ def interrupted_summary(r, export, printed=None):
 SERIAL_MODULES = {
     "test_verdicts", "test_bottleneck", "test_bench_peers", "test_demo_knobs",
     "test_open_model", "test_diagnosis_output", "test_compare",
+    # the demo's CPU-bound capacity, which the breaking point must find within 20%
+    "test_assess_cpu",
 }
 # (test_count and test_series_cap run in the parallel part: their figures are exact counts
 # and memory growth, which a busy CPU slows but does not change)

@@ -1,4 +1,5 @@
-"""`stampede quickstart`: the demo target, the bundled test, the report: the README's main job."""
+"""`stampede quickstart --journey`: the demo target, the bundled scripted journey, the report.
+(`stampede quickstart` itself, the README's main job, is an assessment: test_assess_pool.py.)"""
 
 import json
 import re
@@ -8,10 +9,10 @@ from accounting import assert_accounting
 from conftest import BIN, metric, parse_result, require_binary
 
 
-def test_quickstart_runs_end_to_end(tmp_path):
+def test_quickstart_journey_runs_end_to_end(tmp_path):
     require_binary()
     out = tmp_path / "res"
-    p = subprocess.run([BIN, "quickstart", "--out", str(out)], stdin=subprocess.DEVNULL,
+    p = subprocess.run([BIN, "quickstart", "--journey", "--out", str(out)], stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=60, cwd=tmp_path)
     stdout = p.stdout.decode()
     assert p.returncode == 0, (p.returncode, stdout[-3000:], p.stderr.decode()[-2000:])
@@ -36,3 +37,12 @@ def test_quickstart_rejects_unknown_flags():
     p = subprocess.run([BIN, "quickstart", "--nope"], capture_output=True, timeout=10)
     assert p.returncode == 104
     assert "--nope" in p.stderr.decode()
+
+
+def test_quickstart_rejects_an_unknown_weakness():
+    require_binary()
+    p = subprocess.run([BIN, "quickstart", "--weakness", "slowness"], capture_output=True,
+                       timeout=10)
+    assert p.returncode == 104
+    err = p.stderr.decode()
+    assert "--weakness" in err and "pool, cpu, leak or n+1" in err, err

@@ -1,0 +1,931 @@
+/* cmd_assess.c: `stampede assess` (issue #15, docs/assess.md): smoke, load, breakpoint, spike
+ * and soak against one service within a budget, each a `run --type T` whose result file is
+ * kept, then one assessment (analysis/assess.h) written as JSON, HTML and markdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis/assess.h"
+#include "analysis/capplan.h"
+#include "cli/cli.h"
+#include "cli/cli_opts.h"
+#include "engine/run.h"
+#include "output/assess_report.h"
+#include "output/output.h"
+#include "protocol/url.h"
+#include "result/result.h"
+#include "util/common.h"
+#include "util/outfile.h"
+#include "util/slo.h"
+
+#define BUDGET_DEFAULT_US (15 * 60 * USEC_PER_SEC)
+#define BUDGET_MAX_US     (24LL * 3600 * USEC_PER_SEC)
+#define NPHASES           5
+#define SMOKE_VUS         2
+#define OVERHEAD_S        2.0 /* start-up and end of a phase (monitor, profile, files) */
+#define SPIKE_MULTIPLE    10.0
+#define CAP_MULTIPLE      10.0 /* the breakpoint's default safety cap: 10 x the level */
+#define SPIKE_MIN_SHARE   1.05 /* a breaking point this close to the level: no spike */
+
+/* Each phase's shortest length (s) and its share of the budget left over (sums to 1). */
+static const struct {
+	const char *name;
+	double min_s, share, max_s;
+} phase_spec[NPHASES] = {
+	{ "smoke", 5, 0.03, 60 },   { "load", 15, 0.22, 1e9 }, { "breakpoint", 20, 0.25, 1e9 },
+	{ "spike", 25, 0.15, 1e9 }, { "soak", 32, 0.35, 1e9 },
+};
+
+struct phase_plan {
+	double dur_s;                        /* planned length */
+	double ramp_s, hold_s, down_s;       /* load, soak, smoke (hold) */
+	double warmup_s, spike_s, observe_s; /* spike */
+	double peak;                         /* breakpoint, spike: a multiple of the level */
+};
+
+struct assess_args {
+	const char *url, *script, *dir, *history, *history_tag, *currency;
+	char *slo;
+	double level, cap, cost, growth;
+	bool open; /* --expected-rps (else --expected-vus) */
+	int64_t budget_us;
+	bool plan_only, own_target, no_profile, monitored, quiet;
+	char **pass;
+	int npass;
+	double grace_s;
+	struct phase_plan plan[NPHASES];
+};
+
+void cmd_assess_usage(void)
+{
+	printf(
+	    "usage: stampede assess --url URL --slo 'p95<200ms,errors<0.1%%' --expected-rps R\n"
+	    "                       [--budget 15m] [--max-rps R] [--dir DIR] [monitoring] [...]\n"
+	    "       stampede assess --script S.lua --url BASE --slo ... --expected-vus N [...]\n\n"
+	    "The whole practice against one service, in order: smoke (stops here when it fails),\n"
+	    "load at the expected level, breakpoint (raise the load until an SLO fails, up to a\n"
+	    "safety cap), spike (to 10x the level or the breaking point, whichever is lower),\n"
+	    "soak (the level for what the budget leaves). Each phase is a `stampede run --type`;\n"
+	    "then one assessment report: verdict per test type, breaking point, spike recovery,\n"
+	    "soak and leaks, the bottleneck with its evidence, the USL fit and capacity plan\n"
+	    "(2x, 5x, 10x), autoscaler manifests, and findings ordered by impact.\n\n"
+	    "      --url URL             the service (a script gets it as BASE_URL)\n"
+	    "      --script FILE         a k6-style script instead of one URL (closed model:\n"
+	    "                            give --expected-vus)\n"
+	    "      --slo LIST            the objectives every phase is judged by (required;\n"
+	    "                            repeatable), e.g. 'p95<200ms,p99<500ms,errors<0.1%%'\n"
+	    "      --expected-rps R      the load expected in production, requests/s (open model)\n"
+	    "      --expected-vus N      ... or concurrent users (closed model; scripts)\n"
+	    "      --budget D            a hard cap on the whole assessment (default 15m; at\n"
+	    "                            least 1m52s); the phases share it\n"
+	    "      --max-rps R           the breakpoint's safety cap (default 10 x R)\n"
+	    "      --max-concurrency N   the same for --expected-vus (default 10 x N)\n"
+	    "      --dir DIR             where the report and the phases' results go\n"
+	    "                            (default assessment)\n"
+	    "      --plan-only           print the plan and its length, run nothing\n"
+	    "      --i-own-this-target   required for a target that is not loopback: an\n"
+	    "                            assessment is deliberately destructive\n"
+	    "      --no-profile          no CPU profile of the watched target in the load phase\n"
+	    "      --cost-per-instance C  the capacity plan's cost per instance and month\n"
+	    "      --currency NAME       its unit (USD, EUR ...)\n"
+	    "      --growth G            monthly growth for the plan's timeline (e.g. 15%%)\n"
+	    "      --history FILE.db     add each phase's run to this history\n"
+	    "      --history-tag TAG     a label kept with them\n\n"
+	    "Every other flag is `run`'s and applies to each phase: --monitor-pid PID,\n"
+	    "--monitor-cmd CMD (started again for each phase), --monitor-port P, --scrape URL,\n"
+	    "-H 'K: V', --threads N ... With a watched target the load phase also records a\n"
+	    "profile (perf; without it a warning says why and the phase goes on).\n\n"
+	    "Ctrl-C stops the current phase and still writes the report of what was done.\n"
+	    "Exit: 0 when every judged phase held its SLOs, 99 when the smoke, load, spike or\n"
+	    "soak failed them, 105 interrupted, 104 invalid options, 1 a phase could not run.\n\n"
+	    "example: stampede serve-demo --port 8080 --workers 4 --query-latency 10ms &\n"
+	    "         stampede assess --url http://127.0.0.1:8080/api/products/1 \\\n"
+	    "             --slo 'p95<200ms,errors<1%%' --expected-rps 100 --budget 3m \\\n"
+	    "             --monitor-pid $! --scrape http://127.0.0.1:8080/metrics\n");
+}
+
+/* Flags of `run` that assess sets itself for each phase. */
+static const char *const owned_long[] = {
+	"--type",
+	"--rate",
+	"--vus",
+	"--duration",
+	"--stages",
+	"--iterations",
+	"--peak",
+	"--steps",
+	"--levels",
+	"--ramp",
+	"--hold",
+	"--ramp-down",
+	"--step-duration",
+	"--warmup",
+	"--observe",
+	"--out",
+	"--profile",
+	"--profile-out",
+	"--no-summary",
+	"--grace",
+	"--summary-export",
+	"--slo-preset",
+	"--threshold-abort",
+	"--abort-delay",
+};
+#define RUN_SHORT_WITH_VALUE "ucdsitXHeo"
+#define OWNED_SHORT          "ucdsio"
+
+static bool flag_is(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static char owned_short(const char *a)
+{
+	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
+		return 0;
+	for (const char *c = a + 1; *c; c++) {
+		if (strchr(OWNED_SHORT, *c))
+			return *c;
+		if (strchr(RUN_SHORT_WITH_VALUE, *c))
+			return 0;
+	}
+	return 0;
+}
+
+/* The value of the flag at argv[*i] ("--flag V" or "--flag=V"), advancing *i; NULL when
+ * missing. */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(flag);
+	if (a[n] == '=')
+		return a + n + 1;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+static int bad(const char *flag, const char *v, const char *why)
+{
+	cli_bad_value(flag, v, why);
+	return EXIT_INVALID_CONFIG;
+}
+
+static bool positive(const char *v, double *out)
+{
+	char *end;
+	*out = strtod(v, &end);
+	return cli_decimal(v, -1) && !*end && *out > 0 && isfinite(*out);
+}
+
+/* Whether every address host names is a loopback one (127.0.0.0/8, ::1). */
+static bool loopback_host(const char *host)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+		return false;
+	bool all = true;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		if (a->ai_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)a->ai_addr;
+			all &= (ntohl(s->sin_addr.s_addr) >> 24) == 127;
+		} else if (a->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *s = (const void *)a->ai_addr;
+			const uint8_t *b = s->sin6_addr.s6_addr;
+			static const uint8_t mapped[12] = {
+				0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+			};
+			all &= IN6_IS_ADDR_LOOPBACK(&s->sin6_addr) ||
+			       (!memcmp(b, mapped, 12) && b[12] == 127);
+		} else {
+			all = false;
+		}
+	}
+	freeaddrinfo(res);
+	return all;
+}
+
+static double clampd(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Share the budget: each phase its minimum, then its share of what is left. Returns 0, or
+ * -1 when the budget cannot hold the minimums (with the least budget in *need_s). */
+static int make_plan(struct assess_args *a, double *need_s)
+{
+	double budget = (double)a->budget_us / USEC_PER_SEC;
+	a->grace_s = clampd(floor(budget / 100), 1, 10);
+	double reserve = NPHASES * (a->grace_s + OVERHEAD_S), mins = 0;
+	for (int i = 0; i < NPHASES; i++)
+		mins += phase_spec[i].min_s;
+	double extra = budget - reserve - mins;
+	if (extra < 0) {
+		*need_s = ceil(reserve + mins);
+		return -1;
+	}
+	double spare = 0;
+	for (int i = 0; i < NPHASES; i++) {
+		double d = phase_spec[i].min_s + extra * phase_spec[i].share;
+		if (d > phase_spec[i].max_s) {
+			spare += d - phase_spec[i].max_s;
+			d = phase_spec[i].max_s;
+		}
+		a->plan[i].dur_s = floor(d);
+	}
+	a->plan[4].dur_s = floor(a->plan[4].dur_s + spare); /* the soak takes the rest */
+
+	struct phase_plan *p = a->plan;
+	p[0].hold_s = p[0].dur_s;                               /* smoke */
+	p[1].ramp_s = clampd(round(p[1].dur_s * 0.15), 2, 120); /* load */
+	p[1].down_s = clampd(round(p[1].dur_s * 0.10), 1, 60);
+	p[1].hold_s = p[1].dur_s - p[1].ramp_s - p[1].down_s;
+	p[2].peak = a->cap / a->level;                            /* breakpoint */
+	p[3].warmup_s = clampd(round(p[3].dur_s * 0.15), 2, 120); /* spike */
+	p[3].spike_s = clampd(round(p[3].dur_s * 0.15), 3, 120);
+	/* the observation: at least the recovery's 10 s of p95 held back under, and time to
+	 * get there */
+	p[3].observe_s = p[3].dur_s - p[3].warmup_s - p[3].spike_s;
+	p[3].peak = MIN(SPIKE_MULTIPLE, a->cap / a->level); /* until the breaking point is known */
+	p[4].ramp_s = clampd(round(p[4].dur_s * 0.08), 2, 300); /* soak */
+	p[4].down_s = clampd(round(p[4].dur_s * 0.04), 1, 60);
+	p[4].hold_s = p[4].dur_s - p[4].ramp_s - p[4].down_s;
+	return 0;
+}
+
+static const char *unit(const struct assess_args *a)
+{
+	return a->open ? "/s" : " VUs";
+}
+
+static void print_plan(const struct assess_args *a, FILE *f)
+{
+	const struct phase_plan *p = a->plan;
+	double total = 0;
+	for (int i = 0; i < NPHASES; i++)
+		total += p[i].dur_s + a->grace_s + OVERHEAD_S;
+	char b[32], t[32];
+	format_duration(a->budget_us, b, sizeof(b));
+	format_duration((int64_t)total * USEC_PER_SEC, t, sizeof(t));
+	fprintf(f, "assessment plan for %s (%s)\n", a->url, a->script ? a->script : "one URL");
+	fprintf(f,
+	        "  expected %.6g%s; SLOs %s; budget %s (at most %s with each phase's %.0f s "
+	        "grace and start-up)\n",
+	        a->level, unit(a), a->slo, b, t, a->grace_s);
+	fprintf(f,
+	        "  1. smoke       %4.0f s  %d VUs; no error allowed; stops the assessment when "
+	        "it fails\n",
+	        p[0].dur_s, SMOKE_VUS);
+	fprintf(
+	    f, "  2. load        %4.0f s  ramp %.0f s to %.6g%s, hold %.0f s, ramp down %.0f s%s\n",
+	    p[1].dur_s, p[1].ramp_s, a->level, unit(a), p[1].hold_s, p[1].down_s,
+	    a->monitored && !a->no_profile ? "; target profiled" : "");
+	fprintf(f,
+	        "  3. breakpoint  %4.0f s  raise 0 -> %.6g%s (the safety cap); stops where an "
+	        "SLO fails\n",
+	        p[2].dur_s, a->cap, unit(a));
+	fprintf(f,
+	        "  4. spike       %4.0f s  %.6g%s for %.0f s, then %.6g%s (or the breaking "
+	        "point) for %.0f s, observe %.0f s\n",
+	        p[3].dur_s, a->level, unit(a), p[3].warmup_s,
+	        MIN(SPIKE_MULTIPLE * a->level, a->cap), unit(a), p[3].spike_s, p[3].observe_s);
+	fprintf(f,
+	        "  5. soak        %4.0f s  ramp %.0f s to %.6g%s, hold %.0f s, ramp down %.0f s\n",
+	        p[4].dur_s, p[4].ramp_s, a->level, unit(a), p[4].hold_s, p[4].down_s);
+	fprintf(f,
+	        "  results in %s/ (assessment.html, assessment.md, assessment.json, one result "
+	        "per phase)\n",
+	        a->dir);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool stop_pending(void)
+{
+	sigset_t set;
+	return sigpending(&set) == 0 && (sigismember(&set, SIGINT) || sigismember(&set, SIGTERM) ||
+	                                 sigismember(&set, SIGHUP));
+}
+
+/* argv builder */
+struct av {
+	char *v[160];
+	char *own[64];
+	int n, nown;
+};
+
+static void push(struct av *v, const char *s)
+{
+	if (v->n < (int)ARRAY_SIZE(v->v) - 1)
+		v->v[v->n++] = (char *)s;
+}
+
+static void pushf(struct av *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pushf(struct av *v, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (v->nown == (int)ARRAY_SIZE(v->own))
+		return;
+	v->own[v->nown] = xstrdup(buf);
+	push(v, v->own[v->nown++]);
+}
+
+static void av_free(struct av *v)
+{
+	for (int i = 0; i < v->nown; i++)
+		free(v->own[i]);
+}
+
+/* The argv of phase i's `run`. */
+static void phase_argv(const struct assess_args *a, int i, struct av *v)
+{
+	const struct phase_plan *p = &a->plan[i];
+	const char *name = phase_spec[i].name;
+	push(v, "run");
+	if (a->script) {
+		push(v, a->script);
+		push(v, "-e");
+		pushf(v, "BASE_URL=%s", a->url);
+	} else {
+		push(v, "--url");
+		push(v, a->url);
+	}
+	push(v, "--type");
+	push(v, name);
+	const char *lv = a->open ? "--rate" : "--vus";
+	if (i == 0) {
+		pushf(v, "--vus=%d", SMOKE_VUS);
+		pushf(v, "--hold=%.0fs", p->hold_s);
+	} else {
+		pushf(v, "%s=%.6g", lv, a->level);
+	}
+	switch (i) {
+	case 1:
+	case 4:
+		pushf(v, "--ramp=%.0fs", p->ramp_s);
+		pushf(v, "--hold=%.0fs", p->hold_s);
+		pushf(v, "--ramp-down=%.0fs", p->down_s);
+		break;
+	case 2:
+		pushf(v, "--peak=%.6g", p->peak);
+		pushf(v, "--duration=%.0fs", p->dur_s);
+		break;
+	case 3:
+		pushf(v, "--peak=%.6g", p->peak);
+		pushf(v, "--warmup=%.0fs", p->warmup_s);
+		pushf(v, "--hold=%.0fs", p->spike_s);
+		pushf(v, "--observe=%.0fs", p->observe_s);
+		break;
+	}
+	push(v, "--slo");
+	push(v, a->slo);
+	pushf(v, "--grace=%.0fs", a->grace_s);
+	push(v, "--no-summary");
+	pushf(v, "--out=result=%s/%s.json", a->dir, name);
+	pushf(v, "--out=html=%s/%s.html", a->dir, name);
+	if (i == 1 && a->monitored && !a->no_profile)
+		push(v, "--profile");
+	if (a->history) {
+		push(v, "--history");
+		push(v, a->history);
+		if (a->history_tag) {
+			push(v, "--history-tag");
+			push(v, a->history_tag);
+		}
+	}
+	for (int k = 0; k < a->npass; k++)
+		push(v, a->pass[k]);
+	v->v[v->n] = NULL;
+}
+
+/* Parse the command line into *a. Returns 0, or an exit code (the message printed). */
+static int parse(int argc, char **argv, struct assess_args *a, bool *help)
+{
+	bool rps = false, vus = false;
+	const char *cap_flag = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+			*help = true;
+			return 0;
+		}
+		if (!strcmp(s, "--plan-only")) {
+			a->plan_only = true;
+			continue;
+		}
+		if (!strcmp(s, "--i-own-this-target")) {
+			a->own_target = true;
+			continue;
+		}
+		if (!strcmp(s, "--no-profile")) {
+			a->no_profile = true;
+			continue;
+		}
+		static const char *const mine[] = {
+			"--url",          "--script",
+			"--slo",          "--expected-rps",
+			"--expected-vus", "--budget",
+			"--max-rps",      "--max-concurrency",
+			"--dir",          "--cost-per-instance",
+			"--currency",     "--growth",
+			"--history",      "--history-tag",
+		};
+		const char *flag = NULL;
+		for (size_t k = 0; k < ARRAY_SIZE(mine) && !flag; k++)
+			if (flag_is(s, mine[k]))
+				flag = mine[k];
+		if (flag) {
+			const char *v = flag_value(argc, argv, &i, flag);
+			if (!v) {
+				fprintf(stderr, "stampede: assess: %s needs a value\n", flag);
+				return EXIT_INVALID_CONFIG;
+			}
+			double x;
+			if (!strcmp(flag, "--url")) {
+				a->url = v;
+			} else if (!strcmp(flag, "--script")) {
+				a->script = v;
+			} else if (!strcmp(flag, "--slo")) {
+				char err[256];
+				struct slo_set probe = { 0 };
+				if (slo_parse(v, &probe, err, sizeof(err)) < 0) {
+					fprintf(stderr, "stampede: assess: invalid --slo: %s\n",
+					        err);
+					return EXIT_INVALID_CONFIG;
+				}
+				if (!a->slo) {
+					a->slo = xstrdup(v);
+				} else {
+					size_t n = strlen(a->slo) + strlen(v) + 2;
+					char *both = xmalloc(n);
+					snprintf(both, n, "%s,%s", a->slo, v);
+					free(a->slo);
+					a->slo = both;
+				}
+			} else if (!strcmp(flag, "--expected-rps") ||
+			           !strcmp(flag, "--expected-vus")) {
+				bool r = flag[11] == 'r';
+				if (!positive(v, &x) || x > (r ? 1e7 : 1e6) ||
+				    (!r && x != floor(x)))
+					return bad(flag, v,
+					           r ? "expected requests per second, a number > 0"
+					             : "expected a whole number of VUs > 0");
+				a->level = x;
+				rps |= r;
+				vus |= !r;
+			} else if (!strcmp(flag, "--budget")) {
+				int64_t us;
+				if (parse_duration(v, &us) < 0 || us <= 0 || us > BUDGET_MAX_US)
+					return bad(flag, v,
+					           "expected a duration such as 15m, up to 24h");
+				a->budget_us = us;
+			} else if (!strcmp(flag, "--max-rps") ||
+			           !strcmp(flag, "--max-concurrency")) {
+				if (!positive(v, &x) || x > 1e7)
+					return bad(flag, v, "expected a number > 0");
+				a->cap = x;
+				cap_flag = flag;
+			} else if (!strcmp(flag, "--dir")) {
+				a->dir = v;
+			} else if (!strcmp(flag, "--cost-per-instance")) {
+				if (capplan_parse_cost(v, &a->cost) < 0)
+					return bad(flag, v,
+					           "expected a cost per instance and month >= 0 "
+					           "(e.g. 120, or 0.17/h)");
+			} else if (!strcmp(flag, "--currency")) {
+				a->currency = v;
+			} else if (!strcmp(flag, "--growth")) {
+				if (capplan_parse_growth(v, &a->growth) < 0)
+					return bad(flag, v,
+					           "expected a monthly growth such as 15% or 0.15");
+			} else if (!strcmp(flag, "--history")) {
+				a->history = v;
+			} else {
+				a->history_tag = v;
+			}
+			continue;
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(owned_long); k++)
+			if (flag_is(s, owned_long[k])) {
+				fprintf(
+				    stderr,
+				    "stampede: assess: %s is set by each phase (docs/assess.md); "
+				    "shape the assessment with --budget, --expected-rps and "
+				    "--max-rps\n",
+				    owned_long[k]);
+				return EXIT_INVALID_CONFIG;
+			}
+		char c = owned_short(s);
+		if (c) {
+			fprintf(stderr,
+			        "stampede: assess: -%c is set by each phase (docs/assess.md)\n", c);
+			return EXIT_INVALID_CONFIG;
+		}
+		if (s[0] != '-' || !strcmp(s, "-") || !strcmp(s, "--")) {
+			fprintf(
+			    stderr,
+			    "stampede: assess: unexpected argument '%.200s' (a script goes with "
+			    "--script FILE)\n",
+			    s);
+			return EXIT_INVALID_CONFIG;
+		}
+		if (flag_is(s, "--monitor-pid") || flag_is(s, "--monitor-cmd") ||
+		    flag_is(s, "--monitor-port"))
+			a->monitored = true;
+		if (!strcmp(s, "-q") || !strcmp(s, "--quiet"))
+			a->quiet = true;
+		a->pass[a->npass++] = argv[i];
+		/* a flag's separate value goes along with it; run checks it */
+		if (s[1] == '-' && !strchr(s, '=') && i + 1 < argc && argv[i + 1][0] != '-') {
+			static const char *const boolean[] = { "--insecure", "--no-color",
+				                               "--no-thresholds", "--quiet" };
+			bool is_bool = false;
+			for (size_t k = 0; k < ARRAY_SIZE(boolean); k++)
+				is_bool |= !strcmp(s, boolean[k]);
+			if (!is_bool && strncmp(s, "--http-debug", 12))
+				a->pass[a->npass++] = argv[++i];
+		} else if (s[1] != '-' && s[2] == '\0' && strchr(RUN_SHORT_WITH_VALUE, s[1]) &&
+		           i + 1 < argc) {
+			a->pass[a->npass++] = argv[++i];
+		}
+	}
+	if (!a->url) {
+		fprintf(stderr, "stampede: assess: --url URL is required (the service to assess; "
+		                "try `stampede serve-demo` for a target of your own)\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (!a->slo) {
+		fprintf(stderr,
+		        "stampede: assess: --slo is required: the objectives every phase is "
+		        "judged by, e.g. --slo 'p95<200ms,p99<500ms,errors<0.1%%'\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (rps == vus) {
+		fprintf(stderr, "stampede: assess: give the expected load once: --expected-rps R "
+		                "(requests per second) or --expected-vus N (concurrent users)\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	a->open = rps;
+	if (a->script && a->open) {
+		fprintf(stderr, "stampede: assess: a script runs in the closed model: give "
+		                "--expected-vus N instead of --expected-rps\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (cap_flag && strcmp(cap_flag, a->open ? "--max-rps" : "--max-concurrency")) {
+		fprintf(stderr, "stampede: assess: %s goes with %s\n", cap_flag,
+		        a->open ? "--expected-vus (use --max-rps)"
+		                : "--expected-rps (use --max-concurrency)");
+		return EXIT_INVALID_CONFIG;
+	}
+	if (!a->cap)
+		a->cap = CAP_MULTIPLE * a->level;
+	if (!(a->cap > a->level * 1.01) || a->cap / a->level > 1000) {
+		fprintf(stderr,
+		        "stampede: assess: the safety cap (%.6g) must be above the expected level "
+		        "(%.6g) and at most 1000 times it\n",
+		        a->cap, a->level);
+		return EXIT_INVALID_CONFIG;
+	}
+	if (!a->open && a->cap > 1e6) {
+		fprintf(stderr, "stampede: assess: at most 1000000 VUs\n");
+		return EXIT_INVALID_CONFIG;
+	}
+	return 0;
+}
+
+static int check_target(const struct assess_args *a)
+{
+	struct url u;
+	char err[256];
+	if (url_parse(a->url, &u, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: assess: invalid --url '%.200s': %s\n", a->url, err);
+		return EXIT_INVALID_CONFIG;
+	}
+	bool lo = loopback_host(u.host);
+	if (!lo && !a->own_target) {
+		fprintf(stderr,
+		        "stampede: assess: %s is not a loopback address. An assessment is "
+		        "deliberately destructive (it loads the target until it breaks); give "
+		        "--i-own-this-target if you own it and mean it\n",
+		        u.host);
+		url_free(&u);
+		return EXIT_INVALID_CONFIG;
+	}
+	if (!lo)
+		fprintf(stderr,
+		        "stampede: assess: loading %s, a NON-LOOPBACK target, until it "
+		        "breaks (--i-own-this-target)\n",
+		        u.host);
+	url_free(&u);
+	return 0;
+}
+
+struct outcome {
+	struct assess_in in;
+	struct result *res[NPHASES];
+	char result_name[NPHASES][32], report_name[NPHASES][32];
+	char reason[NPHASES][600];
+};
+
+static void skip_rest(struct outcome *o, int from, const char *why)
+{
+	for (int i = from; i < NPHASES; i++) {
+		if (o->in.phases[i].ran != ASSESS_NOT_RUN || o->in.phases[i].reason)
+			continue;
+		snprintf(o->reason[i], sizeof(o->reason[i]), "%s", why);
+		o->in.phases[i].reason = o->reason[i];
+	}
+}
+
+/* The breakpoint's last good level (NAN when none was found). */
+static double breaking_point(const struct result *r, bool *found)
+{
+	const json_t *bp =
+	    json_object_get(json_object_get(r ? r->analyses : NULL, "testType"), "breakingPoint");
+	*found = json_is_true(json_object_get(bp, "found"));
+	const json_t *g = json_object_get(bp, "lastGood");
+	return *found && json_is_number(g) ? json_number_value(g) : NAN;
+}
+
+static int write_text(const char *path, const char *text, char *err, size_t errlen)
+{
+	return outfile_write(path, text, strlen(text), err, errlen);
+}
+
+int cmd_assess(int argc, char **argv)
+{
+	struct assess_args a = { .dir = "assessment", .budget_us = BUDGET_DEFAULT_US, .cost = NAN };
+	a.pass = xcalloc((size_t)argc + 1, sizeof(*a.pass));
+	bool help = false;
+	int rc = parse(argc, argv, &a, &help);
+	struct outcome *o = NULL;
+	if (help) {
+		cmd_assess_usage();
+		goto out;
+	}
+	if (rc)
+		goto out;
+	double need;
+	if (make_plan(&a, &need) < 0) {
+		char d[32];
+		format_duration((int64_t)need * USEC_PER_SEC, d, sizeof(d));
+		fprintf(stderr,
+		        "stampede: assess: --budget is too short for five phases: at least "
+		        "%s\n",
+		        d);
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	if ((rc = check_target(&a)))
+		goto out;
+	if (a.plan_only) {
+		print_plan(&a, stdout);
+		goto out;
+	}
+	if (mkdir(a.dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "stampede: assess: cannot create '%s': %s\n", a.dir,
+		        strerror(errno));
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
+	cli_block_stop_signals(); /* a stop between phases stays pending until checked */
+
+	o = xcalloc(1, sizeof(*o));
+	struct assess_in *in = &o->in;
+	in->version = STAMPEDE_VERSION;
+	in->url = a.url;
+	in->script = a.script;
+	in->loopback = true;
+	{
+		struct url u;
+		char err[64];
+		if (url_parse(a.url, &u, err, sizeof(err)) == 0) {
+			in->loopback = loopback_host(u.host);
+			url_free(&u);
+		}
+	}
+	in->expected_rps = a.level;
+	in->max_rps = a.cap;
+	in->budget_s = (double)a.budget_us / USEC_PER_SEC;
+	in->slo = a.slo;
+	in->cost_month = a.cost;
+	in->currency = a.currency;
+	in->growth = a.growth;
+	in->nphases = NPHASES;
+	in->status = "complete";
+	for (int i = 0; i < NPHASES; i++) {
+		struct assess_phase *p = &in->phases[i];
+		p->name = phase_spec[i].name;
+		p->planned_s = a.plan[i].dur_s;
+		p->ran_s = NAN;
+		p->exit_code = -1;
+		p->level = i == 0 ? SMOKE_VUS : a.level;
+		p->vus = i == 0 || !a.open;
+		p->peak = i == 2 ? a.cap : NAN;
+	}
+	char started[40];
+	time_t now = time(NULL);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	in->started_at = started;
+
+	if (!a.quiet)
+		print_plan(&a, stdout);
+	fflush(stdout);
+	double t0 = mono_s(), budget = in->budget_s;
+	bool stop = false;
+	static char status_reason[800];
+	for (int i = 0; i < NPHASES && !stop; i++) {
+		struct assess_phase *p = &in->phases[i];
+		struct phase_plan *pp = &a.plan[i];
+		if (stop_pending()) {
+			in->status = "interrupted";
+			snprintf(status_reason, sizeof(status_reason),
+			         "stopped by a signal before the %s phase", p->name);
+			in->status_reason = status_reason;
+			skip_rest(o, i, "the assessment was interrupted");
+			break;
+		}
+		if (i == 3) { /* the spike goes to the breaking point when it is below 10 x */
+			bool found;
+			double bp = breaking_point(o->res[2], &found);
+			double top = MIN(SPIKE_MULTIPLE * a.level, a.cap);
+			if (found && isfinite(bp) && bp < top)
+				top = bp;
+			if (found && !(bp > SPIKE_MIN_SHARE * a.level)) {
+				snprintf(o->reason[i], sizeof(o->reason[i]),
+				         "the breaking point (%.6g%s) is not above the expected "
+				         "level: a "
+				         "spike would only measure overload",
+				         isfinite(bp) ? bp : 0.0, unit(&a));
+				p->reason = o->reason[i];
+				continue;
+			}
+			pp->peak = top / a.level;
+			p->peak = top;
+		}
+		/* the hard cap: what is left of the budget */
+		double left = budget - (mono_s() - t0);
+		double later = 0;
+		for (int k = i + 1; k < NPHASES; k++)
+			later += a.plan[k].dur_s + a.grace_s + OVERHEAD_S;
+		if (i == 4 && pp->dur_s + a.grace_s + OVERHEAD_S > left) { /* shorten the soak */
+			double hold =
+			    floor(left - a.grace_s - OVERHEAD_S - pp->ramp_s - pp->down_s);
+			if (hold >= 10) {
+				pp->hold_s = hold;
+				pp->dur_s = pp->ramp_s + hold + pp->down_s;
+				p->planned_s = pp->dur_s;
+			}
+		}
+		if (pp->dur_s + a.grace_s > left) {
+			snprintf(o->reason[i], sizeof(o->reason[i]),
+			         "the budget was spent (%.0f s left, the phase needs %.0f s)",
+			         MAX(left, 0), pp->dur_s + a.grace_s);
+			p->reason = o->reason[i];
+			continue;
+		}
+		struct av v = { 0 };
+		phase_argv(&a, i, &v);
+		char label[48];
+		snprintf(label, sizeof(label), "%s %d/%d", p->name, i + 1, NPHASES);
+		progress_set_phase(label, (int64_t)later * USEC_PER_SEC);
+		if (!a.quiet) {
+			printf("\nassess: phase %d/%d: %s\n", i + 1, NPHASES, p->name);
+			fflush(stdout);
+		}
+		double ts = mono_s();
+		int prc = cmd_run(v.n, v.v);
+		p->ran_s = mono_s() - ts;
+		p->exit_code = prc;
+		progress_set_phase(NULL, 0);
+		av_free(&v);
+		snprintf(o->result_name[i], sizeof(o->result_name[i]), "%s.json", p->name);
+		snprintf(o->report_name[i], sizeof(o->report_name[i]), "%s.html", p->name);
+		char path[4096], err[512];
+		snprintf(path, sizeof(path), "%s/%s", a.dir, o->result_name[i]);
+		bool have = access(path, R_OK) == 0 && prc != EXIT_INVALID_CONFIG;
+		if (have && !(o->res[i] = result_load(path, err, sizeof(err)))) {
+			have = false;
+			snprintf(o->reason[i], sizeof(o->reason[i]), "its result is unreadable: %s",
+			         err);
+		}
+		if (have) {
+			p->r = o->res[i];
+			p->result = o->result_name[i];
+			snprintf(path, sizeof(path), "%s/%s", a.dir, o->report_name[i]);
+			if (access(path, R_OK) == 0)
+				p->report = o->report_name[i];
+		}
+		if (prc == EXIT_INTERRUPTED) {
+			p->ran = ASSESS_INTERRUPTED;
+			in->status = "interrupted";
+			snprintf(status_reason, sizeof(status_reason),
+			         "stopped by a signal during the %s phase", p->name);
+			in->status_reason = status_reason;
+			skip_rest(o, i + 1, "the assessment was interrupted");
+			stop = true;
+		} else if (!have || !(prc == EXIT_OK || prc == EXIT_THRESHOLDS_FAILED ||
+		                      prc == EXIT_ABORTED)) {
+			p->ran = ASSESS_ERROR;
+			if (!o->reason[i][0])
+				snprintf(o->reason[i], sizeof(o->reason[i]),
+				         "stampede run exited with %d (see its messages above)",
+				         prc);
+			p->reason = o->reason[i];
+			in->status = "error";
+			snprintf(status_reason, sizeof(status_reason),
+			         "the %s phase could not run: %s", p->name, o->reason[i]);
+			in->status_reason = status_reason;
+			skip_rest(o, i + 1, "an earlier phase could not run");
+			stop = true;
+			if (prc == EXIT_INVALID_CONFIG)
+				rc = EXIT_INVALID_CONFIG;
+		} else {
+			p->ran = ASSESS_RAN;
+			if (i == 0 && !strcmp(assess_phase_status(p), "fail")) {
+				in->status = "stopped";
+				snprintf(status_reason, sizeof(status_reason),
+				         "the smoke test failed: nothing heavier ran");
+				in->status_reason = status_reason;
+				skip_rest(o, 1, "the smoke test failed");
+				stop = true;
+			}
+		}
+		if (!a.quiet) {
+			printf("assess: %s: %s\n", p->name, assess_phase_status(p));
+			fflush(stdout);
+		}
+	}
+	in->duration_s = mono_s() - t0;
+
+	/* the report, also after a stop */
+	json_t *doc = assess_build(in);
+	char path[4096], err[512];
+	int wrc = 0;
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	snprintf(path, sizeof(path), "%s/assessment.json", a.dir);
+	if (!text || write_text(path, text, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: assess: %s\n", text ? err : "out of memory");
+		wrc = EXIT_OUTPUT_FAILED;
+	}
+	free(text);
+	snprintf(path, sizeof(path), "%s/assessment.html", a.dir);
+	if (assess_html_write(doc, o->res, NPHASES, a.dir, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: assess: %s\n", err);
+		wrc = EXIT_OUTPUT_FAILED;
+	}
+	char *md = assess_markdown(doc);
+	snprintf(path, sizeof(path), "%s/assessment.md", a.dir);
+	if (!md || write_text(path, md, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: assess: %s\n", md ? err : "out of memory");
+		wrc = EXIT_OUTPUT_FAILED;
+	}
+	free(md);
+	printf("\n");
+	const char *nc = getenv("NO_COLOR");
+	assess_text(stdout, doc, isatty(STDOUT_FILENO) && !(nc && *nc));
+	printf("\nassess: the report is %s/assessment.html (also assessment.md, assessment.json "
+	       "and one result per phase in %s/)\n",
+	       a.dir, a.dir);
+	fflush(stdout);
+
+	if (!rc) {
+		const char *st = in->status;
+		bool failed = false;
+		for (int i = 0; i < NPHASES; i++)
+			failed |= i != 2 && !strcmp(assess_phase_status(&in->phases[i]), "fail");
+		rc = !strcmp(st, "interrupted") ? EXIT_INTERRUPTED
+		     : !strcmp(st, "error")     ? EXIT_FAILURE_GENERIC
+		     : wrc                      ? wrc
+		     : failed                   ? EXIT_THRESHOLDS_FAILED
+		                                : EXIT_OK;
+	}
+	json_decref(doc);
+out:
+	if (o)
+		for (int i = 0; i < NPHASES; i++)
+			result_free(o->res[i]);
+	free(o);
+	free(a.slo);
+	free(a.pass);
+	return rc;
+}

@@ -1,0 +1,75 @@
+"""Shared by the test_assess_*.py modules: run `stampede quickstart --weakness W` (the demo
+target with one weakness switched on, assessed by `stampede assess` with --monitor-pid and
+--scrape; docs/assess.md) and read what it wrote."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import BIN, parse_result, require_binary, strict_json
+
+BUILD_DIR = Path(BIN).resolve().parent
+PHASES = ["smoke", "load", "breakpoint", "spike", "soak"]
+
+
+class Assessment:
+    def __init__(self, out):
+        self.out = out
+        self.dir = out / "assessment"
+        self.doc = strict_json((self.dir / "assessment.json").read_text())
+        self.md = (self.dir / "assessment.md").read_text()
+        self.html = self.dir / "assessment.html"
+
+    def findings(self, area=None):
+        return [f for f in self.doc["findings"] if area is None or f["area"] == area]
+
+    def text(self):
+        return "\n".join(f["text"] for f in self.doc["findings"])
+
+    def phase(self, name):
+        return next(p for p in self.doc["phases"] if p["name"] == name)
+
+
+def quickstart(weakness, tmp_path_factory):
+    """Run the compact assessment of the demo with `weakness` on (None: quickstart's
+    default, which `make demo` runs); returns (process, the
+    Assessment). At most 4 minutes (its budget is 2 minutes, a hard cap)."""
+    require_binary()
+    out = tmp_path_factory.mktemp(f"assess-{(weakness or 'default').replace('+', 'p')}")
+    args = ["--weakness", weakness] if weakness else []  # None: the default, as make demo
+    p = subprocess.run([BIN, "quickstart", *args, "--out", str(out)],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=240, cwd=out)
+    p.stdout, p.stderr = p.stdout.decode(), p.stderr.decode()
+    assert (out / "assessment" / "assessment.json").is_file(), (p.returncode, p.stdout[-3000:],
+                                                                p.stderr[-3000:])
+    return p, Assessment(out)
+
+
+def check_common(p, a, known_capacity=None):
+    """What every assessment of the demo must hold: each phase ran (or was skipped for a
+    reason) and kept a readable result; the findings are ordered by impact; the breaking
+    point is within 20% of the demo's known capacity when the knobs give one."""
+    doc = a.doc
+    assert doc["format"] == "stampede-assessment/1"
+    assert doc["status"] == "complete", (doc["status"], doc["statusReason"])
+    assert doc["durationS"] <= doc["budgetS"], "the budget is a hard cap"
+    for ph in doc["phases"]:
+        if ph["status"] == "skipped":
+            assert ph["reason"], ph
+            continue
+        assert ph["status"] in ("pass", "fail", "done"), ph
+        res = parse_result((a.dir / ph["result"]).read_text())
+        assert res["options"]["testType"]["type"] == ph["name"]
+        assert (a.dir / ph["report"]).is_file()
+    order = ["critical", "high", "medium", "low", "info"]
+    ranks = [order.index(f["impact"]) for f in doc["findings"]]
+    assert ranks == sorted(ranks), ranks
+    if known_capacity:
+        bp = doc["breakingPoint"]
+        assert bp["found"], bp
+        got = bp["lastGood"]
+        assert abs(got - known_capacity) <= 0.2 * known_capacity, \
+            f"breaking point {got}/s, the demo's capacity is {known_capacity}/s"
+    # what the terminal shows: the findings and the report's path
+    assert "findings, most important first" in p.stdout or "findings" in p.stdout, p.stdout
+    assert str(a.html.name) in p.stdout

@@ -1,0 +1,182 @@
+"""`stampede assess` (docs/assess.md): the plan, bad input, a failing smoke test that stops
+the assessment, Ctrl-C that still writes the report of what was done, scripts, the history.
+The four weaknesses of the demo are in test_assess_{pool,cpu,leak,n1}.py."""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_THRESHOLDS, require_binary, \
+    strict_json
+from serve_demo_proc import ServeDemo
+
+SLO = "p95<200ms,errors<1%"
+
+
+def assess(*args, cwd, timeout=60):
+    require_binary()
+    p = subprocess.run([BIN, "assess", *map(str, args)], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout, cwd=cwd)
+    p.stdout, p.stderr = p.stdout.decode(), p.stderr.decode()
+    return p
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    d = ServeDemo(tmp_path_factory.mktemp("demo"), ["--port", "0", "--workers", "4",
+                                                    "--query-latency", "10ms"])
+    yield d
+    d.stop()
+
+
+def test_plan_only_prints_the_phases_and_sends_nothing(tmp_path):
+    # nothing listens on port 9: the plan must not need the target
+    p = assess("--url", "http://127.0.0.1:9/x", "--slo", SLO, "--expected-rps", 50,
+               "--budget", "10m", "--plan-only", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    for i, name in enumerate(["smoke", "load", "breakpoint", "spike", "soak"], 1):
+        assert f"{i}. {name}" in out, out
+    assert "budget 10m" in out and "raise 0 -> 500/s" in out, out
+    secs = [int(line.split()[2]) for line in out.splitlines()
+            if line.strip()[:2] in ("1.", "2.", "3.", "4.", "5.")]
+    assert 480 <= sum(secs) <= 600, secs  # the phases share the budget
+    assert not (tmp_path / "assessment").exists()
+
+
+@pytest.mark.parametrize("args,says", [
+    ([], "--url URL is required"),
+    (["--url", "http://127.0.0.1:9/"], "--slo is required"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO], "give the expected load once"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--expected-vus", "2"], "give the expected load once"),
+    (["--url", "http://127.0.0.1:9/", "--slo", "p95<>3", "--expected-rps", "5"],
+     "invalid --slo"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "-5"], "--expected-rps"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--budget", "1m"], "at least 1m52s"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--budget", "soon"], "--budget"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--max-rps", "4"], "must be above the expected level"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--max-concurrency", "40"], "--max-concurrency goes with --expected-vus"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--type", "load"], "--type is set by each phase"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "-d", "5s"],
+     "-d is set by each phase"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--out", "json=x.json"], "--out is set by each phase"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "extra"],
+     "unexpected argument 'extra'"),
+    (["--url", "http://127.0.0.1:9/", "--script", "s.lua", "--slo", SLO,
+      "--expected-rps", "5"], "--expected-vus N instead"),
+    (["--url", "ftp://127.0.0.1/", "--slo", SLO, "--expected-rps", "5"], "invalid --url"),
+    (["--url", "http://192.0.2.1:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only"],
+     "--i-own-this-target"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--cost-per-instance", "cheap"], "--cost-per-instance"),
+])
+def test_bad_input_is_refused_before_anything_runs(tmp_path, args, says):
+    p = assess(*args, cwd=tmp_path, timeout=20)
+    assert p.returncode == EXIT_CONFIG, (p.returncode, p.stdout, p.stderr)
+    assert says in p.stderr, p.stderr
+    assert p.stderr.count("\n") <= 3, p.stderr
+    assert not (tmp_path / "assessment").exists()
+
+
+def test_a_flag_run_refuses_is_an_error_of_the_first_phase(demo, tmp_path):
+    p = assess("--url", f"http://127.0.0.1:{demo.port}/api/products/1", "--slo", SLO,
+               "--expected-rps", 20, "--budget", "2m", "--frobnicate", cwd=tmp_path)
+    assert p.returncode == EXIT_CONFIG, (p.returncode, p.stderr[-2000:])
+    assert "--frobnicate" in p.stderr
+    doc = strict_json((tmp_path / "assessment" / "assessment.json").read_text())
+    assert doc["status"] == "error"
+    assert [ph["status"] for ph in doc["phases"]] == ["error"] + ["skipped"] * 4
+
+
+def test_a_failing_smoke_test_stops_the_assessment(tmp_path):
+    d = ServeDemo(tmp_path, ["--port", "0", "--error-rate", "0.5"])
+    try:
+        p = assess("--url", f"http://127.0.0.1:{d.port}/api/products/1", "--slo", SLO,
+                   "--expected-rps", 20, "--budget", "2m", cwd=tmp_path)
+    finally:
+        d.stop()
+    assert p.returncode == EXIT_THRESHOLDS, (p.returncode, p.stderr[-2000:])
+    doc = strict_json((tmp_path / "assessment" / "assessment.json").read_text())
+    assert doc["status"] == "stopped"
+    assert [ph["status"] for ph in doc["phases"]] == ["fail"] + ["skipped"] * 4
+    first = doc["findings"][0]
+    assert first["impact"] == "critical" and first["area"] == "smoke", first
+    assert "The smoke test failed" in first["text"]
+    assert (tmp_path / "assessment" / "smoke.json").is_file()
+    assert doc["durationS"] < 30
+
+
+def run_until(args, cwd, marker, after_s):
+    """Start `assess ARGS`, send SIGINT after_s seconds after marker appears on stdout."""
+    require_binary()
+    out = cwd / "out.txt"
+    with open(out, "wb") as o:
+        proc = subprocess.Popen([BIN, "assess", *map(str, args)], cwd=cwd,
+                                stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while marker not in out.read_text() and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert marker in out.read_text(), out.read_text()
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, out.read_text(), err.decode()
+
+
+def test_ctrl_c_writes_the_report_of_what_was_done(demo, tmp_path):
+    url = f"http://127.0.0.1:{demo.port}/api/products/1"
+    rc, out, err = run_until(["--url", url, "--slo", SLO, "--expected-rps", 50, "--budget",
+                              "3m", "--history", tmp_path / "h.db", "--history-tag", "nightly"],
+                             tmp_path, "phase 2/5: load", 3)
+    assert rc == EXIT_INTERRUPTED, (rc, out[-2000:], err[-2000:])
+    doc = strict_json((tmp_path / "assessment" / "assessment.json").read_text())
+    assert doc["status"] == "interrupted", doc["status"]
+    st = [ph["status"] for ph in doc["phases"]]
+    assert st == ["pass", "interrupted", "skipped", "skipped", "skipped"], st
+    load = doc["phases"][1]
+    assert load["result"] and (tmp_path / "assessment" / load["result"]).is_file()
+    assert (tmp_path / "assessment" / "assessment.html").is_file()
+    assert (tmp_path / "assessment" / "assessment.md").is_file()
+    assert "assessment.html" in out
+    # the phases that ran are in the history, with the tag
+    h = subprocess.run([BIN, "history", "list", "--db", tmp_path / "h.db", "--json"],
+                       capture_output=True, timeout=20)
+    assert h.returncode == 0, h.stderr
+    runs = json.loads(h.stdout)
+    assert len(runs) >= 1 and all(r.get("tag") == "nightly" for r in runs), runs
+
+
+def test_a_script_in_the_closed_model(demo, tmp_path):
+    script = tmp_path / "s.lua"
+    script.write_text('local http = require "stampede.http"\n'
+                      'function default()\n'
+                      '  http.get(stampede.env.BASE_URL .. "/api/products/1")\n'
+                      'end\n')
+    rc, out, err = run_until(["--script", script, "--url", f"http://127.0.0.1:{demo.port}",
+                              "--slo", SLO, "--expected-vus", 2, "--budget", "2m",
+                              "--max-concurrency", 8],
+                             tmp_path, "phase 2/5: load", 2)
+    assert rc == EXIT_INTERRUPTED, (rc, out[-2000:], err[-2000:])
+    doc = strict_json((tmp_path / "assessment" / "assessment.json").read_text())
+    assert doc["target"]["script"] == str(script)
+    smoke = strict_json((tmp_path / "assessment" / "smoke.json").read_text())
+    assert smoke["options"]["testType"]["type"] == "smoke"
+    assert smoke["options"]["testType"]["model"] == "closed"
+    assert doc["phases"][0]["status"] == "pass", doc["phases"][0]
+    assert doc["phases"][1]["unit"] == "VUs"

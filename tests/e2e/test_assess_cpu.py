@@ -1,0 +1,33 @@
+"""`stampede assess` on the demo with its CPU weakness (one worker burning 4 ms of CPU per
+request: about 250 responses/s): the assessment names the target's CPU, with the breaking
+point within 20% of that capacity. Serial (conftest.SERIAL_MODULES): a CPU-bound capacity
+is only the demo's when nothing else takes the cores."""
+
+import pytest
+
+from assess_common import check_common, quickstart
+
+
+@pytest.fixture(scope="module")
+def assessed(tmp_path_factory):
+    return quickstart("cpu", tmp_path_factory)
+
+
+def test_names_the_cpu(assessed):
+    p, a = assessed
+    check_common(p, a, known_capacity=250)
+    assert a.doc["bottleneck"]["verdict"] == "cpu", a.doc["bottleneck"]
+    bp = a.findings("breaking point")
+    assert bp and "the target's CPU saturates first" in bp[0]["text"], bp
+    # the lever is named with it
+    assert "cutting the CPU each request costs" in bp[0]["text"]
+
+
+def test_the_profile_points_at_the_burning_function(assessed):
+    p, a = assessed
+    prof = a.doc["profile"]
+    if prof is None or prof.get("error"):
+        pytest.skip(f"perf could not profile here: {prof and prof.get('error')}")
+    top = [f["name"] for f in prof["topFunctions"][:3]]
+    assert "burn_cpu" in top, top
+    assert (a.dir / prof["svg"]).is_file()

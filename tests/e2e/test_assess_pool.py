@@ -1,0 +1,133 @@
+"""`stampede quickstart` (what `make demo` runs): the demo with its default weakness, a pool
+of 4 workers whose queries take 10 ms (about 400 responses/s), assessed. The assessment
+names the pool, its breaking point is within 20% of 400/s, every phase keeps its result,
+and the HTML report passes the run report's headless-Chromium checks (no request leaves
+the page, no error logged, every section drawn); a screenshot of each section is written
+to build/assess-SECTION.png for review."""
+
+import base64
+import re
+import time
+
+import pytest
+
+from assess_common import BUILD_DIR, PHASES, check_common, quickstart
+from browser import Chromium, TrapProxy, page_hits
+
+SECTIONS = ["summary", "findings", "breaking-point", "spike", "soak", "bottleneck", "capacity",
+            "autoscaling"]
+
+
+@pytest.fixture(scope="module")
+def assessed(tmp_path_factory):
+    return quickstart(None, tmp_path_factory)
+
+
+def test_make_demo_names_the_pool(assessed):
+    p, a = assessed
+    assert p.returncode in (0, 99), (p.returncode, p.stderr[-2000:])
+    check_common(p, a, known_capacity=400)
+    assert a.doc["bottleneck"]["verdict"] == "pool", a.doc["bottleneck"]
+    bp = a.findings("breaking point")[0]
+    assert "pool" in bp["text"] and "query latency" in bp["text"], bp
+    # quickstart says which weakness was on, and where the report is
+    assert "the weakness switched on was a pool of 4 workers" in p.stdout
+    assert "assessment/assessment.html" in p.stdout
+
+
+def test_every_phase_in_order(assessed):
+    p, a = assessed
+    assert [ph["name"] for ph in a.doc["phases"]] == PHASES
+    assert a.phase("smoke")["status"] == "pass"
+    assert a.phase("load")["status"] == "pass"
+    assert a.phase("breakpoint")["status"] == "done"
+    # the spike goes to the breaking point (below 10 x 100/s)
+    spike = a.phase("spike")
+    assert spike["peak"] == pytest.approx(a.doc["breakingPoint"]["lastGood"]), spike
+    # progress per phase, with the phase's name and the time left
+    assert re.search(r"load 2/5 .*left in all", p.stderr) or "load 2/5 done" in p.stderr, \
+        p.stderr[-2000:]
+
+
+def test_capacity_plan_and_manifests(assessed):
+    p, a = assessed
+    cap = a.doc["capacity"]
+    assert "sigma" in cap["fit"], cap["fit"]
+    plan = cap["plan"]
+    assert plan and plan["format"] == "stampede-capacity-plan/1", cap.get("planError")
+    mult = [s["multiple"] for s in plan["scenarios"]]
+    assert mult == [2, 5, 10], mult
+    # one instance carries what was measured (about 400/s): 10 x 100/s needs about 4
+    ten = plan["scenarios"][-1]
+    assert 3 <= ten["instances"] <= 5, ten
+    assert "HorizontalPodAutoscaler" in a.md and "ScaledObject" in a.md
+
+
+def test_markdown_has_every_part(assessed):
+    p, a = assessed
+    for heading in ("Findings", "Breaking point", "Spike", "Soak", "Bottleneck", "Capacity"):
+        assert re.search(rf"^#+ .*{heading}", a.md, re.M | re.I), heading
+    assert "N+1" not in a.md  # no weakness named that is not there
+
+
+@pytest.fixture(scope="module")
+def page(assessed, tmp_path_factory):
+    p, a = assessed
+    proxy = TrapProxy()
+    b = Chromium(tmp_path_factory.mktemp("chromium"), proxy.port)
+    try:
+        time.sleep(0.2)
+        before = len(proxy.hits)
+        pg = b.load(a.html.as_uri())
+        time.sleep(0.3)
+        pg.screenshot(BUILD_DIR / "assess.png")
+        shots = {}
+        for sid in SECTIONS:
+            box = pg.eval(f"(() => {{ const e = document.getElementById('{sid}'); if (!e) "
+                          "return null; const r = e.getBoundingClientRect(); return "
+                          "[r.x, r.y + window.scrollY, r.width, r.height]; })()")
+            if box and box[2] > 0 and box[3] > 0:
+                png = b.call("Page.captureScreenshot",
+                             {"format": "png", "captureBeyondViewport": True,
+                              "clip": {"x": box[0], "y": box[1], "width": box[2],
+                                       "height": min(box[3], 8000), "scale": 1}},
+                             session=pg.session)["data"]
+                path = BUILD_DIR / f"assess-{sid}.png"
+                path.write_bytes(base64.b64decode(png))
+                shots[sid] = path
+        yield pg, page_hits(proxy.hits[before:]), shots
+    finally:
+        b.close()
+        proxy.close()
+
+
+def test_report_in_chromium(page, assessed):
+    pg, hits, shots = page
+    p, a = assessed
+    assert pg.requests() == [], f"the page made requests: {pg.requests()}"
+    assert hits == [], f"requests reached the trap proxy: {hits}"
+    assert pg.errors() == [], f"the page logged errors: {pg.errors()}"
+    for sid in SECTIONS:
+        assert pg.eval(f"!!document.getElementById('{sid}')"), f"no section #{sid}"
+    # the findings in the page, in the document's order
+    texts = pg.eval("[...document.querySelectorAll('#findings li')].map(li => li.textContent)")
+    assert len(texts) == len(a.doc["findings"]), texts
+    for t, f in zip(texts, a.doc["findings"]):
+        assert f["text"][:60] in t, (t, f)
+    # the charts are drawn
+    n = pg.eval("document.querySelectorAll('#breaking-point svg polyline').length")
+    assert n >= 2, f"breaking-point chart has {n} lines"
+    # the verdict per test type links each phase's own report
+    links = pg.eval("[...document.querySelectorAll('#summary a')].map(a => "
+                    "a.getAttribute('href'))")
+    for ph in a.doc["phases"]:
+        if ph["report"]:
+            assert ph["report"] in links, (ph["report"], links)
+
+
+def test_section_screenshots_written(page):
+    pg, hits, shots = page
+    assert set(shots) == set(SECTIONS), shots
+    for sid, path in shots.items():
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 3000, (sid, len(data))
