@@ -18,6 +18,7 @@
 
 #define NAME_MAX_CHARS  300        /* shown of one name, URL, SLO, metric, function */
 #define TEXT_MAX_CHARS  2000       /* shown of one sentence (a finding, a summary) */
+#define CELL_MAX_CHARS  600        /* shown of one table cell */
 #define ROWS_MAX        256        /* rows of one table or list shown */
 #define PROFILE_SVG_MAX (5u << 20) /* bytes of flame graph embedded at most */
 #define TERM_WIDTH      100        /* the terminal summary's lines wrap here */
@@ -438,7 +439,7 @@ static void tab_html(struct buf *b, const struct tab *t, const char *id)
 				put_text(b, F_HTML, s, 40);
 				put(b, "</span>");
 			} else {
-				put_text(b, F_HTML, s, k ? NAME_MAX_CHARS : TEXT_MAX_CHARS);
+				put_text(b, F_HTML, s, CELL_MAX_CHARS);
 			}
 			put(b, "</td>");
 		}
@@ -467,7 +468,7 @@ static void tab_md(struct buf *b, const struct tab *t)
 			if (t->link[k] && safe_href(s))
 				buf_printf(b, "[%s](%s)", s, s);
 			else
-				put_text(b, F_MD, s, NAME_MAX_CHARS);
+				put_text(b, F_MD, s, CELL_MAX_CHARS);
 			put(b, " |");
 		}
 		put(b, "\n");
@@ -1084,7 +1085,8 @@ static const char extra_style[] =
     "ul.phase-findings{margin:2px 0 8px;padding-left:20px}td .badge{padding:1px 8px}"
     "p.verdict .badge{margin-right:8px}#autoscaling pre{background:#f9fafb;padding:8px 10px;"
     "border-radius:6px;border:1px solid #e5e7eb}dl.kv dd{word-break:normal;"
-    "overflow-wrap:anywhere}";
+    "overflow-wrap:anywhere}main li,main p{overflow-wrap:anywhere}td{overflow-wrap:"
+    "break-word}";
 
 /* Where a report goes: its buffer, its format (F_HTML or F_MD), what it shows. */
 struct out {
@@ -1530,16 +1532,28 @@ static void sec_findings(struct out *o)
 	o_end(o);
 }
 
-static void sec_breaking_point(struct out *o)
+/* The figures fill() finds in the document (as ID-figures), or why the phase called phase
+ * left none (what: "No spike"; as ID-missing). */
+static void o_figures(struct out *o, bool (*fill)(const json_t *, struct kvs *), const char *id,
+                      const char *phase, const char *what)
 {
 	struct kvs l = { 0 };
+	char name[64];
+	if (fill(o->doc, &l)) {
+		snprintf(name, sizeof(name), "%s-figures", id);
+		o_kvs(o, &l, name);
+	} else {
+		snprintf(name, sizeof(name), "%s-missing", id);
+		o_why_missing(o, phase, what, name);
+	}
+	kvs_free(&l);
+}
+
+static void sec_breaking_point(struct out *o)
+{
 	struct tab t;
 	o_section(o, "breaking-point", "Breaking point");
-	if (bp_kvs(o->doc, &l))
-		o_kvs(o, &l, "breaking-point-figures");
-	else
-		o_why_missing(o, "breakpoint", "No breaking point", "breaking-point-missing");
-	kvs_free(&l);
+	o_figures(o, bp_kvs, "breaking-point", "breakpoint", "No breaking point");
 	if (o->f == F_HTML)
 		html_bp_charts(o->b, o->c);
 	if (steps_tab(o->doc, &t)) {
@@ -1553,13 +1567,8 @@ static void sec_breaking_point(struct out *o)
 
 static void sec_spike(struct out *o)
 {
-	struct kvs l = { 0 };
 	o_section(o, "spike", "Spike");
-	if (spike_kvs(o->doc, &l))
-		o_kvs(o, &l, "spike-figures");
-	else
-		o_why_missing(o, "spike", "No spike", "spike-missing");
-	kvs_free(&l);
+	o_figures(o, spike_kvs, "spike", "spike", "No spike");
 	if (o->f == F_HTML)
 		html_spike_charts(o->b, o->c);
 	o_charts_link(o, "spike");
@@ -1568,14 +1577,9 @@ static void sec_spike(struct out *o)
 
 static void sec_soak(struct out *o)
 {
-	struct kvs l = { 0 };
 	struct tab t;
 	o_section(o, "soak", "Soak: stability and leaks");
-	if (soak_kvs(o->doc, &l))
-		o_kvs(o, &l, "soak-figures");
-	else
-		o_why_missing(o, "soak", "No soak", "soak-missing");
-	kvs_free(&l);
+	o_figures(o, soak_kvs, "soak", "soak", "No soak");
 	const json_t *lk = obj(o->doc, "leaks");
 	o_h3(o, "Leaks");
 	if (leaks_tab(o->doc, &t)) {
@@ -1961,6 +1965,18 @@ static void term_wrap_at(struct buf *b, int col, int indent, const char *s, size
 			put(b, " ");
 			col++;
 		}
+		/* a word wider than a line is cut where the line ends */
+		while (w > TERM_WIDTH - col && TERM_WIDTH - col > 0) {
+			size_t k = 0;
+			for (int cols = 0; cols < TERM_WIDTH - col; k++)
+				cols += (p[k + 1] & 0xc0) != 0x80;
+			buf_add(b, p, k);
+			buf_printf(b, "\n%*s", indent, "");
+			w -= TERM_WIDTH - col;
+			p += k;
+			n -= k;
+			col = start = indent;
+		}
 		buf_add(b, p, n);
 		col += w;
 		p += n;
@@ -2025,6 +2041,14 @@ static void term_phases(struct term *t, const json_t *doc)
 	}
 }
 
+/* Empty b for reuse (its text too). */
+static void reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
 /* The figure called key of l, or NULL. */
 static const char *kv_get(const struct kvs *l, const char *key)
 {
@@ -2054,7 +2078,7 @@ static void term_parts(struct term *t, const json_t *doc)
 	}
 	term_wrap(t->b, "breaking point", 18, s.p, 600);
 	kvs_free(&l);
-	s.len = 0;
+	reset(&s);
 	if (spike_kvs(doc, &l)) {
 		buf_printf(&s, "peak %s; %s; errors %s; recovered: %s", kv_get(&l, "peak rate"),
 		           kv_get(&l, "during the spike"), kv_get(&l, "errors"),
@@ -2065,7 +2089,7 @@ static void term_parts(struct term *t, const json_t *doc)
 		term_wrap(t->b, "spike", 18, s.p, 600);
 	}
 	kvs_free(&l);
-	s.len = 0;
+	reset(&s);
 	if (soak_kvs(doc, &l)) {
 		buf_printf(&s, "%s", kv_get(&l, "SLO verdict") ? kv_get(&l, "SLO verdict") : "?");
 		if (kv_get(&l, "stability"))
@@ -2079,7 +2103,7 @@ static void term_parts(struct term *t, const json_t *doc)
 		term_wrap(t->b, "soak", 18, s.p, 600);
 	}
 	kvs_free(&l);
-	s.len = 0;
+	reset(&s);
 	/* leaks: the leaking metrics, else how many were judged */
 	const json_t *lk = obj(obj(doc, "leaks"), "verdicts");
 	const char *k;
@@ -2105,7 +2129,7 @@ static void term_parts(struct term *t, const json_t *doc)
 		               ? str(json_object_get(lk, "target_rss_bytes"), "why")
 		               : "too short");
 	term_wrap(t->b, "leaks", 18, s.p, 600);
-	s.len = 0;
+	reset(&s);
 	const json_t *bn = obj(doc, "bottleneck");
 	if (bn) {
 		buf_printf(&s, "%s", str(bn, "verdict") ? str(bn, "verdict") : "?");
@@ -2117,7 +2141,7 @@ static void term_parts(struct term *t, const json_t *doc)
 		why_no_bottleneck(&s, doc, "none");
 	}
 	term_wrap(t->b, "bottleneck", 18, s.p, 2 * (TERM_WIDTH - 18) - 1);
-	s.len = 0;
+	reset(&s);
 	const json_t *cap = obj(doc, "capacity"), *fit = obj(cap, "fit");
 	if (fit_kvs(fit, &l))
 		buf_printf(&s, "USL %s", kv_get(&l, "peak") ? kv_get(&l, "peak") : "");

@@ -529,6 +529,96 @@ Test(assess_report, autoscaling_without_a_usable_plan)
 	json_decref(d);
 }
 
+/* The smoke test failed: every part says which phase did not run and why. */
+Test(assess_report, stopped_after_the_smoke_test)
+{
+	json_t *d = full_doc();
+	json_object_set_new(d, "status", json_string("stopped"));
+	json_object_set_new(d, "statusReason", json_string("the smoke test failed: 30% errors"));
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(d, "phases"), i, p)
+	{
+		if (i == 0)
+			continue;
+		json_object_set_new(p, "status", json_string("skipped"));
+		json_object_set_new(p, "reason", json_string("the smoke test failed"));
+	}
+	static const char *const parts[] = { "breakingPoint", "spike",      "soak",
+		                             "leaks",         "bottleneck", "profile" };
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		json_object_set_new(d, parts[i], json_null());
+	json_object_set_new(d, "perRequest", json_array());
+	json_object_set_new(d, "steps", json_array());
+	char *html = html_of(d, NULL);
+	check_page(html);
+	cr_expect(strstr(html, "id=\"status\">stopped</span>the smoke test failed: 30% errors"));
+	cr_expect(strstr(html, "id=\"breaking-point-missing\">No breaking point: the breakpoint "
+	                       "phase did not run (the smoke test failed)."));
+	cr_expect(strstr(html, "id=\"leaks-missing\">No leak verdict: the load phase did not run "
+	                       "(the smoke test failed)."));
+	cr_expect(strstr(html, "id=\"bottleneck-missing\">No bottleneck verdict: the load phase "
+	                       "did not run"));
+	cr_expect(strstr(html, "id=\"per-request-missing\">No counter per request: the load phase "
+	                       "did not run"));
+	cr_expect(
+	    strstr(html, "id=\"profile-missing\">No CPU profile: the load phase did not run"));
+	cr_expect(strstr(html, "<span class=\"badge none\">skipped</span>"));
+	free(html);
+	char *t = text_of(d, false);
+	cr_expect(strstr(t, "assessment stopped in 93.2 s"), "%s", t);
+	cr_expect(strstr(t, "  spike           none: the spike phase did not run (the smoke test "
+	                    "failed)."),
+	          "%s", t);
+	cr_expect(strstr(t, "  leaks           none: the load phase did not run"), "%s", t);
+	free(t);
+	/* a load phase that ran but scraped nothing that grew: no zero rows */
+	json_object_set_new(json_array_get(json_object_get(d, "phases"), 1), "status",
+	                    json_string("pass"));
+	json_object_set_new(d, "perRequest",
+	                    json_pack("[{s:s, s:f, s:s}]", "metric", "app_idle_total", "value", 0.0,
+	                              "phase", "load"));
+	html = html_of(d, NULL);
+	cr_expect_null(strstr(html, "app_idle_total"));
+	cr_expect(strstr(html, "metrics were not scraped (--scrape), or none grew."));
+	free(html);
+	json_decref(d);
+}
+
+/* xmllint's HTML parser finds no error in the page but the HTML5 tags its HTML 4 parser does
+ * not know (section, svg ...): the markup is balanced and well formed. */
+Test(assess_report, xmllint_parses_the_page)
+{
+	if (system("command -v xmllint >/dev/null 2>&1") != 0)
+		cr_skip_test("xmllint is not installed");
+	char path[] = "/tmp/test_assess_report_lint.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	close(fd);
+	json_t *d = full_doc();
+	json_object_set_new(json_object_get(d, "target"), "url", json_string(EVIL));
+	char err[512] = "";
+	cr_assert_eq(assess_html_write(d, NULL, 0, NULL, path, err, sizeof(err)), 0, "%s", err);
+	char cmd[512], line[1024];
+	snprintf(cmd, sizeof(cmd), "xmllint --html --noout '%s' 2>&1", path);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p);
+	int bad = 0;
+	while (fgets(line, sizeof(line), p)) {
+		char tag[64];
+		if (!strstr(line, "parser error") ||
+		    (sscanf(strstr(line, "parser error"), "parser error : Tag %63s invalid", tag) ==
+		     1))
+			continue;
+		bad++;
+		cr_expect(false, "xmllint: %s", line);
+	}
+	pclose(p);
+	cr_expect_eq(bad, 0);
+	unlink(path);
+	json_decref(d);
+}
+
 Test(assess_report, write_the_page)
 {
 	char path[] = "/tmp/test_assess_report_page.XXXXXX";
