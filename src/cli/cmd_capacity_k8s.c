@@ -23,10 +23,10 @@
 #define CMD            "capacity k8s"
 #define HPA_FILE       "hpa.yaml"
 #define KEDA_FILE      "keda-scaledobject.yaml"
-#define DEFAULT_NAME   "app"
-#define DEFAULT_NS     "default"
-#define DEFAULT_METRIC "http_requests_per_second"
-#define DEFAULT_PROM   "http://prometheus.monitoring:9090"
+#define DEFAULT_NAME   K8S_DEFAULT_NAME
+#define DEFAULT_NS     K8S_DEFAULT_NAMESPACE
+#define DEFAULT_METRIC K8S_DEFAULT_METRIC
+#define DEFAULT_PROM   K8S_DEFAULT_PROMETHEUS
 #define ZONEINFO       "/usr/share/zoneinfo"
 #define PLAN_FILE_MAX  (64u << 20)
 
@@ -315,13 +315,9 @@ static int derive_target(struct k8s_args *k)
 static int plan_bound(struct k8s_args *k, const struct k8s_plan_load *l, int *n,
                       enum k8s_source *src, double *rps)
 {
-	int c;
-	if (k8s_replicas(l->rps, k->a.rps_per_pod, &c) < 0)
+	if (k8s_plan_bound(l, k->a.rps_per_pod, !k->a.r_from_flag, n, src) < 0)
 		return fail("--plan %s: %s, %g req/s, needs more than %d replicas of %g req/s",
 		            k->plan_path, l->what, l->rps, K8S_REPLICAS_MAX, k->a.rps_per_pod);
-	bool count = !k->a.r_from_flag && l->instances >= c;
-	*n = count ? l->instances : c;
-	*src = count ? K8S_FROM_PLAN : K8S_FROM_PLAN_RPS;
 	*rps = l->rps;
 	return 0;
 }

@@ -25,10 +25,10 @@
 #define MIB             1048576.0
 
 /* The manifests' defaults, as `stampede capacity k8s` has them (cli/cmd_capacity_k8s.c). */
-#define K8S_NAME      "app"
-#define K8S_NAMESPACE "default"
-#define K8S_METRIC    "http_requests_per_second"
-#define K8S_PROM      "http://prometheus.monitoring:9090"
+#define K8S_NAME      K8S_DEFAULT_NAME
+#define K8S_NAMESPACE K8S_DEFAULT_NAMESPACE
+#define K8S_METRIC    K8S_DEFAULT_METRIC
+#define K8S_PROM      K8S_DEFAULT_PROMETHEUS
 
 /* The formats a piece of text is written in. */
 enum fmt { F_HTML, F_MD, F_TERM };
@@ -1038,14 +1038,11 @@ static bool manifests(const json_t *plan, struct buf *hpa, struct buf *keda, cha
 	enum k8s_source *src[2] = { &a.min_src, &a.max_src };
 	double *rps[2] = { &a.min_rps, &a.max_rps };
 	for (int i = 0; i < 2; i++) {
-		int c;
-		if (k8s_replicas(ld[i]->rps, a.rps_per_pod, &c) < 0) {
+		if (k8s_plan_bound(ld[i], a.rps_per_pod, true, n[i], src[i]) < 0) {
 			snprintf(err, errlen, "%s needs more than %d replicas", ld[i]->what,
 			         K8S_REPLICAS_MAX);
 			return false;
 		}
-		*n[i] = ld[i]->instances >= c ? ld[i]->instances : c;
-		*src[i] = ld[i]->instances >= c ? K8S_FROM_PLAN : K8S_FROM_PLAN_RPS;
 		*rps[i] = ld[i]->rps;
 	}
 	if (a.max_replicas < a.min_replicas)

@@ -42,6 +42,18 @@ int k8s_replicas(double rps, double rps_per_pod, int *out)
 	return 0;
 }
 
+int k8s_plan_bound(const struct k8s_plan_load *l, double rps_per_pod, bool plan_count, int *n,
+                   enum k8s_source *src)
+{
+	int c, e = k8s_replicas(l->rps, rps_per_pod, &c);
+	if (e < 0)
+		return e;
+	bool count = plan_count && l->instances >= c;
+	*n = count ? l->instances : c;
+	*src = count ? K8S_FROM_PLAN : K8S_FROM_PLAN_RPS;
+	return 0;
+}
+
 bool k8s_dns1123_label(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;

@@ -19,6 +19,13 @@
  * --current-rps, --peak-rps, a plan's): a billion requests per second. */
 #define K8S_RPS_MAX 1e9
 
+/* What the manifests name when not told otherwise (`capacity k8s` flags --name,
+ * --namespace, --metric, --prometheus; the assessment report always). */
+#define K8S_DEFAULT_NAME       "app"
+#define K8S_DEFAULT_NAMESPACE  "default"
+#define K8S_DEFAULT_METRIC     "http_requests_per_second"
+#define K8S_DEFAULT_PROMETHEUS "http://prometheus.monitoring:9090"
+
 /* The behaviour written into both manifests: scale up at once, scale down slowly. */
 #define K8S_SCALE_UP_WINDOW_S   0
 #define K8S_SCALE_DOWN_WINDOW_S 300
@@ -104,6 +111,13 @@ int k8s_replicas(double rps, double rps_per_pod, int *out);
 /* Whether s is an RFC 1123 DNS label as Kubernetes checks names and namespaces: 1 to 63
  * characters of [a-z0-9-], starting and ending with a letter or digit. */
 bool k8s_dns1123_label(const char *s);
+
+/* The replicas for a plan's load l at rps_per_pod req/s each: the plan's instance count
+ * for it, or ceil(l->rps / rps_per_pod) when that is more (R rounded down to a quantity)
+ * or when plan_count is false (R is not the plan's). Sets *n and *src (K8S_FROM_PLAN or
+ * K8S_FROM_PLAN_RPS). Returns 0, or k8s_replicas()'s -EINVAL / -ERANGE. */
+int k8s_plan_bound(const struct k8s_plan_load *l, double rps_per_pod, bool plan_count, int *n,
+                   enum k8s_source *src);
 
 /* Check a cron expression as KEDA's cron trigger reads it (robfig/cron, 5 fields: minute
  * 0-59, hour 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of week 0-6 or SUN-SAT;
