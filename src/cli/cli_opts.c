@@ -243,3 +243,33 @@ const char *cli_positional_url_hint(const char *arg)
 	         SHOWN_MAX, arg);
 	return hint;
 }
+
+char cli_owned_short(const char *a, const char *owned, const char *with_value)
+{
+	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
+		return 0;
+	for (const char *c = a + 1; *c; c++) {
+		if (strchr(owned, *c))
+			return *c;
+		if (strchr(with_value, *c))
+			return 0; /* the rest is its value */
+	}
+	return 0;
+}
+
+bool cli_flag_is(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+const char *cli_flag_value(int argc, char **argv, int *i, const char *flag)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(flag);
+	if (a[n] == '=')
+		return a + n + 1;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}

@@ -34,6 +34,19 @@ void cli_opt_report(const char *cmd);
  * run or a plan reads them as pending (signalfd, the Lua hook) and stops cleanly. */
 void cli_block_stop_signals(void);
 
+/* For commands that pass the rest of their argv on to `run` (capacity sweep, assess):
+ * the short option of owned (e.g. "ucdsi") in a cluster of run's short options ("-qu5":
+ * 'u'), or 0; with_value lists run's short options that take a value (the rest of the
+ * cluster is that value). */
+char cli_owned_short(const char *arg, const char *owned, const char *with_value);
+
+/* Whether arg is flag itself or "flag=VALUE". */
+bool cli_flag_is(const char *arg, const char *flag);
+
+/* The value of flag at argv[*i] ("--flag V" or "--flag=V"), advancing *i past it; NULL when
+ * it is missing. */
+const char *cli_flag_value(int argc, char **argv, int *i, const char *flag);
+
 /* Whether s[0..n) is a plain decimal: digits with at most one point, at least one digit
  * (no sign, space, exponent, hex, inf or nan). n < 0: up to the NUL. */
 bool cli_decimal(const char *s, int n);

@@ -143,38 +143,6 @@ static const char *const owned_long[] = {
 #define RUN_SHORT_WITH_VALUE "ucdsitXHeo"
 #define OWNED_SHORT          "ucdsio"
 
-static bool flag_is(const char *arg, const char *flag)
-{
-	size_t n = strlen(flag);
-	return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
-}
-
-static char owned_short(const char *a)
-{
-	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
-		return 0;
-	for (const char *c = a + 1; *c; c++) {
-		if (strchr(OWNED_SHORT, *c))
-			return *c;
-		if (strchr(RUN_SHORT_WITH_VALUE, *c))
-			return 0;
-	}
-	return 0;
-}
-
-/* The value of the flag at argv[*i] ("--flag V" or "--flag=V"), advancing *i; NULL when
- * missing. */
-static const char *flag_value(int argc, char **argv, int *i, const char *flag)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(flag);
-	if (a[n] == '=')
-		return a + n + 1;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
 static int bad(const char *flag, const char *v, const char *why)
 {
 	cli_bad_value(flag, v, why);
@@ -451,10 +419,10 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 		};
 		const char *flag = NULL;
 		for (size_t k = 0; k < ARRAY_SIZE(mine) && !flag; k++)
-			if (flag_is(s, mine[k]))
+			if (cli_flag_is(s, mine[k]))
 				flag = mine[k];
 		if (flag) {
-			const char *v = flag_value(argc, argv, &i, flag);
+			const char *v = cli_flag_value(argc, argv, &i, flag);
 			if (!v) {
 				fprintf(stderr, "stampede: assess: %s needs a value\n", flag);
 				return EXIT_INVALID_CONFIG;
@@ -525,7 +493,7 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 			continue;
 		}
 		for (size_t k = 0; k < ARRAY_SIZE(owned_long); k++)
-			if (flag_is(s, owned_long[k])) {
+			if (cli_flag_is(s, owned_long[k])) {
 				fprintf(
 				    stderr,
 				    "stampede: assess: %s is set by each phase (docs/assess.md); "
@@ -534,7 +502,7 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 				    owned_long[k]);
 				return EXIT_INVALID_CONFIG;
 			}
-		char c = owned_short(s);
+		char c = cli_owned_short(s, OWNED_SHORT, RUN_SHORT_WITH_VALUE);
 		if (c) {
 			fprintf(stderr,
 			        "stampede: assess: -%c is set by each phase (docs/assess.md)\n", c);
@@ -548,8 +516,8 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 			    s);
 			return EXIT_INVALID_CONFIG;
 		}
-		if (flag_is(s, "--monitor-pid") || flag_is(s, "--monitor-cmd") ||
-		    flag_is(s, "--monitor-port"))
+		if (cli_flag_is(s, "--monitor-pid") || cli_flag_is(s, "--monitor-cmd") ||
+		    cli_flag_is(s, "--monitor-port"))
 			a->monitored = true;
 		if (!strcmp(s, "-q") || !strcmp(s, "--quiet"))
 			a->quiet = true;

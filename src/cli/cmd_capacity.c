@@ -43,45 +43,13 @@ void cmd_capacity_sweep_usage(void)
 	    "             --up-to 32 --step 20s --out result=sweep.json\n");
 }
 
-/* Flags of `run` that the sweep sets itself (its short ones are in owned_short). */
+/* Flags of `run` that the sweep sets itself (its short ones are OWNED_SHORT, cli_owned_short). */
 static const char *const owned[] = { "--type",      "--vus",           "--levels", "--peak",
 	                             "--steps",     "--step-duration", "--ramp",   "--hold",
 	                             "--ramp-down", "--duration",      "--stages", "--iterations",
 	                             "--observe" };
 #define RUN_SHORT_WITH_VALUE "ucdsitXHeo" /* run's short options that take a value */
 #define OWNED_SHORT          "ucdsi"      /* -u/-c VUs, -d duration, -s stages, -i iterations */
-
-/* The owned short option in a cluster of run's short options ("-qu5": 'u'), or 0. */
-static char owned_short(const char *a)
-{
-	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
-		return 0;
-	for (const char *c = a + 1; *c; c++) {
-		if (strchr(OWNED_SHORT, *c))
-			return *c;
-		if (strchr(RUN_SHORT_WITH_VALUE, *c))
-			return 0; /* the rest is its value */
-	}
-	return 0;
-}
-
-static bool flag_is(const char *arg, const char *flag)
-{
-	size_t n = strlen(flag);
-	return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
-}
-
-/* The value of flag at argv[*i] ("--flag V" or "--flag=V"), advancing *i; NULL when missing. */
-static const char *flag_value(int argc, char **argv, int *i, const char *flag)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(flag);
-	if (a[n] == '=')
-		return a + n + 1;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
 
 /* "1,2,4,8" (whole, increasing, from 1 to PRESET_VUS_MAX) into v; returns the count or -1. */
 static int parse_levels(const char *s, double *v, int max)
@@ -128,13 +96,13 @@ int cmd_capacity_sweep(int argc, char **argv)
 				pass[np++] = argv[i++];
 			break;
 		}
-		const char *flag = flag_is(a, "--concurrency") ? "--concurrency"
-		                   : flag_is(a, "--up-to")     ? "--up-to"
-		                   : flag_is(a, "--step")      ? "--step"
-		                   : flag_is(a, "--warmup")    ? "--warmup"
-		                                               : NULL;
+		const char *flag = cli_flag_is(a, "--concurrency") ? "--concurrency"
+		                   : cli_flag_is(a, "--up-to")     ? "--up-to"
+		                   : cli_flag_is(a, "--step")      ? "--step"
+		                   : cli_flag_is(a, "--warmup")    ? "--warmup"
+		                                                   : NULL;
 		if (flag) {
-			const char *v = flag_value(argc, argv, &i, flag);
+			const char *v = cli_flag_value(argc, argv, &i, flag);
 			if (!v) {
 				fprintf(
 				    stderr,
@@ -199,7 +167,7 @@ int cmd_capacity_sweep(int argc, char **argv)
 			}
 			continue;
 		}
-		if (flag_is(a, "--rate")) {
+		if (cli_flag_is(a, "--rate")) {
 			fprintf(
 			    stderr,
 			    "stampede: capacity sweep runs the closed model (VUs at each level): "
@@ -208,7 +176,7 @@ int cmd_capacity_sweep(int argc, char **argv)
 			free(pass);
 			return EXIT_INVALID_CONFIG;
 		}
-		char sh = owned_short(a);
+		char sh = cli_owned_short(a, OWNED_SHORT, RUN_SHORT_WITH_VALUE);
 		if (sh) {
 			fprintf(
 			    stderr,
@@ -223,7 +191,7 @@ int cmd_capacity_sweep(int argc, char **argv)
 			return EXIT_INVALID_CONFIG;
 		}
 		for (size_t k = 0; k < ARRAY_SIZE(owned); k++)
-			if (flag_is(a, owned[k]) && a[0] == '-') {
+			if (cli_flag_is(a, owned[k]) && a[0] == '-') {
 				fprintf(
 				    stderr,
 				    "stampede: capacity sweep sets %s itself: give the levels with "

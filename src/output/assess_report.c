@@ -1432,14 +1432,7 @@ static void html_fit_chart(struct buf *b, const json_t *fit)
 	json_array_foreach(pts, i, e) svgchart_add(m, num(e, "n"), num(e, "x"));
 	svgchart_line_points(m, true);
 	if (isfinite(sigma) && isfinite(kappa) && isfinite(lambda) && top > low) {
-		enum { CURVE = 200 };
-		struct svgchart_line *f = svgchart_line(ch, "USL fit", CURVE + 1);
-		for (int k = 0; k <= CURVE; k++) {
-			double n = low + (top - low) * k / CURVE;
-			double den = 1 + sigma * (n - 1) + kappa * n * (n - 1);
-			svgchart_add(f, n, den > 0 ? lambda * n / den : NAN);
-		}
-		svgchart_line_dashed(f, true);
+		svgchart_usl_curve(ch, sigma, kappa, lambda, low, top);
 	}
 	if (isfinite(nstar) && nstar <= top)
 		svgchart_mark(ch, nstar, "N*");

@@ -933,14 +933,7 @@ static void section_capacity(struct buf *b, const struct result *r)
 	struct svgchart_line *m = svgchart_line(ch, "measured X(N)", (int)json_array_size(pts));
 	json_array_foreach(pts, i, e) svgchart_add(m, phase_num(e, "n"), phase_num(e, "x"));
 	svgchart_line_points(m, true);
-	enum { CURVE = 200 };
-	struct svgchart_line *f = svgchart_line(ch, "USL fit", CURVE + 1);
-	for (int k = 0; k <= CURVE; k++) {
-		double n = low + (top - low) * k / CURVE;
-		double den = 1 + sigma * (n - 1) + kappa * n * (n - 1);
-		svgchart_add(f, n, den > 0 ? lambda * n / den : NAN);
-	}
-	svgchart_line_dashed(f, true);
+	svgchart_usl_curve(ch, sigma, kappa, lambda, low, top);
 	if (isfinite(nstar) && nstar <= top)
 		svgchart_mark(ch, nstar, "N*");
 	svgchart_render(ch, b);

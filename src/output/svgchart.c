@@ -219,6 +219,19 @@ void svgchart_line_dashed(struct svgchart_line *l, bool dashed)
 		l->dashed = dashed;
 }
 
+void svgchart_usl_curve(struct svgchart *c, double sigma, double kappa, double lambda, double from,
+                        double to)
+{
+	enum { CURVE = 200 };
+	struct svgchart_line *f = svgchart_line(c, "USL fit", CURVE + 1);
+	for (int k = 0; k <= CURVE; k++) {
+		double n = from + (to - from) * k / CURVE;
+		double den = 1 + sigma * (n - 1) + kappa * n * (n - 1);
+		svgchart_add(f, n, den > 0 ? lambda * n / den : NAN);
+	}
+	svgchart_line_dashed(f, true);
+}
+
 void svgchart_line_scale(struct svgchart_line *l, double k)
 {
 	for (int i = 0; l && i < l->n; i++)

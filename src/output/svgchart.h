@@ -85,6 +85,11 @@ void svgchart_add(struct svgchart_line *l, double x, double y);
 void svgchart_line_color(struct svgchart_line *l, const char *color);
 void svgchart_line_dashed(struct svgchart_line *l, bool dashed);
 
+/* Add the dashed line "USL fit": X(N) = λN / (1 + σ(N − 1) + κN(N − 1)) (Gunther's
+ * Universal Scalability Law, analysis/usl.h) at 201 points of N from `from` to `to`. */
+void svgchart_usl_curve(struct svgchart *c, double sigma, double kappa, double lambda, double from,
+                        double to);
+
 /* Draw l as its points only (circles, no line between them): measurements under a fitted
  * curve. */
 void svgchart_line_points(struct svgchart_line *l, bool points);
