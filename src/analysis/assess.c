@@ -85,6 +85,13 @@ static bool is_type(const struct assess_phase *p, const char *type)
 	return p && !strcmp(p->name, type);
 }
 
+/* Whether the phase's result has a test type's verdicts at all (a script's own thresholds
+ * are judged by the exit code alone otherwise). */
+static bool r_has_tt(const struct assess_phase *p)
+{
+	return analysis(p, "testType") != NULL;
+}
+
 const char *assess_phase_status(const struct assess_phase *p)
 {
 	switch (p->ran) {
@@ -100,16 +107,21 @@ const char *assess_phase_status(const struct assess_phase *p)
 	const json_t *tt = analysis(p, "testType");
 	if (is_type(p, "breakpoint"))
 		return "done";
+	/* the target stopped answering: whatever the responses that came before say */
+	if (json_is_number(json_object_get(tt, "responsesStoppedAt")))
+		return "fail";
+	if (p->exit_code == 99) /* a threshold of the user's (a script's) failed */
+		return "fail";
 	if (is_type(p, "spike")) {
 		const json_t *rec = json_object_get(json_object_get(tt, "spike"), "recovered");
-		return json_is_false(rec) ? "fail" : "pass";
+		return json_is_false(rec) ? "fail" : json_is_true(rec) ? "pass" : "not judged";
 	}
 	const char *v = str(tt, "verdict");
 	if (v && !strcmp(v, "fail"))
 		return "fail";
-	if (p->exit_code == 99) /* a threshold of the user's (a script's) failed */
-		return "fail";
-	return "pass";
+	if (v && !strcmp(v, "pass"))
+		return "pass";
+	return r_has_tt(p) ? "no data" : "pass";
 }
 
 /* The phase's verdict in words: the test type's verdict, or what the breakpoint and spike
@@ -135,6 +147,8 @@ static json_t *phase_verdict(const struct assess_phase *p)
 	return v ? json_string(v) : json_null();
 }
 
+static double top_offered(const json_t *tt);
+
 static json_t *phases_json(const struct assess_in *in)
 {
 	json_t *a = json_array();
@@ -154,7 +168,11 @@ static json_t *phases_json(const struct assess_in *in)
 		json_object_set_new(o, "report", str_or_null(p->report));
 		json_object_set_new(o, "level", num_or_null(p->level));
 		json_object_set_new(o, "unit", json_string(p->vus ? "VUs" : "/s"));
-		json_object_set_new(o, "peak", num_or_null(p->peak));
+		/* the breakpoint's: the rate it reached (the cap when it did not stop early) */
+		double peak = p->peak;
+		if (is_type(p, "breakpoint") && tt && top_offered(tt) > 0)
+			peak = MIN(top_offered(tt), peak);
+		json_object_set_new(o, "peak", num_or_null(peak));
 		json_object_set_new(o, "verdict", phase_verdict(p));
 		json_object_set_new(o, "findings",
 		                    json_is_array(fi) ? json_deep_copy(fi) : json_array());
@@ -164,7 +182,8 @@ static json_t *phases_json(const struct assess_in *in)
 	return a;
 }
 
-/* The most responses per second without error in any of the breakpoint's steps. */
+/* The most responses per second without error in a step that held every SLO (a
+ * catch-up second after a stall serves more, but late). */
 static double max_good(const json_t *steps)
 {
 	double best = NAN;
@@ -172,6 +191,8 @@ static double max_good(const json_t *steps)
 	const json_t *row;
 	json_array_foreach(steps, i, row)
 	{
+		if (!json_is_true(json_object_get(row, "ok")))
+			continue;
 		double g = num(row, "goodThroughput");
 		if (isfinite(g) && !(g <= best))
 			best = g;
@@ -347,25 +368,45 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 		json_object_set_new(o, "fit", j);
 		*have_fit = true;
 	}
-	if (!*have_fit) {
+	/* The plan's capacity is the one that holds the SLOs: the breaking point's last good
+	 * rate; without one, the most served within the SLOs is a lower bound. The USL fit above
+	 * describes the shape; its X_max may lie above the SLOs or be a poor extrapolation. */
+	const struct assess_phase *bpp = phase(in, "breakpoint");
+	const json_t *btt = analysis(bpp, "testType");
+	const json_t *bp = json_object_get(btt, "breakingPoint");
+	bool found = json_is_true(json_object_get(bp, "found"));
+	double cap = found ? num(bp, "lastGood") : max_good(json_object_get(btt, "steps"));
+	bool lower = !found;
+	json_object_set_new(o, "lowerBound", json_boolean(lower));
+	json_object_set_new(o, "sloCapacity", num_or_null(cap));
+	json_object_set_new(
+	    o, "basis",
+	    json_string(found ? "breaking point" : "most served within the SLOs (a lower bound)"));
+	if (!btt || !(cap > 0)) {
 		json_object_set_new(o, "plan", json_null());
-		json_object_set_new(o, "planError",
-		                    json_string("no capacity model: the USL could not be fitted"));
+		json_object_set_new(
+		    o, "planError",
+		    json_string(btt ? "no rate held the SLOs in the breakpoint phase"
+		                    : "the breakpoint phase did not run"));
+		return o;
+	}
+	if (cap < in->expected_rps) {
+		char why[200];
+		snprintf(why, sizeof(why),
+		         "the service holds its SLOs only up to %.4g/s, below the expected %.4g/s: "
+		         "fix that before planning growth",
+		         cap, in->expected_rps);
+		json_object_set_new(o, "plan", json_null());
+		json_object_set_new(o, "planError", json_string(why));
 		return o;
 	}
 	struct capplan_in ci;
 	capplan_in_default(&ci);
 	ci.current_rps = in->expected_rps;
-	ci.model = fit;
-	ci.over = CAPPLAN_OVER_CONCURRENCY;
+	ci.current_util = in->expected_rps / cap;
 	ci.growth = in->growth;
 	ci.cost_month = in->cost_month;
 	ci.currency = in->currency;
-	/* without a breaking point the most measured is only a lower bound of the capacity */
-	const json_t *bp =
-	    json_object_get(analysis(phase(in, "breakpoint"), "testType"), "breakingPoint");
-	bool lower = json_is_false(json_object_get(bp, "found"));
-	json_object_set_new(o, "lowerBound", json_boolean(lower));
 	struct capplan *plan = xcalloc(1, sizeof(*plan));
 	if (capplan_compute(&ci, plan, err, sizeof(err)) < 0) {
 		json_object_set_new(o, "plan", json_null());
@@ -383,16 +424,12 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 				add(c, IMP_INFO, "capacity",
 				    "%gx the expected load (%.4g/s) needs %d instance%s at the "
 				    "%.0f%% "
-				    "headroom buffer%s (one instance carries %s%.4g/s at 100%%, "
-				    "%s).",
+				    "headroom buffer%s (one instance holds the SLOs up to "
+				    "%s%.4g/s, %s).",
 				    s->multiple, s->rps, s->instances, s->instances == 1 ? "" : "s",
-				    ci.buffer * 100, cost, lower ? "at least " : "",
-				    plan->cap_instance,
-				    lower ? "no breaking point was found below the safety cap: "
-				            "fewer may do"
-				    : plan->cap_basis && !strcmp(plan->cap_basis, "measured")
-				        ? "as measured"
-				        : "the USL's X_max");
+				    ci.buffer * 100, cost, lower ? "at least " : "", cap,
+				    lower ? "no breaking point was found: fewer may do"
+				          : "its breaking point");
 		}
 	}
 	free(plan);
@@ -476,10 +513,15 @@ static void smoke_findings(struct ctx *c)
 		if (t && (strstr(t, "failed") || strstr(t, "fail")) && !why)
 			why = t;
 	}
-	add(c, IMP_CRITICAL, "smoke",
-	    "The smoke test failed, so nothing heavier ran: %s. Fix this first (stampede run "
-	    "--url ... --vus 1 --http-debug shows the requests).",
-	    why ? why : "see its report");
+	/* a latency objective failing at 2 VUs is the service's own speed, not an error */
+	bool latency = why && why[0] == 'p' && !strstr(why, "errors");
+	add(c, IMP_CRITICAL, "smoke", "The smoke test failed, so nothing heavier ran: %s. %s",
+	    why ? why : "see its report",
+	    latency ? "The service is slower than the SLO already at a few users: no load can "
+	              "meet it; check the SLO against its baseline latency, or what each request "
+	              "waits for (a profile, --monitor-pid)."
+	            : "Fix this first (stampede run --url ... --vus 1 --http-debug shows the "
+	              "requests and responses).");
 }
 
 /* The test type's sentences that say an objective failed, joined with "; " into out. */
@@ -505,13 +547,55 @@ static void load_findings(struct ctx *c)
 	const char *st = assess_phase_status(p);
 	char failed[400];
 	failed_slos(tt, failed, sizeof(failed));
+	if (!strcmp(st, "fail") && json_is_number(json_object_get(tt, "responsesStoppedAt")))
+		return; /* said by stopped_findings */
 	if (!strcmp(st, "fail"))
 		add(c, IMP_CRITICAL, "load",
 		    "At the expected load (%.4g/s) the SLOs do not hold: %s.", c->in->expected_rps,
 		    failed[0] ? failed : "see the load phase's report");
-	else
+	else if (!strcmp(st, "pass"))
 		add(c, IMP_INFO, "load", "At the expected load (%.4g/s) every SLO (%s) held.",
 		    c->in->expected_rps, c->in->slo ? c->in->slo : "none given");
+	else
+		add(c, IMP_HIGH, "load",
+		    "The load phase has no data to judge the SLOs by (%s): the expected load was "
+		    "not verified.",
+		    str(tt, "verdict") ? str(tt, "verdict") : st);
+}
+
+/* The highest offered rate a stepped or ramped phase reached (its steps' offeredTo or
+ * offered). */
+static double top_offered(const json_t *tt)
+{
+	double top = 0;
+	size_t i;
+	const json_t *row;
+	json_array_foreach(json_object_get(tt, "steps"), i, row)
+	{
+		double o = num(row, "offeredTo");
+		if (!isfinite(o))
+			o = num(row, "offered");
+		if (isfinite(o) && o > top)
+			top = o;
+	}
+	return top;
+}
+
+/* A phase in which the target stopped answering: critical, whatever else it measured. */
+static void stopped_findings(struct ctx *c)
+{
+	for (int i = 0; i < c->in->nphases; i++) {
+		const struct assess_phase *p = &c->in->phases[i];
+		const json_t *at = json_object_get(analysis(p, "testType"), "responsesStoppedAt");
+		if (json_is_number(at))
+			add(c, IMP_CRITICAL, "availability",
+			    "In the %s phase the target stopped answering: no response completed "
+			    "after "
+			    "%.4g s of it (the requests in flight then timed out or were cut off "
+			    "at "
+			    "the end); nothing after that point could be judged.",
+			    p->name, json_number_value(at));
+	}
 }
 
 static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *bn)
@@ -553,11 +637,26 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 			    "%s fails already at the breakpoint's first step%s%s.",
 			    slo ? slo : "An SLO", at, who);
 	} else {
-		double top = max_good(json_object_get(analysis(p, "testType"), "steps"));
-		add(c, IMP_LOW, "breaking point",
-		    "No breaking point up to the safety cap of %.4g/s (%.2gx the expected load; "
-		    "the most served without error: %.4g/s)%s: raise --max-rps to find it.",
-		    c->in->max_rps, c->in->max_rps / R, top, who);
+		const json_t *tt = analysis(p, "testType");
+		double top = max_good(json_object_get(tt, "steps")), reached = top_offered(tt);
+		bool stopped = json_is_number(json_object_get(tt, "responsesStoppedAt"));
+		if (p->ran == ASSESS_RAN && !stopped && reached >= 0.9 * c->in->max_rps)
+			add(c, IMP_LOW, "breaking point",
+			    "No breaking point up to the safety cap of %.4g/s (%.2gx the expected "
+			    "load; "
+			    "the most served within the SLOs: %.4g/s)%s: raise --max-rps to find "
+			    "it.",
+			    c->in->max_rps, c->in->max_rps / R, top, who);
+		else
+			add(c, IMP_MEDIUM, "breaking point",
+			    "The breakpoint phase stopped at %.4g/s (%s) before any SLO failed and "
+			    "before the safety cap of %.4g/s: the breaking point is not known (the "
+			    "most served within the SLOs: %.4g/s).",
+			    reached,
+			    stopped                        ? "the target stopped answering"
+			    : p->ran == ASSESS_INTERRUPTED ? "interrupted"
+			                                   : "it ended early",
+			    c->in->max_rps, top);
 	}
 }
 
@@ -624,18 +723,28 @@ static void query_findings(struct ctx *c, const json_t *per)
 	}
 }
 
-static void spike_findings(struct ctx *c, const json_t *sp)
+static void spike_findings(struct ctx *c, const json_t *sp, const struct assess_phase *p)
 {
 	if (!json_is_object(sp))
 		return;
 	const json_t *rec = json_object_get(sp, "recovered");
 	double secs = num(sp, "recoverySeconds"), peak = num(sp, "peakRps");
 	double er = num(sp, "errorRate"), p95 = num(sp, "p95");
+	if (!isfinite(p95) || !isfinite(er)) {
+		add(c, IMP_MEDIUM, "spike",
+		    "The spike to %.4g/s has no responses to judge: recovery not known.", peak);
+		return;
+	}
 	if (json_is_false(rec))
 		add(c, IMP_HIGH, "spike",
 		    "After a spike to %.4g/s the service did not recover within the observation "
 		    "(p95 during the spike %.4g ms, errors %.3g%%).",
 		    peak, p95, er * 100);
+	else if (json_is_true(rec) && p && p->exit_code == 99)
+		add(c, IMP_MEDIUM, "spike",
+		    "A spike to %.4g/s broke the SLOs while it lasted (p95 %.4g ms, %.3g%% errors "
+		    "during it); the service recovered %.3g s after it ended.",
+		    peak, p95, er * 100, secs);
 	else if (json_is_true(rec))
 		add(c, secs > 5 || er > 0.01 ? IMP_MEDIUM : IMP_INFO, "spike",
 		    "A spike to %.4g/s: p95 %.4g ms and %.3g%% errors during it; recovered %.3g s "
@@ -773,13 +882,14 @@ json_t *assess_build(const struct assess_in *in)
 
 	/* findings, in the order the practice asks; sorted by impact below */
 	smoke_findings(c);
+	stopped_findings(c);
 	load_findings(c);
 	breakpoint_findings(c, bp, bn);
 	if (bnp)
 		bottleneck_findings(c, bn, bnp);
 	leak_findings(c, leaks);
 	query_findings(c, per);
-	spike_findings(c, spike);
+	spike_findings(c, spike, sp);
 	soak_findings(c, soak, stt);
 	profile_findings(c, prof, str(bn, "verdict"));
 	struct usl_fit fit;

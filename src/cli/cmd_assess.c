@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,31 +157,25 @@ static bool positive(const char *v, double *out)
 	return cli_decimal(v, -1) && !*end && *out > 0 && isfinite(*out);
 }
 
-/* Whether every address host names is a loopback one (127.0.0.0/8, ::1). */
+/* Whether host is loopback without asking any resolver: an address literal in
+ * 127.0.0.0/8 or ::1 (also IPv4-mapped) as inet_pton reads it, which is how the engine
+ * reads literals too, or the name "localhost" or a name under it (RFC 6761 §6.3 reserves
+ * them for loopback). Any other name could resolve elsewhere (a search domain, DNS
+ * rebinding between phases) and needs --i-own-this-target. */
 static bool loopback_host(const char *host)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-		return false;
-	bool all = true;
-	for (struct addrinfo *a = res; a; a = a->ai_next) {
-		if (a->ai_family == AF_INET) {
-			const struct sockaddr_in *s = (const void *)a->ai_addr;
-			all &= (ntohl(s->sin_addr.s_addr) >> 24) == 127;
-		} else if (a->ai_family == AF_INET6) {
-			const struct sockaddr_in6 *s = (const void *)a->ai_addr;
-			const uint8_t *b = s->sin6_addr.s6_addr;
-			static const uint8_t mapped[12] = {
-				0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-			};
-			all &= IN6_IS_ADDR_LOOPBACK(&s->sin6_addr) ||
-			       (!memcmp(b, mapped, 12) && b[12] == 127);
-		} else {
-			all = false;
-		}
-	}
-	freeaddrinfo(res);
-	return all;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	size_t n = strlen(host);
+	if (n && host[n - 1] == '.')
+		n--; /* the root's dot: "localhost." */
+	return (n == 9 && !strncasecmp(host, "localhost", 9)) ||
+	       (n > 10 && !strncasecmp(host + n - 10, ".localhost", 10));
 }
 
 static double clampd(double v, double lo, double hi)
@@ -452,11 +447,13 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 			} else if (!strcmp(flag, "--expected-rps") ||
 			           !strcmp(flag, "--expected-vus")) {
 				bool r = flag[11] == 'r';
-				if (!positive(v, &x) || x > (r ? 1e7 : 1e6) ||
+				if (!positive(v, &x) || x < 1 || x > (r ? 1e7 : 1e6) ||
 				    (!r && x != floor(x)))
-					return bad(flag, v,
-					           r ? "expected requests per second, a number > 0"
-					             : "expected a whole number of VUs > 0");
+					return bad(
+					    flag, v,
+					    r ? "expected requests per second, from 1 to 10000000"
+					      : "expected a whole number of VUs, from 1 to "
+					        "1000000");
 				a->level = x;
 				rps |= r;
 				vus |= !r;
@@ -468,8 +465,12 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 				a->budget_us = us;
 			} else if (!strcmp(flag, "--max-rps") ||
 			           !strcmp(flag, "--max-concurrency")) {
-				if (!positive(v, &x) || x > 1e7)
-					return bad(flag, v, "expected a number > 0");
+				bool whole = !strcmp(flag, "--max-concurrency");
+				if (!positive(v, &x) || x > 1e7 || (whole && x != floor(x)))
+					return bad(
+					    flag, v,
+					    whole ? "expected a whole number of VUs > 0"
+					          : "expected requests per second, up to 10000000");
 				a->cap = x;
 				cap_flag = flag;
 			} else if (!strcmp(flag, "--dir")) {
@@ -477,14 +478,16 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 			} else if (!strcmp(flag, "--cost-per-instance")) {
 				if (capplan_parse_cost(v, &a->cost) < 0)
 					return bad(flag, v,
-					           "expected a cost per instance and month >= 0 "
-					           "(e.g. 120, or 0.17/h)");
+					           "expected an amount per instance and period: "
+					           "120/month, "
+					           "0.17/h, 4/day, 1440/year");
 			} else if (!strcmp(flag, "--currency")) {
 				a->currency = v;
 			} else if (!strcmp(flag, "--growth")) {
 				if (capplan_parse_growth(v, &a->growth) < 0)
 					return bad(flag, v,
-					           "expected a monthly growth such as 15% or 0.15");
+					           "expected a growth rate such as 15% (a month), "
+					           "15%/month, 3%/week, 40%/year");
 			} else if (!strcmp(flag, "--history")) {
 				a->history = v;
 			} else {
@@ -580,6 +583,45 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 	return 0;
 }
 
+/* The files an assessment needs, checked before anything is sent: --dir a writable
+ * directory (or creatable), --script a readable file, --history not a directory. */
+static int check_files(const struct assess_args *a)
+{
+	struct stat st;
+	if (stat(a->dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "stampede: assess: --dir '%s' is not a directory\n",
+			        a->dir);
+			return EXIT_INVALID_CONFIG;
+		}
+		if (access(a->dir, W_OK | X_OK) < 0) {
+			fprintf(stderr, "stampede: assess: --dir '%s': cannot write there: %s\n",
+			        a->dir, strerror(errno));
+			return EXIT_INVALID_CONFIG;
+		}
+	} else if (errno != ENOENT || lstat(a->dir, &st) == 0) {
+		fprintf(stderr, "stampede: assess: --dir '%s': %s\n", a->dir,
+		        errno == ENOENT ? "a dangling symbolic link" : strerror(errno));
+		return EXIT_INVALID_CONFIG;
+	}
+	if (a->script) {
+		const char *why = stat(a->script, &st) < 0      ? strerror(errno)
+		                  : !S_ISREG(st.st_mode)        ? "not a regular file"
+		                  : access(a->script, R_OK) < 0 ? strerror(errno)
+		                                                : NULL;
+		if (why) {
+			fprintf(stderr, "stampede: assess: --script '%s': %s\n", a->script, why);
+			return EXIT_INVALID_CONFIG;
+		}
+	}
+	if (a->history && stat(a->history, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "stampede: assess: --history '%s' is a directory (give a file)\n",
+		        a->history);
+		return EXIT_INVALID_CONFIG;
+	}
+	return 0;
+}
+
 static int check_target(const struct assess_args *a)
 {
 	struct url u;
@@ -591,14 +633,15 @@ static int check_target(const struct assess_args *a)
 	bool lo = loopback_host(u.host);
 	if (!lo && !a->own_target) {
 		fprintf(stderr,
-		        "stampede: assess: %s is not a loopback address. An assessment is "
+		        "stampede: assess: %s is not a loopback address (127.0.0.0/8, ::1, "
+		        "localhost). An assessment is "
 		        "deliberately destructive (it loads the target until it breaks); give "
 		        "--i-own-this-target if you own it and mean it\n",
 		        u.host);
 		url_free(&u);
 		return EXIT_INVALID_CONFIG;
 	}
-	if (!lo)
+	if (!lo && !a->plan_only)
 		fprintf(stderr,
 		        "stampede: assess: loading %s, a NON-LOOPBACK target, until it "
 		        "breaks (--i-own-this-target)\n",
@@ -663,7 +706,7 @@ int cmd_assess(int argc, char **argv)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
-	if ((rc = check_target(&a)))
+	if ((rc = check_target(&a)) || (rc = check_files(&a)))
 		goto out;
 	if (a.plan_only) {
 		print_plan(&a, stdout);
@@ -674,6 +717,20 @@ int cmd_assess(int argc, char **argv)
 		        strerror(errno));
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
+	}
+	{ /* a file can be written there (root passes access(); a read-only or virtual file
+	     system does not take one) */
+		char probe[4096];
+		snprintf(probe, sizeof(probe), "%s/.stampede-assess-XXXXXX", a.dir);
+		int fd = mkstemp(probe);
+		if (fd < 0) {
+			fprintf(stderr, "stampede: assess: --dir '%s': cannot write there: %s\n",
+			        a.dir, strerror(errno));
+			rc = EXIT_INVALID_CONFIG;
+			goto out;
+		}
+		close(fd);
+		unlink(probe);
 	}
 	cli_block_stop_signals(); /* a stop between phases stays pending until checked */
 

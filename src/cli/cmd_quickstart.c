@@ -274,7 +274,7 @@ int cmd_quickstart(int argc, char **argv)
 		                              { 0 } };
 	const char *dir = "results";
 	const struct weakness *w = &weaknesses[0];
-	bool journey = false;
+	bool journey = false, weakness_set = false;
 	int c;
 
 	optind = 1;
@@ -319,6 +319,7 @@ int cmd_quickstart(int argc, char **argv)
 			continue;
 		}
 		if (c == 'w') {
+			weakness_set = true;
 			if (!(w = find_weakness(optarg))) {
 				cli_bad_value("--weakness", optarg, "use pool, cpu, leak or n+1");
 				return EXIT_INVALID_CONFIG;
@@ -340,6 +341,12 @@ int cmd_quickstart(int argc, char **argv)
 	}
 	if (!journey)
 		return assess_demo(dir, w);
+	if (weakness_set) {
+		fprintf(stderr,
+		        "stampede: quickstart: --weakness applies to the assessment, not to "
+		        "--journey\n");
+		return EXIT_INVALID_CONFIG;
+	}
 	size_t n = strlen(dir) + 64;
 	char *script = xmalloc(n), *result = xmalloc(n + 16), *html = xmalloc(n + 16);
 	snprintf(script, n, "%s/quickstart.lua", dir);

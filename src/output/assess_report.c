@@ -539,7 +539,10 @@ static void phases_tab(const json_t *doc, struct tab *t)
 		tab_str(t, str(p, "name") ? str(p, "name") : str(p, "type"));
 		const char *unit = str(p, "unit") ? str(p, "unit") : "";
 		double level = num(p, "level"), peak = num(p, "peak");
-		if (isfinite(peak) && isfinite(level))
+		/* the breakpoint ramps from 0: up to the rate it reached */
+		if (str(p, "name") && !strcmp(str(p, "name"), "breakpoint") && isfinite(peak))
+			tab_cell(t, "0 → %s%s", fmt_n(peak, c, sizeof(c)), unit);
+		else if (isfinite(peak) && isfinite(level))
 			tab_cell(t, "%s → %s%s", fmt_n(level, a, sizeof(a)),
 			         fmt_n(peak, c, sizeof(c)), unit);
 		else if (isfinite(level))
@@ -740,9 +743,12 @@ static bool soak_kvs(const json_t *doc, struct kvs *l)
 		struct buf *v = kv(l, drift_label(keys[i]));
 		buf_addstr(v, str(m, "describe") ? str(m, "describe") : "?");
 		if (json_is_true(json_object_get(m, "drifting")))
-			buf_addstr(v, json_is_true(json_object_get(m, "adverse"))
-			                  ? " (drifting, for the worse)"
-			                  : " (drifting)");
+			buf_addstr(v,
+			           json_is_true(json_object_get(m, "adverse"))
+			               ? " (drifting, for the worse)"
+			           : json_is_false(json_object_get(m, "material"))
+			               ? " (a significant trend, too small to matter over the span)"
+			               : " (drifting)");
 	}
 	if (isfinite(num(d, "from")) && isfinite(num(d, "to")))
 		buf_printf(kv(l, "judged over"), "%s to %s of the soak, %s windows of %s",
@@ -1549,6 +1555,10 @@ static void sec_breaking_point(struct out *o)
 	if (steps_tab(o->doc, &t)) {
 		o_h3(o, "Steps");
 		o_tab(o, &t, "steps");
+		o_para(o, "steps-note", "note",
+		       "The breaking point above is judged on each window of the ramp (1 s by "
+		       "default), where the target still kept up with the offered rate; this table "
+		       "groups the ramp in wider slices, so its rows straddle it.");
 	}
 	tab_free(&t);
 	o_charts_link(o, "breakpoint");
@@ -2182,12 +2192,12 @@ static void term_findings(struct term *t, const json_t *doc)
 		if (str(e, "area"))
 			buf_printf(&line, "%s: ", str(e, "area"));
 		buf_addstr(&line, str(e, "text") ? str(e, "text") : "");
-		/* the report has them in full: here four lines of the important ones, one of
-		 * the others */
+		/* the report has them in full: here four lines of the important ones, two of
+		 * the others (a capacity line ends with its instances and cost) */
 		bool minor = !strcmp(imp, "low") || !strcmp(imp, "info");
 		int width = TERM_WIDTH - 7;
 		term_wrap_at(t->b, 7 + (int)strlen(imp), 7, line.p,
-		             minor ? (size_t)(width - (int)strlen(imp) - 3)
+		             minor ? (size_t)(2 * width - (int)strlen(imp) - 3)
 		                   : (size_t)(4 * width - 30));
 		buf_free(&line);
 	}

@@ -654,7 +654,7 @@ def interrupted_summary(r, export, printed=None):
 # invocation after the parallel one (scripts/run-tests.sh: `-m "not serial" -n N
 # --dist loadfile`, then `-m serial`). Whole modules by name, single tests by node id.
 SERIAL_MODULES = {
-    "test_verdicts", "test_bottleneck", "test_bench_peers", "test_demo_knobs",
+    "test_bottleneck", "test_bench_peers", "test_demo_knobs",
     "test_open_model", "test_diagnosis_output", "test_compare",
     # the demo's CPU-bound capacity, which the breaking point must find within 20%
     "test_assess_cpu",
@@ -662,6 +662,11 @@ SERIAL_MODULES = {
 # (test_count and test_series_cap run in the parallel part: their figures are exact counts
 # and memory growth, which a busy CPU slows but does not change)
 SERIAL_TESTS = {
+    # the demo's capacity and queueing (the rest of test_verdicts, a soak's injected drift,
+    # a load's verdicts and the window histograms, run in parallel)
+    "tests/e2e/test_verdicts.py::test_breakpoint_finds_the_demos_capacity",
+    "tests/e2e/test_verdicts.py::test_stress_steps_table_shows_the_knee",
+    "tests/e2e/test_verdicts.py::test_spike_recovery_matches_queueing_theory",
     # the target's CPU% against what --cpu-us makes it burn (the rest of test_monitor, and
     # test_profile, whose figures are shares of the profiled process, run in parallel)
     "tests/e2e/test_monitor.py::test_steps_table_has_the_targets_cpu_and_memory",

@@ -78,7 +78,27 @@ def test_plan_only_prints_the_phases_and_sends_nothing(tmp_path):
     (["--url", "http://192.0.2.1:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only"],
      "--i-own-this-target"),
     (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
-      "--cost-per-instance", "cheap"], "--cost-per-instance"),
+      "--cost-per-instance", "120"], "120/month, 0.17/h"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--growth", "0.15"], "such as 15%"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "0.5"],
+     "from 1 to 10000000"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-vus", "2",
+      "--max-concurrency", "20.5"], "whole number"),
+    # only literals and localhost count as loopback: no resolver is asked
+    (["--url", "http://127.1:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only"],
+     "not a loopback address"),
+    (["--url", "http://2130706433:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only"],
+     "not a loopback address"),
+    # files are checked before anything is sent
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--dir",
+      "/etc/hostname"], "is not a directory"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--dir",
+      "/sys/kernel"], "cannot write there"),
+    (["--url", "http://127.0.0.1:9/", "--script", "missing.lua", "--slo", SLO,
+      "--expected-vus", "2"], "--script 'missing.lua'"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--history",
+      "/tmp"], "is a directory"),
 ])
 def test_bad_input_is_refused_before_anything_runs(tmp_path, args, says):
     p = assess(*args, cwd=tmp_path, timeout=20)
@@ -86,6 +106,15 @@ def test_bad_input_is_refused_before_anything_runs(tmp_path, args, says):
     assert says in p.stderr, p.stderr
     assert p.stderr.count("\n") <= 3, p.stderr
     assert not (tmp_path / "assessment").exists()
+
+
+@pytest.mark.parametrize("host", ["localhost", "a.localhost", "[::1]", "[::ffff:127.0.0.1]",
+                                  "127.0.0.2"])
+def test_loopback_names_and_literals_need_no_confirmation(tmp_path, host):
+    p = assess("--url", f"http://{host}:9/", "--slo", SLO, "--expected-rps", 5,
+               "--plan-only", cwd=tmp_path, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert "NON-LOOPBACK" not in p.stderr
 
 
 def test_a_flag_run_refuses_is_an_error_of_the_first_phase(demo, tmp_path):

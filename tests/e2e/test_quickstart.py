@@ -46,3 +46,11 @@ def test_quickstart_rejects_an_unknown_weakness():
     assert p.returncode == 104
     err = p.stderr.decode()
     assert "--weakness" in err and "pool, cpu, leak or n+1" in err, err
+
+
+def test_quickstart_journey_takes_no_weakness():
+    require_binary()
+    p = subprocess.run([BIN, "quickstart", "--journey", "--weakness", "cpu"],
+                       capture_output=True, timeout=10)
+    assert p.returncode == 104
+    assert "--weakness applies to the assessment" in p.stderr.decode()

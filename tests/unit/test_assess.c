@@ -162,7 +162,7 @@ Test(assess, full_assessment_names_the_breaking_point_and_the_pool)
 	/* the breaking point's best good throughput; the bottleneck from the breakpoint */
 	cr_assert_float_eq(json_number_value(json_object_get(json_object_get(doc, "breakingPoint"),
 	                                                     "maxGoodThroughput")),
-	                   393, 1e-9);
+	                   392, 1e-9); /* 393/s in the last step failed the SLO: left out */
 	cr_assert_str_eq(
 	    json_string_value(json_object_get(json_object_get(doc, "bottleneck"), "phase")),
 	    "breakpoint");
@@ -175,6 +175,10 @@ Test(assess, full_assessment_names_the_breaking_point_and_the_pool)
 	const json_t *plan = json_object_get(cap, "plan");
 	cr_assert(json_is_object(plan), "%s", json_string_value(json_object_get(cap, "planError")));
 	cr_assert_eq(json_array_size(json_object_get(plan, "scenarios")), 3);
+	/* the plan's capacity is the breaking point (the SLOs'), not the fit's X_max */
+	cr_assert_str_eq(json_string_value(json_object_get(cap, "basis")), "breaking point");
+	cr_assert_float_eq(json_number_value(json_object_get(cap, "sloCapacity")), 383.3, 1e-9);
+	cr_assert(json_is_false(json_object_get(cap, "lowerBound")));
 	cr_assert(strstr(all, "10x the expected load (1000/s) needs"), "%s", all);
 	json_decref(doc);
 	fake_free(&f);
@@ -316,4 +320,77 @@ Test(assess, nothing_ran_gives_a_sane_document)
 	char *all = findings_text(doc);
 	cr_assert(strstr(all, "interrupted"), "%s", all);
 	json_decref(doc);
+}
+
+Test(assess, a_target_that_stops_answering_is_critical_not_a_pass)
+{
+	struct fake f;
+	fake_init(&f);
+	json_object_set_new(json_object_get(f.r[1].analyses, "testType"), "responsesStoppedAt",
+	                    json_real(4));
+	json_t *doc = assess_build(&f.in);
+	findings_text(doc);
+	const json_t *first = json_array_get(json_object_get(doc, "findings"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(first, "impact")), "critical");
+	cr_assert_str_eq(json_string_value(json_object_get(first, "area")), "availability");
+	cr_assert(strstr(json_string_value(json_object_get(first, "text")), "load phase"));
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(doc, "phases"), 1), "status")),
+	                 "fail");
+	cr_assert_null(finding(doc, "load")); /* no "every SLO held" */
+	json_decref(doc);
+	fake_free(&f);
+}
+
+Test(assess, no_data_is_not_a_pass)
+{
+	struct fake f;
+	fake_init(&f);
+	json_object_set_new(json_object_get(f.r[1].analyses, "testType"), "verdict",
+	                    json_string("no data"));
+	json_t *doc = assess_build(&f.in);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(doc, "phases"), 1), "status")),
+	                 "no data");
+	const json_t *l = finding(doc, "load");
+	cr_assert_str_eq(json_string_value(json_object_get(l, "impact")), "high");
+	cr_assert(!strstr(json_string_value(json_object_get(l, "text")), "held"));
+	json_decref(doc);
+	fake_free(&f);
+}
+
+Test(assess, an_interrupted_breakpoint_does_not_claim_the_cap)
+{
+	struct fake f;
+	fake_init(&f);
+	json_t *bp = json_object_get(json_object_get(f.r[2].analyses, "testType"), "breakingPoint");
+	json_object_set_new(bp, "found", json_false());
+	f.in.phases[2].ran = ASSESS_INTERRUPTED;
+	f.in.status = "interrupted";
+	json_t *doc = assess_build(&f.in);
+	const json_t *b = finding(doc, "breaking point");
+	const char *t = json_string_value(json_object_get(b, "text"));
+	cr_assert(strstr(t, "stopped at 530/s (interrupted)"), "%s", t);
+	cr_assert(!strstr(t, "No breaking point up to the safety cap"), "%s", t);
+	/* the plan's capacity is then a lower bound: the most served within the SLOs */
+	const json_t *cap = json_object_get(doc, "capacity");
+	cr_assert(json_is_true(json_object_get(cap, "lowerBound")));
+	cr_assert_float_eq(json_number_value(json_object_get(cap, "sloCapacity")), 392, 1e-9);
+	json_decref(doc);
+	fake_free(&f);
+}
+
+Test(assess, no_plan_when_the_service_breaks_below_the_expected_load)
+{
+	struct fake f;
+	fake_init(&f);
+	json_t *bp = json_object_get(json_object_get(f.r[2].analyses, "testType"), "breakingPoint");
+	json_object_set_new(bp, "lastGood", json_real(60));
+	json_t *doc = assess_build(&f.in);
+	const json_t *cap = json_object_get(doc, "capacity");
+	cr_assert(json_is_null(json_object_get(cap, "plan")));
+	cr_assert(
+	    strstr(json_string_value(json_object_get(cap, "planError")), "below the expected"));
+	json_decref(doc);
+	fake_free(&f);
 }
