@@ -486,10 +486,14 @@ struct perf_capture *perf_capture_start(pid_t pid, int hz, char *err, size_t err
 {
 	struct perf_capture *c = xcalloc(1, sizeof(*c));
 	int e;
-	snprintf(c->dir, sizeof(c->dir), "/tmp/stampede-perf.XXXXXX");
+	/* $TMPDIR when it is an absolute path that fits, else /tmp */
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/' || strlen(tmp) > sizeof(c->dir) - 32)
+		tmp = "/tmp";
+	snprintf(c->dir, sizeof(c->dir), "%s/stampede-perf.XXXXXX", tmp);
 	if (!mkdtemp(c->dir)) {
 		e = errno;
-		snprintf(err, errlen, "cannot create a temporary directory in /tmp: %s",
+		snprintf(err, errlen, "cannot create a temporary directory in %s: %s", tmp,
 		         strerror(e));
 		free(c);
 		errno = EIO;

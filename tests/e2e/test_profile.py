@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,10 +34,26 @@ PERF = shutil.which("perf")
 TOP_RE = re.compile(r"^\s*([0-9.]+)%\s+([0-9.]+)%\s+(\S.*)$")
 
 
+# perf's temporary directories go to TMPDIR: this module's own, so that its checks that
+# none is left behind do not see another test's profile (an assessment profiles its load)
+PRIVATE_TMP = Path(tempfile.mkdtemp(prefix="stampede-test-profile-"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_tmp():
+    yield
+    shutil.rmtree(PRIVATE_TMP, ignore_errors=True)
+
+
+def penv(env=None):
+    """env (or ours) with TMPDIR set to this module's private directory."""
+    return dict(env if env is not None else os.environ, TMPDIR=str(PRIVATE_TMP))
+
+
 def run(args, timeout=60, env=None):
     require_binary()
     return subprocess.run([BIN, *map(str, args)], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          capture_output=True, text=True, timeout=timeout, env=penv(env))
 
 
 def describe(p):
@@ -332,7 +349,7 @@ esac
 # (docs/profiling.md "Profiling during a run"), the result's analyses.profile
 # --------------------------------------------------------------------------------------
 def perf_dirs():
-    return set(Path("/tmp").glob("stampede-perf.*"))
+    return set(PRIVATE_TMP.glob("stampede-perf.*"))
 
 
 def perf_recording(pid):
@@ -411,7 +428,7 @@ def test_run_profile_interrupted_keeps_what_was_recorded(tmp_path, free_port):
                              "--profile-out", svg, "-q", "--no-summary", "--out",
                              f"result={res}"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=penv())
     try:
         deadline = time.monotonic() + 30    # the target listens: the run starts
         while time.monotonic() < deadline and proc.poll() is None:
@@ -607,7 +624,7 @@ def test_run_profile_signal_while_folding_drops_it(tmp_path, free_port):
     before = perf_dirs()
     proc = subprocess.Popen([BIN, *map(str, run_profile_args(free_port, svg, res))],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=penv(env))
     lines = []
     try:
         for line in proc.stderr:         # the notice comes about a second into the folding

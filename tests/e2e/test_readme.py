@@ -205,6 +205,10 @@ def rewrite(step, ports):
         else:
             out.append(w)
         i += 1
+    if words[1] == "assess":
+        # an assessment takes its budget (at least 1m52s): here its plan, from the same
+        # flags; test_assess_*.py run whole assessments
+        out.append("--plan-only")
     if words[1] == "run" and urls == 0:
         pytest.fail(f"{step!r}: no loopback target (--url or -e BASE_URL=): a script's "
                     "default target is not the test's server", pytrace=False)

@@ -16,7 +16,7 @@ local hits = metrics.rate("cache_hits")
 local bytes = metrics.counter("bytes_parsed")
 local think = metrics.trend("think_ms")
 options = {
-  scenarios = { main = { executor = "shared-iterations", vus = 2, iterations = 12 } },
+  scenarios = { main = { executor = "per-vu-iterations", vus = 2, iterations = 6 } },
   thresholds = {
     http_req_duration = { "p(95)<5000", "max<0.001" },
     ["http_req_duration{name:fixed}"] = { "med<5000" },
