@@ -127,10 +127,10 @@ static const struct weakness {
 	  60,
 	  250 },
 	{ "leak",
-	  "16 KiB of memory leaked per request",
+	  "64 KiB of memory leaked per request",
 	  "/api/products/1",
-	  { "--leak-bytes", "16384" },
-	  100,
+	  { "--leak-bytes", "65536" },
+	  30,
 	  NAN },
 	{ "n+1",
 	  "N+1 queries: one 1 ms query per order (user 1 has 28)",
@@ -297,7 +297,7 @@ int cmd_quickstart(int argc, char **argv)
 			    "one "
 			    "worker\n                 burning 4 ms of CPU per request (about "
 			    "250/s); "
-			    "leak: 16 KiB\n                 leaked per request; n+1: one query per "
+			    "leak: 64 KiB\n                 leaked per request; n+1: one query per "
 			    "order\n"
 			    "  --journey      instead, the scripted journey: a smoke phase, then "
 			    "20 "

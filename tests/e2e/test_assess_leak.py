@@ -1,4 +1,4 @@
-"""`stampede assess` on the demo leaking 16 KiB per request: the assessment names the
+"""`stampede assess` on the demo leaking 64 KiB per request (at 30/s): the assessment names the
 memory leak of the watched target (its RSS growing in the soak), and the leak only: its
 capacity is far above the breakpoint's safety cap, so there is no breaking point."""
 
@@ -19,9 +19,9 @@ def test_names_the_leak(assessed):
     assert leaks and leaks[0]["impact"] == "high", a.text()
     assert "A memory leak (target_rss_bytes" in leaks[0]["text"], leaks
     assert a.doc["leaks"]["verdicts"]["target_rss_bytes"]["leaking"] is True
-    # 16 KiB a request: the leak's own estimate per request is near it
+    # 64 KiB a request: the leak's own estimate per request is near it
     per = a.doc["leaks"]["verdicts"]["target_rss_bytes"]["perRequest"]
-    assert 8 * 1024 <= per <= 32 * 1024, per
+    assert 32 * 1024 <= per <= 128 * 1024, per
 
 
 def test_no_breaking_point_below_the_cap(assessed):
