@@ -664,7 +664,6 @@ SERIAL_MODULES = {
 SERIAL_TESTS = {
     # the demo's capacity and queueing (the rest of test_verdicts, a soak's injected drift,
     # a load's verdicts and the window histograms, run in parallel)
-    "tests/e2e/test_verdicts.py::test_breakpoint_finds_the_demos_capacity",
     "tests/e2e/test_verdicts.py::test_stress_steps_table_shows_the_knee",
     "tests/e2e/test_verdicts.py::test_spike_recovery_matches_queueing_theory",
     # the target's CPU% against what --cpu-us makes it burn (the rest of test_monitor, and

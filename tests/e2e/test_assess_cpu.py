@@ -3,6 +3,8 @@ request: about 250 responses/s): the assessment names the target's CPU, with the
 point within 20% of that capacity. Serial (conftest.SERIAL_MODULES): a CPU-bound capacity
 is only the demo's when nothing else takes the cores."""
 
+import json
+
 import pytest
 
 from assess_common import check_common, quickstart
@@ -31,3 +33,18 @@ def test_the_profile_points_at_the_burning_function(assessed):
     top = [f["name"] for f in prof["topFunctions"][:3]]
     assert "burn_cpu" in top, top
     assert (a.dir / prof["svg"]).is_file()
+
+
+def test_the_cpu_is_one_threads(assessed):
+    """One worker thread x 4 ms of CPU per request: that thread wants a whole core while
+    the process uses about half of the machine's 2 (the breakpoint phase's own result)."""
+    p, a = assessed
+    res = json.loads((a.dir / "breakpoint.json").read_text())
+    busiest = res["metrics"]["target_thread_busy_max_percent"]["values"]
+    assert busiest["max"] >= 85, busiest
+    b = res["analyses"]["bottleneck"]
+    assert b["verdict"] == "cpu", b
+    cpu = [e for e in b["evidence"] if e.startswith("CPU:")]
+    assert cpu and "one thread" in cpu[0], b
+    rows = {row["resource"]: row for row in b["resources"]}
+    assert "busiest thread busy" in rows["target CPU"]["utilisation"], rows

@@ -6,6 +6,7 @@ the page, no error logged, every section drawn); a screenshot of each section is
 to build/assess-SECTION.png for review."""
 
 import base64
+import json
 import re
 import time
 
@@ -33,6 +34,25 @@ def test_make_demo_names_the_pool(assessed):
     # quickstart says which weakness was on, and where the report is
     assert "the weakness switched on was a pool of 4 workers" in p.stdout
     assert "assessment/assessment.html" in p.stdout
+
+
+def test_the_breakpoint_phase_stops_at_the_slo(assessed):
+    """The breakpoint phase is `run --type breakpoint`: the SLO that stopped it failed on
+    its window's value (the whole run's p95, mostly light load, would pass), and its steps
+    table rises to the break."""
+    p, a = assessed
+    res = json.loads((a.dir / "breakpoint.json").read_text())
+    v = res["analyses"]["testType"]
+    bp = v["breakingPoint"]
+    assert bp["found"] and bp["how"] == "latency" and bp["failedSlo"] == "p95<200ms", bp
+    assert bp["lastGood"] < bp["firstBad"], bp
+    offered = [s["offered"] for s in v["steps"]]
+    assert offered == sorted(offered) and len(offered) >= 5, offered
+    assert any("breaking point" in f for f in v["findings"]), v["findings"]
+    thr = [t for t in res["thresholds"] if t["metric"] == "http_req_duration"][0]
+    assert thr["abortedRun"] is True and thr["ok"] is False and thr["windowS"] == 10, thr
+    assert thr["value"] >= 200, thr
+    assert a.phase("breakpoint")["exitCode"] == 108
 
 
 def test_every_phase_in_order(assessed):

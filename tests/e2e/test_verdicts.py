@@ -31,26 +31,8 @@ def verdicts(r):
     return doc["analyses"]["testType"], doc
 
 
-def test_breakpoint_finds_the_demos_capacity(demo, stampede):
-    # 0 -> 500/s over 24 s; the demo serves about 390/s, so p95 < 100 ms breaks near there
-    r = stampede.load(demo, "--type", "breakpoint", "--rate", "50", "--peak", "10",
-                      "--duration", "24s", "--slo", "p95<100ms", timeout=120,
-                      expect=EXIT_ABORTED)
-    v, doc = verdicts(r)
-    bp = v["breakingPoint"]
-    assert bp["found"] and bp["how"] == "latency" and bp["failedSlo"] == "p95<100ms", bp
-    assert 330 <= bp["lastGood"] <= 420, bp
-    assert bp["lastGood"] < bp["firstBad"], bp
-    # the steps table: offered rising, every complete slice before the break held
-    offered = [s["offered"] for s in v["steps"]]
-    assert offered == sorted(offered) and len(offered) >= 5, offered
-    assert any("breaking point" in f for f in v["findings"]), v["findings"]
-    # the SLO that stopped the run is failed, on its window's value (the whole run's p95,
-    # mostly the early, light load, would pass): not a green tick beside "aborted"
-    thr = [t for t in doc["thresholds"] if t["metric"] == "http_req_duration"][0]
-    assert thr["abortedRun"] is True and thr["ok"] is False and thr["windowS"] == 10, thr
-    assert thr["value"] >= 100, thr
-    assert doc["metrics"]["http_req_duration"]["thresholds"]["p(95)<100"]["ok"] is False
+# (a breakpoint test finding the demo's capacity, its steps table and the SLO that stopped
+# it: test_assess_pool.py, on the assessment's breakpoint phase of the same demo)
 
 
 def test_stress_steps_table_shows_the_knee(demo, stampede):
