@@ -126,16 +126,31 @@ const char *assess_phase_status(const struct assess_phase *p)
 
 /* The phase's verdict in words: the test type's verdict, or what the breakpoint and spike
  * found. */
+static double top_offered(const json_t *tt);
+
+/* Whether the breakpoint phase ran its whole ramp (to the cap) with the target answering:
+ * only then does "no breaking point" mean none up to the cap. */
+static bool bp_complete(const struct assess_phase *p)
+{
+	const json_t *tt = analysis(p, "testType");
+	return p->ran == ASSESS_RAN && tt &&
+	       !json_is_number(json_object_get(tt, "responsesStoppedAt")) &&
+	       top_offered(tt) >= 0.9 * p->peak;
+}
+
 static json_t *phase_verdict(const struct assess_phase *p)
 {
 	const json_t *tt = analysis(p, "testType");
 	if (!tt)
 		return json_null();
+	if (json_is_number(json_object_get(tt, "responsesStoppedAt")))
+		return json_string("the target stopped answering");
 	if (is_type(p, "breakpoint")) {
 		const json_t *bp = json_object_get(tt, "breakingPoint");
 		return json_string(json_is_true(json_object_get(bp, "found"))
 		                       ? "breaking point found"
-		                       : "no breaking point");
+		                   : bp_complete(p) ? "no breaking point"
+		                                    : "breaking point not known");
 	}
 	if (is_type(p, "spike")) {
 		const json_t *rec = json_object_get(json_object_get(tt, "spike"), "recovered");
@@ -212,6 +227,23 @@ static json_t *breaking_point(const struct assess_in *in)
 	json_object_set_new(o, "degradation", str_or_null(str(tt, "degradation")));
 	json_object_set_new(o, "maxGoodThroughput",
 	                    num_or_null(max_good(json_object_get(tt, "steps"))));
+	/* a phase that ended early has not shown that every SLO held up to the cap */
+	const struct assess_phase *p = phase(in, "breakpoint");
+	if (!json_is_true(json_object_get(o, "found")) && !bp_complete(p)) {
+		char why[200];
+		bool stopped = json_is_number(json_object_get(tt, "responsesStoppedAt"));
+		snprintf(why, sizeof(why),
+		         "not known: the phase stopped at %.4g/s (%s), before any SLO failed in a "
+		         "complete window and before the cap",
+		         top_offered(tt),
+		         stopped                        ? "the target stopped answering"
+		         : p->ran == ASSESS_INTERRUPTED ? "interrupted"
+		                                        : "it ended early");
+		json_object_set_new(o, "why", json_string(why));
+		json_object_set_new(o, "complete", json_false());
+	} else {
+		json_object_set_new(o, "complete", json_true());
+	}
 	return o;
 }
 
@@ -640,23 +672,31 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 		const json_t *tt = analysis(p, "testType");
 		double top = max_good(json_object_get(tt, "steps")), reached = top_offered(tt);
 		bool stopped = json_is_number(json_object_get(tt, "responsesStoppedAt"));
-		if (p->ran == ASSESS_RAN && !stopped && reached >= 0.9 * c->in->max_rps)
+		if (bp_complete(p))
 			add(c, IMP_LOW, "breaking point",
 			    "No breaking point up to the safety cap of %.4g/s (%.2gx the expected "
 			    "load; "
 			    "the most served within the SLOs: %.4g/s)%s: raise --max-rps to find "
 			    "it.",
 			    c->in->max_rps, c->in->max_rps / R, top, who);
-		else
+		else {
+			char most[96];
+			if (isfinite(top))
+				snprintf(most, sizeof(most),
+				         "the most served within the SLOs: %.4g/s", top);
+			else
+				snprintf(most, sizeof(most), "no step held every SLO");
 			add(c, IMP_MEDIUM, "breaking point",
-			    "The breakpoint phase stopped at %.4g/s (%s) before any SLO failed and "
-			    "before the safety cap of %.4g/s: the breaking point is not known (the "
-			    "most served within the SLOs: %.4g/s).",
+			    "The breakpoint phase stopped at %.4g/s (%s) before the safety cap of "
+			    "%.4g/s, without a complete window that failed an SLO: the breaking "
+			    "point "
+			    "is not known (%s).",
 			    reached,
 			    stopped                        ? "the target stopped answering"
 			    : p->ran == ASSESS_INTERRUPTED ? "interrupted"
 			                                   : "it ended early",
-			    c->in->max_rps, top);
+			    c->in->max_rps, most);
+		}
 	}
 }
 

@@ -338,6 +338,9 @@ Test(assess, a_target_that_stops_answering_is_critical_not_a_pass)
 	                     json_array_get(json_object_get(doc, "phases"), 1), "status")),
 	                 "fail");
 	cr_assert_null(finding(doc, "load")); /* no "every SLO held" */
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(doc, "phases"), 1), "verdict")),
+	                 "the target stopped answering");
 	json_decref(doc);
 	fake_free(&f);
 }
@@ -372,6 +375,13 @@ Test(assess, an_interrupted_breakpoint_does_not_claim_the_cap)
 	const char *t = json_string_value(json_object_get(b, "text"));
 	cr_assert(strstr(t, "stopped at 530/s (interrupted)"), "%s", t);
 	cr_assert(!strstr(t, "No breaking point up to the safety cap"), "%s", t);
+	/* nor does the breaking point's own sentence, nor the phase's verdict */
+	const json_t *bpd = json_object_get(doc, "breakingPoint");
+	cr_assert(strstr(json_string_value(json_object_get(bpd, "why")), "not known"));
+	cr_assert(json_is_false(json_object_get(bpd, "complete")));
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(doc, "phases"), 2), "verdict")),
+	                 "breaking point not known");
 	/* the plan's capacity is then a lower bound: the most served within the SLOs */
 	const json_t *cap = json_object_get(doc, "capacity");
 	cr_assert(json_is_true(json_object_get(cap, "lowerBound")));
