@@ -55,7 +55,7 @@ unit: deps
 
 # As in scripts/run-tests.sh: the tests not marked serial E2E_JOBS at a time (pytest-xdist),
 # then the serial ones (capacity, rates, CPU%) alone; fails if either part fails.
-E2E_JOBS ?= 6
+E2E_JOBS ?= 4
 e2e: deps
 	@$(MAKE) --no-print-directory all
 	STAMPEDE_BIN=$(abspath $(BUILD)/stampede) $(PYTEST) tests/e2e -q -n $(E2E_JOBS) \

@@ -73,3 +73,31 @@ def check_common(p, a, known_capacity=None):
     # what the terminal shows: the findings and the report's path
     assert "findings, most important first" in p.stdout or "findings" in p.stdout, p.stdout
     assert str(a.html.name) in p.stdout
+
+
+def quickstart_many(weaknesses, tmp_path_factory):
+    """quickstart() for several weaknesses at once, each its own demo on its own port: the
+    assessments wait on their fixed-length phases (the demos' capacities are set by sleeps,
+    not by the CPU), so three side by side take the time of one. Returns {weakness:
+    (process, Assessment)}."""
+    require_binary()
+    started = {}
+    for w in weaknesses:  # None: quickstart's default (pool), exactly as `make demo`
+        out = tmp_path_factory.mktemp(f"assess-{(w or 'default').replace('+', 'p')}")
+        args = ["--weakness", w] if w else []
+        started[w] = (out, subprocess.Popen(
+            [BIN, "quickstart", *args, "--out", str(out)], cwd=out,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    done = {}
+    for w, (out, proc) in started.items():
+        try:
+            o, e = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            o, e = proc.communicate()
+        p = subprocess.CompletedProcess(proc.args, proc.returncode, o.decode(), e.decode())
+        assert (out / "assessment" / "assessment.json").is_file(), (w, p.returncode,
+                                                                    p.stdout[-3000:],
+                                                                    p.stderr[-3000:])
+        done[w] = (p, Assessment(out))
+    return done

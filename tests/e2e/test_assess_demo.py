@@ -1,9 +1,17 @@
-"""`stampede quickstart` (what `make demo` runs): the demo with its default weakness, a pool
-of 4 workers whose queries take 10 ms (about 400 responses/s), assessed. The assessment
-names the pool, its breaking point is within 20% of 400/s, every phase keeps its result,
-and the HTML report passes the run report's headless-Chromium checks (no request leaves
-the page, no error logged, every section drawn); a screenshot of each section is written
-to build/assess-SECTION.png for review."""
+"""`stampede assess` on the demo with three of its weaknesses switched on, each its own
+`stampede quickstart --weakness W`, run side by side (their capacities are set by sleeps,
+not by the CPU; the CPU weakness runs alone: test_assess_cpu.py):
+
+- pool (the default, what `make demo` runs): 4 workers whose queries take 10 ms, about 400
+  responses/s. The assessment names the pool, its breaking point is within 20% of 400/s,
+  every phase keeps its result, and the HTML report passes the run report's
+  headless-Chromium checks (no request leaves the page, no error logged, every section
+  drawn); a screenshot of each section is written to build/assess-SECTION.png.
+- n+1: /api/users/1/orders makes a 1 ms query per order (28 orders, 4 workers: about 133
+  responses/s): the N+1 pattern is named from the scraped query counter, and the breaking
+  point is within 20% of that capacity.
+- leak: 64 KiB leaked per request at 30/s: the memory leak of the watched target is named,
+  and there is no breaking point below the cap (its capacity is far above it)."""
 
 import base64
 import json
@@ -12,7 +20,7 @@ import time
 
 import pytest
 
-from assess_common import BUILD_DIR, PHASES, check_common, quickstart
+from assess_common import BUILD_DIR, PHASES, check_common, quickstart_many
 from browser import Chromium, TrapProxy, page_hits
 
 SECTIONS = ["summary", "findings", "breaking-point", "spike", "soak", "bottleneck", "capacity",
@@ -20,8 +28,23 @@ SECTIONS = ["summary", "findings", "breaking-point", "spike", "soak", "bottlenec
 
 
 @pytest.fixture(scope="module")
-def assessed(tmp_path_factory):
-    return quickstart(None, tmp_path_factory)
+def runs(tmp_path_factory):
+    return quickstart_many([None, "n+1", "leak"], tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def assessed(runs):
+    return runs[None]
+
+
+@pytest.fixture(scope="module")
+def assessed_n1(runs):
+    return runs["n+1"]
+
+
+@pytest.fixture(scope="module")
+def assessed_leak(runs):
+    return runs["leak"]
 
 
 def test_make_demo_names_the_pool(assessed):
@@ -151,3 +174,38 @@ def test_section_screenshots_written(page):
     for sid, path in shots.items():
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 3000, (sid, len(data))
+
+
+# ---- n+1
+
+def test_names_the_n_plus_one(assessed_n1):
+    p, a = assessed_n1
+    check_common(p, a, known_capacity=133)
+    q = a.findings("queries")
+    assert q and q[0]["impact"] == "high" and q[0]["text"].startswith("N+1 queries"), q
+    per = {e["metric"]: e["value"] for e in a.doc["perRequest"]}
+    # 2 queries + one per order (28): what the demo's counter says, per request
+    assert 25 <= per["target_demo_db_queries_total"] <= 31, per
+    assert "N+1" in p.stdout
+
+
+# ---- leak
+
+def test_names_the_leak(assessed_leak):
+    p, a = assessed_leak
+    check_common(p, a)
+    leaks = a.findings("leak")
+    assert leaks and leaks[0]["impact"] == "high", a.text()
+    assert "A memory leak (target_rss_bytes" in leaks[0]["text"], leaks
+    assert a.doc["leaks"]["verdicts"]["target_rss_bytes"]["leaking"] is True
+    # 64 KiB a request: the leak's own estimate per request is near it
+    per = a.doc["leaks"]["verdicts"]["target_rss_bytes"]["perRequest"]
+    assert 32 * 1024 <= per <= 128 * 1024, per
+
+
+def test_no_breaking_point_below_the_cap(assessed_leak):
+    p, a = assessed_leak
+    bp = a.doc["breakingPoint"]
+    assert bp["found"] is False, bp
+    assert any("No breaking point up to the safety cap" in f["text"]
+               for f in a.findings("breaking point"))
