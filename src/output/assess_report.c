@@ -574,6 +574,9 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 			           fmt_rate(num(bp, "lastGood"), a, sizeof(a)));
 		buf_printf(v, "at %s %s failed", fmt_rate(num(bp, "firstBad"), c, sizeof(c)),
 		           str(bp, "failedSlo") ? str(bp, "failedSlo") : "an SLO");
+	} else if (json_is_false(json_object_get(bp, "complete"))) {
+		/* the phase ended early: its why says the breaking point is not known */
+		buf_addstr(v, str(bp, "why") ? str(bp, "why") : "not known: the phase ended early");
 	} else {
 		buf_addstr(v, "none found");
 		if (str(bp, "why"))
