@@ -116,6 +116,15 @@ void cmd_run_usage(void)
 	       "`stampede history list|show|trend|baseline|gate`.\n"
 	       "      --history FILE.db     add the run to this history (created if missing)\n"
 	       "      --history-tag TAG     a label kept with it (\"nightly\", \"v1.2\")\n");
+	printf("\nDistributed runs (docs/distributed.md): N instances each run one segment of\n"
+	       "the load; `stampede merge` combines their result files exactly.\n"
+	       "      --execution-segment FROM:TO\n"
+	       "                            run this part of the load: VUs, iterations and\n"
+	       "                            arrivals (k6's option), e.g. 1/4:1/2 (fractions,\n"
+	       "                            decimals or percents; 1/4 alone is 0:1/4)\n"
+	       "      --execution-segment-sequence 0,1/4,1/2,3/4,1\n"
+	       "                            every instance's segment boundaries (the same on\n"
+	       "                            all instances), so their shares add up exactly\n");
 	printf("\nDurations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
@@ -139,6 +148,8 @@ enum {
 	OPT_NO_SUMMARY,
 	OPT_URL,
 	OPT_SEED,
+	OPT_SEGMENT,
+	OPT_SEGMENT_SEQUENCE,
 	OPT_HELP,
 	OPT_ENV,
 	OPT_DNS,
@@ -203,6 +214,8 @@ static const struct option long_opts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "history-tag", required_argument, NULL, OPT_HISTORY_TAG },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "execution-segment", required_argument, NULL, OPT_SEGMENT },
+	{ "execution-segment-sequence", required_argument, NULL, OPT_SEGMENT_SEQUENCE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
 	{ 0 },
@@ -265,6 +278,11 @@ struct run_args {
 	const char **env;
 	int nenv;
 	int64_t threads_set;
+	/* --execution-segment, --execution-segment-sequence (or the script's options), and
+	 * the segment built from them (engine/segment.h; whole: not segmented) */
+	const char *segment, *segment_seq;
+	struct exec_segment seg;
+	int whole_vus, whole_max_vus; /* quick mode: the whole run's, for options */
 };
 
 /* --arrival-window: the largest accepted, and the default. A wake-up costs more CPU than a
@@ -892,6 +910,12 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 			                     "characters");
 		a->history_tag = arg;
 		return 0;
+	case OPT_SEGMENT:
+		a->segment = arg;
+		return 0;
+	case OPT_SEGMENT_SEQUENCE:
+		a->segment_seq = arg;
+		return 0;
 	case OPT_SEED: {
 		int64_t s;
 		if (opt_int("--seed", arg, 0, INT64_MAX, &s) < 0)
@@ -1153,6 +1177,68 @@ static int resolve_io(const struct run_args *a, struct engine_cfg *cfg)
 	return 0;
 }
 
+/* The execution segment of the flags, else of the script's options (opts; NULL in quick
+ * mode), applied to every scenario of cfg (engine/segment.h). Returns 0 or -EINVAL with
+ * the reason printed. */
+static int apply_segment(struct run_args *a, json_t *opts, struct engine_cfg *cfg)
+{
+	const char *seg = a->segment, *seq = a->segment_seq;
+	char err[256];
+	if (opts && !seg && !seq) { /* k6: options.executionSegment(Sequence), flags win */
+		json_t *v = json_object_get(opts, "executionSegment");
+		json_t *q = json_object_get(opts, "executionSegmentSequence");
+		if ((v && !json_is_string(v)) || (q && !json_is_string(q))) {
+			fprintf(stderr,
+			        "stampede: invalid options.%s: expected a string such as "
+			        "\"1/4:1/2\" (a sequence: \"0,1/4,1/2,3/4,1\")\n",
+			        v && !json_is_string(v) ? "executionSegment"
+			                                : "executionSegmentSequence");
+			return -EINVAL;
+		}
+		seg = json_string_value(v);
+		seq = json_string_value(q);
+	}
+	if (exec_segment_init(&a->seg, seg, seq, err, sizeof(err)) < 0) {
+		fprintf(stderr, "stampede: %s\n", err);
+		return -EINVAL;
+	}
+	if (a->seg.whole)
+		return 0;
+	for (int i = 0; i < cfg->nscen; i++) {
+		struct scenario *sc = &cfg->scen[i];
+		int64_t iters = sc->iterations;
+		scenario_segment(sc, &a->seg);
+		if (sc->model == MODEL_OPEN && sc->max_vus == 0)
+			fprintf(stderr,
+			        "stampede: warning: segment %s gets none of scenario '%s''s VUs: "
+			        "its share of the arrivals will all be dropped (give the scenario "
+			        "at least as many maxVUs as there are segments)\n",
+			        a->seg.text, sc->name);
+		else if (sc->model == MODEL_CLOSED && !sc->per_vu && iters &&
+		         scenario_max_vus(sc) == 0 && sc->iterations > 0)
+			fprintf(stderr,
+			        "stampede: warning: segment %s gets none of scenario '%s''s VUs: "
+			        "its %lld iterations will not run (give the scenario at least as "
+			        "many VUs as there are segments)\n",
+			        a->seg.text, sc->name, (long long)sc->iterations);
+	}
+	if (!a->quiet)
+		fprintf(stderr,
+		        "stampede: execution segment %s of %s: this instance runs %.4g%% of the "
+		        "load\n",
+		        a->seg.text, a->seg.sequence, 100 * exec_segment_fraction(&a->seg));
+	return 0;
+}
+
+/* options.executionSegment(Sequence), as the segment was understood (canonical). */
+static void segment_options(const struct run_args *a, json_t *o)
+{
+	if (a->seg.whole)
+		return;
+	json_object_set_new(o, "executionSegment", json_string(a->seg.text));
+	json_object_set_new(o, "executionSegmentSequence", json_string(a->seg.sequence));
+}
+
 static json_t *options_json(const struct run_args *a, const struct engine_cfg *cfg)
 {
 	const struct scenario *sc = &cfg->scen[0];
@@ -1162,12 +1248,13 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	json_object_set_new(o, "method", json_string(cfg->req.method));
 	json_object_set_new(o, "executor", json_string(executor_name(sc->executor)));
 	json_object_set_new(o, "model", json_string(sc->model == MODEL_OPEN ? "open" : "closed"));
-	json_object_set_new(o, "vus", json_integer(sc->vus));
+	json_object_set_new(o, "vus", json_integer(a->seg.whole ? sc->vus : a->whole_vus));
 	if (sc->model == MODEL_OPEN) {
 		/* a preset's rate is the expected level (its stages start from 0) */
 		json_object_set_new(
 		    o, "rate", json_real(a->ta.plan.type != TT_NONE ? a->ta.plan.level : a->rate));
-		json_object_set_new(o, "maxVUs", json_integer(sc->max_vus));
+		json_object_set_new(o, "maxVUs",
+		                    json_integer(a->seg.whole ? sc->max_vus : a->whole_max_vus));
 		json_object_set_new(o, "arrival", json_string(sc->poisson ? "poisson" : "uniform"));
 		json_object_set_new(o, "arrivalWindow",
 		                    json_string(format_duration(cfg->arrival_window_us, d, 32)));
@@ -1197,6 +1284,7 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 	}
 	if (a->trend_stats)
 		json_object_set(o, "summaryTrendStats", a->trend_stats);
+	segment_options(a, o);
 	return o;
 }
 
@@ -1344,6 +1432,10 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	if (quick_scenario(a, &cfg->scen[0]) < 0)
 		return -EINVAL;
 	cfg->body = &quick_body;
+	a->whole_vus = cfg->scen[0].vus;
+	a->whole_max_vus = cfg->scen[0].max_vus;
+	if (apply_segment(a, NULL, cfg) < 0)
+		return -EINVAL;
 	int64_t threads = a->threads ? a->threads : MAX(nproc, 1);
 	cfg->threads = (int)MAX(1, MIN(threads, scenario_max_vus(&cfg->scen[0])));
 	cfg->timeout_us = a->timeout_us ? a->timeout_us : 60 * USEC_PER_SEC;
@@ -1501,6 +1593,10 @@ static int run_script(struct run_args *a, const char *path)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
+	if (apply_segment(a, opts, &cfg) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
 	cfg.body = &script_body;
 	cfg.body_ctx = sc;
 	cfg.body_worker_free = script_worker_free;
@@ -1540,6 +1636,7 @@ static int run_script(struct run_args *a, const char *path)
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
 	json_object_set_new(echo, "io", json_string(loop_backend_name(cfg.io)));
 	profile_options(a, echo); /* not in opts: a script's own options.profile is refused */
+	segment_options(a, echo);
 	struct run_opts ro = {
 		.thr = thr,
 		.nthr = nthr,
@@ -1586,7 +1683,8 @@ int cmd_run(int argc, char **argv)
 	 * bytes by the rest of the turn (tens of µs in an open-model batch), which its
 	 * duration then includes; its CPU saving is 4-10% (docs/cli.md, --io) */
 	struct monitor_args mon = { 0 };
-	struct run_args a = { .mon = &mon,
+	struct run_args a = { .seg = { .whole = true },
+		              .mon = &mon,
 		              .grace_us = 30 * USEC_PER_SEC,
 		              .arrival_window_us = -1,
 		              .io = LOOP_IO_EPOLL };
@@ -1652,6 +1750,7 @@ out:
 	free(a.stages);
 	free(a.profile_svg);
 	type_args_free(&a.ta);
+	exec_segment_free(&a.seg);
 	json_decref(a.trend_stats);
 	free(a.body);
 	request_free(&cfg.req);

@@ -9,6 +9,7 @@
 #include "engine/conn.h"
 #include "engine/resolver.h"
 #include "engine/sched.h"
+#include "engine/segment.h"
 #include "metrics/metrics.h"
 #include "protocol/request.h"
 
@@ -52,6 +53,10 @@ struct scenario {
 	struct tag *tags;     /* scenario tags, added to every sample of the scenario */
 	int ntags;
 	int64_t iter_seq; /* atomic: iterations started (stampede.scenario.iteration) */
+	/* This instance's execution segment (segment.h), or NULL: the whole run. Set with
+	 * scenario_segment(); the closed model's VU counts and the open model's arrivals are
+	 * taken from the whole run's through it while the run goes. */
+	const struct exec_segment *seg;
 };
 
 struct vu;
@@ -108,8 +113,13 @@ struct engine_cfg {
 
 /* The longest a scenario may run: its start, duration and graceful stop. */
 int64_t scenario_end_us(const struct scenario *s);
-/* The most VUs a scenario may use at once. */
+/* The most VUs a scenario may use at once (this instance's share of them). */
 int scenario_max_vus(const struct scenario *s);
+/* Give s the execution segment seg (kept, not copied; NULL or whole: the whole run): the
+ * preallocated and maximum VUs of the open model and a shared-iterations scenario's
+ * iterations become seg's share of them (segment.h); a per-VU-iterations scenario keeps
+ * each VU's count. Lifecycle scenarios (setup, teardown) are not segmented. */
+void scenario_segment(struct scenario *s, const struct exec_segment *seg);
 void scenario_free(struct scenario *s);
 
 enum stop_level { STOP_NONE = 0, STOP_GRACEFUL = 1, STOP_HARD = 2 };

@@ -41,7 +41,19 @@ int scenario_max_vus(const struct scenario *s)
 {
 	if (s->model == MODEL_OPEN)
 		return s->max_vus;
-	return (int)ceil(sched_max(&s->sched) - 1e-9);
+	return (int)exec_segment_scale(s->seg, (int64_t)ceil(sched_max(&s->sched) - 1e-9));
+}
+
+void scenario_segment(struct scenario *s, const struct exec_segment *seg)
+{
+	if (!seg || seg->whole || s->lifecycle)
+		return;
+	s->seg = seg;
+	s->vus = (int)exec_segment_scale(seg, s->vus);
+	if (s->model == MODEL_OPEN)
+		s->max_vus = (int)exec_segment_scale(seg, s->max_vus);
+	else if (!s->per_vu && s->iterations)
+		s->iterations = exec_segment_scale(seg, s->iterations);
 }
 
 void scenario_free(struct scenario *s)

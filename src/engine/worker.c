@@ -733,7 +733,8 @@ static void closed_apply_target(struct scen_rt *s)
 {
 	struct worker *w = s->w;
 	int64_t t = loop_now(w->loop) - s->t0;
-	int total = (int)floor(sched_value_at(&s->cfg->sched, MAX(0, t)) + 1e-9);
+	int total = (int)exec_segment_scale(
+	    s->cfg->seg, (int64_t)floor(sched_value_at(&s->cfg->sched, MAX(0, t)) + 1e-9));
 	int target = MIN(sched_share(total, w->id, w->cfg->threads), s->nvus);
 	s->target = target;
 	for (int i = 0; i < target; i++) {
@@ -818,7 +819,9 @@ static int64_t next_arrival(struct scen_rt *s)
 {
 	const struct scenario *sc = s->cfg;
 	int nw = s->w->cfg->threads;
-	double n = sc->poisson ? s->arrival_x : (double)(s->arrival_k * nw + s->w->id);
+	/* the whole run's arrival number of this worker's next one (segment.h) */
+	double n = sc->poisson ? s->arrival_x
+	                       : (double)exec_segment_index(sc->seg, s->arrival_k * nw + s->w->id);
 	int64_t t = sched_time_of(&sc->sched, n);
 	if (t < 0 || t >= sc->duration_us)
 		return -1;
@@ -829,7 +832,8 @@ static void advance_arrival(struct scen_rt *s)
 {
 	s->arrival_k++;
 	if (s->cfg->poisson)
-		s->arrival_x += rng_exp(&s->rng) * s->w->cfg->threads;
+		s->arrival_x +=
+		    rng_exp(&s->rng) * s->w->cfg->threads / exec_segment_fraction(s->cfg->seg);
 }
 
 /* Start every arrival due before the window (engine_cfg.arrival_window_us) from now ends,
@@ -1014,7 +1018,10 @@ static void scen_begin(struct loop_timer *t, void *ud)
 	const struct scenario *sc = s->cfg;
 
 	s->started = true;
-	if (s->nvus == 0) { /* this worker has no share of the scenario */
+	/* This worker has no share of the scenario's VUs. In the open model its arrivals are
+	 * still due: they go to the backlog and are dropped (counted), so that scheduled =
+	 * started + dropped_iterations holds for every worker and every segment. */
+	if (s->nvus == 0 && sc->model == MODEL_CLOSED) {
 		s->done = true;
 		worker_check_exit(w);
 		return;
@@ -1150,7 +1157,9 @@ static void scen_init(struct worker *w, struct scen_rt *s, const struct scenario
 		s->backlog = xcalloc((size_t)s->bl_cap, sizeof(*s->backlog));
 		s->rng = cfg->seed ^ ((uint64_t)(w->id + 1) * 0x9e3779b97f4a7c15ULL) ^
 		         hash_bytes(sc->name, strlen(sc->name));
-		s->arrival_x = sc->poisson ? rng_exp(&s->rng) * cfg->threads : 0;
+		s->arrival_x =
+		    sc->poisson ? rng_exp(&s->rng) * cfg->threads / exec_segment_fraction(sc->seg)
+		                : 0;
 	}
 	loop_timer_init(&s->start_timer, scen_begin, s);
 	loop_timer_init(&s->control, on_control, s);

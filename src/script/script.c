@@ -732,10 +732,12 @@ static const char *const known_options[] = {
 	"maxResponseBodySize",
 	"handleSummaryTimeout",
 	"httpDebug",
-	"testType",  /* set by stampede.preset (script/lua_preset.c) */
-	"slo",       /* set by stampede.slo (or --slo) */
-	"sloPreset", /* --slo-preset */
-	"monitor",   /* --monitor-pid/-port/-cmd (cli/monitor_args.h) */
+	"executionSegment",         /* a distributed run's share (engine/segment.h) */
+	"executionSegmentSequence", /* read by `run` (cli/cmd_run.c) */
+	"testType",                 /* set by stampede.preset (script/lua_preset.c) */
+	"slo",                      /* set by stampede.slo (or --slo) */
+	"sloPreset",                /* --slo-preset */
+	"monitor",                  /* --monitor-pid/-port/-cmd (cli/monitor_args.h) */
 	NULL,
 };
 
@@ -780,8 +782,6 @@ static const struct {
 	{ "noSetup", "it skips setup()" },
 	{ "noTeardown", "it skips teardown()" },
 	{ "paused", "it starts the test paused" },
-	{ "executionSegment", "it runs a share of the load" },
-	{ "executionSegmentSequence", "it runs a share of the load" },
 };
 
 /* A value that turns an option off: false, 0, "", an empty table, or null. */

@@ -82,7 +82,13 @@ def test_example_passes_its_thresholds(demo, tmp_path, name, scale):
 
 
 def test_api_journey_groups_checks_custom_metrics_and_scenarios(demo, tmp_path):
-    rc, s = run_example(demo, tmp_path, "api_journey", 0.003)
+    # Its latency thresholds (p95<200ms, p99<500ms) are the example's SLOs, not what this
+    # test checks: on a busy 2-core CI machine they may fail (exit 99); then they alone may.
+    rc, s = run_example(demo, tmp_path, "api_journey", 0.003, expect=(0, 99))
+    failed = {k for k, ok in thresholds_ok(s).items() if not ok}
+    assert (rc == 99) == bool(failed), (rc, failed)
+    assert failed <= {("http_req_duration", "p(95)<200"), ("http_req_duration", "p(99)<500")}, \
+        failed
     ops = find_group(s["root_group"], "API Operations")
     listing = find_group(ops, "List Products")
     order = find_group(ops, "Create Order")

@@ -1,0 +1,226 @@
+"""Execution segments (issue #16): N instances, each running one segment of the load
+(`--execution-segment`, `--execution-segment-sequence`, or a script's options), send
+together exactly what one instance alone would: the whole run's VUs, iterations and
+arrivals are dealt out, never approximated. Every run here is against a loopback demo
+server this module starts, bounded in time.
+"""
+
+import json
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from accounting import assert_accounting, scheduled_arrivals, settled
+from conftest import BIN, read_summary
+from demo_fixtures import demo_server_module  # noqa: F401 (fixture)
+
+QUARTERS = "0,1/4,1/2,3/4,1"
+
+
+def segments(sequence):
+    pts = sequence.split(",")
+    return [f"{a}:{b}" for a, b in zip(pts, pts[1:])]
+
+
+def run_parts(tmp_path, args, sequence, name="p", script=None, extra=()):
+    """Run every segment of sequence at the same time (as separate instances do); their
+    result views in segment order."""
+    procs, outs = [], []
+    for i, seg in enumerate(segments(sequence)):
+        out = tmp_path / f"{name}{i}.json"
+        argv = [BIN, "run", *([str(script)] if script else []), *args, "-q", "--no-summary",
+                "-t", "1", "--execution-segment", seg, "--execution-segment-sequence",
+                sequence, "--out", f"result={out}", *extra]
+        procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE))
+        outs.append(out)
+    views = []
+    for p, out in zip(procs, outs):
+        so, se = p.communicate(timeout=60)
+        assert p.returncode == 0, (p.args, p.returncode, se.decode()[-2000:])
+        views.append(read_summary(out))
+    return views
+
+
+def count(view, name):
+    m = view["metrics"].get(name)
+    return int(m["count"]) if m else 0
+
+
+def started_or_dropped(view):
+    return (count(view, "iterations") + count(view, "dropped_iterations") +
+            int(view["state"]["interruptedIterations"]))
+
+
+def test_open_model_parts_partition_the_arrival_schedule(demo_server_module, tmp_path):  # noqa: F811
+    """A ramp of the arrival rate in 3 segments of 1/3: every arrival of the whole
+    schedule is started or dropped by exactly one part, and the server saw every request."""
+    demo = demo_server_module
+    route = "/api/products/{id}"
+    stages = [("1s", 600), ("1500ms", 150)]
+    before = demo.metrics().value("http_requests_total", route=route)
+    parts = run_parts(tmp_path, ["--url", demo.url_for("/api/products/1"), "--rate", "100",
+                                 "-s", "1s:600,1500ms:150"], "0,1/3,2/3,1")
+    served = settled(lambda: demo.metrics().value("http_requests_total", route=route)) - before
+    scheduled = scheduled_arrivals(stages=stages, start_rate=100)
+    assert sum(started_or_dropped(v) for v in parts) == scheduled
+    assert sum(count(v, "http_reqs") for v in parts) == served
+    # equal thirds: each part's share is within one arrival of a third
+    for v in parts:
+        assert abs(started_or_dropped(v) - scheduled / 3) <= 1, [started_or_dropped(p)
+                                                                 for p in parts]
+        assert_accounting(v)
+        # the options say which part this is, and the whole run's shape
+        assert v["options"]["executionSegmentSequence"] == "0,1/3,2/3,1"
+        assert v["options"]["rate"] == 100
+    assert [v["options"]["executionSegment"] for v in parts] == segments("0,1/3,2/3,1")
+
+
+def test_unequal_segments_take_their_share(demo_server_module, tmp_path):  # noqa: F811
+    """Segments of 10%, 25% and 65% of a constant 800/s for 2 s: exact shares."""
+    demo = demo_server_module
+    parts = run_parts(tmp_path, ["--url", demo.url_for("/health"), "--rate", "800",
+                                 "--duration", "2s"], "0,0.1,35%,1")
+    got = [started_or_dropped(v) for v in parts]
+    assert sum(got) == scheduled_arrivals(800, "2s") == 1600
+    assert got == [160, 400, 1040], got
+
+
+def test_closed_model_vus_and_shared_iterations_add_up(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    url = demo.url_for("/health")
+    parts = run_parts(tmp_path, ["--url", url, "--vus", "10", "--duration", "1s"], QUARTERS)
+    assert [int(v["metrics"]["vus_max"]["max"]) for v in parts] == [3, 3, 2, 2]
+    assert all(v["options"]["vus"] == 10 for v in parts)  # the whole run's, in each part
+    parts = run_parts(tmp_path, ["--url", url, "--vus", "4", "-i", "101"], QUARTERS, "i")
+    assert [count(v, "iterations") for v in parts] == [26, 25, 25, 25]
+
+
+SCRIPT = """
+local http = require "stampede.http"
+options = {
+  executionSegment = "{seg}",
+  executionSegmentSequence = "0,1/2,1",
+  scenarios = {
+    rate = { executor = "constant-arrival-rate", rate = 50, timeUnit = "1s",
+             duration = "2s", preAllocatedVUs = 4, maxVUs = 8 },
+    each = { executor = "per-vu-iterations", vus = 5, iterations = 3 },
+    shared = { executor = "shared-iterations", vus = 3, iterations = 41 },
+    ramp = { executor = "ramping-vus", startVUs = 0,
+             stages = { { duration = "500ms", target = 7 }, { duration = "500ms", target = 7 } } },
+  },
+}
+function default() http.get(stampede.env.BASE_URL .. "/health") end
+"""
+
+
+def scenario_counts(path):
+    doc = json.loads(Path(path).read_text())
+    return {s["tags"]["scenario"]: int(s["values"]["count"])
+            for s in doc["metrics"]["iterations"]["series"]}
+
+
+def test_script_options_segment_every_executor(demo_server_module, tmp_path):  # noqa: F811
+    """A script's own options.executionSegment (each half run by one instance) splits
+    every executor: arrivals, per-VU iterations (each VU keeps its count), shared
+    iterations, and a VU ramp."""
+    demo = demo_server_module
+    views = []
+    for i, seg in enumerate(["0:1/2", "1/2:1"]):
+        script = tmp_path / f"half{i}.lua"
+        script.write_text(SCRIPT.replace("{seg}", seg))
+        out = tmp_path / f"half{i}.json"
+        p = subprocess.run([BIN, "run", str(script), "-q", "--no-summary", "-t", "1",
+                            "-e", f"BASE_URL={demo.url}", "--out", f"result={out}"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr.decode()[-2000:]
+        views.append(read_summary(out))
+    a, b = (scenario_counts(tmp_path / f"half{i}.json") for i in range(2))
+    assert a["rate"] + b["rate"] == 100
+    assert a["each"] + b["each"] == 15 and {a["each"], b["each"]} == {9, 6}
+    assert a["shared"] + b["shared"] == 41 and {a["shared"], b["shared"]} == {21, 20}
+    assert a["ramp"] > 0 and b["ramp"] > 0
+    assert views[0]["options"]["executionSegment"] == "0:1/2"
+
+
+def test_the_flags_win_over_the_scripts_options(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    script = tmp_path / "s.lua"
+    script.write_text(SCRIPT.replace("{seg}", "0:1/2"))
+    out = tmp_path / "s.json"
+    p = subprocess.run([BIN, "run", str(script), "-q", "--no-summary", "-t", "1",
+                        "-e", f"BASE_URL={demo.url}", "--execution-segment", "1/4:1/2",
+                        "--execution-segment-sequence", QUARTERS, "--out", f"result={out}"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    v = read_summary(out)
+    assert v["options"]["executionSegment"] == "1/4:1/2"
+    assert scenario_counts(out)["shared"] == 10  # 41 in quarters: 11, 10, 10, 10
+
+
+def test_poisson_arrivals_keep_their_share(demo_server_module, tmp_path):  # noqa: F811
+    """Poisson arrivals are random: each part runs a Poisson process at its share of the
+    rate, and together they make one at the whole rate (about 2,000 here)."""
+    demo = demo_server_module
+    parts = run_parts(tmp_path, ["--url", demo.url_for("/health"), "--rate", "1000",
+                                 "--duration", "2s", "--arrival", "poisson"], "0,1/2,1")
+    total = sum(started_or_dropped(v) for v in parts)
+    assert 1700 <= total <= 2300, total  # sd ~45: beyond 6 sd
+    assert all(700 <= started_or_dropped(v) <= 1300 for v in parts)
+
+
+BAD = [
+    (["--execution-segment", "1/4:1/4"], "below its end"),
+    (["--execution-segment", "3/4:1/2"], "below its end"),
+    (["--execution-segment", "a/b"], "not a fraction"),
+    (["--execution-segment", "5/4"], "more than 1"),
+    (["--execution-segment-sequence", QUARTERS], "needs --execution-segment"),
+    (["--execution-segment", "1/3:2/3", "--execution-segment-sequence", QUARTERS],
+     "not one of the sequence's segments"),
+    (["--execution-segment", "0:1/2", "--execution-segment-sequence", "0,1/2,1/4,1"],
+     "must increase"),
+    (["--execution-segment", "1/999983:2/999979"], "stripe"),
+]
+
+
+@pytest.mark.parametrize("flags,message", BAD, ids=[" ".join(f) for f, _ in BAD])
+def test_bad_segments_are_refused_before_anything_is_sent(flags, message, tmp_path):
+    # the port is closed: nothing may be sent, the flags are refused first
+    p = subprocess.run([BIN, "run", "--url", "http://127.0.0.1:9/", "--vus", "1",
+                        "--duration", "1s", *flags], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30)
+    err = p.stderr.decode()
+    assert p.returncode == 104, (p.returncode, err)
+    assert message in err, err
+    assert "Traceback" not in err and "Sanitizer" not in err
+
+
+def test_a_scripts_bad_segment_option_names_it(tmp_path):
+    script = tmp_path / "bad.lua"
+    script.write_text('options = { executionSegment = 3 }\nfunction default() end\n')
+    p = subprocess.run([BIN, "run", str(script)], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30)
+    assert p.returncode == 104, p.stderr.decode()
+    assert "options.executionSegment" in p.stderr.decode()
+
+
+def test_a_segment_without_vus_says_so(demo_server_module, tmp_path):  # noqa: F811
+    """One VU in four segments: three parts have none; their arrivals are counted as
+    dropped (the union still accounts for every arrival) and a warning says why."""
+    demo = demo_server_module
+    outs, errs = [], []
+    for i, seg in enumerate(segments(QUARTERS)):
+        out = tmp_path / f"v{i}.json"
+        p = subprocess.run([BIN, "run", "--url", demo.url_for("/health"), "--rate", "20",
+                            "--duration", "1s", "--max-vus", "1", "--vus", "1", "-q",
+                            "--no-summary", "--execution-segment", seg,
+                            "--execution-segment-sequence", QUARTERS, "--out",
+                            f"result={out}"], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stderr.decode()
+        outs.append(read_summary(out))
+        errs.append(p.stderr.decode())
+    assert sum(started_or_dropped(v) for v in outs) == 20
+    assert sum("gets none of scenario" in e for e in errs) == 3, errs
