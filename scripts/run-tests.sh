@@ -73,13 +73,13 @@ fi
 echo "== end-to-end tests (pytest), parallel part: -m 'not serial' $jobs =="
 # shellcheck disable=SC2086
 {
-	$PYTEST $jobs -m "not serial" 2>&1
+	$PYTEST $jobs -m "not serial" --durations=12 2>&1
 	echo $? >"$BUILD/e2e-parallel.rc"
 } | tee "$BUILD/e2e-parallel.log"
 [ "$(cat "$BUILD/e2e-parallel.rc")" = 0 ] || rc=1
 echo "== end-to-end tests (pytest), serial part: -m serial =="
 {
-	$PYTEST -m serial 2>&1
+	$PYTEST -m serial --durations=12 2>&1
 	echo $? >"$BUILD/e2e-serial.rc"
 } | tee "$BUILD/e2e-serial.log"
 [ "$(cat "$BUILD/e2e-serial.rc")" = 0 ] || rc=1

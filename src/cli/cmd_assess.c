@@ -495,6 +495,14 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 			}
 			continue;
 		}
+		if (cli_flag_is(s, "--execution-segment") ||
+		    cli_flag_is(s, "--execution-segment-sequence")) {
+			fprintf(stderr,
+			        "stampede: assess: an assessment runs from one generator: its "
+			        "phases are judged on their own numbers, which a segment's share "
+			        "would not be; distribute a `run` instead (docs/distributed.md)\n");
+			return EXIT_INVALID_CONFIG;
+		}
 		for (size_t k = 0; k < ARRAY_SIZE(owned_long); k++)
 			if (cli_flag_is(s, owned_long[k])) {
 				fprintf(

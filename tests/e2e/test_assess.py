@@ -70,6 +70,8 @@ def test_plan_only_prints_the_phases_and_sends_nothing(tmp_path):
      "-d is set by each phase"),
     (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
       "--out", "json=x.json"], "--out is set by each phase"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5",
+      "--execution-segment=0:1/2"], "distribute a `run` instead"),
     (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "extra"],
      "unexpected argument 'extra'"),
     (["--url", "http://127.0.0.1:9/", "--script", "s.lua", "--slo", SLO,
