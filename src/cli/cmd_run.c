@@ -1206,7 +1206,6 @@ static int apply_segment(struct run_args *a, json_t *opts, struct engine_cfg *cf
 		return 0;
 	for (int i = 0; i < cfg->nscen; i++) {
 		struct scenario *sc = &cfg->scen[i];
-		int64_t iters = sc->iterations;
 		scenario_segment(sc, &a->seg);
 		if (sc->model == MODEL_OPEN && sc->max_vus == 0)
 			fprintf(stderr,
@@ -1214,13 +1213,6 @@ static int apply_segment(struct run_args *a, json_t *opts, struct engine_cfg *cf
 			        "its share of the arrivals will all be dropped (give the scenario "
 			        "at least as many maxVUs as there are segments)\n",
 			        a->seg.text, sc->name);
-		else if (sc->model == MODEL_CLOSED && !sc->per_vu && iters &&
-		         scenario_max_vus(sc) == 0 && sc->iterations > 0)
-			fprintf(stderr,
-			        "stampede: warning: segment %s gets none of scenario '%s''s VUs: "
-			        "its %lld iterations will not run (give the scenario at least as "
-			        "many VUs as there are segments)\n",
-			        a->seg.text, sc->name, (long long)sc->iterations);
 	}
 	if (!a->quiet)
 		fprintf(stderr,

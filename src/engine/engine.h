@@ -116,9 +116,10 @@ int64_t scenario_end_us(const struct scenario *s);
 /* The most VUs a scenario may use at once (this instance's share of them). */
 int scenario_max_vus(const struct scenario *s);
 /* Give s the execution segment seg (kept, not copied; NULL or whole: the whole run): the
- * preallocated and maximum VUs of the open model and a shared-iterations scenario's
- * iterations become seg's share of them (segment.h); a per-VU-iterations scenario keeps
- * each VU's count. Lifecycle scenarios (setup, teardown) are not segmented. */
+ * preallocated and maximum VUs of the open model become seg's share of them (segment.h);
+ * a shared-iterations scenario's iteration k belongs to VU k mod VUs, so seg runs those of
+ * its VUs (none without a VU: nothing is lost); a per-VU-iterations scenario keeps each
+ * VU's count. Lifecycle scenarios (setup, teardown) are not segmented. */
 void scenario_segment(struct scenario *s, const struct exec_segment *seg);
 void scenario_free(struct scenario *s);
 

@@ -49,11 +49,18 @@ void scenario_segment(struct scenario *s, const struct exec_segment *seg)
 	if (!seg || seg->whole || s->lifecycle)
 		return;
 	s->seg = seg;
-	s->vus = (int)exec_segment_scale(seg, s->vus);
-	if (s->model == MODEL_OPEN)
+	if (s->model == MODEL_OPEN) {
+		s->vus = (int)exec_segment_scale(seg, s->vus);
 		s->max_vus = (int)exec_segment_scale(seg, s->max_vus);
-	else if (!s->per_vu && s->iterations)
-		s->iterations = exec_segment_scale(seg, s->iterations);
+		return;
+	}
+	/* shared-iterations: the whole run's iteration k goes to VU k mod V, so a segment
+	 * runs the iterations of its own VUs, and one without a VU has none to lose */
+	int64_t v = (int64_t)ceil(sched_max(&s->sched) - 1e-9);
+	if (!s->per_vu && s->iterations && v > 0)
+		s->iterations = s->iterations / v * exec_segment_scale(seg, v) +
+		                exec_segment_scale(seg, s->iterations % v);
+	s->vus = (int)exec_segment_scale(seg, s->vus);
 }
 
 void scenario_free(struct scenario *s)

@@ -96,6 +96,9 @@ def test_closed_model_vus_and_shared_iterations_add_up(demo_server_module, tmp_p
     assert all(v["options"]["vus"] == 10 for v in parts)  # the whole run's, in each part
     parts = run_parts(tmp_path, ["--url", url, "--vus", "4", "-i", "101"], QUARTERS, "i")
     assert [count(v, "iterations") for v in parts] == [26, 25, 25, 25]
+    # fewer VUs than segments: the iterations follow the VUs, none is lost
+    parts = run_parts(tmp_path, ["--url", url, "--vus", "3", "-i", "31"], QUARTERS, "j")
+    assert [count(v, "iterations") for v in parts] == [11, 10, 10, 0]
 
 
 SCRIPT = """
@@ -140,7 +143,8 @@ def test_script_options_segment_every_executor(demo_server_module, tmp_path):  #
     a, b = (scenario_counts(tmp_path / f"half{i}.json") for i in range(2))
     assert a["rate"] + b["rate"] == 100
     assert a["each"] + b["each"] == 15 and {a["each"], b["each"]} == {9, 6}
-    assert a["shared"] + b["shared"] == 41 and {a["shared"], b["shared"]} == {21, 20}
+    # iteration k is VU k mod 3's: the half with VUs 0 and 2 runs 27, the other 14
+    assert a["shared"] + b["shared"] == 41 and {a["shared"], b["shared"]} == {27, 14}
     assert a["ramp"] > 0 and b["ramp"] > 0
     assert views[0]["options"]["executionSegment"] == "0:1/2"
 
@@ -157,7 +161,7 @@ def test_the_flags_win_over_the_scripts_options(demo_server_module, tmp_path):  
     assert p.returncode == 0, p.stderr.decode()[-2000:]
     v = read_summary(out)
     assert v["options"]["executionSegment"] == "1/4:1/2"
-    assert scenario_counts(out)["shared"] == 10  # 41 in quarters: 11, 10, 10, 10
+    assert scenario_counts(out)["shared"] == 14  # VU 1 of 3: 41 = 14 + 14 + 13 + 0
 
 
 def test_poisson_arrivals_keep_their_share(demo_server_module, tmp_path):  # noqa: F811
