@@ -49,4 +49,14 @@ void cmd_assess_usage(void);
 int cmd_capacity(int argc, char **argv);
 void cmd_capacity_usage(void);
 
+/* `stampede merge PART.json... -o TOTAL.json`: one result from the result files of a
+ * distributed run's parts (docs/distributed.md). */
+int cmd_merge(int argc, char **argv);
+void cmd_merge_usage(void);
+
+/* `stampede k8s render --parallelism N --script S.lua`: the Kubernetes manifests of a
+ * distributed run (deploy/k8s/, docs/distributed.md). */
+int cmd_k8s(int argc, char **argv);
+void cmd_k8s_usage(void);
+
 #endif

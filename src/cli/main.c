@@ -27,6 +27,12 @@ static void usage(FILE *f)
 	    "                                   spike, soak; one report (docs/assess.md)\n"
 	    "  stampede capacity sweep|fit|plan|k8s\n"
 	    "                                   scalability (USL), growth plans, autoscalers\n"
+	    "  stampede merge PART.json... -o TOTAL.json\n"
+	    "                                   one result from the parts of a distributed\n"
+	    "                                   run (--execution-segment), exactly\n"
+	    "  stampede k8s render --parallelism N --script S.lua\n"
+	    "                                   Kubernetes manifests for a distributed run\n"
+	    "                                   (docs/distributed.md)\n"
 	    "  stampede history add|list|show|trend|baseline|gate --db FILE\n"
 	    "                                   the run history in SQLite (docs/history.md)\n"
 	    "  stampede profile --pid PID       profile a process with perf: a flame graph\n"
@@ -59,6 +65,8 @@ static const struct command {
 	{ "history", cmd_history, cmd_history_usage },
 	{ "profile", cmd_profile, cmd_profile_usage },
 	{ "flamegraph", cmd_flamegraph, cmd_flamegraph_usage },
+	{ "merge", cmd_merge, cmd_merge_usage },
+	{ "k8s", cmd_k8s, cmd_k8s_usage },
 };
 
 static const struct command *find_command(const char *name)

@@ -591,11 +591,7 @@ static unsigned utf8_code(const unsigned char *p, int n)
 	return c;
 }
 
-/* Whether YAML readers need code point c escaped (or kept out of a comment): controls
- * other than tab and line feed, DEL, C1 controls (NEL is a line break), U+2028/U+2029
- * (line breaks), the BOM (dropped by YAML 1.1 readers) and the non-characters (U+FFFE and
- * U+FFFF are outside YAML's printable set, which PyYAML and go-yaml enforce). */
-static bool yaml_special(unsigned c)
+bool k8s_yaml_special(unsigned c)
 {
 	return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == 0xfeff ||
 	       (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
@@ -617,7 +613,7 @@ void k8s_yaml_quote(struct buf *b, const char *s)
 			buf_printf(b, "\\%c", c);
 		else if (c == '\t')
 			buf_addstr(b, "\\t");
-		else if (!yaml_special(c))
+		else if (!k8s_yaml_special(c))
 			buf_add(b, p, (size_t)n);
 		else if (c == '\n')
 			buf_addstr(b, "\\n");
@@ -636,14 +632,14 @@ void k8s_yaml_quote(struct buf *b, const char *s)
 	buf_addstr(b, "\"");
 }
 
-/* Append s to a comment: what yaml_special says (a tab too), and bytes that are not
+/* Append s to a comment: what k8s_yaml_special says (a tab too), and bytes that are not
  * UTF-8, as '?', so that a file name cannot end the comment or spoil the stream. */
 static void comment_text(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	while (*p) {
 		int n = utf8_seq_len(p);
-		if (n == 0 || yaml_special(utf8_code(p, n))) {
+		if (n == 0 || k8s_yaml_special(utf8_code(p, n))) {
 			buf_addstr(b, "?");
 			p += n ? n : 1;
 			continue;

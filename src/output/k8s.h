@@ -146,6 +146,12 @@ int k8s_tz_check(const char *dir, const char *tz, char *err, size_t errlen);
  * or -EINVAL with one line naming the field and the reason in err. */
 int k8s_check(const struct k8s_autoscale *a, char *err, size_t errlen);
 
+/* Whether YAML readers need code point c escaped (or kept out of a comment): controls
+ * other than tab and line feed, DEL, C1 controls (NEL is a line break), U+2028/U+2029
+ * (line breaks), the BOM (dropped by YAML 1.1 readers) and the non-characters (U+FFFE and
+ * U+FFFF are outside YAML's printable set, which PyYAML and go-yaml enforce). */
+bool k8s_yaml_special(unsigned c);
+
 /* Append s as a YAML double-quoted scalar (read the same by YAML 1.1 and 1.2 parsers, and
  * always a string: "null", "on", "123" stay strings): '"' and '\\' escaped; control
  * characters, DEL, NEL, U+2028/U+2029, a BOM and the Unicode non-characters (U+FDD0..

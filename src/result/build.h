@@ -1,12 +1,19 @@
 /* build.h: the coordinator's side of the result: the result of a run and its per-second
- * snapshots, built from the metrics layer (registry + aggregate). Only engine/ and cli/
- * use this header; outputs see result.h alone. */
+ * snapshots, built from the metrics layer (registry + aggregate). Only engine/, cli/ and
+ * result/merge.c (which evaluates thresholds again) use this header; outputs see result.h
+ * alone. */
 #ifndef STAMPEDE_RESULT_BUILD_H
 #define STAMPEDE_RESULT_BUILD_H
 
 #include "metrics/metrics.h"
 #include "metrics/threshold.h"
 #include "result/result.h"
+
+/* A result holds what a run keeps (result_merge() keeps the same caps). */
+_Static_assert(RESULT_SERIES_POINTS_MAX == SERIES_POINTS_MAX &&
+                   RESULT_METRIC_POINTS_MAX == METRIC_POINTS_MAX &&
+                   RESULT_WINDOWS_MAX == WINDOWS_MAX,
+               "result.h's caps differ from metrics.h's");
 
 /* What the coordinator knows besides the metrics. Everything is borrowed (copied). */
 struct result_run_info {

@@ -405,6 +405,8 @@ json_t *result_to_json(const struct result *r)
 	                    r->setup_data ? json_incref(r->setup_data) : json_null());
 	json_object_set_new(doc, "analyses",
 	                    r->analyses ? json_incref(r->analyses) : json_object());
+	if (r->merge) /* only a merged result (stampede merge) has it */
+		json_object_set_new(doc, "merge", json_incref(r->merge));
 	return doc;
 }
 
@@ -850,6 +852,35 @@ static size_t count_nodes(json_t *g, size_t *checks, int depth)
 	return n;
 }
 
+/* "merge" (a merged result only): {parts: [{file, executionSegment, startUnixUs,
+ * durationMs, httpReqs}], alignment, coverage}, kept as it is. */
+static bool load_merge(struct loader *l, json_t *m)
+{
+	json_t *parts = json_object_get(m, "parts"), *p;
+	const char *cov = json_string_value(json_object_get(m, "coverage"));
+	size_t i;
+	if (!json_is_object(m) || !json_is_array(parts) || !json_array_size(parts) ||
+	    !json_is_string(json_object_get(m, "alignment")) || !cov ||
+	    (strcmp(cov, "full") && strcmp(cov, "partial") && strcmp(cov, "unknown")))
+		return fail(l, "merge: expected {parts (at least one), alignment, coverage (full, "
+		               "partial or unknown)}");
+	json_array_foreach(parts, i, p)
+	{
+		json_t *seg = json_object_get(p, "executionSegment");
+		if (!json_is_string(json_object_get(p, "file")) ||
+		    !(json_is_string(seg) || json_is_null(seg)) ||
+		    !json_is_integer(json_object_get(p, "startUnixUs")) ||
+		    !json_is_number(json_object_get(p, "durationMs")) ||
+		    !json_is_integer(json_object_get(p, "httpReqs")))
+			return fail(l,
+			            "merge.parts[%zu]: expected {file, executionSegment (or null), "
+			            "startUnixUs, durationMs, httpReqs}",
+			            i);
+	}
+	l->r->merge = json_deep_copy(m);
+	return true;
+}
+
 struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 {
 	struct loader l = { .r = result_new(), .err = err, .errlen = errlen };
@@ -937,6 +968,8 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 		json_decref(r->analyses);
 		r->analyses = json_deep_copy(v);
 	}
+	if ((v = json_object_get(doc, "merge")) && !load_merge(&l, v))
+		goto bad;
 	return r;
 bad:
 	result_free(r);

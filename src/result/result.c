@@ -55,6 +55,7 @@ void result_free(struct result *r)
 	json_decref(r->trend_stats);
 	json_decref(r->setup_data);
 	json_decref(r->analyses);
+	json_decref(r->merge);
 	for (struct result_arena *a = r->arena, *n; a; a = n) {
 		n = a->next;
 		free(a);

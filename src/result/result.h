@@ -67,6 +67,12 @@ struct result_timeseries {
 	struct result_point *points;
 };
 
+/* The most points a time series holds, as a run keeps them (metrics/metrics.h's
+ * SERIES_POINTS_MAX and METRIC_POINTS_MAX, checked in result/build.h): the step doubles
+ * while a series has this many. */
+#define RESULT_SERIES_POINTS_MAX 64
+#define RESULT_METRIC_POINTS_MAX 1024
+
 /* A metric's exact histograms per window of `step` seconds (every series combined): window
  * i covers seconds [t[i], t[i] + step) of the run, t[i] a multiple of step. At most
  * RESULT_WINDOWS_MAX; kept for http_req_duration only (n = 0 for the others), so that a
@@ -175,8 +181,11 @@ struct result {
 	int nscript_errors;
 	struct result_script_error *script_errors;
 	struct result_generator gen;
-	json_t *setup_data;         /* what setup() returned, or NULL */
-	json_t *analyses;           /* room for analyses (test-type verdicts, ...): an object */
+	json_t *setup_data; /* what setup() returned, or NULL */
+	json_t *analyses;   /* room for analyses (test-type verdicts, ...): an object */
+	/* how `stampede merge` made it (result_merge: the parts, the alignment, the coverage),
+	 * written as the top-level "merge" object; NULL for a plain run */
+	json_t *merge;
 	struct result_arena *arena; /* private: owns the strings and arrays */
 };
 
@@ -243,6 +252,68 @@ struct result *result_load(const char *path, char *err, size_t errlen);
 int result_write(const char *path, const struct result *r, char *err, size_t errlen);
 
 void result_free(struct result *r);
+
+/* --- merging the parts of a distributed run (result/merge.c) ---------------------- */
+
+/*
+ * One result from the results of n >= 1 parts (a run split with --execution-segment, or
+ * independent runs of one test), as if one process had run them all; names[i] is parts[i]'s
+ * file name, for messages and the record. The parts are not changed. docs/result-format.md
+ * ("Merged results") and docs/distributed.md say the same for users.
+ *
+ *  - Clock: the merged run starts at the earliest part's start and ends at the latest
+ *    part's end (start + duration). Each part's points are moved by its start's offset from
+ *    the merged start, rounded to the nearest multiple of their step (the nearest second for
+ *    1-second points); its windows likewise, to the nearest multiple of the window step.
+ *    Parts more than 31 days apart are an error.
+ *  - Metrics by name (the union, in first-seen order); a metric whose type or unit differs
+ *    between two parts is an error naming both files. Series by metric, full tag set and
+ *    overflow flag. Totals: counters sum, rates add passes and samples, trends merge
+ *    their histograms exactly (so every percentile of the totals is what one histogram of
+ *    all the values gives). Gauges `vus` and `vus_max` add up across parts (each instance
+ *    runs its own VUs): value = the sum of the last values, min = the sum of the minima,
+ *    max = the sum of the maxima (an upper bound: the instances' peaks need not coincide);
+ *    every other gauge takes the last value of the part whose run ended last (of those
+ *    with the series; the later one given on a tie), the smallest minimum and the largest
+ *    maximum. A gauge's seq orders the parts by their end.
+ *  - Time series (each metric's and each series'): every part brought to the coarsest
+ *    step among them (neighbouring points merged as a run merges them), aligned as above;
+ *    the points of one second (or step) combine: counts add; a rate's rate and a
+ *    non-additive gauge's value are count-weighted means, vus/vus_max add up (value, min
+ *    and max); gauges' min and max are the extremes; a trend's max is the largest, its
+ *    p50/p90/p95/p99 the count-weighted mean of the parts' (an approximation; the totals,
+ *    the series' histograms and the windows are exact). At most what a run keeps
+ *    (RESULT_METRIC_POINTS_MAX, RESULT_SERIES_POINTS_MAX): the step doubles while a series
+ *    has that many points.
+ *  - Windows (http_req_duration's exact per-window histograms): the coarsest step,
+ *    aligned, histograms merged exactly; the step doubles while RESULT_WINDOWS_MAX are
+ *    there (as in a run).
+ *  - Thresholds: the union by (selector, expression), in first-seen order, evaluated
+ *    again on the merged data (result_eval_thresholds), except one that aborted a part
+ *    (abortedRun): it stays failed with the value of the first part (in the order given)
+ *    that it aborted.
+ *  - Checks summed by (group, name); groups the union in first-seen order; errors summed
+ *    by kind (largest first); script errors summed by message, at most 100 distinct ones
+ *    (the rest counted in the run's "(errors with other messages ...)" entry).
+ *  - State: interrupted, aborted, teardownFailed/Timeout if any part's; abortReason the
+ *    first part's that has one; interruptedIterations summed. Generator: threads and
+ *    workers_stuck summed, cpu_percent the thread-weighted mean, saturated and
+ *    host-saturated seconds, max_rss_kb and the backlog the largest, open_model when every
+ *    part's was.
+ *  - options and summaryTrendStats: the first part's, without options.executionSegment;
+ *    setup_data the first that is not null; analyses empty (`stampede merge` computes them).
+ *  - Segments: when every part has options.executionSegment ("1/4:1/2", exact fractions),
+ *    two that overlap (or one given twice) are an error; segments that leave a gap give
+ *    coverage "partial" and a warning on stderr naming what is missing; a full tiling of
+ *    0:1 gives "full". When no part has one, coverage is "unknown" (independent runs). A
+ *    mix is an error.
+ *  - r->merge records it: {parts: [{file, executionSegment, startUnixUs, durationMs,
+ *    httpReqs}], alignment (a sentence), coverage}.
+ *
+ * Returns a new result (result_free), or NULL with a one-line reason in err.
+ */
+struct result *result_merge(struct result *const *parts, const char *const *names, int n, char *err,
+                            size_t errlen);
 
 /* --- per-second snapshots (outputs' interval calls) ------------------------------- */
 

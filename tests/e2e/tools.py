@@ -4,6 +4,7 @@ library function against a reference (scipy, a Python transcription of a paper),
 pinned npm packages of the tests that hand stampede's output to a real consumer or
 validator (k6-html-reporter, action-validator, kubernetes-models)."""
 
+import fcntl
 import json
 import os
 import re
@@ -92,6 +93,14 @@ def npm_install(dest, what, *, fixture=None, packages=None):
                         "and npm)", pytrace=False)
     assert (fixture is None) != (packages is None), "npm_install: fixture or packages"
     dest = Path(dest)
+    # one install at a time into dest: modules that share it may run in parallel (xdist)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / f".{dest.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _npm_install_locked(dest, what, fixture, packages)
+
+
+def _npm_install_locked(dest, what, fixture, packages):
     if fixture is not None:
         lock = json.loads((Path(fixture) / "package-lock.json").read_text())
         wanted = {path: p["version"] for path, p in lock["packages"].items()

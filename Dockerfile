@@ -1,0 +1,41 @@
+# Dockerfile: the stampede image (docs/distributed.md, "Container image"): the binary
+# built on Debian 12, run on debian:bookworm-slim with only the shared libraries it links
+# (as a non-root user). `stampede k8s render` uses it for every pod (--image).
+#   docker build -t REGISTRY/stampede:TAG . && docker push REGISTRY/stampede:TAG
+# tests/e2e/test_k8s.py checks that the runtime packages below provide every library
+# `ldd stampede` lists: a new library in the Makefile needs its package here too.
+
+FROM debian:bookworm AS build
+# the -dev packages of the Makefile's PKGS and LDLIBS (as scripts/install-deps.sh)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        make gcc libc6-dev pkg-config \
+        liblua5.4-dev libjansson-dev libssl-dev zlib1g-dev liburiparser-dev \
+        libc-ares-dev libbrotli-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev \
+        libgsl-dev liburing-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Makefile ./
+COPY src ./src
+RUN make -j"$(nproc)" BUILD=build OPT=-O2 \
+    && strip build/stampede
+
+FROM debian:bookworm-slim
+# one runtime package per library the binary links (readelf -d: NEEDED), their own
+# dependencies come along; ca-certificates for https:// targets
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        ca-certificates \
+        liblua5.4-0 libjansson4 libssl3 zlib1g liburiparser1 libc-ares2 libbrotli1 \
+        libzstd1 libcurl4 libsqlite3-0 libgsl27 liburing2 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 10001 stampede \
+    && useradd --uid 10001 --gid 10001 --create-home --shell /usr/sbin/nologin stampede
+COPY --from=build /src/build/stampede /usr/local/bin/stampede
+COPY LICENSE /usr/share/doc/stampede/LICENSE
+COPY examples /usr/share/stampede/examples
+# the uid the manifests of `stampede k8s render` run as (runAsUser 10001)
+USER 10001:10001
+WORKDIR /home/stampede
+ENTRYPOINT ["stampede"]
+CMD ["--help"]
