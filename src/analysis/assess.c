@@ -637,7 +637,7 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 		return;
 	double R = c->in->expected_rps;
 	const char *v = str(bn, "verdict");
-	char cpu[200] = "", who[300] = "";
+	char cpu[200] = "", who[640] = "";
 	if (v && bottleneck_words(v)) {
 		cpu_note(bn, cpu, sizeof(cpu));
 		const char *lv = levers(v);

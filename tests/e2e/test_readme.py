@@ -317,6 +317,10 @@ def test_tour_command(tour, step):
     if export is not None:
         check_run(step, read_summary(export))
     for path in output_files(step):
+        if path.endswith("/"):  # a directory of files (k8s render -o DIR/)
+            assert (cwd / path).is_dir() and any((cwd / path).iterdir()), \
+                f"{step!r}: nothing was written in {path}"
+            continue
         assert (cwd / path).is_file() and (cwd / path).stat().st_size > 0, \
             f"{step!r}: {path} was not written"
 
