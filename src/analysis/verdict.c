@@ -12,9 +12,9 @@
 #include "util/common.h"
 #include "util/slo.h"
 
-#define PHASES_MAX 64
-#define PLAN_MAX_S (31.0 * 86400) /* the longest schedule a result may describe */
-#define SLICES_MAX 12             /* rows of a breakpoint test's steps table */
+#define PHASES_MAX     64
+#define PLAN_MAX_S     (31.0 * 86400) /* the longest schedule a result may describe */
+#define SLICES_MAX     12             /* rows of a breakpoint test's steps table */
 #define DRIFT_MATERIAL 0.10 /* a soak's trend fails it when it moves the value by this share */
 
 struct phase {
@@ -44,6 +44,39 @@ struct range {
 	double cpu;           /* target_cpu_percent's mean (% of one core); NaN: not monitored */
 	double rss;           /* target_rss_bytes' largest sample; NaN: not monitored */
 };
+
+/* A fraction as a run writes it ("0", "1", "3/4"), or NAN. */
+static double frac_value(const char *s, size_t n)
+{
+	char buf[64], *slash, *end;
+	if (n == 0 || n >= sizeof(buf))
+		return NAN;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	slash = strchr(buf, '/');
+	double num = strtod(buf, &end), den = 1;
+	if (end == buf || (slash ? end != slash : *end))
+		return NAN;
+	if (slash) {
+		den = strtod(slash + 1, &end);
+		if (end == slash + 1 || *end || !(den > 0))
+			return NAN;
+	}
+	return num / den;
+}
+
+/* The share of the load a part of a distributed run ran (options.executionSegment,
+ * "FROM:TO" as `run` writes it), or 1: its schedule offered that share of the plan's. */
+static double segment_share(const struct result *r)
+{
+	const char *seg = json_string_value(json_object_get(r->options, "executionSegment"));
+	const char *colon = seg ? strchr(seg, ':') : NULL;
+	if (!colon)
+		return 1;
+	double from = frac_value(seg, (size_t)(colon - seg));
+	double to = frac_value(colon + 1, strlen(colon + 1));
+	return isfinite(from) && isfinite(to) && from >= 0 && to > from && to <= 1 ? to - from : 1;
+}
 
 static bool load_plan(const struct result *r, struct plan *p)
 {
@@ -83,6 +116,13 @@ static bool load_plan(const struct result *r, struct plan *p)
 		    ph->to < 0)
 			return false;
 		at = ph->b;
+	}
+	double share = segment_share(r); /* a part offered its share of every level */
+	p->level *= share;
+	p->start *= share;
+	for (int k = 0; k < p->n; k++) {
+		p->ph[k].from *= share;
+		p->ph[k].to *= share;
 	}
 	json_t *slo = json_object_get(r->options, "slo");
 	json_array_foreach(slo, i, e)

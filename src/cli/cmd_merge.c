@@ -15,7 +15,8 @@
 #include "util/common.h"
 #include "util/outfile.h"
 
-#define MERGE_USAGE "usage: stampede merge PART.json... -o TOTAL.json [--quiet] [--no-color]\n"
+#define MERGE_USAGE                                                                                \
+	"usage: stampede merge PART.json... -o TOTAL.json [--quiet] [--no-color] [--force]\n"
 
 void cmd_merge_usage(void)
 {
@@ -35,28 +36,34 @@ void cmd_merge_usage(void)
 	       "                      not be one of the parts.\n"
 	       "  -q, --quiet         no summary on stdout\n"
 	       "      --no-color      no colours (also with NO_COLOR set)\n"
+	       "      --force         merge parts whose options say they ran different tests\n"
+	       "                      (another URL, script, executor, rate, VUs, duration...)\n"
 	       "  -h, --help          this help\n\n"
 	       "exit codes: 0 merged, every threshold passed; 99 a threshold failed on the\n"
-	       "            merged data (or aborted a part); 104 invalid flags, a missing or\n"
-	       "            invalid part, parts that cannot be merged (overlapping segments,\n"
-	       "            a metric of another type, segmented and unsegmented parts), or -o\n"
-	       "            naming a part; 110 the merged file could not be written\n\n"
+	       "            merged data; 105 a part was interrupted (stopped by a signal) and\n"
+	       "            108 a part was aborted: the merged result holds only what they\n"
+	       "            ran; 104 invalid flags, a missing or invalid part, parts that\n"
+	       "            cannot be merged (overlapping segments, different segment\n"
+	       "            sequences, a metric of another type, segmented and unsegmented\n"
+	       "            parts, different tests without --force), or -o naming a part;\n"
+	       "            110 the merged file could not be written\n\n"
 	       "See docs/distributed.md for running a test on several machines.\n");
 }
 
-enum { OPT_NO_COLOR = 256 };
+enum { OPT_NO_COLOR = 256, OPT_FORCE };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
 
 struct merge_args {
 	const char *out;
-	bool quiet, no_color;
+	bool quiet, no_color, force;
 	int nparts;
 	char **parts;
 };
@@ -80,6 +87,9 @@ static int parse_args(int argc, char **argv, struct merge_args *a)
 			break;
 		case OPT_NO_COLOR:
 			a->no_color = true;
+			break;
+		case OPT_FORCE:
+			a->force = true;
 			break;
 		default:
 			cli_opt_report("merge");
@@ -135,6 +145,37 @@ static struct result **load_parts(const struct merge_args *a)
 	return parts;
 }
 
+/* The options that say which test a part ran (not how or where: threads, io, the
+ * segment, monitoring): the parts of one test have the same. */
+static const char *const test_keys[] = {
+	"url",    "method",   "script",     "executor", "model",     "rate",     "vus",
+	"maxVUs", "duration", "iterations", "stages",   "scenarios", "testType", "arrival",
+};
+
+/* Whether the parts ran one test; else prints the first difference (exit 104). */
+static bool same_test(struct result *const *parts, const struct merge_args *a)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(test_keys); k++) {
+		json_t *v0 = json_object_get(parts[0]->options, test_keys[k]);
+		for (int i = 1; i < a->nparts; i++) {
+			json_t *v = json_object_get(parts[i]->options, test_keys[k]);
+			if ((!v0 && !v) || (v0 && v && json_equal(v0, v)))
+				continue;
+			char *s0 = v0 ? json_dumps(v0, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+			char *s1 = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+			fprintf(stderr,
+			        "stampede merge: %s and %s ran different tests (options.%s: %.120s "
+			        "and %.120s): merge the parts of one test, or give --force\n",
+			        a->parts[0], a->parts[i], test_keys[k], s0 ? s0 : "(none)",
+			        s1 ? s1 : "(none)");
+			free(s0);
+			free(s1);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void print_summary(const struct merge_args *a, const struct result *r)
 {
 	const char *nc = getenv("NO_COLOR");
@@ -162,6 +203,12 @@ int cmd_merge(int argc, char **argv)
 	struct result **parts = load_parts(&a);
 	if (!parts)
 		return EXIT_INVALID_CONFIG;
+	if (!a.force && !same_test(parts, &a)) {
+		for (int i = 0; i < a.nparts; i++)
+			result_free(parts[i]);
+		free(parts);
+		return EXIT_INVALID_CONFIG;
+	}
 	struct result *r =
 	    result_merge(parts, (const char *const *)a.parts, a.nparts, err, sizeof(err));
 	for (int i = 0; i < a.nparts; i++)
@@ -182,10 +229,12 @@ int cmd_merge(int argc, char **argv)
 		        json_string_value(json_object_get(r->merge, "coverage")));
 	if (!a.quiet && !to_stdout)
 		print_summary(&a, r);
-	/* the verdict wins over a file not written, as for `run` */
-	rc = result_thresholds_failed(r) ? EXIT_THRESHOLDS_FAILED
-	     : written                   ? EXIT_OK
-	                                 : EXIT_OUTPUT_FAILED;
+	/* as for `run`: 108 > 105 > 99, and the verdict wins over a file not written */
+	rc = r->aborted                    ? EXIT_ABORTED
+	     : r->interrupted              ? EXIT_INTERRUPTED
+	     : result_thresholds_failed(r) ? EXIT_THRESHOLDS_FAILED
+	     : written                     ? EXIT_OK
+	                                   : EXIT_OUTPUT_FAILED;
 	result_free(r);
 	return rc;
 }

@@ -24,6 +24,9 @@ extern char **environ;
 static const char *const not_the_test[] = {
 	"threads",
 	"io",
+	/* how a distributed run was split: its merged result is the same test as one run
+	 * (a part keeps its executionSegment: a share of the load is another test) */
+	"executionSegmentSequence",
 	"monitor",
 	"profile",
 	"tags",

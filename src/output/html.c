@@ -1213,6 +1213,24 @@ static void verdict(struct buf *b, const struct result *r)
 	}
 	if (r->interrupted)
 		put(b, " <span class=\"badge warn\" id=\"interrupted\">interrupted</span>");
+	if (r->merge) { /* stampede merge: how many parts, and whether they cover the load */
+		const json_t *parts = json_object_get(r->merge, "parts");
+		const char *cov = json_string_value(json_object_get(r->merge, "coverage"));
+		bool partial = cov && !strcmp(cov, "partial");
+		buf_printf(
+		    b,
+		    " <span class=\"badge %s\" id=\"merged\" data-coverage=\"%s\">merged from "
+		    "%zu part%s%s</span>",
+		    partial ? "bad" : "good", cov ? cov : "unknown", json_array_size(parts),
+		    json_array_size(parts) == 1 ? "" : "s",
+		    partial                       ? ": only part of the load"
+		    : cov && !strcmp(cov, "full") ? ", the whole load"
+		                                  : "");
+	} else if (json_is_string(json_object_get(r->options, "executionSegment"))) {
+		put(b, " <span class=\"badge warn\" id=\"segment\">one segment (");
+		put_name(b, json_string_value(json_object_get(r->options, "executionSegment")));
+		put(b, ") of a distributed run</span>");
+	}
 	double dropped = total_stat(r, "dropped_iterations", "count");
 	if (dropped > 0)
 		buf_printf(b,

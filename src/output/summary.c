@@ -597,6 +597,39 @@ static void print_errors(FILE *f, const struct result *r, const struct palette *
 	}
 }
 
+/* A merged result: from how many parts, and how much of the load they cover; a part of a
+ * distributed run: which share, and that the merge judges the whole. */
+static void print_distributed(FILE *f, const struct result *r, const struct palette *p)
+{
+	const json_t *seg = json_object_get(r->options, "executionSegment");
+	if (!r->merge) {
+		if (json_is_string(seg))
+			fprintf(
+			    f,
+			    "  %sSEGMENT%s %s of %s: this run is one part of a distributed test; "
+			    "its thresholds judge its share, `stampede merge` judges the whole\n",
+			    p->bold, p->reset, json_string_value(seg),
+			    json_string_value(
+			        json_object_get(r->options, "executionSegmentSequence"))
+			        ?: "its sequence");
+		return;
+	}
+	const json_t *parts = json_object_get(r->merge, "parts"), *q;
+	const char *cov = json_string_value(json_object_get(r->merge, "coverage"));
+	size_t i, stopped = 0;
+	json_array_foreach(parts, i, q) stopped +=
+	    json_is_true(json_object_get(q, "interrupted")) ||
+	    json_is_true(json_object_get(q, "aborted"));
+	bool partial = cov && !strcmp(cov, "partial");
+	fprintf(f, "  %sMERGED%s from %zu part%s, %s%s%s%s\n", p->bold, p->reset,
+	        json_array_size(parts), json_array_size(parts) == 1 ? "" : "s",
+	        partial ? p->warn : "",
+	        partial                       ? "covering only part of the load"
+	        : cov && !strcmp(cov, "full") ? "covering the whole load"
+	                                      : "independent runs (no segments)",
+	        partial ? p->reset : "", stopped ? " (a part stopped before its end)" : "");
+}
+
 void summary_print(FILE *f, const struct result *r, const struct output_env *env, bool color)
 {
 	static const struct palette colors = { "\033[32m", "\033[31m", "\033[2m",
@@ -607,6 +640,7 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 	(void)env;
 
 	fprintf(f, "\n");
+	print_distributed(f, r, p);
 	if (r->aborted)
 		fprintf(f, "  %sABORTED%s: %s\n", p->bad, p->reset,
 		        r->abort_reason ? r->abort_reason : "threshold failed");

@@ -258,6 +258,30 @@ static int warn_gaps(const struct segment *seg, int have)
 	return gaps;
 }
 
+/* Every segmented part ran with the same options.executionSegmentSequence: the stripes
+ * of different sequences do not partition the load (their shares would not add up). */
+static bool check_sequences(struct merge *g)
+{
+	const char *first = NULL;
+	int at = -1;
+	for (int i = 0; i < g->n; i++) {
+		json_t *q = json_object_get(g->parts[i]->options, "executionSegmentSequence");
+		const char *v = json_is_string(q) ? json_string_value(q) : "(none)";
+		if (!first) {
+			first = v;
+			at = i;
+		} else if (strcmp(first, v) != 0) {
+			fail(g,
+			     "%s ran with the segment sequence %.200s but %s with %.200s: the "
+			     "shares of different sequences do not add up to the whole load; run "
+			     "every instance with the same --execution-segment-sequence",
+			     g->names[at], first, g->names[i], v);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The coverage ("full", "partial", "unknown") from the parts' options.executionSegment;
  * NULL with the reason in g->err for overlapping parts, a mix, or a malformed segment.
  * A gap is warned about on stderr. */
@@ -277,7 +301,7 @@ static const char *check_segments(struct merge *g)
 		     "distributed run, or independent runs, not both",
 		     g->names[seg[0].part], segment_text(seg[0].from, seg[0].to, a, sizeof(a)),
 		     g->names[without]);
-	} else {
+	} else if (check_sequences(g)) {
 		qsort(seg, (size_t)have, sizeof(*seg), cmp_segment);
 		if (check_overlap(g, seg, have))
 			coverage = warn_gaps(seg, have) ? "partial" : "full";
@@ -516,6 +540,34 @@ static void windows_merge(struct merge *g, int m)
 	free(all);
 }
 
+/* A trend's merged points whose second has an exact merged window of the same step (a
+ * run of up to about 4 minutes: both are 1 s) take their percentiles from it, exactly as
+ * a single run computes them (metrics.c, slot_point), instead of the parts' weighted
+ * means. */
+static void exact_points(struct result_metric *m)
+{
+	struct result_timeseries *ts = &m->ts;
+	const struct result_windows *w = &m->win;
+	if (m->type != MT_TREND || !w->n || w->step != ts->step)
+		return;
+	double k = 1e-3; /* µs -> ms, or value x 1000 -> value */
+	for (int i = 0, j = 0; i < ts->npoints; i++) {
+		while (j < w->n && w->t[j] < ts->points[i].t)
+			j++;
+		if (j == w->n)
+			break;
+		if (w->t[j] != ts->points[i].t)
+			continue;
+		const struct hdr *h = w->h[j];
+		struct result_point *p = &ts->points[i];
+		p->v[0] = (float)(hdr_value_at_percentile(h, 50) * k);
+		p->v[1] = (float)(hdr_value_at_percentile(h, 90) * k);
+		p->v[2] = (float)(hdr_value_at_percentile(h, 95) * k);
+		p->v[3] = (float)(hdr_value_at_percentile(h, 99) * k);
+		p->v[4] = (float)(hdr_max(h) * k);
+	}
+}
+
 /* --- metrics and series ----------------------------------------------------------- */
 
 static const char *type_unit(const struct result_metric *m, char *buf, size_t len)
@@ -734,6 +786,7 @@ static void merge_series(struct merge *g)
 		ts_merge(r, &r->metrics[m].ts, src, nsrc, r->metrics[m].type,
 		         additive_gauge(&r->metrics[m]), RESULT_METRIC_POINTS_MAX);
 		windows_merge(g, m);
+		exact_points(&r->metrics[m]);
 	}
 	free(src);
 	free(refs);
@@ -941,7 +994,16 @@ static void merge_record(struct merge *g, const char *coverage)
 		json_object_set_new(o, "durationMs",
 		                    json_real(result_round15(p->duration_s * 1e3)));
 		json_object_set_new(o, "httpReqs", json_integer(http_reqs(p)));
+		json_object_set_new(o, "interrupted", json_boolean(p->interrupted));
+		json_object_set_new(o, "aborted", json_boolean(p->aborted));
 		json_array_append_new(parts, o);
+		if (p->interrupted || p->aborted)
+			fprintf(
+			    stderr,
+			    "stampede: warning: %s was %s before its end (%s): the merged result "
+			    "holds what it ran, not its whole share\n",
+			    g->names[i], p->aborted ? "aborted" : "interrupted",
+			    p->abort_reason ? p->abort_reason : "stopped by a signal");
 		buf_printf(&a, "%s %s +%.3f s", i ? "," : "", g->names[i],
 		           (double)g->off_us[i] / 1e6);
 	}
@@ -951,6 +1013,30 @@ static void merge_record(struct merge *g, const char *coverage)
 	json_object_set_new(rec, "coverage", json_string(coverage));
 	buf_free(&a);
 	g->r->merge = rec;
+}
+
+/* Parts that did not start together (more than 1 s, or 10% of the shortest run, apart)
+ * make a longer, thinner merged run than the test: say which started last, and by how
+ * much. */
+static void warn_skew(struct merge *g, int64_t start)
+{
+	int late = 0, first = 0;
+	double shortest = INFINITY;
+	for (int i = 0; i < g->n; i++) {
+		if (g->parts[i]->start_wall_us > g->parts[late]->start_wall_us)
+			late = i;
+		if (g->parts[i]->start_wall_us == start && g->parts[first]->start_wall_us != start)
+			first = i;
+		shortest = MIN(shortest, g->parts[i]->duration_s);
+	}
+	double skew = (double)(g->parts[late]->start_wall_us - start) / 1e6;
+	if (skew > MAX(1.0, 0.1 * shortest))
+		fprintf(stderr,
+		        "stampede: warning: %s started %.1f s after %s (the shortest part ran %.1f "
+		        "s): the parts did not run at the same time, so the merged run is longer "
+		        "and its rate per second lower than the test's; start the instances "
+		        "together (docs/distributed.md)\n",
+		        g->names[late], skew, g->names[first], shortest);
 }
 
 /* The merged clock: offsets, ends, and the parts' order by end (for gauges). */
@@ -977,6 +1063,7 @@ static bool merge_clock(struct merge *g)
 	}
 	g->r->start_wall_us = start;
 	g->r->duration_s = (double)(end - start) / 1e6;
+	warn_skew(g, start);
 	for (int i = 0; i < g->n; i++) /* one part both first and last: its own figure */
 		if (g->parts[i]->start_wall_us == start && g->end_us[i] == end)
 			g->r->duration_s = g->parts[i]->duration_s;
