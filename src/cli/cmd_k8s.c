@@ -282,6 +282,11 @@ static int write_outputs(const struct render_args *r)
 	int rc = stream ? 0 : plan_files(r->dir, paths);
 	if (rc)
 		return rc;
+	for (int i = 0; !stream && i < NDOCS; i++) /* a file of -o DIR that is the script */
+		if (outfile_same(paths[i], r->script_path))
+			return fail("-o '%s': %s is the script %s: writing it would replace the "
+			            "script; choose another directory",
+			            r->dir, paths[i], r->script_path);
 	for (int i = 0; i < NDOCS && !rc; i++) {
 		if (!stream || i == 0)
 			k8s_job_header(&r->j, &b, stream ? NULL : r->dir);

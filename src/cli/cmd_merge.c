@@ -37,7 +37,8 @@ void cmd_merge_usage(void)
 	       "  -q, --quiet         no summary on stdout\n"
 	       "      --no-color      no colours (also with NO_COLOR set)\n"
 	       "      --force         merge parts whose options say they ran different tests\n"
-	       "                      (another URL, script, executor, rate, VUs, duration...)\n"
+	       "                      (another URL, script, executor, rate, VUs, duration...),\n"
+	       "                      or a merged result with other parts\n"
 	       "  -h, --help          this help\n\n"
 	       "exit codes: 0 merged, every threshold passed; 99 a threshold failed on the\n"
 	       "            merged data; 105 a part was interrupted (stopped by a signal) and\n"
@@ -176,6 +177,24 @@ static bool same_test(struct result *const *parts, const struct merge_args *a)
 	return true;
 }
 
+/* A merged result among other parts would count what it shares with them twice (its own
+ * parts' segments are gone from its options): refused, unless alone or with --force. */
+static bool not_merged(struct result *const *parts, const struct merge_args *a)
+{
+	for (int i = 0; i < a->nparts && a->nparts > 1; i++)
+		if (parts[i]->merge) {
+			fprintf(
+			    stderr,
+			    "stampede merge: %s is already a merged result (of %zu parts): merge "
+			    "the original parts together instead, or give --force to merge it "
+			    "with runs it shares nothing with\n",
+			    a->parts[i],
+			    json_array_size(json_object_get(parts[i]->merge, "parts")));
+			return false;
+		}
+	return true;
+}
+
 static void print_summary(const struct merge_args *a, const struct result *r)
 {
 	const char *nc = getenv("NO_COLOR");
@@ -203,7 +222,7 @@ int cmd_merge(int argc, char **argv)
 	struct result **parts = load_parts(&a);
 	if (!parts)
 		return EXIT_INVALID_CONFIG;
-	if (!a.force && !same_test(parts, &a)) {
+	if (!a.force && !(not_merged(parts, &a) && same_test(parts, &a))) {
 		for (int i = 0; i < a.nparts; i++)
 			result_free(parts[i]);
 		free(parts);

@@ -73,8 +73,8 @@ int frac_parse(const char *s, struct frac *out, char *err, size_t errlen)
 		int dec = 0;
 		p++;
 		while ((size_t)(p - s) < n && isdigit((unsigned char)*p)) {
-			if (++dec > 9)
-				goto bad;
+			if (++dec > 9 || num > (INT64_MAX - 9) / 10)
+				goto bad; /* 10 integer digits and 9 decimals would overflow */
 			num = num * 10 + (*p++ - '0');
 			den *= 10;
 			digits = true;
@@ -227,12 +227,8 @@ int exec_segment_init(struct exec_segment *es, const char *segment, const char *
 	es->whole = true;
 	if (!segment && !sequence)
 		return 0;
-	if (!segment) {
-		snprintf(err, errlen,
-		         "--execution-segment-sequence needs --execution-segment (which of its "
-		         "segments this instance runs)");
-		return -1;
-	}
+	if (!segment) /* a sequence alone (a script's, run by itself): the whole run, as k6 */
+		return 0;
 	if (parse_segment(segment, &es->from, &es->to, err, errlen) < 0)
 		return -1;
 	pts = xcalloc(SEGMENT_SEQUENCE_MAX + 2, sizeof(*pts));
@@ -344,7 +340,7 @@ int64_t exec_segment_scale(const struct exec_segment *es, int64_t n)
 
 int64_t exec_segment_index(const struct exec_segment *es, int64_t k)
 {
-	if (!es || es->whole)
+	if (!es || es->whole || es->npos <= 0)
 		return k;
 	return (k / es->npos) * es->period + es->pos[k % es->npos];
 }

@@ -64,10 +64,11 @@ const char *frac_format(struct frac f, char *buf, size_t len);
 /*
  * Build the segment `segment` ("FROM:TO", or "TO" meaning "0:TO") of `sequence` (points
  * "0,1/4,...,1", increasing; 0 and 1 are added when missing, as k6 does; NULL: the points
- * 0, FROM, TO, 1). segment NULL and sequence NULL: the whole run. Errors (-1, reason in
- * err): a bad fraction, from >= to, a sequence that is not increasing or has more than
- * SEGMENT_SEQUENCE_MAX segments, a segment that is not one of the sequence's, a sequence
- * without a segment, a stripe period above SEGMENT_PERIOD_MAX.
+ * 0, FROM, TO, 1). segment NULL: the whole run (a sequence alone is not used, as in k6:
+ * a script's sequence run by one instance). Errors (-1, reason in err): a bad fraction,
+ * from >= to, a sequence that is not increasing or has more than SEGMENT_SEQUENCE_MAX
+ * segments, a segment that is not one of the sequence's, a stripe period above
+ * SEGMENT_PERIOD_MAX.
  */
 int exec_segment_init(struct exec_segment *es, const char *segment, const char *sequence, char *err,
                       size_t errlen);

@@ -56,6 +56,9 @@ struct scen_rt {
 	struct loop_timer arrival;
 	int64_t arrival_k;
 	double arrival_x;
+	/* the workers that take the scenario's arrivals: those with a share of its VUs (at
+	 * least worker 0, which drops them when the scenario has none) */
+	int arrival_workers;
 	uint64_t rng;
 	int64_t *backlog;
 	int bl_head, bl_len, bl_cap;
@@ -818,7 +821,9 @@ static void on_control(struct loop_timer *t, void *ud)
 static int64_t next_arrival(struct scen_rt *s)
 {
 	const struct scenario *sc = s->cfg;
-	int nw = s->w->cfg->threads;
+	int nw = s->arrival_workers;
+	if (s->w->id >= nw) /* no VU of the scenario here: its arrivals go to those with one */
+		return -1;
 	/* the whole run's arrival number of this worker's next one (segment.h) */
 	double n = sc->poisson ? s->arrival_x
 	                       : (double)exec_segment_index(sc->seg, s->arrival_k * nw + s->w->id);
@@ -833,7 +838,7 @@ static void advance_arrival(struct scen_rt *s)
 	s->arrival_k++;
 	if (s->cfg->poisson)
 		s->arrival_x +=
-		    rng_exp(&s->rng) * s->w->cfg->threads / exec_segment_fraction(s->cfg->seg);
+		    rng_exp(&s->rng) * s->arrival_workers / exec_segment_fraction(s->cfg->seg);
 }
 
 /* Start every arrival due before the window (engine_cfg.arrival_window_us) from now ends,
@@ -1018,10 +1023,11 @@ static void scen_begin(struct loop_timer *t, void *ud)
 	const struct scenario *sc = s->cfg;
 
 	s->started = true;
-	/* This worker has no share of the scenario's VUs. In the open model its arrivals are
-	 * still due: they go to the backlog and are dropped (counted), so that scheduled =
-	 * started + dropped_iterations holds for every worker and every segment. */
-	if (s->nvus == 0 && sc->model == MODEL_CLOSED) {
+	/* This worker has no share of the scenario's VUs: it has nothing to run, and in the
+	 * open model no arrival either (arrival_workers), unless the scenario has no VU at all:
+	 * then worker 0 drops its arrivals (counted), so that scheduled = started +
+	 * dropped_iterations holds for every segment. */
+	if (s->nvus == 0 && (sc->model == MODEL_CLOSED || w->id >= s->arrival_workers)) {
 		s->done = true;
 		worker_check_exit(w);
 		return;
@@ -1157,9 +1163,10 @@ static void scen_init(struct worker *w, struct scen_rt *s, const struct scenario
 		s->backlog = xcalloc((size_t)s->bl_cap, sizeof(*s->backlog));
 		s->rng = cfg->seed ^ ((uint64_t)(w->id + 1) * 0x9e3779b97f4a7c15ULL) ^
 		         hash_bytes(sc->name, strlen(sc->name));
-		s->arrival_x =
-		    sc->poisson ? rng_exp(&s->rng) * cfg->threads / exec_segment_fraction(sc->seg)
-		                : 0;
+		s->arrival_workers = MAX(1, MIN(cfg->threads, scenario_max_vus(sc)));
+		s->arrival_x = sc->poisson ? rng_exp(&s->rng) * s->arrival_workers /
+		                                 exec_segment_fraction(sc->seg)
+		                           : 0;
 	}
 	loop_timer_init(&s->start_timer, scen_begin, s);
 	loop_timer_init(&s->control, on_control, s);

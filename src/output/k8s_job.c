@@ -418,8 +418,14 @@ static void container(const struct k8s_job *j, struct buf *b, const char *name, 
 	field(b, 12, "- name", K8S_JOB_RESULTS_ENV);
 	field(b, 14, "value", K8S_JOB_RESULTS_DIR);
 	for (int i = 0; run && i < j->nenv; i++) {
+		/* Kubernetes expands $(VAR) in a value and turns $$ into $: every $ is doubled so
+		 * that the pod gets the value as given */
+		struct buf v = { 0 };
+		for (const char *c = j->env[i].value; *c; c++)
+			buf_add(&v, *c == '$' ? "$$" : c, *c == '$' ? 2 : 1);
 		field(b, 12, "- name", j->env[i].name);
-		field(b, 14, "value", j->env[i].value);
+		field(b, 14, "value", v.p ? v.p : "");
+		buf_free(&v);
 	}
 	if (run)
 		buf_addstr(b, "          # Requests and limits are yours to set: a load generator "

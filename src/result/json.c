@@ -460,8 +460,9 @@ static bool load_ts(struct loader *l, json_t *o, enum metric_type type,
 		return fail(l, "%s.timeseries: expected an object", where);
 	json_t *pts = json_object_get(o, "points");
 	json_int_t step = json_integer_value(json_object_get(o, "step"));
-	if (!json_is_array(pts) || step < 1 || step > (1 << 30))
-		return fail(l, "%s.timeseries: expected a step of at least 1 and points", where);
+	if (!json_is_array(pts) || step < 1 || step > (1 << 30) || (step & (step - 1)))
+		return fail(l, "%s.timeseries: expected a step of 1 or a power of two, and points",
+		            where);
 	int nc = ncols(type);
 	const char *const *cn = type == MT_TREND     ? cols_trend
 	                        : type == MT_COUNTER ? cols_counter
@@ -645,14 +646,15 @@ static bool load_windows(struct loader *l, json_t *wo, struct result_metric *rm,
 		return true;
 	json_t *step = json_object_get(wo, "step"), *ts = json_object_get(wo, "t");
 	json_t *hs = json_object_get(wo, "histograms");
-	if (!json_is_object(wo) || !json_is_integer(step) || json_integer_value(step) < 1 ||
-	    json_integer_value(step) > INT32_MAX || !json_is_array(ts) || !json_is_array(hs) ||
+	json_int_t sv = json_integer_value(step);
+	if (!json_is_object(wo) || !json_is_integer(step) || sv < 1 || sv > (1 << 24) ||
+	    (sv & (sv - 1)) || !json_is_array(ts) || !json_is_array(hs) ||
 	    json_array_size(ts) != json_array_size(hs) ||
 	    json_array_size(ts) > RESULT_WINDOWS_MAX || rm->type != MT_TREND)
 		return fail(
 		    l,
-		    "%s.windows: expected a trend's {step >= 1, t, histograms} with as many "
-		    "times as histograms (at most %d)",
+		    "%s.windows: expected a trend's {step (1 or a power of two), t, histograms} "
+		    "with as many times as histograms (at most %d)",
 		    where, RESULT_WINDOWS_MAX);
 	size_t n = json_array_size(ts);
 	int32_t *t = result_alloc(l->r, sizeof(*t) * (n + 1));
@@ -903,6 +905,10 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 		goto bad;
 	r->version = result_strdup(r, json_string_value(json_object_get(doc, "version")) ?: "");
 	r->start_wall_us = json_integer_value(json_object_get(state, "startUnixUs"));
+	if (r->start_wall_us < 0 || r->start_wall_us > COUNT_MAX) { /* past the year 2255 */
+		fail(&l, "state.startUnixUs: expected µs since the epoch, 0 to 2^53");
+		goto bad;
+	}
 	r->duration_s = num(state, "testRunDurationMs") / 1e3;
 	r->interrupted = json_is_true(json_object_get(state, "interrupted"));
 	r->aborted = json_is_true(json_object_get(state, "aborted"));
@@ -930,6 +936,11 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 	size_t i;
 	json_array_foreach(arr, i, v)
 	{
+		json_int_t c = json_integer_value(json_object_get(v, "count"));
+		if (c < 0 || c > COUNT_MAX) {
+			fail(&l, "errors[%zu].count: expected 0 to 2^53", i);
+			goto bad;
+		}
 		r->errors[r->nerrors++] = (struct result_error){
 			.kind =
 			    result_strdup(r, json_string_value(json_object_get(v, "kind")) ?: ""),
@@ -943,6 +954,11 @@ struct result *result_from_json(json_t *doc, char *err, size_t errlen)
 	r->script_errors = result_alloc(r, sizeof(*r->script_errors) * (json_array_size(arr) + 1));
 	json_array_foreach(arr, i, v)
 	{
+		json_int_t c = json_integer_value(json_object_get(v, "count"));
+		if (c < 0 || c > COUNT_MAX) {
+			fail(&l, "script_errors[%zu].count: expected 0 to 2^53", i);
+			goto bad;
+		}
 		r->script_errors[r->nscript_errors++] = (struct result_script_error){
 			.message = result_strdup(r, json_string_value(json_object_get(v, "message"))
 			                                ?: ""),

@@ -786,7 +786,8 @@ static void merge_series(struct merge *g)
 		ts_merge(r, &r->metrics[m].ts, src, nsrc, r->metrics[m].type,
 		         additive_gauge(&r->metrics[m]), RESULT_METRIC_POINTS_MAX);
 		windows_merge(g, m);
-		exact_points(&r->metrics[m]);
+		if (g->n > 1) /* one part: its own points, as its run computed them */
+			exact_points(&r->metrics[m]);
 	}
 	free(src);
 	free(refs);

@@ -824,3 +824,30 @@ def test_a_stopped_pod_still_writes_its_part(tmp_path):
     assert proc.returncode == 105, err[-2000:]
     part = json.loads((results / "part-1.json").read_text())
     assert part["state"]["interrupted"] is True
+
+
+def test_env_values_reach_the_pod_as_given(tmp_path, script):
+    """Kubernetes expands $(VAR) in an env value and turns $$ into $ (its dependent
+    variables): every $ is written doubled, so the pod sees the value as given."""
+    given = {"PASS": "p$$w$", "REF": "$(STAMPEDE_RESULTS_DIR)", "PLAIN": "x"}
+    args = [a for k, v in given.items() for a in ("--env", f"{k}={v}")]
+    docs, _ = write(tmp_path, 2, script, *args)
+    job = next(d for d in docs if d["kind"] == "Job" and "-merge" not in d["metadata"]["name"])
+    env = {e["name"]: e["value"] for e in run_container(job)["env"]}
+
+    def k8s_expand(v):  # what the kubelet does with a value (k8s.io/kubernetes expansion)
+        return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                      lambda m: "$" if m.group(0) == "$$" else f"<{m.group(1)}>", v)
+    for k, v in given.items():
+        assert k8s_expand(env[k]) == v, (k, env[k])
+
+
+def test_o_dir_never_replaces_the_script(tmp_path, script):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "configmap.yaml").symlink_to(script)
+    before = script.read_text()
+    p = render("render", "-p", "2", "-s", script, "-o", d)
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    assert "is the script" in p.stderr, p.stderr
+    assert script.read_text() == before

@@ -61,6 +61,9 @@ Test(segment, whole_run)
 	cr_assert_eq(exec_segment_fraction(&es), 1.0);
 	cr_assert_eq(exec_segment_scale(NULL, 7), 7);
 	exec_segment_free(&es);
+	seg_ok(&es, NULL, "0,1/2,1"); /* a sequence alone: the whole run, as k6 */
+	cr_assert(es.whole);
+	exec_segment_free(&es);
 }
 
 Test(segment, canonical_text)
@@ -88,7 +91,10 @@ Test(segment, errors)
 	seg_bad("1/5:2/5", "0,1/4,1/2,1", "not one of the sequence's segments");
 	seg_bad("0:1/2", "0,1/2,1/4,1", "must increase");
 	seg_bad("0:1/2", "0,1/2,1/2,1", "must increase");
-	seg_bad(NULL, "0,1/2,1", "needs --execution-segment");
+	seg_bad("9300000000.709551616:9999999999.709551616", NULL, "not a fraction");
+	seg_bad("9999999999.709551616:1/2", NULL, "not a fraction");
+	seg_bad("1/4:", NULL, "not a fraction");
+	seg_bad(":1/4", NULL, "not a fraction");
 	seg_bad("x", NULL, "not a fraction");
 	seg_bad("0:1/2", "0,oops,1", "not a fraction");
 	seg_bad("1/999983:2/999979", NULL, "stripe");
