@@ -1,7 +1,7 @@
 # Makefile for stampede. `make` builds build/stampede; see `make help`.
 BUILD    ?= build
 CC       ?= gcc
-PKGS     := lua5.4 jansson openssl zlib liburiparser libcares libbrotlidec libzstd libcurl sqlite3 gsl
+PKGS     := lua5.4 jansson openssl zlib liburiparser libcares libbrotlidec libzstd libcurl sqlite3 gsl libmicrohttpd
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) -pthread -D_GNU_SOURCE -MMD -MP \

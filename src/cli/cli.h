@@ -54,6 +54,11 @@ void cmd_capacity_usage(void);
 int cmd_merge(int argc, char **argv);
 void cmd_merge_usage(void);
 
+/* `stampede coordinate --instances N`: a distributed run's ready barrier and its abort
+ * thresholds judged on every instance's data (docs/distributed.md). */
+int cmd_coordinate(int argc, char **argv);
+void cmd_coordinate_usage(void);
+
 /* `stampede k8s render --parallelism N --script S.lua`: the Kubernetes manifests of a
  * distributed run (deploy/k8s/, docs/distributed.md). */
 int cmd_k8s(int argc, char **argv);

@@ -15,6 +15,7 @@
 #include "analysis/analyses.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
+#include "cli/coord_client.h"
 #include "cli/history_meta.h"
 #include "cli/monitor_args.h"
 #include "cli/profile_run.h"
@@ -124,7 +125,12 @@ void cmd_run_usage(void)
 	       "                            decimals or percents; 1/4 alone is 0:1/4)\n"
 	       "      --execution-segment-sequence 0,1/4,1/2,3/4,1\n"
 	       "                            every instance's segment boundaries (the same on\n"
-	       "                            all instances), so their shares add up exactly\n");
+	       "                            all instances), so their shares add up exactly\n"
+	       "      --coordinator http://HOST:PORT\n"
+	       "                            a `stampede coordinate`: wait at its ready barrier,\n"
+	       "                            start with every instance, and let it judge the\n"
+	       "                            abort-on-fail thresholds on all of them together\n"
+	       "      --coordinator-timeout D  the longest wait at the barrier (default 10m)\n");
 	printf("\nDurations take units: 250us 500ms 10s 1m30s 2h. See docs/cli.md.\n");
 }
 
@@ -150,6 +156,8 @@ enum {
 	OPT_SEED,
 	OPT_SEGMENT,
 	OPT_SEGMENT_SEQUENCE,
+	OPT_COORDINATOR,
+	OPT_COORDINATOR_TIMEOUT,
 	OPT_HELP,
 	OPT_ENV,
 	OPT_DNS,
@@ -216,6 +224,8 @@ static const struct option long_opts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "execution-segment", required_argument, NULL, OPT_SEGMENT },
 	{ "execution-segment-sequence", required_argument, NULL, OPT_SEGMENT_SEQUENCE },
+	{ "coordinator", required_argument, NULL, OPT_COORDINATOR },
+	{ "coordinator-timeout", required_argument, NULL, OPT_COORDINATOR_TIMEOUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
 	{ 0 },
@@ -282,7 +292,9 @@ struct run_args {
 	 * the segment built from them (engine/segment.h; whole: not segmented) */
 	const char *segment, *segment_seq;
 	struct exec_segment seg;
-	int whole_vus, whole_max_vus; /* quick mode: the whole run's, for options */
+	int whole_vus, whole_max_vus;   /* quick mode: the whole run's, for options */
+	const char *coordinator;        /* --coordinator URL (cli/coord_client.h), or NULL */
+	int64_t coordinator_timeout_us; /* --coordinator-timeout: the ready barrier's wait */
 };
 
 /* --arrival-window: the largest accepted, and the default. A wake-up costs more CPU than a
@@ -916,6 +928,18 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_SEGMENT_SEQUENCE:
 		a->segment_seq = arg;
 		return 0;
+	case OPT_COORDINATOR:
+		if (strncmp(arg, "http://", 7) != 0 || !arg[7])
+			return cli_bad_value("--coordinator", arg,
+			                     "expected the coordinator's http://HOST:PORT");
+		a->coordinator = arg;
+		return 0;
+	case OPT_COORDINATOR_TIMEOUT:
+		if (opt_duration("--coordinator-timeout", arg, &a->coordinator_timeout_us) < 0)
+			return -EINVAL;
+		if (a->coordinator_timeout_us <= 0)
+			return cli_bad_value("--coordinator-timeout", arg, "expected more than 0");
+		return 0;
 	case OPT_SEED: {
 		int64_t s;
 		if (opt_int("--seed", arg, 0, INT64_MAX, &s) < 0)
@@ -941,12 +965,15 @@ struct outputs {
 	struct profile_run *prof; /* --profile, or NULL */
 	const char *history;      /* --history, or NULL */
 	const char *history_tag;
+	struct coord_client *coord; /* --coordinator, or NULL */
 };
 
 static void outputs_interval(void *ctx, const struct result_interval *iv)
 {
 	struct outputs *o = ctx;
 	profile_run_tick(o->prof, iv); /* first: the recording's clock, cheap */
+	if (o->coord) /* queued for the client's thread: never waits on the network */
+		coord_client_interval(o->coord, iv);
 	pipeline_interval(o->p, iv);
 }
 
@@ -1043,6 +1070,60 @@ static struct profile_run *profile_start(const struct run_args *a, const struct 
 }
 
 /* Open the outputs the flags ask for, run, close them. Returns the exit code. */
+/* Whether SIGINT, SIGTERM or SIGHUP is pending (they are blocked in this thread). */
+static bool stop_pending(void)
+{
+	sigset_t p;
+	return sigpending(&p) == 0 &&
+	       (sigismember(&p, SIGINT) || sigismember(&p, SIGTERM) || sigismember(&p, SIGHUP));
+}
+
+/* --coordinator: register, wait at the ready barrier, then sleep until the common start.
+ * Returns EXIT_OK with *out, EXIT_INVALID_CONFIG (said why: nothing was sent), or
+ * EXIT_INTERRUPTED (a stop signal while waiting). */
+static int coordinator_start(const struct run_args *a, struct run_opts *ro,
+                             struct coord_client **out)
+{
+	char err[512], name[300], host[256] = "";
+	int64_t start = 0;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "instance");
+	if (a->seg.whole)
+		snprintf(name, sizeof(name), "%s:%ld", host, (long)getpid());
+	else
+		snprintf(name, sizeof(name), "%s", a->seg.text);
+	int64_t timeout =
+	    a->coordinator_timeout_us ? a->coordinator_timeout_us : 600 * USEC_PER_SEC;
+	if (!a->quiet)
+		fprintf(stderr, "stampede: waiting at %s's ready barrier as %s\n", a->coordinator,
+		        name);
+	for (int i = 0; i < ro->nthr; i++) /* --abort-delay: the coordinator waits for it too */
+		if (ro->thr[i].abort_on_fail)
+			ro->thr[i].delay_abort_us =
+			    MAX(ro->thr[i].delay_abort_us, ro->abort_delay_us);
+	int r = coord_client_start(a->coordinator, name, ro->thr, ro->nthr, timeout, out, &start,
+	                           err, sizeof(err));
+	if (r == -2)
+		return EXIT_INTERRUPTED;
+	if (r < 0) {
+		fprintf(stderr, "stampede: --coordinator %s: %s\n", a->coordinator, err);
+		return EXIT_INVALID_CONFIG;
+	}
+	while (wall_us() < start) { /* the common start, still interruptible */
+		if (stop_pending()) {
+			coord_client_finish(*out, NULL, EXIT_INTERRUPTED);
+			*out = NULL;
+			return EXIT_INTERRUPTED;
+		}
+		int64_t d = MIN(start - wall_us(), 50000);
+		struct timespec ts = { 0, (long)MAX(d, 0) * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	ro->remote_abort = coord_client_abort;
+	ro->remote_ctx = *out;
+	return EXIT_OK;
+}
+
 static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, struct run_opts *ro,
                             struct script *sc, json_t *stats)
 {
@@ -1109,6 +1190,14 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
+	if (a->coordinator) { /* the barrier; its thread inherits the blocked signals */
+		rc = coordinator_start(a, ro, &o.coord);
+		if (rc != EXIT_OK) {
+			pipeline_free(o.p);
+			monitor_args_finish(a->mon);
+			goto out;
+		}
+	}
 	if (a->profile) /* after the stop signals are blocked: its thread inherits the mask */
 		o.prof = profile_start(a, &o.env);
 	struct run_hooks hooks = { .ctx = &o,
@@ -1118,6 +1207,7 @@ static int run_with_outputs(const struct run_args *a, struct engine_cfg *cfg, st
 	ro->progress = !a->quiet;
 	ro->version = STAMPEDE_VERSION;
 	rc = run_execute(cfg, ro);
+	coord_client_finish(o.coord, NULL, rc);
 	profile_run_free(o.prof); /* perf stopped and its data removed, also when unfinished */
 	pipeline_free(o.p);
 	monitor_args_finish(a->mon);
@@ -1184,34 +1274,48 @@ static int apply_segment(struct run_args *a, json_t *opts, struct engine_cfg *cf
 {
 	const char *seg = a->segment, *seq = a->segment_seq;
 	char err[256];
-	if (opts && !seg && !seq) { /* k6: options.executionSegment(Sequence), flags win */
+	if (opts) { /* k6: options.executionSegment(Sequence); each flag wins over its own */
 		json_t *v = json_object_get(opts, "executionSegment");
 		json_t *q = json_object_get(opts, "executionSegmentSequence");
-		if ((v && !json_is_string(v)) || (q && !json_is_string(q))) {
+		if ((v && !json_is_string(v) && !json_is_null(v)) ||
+		    (q && !json_is_string(q) && !json_is_null(q))) {
 			fprintf(stderr,
 			        "stampede: invalid options.%s: expected a string such as "
 			        "\"1/4:1/2\" (a sequence: \"0,1/4,1/2,3/4,1\")\n",
-			        v && !json_is_string(v) ? "executionSegment"
-			                                : "executionSegmentSequence");
+			        v && !json_is_string(v) && !json_is_null(v)
+			            ? "executionSegment"
+			            : "executionSegmentSequence");
 			return -EINVAL;
 		}
-		seg = json_string_value(v);
-		seq = json_string_value(q);
+		if (!seg)
+			seg = json_string_value(v);
+		if (!seq)
+			seq = json_string_value(q);
 	}
 	if (exec_segment_init(&a->seg, seg, seq, err, sizeof(err)) < 0) {
-		fprintf(stderr, "stampede: %s\n", err);
+		fprintf(stderr, "stampede: %s '%.80s'%s%.80s%s: %s\n",
+		        a->segment ? "--execution-segment" : "options.executionSegment",
+		        seg ? seg : "", seq ? " (sequence '" : "", seq ? seq : "", seq ? "')" : "",
+		        err);
 		return -EINVAL;
 	}
 	if (a->seg.whole)
 		return 0;
+	if (!seq)
+		fprintf(stderr,
+		        "stampede: warning: --execution-segment %s without a sequence: this "
+		        "instance deals out the load as if the sequence were %s; give every "
+		        "instance the same --execution-segment-sequence, or their shares will "
+		        "not add up exactly (docs/distributed.md)\n",
+		        a->seg.text, a->seg.sequence);
 	for (int i = 0; i < cfg->nscen; i++) {
 		struct scenario *sc = &cfg->scen[i];
 		scenario_segment(sc, &a->seg);
 		if (sc->model == MODEL_OPEN && sc->max_vus == 0)
 			fprintf(stderr,
-			        "stampede: warning: segment %s gets none of scenario '%s''s VUs: "
-			        "its share of the arrivals will all be dropped (give the scenario "
-			        "at least as many maxVUs as there are segments)\n",
+			        "stampede: warning: segment %s gets none of the VUs of scenario "
+			        "'%s': its share of the arrivals will all be dropped (give the "
+			        "scenario at least as many maxVUs as there are segments)\n",
 			        a->seg.text, sc->name);
 	}
 	if (!a->quiet)

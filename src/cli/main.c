@@ -30,6 +30,9 @@ static void usage(FILE *f)
 	    "  stampede merge PART.json... -o TOTAL.json\n"
 	    "                                   one result from the parts of a distributed\n"
 	    "                                   run (--execution-segment), exactly\n"
+	    "  stampede coordinate --instances N\n"
+	    "                                   start a distributed run's instances together\n"
+	    "                                   and judge its abort thresholds on all of them\n"
 	    "  stampede k8s render --parallelism N --script S.lua\n"
 	    "                                   Kubernetes manifests for a distributed run\n"
 	    "                                   (docs/distributed.md)\n"
@@ -67,6 +70,7 @@ static const struct command {
 	{ "flamegraph", cmd_flamegraph, cmd_flamegraph_usage },
 	{ "merge", cmd_merge, cmd_merge_usage },
 	{ "k8s", cmd_k8s, cmd_k8s_usage },
+	{ "coordinate", cmd_coordinate, cmd_coordinate_usage },
 };
 
 static const struct command *find_command(const char *name)

@@ -213,6 +213,18 @@ static void check_abort(struct coord *c)
 	int64_t el = now_us() - c->e.start_us;
 	if (c->aborted)
 		return;
+	const char *remote = o->remote_abort ? o->remote_abort(o->remote_ctx) : NULL;
+	if (remote) {
+		c->aborted = true;
+		snprintf(c->abort_reason, sizeof(c->abort_reason), "%s", remote);
+		if (c->tty && o->progress)
+			fputc('\n', stderr);
+		fprintf(stderr, "stampede: aborting: %s\n", c->abort_reason);
+		engine_stop(&c->e, STOP_HARD);
+		return;
+	}
+	if (o->remote_abort) /* the coordinator judges them on every instance's data */
+		return;
 	for (int i = 0; i < o->nthr; i++) {
 		const struct threshold *t = &o->thr[i];
 		if (!t->abort_on_fail || el < MAX(o->abort_delay_us, t->delay_abort_us))

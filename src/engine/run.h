@@ -63,6 +63,14 @@ struct run_opts {
 	int64_t setup_timeout_us;
 	int64_t teardown_timeout_us;
 	struct monitor *monitor; /* borrowed: --monitor-*: sampled each second, or NULL */
+	/* A distributed run's coordinator (`run --coordinator`, docs/distributed.md): asked
+	 * each second, on the coordinator's thread, whether the run is to stop; a reason
+	 * aborts it as a failed abort-on-fail threshold does (exit 108). With it, the run
+	 * does not judge its abort-on-fail thresholds on its own share (the coordinator
+	 * judges them on every instance's data; the end-of-run verdicts are the run's).
+	 * NULL: none. */
+	const char *(*remote_abort)(void *ctx);
+	void *remote_ctx;
 };
 
 /* Run the test cfg describes; its per-second snapshots and its result go to o->hooks.

@@ -180,7 +180,8 @@ BAD = [
     (["--execution-segment", "3/4:1/2"], "below its end"),
     (["--execution-segment", "a/b"], "not a fraction"),
     (["--execution-segment", "5/4"], "more than 1"),
-    (["--execution-segment-sequence", QUARTERS], "needs --execution-segment"),
+    (["--execution-segment", "9999999999.709551616:1/2"], "not a fraction"),
+    (["--execution-segment", "1/4:"], "--execution-segment '1/4:'"),
     (["--execution-segment", "1/3:2/3", "--execution-segment-sequence", QUARTERS],
      "not one of the sequence's segments"),
     (["--execution-segment", "0:1/2", "--execution-segment-sequence", "0,1/2,1/4,1"],
@@ -227,4 +228,32 @@ def test_a_segment_without_vus_says_so(demo_server_module, tmp_path):  # noqa: F
         outs.append(read_summary(out))
         errs.append(p.stderr.decode())
     assert sum(started_or_dropped(v) for v in outs) == 20
-    assert sum("gets none of scenario" in e for e in errs) == 3, errs
+    assert sum("gets none of the VUs of scenario" in e for e in errs) == 3, errs
+
+
+MIXED = """
+local http = require "stampede.http"
+options = { scenarios = {
+  users = { executor = "constant-vus", vus = 2, duration = "2s", exec = "idle" },
+  rate = { executor = "constant-arrival-rate", rate = 20, timeUnit = "1s", duration = "2s",
+           preAllocatedVUs = 1, maxVUs = 1 },
+} }
+function idle() stampede.sleep(0.1) end
+function default() http.get(stampede.env.BASE_URL .. "/health") end
+"""
+
+
+def test_arrivals_go_to_the_workers_that_have_vus(demo_server_module, tmp_path):  # noqa: F811
+    """Two threads, and a rate scenario with one VU: its arrivals all go to the worker
+    that has the VU; none is dropped for want of a VU on the other (attacker's #3)."""
+    script = tmp_path / "mixed.lua"
+    script.write_text(MIXED)
+    out = tmp_path / "mixed.json"
+    p = subprocess.run([BIN, "run", str(script), "-q", "--no-summary", "-t", "2", "-e",
+                        f"BASE_URL={demo_server_module.url}", "--out", f"result={out}"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    counts = scenario_counts(out)
+    doc = json.loads(out.read_text())
+    dropped = doc["metrics"]["dropped_iterations"]["values"].get("count", 0)
+    assert counts["rate"] == 40 and dropped == 0, (counts, dropped)

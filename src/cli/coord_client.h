@@ -1,0 +1,64 @@
+/*
+ * coord_client.h: an instance's side of a distributed run's coordinator (`stampede run
+ * --coordinator URL`, `stampede coordinate`; docs/distributed.md, "Live aggregation").
+ *
+ * The instance registers with the coordinator and waits at its ready barrier until every
+ * instance has registered; they then all start at the same wall-clock time. While the run
+ * goes, each closed second's values of the run's abort-on-fail thresholds are sent to the
+ * coordinator (by a thread of the client's own: the run never waits on the network), which
+ * judges those thresholds on every instance's data together and answers with an abort
+ * reason when one fails (between two intervals the thread also asks for that verdict every
+ * 250 ms or so, so that an abort caused by other instances' data is known before this
+ * instance's next second closes); the run polls coord_client_abort() each second and aborts
+ * (exit 108) with it. At the end the instance says it is done. The protocol (HTTP + JSON,
+ * each request at most 2 s) is in cli/coord_server.h. A coordinator that fails a request
+ * mid-run is warned about once on stderr and not asked again: the run goes on with its own
+ * thresholds.
+ */
+#ifndef STAMPEDE_COORD_CLIENT_H
+#define STAMPEDE_COORD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics/threshold.h"
+
+struct coord_client;
+struct result;
+struct result_interval;
+
+/*
+ * Register with the coordinator at url ("http://HOST:PORT", loopback or not) as instance
+ * `instance` (the execution segment's text, "1/4:1/2", or any unique name), sending the
+ * run's abort-on-fail thresholds thr[0 .. nthr) (the others are each instance's own), and
+ * wait at the ready barrier for at most timeout_us. Returns 0 with *out and the common
+ * start (*start_wall_us, µs since the epoch on this machine's clock: the coordinator's start
+ * less its clock's offset as seen in its answer; the caller sleeps until then), or -1 with a
+ * one-line reason in err (the coordinator cannot be reached, refused the instance: a
+ * duplicate name, more instances than it waits for, other thresholds than the first
+ * instance's; the barrier timed out), or -2 when a stop signal (SIGINT, SIGTERM, SIGHUP:
+ * blocked in the calling thread, as `run` blocks them) is pending: the wait is a loop of
+ * short requests that looks at sigpending() between them, and the signal is left pending.
+ * Called with the stop signals blocked, so the client's thread inherits the mask.
+ */
+int coord_client_start(const char *url, const char *instance, const struct threshold *thr, int nthr,
+                       int64_t timeout_us, struct coord_client **out, int64_t *start_wall_us,
+                       char *err, size_t errlen);
+
+/* Each closed second (the run's interval hook, the run's coordinator thread): queue the
+ * interval's values of every abort-on-fail threshold's selection (the series of its metric
+ * whose tags include the threshold's: a counter's sum, a rate's non-zero and total counts, a
+ * trend's HDR histogram, a gauge's last, min and max); never blocks on the network. The
+ * queue holds 32 intervals; past that the oldest is dropped, with one warning. */
+void coord_client_interval(struct coord_client *c, const struct result_interval *iv);
+
+/* The coordinator's abort reason ("threshold 'p(95)<200' on http_req_duration failed
+ * across 3 instances after 12.0s"), or NULL; thread-safe, never blocks. Fits
+ * run_opts.remote_abort (engine/run.h). */
+const char *coord_client_abort(void *c);
+
+/* The run has ended with exit code rc (r: its result, or NULL): tell the coordinator, stop
+ * the client's thread (at most a few seconds) and free c. Accepts NULL. */
+void coord_client_finish(struct coord_client *c, const struct result *r, int rc);
+
+#endif

@@ -1,0 +1,767 @@
+/* coord_server.c: `stampede coordinate`'s state: barrier, instances, thresholds judged on
+ * every instance's values together (the protocol is in coord_server.h). */
+#include "cli/coord_server.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics/hdr.h"
+#include "metrics/threshold.h"
+#include "result/result.h"
+#include "util/common.h"
+
+/* One threshold's values over some span, every instance's together. */
+struct cagg {
+	bool any_interval; /* some instance sent an interval (with or without samples) */
+	struct result_values v;
+	double reqs; /* http_reqs in the span (per_request) */
+};
+
+/* A second of the run (windowed thresholds): every instance's values of interval t. */
+struct cslot {
+	int32_t t; /* -1: unused */
+	struct cagg a;
+};
+
+/* An instance's latest gauge values of one threshold (the run so far). */
+struct cgauge {
+	bool any;
+	double last, min, max;
+};
+
+struct cthr {
+	struct threshold t; /* parsed from selector and expr */
+	char *source;
+	bool typed; /* values have arrived: type and unit known */
+	enum metric_type type;
+	enum result_unit unit;
+	bool additive; /* vus, vus_max: each instance runs its own */
+	struct cagg total;
+	struct cslot *ring; /* window_s slots, by t mod window_s */
+	double gauge_last;  /* the latest gauge value received */
+};
+
+enum cstate { CI_WAITING, CI_RUNNING, CI_DONE };
+
+struct cinst {
+	char *name, *token;
+	enum cstate state;
+	int exit_code;
+	int64_t intervals;
+	int32_t last_t;
+	double end_s;          /* t + length_s of its latest interval */
+	struct cgauge *gauges; /* per threshold */
+};
+
+struct coord_server {
+	pthread_mutex_t mu;
+	int want, n;
+	struct cinst *inst;
+	int nthr;
+	struct cthr *thr; /* the first instance's */
+	int64_t start_us;
+	double elapsed_s; /* the largest t + length_s of any interval */
+	char *closed;     /* why registrations are refused, or NULL */
+	char *abort_reason;
+};
+
+static const char *const unit_names[] = {
+	[RU_NONE] = "none", [RU_TIME] = "time", [RU_BYTES] = "bytes", [RU_MILLI] = "milli"
+};
+
+struct coord_server *coord_server_new(int instances)
+{
+	struct coord_server *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	s->want = instances;
+	s->inst = xcalloc((size_t)instances, sizeof(*s->inst));
+	return s;
+}
+
+static void cagg_free(struct cagg *a)
+{
+	hdr_free(a->v.h);
+	memset(a, 0, sizeof(*a));
+}
+
+static void thresholds_free(struct cthr *thr, int n)
+{
+	for (int i = 0; i < n; i++) {
+		threshold_free(&thr[i].t);
+		free(thr[i].source);
+		cagg_free(&thr[i].total);
+		for (int k = 0; thr[i].ring && k < thr[i].t.window_s; k++)
+			cagg_free(&thr[i].ring[k].a);
+		free(thr[i].ring);
+	}
+	free(thr);
+}
+
+void coord_server_free(struct coord_server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		free(s->inst[i].name);
+		free(s->inst[i].token);
+		free(s->inst[i].gauges);
+	}
+	free(s->inst);
+	thresholds_free(s->thr, s->nthr);
+	free(s->closed);
+	free(s->abort_reason);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static json_t *error_json(int *status, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *error_json(int *status, int code, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*status = code;
+	return json_pack("{ss}", "error", buf);
+}
+
+/* --- registration: the barrier ----------------------------------------------------- */
+
+/* A JSON string member of at most max bytes, printable, or NULL. */
+static const char *member_str(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+	if (!s || !*s || json_string_length(v) > max || strlen(s) != json_string_length(v))
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return NULL;
+	return s;
+}
+
+/* Parse the thresholds of a registration into *out (n of them). Returns 0, or -1 with a
+ * reason in err. */
+static int parse_thresholds(json_t *arr, struct cthr **out, int *n, char *err, size_t errlen)
+{
+	size_t cnt = json_array_size(arr);
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, "'thresholds' must be an array");
+		return -1;
+	}
+	if (cnt > COORD_THRESHOLDS_MAX) {
+		snprintf(err, errlen, "%zu abort-on-fail thresholds: at most %d", cnt,
+		         COORD_THRESHOLDS_MAX);
+		return -1;
+	}
+	struct cthr *thr = xcalloc(MAX(cnt, 1), sizeof(*thr));
+	for (size_t i = 0; i < cnt; i++) {
+		json_t *o = json_array_get(arr, i);
+		const char *src = member_str(o, "source", 1024);
+		const char *sel = member_str(o, "selector", 1024);
+		const char *expr = member_str(o, "expr", 1024);
+		json_t *delay = json_object_get(o, "delay_abort_ms");
+		json_t *win = json_object_get(o, "window_s");
+		char perr[256];
+		if (!src || !sel || !expr || !json_is_integer(delay) || !json_is_integer(win) ||
+		    json_integer_value(delay) < 0 || json_integer_value(delay) > INT32_MAX ||
+		    json_integer_value(win) < 0 || json_integer_value(win) > COORD_WINDOW_MAX_S) {
+			snprintf(err, errlen,
+			         "thresholds[%zu]: expected source, selector, expr, delay_abort_ms "
+			         "and window_s (0..%d)",
+			         i, COORD_WINDOW_MAX_S);
+			goto out_free;
+		}
+		if (threshold_parse_parts(sel, expr, &thr[i].t, perr, sizeof(perr)) < 0) {
+			snprintf(err, errlen, "thresholds[%zu] '%s': %s", i, src, perr);
+			goto out_free;
+		}
+		thr[i].source = xstrdup(src);
+		thr[i].t.abort_on_fail = true;
+		thr[i].t.delay_abort_us = json_integer_value(delay) * 1000;
+		thr[i].t.window_s = (int)json_integer_value(win);
+		thr[i].additive =
+		    !strcmp(thr[i].t.metric, "vus") || !strcmp(thr[i].t.metric, "vus_max");
+		if (thr[i].t.window_s > 0) {
+			thr[i].ring = xcalloc((size_t)thr[i].t.window_s, sizeof(*thr[i].ring));
+			for (int k = 0; k < thr[i].t.window_s; k++)
+				thr[i].ring[k].t = -1;
+		}
+	}
+	*n = (int)cnt;
+	*out = thr;
+	return 0;
+out_free:
+	thresholds_free(thr, (int)cnt); /* zeroed entries are fine */
+	return -1;
+}
+
+/* Whether a and b are the same abort thresholds; else a reason in err. */
+static bool same_thresholds(const struct cthr *a, int na, const struct cthr *b, int nb, char *err,
+                            size_t errlen)
+{
+	if (na != nb) {
+		snprintf(err, errlen, "%d abort-on-fail threshold%s, the first instance's %d", nb,
+		         nb == 1 ? "" : "s", na);
+		return false;
+	}
+	for (int i = 0; i < na; i++) {
+		const struct threshold *x = &a[i].t, *y = &b[i].t;
+		if (strcmp(x->selector, y->selector) || strcmp(x->expr, y->expr) ||
+		    x->delay_abort_us != y->delay_abort_us || x->window_s != y->window_s) {
+			snprintf(err, errlen, "threshold %d is '%s', the first instance's '%s'",
+			         i + 1, b[i].source, a[i].source);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int poll_ms(const struct coord_server *s)
+{
+	return MIN(MAX(s->want / 2, 100), 500);
+}
+
+static json_t *barrier_json(const struct coord_server *s, int64_t now)
+{
+	json_t *o = json_pack("{sisisisI}", "registered", s->n, "instances", s->want, "poll_ms",
+	                      poll_ms(s), "now_unix_us", (json_int_t)now);
+	if (s->start_us)
+		json_object_set_new(o, "start_unix_us", json_integer(s->start_us));
+	return o;
+}
+
+static struct cinst *find_instance(struct coord_server *s, const char *name)
+{
+	for (int i = 0; name && i < s->n; i++)
+		if (!strcmp(s->inst[i].name, name))
+			return &s->inst[i];
+	return NULL;
+}
+
+static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int *status)
+{
+	const char *name = member_str(req, "instance", COORD_NAME_MAX);
+	const char *token = member_str(req, "token", 64);
+	char err[400];
+	if (!name || !token)
+		return error_json(status, 400,
+		                  "expected 'instance' (1..%d printable bytes) and 'token'",
+		                  COORD_NAME_MAX);
+	struct cinst *in = find_instance(s, name);
+	if (in && !strcmp(in->token, token)) { /* the same process, polling */
+		if (s->closed && !s->start_us)
+			return error_json(status, 503, "%s", s->closed);
+		*status = 200;
+		return barrier_json(s, now);
+	}
+	if (in)
+		return error_json(status, 409,
+		                  "instance '%s' has registered already (another process): each "
+		                  "instance needs its own name (its --execution-segment)",
+		                  name);
+	if (s->closed)
+		return error_json(status, 503, "%s", s->closed);
+	if (s->n == s->want)
+		return error_json(status, 409,
+		                  "the coordinator waits for %d instance%s and has them all: '%s' "
+		                  "is one too many",
+		                  s->want, s->want == 1 ? "" : "s", name);
+	struct cthr *thr = NULL;
+	int nthr = 0;
+	if (parse_thresholds(json_object_get(req, "thresholds"), &thr, &nthr, err, sizeof(err)) < 0)
+		return error_json(status, 400, "%s", err);
+	if (s->n == 0) {
+		s->thr = thr;
+		s->nthr = nthr;
+	} else {
+		bool same = same_thresholds(s->thr, s->nthr, thr, nthr, err, sizeof(err));
+		thresholds_free(thr, nthr);
+		if (!same)
+			return error_json(
+			    status, 409,
+			    "other abort-on-fail thresholds than the first instance's "
+			    "('%s'): %s; every instance must run the same test",
+			    s->inst[0].name, err);
+	}
+	in = &s->inst[s->n++];
+	*in = (struct cinst){ .name = xstrdup(name),
+		              .token = xstrdup(token),
+		              .last_t = -1,
+		              .gauges = xcalloc((size_t)MAX(s->nthr, 1), sizeof(*in->gauges)) };
+	fprintf(stderr, "stampede: coordinate: '%s' registered (%d of %d)\n", name, s->n, s->want);
+	if (s->n == s->want) {
+		s->start_us = now + COORD_START_DELAY_US;
+		fprintf(stderr,
+		        "stampede: coordinate: every instance is ready; the run starts in %.1fs\n",
+		        (double)COORD_START_DELAY_US / 1e6);
+	}
+	*status = 200;
+	return barrier_json(s, now);
+}
+
+/* --- intervals: values, totals, windows, the verdict ---------------------------- */
+
+/* One threshold's values in one instance's interval. */
+struct cval {
+	bool any;
+	enum metric_type type;
+	enum result_unit unit;
+	struct result_values v; /* v.h owned */
+};
+
+static bool finite_member(json_t *o, const char *key, double *out)
+{
+	json_t *v = json_object_get(o, key);
+	*out = json_number_value(v);
+	return json_is_number(v) && isfinite(*out);
+}
+
+static int parse_value(json_t *o, struct cval *out, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(o, "type"));
+	*out = (struct cval){ 0 };
+	if (json_is_null(o))
+		return 0;
+	out->any = true;
+	out->v.any = true;
+	if (type && !strcmp(type, "counter")) {
+		out->type = MT_COUNTER;
+		if (finite_member(o, "sum", &out->v.sum))
+			return 0;
+	} else if (type && !strcmp(type, "rate")) {
+		json_t *nz = json_object_get(o, "nz"), *tot = json_object_get(o, "total");
+		out->type = MT_RATE;
+		out->v.nz = json_integer_value(nz);
+		out->v.total = json_integer_value(tot);
+		if (json_is_integer(nz) && json_is_integer(tot) && out->v.nz >= 0 &&
+		    out->v.nz <= out->v.total)
+			return 0;
+	} else if (type && !strcmp(type, "gauge")) {
+		out->type = MT_GAUGE;
+		if (finite_member(o, "last", &out->v.g_last) &&
+		    finite_member(o, "min", &out->v.g_min) &&
+		    finite_member(o, "max", &out->v.g_max))
+			return 0;
+	} else if (type && !strcmp(type, "trend")) {
+		const char *unit = json_string_value(json_object_get(o, "unit"));
+		json_t *h = json_object_get(o, "hdr");
+		out->type = MT_TREND;
+		out->unit = RU_NONE;
+		for (size_t u = 0; unit && u < ARRAY_SIZE(unit_names); u++)
+			if (!strcmp(unit, unit_names[u]))
+				out->unit = (enum result_unit)u, unit = NULL;
+		if (!unit && json_is_string(h) &&
+		    hdr_decode(json_string_value(h), json_string_length(h), &out->v.h) == 0)
+			return 0;
+	}
+	snprintf(err, errlen,
+	         "expected null or {type: counter, sum}, {type: rate, nz, total}, {type: "
+	         "trend, unit, hdr} or {type: gauge, last, min, max}");
+	return -1;
+}
+
+/* Add one instance's interval values to a (a slot: gauges of additive metrics add up). */
+static void cagg_add(struct cagg *a, const struct cval *cv, bool additive, double reqs)
+{
+	struct result_values *v = &a->v;
+	a->any_interval = true;
+	a->reqs += reqs;
+	if (!cv->any)
+		return;
+	v->type = cv->type;
+	switch (cv->type) {
+	case MT_COUNTER:
+		v->sum += cv->v.sum;
+		break;
+	case MT_RATE:
+		v->nz += cv->v.nz;
+		v->total += cv->v.total;
+		break;
+	case MT_TREND:
+		if (!cv->v.h ||
+		    (!v->h && hdr_init(&v->h, cv->v.h->lowest, cv->v.h->highest, cv->v.h->sigfigs)))
+			return;
+		hdr_merge(v->h, cv->v.h);
+		break;
+	case MT_GAUGE:
+		if (additive && v->any) {
+			v->g_last += cv->v.g_last;
+			v->g_min += cv->v.g_min;
+			v->g_max += cv->v.g_max;
+		} else {
+			v->g_last = cv->v.g_last;
+			v->g_min = v->any ? MIN(v->g_min, cv->v.g_min) : cv->v.g_min;
+			v->g_max = v->any ? MAX(v->g_max, cv->v.g_max) : cv->v.g_max;
+		}
+		break;
+	}
+	v->any = true;
+}
+
+static void apply_value(struct coord_server *s, struct cthr *ct, struct cinst *in, int i, int32_t t,
+                        const struct cval *cv, double reqs)
+{
+	if (cv->any && !ct->typed) {
+		if (threshold_check_type(&ct->t, cv->type))
+			return; /* the instances checked it: another metric of that name */
+		ct->typed = true;
+		ct->type = cv->type;
+		ct->unit = cv->type == MT_TREND ? cv->unit : RU_NONE;
+	}
+	if (cv->any && (cv->type != ct->type || (ct->type == MT_TREND && cv->unit != ct->unit)))
+		return;                        /* inconsistent instances: ignored */
+	if (cv->any && cv->type == MT_GAUGE) { /* the run so far: from each one's latest */
+		struct cgauge *g = &in->gauges[i];
+		g->min = g->any ? MIN(g->min, cv->v.g_min) : cv->v.g_min;
+		g->max = g->any ? MAX(g->max, cv->v.g_max) : cv->v.g_max;
+		g->last = cv->v.g_last;
+		g->any = true;
+		ct->gauge_last = cv->v.g_last;
+		ct->total.any_interval = true;
+		ct->total.v.any = true;
+	} else {
+		cagg_add(&ct->total, cv, ct->additive, reqs);
+	}
+	if (ct->t.window_s <= 0)
+		return;
+	struct cslot *sl = &ct->ring[t % ct->t.window_s];
+	if (sl->t > t)
+		return; /* older than the window */
+	if (sl->t < t) {
+		cagg_free(&sl->a);
+		sl->t = t;
+	}
+	cagg_add(&sl->a, cv, ct->additive, reqs);
+}
+
+/* The run-so-far gauge of every instance's latest values. */
+static void total_gauge(const struct coord_server *s, int i, struct result_values *v)
+{
+	const struct cthr *ct = &s->thr[i];
+	bool any = false;
+	*v = (struct result_values){ .type = MT_GAUGE, .g_last = ct->gauge_last };
+	for (int k = 0; k < s->n; k++) {
+		const struct cgauge *g = &s->inst[k].gauges[i];
+		if (!g->any)
+			continue;
+		if (ct->additive) {
+			v->g_last = (any ? v->g_last : 0) + g->last;
+			v->g_min = (any ? v->g_min : 0) + g->min;
+			v->g_max = (any ? v->g_max : 0) + g->max;
+		} else {
+			v->g_min = any ? MIN(v->g_min, g->min) : g->min;
+			v->g_max = any ? MAX(v->g_max, g->max) : g->max;
+		}
+		any = true;
+	}
+	v->any = any;
+}
+
+/* A threshold's value on values v of duration_s seconds (k6's rules, as the run's). */
+static double value_of(const struct cthr *ct, struct result_values *v, double reqs,
+                       double duration_s)
+{
+	char stat[32];
+	double x;
+	v->type = ct->type;
+	if (ct->t.agg == THR_PER_REQUEST)
+		return ct->type == MT_COUNTER && reqs > 0 ? (v->any ? v->sum : 0) / reqs : NAN;
+	if (!v->any)
+		return ct->type == MT_COUNTER || ct->type == MT_RATE ? 0 : NAN;
+	threshold_agg_name(&ct->t, stat, sizeof(stat));
+	return result_stat(v, ct->unit, stat, duration_s, &x) ? x : NAN;
+}
+
+/* The value over the last window_s seconds that arrived; the run so far without any. */
+static double window_value(const struct coord_server *s, int i, bool *used)
+{
+	const struct cthr *ct = &s->thr[i];
+	int32_t last = -1;
+	struct cagg w = { 0 };
+	struct cval cv = { 0 };
+	int covered = 0;
+	for (int k = 0; k < ct->t.window_s; k++)
+		last = MAX(last, ct->ring[k].t);
+	const struct cslot *newest = NULL;
+	for (int k = 0; k < ct->t.window_s; k++) {
+		const struct cslot *sl = &ct->ring[k];
+		if (sl->t < 0 || sl->t <= last - ct->t.window_s)
+			continue;
+		covered++;
+		if (sl->t == last)
+			newest = sl;
+		cv = (struct cval){ .any = sl->a.v.any, .type = ct->type, .v = sl->a.v };
+		cagg_add(&w, &cv, false, sl->a.reqs);
+	}
+	if (ct->type == MT_GAUGE && newest && newest->a.v.any) /* the newest second's value */
+		w.v.g_last = newest->a.v.g_last;
+	*used = covered > 0;
+	double v = covered ? value_of(ct, &w.v, w.reqs, covered) : NAN;
+	cagg_free(&w);
+	return v;
+}
+
+static double threshold_value(struct coord_server *s, int i)
+{
+	struct cthr *ct = &s->thr[i];
+	bool used = false;
+	if (ct->t.window_s > 0) {
+		double v = window_value(s, i, &used);
+		if (used)
+			return v;
+	}
+	if (ct->type != MT_GAUGE)
+		return value_of(ct, &ct->total.v, ct->total.reqs, s->elapsed_s);
+	struct result_values g;
+	total_gauge(s, i, &g);
+	return value_of(ct, &g, 0, s->elapsed_s);
+}
+
+/* Judge every abort threshold whose delay has passed; the first failure aborts the run. */
+static void evaluate(struct coord_server *s)
+{
+	for (int i = 0; i < s->nthr && !s->abort_reason; i++) {
+		struct cthr *ct = &s->thr[i];
+		if (!ct->typed || s->elapsed_s * 1e6 < (double)ct->t.delay_abort_us)
+			continue;
+		double v = threshold_value(s, i);
+		if (threshold_compare(&ct->t, v))
+			continue;
+		char buf[600];
+		snprintf(buf, sizeof(buf),
+		         "threshold '%s' on %s failed across %d instance%s after %.1fs", ct->t.expr,
+		         ct->t.selector, s->n, s->n == 1 ? "" : "s", s->elapsed_s);
+		s->abort_reason = xstrdup(buf);
+		fprintf(stderr, "stampede: coordinate: aborting the run: %s (value %g)\n", buf, v);
+	}
+}
+
+static json_t *abort_json(const struct coord_server *s)
+{
+	return json_pack("{so}", "abort",
+	                 s->abort_reason ? json_string(s->abort_reason) : json_null());
+}
+
+/* The instance a request names, with its token; NULL with *err (the answer) otherwise. */
+static struct cinst *request_instance(struct coord_server *s, json_t *req, int *status,
+                                      json_t **err)
+{
+	const char *name = member_str(req, "instance", COORD_NAME_MAX);
+	const char *token = member_str(req, "token", 64);
+	struct cinst *in = find_instance(s, name);
+	if (!in || !token || strcmp(in->token, token)) {
+		*err = error_json(status, 404, "unknown instance '%s' (not registered here)",
+		                  name ? name : "?");
+		return NULL;
+	}
+	return in;
+}
+
+static json_t *do_interval(struct coord_server *s, json_t *req, int *status)
+{
+	json_t *err = NULL, *vals = json_object_get(req, "values");
+	struct cinst *in = request_instance(s, req, status, &err);
+	json_t *jt = json_object_get(req, "t");
+	double len, reqs;
+	char why[300];
+	if (!in)
+		return err;
+	if (!s->start_us)
+		return error_json(status, 409, "the run has not started: the barrier waits");
+	if (!json_is_integer(jt) || json_integer_value(jt) < 0 ||
+	    json_integer_value(jt) > 100000000 || !finite_member(req, "length_s", &len) ||
+	    len < 0 || len > 10 || !finite_member(req, "http_reqs", &reqs) || reqs < 0 ||
+	    json_array_size(vals) != (size_t)s->nthr)
+		return error_json(status, 400,
+		                  "expected t (seconds), length_s, http_reqs and values (%d)",
+		                  s->nthr);
+	struct cval *cv = xcalloc((size_t)MAX(s->nthr, 1), sizeof(*cv));
+	int i;
+	for (i = 0; i < s->nthr; i++)
+		if (parse_value(json_array_get(vals, i), &cv[i], why, sizeof(why)) < 0)
+			break;
+	if (i == s->nthr) {
+		int32_t t = (int32_t)json_integer_value(jt);
+		in->intervals++;
+		in->last_t = MAX(in->last_t, t);
+		in->end_s = MAX(in->end_s, t + len);
+		s->elapsed_s = MAX(s->elapsed_s, in->end_s);
+		for (int k = 0; k < s->nthr; k++)
+			apply_value(s, &s->thr[k], in, k, t, &cv[k], reqs);
+		if (!s->abort_reason)
+			evaluate(s);
+		*status = 200;
+	}
+	for (int k = 0; k < s->nthr; k++)
+		hdr_free(cv[k].v.h);
+	free(cv);
+	if (i < s->nthr)
+		return error_json(status, 400, "values[%d]: %s", i, why);
+	return abort_json(s);
+}
+
+static json_t *do_done(struct coord_server *s, json_t *req, int *status)
+{
+	json_t *err = NULL, *rc = json_object_get(req, "exit_code");
+	struct cinst *in = request_instance(s, req, status, &err);
+	if (!in)
+		return err;
+	if (!json_is_integer(rc) || json_integer_value(rc) < 0 || json_integer_value(rc) > 255)
+		return error_json(status, 400, "expected exit_code (0..255)");
+	if (!s->start_us) { /* it leaves the barrier: another may take its place */
+		int k = (int)(in - s->inst);
+		fprintf(stderr, "stampede: coordinate: '%s' left the barrier (exit %d)\n", in->name,
+		        (int)json_integer_value(rc));
+		free(in->name);
+		free(in->token);
+		free(in->gauges);
+		memmove(in, in + 1, sizeof(*in) * (size_t)(s->n - k - 1));
+		if (--s->n == 0) { /* the next first instance sets the thresholds */
+			thresholds_free(s->thr, s->nthr);
+			s->thr = NULL;
+			s->nthr = 0;
+		}
+		*status = 200;
+		return abort_json(s);
+	}
+	if (in->state != CI_DONE)
+		fprintf(stderr, "stampede: coordinate: '%s' done (exit %d)\n", in->name,
+		        (int)json_integer_value(rc));
+	in->state = CI_DONE;
+	in->exit_code = (int)json_integer_value(rc);
+	*status = 200;
+	return abort_json(s);
+}
+
+static json_t *do_status(struct coord_server *s)
+{
+	json_t *m = json_array();
+	for (int i = 0; i < s->n; i++)
+		json_array_append_new(m, json_pack("{sssbsisI}", "instance", s->inst[i].name,
+		                                   "done", s->inst[i].state == CI_DONE, "exit_code",
+		                                   s->inst[i].exit_code, "intervals",
+		                                   (json_int_t)s->inst[i].intervals));
+	json_t *o =
+	    json_pack("{sisisIsfsoso}", "instances", s->want, "registered", s->n, "start_unix_us",
+	              (json_int_t)s->start_us, "elapsed_s", s->elapsed_s, "abort",
+	              s->abort_reason ? json_string(s->abort_reason) : json_null(), "members", m);
+	return o;
+}
+
+json_t *coord_server_handle(struct coord_server *s, const char *method, const char *path,
+                            const char *body, size_t len, int64_t now_us, int *status)
+{
+	bool post = !strcmp(method, "POST");
+	json_t *req = NULL, *ans;
+	json_error_t jerr;
+	if ((!strcmp(path, "/v1/status") || !strcmp(path, "/v1/abort")) && !strcmp(method, "GET")) {
+		pthread_mutex_lock(&s->mu);
+		ans = !strcmp(path, "/v1/status") ? do_status(s) : abort_json(s);
+		pthread_mutex_unlock(&s->mu);
+		*status = 200;
+		return ans;
+	}
+	if (strcmp(path, "/v1/register") && strcmp(path, "/v1/interval") &&
+	    strcmp(path, "/v1/done"))
+		return error_json(status, 404,
+		                  "no such endpoint (POST /v1/register, /v1/interval, "
+		                  "/v1/done; GET /v1/status)");
+	if (!post)
+		return error_json(status, 405, "%s wants POST", path);
+	if (len > COORD_BODY_MAX)
+		return error_json(status, 413, "a body of at most %d bytes", COORD_BODY_MAX);
+	req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(req)) {
+		json_decref(req);
+		return error_json(status, 400, "expected a JSON object: %s", jerr.text);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!strcmp(path, "/v1/register"))
+		ans = do_register(s, req, now_us, status);
+	else if (!strcmp(path, "/v1/interval"))
+		ans = do_interval(s, req, status);
+	else
+		ans = do_done(s, req, status);
+	pthread_mutex_unlock(&s->mu);
+	json_decref(req);
+	return ans;
+}
+
+void coord_server_close(struct coord_server *s, const char *reason)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!s->closed)
+		s->closed = xstrdup(reason);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int64_t coord_server_start_us(struct coord_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int64_t v = s->start_us;
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
+int coord_server_registered(struct coord_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int n = s->n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+bool coord_server_all_done(struct coord_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool done = s->n == s->want;
+	for (int i = 0; done && i < s->n; i++)
+		done = s->inst[i].state == CI_DONE;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+bool coord_server_aborted(struct coord_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool a = s->abort_reason != NULL;
+	pthread_mutex_unlock(&s->mu);
+	return a;
+}
+
+void coord_server_summary(struct coord_server *s, FILE *f)
+{
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->n; i++) {
+		const struct cinst *in = &s->inst[i];
+		if (in->state == CI_DONE)
+			fprintf(f, "  %s: done, exit %d, %lld interval%s\n", in->name,
+			        in->exit_code, (long long)in->intervals,
+			        in->intervals == 1 ? "" : "s");
+		else if (in->intervals)
+			fprintf(f, "  %s: no word of its end (%lld interval%s, the last t=%ds)\n",
+			        in->name, (long long)in->intervals, in->intervals == 1 ? "" : "s",
+			        (int)in->last_t);
+		else
+			fprintf(f, "  %s: no word of its end (no interval)\n", in->name);
+	}
+	if (s->n < s->want)
+		fprintf(f, "  %d of %d instances never registered\n", s->want - s->n, s->want);
+	for (int i = 0; i < s->nthr; i++) { /* the values judged, every instance's together */
+		const struct cthr *ct = &s->thr[i];
+		double v = ct->typed ? threshold_value(s, i) : NAN;
+		fprintf(f, "  threshold '%s' on %s: %.15g (%s)\n", ct->t.expr, ct->t.selector, v,
+		        !ct->typed                     ? "no data"
+		        : threshold_compare(&ct->t, v) ? "ok"
+		                                       : "failed");
+	}
+	if (s->abort_reason)
+		fprintf(f, "  aborted: %s\n", s->abort_reason);
+	pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,72 @@
+/*
+ * coord_server.h: the state of `stampede coordinate` (docs/distributed.md, "Live
+ * aggregation"): the ready barrier, the instances, and the abort-on-fail thresholds judged
+ * on every instance's interval values together. No HTTP here: cmd_coordinate.c serves it
+ * (libmicrohttpd), tests/unit/test_coord.c drives it directly.
+ *
+ * The protocol (JSON bodies, every answer a JSON object; an error is {"error": REASON}
+ * with a 4xx/5xx status):
+ *   POST /v1/register {instance, token, thresholds: [{source, selector, expr,
+ *        delay_abort_ms, window_s}]}: joins the barrier (idempotent for the same instance
+ *        and token: the client polls with it). 200 {registered, instances, poll_ms,
+ *        now_unix_us, start_unix_us (once every instance has registered)}; 409 a duplicate
+ *        name, one instance too many, other thresholds than the first instance's; 400 a
+ *        malformed request; 503 the coordinator no longer waits.
+ *   POST /v1/interval {instance, token, t, length_s, http_reqs, values: [per threshold,
+ *        in the registered order: null (no sample) or {type: "counter", sum} | {type:
+ *        "rate", nz, total} | {type: "trend", unit, hdr (V2 base64)} | {type: "gauge",
+ *        last, min, max}]}: 200 {abort: REASON or null}; 404 an unknown instance.
+ *   POST /v1/done {instance, token, exit_code}: 200 {abort}.
+ *   GET /v1/abort: {abort} (the instances poll it between their intervals).
+ *   GET /v1/status: {instances, registered, start_unix_us, abort, members: [...]}.
+ */
+#ifndef STAMPEDE_COORD_SERVER_H
+#define STAMPEDE_COORD_SERVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Bounds of what the coordinator accepts. */
+#define COORD_INSTANCES_MAX  1000
+#define COORD_NAME_MAX       200
+#define COORD_THRESHOLDS_MAX 100
+#define COORD_WINDOW_MAX_S   3600
+#define COORD_BODY_MAX       (8 << 20)
+/* The common start is this long after the last registration: every polling client learns
+ * it before then (they poll every poll_ms <= 500 ms). */
+#define COORD_START_DELAY_US 2000000LL
+
+struct coord_server;
+
+/* A coordinator waiting for `instances` (1..COORD_INSTANCES_MAX) instances. Never NULL. */
+struct coord_server *coord_server_new(int instances);
+/* Accepts NULL. */
+void coord_server_free(struct coord_server *s);
+
+/* Answer one request (method "GET" or "POST", path, body[0..len)) at wall clock now_us:
+ * returns the answer's JSON object (new reference) and sets *status (200, 4xx, 5xx).
+ * Thread-safe. The first failed threshold's reason is printed on stderr once. */
+json_t *coord_server_handle(struct coord_server *s, const char *method, const char *path,
+                            const char *body, size_t len, int64_t now_us, int *status);
+
+/* Refuse registrations from now on (the barrier timed out, the coordinator stops); the
+ * answer to them says why (reason, copied). */
+void coord_server_close(struct coord_server *s, const char *reason);
+
+/* The common start (µs since the epoch), 0 while the barrier waits. */
+int64_t coord_server_start_us(struct coord_server *s);
+/* Instances registered so far. */
+int coord_server_registered(struct coord_server *s);
+/* Whether every instance has registered and said it is done. */
+bool coord_server_all_done(struct coord_server *s);
+/* Whether a threshold failed (the run was aborted). */
+bool coord_server_aborted(struct coord_server *s);
+/* One line per instance ("  0:1/3: done, exit 108, 6 intervals"), then one per threshold
+ * with its value on every instance's data ("  threshold 'p(95)<200' on http_req_duration:
+ * 12.3 (ok)") and the abort reason, if any, to f. */
+void coord_server_summary(struct coord_server *s, FILE *f);
+
+#endif

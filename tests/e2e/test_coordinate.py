@@ -1,0 +1,335 @@
+"""Live aggregation (issue #16): `stampede coordinate` and `stampede run --coordinator`, all on
+loopback: one demo server, one coordinator on a free port, 3 instances of one test (the 3
+execution segments of `--execution-segment-sequence 0,1/3,2/3,1`).
+
+  * the ready barrier: instances started 1.5 s apart start within 0.3 s of each other;
+  * the coordinator's trend value is the merged run's (exact HDR merge of every interval);
+  * a cross-instance abort: `http_reqs: count<2500` that each instance alone passes (1,800
+    requests) aborts all three (exit 108, the coordinator's reason) once their union passes
+    2,500; without the coordinator the same three runs exit 0;
+  * refusals and failures: no coordinator, a duplicate name, other thresholds, a 4th
+    instance, a barrier timeout, SIGINT at the barrier, bad flags, a port in use.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (BIN, EXIT_ABORTED, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK,
+                      require_binary)
+from demo_fixtures import DemoServer
+
+SEQ = "0,1/3,2/3,1"
+SEGMENTS = ["0:1/3", "1/3:2/3", "2/3:1"]
+LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+SANITIZER = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proc:
+    """A stampede process whose output goes to files; killed by pid at teardown."""
+
+    def __init__(self, argv, directory, name):
+        require_binary()
+        self.argv = [BIN, *map(str, argv)]
+        self.out = Path(directory) / f"{name}.out"
+        self.err = Path(directory) / f"{name}.err"
+        with open(self.out, "wb") as o, open(self.err, "wb") as e:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=o,
+                                         stderr=e)
+        self.started_wall = time.time()
+
+    def stderr(self):
+        return self.err.read_text(errors="replace")
+
+    def stdout(self):
+        return self.out.read_text(errors="replace")
+
+    def logs(self):
+        return (f"command: {' '.join(self.argv)}\nexit code: {self.proc.returncode}\n"
+                f"--- stdout ---\n{self.stdout()[-3000:]}\n--- stderr ---\n"
+                f"{self.stderr()[-3000:]}")
+
+    def wait(self, timeout):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"did not exit within {timeout}s\n{self.logs()}", pytrace=False)
+        bad = [m for m in SANITIZER if m in self.stderr()]
+        assert not bad and rc >= 0, f"crash or sanitizer report {bad}\n{self.logs()}"
+        return rc
+
+    def expect(self, rc, timeout=30):
+        got = self.wait(timeout)
+        assert got == rc, f"expected exit code {rc}, got {got}\n{self.logs()}"
+        return self
+
+    def wait_for(self, text, timeout=10, count=1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.stderr().count(text) >= count:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        pytest.fail(f"never printed {text!r}\n{self.logs()}", pytrace=False)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def procs(tmp_path):
+    """procs(argv, name) -> a started Proc; every one is killed (by pid) at teardown."""
+    started = []
+
+    def factory(argv, name):
+        p = Proc(argv, tmp_path, name)
+        started.append(p)
+        return p
+
+    yield factory
+    for p in started:
+        p.kill()
+
+
+def coordinator(procs, n, *extra, name="coordinator"):
+    """A coordinator for n instances on a free loopback port; returns (Proc, URL)."""
+    c = procs(["coordinate", "--instances", n, "--listen", "127.0.0.1:0", *extra], name)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        m = LISTEN_RE.search(c.stderr())
+        if m:
+            return c, f"http://127.0.0.1:{m.group(1)}"
+        if c.proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    pytest.fail(f"the coordinator did not start\n{c.logs()}", pytrace=False)
+
+
+def instance(procs, url, coord, seg, out, *extra, rate=300, duration="2s", name=None):
+    argv = ["run", "--url", url, "--rate", rate, "--duration", duration, "-q",
+            "--execution-segment", seg, "--execution-segment-sequence", SEQ,
+            "--out", f"result={out}", *extra]
+    if coord:
+        argv += ["--coordinator", coord]
+    return procs(argv, name or f"run-{seg.replace('/', '_').replace(':', '-')}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    s = DemoServer(["--workers", "4", "--query-latency", "0"],
+                   tmp_path_factory.mktemp("demo"))
+    s.start()
+    yield s
+    s.stop()
+
+
+def load(path):
+    return json.loads(Path(path).read_text())
+
+
+# --------------------------------------------------------------------------------------
+# the barrier, and the coordinator's trend value against the merged result
+# --------------------------------------------------------------------------------------
+def test_barrier_starts_together_and_trend_matches_merge(demo, procs, tmp_path):
+    coord, curl = coordinator(procs, 3)
+    thr = "http_req_duration: p(95)<60000"
+    runs = []
+    for i, seg in enumerate(SEGMENTS):
+        runs.append(instance(procs, demo.url_for("/health"), curl, seg, tmp_path / f"p{i}.json",
+                             "--threshold-abort", thr))
+        if i < 2:
+            time.sleep(1.5)
+    for r in runs:
+        r.expect(EXIT_OK, timeout=30)
+    coord.expect(EXIT_OK, timeout=15)
+    starts = [load(tmp_path / f"p{i}.json")["state"]["startUnixUs"] for i in range(3)]
+    assert max(starts) - min(starts) < 300_000, (starts, coord.logs())
+    # the first instance waited for the third (launched 3 s later) before it started
+    assert starts[0] / 1e6 - runs[0].started_wall > 2.5, (starts, runs[0].started_wall)
+    assert "every instance is ready" in coord.stderr()
+    for seg in SEGMENTS:
+        assert re.search(rf"^  {re.escape(seg)}: done, exit 0, \d+ intervals$", coord.stdout(),
+                         re.M), coord.logs()
+
+    # the coordinator judged p(95) on the union of the 3 instances' histograms: the value it
+    # reports is the merged run's p(95), to the histogram's precision
+    m = re.search(r"threshold 'p\(95\)<60000' on http_req_duration: (\S+) \(ok\)", coord.stdout())
+    assert m, coord.logs()
+    total = tmp_path / "total.json"
+    merge = subprocess.run([BIN, "merge", *(str(tmp_path / f"p{i}.json") for i in range(3)),
+                            "-o", str(total), "-q"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=60)
+    assert merge.returncode == 0, merge.stderr.decode()[-2000:]
+    merged = load(total)["metrics"]["http_req_duration"]["values"]["p(95)"]
+    assert abs(float(m.group(1)) - merged) <= merged * 0.002 + 0.002, (m.group(1), merged)
+
+
+# --------------------------------------------------------------------------------------
+# the abort: the union fails, each instance alone passes
+# --------------------------------------------------------------------------------------
+ABORT = ["--threshold-abort", "http_reqs: count<2500"]
+
+
+def test_abort_across_instances(demo, procs, tmp_path):
+    # 900/s in thirds: 300/s each, 1,800 requests each in 6 s; together 2,500 after ~2.8 s
+    coord, curl = coordinator(procs, 3)
+    runs = [instance(procs, demo.url_for("/health"), curl, seg, tmp_path / f"a{i}.json",
+                     *ABORT, rate=900, duration="6s") for i, seg in enumerate(SEGMENTS)]
+    for r in runs:
+        r.expect(EXIT_ABORTED, timeout=30)
+    coord.expect(EXIT_ABORTED, timeout=15)
+    reason = None
+    for i in range(3):
+        st = load(tmp_path / f"a{i}.json")["state"]
+        assert st["aborted"], st
+        assert re.fullmatch(r"threshold 'count<2500' on http_reqs failed across 3 instances "
+                            r"after \d+\.\ds", st["abortReason"]), st
+        assert reason in (None, st["abortReason"])  # the same reason everywhere
+        reason = st["abortReason"]
+        assert st["testRunDurationMs"] < 5500, st  # well before the 6 s
+    assert coord.stderr().count("aborting the run") == 1, coord.logs()
+    assert f"aborted: {reason}" in coord.stdout()
+
+
+def test_without_coordinator_each_passes(demo, procs, tmp_path):
+    runs = [instance(procs, demo.url_for("/health"), None, seg, tmp_path / f"c{i}.json",
+                     *ABORT, rate=900, duration="6s") for i, seg in enumerate(SEGMENTS)]
+    for r in runs:
+        r.expect(EXIT_OK, timeout=30)
+    for i in range(3):
+        st = load(tmp_path / f"c{i}.json")
+        assert not st["state"]["aborted"]
+        assert st["metrics"]["http_reqs"]["values"]["count"] < 2500
+
+
+# --------------------------------------------------------------------------------------
+# refusals and failures
+# --------------------------------------------------------------------------------------
+def test_unreachable_coordinator(demo, procs, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    r = instance(procs, demo.url_for("/health"), url, "0:1/3", tmp_path / "u.json")
+    r.expect(EXIT_CONFIG, timeout=15)
+    assert "cannot reach the coordinator" in r.stderr(), r.logs()
+    assert not (tmp_path / "u.json").exists()
+
+
+def test_coordinator_gone_mid_run(demo, procs, tmp_path):
+    # --timeout 1s: the coordinator leaves 1 s after the start; the instance's next request
+    # fails, it warns once and finishes its run with its own thresholds
+    coord, curl = coordinator(procs, 1, "--timeout", "1s")
+    r = instance(procs, demo.url_for("/health"), curl, "0:1/3", tmp_path / "g.json",
+                 *ABORT, duration="4s")
+    coord.expect(EXIT_OK, timeout=15)
+    assert "--timeout 1s passed before every instance was done" in coord.stderr()
+    assert "no word of its end" in coord.stdout(), coord.logs()
+    r.expect(EXIT_OK, timeout=30)
+    assert r.stderr().count("warning: the coordinator at") == 1, r.logs()
+    assert "the run goes on with this instance's own thresholds" in r.stderr()
+    st = load(tmp_path / "g.json")["state"]
+    assert not st["aborted"] and st["testRunDurationMs"] > 3500, st
+
+
+def test_refusals(demo, procs, tmp_path):
+    coord, curl = coordinator(procs, 3)
+    url = demo.url_for("/health")
+    thr = ["--threshold-abort", "http_req_failed: rate<0.5"]
+    a = instance(procs, url, curl, "0:1/3", tmp_path / "a.json", *thr, duration="1s")
+    coord.wait_for("'0:1/3' registered (1 of 3)")
+    dup = instance(procs, url, curl, "0:1/3", tmp_path / "dup.json", *thr, name="dup")
+    dup.expect(EXIT_CONFIG, timeout=15)
+    assert "refused this instance: instance '0:1/3' has registered already" in dup.stderr()
+    other = instance(procs, url, curl, "1/3:2/3", tmp_path / "other.json",
+                     "--threshold-abort", "http_req_failed: rate<0.4", name="other")
+    other.expect(EXIT_CONFIG, timeout=15)
+    assert ("refused this instance: other abort-on-fail thresholds than the first "
+            "instance's ('0:1/3')") in other.stderr(), other.logs()
+    b = instance(procs, url, curl, "1/3:2/3", tmp_path / "b.json", *thr, duration="1s")
+    c = instance(procs, url, curl, "2/3:1", tmp_path / "c.json", *thr, duration="1s")
+    coord.wait_for("every instance is ready")
+    fourth = procs(["run", "--url", url, "--rate", 10, "--duration", "1s", "-q",
+                    "--coordinator", curl, *thr], "fourth")
+    fourth.expect(EXIT_CONFIG, timeout=15)
+    assert "waits for 3 instances and has them all" in fourth.stderr(), fourth.logs()
+    for r in (a, b, c):
+        r.expect(EXIT_OK, timeout=30)
+    coord.expect(EXIT_OK, timeout=15)
+
+
+def test_barrier_timeout_and_sigint(demo, procs, tmp_path):
+    coord, curl = coordinator(procs, 2)
+    url = demo.url_for("/health")
+    t = instance(procs, url, curl, "0:1/3", tmp_path / "t.json", "--coordinator-timeout", "1s")
+    t.expect(EXIT_CONFIG, timeout=15)
+    assert "the ready barrier timed out after 1s: 1 of 2 instances registered" in t.stderr()
+    coord.wait_for("'0:1/3' left the barrier")  # its place is free again
+
+    s = instance(procs, url, curl, "0:1/3", tmp_path / "s.json", name="sigint")
+    coord.wait_for("'0:1/3' registered (1 of 2)", count=2)
+    s.proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    s.expect(EXIT_INTERRUPTED, timeout=10)
+    assert time.monotonic() - t0 < 3, s.logs()
+    assert not (tmp_path / "s.json").exists()
+
+    coord.proc.send_signal(signal.SIGTERM)
+    coord.expect(EXIT_INTERRUPTED, timeout=10)
+    coord.wait_for("'0:1/3' left the barrier (exit 105)")
+    assert "2 of 2 instances never registered" in coord.stdout(), coord.logs()
+
+
+def test_ready_timeout(procs):
+    coord, _ = coordinator(procs, 2, "--ready-timeout", "1s")
+    coord.expect(1, timeout=10)
+    assert "gave up waiting: 0 of 2 instances registered within 1s" in coord.stderr()
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["--instances", "0"],
+    ["--instances", "1001"],
+    ["--instances", "x"],
+    ["--instances", "2", "--listen", "nowhere"],
+    ["--instances", "2", "--listen", "127.0.0.1:70000"],
+    ["--instances", "2", "--timeout", "soon"],
+    ["--instances", "2", "--ready-timeout", "0s"],
+    ["--instances", "2", "--bogus"],
+    ["--instances", "2", "extra"],
+])
+def test_coordinator_bad_flags(procs, args):
+    p = procs(["coordinate", *args], "bad")
+    p.expect(EXIT_CONFIG, timeout=10)
+    assert p.stderr().startswith("stampede:"), p.logs()
+
+
+def test_listen_port_in_use(procs):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        p = procs(["coordinate", "--instances", 2, "--listen", f"127.0.0.1:{port}"], "inuse")
+        p.expect(1, timeout=10)
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in p.stderr(), p.logs()
+
+
+def test_run_bad_coordinator_flags(procs):
+    for argv in (["--coordinator", "127.0.0.1:1"], ["--coordinator", "http://127.0.0.1:1",
+                                                    "--coordinator-timeout", "0s"]):
+        p = procs(["run", "--url", "http://127.0.0.1:1/", "--duration", "1s", *argv], "badrun")
+        p.expect(EXIT_CONFIG, timeout=10)

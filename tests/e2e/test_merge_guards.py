@@ -1,0 +1,231 @@
+"""What `stampede merge` refuses or warns about, so that a merged result never silently
+holds less, or something else, than the test (the new-user review of issue #16): parts of
+different segment sequences or of different tests, parts that did not run at the same time,
+parts cut short; and how a merged result and a part say what they are (summary, report,
+history). Loopback demo server, short bounded runs.
+"""
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN
+from demo_fixtures import demo_server_module  # noqa: F401 (fixture)
+
+HALVES = "0,1/2,1"
+
+
+def run(demo, out, *extra, url_path="/health", rate="200", duration="2s", seq=HALVES,
+        seg=None, wait=True):
+    argv = [BIN, "run", "--url", demo.url_for(url_path), "--rate", rate, "--duration",
+            duration, "-q", "--no-summary", "-t", "1", "--out", f"result={out}", *extra]
+    if seg:
+        argv += ["--execution-segment", seg]
+        if seq:
+            argv += ["--execution-segment-sequence", seq]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    if not wait:
+        return p
+    so, se = p.communicate(timeout=60)
+    assert p.returncode == 0, (argv, se)
+    return se
+
+
+def merge(*args):
+    return subprocess.run([BIN, "merge", *map(str, args)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+
+
+def together(demo, tmp_path, name, segs=("0:1/2", "1/2:1"), **kw):
+    procs = [run(demo, tmp_path / f"{name}{i}.json", seg=s, wait=False, **kw)
+             for i, s in enumerate(segs)]
+    for p in procs:
+        _, se = p.communicate(timeout=60)
+        assert p.returncode == 0, se
+    return [tmp_path / f"{name}{i}.json" for i in range(len(segs))]
+
+
+def test_parts_of_different_sequences_are_refused(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    pa = run(demo, a, seg="0:1/3", seq="0,1/3,2/3,1", wait=False)
+    pb = run(demo, b, seg="1/3:1", seq="0,1/3,1", wait=False)
+    for p in (pa, pb):
+        p.communicate(timeout=60)
+    m = merge(a, b, "-o", tmp_path / "t.json")
+    assert m.returncode == 104, m.stderr
+    assert "segment sequence" in m.stderr and "same --execution-segment-sequence" in m.stderr
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_a_segment_without_a_sequence_is_warned_about(demo_server_module, tmp_path):  # noqa: F811
+    se = run(demo_server_module, tmp_path / "w.json", seg="1/3:2/3", seq=None,
+             duration="1s")
+    assert "without a sequence" in se and "0,1/3,2/3,1" in se, se
+
+
+def test_the_flag_keeps_the_scripts_sequence(demo_server_module, tmp_path):  # noqa: F811
+    """k6 users keep the sequence in the script and give each instance its segment."""
+    script = tmp_path / "s.lua"
+    script.write_text('local http = require "stampede.http"\n'
+                      'options = { vus = 4, iterations = 41, '
+                      'executionSegmentSequence = "0,1/4,1/2,3/4,1" }\n'
+                      'function default() http.get(stampede.env.BASE_URL .. "/health") end\n')
+    out = tmp_path / "s.json"
+    p = subprocess.run([BIN, "run", str(script), "-q", "--no-summary", "-e",
+                        f"BASE_URL={demo_server_module.url}", "--execution-segment", "0:1/4",
+                        "--out", f"result={out}"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    assert doc["options"]["executionSegmentSequence"] == "0,1/4,1/2,3/4,1"
+    assert doc["metrics"]["iterations"]["values"]["count"] == 11
+    assert "without a sequence" not in p.stderr
+
+
+def test_parts_of_different_tests_need_force(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    pa = run(demo, a, seg="0:1/2", wait=False)
+    pb = run(demo, b, seg="1/2:1", rate="300", wait=False)
+    for p in (pa, pb):
+        p.communicate(timeout=60)
+    m = merge(a, b, "-o", tmp_path / "t.json")
+    assert m.returncode == 104, m.stderr
+    assert "ran different tests (options.rate: 200.0 and 300.0)" in m.stderr, m.stderr
+    m = merge(a, b, "-o", tmp_path / "t.json", "--force", "-q")
+    assert m.returncode == 0, m.stderr
+
+
+def test_parts_that_did_not_run_together_are_warned_about(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    run(demo, a, seg="0:1/2")
+    run(demo, b, seg="1/2:1")   # after the first one: 2 s later
+    m = merge(a, b, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 0, m.stderr
+    assert "did not run at the same time" in m.stderr and "b.json started" in m.stderr
+
+
+def test_an_interrupted_part_is_named_and_exits_105(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    pa = run(demo, a, seg="0:1/2", duration="6s", wait=False)
+    pb = run(demo, b, seg="1/2:1", duration="6s", wait=False)
+    time.sleep(2)
+    pb.send_signal(signal.SIGINT)
+    pa.communicate(timeout=60)
+    pb.communicate(timeout=60)
+    assert pb.returncode == 105
+    m = merge(a, b, "-o", tmp_path / "t.json")
+    assert m.returncode == 105, m.stderr
+    assert "b.json was interrupted" in m.stderr, m.stderr
+    rec = json.loads((tmp_path / "t.json").read_text())["merge"]
+    assert [p["interrupted"] for p in rec["parts"]] == [False, True]
+
+
+def test_the_merged_summary_report_and_parts_say_what_they_are(demo_server_module,  # noqa: F811
+                                                               tmp_path):
+    demo = demo_server_module
+    parts = together(demo, tmp_path, "p")
+    m = merge(*parts, "-o", tmp_path / "t.json")
+    assert m.returncode == 0, m.stderr
+    assert "MERGED from 2 parts, covering the whole load" in m.stdout, m.stdout
+    m = merge(parts[0], "-o", tmp_path / "half.json")
+    assert m.returncode == 0
+    assert "covering only part of the load" in m.stdout, m.stdout
+    r = subprocess.run([BIN, "report", str(tmp_path / "half.json"), "-o",
+                        str(tmp_path / "half.html")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "half.html").read_text()
+    assert 'id="merged" data-coverage="partial"' in html
+    # a part's own summary says it is one
+    p = subprocess.run([BIN, "run", "--url", demo.url_for("/health"), "--rate", "50",
+                        "--duration", "1s", "-q", "--execution-segment", "0:1/2",
+                        "--execution-segment-sequence", HALVES], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "SEGMENT 0:1/2 of 0,1/2,1" in p.stdout and "stampede merge" in p.stdout
+
+
+def test_a_merged_run_is_the_same_test_in_the_history(demo_server_module, tmp_path):  # noqa: F811
+    demo = demo_server_module
+    db = tmp_path / "h.db"
+    single = tmp_path / "single.json"
+    run(demo, single)
+    parts = together(demo, tmp_path, "q")
+    assert merge(*parts, "-o", tmp_path / "t.json", "-q").returncode == 0
+    ids = []
+    for f in (single, tmp_path / "t.json"):
+        p = subprocess.run([BIN, "history", "add", str(f), "--db", str(db)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+    p = subprocess.run([BIN, "history", "list", "--db", str(db), "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    runs = json.loads(p.stdout)
+    runs = runs["runs"] if isinstance(runs, dict) else runs
+    ids = {r.get("testId") or r.get("test") for r in runs}
+    assert len(runs) == 2 and len(ids) == 1, runs
+
+
+def test_merged_per_second_percentiles_are_exact(demo_server_module, tmp_path):  # noqa: F811
+    """A short run keeps a window histogram per second: the merged per-second p99 of
+    http_req_duration comes from it, not from the parts' weighted means."""
+    import hdrhist
+    parts = together(demo_server_module, tmp_path, "x", url_path="/api/products/1")
+    assert merge(*parts, "-o", tmp_path / "t.json", "-q").returncode == 0
+    m = json.loads((tmp_path / "t.json").read_text())["metrics"]["http_req_duration"]
+    win = m["windows"]
+    assert win["step"] == m["timeseries"]["step"] == 1
+    by_t = dict(zip(win["t"], win["histograms"]))
+    cols = m["timeseries"]["columns"]
+    checked = 0
+    for pt in m["timeseries"]["points"]:
+        row = dict(zip(cols, pt))
+        if row["t"] not in by_t or row["count"] < 50:
+            continue
+        h = hdrhist.decode(by_t[row["t"]])
+        n, rank, seen = h.total_count, None, 0
+        for idx in sorted(h.counts):
+            seen += h.counts[idx]
+            if seen >= 0.99 * n:
+                rank = idx
+                break
+        lo, hi = h.value_low(rank) / 1000, h.value_high(rank) / 1000
+        assert lo - 0.001 <= row["p99"] <= hi + 0.001, (row, lo, hi)
+        checked += 1
+    assert checked >= 1
+
+
+def test_a_merged_result_among_other_parts_needs_force(demo_server_module, tmp_path):  # noqa: F811
+    parts = together(demo_server_module, tmp_path, "m")
+    assert merge(*parts, "-o", tmp_path / "t.json", "-q").returncode == 0
+    m = merge(tmp_path / "t.json", parts[0], "-o", tmp_path / "twice.json", "-q")
+    assert m.returncode == 104 and "already a merged result (of 2 parts)" in m.stderr, m.stderr
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: d["errors"].append({"kind": "x", "code": 1, "description": "",
+                                   "count": 9223372036854775807}), "errors[0].count"),
+    (lambda d: d["state"].__setitem__("startUnixUs", 9223372036854775807),
+     "state.startUnixUs"),
+    (lambda d: d["metrics"]["http_req_duration"]["windows"].__setitem__("step", 2147483647),
+     "windows"),
+    (lambda d: d["metrics"]["http_reqs"]["timeseries"].__setitem__("step", 3), "timeseries"),
+], ids=["error-count", "start", "window-step", "ts-step"])
+def test_hostile_numbers_in_a_part_are_refused(demo_server_module, tmp_path, edit,  # noqa: F811
+                                               message):
+    parts = together(demo_server_module, tmp_path, "h")
+    d = json.loads(parts[1].read_text())
+    edit(d)
+    parts[1].write_text(json.dumps(d))
+    m = merge(*parts, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 104, (m.returncode, m.stderr)
+    assert message in m.stderr and "h1.json" in m.stderr, m.stderr

@@ -1,0 +1,303 @@
+/* test_coord.c: unit tests for `stampede coordinate`'s state (cli/coord_server.c): the
+ * barrier's refusals and the thresholds judged on every instance's values together. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/coord_server.h"
+#include "metrics/hdr.h"
+
+#define NOW 1700000000000000LL
+
+static struct coord_server *srv;
+
+static void setup(void)
+{
+	srv = NULL;
+}
+
+static void teardown(void)
+{
+	coord_server_free(srv);
+}
+
+TestSuite(coord, .init = setup, .fini = teardown);
+
+/* POST body (a JSON text) to path; returns the status, *ans the answer (or NULL). */
+static int post(const char *path, const char *body, json_t **ans)
+{
+	int status = 0;
+	json_t *a = coord_server_handle(srv, "POST", path, body, strlen(body), NOW, &status);
+	if (ans)
+		*ans = a;
+	else
+		json_decref(a);
+	return status;
+}
+
+static int reg(const char *name, const char *token, const char *thresholds, json_t **ans)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), "{\"instance\":\"%s\",\"token\":\"%s\",\"thresholds\":[%s]}",
+	         name, token, thresholds);
+	return post("/v1/register", body, ans);
+}
+
+/* One threshold: selector, expression, delayAbortEval (ms), window (s). */
+static const char *thr(char *buf, size_t n, const char *sel, const char *expr, int delay_ms,
+                       int window_s)
+{
+	snprintf(buf, n,
+	         "{\"source\":\"%s: %s\",\"selector\":\"%s\",\"expr\":\"%s\",\"delay_abort_ms\":%d,"
+	         "\"window_s\":%d}",
+	         sel, expr, sel, expr, delay_ms, window_s);
+	return buf;
+}
+
+/* An interval of instance name at t with values (a JSON array's contents). */
+static int interval(const char *name, int t, double reqs, const char *values, json_t **ans)
+{
+	char body[8192];
+	snprintf(body, sizeof(body),
+	         "{\"instance\":\"%s\",\"token\":\"tok-%s\",\"t\":%d,\"length_s\":1,"
+	         "\"http_reqs\":%g,\"values\":[%s]}",
+	         name, name, t, reqs, values);
+	return post("/v1/interval", body, ans);
+}
+
+static const char *abort_of(json_t *ans)
+{
+	return json_string_value(json_object_get(ans, "abort"));
+}
+
+/* N instances "i0".. registered with one threshold; the start fixed. */
+static void start(int n, const char *sel, const char *expr, int delay_ms, int window_s)
+{
+	char t[512], name[32], tok[32];
+	srv = coord_server_new(n);
+	thr(t, sizeof(t), sel, expr, delay_ms, window_s);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "i%d", i);
+		snprintf(tok, sizeof(tok), "tok-i%d", i);
+		cr_assert_eq(reg(name, tok, t, NULL), 200);
+	}
+	cr_assert_eq(coord_server_start_us(srv), NOW + COORD_START_DELAY_US);
+}
+
+Test(coord, barrier_and_refusals)
+{
+	char t1[512], t2[512];
+	json_t *ans;
+	srv = coord_server_new(2);
+	thr(t1, sizeof(t1), "http_reqs", "count<100", 0, 0);
+	thr(t2, sizeof(t2), "http_reqs", "count<200", 0, 0);
+	cr_assert_eq(reg("a", "ta", t1, &ans), 200);
+	cr_assert_eq(json_integer_value(json_object_get(ans, "registered")), 1);
+	cr_assert_null(json_object_get(ans, "start_unix_us"));
+	json_decref(ans);
+	cr_assert_eq(reg("a", "ta", t1, NULL), 200); /* the same process, polling */
+	cr_assert_eq(reg("a", "other", t1, &ans), 409);
+	cr_assert(strstr(json_string_value(json_object_get(ans, "error")), "registered already"));
+	json_decref(ans);
+	cr_assert_eq(reg("b", "tb", t2, &ans), 409);
+	cr_assert(strstr(json_string_value(json_object_get(ans, "error")),
+	                 "other abort-on-fail thresholds"));
+	json_decref(ans);
+	cr_assert_eq(reg("b", "tb", "", NULL), 409); /* none at all is other thresholds too */
+	cr_assert_eq(coord_server_start_us(srv), 0);
+	cr_assert_eq(reg("b", "tb", t1, &ans), 200);
+	cr_assert_eq(json_integer_value(json_object_get(ans, "start_unix_us")),
+	             NOW + COORD_START_DELAY_US);
+	json_decref(ans);
+	cr_assert_eq(reg("c", "tc", t1, &ans), 409);
+	cr_assert(strstr(json_string_value(json_object_get(ans, "error")), "one too many"));
+	json_decref(ans);
+	cr_assert_eq(coord_server_registered(srv), 2);
+}
+
+Test(coord, malformed_requests)
+{
+	char t[512];
+	srv = coord_server_new(1);
+	cr_assert_eq(post("/v1/register", "{", NULL), 400);
+	cr_assert_eq(post("/v1/register", "[]", NULL), 400);
+	cr_assert_eq(post("/v1/register", "{\"instance\":\"a\"}", NULL), 400);
+	cr_assert_eq(reg("a", "t", "{\"source\":\"x\"}", NULL), 400);
+	thr(t, sizeof(t), "http_reqs", "p(95)<>1", 0, 0);
+	cr_assert_eq(reg("a", "t", t, NULL), 400);
+	thr(t, sizeof(t), "http_reqs", "count<1", 0, 99999);
+	cr_assert_eq(reg("a", "t", t, NULL), 400);
+	cr_assert_eq(post("/v1/nothing", "{}", NULL), 404);
+	int status;
+	json_decref(coord_server_handle(srv, "GET", "/v1/register", NULL, 0, NOW, &status));
+	cr_assert_eq(status, 405);
+	cr_assert_eq(interval("a", 0, 1, "null", NULL), 404); /* not registered */
+	thr(t, sizeof(t), "http_reqs", "count<100", 0, 0);
+	cr_assert_eq(reg("a", "tok-a", t, NULL), 200);
+	cr_assert_eq(interval("a", 0, 1, "", NULL), 400);          /* one value missing */
+	cr_assert_eq(interval("a", 0, 1, "null,null", NULL), 400); /* one too many */
+	cr_assert_eq(
+	    interval("a", 0, 1, "{\"type\":\"trend\",\"unit\":\"time\",\"hdr\":\"xx\"}", NULL),
+	    400);
+	cr_assert_eq(interval("a", 0, 1, "{\"type\":\"rate\",\"nz\":5,\"total\":1}", NULL), 400);
+	cr_assert_eq(interval("a", -1, 1, "null", NULL), 400);
+	cr_assert_eq(interval("a", 0, 1, "null", NULL), 200);
+	cr_assert_not(coord_server_aborted(srv));
+}
+
+Test(coord, counter_fails_on_the_union)
+{
+	json_t *ans;
+	start(3, "http_reqs", "count<250", 0, 0);
+	const char *v = "{\"type\":\"counter\",\"sum\":100}";
+	cr_assert_eq(interval("i0", 0, 100, v, &ans), 200);
+	cr_assert_null(abort_of(ans));
+	json_decref(ans);
+	cr_assert_eq(interval("i1", 0, 100, v, NULL), 200);
+	cr_assert_not(coord_server_aborted(srv));
+	cr_assert_eq(interval("i2", 0, 100, v, &ans), 200);
+	cr_assert_str_eq(abort_of(ans),
+	                 "threshold 'count<250' on http_reqs failed across 3 instances after 1.0s");
+	json_decref(ans);
+	/* every later answer carries it, for every instance */
+	cr_assert_eq(interval("i0", 1, 100, v, &ans), 200);
+	cr_assert_str_eq(abort_of(ans),
+	                 "threshold 'count<250' on http_reqs failed across 3 instances after 1.0s");
+	json_decref(ans);
+	int status;
+	ans = coord_server_handle(srv, "GET", "/v1/abort", NULL, 0, NOW, &status);
+	cr_assert(strstr(abort_of(ans), "count<250"));
+	json_decref(ans);
+	cr_assert(coord_server_aborted(srv));
+}
+
+static char *hdr_of(int64_t value_us, int64_t n)
+{
+	struct hdr *h = hdr_new_default();
+	char *enc = NULL;
+	hdr_record_n(h, value_us, n);
+	cr_assert_eq(hdr_encode(h, &enc), 0);
+	hdr_free(h);
+	return enc;
+}
+
+Test(coord, trend_percentile_of_the_union)
+{
+	char v[4096];
+	json_t *ans;
+	start(2, "http_req_duration", "p(95)<50", 0, 0);
+	char *fast = hdr_of(1000, 100), *slow = hdr_of(100000, 10);
+	snprintf(v, sizeof(v), "{\"type\":\"trend\",\"unit\":\"time\",\"hdr\":\"%s\"}", fast);
+	cr_assert_eq(interval("i0", 0, 100, v, &ans), 200);
+	cr_assert_null(abort_of(ans)); /* 1 ms */
+	json_decref(ans);
+	snprintf(v, sizeof(v), "{\"type\":\"trend\",\"unit\":\"time\",\"hdr\":\"%s\"}", slow);
+	cr_assert_eq(interval("i1", 0, 10, v, &ans), 200);
+	/* 110 values, rank 105 is one of the slow ones: p(95) = 100 ms */
+	cr_assert(strstr(abort_of(ans), "'p(95)<50' on http_req_duration failed across 2"));
+	json_decref(ans);
+	free(fast);
+	free(slow);
+}
+
+Test(coord, delay_abort_eval)
+{
+	json_t *ans;
+	start(1, "http_reqs", "count<10", 3000, 0);
+	const char *v = "{\"type\":\"counter\",\"sum\":100}";
+	cr_assert_eq(interval("i0", 0, 100, v, NULL), 200);
+	cr_assert_eq(interval("i0", 1, 100, v, NULL), 200);
+	cr_assert_not(coord_server_aborted(srv)); /* 2 s < 3 s */
+	cr_assert_eq(interval("i0", 2, 100, v, &ans), 200);
+	cr_assert(strstr(abort_of(ans), "across 1 instance after 3.0s"));
+	json_decref(ans);
+}
+
+Test(coord, window_judges_the_last_seconds)
+{
+	start(2, "http_reqs", "count<250", 0, 2);
+	const char *v = "{\"type\":\"counter\",\"sum\":60}";
+	/* 120 a second together: 240 per 2 s window, passes, while the run so far does not */
+	for (int t = 0; t < 6; t++) {
+		cr_assert_eq(interval("i0", t, 60, v, NULL), 200);
+		cr_assert_eq(interval("i1", t, 60, v, NULL), 200);
+	}
+	cr_assert_not(coord_server_aborted(srv));
+	const char *burst = "{\"type\":\"counter\",\"sum\":200}";
+	cr_assert_eq(interval("i0", 6, 200, burst, NULL), 200);
+	cr_assert(coord_server_aborted(srv)); /* 60 + 60 (t=5) + 200 (t=6) */
+}
+
+Test(coord, rate_and_additive_gauge)
+{
+	json_t *ans;
+	start(2, "http_req_failed", "rate<0.1", 0, 0);
+	cr_assert_eq(interval("i0", 0, 100, "{\"type\":\"rate\",\"nz\":0,\"total\":100}", NULL),
+	             200);
+	cr_assert_eq(interval("i1", 0, 100, "{\"type\":\"rate\",\"nz\":20,\"total\":100}", &ans),
+	             200);
+	cr_assert_not_null(abort_of(ans)); /* 20 of 200: 0.1 */
+	json_decref(ans);
+	coord_server_free(srv);
+
+	start(2, "vus", "value<15", 0, 0);
+	const char *g = "{\"type\":\"gauge\",\"last\":10,\"min\":0,\"max\":10}";
+	cr_assert_eq(interval("i0", 0, 0, g, NULL), 200);
+	cr_assert_not(coord_server_aborted(srv));
+	cr_assert_eq(interval("i1", 0, 0, g, NULL), 200);
+	cr_assert(coord_server_aborted(srv)); /* each runs its own VUs: 20 */
+}
+
+Test(coord, per_request_and_no_data)
+{
+	start(1, "errors", "per_request<0.5", 0, 0);
+	cr_assert_eq(interval("i0", 0, 100, "null", NULL), 200); /* never typed: not judged */
+	cr_assert_not(coord_server_aborted(srv));
+	cr_assert_eq(interval("i0", 1, 100, "{\"type\":\"counter\",\"sum\":40}", NULL), 200);
+	cr_assert_not(coord_server_aborted(srv)); /* 40 / 200 */
+	cr_assert_eq(interval("i0", 2, 10, "{\"type\":\"counter\",\"sum\":80}", NULL), 200);
+	cr_assert(coord_server_aborted(srv)); /* 120 / 210 */
+}
+
+Test(coord, done_and_leaving_the_barrier)
+{
+	char t[512];
+	srv = coord_server_new(2);
+	thr(t, sizeof(t), "http_reqs", "count<100", 0, 0);
+	cr_assert_eq(reg("a", "tok-a", t, NULL), 200);
+	cr_assert_eq(
+	    post("/v1/done", "{\"instance\":\"a\",\"token\":\"tok-a\",\"exit_code\":105}", NULL),
+	    200);
+	cr_assert_eq(coord_server_registered(srv), 0); /* it left: its place is free */
+	cr_assert_eq(reg("a", "tok-a2", t, NULL), 200);
+	cr_assert_eq(reg("b", "tok-b", t, NULL), 200);
+	cr_assert_not(coord_server_all_done(srv));
+	cr_assert_eq(
+	    post("/v1/done", "{\"instance\":\"a\",\"token\":\"tok-a2\",\"exit_code\":0}", NULL),
+	    200);
+	cr_assert_eq(
+	    post("/v1/done", "{\"instance\":\"b\",\"token\":\"wrong\",\"exit_code\":0}", NULL),
+	    404);
+	cr_assert_not(coord_server_all_done(srv));
+	cr_assert_eq(
+	    post("/v1/done", "{\"instance\":\"b\",\"token\":\"tok-b\",\"exit_code\":0}", NULL),
+	    200);
+	cr_assert(coord_server_all_done(srv));
+}
+
+Test(coord, closed_barrier)
+{
+	char t[512];
+	json_t *ans;
+	srv = coord_server_new(2);
+	thr(t, sizeof(t), "http_reqs", "count<100", 0, 0);
+	cr_assert_eq(reg("a", "tok-a", t, NULL), 200);
+	coord_server_close(srv, "the coordinator gave up waiting");
+	cr_assert_eq(reg("a", "tok-a", t, &ans), 503); /* the polling instance hears why */
+	cr_assert_str_eq(json_string_value(json_object_get(ans, "error")),
+	                 "the coordinator gave up waiting");
+	json_decref(ans);
+	cr_assert_eq(reg("b", "tok-b", t, NULL), 503);
+}
