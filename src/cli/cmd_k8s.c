@@ -19,12 +19,14 @@
 #define CMD "k8s render"
 
 /* The files of -o DIR, in the order they are applied and written to a stream. */
-enum { DOC_CONFIGMAP, DOC_PVC, DOC_JOB, DOC_MERGE, NDOCS };
-static const char *const doc_files[NDOCS] = { "configmap.yaml", "pvc.yaml", "job.yaml",
-	                                      "merge-job.yaml" };
+/* (DOC_COORD, the coordinator's Service and Job, only with --coordinator.) */
+enum { DOC_CONFIGMAP, DOC_PVC, DOC_COORD, DOC_JOB, DOC_MERGE, NDOCS };
+static const char *const doc_files[NDOCS] = { "configmap.yaml", "pvc.yaml", "coordinator.yaml",
+	                                      "job.yaml", "merge-job.yaml" };
 static void (*const doc_yaml[NDOCS])(const struct k8s_job *,
                                      struct buf *) = { k8s_job_configmap_yaml, k8s_job_pvc_yaml,
-	                                               k8s_job_run_yaml, k8s_job_merge_yaml };
+	                                               k8s_job_coordinator_yaml, k8s_job_run_yaml,
+	                                               k8s_job_merge_yaml };
 
 static void usage(FILE *f)
 {
@@ -32,7 +34,7 @@ static void usage(FILE *f)
 	        "usage: stampede k8s render --parallelism N --script S.lua [--name NAME]\n"
 	        "         [--namespace NS] [--image IMAGE] [--storage SIZE]\n"
 	        "         [--storage-class CLASS] [--env NAME=VALUE]... [--deadline D]\n"
-	        "         [--merge-wait D] [-o DIR | -o -]\n\n"
+	        "         [--merge-wait D] [--coordinator] [-o DIR | -o -]\n\n"
 	        "Write the Kubernetes manifests of a distributed run: the script in a ConfigMap\n"
 	        "(NAME-script), a ReadWriteMany PersistentVolumeClaim for the results\n"
 	        "(NAME-results), an Indexed Job (NAME) whose pod i runs `stampede run S.lua\n"
@@ -62,16 +64,27 @@ static void usage(FILE *f)
 	        "                         stopped after D (a duration, 90s, 1h30m; default none)\n"
 	        "  --merge-wait D         how long the merge Job waits for the parts before it\n"
 	        "                         fails (default %dh, or the deadline + %dm)\n"
+	        "  --coordinator          also a Service and a Job NAME-coordinator running\n"
+	        "                         `stampede coordinate --instances N --listen\n"
+	        "                         0.0.0.0:%d`: the pods (`run --coordinator\n"
+	        "                         http://NAME-coordinator:%d`) start together and abort\n"
+	        "                         together when an abort-on-fail threshold fails on\n"
+	        "                         them all (the Job exits 108); ready barrier %dm (or\n"
+	        "                         the deadline); NAME at most %d characters, from a-z\n"
 	        "  -o, --output-dir DIR   write DIR/configmap.yaml, pvc.yaml, job.yaml and\n"
-	        "                         merge-job.yaml (DIR is made if its parent exists);\n"
-	        "                         '-' (the default): all four to stdout, '---' between\n"
+	        "                         merge-job.yaml, and coordinator.yaml (its Service and\n"
+	        "                         Job) with --coordinator (DIR is made if its parent\n"
+	        "                         exists); '-' (the default): all to stdout, '---'\n"
+	        "                         between\n"
 	        "  -h, --help             this help\n\n"
 	        "exit codes: 0 written, 104 bad options, values or script, 110 a file not\n"
 	        "written. A run pod exits as `stampede run` does, but 0 for 99 (a part's\n"
 	        "thresholds: the merge judges the whole), 2 for an index without a segment,\n"
 	        "3 when its part-i.json is on the claim already (an earlier run's)\n",
 	        K8S_JOB_PARALLELISM_MAX, K8S_JOB_NAME_MAX, K8S_JOB_DEFAULT_NAME, STAMPEDE_VERSION,
-	        K8S_JOB_DEFAULT_STORAGE, K8S_JOB_MERGE_WAIT_S / 3600, K8S_JOB_MERGE_SLACK_S / 60);
+	        K8S_JOB_DEFAULT_STORAGE, K8S_JOB_MERGE_WAIT_S / 3600, K8S_JOB_MERGE_SLACK_S / 60,
+	        K8S_JOB_COORD_PORT, K8S_JOB_COORD_PORT, K8S_JOB_COORD_READY_S / 60,
+	        K8S_JOB_COORD_NAMEMAX);
 }
 
 void cmd_k8s_usage(void)
@@ -99,6 +112,7 @@ enum {
 	OPT_STORAGE_CLASS,
 	OPT_DEADLINE,
 	OPT_MERGE_WAIT,
+	OPT_COORDINATOR,
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "env", required_argument, NULL, 'e' },
 	{ "deadline", required_argument, NULL, OPT_DEADLINE },
 	{ "merge-wait", required_argument, NULL, OPT_MERGE_WAIT },
+	{ "coordinator", no_argument, NULL, OPT_COORDINATOR },
 	{ "output-dir", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -177,6 +192,9 @@ static int parse_args(int argc, char **argv, struct render_args *r)
 			break;
 		case OPT_MERGE_WAIT:
 			r->merge_wait = optarg;
+			break;
+		case OPT_COORDINATOR:
+			r->j.coordinator = true;
 			break;
 		case 'o':
 			r->dir = optarg;
@@ -245,8 +263,14 @@ static int derive(struct render_args *r)
 	return 0;
 }
 
-/* The four paths of -o DIR (made when missing), checked writable. 0 or the exit code. */
-static int plan_files(const char *dir, char paths[NDOCS][PATH_MAX])
+/* Whether a document is written: the coordinator's only with --coordinator. */
+static bool doc_wanted(const struct k8s_job *j, int doc)
+{
+	return doc != DOC_COORD || j->coordinator;
+}
+
+/* The paths of -o DIR (made when missing), checked writable. 0 or the exit code. */
+static int plan_files(const struct k8s_job *j, const char *dir, char paths[NDOCS][PATH_MAX])
 {
 	struct stat st;
 	char err[PATH_MAX + 128];
@@ -255,6 +279,8 @@ static int plan_files(const char *dir, char paths[NDOCS][PATH_MAX])
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return fail("-o '%s': not a directory", dir);
 	for (int i = 0; i < NDOCS; i++) {
+		if (!doc_wanted(j, i))
+			continue;
 		if ((size_t)snprintf(paths[i], PATH_MAX, "%s/%s", dir, doc_files[i]) >= PATH_MAX)
 			return fail("-o '%s': the path is too long", dir);
 		if (outfile_check(paths[i], err, sizeof(err)) < 0)
@@ -279,15 +305,17 @@ static int write_outputs(const struct render_args *r)
 	static char paths[NDOCS][PATH_MAX];
 	bool stream = !r->dir || strcmp(r->dir, "-") == 0;
 	struct buf b = { 0 };
-	int rc = stream ? 0 : plan_files(r->dir, paths);
+	int rc = stream ? 0 : plan_files(&r->j, r->dir, paths);
 	if (rc)
 		return rc;
 	for (int i = 0; !stream && i < NDOCS; i++) /* a file of -o DIR that is the script */
-		if (outfile_same(paths[i], r->script_path))
+		if (doc_wanted(&r->j, i) && outfile_same(paths[i], r->script_path))
 			return fail("-o '%s': %s is the script %s: writing it would replace the "
 			            "script; choose another directory",
 			            r->dir, paths[i], r->script_path);
 	for (int i = 0; i < NDOCS && !rc; i++) {
+		if (!doc_wanted(&r->j, i))
+			continue;
 		if (!stream || i == 0)
 			k8s_job_header(&r->j, &b, stream ? NULL : r->dir);
 		else

@@ -170,6 +170,12 @@ int k8s_job_check(const struct k8s_job *j, char *err, size_t errlen)
 		            "--name '%s': longer than %d characters (the merge Job, NAME%s, is a "
 		            "DNS label of at most 63)",
 		            j->name, K8S_JOB_NAME_MAX, K8S_JOB_MERGE_SUFFIX);
+	if (j->coordinator && (strlen(j->name) > (size_t)K8S_JOB_COORD_NAMEMAX ||
+	                       !(j->name[0] >= 'a' && j->name[0] <= 'z')))
+		return fail(err, errlen,
+		            "--name '%s': with --coordinator, at most %d characters starting with "
+		            "a letter (the Service NAME%s is an RFC 1035 label)",
+		            j->name, K8S_JOB_COORD_NAMEMAX, K8S_JOB_COORD_SUFFIX);
 	if (j->ns && !k8s_dns1123_label(j->ns))
 		return fail(err, errlen, "--namespace '%s': %s", j->ns, dns);
 	if (j->parallelism < 1 || j->parallelism > K8S_JOB_PARALLELISM_MAX)
@@ -344,17 +350,27 @@ void k8s_job_header(const struct k8s_job *j, struct buf *b, const char *dir)
 	/* the merge waits for the parts, then merges: a bound for `kubectl wait` */
 	long long wait_s = (long long)j->merge_wait_s + K8S_JOB_MERGE_SLACK_S;
 	ns_flag(j, ns, sizeof(ns));
+	buf_printf(b,
+	           "# A distributed stampede run on Kubernetes, rendered by `stampede k8s render`\n"
+	           "# (stampede %s): %d pod%s run%s %s, each its segment of the load (pod i of\n"
+	           "# the Indexed Job runs segment i of %d); then a Job merges the parts into\n"
+	           "# one result and its HTML report, on the claim %s-results.\n"
+	           "#   ConfigMap %s-script: the script\n"
+	           "#   PersistentVolumeClaim %s-results: the parts, total.json, report.html\n"
+	           "#   Job %s: the run, %d pod%s\n"
+	           "#   Job %s-merge: merge and report; it fails as `stampede merge` does\n"
+	           "#     (exit code 99: a threshold of the whole run failed)\n",
+	           j->version, j->parallelism, j->parallelism == 1 ? "" : "s",
+	           j->parallelism == 1 ? "s" : "", j->key, j->parallelism, n, n, n, n,
+	           j->parallelism, j->parallelism == 1 ? "" : "s", n);
+	if (j->coordinator)
+		buf_printf(b,
+		           "#   Service and Job %s%s: `stampede coordinate`, the pods' ready\n"
+		           "#     barrier and shared abort thresholds (exit code 108: it aborted "
+		           "the run)\n",
+		           n, K8S_JOB_COORD_SUFFIX);
 	buf_printf(
 	    b,
-	    "# A distributed stampede run on Kubernetes, rendered by `stampede k8s render`\n"
-	    "# (stampede %s): %d pod%s run%s %s, each its segment of the load (pod i of\n"
-	    "# the Indexed Job runs segment i of %d); then a Job merges the parts into\n"
-	    "# one result and its HTML report, on the claim %s-results.\n"
-	    "#   ConfigMap %s-script: the script\n"
-	    "#   PersistentVolumeClaim %s-results: the parts, total.json, report.html\n"
-	    "#   Job %s: the run, %d pod%s\n"
-	    "#   Job %s-merge: merge and report; it fails as `stampede merge` does\n"
-	    "#     (exit code 99: a threshold of the whole run failed)\n"
 	    "# The image %s must be one the cluster can pull: build the\n"
 	    "# Dockerfile of stampede's repository, push it to your registry and render\n"
 	    "# with --image REGISTRY/stampede:TAG.\n"
@@ -379,11 +395,8 @@ void k8s_job_header(const struct k8s_job *j, struct buf *b, const char *dir)
 	    "# Then delete it all, the claim too (the run's pods refuse a claim that\n"
 	    "# holds the parts of an earlier run):\n"
 	    "#   kubectl delete%s pod/%s-collect; kubectl delete%s -f %s\n",
-	    j->version, j->parallelism, j->parallelism == 1 ? "" : "s",
-	    j->parallelism == 1 ? "s" : "", j->key, j->parallelism, n, n, n, n, j->parallelism,
-	    j->parallelism == 1 ? "" : "s", n, j->image,
-	    dir ? "" : ", this output saved as " STREAM_FILE, ns, f, ns, wait_s, n, ns, n, ns, n,
-	    j->image, j->image, n, ns, n, ns, n, n, ns, n, ns, f);
+	    j->image, dir ? "" : ", this output saved as " STREAM_FILE, ns, f, ns, wait_s, n, ns, n,
+	    ns, n, j->image, j->image, n, ns, n, ns, n, n, ns, n, ns, f);
 }
 
 static void pod_security(struct buf *b)
@@ -496,11 +509,42 @@ void k8s_job_pvc_yaml(const struct k8s_job *j, struct buf *b)
 	field(b, 6, "storage", j->storage);
 }
 
+/* How long the coordinator and the pods wait at the ready barrier, in seconds. */
+static int64_t coord_ready_s(const struct k8s_job *j)
+{
+	return j->deadline_s && j->deadline_s < K8S_JOB_COORD_READY_S ? j->deadline_s
+	                                                              : K8S_JOB_COORD_READY_S;
+}
+
+/* With the coordinator, the run pod first waits until it listens (its pod may start after
+ * this one, and `run --coordinator` gives up at once when it cannot connect): a TCP connect
+ * with bash (in the image, as Debian's bash is essential), every 2 s. Past the barrier's
+ * wait, `run` tries anyway and says why it cannot connect. */
+static void coord_wait_command(const struct k8s_job *j, struct buf *b)
+{
+	if (!j->coordinator)
+		return;
+	buf_printf(b,
+	           "# the coordinator's pod may start after this one: wait until it listens\n"
+	           "end=$(( $(date +%%s) + %lld ))\n"
+	           "until timeout 5 bash -c ': >/dev/tcp/%s%s/%d' 2>/dev/null; do\n"
+	           "  if [ \"$(date +%%s)\" -ge \"$end\" ]; then\n"
+	           "    echo \"stampede: %s%s:%d does not answer after %lld s\" >&2; break\n"
+	           "  fi\n"
+	           "  sleep 2\n"
+	           "done\n",
+	           (long long)coord_ready_s(j), j->name, K8S_JOB_COORD_SUFFIX, K8S_JOB_COORD_PORT,
+	           j->name, K8S_JOB_COORD_SUFFIX, K8S_JOB_COORD_PORT, (long long)coord_ready_s(j));
+}
+
 /* The run pod's command: its segment from JOB_COMPLETION_INDEX, then `stampede run` (in
  * the background, as this shell is PID 1 and would not pass a stop on). */
 static void run_command(const struct k8s_job *j, struct buf *b)
 {
+	struct buf wait = { 0 };
 	char seg[2 * SEGMENT_TEXT_MAX + 2];
+	coord_wait_command(j, &wait);
+	const char *coord_wait = wait.p ? wait.p : "";
 	int n = j->parallelism;
 	buf_addstr(b, "set -u\ncase \"${JOB_COMPLETION_INDEX:-}\" in\n");
 	for (int i = 0; i < n; i++)
@@ -515,11 +559,17 @@ static void run_command(const struct k8s_job *j, struct buf *b)
 	           "delete the claim %s-results\" >&2\n"
 	           "  exit 3\n"
 	           "fi\n"
+	           "%s"
 	           "stampede run \"" K8S_JOB_SCRIPTS_DIR "/%s\" --execution-segment \"$SEG\" \\\n"
 	           "  --execution-segment-sequence \"",
-	           n, n - 1, j->name, j->key);
+	           n, n - 1, j->name, coord_wait, j->key);
 	k8s_job_sequence(b, n);
-	buf_addstr(b, "\" \\\n"
+	buf_addstr(b, "\"");
+	if (j->coordinator)
+		buf_printf(
+		    b, " \\\n  --coordinator \"http://%s%s:%d\" --coordinator-timeout \"%llds\"",
+		    j->name, K8S_JOB_COORD_SUFFIX, K8S_JOB_COORD_PORT, (long long)coord_ready_s(j));
+	buf_addstr(b, " \\\n"
 	              "  --out \"result=$PART\" &\n"
 	              "pid=$!\n"
 	              "stop=\"\"\n"
@@ -533,6 +583,7 @@ static void run_command(const struct k8s_job *j, struct buf *b)
 	              "# 99: this part's thresholds failed; the merged result decides them\n"
 	              "[ \"$rc\" -ne 99 ] || rc=0\n"
 	              "exit \"$rc\"\n");
+	buf_free(&wait);
 }
 
 void k8s_job_run_yaml(const struct k8s_job *j, struct buf *b)
@@ -663,4 +714,66 @@ void k8s_job_merge_yaml(const struct k8s_job *j, struct buf *b)
 	volumes(j, b, false);
 	buf_free(&wait);
 	buf_free(&merge);
+}
+
+void k8s_job_coordinator_yaml(const struct k8s_job *j, struct buf *b)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "%s%s", j->name, K8S_JOB_COORD_SUFFIX);
+	buf_printf(b,
+	           "# The coordinator's address, http://%s:%d for the run's pods (in\n"
+	           "# the same namespace).\n",
+	           name, K8S_JOB_COORD_PORT);
+	head(j, b, "v1", "Service", K8S_JOB_COORD_SUFFIX);
+	buf_addstr(b, "spec:\n"
+	              "  type: \"ClusterIP\"\n"
+	              "  selector:\n");
+	field(b, 4, "app.kubernetes.io/name", "stampede");
+	field(b, 4, "app.kubernetes.io/instance", j->name);
+	field(b, 4, "app.kubernetes.io/component", "coordinator");
+	buf_printf(b,
+	           "  ports:\n"
+	           "    - name: \"http\"\n"
+	           "      protocol: \"TCP\"\n"
+	           "      port: %d\n"
+	           "      targetPort: %d\n"
+	           "---\n",
+	           K8S_JOB_COORD_PORT, K8S_JOB_COORD_PORT);
+	buf_printf(
+	    b,
+	    "# The coordinator (`stampede coordinate`): the %d pods wait at its ready barrier\n"
+	    "# (at most %lld s) and start together; it judges their abort-on-fail thresholds\n"
+	    "# on all of them together and, when one fails, aborts every pod. Its exit\n"
+	    "# code: 0 the run went to its end (or %lld s, --merge-wait, after the start), 108\n"
+	    "# it aborted the run, 1 the barrier timed out. backoffLimit 0: a second\n"
+	    "# coordinator would wait for pods that have started already.\n",
+	    j->parallelism, (long long)coord_ready_s(j), (long long)j->merge_wait_s);
+	head(j, b, "batch/v1", "Job", K8S_JOB_COORD_SUFFIX);
+	buf_addstr(b, "spec:\n"
+	              "  backoffLimit: 0\n"
+	              "  template:\n"
+	              "    metadata:\n");
+	labels(j, b, 6, "coordinator");
+	buf_addstr(b, "    spec:\n"
+	              "      restartPolicy: \"Never\"\n");
+	pod_security(b);
+	buf_addstr(b, "      containers:\n"
+	              "        - name: \"coordinator\"\n");
+	field(b, 10, "image", j->image);
+	field(b, 10, "imagePullPolicy", "IfNotPresent");
+	buf_printf(
+	    b,
+	    "          command: [\"stampede\", \"coordinate\", \"--instances\", \"%d\",\n"
+	    "                    \"--listen\", \"0.0.0.0:%d\", \"--ready-timeout\", \"%llds\",\n"
+	    "                    \"--timeout\", \"%llds\"]\n"
+	    "          ports:\n"
+	    "            - name: \"http\"\n"
+	    "              containerPort: %d\n"
+	    "              protocol: \"TCP\"\n"
+	    "          securityContext:\n"
+	    "            allowPrivilegeEscalation: false\n"
+	    "            capabilities:\n"
+	    "              drop: [\"ALL\"]\n",
+	    j->parallelism, K8S_JOB_COORD_PORT, (long long)coord_ready_s(j),
+	    (long long)j->merge_wait_s, K8S_JOB_COORD_PORT);
 }

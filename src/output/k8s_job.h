@@ -1,7 +1,8 @@
 /* k8s_job.h: the Kubernetes manifests of a distributed run (`stampede k8s render`, issue
  * #16, docs/distributed.md): a ConfigMap holding the script, a PersistentVolumeClaim for
  * the parts' result files, an Indexed Job whose pod of index i runs segment i of N, and a
- * merge Job that waits for the N parts, merges them and renders the report. */
+ * merge Job that waits for the N parts, merges them and renders the report; optionally
+ * (--coordinator) a Service and a Job running `stampede coordinate` for the run pods. */
 #ifndef STAMPEDE_K8S_JOB_H
 #define STAMPEDE_K8S_JOB_H
 
@@ -26,6 +27,15 @@
 /* The longest NAME: the merge Job is NAME-merge, a DNS label of at most 63 characters. */
 #define K8S_JOB_MERGE_SUFFIX "-merge"
 #define K8S_JOB_NAME_MAX     (63 - (int)(sizeof(K8S_JOB_MERGE_SUFFIX) - 1))
+
+/* The coordinator (--coordinator): a Service and a Job NAME-coordinator, `stampede
+ * coordinate` listening on this port; NAME is then at most 51 characters and starts with a
+ * letter (a Service's name is an RFC 1035 label). It waits for the pods' registrations at
+ * most K8S_JOB_COORD_READY_S (or --deadline when shorter), as they do. */
+#define K8S_JOB_COORD_SUFFIX  "-coordinator"
+#define K8S_JOB_COORD_NAMEMAX (63 - (int)(sizeof(K8S_JOB_COORD_SUFFIX) - 1))
+#define K8S_JOB_COORD_PORT    6565
+#define K8S_JOB_COORD_READY_S 1800
 
 #define K8S_JOB_DEFAULT_NAME    "stampede"
 #define K8S_JOB_DEFAULT_STORAGE "1Gi"
@@ -65,6 +75,7 @@ struct k8s_job {
 	int64_t merge_wait_s;      /* how long the merge Job waits for the parts, >= 1 */
 	const struct k8s_env *env; /* the run pods' --env, nenv of them */
 	int nenv;
+	bool coordinator;    /* --coordinator: the Service and Job NAME-coordinator too */
 	const char *version; /* stampede's, for the header */
 };
 
@@ -94,5 +105,8 @@ void k8s_job_configmap_yaml(const struct k8s_job *j, struct buf *b);
 void k8s_job_pvc_yaml(const struct k8s_job *j, struct buf *b);
 void k8s_job_run_yaml(const struct k8s_job *j, struct buf *b);
 void k8s_job_merge_yaml(const struct k8s_job *j, struct buf *b);
+
+/* With j->coordinator: the coordinator's Service, "---", then its Job (two documents). */
+void k8s_job_coordinator_yaml(const struct k8s_job *j, struct buf *b);
 
 #endif

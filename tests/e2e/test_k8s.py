@@ -15,6 +15,11 @@ Dockerfile the pods' image is built from.
 - The script reaches the ConfigMap byte for byte (hostile text included), up to 1 MiB.
 - Bad input exits 104 with one clear line (110: a file not written), never a crash.
 - deploy/k8s/ is what `k8s render` writes today.
+- --coordinator: the Service and Job NAME-coordinator are valid (N = 1, 4, 7), the
+  Service selects the coordinator's pod only; the run pod's shell (recorder) waits for
+  the coordinator to listen, then passes `--coordinator http://NAME-coordinator:6565`;
+  the coordinator Job's command runs for real on loopback (--listen 127.0.0.1:0) with
+  two run pods' shells joining it.
 - The Dockerfile: built with podman or buildah when one of them and local
   debian:bookworm and debian:bookworm-slim images are there (compressed size under
   60 MB, `stampede version` inside); else linted with
@@ -851,3 +856,189 @@ def test_o_dir_never_replaces_the_script(tmp_path, script):
     assert p.returncode == EXIT_CONFIG, p.stderr
     assert "is the script" in p.stderr, p.stderr
     assert script.read_text() == before
+
+
+# --------------------------------------------------------------------------------------
+# --coordinator: a Service and a Job NAME-coordinator (`stampede coordinate`)
+# --------------------------------------------------------------------------------------
+COORD_KINDS = ["v1 ConfigMap", "v1 PersistentVolumeClaim", "v1 Service", "batch/v1 Job",
+               "batch/v1 Job", "batch/v1 Job"]
+
+
+def write_coord(tmp_path, n, script, *args):
+    """Render with --coordinator into tmp_path/out-N: {file: [objects]} and the texts."""
+    out = tmp_path / f"out-{n}"
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    p = render("render", "--parallelism", n, "--script", script, "--coordinator", *args,
+               "-o", out)
+    assert p.returncode == 0 and p.stdout == "" and p.stderr == "", p.stderr
+    files = FILES[:2] + ["coordinator.yaml"] + FILES[2:]
+    assert sorted(x.name for x in out.iterdir()) == sorted(files)
+    texts = {f: (out / f).read_text() for f in files}
+    return {f: list(yaml.safe_load_all(t)) for f, t in texts.items()}, texts
+
+
+def coord_objects(docs):
+    svc, cjob = docs["coordinator.yaml"]
+    return svc, cjob, docs["job.yaml"][0]
+
+
+@pytest.mark.parametrize("n", [1, 4, 7])
+def test_coordinator_manifests_are_valid(validator, tmp_path, script, n):
+    plain, texts = write_coord(tmp_path, n, script)
+    full, _ = write_coord(tmp_path / "full", n, script, "--name", "checkout-load",
+                          "--namespace", "perf", "--image", "registry.example:5000/team/"
+                          "stampede:1.2", "--env", "BASE_URL=http://checkout.shop:8080",
+                          "--deadline", "1h30m", "--merge-wait", "2h")
+    objs = [o for d in (plain, full) for f in d for o in d[f]]
+    assert validator(objs) == [(k, []) for k in COORD_KINDS + COORD_KINDS]
+    for docs, name, ns in ((plain, "stampede", None), (full, "checkout-load", "perf")):
+        svc, cjob, job = coord_objects(docs)
+        for o in (svc, cjob):
+            assert o["metadata"]["name"] == f"{name}-coordinator"
+            assert o["metadata"].get("namespace") == ns
+        assert svc["spec"]["type"] == "ClusterIP"
+        assert svc["spec"]["ports"] == [{"name": "http", "protocol": "TCP", "port": 6565,
+                                         "targetPort": 6565}]
+        tmpl = cjob["spec"]["template"]
+        # the Service selects the coordinator's pod, and only it
+        assert svc["spec"]["selector"].items() <= tmpl["metadata"]["labels"].items()
+        assert not svc["spec"]["selector"].items() <= \
+            job["spec"]["template"]["metadata"]["labels"].items()
+        assert cjob["spec"]["backoffLimit"] == 0
+        pod = tmpl["spec"]
+        assert pod["restartPolicy"] == "Never"
+        assert pod["securityContext"] == job["spec"]["template"]["spec"]["securityContext"]
+        c, rc = pod["containers"][0], run_container(job)
+        assert len(pod["containers"]) == 1 and c["image"] == rc["image"]
+        assert c["securityContext"] == rc["securityContext"]
+        assert c["ports"] == [{"name": "http", "containerPort": 6565, "protocol": "TCP"}]
+        assert c["command"][:6] == ["stampede", "coordinate", "--instances", str(n),
+                                    "--listen", "0.0.0.0:6565"]
+    # the ready barrier: 30 minutes, or the deadline when shorter; --timeout: --merge-wait
+    assert coord_objects(plain)[1]["spec"]["template"]["spec"]["containers"][0][
+        "command"][6:] == ["--ready-timeout", "1800s", "--timeout", "21600s"]
+    assert coord_objects(full)[1]["spec"]["template"]["spec"]["containers"][0][
+        "command"][6:] == ["--ready-timeout", "1800s", "--timeout", "7200s"]
+    # every file's header says what the coordinator is
+    for t in texts.values():
+        assert "#   Service and Job stampede-coordinator: `stampede coordinate`" in t
+        assert "(exit code 108: it aborted the run)" in t
+
+
+def test_coordinator_stream_and_bounds(tmp_path, script):
+    p = render("render", "-p", "3", "-s", script, "--coordinator", "--deadline", "5m")
+    assert p.returncode == 0, p.stderr
+    docs = list(yaml.safe_load_all(p.stdout))
+    assert [f"{d['apiVersion']} {d['kind']}" for d in docs] == COORD_KINDS
+    assert [d["metadata"]["name"] for d in docs] == [
+        "stampede-script", "stampede-results", "stampede-coordinator",
+        "stampede-coordinator", "stampede", "stampede-merge"]
+    assert p.stdout.count("\n---\n") == 5
+    assert docs[3]["spec"]["template"]["spec"]["containers"][0]["command"][6:8] == [
+        "--ready-timeout", "300s"]
+    # without the flag: no trace of it (deploy/k8s/ checks the bytes)
+    q = render("render", "-p", "3", "-s", script, "--deadline", "5m")
+    assert q.returncode == 0 and "coordinat" not in q.stdout
+    # the Service's name is an RFC 1035 label: NAME at most 51 characters, from a-z
+    for name in ("a" * 52, "1load"):
+        p = render("render", "-p", "2", "-s", script, "--coordinator", "--name", name)
+        assert p.returncode == EXIT_CONFIG and p.stdout == "", p.stderr
+        assert p.stderr.count("\n") == 1 and "with --coordinator" in p.stderr, p.stderr
+    assert render("render", "-p", "2", "-s", script, "--coordinator", "--name",
+                  "a" * 51).returncode == 0
+    assert "--coordinator" in render("render", "--help").stdout
+
+
+PROBE = """#!/bin/sh
+# the run pod's wait for the coordinator: records its argv, answers $PROBE_RC
+python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >> "$PROBE_RECORD"
+exit "${PROBE_RC:-0}"
+"""
+
+
+def test_run_pod_joins_the_coordinator(tmp_path, script, recorder):
+    docs, _ = write_coord(tmp_path, 4, script, "--name", "shop", "--deadline", "1s")
+    sh = shell_of(run_container(coord_objects(docs)[2]))
+    (tmp_path / "bin" / "timeout").write_text(PROBE)
+    (tmp_path / "bin" / "timeout").chmod(0o755)
+    probes = tmp_path / "probes.jsonl"
+    results = tmp_path / "results"
+    results.mkdir()
+    env = {"JOB_COMPLETION_INDEX": "1", "STAMPEDE_RESULTS_DIR": str(results),
+           "PROBE_RECORD": str(probes)}
+    p, calls = recorder(sh, env)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert [json.loads(x) for x in probes.read_text().splitlines()] == [
+        ["5", "bash", "-c", ": >/dev/tcp/shop-coordinator/6565"]]
+    argv = calls[0]
+    assert argv[:2] == ["run", "/scripts/journey.lua"], argv
+    opts = dict(zip(argv[2::2], argv[3::2]))
+    assert opts["--coordinator"] == "http://shop-coordinator:6565"
+    assert opts["--coordinator-timeout"] == "1s"  # the barrier's wait: the deadline here
+    assert opts["--execution-segment"] == "1/4:1/2"
+    # a coordinator that never listens: the pod gives up after the barrier's wait and lets
+    # `stampede run` say why it cannot connect
+    probes.unlink()
+    t0 = time.monotonic()
+    p, calls = recorder(sh, {**env, "PROBE_RC": "1"})
+    assert time.monotonic() - t0 < 10
+    assert "stampede: shop-coordinator:6565 does not answer after 1 s" in p.stderr
+    assert len(probes.read_text().splitlines()) >= 2 and len(calls) == 1
+
+
+def test_coordinator_with_the_real_binary(tmp_path):
+    """The coordinator Job's command, run for real on loopback (--listen 127.0.0.1:0), and
+    two run pods' shells joining it through the address they are given."""
+    from servers import CountingServer
+    require_binary()
+    if not has(["coordinate", "--help"], "--instances"):
+        pytest.skip("`stampede coordinate` is not there yet")
+    scripts, results, bindir = tmp_path / "scripts", tmp_path / "results", tmp_path / "bin"
+    for d in (scripts, results, bindir):
+        d.mkdir()
+    (bindir / "stampede").symlink_to(Path(BIN).resolve())
+    (scripts / "count.lua").write_text(
+        'local http = require "stampede.http"\n'
+        "options = { vus = 4, iterations = 21 }\n"
+        "function default() http.get(stampede.env.BASE_URL) end\n")
+    n = 2
+    with CountingServer() as srv:
+        docs, _ = write_coord(tmp_path, n, scripts / "count.lua", "--env",
+                              f"BASE_URL={srv.url}")
+        _, cjob, job = coord_objects(docs)
+        cmd = cjob["spec"]["template"]["spec"]["containers"][0]["command"]
+        cmd = [BIN] + ["127.0.0.1:0" if a == "0.0.0.0:6565" else a for a in cmd[1:]]
+        coord = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        pods = []
+        try:
+            line = coord.stderr.readline()
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            assert m, line
+            c = run_container(job)
+            sh = shell_of(c).replace('"/scripts/', f'"{scripts}/').replace(
+                "stampede-coordinator:6565", f"127.0.0.1:{m[1]}").replace(
+                "tcp/stampede-coordinator/6565", f"tcp/127.0.0.1/{m[1]}")
+            assert f"--coordinator \"http://127.0.0.1:{m[1]}\"" in sh
+            assert f"/dev/tcp/127.0.0.1/{m[1]}" in sh
+            env = {e["name"]: e["value"] for e in c["env"]}
+            env.update({"STAMPEDE_RESULTS_DIR": str(results),
+                        "PATH": f"{bindir}:/usr/bin:/bin"})
+            pods += [subprocess.Popen(["/bin/sh", "-c", sh], text=True,
+                                     env={**env, "JOB_COMPLETION_INDEX": str(i)},
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    for i in range(n)]
+            for i, pod in enumerate(pods):
+                _, err = pod.communicate(timeout=60)
+                assert pod.returncode == 0, (i, err[-3000:])
+            _, err = coord.communicate(timeout=30)
+            assert coord.returncode == 0, err[-3000:]
+        finally:
+            for proc in [coord] + pods:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        assert srv.requests == 21, "the pods together ran other than the whole"
+    for i in range(n):
+        assert (results / f"part-{i}.json").exists()
