@@ -53,8 +53,9 @@ void cmd_coordinate_usage(void)
 	       "SIGTERM, and prints one line per instance.\n\n"
 	       "exit codes: 0 the run went to its end; 108 a threshold failed across the\n"
 	       "            instances and aborted the run; 105 stopped by a signal; 104 invalid\n"
-	       "            flags; 1 cannot listen (the reason is printed) or the barrier timed\n"
-	       "            out\n\n"
+	       "            flags; 1 cannot listen (the reason is printed), the barrier timed\n"
+	       "            out, or an instance did not run to its end (no word of it, or it\n"
+	       "            ended with another code than 0, 99 or 108)\n\n"
 	       "See docs/distributed.md (\"Live aggregation\").\n");
 }
 
@@ -379,6 +380,14 @@ int cmd_coordinate(int argc, char **argv)
 	MHD_stop_daemon(d); /* closes fd */
 	if (coord_server_aborted(s))
 		rc = EXIT_ABORTED;
+	int missing = rc == 0 ? coord_server_incomplete(s) : 0;
+	if (missing) { /* the run was not the whole test */
+		fprintf(stderr,
+		        "stampede: coordinate: %d of %d instance%s did not run to the end (see "
+		        "below): the run was not the whole test\n",
+		        missing, a.instances, a.instances == 1 ? "" : "s");
+		rc = 1;
+	}
 	if (!a.quiet) {
 		printf("coordinator: %d instance%s:\n", a.instances, a.instances == 1 ? "" : "s");
 		coord_server_summary(s, stdout);

@@ -1120,6 +1120,7 @@ static int coordinator_start(const struct run_args *a, struct run_opts *ro,
 		nanosleep(&ts, NULL);
 	}
 	ro->remote_abort = coord_client_abort;
+	ro->remote_judging = coord_client_judging;
 	ro->remote_ctx = *out;
 	return EXIT_OK;
 }

@@ -563,6 +563,12 @@ const char *coord_client_abort(void *c)
 	return cc ? __atomic_load_n(&cc->abort, __ATOMIC_ACQUIRE) : NULL;
 }
 
+bool coord_client_judging(void *c)
+{
+	struct coord_client *cc = c;
+	return cc && !__atomic_load_n(&cc->lost, __ATOMIC_ACQUIRE);
+}
+
 void coord_client_finish(struct coord_client *c, const struct result *r, int rc)
 {
 	if (!c)

@@ -18,6 +18,7 @@
 #ifndef STAMPEDE_COORD_CLIENT_H
 #define STAMPEDE_COORD_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,10 @@ void coord_client_interval(struct coord_client *c, const struct result_interval 
  * across 3 instances after 12.0s"), or NULL; thread-safe, never blocks. Fits
  * run_opts.remote_abort (engine/run.h). */
 const char *coord_client_abort(void *c);
+
+/* Whether the coordinator still judges the abort-on-fail thresholds (false once it was
+ * lost: the run judges them itself again). Fits run_opts.remote_judging. */
+bool coord_client_judging(void *c);
 
 /* The run has ended with exit code rc (r: its result, or NULL): tell the coordinator, stop
  * the client's thread (at most a few seconds) and free c. Accepts NULL. */

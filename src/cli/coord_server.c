@@ -53,6 +53,7 @@ struct cinst {
 	int64_t intervals;
 	int32_t last_t;
 	double end_s;          /* t + length_s of its latest interval */
+	int64_t seen_us;       /* its latest request (the barrier forgets a silent one) */
 	struct cgauge *gauges; /* per threshold */
 };
 
@@ -244,6 +245,32 @@ static struct cinst *find_instance(struct coord_server *s, const char *name)
 	return NULL;
 }
 
+/* Before the start, an instance that stopped asking (killed at the barrier) for
+ * COORD_SILENT_US is forgotten, so that it may register again (a restarted pod). */
+#define COORD_SILENT_US (5 * 1000000LL)
+static void forget_silent(struct coord_server *s, int64_t now)
+{
+	for (int k = 0; !s->start_us && k < s->n;) {
+		struct cinst *in = &s->inst[k];
+		if (!in->seen_us || now - in->seen_us <= COORD_SILENT_US) {
+			k++;
+			continue;
+		}
+		fprintf(stderr,
+		        "stampede: coordinate: '%s' stopped asking at the barrier: forgotten\n",
+		        in->name);
+		free(in->name);
+		free(in->token);
+		free(in->gauges);
+		memmove(in, in + 1, sizeof(*in) * (size_t)(s->n - k - 1));
+		if (--s->n == 0) {
+			thresholds_free(s->thr, s->nthr);
+			s->thr = NULL;
+			s->nthr = 0;
+		}
+	}
+}
+
 static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int *status)
 {
 	const char *name = member_str(req, "instance", COORD_NAME_MAX);
@@ -253,7 +280,10 @@ static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int
 		return error_json(status, 400,
 		                  "expected 'instance' (1..%d printable bytes) and 'token'",
 		                  COORD_NAME_MAX);
+	forget_silent(s, now);
 	struct cinst *in = find_instance(s, name);
+	if (in)
+		in->seen_us = in && !strcmp(in->token, token) ? now : in->seen_us;
 	if (in && !strcmp(in->token, token)) { /* the same process, polling */
 		if (s->closed && !s->start_us)
 			return error_json(status, 503, "%s", s->closed);
@@ -293,6 +323,7 @@ static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int
 	*in = (struct cinst){ .name = xstrdup(name),
 		              .token = xstrdup(token),
 		              .last_t = -1,
+		              .seen_us = now,
 		              .gauges = xcalloc((size_t)MAX(s->nthr, 1), sizeof(*in->gauges)) };
 	fprintf(stderr, "stampede: coordinate: '%s' registered (%d of %d)\n", name, s->n, s->want);
 	if (s->n == s->want) {
@@ -340,7 +371,7 @@ static int parse_value(json_t *o, struct cval *out, char *err, size_t errlen)
 		out->v.nz = json_integer_value(nz);
 		out->v.total = json_integer_value(tot);
 		if (json_is_integer(nz) && json_is_integer(tot) && out->v.nz >= 0 &&
-		    out->v.nz <= out->v.total)
+		    out->v.nz <= out->v.total && out->v.total <= (INT64_C(1) << 53))
 			return 0;
 	} else if (type && !strcmp(type, "gauge")) {
 		out->type = MT_GAUGE;
@@ -563,6 +594,23 @@ static struct cinst *request_instance(struct coord_server *s, json_t *req, int *
 	return in;
 }
 
+/* Whether every instance still running has sent the same latest second: only then are
+ * the totals those of one moment of the whole run (judged earlier, a second that only the
+ * fastest instance has sent would be divided among all of them). */
+static bool in_step(const struct coord_server *s)
+{
+	int32_t top = INT32_MIN;
+	for (int k = 0; k < s->n; k++)
+		if (s->inst[k].intervals)
+			top = MAX(top, s->inst[k].last_t);
+	for (int k = 0; k < s->n; k++) {
+		const struct cinst *in = &s->inst[k];
+		if (in->state != CI_DONE && (!in->intervals || in->last_t < top))
+			return false;
+	}
+	return true;
+}
+
 static json_t *do_interval(struct coord_server *s, json_t *req, int *status)
 {
 	json_t *err = NULL, *vals = json_object_get(req, "values");
@@ -594,7 +642,7 @@ static json_t *do_interval(struct coord_server *s, json_t *req, int *status)
 		s->elapsed_s = MAX(s->elapsed_s, in->end_s);
 		for (int k = 0; k < s->nthr; k++)
 			apply_value(s, &s->thr[k], in, k, t, &cv[k], reqs);
-		if (!s->abort_reason)
+		if (!s->abort_reason && in_step(s))
 			evaluate(s);
 		*status = 200;
 	}
@@ -630,11 +678,16 @@ static json_t *do_done(struct coord_server *s, json_t *req, int *status)
 		*status = 200;
 		return abort_json(s);
 	}
-	if (in->state != CI_DONE)
-		fprintf(stderr, "stampede: coordinate: '%s' done (exit %d)\n", in->name,
-		        (int)json_integer_value(rc));
+	if (in->state == CI_DONE) { /* said once: the first word stands */
+		*status = 200;
+		return abort_json(s);
+	}
+	fprintf(stderr, "stampede: coordinate: '%s' done (exit %d)\n", in->name,
+	        (int)json_integer_value(rc));
 	in->state = CI_DONE;
 	in->exit_code = (int)json_integer_value(rc);
+	if (!s->abort_reason && in_step(s)) /* the others' seconds wait no more for it */
+		evaluate(s);
 	*status = 200;
 	return abort_json(s);
 }
@@ -764,4 +817,19 @@ void coord_server_summary(struct coord_server *s, FILE *f)
 	if (s->abort_reason)
 		fprintf(f, "  aborted: %s\n", s->abort_reason);
 	pthread_mutex_unlock(&s->mu);
+}
+
+int coord_server_incomplete(struct coord_server *s)
+{
+	int n = 0;
+	pthread_mutex_lock(&s->mu);
+	for (int k = 0; k < s->n; k++) {
+		const struct cinst *in = &s->inst[k];
+		int rc = in->exit_code;
+		n += in->state != CI_DONE || !in->intervals || (rc != 0 && rc != 99 && rc != 108);
+	}
+	if (s->n < s->want)
+		n += s->want - s->n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }

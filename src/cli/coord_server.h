@@ -68,5 +68,8 @@ bool coord_server_aborted(struct coord_server *s);
  * with its value on every instance's data ("  threshold 'p(95)<200' on http_req_duration:
  * 12.3 (ok)") and the abort reason, if any, to f. */
 void coord_server_summary(struct coord_server *s, FILE *f);
+/* How many of the N instances did not run to their end: never registered or started,
+ * not done, no interval sent, or done with another exit code than 0, 99 or 108. */
+int coord_server_incomplete(struct coord_server *s);
 
 #endif

@@ -223,8 +223,8 @@ static void check_abort(struct coord *c)
 		engine_stop(&c->e, STOP_HARD);
 		return;
 	}
-	if (o->remote_abort) /* the coordinator judges them on every instance's data */
-		return;
+	if (o->remote_abort && (!o->remote_judging || o->remote_judging(o->remote_ctx)))
+		return; /* the coordinator judges them on every instance's data */
 	for (int i = 0; i < o->nthr; i++) {
 		const struct threshold *t = &o->thr[i];
 		if (!t->abort_on_fail || el < MAX(o->abort_delay_us, t->delay_abort_us))

@@ -70,6 +70,9 @@ struct run_opts {
 	 * judges them on every instance's data; the end-of-run verdicts are the run's).
 	 * NULL: none. */
 	const char *(*remote_abort)(void *ctx);
+	/* whether the coordinator still judges them (false once it is lost: the run judges
+	 * its own again); NULL: as long as remote_abort is set */
+	bool (*remote_judging)(void *ctx);
 	void *remote_ctx;
 };
 

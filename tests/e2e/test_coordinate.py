@@ -236,8 +236,9 @@ def test_coordinator_gone_mid_run(demo, procs, tmp_path):
     coord, curl = coordinator(procs, 1, "--timeout", "1s")
     r = instance(procs, demo.url_for("/health"), curl, "0:1/3", tmp_path / "g.json",
                  *ABORT, duration="4s")
-    coord.expect(EXIT_OK, timeout=15)
+    coord.expect(1, timeout=15)   # an instance did not run to its end under it
     assert "--timeout 1s passed before every instance was done" in coord.stderr()
+    assert "did not run to the end" in coord.stderr(), coord.logs()
     assert "no word of its end" in coord.stdout(), coord.logs()
     r.expect(EXIT_OK, timeout=30)
     assert r.stderr().count("warning: the coordinator at") == 1, r.logs()
@@ -333,3 +334,17 @@ def test_run_bad_coordinator_flags(procs):
                                                     "--coordinator-timeout", "0s"]):
         p = procs(["run", "--url", "http://127.0.0.1:1/", "--duration", "1s", *argv], "badrun")
         p.expect(EXIT_CONFIG, timeout=10)
+
+
+def test_a_lost_coordinator_gives_the_abort_thresholds_back(demo, procs, tmp_path):
+    """The coordinator leaves 1 s in; the instance judges its own abort-on-fail threshold
+    again (count<600 at a third of 900/s: about 2 s in) instead of running to its end
+    unprotected."""
+    coord, curl = coordinator(procs, 1, "--timeout", "1s")
+    r = instance(procs, demo.url_for("/health"), curl, "0:1/3", tmp_path / "l.json",
+                 "--threshold-abort", "http_reqs: count<600", rate=900, duration="6s")
+    coord.expect(1, timeout=15)
+    r.expect(108, timeout=30)
+    st = load(tmp_path / "l.json")["state"]
+    assert st["aborted"] and st["testRunDurationMs"] < 5500, st
+    assert "count<600" in (st["abortReason"] or ""), st

@@ -227,7 +227,10 @@ Test(coord, window_judges_the_last_seconds)
 	cr_assert_not(coord_server_aborted(srv));
 	const char *burst = "{\"type\":\"counter\",\"sum\":200}";
 	cr_assert_eq(interval("i0", 6, 200, burst, NULL), 200);
-	cr_assert(coord_server_aborted(srv)); /* 60 + 60 (t=5) + 200 (t=6) */
+	/* judged only once every instance has sent second 6: i1 has not yet */
+	cr_assert_not(coord_server_aborted(srv));
+	cr_assert_eq(interval("i1", 6, 60, v, NULL), 200);
+	cr_assert(coord_server_aborted(srv)); /* 60 + 60 (t=5) + 200 + 60 (t=6) */
 }
 
 Test(coord, rate_and_additive_gauge)
@@ -300,4 +303,29 @@ Test(coord, closed_barrier)
 	                 "the coordinator gave up waiting");
 	json_decref(ans);
 	cr_assert_eq(reg("b", "tok-b", t, NULL), 503);
+}
+
+/* Attacker's finding 1: a second that only the fastest instance has sent is not judged (its
+ * rate would be divided among all of them). */
+Test(coord, a_second_is_judged_when_every_instance_sent_it)
+{
+	start(2, "http_reqs", "rate>=90", 0, 0);
+	const char *v = "{\"type\":\"counter\",\"sum\":50}";
+	for (int t = 0; t < 4; t++) {
+		cr_assert_eq(interval("i0", t, 50, v, NULL), 200);
+		cr_assert_not(coord_server_aborted(srv), "t=%d: judged before i1 sent it", t);
+		cr_assert_eq(interval("i1", t, 50, v, NULL), 200);
+		cr_assert_not(coord_server_aborted(srv), "t=%d: 100/s together", t);
+	}
+}
+
+/* Attacker's finding 4: counts past 2^53 are refused (400), not summed into an overflow. */
+Test(coord, huge_rate_counts_are_refused)
+{
+	start(1, "checks", "rate>0.5", 0, 3);
+	const char *v = "{\"type\":\"rate\",\"nz\":9223372036854775807,"
+	                "\"total\":9223372036854775807}";
+	cr_assert_eq(interval("i0", 0, 1, v, NULL), 400);
+	cr_assert_eq(interval("i0", 1, 1, v, NULL), 400);
+	cr_assert_not(coord_server_aborted(srv));
 }
