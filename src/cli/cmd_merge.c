@@ -36,6 +36,9 @@ void cmd_merge_usage(void)
 	       "                      not be one of the parts.\n"
 	       "  -q, --quiet         no summary on stdout\n"
 	       "      --no-color      no colours (also with NO_COLOR set)\n"
+	       "      --out html=FILE | junit=FILE | markdown=FILE\n"
+	       "                      also write the merged run's HTML report, JUnit XML or\n"
+	       "                      Markdown summary (repeatable; docs/outputs.md)\n"
 	       "      --force         merge parts whose options say they ran different tests\n"
 	       "                      (another URL, script, executor, rate, VUs, duration...),\n"
 	       "                      or a merged result with other parts\n"
@@ -51,13 +54,19 @@ void cmd_merge_usage(void)
 	       "See docs/distributed.md for running a test on several machines.\n");
 }
 
-enum { OPT_NO_COLOR = 256, OPT_FORCE };
+enum { OPT_NO_COLOR = 256, OPT_FORCE, OPT_OUT };
+
+/* The outputs a merged result can be written to: those written at the end of a run
+ * (the streamed ones, json, csv, hdr and prometheus, follow a run as it goes). */
+static const char *const end_outputs[] = { "html", "junit", "markdown" };
+#define MERGE_OUTS_MAX 16
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "out", required_argument, NULL, OPT_OUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -65,6 +74,8 @@ static const struct option long_opts[] = {
 struct merge_args {
 	const char *out;
 	bool quiet, no_color, force;
+	const char *outs[MERGE_OUTS_MAX]; /* --out NAME=FILE */
+	int nouts;
 	int nparts;
 	char **parts;
 };
@@ -92,6 +103,28 @@ static int parse_args(int argc, char **argv, struct merge_args *a)
 		case OPT_FORCE:
 			a->force = true;
 			break;
+		case OPT_OUT: {
+			size_t k = 0, n = strcspn(optarg, "=");
+			while (k < ARRAY_SIZE(end_outputs) &&
+			       (strlen(end_outputs[k]) != n || strncmp(end_outputs[k], optarg, n)))
+				k++;
+			if (k == ARRAY_SIZE(end_outputs) || !optarg[n] || !optarg[n + 1]) {
+				fprintf(
+				    stderr,
+				    "stampede merge: --out %.100s: expected html=FILE, junit=FILE "
+				    "or markdown=FILE (the streamed outputs follow a run as it "
+				    "goes; the merged result file is -o)\n",
+				    optarg);
+				return EXIT_INVALID_CONFIG;
+			}
+			if (a->nouts == MERGE_OUTS_MAX) {
+				fprintf(stderr, "stampede merge: more than %d --out\n",
+				        MERGE_OUTS_MAX);
+				return EXIT_INVALID_CONFIG;
+			}
+			a->outs[a->nouts++] = optarg;
+			break;
+		}
 		default:
 			cli_opt_report("merge");
 			return EXIT_INVALID_CONFIG;
@@ -219,13 +252,41 @@ int cmd_merge(int argc, char **argv)
 	int rc = parse_args(argc, argv, &a);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	struct output_env env = { .no_color = true };
+	struct pipeline *pl = NULL;
+	if (a.nouts) { /* their paths are checked before anything is merged or written */
+		pl = pipeline_new(&env);
+		for (int i = 0; i < a.nouts; i++)
+			if (pipeline_add_spec(pl, a.outs[i], err, sizeof(err)) < 0) {
+				fprintf(stderr, "stampede merge: --out %s: %s\n", a.outs[i], err);
+				pipeline_free(pl);
+				return EXIT_INVALID_CONFIG;
+			}
+		for (int i = 0; i < a.nparts; i++)
+			for (int k = 0; k < a.nouts; k++)
+				if (outfile_same(a.parts[i], strchr(a.outs[k], '=') + 1)) {
+					fprintf(
+					    stderr,
+					    "stampede merge: --out %s would replace the part %s\n",
+					    a.outs[k], a.parts[i]);
+					pipeline_free(pl);
+					return EXIT_INVALID_CONFIG;
+				}
+		if (pipeline_open(pl) < 0) {
+			pipeline_free(pl);
+			return EXIT_INVALID_CONFIG;
+		}
+	}
 	struct result **parts = load_parts(&a);
-	if (!parts)
+	if (!parts) {
+		pipeline_free(pl);
 		return EXIT_INVALID_CONFIG;
+	}
 	if (!a.force && !(not_merged(parts, &a) && same_test(parts, &a))) {
 		for (int i = 0; i < a.nparts; i++)
 			result_free(parts[i]);
 		free(parts);
+		pipeline_free(pl);
 		return EXIT_INVALID_CONFIG;
 	}
 	struct result *r =
@@ -235,6 +296,7 @@ int cmd_merge(int argc, char **argv)
 	free(parts);
 	if (!r) {
 		fprintf(stderr, "stampede merge: %s\n", err);
+		pipeline_free(pl);
 		return EXIT_INVALID_CONFIG;
 	}
 	analyses_fill(r); /* as `run` computes them, on the merged data */
@@ -248,6 +310,9 @@ int cmd_merge(int argc, char **argv)
 		        json_string_value(json_object_get(r->merge, "coverage")));
 	if (!a.quiet && !to_stdout)
 		print_summary(&a, r);
+	if (pl && pipeline_finish(pl, r, true) > 0) /* each failure said on stderr */
+		written = false;
+	pipeline_free(pl);
 	/* as for `run`: 108 > 105 > 99, and the verdict wins over a file not written */
 	rc = r->aborted                    ? EXIT_ABORTED
 	     : r->interrupted              ? EXIT_INTERRUPTED

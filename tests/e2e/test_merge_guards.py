@@ -229,3 +229,25 @@ def test_hostile_numbers_in_a_part_are_refused(demo_server_module, tmp_path, edi
     m = merge(*parts, "-o", tmp_path / "t.json", "-q")
     assert m.returncode == 104, (m.returncode, m.stderr)
     assert message in m.stderr and "h1.json" in m.stderr, m.stderr
+
+
+def test_merge_writes_the_end_of_run_outputs(demo_server_module, tmp_path):  # noqa: F811
+    """A distributed run is gated on its merge: JUnit (checked with xmllint against
+    tests/fixtures/junit.xsd), Markdown and the HTML report of the merged run."""
+    import shutil
+    parts = together(demo_server_module, tmp_path, "o")
+    xml, md, html = tmp_path / "m.xml", tmp_path / "m.md", tmp_path / "m.html"
+    m = merge(*parts, "-o", tmp_path / "t.json", "-q", "--out", f"junit={xml}",
+              "--out", f"markdown={md}", "--out", f"html={html}")
+    assert m.returncode == 0, m.stderr
+    assert md.read_text().strip() and 'id="merged"' in html.read_text()
+    xsd = Path(__file__).resolve().parents[1] / "fixtures" / "junit.xsd"
+    assert shutil.which("xmllint"), "xmllint is missing (scripts/install-deps.sh)"
+    v = subprocess.run(["xmllint", "--noout", "--schema", str(xsd), str(xml)],
+                       capture_output=True, text=True, timeout=30)
+    assert v.returncode == 0, v.stderr
+    for bad, why in ((f"json={tmp_path / 'x.ndjson'}", "expected html=FILE"),
+                     (f"junit={parts[0]}", "would replace the part")):
+        m = merge(*parts, "-o", tmp_path / "u.json", "--out", bad)
+        assert m.returncode == 104 and why in m.stderr, m.stderr
+        assert not (tmp_path / "u.json").exists()
