@@ -30,8 +30,12 @@ def test_the_profile_points_at_the_burning_function(assessed):
     prof = a.doc["profile"]
     if prof is None or prof.get("error"):
         pytest.skip(f"perf could not profile here: {prof and prof.get('error')}")
-    top = [f["name"] for f in prof["topFunctions"][:3]]
-    assert "burn_cpu" in top, top
+    # the hottest function of the target's own code (a kernel frame may hold as many
+    # samples on a virtual machine: see test_profile.is_kernel)
+    top = [f["name"] for f in prof["topFunctions"] if not f["name"].endswith("_[k]")]
+    assert top and top[0] == "burn_cpu", prof["topFunctions"]
+    hot = a.findings("profile")
+    assert hot and "burn_cpu" in hot[0]["text"], hot
     assert (a.dir / prof["svg"]).is_file()
 
 

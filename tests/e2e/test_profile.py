@@ -130,12 +130,22 @@ def top_table(stdout):
     return rows
 
 
+def is_kernel(name):
+    """A kernel frame (perf's [kernel.kallsyms], folded with the _[k] suffix). On some
+    virtual machines (e.g. a PVM guest) the sampling timer's interrupt is taken when the
+    kernel re-enables interrupts, so a kernel function such as pvm_irq_enable can hold as
+    many samples as the demo's own code: the checks are on the user-space functions."""
+    return name.endswith("_[k]")
+
+
 def test_burn_cpu_has_the_most_self_time(profiled):
     rows = top_table(profiled["profile"].stdout)
     assert rows, describe(profiled["profile"])
-    self_pct, total_pct, name = rows[0]
+    user = [r for r in rows if not is_kernel(r[2])]
+    assert user, describe(profiled["profile"])
+    self_pct, total_pct, name = user[0]
     assert name == "burn_cpu", describe(profiled["profile"])
-    assert self_pct >= 30, describe(profiled["profile"])
+    assert self_pct >= 20, describe(profiled["profile"])
     assert rows == sorted(rows, key=lambda r: -r[0]), "the table is not ordered by self"
 
 
@@ -147,7 +157,7 @@ def test_widest_frame_off_the_trunk_is_burn_cpu(profiled):
     assert stacks
     total = {}
     for frames, count in stacks:
-        for name in set(frames[1:]):
+        for name in set(f for f in frames[1:] if not is_kernel(f)):
             total[name] = total.get(name, 0) + count
     widest = max(total, key=total.get)
     assert widest == "burn_cpu", sorted(total.items(), key=lambda kv: -kv[1])[:5]
@@ -403,8 +413,9 @@ def test_run_profile_draws_the_demos_flame_graph(tmp_path, free_port):
     assert prof["endedBy"] in ("the steady part's end", "the run's end",
                                "the target's exit"), prof
     top = prof["topFunctions"]
-    assert top and top[0]["name"] == "burn_cpu", top
-    assert 0 < top[0]["self"] <= top[0]["total"] <= 1, top
+    user = [t for t in top if not is_kernel(t["name"])]
+    assert user and user[0]["name"] == "burn_cpu", top
+    assert 0 < user[0]["self"] <= user[0]["total"] <= 1, top
     assert top == sorted(top, key=lambda r: -r["self"])
     assert "warning: --profile" not in p.stderr, describe(p)
     assert perf_dirs() - before == set()

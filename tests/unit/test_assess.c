@@ -404,3 +404,25 @@ Test(assess, no_plan_when_the_service_breaks_below_the_expected_load)
 	json_decref(doc);
 	fake_free(&f);
 }
+
+/* A virtual machine's sampling artefact (the timer interrupt taken where the kernel enables
+ * interrupts again) can make a kernel frame the hottest: the finding names the target's own
+ * hottest function, and the kernel's beside it. */
+Test(assess, the_hottest_function_is_the_targets_own)
+{
+	struct fake f;
+	fake_init(&f);
+	json_object_set_new(f.r[1].analyses, "profile",
+	                    json_pack("{s:s, s:[{s:s, s:f, s:f}, {s:s, s:f, s:f}]}", "svg",
+	                              "/tmp/x/load.svg", "topFunctions", "name",
+	                              "pvm_irq_enable_[k]", "self", 0.42, "total", 0.42, "name",
+	                              "burn_cpu", "self", 0.40, "total", 0.41));
+	json_t *doc = assess_build(&f.in);
+	const json_t *p = finding(doc, "profile");
+	cr_assert(p);
+	const char *t = json_string_value(json_object_get(p, "text"));
+	cr_assert(strstr(t, "load phase: burn_cpu (40% of the samples"), "%s", t);
+	cr_assert(strstr(t, "the kernel's pvm_irq_enable_[k] has 42%"), "%s", t);
+	json_decref(doc);
+	fake_free(&f);
+}
