@@ -12,7 +12,7 @@ RUN apt-get update \
         make gcc libc6-dev pkg-config \
         liblua5.4-dev libjansson-dev libssl-dev zlib1g-dev liburiparser-dev \
         libc-ares-dev libbrotli-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev \
-        libgsl-dev liburing-dev libmicrohttpd-dev \
+        libgsl-dev liburing-dev libmicrohttpd-dev libnghttp2-dev libwslay-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -27,7 +27,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         ca-certificates \
         liblua5.4-0 libjansson4 libssl3 zlib1g liburiparser1 libc-ares2 libbrotli1 \
-        libzstd1 libcurl4 libsqlite3-0 libgsl27 liburing2 libmicrohttpd12 \
+        libzstd1 libcurl4 libsqlite3-0 libgsl27 liburing2 libmicrohttpd12 libnghttp2-14 libwslay1 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 stampede \
     && useradd --uid 10001 --gid 10001 --create-home --shell /usr/sbin/nologin stampede

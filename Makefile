@@ -1,12 +1,12 @@
 # Makefile for stampede. `make` builds build/stampede; see `make help`.
 BUILD    ?= build
 CC       ?= gcc
-PKGS     := lua5.4 jansson openssl zlib liburiparser libcares libbrotlidec libzstd libcurl sqlite3 gsl libmicrohttpd
+PKGS     := lua5.4 jansson openssl zlib liburiparser libcares libbrotlidec libzstd libcurl sqlite3 gsl libmicrohttpd libnghttp2
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) -pthread -D_GNU_SOURCE -MMD -MP \
             -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -luring -lm -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -luring -lwslay -lm -pthread
 LDFLAGS  += $(EXTRA_LDFLAGS)
 PYTEST   := /usr/bin/python3 -m pytest
 

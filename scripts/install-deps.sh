@@ -8,6 +8,7 @@ PKGS="make gcc pkg-config liblua5.4-dev libssl-dev zlib1g-dev libjansson-dev lib
 sqlite3 libgsl-dev libcriterion-dev python3 python3-pytest nginx-light wrk clang libclang-rt-14-dev openssl
 liburiparser-dev libc-ares-dev libbrotli-dev libzstd-dev python3-brotli zstd liburing-dev
 ca-certificates procps libcurl4-openssl-dev libmicrohttpd-dev linux-perf
+libnghttp2-dev libwslay-dev nghttp2-server nghttp2-client python3-websockets python3-h2
 python3-pytest-xdist python3-jsonschema python3-yaml python3-scipy libxml2-utils prometheus chromium default-jre-headless libhdrhistogram-java
 nodejs"
 # npm: Debian's nodejs needs the npm package; a nodejs that ships npm (NodeSource's)

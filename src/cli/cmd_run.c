@@ -72,6 +72,13 @@ void cmd_run_usage(void)
 	    "      --max-response-body-size SIZE\n"
 	    "                            largest response body, e.g. 10MB, 1GiB (default 64MiB);\n"
 	    "                            a larger one fails as response_too_large\n"
+	    "      --http2               offer HTTP/2 by ALPN on https:// (h2, then http/1.1;\n"
+	    "                            scripts do by default, as k6)\n"
+	    "      --http2-prior-knowledge  speak HTTP/2 at once on http:// too (h2c)\n"
+	    "      --http1.1             HTTP/1.1 only (no ALPN), also for scripts\n"
+	    "      --streams N           HTTP/2: at most N concurrent streams per connection\n"
+	    "                            (quick mode: N VUs share one; --vus 40 --streams 10\n"
+	    "                            is 4 connections x 10 streams, h2load -c 4 -m 10)\n"
 	    "      --insecure            do not verify TLS certificates\n"
 	    "      --cacert FILE         trust the CA certificates in FILE\n"
 	    "      --dns 'ttl=1m,select=first,policy=any'\n"
@@ -145,6 +152,10 @@ enum {
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
 	OPT_INSECURE,
+	OPT_HTTP2,
+	OPT_HTTP2_PRIOR,
+	OPT_HTTP11,
+	OPT_STREAMS,
 	OPT_CACERT,
 	OPT_THRESHOLD,
 	OPT_THRESHOLD_ABORT,
@@ -197,6 +208,10 @@ static const struct option long_opts[] = {
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 	{ "max-response-body-size", required_argument, NULL, OPT_MAX_BODY },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "http2", no_argument, NULL, OPT_HTTP2 },
+	{ "http2-prior-knowledge", no_argument, NULL, OPT_HTTP2_PRIOR },
+	{ "http1.1", no_argument, NULL, OPT_HTTP11 },
+	{ "streams", required_argument, NULL, OPT_STREAMS },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "dns", required_argument, NULL, OPT_DNS },
 	{ "dns-server", required_argument, NULL, OPT_DNS_SERVER },
@@ -255,6 +270,8 @@ struct run_args {
 	int64_t connect_timeout_us;
 	int64_t body_max; /* --max-response-body-size in bytes, 0 when not given */
 	bool insecure;
+	int h2;          /* enum h2_mode + 1; 0: not said (quick mode off, scripts ALPN) */
+	int64_t streams; /* --streams: 0 when not said */
 	const char *cacert;
 	const char *dns; /* --dns: overrides the script's options.dns field by field */
 	/* --dns-server as c-ares is given it ("127.0.0.1:53,[::1]:5353"), "" without one */
@@ -804,6 +821,22 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_INSECURE:
 		a->insecure = true;
 		return 0;
+	case OPT_HTTP2:
+	case OPT_HTTP2_PRIOR:
+	case OPT_HTTP11: {
+		int want = c == OPT_HTTP2 ? H2_ALPN + 1 : c == OPT_HTTP2_PRIOR ? H2_PRIOR + 1 : 1;
+		if (a->h2 && a->h2 != want)
+			return cli_bad_value(
+			    c == OPT_HTTP2    ? "--http2"
+			    : c == OPT_HTTP11 ? "--http1.1"
+			                      : "--http2-prior-knowledge",
+			    "",
+			    "--http1.1, --http2 and --http2-prior-knowledge exclude each other");
+		a->h2 = want;
+		return 0;
+	}
+	case OPT_STREAMS:
+		return opt_int("--streams", arg, 1, 1000, &a->streams);
 	case OPT_CACERT:
 		if (access(arg, R_OK) < 0)
 			return cli_bad_value("--cacert", arg, strerror(errno));
@@ -1219,6 +1252,20 @@ out:
 	return rc;
 }
 
+/* --http2, --http2-prior-knowledge, --http1.1, --streams into cfg. Scripts offer HTTP/2 by
+ * ALPN unless --http1.1 (k6 does); quick mode speaks HTTP/1.1 unless told (wrk does). */
+static int http2_options(const struct run_args *a, struct engine_cfg *cfg, bool script)
+{
+	cfg->h2 = a->h2 ? (enum h2_mode)(a->h2 - 1) : script ? H2_ALPN : H2_OFF;
+	if (a->streams && cfg->h2 == H2_OFF) {
+		fprintf(stderr, "stampede: --streams needs HTTP/2: add --http2 (https://) or "
+		                "--http2-prior-knowledge (http://)\n");
+		return -1;
+	}
+	cfg->max_streams = (int)a->streams;
+	return 0;
+}
+
 /* The quick mode's origin: workers look its host up when they open connections. */
 static void quick_target(const struct url *u, struct target *t)
 {
@@ -1520,6 +1567,8 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	if (dns_options(a, NULL, &cfg->dns) < 0)
 		return -EINVAL;
 	cfg->verify = !a->insecure;
+	if (http2_options(a, cfg, false) < 0)
+		return -EINVAL;
 	if (u->tls && tls_ctx_new(&cfg->tls_ctx, cfg->verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
 		return -EINVAL;
@@ -1685,6 +1734,10 @@ static int run_script(struct run_args *a, const char *path)
 		goto out;
 	}
 	cfg.verify = !a->insecure && !json_is_true(json_object_get(opts, "insecureSkipTLSVerify"));
+	if (http2_options(a, &cfg, true) < 0) {
+		rc = EXIT_INVALID_CONFIG;
+		goto out;
+	}
 	if (tls_ctx_new(&cfg.tls_ctx, cfg.verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
 		rc = EXIT_INVALID_CONFIG;

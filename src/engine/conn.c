@@ -2,6 +2,8 @@
  * (epoll, or io_uring: plain TCP then reads and sends through the loop's streams). */
 #include "engine/conn.h"
 
+#include "engine/conn_int.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,16 +14,6 @@
 #include <sys/socket.h>
 
 #include "util/common.h"
-
-enum req_state {
-	RS_IDLE,
-	RS_BACKOFF,   /* a connect lacked fds/ports: the timer fails the call */
-	RS_RESOLVING, /* a new connection waits for its host's address */
-	RS_CONNECTING,
-	RS_HANDSHAKE,
-	RS_SENDING,
-	RS_WAITING
-};
 
 /* A connect that fails for want of local resources (fds, ports, socket memory) fails the
  * request only after a back-off that doubles per failure on the worker, as a real client
@@ -38,23 +30,6 @@ enum req_state {
 #define READ_BUDGET_BYTES (512 * 1024)
 #define READ_BUDGET_CALLS 64
 
-struct conn {
-	struct netctx *nc;
-	const struct target *target; /* NULL when the struct holds no connection */
-	struct sock sock;
-	struct loop_io io;
-	struct loop_timer timer;
-	struct resolver_query rq; /* RS_RESOLVING: the lookup of target->host */
-	enum req_state rs;
-	enum err_kind backoff_err;  /* RS_BACKOFF: the error the call ends with */
-	int reqs;                   /* requests completed on this connection */
-	struct http_call *call;     /* in flight */
-	struct http_parser *parser; /* borrowed from the netctx while in flight */
-	size_t wpos;
-	int64_t conn_deadline;
-	struct conn *next;
-};
-
 /* The events that say there is something to read: data, the peer's FIN, an error. */
 #define EV_INPUT (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
@@ -70,7 +45,7 @@ static void call_finish(struct conn *k, enum err_kind err)
 
 /* --- parsers: only requests in flight hold one (8 kB each) ------------------------ */
 
-static void on_header(void *ud, const char *name, size_t nlen, const char *val, size_t vlen)
+void call_add_header(void *ud, const char *name, size_t nlen, const char *val, size_t vlen)
 {
 	struct http_call *c = ud;
 	struct buf *b = &c->headers;
@@ -96,7 +71,8 @@ static void on_body(void *ud, const char *data, size_t len)
 	buf_add(&c->body, data, len);
 }
 
-static const struct http_parser_cb capture_cb = { .on_header = on_header, .on_body = on_body };
+static const struct http_parser_cb capture_cb = { .on_header = call_add_header,
+	                                          .on_body = on_body };
 
 static struct http_parser *parser_get(struct netctx *nc, struct http_call *c)
 {
@@ -165,8 +141,17 @@ static void warn_conn_limit(struct netctx *nc, int err)
 	        what, __atomic_load_n(nc->conns_open, __ATOMIC_RELAXED), limit);
 }
 
+static void restart_waiters(struct conn *k);
+
+/* Close k's connection (its protocol drops the calls still on it without done(): a hard
+ * stop, or an idle connection). */
 static void conn_close(struct conn *k)
 {
+	if (k->ops && k->ops->detach)
+		k->ops->detach(k, ERR_NONE);
+	k->ops = NULL;
+	if (k->waiters)
+		restart_waiters(k);
 	resolver_cancel(k->nc->resolver, &k->rq);
 	loop_io_cancel_pending(k->nc->loop, &k->io);
 	if (k->sock.fd >= 0) {
@@ -179,6 +164,14 @@ static void conn_close(struct conn *k)
 	k->target = NULL;
 	k->reqs = 0;
 	k->rs = RS_IDLE;
+}
+
+void conn_close_err(struct conn *k, enum err_kind err)
+{
+	if (k->ops && k->ops->detach)
+		k->ops->detach(k, err);
+	k->ops = NULL;
+	conn_close(k);
 }
 
 static void arm_deadline(struct conn *k)
@@ -226,6 +219,86 @@ static void conn_ready_to_send(struct conn *k, uint32_t events)
 	conn_write(k, events);
 }
 
+/* The call c, not yet on a protocol, ends with err at t (its connection was not made). */
+static void fail_unattached(struct http_call *c, enum err_kind err, int64_t t)
+{
+	c->t_end = t;
+	if (!c->t_conn || c->t_conn > t)
+		c->t_conn = t;
+	c->t_connected = c->t_tls = c->t_send = t;
+	c->t_sent = c->t_first = 0;
+	c->err = err;
+	c->status = 0;
+	c->conn = NULL;
+	c->in_flight = false;
+	c->done(c);
+}
+
+/* The calls that waited for k go to connections of their own (k speaks HTTP/1.1, or
+ * closes before it could carry them). */
+static void restart_waiters(struct conn *k)
+{
+	struct http_call *w = k->waiters;
+	k->waiters = NULL;
+	while (w) {
+		struct http_call *next = w->link;
+		w->conn = NULL;
+		conn_restart_call(k->nc, k->pool, w);
+		w = next;
+	}
+}
+
+/* k's connection (and TLS handshake) is up: attach the protocol the server chose by ALPN
+ * (HTTP/2 with --http2 prior knowledge on plain http://), and send the calls over it. */
+static void conn_attach(struct conn *k, uint32_t events)
+{
+	struct http_call *c = k->call;
+	struct netctx *nc = k->nc;
+	bool h2 = !c->upgrade && (k->target->tls ? tls_alpn_is_h2(&k->sock) : nc->h2 == H2_PRIOR);
+	if (!h2) {
+		k->ops = &proto_h1_ops;
+		restart_waiters(k);
+		conn_ready_to_send(k, events);
+		return;
+	}
+	int64_t now = now_us();
+	c->t_tls = c->t_send = now;
+	parser_put(nc, k->parser);
+	k->parser = NULL;
+	k->call = NULL;
+	struct http_call *w = k->waiters;
+	k->waiters = NULL;
+	k->ops = &proto_h2_ops;
+	k->rs = RS_OPEN;
+	loop_timer_cancel(nc->loop, &k->timer);
+	enum err_kind e = k->ops->attach(k);
+	if (e) {
+		k->ops = NULL;
+		conn_close(k);
+		fail_unattached(c, e, now);
+		while (w) {
+			struct http_call *next = w->link;
+			fail_unattached(w, e, now);
+			w = next;
+		}
+		return;
+	}
+	k->ops->submit(k, c, events);
+	while (w) {
+		struct http_call *next = w->link;
+		if (k->rs == RS_OPEN && k->ops->can_take_more(k)) {
+			w->t_conn = w->t_connected = w->t_tls = w->t_send = now;
+			w->conn_fresh = false;
+			w->conn = k;
+			k->ops->submit(k, w, 0);
+		} else {
+			w->conn = NULL;
+			conn_restart_call(nc, k->pool, w);
+		}
+		w = next;
+	}
+}
+
 /* The TCP connect of k succeeded (events: as for conn_write). */
 static void conn_connected(struct conn *k, uint32_t events)
 {
@@ -234,7 +307,8 @@ static void conn_connected(struct conn *k, uint32_t events)
 	c->t_connected = now_us();
 	nc->connect_backoff_us = 0;
 	if (k->target->tls) {
-		if (tls_attach(&k->sock, nc->tls_ctx, k->target->host, nc->verify) < 0) {
+		if (tls_attach(&k->sock, nc->tls_ctx, k->target->host, nc->verify,
+		               nc->h2 != H2_OFF && !c->upgrade) < 0) {
 			call_finish(k, ERR_TLS);
 			return;
 		}
@@ -246,10 +320,12 @@ static void conn_connected(struct conn *k, uint32_t events)
 			call_finish(k, k->sock.err ? k->sock.err : ERR_TLS);
 			return;
 		}
-	} else {
-		sock_stream_attach(&k->sock, nc->loop, &k->io); /* io_uring: recv and send */
+	} else if (!c->upgrade && nc->h2 != H2_PRIOR) {
+		/* io_uring: recv and send (HTTP/1.1 only: upgraded sockets and HTTP/2's
+		 * writes go on without the loop's streams) */
+		sock_stream_attach(&k->sock, nc->loop, &k->io);
 	}
-	conn_ready_to_send(k, events);
+	conn_attach(k, events);
 }
 
 static bool retry_allowed(struct conn *k)
@@ -313,6 +389,8 @@ static void conn_read(struct conn *k, uint32_t events)
 				return;
 			}
 			if (http_parser_done(k->parser)) {
+				if (c->upgrade && k->parser->status == 101) /* the new protocol's */
+					buf_add(&c->upgraded_extra, nc->rbuf + used, n - used);
 				/* Bytes nobody asked for, or the server's FIN came with the
 				 * response (no new edge would say so): do not reuse. */
 				if (used < n || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
@@ -363,16 +441,37 @@ static void conn_idle_event(struct conn *k)
 		conn_close(k);
 }
 
-static void conn_on_io(void *ud, uint32_t events)
+/* HTTP/1.1's readiness: an idle keep-alive connection, or the one call in flight. */
+static void h1_on_io(struct conn *k, uint32_t events)
 {
-	struct conn *k = ud;
 	switch (k->rs) {
-	case RS_BACKOFF: /* no socket: the timer ends the call */
-	case RS_RESOLVING:
-		break;
 	case RS_IDLE:
 		if (k->sock.fd >= 0 && (events & EV_INPUT))
 			conn_idle_event(k);
+		break;
+	case RS_SENDING:
+		conn_write(k, events);
+		break;
+	case RS_WAITING:
+		if (events & EV_INPUT)
+			conn_read(k, events);
+		break;
+	default:
+		break;
+	}
+}
+
+static void conn_on_io(void *ud, uint32_t events)
+{
+	struct conn *k = ud;
+	if (k->ops) { /* attached: the protocol's */
+		k->ops->on_io(k, events);
+		return;
+	}
+	switch (k->rs) {
+	case RS_BACKOFF: /* no socket: the timer ends the call */
+	case RS_RESOLVING:
+	case RS_IDLE:
 		break;
 	case RS_CONNECTING:
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
@@ -391,22 +490,27 @@ static void conn_on_io(void *ud, uint32_t events)
 			call_finish(k, k->sock.err ? k->sock.err : ERR_TLS);
 			break;
 		}
-		conn_ready_to_send(k, events);
+		conn_attach(k, events);
 		break;
 	}
-	case RS_SENDING:
-		conn_write(k, events);
-		break;
-	case RS_WAITING:
-		if (events & EV_INPUT)
-			conn_read(k, events);
+	default:
 		break;
 	}
+}
+
+static void h1_on_timer(struct conn *k)
+{
+	if (k->call)
+		call_finish(k, ERR_REQUEST_TIMEOUT);
 }
 
 static void conn_on_timer(struct loop_timer *t, void *ud)
 {
 	struct conn *k = ud;
+	if (k->ops) { /* attached: the deadlines of the calls on it */
+		k->ops->on_timer(k);
+		return;
+	}
 	if (!k->call)
 		return;
 	if (k->rs == RS_BACKOFF) {
@@ -597,11 +701,23 @@ static void call_finish_at(struct conn *k, enum err_kind err, int64_t t_end)
 	bool reuse = !err && k->parser->keep_alive && !c->no_reuse;
 	loop_timer_cancel(nc->loop, &k->timer);
 	loop_io_cancel_pending(nc->loop, &k->io);
+	if (!err && c->upgrade && c->status == 101 && k->sock.fd >= 0) {
+		/* hand the connection over: the caller speaks the new protocol on it */
+		loop_del_fd(nc->loop, &k->io);
+		c->upgraded = k->sock;
+		k->sock.fd = -1;
+		k->sock.ssl = NULL;
+		/* still counted in conns_open until conn_upgraded_close() */
+		reuse = false;
+	}
 	parser_put(nc, k->parser);
 	k->parser = NULL;
 	k->call = NULL;
 	c->conn = NULL;
 	c->in_flight = false;
+	/* calls waiting for this connection (it failed before it was made) fail with it */
+	struct http_call *w = k->waiters;
+	k->waiters = NULL;
 	if (reuse) {
 		k->reqs++;
 		k->rs = RS_IDLE;
@@ -609,7 +725,61 @@ static void call_finish_at(struct conn *k, enum err_kind err, int64_t t_end)
 		conn_close(k);
 	}
 	c->done(c);
+	while (w) {
+		struct http_call *next = w->link;
+		fail_unattached(w, err, c->t_end);
+		w = next;
+	}
 }
+
+/* --- HTTP/1.1 behind the protocol interface (conn_int.h) ----------------------------- */
+
+static enum err_kind h1_attach(struct conn *k)
+{
+	return ERR_NONE;
+}
+
+/* An idle keep-alive connection takes the call (conn.c opens new ones itself). */
+static void h1_submit(struct conn *k, struct http_call *c, uint32_t events)
+{
+	k->call = c;
+	c->conn = k;
+	k->parser = parser_get(k->nc, c);
+	conn_start_request(k, c->t_conn);
+}
+
+static bool h1_can_take_more(const struct conn *k)
+{
+	return k->rs == RS_IDLE && !k->call && k->sock.fd >= 0;
+}
+
+static void h1_abort(struct conn *k, struct http_call *c)
+{
+	call_abort(k->nc, c);
+}
+
+static bool h1_reached(const struct conn *k, const struct http_call *c)
+{
+	return k->call == c && k->rs >= RS_SENDING && (k->wpos > 0 || c->t_sent);
+}
+
+static int h1_inflight(const struct conn *k)
+{
+	return k->call != NULL;
+}
+
+const struct proto_ops proto_h1_ops = {
+	.proto = PROTO_HTTP11,
+	.attach = h1_attach,
+	.submit = h1_submit,
+	.on_io = h1_on_io,
+	.on_timer = h1_on_timer,
+	.can_take_more = h1_can_take_more,
+	.abort = h1_abort,
+	.reached = h1_reached,
+	.inflight = h1_inflight,
+	.detach = NULL, /* its one call has ended (call_finish_at) or was aborted */
+};
 
 static struct conn *conn_new(struct netctx *nc, struct connpool *pool)
 {
@@ -617,6 +787,7 @@ static struct conn *conn_new(struct netctx *nc, struct connpool *pool)
 	k->nc = nc;
 	k->sock.fd = -1;
 	k->sock.ops = &sock_plain_ops;
+	k->pool = pool;
 	k->io = (struct loop_io){ .fd = -1, .fn = conn_on_io, .ud = k };
 	loop_timer_init(&k->timer, conn_on_timer, k);
 	k->next = pool->conns;
@@ -624,10 +795,56 @@ static struct conn *conn_new(struct netctx *nc, struct connpool *pool)
 	return k;
 }
 
-void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c)
+/* Whether k, still connecting, may come to speak HTTP/2 (then calls to its origin wait for
+ * it rather than open connections of their own, as k6's one connection per VU and origin). */
+static bool may_become_h2(const struct conn *k)
+{
+	const struct netctx *nc = k->nc;
+	if (k->rs < RS_RESOLVING || k->rs > RS_HANDSHAKE || !k->call || k->call->upgrade)
+		return false;
+	return k->target->tls ? nc->h2 != H2_OFF : nc->h2 == H2_PRIOR;
+}
+
+/* Start c (t_start, deadline set) at now on a connection of pool: a stream of an open
+ * HTTP/2 connection to its origin that takes one more, a wait for one being made, an idle
+ * keep-alive HTTP/1.1 connection, or a new connection. */
+static void start_on_pool(struct netctx *nc, struct connpool *pool, struct http_call *c,
+                          int64_t now)
 {
 	struct conn *k, *spare = NULL;
 
+	c->proto = PROTO_HTTP11;
+	c->upgraded.fd = -1;
+	c->upgraded_extra.len = 0;
+	for (k = pool->conns; k; k = k->next) {
+		if (k->target == c->target && !c->upgrade) {
+			if (k->ops && k->ops->can_take_more(k)) { /* open, and it takes one more */
+				c->t_conn = c->t_connected = c->t_tls = c->t_send = now;
+				c->conn_fresh = false;
+				c->conn = k;
+				k->ops->submit(k, c, 0);
+				return;
+			}
+			if (nc->h2 != H2_OFF && may_become_h2(k)) {
+				c->conn = k;
+				c->link = k->waiters;
+				k->waiters = c;
+				return;
+			}
+		}
+		if (!spare && k->rs == RS_IDLE && k->sock.fd < 0)
+			spare = k;
+	}
+	k = spare ? spare : conn_new(nc, pool);
+	k->target = c->target;
+	k->call = c;
+	c->conn = k;
+	k->parser = parser_get(nc, c);
+	conn_start_request(k, now);
+}
+
+void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c)
+{
 	c->err = ERR_NONE;
 	c->status = 0;
 	c->retried = false;
@@ -636,21 +853,16 @@ void call_start(struct netctx *nc, struct connpool *pool, struct http_call *c)
 	c->deadline = c->t_start + c->timeout_us;
 	c->body_limit = c->body_max > 0 ? c->body_max : CALL_BODY_MAX_DEFAULT;
 	c->in_flight = true;
-	for (k = pool->conns; k; k = k->next) {
-		if (k->rs != RS_IDLE)
-			continue;
-		if (k->target == c->target && k->sock.fd >= 0)
-			break;
-		if (!spare && k->sock.fd < 0)
-			spare = k;
-	}
-	if (!k)
-		k = spare ? spare : conn_new(nc, pool);
-	k->target = c->target;
-	k->call = c;
-	c->conn = k;
-	k->parser = parser_get(nc, c);
-	conn_start_request(k, c->t_start); /* the same instant: one clock read */
+	start_on_pool(nc, pool, c, c->t_start); /* the same instant: one clock read */
+}
+
+void conn_restart_call(struct netctx *nc, struct connpool *pool, struct http_call *c)
+{
+	c->retried = true;
+	c->err = ERR_NONE;
+	c->status = 0;
+	c->in_flight = true;
+	start_on_pool(nc, pool, c, now_us());
 }
 
 void call_abort(struct netctx *nc, struct http_call *c)
@@ -659,6 +871,22 @@ void call_abort(struct netctx *nc, struct http_call *c)
 	if (!k)
 		return;
 	c->t_end = now_us();
+	if (k->rs == RS_OPEN) { /* one stream of a multiplexed connection */
+		k->ops->abort(k, c);
+		c->conn = NULL;
+		c->in_flight = false;
+		return;
+	}
+	if (k->call != c) { /* waiting for k to be made */
+		struct http_call **pp = &k->waiters;
+		while (*pp && *pp != c)
+			pp = &(*pp)->link;
+		if (*pp)
+			*pp = c->link;
+		c->conn = NULL;
+		c->in_flight = false;
+		return;
+	}
 	k->call = NULL;
 	c->conn = NULL;
 	c->in_flight = false;
@@ -671,13 +899,17 @@ void call_abort(struct netctx *nc, struct http_call *c)
 
 bool call_reached_server(const struct http_call *c)
 {
-	return c->conn && c->conn->rs >= RS_SENDING && (c->conn->wpos > 0 || c->t_sent);
+	const struct conn *k = c->conn;
+	if (k && k->rs == RS_OPEN)
+		return k->ops->reached(k, c);
+	return k && k->call == c && k->rs >= RS_SENDING && (k->wpos > 0 || c->t_sent);
 }
 
 void connpool_close_idle(struct netctx *nc, struct connpool *pool)
 {
 	for (struct conn *k = pool->conns; k; k = k->next)
-		if (k->rs == RS_IDLE && k->sock.fd >= 0)
+		if ((k->rs == RS_IDLE && k->sock.fd >= 0) ||
+		    (k->rs == RS_OPEN && k->ops->inflight(k) == 0))
 			conn_close(k);
 }
 
@@ -695,8 +927,22 @@ void connpool_free(struct netctx *nc, struct connpool *pool)
 	pool->conns = NULL;
 }
 
+void conn_upgraded_close(struct netctx *nc, struct sock *s)
+{
+	if (s->fd < 0)
+		return;
+	sock_close(s);
+	__atomic_sub_fetch(nc->conns_open, 1, __ATOMIC_RELAXED);
+}
+
+const char *call_proto_name(enum call_proto p)
+{
+	return p == PROTO_HTTP2 ? "HTTP/2.0" : "HTTP/1.1";
+}
+
 void call_free(struct http_call *c)
 {
 	buf_free(&c->headers);
 	buf_free(&c->body);
+	buf_free(&c->upgraded_extra);
 }

@@ -42,6 +42,13 @@ struct netctx {
 	int64_t connect_backoff_us;       /* wait before failing a connect that lacked fds/ports */
 	struct http_parser *free_parsers; /* parsers are only held while a request is in flight */
 	struct resolver *resolver;        /* the worker's; looks up hosts of new connections */
+	/* HTTP/2 (RFC 9113): H2_ALPN offers "h2" then "http/1.1" on TLS and speaks what the
+	 * server chose (plain http:// stays HTTP/1.1); H2_PRIOR also speaks HTTP/2 at once on
+	 * plain http:// (h2c with prior knowledge, §3.3). Calls to an origin share its
+	 * HTTP/2 connection as streams, up to the server's SETTINGS_MAX_CONCURRENT_STREAMS and
+	 * max_streams (0: 100). */
+	enum h2_mode { H2_OFF = 0, H2_ALPN, H2_PRIOR } h2;
+	int max_streams;
 };
 
 /* The default per-response body limit (maxResponseBodySize): 64 MiB. */
@@ -74,6 +81,13 @@ struct http_call {
 	 * Content-Length exceeds it fails as soon as its headers are parsed. The request had
 	 * reached the server: its timings are those of any failure after sending. */
 	int64_t body_max;
+	/* An upgrade (RFC 9110 §7.8; WebSocket, RFC 6455 §4.1): the call always opens its own
+	 * connection, and a 101 response ends it with that connection handed over in upgraded
+	 * (connected, removed from the loop, plain or TLS transport ops, never io_uring streams)
+	 * and the bytes that came after the 101's header section in upgraded_extra. The caller
+	 * owns both then: conn_upgraded_close() ends the connection. Any other response ends
+	 * the call as usual (its connection is closed). */
+	bool upgrade;
 	call_done_fn done;
 	void *ud;
 	/* Whether the response was the expected one (k6's responseCallback), decided by the
@@ -91,15 +105,29 @@ struct http_call {
 	int nheaders;
 	int set_cookies; /* how many of them are Set-Cookie (RFC 6265 §4.1) */
 	struct buf body; /* with capture: the body as received (at most body_max bytes) */
+	enum call_proto { PROTO_HTTP11 = 0, PROTO_HTTP2 } proto; /* what the response came in */
+	struct sock upgraded;      /* upgrade: the connection after a 101 (fd -1 otherwise) */
+	struct buf upgraded_extra; /* upgrade: bytes read past the 101's header section */
 	/* private */
 	struct conn *conn;
 	bool retried;
 	bool in_flight;
 	int64_t deadline;
 	int64_t body_limit; /* body_max, or its default */
+	/* private: HTTP/2 (conn_h2.c) */
+	struct http_call *link; /* the connection's streams, or the calls waiting for it */
+	int32_t h2_id;          /* the stream */
+	bool h2_end_queued;     /* its last frame went to the socket: t_sent once written */
+	bool h2_final;          /* a final (non-1xx) response header section came */
+	enum err_kind h2_err;   /* ends the stream with this (body too large) */
+	const char *h2_body;    /* the request's content (after the header section) */
+	size_t h2_blen, h2_boff;
+	int64_t h2_rbody;        /* response body bytes received */
+	struct buf h2_dechunked; /* a chunk-encoded request's content, decoded */
 };
 
-/* A VU's connections: idle keep-alive connections are reused per target. */
+/* A VU's connections: idle keep-alive connections are reused per target; an HTTP/2
+ * connection carries the VU's concurrent calls to its origin (http.batch) as streams. */
 struct connpool {
 	struct conn *conns; /* every connection struct of the owner, open or not */
 };
@@ -116,6 +144,11 @@ bool call_reached_server(const struct http_call *c);
 void connpool_free(struct netctx *nc, struct connpool *pool);
 /* Close idle connections of pool (keep the structs for reuse). */
 void connpool_close_idle(struct netctx *nc, struct connpool *pool);
+/* Close a connection handed over by an upgrade (http_call.upgraded) and count it closed;
+ * safe when s holds none (fd -1). */
+void conn_upgraded_close(struct netctx *nc, struct sock *s);
+/* The k6 name of a call's protocol: "HTTP/1.1" or "HTTP/2.0" (the proto tag). */
+const char *call_proto_name(enum call_proto p);
 /* Release the buffers owned by c. */
 void call_free(struct http_call *c);
 /* Free the worker's parser pool (not the resolver: its creator frees it). */

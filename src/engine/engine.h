@@ -106,6 +106,11 @@ struct engine_cfg {
 	/* --http-debug (k6's httpDebug): 0 off, 1 requests and responses without bodies,
 	 * 2 ("full") with bodies; printed on stderr. */
 	int http_debug;
+	/* HTTP/2 (--http2, --http2-prior-knowledge; conn.h's netctx.h2) and --streams: the
+	 * most streams per HTTP/2 connection (0: 100); in quick mode, also how many VUs share
+	 * one connection (VU i uses the pool of VU i - i mod max_streams of its scenario). */
+	enum h2_mode h2;
+	int max_streams;
 	/* --io: the event loops' I/O backend (loop.h); LOOP_IO_AUTO (0) picks io_uring when the
 	 * kernel allows it, else epoll. */
 	enum loop_backend io;
@@ -177,6 +182,7 @@ struct http_memo {
 	int status;
 	int err;
 	int judge;
+	int proto; /* enum call_proto */
 	void *set;
 };
 
@@ -225,6 +231,9 @@ void vu_iteration_end(struct vu *v, bool failed);
  * iteration that starts at once starts at t_end. */
 void vu_iteration_end_at(struct vu *v, bool failed, int64_t t_end);
 struct netctx *worker_net(struct worker *w);
+/* The connection pool v's requests go through: its own, or with n > 1 the one it shares
+ * with the n - 1 VUs next to it (VU i of a scenario on a worker uses VU i - i mod n's). */
+struct connpool *vu_shared_pool(struct vu *v, int n);
 /* Per-worker state of the iteration body (e.g. its Lua state), NULL until set. */
 void *worker_body_state(struct worker *w);
 void worker_set_body_state(struct worker *w, void *state);

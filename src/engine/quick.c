@@ -52,7 +52,7 @@ static void quick_start(struct vu *v)
 	c->discard_body = cfg->http_debug < 2;
 	c->done = quick_done;
 	c->ud = v;
-	call_start(worker_net(v->w), &v->pool, c);
+	call_start(worker_net(v->w), vu_shared_pool(v, cfg->h2 ? cfg->max_streams : 1), c);
 }
 
 /* A request the server has (partly) received is counted as interrupted, so that our count

@@ -61,7 +61,10 @@ void sock_close(struct sock *s);
 int tls_ctx_new(void **ctx_out, bool verify, const char *cafile, char *err, size_t errlen);
 void tls_ctx_free(void *ctx);
 /* Attach a TLS session to a connected s->fd for host (SNI and name check; IP literals are
- * checked as IP addresses, without SNI). Returns 0 or -ENOMEM. */
-int tls_attach(struct sock *s, void *ctx, const char *host, bool verify);
+ * checked as IP addresses, without SNI). h2: offer HTTP/2 by ALPN ("h2", then "http/1.1";
+ * RFC 7301, RFC 9113 §3.2); else no ALPN. Returns 0 or -ENOMEM. */
+int tls_attach(struct sock *s, void *ctx, const char *host, bool verify, bool h2);
+/* After the handshake: whether the server chose "h2" by ALPN. */
+bool tls_alpn_is_h2(const struct sock *s);
 
 #endif

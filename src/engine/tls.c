@@ -52,11 +52,17 @@ static bool is_ip_literal(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-int tls_attach(struct sock *s, void *ctx, const char *host, bool verify)
+int tls_attach(struct sock *s, void *ctx, const char *host, bool verify, bool h2)
 {
+	/* RFC 7301 protocol names, the preferred first (RFC 9113 §3.2: "h2") */
+	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl)
 		return -ENOMEM;
+	if (h2 && SSL_set_alpn_protos(ssl, alpn, sizeof(alpn) - 1) != 0) {
+		SSL_free(ssl);
+		return -ENOMEM;
+	}
 	SSL_set_fd(ssl, s->fd);
 	SSL_set_connect_state(ssl);
 	if (is_ip_literal(host)) {
@@ -180,3 +186,13 @@ const struct sock_ops sock_tls_ops = {
 	.write = tls_write,
 	.close = tls_close,
 };
+
+bool tls_alpn_is_h2(const struct sock *s)
+{
+	const unsigned char *p = NULL;
+	unsigned int len = 0;
+	if (!s->ssl)
+		return false;
+	SSL_get0_alpn_selected(s->ssl, &p, &len);
+	return len == 2 && p[0] == 'h' && p[1] == '2';
+}

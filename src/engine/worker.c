@@ -335,7 +335,7 @@ static void http_debug_print(struct worker *w, const struct http_call *c, int le
 		         err_kind_name(c->err), err_kind_code(c->err));
 		buf_addstr(b, line);
 	} else {
-		snprintf(line, sizeof(line), "HTTP/1.1 %d\r\n", c->status);
+		snprintf(line, sizeof(line), "%s %d\r\n", call_proto_name(c->proto), c->status);
 		buf_addstr(b, line);
 		const char *h = c->headers.p;
 		for (int i = 0; c->capture && h && i < c->nheaders; i++) {
@@ -369,7 +369,7 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	struct series_set *ss = NULL;
 
 	if (memo && memo->valid && memo->status == c->status && memo->err == (int)c->err &&
-	    memo->judge == (int)c->judge) {
+	    memo->judge == (int)c->judge && memo->proto == (int)c->proto) {
 		ss = memo->set;
 		goto record;
 	}
@@ -377,6 +377,7 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	tags[n++] = (struct tag){ "method", method };
 	tags[n++] = (struct tag){ "name", name };
 	tags[n++] = (struct tag){ "status", st };
+	tags[n++] = (struct tag){ "proto", call_proto_name(c->proto) };
 	if (judged)
 		tags[n++] = (struct tag){ "expected_response", expected ? "true" : "false" };
 	tags[n++] = (struct tag){ "scenario", v->s->cfg->name };
@@ -395,7 +396,8 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	bool stable;
 	ss = series_set_for(w, tags, n, plain, np, &stable);
 	if (memo)
-		*memo = (struct http_memo){ stable, c->status, (int)c->err, (int)c->judge, ss };
+		*memo = (struct http_memo){ stable,        c->status,     (int)c->err,
+			                    (int)c->judge, (int)c->proto, ss };
 record:;
 	struct sink *s = w->cur;
 
@@ -488,6 +490,11 @@ void worker_return_sink(struct worker *w, struct sink *s)
 }
 
 /* --- accessors for iteration bodies ----------------------------------------------- */
+
+struct connpool *vu_shared_pool(struct vu *v, int n)
+{
+	return n > 1 ? &v->s->vus[v->idx - v->idx % n].pool : &v->pool;
+}
 
 struct netctx *worker_net(struct worker *w)
 {
@@ -1215,6 +1222,8 @@ int worker_new(struct engine *e, int id, struct worker **out)
 		.conns_open = &e->conns_open,
 		.limit_warned = &e->conn_limit_warned,
 		.resolver = res,
+		.h2 = cfg->h2,
+		.max_streams = cfg->max_streams,
 	};
 	w->cur = sink_new();
 	loop_timer_init(&w->tick, on_tick, w);

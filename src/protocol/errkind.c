@@ -3,6 +3,25 @@
 
 #include <stddef.h>
 
+/* RFC 9113 §7's error codes 0x0-0xd, for the HTTP/2 kinds' names and descriptions */
+#define H2_CODES(X)                                                                                \
+	X(0x0, "no_error", "NO_ERROR")                                                             \
+	X(0x1, "protocol_error", "PROTOCOL_ERROR")                                                 \
+	X(0x2, "internal_error", "INTERNAL_ERROR")                                                 \
+	X(0x3, "flow_control_error", "FLOW_CONTROL_ERROR")                                         \
+	X(0x4, "settings_timeout", "SETTINGS_TIMEOUT")                                             \
+	X(0x5, "stream_closed", "STREAM_CLOSED")                                                   \
+	X(0x6, "frame_size_error", "FRAME_SIZE_ERROR")                                             \
+	X(0x7, "refused_stream", "REFUSED_STREAM")                                                 \
+	X(0x8, "cancel", "CANCEL")                                                                 \
+	X(0x9, "compression_error", "COMPRESSION_ERROR")                                           \
+	X(0xa, "connect_error", "CONNECT_ERROR")                                                   \
+	X(0xb, "enhance_your_calm", "ENHANCE_YOUR_CALM")                                           \
+	X(0xc, "inadequate_security", "INADEQUATE_SECURITY")                                       \
+	X(0xd, "http_1_1_required", "HTTP_1_1_REQUIRED")
+#define H2_KIND(base, code, prefix, what, name, NAME)                                              \
+	[base + 1 + code] = { prefix name, code0 + 1 + code, what " (" NAME ")" },
+
 static const struct {
 	const char *name;
 	int code;
@@ -34,7 +53,28 @@ static const struct {
 	[ERR_WRITE] = { "write_error", 1202, "error writing the request" },
 	[ERR_INTERRUPTED] = { "interrupted", 1099,
 	                      "cut off by the end of the run, a signal or an abort" },
-	[ERR_PARSE_BASE + HPE_OK] = { "parse_ok", 1500, "no parse error" },
+#define code0      1610
+#define X(c, n, N) H2_KIND(ERR_H2_GOAWAY, c, "http2_goaway_", "the server's GOAWAY ended it", n, N)
+	[ERR_H2_GOAWAY] = { "http2_goaway", 1610,
+	                    "the server's GOAWAY ended it (an unknown code)" },
+	H2_CODES(X)
+#undef X
+#undef code0
+#define code0      1630
+#define X(c, n, N) H2_KIND(ERR_H2_STREAM, c, "http2_stream_", "the stream was reset", n, N)
+	    [ERR_H2_STREAM] = { "http2_stream_error", 1630,
+	                        "the stream was reset (an unknown code)" },
+	H2_CODES(X)
+#undef X
+#undef code0
+#define code0      1650
+#define X(c, n, N) H2_KIND(ERR_H2_CONN, c, "http2_connection_", "HTTP/2 connection error", n, N)
+	    [ERR_H2_CONN] = { "http2_connection_error", 1650,
+	                      "HTTP/2 connection error (an unknown code)" },
+	H2_CODES(X)
+#undef X
+#undef code0
+	    [ERR_PARSE_BASE + HPE_OK] = { "parse_ok", 1500, "no parse error" },
 	[ERR_PARSE_BASE +
 	    HPE_BAD_STATUS_LINE] = { "bad_status_line", 1501, "malformed status line" },
 	[ERR_PARSE_BASE +

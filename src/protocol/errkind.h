@@ -2,6 +2,8 @@
 #ifndef STAMPEDE_ERRKIND_H
 #define STAMPEDE_ERRKIND_H
 
+#include <stdint.h>
+
 #include "protocol/http_parse.h"
 
 enum err_kind {
@@ -23,7 +25,12 @@ enum err_kind {
 	ERR_EMPTY_RESPONSE,
 	ERR_WRITE,
 	ERR_INTERRUPTED,
-	ERR_PARSE_BASE, /* + enum http_perr (HPE_BAD_STATUS_LINE ...) */
+	/* HTTP/2 (RFC 9113 §7): + 0 for an error code past those RFC 9113 names, + 1 + code
+	 * for code 0x0-0xd (k6's numbering: 1610/1611+code, 1630/1631+code, 1650/1651+code) */
+	ERR_H2_GOAWAY,                      /* the server's GOAWAY ended the request */
+	ERR_H2_STREAM = ERR_H2_GOAWAY + 15, /* RST_STREAM on the request's stream */
+	ERR_H2_CONN = ERR_H2_STREAM + 15,   /* a connection error (ours or the peer's) */
+	ERR_PARSE_BASE = ERR_H2_CONN + 15,  /* + enum http_perr (HPE_BAD_STATUS_LINE ...) */
 	ERR__COUNT = ERR_PARSE_BASE + HPE__COUNT
 };
 
@@ -33,6 +40,12 @@ const char *err_kind_name(enum err_kind k);
 int err_kind_code(enum err_kind k);
 /* One-line description for the summary. */
 const char *err_kind_desc(enum err_kind k);
+
+/* base (ERR_H2_GOAWAY, ERR_H2_STREAM or ERR_H2_CONN) with the HTTP/2 error code code. */
+static inline enum err_kind err_h2(enum err_kind base, uint32_t code)
+{
+	return (enum err_kind)(base + (code <= 0xd ? (int)code + 1 : 0));
+}
 
 static inline enum err_kind err_from_parse(enum http_perr e)
 {

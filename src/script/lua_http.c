@@ -780,6 +780,7 @@ struct lres {
 	bool has_body;
 	bool tls;
 	bool conn_fresh;
+	int proto; /* enum call_proto */
 	int nheaders;
 	int64_t body_max; /* the request's body limit: also the most its body decodes to */
 	int64_t t_start, t_conn, t_connected, t_tls, t_send, t_sent, t_first, t_end;
@@ -849,6 +850,7 @@ static void push_response(lua_State *L, struct hreq *r)
 	x->body_max = c->body_max > 0 ? c->body_max : CALL_BODY_MAX_DEFAULT;
 	x->tls = c->target && c->target->tls;
 	x->conn_fresh = c->conn_fresh;
+	x->proto = c->proto;
 	x->nheaders = c->err ? 0 : c->nheaders;
 	x->t_start = c->t_start, x->t_conn = c->t_conn, x->t_connected = c->t_connected;
 	x->t_tls = c->t_tls, x->t_send = c->t_send, x->t_sent = c->t_sent;
@@ -1039,6 +1041,8 @@ static int l_res_index(lua_State *L)
 		lua_pushlstring(L, x->data + x->hdr_len + x->body_len, x->url_len);
 	} else if (!strcmp(k, "method")) {
 		lua_pushstring(L, x->method);
+	} else if (!strcmp(k, "proto")) { /* k6: "HTTP/1.1", "HTTP/2.0"; "" when it failed */
+		lua_pushstring(L, x->err && !x->status ? "" : call_proto_name(x->proto));
 	} else {
 		return 0;
 	}
