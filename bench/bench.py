@@ -54,6 +54,8 @@ CPU_RATIO_TARGET = 1.0      # CPU per request, B/A (the self-test's reference)
 QUICK_RATIO_TARGET = 0.7    # issue #10: quick mode <= 0.7x wrk's CPU per request
 SCRIPT_RATIO_TARGET = 0.8   # issue #10: scripted <= 0.8x wrk+Lua's
 OPEN_CLOSED_RATIO_TARGET = 1.2  # issue #10: open-model CPU/request vs closed, same rate
+H2_RATIO_TARGET = 1.0       # issue #17: HTTP/2 (h2c) CPU per request no more than h2load's
+H2_STREAMS = 10             # concurrent streams per connection in the HTTP/2 pair (-m)
 RUN_SLACK_S = 25            # a run may take duration + this before it is killed
 STDERR_TAIL_LINES = 40
 
@@ -395,6 +397,48 @@ class StampedeScriptTool(StampedeTool):
             ["--summary-export", self.summary_path(workdir, tag), "-q"]
 
 
+class H2loadTool(Tool):
+    """nghttp2's h2load over h2c (prior knowledge): --connections / H2_STREAMS connections of
+    H2_STREAMS streams each (-m), 1 thread."""
+    name = "h2load"
+
+    def __init__(self, path, name=None):
+        super().__init__(name)
+        self.path = path
+
+    def available(self):
+        if not self.path or not os.access(self.path, os.X_OK):
+            return "h2load not found (apt-get install nghttp2-client)"
+        return None
+
+    def argv(self, ctx, workdir, tag):
+        return [self.path, "-c", str(max(1, ctx["connections"] // H2_STREAMS)),
+                "-m", str(H2_STREAMS), "-t", "1", "-D", str(ctx["duration"]), ctx["url_h2"]]
+
+    def parse(self, res, ctx, workdir, tag):
+        import peers  # bench/peers.py: the same parser as `make bench-peers`
+        try:
+            out = peers.parse_h2load(res["stdout"])
+        except Exception as e:  # peers.ParseError, or an unexpected report
+            return {"ok": False, "requests": None, "elapsed_s": None, "errors": None,
+                    "error": "h2load exited %s: %s" % (res["rc"], e)}
+        return dict(out, ok=res["rc"] == 0, error=None if res["rc"] == 0 else
+                    "h2load exited %s" % res["rc"])
+
+
+class StampedeH2Tool(StampedeTool):
+    """stampede --http2-prior-knowledge with the same connections and streams as h2load:
+    --vus = connections (each a concurrent stream), --streams H2_STREAMS per connection."""
+
+    def argv(self, ctx, workdir, tag):
+        vus = max(1, ctx["connections"] // H2_STREAMS) * H2_STREAMS
+        return [self.path, "run", "--url", ctx["url_h2"], "--http2-prior-knowledge",
+                "--streams", str(H2_STREAMS), "--vus", str(vus),
+                "--duration", "%ds" % ctx["duration"], "--threads", str(THREADS)] + \
+            ctx.get("stampede_args", []) + \
+            ["--summary-export", self.summary_path(workdir, tag), "-q"]
+
+
 class Pair:
     def __init__(self, label, a, b, a_is_reference=True, target=None, note=None):
         self.label = label
@@ -422,6 +466,16 @@ def build_pairs(args):
                                              os.path.join(here, "scripts", "stampede_check.lua"),
                                              name="stampede+lua"),
                           target=SCRIPT_RATIO_TARGET))
+    if not args.self_test and not args.no_h2_test:
+        # Issue #17: HTTP/2 against h2load, same nginx (an h2c listener), same streams.
+        pairs.append(Pair("HTTP/2 (h2c, %d streams per connection)" % H2_STREAMS,
+                          H2loadTool(shutil.which("h2load")), StampedeH2Tool(args.bin),
+                          target=H2_RATIO_TARGET,
+                          note="h2load -c %d -m %d -t 1 vs stampede --http2-prior-knowledge "
+                               "--vus %d --streams %d" % (
+                                   max(1, args.connections // H2_STREAMS), H2_STREAMS,
+                                   max(1, args.connections // H2_STREAMS) * H2_STREAMS,
+                                   H2_STREAMS)))
     if not args.self_test and not args.no_rate_test:
         # Issue #10: the open model costs no more than the closed one for the same work.
         # The closed model runs at the same rate through think time (VUs / rate, less
@@ -470,6 +524,13 @@ http {{
             return 200 "ok\\n";
         }}
     }}
+    server {{
+        listen {addr}:{h2port} http2;
+        http2_max_requests 1000000;
+        location / {{
+            return 200 "ok\\n";
+        }}
+    }}
 }}
 """
 
@@ -507,6 +568,7 @@ class Nginx:
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
         self.port = None
+        self.h2port = None
         self.version = None
 
     def _temp_paths(self):
@@ -531,7 +593,8 @@ class Nginx:
         last_err = ""
         for _attempt in range(3):
             self.port = free_port()
-            conf = NGINX_CONF.format(
+            self.h2port = free_port()
+            conf = NGINX_CONF.format(h2port=self.h2port,
                 user_line="user root;\n" if os.geteuid() == 0 else "",
                 affinity=format(1 << SERVER_CPU, "b"),
                 tmp=self.dir, temp_paths=temp_paths, addr=LOOPBACK, port=self.port)
@@ -1135,6 +1198,8 @@ def main(argv=None):
                          "'--io epoll'")
     ap.add_argument("--soak-duration", type=parse_duration, default=None,
                     help="soak memory test length (default 3m; 0 with --quick)")
+    ap.add_argument("--no-h2-test", action="store_true",
+                    help="skip the HTTP/2 comparison (h2load vs stampede over h2c)")
     ap.add_argument("--no-script-test", action="store_true",
                     help="skip the scripted comparison (wrk -s vs a stampede script)")
     ap.add_argument("--json", default=DEFAULT_JSON,
@@ -1202,6 +1267,7 @@ def main(argv=None):
                   args.connections, args.duration, args.rounds,
                   "  [SELF-TEST: wrk in stampede's place]" if args.self_test else ""))
         ctx_base = {"url": url, "connections": args.connections, "duration": args.duration,
+                    "url_h2": "http://%s:%d/" % (LOOPBACK, nginx.h2port),
                     "stampede_args": shlex.split(args.stampede_args or "")}
         pairs = build_pairs(args)
         for i, pair in enumerate(pairs):

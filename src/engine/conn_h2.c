@@ -34,7 +34,9 @@
 #define H2_MAX_STREAMS_DEFAULT 100
 /* Reads per readiness event before yielding to the loop (as HTTP/1.1's budget). */
 #define H2_READ_BUDGET_BYTES (512 * 1024)
-#define H2_LAST_STREAM_ID    0x7ffffff0 /* past it, no new stream: another connection */
+#define H2_WRITE_GATHER      (64 * 1024) /* frames gathered into one write */
+#define H2_OUT_KEEP          (16 * 1024) /* larger write buffers are released once written */
+#define H2_LAST_STREAM_ID    0x7ffffff0  /* past it, no new stream: another connection */
 
 struct h2conn {
 	nghttp2_session *s;
@@ -52,6 +54,7 @@ struct h2conn {
 	bool dead;                     /* detached: freed when depth drops to 0 */
 	bool goaway;                   /* the server's GOAWAY came: no new streams */
 	bool sent_pending;             /* some stream's last frame waits to be written */
+	bool write_later;              /* submitted from outside: written at the loop's next turn */
 	int32_t goaway_last;           /* its last processed stream */
 	uint32_t goaway_code;
 	nghttp2_nv *nv; /* scratch for a request's header list */
@@ -162,7 +165,12 @@ static bool flush_or_close(struct h2conn *h);
  * streams: written in turn), re-arms the deadline, and frees h if it was detached. */
 static void leave(struct h2conn *h)
 {
-	if (h->depth == 1) {
+	if (h->depth == 1 && h->write_later) {
+		/* Requests submitted one at a time from outside (a VU's next iteration) go out
+		 * together: the loop calls h2_on_io at its next turn, after its other events. */
+		h->write_later = false;
+		loop_io_pending(h->k->nc->loop, &h->k->io, EPOLLOUT);
+	} else if (h->depth == 1) {
 		for (;;) {
 			complete(h);
 			if (h->dead)
@@ -209,22 +217,25 @@ static enum err_kind flush(struct h2conn *h)
 			h->out_pos += n;
 			continue;
 		}
+		/* nghttp2 hands out one frame at a time: gather them (up to 64 KiB) into one
+		 * write, as its documentation advises */
 		h->out.len = h->out_pos = 0;
-		const uint8_t *data;
-		ssize_t len = nghttp2_session_mem_send(h->s, &data);
-		if (len < 0)
-			return err_h2(ERR_H2_CONN, NGHTTP2_INTERNAL_ERROR);
-		if (len == 0)
+		for (;;) {
+			const uint8_t *data;
+			ssize_t len = nghttp2_session_mem_send(h->s, &data);
+			if (len < 0)
+				return err_h2(ERR_H2_CONN, NGHTTP2_INTERNAL_ERROR);
+			if (len == 0)
+				break;
+			buf_add(&h->out, (const char *)data, (size_t)len);
+			if (h->out.len >= H2_WRITE_GATHER)
+				break;
+		}
+		if (!h->out.len)
 			break;
-		size_t n = 0;
-		enum io_res r = s->ops->write(s, (const char *)data, (size_t)len, &n);
-		if (r == IO_AGAIN)
-			n = 0;
-		else if (r != IO_OK)
-			return r == IO_EOF ? ERR_RESET : (s->err ? s->err : ERR_WRITE);
-		if (n < (size_t)len) /* keep the rest: nghttp2 reuses its buffer */
-			buf_add(&h->out, (const char *)data + n, (size_t)len - n);
 	}
+	if (h->out.cap > H2_OUT_KEEP) /* an idle connection keeps a small buffer only */
+		buf_free(&h->out);
 	if (h->sent_pending) { /* every frame produced so far is written */
 		int64_t now = now_us();
 		for (struct http_call *c = h->calls; c; c = c->link)
@@ -618,7 +629,9 @@ static void h2_submit(struct conn *k, struct http_call *c, uint32_t events)
 		c->bytes_sent += h->pend_sent, h->pend_sent = 0;
 		c->bytes_recv += h->pend_recv, h->pend_recv = 0;
 	}
-	leave(h); /* sends it, when no entry is in progress (else that one will) */
+	if (h->depth == 1 && !h->done_head && !h->retry)
+		h->write_later = true;
+	leave(h); /* sends it now, at the loop's next turn, or with the entry in progress */
 }
 
 static void h2_read(struct h2conn *h, uint32_t events)
@@ -647,6 +660,11 @@ static void h2_read(struct h2conn *h, uint32_t events)
 			return;
 		}
 		budget -= MIN(budget, n);
+		/* a short read drained the socket: the next bytes raise a new edge (not so for
+		 * TLS, whose buffer may hold more, nor when the peer's FIN came with the event) */
+		if (n < nc->rbuf_len && k->sock.ops != &sock_tls_ops &&
+		    !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+			break;
 		if (budget == 0) { /* yield; the loop calls again */
 			loop_io_pending(nc->loop, &k->io, events);
 			break;
