@@ -825,13 +825,11 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 	case OPT_HTTP2_PRIOR:
 	case OPT_HTTP11: {
 		int want = c == OPT_HTTP2 ? H2_ALPN + 1 : c == OPT_HTTP2_PRIOR ? H2_PRIOR + 1 : 1;
-		if (a->h2 && a->h2 != want)
-			return cli_bad_value(
-			    c == OPT_HTTP2    ? "--http2"
-			    : c == OPT_HTTP11 ? "--http1.1"
-			                      : "--http2-prior-knowledge",
-			    "",
-			    "--http1.1, --http2 and --http2-prior-knowledge exclude each other");
+		if (a->h2 && a->h2 != want) {
+			fprintf(stderr, "stampede: --http1.1, --http2 and --http2-prior-knowledge "
+			                "exclude each other: give one\n");
+			return -EINVAL;
+		}
 		a->h2 = want;
 		return 0;
 	}

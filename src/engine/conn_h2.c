@@ -57,7 +57,8 @@ struct h2conn {
 	bool write_later;              /* submitted from outside: written at the loop's next turn */
 	int32_t goaway_last;           /* its last processed stream */
 	uint32_t goaway_code;
-	nghttp2_nv *nv; /* scratch for a request's header list */
+	uint32_t our_goaway; /* + 1: the code of the GOAWAY we sent (a connection error) */
+	nghttp2_nv *nv;      /* scratch for a request's header list */
 	int nv_cap;
 	struct buf names; /* scratch: lower-cased field names */
 };
@@ -369,6 +370,8 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 			h->calls->bytes_sent += n;
 		else
 			h->pend_sent += n;
+		if (f->hd.type == NGHTTP2_GOAWAY) /* nghttp2 found a connection error */
+			h->our_goaway = f->goaway.error_code + 1;
 		return 0;
 	}
 	c->bytes_sent += n;
@@ -646,8 +649,11 @@ static void h2_read(struct h2conn *h, uint32_t events)
 			break;
 		if (r != IO_OK) {
 			h->t_read = now_us();
-			fail_conn(h, r == IO_EOF ? ERR_RESET
-			                         : (k->sock.err ? k->sock.err : ERR_RESET));
+			flush(h);
+			fail_conn(h, h->our_goaway > 1 ? err_h2(ERR_H2_CONN, h->our_goaway - 1)
+			             : r == IO_EOF     ? ERR_RESET
+			             : k->sock.err     ? k->sock.err
+			                               : ERR_RESET);
 			return;
 		}
 		h->t_read = now_us();
@@ -673,6 +679,12 @@ static void h2_read(struct h2conn *h, uint32_t events)
 	h->t_read = 0;
 	if (!flush_or_close(h))
 		return;
+	if (h->our_goaway > 1 && !nghttp2_session_want_read(h->s)) {
+		/* we found a connection error (e.g. a server answering our preface with
+		 * HTTP/1.1): the streams end with its code, not with the close that follows */
+		fail_conn(h, err_h2(ERR_H2_CONN, h->our_goaway - 1));
+		return;
+	}
 	if (h->done_head) /* let done() submit the next requests before judging */
 		return;
 	if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && !h->ncalls)

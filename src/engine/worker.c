@@ -325,8 +325,14 @@ static void http_debug_print(struct worker *w, const struct http_call *c, int le
 	buf_addstr(b, "Request:\n");
 	const char *end = c->req ? memmem(c->req, c->req_len, "\r\n\r\n", 4) : NULL;
 	size_t head = end ? (size_t)(end - c->req) + 4 : c->req_len;
-	if (c->req)
+	const char *eol = c->req ? memmem(c->req, head, " HTTP/1.1\r\n", 11) : NULL;
+	if (eol && c->proto == PROTO_HTTP2) { /* k6 prints the version the request went in */
+		buf_add(b, c->req, (size_t)(eol - c->req));
+		buf_addstr(b, " HTTP/2.0\r\n");
+		buf_add(b, eol + 11, head - (size_t)(eol + 11 - c->req));
+	} else if (c->req) {
 		buf_add(b, c->req, head);
+	}
 	if (level >= 2 && c->req_len > head)
 		debug_body(b, c->req + head, c->req_len - head);
 	buf_addstr(b, "\nResponse:\n");
