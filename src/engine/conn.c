@@ -142,6 +142,8 @@ static void warn_conn_limit(struct netctx *nc, int err)
 }
 
 static void restart_waiters(struct conn *k);
+static void start_on_pool(struct netctx *nc, struct connpool *pool, struct http_call *c,
+                          int64_t now);
 
 /* Close k's connection (its protocol drops the calls still on it without done(): a hard
  * stop, or an idle connection). */
@@ -240,10 +242,10 @@ static void restart_waiters(struct conn *k)
 {
 	struct http_call *w = k->waiters;
 	k->waiters = NULL;
-	while (w) {
+	while (w) { /* not a retry: nothing was sent yet */
 		struct http_call *next = w->link;
 		w->conn = NULL;
-		conn_restart_call(k->nc, k->pool, w);
+		start_on_pool(k->nc, k->pool, w, now_us());
 		w = next;
 	}
 }
@@ -293,7 +295,7 @@ static void conn_attach(struct conn *k, uint32_t events)
 			k->ops->submit(k, w, 0);
 		} else {
 			w->conn = NULL;
-			conn_restart_call(nc, k->pool, w);
+			start_on_pool(nc, k->pool, w, now);
 		}
 		w = next;
 	}
