@@ -106,12 +106,16 @@ static void finish(struct h2conn *h, struct http_call *c, enum err_kind err, int
 	h->done_tail = &c->link;
 }
 
-/* May c be sent again on another connection? The server did not process it (REFUSED_STREAM,
- * or past a GOAWAY's last stream: RFC 9113 §8.7) or the connection closed before any of its
- * response came; only an idempotent request (RFC 9110 §9.2.2), and once. */
-static bool may_retry(const struct http_call *c)
+/* May c be sent again, once, on another connection? When the server said it did not process
+ * it (REFUSED_STREAM, or a stream past its GOAWAY's last stream id: RFC 9113 §8.7, "can be
+ * safely retried"), whatever its method, as k6's Go client does; when its fate is unknown
+ * (the connection closed with it in flight), only when it is idempotent (RFC 9110 §9.2.2),
+ * as for HTTP/1.1. Never once part of its response came. */
+static bool may_retry(const struct http_call *c, bool unprocessed)
 {
-	return c->idempotent && !c->retried && !c->h2_final && !c->t_first;
+	if (c->retried || c->h2_final || c->t_first)
+		return false;
+	return unprocessed || c->idempotent;
 }
 
 static void queue_retry(struct h2conn *h, struct http_call *c)
@@ -395,11 +399,11 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 	} else if (code == NGHTTP2_NO_ERROR && c->h2_final) {
 		finish(h, c, ERR_NONE, t);
 	} else if (h->goaway && id > h->goaway_last) { /* not processed (RFC 9113 §6.8) */
-		if (may_retry(c))
+		if (may_retry(c, true))
 			queue_retry(h, c);
 		else
 			finish(h, c, err_h2(ERR_H2_GOAWAY, h->goaway_code), t);
-	} else if (code == NGHTTP2_REFUSED_STREAM && may_retry(c)) { /* §8.7 */
+	} else if (code == NGHTTP2_REFUSED_STREAM && may_retry(c, true)) { /* §8.7 */
 		queue_retry(h, c);
 	} else {
 		finish(h, c, err_h2(ERR_H2_STREAM, code == NGHTTP2_NO_ERROR ? 1 : code), t);
@@ -777,7 +781,7 @@ static void h2_detach(struct conn *k, enum err_kind err)
 			c->link = NULL;
 			c->conn = NULL;
 			c->in_flight = false;
-		} else if (may_retry(c) && !c->conn_fresh) {
+		} else if (may_retry(c, false) && !c->conn_fresh) {
 			queue_retry(h, c);
 		} else {
 			finish(h, c, err, t);
