@@ -18,7 +18,8 @@ void cmd_serve_demo_usage(void)
 {
 	printf("usage: stampede serve-demo [flags]\n\n"
 	       "A small HTTP/1.1 JSON API with known behaviour, to load and to analyse\n"
-	       "(endpoints, knobs and metrics: docs/demo.md).\n\n"
+	       "(endpoints, knobs and metrics: docs/demo.md), with WebSocket endpoints\n"
+	       "(/ws/echo, /ws/chat) and, with --http2, HTTP/2 on the same port.\n\n"
 	       "server:\n"
 	       "      --host H              listen address (default 127.0.0.1)\n"
 	       "      --port N              listen port, 0 for a free one (default 8080)\n"
@@ -26,6 +27,8 @@ void cmd_serve_demo_usage(void)
 	       "                            (127.0.0.1, localhost, ::1; valid 7 days)\n"
 	       "      --write-ca FILE       with --tls: write that certificate (PEM) to FILE,\n"
 	       "                            for clients' --cacert\n"
+	       "      --http2               HTTP/2 as well: h2c with prior knowledge on the\n"
+	       "                            plain port, ALPN h2 (then http/1.1) with --tls\n"
 	       "      --workers N           worker threads (default 4)\n"
 	       "      --queue N             requests that may wait for a worker; more get 503\n"
 	       "                            (default 1024)\n"
@@ -47,9 +50,9 @@ void cmd_serve_demo_usage(void)
 	       "Durations take units: 250us 10ms 2s 1m. Stop it with SIGTERM or Ctrl-C.\n");
 }
 
-enum { OPT_HELP = 256, OPT_KNOB, OPT_TLS, OPT_WRITE_CA };
+enum { OPT_HELP = 256, OPT_KNOB, OPT_TLS, OPT_WRITE_CA, OPT_HTTP2 };
 
-/* Every long option but --help, --tls and --write-ca is a knob of the same name
+/* Every long option but --help, --tls, --http2 and --write-ca is a knob of the same name
  * (demo_config_set). */
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, OPT_KNOB },
@@ -69,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_KNOB },
 	{ "shutdown-timeout", required_argument, NULL, OPT_KNOB },
 	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "http2", no_argument, NULL, OPT_HTTP2 },
 	{ "write-ca", required_argument, NULL, OPT_WRITE_CA },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
@@ -115,6 +119,10 @@ int cmd_serve_demo(int argc, char **argv)
 		}
 		if (c == OPT_TLS) {
 			cfg.tls = true;
+			continue;
+		}
+		if (c == OPT_HTTP2) {
+			cfg.http2 = true;
 			continue;
 		}
 		if (c == OPT_WRITE_CA) {

@@ -37,6 +37,9 @@ struct demo_config {
 	/* HTTPS instead of HTTP, with a self-signed certificate made at start (not a knob:
 	 * absent from /admin/config) */
 	bool tls;
+	/* HTTP/2 as well: h2c with prior knowledge on the plain port, ALPN "h2" with --tls
+	 * (not a knob either) */
+	bool http2;
 	/* internal: start of the stall schedule and of the latency drift (monotonic µs); set
 	 * by the server */
 	int64_t stall_anchor_us;

@@ -41,6 +41,8 @@ static const struct {
 	[DEMO_ROUTE_ADMIN] = { "/admin/config", GET_HEAD | M(DEMO_POST), false, "GET, HEAD, POST" },
 	[DEMO_ROUTE_INDEX] = { "/", GET_HEAD, false, "GET, HEAD" },
 	[DEMO_ROUTE_API_INDEX] = { "/api", GET_HEAD, false, "GET, HEAD" },
+	[DEMO_ROUTE_WS_ECHO] = { "/ws/echo", M(DEMO_GET), false, "GET" },
+	[DEMO_ROUTE_WS_CHAT] = { "/ws/chat", M(DEMO_GET), false, "GET" },
 	[DEMO_ROUTE_UNMATCHED] = { "unmatched", 0, false, "" },
 };
 
@@ -62,6 +64,10 @@ static const struct {
 	{ "GET", "/metrics", "Prometheus metrics" },
 	{ "GET", "/admin/config", "the knobs (POST a JSON object to change them)" },
 	{ "GET", "/api", "this list as JSON" },
+	{ "WS", "/ws/echo",
+	  "WebSocket echo; text commands close, close:CODE, drop, big:N, frag:N, ping" },
+	{ "WS", "/ws/chat?room=lobby",
+	  "WebSocket chat: a message goes to every session in the room" },
 };
 
 void demo_api_index_text(struct demo_buf *b)
@@ -156,7 +162,8 @@ enum demo_route demo_route_match(const char *path, size_t len, const char **para
 		{ "/api/orders", DEMO_ROUTE_ORDERS },  { "/api/auth/login", DEMO_ROUTE_LOGIN },
 		{ "/ready", DEMO_ROUTE_READY },        { "/metrics", DEMO_ROUTE_METRICS },
 		{ "/admin/config", DEMO_ROUTE_ADMIN }, { "/", DEMO_ROUTE_INDEX },
-		{ "/api", DEMO_ROUTE_API_INDEX },
+		{ "/api", DEMO_ROUTE_API_INDEX },      { "/ws/echo", DEMO_ROUTE_WS_ECHO },
+		{ "/ws/chat", DEMO_ROUTE_WS_CHAT },
 	};
 
 	*param = NULL;

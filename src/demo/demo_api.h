@@ -26,6 +26,8 @@ enum demo_route {
 	DEMO_ROUTE_ADMIN,       /* GET, POST /admin/config */
 	DEMO_ROUTE_INDEX,       /* GET / : the endpoints as text */
 	DEMO_ROUTE_API_INDEX,   /* GET /api : the endpoints as JSON */
+	DEMO_ROUTE_WS_ECHO,     /* GET /ws/echo with a WebSocket handshake (demo_ws) */
+	DEMO_ROUTE_WS_CHAT,     /* GET /ws/chat?room=NAME with a WebSocket handshake */
 	DEMO_ROUTE_UNMATCHED,   /* anything else, and requests that could not be parsed */
 	DEMO_ROUTE__COUNT
 };

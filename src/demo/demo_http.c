@@ -48,7 +48,7 @@ void demo_parser_reset(struct demo_parser *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static enum demo_method method_of(const char *s, size_t n)
+enum demo_method demo_method_parse(const char *s, size_t n)
 {
 	for (int m = 0; m < DEMO_METHOD_OTHER; m++)
 		if (strlen(method_names[m]) == n && memcmp(method_names[m], s, n) == 0)
@@ -107,7 +107,7 @@ static int parse_request_line(struct demo_parser *p, struct demo_req *req, const
 	for (const char *c = line; c < sp1; c++)
 		if (!is_tchar((unsigned char)*c))
 			return fail(p, req, 400, "malformed method");
-	p->method = method_of(line, (size_t)(sp1 - line));
+	p->method = demo_method_parse(line, (size_t)(sp1 - line));
 
 	size_t toff = (size_t)(sp1 - line) + 1;
 	const char *sp2 = memchr(line + toff, ' ', n - toff);
@@ -210,6 +210,19 @@ static int parse_header(struct demo_parser *p, struct demo_req *req, const char 
 			p->conn_close = true;
 		if (has_token(v, vlen, "keep-alive"))
 			p->conn_keep_alive = true;
+		if (has_token(v, vlen, "upgrade"))
+			p->conn_upgrade = true;
+	} else if (lower_eq(name, nlen, "upgrade")) {
+		if (has_token(v, vlen, "websocket"))
+			p->upgrade_websocket = true;
+	} else if (lower_eq(name, nlen, "sec-websocket-key")) {
+		p->ws_dup |= p->wskey_off != 0;
+		p->wskey_off = (size_t)(v - buf);
+		p->wskey_len = vlen;
+	} else if (lower_eq(name, nlen, "sec-websocket-version")) {
+		p->ws_dup |= p->wsver_off != 0;
+		p->wsver_off = (size_t)(v - buf);
+		p->wsver_len = vlen;
 	} else if (lower_eq(name, nlen, "authorization")) {
 		if (p->auth_off)
 			return fail(p, req, 400, "more than one Authorization header");
@@ -343,6 +356,17 @@ int demo_parser_feed(struct demo_parser *p, const char *buf, size_t len, struct 
 	if (p->auth_off) {
 		req->auth = buf + p->auth_off;
 		req->auth_len = p->auth_len;
+	}
+	req->upgrade_websocket = p->upgrade_websocket;
+	req->conn_upgrade = p->conn_upgrade;
+	req->ws_dup = p->ws_dup;
+	if (p->wskey_off) {
+		req->ws_key = buf + p->wskey_off;
+		req->ws_key_len = p->wskey_len;
+	}
+	if (p->wsver_off) {
+		req->ws_version = buf + p->wsver_off;
+		req->ws_version_len = p->wsver_len;
 	}
 	req->body = buf + p->head_len;
 	req->body_len = (size_t)p->content_length;

@@ -27,6 +27,9 @@ enum demo_method {
 /* "GET", ..., "OTHER". */
 const char *demo_method_name(enum demo_method m);
 
+/* The method named by the n bytes at s (DEMO_METHOD_OTHER for any other token). */
+enum demo_method demo_method_parse(const char *s, size_t n);
+
 enum {
 	DEMO_PARSE_ERROR = -1, /* req->status and req->error say why; close after answering */
 	DEMO_PARSE_AGAIN = 0,  /* need more bytes */
@@ -46,6 +49,16 @@ struct demo_req {
 	bool expect_continue;
 	const char *auth; /* Authorization value (trimmed), NULL when absent */
 	size_t auth_len;
+	/* WebSocket handshake (RFC 6455 §4.2.1): Upgrade has the token "websocket",
+	 * Connection the token "upgrade"; the Sec-WebSocket-Key and -Version values (NULL
+	 * when absent); ws_dup: one of them was given twice */
+	bool upgrade_websocket;
+	bool conn_upgrade;
+	bool ws_dup;
+	const char *ws_key;
+	size_t ws_key_len;
+	const char *ws_version;
+	size_t ws_version_len;
 	const char *body;
 	size_t body_len;
 	size_t head_len;   /* request line + headers, including leading empty lines */
@@ -76,6 +89,11 @@ struct demo_parser {
 	size_t path_off, path_len;
 	size_t query_off, query_len; /* query_off 0: none (it can never start a request) */
 	size_t auth_off, auth_len;   /* auth_off 0: none */
+	bool upgrade_websocket;
+	bool conn_upgrade;
+	bool ws_dup;
+	size_t wskey_off, wskey_len; /* wskey_off 0: none */
+	size_t wsver_off, wsver_len; /* wsver_off 0: none */
 	size_t head_len;
 };
 

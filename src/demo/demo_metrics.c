@@ -12,8 +12,8 @@
 #include "util/common.h"
 
 static const int statuses[DEMO_NSTATUS - 1] = {
-	200, 201, 204, 400, 401, 403, 404, 405, 408, 411,
-	413, 414, 417, 431, 500, 501, 503, 505, 429,
+	200, 201, 204, 400, 401, 403, 404, 405, 408, 411, 413,
+	414, 417, 431, 500, 501, 503, 505, 429, 101, 426,
 };
 
 /* Upper bounds in microseconds, and as printed. */
@@ -170,6 +170,13 @@ static void render_backend(const struct demo_gauges *g, struct demo_buf *out)
 	metric(out, "demo_workers", "gauge", "Worker threads.", g->workers);
 	metric(out, "demo_queue_capacity", "gauge", "Requests that may wait for a worker.",
 	       g->queue_capacity);
+	metric(out, "demo_ws_sessions_total", "counter", "WebSocket sessions opened (101 sent).",
+	       (double)g->ws.sessions_total);
+	metric(out, "demo_ws_sessions_open", "gauge", "WebSocket sessions open now.", g->ws.open);
+	metric(out, "demo_ws_messages_received_total", "counter",
+	       "WebSocket text and binary messages received.", (double)g->ws.messages_received);
+	metric(out, "demo_ws_messages_sent_total", "counter",
+	       "WebSocket text and binary messages sent.", (double)g->ws.messages_sent);
 }
 
 static void render_process(const struct demo_gauges *g, struct demo_buf *out)

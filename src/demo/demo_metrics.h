@@ -7,8 +7,9 @@
 #include "demo/demo_api.h"
 #include "demo/demo_buf.h"
 #include "demo/demo_http.h"
+#include "demo/demo_ws.h"
 
-#define DEMO_NSTATUS  20 /* the statuses the server can answer, plus "other" */
+#define DEMO_NSTATUS  22 /* the statuses the server can answer, plus "other" */
 #define DEMO_NBUCKETS 14 /* histogram bounds (the +Inf bucket is the count) */
 
 /* Requests by method, route and status, and their durations by method and route. Written
@@ -31,10 +32,11 @@ struct demo_gauges {
 	int queue_capacity;
 	int queue_waiting;
 	int workers_busy;
-	uint64_t queue_rejected; /* 503: pool and queue full */
-	uint64_t conn_rejected;  /* 503: over --max-connections */
-	double start_time;       /* Unix time of the start, seconds */
-	int64_t drift_us;        /* what --latency-drift adds to an API request now */
+	uint64_t queue_rejected;  /* 503: pool and queue full */
+	uint64_t conn_rejected;   /* 503: over --max-connections */
+	double start_time;        /* Unix time of the start, seconds */
+	int64_t drift_us;         /* what --latency-drift adds to an API request now */
+	struct demo_ws_counts ws; /* WebSocket sessions and messages */
 };
 
 void demo_metrics_init(struct demo_metrics *m);

@@ -22,10 +22,12 @@
 #include "demo/demo_api.h"
 #include "demo/demo_buf.h"
 #include "demo/demo_config.h"
+#include "demo/demo_h2.h"
 #include "demo/demo_http.h"
 #include "demo/demo_metrics.h"
 #include "demo/demo_pool.h"
 #include "demo/demo_tls.h"
+#include "demo/demo_ws.h"
 #include "util/common.h"
 #include "util/outfile.h"
 
@@ -41,14 +43,30 @@
 #define MAX_REJECTING   256 /* connections being answered 503; beyond: closed at once */
 #define FREE_KEEP       256 /* closed connections kept for reuse */
 
-/* A request handed to the pool; embedded in its connection (one at a time). */
+/* A request handed to the pool; embedded in its exchange. */
 struct demo_job {
-	struct demo_conn *conn;
+	struct demo_exch *x;
 	struct demo_job *next; /* completion list */
 	struct demo_call call;
 	struct demo_buf req;  /* the call's strings */
 	struct demo_buf body; /* the response body */
 	int status;
+};
+
+/* One request being answered: a connection's HTTP/1.1 request (embedded in it, one at a
+ * time), or an HTTP/2 stream's (allocated per stream, freed once answered). */
+struct demo_exch {
+	struct demo_conn *conn;
+	struct demo_exch *next_spare;
+	struct demo_exch *all_prev, *all_next; /* every HTTP/2 exchange, for the final free */
+	struct demo_job job;
+	int32_t stream; /* HTTP/2 stream id; 0: HTTP/1.1 */
+	bool pooled;    /* the job is with the pool */
+	enum demo_method method;
+	enum demo_route route;
+	int minor;
+	bool head, keep_alive;
+	int64_t t0; /* when it was read completely */
 };
 
 struct demo_conn {
@@ -60,18 +78,14 @@ struct demo_conn {
 	struct demo_buf out;
 	size_t out_pos;
 	struct demo_parser parser;
-	struct demo_job job;
-	/* the request being answered */
-	enum demo_method method;
-	enum demo_route route;
-	int minor;
-	bool head, keep_alive;
-	int64_t t0;        /* when it was read completely */
-	int64_t req_start; /* first byte of the request being received, 0 when none */
+	struct demo_exch x; /* the HTTP/1.1 request being answered */
+	struct demo_h2 *h2; /* HTTP/2: the session, else NULL */
+	bool sniffing;      /* --http2 on plain TCP: the first bytes may be the preface */
+	int64_t req_start;  /* first byte of the request being received, 0 when none */
 	int64_t last_active, deadline;
 	size_t discarded;
-	bool in_flight;     /* the job is with the pool */
-	bool dead;          /* closed; kept until the job returns */
+	int in_flight;      /* jobs with the pool */
+	bool dead;          /* closed; kept until its jobs return */
 	bool eof;           /* the client sent FIN */
 	bool closing;       /* close once the output is sent */
 	bool lingering;     /* output done, write side shut, discarding input until FIN */
@@ -79,6 +93,12 @@ struct demo_conn {
 	bool rejecting;     /* over --max-connections: answer 503 and close */
 	bool continue_sent; /* "100 Continue" sent for the current request */
 	bool handshaking;   /* TLS handshake not complete yet */
+	/* WebSocket, after a 101: the session, when the server's Close was sent, and the
+	 * list of sessions that got output from another one (a chat message) */
+	struct demo_ws *ws;
+	int64_t ws_closing_since;
+	struct demo_conn *wake_next;
+	bool woken;
 };
 
 /* How bytes move on a connection: plain TCP or TLS (one table each, the server picks one). */
@@ -126,11 +146,17 @@ struct demo_server {
 	time_t date_sec;
 	char date[40];
 	struct demo_buf scratch;
+	struct demo_ws_hub *ws_hub;
+	struct demo_conn *woken;      /* WebSocket connections with output to send */
+	struct demo_exch *spare_exch; /* HTTP/2 exchanges kept for reuse */
+	int nspare_exch;
+	struct demo_exch *all_exch; /* every HTTP/2 exchange allocated (spare, or not) */
 };
 
 static char listen_tag, wake_tag; /* epoll data of the listening socket and the eventfd */
 
 static void conn_run(struct demo_conn *c, uint32_t ev);
+static void conn_close(struct demo_conn *c);
 
 /* --- responses ------------------------------------------------------------------------- */
 
@@ -203,40 +229,50 @@ static void srv_count(struct demo_server *s, enum demo_method m, enum demo_route
 }
 
 /* Queue a response to the current request and count it. */
-static void conn_reply(struct demo_conn *c, int status, const char *ctype, const char *body,
+static void exch_reply(struct demo_exch *x, int status, const char *ctype, const char *body,
                        size_t len, const char *extra)
 {
+	struct demo_conn *c = x->conn;
 	struct demo_server *s = c->srv;
-	bool close = !c->keep_alive || s->draining || c->rejecting;
+
+	if (x->stream) {
+		char hdrs[320];
+		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n%s", srv_date(s), extra ? extra : "");
+		if (c->h2)
+			demo_h2_respond(c->h2, x->stream, status, ctype, body, len, x->head, hdrs);
+		srv_count(s, x->method, x->route, status, x->t0);
+		return;
+	}
+	bool close = !x->keep_alive || s->draining || c->rejecting;
 
 	demo_buf_printf(&c->out,
 	                "HTTP/1.1 %d %s\r\nServer: stampede-demo\r\nDate: %s\r\n"
 	                "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
 	                status, reason(status), srv_date(s), ctype, len, extra ? extra : "",
 	                close           ? "Connection: close\r\n"
-	                : c->minor == 0 ? "Connection: keep-alive\r\n"
+	                : x->minor == 0 ? "Connection: keep-alive\r\n"
 	                                : "");
-	if (!c->head)
+	if (!x->head)
 		demo_buf_append(&c->out, body, len);
-	srv_count(s, c->method, c->route, status, c->t0);
+	srv_count(s, x->method, x->route, status, x->t0);
 	if (close)
 		c->closing = true;
 }
 
-static void conn_reply_json(struct demo_conn *c, int status, const char *json, const char *extra)
+static void exch_reply_json(struct demo_exch *x, int status, const char *json, const char *extra)
 {
-	conn_reply(c, status, "application/json", json, strlen(json), extra);
+	exch_reply(x, status, "application/json", json, strlen(json), extra);
 }
 
-static void conn_reply_error(struct demo_conn *c, int status, const char *msg, const char *extra)
+static void exch_reply_error(struct demo_exch *x, int status, const char *msg, const char *extra)
 {
-	struct demo_buf *b = &c->srv->scratch;
+	struct demo_buf *b = &x->conn->srv->scratch;
 
 	demo_buf_reset(b);
 	demo_buf_puts(b, "{\"error\":");
 	demo_buf_json_str(b, msg, strlen(msg));
 	demo_buf_puts(b, "}");
-	conn_reply(c, status, "application/json", b->data, b->len, extra);
+	exch_reply(x, status, "application/json", b->data, b->len, extra);
 }
 
 /* Labels of a request that failed before it was complete: from its request line when
@@ -247,20 +283,20 @@ static void conn_label_partial(struct demo_conn *c)
 	const char *param;
 	size_t plen;
 
-	c->method = DEMO_METHOD_OTHER;
-	c->route = DEMO_ROUTE_UNMATCHED;
-	c->head = false;
-	c->minor = 1;
+	c->x.method = DEMO_METHOD_OTHER;
+	c->x.route = DEMO_ROUTE_UNMATCHED;
+	c->x.head = false;
+	c->x.minor = 1;
 	if (p->line_seen) {
-		c->method = p->method;
-		c->head = p->method == DEMO_HEAD;
-		c->minor = p->minor;
+		c->x.method = p->method;
+		c->x.head = p->method == DEMO_HEAD;
+		c->x.minor = p->minor;
 		if (p->path_len && p->path_off + p->path_len <= c->in.len)
-			c->route =
+			c->x.route =
 			    demo_route_match(c->in.data + p->path_off, p->path_len, &param, &plen);
 	}
-	c->keep_alive = false;
-	c->t0 = now_us();
+	c->x.keep_alive = false;
+	c->x.t0 = now_us();
 }
 
 /* --- inline routes (front end) ---------------------------------------------------------- */
@@ -278,18 +314,19 @@ static void srv_gauges(struct demo_server *s, struct demo_gauges *g)
 	g->conn_rejected = s->conn_rejected;
 	g->start_time = s->start_time;
 	g->drift_us = demo_latency_drift(&s->cfg, now_us());
+	demo_ws_hub_counts(s->ws_hub, &g->ws);
 }
 
-static void admin_config(struct demo_conn *c, const struct demo_req *req)
+static void admin_config(struct demo_exch *x, const struct demo_req *req)
 {
-	struct demo_server *s = c->srv;
+	struct demo_server *s = x->conn->srv;
 	char err[256];
 	struct demo_config before;
 
 	if (req->method == DEMO_POST) {
 		if (demo_live_update_json(&s->live, req->body, req->body_len, &before, err,
 		                          sizeof(err)) < 0) {
-			conn_reply_error(c, 400, err, NULL);
+			exch_reply_error(x, 400, err, NULL);
 			return;
 		}
 		demo_live_refresh(&s->live, &s->cfg, &s->cfg_gen);
@@ -297,46 +334,134 @@ static void admin_config(struct demo_conn *c, const struct demo_req *req)
 			demo_api_cache_flush(s->api);
 	}
 	char *json = demo_config_to_json(&s->cfg);
-	conn_reply_json(c, 200, json, NULL);
+	exch_reply_json(x, 200, json, NULL);
 	free(json);
 }
 
-static void conn_inline(struct demo_conn *c, const struct demo_req *req)
+static void exch_inline(struct demo_exch *x, const struct demo_req *req)
 {
-	struct demo_server *s = c->srv;
+	struct demo_server *s = x->conn->srv;
 	struct demo_gauges g;
 
-	switch (c->route) {
+	switch (x->route) {
 	case DEMO_ROUTE_HEALTH:
-		conn_reply_json(c, 200, "{\"status\":\"ok\"}", NULL);
+		exch_reply_json(x, 200, "{\"status\":\"ok\"}", NULL);
 		return;
 	case DEMO_ROUTE_READY:
 		if (s->draining)
-			conn_reply_json(c, 503, "{\"status\":\"draining\"}", NULL);
+			exch_reply_json(x, 503, "{\"status\":\"draining\"}", NULL);
 		else
-			conn_reply_json(c, 200, "{\"status\":\"ready\"}", NULL);
+			exch_reply_json(x, 200, "{\"status\":\"ready\"}", NULL);
 		return;
 	case DEMO_ROUTE_METRICS:
 		srv_gauges(s, &g);
 		demo_buf_reset(&s->scratch);
 		demo_metrics_render(&s->metrics, &g, &s->scratch);
-		conn_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", s->scratch.data,
+		exch_reply(x, 200, "text/plain; version=0.0.4; charset=utf-8", s->scratch.data,
 		           s->scratch.len, NULL);
 		return;
 	case DEMO_ROUTE_ADMIN:
-		admin_config(c, req);
+		admin_config(x, req);
 		return;
 	case DEMO_ROUTE_INDEX:
-		conn_reply(c, 200, "text/plain; charset=utf-8", s->index_text.data,
+		exch_reply(x, 200, "text/plain; charset=utf-8", s->index_text.data,
 		           s->index_text.len, NULL);
 		return;
 	case DEMO_ROUTE_API_INDEX:
-		conn_reply(c, 200, "application/json", s->index_json.data, s->index_json.len, NULL);
+		exch_reply(x, 200, "application/json", s->index_json.data, s->index_json.len, NULL);
 		return;
 	default:
-		conn_reply_error(c, 404, "not found", NULL);
+		exch_reply_error(x, 404, "not found", NULL);
 		return;
 	}
+}
+
+/* --- WebSocket ------------------------------------------------------------------------- */
+
+/* A GET on a WebSocket route: 101 and a session, or the handshake's error. */
+static void conn_upgrade(struct demo_conn *c, const struct demo_req *req)
+{
+	struct demo_server *s = c->srv;
+	bool chat = c->x.route == DEMO_ROUTE_WS_CHAT;
+	char accept[32];
+	const char *why = NULL;
+	int status = demo_ws_handshake(req, accept, &why);
+
+	if (status) {
+		exch_reply_error(&c->x, status, why,
+		                 status == 426 ? "Sec-WebSocket-Version: 13\r\n" : NULL);
+		return;
+	}
+	if (chat && demo_ws_room_check(req->query, req->query_len) < 0) {
+		exch_reply_error(&c->x, 400, "room: a name of 1 to 64 bytes", NULL);
+		return;
+	}
+	if (demo_ws_hub_full(s->ws_hub)) {
+		exch_reply_error(&c->x, 503, "too many WebSocket sessions", "Retry-After: 1\r\n");
+		return;
+	}
+	demo_buf_printf(
+	    &c->out,
+	    "HTTP/1.1 101 Switching Protocols\r\nServer: stampede-demo\r\nDate: %s\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+	    srv_date(s), accept);
+	srv_count(s, c->x.method, c->x.route, 101, c->x.t0);
+	if (demo_ws_open(s->ws_hub, chat, req->query, req->query_len, c, &c->out, &c->ws) < 0)
+		c->closing = true; /* not reached: checked above */
+}
+
+/* What a session asks of its connection. */
+static void conn_ws_apply(struct demo_conn *c, enum demo_ws_state st)
+{
+	switch (st) {
+	case DEMO_WS_OPEN:
+		break;
+	case DEMO_WS_CLOSING:
+		if (!c->ws_closing_since)
+			c->ws_closing_since = now_us();
+		break;
+	case DEMO_WS_DONE:
+		c->closing = true;
+		break;
+	case DEMO_WS_DROP:
+		conn_close(c);
+		break;
+	}
+}
+
+/* Hand the buffered input to the session. */
+static void conn_ws_process(struct demo_conn *c)
+{
+	size_t pos = 0;
+
+	while (!c->dead && !c->closing && pos < c->in.len) {
+		size_t used = 0;
+		enum demo_ws_state st =
+		    demo_ws_input(c->ws, c->in.data + pos, c->in.len - pos, &used);
+		pos += used;
+		conn_ws_apply(c, st);
+		if (used == 0)
+			break;
+	}
+	if (c->dead)
+		return;
+	if (pos) {
+		memmove(c->in.data, c->in.data + pos, c->in.len - pos);
+		c->in.len -= pos;
+	}
+}
+
+/* A chat message was queued to c's session while another connection was served. */
+static void srv_ws_wake(void *owner)
+{
+	struct demo_conn *c = owner;
+	struct demo_server *s = c->srv;
+
+	if (c->woken)
+		return;
+	c->woken = true;
+	c->wake_next = s->woken;
+	s->woken = c;
 }
 
 /* --- dispatch --------------------------------------------------------------------------- */
@@ -371,43 +496,154 @@ static void job_prepare(struct demo_job *j, enum demo_route r, const struct demo
 	job_copy(b, &call->body, &call->body_len, req->body, req->body_len);
 }
 
-static void conn_dispatch(struct demo_conn *c, const struct demo_req *req)
+static void exch_dispatch(struct demo_exch *x, const struct demo_req *req)
 {
+	struct demo_conn *c = x->conn;
 	struct demo_server *s = c->srv;
 	const char *param;
 	size_t plen;
 	char allow[64];
 
-	c->route = demo_route_match(req->path, req->path_len, &param, &plen);
-	c->method = req->method;
-	c->head = req->method == DEMO_HEAD;
-	c->keep_alive = req->keep_alive;
-	c->minor = req->minor;
-	c->t0 = now_us();
+	x->route = demo_route_match(req->path, req->path_len, &param, &plen);
+	x->method = req->method;
+	x->head = req->method == DEMO_HEAD;
+	x->keep_alive = req->keep_alive;
+	x->minor = req->minor;
+	x->t0 = now_us();
 	if (c->rejecting) {
 		s->conn_rejected++;
-		conn_reply_json(c, 503, "{\"error\":\"too many connections\"}", NULL);
+		exch_reply_json(x, 503, "{\"error\":\"too many connections\"}", NULL);
+		if (c->h2)
+			demo_h2_goaway(c->h2);
 	} else if (req->method == DEMO_METHOD_OTHER) {
-		conn_reply_error(c, 501, "method not implemented", NULL);
-	} else if (c->route == DEMO_ROUTE_UNMATCHED) {
-		conn_reply_error(c, 404, "not found", NULL);
-	} else if (!demo_route_allows(c->route, req->method)) {
-		snprintf(allow, sizeof(allow), "Allow: %s\r\n", demo_route_allow(c->route));
-		conn_reply_error(c, 405, "method not allowed", allow);
-	} else if (!demo_route_pooled(c->route)) {
-		conn_inline(c, req);
+		exch_reply_error(x, 501, "method not implemented", NULL);
+	} else if (x->route == DEMO_ROUTE_UNMATCHED) {
+		exch_reply_error(x, 404, "not found", NULL);
+	} else if (!demo_route_allows(x->route, req->method)) {
+		snprintf(allow, sizeof(allow), "Allow: %s\r\n", demo_route_allow(x->route));
+		exch_reply_error(x, 405, "method not allowed", allow);
+	} else if (x->route == DEMO_ROUTE_WS_ECHO || x->route == DEMO_ROUTE_WS_CHAT) {
+		if (x->stream) /* RFC 8441's extended CONNECT is not offered */
+			exch_reply_error(x, 400, "WebSocket needs HTTP/1.1", NULL);
+		else
+			conn_upgrade(c, req);
+	} else if (!demo_route_pooled(x->route)) {
+		exch_inline(x, req);
 	} else {
-		job_prepare(&c->job, c->route, req, param, plen);
-		if (demo_pool_submit(s->pool, &c->job)) {
-			c->in_flight = true;
+		job_prepare(&x->job, x->route, req, param, plen);
+		if (demo_pool_submit(s->pool, &x->job)) {
+			x->pooled = true;
+			c->in_flight++;
 		} else {
 			s->queue_rejected++;
-			conn_reply_error(c, 503,
+			exch_reply_error(x, 503,
 			                 "server busy: every worker is busy and the queue is "
 			                 "full",
 			                 "Retry-After: 1\r\n");
 		}
 	}
+}
+
+/* --- HTTP/2 ------------------------------------------------------------------------------ */
+
+/* An exchange for a stream: from the spares (with their buffers) or new. */
+static struct demo_exch *exch_new(struct demo_conn *c, int32_t stream)
+{
+	struct demo_server *s = c->srv;
+	struct demo_exch *x = s->spare_exch;
+	struct demo_buf req = { 0 }, body = { 0 };
+	struct demo_exch *prev = NULL, *next = s->all_exch;
+
+	if (x) {
+		s->spare_exch = x->next_spare;
+		s->nspare_exch--;
+		req = x->job.req;
+		body = x->job.body;
+		prev = x->all_prev;
+		next = x->all_next;
+	} else {
+		x = xcalloc(1, sizeof(*x));
+		if (next)
+			next->all_prev = x;
+		s->all_exch = x;
+	}
+	memset(x, 0, sizeof(*x));
+	x->all_prev = prev;
+	x->all_next = next;
+	x->job.req = req;
+	x->job.body = body;
+	x->job.x = x;
+	x->conn = c;
+	x->stream = stream;
+	return x;
+}
+
+/* Unlink an HTTP/2 exchange from the server's list and free it. */
+static void exch_destroy(struct demo_server *s, struct demo_exch *x)
+{
+	if (x->all_prev)
+		x->all_prev->all_next = x->all_next;
+	else
+		s->all_exch = x->all_next;
+	if (x->all_next)
+		x->all_next->all_prev = x->all_prev;
+	demo_buf_free(&x->job.req);
+	demo_buf_free(&x->job.body);
+	free(x);
+}
+
+static void exch_free(struct demo_exch *x)
+{
+	struct demo_server *s = x->conn->srv;
+
+	if (s->nspare_exch < FREE_KEEP) {
+		demo_buf_shrink(&x->job.req, BUF_KEEP);
+		demo_buf_shrink(&x->job.body, BUF_KEEP);
+		x->next_spare = s->spare_exch;
+		s->spare_exch = x;
+		s->nspare_exch++;
+		return;
+	}
+	exch_destroy(s, x);
+}
+
+/* A stream's request, complete (or refused with status): dispatched as an HTTP/1.1
+ * request is, to the same handlers, pool and counters. */
+static void srv_h2_request(void *owner, int32_t id, const struct demo_req *req, int status)
+{
+	struct demo_conn *c = owner;
+	struct demo_exch *x = exch_new(c, id);
+	const char *param;
+	size_t plen;
+
+	if (status) {
+		x->method = req->method;
+		x->route = demo_route_match(req->path, req->path_len, &param, &plen);
+		x->head = req->method == DEMO_HEAD;
+		x->t0 = now_us();
+		exch_reply_error(x, status, req->error, NULL);
+	} else {
+		exch_dispatch(x, req);
+	}
+	if (!x->pooled)
+		exch_free(x);
+}
+
+static void conn_h2_start(struct demo_conn *c)
+{
+	c->sniffing = false;
+	if (demo_h2_new(srv_h2_request, c, &c->out, &c->h2) < 0)
+		conn_close(c);
+}
+
+/* Hand the buffered input to the session (it takes all of it). */
+static void conn_h2_process(struct demo_conn *c)
+{
+	int rc = demo_h2_input(c->h2, c->in.data, c->in.len);
+
+	c->in.len = 0;
+	if (rc < 0 || demo_h2_done(c->h2))
+		c->closing = true;
 }
 
 /* Parse and answer the buffered requests, in order, until one goes to the pool. */
@@ -416,7 +652,24 @@ static void conn_process(struct demo_conn *c)
 	struct demo_server *s = c->srv;
 	size_t pos = 0;
 
-	while (!c->in_flight && !c->closing && !c->dead && !s->draining &&
+	if (c->ws) {
+		conn_ws_process(c);
+		return;
+	}
+	if (c->sniffing && c->in.len > 0) {
+		int pre = demo_h2_is_preface(c->in.data, c->in.len);
+		if (pre < 0)
+			return; /* a prefix of the preface: wait for the rest */
+		c->sniffing = false;
+		if (pre == 1)
+			conn_h2_start(c);
+	}
+	if (c->h2) {
+		if (!c->dead)
+			conn_h2_process(c);
+		return;
+	}
+	while (!c->in_flight && !c->closing && !c->dead && !s->draining && !c->ws &&
 	       c->out.len - c->out_pos < OUT_HIGH_WATER && pos < c->in.len) {
 		struct demo_req req;
 
@@ -437,10 +690,10 @@ static void conn_process(struct demo_conn *c)
 				pos = 0;
 			}
 			conn_label_partial(c);
-			conn_reply_error(c, req.status, req.error, NULL);
+			exch_reply_error(&c->x, req.status, req.error, NULL);
 			break;
 		}
-		conn_dispatch(c, &req);
+		exch_dispatch(&c->x, &req);
 		pos += req.total_len;
 		demo_parser_reset(&c->parser);
 		c->continue_sent = false;
@@ -450,6 +703,8 @@ static void conn_process(struct demo_conn *c)
 		memmove(c->in.data, c->in.data + pos, c->in.len - pos);
 		c->in.len -= pos;
 	}
+	if (c->ws && !c->dead)
+		conn_ws_process(c); /* frames sent right after the handshake */
 }
 
 /* --- transports ------------------------------------------------------------------------- */
@@ -555,6 +810,10 @@ static void conn_close(struct demo_conn *c)
 		close(c->fd);
 		c->fd = -1;
 	}
+	demo_ws_close(c->ws);
+	c->ws = NULL;
+	demo_h2_free(c->h2);
+	c->h2 = NULL;
 	if (!c->dead) {
 		c->dead = true;
 		if (c->rejecting)
@@ -570,8 +829,8 @@ static void conn_free(struct demo_conn *c)
 {
 	demo_buf_free(&c->in);
 	demo_buf_free(&c->out);
-	demo_buf_free(&c->job.req);
-	demo_buf_free(&c->job.body);
+	demo_buf_free(&c->x.job.req);
+	demo_buf_free(&c->x.job.body);
 	free(c);
 }
 
@@ -587,12 +846,12 @@ static void srv_bury(struct demo_server *s)
 			continue;
 		}
 		c->in.len = c->out.len = c->out_pos = 0; /* leftovers of a closed connection */
-		demo_buf_reset(&c->job.req);
-		demo_buf_reset(&c->job.body);
+		demo_buf_reset(&c->x.job.req);
+		demo_buf_reset(&c->x.job.body);
 		demo_buf_shrink(&c->in, RBUF_INITIAL);
 		demo_buf_shrink(&c->out, BUF_KEEP);
-		demo_buf_shrink(&c->job.req, BUF_KEEP);
-		demo_buf_shrink(&c->job.body, BUF_KEEP);
+		demo_buf_shrink(&c->x.job.req, BUF_KEEP);
+		demo_buf_shrink(&c->x.job.body, BUF_KEEP);
 		c->next = s->unused;
 		s->unused = c;
 		s->nunused++;
@@ -612,18 +871,19 @@ static struct demo_conn *conn_new(struct demo_server *s, int fd)
 	}
 	in = c->in;
 	out = c->out;
-	req = c->job.req;
-	body = c->job.body;
+	req = c->x.job.req;
+	body = c->x.job.body;
 	memset(c, 0, sizeof(*c));
 	c->in = in;
 	c->out = out;
-	c->job.req = req;
-	c->job.body = body;
+	c->x.job.req = req;
+	c->x.job.body = body;
 	demo_buf_reset(&c->in);
 	demo_buf_reset(&c->out);
 	c->srv = s;
 	c->fd = fd;
-	c->job.conn = c;
+	c->x.conn = c;
+	c->x.job.x = &c->x;
 	c->last_active = now_us();
 	c->next = s->conns;
 	if (s->conns)
@@ -643,7 +903,8 @@ static size_t conn_read(struct demo_conn *c, uint32_t ev)
 			/* grow only for the request being received, not for a pipelined backlog */
 			size_t want =
 			    MIN(MAX(c->in.cap * 2, (size_t)RBUF_INITIAL), (size_t)RBUF_MAX);
-			if (c->in.cap < RBUF_INITIAL || (!c->in_flight && c->in.cap < RBUF_MAX))
+			if (c->in.cap < RBUF_INITIAL ||
+			    ((!c->in_flight || c->h2) && c->in.cap < RBUF_MAX))
 				demo_buf_reserve(&c->in, want - c->in.len);
 		}
 		size_t room = c->in.cap - c->in.len;
@@ -697,9 +958,10 @@ static bool conn_flush(struct demo_conn *c)
  * not reset the connection while the response is still unread, RFC 9112 §9.6). */
 static void conn_linger_read(struct demo_conn *c)
 {
-	demo_buf_reserve(&c->in, RBUF_INITIAL);
+	char sink[4096]; /* not a buffer per connection: thousands may linger at once */
+
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in.data, c->in.cap, 0);
+		ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
 		if (n > 0) {
 			c->discarded += (size_t)n;
 			if (c->discarded > LINGER_DISCARD) {
@@ -745,7 +1007,20 @@ static void conn_settle(struct demo_conn *c)
 			return;
 		}
 	}
-	if (c->in_flight)
+	if (c->h2 && !out_pending)
+		c->deadline = c->in_flight ? 0
+		                           : c->last_active + (demo_h2_streams(c->h2)
+		                                                   ? s->cfg.request_timeout_us
+		                                                   : s->cfg.idle_timeout_us);
+	else if (c->ws && c->ws_closing_since)
+		c->deadline = c->ws_closing_since + DEMO_WS_CLOSE_WAIT_US;
+	else if (c->ws && !out_pending && c->in.len == 0) {
+		/* an idle session keeps no buffers */
+		demo_buf_free(&c->in);
+		demo_buf_free(&c->out);
+		c->out_pos = 0;
+		c->deadline = c->last_active + s->cfg.idle_timeout_us;
+	} else if (c->in_flight)
 		c->deadline = 0;
 	else if (out_pending)
 		c->deadline = c->last_active + s->cfg.idle_timeout_us;
@@ -760,9 +1035,27 @@ static void conn_settle(struct demo_conn *c)
 static void conn_run(struct demo_conn *c, uint32_t ev)
 {
 	for (;;) {
+		size_t in_before = c->in.len;
+
 		conn_process(c);
 		if (c->dead || !conn_flush(c))
 			return;
+		if (c->h2 && c->out_pos == c->out.len) {
+			/* the output went out: frame more of the responses */
+			if (demo_h2_output(c->h2) < 0 || demo_h2_done(c->h2))
+				c->closing = true;
+			if (c->out.len > 0)
+				continue;
+		}
+		if (c->ws && c->out_pos == c->out.len) {
+			/* the output went out: frame more of what the session queued */
+			conn_ws_apply(c, demo_ws_output(c->ws));
+			if (c->dead)
+				return;
+			if (c->out.len > 0 ||
+			    (c->in.len > 0 && c->in.len < in_before && !c->closing))
+				continue;
+		}
 		if (!c->read_full || c->eof || c->in.len == c->in.cap)
 			break;
 		c->read_full = false;
@@ -780,7 +1073,9 @@ static bool conn_handshake(struct demo_conn *c)
 		c->handshaking = false;
 		c->req_start = 0; /* the request timeout now runs from the first request byte */
 		c->last_active = now_us();
-		return true;
+		if (c->srv->cfg.http2 && demo_tls_is_h2(c->ssl))
+			conn_h2_start(c);
+		return !c->dead;
 	case DEMO_IO_AGAIN:
 		conn_settle(c);
 		return false;
@@ -820,9 +1115,25 @@ static void srv_sweep(struct demo_server *s, int64_t now)
 		next = c->next;
 		if (c->dead || !c->deadline || now < c->deadline)
 			continue;
-		if (!c->lingering && !c->in_flight && c->out_pos == c->out.len && c->in.len > 0) {
+		if (c->h2 && !c->lingering) {
+			/* idle, or a stream's request not received in time: GOAWAY, then close */
+			if (c->closing) {
+				conn_close(c);
+				continue;
+			}
+			demo_h2_goaway(c->h2);
+			c->closing = true;
+			conn_run(c, 0);
+		} else if (c->ws && !c->lingering && !c->ws_closing_since) {
+			/* idle: Close 1001, then the client gets 2 s to answer */
+			conn_ws_apply(c, demo_ws_going_away(c->ws));
+			c->ws_closing_since = now;
+			if (!c->dead)
+				conn_run(c, 0);
+		} else if (!c->lingering && !c->in_flight && c->out_pos == c->out.len &&
+		           c->in.len > 0) {
 			conn_label_partial(c);
-			conn_reply_error(c, 408, "request not received in time", NULL);
+			exch_reply_error(&c->x, 408, "request not received in time", NULL);
 			conn_run(c, 0);
 		} else {
 			conn_close(c);
@@ -860,6 +1171,7 @@ static void srv_accept(struct demo_server *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct demo_conn *c = conn_new(s, fd);
 		c->rejecting = reject;
+		c->sniffing = s->cfg.http2 && !s->tls;
 		if (reject)
 			s->nrejecting++;
 		else
@@ -930,17 +1242,38 @@ static void srv_complete(struct demo_server *s)
 	}
 	while (fifo) {
 		struct demo_job *j = fifo;
-		struct demo_conn *c = j->conn;
+		struct demo_exch *x = j->x;
+		struct demo_conn *c = x->conn;
 
 		fifo = j->next;
-		c->in_flight = false;
+		c->in_flight--;
+		x->pooled = false;
 		if (c->dead) { /* the client is gone; the response still counts as produced */
-			srv_count(s, c->method, c->route, j->status, c->t0);
-			conn_release(c);
+			srv_count(s, x->method, x->route, j->status, x->t0);
+			if (x->stream)
+				exch_free(x);
+			if (!c->in_flight)
+				conn_release(c);
 			continue;
 		}
-		conn_reply(c, j->status, "application/json", j->body.data, j->body.len, NULL);
+		exch_reply(x, j->status, "application/json", j->body.data, j->body.len, NULL);
+		if (x->stream)
+			exch_free(x);
 		conn_run(c, 0);
+	}
+}
+
+/* Send what chat messages queued to other sessions. */
+static void srv_run_woken(struct demo_server *s)
+{
+	while (s->woken) {
+		struct demo_conn *c = s->woken;
+
+		s->woken = c->wake_next;
+		c->wake_next = NULL;
+		c->woken = false;
+		if (!c->dead && c->ws)
+			conn_run(c, 0);
 	}
 }
 
@@ -959,8 +1292,21 @@ static void srv_begin_drain(struct demo_server *s, int64_t now)
 	}
 	for (c = s->conns; c; c = next) {
 		next = c->next;
+		if (c->h2 && !c->dead && !c->lingering) { /* GOAWAY: its streams finish */
+			demo_h2_goaway(c->h2);
+			conn_run(c, 0);
+			continue;
+		}
 		if (c->dead || c->lingering || c->in_flight)
 			continue;
+		if (c->ws) { /* Close 1001, sent before the connection is closed */
+			conn_ws_apply(c, demo_ws_going_away(c->ws));
+			if (c->dead)
+				continue;
+			c->closing = true;
+			conn_run(c, 0);
+			continue;
+		}
 		if (c->out_pos < c->out.len)
 			c->closing = true;
 		else
@@ -977,6 +1323,7 @@ static void srv_close_all(struct demo_server *s)
 		if (!c->dead)
 			conn_close(c);
 	}
+	s->woken = NULL;
 	srv_bury(s);
 }
 
@@ -1027,11 +1374,13 @@ static void *srv_main(void *arg)
 				conn_event(tag, evs[i].events);
 			}
 		}
+		srv_run_woken(s);
 		now = now_us();
 		if (now >= next_sweep) {
 			srv_sweep(s, now);
 			next_sweep = now + SWEEP_US;
 		}
+		srv_run_woken(s);
 		srv_bury(s);
 	}
 	srv_close_all(s);
@@ -1085,6 +1434,7 @@ static void srv_free(struct demo_server *s)
 	demo_pool_destroy(s->pool);
 	while ((c = s->conns)) {
 		conn_unlink(c);
+		demo_ws_close(c->ws);
 		if (c->fd >= 0) {
 			demo_tls_close(c->ssl);
 			close(c->fd);
@@ -1104,6 +1454,9 @@ static void srv_free(struct demo_server *s)
 		close(s->epfd);
 	demo_api_free(s->api);
 	demo_tls_free(s->tls);
+	demo_ws_hub_free(s->ws_hub);
+	while (s->all_exch) /* spares, and the streams' jobs the pool dropped at the stop */
+		exch_destroy(s, s->all_exch);
 	demo_buf_free(&s->index_text);
 	demo_buf_free(&s->index_json);
 	demo_buf_free(&s->scratch);
@@ -1128,6 +1481,7 @@ int demo_server_start(const struct demo_config *cfg, struct demo_server **out)
 	demo_live_init(&s->live, cfg);
 	s->start_time = (double)wall_us() / 1e6;
 	demo_metrics_init(&s->metrics);
+	s->ws_hub = demo_ws_hub_new(srv_ws_wake);
 	demo_api_index_text(&s->index_text);
 	demo_api_index_json(&s->index_json);
 	s->io = &transport_plain;
@@ -1139,6 +1493,7 @@ int demo_server_start(const struct demo_config *cfg, struct demo_server **out)
 			goto out_free;
 		}
 		s->io = &transport_tls;
+		demo_tls_set_h2(s->tls, cfg->http2);
 	}
 	rc = srv_listen(s, cfg->host, cfg->port);
 	if (rc < 0)

@@ -21,7 +21,44 @@
 struct demo_tls {
 	SSL_CTX *ctx;
 	char *cert_pem;
+	bool h2;
 };
+
+static const unsigned char alpn_h2[] = "\x02h2\x08http/1.1";
+static const unsigned char alpn_h1[] = "\x08http/1.1";
+
+/* The server's first protocol that the client offers. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	const struct demo_tls *t = arg;
+	unsigned char *sel = NULL;
+	int rc;
+
+	UNUSED(ssl);
+	if (t->h2)
+		rc = SSL_select_next_proto(&sel, outlen, alpn_h2, sizeof(alpn_h2) - 1, in, inlen);
+	else
+		rc = SSL_select_next_proto(&sel, outlen, alpn_h1, sizeof(alpn_h1) - 1, in, inlen);
+	if (rc != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void demo_tls_set_h2(struct demo_tls *t, bool h2)
+{
+	t->h2 = h2;
+}
+
+bool demo_tls_is_h2(SSL *ssl)
+{
+	const unsigned char *p = NULL;
+	unsigned int n = 0;
+
+	SSL_get0_alpn_selected(ssl, &p, &n);
+	return n == 2 && memcmp(p, "h2", 2) == 0;
+}
 
 /* OpenSSL's first queued reason into err (and the queue emptied). */
 static int tls_fail(const char *what, char *err, size_t errlen)
@@ -154,6 +191,8 @@ int demo_tls_new(struct demo_tls **out, char *err, size_t errlen)
 	}
 	t->cert_pem = cert_pem(cert);
 	t->ctx = ctx_make(cert, key);
+	if (t->ctx)
+		SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, t);
 	if (!t->cert_pem || !t->ctx)
 		rc = tls_fail("cannot set up TLS", err, errlen);
 	X509_free(cert);

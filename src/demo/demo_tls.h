@@ -4,6 +4,7 @@
 #define STAMPEDE_DEMO_TLS_H
 
 #include <openssl/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* What a non-blocking read, write or handshake step did. */
@@ -27,6 +28,13 @@ struct demo_tls;
  * err.
  */
 int demo_tls_new(struct demo_tls **out, char *err, size_t errlen);
+
+/* ALPN: offer "h2" then "http/1.1" when h2 is true, else "http/1.1" only (a client that
+ * offers neither gets no ALPN and speaks HTTP/1.1). Set before the first session. */
+void demo_tls_set_h2(struct demo_tls *t, bool h2);
+
+/* Whether the handshake of ssl chose "h2". */
+bool demo_tls_is_h2(SSL *ssl);
 
 /* Free t (NULL is accepted); sessions made from it must be closed first. */
 void demo_tls_free(struct demo_tls *t);
