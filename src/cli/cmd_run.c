@@ -1252,12 +1252,18 @@ out:
 
 /* --http2, --http2-prior-knowledge, --http1.1, --streams into cfg. Scripts offer HTTP/2 by
  * ALPN unless --http1.1 (k6 does); quick mode speaks HTTP/1.1 unless told (wrk does). */
-static int http2_options(const struct run_args *a, struct engine_cfg *cfg, bool script)
+static int http2_options(const struct run_args *a, struct engine_cfg *cfg, bool script, bool tls)
 {
 	cfg->h2 = a->h2 ? (enum h2_mode)(a->h2 - 1) : script ? H2_ALPN : H2_OFF;
 	if (a->streams && cfg->h2 == H2_OFF) {
 		fprintf(stderr, "stampede: --streams needs HTTP/2: add --http2 (https://) or "
 		                "--http2-prior-knowledge (http://)\n");
+		return -1;
+	}
+	if (a->streams && !script && cfg->h2 == H2_ALPN && !tls) {
+		fprintf(stderr,
+		        "stampede: --streams needs HTTP/2, and --http2 speaks it on https:// "
+		        "only: use --http2-prior-knowledge for http:// (h2c)\n");
 		return -1;
 	}
 	cfg->max_streams = (int)a->streams;
@@ -1565,7 +1571,7 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 	if (dns_options(a, NULL, &cfg->dns) < 0)
 		return -EINVAL;
 	cfg->verify = !a->insecure;
-	if (http2_options(a, cfg, false) < 0)
+	if (http2_options(a, cfg, false, u->tls) < 0)
 		return -EINVAL;
 	if (u->tls && tls_ctx_new(&cfg->tls_ctx, cfg->verify, a->cacert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: %s\n", err);
@@ -1582,6 +1588,10 @@ static int configure(struct run_args *a, struct engine_cfg *cfg, struct url *u)
 		return -EINVAL;
 	int64_t threads = a->threads ? a->threads : MAX(nproc, 1);
 	cfg->threads = (int)MAX(1, MIN(threads, scenario_max_vus(&cfg->scen[0])));
+	if (a->streams > 1 && !a->threads) /* each thread's VUs share connections N by N */
+		cfg->threads = (int)MAX(
+		    1, MIN(cfg->threads,
+		           (scenario_max_vus(&cfg->scen[0]) + a->streams - 1) / a->streams));
 	cfg->timeout_us = a->timeout_us ? a->timeout_us : 60 * USEC_PER_SEC;
 	cfg->connect_timeout_us = a->connect_timeout_us ? a->connect_timeout_us : 10 * USEC_PER_SEC;
 	cfg->body_max = a->body_max; /* 0: the default */
@@ -1732,7 +1742,7 @@ static int run_script(struct run_args *a, const char *path)
 		goto out;
 	}
 	cfg.verify = !a->insecure && !json_is_true(json_object_get(opts, "insecureSkipTLSVerify"));
-	if (http2_options(a, &cfg, true) < 0) {
+	if (http2_options(a, &cfg, true, true) < 0) {
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}

@@ -828,9 +828,12 @@ static void start_on_pool(struct netctx *nc, struct connpool *pool, struct http_
 				return;
 			}
 			if (nc->h2 != H2_OFF && may_become_h2(k)) {
+				struct http_call **pp = &k->waiters; /* in order: batch order */
+				while (*pp)
+					pp = &(*pp)->link;
 				c->conn = k;
-				c->link = k->waiters;
-				k->waiters = c;
+				c->link = NULL;
+				*pp = c;
 				return;
 			}
 		}

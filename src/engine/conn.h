@@ -119,6 +119,8 @@ struct http_call {
 	int32_t h2_id;          /* the stream */
 	bool h2_end_queued;     /* its last frame went to the socket: t_sent once written */
 	bool h2_final;          /* a final (non-1xx) response header section came */
+	bool h2_hdr_out;        /* nghttp2 produced its HEADERS frame */
+	bool h2_on_wire;        /* ... and it was written to the socket */
 	enum err_kind h2_err;   /* ends the stream with this (body too large) */
 	const char *h2_body;    /* the request's content (after the header section) */
 	size_t h2_blen, h2_boff;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "engine/conn_int.h"
 #include "util/common.h"
@@ -55,7 +56,8 @@ struct h2conn {
 	bool goaway;                   /* the server's GOAWAY came: no new streams */
 	bool sent_pending;             /* some stream's last frame waits to be written */
 	bool write_later;              /* submitted from outside: written at the loop's next turn */
-	int32_t goaway_last;           /* its last processed stream */
+	bool no_more;        /* a call said noConnectionReuse: no new streams, closed once idle */
+	int32_t goaway_last; /* its last processed stream */
 	uint32_t goaway_code;
 	uint32_t our_goaway; /* + 1: the code of the GOAWAY we sent (a connection error) */
 	nghttp2_nv *nv;      /* scratch for a request's header list */
@@ -164,6 +166,7 @@ static void h2_free(struct h2conn *h)
 static enum err_kind flush(struct h2conn *h);
 static void arm_timer(struct h2conn *h);
 static bool flush_or_close(struct h2conn *h);
+static void fail_conn(struct h2conn *h, enum err_kind err);
 
 /* Leave an entry (each entry point increments depth). The outermost one writes what the
  * session has to send, runs the done()s and retries that were queued (they may submit new
@@ -182,6 +185,16 @@ static void leave(struct h2conn *h)
 				break;
 			if (!flush_or_close(h))
 				continue; /* closed: run what the close queued */
+			if (h->our_goaway > 1 && !nghttp2_session_want_read(h->s)) {
+				/* we ended the session for a connection error of the server's */
+				fail_conn(h, err_h2(ERR_H2_CONN, h->our_goaway - 1));
+				continue;
+			}
+			if (h->no_more && !h->ncalls && !h->done_head && !h->retry) {
+				fail_conn(h,
+				          ERR_NONE); /* noConnectionReuse: its last stream ended */
+				continue;
+			}
 			if (!h->done_head && !h->retry)
 				break;
 		}
@@ -243,9 +256,11 @@ static enum err_kind flush(struct h2conn *h)
 		buf_free(&h->out);
 	if (h->sent_pending) { /* every frame produced so far is written */
 		int64_t now = now_us();
-		for (struct http_call *c = h->calls; c; c = c->link)
+		for (struct http_call *c = h->calls; c; c = c->link) {
+			c->h2_on_wire = c->h2_hdr_out;
 			if (c->h2_end_queued && !c->t_sent)
 				c->t_sent = now;
+		}
 		h->sent_pending = false;
 	}
 	return ERR_NONE;
@@ -379,6 +394,10 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		return 0;
 	}
 	c->bytes_sent += n;
+	if (f->hd.type == NGHTTP2_HEADERS) {
+		c->h2_hdr_out = true;
+		h->sent_pending = true;
+	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
 		c->h2_end_queued = true;
@@ -394,7 +413,9 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 	if (!c)
 		return 0;
 	int64_t t = h->t_read ? h->t_read : now_us();
-	if (c->h2_err) {
+	if (h->our_goaway > 1) { /* we ended the connection for the server's protocol error */
+		finish(h, c, err_h2(ERR_H2_CONN, h->our_goaway - 1), t);
+	} else if (c->h2_err) {
 		finish(h, c, c->h2_err, t);
 	} else if (code == NGHTTP2_NO_ERROR && c->h2_final) {
 		finish(h, c, ERR_NONE, t);
@@ -613,7 +634,7 @@ static void h2_submit(struct conn *k, struct http_call *c, uint32_t events)
 	bool has_body = false;
 	c->conn = k;
 	c->proto = PROTO_HTTP2;
-	c->h2_end_queued = c->h2_final = false;
+	c->h2_end_queued = c->h2_final = c->h2_hdr_out = c->h2_on_wire = false;
 	c->h2_err = ERR_NONE;
 	c->h2_rbody = 0;
 	c->h2_id = 0;
@@ -623,6 +644,8 @@ static void h2_submit(struct conn *k, struct http_call *c, uint32_t events)
 	c->nheaders = c->set_cookies = 0;
 	c->body.len = 0;
 	add_call(h, c);
+	if (c->no_reuse) /* options.noConnectionReuse: this connection takes no more */
+		h->no_more = true;
 	int n = build_nv(h, c, &has_body);
 	nghttp2_data_provider dp = { .source.ptr = c, .read_callback = read_body };
 	int32_t id =
@@ -683,12 +706,6 @@ static void h2_read(struct h2conn *h, uint32_t events)
 	h->t_read = 0;
 	if (!flush_or_close(h))
 		return;
-	if (h->our_goaway > 1 && !nghttp2_session_want_read(h->s)) {
-		/* we found a connection error (e.g. a server answering our preface with
-		 * HTTP/1.1): the streams end with its code, not with the close that follows */
-		fail_conn(h, err_h2(ERR_H2_CONN, h->our_goaway - 1));
-		return;
-	}
 	if (h->done_head) /* let done() submit the next requests before judging */
 		return;
 	if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && !h->ncalls)
@@ -730,7 +747,8 @@ static void h2_on_timer(struct conn *k)
 static bool h2_can_take_more(const struct conn *k)
 {
 	const struct h2conn *h = h2_of(k);
-	if (!h || h->dead || h->goaway)
+	if (!h || h->dead || h->goaway || h->our_goaway || h->no_more ||
+	    !nghttp2_session_want_read(h->s))
 		return false;
 	int max = k->nc->max_streams > 0 ? k->nc->max_streams : H2_MAX_STREAMS_DEFAULT;
 	uint32_t remote =
@@ -754,9 +772,11 @@ static void h2_abort(struct conn *k, struct http_call *c)
 	leave(h);
 }
 
+/* Its HEADERS frame was written to the socket (produced is not enough: the write may be
+ * deferred to the loop's next turn, or still queued, when a hard stop comes). */
 static bool h2_reached(const struct conn *k, const struct http_call *c)
 {
-	return c->bytes_sent > 0 && c->h2_id > 0;
+	return c->h2_on_wire;
 }
 
 static int h2_inflight(const struct conn *k)
@@ -774,6 +794,18 @@ static void h2_detach(struct conn *k, enum err_kind err)
 		return;
 	h->depth++;
 	int64_t t = h->t_read ? h->t_read : now_us();
+	if (err == ERR_NONE && h->calls && k->sock.fd >= 0) {
+		/* A hard stop with streams in flight: read what the server sent, so that closing
+		 * sends a FIN rather than a reset (unread bytes make the kernel reset), which
+		 * would throw away requests the server has received but not read yet, and were
+		 * counted as interrupted here. */
+		for (int i = 0; i < 16; i++) {
+			size_t n = 0;
+			if (k->sock.ops->read(&k->sock, k->nc->rbuf, k->nc->rbuf_len, &n) != IO_OK)
+				break;
+		}
+		shutdown(k->sock.fd, SHUT_WR);
+	}
 	while (h->calls) {
 		struct http_call *c = h->calls;
 		if (err == ERR_NONE) {
