@@ -115,3 +115,24 @@ def test_breakpoint_stops_at_the_breaking_point(demo, tmp_path):
                         expect=(108,))
     assert s["state"]["aborted"] is True
     assert s["state"]["testRunDurationMs"] < 12000 * 0.9
+
+
+def test_http2_example_runs_over_http2(tmp_path):
+    """examples/http2.lua as its header says: the demo with --http2 --tls, the script
+    offering h2 by ALPN (the scripts' default): every request went over HTTP/2 (its
+    threshold on http_reqs{proto:HTTP/1.1} holds), and the demo counted every one."""
+    from serve_demo_proc import ServeDemo
+    import test_demo_h2
+    d = ServeDemo(tmp_path, ["--port", "0", "--http2", "--tls", "--write-ca", "ca.pem"])
+    try:
+        before = test_demo_h2.requests_total(d.port, tmp_path / "ca.pem")
+        rc, summary = run_example(f"https://localhost:{d.port}", tmp_path, "http2", 0.05,
+                                  "--cacert", str(tmp_path / "ca.pem"))
+        after = test_demo_h2.requests_total(d.port, tmp_path / "ca.pem")
+    finally:
+        assert d.stop() == 0
+    assert rc == 0 and all(thresholds_ok(summary).values()), summary["thresholds"]
+    assert metric(summary, "checks")["rate"] == 1
+    def api(counts):  # the demo's count of its API's requests (not /metrics, read here)
+        return sum(n for (_m, route, _st), n in counts.items() if route != "/metrics")
+    assert api(after) - api(before) == metric(summary, "http_reqs")["count"]
