@@ -35,6 +35,12 @@ static const struct {
 	[M_VUS_MAX] = { "vus_max", MT_GAUGE, MU_NONE },
 	[M_CHECKS] = { "checks", MT_RATE, MU_NONE },
 	[M_GROUP_DURATION] = { "group_duration", MT_TREND, MU_TIME_US },
+	[M_WS_SESSIONS] = { "ws_sessions", MT_COUNTER, MU_NONE },
+	[M_WS_SESSION_DURATION] = { "ws_session_duration", MT_TREND, MU_TIME_US },
+	[M_WS_CONNECTING] = { "ws_connecting", MT_TREND, MU_TIME_US },
+	[M_WS_MSGS_SENT] = { "ws_msgs_sent", MT_COUNTER, MU_NONE },
+	[M_WS_MSGS_RECEIVED] = { "ws_msgs_received", MT_COUNTER, MU_NONE },
+	[M_WS_PING] = { "ws_ping", MT_TREND, MU_TIME_US },
 };
 
 /* A threshold's sub-metric selector kept past the series cap (registry_keep_selector). */

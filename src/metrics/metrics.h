@@ -30,6 +30,12 @@ enum metric_id {
 	M_VUS_MAX,
 	M_CHECKS,
 	M_GROUP_DURATION,
+	M_WS_SESSIONS,         /* WebSocket (k6/ws): sessions opened, */
+	M_WS_SESSION_DURATION, /* their length, */
+	M_WS_CONNECTING,       /* their handshakes, */
+	M_WS_MSGS_SENT,        /* messages, */
+	M_WS_MSGS_RECEIVED,
+	M_WS_PING, /* and ping -> pong round trips */
 	M__BUILTIN
 };
 

@@ -51,10 +51,12 @@ struct lw {
 #define TARGETS_MAX 4096
 
 /* What a VU's coroutine is suspended on: nothing, requests, a sleep, its turn after
- * computing for a whole time slice (LW_PREEMPT), or its interruption: a stop ended its
+ * computing for a whole time slice (LW_PREEMPT), its interruption: a stop ended its
  * Lua call where it could not yield, and the worker's hard stop is yet to count it
- * (LW_STOPPED). */
-enum lvu_wait { LW_NONE, LW_HTTP, LW_SLEEP, LW_PREEMPT, LW_STOPPED };
+ * (LW_STOPPED), or the events of a WebSocket session (LW_WS: ws.connect, lvu.ws_wait). */
+enum lvu_wait { LW_NONE, LW_HTTP, LW_SLEEP, LW_PREEMPT, LW_STOPPED, LW_WS };
+
+struct lws;
 
 struct lvu;
 
@@ -132,6 +134,8 @@ struct lvu {
 	struct check_memo *checks;
 	int nchecks;
 	int64_t iter_start_us;
+	/* WebSocket sessions of the current iteration (lua_ws.c), and the one waited on */
+	struct lws *ws_list, *ws_wait;
 };
 
 #define CHECK_MEMO_MAX 8
@@ -160,6 +164,12 @@ int luaopen_stampede_http(lua_State *L);
 int luaopen_stampede_metrics(lua_State *L);
 int luaopen_stampede_json(lua_State *L);
 int luaopen_stampede_data(lua_State *L);
+int luaopen_stampede_ws(lua_State *L);
+
+/* End the VU's WebSocket sessions (its iteration ended or was interrupted): connections
+ * closed at once, timers stopped, everything freed; a session that was open records its
+ * ws_session_duration unless interrupted is true (hard stop). */
+void lua_ws_vu_end(struct lvu *lv, bool interrupted);
 
 /* Lua value -> JSON (jansson): a new reference, or NULL with the reason in err (a cycle,
  * nesting deeper than 64, a value JSON cannot hold); raises no Lua error, leaks nothing. */

@@ -828,6 +828,8 @@ static void lw_open_libs(struct lw *lw)
 	lua_setfield(L, -2, "stampede.json");
 	lua_pushcfunction(L, luaopen_stampede_data);
 	lua_setfield(L, -2, "stampede.data");
+	lua_pushcfunction(L, luaopen_stampede_ws);
+	lua_setfield(L, -2, "stampede.ws");
 	lua_pop(L, 2);
 
 	/* the stampede global */
@@ -1065,6 +1067,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 		 * due now, interrupts it (and counts it as interrupted). */
 		lw_reset_thread(lw, co);
 		*(struct lvu **)lua_getextraspace(co) = lv;
+		lua_ws_vu_end(lv, true);
 		lv->waiting = LW_STOPPED;
 		lv->in_iteration = false;
 		group_reset(lv);
@@ -1096,6 +1099,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 		*(struct lvu **)lua_getextraspace(co) = lv;
 		failed = true;
 	}
+	lua_ws_vu_end(lv, false);
 	lv->in_iteration = false;
 	group_reset(lv);
 	if (lv->v) {
@@ -1108,7 +1112,7 @@ void lvu_resume(struct lvu *lv, int nargs)
 static void lvu_on_timer(struct loop_timer *t, void *ud)
 {
 	struct lvu *lv = ud;
-	if (lv->waiting == LW_SLEEP || lv->waiting == LW_PREEMPT)
+	if (lv->waiting == LW_SLEEP || lv->waiting == LW_PREEMPT || lv->waiting == LW_WS)
 		lvu_resume(lv, 0);
 }
 
@@ -1159,6 +1163,7 @@ static void sb_vu_free(struct vu *v)
 	if (!lv)
 		return;
 	loop_timer_cancel(worker_loop(v->w), &lv->timer);
+	lua_ws_vu_end(lv, true);
 	lua_http_vu_free(lv);
 	free(lv->group_buf);
 	free(lv->checks);
@@ -1240,6 +1245,7 @@ static void sb_abort(struct vu *v)
 	loop_timer_cancel(worker_loop(v->w), &lv->timer);
 	lw_reset_thread(lv->lw, lv->co);
 	*(struct lvu **)lua_getextraspace(lv->co) = lv;
+	lua_ws_vu_end(lv, true);
 	lv->waiting = LW_NONE;
 	lv->in_iteration = false;
 	group_reset(lv);
