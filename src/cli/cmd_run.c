@@ -1255,6 +1255,16 @@ out:
 static int http2_options(const struct run_args *a, struct engine_cfg *cfg, bool script, bool tls)
 {
 	cfg->h2 = a->h2 ? (enum h2_mode)(a->h2 - 1) : script ? H2_ALPN : H2_OFF;
+	cfg->h2_warn = cfg->h2 != H2_OFF && a->h2; /* asked for by a flag */
+	if (a->streams && a->h2 == 1) {
+		fprintf(stderr, "stampede: --streams applies to HTTP/2, and --http1.1 turns "
+		                "HTTP/2 off: give one of them\n");
+		return -1;
+	}
+	if (!script && !tls && a->h2 == H2_ALPN + 1 && !a->streams)
+		fprintf(stderr, "stampede: warning: --http2 offers HTTP/2 by ALPN, on https:// "
+		                "only: this http:// run speaks HTTP/1.1 (h2c: "
+		                "--http2-prior-knowledge)\n");
 	if (a->streams && cfg->h2 == H2_OFF) {
 		fprintf(stderr, "stampede: --streams needs HTTP/2: add --http2 (https://) or "
 		                "--http2-prior-knowledge (http://)\n");
@@ -1268,6 +1278,16 @@ static int http2_options(const struct run_args *a, struct engine_cfg *cfg, bool 
 	}
 	cfg->max_streams = (int)a->streams;
 	return 0;
+}
+
+/* The protocol options in the result's options: http2 ("off", "alpn", "prior-knowledge")
+ * and, when given, streams. */
+static void http2_echo(const struct engine_cfg *cfg, json_t *o)
+{
+	static const char *const names[] = { "off", "alpn", "prior-knowledge" };
+	json_object_set_new(o, "http2", json_string(names[cfg->h2]));
+	if (cfg->max_streams)
+		json_object_set_new(o, "streams", json_integer(cfg->max_streams));
 }
 
 /* The quick mode's origin: workers look its host up when they open connections. */
@@ -1415,6 +1435,7 @@ static json_t *options_json(const struct run_args *a, const struct engine_cfg *c
 		json_object_set_new(o, "stages", json_string(a->stages));
 	json_object_set_new(o, "threads", json_integer(cfg->threads));
 	json_object_set_new(o, "io", json_string(loop_backend_name(cfg->io)));
+	http2_echo(cfg, o);
 	json_object_set_new(o, "timeout", json_string(format_duration(cfg->timeout_us, d, 32)));
 	json_t *th = json_array();
 	for (int i = 0; i < a->nthr; i++)
@@ -1793,6 +1814,7 @@ static int run_script(struct run_args *a, const char *path)
 	json_object_set_new(echo, "script", json_string(path));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
 	json_object_set_new(echo, "io", json_string(loop_backend_name(cfg.io)));
+	http2_echo(&cfg, echo);
 	profile_options(a, echo); /* not in opts: a script's own options.profile is refused */
 	segment_options(a, echo);
 	struct run_opts ro = {

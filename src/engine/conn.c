@@ -216,6 +216,7 @@ static void conn_ready_to_send(struct conn *k, uint32_t events)
 	struct http_call *c = k->call;
 	c->t_tls = now_us();
 	c->t_send = c->t_tls;
+	c->proto = PROTO_HTTP11;
 	k->rs = RS_SENDING;
 	arm_deadline(k);
 	conn_write(k, events);
@@ -259,6 +260,12 @@ static void conn_attach(struct conn *k, uint32_t events)
 	bool h2 = !c->upgrade && (k->target->tls ? tls_alpn_is_h2(&k->sock) : nc->h2 == H2_PRIOR);
 	if (!h2) {
 		k->ops = &proto_h1_ops;
+		if (k->target->tls && nc->h2 != H2_OFF && nc->h2_warned && !c->upgrade &&
+		    !__atomic_exchange_n(nc->h2_warned, 1, __ATOMIC_RELAXED))
+			fprintf(stderr,
+			        "\nstampede: warning: %s:%u did not choose HTTP/2 by ALPN: its "
+			        "requests go over HTTP/1.1 (the proto tag says which)\n",
+			        k->target->host, k->target->port);
 		restart_waiters(k);
 		conn_ready_to_send(k, events);
 		return;
@@ -645,6 +652,7 @@ static void conn_start_request(struct conn *k, int64_t now)
 	}
 	if (k->sock.fd >= 0) {
 		c->conn_fresh = false;
+		c->proto = PROTO_HTTP11;
 		k->rs = RS_SENDING;
 		arm_deadline(k);
 		conn_write(k, 0);
@@ -729,7 +737,12 @@ static void call_finish_at(struct conn *k, enum err_kind err, int64_t t_end)
 	c->done(c);
 	while (w) {
 		struct http_call *next = w->link;
-		fail_unattached(w, err, c->t_end);
+		if (err) {
+			fail_unattached(w, err, c->t_end);
+		} else { /* never expected: they go to connections of their own */
+			w->conn = NULL;
+			start_on_pool(nc, k->pool, w, now_us());
+		}
 		w = next;
 	}
 }
@@ -804,6 +817,8 @@ static bool may_become_h2(const struct conn *k)
 	const struct netctx *nc = k->nc;
 	if (k->rs < RS_RESOLVING || k->rs > RS_HANDSHAKE || !k->call || k->call->upgrade)
 		return false;
+	if (k->ops) /* attached: the protocol is known */
+		return false;
 	return k->target->tls ? nc->h2 != H2_OFF : nc->h2 == H2_PRIOR;
 }
 
@@ -815,7 +830,7 @@ static void start_on_pool(struct netctx *nc, struct connpool *pool, struct http_
 {
 	struct conn *k, *spare = NULL;
 
-	c->proto = PROTO_HTTP11;
+	c->proto = PROTO_NONE;
 	c->upgraded.fd = -1;
 	c->upgraded_extra.len = 0;
 	for (k = pool->conns; k; k = k->next) {
@@ -942,7 +957,7 @@ void conn_upgraded_close(struct netctx *nc, struct sock *s)
 
 const char *call_proto_name(enum call_proto p)
 {
-	return p == PROTO_HTTP2 ? "HTTP/2.0" : "HTTP/1.1";
+	return p == PROTO_HTTP2 ? "HTTP/2.0" : p == PROTO_HTTP11 ? "HTTP/1.1" : "";
 }
 
 void call_free(struct http_call *c)
@@ -950,4 +965,5 @@ void call_free(struct http_call *c)
 	buf_free(&c->headers);
 	buf_free(&c->body);
 	buf_free(&c->upgraded_extra);
+	buf_free(&c->h2_dechunked);
 }

@@ -42,6 +42,7 @@ struct netctx {
 	int64_t connect_backoff_us;       /* wait before failing a connect that lacked fds/ports */
 	struct http_parser *free_parsers; /* parsers are only held while a request is in flight */
 	struct resolver *resolver;        /* the worker's; looks up hosts of new connections */
+	int *h2_warned; /* atomic flag: "the server chose HTTP/1.1" printed (NULL: never) */
 	/* HTTP/2 (RFC 9113): H2_ALPN offers "h2" then "http/1.1" on TLS and speaks what the
 	 * server chose (plain http:// stays HTTP/1.1); H2_PRIOR also speaks HTTP/2 at once on
 	 * plain http:// (h2c with prior knowledge, §3.3). Calls to an origin share its
@@ -105,7 +106,9 @@ struct http_call {
 	int nheaders;
 	int set_cookies; /* how many of them are Set-Cookie (RFC 6265 §4.1) */
 	struct buf body; /* with capture: the body as received (at most body_max bytes) */
-	enum call_proto { PROTO_HTTP11 = 0, PROTO_HTTP2 } proto; /* what the response came in */
+	/* the protocol of the connection the request went on; PROTO_NONE when it never got one
+	 * (a lookup, connect or TLS failure) */
+	enum call_proto { PROTO_NONE = 0, PROTO_HTTP11, PROTO_HTTP2 } proto;
 	struct sock upgraded;      /* upgrade: the connection after a 101 (fd -1 otherwise) */
 	struct buf upgraded_extra; /* upgrade: bytes read past the 101's header section */
 	/* private */
@@ -121,6 +124,9 @@ struct http_call {
 	bool h2_final;          /* a final (non-1xx) response header section came */
 	bool h2_hdr_out;        /* nghttp2 produced its HEADERS frame */
 	bool h2_on_wire;        /* ... and it was written to the socket */
+	bool h2_ended;          /* the response's END_STREAM came */
+	int h2_nhdr;            /* response header fields received (its last section) */
+	int64_t h2_hdr_bytes;   /* and their size (name + value + 32 each, RFC 9113 §6.5.2) */
 	enum err_kind h2_err;   /* ends the stream with this (body too large) */
 	const char *h2_body;    /* the request's content (after the header section) */
 	size_t h2_blen, h2_boff;
@@ -149,7 +155,7 @@ void connpool_close_idle(struct netctx *nc, struct connpool *pool);
 /* Close a connection handed over by an upgrade (http_call.upgraded) and count it closed;
  * safe when s holds none (fd -1). */
 void conn_upgraded_close(struct netctx *nc, struct sock *s);
-/* The k6 name of a call's protocol: "HTTP/1.1" or "HTTP/2.0" (the proto tag). */
+/* The k6 name of a call's protocol: "HTTP/1.1", "HTTP/2.0" (the proto tag), or "" (none). */
 const char *call_proto_name(enum call_proto p);
 /* Release the buffers owned by c. */
 void call_free(struct http_call *c);

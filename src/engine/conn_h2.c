@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,15 +58,20 @@ struct h2conn {
 	bool sent_pending;             /* some stream's last frame waits to be written */
 	bool write_later;              /* submitted from outside: written at the loop's next turn */
 	bool no_more;        /* a call said noConnectionReuse: no new streams, closed once idle */
+	bool got_bytes;      /* the server has sent something */
 	int32_t goaway_last; /* its last processed stream */
 	uint32_t goaway_code;
 	uint32_t our_goaway; /* + 1: the code of the GOAWAY we sent (a connection error) */
 	nghttp2_nv *nv;      /* scratch for a request's header list */
 	int nv_cap;
 	struct buf names; /* scratch: lower-cased field names */
+	size_t *name_off; /* scratch: their offsets in names */
+	char auth[300];   /* scratch: :authority of a request without Host */
+	int off_cap;
 };
 
 static nghttp2_session_callbacks *callbacks;
+static int http1_warned; /* atomic: the "answered in HTTP/1.1" warning was printed */
 static nghttp2_option *options;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -159,11 +165,13 @@ static void h2_free(struct h2conn *h)
 		nghttp2_session_del(h->s);
 	buf_free(&h->out);
 	buf_free(&h->names);
+	free(h->name_off);
 	free(h->nv);
 	free(h);
 }
 
 static enum err_kind flush(struct h2conn *h);
+static bool finished(const struct h2conn *h);
 static void arm_timer(struct h2conn *h);
 static bool flush_or_close(struct h2conn *h);
 static void fail_conn(struct h2conn *h, enum err_kind err);
@@ -190,9 +198,11 @@ static void leave(struct h2conn *h)
 				fail_conn(h, err_h2(ERR_H2_CONN, h->our_goaway - 1));
 				continue;
 			}
-			if (h->no_more && !h->ncalls && !h->done_head && !h->retry) {
-				fail_conn(h,
-				          ERR_NONE); /* noConnectionReuse: its last stream ended */
+			if (!h->ncalls && !h->done_head && !h->retry && finished(h)) {
+				/* it takes no more streams (noConnectionReuse, the server's GOAWAY,
+				 * or its SETTINGS allow none) and has none left: close it, or idle
+				 * connections would pile up, one per request */
+				fail_conn(h, ERR_NONE);
 				continue;
 			}
 			if (!h->done_head && !h->retry)
@@ -311,6 +321,18 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
 	return 0;
 }
 
+/* Fail c's stream with err: the stream is reset (CANCEL) and, when it closes, the call ends
+ * with err. Within a header block the reset waits for the block's end (on_frame_recv):
+ * nghttp2 does not send one submitted while it decodes the block. */
+static void fail_stream(nghttp2_session *s, struct http_call *c, enum err_kind err, bool in_headers)
+{
+	if (c->h2_err)
+		return;
+	c->h2_err = err;
+	if (!in_headers)
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, c->h2_id, NGHTTP2_CANCEL);
+}
+
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
                      const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
@@ -318,17 +340,34 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	struct http_call *c = call_of(h, f->hd.stream_id);
 	if (!c || f->hd.type != NGHTTP2_HEADERS || c->h2_err)
 		return 0;
+	/* HTTP/1.1's limits on a header section (http_parse.h), so that a few bytes of HPACK
+	 * cannot make us keep megabytes: each field counted as RFC 9113 §6.5.2 does */
+	c->h2_hdr_bytes += (int64_t)(nlen + vlen + 32);
+	if (++c->h2_nhdr > HTTP_MAX_HEADERS_DEFAULT + 1) { /* + :status */
+		fail_stream(s, c, err_from_parse(HPE_TOO_MANY_HEADERS), true);
+		return 0;
+	}
+	if (c->h2_hdr_bytes > HTTP_MAX_HEADER_BYTES_DEFAULT) {
+		fail_stream(s, c, err_from_parse(HPE_HEADER_TOO_LARGE), true);
+		return 0;
+	}
 	if (nlen == 7 && !memcmp(name, ":status", 7)) {
 		int st = 0;
 		for (size_t i = 0; i < vlen && i < 3; i++)
 			st = st * 10 + (value[i] - '0');
-		if (st >= 200 || st < 100) {
+		if (st < 100) { /* "000", "099": not a status (RFC 9110 §15) */
+			fail_stream(s, c, err_h2(ERR_H2_STREAM, NGHTTP2_PROTOCOL_ERROR), true);
+			return 0;
+		}
+		if (st >= 200) {
 			c->status = st;
 			c->h2_final = true;
 		}
 		/* an interim (1xx) response's fields are not reported: start over */
 		c->headers.len = 0;
 		c->nheaders = c->set_cookies = 0;
+		c->h2_nhdr = 1;
+		c->h2_hdr_bytes = (int64_t)(nlen + vlen + 32);
 		return 0;
 	}
 	if (!c->h2_final || c->h2_rbody > 0 || name[0] == ':')
@@ -337,8 +376,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		int64_t cl = 0;
 		for (size_t i = 0; i < vlen && cl <= c->body_limit; i++)
 			cl = cl * 10 + (value[i] - '0');
-		if (cl > c->body_limit) /* it will not fit: fail as soon as it is known */
-			c->h2_err = ERR_BODY_TOO_LARGE;
+		if (cl > c->body_limit) { /* it will not fit: fail as soon as it is known */
+			fail_stream(s, c, ERR_BODY_TOO_LARGE, true);
+			return 0;
+		}
 	}
 	if (c->capture)
 		call_add_header(c, (const char *)name, nlen, (const char *)value, vlen);
@@ -354,8 +395,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 		return 0;
 	c->h2_rbody += (int64_t)len;
 	if (c->h2_rbody > c->body_limit) {
-		c->h2_err = ERR_BODY_TOO_LARGE;
-		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+		fail_stream(s, c, ERR_BODY_TOO_LARGE, false);
 		return 0;
 	}
 	if (c->capture && !c->discard_body)
@@ -370,9 +410,12 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		h->goaway = true;
 		h->goaway_last = f->goaway.last_stream_id;
 		h->goaway_code = f->goaway.error_code;
-	} else if (f->hd.type == NGHTTP2_HEADERS && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+	} else if (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) {
 		struct http_call *c = call_of(h, f->hd.stream_id);
-		if (c && c->h2_err == ERR_BODY_TOO_LARGE) /* Content-Length said so */
+		if (c && c->h2_final && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+			c->h2_ended = true; /* the whole response came */
+		if (c && c->h2_err && f->hd.type == NGHTTP2_HEADERS &&
+		    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) /* failed in its header block */
 			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
 			                          NGHTTP2_CANCEL);
 	}
@@ -417,8 +460,10 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 		finish(h, c, err_h2(ERR_H2_CONN, h->our_goaway - 1), t);
 	} else if (c->h2_err) {
 		finish(h, c, c->h2_err, t);
-	} else if (code == NGHTTP2_NO_ERROR && c->h2_final) {
+	} else if (c->h2_final && c->h2_ended) { /* (an RST NO_ERROR after it: RFC 9113 §8.1) */
 		finish(h, c, ERR_NONE, t);
+	} else if (code == NGHTTP2_NO_ERROR && c->h2_final) { /* reset mid-response */
+		finish(h, c, err_from_parse(HPE_TRUNCATED), t);
 	} else if (h->goaway && id > h->goaway_last) { /* not processed (RFC 9113 §6.8) */
 		if (may_retry(c, true))
 			queue_retry(h, c);
@@ -531,8 +576,12 @@ static int build_nv(struct h2conn *h, struct http_call *c, bool *has_body)
 	NV(":scheme", 7, c->target->tls ? "https" : "http", c->target->tls ? 5u : 4u);
 	int auth_at = n++; /* :authority, filled below */
 	NV(":path", 5, sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	size_t name_off[256];
 	int first_field = n;
+	if (cap > h->off_cap) {
+		h->name_off = xrealloc(h->name_off, sizeof(*h->name_off) * (size_t)cap);
+		h->off_cap = cap;
+	}
+	size_t *name_off = h->name_off;
 	for (const char *q = eol + 2; q < head_end + 2;) {
 		const char *le = memmem(q, (size_t)(end - q), "\r\n", 2);
 		const char *colon = memchr(q, ':', (size_t)(le - q));
@@ -559,8 +608,6 @@ static int build_nv(struct h2conn *h, struct http_call *c, bool *has_body)
 			continue;
 		if (field_is(name, nlen, "te") && !(vlen == 8 && !strncasecmp(v, "trailers", 8)))
 			continue;
-		if (n - first_field >= (int)ARRAY_SIZE(name_off))
-			return -1;
 		name_off[n - first_field] = h->names.len;
 		for (size_t i = 0; i < nlen; i++) {
 			char ch = name[i];
@@ -572,8 +619,11 @@ static int build_nv(struct h2conn *h, struct http_call *c, bool *has_body)
 #undef NV
 	for (int i = first_field; i < n; i++)
 		nv[i].name = (uint8_t *)h->names.p + name_off[i - first_field];
-	if (!authority) { /* HTTP/1.0-style request without Host: the target's */
-		authority = strchr(c->target->key, '/') + 2;
+	if (!authority) { /* a request without Host: the target's */
+		bool v6 = strchr(c->target->host, ':') != NULL;
+		snprintf(h->auth, sizeof(h->auth), "%s%s%s:%u", v6 ? "[" : "", c->target->host,
+		         v6 ? "]" : "", c->target->port);
+		authority = h->auth;
 		alen = strlen(authority);
 	}
 	nv[auth_at] = (nghttp2_nv){ (uint8_t *)":authority", (uint8_t *)authority, 10, alen,
@@ -634,7 +684,9 @@ static void h2_submit(struct conn *k, struct http_call *c, uint32_t events)
 	bool has_body = false;
 	c->conn = k;
 	c->proto = PROTO_HTTP2;
-	c->h2_end_queued = c->h2_final = c->h2_hdr_out = c->h2_on_wire = false;
+	c->h2_end_queued = c->h2_final = c->h2_hdr_out = c->h2_on_wire = c->h2_ended = false;
+	c->h2_nhdr = 0;
+	c->h2_hdr_bytes = 0;
 	c->h2_err = ERR_NONE;
 	c->h2_rbody = 0;
 	c->h2_id = 0;
@@ -684,6 +736,15 @@ static void h2_read(struct h2conn *h, uint32_t events)
 			return;
 		}
 		h->t_read = now_us();
+		if (!h->got_bytes && n >= 7 && !memcmp(nc->rbuf, "HTTP/1.", 7) &&
+		    !__atomic_exchange_n(&http1_warned, 1, __ATOMIC_RELAXED))
+			fprintf(stderr,
+			        "\nstampede: warning: %s answered HTTP/2's connection preface "
+			        "in HTTP/1.1: it does not speak HTTP/2 there (without "
+			        "--http2-prior-knowledge, or over https:// with --http2, "
+			        "HTTP/1.1 is used)\n",
+			        k->target->host);
+		h->got_bytes = true;
 		ssize_t used = nghttp2_session_mem_recv(h->s, (const uint8_t *)nc->rbuf, n);
 		if (used < 0) { /* a connection error: nghttp2 queued a GOAWAY; send it and close */
 			flush(h);
@@ -742,6 +803,15 @@ static void h2_on_timer(struct conn *k)
 		c = next;
 	}
 	leave(h);
+}
+
+/* h will never take another stream. */
+static bool finished(const struct h2conn *h)
+{
+	return h->goaway || h->our_goaway || h->no_more || !nghttp2_session_want_read(h->s) ||
+	       nghttp2_session_get_remote_settings(h->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) ==
+	           0 ||
+	       nghttp2_session_get_next_stream_id(h->s) > H2_LAST_STREAM_ID;
 }
 
 static bool h2_can_take_more(const struct conn *k)

@@ -111,6 +111,7 @@ struct engine_cfg {
 	 * one connection (VU i uses the pool of VU i - i mod max_streams of its scenario). */
 	enum h2_mode h2;
 	int max_streams;
+	bool h2_warn; /* HTTP/2 was asked for (a flag): say when a server does not choose it */
 	/* --io: the event loops' I/O backend (loop.h); LOOP_IO_AUTO (0) picks io_uring when the
 	 * kernel allows it, else epoll. */
 	enum loop_backend io;
@@ -144,6 +145,7 @@ struct engine {
 	int nworkers;
 	int conns_open;        /* atomic: connections open across workers */
 	int conn_limit_warned; /* atomic: the out-of-fds/ports message was printed */
+	int h2_warned;         /* atomic: "did not choose HTTP/2" was printed */
 	int vu_ids;            /* atomic: VU ids handed out (k6's __VU starts at 1) */
 };
 

@@ -383,7 +383,8 @@ void worker_record_http(struct worker *w, struct vu *v, const struct http_call *
 	tags[n++] = (struct tag){ "method", method };
 	tags[n++] = (struct tag){ "name", name };
 	tags[n++] = (struct tag){ "status", st };
-	tags[n++] = (struct tag){ "proto", call_proto_name(c->proto) };
+	if (c->proto != PROTO_NONE) /* none: no connection was made for it */
+		tags[n++] = (struct tag){ "proto", call_proto_name(c->proto) };
 	if (judged)
 		tags[n++] = (struct tag){ "expected_response", expected ? "true" : "false" };
 	tags[n++] = (struct tag){ "scenario", v->s->cfg->name };
@@ -1227,6 +1228,7 @@ int worker_new(struct engine *e, int id, struct worker **out)
 		.connect_timeout_us = cfg->connect_timeout_us,
 		.conns_open = &e->conns_open,
 		.limit_warned = &e->conn_limit_warned,
+		.h2_warned = cfg->h2_warn ? &e->h2_warned : NULL,
 		.resolver = res,
 		.h2 = cfg->h2,
 		.max_streams = cfg->max_streams,

@@ -40,6 +40,11 @@ request with a body, that body; a path under /setcookie gets two Set-Cookie fiel
     trailers        the answer ends with a trailer section (HEADERS after DATA)
     early_hints     a 103 (Early Hints) informational response before the 200
     bigheaders      the answer has a 40 kB header field (CONTINUATION frames)
+    manyheaders     the answer has 150 header fields (past HTTP/1.1's limit of 100)
+    truncated       HEADERS (content-length 1000), 10 bytes of DATA, then RST_STREAM NO_ERROR
+    goaway_keep     every answer is followed by GOAWAY(last_stream_id = that stream), and
+                    the server never closes: the client must
+    status000       the answer's :status is "000"
     ping            a PING before each answer (s.ping_acks counts the client's ACKs)
     smallwindow     SETTINGS_INITIAL_WINDOW_SIZE 1000 and MAX_FRAME_SIZE 16384: request
                     bodies must come in flow-controlled pieces
@@ -160,7 +165,7 @@ class _Conn:
         self.sock = sock
         self.no = no
         self.mode = server.mode
-        lax = self.mode in ("badheader", "cl_mismatch")
+        lax = self.mode in ("badheader", "cl_mismatch", "status000", "truncated")
         cfg = h2.config.H2Configuration(client_side=False, header_encoding="utf-8",
                                         validate_inbound_headers=True,
                                         validate_outbound_headers=not lax,
@@ -392,8 +397,14 @@ class _Conn:
             headers += [("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2; Path=/")]
         if mode == "bigheaders":
             headers.append(("x-big", "h" * 40000))
+        if mode == "manyheaders":
+            headers += [(f"x-h{i}", "v") for i in range(150)]
+        if mode == "status000":
+            headers[0] = (":status", "000")
         if mode == "badheader":
             headers.append(("connection", "close"))
+        if mode == "truncated":
+            headers[1] = ("content-length", "1000")
         if mode == "cl_mismatch":
             headers[1] = ("content-length", str(len(body) + 7))
         if mode == "trailers":
@@ -417,6 +428,21 @@ class _Conn:
         except h2.exceptions.ProtocolError:
             self.streams.pop(sid, None)
             return  # the client reset it meanwhile
+        if mode == "truncated":
+            self.h2.send_data(sid, b"x" * 10)
+            self.h2.reset_stream(sid, error_code=h2.errors.ErrorCodes.NO_ERROR)
+            self.streams.pop(sid, None)
+            self.send()
+            return
+        if mode == "goaway_keep":
+            self.h2.send_data(sid, body, end_stream=True)
+            self.streams.pop(sid, None)
+            with self.srv.lock:
+                self.srv.answered += 1
+            self.send()
+            self.sock.sendall(hyperframe.frame.GoAwayFrame(
+                0, last_stream_id=sid, error_code=0).serialize())
+            return
         if mode == "goaway_after":
             self.h2.send_data(sid, body, end_stream=True)
             self.streams.pop(sid, None)

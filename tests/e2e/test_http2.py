@@ -591,7 +591,7 @@ def test_prior_knowledge_to_http11_fails_cleanly(demo, ngx, stampede):
 
 @pytest.mark.parametrize("args,message", [
     (["--streams", "4"], "--streams needs HTTP/2"),
-    (["--streams", "4", "--http1.1"], "--streams needs HTTP/2"),
+    (["--streams", "4", "--http1.1"], "--http1.1 turns HTTP/2 off"),
     (["--http1.1", "--http2"], "exclude each other"),
     (["--http2", "--http1.1"], "exclude each other"),
     (["--http2", H2C], "exclude each other"),
@@ -613,7 +613,7 @@ def test_streams_refused_for_scripts_with_http11(tmp_path):
         options = { iterations = 1 }
         function default() http.get("http://127.0.0.1:9/") end
     """, "--http1.1", "--streams", "2", expect=EXIT_CONFIG, export=False)
-    assert "--streams needs HTTP/2" in r.stderr, r
+    assert "--http1.1 turns HTTP/2 off" in r.stderr, r
 
 
 # --------------------------------------------------------------------------------------
@@ -864,3 +864,81 @@ def test_script_mixed_origins_and_proto_thresholds(ngx, tmp_path):
     lines = wait_lines(ngx, "/mix/", 4)
     assert Counter((ln["path"], ln["proto"]) for ln in lines) == {
         ("/mix/h2", "HTTP/2.0"): 2, ("/mix/h1", "HTTP/1.1"): 2}
+
+
+# --------------------------------------------------------------------------------------
+# regressions found in review
+# --------------------------------------------------------------------------------------
+def test_alpn_fallback_with_waiting_streams_loses_nothing(ngx, stampede, h2_accounting):
+    """--streams 10 against a TLS server without h2: the VUs that waited for the first
+    connection (it might have been HTTP/2) go to HTTP/1.1 connections of their own; none
+    fails, the counts equal nginx's, and a warning says HTTP/2 was not chosen."""
+    path = "/alpn/waiters"
+    n = 200
+    r = quick(stampede, ngx.url("tls_h1", path), "--http2", "--insecure", "--vus", 20,
+              "--streams", 10, n=n)
+    assert r.summary["errors"] == [], r
+    assert series_counts(r) == {"HTTP/1.1": n}
+    assert len(wait_lines(ngx, path, n)) == n
+    assert "did not choose HTTP/2 by ALPN" in r.stderr, r.stderr
+    h2_accounting(r.summary, server_count=n)
+
+
+def test_batch_over_alpn_fallback_all_answered(ngx, tmp_path):
+    """A script's http.batch against https:// without h2 (scripts offer h2 by default):
+    every response is a 200 over HTTP/1.1."""
+    r = run_script(tmp_path, BATCH, "--insecure", "-e", "TAG=fb", "-e", "PROTO=HTTP/1.1",
+                   base=ngx.url("tls_h1", "").rstrip("/"))
+    assert_checks_pass(r)
+
+
+def test_no_proto_tag_without_a_connection(stampede):
+    """A request that never got a connection (refused) went over no protocol: its samples
+    have no proto tag, and a threshold on {proto:HTTP/1.1} is not fooled by it."""
+    r = quick(stampede, "http://127.0.0.1:9/x", H2C, n=3, expect=None)
+    assert series_counts(r) == {None: 3}, series_counts(r)
+
+
+def test_connections_after_goaway_are_closed(stampede):
+    """A server that sends GOAWAY after every answer and never closes: each connection is
+    closed by the client once its stream ended, so the client's open fds stay few."""
+    import subprocess
+    import time
+    from conftest import BIN
+    with H2Server("goaway_keep") as s:
+        p = subprocess.Popen([BIN, "run", "--url", s.url("/gk"), H2C, "--vus", "2",
+                              "--duration", "3s", "-q", "--no-summary"],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        most = 0
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                most = max(most, len(list(Path(f"/proc/{p.pid}/fd").iterdir())))
+            except OSError:
+                break
+            time.sleep(0.1)
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert s.answered > 20, s.answered
+    assert most < 64, f"{most} fds open at once after {s.answered} GOAWAYs"
+
+
+@pytest.mark.parametrize("mode,kind", [("manyheaders", "too_many_headers"),
+                                       ("truncated", "truncated"),
+                                       ("status000", "http2_stream_protocol_error")])
+def test_bad_responses_fail_with_their_kind(stampede, h2_accounting, mode, kind):
+    """150 header fields (HTTP/1.1's limit is 100: an HPACK block can carry far more),
+    a response reset (NO_ERROR) before its Content-Length was sent, a :status of 000."""
+    with H2Server(mode) as s:
+        r = quick(stampede, s.url("/bad"), H2C, "--timeout", "5s", n=2)
+    assert_h2_errors(r, {kind: 2})
+
+
+def test_content_length_over_the_limit_fails_at_once(stampede):
+    """A Content-Length past --max-response-body-size: response_too_large as soon as the
+    header block is read (the stream is reset), not when the body has come."""
+    with H2Server("big:3000000") as s:
+        r = quick(stampede, s.url("/big"), H2C, "--max-response-body-size", "10KB", n=1)
+    assert_h2_errors(r, {"response_too_large": 1})
+    assert metric(r.summary, "data_received")["count"] < 3000000
