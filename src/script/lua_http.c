@@ -755,7 +755,7 @@ static void prepare(lua_State *L, struct hreq *r, const char *fn, const char *me
 
 /* --- responses -------------------------------------------------------------------- */
 
-static void canonical_name(char *dst, const char *src, size_t n)
+void canonical_name(char *dst, const char *src, size_t n)
 {
 	bool up = true;
 	size_t i;

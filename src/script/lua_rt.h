@@ -218,4 +218,8 @@ int lw_init_vu(struct lw *lw, struct lvu *lv);
 const struct target *lw_target(struct lw *lw, const char *scheme_host_port, bool tls,
                                const char *host, const char *port);
 
+/* A header name as k6 (Go) gives it: "sec-websocket-accept" -> "Sec-Websocket-Accept",
+ * into dst of n bytes (lua_http.c; used by lua_ws.c too). */
+void canonical_name(char *dst, const char *src, size_t n);
+
 #endif

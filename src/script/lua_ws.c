@@ -358,19 +358,6 @@ static void prepare(lua_State *L, struct lws *w, const char *url, int params)
 
 /* --- the handshake's response -------------------------------------------------------- */
 
-/* Header names as k6 (Go) gives them: "sec-websocket-accept" -> "Sec-Websocket-Accept". */
-static void canonical(char *dst, const char *src, size_t n)
-{
-	bool up = true;
-	size_t i;
-	for (i = 0; i + 1 < n && src[i]; i++) {
-		dst[i] = up ? (char)toupper((unsigned char)src[i])
-		            : (char)tolower((unsigned char)src[i]);
-		up = src[i] == '-';
-	}
-	dst[i] = '\0';
-}
-
 static const char *find_header(const struct http_call *c, const char *name)
 {
 	const char *p = c->headers.p;
@@ -397,7 +384,7 @@ static void push_response(lua_State *L, struct lws *w, const char *error, int co
 	for (int i = 0; p && i < c->nheaders; i++) {
 		char name[256];
 		const char *v = p + strlen(p) + 1;
-		canonical(name, p, sizeof(name));
+		canonical_name(name, p, sizeof(name));
 		lua_getfield(L, -1, name);
 		if (lua_isstring(L, -1)) { /* repeated: one list, as http responses have it */
 			lua_pushstring(L, ", ");
