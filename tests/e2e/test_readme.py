@@ -342,7 +342,13 @@ def output_files(step):
 
 def check_run(step, summary):
     """A run of the tour reached the demo: requests were sent and, except for the
-    breakpoint, none failed (a 404 or a refused connection would)."""
+    breakpoint, none failed (a 404 or a refused connection would). A WebSocket run (its
+    summary has ws_sessions and no HTTP request): sessions were opened, every check held."""
+    if "http_reqs" not in summary["metrics"] and "ws_sessions" in summary["metrics"]:
+        assert metric(summary, "ws_sessions")["count"] > 0, f"{step!r}: no session"
+        c = metric(summary, "checks")
+        assert c.get("rate", c.get("value")) == 1, f"{step!r}: a check failed: {c}"
+        return
     reqs = metric(summary, "http_reqs")
     assert reqs.get("count", reqs.get("value", 0)) > 0, f"{step!r}: no request was sent"
     if step.expect == 108:
