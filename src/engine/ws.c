@@ -44,7 +44,9 @@ struct ws_session {
 	bool eof, io_err;
 	bool closing; /* the owner asked for the closing handshake */
 	bool closed;  /* the CLOSE event is queued; the connection is gone */
-	int64_t pings[WS_PINGS_TRACKED];
+	int64_t pings[WS_PINGS_TRACKED];    /* when each ping went, oldest at ping_head */
+	uint64_t ping_ids[WS_PINGS_TRACKED]; /* its payload: a sequence number */
+	uint64_t ping_seq;
 	int ping_head, ping_n;
 	uint64_t sent, recv;
 	struct loop_timer close_timer;
@@ -306,11 +308,22 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 		push(s, WS_EV_PING, NULL, 0);
 		break;
 	case WSLAY_PONG: {
+		/* A Pong answers the ping whose payload it echoes (RFC 6455 §5.5.3); one with
+		 * another payload is a heartbeat of the server's: no round trip (k6 matches
+		 * by payload too). Older unanswered pings are forgotten. */
 		struct ws_event *ev = push(s, WS_EV_PONG, NULL, 0);
-		if (s->ping_n > 0) {
-			ev->rtt_us = MAX(0, loop_update_time(s->loop) - s->pings[s->ping_head]);
-			s->ping_head = (s->ping_head + 1) % WS_PINGS_TRACKED;
-			s->ping_n--;
+		uint64_t id;
+		if (a->msg_length != sizeof(id))
+			break;
+		memcpy(&id, a->msg, sizeof(id));
+		for (int i = 0; i < s->ping_n; i++) {
+			int at = (s->ping_head + i) % WS_PINGS_TRACKED;
+			if (s->ping_ids[at] != id)
+				continue;
+			ev->rtt_us = MAX(0, loop_update_time(s->loop) - s->pings[at]);
+			s->ping_head = (at + 1) % WS_PINGS_TRACKED;
+			s->ping_n -= i + 1;
+			break;
 		}
 		break;
 	}
@@ -337,6 +350,18 @@ static void read_some(struct ws_session *s)
 	s->budget_hit = false;
 	if (wslay_event_recv(s->ctx) != 0) {
 		lost(s);
+		return;
+	}
+	/* wslay answers each Ping with a Pong of its own, outside ws_send's cap: a server
+	 * that pings without reading would make them pile up without end */
+	if (wslay_event_get_queued_msg_length(s->ctx) > s->o.out_max) {
+		char why[160];
+		snprintf(why, sizeof(why),
+		         "the server sends pings faster than it reads: over %zu bytes of pongs "
+		         "wait to be sent (1008)",
+		         s->o.out_max);
+		push_error(s, why);
+		finish(s, WSLAY_CODE_POLICY_VIOLATION);
 		return;
 	}
 	if (s->budget_hit)
@@ -457,7 +482,8 @@ int ws_send(struct ws_session *s, bool binary, const char *p, size_t len)
 int ws_ping(struct ws_session *s)
 {
 	int64_t now = loop_update_time(s->loop);
-	int rc = queue(s, WSLAY_PING, NULL, 0);
+	uint64_t id = ++s->ping_seq;
+	int rc = queue(s, WSLAY_PING, (const char *)&id, sizeof(id));
 	if (rc < 0)
 		return rc;
 	if (s->ping_n == WS_PINGS_TRACKED) { /* forget the oldest */
@@ -465,6 +491,7 @@ int ws_ping(struct ws_session *s)
 		s->ping_n--;
 	}
 	s->pings[(s->ping_head + s->ping_n) % WS_PINGS_TRACKED] = now;
+	s->ping_ids[(s->ping_head + s->ping_n) % WS_PINGS_TRACKED] = id;
 	s->ping_n++;
 	return 0;
 }

@@ -22,6 +22,8 @@ static const char *const own_headers[] = { "Upgrade", "Connection", "Sec-WebSock
 /* Where a ws.connect call is: the handshake, the setup function, then the events. */
 enum lws_phase { PH_HANDSHAKE, PH_OPEN, PH_DISPATCH, PH_DONE };
 
+static int connect_warned; /* atomic: the first failed handshake was printed */
+
 /* The series a session records into (its tags are fixed at the handshake). */
 enum {
 	S_SESSIONS,
@@ -437,11 +439,16 @@ static void make_series(struct lws *w, bool opened)
 	if (sub && *sub && n < TAG_MAX) /* the subprotocol the server chose (k6's subproto) */
 		tags[n++] = (struct tag){ "subproto", sub };
 	const char *p = w->tagbuf.p;
-	for (int i = 0; i < w->ntags && n < TAG_MAX; i++) {
-		tags[n].key = p;
-		p += strlen(p) + 1;
-		tags[n++].value = p;
-		p += strlen(p) + 1;
+	for (int i = 0; i < w->ntags; i++) { /* a params tag replaces a built-in one (k6) */
+		const char *k = p, *v = p + strlen(p) + 1;
+		p = v + strlen(v) + 1;
+		int j = 0;
+		while (j < n && strcmp(tags[j].key, k))
+			j++;
+		if (j == n && n == TAG_MAX)
+			continue;
+		tags[j] = (struct tag){ k, v };
+		n += j == n;
 	}
 	static const int metric[] = {
 		[S_SESSIONS] = M_WS_SESSIONS,      [S_DURATION] = M_WS_SESSION_DURATION,
@@ -469,11 +476,27 @@ static bool hs_finish(lua_State *L, struct lws *w)
 		         c->status);
 	} else {
 		const char *acc = find_header(c, "Sec-WebSocket-Accept");
+		const char *up = find_header(c, "Upgrade");
+		const char *ext = find_header(c, "Sec-WebSocket-Extensions");
 		if (!acc || !ws_accept_ok(w->key, acc, strlen(acc)))
 			snprintf(err, sizeof(err),
 			         "the server's Sec-WebSocket-Accept is %s (RFC 6455 §4.1)",
 			         acc ? "wrong" : "missing");
+		else if (!up || strcasecmp(up, "websocket"))
+			snprintf(err, sizeof(err),
+			         "the server's 101 upgrades to %s%s%s, not websocket (RFC 6455 §4.1)",
+			         up ? "'" : "", up ? up : "nothing", up ? "'" : "");
+		else if (ext && *ext)
+			snprintf(err, sizeof(err),
+			         "the server accepted extensions that were not offered: %.120s (RFC "
+			         "6455 §4.1; stampede offers none)",
+			         ext);
 	}
+	if (err[0] && !__atomic_exchange_n(&connect_warned, 1, __ATOMIC_RELAXED))
+		fprintf(stderr,
+		        "\nstampede: warning: ws.connect(%s) failed: %s (res.error says so for each; "
+		        "later failures are not printed)\n",
+		        w->url.p, err);
 	make_series(w, false);
 	record(w, S_DATA_OUT, (double)c->bytes_sent);
 	record(w, S_DATA_IN, (double)c->bytes_recv);

@@ -655,3 +655,89 @@ def test_demo_wss_with_cacert(tmp_path_factory, tmp_path):
         assert counter(r, "ws_sessions") == 2
     finally:
         assert s.stop() == 0, s.err.read_text()
+
+
+# --------------------------------------------------------------------------------------
+# regressions found in review (a raw hostile server: ws_hostile.py)
+# --------------------------------------------------------------------------------------
+def test_ping_flood_of_a_server_that_never_reads_is_bounded(tmp_path):
+    """wslay answers each Ping with a Pong outside ws_send's cap: a server that pings and
+    never reads made them pile up (950 MB in 10 s). The session fails with 1008 instead."""
+    from ws_hostile import WsHostile
+    with WsHostile() as h:
+        r = run_ws(tmp_path, """
+            options = { iterations = 1 }
+            function default()
+              local err, code
+              ws.connect(URL, function(socket)
+                socket:on("error", function(e) err = e end)
+                socket:on("close", function(c) code = c end)
+                socket:setTimeout(function() socket:close() end, 8000)
+              end)
+              stampede.check(err, {
+                ["pongs capped"] = function(e) return e and e:find("pings faster") ~= nil end,
+                ["1008"] = function() return code == 1008 end })
+            end
+        """, h.url("pingflood"), "--out", f"json={tmp_path / 'points.json'}", timeout=60)
+    assert_checks_pass(r)
+
+
+def test_unsolicited_pongs_are_not_round_trips(tmp_path):
+    """Pongs the server sends as heartbeats (RFC 6455 §5.5.3) answer none of our pings: no
+    ws_ping sample, although a ping of ours is outstanding."""
+    from ws_hostile import WsHostile
+    with WsHostile() as h:
+        r = run_ws(tmp_path, """
+            options = { iterations = 1 }
+            function default()
+              local pongs = 0
+              ws.connect(URL, function(socket)
+                socket:on("open", function() socket:ping() end)
+                socket:on("pong", function() pongs = pongs + 1 end)
+              end)
+              stampede.check(pongs, { ["pongs came"] = function(n) return n > 10 end })
+            end
+        """, h.url("unsolpong"))
+    assert_checks_pass(r)
+    assert "ws_ping" not in r.summary["metrics"] or \
+        metric(r.summary, "ws_ping").get("count", 0) == 0
+
+
+@pytest.mark.parametrize("mode,why", [("noupgrade", "upgrades to nothing, not websocket"),
+                                      ("ext101", "extensions that were not offered")])
+def test_bad_101_is_refused(tmp_path, mode, why):
+    """A 101 must upgrade to websocket and accept no extension that was not offered (RFC
+    6455 §4.1): res.error says which, and the first failure is printed as a warning."""
+    from ws_hostile import WsHostile
+    with WsHostile() as h:
+        r = run_ws(tmp_path, f"""
+            options = {{ iterations = 1 }}
+            function default()
+              local res = ws.connect(URL, function(socket) error("must not open") end)
+              stampede.check(res, {{ ["refused"] = function(x)
+                return x.error:find("{why}", 1, true) ~= nil end }})
+            end
+        """, h.url(mode))
+    assert_checks_pass(r)
+    assert "ws.connect(" in r.stderr and why in r.stderr, r.stderr
+
+
+def test_params_tags_replace_the_builtin_ones(tmp_path):
+    """params.tags = { url = ... } replaces the url tag (k6), so differing URLs can share
+    a series."""
+    from ws_hostile import WsHostile
+    with WsHostile() as h:
+        r = run_ws(tmp_path, """
+            options = { iterations = 3 }
+            local n = 0
+            function default()
+              n = n + 1
+              ws.connect(URL .. "?n=" .. n, { tags = { url = "grouped" } },
+                         function(socket) socket:close() end)
+            end
+        """, h.url("echo"))
+    import json
+    raw = json.loads(sorted(Path(tmp_path).glob("summary-*.json"))[-1].read_text())
+    series = raw["metrics"]["ws_sessions"]["series"]
+    assert len(series) == 1 and series[0]["tags"]["url"] == "grouped", series
+    assert metric(r.summary, "ws_sessions")["count"] == 3
