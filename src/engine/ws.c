@@ -42,9 +42,10 @@ struct ws_session {
 	bool budget_hit; /* this event's read budget is spent */
 	size_t budget;
 	bool eof, io_err;
-	bool closing; /* the owner asked for the closing handshake */
-	bool closed;  /* the CLOSE event is queued; the connection is gone */
-	int64_t pings[WS_PINGS_TRACKED];    /* when each ping went, oldest at ping_head */
+	bool proto_err;                      /* wslay refused a frame: its Close was tried once */
+	bool closing;                        /* the owner asked for the closing handshake */
+	bool closed;                         /* the CLOSE event is queued; the connection is gone */
+	int64_t pings[WS_PINGS_TRACKED];     /* when each ping went, oldest at ping_head */
 	uint64_t ping_ids[WS_PINGS_TRACKED]; /* its payload: a sequence number */
 	uint64_t ping_seq;
 	int ping_head, ping_n;
@@ -215,9 +216,19 @@ static void lost(struct ws_session *s)
 		else if (s->io_err)
 			snprintf(why, sizeof(why), "connection lost: %s",
 			         err_kind_name(s->sock.err));
-		else
+		else if (s->eof)
 			snprintf(why, sizeof(why),
 			         "the server closed the connection without a Close frame (1006)");
+		else { /* wslay refused a frame (a control frame over 125 bytes or fragmented, a
+		        * length not in its shortest form...): it queued a Close */
+			push_error(s, "the server broke the WebSocket protocol (closed with 1002)");
+			if (!s->proto_err) {
+				s->proto_err = true;
+				wslay_event_send(s->ctx); /* our Close, if the socket takes it */
+			}
+			finish(s, WSLAY_CODE_PROTOCOL_ERROR);
+			return;
+		}
 		push_error(s, why);
 	}
 	finish(s, WSLAY_CODE_ABNORMAL_CLOSURE);
