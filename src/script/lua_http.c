@@ -816,11 +816,11 @@ static void push_timings(lua_State *L, const struct lres *c)
 	lua_setfield(L, -2, "duration");
 }
 
-static void push_headers(lua_State *L, const struct lres *c)
+void push_header_table(lua_State *L, const char *pairs, int n)
 {
-	lua_createtable(L, 0, c->nheaders);
-	const char *p = c->data;
-	for (int i = 0; i < c->nheaders; i++) {
+	lua_createtable(L, 0, n);
+	const char *p = pairs;
+	for (int i = 0; p && i < n; i++) {
 		char name[256];
 		const char *v = p + strlen(p) + 1;
 		canonical_name(name, p, sizeof(name));
@@ -1021,7 +1021,7 @@ static int l_res_index(lua_State *L)
 	} else if (!strcmp(k, "cookies")) {
 		push_res_cookies(L, x);
 	} else if (!strcmp(k, "headers")) {
-		push_headers(L, x);
+		push_header_table(L, x->data, x->nheaders);
 	} else if (!strcmp(k, "timings")) {
 		push_timings(L, x);
 	} else if (!strcmp(k, "error")) {

@@ -221,5 +221,8 @@ const struct target *lw_target(struct lw *lw, const char *scheme_host_port, bool
 /* A header name as k6 (Go) gives it: "sec-websocket-accept" -> "Sec-Websocket-Accept",
  * into dst of n bytes (lua_http.c; used by lua_ws.c too). */
 void canonical_name(char *dst, const char *src, size_t n);
+/* Push a table of n header fields ("name\0value\0" pairs), names canonical, repeated
+ * fields joined with ", " (RFC 9110 §5.3), as responses give them. */
+void push_header_table(lua_State *L, const char *pairs, int n);
 
 #endif

@@ -381,24 +381,7 @@ static void push_response(lua_State *L, struct lws *w, const char *error, int co
 	lua_setfield(L, -2, "url");
 	lua_pushinteger(L, c->status);
 	lua_setfield(L, -2, "status");
-	lua_createtable(L, 0, c->nheaders);
-	const char *p = c->headers.p;
-	for (int i = 0; p && i < c->nheaders; i++) {
-		char name[256];
-		const char *v = p + strlen(p) + 1;
-		canonical_name(name, p, sizeof(name));
-		lua_getfield(L, -1, name);
-		if (lua_isstring(L, -1)) { /* repeated: one list, as http responses have it */
-			lua_pushstring(L, ", ");
-			lua_pushstring(L, v);
-			lua_concat(L, 3);
-		} else {
-			lua_pop(L, 1);
-			lua_pushstring(L, v);
-		}
-		lua_setfield(L, -2, name);
-		p = v + strlen(v) + 1;
-	}
+	push_header_table(L, c->headers.p, c->nheaders);
 	lua_setfield(L, -2, "headers");
 	lua_pushlstring(L, c->body.p ? c->body.p : "", c->body.len);
 	lua_setfield(L, -2, "body");
@@ -483,20 +466,23 @@ static bool hs_finish(lua_State *L, struct lws *w)
 			         "the server's Sec-WebSocket-Accept is %s (RFC 6455 §4.1)",
 			         acc ? "wrong" : "missing");
 		else if (!up || strcasecmp(up, "websocket"))
-			snprintf(err, sizeof(err),
-			         "the server's 101 upgrades to %s%s%s, not websocket (RFC 6455 §4.1)",
-			         up ? "'" : "", up ? up : "nothing", up ? "'" : "");
+			snprintf(
+			    err, sizeof(err),
+			    "the server's 101 upgrades to %s%s%s, not websocket (RFC 6455 §4.1)",
+			    up ? "'" : "", up ? up : "nothing", up ? "'" : "");
 		else if (ext && *ext)
-			snprintf(err, sizeof(err),
-			         "the server accepted extensions that were not offered: %.120s (RFC "
-			         "6455 §4.1; stampede offers none)",
-			         ext);
+			snprintf(
+			    err, sizeof(err),
+			    "the server accepted extensions that were not offered: %.120s (RFC "
+			    "6455 §4.1; stampede offers none)",
+			    ext);
 	}
 	if (err[0] && !__atomic_exchange_n(&connect_warned, 1, __ATOMIC_RELAXED))
-		fprintf(stderr,
-		        "\nstampede: warning: ws.connect(%s) failed: %s (res.error says so for each; "
-		        "later failures are not printed)\n",
-		        w->url.p, err);
+		fprintf(
+		    stderr,
+		    "\nstampede: warning: ws.connect(%s) failed: %s (res.error says so for each; "
+		    "later failures are not printed)\n",
+		    w->url.p, err);
 	make_series(w, false);
 	record(w, S_DATA_OUT, (double)c->bytes_sent);
 	record(w, S_DATA_IN, (double)c->bytes_recv);
