@@ -3,6 +3,7 @@
  * kept, then one assessment (analysis/assess.h) written as JSON, HTML and markdown. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <signal.h>
@@ -319,7 +320,7 @@ static void av_free(struct av *v)
 }
 
 /* The argv of phase i's `run`. */
-static void phase_argv(const struct assess_args *a, int i, struct av *v)
+static void phase_argv(const struct assess_args *a, int i, const char *dir, struct av *v)
 {
 	const struct phase_plan *p = &a->plan[i];
 	const char *name = phase_spec[i].name;
@@ -363,8 +364,8 @@ static void phase_argv(const struct assess_args *a, int i, struct av *v)
 	push(v, a->slo);
 	pushf(v, "--grace=%.0fs", a->grace_s);
 	push(v, "--no-summary");
-	pushf(v, "--out=result=%s/%s.json", a->dir, name);
-	pushf(v, "--out=html=%s/%s.html", a->dir, name);
+	pushf(v, "--out=result=%s/%s.json", dir, name);
+	pushf(v, "--out=html=%s/%s.html", dir, name);
 	if (i == 1 && a->monitored && !a->no_profile)
 		push(v, "--profile");
 	if (a->history) {
@@ -658,6 +659,46 @@ static int check_target(const struct assess_args *a)
 	return 0;
 }
 
+/* Every phase's `run` command line checked as run checks it (the pass-through flags
+ * too), before anything is sent: a bad flag is refused now, not after the smoke test.
+ * --dir need not exist yet (--plan-only makes nothing): the output paths are checked in
+ * the system's temporary directory then, as check_files checked --dir. */
+static int check_phases(const struct assess_args *a)
+{
+	struct stat st;
+	const char *dir = stat(a->dir, &st) == 0 ? a->dir : P_tmpdir;
+	for (int i = 0; i < NPHASES; i++) {
+		struct av v = { 0 };
+		phase_argv(a, i, dir, &v);
+		/* the phases share their flags: the first phase's warnings are enough */
+		int saved = -1, null = i ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+		if (null >= 0) {
+			fflush(stderr);
+			saved = dup(STDERR_FILENO);
+			if (saved >= 0)
+				dup2(null, STDERR_FILENO);
+			close(null);
+		}
+		int rc = cmd_run_check(v.n, v.v);
+		if (saved >= 0) {
+			fflush(stderr);
+			dup2(saved, STDERR_FILENO);
+			close(saved);
+			if (rc) /* again, to say why */
+				rc = cmd_run_check(v.n, v.v);
+		}
+		av_free(&v);
+		if (rc) {
+			fprintf(stderr,
+			        "stampede: assess: the %s phase's run was refused (above); "
+			        "nothing was sent\n",
+			        phase_spec[i].name);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 struct outcome {
 	struct assess_in in;
 	struct result *res[NPHASES];
@@ -714,7 +755,7 @@ int cmd_assess(int argc, char **argv)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
-	if ((rc = check_target(&a)) || (rc = check_files(&a)))
+	if ((rc = check_target(&a)) || (rc = check_files(&a)) || (rc = check_phases(&a)))
 		goto out;
 	if (a.plan_only) {
 		print_plan(&a, stdout);
@@ -837,7 +878,7 @@ int cmd_assess(int argc, char **argv)
 			continue;
 		}
 		struct av v = { 0 };
-		phase_argv(&a, i, &v);
+		phase_argv(&a, i, a.dir, &v);
 		char label[48];
 		snprintf(label, sizeof(label), "%s %d/%d", p->name, i + 1, NPHASES);
 		progress_set_phase(label, (int64_t)later * USEC_PER_SEC);

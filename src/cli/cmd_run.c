@@ -1857,6 +1857,18 @@ out:
 	return rc;
 }
 
+/* Set by cmd_run_check(): parse and check every flag, build the configuration, send
+ * nothing. */
+static bool check_only;
+
+int cmd_run_check(int argc, char **argv)
+{
+	check_only = true;
+	int rc = cmd_run(argc, argv);
+	check_only = false;
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	/* epoll by default: io_uring's submissions batched per loop turn delay a request's
@@ -1897,17 +1909,23 @@ int cmd_run(int argc, char **argv)
 		        argv[optind + 1]);
 		goto out;
 	}
-	if (apply_type_and_slo(&a, optind < argc) < 0 || check_profile(&a) < 0 ||
-	    check_history(&a) < 0)
+	if (apply_type_and_slo(&a, optind < argc) < 0 || check_profile(&a) < 0)
+		goto out;
+	/* a check makes no history file: one that exists is checked */
+	if ((!check_only || (a.history && access(a.history, F_OK) == 0)) && check_history(&a) < 0)
 		goto out;
 	if (optind < argc) {
-		rc = run_script(&a, argv[optind]);
+		rc = check_only ? 0 : run_script(&a, argv[optind]);
 		goto out;
 	}
 	if (abort_delay_unused(&a, a.thr, a.no_thresholds ? 0 : a.nthr))
 		goto out;
 	if (configure(&a, &cfg, &u) < 0)
 		goto out;
+	if (check_only) {
+		rc = 0;
+		goto out;
+	}
 
 	json_t *opts = options_json(&a, &cfg);
 	struct run_opts ro = {

@@ -119,14 +119,28 @@ def test_loopback_names_and_literals_need_no_confirmation(tmp_path, host):
     assert "NON-LOOPBACK" not in p.stderr
 
 
-def test_a_flag_run_refuses_is_an_error_of_the_first_phase(demo, tmp_path):
-    p = assess("--url", f"http://127.0.0.1:{demo.port}/api/products/1", "--slo", SLO,
-               "--expected-rps", 20, "--budget", "2m", "--frobnicate", cwd=tmp_path)
+@pytest.mark.parametrize("flag", [["--frobnicate"], ["--timeout", "soon"], ["--io", "uring"],
+                                  ["--streams", "4"], ["--monitor-pid", "x"],
+                                  ["--header", "no colon"]])
+@pytest.mark.parametrize("plan_only", [True, False])
+def test_a_flag_run_refuses_is_refused_before_anything_runs(tmp_path, flag, plan_only):
+    # every phase's run command line is checked first, --plan-only too: nothing is sent
+    # (nothing listens on port 9) and no directory is made
+    p = assess("--url", "http://127.0.0.1:9/api/products/1", "--slo", SLO,
+               "--expected-rps", 20, "--budget", "2m", *flag,
+               *(["--plan-only"] if plan_only else []), cwd=tmp_path, timeout=20)
     assert p.returncode == EXIT_CONFIG, (p.returncode, p.stderr[-2000:])
-    assert "--frobnicate" in p.stderr
-    doc = strict_json((tmp_path / "assessment" / "assessment.json").read_text())
-    assert doc["status"] == "error"
-    assert [ph["status"] for ph in doc["phases"]] == ["error"] + ["skipped"] * 4
+    assert flag[0].lstrip("-") in p.stderr, p.stderr
+    assert "the smoke phase's run was refused" in p.stderr, p.stderr
+    assert "phase 1/5" not in p.stdout
+    assert not (tmp_path / "assessment").exists()
+
+
+def test_a_pass_through_warning_is_said_once(tmp_path):
+    p = assess("--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", 20,
+               "--http2", "--plan-only", cwd=tmp_path, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count("--http2 offers HTTP/2") == 1, p.stderr
 
 
 def test_a_failing_smoke_test_stops_the_assessment(tmp_path):
