@@ -6,8 +6,9 @@
 
 /* `stampede run ...`: parse flags, run, return the exit code. */
 int cmd_run(int argc, char **argv);
-/* cmd_run's flags checked as a run would check them, and nothing sent or written (a
- * script is not loaded). Returns 0, or the exit code after saying why (104). */
+/* cmd_run's flags checked as a run would check them, and nothing sent or written: a
+ * script is loaded (its init code runs) and its options checked. Returns 0, or the exit
+ * code after saying why (104, 107 for a script that does not load). */
 int cmd_run_check(int argc, char **argv);
 /* Print the usage of `run`. */
 void cmd_run_usage(void);

@@ -896,7 +896,8 @@ int cmd_assess(int argc, char **argv)
 		snprintf(o->report_name[i], sizeof(o->report_name[i]), "%s.html", p->name);
 		char path[4096], err[512];
 		snprintf(path, sizeof(path), "%s/%s", a.dir, o->result_name[i]);
-		bool have = access(path, R_OK) == 0 && prc != EXIT_INVALID_CONFIG;
+		bool have = access(path, R_OK) == 0 && prc != EXIT_INVALID_CONFIG &&
+		            prc != EXIT_SCRIPT_ERROR;
 		if (have && !(o->res[i] = result_load(path, err, sizeof(err)))) {
 			have = false;
 			snprintf(o->reason[i], sizeof(o->reason[i]), "its result is unreadable: %s",
@@ -931,8 +932,8 @@ int cmd_assess(int argc, char **argv)
 			in->status_reason = status_reason;
 			skip_rest(o, i + 1, "an earlier phase could not run");
 			stop = true;
-			if (prc == EXIT_INVALID_CONFIG)
-				rc = EXIT_INVALID_CONFIG;
+			if (prc == EXIT_INVALID_CONFIG || prc == EXIT_SCRIPT_ERROR)
+				rc = prc;
 		} else {
 			p->ran = ASSESS_RAN;
 			if (i == 0 && !strcmp(assess_phase_status(p), "fail")) {

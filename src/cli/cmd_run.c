@@ -1686,6 +1686,10 @@ static json_t *override_options(struct run_args *a, json_t *opts)
 	return o;
 }
 
+/* Set by cmd_run_check(): parse and check every flag, build the configuration, send
+ * nothing. */
+static bool check_only;
+
 /* `stampede run SCRIPT.lua`: the script's options (with the flags' overrides) and body. */
 static int run_script(struct run_args *a, const char *path)
 {
@@ -1776,6 +1780,10 @@ static int run_script(struct run_args *a, const char *path)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
+	if (check_only) { /* loaded (its init code ran) and its options checked */
+		rc = 0;
+		goto out;
+	}
 	cfg.body = &script_body;
 	cfg.body_ctx = sc;
 	cfg.body_worker_free = script_worker_free;
@@ -1857,10 +1865,6 @@ out:
 	return rc;
 }
 
-/* Set by cmd_run_check(): parse and check every flag, build the configuration, send
- * nothing. */
-static bool check_only;
-
 int cmd_run_check(int argc, char **argv)
 {
 	check_only = true;
@@ -1915,7 +1919,7 @@ int cmd_run(int argc, char **argv)
 	if ((!check_only || (a.history && access(a.history, F_OK) == 0)) && check_history(&a) < 0)
 		goto out;
 	if (optind < argc) {
-		rc = check_only ? 0 : run_script(&a, argv[optind]);
+		rc = run_script(&a, argv[optind]);
 		goto out;
 	}
 	if (abort_delay_unused(&a, a.thr, a.no_thresholds ? 0 : a.nthr))

@@ -225,3 +225,14 @@ def test_a_script_in_the_closed_model(demo, tmp_path):
     assert smoke["options"]["testType"]["model"] == "closed"
     assert doc["phases"][0]["status"] == "pass", doc["phases"][0]
     assert doc["phases"][1]["unit"] == "VUs"
+
+
+@pytest.mark.parametrize("plan_only", [True, False])
+def test_a_script_that_does_not_load_is_refused_with_its_line(tmp_path, plan_only):
+    (tmp_path / "bad.lua").write_text("local ok = 1\nfunction default()\n  x = = 2\nend\n")
+    p = assess("--url", "http://127.0.0.1:9/", "--script", "bad.lua", "--slo", SLO,
+               "--expected-vus", 2, "--budget", "2m", *(["--plan-only"] if plan_only else []),
+               cwd=tmp_path, timeout=20)
+    assert p.returncode == 107, (p.returncode, p.stderr)
+    assert "bad.lua:3:" in p.stderr, p.stderr
+    assert not (tmp_path / "assessment").exists()
