@@ -704,6 +704,22 @@ static void spike_recovery(json_t *v, const struct result *r, const struct plan 
 	}
 }
 
+/* The room left under the run's objective on metric k of the soak's drift test (0: p95 in
+ * ms, 1: the error rate) from value base: the tightest "p95<L" or "errors<L" minus base
+ * (at least 0); NAN when no such objective. */
+static double slo_room(const struct slo_set *set, int k, double base)
+{
+	double lim = NAN;
+	for (int i = 0; i < set->n; i++) {
+		const struct slo *s = &set->item[i];
+		bool p95 = s->kind == SLO_LATENCY && !strcmp(s->stat, "p(95)");
+		bool err = s->kind == SLO_ERRORS;
+		if ((k == 0 && p95) || (k == 1 && err))
+			lim = isfinite(lim) ? MIN(lim, s->value) : s->value;
+	}
+	return isfinite(lim) ? MAX(lim - base, 0) : NAN;
+}
+
 /* Soak: trend tests on per-window p95, error rate and throughput over the hold, after a
  * warm-up (the first 10% of the hold, at most 5 minutes). */
 static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
@@ -778,6 +794,12 @@ static void soak_drift(json_t *v, const struct result *r, const struct plan *p)
 		static const double floor_[] = { 1.0, 0.001, 1.0 };
 		double base = fabs(tr.intercept + tr.slope * a), change = fabs(tr.slope) * (b - a);
 		bool material = change >= MAX(DRIFT_MATERIAL * base, floor_[k]);
+		/* with an objective on the value (p95 < L, errors < L) the rise must also take
+		 * DRIFT_MATERIAL of the room left under it: 4 ms over a 30 s soak at 11 ms is
+		 * noise next to a 200 ms SLO, 40 ms over an hour is not */
+		double room = slo_room(&p->slo, k, base);
+		if (isfinite(room) && k < 2 && tr.slope > 0)
+			material = material && change >= DRIFT_MATERIAL * room;
 		/* adverse: latency or errors rising, throughput falling, materially */
 		bool adverse = sig && material && (k == 2 ? tr.slope_hi < 0 : tr.slope_lo > 0);
 		json_object_set_new(e, "drifting", json_boolean(sig));

@@ -1,4 +1,6 @@
-/* cmd_report.c: `stampede report RESULT.json [-o FILE]`: the HTML report of a result file. */
+/* cmd_report.c: `stampede report RESULT.json [-o FILE]`: the HTML report of a result file,
+ * or of an assessment (assessment.json, docs/assess.md) again. */
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,11 +8,14 @@
 #include <sys/stat.h>
 
 #include "analysis/analyses.h"
+#include "analysis/assess.h"
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "engine/run.h"
+#include "output/assess_report.h"
 #include "output/html.h"
 #include "result/result.h"
+#include "util/common.h"
 #include "util/outfile.h"
 
 #define DEFAULT_REPORT "report.html"
@@ -22,7 +27,10 @@ void cmd_report_usage(void)
 	       "`stampede run --out result=FILE` writes): throughput, errors, latency\n"
 	       "percentiles with the SLOs and VUs over time, the latency distribution, a\n"
 	       "per-endpoint table, thresholds, checks, errors by kind and the generator's\n"
-	       "health. One HTML file with inline SVG charts: no script, nothing fetched.\n\n"
+	       "health. One HTML file with inline SVG charts: no script, nothing fetched.\n"
+	       "Given an assessment (the assessment.json `stampede assess` writes), its\n"
+	       "report again from it and the phases' result files beside it: HTML, or\n"
+	       "markdown when FILE ends in .md.\n\n"
 	       "  -o, --output FILE   where to write it (default: " DEFAULT_REPORT " in the\n"
 	       "                      current directory; - for stdout). A regular file is\n"
 	       "                      replaced atomically.\n"
@@ -37,6 +45,68 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
+
+/* The report of an assessment again: doc is the loaded assessment.json at path, each phase's
+ * result file (phases[].result, a plain name) is read from the same directory (a missing
+ * or unreadable one leaves its charts out, said once); out ending in .md gets markdown. */
+static int assessment_report(const char *path, const json_t *doc, const char *out)
+{
+	char err[512];
+	const char *format = json_string_value(json_object_get(doc, "format"));
+	if (strcmp(format, ASSESS_FORMAT) != 0) {
+		fprintf(stderr,
+		        "stampede report: %s is an assessment of another version (%s; "
+		        "this stampede reads " ASSESS_FORMAT ")\n",
+		        path, format);
+		return EXIT_INVALID_CONFIG;
+	}
+	const json_t *phases = json_object_get(doc, "phases");
+	if (!json_is_array(phases)) {
+		fprintf(stderr, "stampede report: %s: an assessment without its phases\n", path);
+		return EXIT_INVALID_CONFIG;
+	}
+	char *copy = xstrdup(path);
+	const char *dir = dirname(copy);
+	size_t n = MIN(json_array_size(phases), 16);
+	struct result *res[16] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const char *name =
+		    json_string_value(json_object_get(json_array_get(phases, i), "result"));
+		if (!name)
+			continue;
+		if (strchr(name, '/') || !strcmp(name, "..") || !*name) {
+			fprintf(stderr,
+			        "stampede report: warning: phase %zu's result '%.200s' is not "
+			        "a file name beside the assessment: left out\n",
+			        i + 1, name);
+			continue;
+		}
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", dir, name);
+		if (!(res[i] = result_load(p, err, sizeof(err))))
+			fprintf(stderr, "stampede report: warning: %s: its charts are left out\n",
+			        err);
+	}
+	size_t olen = strlen(out);
+	int rc;
+	if (olen > 3 && !strcmp(out + olen - 3, ".md")) {
+		char *md = assess_markdown(doc);
+		rc = outfile_write(out, md, strlen(md), err, sizeof(err));
+		free(md);
+	} else {
+		rc = assess_html_write(doc, res, (int)n, dir, out, err, sizeof(err));
+	}
+	for (size_t i = 0; i < n; i++)
+		result_free(res[i]);
+	free(copy);
+	if (rc < 0) {
+		fprintf(stderr, "stampede report: %s\n", err);
+		return EXIT_OUTPUT_FAILED;
+	}
+	if (strcmp(out, "-") != 0)
+		fprintf(stderr, "stampede report: wrote %s\n", out);
+	return EXIT_OK;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -76,6 +146,15 @@ int cmd_report(int argc, char **argv)
 		        out);
 		return EXIT_INVALID_CONFIG;
 	}
+	json_error_t je;
+	json_t *doc = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &je);
+	const char *format = json_string_value(json_object_get(doc, "format"));
+	if (format && !strncmp(format, "stampede-assessment/", 20)) {
+		int arc = assessment_report(argv[optind], doc, out);
+		json_decref(doc);
+		return arc;
+	}
+	json_decref(doc);
 	struct result *r = result_load(argv[optind], err, sizeof(err));
 	if (!r) {
 		fprintf(stderr, "stampede report: %s\n", err);

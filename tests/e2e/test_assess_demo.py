@@ -16,12 +16,15 @@ not by the CPU; the CPU weakness runs alone: test_assess_cpu.py):
 import base64
 import json
 import re
+import shutil
+import subprocess
 import time
 
 import pytest
 
 from assess_common import BUILD_DIR, PHASES, check_common, quickstart_many
 from browser import Chromium, TrapProxy, page_hits
+from conftest import BIN
 
 SECTIONS = ["summary", "findings", "breaking-point", "spike", "soak", "bottleneck", "capacity",
             "autoscaling"]
@@ -111,6 +114,28 @@ def test_markdown_has_every_part(assessed):
     for heading in ("Findings", "Breaking point", "Spike", "Soak", "Bottleneck", "Capacity"):
         assert re.search(rf"^#+ .*{heading}", a.md, re.M | re.I), heading
     assert "N+1" not in a.md  # no weakness named that is not there
+
+
+def test_report_renders_the_assessment_again(assessed, tmp_path):
+    # `stampede report assessment.json` writes the same report from the file and the phases'
+    # results beside it; .md gets the markdown; a missing phase result leaves its charts out
+    p, a = assessed
+    for name, want in (("again.html", a.html.read_bytes()),
+                       ("again.md", (a.dir / "assessment.md").read_bytes())):
+        r = subprocess.run([BIN, "report", str(a.dir / "assessment.json"), "-o",
+                            str(tmp_path / name)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / name).read_bytes() == want, name
+    copy = tmp_path / "copy"
+    shutil.copytree(a.dir, copy)
+    (copy / "breakpoint.json").unlink()
+    r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o",
+                        str(tmp_path / "partial.html")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "breakpoint.json" in r.stderr and "left out" in r.stderr, r.stderr
+    html = (tmp_path / "partial.html").read_text()
+    assert 'id="findings"' in html or "id=findings" in html
 
 
 @pytest.fixture(scope="module")

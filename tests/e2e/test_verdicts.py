@@ -118,6 +118,30 @@ def test_soak_reports_the_injected_drift(tmp_path_factory, stampede):
     assert "p95 trend (Sen" in html.read_text(), "the drift is drawn on the latency chart"
 
 
+@pytest.mark.parametrize("slo,material", [("p95<500ms", False), ("p95<40ms", True)])
+def test_a_soak_drift_is_judged_against_the_room_under_the_slo(tmp_path_factory, stampede,
+                                                               slo, material):
+    # p95 rises about 10 ms over the hold (5 ms every 10 s): far more than 10% of its level
+    # (a few ms), so without an objective it would fail the soak; it fails it only when it
+    # also takes 10% of the room under the p95 objective (40 ms: yes; 500 ms: no, 50 ms
+    # would be needed)
+    s = ServeDemo(tmp_path_factory.mktemp("drift-slo"),
+                  ["--port", "0", "--workers", "16", "--query-latency", "1ms",
+                   "--latency-drift", "5ms/10s"])
+    try:
+        r = stampede.load(f"http://127.0.0.1:{s.port}/api/products/42", "--type", "soak",
+                          "--rate", "20", "--ramp", "1s", "--hold", "20s", "--ramp-down", "0",
+                          "--slo", slo, timeout=120)
+    finally:
+        s.stop()
+    v, _ = verdicts(r)
+    p95 = v["drift"]["p95"]
+    assert p95["drifting"] and p95["direction"] == 1, p95
+    assert 5 <= p95["changeOverSpan"] <= 20, p95
+    assert p95["material"] is material, p95
+    assert v["verdict"] == ("fail" if material else "pass"), v
+
+
 def test_spike_recovery_matches_queueing_theory(demo, stampede):
     """100/s, then 1,000/s for 4 s, then 100/s again, against 4 workers behind a queue of
     1,024 (beyond which the demo answers 503 at once). The spike fills the server to
