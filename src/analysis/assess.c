@@ -92,6 +92,20 @@ static bool r_has_tt(const struct assess_phase *p)
 	return analysis(p, "testType") != NULL;
 }
 
+/* Whether a threshold failed that is not one of the SLOs' (untagged http_req_duration or
+ * http_req_failed). */
+static bool other_threshold_failed(const struct assess_phase *p)
+{
+	for (int i = 0; p->r && i < p->r->nthresholds; i++) {
+		const struct result_threshold *t = &p->r->thresholds[i];
+		bool slo = t->ntags == 0 && (!strcmp(t->selector, "http_req_duration") ||
+		                             !strcmp(t->selector, "http_req_failed"));
+		if (!t->ok && !slo)
+			return true;
+	}
+	return false;
+}
+
 const char *assess_phase_status(const struct assess_phase *p)
 {
 	switch (p->ran) {
@@ -110,7 +124,10 @@ const char *assess_phase_status(const struct assess_phase *p)
 	/* the target stopped answering: whatever the responses that came before say */
 	if (json_is_number(json_object_get(tt, "responsesStoppedAt")))
 		return "fail";
-	if (p->exit_code == 99) /* a threshold of the user's (a script's) failed */
+	/* a threshold failed over the whole run: the spike goes to the breaking point, so the
+	 * SLOs' own thresholds (on http_req_duration and http_req_failed) may fail there by
+	 * design and its recovery is its verdict; any other (a script's) fails it */
+	if (p->exit_code == 99 && (!is_type(p, "spike") || other_threshold_failed(p)))
 		return "fail";
 	if (is_type(p, "spike")) {
 		const json_t *rec = json_object_get(json_object_get(tt, "spike"), "recovered");

@@ -178,6 +178,27 @@ static void ts_sum(const struct result_metric *m, double a, double b, double *su
 	}
 }
 
+/* From http_req_failed's points: *good_at, the end of the last point with a request that
+ * did not fail (0 when none), and *tried_after, the end of the last point with any
+ * request (a connection refused or reset is a failed request at 0 ms: http_req_duration
+ * alone would show a dead target still answering). */
+static void last_success(const struct result *r, double *good_at, double *tried_after)
+{
+	*good_at = *tried_after = 0;
+	const struct result_metric *m = metric(r, "http_req_failed");
+	if (!m)
+		return;
+	const struct result_timeseries *ts = &m->ts;
+	for (int i = 0; i < ts->npoints; i++) {
+		const struct result_point *pt = &ts->points[i];
+		if (pt->count == 0)
+			continue;
+		*tried_after = MAX(*tried_after, pt->t + ts->step);
+		if ((double)pt->count * (1 - pt->v[0]) >= 0.5)
+			*good_at = MAX(*good_at, pt->t + ts->step);
+	}
+}
+
 /* A gauge over the points wholly inside [a, b): the mean of its values, or the largest
  * sample (points: v = last value, min, max); NaN when it has no sample there. */
 static double gauge_over(const struct result_metric *m, double a, double b, bool largest)
@@ -871,15 +892,26 @@ json_t *verdict_test_type(const struct result *r)
 	json_object_set_new(v, "steps", rows);
 	const struct result_metric *d = metric(r, "http_req_duration");
 	double last = d && d->win.n ? (double)d->win.t[d->win.n - 1] + d->win.step : 0;
+	double good_at, tried_after;
+	last_success(r, &good_at, &tried_after);
+	bool failing = good_at < last && tried_after > good_at; /* refused, reset, 5xx ... */
+	if (failing)
+		last = good_at;
 	double gap = r->duration_s - last;
 	if (gap >= MAX(5, 2.0 * (d ? d->win.step : 1)) && p.ph[p.n - 1].b > last + 1) {
 		json_object_set_new(v, "responsesStoppedAt", json_real(last));
-		finding(
-		    v,
-		    "no response completed after %.4g s, %.4g s before the run ended: the target "
-		    "stopped answering (or every request was still in flight); nothing past it "
-		    "is judged",
-		    last, gap);
+		if (failing)
+			finding(v,
+			        "no request succeeded after %.4g s, %.4g s before the run ended "
+			        "(every later one failed: see the errors by kind): the target "
+			        "stopped answering; nothing past it is judged",
+			        last, gap);
+		else
+			finding(v,
+			        "no response completed after %.4g s, %.4g s before the run ended: "
+			        "the target stopped answering (or every request was still in "
+			        "flight); nothing past it is judged",
+			        last, gap);
 	}
 
 	if (!strcmp(p.type, "stress")) {
@@ -931,6 +963,13 @@ json_t *verdict_test_type(const struct result *r)
 		}
 		if (!strcmp(p.type, "soak"))
 			soak_drift(v, r, &p);
+		/* a target that stopped answering does not pass, whatever came before */
+		const char *vd = json_string_value(json_object_get(v, "verdict"));
+		if (json_object_get(v, "responsesStoppedAt") && vd && !strcmp(vd, "pass")) {
+			json_object_set_new(v, "verdict", json_string("fail"));
+			finding(v, "the %s fails: the target stopped answering before its end",
+			        p.type);
+		}
 	}
 	return v;
 }

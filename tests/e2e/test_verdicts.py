@@ -8,10 +8,13 @@ assertions use are the server's capacity, not timings of this machine.
 """
 
 import json
+import subprocess
+import time
 
 import pytest
 
 import hdrhist
+from conftest import BIN, parse_result
 from serve_demo_proc import ServeDemo
 
 EXIT_OK, EXIT_THRESHOLDS, EXIT_ABORTED = 0, 99, 108
@@ -140,6 +143,27 @@ def test_a_soak_drift_is_judged_against_the_room_under_the_slo(tmp_path_factory,
     assert 5 <= p95["changeOverSpan"] <= 20, p95
     assert p95["material"] is material, p95
     assert v["verdict"] == ("fail" if material else "pass"), v
+
+
+def test_a_target_that_dies_fails_the_load(tmp_path):
+    # refused connections are failed requests at 0 ms: they must not read as a target still
+    # answering (and pull p95 down to a pass) once it is gone
+    s = ServeDemo(tmp_path, ["--port", "0"])
+    out = tmp_path / "r.json"
+    p = subprocess.Popen([BIN, "run", "--url", f"http://127.0.0.1:{s.port}/api/products/1",
+                          "--type", "load", "--rate", "20", "--ramp", "1s", "--hold", "14s",
+                          "--ramp-down", "0", "--slo", "p95<500ms", "--no-summary",
+                          "--out", f"result={out}"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(4)
+    finally:
+        s.stop()
+    p.communicate(timeout=60)
+    v = parse_result(out.read_text())["analyses"]["testType"]
+    assert v["verdict"] == "fail", v
+    assert 2 <= v["responsesStoppedAt"] <= 10, v
+    assert any("no request succeeded after" in f for f in v["findings"]), v["findings"]
 
 
 def test_spike_recovery_matches_queueing_theory(demo, stampede):

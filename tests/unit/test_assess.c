@@ -426,3 +426,25 @@ Test(assess, the_hottest_function_is_the_targets_own)
 	json_decref(doc);
 	fake_free(&f);
 }
+
+/* A spike to the breaking point fails the SLOs' thresholds over its whole run by design:
+ * its recovery is its status; a script's own threshold failing still fails it. */
+Test(assess, spike_status_is_its_recovery)
+{
+	struct fake f;
+	fake_init(&f);
+	struct assess_phase *p = &f.in.phases[3];
+	struct result_threshold t[2] = {
+		{ .selector = "http_req_duration", .ok = false },
+		{ .selector = "checks", .ok = true },
+	};
+	f.r[3].thresholds = t;
+	f.r[3].nthresholds = 2;
+	p->exit_code = 99;
+	cr_assert_str_eq(assess_phase_status(p), "pass");
+	t[1].ok = false;
+	cr_assert_str_eq(assess_phase_status(p), "fail");
+	f.r[3].thresholds = NULL;
+	f.r[3].nthresholds = 0;
+	fake_free(&f);
+}
