@@ -15,6 +15,7 @@
 #define PHASES_MAX     64
 #define PLAN_MAX_S     (31.0 * 86400) /* the longest schedule a result may describe */
 #define SLICES_MAX     12             /* rows of a breakpoint test's steps table */
+#define BP_ROW_MIN     20   /* responses a breakpoint's row needs to be judged on its own */
 #define DRIFT_MATERIAL 0.10 /* a soak's trend fails it when it moves the value by this share */
 
 struct phase {
@@ -588,26 +589,39 @@ static json_t *breakpoint_rows(const struct result *r, const struct plan *p)
 	return rows;
 }
 
-/* One row per window of the ramp, for finding the breaking point at the windows'
+/* One row per window of the ramp (the first, slow seconds gathered until a row has
+ * BP_ROW_MIN responses), for finding the breaking point at the windows'
  * resolution (not shown: the steps table has the slices). */
 static json_t *window_rows(const struct result *r, const struct plan *p)
 {
 	json_t *rows = json_array();
 	const struct result_metric *d = metric(r, "http_req_duration");
+	double from = NAN; /* the start of the row being gathered */
 	for (int i = 0; d && i < d->win.n; i++) {
 		double ta = d->win.t[i], tb = ta + (double)d->win.step;
 		if (ta < p->ph[0].a || ta >= p->ph[0].b || tb > r->duration_s)
 			continue;
+		if (isnan(from))
+			from = ta;
 		struct range g;
 		bool ok;
 		int bad;
 		char name[32];
-		range_of(r, ta, tb, &g);
-		snprintf(name, sizeof(name), "%gs-%gs", ta, tb);
+		range_of(r, from, tb, &g);
+		/* a p95 of a handful of responses is their slowest: gather the first, slow
+		 * seconds of the ramp until a row has BP_ROW_MIN responses (or the ramp ends) */
+		bool last = i + 1 == d->win.n || d->win.t[i + 1] >= p->ph[0].b ||
+		            d->win.t[i + 1] + (double)d->win.step > r->duration_s;
+		if ((!g.h || g.h->total_count < BP_ROW_MIN) && !last) {
+			range_free(&g);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%gs-%gs", from, tb);
 		json_array_append_new(rows,
-		                      row_json(p, name, &g, offered_at(p, ta),
+		                      row_json(p, name, &g, offered_at(p, from),
 		                               offered_at(p, MIN(tb, p->ph[0].b)), &ok, &bad));
 		range_free(&g);
+		from = NAN;
 	}
 	return rows;
 }

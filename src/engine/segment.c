@@ -345,6 +345,14 @@ int64_t exec_segment_index(const struct exec_segment *es, int64_t k)
 	return (k / es->npos) * es->period + es->pos[k % es->npos];
 }
 
+int64_t exec_segment_deal(const struct exec_segment *es, int64_t owners, int64_t k)
+{
+	int64_t mine = exec_segment_scale(es, owners);
+	if (!es || es->whole || mine <= 0)
+		return k;
+	return k / mine * owners + exec_segment_index(es, k % mine);
+}
+
 double exec_segment_fraction(const struct exec_segment *es)
 {
 	if (!es || es->whole)

@@ -16,8 +16,12 @@
  *     one of n x length;
  *   - VUs: an instance runs the VU indices of its stripe below the whole run's count (a
  *     ramp to 10 VUs in 4 segments gives 3, 3, 2, 2, and 10 together at every moment);
- *   - iterations (shared-iterations) and preallocated/maximum VUs: the indices of its
- *     stripe below the total;
+ *   - preallocated/maximum VUs: the indices of its stripe below the total; iterations
+ *     (shared-iterations) follow the VUs: the whole run's iteration k is VU k mod VUs';
+ *   - numbers in the whole test (k6's exec.vu.idInTest, exec.scenario.iterationInTest):
+ *     the instance's k-th VU or iteration is the whole run's exec_segment_index(k), or
+ *     exec_segment_deal(VUs, k) where the iterations follow the VUs, so the instances'
+ *     numbers never meet;
  *   - arrival-rate executors: the whole run's arrival sequence (arrival n at the time the
  *     schedule's integral reaches n) is partitioned: the instance starts the arrivals of
  *     its stripe, at the times the whole run would, so iterations + dropped_iterations
@@ -78,6 +82,15 @@ void exec_segment_free(struct exec_segment *es);
 int64_t exec_segment_scale(const struct exec_segment *es, int64_t n);
 /* The whole run's index of es's k-th index (k for the whole run). k >= 0. */
 int64_t exec_segment_index(const struct exec_segment *es, int64_t k);
+/*
+ * The whole run's number of es's k-th item when the whole run deals its items out by
+ * owner, item i to owner i mod owners (a shared- or per-VU-iterations scenario's
+ * iterations to its VUs, engine.h's scenario_segment()), and es has the owners of its
+ * stripe below `owners`: es's items go round its owners, so its items 0 .. n-1 are
+ * numbered by the whole run's rounds. k for the whole run, or when es has no owner below
+ * `owners`. k >= 0.
+ */
+int64_t exec_segment_deal(const struct exec_segment *es, int64_t owners, int64_t k);
 /* es's share of the load, length (to - from), as a double (1 for the whole run). */
 double exec_segment_fraction(const struct exec_segment *es);
 

@@ -182,6 +182,11 @@ void json_to_lua(lua_State *L, const json_t *j);
 void lvu_record(lua_State *L, struct lvu *lv, int metric, enum metric_type type, double value,
                 int tags_idx, const char *check);
 
+/* v's id in the whole test, from 1 (stampede.vu.id, k6's idInTest): under an execution
+ * segment, the whole run's number of this instance's v->id (unique across the instances),
+ * else v->id. */
+int64_t lvu_id_in_test(const struct vu *v);
+
 /* The tags every script sample carries: scenario, group, the scenario's tags. Returns n. */
 int lvu_base_tags(struct lvu *lv, struct tag *tags, int max);
 

@@ -512,15 +512,39 @@ static int l_iteration_elapsed(lua_State *L)
 	return 1;
 }
 
-/* stampede.vu and stampede.scenario: values of the running VU. */
+/* stampede.vu and stampede.scenario: values of the running VU. Under an execution segment
+ * the engine counts VUs and iterations within this instance (idInInstance,
+ * iterationInInstance); the numbers in the whole test (k6's idInTest, iterationInTest, and
+ * stampede.vu.id, stampede.scenario.iteration) are the whole run's indices of those
+ * (segment.h), the same in an unsegmented run. */
+
+int64_t lvu_id_in_test(const struct vu *v)
+{
+	return exec_segment_index(vu_scenario(v)->seg, v->id - 1) + 1;
+}
+
+/* A scenario with a count of iterations deals the whole run's to its VUs (iteration k to
+ * VU k mod VUs: scenario_segment()), the others number theirs in the instance's stripe. */
+static int64_t iteration_in_test(const struct vu *v)
+{
+	const struct scenario *sc = vu_scenario(v);
+	if (sc->model == MODEL_CLOSED && sc->iterations)
+		return exec_segment_deal(sc->seg, (int64_t)ceil(sched_max(&sc->sched) - 1e-9),
+		                         v->scen_iteration);
+	return exec_segment_index(sc->seg, v->scen_iteration);
+}
+
 static int l_vu_index(lua_State *L)
 {
 	const char *k = luaL_checkstring(L, 2);
 	struct lvu *lv = lvu_of(L);
 	struct vu *v = lv ? lv->v : NULL;
-	if (strcmp(k, "id") == 0)
+	if (strcmp(k, "id") == 0 || strcmp(k, "idInTest") == 0)
+		lua_pushinteger(L, v ? lvu_id_in_test(v) : 0);
+	else if (strcmp(k, "idInInstance") == 0)
 		lua_pushinteger(L, v ? v->id : 0);
-	else if (strcmp(k, "iteration") == 0)
+	else if (strcmp(k, "iteration") == 0 || strcmp(k, "iterationInInstance") == 0 ||
+	         strcmp(k, "iterationInScenario") == 0) /* a VU runs one scenario */
 		lua_pushinteger(L, v ? v->iterations : 0);
 	else
 		lua_pushnil(L);
@@ -531,11 +555,14 @@ static int l_scenario_index(lua_State *L)
 {
 	const char *k = luaL_checkstring(L, 2);
 	struct lvu *lv = lvu_of(L);
-	const struct scenario *sc = lv && lv->v ? vu_scenario(lv->v) : NULL;
+	const struct vu *v = lv ? lv->v : NULL;
+	const struct scenario *sc = v ? vu_scenario(v) : NULL;
 	if (strcmp(k, "name") == 0)
 		lua_pushstring(L, sc ? sc->name : "");
-	else if (strcmp(k, "iteration") == 0)
-		lua_pushinteger(L, lv && lv->v ? lv->v->scen_iteration : 0);
+	else if (strcmp(k, "iteration") == 0 || strcmp(k, "iterationInTest") == 0)
+		lua_pushinteger(L, v ? iteration_in_test(v) : 0);
+	else if (strcmp(k, "iterationInInstance") == 0)
+		lua_pushinteger(L, v ? v->scen_iteration : 0);
 	else if (strcmp(k, "executor") == 0)
 		lua_pushstring(L, sc ? executor_name(sc->executor) : "");
 	else

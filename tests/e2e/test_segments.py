@@ -257,3 +257,74 @@ def test_arrivals_go_to_the_workers_that_have_vus(demo_server_module, tmp_path):
     doc = json.loads(out.read_text())
     dropped = doc["metrics"]["dropped_iterations"]["values"].get("count", 0)
     assert counts["rate"] == 40 and dropped == 0, (counts, dropped)
+
+
+NUMBERS = """
+options = {{ scenarios = {{
+  each = {{ executor = "per-vu-iterations", vus = {vus}, iterations = 2 }},
+  shared = {{ executor = "shared-iterations", vus = {vus}, iterations = {iters} }},
+}} }}
+function default()
+  local v, s = stampede.vu, stampede.scenario
+  print(string.format("n %s %d %d %d %d %d %d", s.name, v.id, v.idInTest, v.idInInstance,
+                      s.iteration, s.iterationInTest, s.iterationInInstance))
+end
+"""
+
+
+def run_numbers(tmp_path, sequence, vus, iters, threads="1"):
+    """Run NUMBERS in every segment of sequence (or alone, sequence None); per part, the
+    (scenario, vu.id, idInTest, idInInstance, scenario.iteration, iterationInTest,
+    iterationInInstance) each iteration printed."""
+    script = tmp_path / "numbers.lua"
+    script.write_text(NUMBERS.format(vus=vus, iters=iters))
+    seg_args = ([["--execution-segment", seg, "--execution-segment-sequence", sequence]
+                 for seg in segments(sequence)] if sequence else [[]])
+    procs = [subprocess.Popen([BIN, "run", str(script), "-q", "--no-summary", "-t", threads,
+                               *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for args in seg_args]
+    parts = []
+    for p in procs:
+        so, se = p.communicate(timeout=60)
+        assert p.returncode == 0, (p.args, p.returncode, se.decode()[-2000:])
+        rows = [line.split()[1:] for line in so.decode().splitlines() if line.startswith("n ")]
+        parts.append([(r[0], *map(int, r[1:])) for r in rows])
+    return parts
+
+
+@pytest.mark.parametrize("sequence,vus,iters,threads", [
+    ("0,1/2,1", 5, 10, "1"), (QUARTERS, 6, 23, "2"), ("0,1/3,1", 7, 31, "1")])
+def test_segments_number_vus_and_iterations_test_wide(tmp_path, sequence, vus, iters,
+                                                      threads):
+    """k6's exec.vu.idInTest and exec.scenario.iterationInTest (issue #16): the parts'
+    VU ids are disjoint and together 1..N, and so are the iteration numbers of a
+    shared-iterations and a per-VU-iterations scenario (0..N-1); stampede.vu.id and
+    stampede.scenario.iteration are these test-wide numbers, while idInInstance and
+    iterationInInstance count within the part from 1 and 0."""
+    parts = run_numbers(tmp_path, sequence, vus, iters, threads)
+    ids, its = [], {"each": [], "shared": []}
+    for rows in parts:
+        assert rows, "every part runs iterations here"
+        assert all(r[1] == r[2] and r[4] == r[5] for r in rows), rows  # id == idInTest ...
+        local = sorted({r[3] for r in rows})
+        assert local == list(range(1, len(local) + 1)), local
+        assert len({r[2] for r in rows}) == len(local)  # one test-wide id per local one
+        ids.append({r[2] for r in rows})
+        for name in its:
+            mine = [r for r in rows if r[0] == name]
+            assert sorted(r[6] for r in mine) == list(range(len(mine))), (name, mine)
+            its[name].append([r[5] for r in mine])
+    assert sum(len(s) for s in ids) == len(set().union(*ids)), ids  # disjoint
+    assert sorted(set().union(*ids)) == list(range(1, 2 * vus + 1)), ids  # two scenarios
+    for name, total in (("shared", iters), ("each", 2 * vus)):
+        got = [k for part in its[name] for k in part]
+        assert sorted(got) == list(range(total)), (name, its[name])
+
+
+def test_an_unsegmented_run_numbers_as_before(tmp_path):
+    """One instance: the test-wide numbers are the instance's."""
+    (rows,) = run_numbers(tmp_path, None, 3, 7)
+    assert all(r[1] == r[2] == r[3] and r[4] == r[5] == r[6] for r in rows), rows
+    assert sorted({r[1] for r in rows}) == list(range(1, 7))
+    assert sorted(r[4] for r in rows if r[0] == "shared") == list(range(7))
+    assert sorted(r[4] for r in rows if r[0] == "each") == list(range(6))
