@@ -773,7 +773,7 @@ static int l_data_next(lua_State *L)
 {
 	struct ldata *ld = luaL_checkudata(L, 1, DATA_MT);
 	struct lvu *lv = lvu_of(L);
-	int64_t start = lv && lv->v ? lv->v->id - 1 : 0;
+	int64_t start = lv && lv->v ? lvu_id_in_test(lv->v) - 1 : 0; /* across segments too */
 	return push_row(L, ld, start + ld->seq++);
 }
 

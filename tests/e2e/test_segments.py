@@ -259,25 +259,25 @@ def test_arrivals_go_to_the_workers_that_have_vus(demo_server_module, tmp_path):
     assert counts["rate"] == 40 and dropped == 0, (counts, dropped)
 
 
+
 NUMBERS = """
-options = {{ scenarios = {{
-  each = {{ executor = "per-vu-iterations", vus = {vus}, iterations = 2 }},
-  shared = {{ executor = "shared-iterations", vus = {vus}, iterations = {iters} }},
-}} }}
+options = {{ scenarios = {{ {scenarios} }} }}
 function default()
   local v, s = stampede.vu, stampede.scenario
   print(string.format("n %s %d %d %d %d %d %d", s.name, v.id, v.idInTest, v.idInInstance,
                       s.iteration, s.iterationInTest, s.iterationInInstance))
 end
 """
+EACH = 'each = {{ executor = "per-vu-iterations", vus = {vus}, iterations = 2 }},'
+SHARED = 'shared = {{ executor = "shared-iterations", vus = {vus}, iterations = {iters} }},'
 
 
-def run_numbers(tmp_path, sequence, vus, iters, threads="1"):
-    """Run NUMBERS in every segment of sequence (or alone, sequence None); per part, the
-    (scenario, vu.id, idInTest, idInInstance, scenario.iteration, iterationInTest,
-    iterationInInstance) each iteration printed."""
+def run_numbers(tmp_path, sequence, scenarios, threads="1"):
+    """Run NUMBERS with these scenarios in every segment of sequence (or alone, sequence
+    None); per part, a row (scenario, vu.id, idInTest, idInInstance, scenario.iteration,
+    iterationInTest, iterationInInstance) per iteration. Nothing is sent anywhere."""
     script = tmp_path / "numbers.lua"
-    script.write_text(NUMBERS.format(vus=vus, iters=iters))
+    script.write_text(NUMBERS.format(scenarios=scenarios))
     seg_args = ([["--execution-segment", seg, "--execution-segment-sequence", sequence]
                  for seg in segments(sequence)] if sequence else [[]])
     procs = [subprocess.Popen([BIN, "run", str(script), "-q", "--no-summary", "-t", threads,
@@ -288,43 +288,71 @@ def run_numbers(tmp_path, sequence, vus, iters, threads="1"):
         so, se = p.communicate(timeout=60)
         assert p.returncode == 0, (p.args, p.returncode, se.decode()[-2000:])
         rows = [line.split()[1:] for line in so.decode().splitlines() if line.startswith("n ")]
+        assert all(r[1] == r[2] and r[4] == r[5] for r in rows), rows  # id is idInTest ...
         parts.append([(r[0], *map(int, r[1:])) for r in rows])
     return parts
 
 
-@pytest.mark.parametrize("sequence,vus,iters,threads", [
-    ("0,1/2,1", 5, 10, "1"), (QUARTERS, 6, 23, "2"), ("0,1/3,1", 7, 31, "1")])
-def test_segments_number_vus_and_iterations_test_wide(tmp_path, sequence, vus, iters,
-                                                      threads):
-    """k6's exec.vu.idInTest and exec.scenario.iterationInTest (issue #16): the parts'
-    VU ids are disjoint and together 1..N, and so are the iteration numbers of a
-    shared-iterations and a per-VU-iterations scenario (0..N-1); stampede.vu.id and
-    stampede.scenario.iteration are these test-wide numbers, while idInInstance and
-    iterationInInstance count within the part from 1 and 0."""
-    parts = run_numbers(tmp_path, sequence, vus, iters, threads)
-    ids, its = [], {"each": [], "shared": []}
-    for rows in parts:
-        assert rows, "every part runs iterations here"
-        assert all(r[1] == r[2] and r[4] == r[5] for r in rows), rows  # id == idInTest ...
-        local = sorted({r[3] for r in rows})
-        assert local == list(range(1, len(local) + 1)), local
-        assert len({r[2] for r in rows}) == len(local)  # one test-wide id per local one
-        ids.append({r[2] for r in rows})
-        for name in its:
-            mine = [r for r in rows if r[0] == name]
-            assert sorted(r[6] for r in mine) == list(range(len(mine))), (name, mine)
-            its[name].append([r[5] for r in mine])
-    assert sum(len(s) for s in ids) == len(set().union(*ids)), ids  # disjoint
-    assert sorted(set().union(*ids)) == list(range(1, 2 * vus + 1)), ids  # two scenarios
-    for name, total in (("shared", iters), ("each", 2 * vus)):
-        got = [k for part in its[name] for k in part]
-        assert sorted(got) == list(range(total)), (name, its[name])
+def assert_partition(per_part, start, n, what):
+    """The parts' numbers never meet and together are start .. start + n - 1."""
+    got = [k for part in per_part for k in part]
+    assert len(got) == len(set(got)), (what, per_part)
+    assert sorted(got) == list(range(start, start + n)), (what, per_part)
+
+
+def assert_local(per_part, start, what):
+    """Within each part, the instance's numbers count from start with no gap."""
+    for part in per_part:
+        assert sorted(part) == list(range(start, start + len(part))), (what, part)
+
+
+SPLITS = [("0,1/2,1", 5, "1"), (QUARTERS, 6, "2"), ("0,1/3,1", 7, "1"),
+          ("0,0.1,35%,1", 9, "2")]
+
+
+@pytest.mark.parametrize("sequence,vus,threads", SPLITS)
+def test_segments_number_the_tests_vus_and_iterations(tmp_path, sequence, vus, threads):
+    """k6's exec.vu.idInTest (issue #16): the parts' VU ids (stampede.vu.id) are disjoint
+    and together 1..N, each part's idInInstance 1..its VUs; so are a per-VU-iterations
+    scenario's iteration numbers (stampede.scenario.iteration, iterationInTest: 0..N-1)."""
+    parts = run_numbers(tmp_path, sequence, EACH.format(vus=vus), threads)
+    assert all(parts), "every part has VUs here"
+    assert_partition([{r[2] for r in rows} for rows in parts], 1, vus, "idInTest")
+    assert_local([{r[3] for r in rows} for rows in parts], 1, "idInInstance")
+    for rows in parts:  # one test-wide id per local one
+        assert len({(r[2], r[3]) for r in rows}) == len({r[3] for r in rows}), rows
+    assert_partition([[r[5] for r in rows] for rows in parts], 0, 2 * vus, "iterationInTest")
+    assert_local([[r[6] for r in rows] for rows in parts], 0, "iterationInInstance")
+
+
+@pytest.mark.parametrize("sequence,vus,threads", SPLITS)
+@pytest.mark.parametrize("iters", [10, 23])
+def test_shared_iterations_number_the_tests_iterations(tmp_path, sequence, vus, threads,
+                                                       iters):
+    """Shared iterations split in parts (the brief's case: 10 iterations in two halves
+    used to number 0..4 in both): iterationInTest disjoint and together 0..N-1, each
+    part's iterationInInstance 0..its count - 1."""
+    parts = run_numbers(tmp_path, sequence, SHARED.format(vus=vus, iters=iters), threads)
+    assert_partition([[r[5] for r in rows] for rows in parts], 0, iters, "iterationInTest")
+    assert_local([[r[6] for r in rows] for rows in parts], 0, "iterationInInstance")
+
+
+def test_several_scenarios_keep_the_numbers_apart(tmp_path):
+    """Two scenarios in two halves: VU ids are still unique across the parts (numbered
+    in the order each instance makes its VUs, so as in k6 there may be gaps), and each
+    scenario's iterations are numbered 0..N-1 across the parts."""
+    parts = run_numbers(tmp_path, "0,1/2,1", EACH.format(vus=5) + SHARED.format(vus=3, iters=11))
+    ids = [{r[2] for r in rows} for rows in parts]
+    assert not ids[0] & ids[1] and min(ids[0] | ids[1]) == 1, ids
+    assert_local([{r[3] for r in rows} for rows in parts], 1, "idInInstance")
+    for name, n in (("each", 10), ("shared", 11)):
+        assert_partition([[r[5] for r in rows if r[0] == name] for rows in parts], 0, n, name)
 
 
 def test_an_unsegmented_run_numbers_as_before(tmp_path):
     """One instance: the test-wide numbers are the instance's."""
-    (rows,) = run_numbers(tmp_path, None, 3, 7)
+    (rows,) = run_numbers(tmp_path, None, EACH.format(vus=3) + SHARED.format(vus=2, iters=7))
     assert all(r[1] == r[2] == r[3] and r[4] == r[5] == r[6] for r in rows), rows
-    assert sorted({r[1] for r in rows}) == list(range(1, 7))
+    assert sorted({r[1] for r in rows}) == list(range(1, 6))
     assert sorted(r[4] for r in rows if r[0] == "shared") == list(range(7))
     assert sorted(r[4] for r in rows if r[0] == "each") == list(range(6))

@@ -187,3 +187,81 @@ Test(segment, four_quarters_take_turns)
 		exec_segment_free(&es);
 	}
 }
+
+/* Items dealt out by owner (item i to owner i mod owners, as a shared-iterations
+ * scenario's iterations to its VUs): each segment has the items of its owners
+ * (scenario_segment's count), and exec_segment_deal numbers them so that the segments'
+ * numbers never meet and together are 0 .. n-1. */
+static void check_deal(const char *seq, int nseg, int64_t owners, int64_t n)
+{
+	char *copy = strdup(seq), *rest = copy, *tok, *pts[65];
+	int npts = 0;
+	while ((tok = strsep(&rest, ",")) != NULL)
+		pts[npts++] = tok;
+	cr_assert_eq(npts, nseg + 1);
+	int *owner = calloc((size_t)n, sizeof(*owner));
+	for (int64_t g = 0; g < n; g++)
+		owner[g] = -1;
+	for (int i = 0; i < nseg; i++) {
+		struct exec_segment es;
+		char s[64];
+		snprintf(s, sizeof(s), "%s:%s", pts[i], pts[i + 1]);
+		seg_ok(&es, s, seq);
+		int64_t mine = n / owners * exec_segment_scale(&es, owners) +
+		               exec_segment_scale(&es, n % owners);
+		for (int64_t k = 0; k < mine; k++) {
+			int64_t g = exec_segment_deal(&es, owners, k);
+			cr_assert(g >= 0 && g < n,
+			          "%s segment %d: item %lld is %lld, not below %lld", seq, i,
+			          (long long)k, (long long)g, (long long)n);
+			cr_assert_eq(owner[g], -1, "%s, %lld owners: %lld in segments %d and %d",
+			             seq, (long long)owners, (long long)g, owner[g], i);
+			owner[g] = i;
+			/* the owner of the whole run's item g is one of this segment's */
+			cr_assert_eq(exec_segment_scale(&es, g % owners + 1) -
+			                 exec_segment_scale(&es, g % owners),
+			             1, "%s segment %d: item %lld's owner is not its", seq, i,
+			             (long long)g);
+		}
+		exec_segment_free(&es);
+	}
+	for (int64_t g = 0; g < n; g++)
+		cr_assert_neq(owner[g], -1, "%s, %lld owners, %lld items: %lld is in no segment",
+		              seq, (long long)owners, (long long)n, (long long)g);
+	free(owner);
+	free(copy);
+}
+
+Test(segment, dealt_items_are_numbered_once)
+{
+	const char *seqs[] = { "0,1/2,1", "0,1/4,1/2,3/4,1", "0,1/3,1", "0,0.1,0.35,0.36,1",
+		               "0,1/8,1/3,5/12,1" };
+	const int nsegs[] = { 2, 4, 2, 4, 4 };
+	const int64_t owners[] = { 1, 2, 3, 4, 5, 7, 10, 24 };
+	const int64_t items[] = { 0, 1, 10, 31, 41, 101 };
+	for (size_t s = 0; s < ARRAY_SIZE(seqs); s++)
+		for (size_t o = 0; o < ARRAY_SIZE(owners); o++)
+			for (size_t n = 0; n < ARRAY_SIZE(items); n++)
+				check_deal(seqs[s], nsegs[s], owners[o], items[n]);
+}
+
+Test(segment, dealing_the_whole_run_is_the_identity)
+{
+	struct exec_segment es;
+	seg_ok(&es, NULL, NULL);
+	for (int64_t k = 0; k < 50; k++) {
+		cr_assert_eq(exec_segment_deal(&es, 3, k), k);
+		cr_assert_eq(exec_segment_deal(NULL, 3, k), k);
+	}
+	exec_segment_free(&es);
+	/* halves of 3 owners: the first has owners 0 and 2, the second owner 1 */
+	seg_ok(&es, "0:1/2", "0,1/2,1");
+	const int64_t first[] = { 0, 2, 3, 5, 6, 8, 9 };
+	for (size_t k = 0; k < ARRAY_SIZE(first); k++)
+		cr_assert_eq(exec_segment_deal(&es, 3, (int64_t)k), first[k]);
+	exec_segment_free(&es);
+	seg_ok(&es, "1/2:1", "0,1/2,1");
+	for (int64_t k = 0; k < 3; k++)
+		cr_assert_eq(exec_segment_deal(&es, 3, k), 3 * k + 1);
+	exec_segment_free(&es);
+}
