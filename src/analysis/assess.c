@@ -564,8 +564,21 @@ static void smoke_findings(struct ctx *c)
 	}
 	/* a latency objective failing at 2 VUs is the service's own speed, not an error */
 	bool latency = why && why[0] == 'p' && !strstr(why, "errors");
-	add(c, IMP_CRITICAL, "smoke", "The smoke test failed, so nothing heavier ran: %s. %s",
-	    why ? why : "see its report",
+	/* the commonest error, named: "connection_refused (1212): 920 of 920 requests" */
+	char err[300] = "";
+	const struct result *r = p->r;
+	if (r && r->nerrors > 0 && r->errors[0].kind) {
+		int64_t all = 0;
+		for (int k = 0; k < r->nerrors; k++)
+			all += r->errors[k].count;
+		snprintf(err, sizeof(err),
+		         " The commonest error: %.60s (%d)%s%.120s, %lld of %lld.",
+		         r->errors[0].kind, r->errors[0].code, r->errors[0].description ? ": " : "",
+		         r->errors[0].description ? r->errors[0].description : "",
+		         (long long)r->errors[0].count, (long long)all);
+	}
+	add(c, IMP_CRITICAL, "smoke", "The smoke test failed, so nothing heavier ran: %s.%s %s",
+	    why ? why : "see its report", err,
 	    latency ? "The service is slower than the SLO already at a few users: no load can "
 	              "meet it; check the SLO against its baseline latency, or what each request "
 	              "waits for (a profile, --monitor-pid)."
@@ -636,12 +649,17 @@ static void stopped_findings(struct ctx *c)
 	for (int i = 0; i < c->in->nphases; i++) {
 		const struct assess_phase *p = &c->in->phases[i];
 		const json_t *at = json_object_get(analysis(p, "testType"), "responsesStoppedAt");
-		if (json_is_number(at))
+		if (!json_is_number(at))
+			continue;
+		if (json_number_value(at) <= 0)
 			add(c, IMP_CRITICAL, "availability",
-			    "In the %s phase the target stopped answering: no response completed "
-			    "after "
-			    "%.4g s of it (the requests in flight then timed out or were cut off "
-			    "at "
+			    "In the %s phase the target did not answer at all: no request "
+			    "succeeded (see the errors by kind); nothing could be judged.",
+			    p->name);
+		else
+			add(c, IMP_CRITICAL, "availability",
+			    "In the %s phase the target stopped answering: no request succeeded "
+			    "after %.4g s of it (later ones failed, timed out or were cut off at "
 			    "the end); nothing after that point could be judged.",
 			    p->name, json_number_value(at));
 	}

@@ -914,7 +914,11 @@ json_t *verdict_test_type(const struct result *r)
 	double gap = r->duration_s - last;
 	if (gap >= MAX(5, 2.0 * (d ? d->win.step : 1)) && p.ph[p.n - 1].b > last + 1) {
 		json_object_set_new(v, "responsesStoppedAt", json_real(last));
-		if (failing)
+		if (failing && last <= 0)
+			finding(v,
+			        "no request succeeded (every one failed: see the errors by kind): "
+			        "the target is not answering; nothing is judged");
+		else if (failing)
 			finding(v,
 			        "no request succeeded after %.4g s, %.4g s before the run ended "
 			        "(every later one failed: see the errors by kind): the target "

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #define BUDGET_MAX_US     (24LL * 3600 * USEC_PER_SEC)
 #define NPHASES           5
 #define SMOKE_VUS         2
+#define WATCHDOG_MARGIN_S 1.0 /* the budget's end the report is written in */
 #define OVERHEAD_S        2.0 /* start-up and end of a phase (monitor, profile, files) */
 #define SPIKE_MULTIPLE    10.0
 #define CAP_MULTIPLE      10.0 /* the breakpoint's default safety cap: 10 x the level */
@@ -286,37 +288,40 @@ static bool stop_pending(void)
 	                                 sigismember(&set, SIGHUP));
 }
 
-/* argv builder */
+/* argv builder: as long as the command line needs (NULL-terminated) */
 struct av {
-	char *v[160];
-	char *own[64];
+	char **v, **own;
 	int n, nown;
 };
 
 static void push(struct av *v, const char *s)
 {
-	if (v->n < (int)ARRAY_SIZE(v->v) - 1)
-		v->v[v->n++] = (char *)s;
+	v->v = xrealloc(v->v, sizeof(*v->v) * (size_t)(v->n + 2));
+	v->v[v->n++] = (char *)s;
 }
 
 static void pushf(struct av *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void pushf(struct av *v, const char *fmt, ...)
 {
-	char buf[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (v->nown == (int)ARRAY_SIZE(v->own))
-		return;
-	v->own[v->nown] = xstrdup(buf);
-	push(v, v->own[v->nown++]);
+	char *s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	v->own = xrealloc(v->own, sizeof(*v->own) * (size_t)(v->nown + 1));
+	v->own[v->nown++] = s;
+	push(v, s);
 }
 
 static void av_free(struct av *v)
 {
 	for (int i = 0; i < v->nown; i++)
 		free(v->own[i]);
+	free(v->own);
+	free(v->v);
 }
 
 /* The argv of phase i's `run`. */
@@ -340,7 +345,7 @@ static void phase_argv(const struct assess_args *a, int i, const char *dir, stru
 		pushf(v, "--vus=%d", SMOKE_VUS);
 		pushf(v, "--hold=%.0fs", p->hold_s);
 	} else {
-		pushf(v, "%s=%.6g", lv, a->level);
+		pushf(v, "%s=%.10g", lv, a->level);
 	}
 	switch (i) {
 	case 1:
@@ -350,11 +355,11 @@ static void phase_argv(const struct assess_args *a, int i, const char *dir, stru
 		pushf(v, "--ramp-down=%.0fs", p->down_s);
 		break;
 	case 2:
-		pushf(v, "--peak=%.6g", p->peak);
+		pushf(v, "--peak=%.10g", p->peak);
 		pushf(v, "--duration=%.0fs", p->dur_s);
 		break;
 	case 3:
-		pushf(v, "--peak=%.6g", p->peak);
+		pushf(v, "--peak=%.10g", p->peak);
 		pushf(v, "--warmup=%.0fs", p->warmup_s);
 		pushf(v, "--hold=%.0fs", p->spike_s);
 		pushf(v, "--observe=%.0fs", p->observe_s);
@@ -576,8 +581,8 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 		                : "--expected-rps (use --max-concurrency)");
 		return EXIT_INVALID_CONFIG;
 	}
-	if (!a->cap)
-		a->cap = CAP_MULTIPLE * a->level;
+	if (!a->cap) /* at most what run takes: 10,000,000/s, 1,000,000 VUs */
+		a->cap = MIN(CAP_MULTIPLE * a->level, a->open ? 1e7 : 1e6);
 	if (!(a->cap > a->level * 1.01) || a->cap / a->level > 1000) {
 		fprintf(stderr,
 		        "stampede: assess: the safety cap (%.6g) must be above the expected level "
@@ -627,6 +632,16 @@ static int check_files(const struct assess_args *a)
 		fprintf(stderr, "stampede: assess: --history '%s' is a directory (give a file)\n",
 		        a->history);
 		return EXIT_INVALID_CONFIG;
+	}
+	/* the assessment's own files, when --dir exists: writable (not a directory...) */
+	static const char *const own[] = { "assessment.json", "assessment.html", "assessment.md" };
+	for (size_t k = 0; k < ARRAY_SIZE(own) && stat(a->dir, &st) == 0; k++) {
+		char path[4096], err[4096 + 256];
+		snprintf(path, sizeof(path), "%s/%s", a->dir, own[k]);
+		if (outfile_check(path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: assess: %s\n", err);
+			return EXIT_INVALID_CONFIG;
+		}
 	}
 	return 0;
 }
@@ -688,6 +703,8 @@ static int check_phases(const struct assess_args *a)
 				rc = cmd_run_check(v.n, v.v);
 		}
 		av_free(&v);
+		if (rc == EXIT_INTERRUPTED)
+			return rc;
 		if (rc) {
 			fprintf(stderr,
 			        "stampede: assess: the %s phase's run was refused (above); "
@@ -697,6 +714,75 @@ static int check_phases(const struct assess_args *a)
 		}
 	}
 	return 0;
+}
+
+/* The budget's hard cap: a thread that, unless cancelled first, interrupts the phase
+ * running at the deadline as Ctrl-C would (a SIGINT to the process, which the run's
+ * signalfd takes, or which the loop sees pending between phases), so a phase that
+ * overruns its plan (a script's init code that never returns, a target that ignores its
+ * stop) cannot take the assessment past its budget. */
+struct watchdog {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	bool cancelled, fired, started;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	pthread_mutex_lock(&w->mu);
+	int e = 0;
+	while (!w->cancelled && e != ETIMEDOUT)
+		e = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
+	if (!w->cancelled) {
+		w->fired = true;
+		kill(getpid(), SIGINT);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void watchdog_start(struct watchdog *w, double in_s)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->mu, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	double t = (double)w->deadline.tv_sec + (double)w->deadline.tv_nsec / 1e9 + MAX(in_s, 0);
+	w->deadline.tv_sec = (time_t)t;
+	w->deadline.tv_nsec = (long)((t - floor(t)) * 1e9);
+	w->started = pthread_create(&w->th, NULL, watchdog_main, w) == 0;
+}
+
+/* Cancel it; returns whether it fired. */
+static bool watchdog_stop(struct watchdog *w)
+{
+	if (!w->started)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	w->cancelled = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = false;
+	return w->fired;
+}
+
+static bool watchdog_fired(struct watchdog *w)
+{
+	if (!w->started)
+		return w->fired;
+	pthread_mutex_lock(&w->mu);
+	bool f = w->fired;
+	pthread_mutex_unlock(&w->mu);
+	return f;
 }
 
 struct outcome {
@@ -738,6 +824,7 @@ int cmd_assess(int argc, char **argv)
 	bool help = false;
 	int rc = parse(argc, argv, &a, &help);
 	struct outcome *o = NULL;
+	struct watchdog wd = { 0 };
 	if (help) {
 		cmd_assess_usage();
 		goto out;
@@ -755,8 +842,20 @@ int cmd_assess(int argc, char **argv)
 		rc = EXIT_INVALID_CONFIG;
 		goto out;
 	}
-	if ((rc = check_target(&a)) || (rc = check_files(&a)) || (rc = check_phases(&a)))
+	if ((rc = check_target(&a)) || (rc = check_files(&a)))
 		goto out;
+	if (!a.plan_only) {
+		/* the budget's hard cap from here on (a script's init code runs in the check);
+		 * a stop stays pending until a phase or the loop takes it */
+		cli_block_stop_signals();
+		watchdog_start(&wd, (double)a.budget_us / USEC_PER_SEC - WATCHDOG_MARGIN_S);
+	}
+	if ((rc = check_phases(&a))) {
+		if (rc == EXIT_INTERRUPTED && watchdog_fired(&wd))
+			fprintf(stderr, "stampede: assess: the budget ran out while the script "
+			                "loaded: nothing was sent\n");
+		goto out;
+	}
 	if (a.plan_only) {
 		print_plan(&a, stdout);
 		goto out;
@@ -781,7 +880,6 @@ int cmd_assess(int argc, char **argv)
 		close(fd);
 		unlink(probe);
 	}
-	cli_block_stop_signals(); /* a stop between phases stays pending until checked */
 
 	o = xcalloc(1, sizeof(*o));
 	struct assess_in *in = &o->in;
@@ -827,13 +925,21 @@ int cmd_assess(int argc, char **argv)
 	double t0 = mono_s(), budget = in->budget_s;
 	bool stop = false;
 	static char status_reason[800];
+	char budget_text[32];
+	format_duration(a.budget_us, budget_text, sizeof(budget_text));
+
 	for (int i = 0; i < NPHASES && !stop; i++) {
 		struct assess_phase *p = &in->phases[i];
 		struct phase_plan *pp = &a.plan[i];
 		if (stop_pending()) {
 			in->status = "interrupted";
-			snprintf(status_reason, sizeof(status_reason),
-			         "stopped by a signal before the %s phase", p->name);
+			if (watchdog_fired(&wd))
+				snprintf(status_reason, sizeof(status_reason),
+				         "the budget (%s) ran out before the %s phase", budget_text,
+				         p->name);
+			else
+				snprintf(status_reason, sizeof(status_reason),
+				         "stopped by a signal before the %s phase", p->name);
 			in->status_reason = status_reason;
 			skip_rest(o, i, "the assessment was interrupted");
 			break;
@@ -870,7 +976,7 @@ int cmd_assess(int argc, char **argv)
 				p->planned_s = pp->dur_s;
 			}
 		}
-		if (pp->dur_s + a.grace_s > left) {
+		if (pp->dur_s + a.grace_s + OVERHEAD_S > left) {
 			snprintf(o->reason[i], sizeof(o->reason[i]),
 			         "the budget was spent (%.0f s left, the phase needs %.0f s)",
 			         MAX(left, 0), pp->dur_s + a.grace_s);
@@ -885,6 +991,19 @@ int cmd_assess(int argc, char **argv)
 		if (!a.quiet) {
 			printf("\nassess: phase %d/%d: %s\n", i + 1, NPHASES, p->name);
 			fflush(stdout);
+		}
+		/* an earlier assessment's files of this phase go first: what is read after the
+		 * phase is what it wrote, or nothing */
+		static const char *const ext[] = { ".json", ".html", ".profile.svg" };
+		for (size_t k = 0; k < ARRAY_SIZE(ext); k++) {
+			char stale[4096];
+			snprintf(stale, sizeof(stale), "%s/%s%s", a.dir, p->name, ext[k]);
+			if (unlink(stale) < 0 && errno != ENOENT)
+				fprintf(
+				    stderr,
+				    "stampede: assess: warning: cannot remove the earlier '%s': "
+				    "%s\n",
+				    stale, strerror(errno));
 		}
 		double ts = mono_s();
 		int prc = cmd_run(v.n, v.v);
@@ -913,8 +1032,15 @@ int cmd_assess(int argc, char **argv)
 		if (prc == EXIT_INTERRUPTED) {
 			p->ran = ASSESS_INTERRUPTED;
 			in->status = "interrupted";
-			snprintf(status_reason, sizeof(status_reason),
-			         "stopped by a signal during the %s phase", p->name);
+			if (watchdog_fired(&wd))
+				snprintf(
+				    status_reason, sizeof(status_reason),
+				    "the budget (%s) ran out during the %s phase: it was stopped "
+				    "at the hard cap",
+				    budget_text, p->name);
+			else
+				snprintf(status_reason, sizeof(status_reason),
+				         "stopped by a signal during the %s phase", p->name);
 			in->status_reason = status_reason;
 			skip_rest(o, i + 1, "the assessment was interrupted");
 			stop = true;
@@ -949,6 +1075,15 @@ int cmd_assess(int argc, char **argv)
 			printf("assess: %s: %s\n", p->name, assess_phase_status(p));
 			fflush(stdout);
 		}
+	}
+	if (watchdog_stop(&wd) && !strcmp(in->status, "complete")) {
+		/* it fired as the last phase ended: the SIGINT it sent is pending, unread */
+		sigset_t set;
+		int sig;
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		if (stop_pending())
+			sigwait(&set, &sig);
 	}
 	in->duration_s = mono_s() - t0;
 
@@ -996,6 +1131,7 @@ int cmd_assess(int argc, char **argv)
 	}
 	json_decref(doc);
 out:
+	watchdog_stop(&wd);
 	if (o)
 		for (int i = 0; i < NPHASES; i++)
 			result_free(o->res[i]);

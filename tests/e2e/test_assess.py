@@ -236,3 +236,41 @@ def test_a_script_that_does_not_load_is_refused_with_its_line(tmp_path, plan_onl
     assert p.returncode == 107, (p.returncode, p.stderr)
     assert "bad.lua:3:" in p.stderr, p.stderr
     assert not (tmp_path / "assessment").exists()
+
+
+def test_many_pass_through_flags_all_reach_run(tmp_path):
+    # the phases' command lines are as long as they need: 150 headers and then a bad flag;
+    # the bad flag is seen (nothing is silently cut off)
+    hdrs = [x for i in range(150) for x in ("-H", f"X-N{i}: v")]
+    p = assess("--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", 5,
+               *hdrs, "--plan-only", cwd=tmp_path, timeout=20)
+    assert p.returncode == 0, p.stderr
+    p = assess("--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", 5,
+               *hdrs, "--no-such-flag-zz", "--plan-only", cwd=tmp_path, timeout=20)
+    assert p.returncode == EXIT_CONFIG and "--no-such-flag-zz" in p.stderr, p.stderr
+
+
+def test_the_reports_paths_are_checked_before_anything_is_sent(tmp_path):
+    (tmp_path / "assessment" / "assessment.json").mkdir(parents=True)
+    p = assess("--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", 5,
+               "--plan-only", cwd=tmp_path, timeout=20)
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    assert "assessment.json" in p.stderr and "directory" in p.stderr, p.stderr
+
+
+def test_an_earlier_assessments_phase_files_are_not_reported_as_this_ones(tmp_path):
+    # a smoke.json from an earlier assessment in --dir; this one's smoke fails to start
+    # (nothing listens): the report must not read the old file
+    d = tmp_path / "assessment"
+    d.mkdir()
+    old = {"format": "stampede-result/1", "stale": True}
+    (d / "smoke.json").write_text(json.dumps(old))
+    (d / "smoke.html").write_text("<p>old</p>")
+    p = assess("--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", 5,
+               "--budget", "2m", cwd=tmp_path, timeout=60)
+    doc = strict_json((d / "assessment.json").read_text())
+    smoke = doc["phases"][0]
+    assert smoke["status"] == "fail", smoke
+    assert "stale" not in (d / "smoke.json").read_text()
+    assert (d / "smoke.html").read_text() != "<p>old</p>"
+    assert "connection_refused" in p.stdout, p.stdout[-3000:]
