@@ -131,9 +131,14 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 		double dem = at(in->cpu_demand, i);
 		if (fin(dem))
 			j->demand_peak = fin(j->demand_peak) ? MAX(j->demand_peak, dem) : dem;
-		cpu[i] = fin(tc) && (tc >= CPU_TARGET_SHARE * 100.0 * j->cap_cores ||
-		                     (host_busy && tc >= 0.5 * hc * cpus) ||
-		                     (fin(dem) && dem >= CPU_TARGET_SHARE * 100.0 * j->cap_cores));
+		/* waiting for a CPU that other processes hold is the machine's saturation, not
+		 * the target's: its demand counts when it is not the minor user of a busy
+		 * machine (on a shared host at 100% a target at 5% waits too) */
+		bool others = host_busy && fin(tc) && tc < 0.5 * hc * cpus;
+		cpu[i] = fin(tc) &&
+		         (tc >= CPU_TARGET_SHARE * 100.0 * j->cap_cores ||
+		          (host_busy && tc >= 0.5 * hc * cpus) ||
+		          (!others && fin(dem) && dem >= CPU_TARGET_SHARE * 100.0 * j->cap_cores));
 		/* one thread at a whole core: the work is serialised on it, whatever the
 		 * process's total (an event loop, a lock holder, a single worker) */
 		bool one = fin(th) && th >= CPU_THREAD_PERCENT && j->cap_cores > 1 &&
