@@ -40,8 +40,8 @@ void cmd_merge_usage(void)
 	       "                      also write the merged run's HTML report, JUnit XML or\n"
 	       "                      Markdown summary (repeatable; docs/outputs.md)\n"
 	       "      --force         merge parts whose options say they ran different tests\n"
-	       "                      (another URL, script, executor, rate, VUs, duration...),\n"
-	       "                      or a merged result with other parts\n"
+	       "                      (another URL, script file name, executor, rate, VUs,\n"
+	       "                      duration...), or a merged result with other parts\n"
 	       "  -h, --help          this help\n\n"
 	       "exit codes: 0 merged, every threshold passed; 99 a threshold failed on the\n"
 	       "            merged data; 105 a part was interrupted (stopped by a signal) and\n"
@@ -49,7 +49,9 @@ void cmd_merge_usage(void)
 	       "            ran; 104 invalid flags, a missing or invalid part, parts that\n"
 	       "            cannot be merged (overlapping segments, different segment\n"
 	       "            sequences, a metric of another type, segmented and unsegmented\n"
-	       "            parts, different tests without --force), or -o naming a part;\n"
+	       "            parts, different tests without --force), one run given twice\n"
+	       "            (also as a copy), a part whose http_reqs disagrees with its\n"
+	       "            http_req_duration, or -o naming a part;\n"
 	       "            110 the merged file could not be written\n\n"
 	       "See docs/distributed.md for running a test on several machines.\n");
 }
@@ -186,6 +188,21 @@ static const char *const test_keys[] = {
 	"maxVUs", "duration", "iterations", "stages",   "scenarios", "testType", "arrival",
 };
 
+/* Whether a and b, one option of two parts, say the same test. A part knows its script by
+ * the path it was given (sa.lua, ./sa.lua, /srv/sa.lua): the test is the script's file
+ * name, as for the history's test hash (history_meta.c); what the script holds is not in
+ * a result file. */
+static bool same_option(const char *key, json_t *a, json_t *b)
+{
+	if (!a || !b)
+		return !a && !b;
+	if (strcmp(key, "script") || !json_is_string(a) || !json_is_string(b))
+		return json_equal(a, b);
+	const char *x = json_string_value(a), *y = json_string_value(b);
+	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+	return !strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
+}
+
 /* Whether the parts ran one test; else prints the first difference (exit 104). */
 static bool same_test(struct result *const *parts, const struct merge_args *a)
 {
@@ -193,7 +210,7 @@ static bool same_test(struct result *const *parts, const struct merge_args *a)
 		json_t *v0 = json_object_get(parts[0]->options, test_keys[k]);
 		for (int i = 1; i < a->nparts; i++) {
 			json_t *v = json_object_get(parts[i]->options, test_keys[k]);
-			if ((!v0 && !v) || (v0 && v && json_equal(v0, v)))
+			if (same_option(test_keys[k], v0, v))
 				continue;
 			char *s0 = v0 ? json_dumps(v0, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 			char *s1 = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;

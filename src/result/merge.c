@@ -47,6 +47,114 @@ static struct result *fail(struct merge *g, const char *fmt, ...)
 	return NULL;
 }
 
+/* --- the parts themselves --------------------------------------------------------- */
+
+/* The core HTTP metrics, as a run writes them: every request counts once in http_reqs,
+ * and at most once in http_req_duration and in http_req_failed (engine/worker.c: a
+ * request cut off by the end of the run has no duration and no verdict). */
+static const struct {
+	const char *name;
+	enum metric_type type;
+} core_metrics[] = {
+	{ "http_reqs", MT_COUNTER },
+	{ "http_req_duration", MT_TREND },
+	{ "http_req_failed", MT_RATE },
+};
+
+/* How many samples (requests) p's metric m holds, every series together; -1 without it. */
+static int64_t samples(const struct result *p, int m)
+{
+	struct result_values v;
+	if (m < 0)
+		return -1;
+	bool any = result_combine(p, m, NULL, 0, &v);
+	int64_t n = !any                   ? 0
+	            : v.type == MT_TREND   ? (v.h ? v.h->total_count : 0)
+	            : v.type == MT_RATE    ? v.total
+	            : v.type == MT_COUNTER ? llround(v.sum)
+	                                   : 0;
+	result_values_free(&v);
+	return n;
+}
+
+/* Part i's core metrics agree with each other (an edited or truncated file would merge
+ * into a request count that is not the number of requests its latencies were measured
+ * on); false with the reason in g->err. */
+static bool check_core(struct merge *g, int i)
+{
+	const struct result *p = g->parts[i];
+	int64_t n[ARRAY_SIZE(core_metrics)];
+	for (size_t k = 0; k < ARRAY_SIZE(core_metrics); k++) {
+		int m = result_find_metric(p, core_metrics[k].name);
+		if (m >= 0 && p->metrics[m].type != core_metrics[k].type) {
+			fail(
+			    g,
+			    "%s: metrics.%s is a %s, but a run writes it as a %s (an edited part?)",
+			    g->names[i], core_metrics[k].name, result_type_name(p->metrics[m].type),
+			    result_type_name(core_metrics[k].type));
+			return false;
+		}
+		n[k] = samples(p, m);
+	}
+	size_t most = n[1] >= n[2] ? 1 : 2; /* the larger of duration's and failed's */
+	if (n[most] <= 0 || n[0] >= n[most])
+		return true;
+	if (n[0] < 0)
+		fail(g,
+		     "%s: metrics.http_reqs is missing, but %s holds %lld request%s: a run "
+		     "counts every request in http_reqs (an edited or truncated part?)",
+		     g->names[i], core_metrics[most].name, (long long)n[most],
+		     n[most] == 1 ? "" : "s");
+	else
+		fail(g,
+		     "%s: metrics.http_reqs counts %lld requests, but %s holds %lld: a run counts "
+		     "every request in http_reqs (an edited part?)",
+		     g->names[i], (long long)n[0], core_metrics[most].name, (long long)n[most]);
+	return false;
+}
+
+/* Whether a and b are one run: the same result, as a copy of one file is. (Two runs, even
+ * started together by a coordinator, do not measure the same; a result has no run id.) */
+static bool same_run(const struct result *a, const struct result *b)
+{
+	if (a->start_wall_us != b->start_wall_us || a->duration_s != b->duration_s ||
+	    !json_equal(a->options, b->options))
+		return false;
+	json_t *x = result_to_json(a), *y = result_to_json(b);
+	bool same = json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
+/* Every part is a run's whole result with a start, and no run is given twice (its
+ * requests would count twice); false with the reason in g->err. */
+static bool check_parts(struct merge *g)
+{
+	for (int i = 0; i < g->n; i++) {
+		/* the loader reads a missing or non-integer start as 0 */
+		if (g->parts[i]->start_wall_us <= 0) {
+			fail(g,
+			     "%s: state.startUnixUs: expected the run's start, µs since the epoch "
+			     "(an integer above 0)",
+			     g->names[i]);
+			return false;
+		}
+		if (!check_core(g, i))
+			return false;
+		for (int j = 0; j < i; j++)
+			if (same_run(g->parts[j], g->parts[i])) {
+				fail(g,
+				     "%s and %s are the same run (the same start, options, "
+				     "metrics and state: a copy of one result file?): its requests "
+				     "would count twice",
+				     g->names[j], g->names[i]);
+				return false;
+			}
+	}
+	return true;
+}
+
 /* --- execution segments: exact fractions ------------------------------------------ */
 
 struct mfrac {
@@ -1095,6 +1203,8 @@ struct result *result_merge(struct result *const *parts, const char *const *name
 	struct merge g = { .parts = parts, .names = names, .n = n, .err = err, .errlen = errlen };
 	if (n < 1)
 		return fail(&g, "no part to merge");
+	if (!check_parts(&g))
+		return NULL;
 	const char *coverage = check_segments(&g);
 	if (!coverage)
 		return NULL;

@@ -219,7 +219,10 @@ def test_a_merged_result_among_other_parts_needs_force(demo_server_module, tmp_p
     (lambda d: d["metrics"]["http_req_duration"]["windows"].__setitem__("step", 2147483647),
      "windows"),
     (lambda d: d["metrics"]["http_reqs"]["timeseries"].__setitem__("step", 3), "timeseries"),
-], ids=["error-count", "start", "window-step", "ts-step"])
+    # a start of another type reads as 0: said as such, not as parts 56 years apart
+    (lambda d: d["state"].__setitem__("startUnixUs", "x"), "state.startUnixUs"),
+    (lambda d: d["state"].pop("startUnixUs"), "state.startUnixUs"),
+], ids=["error-count", "start", "window-step", "ts-step", "start-string", "start-missing"])
 def test_hostile_numbers_in_a_part_are_refused(demo_server_module, tmp_path, edit,  # noqa: F811
                                                message):
     parts = together(demo_server_module, tmp_path, "h")
@@ -251,3 +254,89 @@ def test_merge_writes_the_end_of_run_outputs(demo_server_module, tmp_path):  # n
         m = merge(*parts, "-o", tmp_path / "u.json", "--out", bad)
         assert m.returncode == 104 and why in m.stderr, m.stderr
         assert not (tmp_path / "u.json").exists()
+
+
+def run_script(script, out, seg, base_url, cwd):
+    return subprocess.Popen([BIN, "run", script, "-q", "--no-summary", "-e",
+                             f"BASE_URL={base_url}", "--execution-segment", seg,
+                             "--execution-segment-sequence", HALVES, "--out",
+                             f"result={out}"], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_one_script_given_by_another_path_is_one_test(demo_server_module,  # noqa: F811
+                                                      tmp_path):
+    """A part knows its script by the path it was given: `sa.lua` on one machine and
+    `./sa.lua` (or /srv/sa.lua) on another are one test; another script is not."""
+    body = ('local http = require "stampede.http"\n'
+            'options = { vus = 2, iterations = 20 }\n'
+            'function default() http.get(stampede.env.BASE_URL .. "/health") end\n')
+    (tmp_path / "sa.lua").write_text(body)
+    (tmp_path / "sb.lua").write_text(body)
+    url = demo_server_module.url
+    procs = [run_script("sa.lua", "a.json", "0:1/2", url, tmp_path),
+             run_script("./sa.lua", "b.json", "1/2:1", url, tmp_path),
+             run_script(str(tmp_path / "sb.lua"), "c.json", "1/2:1", url, tmp_path)]
+    for p in procs:
+        _, se = p.communicate(timeout=60)
+        assert p.returncode == 0, se
+    m = merge(tmp_path / "a.json", tmp_path / "b.json", "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 0, m.stderr
+    assert json.loads((tmp_path / "t.json").read_text())["metrics"]["iterations"][
+        "values"]["count"] == 20
+    m = merge(tmp_path / "a.json", tmp_path / "c.json", "-o", tmp_path / "u.json", "-q")
+    assert m.returncode == 104, m.stderr
+    assert "ran different tests (options.script" in m.stderr, m.stderr
+    assert not (tmp_path / "u.json").exists()
+
+
+def drop_reqs(d):
+    del d["metrics"]["http_reqs"]
+
+
+def fewer_reqs(d):
+    for s in d["metrics"]["http_reqs"]["series"]:
+        s["values"]["count"] = s["values"]["count"] // 2
+
+
+@pytest.mark.parametrize("edit,message", [
+    (drop_reqs, "metrics.http_reqs is missing"),
+    (fewer_reqs, "metrics.http_reqs counts"),
+], ids=["missing", "fewer"])
+def test_a_part_whose_core_metrics_disagree_is_refused(demo_server_module,  # noqa: F811
+                                                       tmp_path, edit, message):
+    """A hand-edited part would make a merged result whose request count is not the
+    number of requests its latencies were measured on."""
+    parts = together(demo_server_module, tmp_path, "c")
+    d = json.loads(parts[1].read_text())
+    assert d["metrics"]["http_req_duration"]["values"]["count"] > 0
+    edit(d)
+    parts[1].write_text(json.dumps(d))
+    m = merge(*parts, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 104, (m.returncode, m.stderr)
+    assert message in m.stderr and "c1.json" in m.stderr and "http_req_duration" in \
+        m.stderr, m.stderr
+    assert not (tmp_path / "t.json").exists()
+    m = merge(parts[1], "-o", tmp_path / "t.json", "-q")   # alone too
+    assert m.returncode == 104 and message in m.stderr, m.stderr
+
+
+def test_a_copy_of_a_run_is_refused(demo_server_module, tmp_path):  # noqa: F811
+    """`cp single.json s2.json; stampede merge single.json s2.json` would count every
+    request twice: the parts are one run, whatever their file names."""
+    single, copy = tmp_path / "single.json", tmp_path / "s2.json"
+    run(demo_server_module, single, duration="1s")
+    copy.write_bytes(single.read_bytes())
+    m = merge(single, copy, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 104, (m.returncode, m.stderr)
+    assert "single.json" in m.stderr and "s2.json" in m.stderr and "same run" in \
+        m.stderr, m.stderr
+    assert not (tmp_path / "t.json").exists()
+    # with --force too: a copy is never another part
+    m = merge(single, copy, "-o", tmp_path / "t.json", "-q", "--force")
+    assert m.returncode == 104 and "same run" in m.stderr, m.stderr
+    # two runs of the same test are not copies of each other
+    other = tmp_path / "other.json"
+    run(demo_server_module, other, duration="1s")
+    m = merge(single, other, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 0, m.stderr

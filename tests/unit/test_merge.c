@@ -273,6 +273,8 @@ Test(merge, trends_merge_their_histograms_exactly)
 	}
 	trend(a, "http_req_duration", "{\"name\": \"/\"}", ha, 1, NULL);
 	trend(b, "http_req_duration", "{\"name\": \"/\"}", hb, 1, NULL);
+	counter(a, "http_reqs", NULL, 997, 1, NULL);
+	counter(b, "http_reqs", NULL, 131, 1, NULL);
 	struct result *pa = load(a), *pb = load(b), *r = merged(pa, pb);
 	const char *stats[] = { "p(99)", "p(95)", "p(90)", "med", "min", "max", "avg", "count" };
 	for (size_t i = 0; i < ARRAY_SIZE(stats); i++) {
@@ -383,6 +385,8 @@ Test(merge, time_series_align_on_the_earliest_start_at_the_coarsest_step)
 	hdr_record(h, 1000);
 	trend(a, "http_req_duration", NULL, h, 1, "0:10:1.0:2.0:3.0:4.0:50.0");
 	trend(b, "http_req_duration", NULL, h, 1, "0:30:5.0:6.0:7.0:8.0:9.0");
+	counter(a, "http_reqs", NULL, 1, 1, NULL);
+	counter(b, "http_reqs", NULL, 1, 1, NULL);
 	pa = load(a);
 	pb = load(b);
 	r = merged(pa, pb);
@@ -445,6 +449,8 @@ Test(merge, windows_merge_exactly_on_the_coarsest_step)
 	windows(b, 2, 1, tb, wb);
 	trend(a, "http_req_duration", NULL, w[0], 1, NULL);
 	trend(b, "http_req_duration", NULL, w[2], 1, NULL);
+	counter(a, "http_reqs", NULL, 100, 1, NULL);
+	counter(b, "http_reqs", NULL, 100, 1, NULL);
 	struct result *pa = load(a), *pb = load(b), *r = merged(pa, pb);
 	const struct result_windows *mw =
 	    &r->metrics[result_find_metric(r, "http_req_duration")].win;
@@ -485,11 +491,11 @@ Test(merge, thresholds_are_judged_again_on_the_merged_data)
 	fast_slow(b, 0, 10);
 	threshold(a, "http_req_duration", "p(95)<100", "p(95)", true, 1, false);
 	threshold(b, "http_req_duration", "p(95)<100", "p(95)", false, 300, false);
-	/* a per-second rate: each part does 6/s, the merged run (same 10 s) 12/s */
-	counter(a, "http_reqs", NULL, 60, 1, NULL);
+	/* a per-second rate: the parts do 10/s and 6/s, the merged run (same 10 s) 16/s */
+	counter(a, "http_reqs", NULL, 100, 1, NULL);
 	counter(b, "http_reqs", NULL, 60, 1, NULL);
-	threshold(a, "http_reqs", "rate<10", "rate", true, 6, false);
-	threshold(b, "http_reqs", "rate<10", "rate", true, 6, false);
+	threshold(a, "http_reqs", "rate<15", "rate", true, 10, false);
+	threshold(b, "http_reqs", "rate<15", "rate", true, 6, false);
 	threshold(b, "http_reqs", "count<100", "count", true, 60, false); /* only in b */
 	struct result *pa = load(a), *pb = load(b), *r = merged(pa, pb);
 	cr_assert_eq(r->nthresholds, 3, "the union: %d", r->nthresholds);
@@ -498,7 +504,7 @@ Test(merge, thresholds_are_judged_again_on_the_merged_data)
 	cr_expect_float_eq(r->thresholds[0].value, 300, 1);
 	cr_expect(!r->thresholds[1].ok, "passes in each part, fails merged: %g/s",
 	          r->thresholds[1].value);
-	cr_expect_float_eq(r->thresholds[1].value, 12, 1e-9);
+	cr_expect_float_eq(r->thresholds[1].value, 16, 1e-9);
 	cr_expect_str_eq(r->thresholds[2].expr, "count<100");
 	cr_expect(!r->thresholds[2].ok);
 	cr_expect_eq(result_thresholds_failed(r), 3);
@@ -511,6 +517,8 @@ Test(merge, thresholds_are_judged_again_on_the_merged_data)
 	b = doc_new(T0, 10000, NULL);
 	fast_slow(a, 1000, 0);
 	fast_slow(b, 0, 10);
+	counter(a, "http_reqs", NULL, 1000, 1, NULL);
+	counter(b, "http_reqs", NULL, 10, 1, NULL);
 	threshold(a, "http_req_duration", "p(95)<100", "p(95)", true, 1, false);
 	threshold(b, "http_req_duration", "p(95)<100", "p(95)", false, 300, false);
 	pa = load(a);
@@ -528,6 +536,8 @@ Test(merge, a_threshold_that_aborted_a_part_stays_failed)
 	json_t *a = doc_new(T0, 10000, NULL), *b = doc_new(T0, 10000, NULL);
 	fast_slow(a, 1000, 0);
 	fast_slow(b, 1000, 0);
+	counter(a, "http_reqs", NULL, 1000, 1, NULL);
+	counter(b, "http_reqs", NULL, 1000, 1, NULL);
 	threshold(a, "http_req_duration", "p(95)<100", "p(95)", true, 1, false);
 	threshold(b, "http_req_duration", "p(95)<100", "p(95)", false, 123.5, true);
 	json_object_set_new(json_object_get(b, "state"), "aborted", json_true());
@@ -791,4 +801,85 @@ Test(merge, parts_a_month_apart_are_not_one_test)
 	cr_expect(strstr(err, "31 days"), "%s", err);
 	result_free(pa);
 	result_free(pb);
+}
+
+/* --- parts that are not what a run wrote ------------------------------------------- */
+
+/* One part, merged alone: NULL with an error holding want (and the part's name). */
+static void refused_alone(json_t *doc, const char *want)
+{
+	struct result *p = load(doc);
+	struct result *parts[] = { p };
+	const char *names[] = { "only.json" };
+	char err[512] = "";
+	cr_expect_null(result_merge(parts, names, 1, err, sizeof(err)), "merged: %s", want);
+	cr_expect(strstr(err, want) && strstr(err, "only.json"), "%s", err);
+	result_free(p);
+}
+
+Test(merge, core_metrics_that_disagree_are_an_error)
+{
+	json_t *d = doc_new(T0, 10000, NULL); /* http_req_duration, no http_reqs */
+	fast_slow(d, 1500, 500);
+	refused_alone(d, "metrics.http_reqs is missing, but http_req_duration holds 2000 "
+	                 "requests");
+	d = doc_new(T0, 10000, NULL); /* fewer requests than durations */
+	fast_slow(d, 1500, 500);
+	counter(d, "http_reqs", NULL, 1500, 1, NULL);
+	refused_alone(d, "metrics.http_reqs counts 1500 requests, but http_req_duration holds "
+	                 "2000");
+	d = doc_new(T0, 10000, NULL); /* fewer requests than verdicts */
+	counter(d, "http_reqs", NULL, 10, 1, NULL);
+	rate(d, "http_req_failed", NULL, 2, 18);
+	refused_alone(d, "counts 10 requests, but http_req_failed holds 20");
+	d = doc_new(T0, 10000, NULL); /* another type than a run's */
+	gauge(d, "http_reqs", 1, 1, 1, 1, 1, NULL);
+	refused_alone(d, "metrics.http_reqs is a gauge, but a run writes it as a counter");
+	/* requests cut off by the end of the run count without a duration or a verdict */
+	d = doc_new(T0, 10000, NULL);
+	fast_slow(d, 1500, 500);
+	counter(d, "http_reqs", NULL, 2003, 1, NULL);
+	rate(d, "http_req_failed", NULL, 500, 1500);
+	struct result *p = load(d);
+	struct result *parts[] = { p };
+	const char *names[] = { "only.json" };
+	char err[512] = "";
+	struct result *r = result_merge(parts, names, 1, err, sizeof(err));
+	cr_expect_not_null(r, "%s", err);
+	result_free(r);
+	result_free(p);
+}
+
+Test(merge, a_start_that_is_not_one_is_an_error)
+{
+	/* the loader reads a missing or non-integer startUnixUs as 0 */
+	json_t *d = doc_new(T0, 1000, NULL);
+	json_object_set_new(json_object_get(d, "state"), "startUnixUs", json_string("x"));
+	refused_alone(d, "state.startUnixUs: expected the run's start");
+	d = doc_new(T0, 1000, NULL);
+	json_object_del(json_object_get(d, "state"), "startUnixUs");
+	struct result *pa = load(d), *pb = load(doc_new(T0, 1000, NULL));
+	char err[512] = "";
+	cr_expect_null(merge2(pb, pa, err, sizeof(err)));
+	cr_expect(strstr(err, "b.json: state.startUnixUs") && !strstr(err, "31 days"), "%s", err);
+	result_free(pa);
+	result_free(pb);
+}
+
+Test(merge, one_run_given_twice_is_an_error)
+{
+	struct result *pa = load(rich_part(T0, NULL)), *pb = load(rich_part(T0, NULL));
+	char err[512] = "";
+	cr_expect_null(merge2(pa, pb, err, sizeof(err)));
+	cr_expect(strstr(err, "a.json and b.json are the same run"), "%s", err);
+	result_free(pb);
+	/* the same test started at the same µs is another run when it measured otherwise */
+	json_t *d = rich_part(T0, NULL);
+	counter(d, "http_reqs", "{\"status\": \"503\"}", 1, 1, NULL);
+	pb = load(d);
+	struct result *r = merge2(pa, pb, err, sizeof(err));
+	cr_expect_not_null(r, "%s", err);
+	result_free(r);
+	result_free(pb);
+	result_free(pa);
 }
