@@ -542,3 +542,27 @@ Test(bottleneck, a_short_run_near_its_memory_limit)
 	json_decref(o);
 	short_run_free(&s);
 }
+
+/* A target at 5% of a core on a machine others keep at 100%: its threads wait for a CPU
+ * (demand high), but the CPU is the machine's saturation, not the target's. */
+Test(bottleneck, waiting_on_a_machine_others_saturate_is_not_cpu_bound)
+{
+	struct run r;
+	healthy(&r);
+	double dem[N];
+	for (int i = 0; i < N; i++)
+		r.tc[i] = 5, r.hc[i] = 100, dem[i] = 400;
+	r.in.cpu_demand = dem;
+	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_neq(verdict(o), "cpu", "%s", summary(o));
+	char *dump = json_dumps(json_object_get(o, "evidence"), 0);
+	cr_assert(strstr(dump, "other processes"), "%s", dump);
+	free(dump);
+	json_decref(o);
+	/* the same demand with the target the machine's main user: CPU-bound */
+	for (int i = 0; i < N; i++)
+		r.tc[i] = 150;
+	o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "cpu", "%s", summary(o));
+	json_decref(o);
+}
