@@ -439,6 +439,14 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 		                    : "the breakpoint phase did not run"));
 		return o;
 	}
+	const struct assess_phase *lp = phase(in, "load");
+	if (lp && lp->ran == ASSESS_RAN && !strcmp(assess_phase_status(lp), "fail")) {
+		json_object_set_new(o, "plan", json_null());
+		json_object_set_new(o, "planError",
+		                    json_string("the SLOs did not hold at the expected load (the "
+		                                "load phase): fix that before planning growth"));
+		return o;
+	}
 	if (cap < in->expected_rps) {
 		char why[200];
 		snprintf(why, sizeof(why),
@@ -477,8 +485,11 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 				    "%s%.4g/s, %s).",
 				    s->multiple, s->rps, s->instances, s->instances == 1 ? "" : "s",
 				    ci.buffer * 100, cost, lower ? "at least " : "", cap,
-				    lower ? "no breaking point was found: fewer may do"
-				          : "its breaking point");
+				    !lower ? "its breaking point"
+				    : bp_complete(bpp)
+				        ? "no breaking point up to the cap: fewer may do"
+				        : "the breaking point is not known (the breakpoint ended "
+				          "early): fewer may do");
 		}
 	}
 	free(plan);
@@ -889,7 +900,11 @@ static void status_findings(struct ctx *c)
 {
 	const struct assess_in *in = c->in;
 	if (in->status && strcmp(in->status, "complete") && in->status_reason)
-		add(c, IMP_INFO, "assessment", "The assessment is %s: %s", in->status,
+		add(c, IMP_INFO, "assessment", "The assessment %s: %s",
+		    !strcmp(in->status, "error")         ? "could not finish"
+		    : !strcmp(in->status, "interrupted") ? "was interrupted"
+		    : !strcmp(in->status, "stopped")     ? "stopped early"
+		                                         : in->status,
 		    in->status_reason);
 	for (int i = 0; i < in->nphases; i++) {
 		const struct assess_phase *p = &in->phases[i];

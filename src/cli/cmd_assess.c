@@ -951,11 +951,17 @@ int cmd_assess(int argc, char **argv)
 			if (found && isfinite(bp) && bp < top)
 				top = bp;
 			if (found && !(bp > SPIKE_MIN_SHARE * a.level)) {
-				snprintf(o->reason[i], sizeof(o->reason[i]),
-				         "the breaking point (%.6g%s) is not above the expected "
-				         "level: a "
-				         "spike would only measure overload",
-				         isfinite(bp) ? bp : 0.0, unit(&a));
+				if (isfinite(bp))
+					snprintf(
+					    o->reason[i], sizeof(o->reason[i]),
+					    "the breaking point (%.6g%s) is not above the expected "
+					    "level: a spike would only measure overload",
+					    bp, unit(&a));
+				else
+					snprintf(
+					    o->reason[i], sizeof(o->reason[i]),
+					    "the SLOs failed from the breakpoint's start: a spike "
+					    "would only measure overload");
 				p->reason = o->reason[i];
 				continue;
 			}
