@@ -2195,13 +2195,14 @@ static void term_findings(struct term *t, const json_t *doc)
 		if (str(e, "area"))
 			buf_printf(&line, "%s: ", str(e, "area"));
 		buf_addstr(&line, str(e, "text") ? str(e, "text") : "");
-		/* the report has them in full: here four lines of the important ones, two of
-		 * the others (a capacity line ends with its instances and cost) */
+		/* the report has them in full: here six lines of the important ones (their
+		 * levers too), two of the others (a capacity line ends with its instances and
+		 * cost) */
 		bool minor = !strcmp(imp, "low") || !strcmp(imp, "info");
 		int width = TERM_WIDTH - 7;
 		term_wrap_at(t->b, 7 + (int)strlen(imp), 7, line.p,
 		             minor ? (size_t)(2 * width - (int)strlen(imp) - 3)
-		                   : (size_t)(4 * width - 30));
+		                   : (size_t)(6 * width - 30));
 		buf_free(&line);
 	}
 }
