@@ -1103,6 +1103,13 @@ int cmd_assess(int argc, char **argv)
 		fprintf(stderr, "stampede: assess: %s\n", text ? err : "out of memory");
 		wrc = EXIT_OUTPUT_FAILED;
 	}
+	/* every other output reads the document as written (its numbers at the file's
+	 * precision): `stampede report assessment.json` renders the same report again */
+	json_t *written = text ? json_loads(text, 0, NULL) : NULL;
+	if (written) {
+		json_decref(doc);
+		doc = written;
+	}
 	free(text);
 	snprintf(path, sizeof(path), "%s/assessment.html", a.dir);
 	if (assess_html_write(doc, o->res, NPHASES, a.dir, path, err, sizeof(err)) < 0) {
