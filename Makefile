@@ -19,7 +19,7 @@ TEST_OBJS:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
-.PHONY: all deps test unit e2e torture asan bench bench-peers fuzz fuzz-build demo demo-nginx clean format help
+.PHONY: all deps test unit e2e torture asan bench bench-peers fuzz fuzz-build demo demo-nginx clean format help image
 
 all: $(BUILD)/stampede
 
@@ -117,6 +117,10 @@ fuzz: deps $(FUZZERS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$(basename $$f) \
 			tests/fuzz/seeds/$$(basename $$f) || exit 1; \
 	done
+
+# the container image (Dockerfile) with podman, no Docker Hub: scripts/build-image.sh
+image:
+	STAMPEDE_IMAGE_DIR="$${STAMPEDE_IMAGE_DIR:-$(BUILD)/image}" ./scripts/build-image.sh
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(TEST_SRCS) $(wildcard tests/fuzz/*.c)

@@ -36,8 +36,6 @@ trap 'rc=$?; [ $rc -eq 0 ] || echo "build-image.sh: FAILED at step \"$STEP\" (ex
 mkdir -p "$DIR" || die "cannot create $DIR"
 DIR=$(cd "$DIR" && pwd)
 export CONTAINERS_CONF=$DIR/containers.conf
-# registries.conf is read even with --pull=never; an empty one: no registry is known
-export CONTAINERS_REGISTRIES_CONF=$DIR/registries.conf
 P=(podman --root "$DIR/storage" --runroot "$DIR/run" --storage-driver overlay)
 
 if [ -n "${STAMPEDE_IMAGE_SOURCES:-}" ]; then
@@ -83,7 +81,8 @@ write_conf() {
 	nofile=$(ulimit -Hn)
 	nproc=$(ulimit -Hu)
 	[ "$nofile" = unlimited ] && nofile=1048576
-	[ "$nproc" = unlimited ] && nproc=32768
+	# (nproc at its hard limit fails here too: runc sets it in a child)
+	if [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; then nproc=32768; fi
 	cat >"$DIR/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
@@ -92,10 +91,6 @@ netns = "host"
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-EOF
-	cat >"$DIR/registries.conf" <<EOF
-unqualified-search-registries = []
-short-name-mode = "disabled"
 EOF
 }
 
@@ -151,21 +146,19 @@ base_images() {
 }
 
 build() {
-	# the Dockerfile's FROM lines are short names: the local images above answer them
-	sed -e "s|^FROM debian:|FROM localhost/debian:|" "$ROOT/Dockerfile" >"$DIR/Dockerfile"
-	"${P[@]}" build --pull=never --network host --layers -t "$TAG" -f "$DIR/Dockerfile" \
+	# --pull=never: the Dockerfile's short names (debian:bookworm) are the local images
+	"${P[@]}" build --pull=never --network host --layers -t "$TAG" -f "$ROOT/Dockerfile" \
 		"$ROOT" >"$DIR/build.log" 2>&1 || {
 		tail -30 "$DIR/build.log" >&2
 		die "podman build failed (see $DIR/build.log)"
 	}
-	"${P[@]}" image prune -f >/dev/null 2>&1 || true
 }
 
 measure() {
 	local size gz oci
 	size=$("${P[@]}" image inspect "$TAG" --format '{{.Size}}')
 	rm -f "$DIR/stampede.oci.tar"
-	"${P[@]}" push -q "$TAG" "oci-archive:$DIR/stampede.oci.tar:$TAG"
+	"${P[@]}" push -q "$TAG" "oci-archive:$DIR/stampede.oci.tar"
 	oci=$(stat -c %s "$DIR/stampede.oci.tar")
 	gz=$("${P[@]}" save -q "$TAG" | gzip | wc -c)
 	{
@@ -189,8 +182,8 @@ smoke() {
 	[ -z "$missing" ] || die "libraries missing in $TAG: $missing"
 }
 
-step tools install_tools
 write_conf
+step tools install_tools
 step base base_images
 step build build
 step measure measure

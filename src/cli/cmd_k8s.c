@@ -14,6 +14,7 @@
 #include "output/k8s_job.h"
 #include "util/buf.h"
 #include "util/common.h"
+#include "util/escape.h"
 #include "util/outfile.h"
 
 #define CMD "k8s render"
@@ -78,9 +79,10 @@ static void usage(FILE *f)
 	        "                         between\n"
 	        "  -h, --help             this help\n\n"
 	        "exit codes: 0 written, 104 bad options, values or script, 110 a file not\n"
-	        "written. A run pod exits as `stampede run` does, but 0 for 99 (a part's\n"
-	        "thresholds: the merge judges the whole), 2 for an index without a segment,\n"
-	        "3 when its part-i.json is on the claim already (an earlier run's)\n",
+	        "written (-o DIR that cannot be made or written, a full disk). A run pod exits\n"
+	        "as `stampede run` does, but 0 for 99 (a part's thresholds: the merge judges\n"
+	        "the whole), 2 for an index without a segment, 3 when its part-i.json is on the\n"
+	        "claim already (an earlier run's)\n",
 	        K8S_JOB_PARALLELISM_MAX, K8S_JOB_NAME_MAX, K8S_JOB_DEFAULT_NAME, STAMPEDE_VERSION,
 	        K8S_JOB_DEFAULT_STORAGE, K8S_JOB_MERGE_WAIT_S / 3600, K8S_JOB_MERGE_SLACK_S / 60,
 	        K8S_JOB_COORD_PORT, K8S_JOB_COORD_PORT, K8S_JOB_COORD_READY_S / 60,
@@ -92,17 +94,35 @@ void cmd_k8s_usage(void)
 	usage(stdout);
 }
 
-/* Print "stampede k8s render: MESSAGE" (one line); returns EXIT_INVALID_CONFIG. */
+/* Print "stampede k8s render: MESSAGE" (one line); returns code. */
+static int failv(int code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "stampede " CMD ": %s\n", cli_one_line(msg));
+	return code;
+}
+
+/* A bad flag, value or script: the message, EXIT_INVALID_CONFIG. */
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = failv(EXIT_INVALID_CONFIG, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "stampede " CMD ": %s\n", cli_one_line(msg));
-	return EXIT_INVALID_CONFIG;
+	return rc;
+}
+
+/* An output that cannot be written (-o DIR not made, not writable): EXIT_OUTPUT_FAILED. */
+static int fail_output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail_output(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = failv(EXIT_OUTPUT_FAILED, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 enum {
@@ -226,6 +246,23 @@ static int parse_seconds(const char *flag, const char *s, int64_t *out)
 	return 0;
 }
 
+/* The script's text as a ConfigMap holds it: 1 byte or more of UTF-8 without NUL bytes
+ * (k8s_job_check() checks it too, naming the key; here the path given). 0 or the exit
+ * code. */
+static int check_text(const char *path, const char *text, size_t len)
+{
+	if (len == 0)
+		return fail("--script '%s': the file is empty", path);
+	if (strlen(text) != len)
+		return fail("--script '%s': holds a NUL byte: not a text file", path);
+	char *fixed = utf8_fix(text);
+	if (fixed) {
+		free(fixed);
+		return fail("--script '%s': not UTF-8 text", path);
+	}
+	return 0;
+}
+
 /* The numbers, and the script read into r->j (text owned by the caller afterwards). 0 or
  * the exit code. */
 static int derive(struct render_args *r)
@@ -260,7 +297,7 @@ static int derive(struct render_args *r)
 		return fail("--script '%s': %s", r->script_path, read_file_strerror(rc));
 	r->j.script = text;
 	r->j.script_len = len;
-	return 0;
+	return check_text(r->script_path, text, len);
 }
 
 /* Whether a document is written: the coordinator's only with --coordinator. */
@@ -269,14 +306,18 @@ static bool doc_wanted(const struct k8s_job *j, int doc)
 	return doc != DOC_COORD || j->coordinator;
 }
 
-/* The paths of -o DIR (made when missing), checked writable. 0 or the exit code. */
+/* The paths of -o DIR (made when missing), checked writable. 0 or the exit code: 104 for
+ * a DIR that is something else, 110 for one that cannot be made or written. */
 static int plan_files(const struct k8s_job *j, const char *dir, char paths[NDOCS][PATH_MAX])
 {
 	struct stat st;
 	char err[PATH_MAX + 128];
 	if (stat(dir, &st) < 0 && errno == ENOENT && mkdir(dir, 0777) < 0)
-		return fail("-o '%s': cannot create the directory: %s", dir, strerror(errno));
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return fail_output("-o '%s': cannot create the directory: %s", dir,
+		                   strerror(errno));
+	if (stat(dir, &st) < 0)
+		return fail_output("-o '%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
 		return fail("-o '%s': not a directory", dir);
 	for (int i = 0; i < NDOCS; i++) {
 		if (!doc_wanted(j, i))
@@ -284,7 +325,7 @@ static int plan_files(const struct k8s_job *j, const char *dir, char paths[NDOCS
 		if ((size_t)snprintf(paths[i], PATH_MAX, "%s/%s", dir, doc_files[i]) >= PATH_MAX)
 			return fail("-o '%s': the path is too long", dir);
 		if (outfile_check(paths[i], err, sizeof(err)) < 0)
-			return fail("%s", err);
+			return fail_output("%s", err);
 	}
 	return 0;
 }

@@ -92,12 +92,13 @@ static bool image_ref(const char *s)
 	       n;
 }
 
-/* A ConfigMap key as Kubernetes checks it: [-._a-zA-Z0-9]+, at most 253 characters, not
- * "." or "..". Safe in the shell lines too. */
+/* A ConfigMap key as Kubernetes checks it (IsConfigMapKey): [-._a-zA-Z0-9]+, at most 253
+ * characters, not "." or "..", and not starting with ".." (a configMap volume keeps its
+ * own entries under such names). Safe in the shell lines too. */
 static bool configmap_key(const char *s)
 {
 	size_t n = strlen(s);
-	return n > 0 && n <= K8S_JOB_KEY_MAX && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	return n > 0 && n <= K8S_JOB_KEY_MAX && strcmp(s, ".") != 0 && strncmp(s, "..", 2) != 0 &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == n;
 }
 
@@ -143,7 +144,8 @@ static int check_script(const struct k8s_job *j, char *err, size_t errlen)
 	if (!configmap_key(j->key))
 		return fail(err, errlen,
 		            "--script: the file name '%s' cannot be a ConfigMap key (1-%d "
-		            "characters of a-z, A-Z, 0-9, '-', '_' and '.'): rename the file",
+		            "characters of a-z, A-Z, 0-9, '-', '_' and '.', not '.' and not "
+		            "starting with '..'): rename the file",
 		            j->key, K8S_JOB_KEY_MAX);
 	if (j->script_len == 0)
 		return fail(err, errlen, "--script '%s': the file is empty", j->key);
