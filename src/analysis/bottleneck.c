@@ -184,7 +184,11 @@ static void latency_facts(const struct bn_input *in, struct judged *j)
 	bool *sat = calloc((size_t)MAX(in->nwin, 1), sizeof(bool));
 	if (!sat)
 		return;
-	double xs = 0;
+	double *xs = calloc((size_t)MAX(in->nwin, 1), sizeof(double));
+	if (!xs) {
+		free(sat);
+		return;
+	}
 	for (int i = 0; i < in->nwin; i++) {
 		double p = in->win_p95[i], d = in->win_dropped ? in->win_dropped[i] : 0;
 		/* requests in service at once (Little's law: served/s x mean time); below
@@ -197,14 +201,20 @@ static void latency_facts(const struct bn_input *in, struct judged *j)
 		bool queued = in->queue_known && in->win_t[i] >= in->queue_from_s &&
 		              fin(j->base_p95) && fin(p) && p >= 1.5 * j->base_p95;
 		sat[i] = slow || drops || queued;
-		if (sat[i]) {
-			j->lat_sat_windows++;
-			xs += in->win_good[i] / MAX(in->win_step, 1);
-		}
+		if (sat[i])
+			xs[j->lat_sat_windows++] = in->win_good[i] / MAX(in->win_step, 1);
 	}
 	int o = onset(sat, in->nwin);
 	j->since[R_POOL] = o >= 0 ? in->win_t[o] : NAN;
-	j->x_sat = j->lat_sat_windows ? xs / j->lat_sat_windows : NAN;
+	/* the level it levelled at: the upper quartile of the saturated windows' throughput
+	 * (their mean lies below the plateau when a ramp still rose into it) */
+	if (j->lat_sat_windows) {
+		qsort(xs, (size_t)j->lat_sat_windows, sizeof(double), cmp_double);
+		j->x_sat = xs[(3 * (j->lat_sat_windows - 1)) / 4];
+	} else {
+		j->x_sat = NAN;
+	}
+	free(xs);
 	/* Little's law at the bottleneck: every request is in service for at least the
 	 * fastest response's time, so the most served per second times that is a lower
 	 * bound of how many were in service at once */

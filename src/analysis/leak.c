@@ -10,12 +10,6 @@
 #include "analysis/trend.h"
 #include "util/common.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static double median(double *v, int n) /* sorts v */
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);

@@ -8,16 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/common.h"
+
 /* scipy's "auto" rule: the exact distribution unless both samples are larger than this. */
 #define MWU_EXACT_MAX 8
 
 typedef __int128 i128;
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static bool all_finite(const double *v, int n)
 {

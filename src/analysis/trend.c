@@ -17,12 +17,6 @@
 #define RADIX_SIZE (1u << RADIX_BITS)
 #define SEL_MAX    4 /* order statistics asked of one slopes_select() call */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* ---- normal distribution --------------------------------------------------------- */
 
 static double norm_cdf(double z)

@@ -316,12 +316,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The input rules of usl_fit (usl.h). */
 static int check_points(const struct usl_point *p, int n, char *err, size_t errlen)
 {

@@ -347,3 +347,9 @@ const char *format_percent(double v, char *buf, size_t size)
 		snprintf(buf, size, "%.2g", v);
 	return buf;
 }
+
+int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}

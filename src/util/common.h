@@ -21,6 +21,9 @@ void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* qsort's comparison of two doubles, ascending (NaNs compare equal to everything). */
+int cmp_double(const void *a, const void *b);
+
 /* Monotonic clock in microseconds (CLOCK_MONOTONIC). */
 int64_t now_us(void);
 /* Monotonic clock in nanoseconds. */

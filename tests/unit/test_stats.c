@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/stats.h"
+#include "util/common.h"
 
 #define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -225,12 +226,6 @@ Test(stats_mwu, bad_input)
 /* --------------------------------------------------------------------------------------
  * median, mean
  * -------------------------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 Test(stats_median, small_and_even)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/trend.h"
+#include "util/common.h"
 
 static void index_times(double *x, int n)
 {
@@ -23,12 +24,6 @@ static double uniform01(void)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	z ^= z >> 31;
 	return (double)(z >> 11) / 9007199254740992.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* The worked example "A Mann-Kendall Example (by hand)", Holy Cross (Little, Montserrat
