@@ -99,7 +99,7 @@ void cmd_assess_usage(void)
 	    "      --i-own-this-target   required for a target that is not loopback: an\n"
 	    "                            assessment is deliberately destructive\n"
 	    "      --no-profile          no CPU profile of the watched target in the load phase\n"
-	    "      --cost-per-instance C  the capacity plan's cost per instance and month\n"
+	    "      --cost-per-instance C/PERIOD  an instance's cost: 120/month, 0.17/h, 4/day\n"
 	    "      --currency NAME       its unit (USD, EUR ...)\n"
 	    "      --growth G            monthly growth for the plan's timeline (e.g. 15%%)\n"
 	    "      --history FILE.db     add each phase's run to this history\n"
