@@ -46,6 +46,18 @@ static const struct option long_opts[] = {
 	{ 0 },
 };
 
+/* The exit code of a report written (rc 0) or not (err says why), said on stderr. */
+static int written(int rc, const char *err, const char *out)
+{
+	if (rc < 0) {
+		fprintf(stderr, "stampede report: %s\n", err);
+		return EXIT_OUTPUT_FAILED;
+	}
+	if (strcmp(out, "-") != 0)
+		fprintf(stderr, "stampede report: wrote %s\n", out);
+	return EXIT_OK;
+}
+
 /* The report of an assessment again: doc is the loaded assessment.json at path, each phase's
  * result file (phases[].result, a plain name) is read from the same directory (a missing
  * or unreadable one leaves its charts out, said once); out ending in .md gets markdown. */
@@ -99,13 +111,7 @@ static int assessment_report(const char *path, const json_t *doc, const char *ou
 	for (size_t i = 0; i < n; i++)
 		result_free(res[i]);
 	free(copy);
-	if (rc < 0) {
-		fprintf(stderr, "stampede report: %s\n", err);
-		return EXIT_OUTPUT_FAILED;
-	}
-	if (strcmp(out, "-") != 0)
-		fprintf(stderr, "stampede report: wrote %s\n", out);
-	return EXIT_OK;
+	return written(rc, err, out);
 }
 
 int cmd_report(int argc, char **argv)
@@ -163,11 +169,5 @@ int cmd_report(int argc, char **argv)
 	analyses_fill(r); /* a result from before an analysis existed */
 	int rc = html_report_write(r, out, err, sizeof(err));
 	result_free(r);
-	if (rc < 0) {
-		fprintf(stderr, "stampede report: %s\n", err);
-		return EXIT_OUTPUT_FAILED;
-	}
-	if (strcmp(out, "-") != 0)
-		fprintf(stderr, "stampede report: wrote %s\n", out);
-	return EXIT_OK;
+	return written(rc, err, out);
 }
