@@ -1132,8 +1132,8 @@ static int coordinator_start(const struct run_args *a, struct run_opts *ro,
 		if (ro->thr[i].abort_on_fail)
 			ro->thr[i].delay_abort_us =
 			    MAX(ro->thr[i].delay_abort_us, ro->abort_delay_us);
-	int r = coord_client_start(a->coordinator, name, ro->thr, ro->nthr, timeout, out, &start,
-	                           err, sizeof(err));
+	int r = coord_client_start_segment(a->coordinator, name, &a->seg, ro->thr, ro->nthr,
+	                                   timeout, out, &start, err, sizeof(err));
 	if (r == -2)
 		return EXIT_INTERRUPTED;
 	if (r < 0) {

@@ -17,14 +17,17 @@
 #include <unistd.h>
 
 #include "cli/coord_server.h"
+#include "engine/segment.h"
 #include "metrics/hdr.h"
 #include "result/result.h"
 #include "util/common.h"
 
-#define REQ_TIMEOUT_MS 2000               /* each request, connection included */
-#define ANSWER_MAX     (64 << 10)         /* the largest answer read */
-#define QUEUE_MAX      32                 /* intervals waiting for the sender thread */
-#define FLUSH_US       (3 * USEC_PER_SEC) /* coord_client_finish: the queue's last chance */
+#define REQ_TIMEOUT_MS   2000               /* each request, connection included */
+#define ANSWER_MAX       (64 << 10)         /* the largest answer read */
+#define QUEUE_MAX        32                 /* intervals waiting for the sender thread */
+#define FLUSH_US         (3 * USEC_PER_SEC) /* coord_client_finish: the queue's last chance */
+#define BARRIER_RETRY_US (500 * 1000)       /* a registration without an answer: again after */
+#define RUN_RETRY_US     (5 * USEC_PER_SEC) /* mid-run: a request unanswered this long is lost */
 
 /* An abort threshold's selection: its metric and the tags a series must have. */
 struct csel {
@@ -42,6 +45,7 @@ struct coord_client {
 	CURL *curl; /* start's, then the thread's, then finish's: never two at once */
 	struct curl_slist *headers;
 	char curl_err[CURL_ERROR_SIZE];
+	CURLcode curl_rc; /* the last request's */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t mu;
@@ -54,6 +58,7 @@ struct coord_client {
 	int64_t poll_us; /* the verdict's polling period while idle */
 	bool lost;       /* the coordinator failed a request: nothing more is sent */
 	char *abort;     /* the coordinator's reason, set once (atomic pointer) */
+	char *alive;     /* the body of POST /v1/abort: {instance, token} */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -115,6 +120,7 @@ static long post(struct coord_client *c, const char *path, const char *body, jso
 	}
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &a);
 	CURLcode rc = curl_easy_perform(c->curl);
+	c->curl_rc = rc;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s",
 		         a.too_big        ? "its answer is larger than 64 KiB"
@@ -188,14 +194,17 @@ static void client_free(struct coord_client *c)
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cond);
 	free(c->abort);
+	free(c->alive);
 	free(c->base);
 	free(c->instance);
 	free(c);
 }
 
-/* The registration's body: the instance and its abort-on-fail thresholds; the selections
- * are kept in c for the intervals. */
-static char *register_body(struct coord_client *c, const struct threshold *thr, int nthr)
+/* The registration's body: the instance, its segment (seg NULL or whole: none; sequence
+ * NULL: not said) and its abort-on-fail thresholds; the selections are kept in c for the
+ * intervals. */
+static char *register_body(struct coord_client *c, const char *seg, const char *sequence,
+                           const struct threshold *thr, int nthr)
 {
 	json_t *arr = json_array();
 	c->sel = xcalloc((size_t)MAX(nthr, 1), sizeof(*c->sel));
@@ -218,6 +227,10 @@ static char *register_body(struct coord_client *c, const struct threshold *thr, 
 	}
 	json_t *o =
 	    json_pack("{sssssO}", "instance", c->instance, "token", c->token, "thresholds", arr);
+	if (seg)
+		json_object_set_new(o, "segment", json_string(seg));
+	if (seg && sequence)
+		json_object_set_new(o, "sequence", json_string(sequence));
 	char *body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	json_decref(arr);
@@ -264,23 +277,78 @@ static void leave(struct coord_client *c, int rc)
 	free(s);
 }
 
-/* The barrier: register, then poll with the same registration until the start is fixed.
- * Returns 0 with *start, -1 with err, -2 for a stop signal. */
+/* Whether a request that failed with rc is worth asking again: the coordinator did not
+ * answer in time, or dropped the connection (busy: its connections are all taken). A
+ * refused connection or an unknown host before it ever answered is a wrong URL, said at
+ * once; after that, a coordinator restarting. */
+static bool transient(CURLcode rc, bool answered)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		return true;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return answered;
+	default:
+		return false;
+	}
+}
+
+/* A registration that got no answer: warn once, then wait a little before asking again.
+ * Returns 0 to ask again, -1 past the deadline (err says why), -2 for a stop signal. */
+static int barrier_retry(struct coord_client *c, const char *why, bool answered, int64_t timeout_us,
+                         int64_t deadline, bool *warned, char *err, size_t errlen)
+{
+	char d[32];
+	format_duration(timeout_us, d, sizeof(d));
+	if (now_us() >= deadline) {
+		snprintf(err, errlen, "%s within %s: %s",
+		         answered ? "lost the coordinator at the barrier"
+		                  : "cannot reach the coordinator",
+		         d, why);
+		return -1;
+	}
+	if (!*warned)
+		fprintf(
+		    stderr,
+		    "stampede: warning: the coordinator at %s did not answer (%s): asking again "
+		    "for up to %s (--coordinator-timeout)\n",
+		    c->base, why, d);
+	*warned = true;
+	return nap(MIN(BARRIER_RETRY_US, MAX(deadline - now_us(), 0))) ? -2 : 0;
+}
+
+/* The barrier: register, then poll with the same registration until the start is fixed;
+ * a request without an answer is asked again until the deadline. Returns 0 with *start,
+ * -1 with err, -2 for a stop signal. */
 static int barrier(struct coord_client *c, const char *body, int64_t timeout_us, int64_t *start,
                    char *err, size_t errlen)
 {
 	int64_t deadline = now_us() + timeout_us;
+	bool answered = false, warned = false;
 	char why[512];
-	for (int attempt = 0;; attempt++) {
+	for (;;) {
 		json_t *ans;
 		if (stop_pending())
 			return -2;
 		long st = post(c, "/v1/register", body, &ans, why, sizeof(why));
 		int64_t at = wall_us();
+		if (st < 0 && c->curl_rc != CURLE_OK && transient(c->curl_rc, answered)) {
+			json_decref(ans);
+			int r = barrier_retry(c, why, answered, timeout_us, deadline, &warned, err,
+			                      errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (st < 0) {
 			snprintf(err, errlen, "%s: %s",
-			         attempt ? "lost the coordinator at the barrier"
-			                 : "cannot reach the coordinator",
+			         answered ? "lost the coordinator at the barrier"
+			                  : "cannot reach the coordinator",
 			         why);
 			json_decref(ans);
 			return -1;
@@ -290,6 +358,7 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 			json_decref(ans);
 			return -1;
 		}
+		answered = true;
 		json_t *js = json_object_get(ans, "start_unix_us");
 		json_t *jn = json_object_get(ans, "now_unix_us");
 		int64_t poll = json_integer_value(json_object_get(ans, "poll_ms"));
@@ -320,9 +389,10 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 
 static void *sender_main(void *arg);
 
-int coord_client_start(const char *url, const char *instance, const struct threshold *thr, int nthr,
-                       int64_t timeout_us, struct coord_client **out, int64_t *start_wall_us,
-                       char *err, size_t errlen)
+int coord_client_start_segment(const char *url, const char *instance,
+                               const struct exec_segment *seg, const struct threshold *thr,
+                               int nthr, int64_t timeout_us, struct coord_client **out,
+                               int64_t *start_wall_us, char *err, size_t errlen)
 {
 	struct coord_client *c = xcalloc(1, sizeof(*c));
 	int nabort = 0, rc = -1;
@@ -356,12 +426,18 @@ int coord_client_start(const char *url, const char *instance, const struct thres
 		snprintf(err, errlen, "cannot create an HTTP client (libcurl)");
 		goto out_free;
 	}
-	body = register_body(c, thr, nthr);
+	if (seg && !seg->whole)
+		body = register_body(c, seg->text, seg->sequence, thr, nthr);
+	else
+		body = register_body(c, NULL, NULL, thr, nthr);
 	rc = barrier(c, body, timeout_us, start_wall_us, err, errlen);
 	if (rc == -2)
 		leave(c, 105);
 	if (rc < 0)
 		goto out_free;
+	json_t *alive = json_pack("{ssss}", "instance", c->instance, "token", c->token);
+	c->alive = json_dumps(alive, JSON_COMPACT); /* NULL: a GET, which says nothing more */
+	json_decref(alive);
 	if (pthread_create(&c->thread, NULL, sender_main, c) != 0) {
 		snprintf(err, errlen, "cannot start the coordinator client's thread");
 		leave(c, 104);
@@ -376,6 +452,23 @@ out_free:
 	free(body);
 	client_free(c);
 	return rc;
+}
+
+int coord_client_start(const char *url, const char *instance, const struct threshold *thr, int nthr,
+                       int64_t timeout_us, struct coord_client **out, int64_t *start_wall_us,
+                       char *err, size_t errlen)
+{
+	struct exec_segment es;
+	char why[256];
+	/* `run` names a segmented instance by its segment, FROM:TO; the sequence is not known */
+	if (!strchr(instance, ':') || exec_segment_init(&es, instance, NULL, why, sizeof(why)) < 0)
+		es = (struct exec_segment){ .whole = true };
+	free(es.sequence);
+	es.sequence = NULL;
+	int r = coord_client_start_segment(url, instance, &es, thr, nthr, timeout_us, out,
+	                                   start_wall_us, err, errlen);
+	exec_segment_free(&es);
+	return r;
 }
 
 /* --- intervals ------------------------------------------------------------------- */
@@ -489,13 +582,28 @@ void coord_client_interval(struct coord_client *c, const struct result_interval 
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Send one interval (or ask for the verdict: body NULL); false when the coordinator
- * failed it. */
+/* Send one interval (or ask for the verdict, saying the instance is alive: body NULL);
+ * false when the coordinator failed it. */
 static bool send_interval(struct coord_client *c, const char *body)
 {
 	char why[512];
 	json_t *ans;
-	long st = post(c, body ? "/v1/interval" : "/v1/abort", body, &ans, why, sizeof(why));
+	int64_t give_up = now_us() + RUN_RETRY_US;
+	long st;
+	/* unanswered (busy, a dropped connection): again, for a few seconds; refused: it is
+	 * gone (one that started again would not know this instance) */
+	for (;;) {
+		st = post(c, body ? "/v1/interval" : "/v1/abort", body ? body : c->alive, &ans, why,
+		          sizeof(why));
+		bool ending = __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE) &&
+		              now_us() >= __atomic_load_n(&c->flush_deadline, __ATOMIC_ACQUIRE);
+		if (st >= 0 || c->curl_rc == CURLE_OK || !transient(c->curl_rc, false) ||
+		    now_us() >= give_up || ending)
+			break;
+		json_decref(ans);
+		struct timespec ts = { 0, 250 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	if (st == 200) {
 		const char *reason = json_string_value(json_object_get(ans, "abort"));
 		if (reason && !__atomic_load_n(&c->abort, __ATOMIC_ACQUIRE))
@@ -530,10 +638,11 @@ static void *sender_main(void *arg)
 			ts.tv_sec += c->poll_us / USEC_PER_SEC + ns / 1000000000;
 			ts.tv_nsec = ns % 1000000000;
 			if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == ETIMEDOUT &&
-			    !c->qlen && !c->stop && !__atomic_load_n(&c->abort, __ATOMIC_ACQUIRE))
+			    !c->qlen && !c->stop)
 				break;
 		}
-		if (!c->qlen && !c->stop) { /* idle: ask for the verdict */
+		if (!c->qlen && !c->stop) { /* idle: ask for the verdict (and say it is alive,
+		                             * also once aborted: its results are being written) */
 			pthread_mutex_unlock(&c->mu);
 			ok = send_interval(c, NULL);
 			pthread_mutex_lock(&c->mu);
@@ -574,8 +683,8 @@ void coord_client_finish(struct coord_client *c, const struct result *r, int rc)
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	c->flush_deadline = now_us() + FLUSH_US;
+	__atomic_store_n(&c->flush_deadline, now_us() + FLUSH_US, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->mu);
 	if (c->thread_started)

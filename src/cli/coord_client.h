@@ -11,9 +11,11 @@
  * 250 ms or so, so that an abort caused by other instances' data is known before this
  * instance's next second closes); the run polls coord_client_abort() each second and aborts
  * (exit 108) with it. At the end the instance says it is done. The protocol (HTTP + JSON,
- * each request at most 2 s) is in cli/coord_server.h. A coordinator that fails a request
- * mid-run is warned about once on stderr and not asked again: the run goes on with its own
- * thresholds.
+ * each request at most 2 s) is in cli/coord_server.h. A request that gets no answer (the
+ * coordinator is busy, a connection was dropped) is asked again: at the barrier until the
+ * barrier's timeout, mid-run for 5 s (as long as the coordinator waits before it counts the
+ * instance as lost). A coordinator that fails a request mid-run is warned
+ * about once on stderr and not asked again: the run goes on with its own thresholds.
  */
 #ifndef STAMPEDE_COORD_CLIENT_H
 #define STAMPEDE_COORD_CLIENT_H
@@ -25,6 +27,7 @@
 #include "metrics/threshold.h"
 
 struct coord_client;
+struct exec_segment;
 struct result;
 struct result_interval;
 
@@ -35,16 +38,28 @@ struct result_interval;
  * wait at the ready barrier for at most timeout_us. Returns 0 with *out and the common
  * start (*start_wall_us, µs since the epoch on this machine's clock: the coordinator's start
  * less its clock's offset as seen in its answer; the caller sleeps until then), or -1 with a
- * one-line reason in err (the coordinator cannot be reached, refused the instance: a
- * duplicate name, more instances than it waits for, other thresholds than the first
- * instance's; the barrier timed out), or -2 when a stop signal (SIGINT, SIGTERM, SIGHUP:
+ * one-line reason in err (the coordinator cannot be reached: a refused connection at
+ * once, no answer after the timeout; it refused the instance: a duplicate name, more
+ * instances than it waits for, other thresholds than the first instance's, not one test
+ * with the others; the barrier timed out), or -2 when a stop signal (SIGINT, SIGTERM, SIGHUP:
  * blocked in the calling thread, as `run` blocks them) is pending: the wait is a loop of
  * short requests that looks at sigpending() between them, and the signal is left pending.
  * Called with the stop signals blocked, so the client's thread inherits the mask.
+ * The instance's execution segment is read from `instance` when it is one ("1/4:1/2"),
+ * without its sequence: use coord_client_start_segment() to send the sequence too.
  */
 int coord_client_start(const char *url, const char *instance, const struct threshold *thr, int nthr,
                        int64_t timeout_us, struct coord_client **out, int64_t *start_wall_us,
                        char *err, size_t errlen);
+
+/* As coord_client_start(), with the instance's execution segment seg (NULL or whole: the
+ * whole load) and its sequence registered: the coordinator refuses an instance that is not
+ * one test with the others (another sequence, an overlapping segment, a sequence of another
+ * number of segments than the instances it waits for, segmented and unsegmented mixed). */
+int coord_client_start_segment(const char *url, const char *instance,
+                               const struct exec_segment *seg, const struct threshold *thr,
+                               int nthr, int64_t timeout_us, struct coord_client **out,
+                               int64_t *start_wall_us, char *err, size_t errlen);
 
 /* Each closed second (the run's interval hook, the run's coordinator thread): queue the
  * interval's values of every abort-on-fail threshold's selection (the series of its metric

