@@ -184,16 +184,19 @@ static struct result **load_parts(const struct merge_args *a)
 /* The options that say which test a part ran (not how or where: threads, io, the
  * segment, monitoring): the parts of one test have the same. */
 static const char *const test_keys[] = {
-	"url",    "method",   "script",     "executor", "model",     "rate",     "vus",
-	"maxVUs", "duration", "iterations", "stages",   "scenarios", "testType", "arrival",
+	"url",    "method",    "script",   "executor", "model",
+	"rate",   "vus",       "maxVUs",   "duration", "iterations",
+	"stages", "scenarios", "testType", "arrival",  "scriptSha256",
 };
 
 /* Whether a and b, one option of two parts, say the same test. A part knows its script by
  * the path it was given (sa.lua, ./sa.lua, /srv/sa.lua): the test is the script's file
- * name, as for the history's test hash (history_meta.c); what the script holds is not in
- * a result file. */
+ * name, as for the history's test hash (history_meta.c), and what it held, its
+ * scriptSha256 (when both parts recorded one). */
 static bool same_option(const char *key, json_t *a, json_t *b)
 {
+	if (!strcmp(key, "scriptSha256") && (!a || !b))
+		return true; /* a part from before the hash was recorded */
 	if (!a || !b)
 		return !a && !b;
 	if (strcmp(key, "script") || !json_is_string(a) || !json_is_string(b))

@@ -5,11 +5,13 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis/analyses.h"
@@ -1690,6 +1692,27 @@ static json_t *override_options(struct run_args *a, json_t *opts)
  * nothing. */
 static bool check_only;
 
+/* The SHA-256 of the regular file at path, in hex (65 bytes with the NUL). 0, or -1 when
+ * it is not a regular file or cannot be read (then no hash is recorded). */
+static int script_sha256(const char *path, char out[2 * 32 + 1])
+{
+	char *body = NULL;
+	size_t len = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || /* a FIFO is read once */
+	    read_file_max(path, 64u << 20, &body, &len) < 0)
+		return -1;
+	int ok = EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32;
+	free(body);
+	if (!ok)
+		return -1;
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 /* `stampede run SCRIPT.lua`: the script's options (with the flags' overrides) and body. */
 static int run_script(struct run_args *a, const char *path)
 {
@@ -1820,6 +1843,9 @@ static int run_script(struct run_args *a, const char *path)
 	}
 	json_t *echo = json_deep_copy(opts);
 	json_object_set_new(echo, "script", json_string(path));
+	char sha[2 * 32 + 1];
+	if (script_sha256(path, sha) == 0) /* what the script held: merge compares it */
+		json_object_set_new(echo, "scriptSha256", json_string(sha));
 	json_object_set_new(echo, "threads", json_integer(cfg.threads));
 	json_object_set_new(echo, "io", json_string(loop_backend_name(cfg.io)));
 	http2_echo(&cfg, echo);

@@ -340,3 +340,27 @@ def test_a_copy_of_a_run_is_refused(demo_server_module, tmp_path):  # noqa: F811
     run(demo_server_module, other, duration="1s")
     m = merge(single, other, "-o", tmp_path / "t.json", "-q")
     assert m.returncode == 0, m.stderr
+
+
+def test_two_scripts_of_one_name_are_told_apart_by_their_content(demo_server_module,  # noqa: F811
+                                                                   tmp_path):
+    """d1/s.lua and d2/s.lua have the same name and options but not the same body: the
+    result keeps options.scriptSha256, and merge refuses to add them up."""
+    body = ('local http = require "stampede.http"\n'
+            'options = { vus = 2, iterations = 20 }\n'
+            'function default() http.get(stampede.env.BASE_URL .. "%s") end\n')
+    for d, path in (("d1", "/health"), ("d2", "/api/products/1")):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "s.lua").write_text(body % path)
+    url = demo_server_module.url
+    procs = [run_script("d1/s.lua", "a.json", "0:1/2", url, tmp_path),
+             run_script("d2/s.lua", "b.json", "1/2:1", url, tmp_path)]
+    for p in procs:
+        _, se = p.communicate(timeout=60)
+        assert p.returncode == 0, se
+    sha = json.loads((tmp_path / "a.json").read_text())["options"]["scriptSha256"]
+    assert len(sha) == 64 and int(sha, 16) >= 0, sha
+    m = merge(tmp_path / "a.json", tmp_path / "b.json", "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 104, m.stderr
+    assert "options.scriptSha256" in m.stderr, m.stderr
+    assert not (tmp_path / "t.json").exists()
