@@ -203,6 +203,7 @@ struct vu {
 	int64_t surplus_since;   /* when a ramp-down made this busy VU surplus; 0 if not */
 	int64_t scen_iteration;  /* the scenario's iteration number this VU is running */
 	bool initialised;
+	bool init_failed; /* its body's vu_init failed: it never runs an iteration */
 	void *body_state;
 	struct vu *next_idle;
 };

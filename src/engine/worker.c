@@ -682,13 +682,16 @@ static void vu_start_iteration(struct vu *v, int64_t intended, int64_t now)
 	}
 	if (!v->initialised) {
 		v->initialised = true;
-		if (w->cfg->body->vu_init && w->cfg->body->vu_init(v) < 0) {
-			/* The VU cannot run (its init failed; the body said why). */
-			if (s->cfg->model == MODEL_CLOSED)
-				vu_go_off(v);
-			scen_check_done(s);
-			return;
-		}
+		v->init_failed = w->cfg->body->vu_init && w->cfg->body->vu_init(v) < 0;
+	}
+	if (v->init_failed) {
+		/* The VU cannot run (its init failed; the body said why): every later start
+		 * (a closed model's next target, an arrival) finds it failed too, not a VU
+		 * without its state */
+		if (s->cfg->model == MODEL_CLOSED)
+			vu_go_off(v);
+		scen_check_done(s);
+		return;
 	}
 	v->state = VU_BUSY;
 	v->intended = intended;

@@ -166,6 +166,30 @@ def test_a_target_that_dies_fails_the_load(tmp_path):
     assert any("no request succeeded after" in f for f in v["findings"]), v["findings"]
 
 
+def test_a_long_think_time_is_not_a_target_that_stopped(tmp_path):
+    # two VUs each send one request, then think 6 s past the smoke's end: no request went
+    # unanswered, so the target did not stop answering
+    s = ServeDemo(tmp_path, ["--port", "0"])
+    script = tmp_path / "think.lua"
+    script.write_text('local http = require "stampede.http"\n'
+                      'function default()\n'
+                      '  http.get(stampede.env.BASE_URL .. "/health")\n'
+                      '  stampede.sleep(6)\n'
+                      'end\n')
+    out = tmp_path / "r.json"
+    try:
+        p = subprocess.run([BIN, "run", str(script), "-e", f"BASE_URL=http://127.0.0.1:{s.port}",
+                            "--type", "smoke", "--vus", "2", "--hold", "5s", "--slo",
+                            "p95<200ms", "--no-summary", "-q", "--out", f"result={out}"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    finally:
+        s.stop()
+    assert p.returncode == 0, p.stderr
+    v = parse_result(out.read_text())["analyses"]["testType"]
+    assert "responsesStoppedAt" not in v, v
+    assert v["verdict"] == "pass", v
+
+
 def test_spike_recovery_matches_queueing_theory(demo, stampede):
     """100/s, then 1,000/s for 4 s, then 100/s again, against 4 workers behind a queue of
     1,024 (beyond which the demo answers 503 at once). The spike fills the server to
