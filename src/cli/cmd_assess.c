@@ -1064,7 +1064,9 @@ int cmd_assess(int argc, char **argv)
 			in->status_reason = status_reason;
 			skip_rest(o, i + 1, "an earlier phase could not run");
 			stop = true;
-			if (prc == EXIT_INVALID_CONFIG || prc == EXIT_SCRIPT_ERROR)
+			/* the flags were checked before anything ran: a 104 now is the world
+			 * changing under the assessment (a watched target gone), 1 */
+			if (prc == EXIT_SCRIPT_ERROR)
 				rc = prc;
 		} else {
 			p->ran = ASSESS_RAN;
@@ -1074,6 +1076,19 @@ int cmd_assess(int argc, char **argv)
 				         "the smoke test failed: nothing heavier ran");
 				in->status_reason = status_reason;
 				skip_rest(o, 1, "the smoke test failed");
+				stop = true;
+			} else if (json_is_number(json_object_get(
+			               json_object_get(o->res[i]->analyses, "testType"),
+			               "responsesStoppedAt"))) {
+				/* heavier phases against a target that no longer answers measure
+				 * nothing */
+				in->status = "stopped";
+				snprintf(status_reason, sizeof(status_reason),
+				         "the target stopped answering in the %s phase: the phases "
+				         "after it did not run",
+				         p->name);
+				in->status_reason = status_reason;
+				skip_rest(o, i + 1, "the target stopped answering");
 				stop = true;
 			}
 		}

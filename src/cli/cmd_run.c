@@ -1941,9 +1941,19 @@ int cmd_run(int argc, char **argv)
 	}
 	if (apply_type_and_slo(&a, optind < argc) < 0 || check_profile(&a) < 0)
 		goto out;
-	/* a check makes no history file: one that exists is checked */
+	/* a check makes no history file: one that exists is checked, a new one's place */
 	if ((!check_only || (a.history && access(a.history, F_OK) == 0)) && check_history(&a) < 0)
 		goto out;
+	if (check_only) {
+		char err[PATH_MAX + 256];
+		if (a.history && access(a.history, F_OK) != 0 &&
+		    outfile_check(a.history, err, sizeof(err)) < 0) {
+			fprintf(stderr, "stampede: --history: %s\n", err);
+			goto out;
+		}
+		if (monitor_args_check(a.mon) < 0) /* the target is there, nothing started */
+			goto out;
+	}
 	if (optind < argc) {
 		rc = run_script(&a, argv[optind]);
 		goto out;

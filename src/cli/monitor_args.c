@@ -11,6 +11,7 @@
 
 #include "cli/cli_opts.h"
 #include "util/common.h"
+#include "util/outfile.h"
 #include "util/procfs.h"
 
 /* How long --monitor-cmd's target has to start listening. */
@@ -191,11 +192,9 @@ int monitor_args_start(struct monitor_args *m, int url_port)
 	return 0;
 }
 
-/* The target to watch (monitor_args_start() without --scrape). */
-static int monitor_args_watch(struct monitor_args *m, int url_port)
+/* The flags' combinations monitor_args_watch() refuses. 0, or -EINVAL after saying why. */
+static int watch_flags(const struct monitor_args *m)
 {
-	char found[64], err[256];
-	pid_t pid = m->pid;
 	if (m->mem_limit && !monitor_args_any(m)) {
 		fprintf(stderr, "stampede: --memory-limit is the watched target's: give "
 		                "--monitor-pid, --monitor-port or --monitor-cmd\n");
@@ -206,13 +205,70 @@ static int monitor_args_watch(struct monitor_args *m, int url_port)
 		                "command\n");
 		return -EINVAL;
 	}
-	if (!monitor_args_any(m))
-		return 0;
 	if ((m->pid != 0) + (m->cmd != NULL) > 1 || (m->pid && m->port)) {
 		fprintf(stderr, "stampede: give one target to watch: --monitor-pid, --monitor-port "
 		                "or --monitor-cmd (with --monitor-port for its port)\n");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The running target of --monitor-port or --monitor-pid (not --monitor-cmd's), in *pid.
+ * 0, or -ESRCH after saying why. */
+static int watch_found(const struct monitor_args *m, pid_t *pid)
+{
+	if (m->port) {
+		*pid = procfs_port_pid(m->port);
+		if (*pid == -ENOENT) {
+			fprintf(
+			    stderr,
+			    "stampede: --monitor-port %d: nothing listens on that port (start the "
+			    "target first, or give --monitor-cmd)\n",
+			    m->port);
+			return -ESRCH;
+		}
+		if (*pid < 0) {
+			fprintf(
+			    stderr,
+			    "stampede: --monitor-port %d: a process listens there but it cannot be "
+			    "seen (another user's: run as that user or as root, or give "
+			    "--monitor-pid)\n",
+			    m->port);
+			return -ESRCH;
+		}
+		return 0;
+	}
+	struct procfs_proc p;
+	*pid = m->pid;
+	if (procfs_proc_read(m->pid, &p) < 0) {
+		fprintf(stderr, "stampede: --monitor-pid %d: no such process\n", (int)m->pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int monitor_args_check(const struct monitor_args *m)
+{
+	char err[4096 + 256];
+	if (watch_flags(m) < 0)
+		return -EINVAL;
+	if (m->cmd)
+		return m->log && outfile_check(m->log, err, sizeof(err)) < 0
+		           ? (fprintf(stderr, "stampede: --monitor-log: %s\n", err), -EINVAL)
+		           : 0;
+	pid_t pid;
+	return monitor_args_any(m) && watch_found(m, &pid) < 0 ? -EINVAL : 0;
+}
+
+/* The target to watch (monitor_args_start() without --scrape). */
+static int monitor_args_watch(struct monitor_args *m, int url_port)
+{
+	char found[64], err[256];
+	pid_t pid = m->pid;
+	if (watch_flags(m) < 0)
+		return -EINVAL;
+	if (!monitor_args_any(m))
+		return 0;
 	if (m->cmd) {
 		int port = m->port ? m->port : url_port;
 		if (!port) {
@@ -231,33 +287,13 @@ static int monitor_args_watch(struct monitor_args *m, int url_port)
 		m->child = child;
 		pid = watch;
 		snprintf(found, sizeof(found), "--monitor-cmd");
-	} else if (m->port) {
-		pid = procfs_port_pid(m->port);
-		if (pid == -ENOENT) {
-			fprintf(
-			    stderr,
-			    "stampede: --monitor-port %d: nothing listens on that port (start the "
-			    "target first, or give --monitor-cmd)\n",
-			    m->port);
-			return -ESRCH;
-		}
-		if (pid < 0) {
-			fprintf(
-			    stderr,
-			    "stampede: --monitor-port %d: a process listens there but it cannot be "
-			    "seen (another user's: run as that user or as root, or give "
-			    "--monitor-pid)\n",
-			    m->port);
-			return -ESRCH;
-		}
-		snprintf(found, sizeof(found), "port %d", m->port);
 	} else {
-		struct procfs_proc p;
-		if (procfs_proc_read(pid, &p) < 0) {
-			fprintf(stderr, "stampede: --monitor-pid %d: no such process\n", (int)pid);
+		if (watch_found(m, &pid) < 0)
 			return -ESRCH;
-		}
-		snprintf(found, sizeof(found), "--monitor-pid");
+		if (m->port)
+			snprintf(found, sizeof(found), "port %d", m->port);
+		else
+			snprintf(found, sizeof(found), "--monitor-pid");
 	}
 	m->mon = monitor_new(pid, found);
 	return 0;

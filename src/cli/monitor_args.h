@@ -69,6 +69,12 @@ bool monitor_args_any(const struct monitor_args *m);
  * 104); on failure a started --monitor-cmd is stopped again. */
 int monitor_args_start(struct monitor_args *m, int url_port);
 
+/* What monitor_args_start() would refuse that can be told without starting anything or
+ * sending a request: --monitor-pid not a running process, nothing listening on
+ * --monitor-port, --monitor-log in a directory that cannot be written. 0, or -EINVAL
+ * after printing why (exit 104). */
+int monitor_args_check(const struct monitor_args *m);
+
 /* The monitoring in the run's options (options.monitor: {pid, port, cmd, memoryLimit,
  * scrape: [URL...]}, each only when given). */
 void monitor_args_options(const struct monitor_args *m, json_t *options);
