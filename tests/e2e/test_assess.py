@@ -101,6 +101,13 @@ def test_plan_only_prints_the_phases_and_sends_nothing(tmp_path):
       "--expected-vus", "2"], "--script 'missing.lua'"),
     (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--history",
       "/tmp"], "is a directory"),
+    # what a phase's run would refuse at its start, found before anything is sent
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only",
+      "--monitor-pid", "4194303"], "no such process"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only",
+      "--monitor-port", "9"], "nothing listens on that port"),
+    (["--url", "http://127.0.0.1:9/", "--slo", SLO, "--expected-rps", "5", "--plan-only",
+      "--history", "/nonexistent/dir/h.db"], "does not exist"),
 ])
 def test_bad_input_is_refused_before_anything_runs(tmp_path, args, says):
     p = assess(*args, cwd=tmp_path, timeout=20)
@@ -274,3 +281,30 @@ def test_an_earlier_assessments_phase_files_are_not_reported_as_this_ones(tmp_pa
     assert "stale" not in (d / "smoke.json").read_text()
     assert (d / "smoke.html").read_text() != "<p>old</p>"
     assert "connection_refused" in p.stdout, p.stdout[-3000:]
+
+
+def test_a_target_that_dies_ends_the_assessment(tmp_path):
+    # the demo is stopped during the load phase: that phase fails as 'the target stopped
+    # answering' and nothing heavier runs against a dead target
+    d = ServeDemo(tmp_path, ["--port", "0"])
+    p = subprocess.Popen([BIN, "assess", "--url", f"http://127.0.0.1:{d.port}/api/products/1",
+                          "--slo", "p95<500ms", "--expected-rps", "20", "--budget", "1m52s"],
+                         cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (tmp_path / "assessment" / "smoke.json").exists():
+            time.sleep(0.2)
+        time.sleep(4)  # into the load phase
+    finally:
+        d.stop()
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == EXIT_THRESHOLDS, (p.returncode, out[-2000:], err[-2000:])
+    doc = strict_json((tmp_path / "assessment" / "assessment.json").read_text())
+    assert doc["status"] == "stopped", doc["statusReason"]
+    assert "stopped answering in the load phase" in doc["statusReason"]
+    assert [ph["status"] for ph in doc["phases"]] == ["pass", "fail"] + ["skipped"] * 3
+    crit = [f["text"] for f in doc["findings"] if f["impact"] == "critical"]
+    assert any("stopped answering" in t for t in crit), crit
+    assert not any("every SLO" in f["text"] and "held" in f["text"]
+                   for f in doc["findings"]), doc["findings"]
