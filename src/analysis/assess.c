@@ -160,6 +160,9 @@ static json_t *phase_verdict(const struct assess_phase *p)
 	const json_t *tt = analysis(p, "testType");
 	if (!tt)
 		return json_null();
+	/* what it measured is in its report, not a verdict (the breakpoint's says below) */
+	if (p->ran == ASSESS_INTERRUPTED && !is_type(p, "breakpoint"))
+		return json_string("interrupted: not judged");
 	if (json_is_number(json_object_get(tt, "responsesStoppedAt")))
 		return json_string("the target stopped answering");
 	if (is_type(p, "breakpoint")) {

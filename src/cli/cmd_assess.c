@@ -35,6 +35,7 @@
 #define NPHASES           5
 #define SMOKE_VUS         2
 #define WATCHDOG_MARGIN_S 1.0 /* the budget's end the report is written in */
+#define TARGET_STOP_S     5.0 /* monitor_args_finish()'s wait before SIGKILL */
 #define OVERHEAD_S        2.0 /* start-up and end of a phase (monitor, profile, files) */
 #define SPIKE_MULTIPLE    10.0
 #define CAP_MULTIPLE      10.0 /* the breakpoint's default safety cap: 10 x the level */
@@ -63,6 +64,7 @@ struct assess_args {
 	bool open; /* --expected-rps (else --expected-vus) */
 	int64_t budget_us;
 	bool plan_only, own_target, no_profile, monitored, quiet;
+	bool started_target; /* --monitor-cmd: each phase starts and stops it */
 	char **pass;
 	int npass;
 	double grace_s;
@@ -536,6 +538,8 @@ static int parse(int argc, char **argv, struct assess_args *a, bool *help)
 		if (cli_flag_is(s, "--monitor-pid") || cli_flag_is(s, "--monitor-cmd") ||
 		    cli_flag_is(s, "--monitor-port"))
 			a->monitored = true;
+		if (cli_flag_is(s, "--monitor-cmd"))
+			a->started_target = true;
 		if (!strcmp(s, "-q") || !strcmp(s, "--quiet"))
 			a->quiet = true;
 		a->pass[a->npass++] = argv[i];
@@ -848,7 +852,10 @@ int cmd_assess(int argc, char **argv)
 		/* the budget's hard cap from here on (a script's init code runs in the check);
 		 * a stop stays pending until a phase or the loop takes it */
 		cli_block_stop_signals();
-		watchdog_start(&wd, (double)a.budget_us / USEC_PER_SEC - WATCHDOG_MARGIN_S);
+		/* a phase stopped by it still stops a --monitor-cmd target (SIGTERM, then
+		 * SIGKILL after TARGET_STOP_S) and writes its files */
+		watchdog_start(&wd, (double)a.budget_us / USEC_PER_SEC - WATCHDOG_MARGIN_S -
+		                        (a.started_target ? TARGET_STOP_S : 0));
 	}
 	if ((rc = check_phases(&a))) {
 		if (rc == EXIT_INTERRUPTED && watchdog_fired(&wd))
