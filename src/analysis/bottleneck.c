@@ -435,20 +435,26 @@ static void name_it(int k, const struct bn_input *in, const struct judged *j, ch
 			         format_bytes_iec(in->leak_per_request, a, sizeof(a)));
 		break;
 	case R_POOL:
-		if (in->monitored)
+		if (in->monitored) {
+			/* Little's law only when it names at least one request in service */
+			char little[200] = "";
+			if (fin(j->pool) && j->pool >= 1)
+				snprintf(
+				    little, sizeof(little),
+				    " %.0f/s served, each taking at least %s ms, puts at least "
+				    "%.1f requests in service at once: a pool of about that "
+				    "size (Little's law).",
+				    j->x_max, ms_text(in->min_ms, c, sizeof(c)), j->pool);
 			snprintf(
 			    s, len,
 			    "Workers/queue: from %.0f s on, throughput levelled at about %.0f/s "
 			    "while p95 rose from %s to %s ms and the target's CPU stayed at "
 			    "%.0f%% (of %d core%s): requests waited for something other than CPU "
-			    "(a worker pool, database connections, a lock). %.0f/s served, each "
-			    "taking at least %s ms, puts at least %.1f requests in service at "
-			    "once: a pool of about that size (Little's law).",
+			    "(a worker pool, database connections, a lock).%s",
 			    j->since[R_POOL], j->x_sat, ms_text(j->base_p95, a, sizeof(a)),
 			    ms_text(j->worst_p95, b, sizeof(b)), j->cpu_mean, j->cap_cores,
-			    j->cap_cores == 1 ? "" : "s", j->x_max,
-			    ms_text(in->min_ms, c, sizeof(c)), j->pool);
-		else
+			    j->cap_cores == 1 ? "" : "s", little);
+		} else {
 			snprintf(
 			    s, len,
 			    "The target saturated from %.0f s on: throughput levelled at about "
@@ -456,7 +462,8 @@ static void name_it(int k, const struct bn_input *in, const struct judged *j, ch
 			    "PORT) to tell CPU from a pool: at least %.1f requests were in service "
 			    "at once (Little's law).",
 			    j->since[R_POOL], j->x_sat, ms_text(j->base_p95, a, sizeof(a)),
-			    ms_text(j->worst_p95, b, sizeof(b)), j->pool);
+			    ms_text(j->worst_p95, b, sizeof(b)), fin(j->pool) ? j->pool : 0.0);
+		}
 		break;
 	}
 }
