@@ -686,7 +686,9 @@ static int check_phases(const struct assess_args *a)
 {
 	struct stat st;
 	const char *dir = stat(a->dir, &st) == 0 ? a->dir : P_tmpdir;
-	for (int i = 0; i < NPHASES; i++) {
+	/* a script is loaded (its init code run) once: the phases add only their own shape
+	 * flags to it, which the assessment writes itself */
+	for (int i = 0; i < (a->script ? 1 : NPHASES); i++) {
 		struct av v = { 0 };
 		phase_argv(a, i, dir, &v);
 		/* the phases share their flags: the first phase's warnings are enough */
