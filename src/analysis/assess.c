@@ -80,6 +80,18 @@ static const json_t *analysis(const struct assess_phase *p, const char *name)
 	return json_object_get(p->r->analyses, name);
 }
 
+/* The unit of the assessment's levels: requests per second, or VUs (--expected-vus, the
+ * closed model: the load phase's level counts VUs). */
+static const char *lvl_unit(const struct assess_in *in)
+{
+	return in->nphases > 1 && in->phases[1].vus ? " VUs" : "/s";
+}
+
+static const char *cap_flag(const struct assess_in *in)
+{
+	return in->nphases > 1 && in->phases[1].vus ? "--max-concurrency" : "--max-rps";
+}
+
 static bool is_type(const struct assess_phase *p, const char *type)
 {
 	return p && !strcmp(p->name, type);
@@ -453,9 +465,9 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 	if (cap < in->expected_rps) {
 		char why[200];
 		snprintf(why, sizeof(why),
-		         "the service holds its SLOs only up to %.4g/s, below the expected %.4g/s: "
+		         "the service holds its SLOs only up to %.4g%s, below the expected %.4g%s: "
 		         "fix that before planning growth",
-		         cap, in->expected_rps);
+		         cap, lvl_unit(in), in->expected_rps, lvl_unit(in));
 		json_object_set_new(o, "plan", json_null());
 		json_object_set_new(o, "planError", json_string(why));
 		return o;
@@ -627,11 +639,11 @@ static void load_findings(struct ctx *c)
 		return; /* said by stopped_findings */
 	if (!strcmp(st, "fail"))
 		add(c, IMP_CRITICAL, "load",
-		    "At the expected load (%.4g/s) the SLOs do not hold: %s.", c->in->expected_rps,
-		    failed[0] ? failed : "see the load phase's report");
+		    "At the expected load (%.4g%s) the SLOs do not hold: %s.", c->in->expected_rps,
+		    lvl_unit(c->in), failed[0] ? failed : "see the load phase's report");
 	else if (!strcmp(st, "pass"))
-		add(c, IMP_INFO, "load", "At the expected load (%.4g/s) every SLO (%s) held.",
-		    c->in->expected_rps, c->in->slo ? c->in->slo : "none given");
+		add(c, IMP_INFO, "load", "At the expected load (%.4g%s) every SLO (%s) held.",
+		    c->in->expected_rps, lvl_unit(c->in), c->in->slo ? c->in->slo : "none given");
 	else
 		add(c, IMP_HIGH, "load",
 		    "The load phase has no data to judge the SLOs by (%s): the expected load was "
@@ -704,15 +716,17 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 		double val = num(bp, "value");
 		char at[160] = "";
 		if (isfinite(bad))
-			snprintf(at, sizeof(at), " (at %.4g/s: %s)", bad,
+			snprintf(at, sizeof(at), " (at %.4g%s: %s)", bad, lvl_unit(c->in),
 			         isfinite(val) ? "" : "failed");
 		if (isfinite(bad) && isfinite(val))
-			snprintf(at, sizeof(at), " (at %.4g/s it measured %.4g%s)", bad, val,
+			snprintf(at, sizeof(at), " (at %.4g%s it measured %.4g%s)", bad,
+			         lvl_unit(c->in), val,
 			         slo && (slo[0] == 'p' || strstr(slo, "latency")) ? " ms" : "");
 		if (isfinite(good))
 			add(c, imp, "breaking point",
-			    "%s breaches the SLO above %.4g/s, %.2gx the expected %.4g/s%s%s.",
-			    slo ? slo : "An SLO", good, head, R, at, who);
+			    "%s breaches the SLO above %.4g%s, %.2gx the expected %.4g%s%s%s.",
+			    slo ? slo : "An SLO", good, lvl_unit(c->in), head, R, lvl_unit(c->in),
+			    at, who);
 		else
 			add(c, IMP_CRITICAL, "breaking point",
 			    "%s fails already at the breakpoint's first step%s%s.",
@@ -723,11 +737,11 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 		bool stopped = json_is_number(json_object_get(tt, "responsesStoppedAt"));
 		if (bp_complete(p))
 			add(c, IMP_LOW, "breaking point",
-			    "No breaking point up to the safety cap of %.4g/s (%.2gx the expected "
-			    "load; "
-			    "the most served within the SLOs: %.4g/s)%s: raise --max-rps to find "
+			    "No breaking point up to the safety cap of %.4g%s (%.2gx the expected "
+			    "load; the most served within the SLOs: %.4g/s)%s: raise %s to find "
 			    "it.",
-			    c->in->max_rps, c->in->max_rps / R, top, who);
+			    c->in->max_rps, lvl_unit(c->in), c->in->max_rps / R, top, who,
+			    cap_flag(c->in));
 		else {
 			char most[96];
 			if (isfinite(top))
@@ -821,24 +835,25 @@ static void spike_findings(struct ctx *c, const json_t *sp, const struct assess_
 	double er = num(sp, "errorRate"), p95 = num(sp, "p95");
 	if (!isfinite(p95) || !isfinite(er)) {
 		add(c, IMP_MEDIUM, "spike",
-		    "The spike to %.4g/s has no responses to judge: recovery not known.", peak);
+		    "The spike to %.4g%s has no responses to judge: recovery not known.", peak,
+		    lvl_unit(c->in));
 		return;
 	}
 	if (json_is_false(rec))
 		add(c, IMP_HIGH, "spike",
-		    "After a spike to %.4g/s the service did not recover within the observation "
+		    "After a spike to %.4g%s the service did not recover within the observation "
 		    "(p95 during the spike %.4g ms, errors %.3g%%).",
-		    peak, p95, er * 100);
+		    peak, lvl_unit(c->in), p95, er * 100);
 	else if (json_is_true(rec) && p && p->exit_code == 99)
 		add(c, IMP_MEDIUM, "spike",
-		    "A spike to %.4g/s broke the SLOs while it lasted (p95 %.4g ms, %.3g%% errors "
+		    "A spike to %.4g%s broke the SLOs while it lasted (p95 %.4g ms, %.3g%% errors "
 		    "during it); the service recovered %.3g s after it ended.",
-		    peak, p95, er * 100, secs);
+		    peak, lvl_unit(c->in), p95, er * 100, secs);
 	else if (json_is_true(rec))
 		add(c, secs > 5 || er > 0.01 ? IMP_MEDIUM : IMP_INFO, "spike",
-		    "A spike to %.4g/s: p95 %.4g ms and %.3g%% errors during it; recovered %.3g s "
+		    "A spike to %.4g%s: p95 %.4g ms and %.3g%% errors during it; recovered %.3g s "
 		    "after.",
-		    peak, p95, er * 100, secs);
+		    peak, lvl_unit(c->in), p95, er * 100, secs);
 }
 
 static void soak_findings(struct ctx *c, const json_t *soak, const json_t *tt)

@@ -448,3 +448,20 @@ Test(assess, spike_status_is_its_recovery)
 	f.r[3].nthresholds = 0;
 	fake_free(&f);
 }
+
+/* --expected-vus: the levels are VUs in the findings, and the cap's flag is
+ * --max-concurrency. */
+Test(assess, closed_model_levels_are_vus)
+{
+	struct fake f;
+	fake_init(&f);
+	for (int i = 1; i < 5; i++)
+		f.in.phases[i].vus = true;
+	json_t *doc = assess_build(&f.in);
+	const char *l = json_string_value(json_object_get(finding(doc, "load"), "text"));
+	cr_assert(l && strstr(l, "(100 VUs)"), "%s", l);
+	const char *b = json_string_value(json_object_get(finding(doc, "breaking point"), "text"));
+	cr_assert(b && strstr(b, "above 383.3 VUs") && strstr(b, "expected 100 VUs"), "%s", b);
+	json_decref(doc);
+	fake_free(&f);
+}
