@@ -173,6 +173,19 @@ static char *fmt_unit(double v, enum unit u, char *s, size_t len)
 #define fmt_frac(v, s, len) fmt_unit(v, U_FRAC, s, len)
 #define fmt_pct(v, s, len)  fmt_unit(v, U_PCT, s, len)
 
+/* An assessment's level v (R, the cap): "100/s", or "20 VUs" when the load phase counted
+ * VUs (--expected-vus). */
+static char *fmt_level(const json_t *doc, double v, char *s, size_t len)
+{
+	const json_t *load = json_array_get(json_object_get(doc, "phases"), 1);
+	const char *u = json_string_value(json_object_get(load, "unit"));
+	if (!u || strcmp(u, "VUs") || !isfinite(v))
+		return fmt_rate(v, s, len);
+	char n[48];
+	snprintf(s, len, "%s VUs", format_rate(v, n, sizeof(n)));
+	return s;
+}
+
 /* Seconds: "15.2 s"; "–" when unknown. */
 static char *fmt_s(double v, char *s, size_t len)
 {
@@ -504,9 +517,10 @@ static void summary_kvs(const json_t *doc, struct kvs *l)
 		buf_addstr(kv(l, "loopback"), json_is_true(json_object_get(t, "loopback"))
 		                                  ? "yes"
 		                                  : "no (confirmed as the user's own)");
-	buf_addstr(kv(l, "expected load (R)"), fmt_rate(num(doc, "expectedRps"), a, sizeof(a)));
+	buf_addstr(kv(l, "expected load (R)"),
+	           fmt_level(doc, num(doc, "expectedRps"), a, sizeof(a)));
 	if (isfinite(num(doc, "maxRps")))
-		buf_addstr(kv(l, "safety cap"), fmt_rate(num(doc, "maxRps"), a, sizeof(a)));
+		buf_addstr(kv(l, "safety cap"), fmt_level(doc, num(doc, "maxRps"), a, sizeof(a)));
 	buf_addstr(kv(l, "SLOs"), str(doc, "slo") ? str(doc, "slo") : "(none)");
 	if (isfinite(num(doc, "budgetS")))
 		buf_addstr(kv(l, "budget"), fmt_s(num(doc, "budgetS"), a, sizeof(a)));
@@ -678,7 +692,7 @@ static bool spike_kvs(const json_t *doc, struct kvs *l)
 	struct buf *v = kv(l, "peak rate");
 	buf_addstr(v, fmt_rate(num(sp, "peakRps"), a, sizeof(a)));
 	if (isfinite(num(doc, "expectedRps")))
-		buf_printf(v, ", from %s", fmt_rate(num(doc, "expectedRps"), c, sizeof(c)));
+		buf_printf(v, ", from %s", fmt_level(doc, num(doc, "expectedRps"), c, sizeof(c)));
 	buf_printf(kv(l, "during the spike"), "p95 %s, p99 %s, max %s",
 	           fmt_ms(num(sp, "p95"), a, sizeof(a)), fmt_ms(num(sp, "p99"), c, sizeof(c)),
 	           fmt_ms(num(sp, "max"), d, sizeof(d)));
@@ -2217,7 +2231,8 @@ void assess_text(FILE *f, const json_t *doc, bool color)
 	term_col(&t, status_color(st), st, 40);
 	buf_printf(&b, " in %s: ", fmt_s(num(doc, "durationS"), a, sizeof(a)));
 	term_text(&b, str(obj(doc, "target"), "url") ? str(obj(doc, "target"), "url") : "?", 200);
-	buf_printf(&b, "\n  expected %s, SLOs ", fmt_rate(num(doc, "expectedRps"), a, sizeof(a)));
+	buf_printf(&b, "\n  expected %s, SLOs ",
+	           fmt_level(doc, num(doc, "expectedRps"), a, sizeof(a)));
 	term_text(&b, str(doc, "slo") ? str(doc, "slo") : "none", 200);
 	buf_printf(&b, ", budget %s\n", fmt_s(num(doc, "budgetS"), c, sizeof(c)));
 	if (str(doc, "statusReason"))
