@@ -914,11 +914,8 @@ json_t *verdict_test_type(const struct result *r)
 	double gap = r->duration_s - last;
 	/* requests were sent that got no answer: counted after the last response (a request
 	 * cut off at the end counts in http_reqs only); a long think time sends none */
-	double after = 0;
-	const struct result_metric *hr = metric(r, "http_reqs");
-	for (int i = 0; hr && i < hr->ts.npoints; i++)
-		if (hr->ts.points[i].t + hr->ts.step > last)
-			after += hr->ts.points[i].count;
+	double after;
+	ts_sum(metric(r, "http_reqs"), last, INFINITY, &after, NULL);
 	if (gap >= MAX(5, 2.0 * (d ? d->win.step : 1)) && p.ph[p.n - 1].b > last + 1 &&
 	    (failing || after > 0)) {
 		json_object_set_new(v, "responsesStoppedAt", json_real(last));
