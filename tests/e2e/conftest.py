@@ -663,7 +663,8 @@ SERIAL_MODULES = {
     "test_leak",
 }
 # (test_count and test_series_cap run in the parallel part: their figures are exact counts
-# and memory growth, which a busy CPU slows but does not change)
+# and memory growth, which a busy CPU slows but does not change; so does test_history's
+# change point, a 40 ms -> 50 ms step that a busy machine's few ms of noise cannot move)
 SERIAL_TESTS = {
     # the demo's capacity and queueing (the rest of test_verdicts, a soak's injected drift,
     # a load's verdicts and the window histograms, run in parallel)
@@ -675,8 +676,6 @@ SERIAL_TESTS = {
     "tests/e2e/test_monitor.py::test_monitor_cmd_measures_the_demos_cpu",
     "tests/e2e/test_examples.py::test_breakpoint_stops_at_the_breaking_point",
     "tests/e2e/test_test_types.py::test_breakpoint_stops_at_the_first_failing_slo",
-    # twelve short runs whose p95 must step at run 9 and nowhere else
-    "tests/e2e/test_history.py::test_gate_flags_the_change_point_of_a_slower_history",
     # the sweep measures the demo's capacity (its module fixture is shared by these three)
     "tests/e2e/test_capacity_sweep.py::test_sweep_fits_the_demos_capacity",
     "tests/e2e/test_capacity_sweep.py::test_fit_and_plan_from_the_sweep",

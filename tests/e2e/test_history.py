@@ -302,18 +302,20 @@ def post_config(port, knobs):
 
 def test_gate_flags_the_change_point_of_a_slower_history(tmp_path):
     """The issue's proof: 12 runs of one test where runs 9-12 are 25% slower (the demo's
-    query latency 10 ms -> 12.5 ms at run time, which p95 follows closely whatever else
-    the machine does): `history gate` on the 12th flags the change
+    query latency 40 ms -> 50 ms at run time, which p95 follows closely whatever else
+    the machine does: the scheduling noise of a busy machine, a few ms, is a small share
+    of 40 ms; at 10 ms it once made two runs 25% slower before the change): `history
+    gate` on the 12th flags the change
     point at run 9 (exit 113: each run is too short for the baseline comparison to tell);
     `history trend` shows the step, as text, JSON and a page."""
-    demo = ServeDemo(tmp_path, ["--port", "0", "--query-latency", "10ms", "--workers", "4"])
+    demo = ServeDemo(tmp_path, ["--port", "0", "--query-latency", "40ms", "--workers", "4"])
     db = tmp_path / "h.db"
     results = []
     try:
         url = f"http://127.0.0.1:{demo.port}/api/products/1"
         for i in range(1, 13):
             if i == 9:
-                post_config(demo.port, {"query_latency": "12500us"})
+                post_config(demo.port, {"query_latency": "50ms"})
             f = tmp_path / f"r{i}.json"
             p = sh("run", "--url", url, "--vus", "4", "--duration", "2s", "--no-summary",
                    "-q", "--history", db, "--out", f"result={f}")
@@ -327,23 +329,31 @@ def test_gate_flags_the_change_point_of_a_slower_history(tmp_path):
     p = sh("history", "gate", results[-1], "--db", db, "--no-color", "--out", f"json={out}")
     series = json.loads(out.read_text())["history"]["series"] if out.exists() else None
     assert p.returncode == 113, f"{p.stdout}{p.stderr}\np95 of the runs: {series}"
-    assert "changed at the 9th of the last 12 runs" in p.stdout, p.stdout
+    assert "changed at the 9th of the last 12 runs" in p.stdout, f"{p.stdout}\np95 of the runs: {series}"
     assert "flagged" in p.stdout, p.stdout
     hist = json.loads(out.read_text())["history"]
     assert hist["flagged"] is True and hist["baselineRun"] == 1, hist
     cps = hist["changePoints"]
     assert cps and cps[-1]["run"] == 9 and cps[-1]["p"] < 0.05, cps
-    assert 0.15 < cps[-1]["shift"] < 0.45, cps  # about +25%
+    # about +25% on a quiet machine; a busy one (CI) queues more behind the slower
+    # queries, so only the direction and a floor are asserted, and the shift must be
+    # the one its own before/after levels give
+    cp = cps[-1]
+    assert cp["shift"] > 0.15, cps
+    assert abs(cp["shift"] - (cp["after"] - cp["before"]) / cp["before"]) < 0.01, cps
     # a baseline set after the change point (as CI does on every pass) does not hide a
     # change this recent: its level has lasted 4 runs
     assert sh("history", "baseline", "set", "10", "--db", db).returncode == 0
     p = sh("history", "gate", results[-1], "--db", db, "--no-color")
     assert p.returncode == 113, p.stdout + p.stderr
     assert "4 runs ago: flagged" in p.stdout, p.stdout
-    # a shift below --min-shift does not count
-    p = sh("history", "gate", results[-1], "--db", db, "--no-color", "--min-shift", "60%")
+    # a shift below --min-shift does not count (the threshold is set above the shift
+    # this machine measured)
+    above = int(cp["shift"] * 100) + 10
+    p = sh("history", "gate", results[-1], "--db", db, "--no-color", "--min-shift",
+           f"{above}%")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "below the shift that counts (60%)" in p.stdout, p.stdout
+    assert f"below the shift that counts ({above}%)" in p.stdout, p.stdout
     # the trend: text with sparklines, JSON, and a self-contained page
     page = tmp_path / "trend.html"
     p = sh("history", "trend", "--db", db, "--out", f"html={page}")
