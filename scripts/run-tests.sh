@@ -61,7 +61,7 @@ fi
 # keeps a module on one worker so its module-scoped servers start once), then the `serial`
 # ones (capacity, rates, CPU%: tests/e2e/conftest.py SERIAL_MODULES) alone, one at a time.
 # Without pytest-xdist the first run goes one at a time too.
-E2E_JOBS=${E2E_JOBS:-4}
+E2E_JOBS=${E2E_JOBS:-6}
 PYTEST="/usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider"
 export STAMPEDE_BIN="$ROOT/$BUILD/stampede"
 jobs=""
