@@ -1136,11 +1136,11 @@ int cmd_assess(int argc, char **argv)
 	}
 	free(text);
 	snprintf(path, sizeof(path), "%s/assessment.html", a.dir);
-	if (assess_html_write(doc, o->res, NPHASES, a.dir, path, err, sizeof(err)) < 0) {
+	if (assess_html_write(doc, o->res, NPHASES, a.dir, NULL, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: assess: %s\n", err);
 		wrc = EXIT_OUTPUT_FAILED;
 	}
-	char *md = assess_markdown(doc);
+	char *md = assess_markdown(doc, NULL);
 	snprintf(path, sizeof(path), "%s/assessment.md", a.dir);
 	if (!md || write_text(path, md, err, sizeof(err)) < 0) {
 		fprintf(stderr, "stampede: assess: %s\n", md ? err : "out of memory");

@@ -60,7 +60,9 @@ static int written(int rc, const char *err, const char *out)
 
 /* The report of an assessment again: doc is the loaded assessment.json at path, each phase's
  * result file (phases[].result, a plain name) is read from the same directory (a missing
- * or unreadable one leaves its charts out, said once); out ending in .md gets markdown. */
+ * or unreadable one, or one of another test type than its phase's, leaves its charts out,
+ * said once); out ending in .md gets markdown. Written elsewhere than beside the
+ * assessment, the links to the phases' reports lead back to its directory. */
 static int assessment_report(const char *path, const json_t *doc, const char *out)
 {
 	char err[512];
@@ -82,8 +84,16 @@ static int assessment_report(const char *path, const json_t *doc, const char *ou
 	size_t n = MIN(json_array_size(phases), 16);
 	struct result *res[16] = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		const char *name =
-		    json_string_value(json_object_get(json_array_get(phases, i), "result"));
+		const json_t *ph = json_array_get(phases, i);
+		if (!json_is_object(ph)) {
+			fprintf(stderr,
+			        "stampede report: warning: %s: phase %zu is not an object: its row "
+			        "is left empty\n",
+			        path, i + 1);
+			continue;
+		}
+		const char *name = json_string_value(json_object_get(ph, "result"));
+		const char *type = json_string_value(json_object_get(ph, "type"));
 		if (!name)
 			continue;
 		if (strchr(name, '/') || !strcmp(name, "..") || !*name) {
@@ -95,19 +105,36 @@ static int assessment_report(const char *path, const json_t *doc, const char *ou
 		}
 		char p[4096];
 		snprintf(p, sizeof(p), "%s/%s", dir, name);
-		if (!(res[i] = result_load(p, err, sizeof(err))))
+		if (!(res[i] = result_load(p, err, sizeof(err)))) {
 			fprintf(stderr, "stampede report: warning: %s: its charts are left out\n",
 			        err);
+			continue;
+		}
+		/* a result file of another phase (renamed or copied by hand) would chart the
+		 * wrong test under this phase's heading */
+		const char *ran = json_string_value(
+		    json_object_get(json_object_get(res[i]->options, "testType"), "type"));
+		if (type && (!ran || strcmp(ran, type) != 0)) {
+			fprintf(stderr,
+			        "stampede report: warning: %s is the result of %s%s%s, not of the "
+			        "%s phase: its charts are left out\n",
+			        p, ran ? "a " : "a run without a test type", ran ? ran : "",
+			        ran ? " test" : "", type);
+			result_free(res[i]);
+			res[i] = NULL;
+		}
 	}
+	char *base = outfile_link_base(out, dir);
 	size_t olen = strlen(out);
 	int rc;
 	if (olen > 3 && !strcmp(out + olen - 3, ".md")) {
-		char *md = assess_markdown(doc);
+		char *md = assess_markdown(doc, base);
 		rc = outfile_write(out, md, strlen(md), err, sizeof(err));
 		free(md);
 	} else {
-		rc = assess_html_write(doc, res, (int)n, dir, out, err, sizeof(err));
+		rc = assess_html_write(doc, res, (int)n, dir, base, out, err, sizeof(err));
 	}
+	free(base);
 	for (size_t i = 0; i < n; i++)
 		result_free(res[i]);
 	free(copy);

@@ -65,6 +65,7 @@ struct ctx {
 	struct result *const *phases;
 	int nphases;
 	const char *dir;
+	const char *base; /* the prefix of every relative link (outfile_link_base), never NULL */
 };
 
 /* doc.phases[i] named name (by name, else by type), its index in *index; NULL when none. */
@@ -431,7 +432,7 @@ static const char *tab_at(const struct tab *t, int r, int k)
 	return s ? s : "";
 }
 
-static void tab_html(struct buf *b, const struct tab *t, const char *id)
+static void tab_html(struct buf *b, const struct tab *t, const char *id, const char *base)
 {
 	buf_printf(b, "<table id=\"%s\"><thead><tr>", id);
 	for (int k = 0; k < t->ncols; k++)
@@ -446,7 +447,7 @@ static void tab_html(struct buf *b, const struct tab *t, const char *id)
 			const char *s = tab_at(t, r, k);
 			put(b, t->right[k] ? "<td class=\"n\">" : "<td>");
 			if (t->link[k] && safe_href(s)) {
-				buf_printf(b, "<a href=\"%s\">%s</a>", s, s);
+				buf_printf(b, "<a href=\"%s%s\">%s</a>", base, s, s);
 			} else if (t->badge[k]) {
 				buf_printf(b, "<span class=\"badge %s\">", badge_of_status(s));
 				put_text(b, F_HTML, s, 40);
@@ -464,7 +465,7 @@ static void tab_html(struct buf *b, const struct tab *t, const char *id)
 	put(b, "</tbody></table>\n");
 }
 
-static void tab_md(struct buf *b, const struct tab *t)
+static void tab_md(struct buf *b, const struct tab *t, const char *base)
 {
 	put(b, "|");
 	for (int k = 0; k < t->ncols; k++)
@@ -479,7 +480,7 @@ static void tab_md(struct buf *b, const struct tab *t)
 			const char *s = tab_at(t, r, k);
 			put(b, " ");
 			if (t->link[k] && safe_href(s))
-				buf_printf(b, "[%s](%s)", s, s);
+				buf_printf(b, "[%s](%s%s)", s, base, s);
 			else
 				put_text(b, F_MD, s, CELL_MAX_CHARS);
 			put(b, " |");
@@ -1198,9 +1199,9 @@ static void o_kvs(struct out *o, const struct kvs *l, const char *id)
 static void o_tab(struct out *o, const struct tab *t, const char *id)
 {
 	if (o->f == F_HTML)
-		tab_html(o->b, t, id);
+		tab_html(o->b, t, id, o->c->base);
 	else
-		tab_md(o->b, t);
+		tab_md(o->b, t, o->c->base);
 }
 
 /* The strings of the array a (but skip) as a list of class cls. */
@@ -1217,7 +1218,8 @@ static void o_charts_link(struct out *o, const char *phase)
 {
 	const char *rep = str(phase_of(o->doc, phase, NULL), "report");
 	if (o->f == F_MD && safe_href(rep))
-		buf_printf(o->b, "Charts: the %s phase's report, [%s](%s).\n\n", phase, rep, rep);
+		buf_printf(o->b, "Charts: the %s phase's report, [%s](%s%s).\n\n", phase, rep,
+		           o->c->base, rep);
 }
 
 /* The SLOs' latency objectives at percentile pct as reference lines on c. */
@@ -1674,7 +1676,7 @@ static void o_profile(struct out *o)
 	if (o->f == F_HTML)
 		html_flame(o->b, o->c, svg);
 	else if (safe_href(svg))
-		buf_printf(o->b, "The flame graph: [%s](%s).\n\n", svg, svg);
+		buf_printf(o->b, "The flame graph: [%s](%s%s).\n\n", svg, o->c->base, svg);
 }
 
 static void sec_bottleneck(struct out *o)
@@ -1848,9 +1850,9 @@ static void html_header(struct buf *b, const json_t *doc)
 }
 
 void assess_html_render(const json_t *doc, struct result *const *phases, int nphases,
-                        const char *dir, struct buf *b)
+                        const char *dir, const char *link_base, struct buf *b)
 {
-	struct ctx c = { doc, phases, nphases > 0 ? nphases : 0, dir };
+	struct ctx c = { doc, phases, nphases > 0 ? nphases : 0, dir, link_base ? link_base : "" };
 	struct out o = { b, F_HTML, &c, doc };
 	const char *url = str(obj(doc, "target"), "url");
 	put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -1875,19 +1877,19 @@ void assess_html_render(const json_t *doc, struct result *const *phases, int nph
 }
 
 int assess_html_write(const json_t *doc, struct result *const *phases, int nphases, const char *dir,
-                      const char *path, char *err, size_t errlen)
+                      const char *link_base, const char *path, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
-	assess_html_render(doc, phases, nphases, dir, &b);
+	assess_html_render(doc, phases, nphases, dir, link_base, &b);
 	int rc = outfile_write(path, b.p, b.len, err, errlen);
 	buf_free(&b);
 	return rc;
 }
 
-char *assess_markdown(const json_t *doc)
+char *assess_markdown(const json_t *doc, const char *link_base)
 {
 	struct buf b = { 0 };
-	struct ctx c = { doc, NULL, 0, NULL };
+	struct ctx c = { doc, NULL, 0, NULL, link_base ? link_base : "" };
 	struct out o = { &b, F_MD, &c, doc };
 	const char *url = str(obj(doc, "target"), "url");
 	put(&b, "# stampede assessment: ");

@@ -30,20 +30,23 @@
  * doc.phases[i] (NULL when not run or unreadable; i < nphases), borrowed: the charts come
  * from them. dir is the assessment's directory: the flame graph doc.profile.svg (a
  * relative path without "..") is read from it and embedded as a data: image; NULL or "" is
- * the current directory.
+ * the current directory. link_base prefixes every relative link (the phases' reports):
+ * the path from where the page is written to dir (outfile_link_base), "" or NULL when the
+ * page is written in dir.
  */
 void assess_html_render(const json_t *doc, struct result *const *phases, int nphases,
-                        const char *dir, struct buf *out);
+                        const char *dir, const char *link_base, struct buf *out);
 
 /* Render the report and write it to path through outfile_write (atomically for a regular
  * file; "-" is stdout). Returns 0, or a negative errno with "cannot write 'PATH': REASON"
  * in err. */
 int assess_html_write(const json_t *doc, struct result *const *phases, int nphases, const char *dir,
-                      const char *path, char *err, size_t errlen);
+                      const char *link_base, const char *path, char *err, size_t errlen);
 
 /* The same sections in GitHub-flavoured Markdown (tables, the manifests in YAML code
- * fences, links to the phases' reports; no charts): a new string (free()). */
-char *assess_markdown(const json_t *doc);
+ * fences, links to the phases' reports, each prefixed with link_base as in
+ * assess_html_render; no charts): a new string (free()). */
+char *assess_markdown(const json_t *doc, const char *link_base);
 
 /* Print the short summary on f (about 20 to 30 lines): the status line, one row per phase
  * (name, status, verdict, planned and ran seconds), the breaking point, spike recovery,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "util/buf.h"
 #include "util/common.h"
 
 #define SYMLINK_HOPS  40 /* as the kernel's MAXSYMLINKS */
@@ -216,6 +217,59 @@ char *outfile_where(const char *path)
 	free(rdir);
 	free(t.path);
 	return where;
+}
+
+/* s[0..n) percent-encoded onto b (RFC 3986 §2.3 unreserved and '/' as they are). */
+static void url_path_append(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/", c))
+			buf_printf(b, "%c", c);
+		else
+			buf_printf(b, "%%%02X", c);
+	}
+}
+
+char *outfile_link_base(const char *out, const char *dir)
+{
+	struct buf b = { 0 };
+	char *where = outfile_where(out);
+	char *odir = where ? dir_of(where) : NULL;
+	char *rdir = realpath(dir && *dir ? dir : ".", NULL);
+	free(where);
+	/* "-", a descriptor or device (nothing to be relative to), or a directory that does
+	 * not resolve (nothing to link to) */
+	if (!odir || !rdir || !strcmp(odir, rdir)) {
+		free(odir);
+		free(rdir);
+		return xstrdup("");
+	}
+	/* the common leading components, then one ".." per component of odir past them */
+	size_t i = 0, last = 0;
+	while (odir[i] && odir[i] == rdir[i]) {
+		if (odir[i] == '/')
+			last = i;
+		i++;
+	}
+	if ((!odir[i] && rdir[i] == '/') || (!rdir[i] && odir[i] == '/') || (!odir[i] && !rdir[i]))
+		last = i;
+	for (const char *p = odir + last; *p; p++)
+		if (*p == '/' && p[1])
+			buf_addstr(&b, "../");
+	const char *rest = rdir + last;
+	while (*rest == '/')
+		rest++;
+	if (*rest) {
+		url_path_append(&b, rest, strlen(rest));
+		buf_addstr(&b, "/");
+	}
+	free(odir);
+	free(rdir);
+	if (!b.p)
+		return xstrdup("");
+	return b.p;
 }
 
 static int check_fd(const char *path, int fd, char *err, size_t errlen)

@@ -26,6 +26,15 @@ int outfile_check(const char *path, char *err, size_t errlen);
  * descriptor, a device or FIFO) or cannot be resolved. */
 char *outfile_where(const char *path);
 
+/* The link from a file written at out to the directory dir, as a URL path prefix for a
+ * relative href (RFC 3986 §4.2: a relative-path reference): "" when out is written in dir
+ * itself (or out is "-" or a descriptor), else the path from out's directory to dir ending
+ * in '/' ("../run/", "a/b/"), each byte outside RFC 3986's unreserved set and '/'
+ * percent-encoded, so it can be written into an HTML attribute or a Markdown link as it
+ * is; "" too when either directory cannot be resolved (realpath). A new string
+ * (free()). */
+char *outfile_link_base(const char *out, const char *dir);
+
 /* Whether writing to out would replace the file in (an input: a result file, a history
  * database): the same file (device and inode) when both exist, else the same canonical
  * name (outfile_where). "-" and descriptors are never an input's file. */

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -120,14 +121,25 @@ def test_report_renders_the_assessment_again(assessed, tmp_path):
     # `stampede report assessment.json` writes the same report from the file and the phases'
     # results beside it; .md gets the markdown; a missing phase result leaves its charts out
     p, a = assessed
-    for name, want in (("again.html", a.html.read_bytes()),
-                       ("again.md", (a.dir / "assessment.md").read_bytes())):
-        r = subprocess.run([BIN, "report", str(a.dir / "assessment.json"), "-o",
-                            str(tmp_path / name)], capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        assert (tmp_path / name).read_bytes() == want, name
     copy = tmp_path / "copy"
     shutil.copytree(a.dir, copy)
+    for name, want in (("again.html", a.html.read_bytes()),
+                       ("again.md", (a.dir / "assessment.md").read_bytes())):
+        r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o",
+                            str(copy / name)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert (copy / name).read_bytes() == want, name
+    # written elsewhere, its links to the phases' reports lead back to them
+    (tmp_path / "elsewhere" / "deeper").mkdir(parents=True)
+    for name, link in (("again.html", r'href="([^"#][^"]*)"'), ("again.md", r"\]\(([^)#]+)\)")):
+        out = tmp_path / "elsewhere" / "deeper" / name
+        r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o", str(out)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        hrefs = [h for h in re.findall(link, out.read_text()) if not h.startswith("data:")]
+        assert any(h.endswith("load.html") for h in hrefs), hrefs
+        for h in hrefs:
+            assert (out.parent / urllib.parse.unquote(h)).is_file(), (name, h)
     (copy / "breakpoint.json").unlink()
     r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o",
                         str(tmp_path / "partial.html")], capture_output=True, text=True,
@@ -136,6 +148,25 @@ def test_report_renders_the_assessment_again(assessed, tmp_path):
     assert "breakpoint.json" in r.stderr and "left out" in r.stderr, r.stderr
     html = (tmp_path / "partial.html").read_text()
     assert 'id="findings"' in html or "id=findings" in html
+    # two phases' result files swapped by hand: neither is charted under the other's name
+    load, soak = (copy / "load.json").read_bytes(), (copy / "soak.json").read_bytes()
+    (copy / "load.json").write_bytes(soak)
+    (copy / "soak.json").write_bytes(load)
+    r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o",
+                        str(tmp_path / "swapped.html")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "is the result of a soak test, not of the load phase" in r.stderr, r.stderr
+    assert "is the result of a load test, not of the soak phase" in r.stderr, r.stderr
+    # a phase that is not an object is said, not silently a row of dashes
+    doc = json.loads((copy / "assessment.json").read_text())
+    doc["phases"][1] = 5
+    (copy / "assessment.json").write_text(json.dumps(doc))
+    r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o",
+                        str(tmp_path / "odd.html")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "phase 2 is not an object" in r.stderr, r.stderr
 
 
 @pytest.fixture(scope="module")

@@ -75,12 +75,12 @@ int main(int argc, char **argv)
 		free(path);
 	}
 	int status = 0;
-	if (html && assess_html_write(doc, phases, n, dir, html, err, sizeof(err)) < 0) {
+	if (html && assess_html_write(doc, phases, n, dir, NULL, html, err, sizeof(err)) < 0) {
 		fprintf(stderr, "assess_render: %s\n", err);
 		status = 1;
 	}
 	if (md) {
-		char *m = assess_markdown(doc);
+		char *m = assess_markdown(doc, NULL);
 		if (outfile_write(md, m, strlen(m), err, sizeof(err)) < 0) {
 			fprintf(stderr, "assess_render: %s\n", err);
 			status = 1;

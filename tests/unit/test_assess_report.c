@@ -147,7 +147,7 @@ static json_t *full_doc(void)
 static char *html_of(const json_t *doc, const char *dir)
 {
 	struct buf b = { 0 };
-	assess_html_render(doc, NULL, 0, dir, &b);
+	assess_html_render(doc, NULL, 0, dir, NULL, &b);
 	cr_assert(b.p && b.len > 0);
 	return b.p;
 }
@@ -255,7 +255,7 @@ Test(assess_report, full_document_sections)
 	cr_expect(strstr(html, "maxReplicas: 4"));
 	free(html);
 
-	char *md = assess_markdown(d);
+	char *md = assess_markdown(d, NULL);
 	check_markdown(md);
 	cr_expect(
 	    strstr(md, "| phase | level | status | verdict | planned | ran | report | notes |"));
@@ -314,7 +314,7 @@ Test(assess_report, minimal_and_odd_documents)
 		cr_expect(strstr(html, "id=\"plan-error\""));
 		cr_expect(strstr(html, "id=\"autoscaling-missing\""));
 		free(html);
-		char *md = assess_markdown(docs[k]);
+		char *md = assess_markdown(docs[k], NULL);
 		check_markdown(md);
 		free(md);
 		char *t = text_of(docs[k], true);
@@ -340,7 +340,7 @@ Test(assess_report, nulls_and_wrong_types_everywhere)
 	check_page(html);
 	cr_expect(strstr(html, "id=\"breaking-point-missing\""));
 	free(html);
-	free(assess_markdown(nulls));
+	free(assess_markdown(nulls, NULL));
 	free(text_of(nulls, false));
 
 	/* numbers as strings, strings as numbers, objects as arrays, arrays as objects */
@@ -370,7 +370,7 @@ Test(assess_report, nulls_and_wrong_types_everywhere)
 	html = html_of(wrong, NULL);
 	check_page(html);
 	free(html);
-	free(assess_markdown(wrong));
+	free(assess_markdown(wrong, NULL));
 	free(text_of(wrong, false));
 
 	/* whole parts of the wrong type */
@@ -380,7 +380,7 @@ Test(assess_report, nulls_and_wrong_types_everywhere)
 	html = html_of(parts, NULL);
 	check_page(html);
 	free(html);
-	free(assess_markdown(parts));
+	free(assess_markdown(parts, NULL));
 	free(text_of(parts, false));
 	json_decref(parts);
 	json_decref(nulls);
@@ -440,7 +440,7 @@ Test(assess_report, hostile_strings_escaped_and_cut)
 	             strlen(html));
 	free(html);
 
-	char *md = assess_markdown(d);
+	char *md = assess_markdown(d, NULL);
 	check_markdown(md);
 	cr_expect(strstr(md, "| sm\\|oke row |"), "a table cell's | and newline escaped");
 	cr_expect_null(strstr(md, "](javascript"));
@@ -522,7 +522,7 @@ Test(assess_report, autoscaling_without_a_usable_plan)
 	cr_expect(strstr(html, "id=\"fit-error\">Not fitted: too few steps with responses"));
 	cr_expect(strstr(html, "id=\"plan-error\">No capacity plan: the USL could not be fitted."));
 	free(html);
-	char *md = assess_markdown(d);
+	char *md = assess_markdown(d, NULL);
 	cr_expect(strstr(md, "Not fitted: too few steps with responses"));
 	cr_expect_null(strstr(md, "```yaml"));
 	free(md);
@@ -598,7 +598,8 @@ Test(assess_report, xmllint_parses_the_page)
 	json_t *d = full_doc();
 	json_object_set_new(json_object_get(d, "target"), "url", json_string(EVIL));
 	char err[512] = "";
-	cr_assert_eq(assess_html_write(d, NULL, 0, NULL, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(assess_html_write(d, NULL, 0, NULL, NULL, path, err, sizeof(err)), 0, "%s",
+	             err);
 	char cmd[512], line[1024];
 	snprintf(cmd, sizeof(cmd), "xmllint --html --noout '%s' 2>&1", path);
 	FILE *p = popen(cmd, "r");
@@ -627,7 +628,8 @@ Test(assess_report, write_the_page)
 	close(fd);
 	json_t *d = full_doc();
 	char err[512] = "";
-	cr_expect_eq(assess_html_write(d, NULL, 0, NULL, path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(assess_html_write(d, NULL, 0, NULL, NULL, path, err, sizeof(err)), 0, "%s",
+	             err);
 	FILE *f = fopen(path, "r");
 	cr_assert(f);
 	char head[32] = "";
@@ -635,7 +637,8 @@ Test(assess_report, write_the_page)
 	cr_expect_str_eq(head, "<!DOCTYPE html>\n");
 	fclose(f);
 	unlink(path);
-	int rc = assess_html_write(d, NULL, 0, NULL, "/nonexistent-dir/a.html", err, sizeof(err));
+	int rc =
+	    assess_html_write(d, NULL, 0, NULL, NULL, "/nonexistent-dir/a.html", err, sizeof(err));
 	cr_expect_lt(rc, 0);
 	cr_expect(strstr(err, "cannot write '/nonexistent-dir/a.html'"), "%s", err);
 	json_decref(d);

@@ -557,3 +557,48 @@ Test(outfile, where_names_the_file_a_write_replaces)
 	free(a);
 	free(b);
 }
+
+/* outfile_link_base: the relative link from where a page is written to a directory. */
+Test(outfile, link_base_leads_from_the_page_to_the_directory)
+{
+	char sub[256], deep[256], odd[256], p[512];
+	snprintf(sub, sizeof(sub), "%s/run", dir);
+	snprintf(deep, sizeof(deep), "%s/a/b", dir);
+	snprintf(odd, sizeof(odd), "%s/my run%%", dir);
+	cr_assert_eq(mkdir(sub, 0700), 0);
+	cr_assert_eq(mkdir(in_dir("a"), 0700), 0);
+	cr_assert_eq(mkdir(deep, 0700), 0);
+	cr_assert_eq(mkdir(odd, 0700), 0);
+	struct {
+		const char *out, *to, *want;
+	} cases[] = {
+		{ "run/page.html", sub, "" },           /* beside it */
+		{ "page.html", sub, "run/" },           /* one level up */
+		{ "a/b/page.html", sub, "../../run/" }, /* in another branch */
+		{ "run/page.html", dir, "../" },        /* in it, the parent */
+		{ "a/page.html", deep, "b/" },
+		{ "page.html", odd, "my%20run%25/" }, /* escaped for an href */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, cases[i].out);
+		char *got = outfile_link_base(p, cases[i].to);
+		cr_expect_str_eq(got, cases[i].want, "%s -> %s: '%s'", cases[i].out, cases[i].to,
+		                 got);
+		free(got);
+	}
+	/* a prefix of a name is not a common directory: /x/ab from /x/a is ../ab/ */
+	snprintf(p, sizeof(p), "%s/a/page.html", dir);
+	char ab[256];
+	snprintf(ab, sizeof(ab), "%s/ab", dir);
+	cr_assert_eq(mkdir(ab, 0700), 0);
+	char *got = outfile_link_base(p, ab);
+	cr_expect_str_eq(got, "../ab/", "%s", got);
+	free(got);
+	/* stdout, and a directory that does not exist: no prefix */
+	got = outfile_link_base("-", sub);
+	cr_expect_str_eq(got, "");
+	free(got);
+	got = outfile_link_base(p, "/nonexistent-stampede-dir");
+	cr_expect_str_eq(got, "");
+	free(got);
+}
