@@ -777,11 +777,17 @@ static int l_data_next(lua_State *L)
 	return push_row(L, ld, start + ld->seq++);
 }
 
-/* Unique across all VUs of all workers; nil once every row was handed out. */
+/* Unique across all VUs of all workers, and of all instances under execution segments:
+ * this instance's k-th row is the whole test's exec_segment_index(k) (the instances' stripes
+ * share no index), so each takes its share of the rows; nil once they were handed out.
+ * setup() and teardown() run whole in every instance: their rows are the instance's own. */
 static int l_data_unique(lua_State *L)
 {
 	struct ldata *ld = luaL_checkudata(L, 1, DATA_MT);
+	struct lvu *lv = lvu_of(L);
 	int64_t i = __atomic_fetch_add(&ld->d->unique, 1, __ATOMIC_RELAXED);
+	if (lv && lv->v)
+		i = exec_segment_index(vu_scenario(lv->v)->seg, i);
 	if ((size_t)i >= ld->d->nrows) {
 		lua_pushnil(L);
 		return 1;

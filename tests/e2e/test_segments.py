@@ -356,3 +356,39 @@ def test_an_unsegmented_run_numbers_as_before(tmp_path):
     assert sorted({r[1] for r in rows}) == list(range(1, 6))
     assert sorted(r[4] for r in rows if r[0] == "shared") == list(range(7))
     assert sorted(r[4] for r in rows if r[0] == "each") == list(range(6))
+
+
+UNIQUE = """
+local data = require "stampede.data"
+local users = data.csv("users.csv")
+options = {{ scenarios = {{ take = {{ executor = "shared-iterations", vus = 10,
+                                      iterations = {iters} }} }} }}
+function default()
+  local u = users:unique()
+  print("u " .. (u and u.id or "nil"))
+end
+"""
+
+
+@pytest.mark.parametrize("sequence", ["0,1/2,1", QUARTERS, "0,0.1,35%,1"])
+def test_unique_rows_are_unique_across_the_instances(tmp_path, sequence):
+    """data:unique() under segments: each instance takes its own share of the rows (the
+    stripe its VUs come from), so no row goes to two instances and every row is used once
+    the instances together have drawn more than there are."""
+    rows = 40
+    (tmp_path / "users.csv").write_text("id\n" + "".join(f"r{i}\n" for i in range(rows)))
+    script = tmp_path / "unique.lua"
+    script.write_text(UNIQUE.format(iters=2 * rows))
+    procs = [subprocess.Popen([BIN, "run", str(script), "-q", "--no-summary",
+                               "--execution-segment", seg, "--execution-segment-sequence",
+                               sequence], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for seg in segments(sequence)]
+    taken = []
+    for p in procs:
+        so, se = p.communicate(timeout=60)
+        assert p.returncode == 0, (p.args, se.decode()[-2000:])
+        taken.append([ln.split()[1] for ln in so.decode().splitlines() if ln.startswith("u ")])
+    got = [u for part in taken for u in part if u != "nil"]
+    assert len(got) == len(set(got)), taken  # no row twice
+    assert sorted(got) == sorted(f"r{i}" for i in range(rows)), taken  # every row once
