@@ -247,6 +247,22 @@ static double max_good(const json_t *steps)
 	return best;
 }
 
+/* The responses per second the load phase was served while it held its level (its
+ * steps' "hold" row), NAN when it has none. */
+static double held_rps(const struct assess_phase *p)
+{
+	const json_t *steps = json_object_get(analysis(p, "testType"), "steps");
+	size_t i;
+	const json_t *row;
+	json_array_foreach(steps, i, row)
+	{
+		const char *ph = json_string_value(json_object_get(row, "phase"));
+		if (ph && !strcmp(ph, "hold"))
+			return num(row, "throughput");
+	}
+	return NAN;
+}
+
 static json_t *breaking_point(const struct assess_in *in)
 {
 	const json_t *tt = analysis(phase(in, "breakpoint"), "testType");
@@ -439,7 +455,13 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 	const json_t *btt = analysis(bpp, "testType");
 	const json_t *bp = json_object_get(btt, "breakingPoint");
 	bool found = json_is_true(json_object_get(bp, "found"));
-	double cap = found ? num(bp, "lastGood") : max_good(json_object_get(btt, "steps"));
+	/* A closed model (--expected-vus) counts its levels in VUs, but a plan counts load in
+	 * requests per second (the unit capacity is bought in): its capacity is the most
+	 * served within the SLOs, and today's load what the load phase's R VUs were served. */
+	bool closed = in->nphases > 1 && in->phases[1].vus;
+	double cap =
+	    found && !closed ? num(bp, "lastGood") : max_good(json_object_get(btt, "steps"));
+	double current = closed ? held_rps(phase(in, "load")) : in->expected_rps;
 	bool lower = !found;
 	json_object_set_new(o, "lowerBound", json_boolean(lower));
 	json_object_set_new(o, "sloCapacity", num_or_null(cap));
@@ -462,20 +484,26 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 		                                "load phase): fix that before planning growth"));
 		return o;
 	}
-	if (cap < in->expected_rps) {
+	if (!(current > 0)) {
+		json_object_set_new(o, "plan", json_null());
+		json_object_set_new(o, "planError",
+		                    json_string("the load phase served nothing to plan from"));
+		return o;
+	}
+	if (cap < current) {
 		char why[200];
 		snprintf(why, sizeof(why),
-		         "the service holds its SLOs only up to %.4g%s, below the expected %.4g%s: "
+		         "the service holds its SLOs only up to %.4g/s, below the expected %.4g/s: "
 		         "fix that before planning growth",
-		         cap, lvl_unit(in), in->expected_rps, lvl_unit(in));
+		         cap, current);
 		json_object_set_new(o, "plan", json_null());
 		json_object_set_new(o, "planError", json_string(why));
 		return o;
 	}
 	struct capplan_in ci;
 	capplan_in_default(&ci);
-	ci.current_rps = in->expected_rps;
-	ci.current_util = in->expected_rps / cap;
+	ci.current_rps = current;
+	ci.current_util = current / cap;
 	ci.growth = in->growth;
 	ci.cost_month = in->cost_month;
 	ci.currency = in->currency;
@@ -492,14 +520,21 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 			if (isfinite(s->cost_month))
 				snprintf(cost, sizeof(cost), ", %.2f%s%s a month", s->cost_month,
 				         ci.currency ? " " : "", ci.currency ? ci.currency : "");
+			char served[96] = "";
+			if (closed)
+				snprintf(served, sizeof(served),
+				         "; the load phase's %.4g VUs were "
+				         "served %.4g/s",
+				         in->expected_rps, current);
 			if (s->instances > 0)
 				add(c, IMP_INFO, "capacity",
-				    "%gx the expected load (%.4g/s) needs %d instance%s at the "
+				    "%gx the expected load (%.4g/s%s) needs %d instance%s at the "
 				    "%.0f%% "
 				    "headroom buffer%s (one instance holds the SLOs up to "
 				    "%s%.4g/s, %s).",
-				    s->multiple, s->rps, s->instances, s->instances == 1 ? "" : "s",
-				    ci.buffer * 100, cost, lower ? "at least " : "", cap,
+				    s->multiple, s->rps, served, s->instances,
+				    s->instances == 1 ? "" : "s", ci.buffer * 100, cost,
+				    lower ? "at least " : "", cap,
 				    !lower ? "its breaking point"
 				    : bp_complete(bpp)
 				        ? "no breaking point up to the cap: fewer may do"

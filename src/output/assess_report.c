@@ -586,8 +586,8 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 	if (found) {
 		if (isfinite(num(bp, "lastGood")))
 			buf_printf(v, "every SLO held up to %s; ",
-			           fmt_rate(num(bp, "lastGood"), a, sizeof(a)));
-		buf_printf(v, "at %s %s failed", fmt_rate(num(bp, "firstBad"), c, sizeof(c)),
+			           fmt_level(doc, num(bp, "lastGood"), a, sizeof(a)));
+		buf_printf(v, "at %s %s failed", fmt_level(doc, num(bp, "firstBad"), c, sizeof(c)),
 		           str(bp, "failedSlo") ? str(bp, "failedSlo") : "an SLO");
 	} else if (json_is_false(json_object_get(bp, "complete"))) {
 		/* the phase ended early: its why says the breaking point is not known */
@@ -598,9 +598,11 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 			buf_printf(v, ": %s", str(bp, "why"));
 	}
 	if (isfinite(num(bp, "lastGood")))
-		buf_addstr(kv(l, "last good rate"), fmt_rate(num(bp, "lastGood"), a, sizeof(a)));
+		buf_addstr(kv(l, "last good level"),
+		           fmt_level(doc, num(bp, "lastGood"), a, sizeof(a)));
 	if (isfinite(num(bp, "firstBad")))
-		buf_addstr(kv(l, "first bad rate"), fmt_rate(num(bp, "firstBad"), a, sizeof(a)));
+		buf_addstr(kv(l, "first bad level"),
+		           fmt_level(doc, num(bp, "firstBad"), a, sizeof(a)));
 	if (str(bp, "failedSlo") || str(bp, "how")) {
 		v = kv(l, "failed objective");
 		const char *how = str(bp, "how");
@@ -618,7 +620,7 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 		v = kv(l, "throughput knee");
 		buf_printf(v, "%s served at %s offered",
 		           fmt_rate(num(knee, "throughput"), a, sizeof(a)),
-		           fmt_rate(num(knee, "offered"), c, sizeof(c)));
+		           fmt_level(doc, num(knee, "offered"), c, sizeof(c)));
 		if (isfinite(num(knee, "concurrency")))
 			buf_printf(v, ", %s requests in service (N = X·R)",
 			           fmt_n(num(knee, "concurrency"), d, sizeof(d)));
@@ -691,7 +693,7 @@ static bool spike_kvs(const json_t *doc, struct kvs *l)
 		return false;
 	char a[64], c[64], d[64];
 	struct buf *v = kv(l, "peak rate");
-	buf_addstr(v, fmt_rate(num(sp, "peakRps"), a, sizeof(a)));
+	buf_addstr(v, fmt_level(doc, num(sp, "peakRps"), a, sizeof(a)));
 	if (isfinite(num(doc, "expectedRps")))
 		buf_printf(v, ", from %s", fmt_level(doc, num(doc, "expectedRps"), c, sizeof(c)));
 	buf_printf(kv(l, "during the spike"), "p95 %s, p99 %s, max %s",

@@ -465,3 +465,40 @@ Test(assess, closed_model_levels_are_vus)
 	json_decref(doc);
 	fake_free(&f);
 }
+
+/* A closed model counts its levels in VUs (R = 100 VUs here) but plans in requests per
+ * second: today's load is what the load phase's VUs were served while they held (100/s
+ * in the fake's hold row: 250/s here), the capacity the most served within the SLOs (392/s
+ * in the breakpoint's last good step), never a VU count against a rate. */
+Test(assess, closed_model_plans_in_requests_per_second)
+{
+	struct fake f;
+	fake_init(&f);
+	for (int i = 1; i < 5; i++)
+		f.in.phases[i].vus = true;
+	json_t *steps = json_object_get(json_object_get(f.r[1].analyses, "testType"), "steps");
+	json_object_set_new(json_array_get(steps, 0), "throughput", json_real(250));
+	json_t *doc = assess_build(&f.in);
+	const json_t *cap = json_object_get(doc, "capacity");
+	cr_assert_float_eq(json_number_value(json_object_get(cap, "sloCapacity")), 392, 1e-9);
+	const json_t *plan = json_object_get(cap, "plan");
+	cr_assert(json_is_object(plan), "%s", json_string_value(json_object_get(cap, "planError")));
+	cr_assert_float_eq(
+	    json_number_value(json_object_get(json_object_get(plan, "inputs"), "currentRps")), 250,
+	    1e-9);
+	const char *c = json_string_value(json_object_get(finding(doc, "capacity"), "text"));
+	cr_assert(c &&
+	              strstr(c, "2x the expected load (500/s; the load phase's 100 VUs were "
+	                        "served 250/s)") &&
+	              strstr(c, "up to 392/s"),
+	          "%s", c);
+	json_decref(doc);
+	/* a load phase without a hold row: nothing to plan from, said */
+	json_array_clear(steps);
+	doc = assess_build(&f.in);
+	cap = json_object_get(doc, "capacity");
+	cr_assert(json_is_null(json_object_get(cap, "plan")));
+	cr_assert(strstr(json_string_value(json_object_get(cap, "planError")), "served nothing"));
+	json_decref(doc);
+	fake_free(&f);
+}
