@@ -524,7 +524,11 @@ json_t *bottleneck_judge(const struct bn_input *in)
 	} else {
 		verdict = "none";
 		char mt[24];
-		if (in->monitored)
+		if (!isfinite(j.worst_p95))
+			snprintf(text, sizeof(text),
+			         "Not judged: the run was too short for a per-second latency "
+			         "(nothing was turned away).");
+		else if (in->monitored)
 			snprintf(
 			    text, sizeof(text),
 			    "No resource saturated: the target kept up (p95 at most %s ms) with "

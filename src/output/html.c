@@ -1051,21 +1051,26 @@ static double total_stat(const struct result *r, const char *metric, const char 
 static void generator_warnings(struct buf *b, const struct result *r, double dropped)
 {
 	const struct result_generator *g = &r->gen;
+	/* one sample per second begun: a 6.2 s run has 7 */
+	int samples = MAX((int)ceil(r->duration_s - 1e-9), g->saturated_seconds);
+	samples = MAX(samples, g->host_saturated_seconds);
 	if (g->saturated_seconds > 0)
 		buf_printf(
 		    b,
 		    "<p class=\"warn\" id=\"gen-saturated\">The generator's own CPU was saturated "
-		    "for %d s of the run (workers at %.0f%% on average): its figures understate "
-		    "what the target can do. Use more threads or a bigger machine.</p>\n",
-		    g->saturated_seconds, g->cpu_percent);
+		    "in %d of the run's %d one-second samples (workers at %.0f%% on average): its "
+		    "figures understate what the target can do. Use more threads or a bigger "
+		    "machine.</p>\n",
+		    g->saturated_seconds, samples, g->cpu_percent);
 	else if (g->host_saturated_seconds > 0)
 		buf_printf(
 		    b,
-		    "<p class=\"warn\" id=\"host-saturated\">The machine's CPU was saturated for "
-		    "%d s of the run (the generator's workers averaged %.0f%%): the generator "
+		    "<p class=\"warn\" id=\"host-saturated\">The machine's CPU was saturated in "
+		    "%d of the run's %d one-second samples (the generator's workers averaged "
+		    "%.0f%%): the generator "
 		    "had to share the CPU with whatever else ran, so its figures may understate "
 		    "what the target can do.</p>\n",
-		    g->host_saturated_seconds, g->cpu_percent);
+		    g->host_saturated_seconds, samples, g->cpu_percent);
 	if (g->workers_stuck > 0)
 		buf_printf(
 		    b,
@@ -1217,15 +1222,21 @@ static void verdict(struct buf *b, const struct result *r)
 		const json_t *parts = json_object_get(r->merge, "parts");
 		const char *cov = json_string_value(json_object_get(r->merge, "coverage"));
 		bool partial = cov && !strcmp(cov, "partial");
+		size_t i, stopped = 0;
+		const json_t *q;
+		json_array_foreach(parts, i, q) stopped +=
+		    json_is_true(json_object_get(q, "interrupted")) ||
+		    json_is_true(json_object_get(q, "aborted"));
 		buf_printf(
 		    b,
 		    " <span class=\"badge %s\" id=\"merged\" data-coverage=\"%s\">merged from "
-		    "%zu part%s%s</span>",
-		    partial ? "bad" : "good", cov ? cov : "unknown", json_array_size(parts),
-		    json_array_size(parts) == 1 ? "" : "s",
+		    "%zu part%s%s%s</span>",
+		    partial || stopped ? "bad" : "good", cov ? cov : "unknown",
+		    json_array_size(parts), json_array_size(parts) == 1 ? "" : "s",
 		    partial                       ? ": only part of the load"
 		    : cov && !strcmp(cov, "full") ? ", the whole load"
-		                                  : "");
+		                                  : "",
+		    stopped ? " (a part stopped before its end)" : "");
 	} else if (json_is_string(json_object_get(r->options, "executionSegment"))) {
 		put(b, " <span class=\"badge warn\" id=\"segment\">one segment (");
 		put_name(b, json_string_value(json_object_get(r->options, "executionSegment")));

@@ -6,6 +6,7 @@ history). Loopback demo server, short bounded runs.
 """
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -127,6 +128,14 @@ def test_an_interrupted_part_is_named_and_exits_105(demo_server_module, tmp_path
     assert "b.json was interrupted" in m.stderr, m.stderr
     rec = json.loads((tmp_path / "t.json").read_text())["merge"]
     assert [p["interrupted"] for p in rec["parts"]] == [False, True]
+    # the report says so as the terminal summary does, not "the whole load" alone
+    r = subprocess.run([BIN, "report", str(tmp_path / "t.json"), "-o", str(tmp_path / "t.html")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "t.html").read_text()
+    badge = re.search(r'<span class="badge (\w+)" id="merged"[^>]*>([^<]*)<', html)
+    assert badge and badge.group(1) == "bad", badge and badge.group(0)
+    assert "(a part stopped before its end)" in badge.group(2), badge.group(0)
 
 
 def test_the_merged_summary_report_and_parts_say_what_they_are(demo_server_module,  # noqa: F811

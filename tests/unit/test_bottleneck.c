@@ -566,3 +566,17 @@ Test(bottleneck, waiting_on_a_machine_others_saturate_is_not_cpu_bound)
 	cr_assert_str_eq(verdict(o), "cpu", "%s", summary(o));
 	json_decref(o);
 }
+
+/* A run shorter than a window has no per-second p95: its summary says it was not judged,
+ * not "p95 at most ? ms". */
+Test(bottleneck, a_run_without_windows_says_so)
+{
+	struct run r;
+	healthy(&r);
+	r.in.nwin = 0, r.in.monitored = false, r.in.n = 0, r.in.requests = 3;
+	json_t *o = bottleneck_judge(&r.in);
+	cr_assert_str_eq(verdict(o), "none");
+	cr_assert(!strchr(summary(o), '?'), "%s", summary(o));
+	cr_assert(strstr(summary(o), "too short"), "%s", summary(o));
+	json_decref(o);
+}
