@@ -1076,12 +1076,33 @@ static void merge_state(struct merge *g)
 	r->trend_stats = first->trend_stats ? json_deep_copy(first->trend_stats) : NULL;
 }
 
-static int64_t http_reqs(const struct result *p)
+/* A counter's total over the run (0 without a sample). */
+static int64_t counter_total(const struct result *p, const char *name)
 {
 	struct result_values v;
-	bool any = result_combine(p, result_find_metric(p, "http_reqs"), NULL, 0, &v);
+	int m = result_find_metric(p, name);
+	if (m < 0)
+		return 0;
+	bool any = result_combine(p, m, NULL, 0, &v);
 	result_values_free(&v);
 	return any ? llround(v.sum) : 0;
+}
+
+static int64_t http_reqs(const struct result *p)
+{
+	return counter_total(p, "http_reqs");
+}
+
+/* The most VUs a part had (vus_max's largest value), 0 without a sample. */
+static double vus_max(const struct result *p)
+{
+	struct result_values v;
+	int m = result_find_metric(p, "vus_max");
+	if (m < 0)
+		return 0;
+	bool any = result_combine(p, m, NULL, 0, &v);
+	result_values_free(&v);
+	return any ? v.g_max : 0;
 }
 
 /* r->merge: the parts, how they were aligned, and the coverage. */
@@ -1105,7 +1126,18 @@ static void merge_record(struct merge *g, const char *coverage)
 		json_object_set_new(o, "httpReqs", json_integer(http_reqs(p)));
 		json_object_set_new(o, "interrupted", json_boolean(p->interrupted));
 		json_object_set_new(o, "aborted", json_boolean(p->aborted));
+		int64_t dropped = counter_total(p, "dropped_iterations");
+		json_object_set_new(o, "droppedIterations", json_integer(dropped));
 		json_array_append_new(parts, o);
+		/* a segment that got none of a scenario's VUs drops its whole share: the merged
+		 * result's drops are then the split's, not the target's */
+		if (dropped > 0 && !(vus_max(p) > 0))
+			fprintf(
+			    stderr,
+			    "stampede: warning: %s had no VU (its segment's share of maxVUs was "
+			    "0): its %lld iterations were all dropped; give each scenario at least "
+			    "as many VUs (maxVUs) as there are segments\n",
+			    g->names[i], (long long)dropped);
 		if (p->interrupted || p->aborted)
 			fprintf(
 			    stderr,

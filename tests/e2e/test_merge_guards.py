@@ -373,3 +373,17 @@ def test_two_scripts_of_one_name_are_told_apart_by_their_content(demo_server_mod
     assert m.returncode == 104, m.stderr
     assert "options.scriptSha256" in m.stderr, m.stderr
     assert not (tmp_path / "t.json").exists()
+
+
+def test_a_part_without_vus_is_named_as_the_cause_of_its_drops(demo_server_module,  # noqa: F811
+                                                                 tmp_path):
+    """One VU split in halves: the second half gets none, so its share of the arrivals is
+    dropped; merge says that part is why, not only that the target did not keep up."""
+    demo = demo_server_module
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    run(demo, a, "--vus", "1", "--max-vus", "1", rate="20", seg="0:1/2")
+    run(demo, b, "--vus", "1", "--max-vus", "1", rate="20", seg="1/2:1")
+    m = merge(a, b, "-o", tmp_path / "t.json")
+    assert "b.json had no VU" in m.stderr and "a.json had no VU" not in m.stderr, m.stderr
+    parts = json.loads((tmp_path / "t.json").read_text())["merge"]["parts"]
+    assert parts[0]["droppedIterations"] == 0 and parts[1]["droppedIterations"] > 0, parts
