@@ -664,7 +664,7 @@ SERIAL_MODULES = {
 }
 # (test_count and test_series_cap run in the parallel part: their figures are exact counts
 # and memory growth, which a busy CPU slows but does not change; so does test_history's
-# change point, a 40 ms -> 50 ms step that a busy machine's few ms of noise cannot move)
+# change point, a 200 ms -> 250 ms step that a busy machine's few ms of noise cannot move)
 SERIAL_TESTS = {
     # the demo's capacity and queueing (the rest of test_verdicts, a soak's injected drift,
     # a load's verdicts and the window histograms, run in parallel)
