@@ -183,44 +183,21 @@ static struct result **load_parts(const struct merge_args *a)
 
 /* The options that say which test a part ran (not how or where: threads, io, the
  * segment, monitoring): the parts of one test have the same. */
-static const char *const test_keys[] = {
-	"url",    "method",    "script",   "executor", "model",
-	"rate",   "vus",       "maxVUs",   "duration", "iterations",
-	"stages", "scenarios", "testType", "arrival",  "scriptSha256",
-};
-
-/* Whether a and b, one option of two parts, say the same test. A part knows its script by
- * the path it was given (sa.lua, ./sa.lua, /srv/sa.lua): the test is the script's file
- * name, as for the history's test hash (history_meta.c), and what it held, its
- * scriptSha256 (when both parts recorded one). */
-static bool same_option(const char *key, json_t *a, json_t *b)
-{
-	if (!strcmp(key, "scriptSha256") && (!a || !b))
-		return true; /* a part from before the hash was recorded */
-	if (!a || !b)
-		return !a && !b;
-	if (strcmp(key, "script") || !json_is_string(a) || !json_is_string(b))
-		return json_equal(a, b);
-	const char *x = json_string_value(a), *y = json_string_value(b);
-	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
-	return !strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
-}
-
 /* Whether the parts ran one test; else prints the first difference (exit 104). */
 static bool same_test(struct result *const *parts, const struct merge_args *a)
 {
-	for (size_t k = 0; k < ARRAY_SIZE(test_keys); k++) {
-		json_t *v0 = json_object_get(parts[0]->options, test_keys[k]);
+	for (const char *const *key = result_test_keys; *key; key++) {
+		json_t *v0 = json_object_get(parts[0]->options, *key);
 		for (int i = 1; i < a->nparts; i++) {
-			json_t *v = json_object_get(parts[i]->options, test_keys[k]);
-			if (same_option(test_keys[k], v0, v))
+			json_t *v = json_object_get(parts[i]->options, *key);
+			if (result_same_test_option(*key, v0, v))
 				continue;
 			char *s0 = v0 ? json_dumps(v0, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 			char *s1 = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 			fprintf(stderr,
 			        "stampede merge: %s and %s ran different tests (options.%s: %.120s "
 			        "and %.120s): merge the parts of one test, or give --force\n",
-			        a->parts[0], a->parts[i], test_keys[k], s0 ? s0 : "(none)",
+			        a->parts[0], a->parts[i], *key, s0 ? s0 : "(none)",
 			        s1 ? s1 : "(none)");
 			free(s0);
 			free(s1);

@@ -1016,6 +1016,8 @@ static int outputs_finish(void *ctx, struct result *r)
 	struct outputs *o = ctx;
 	int flags = 0;
 	bool printed = false;
+	if (o->coord) /* the threshold that failed across the instances fails here too */
+		coord_client_mark_abort(o->coord, r);
 	if (o->mon) /* before the analyses that read it */
 		json_object_set_new(r->analyses, "monitor", monitor_json(o->mon));
 	if (o->prof) { /* stops perf, folds, writes the SVG (or says why not) */
@@ -1134,8 +1136,8 @@ static int coordinator_start(const struct run_args *a, struct run_opts *ro,
 		if (ro->thr[i].abort_on_fail)
 			ro->thr[i].delay_abort_us =
 			    MAX(ro->thr[i].delay_abort_us, ro->abort_delay_us);
-	int r = coord_client_start_segment(a->coordinator, name, &a->seg, ro->thr, ro->nthr,
-	                                   timeout, out, &start, err, sizeof(err));
+	int r = coord_client_start_segment(a->coordinator, name, &a->seg, ro->options, ro->thr,
+	                                   ro->nthr, timeout, out, &start, err, sizeof(err));
 	if (r == -2)
 		return EXIT_INTERRUPTED;
 	if (r < 0) {
@@ -1390,6 +1392,13 @@ static int apply_segment(struct run_args *a, json_t *opts, struct engine_cfg *cf
 			        "stampede: warning: segment %s gets none of the VUs of scenario "
 			        "'%s': its share of the arrivals will all be dropped (give the "
 			        "scenario at least as many maxVUs as there are segments)\n",
+			        a->seg.text, sc->name);
+		else if (sc->model == MODEL_CLOSED && !sc->lifecycle && scenario_max_vus(sc) == 0)
+			fprintf(stderr,
+			        "stampede: warning: segment %s gets none of the VUs of scenario "
+			        "'%s': this instance runs nothing of it (the other segments run "
+			        "all of its load; give the scenario at least as many VUs as there "
+			        "are segments for every instance to take a share)\n",
 			        a->seg.text, sc->name);
 	}
 	if (!a->quiet)

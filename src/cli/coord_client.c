@@ -200,11 +200,25 @@ static void client_free(struct coord_client *c)
 	free(c);
 }
 
+/* The test the run's options say (a new object of result_test_keys' members), or NULL. */
+static json_t *test_of(const json_t *options)
+{
+	if (!json_is_object(options))
+		return NULL;
+	json_t *t = json_object();
+	for (const char *const *key = result_test_keys; *key; key++) {
+		json_t *v = json_object_get(options, *key);
+		if (v)
+			json_object_set_new(t, *key, json_deep_copy(v));
+	}
+	return t;
+}
+
 /* The registration's body: the instance, its segment (seg NULL or whole: none; sequence
- * NULL: not said) and its abort-on-fail thresholds; the selections are kept in c for the
- * intervals. */
+ * NULL: not said), its test (options NULL: not said) and its abort-on-fail thresholds; the
+ * selections are kept in c for the intervals. */
 static char *register_body(struct coord_client *c, const char *seg, const char *sequence,
-                           const struct threshold *thr, int nthr)
+                           const json_t *options, const struct threshold *thr, int nthr)
 {
 	json_t *arr = json_array();
 	c->sel = xcalloc((size_t)MAX(nthr, 1), sizeof(*c->sel));
@@ -231,6 +245,9 @@ static char *register_body(struct coord_client *c, const char *seg, const char *
 		json_object_set_new(o, "segment", json_string(seg));
 	if (seg && sequence)
 		json_object_set_new(o, "sequence", json_string(sequence));
+	json_t *test = test_of(options);
+	if (test)
+		json_object_set_new(o, "test", test);
 	char *body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	json_decref(arr);
@@ -390,9 +407,10 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 static void *sender_main(void *arg);
 
 int coord_client_start_segment(const char *url, const char *instance,
-                               const struct exec_segment *seg, const struct threshold *thr,
-                               int nthr, int64_t timeout_us, struct coord_client **out,
-                               int64_t *start_wall_us, char *err, size_t errlen)
+                               const struct exec_segment *seg, const json_t *options,
+                               const struct threshold *thr, int nthr, int64_t timeout_us,
+                               struct coord_client **out, int64_t *start_wall_us, char *err,
+                               size_t errlen)
 {
 	struct coord_client *c = xcalloc(1, sizeof(*c));
 	int nabort = 0, rc = -1;
@@ -427,9 +445,9 @@ int coord_client_start_segment(const char *url, const char *instance,
 		goto out_free;
 	}
 	if (seg && !seg->whole)
-		body = register_body(c, seg->text, seg->sequence, thr, nthr);
+		body = register_body(c, seg->text, seg->sequence, options, thr, nthr);
 	else
-		body = register_body(c, NULL, NULL, thr, nthr);
+		body = register_body(c, NULL, NULL, options, thr, nthr);
 	rc = barrier(c, body, timeout_us, start_wall_us, err, errlen);
 	if (rc == -2)
 		leave(c, 105);
@@ -465,7 +483,7 @@ int coord_client_start(const char *url, const char *instance, const struct thres
 		es = (struct exec_segment){ .whole = true };
 	free(es.sequence);
 	es.sequence = NULL;
-	int r = coord_client_start_segment(url, instance, &es, thr, nthr, timeout_us, out,
+	int r = coord_client_start_segment(url, instance, &es, NULL, thr, nthr, timeout_us, out,
 	                                   start_wall_us, err, errlen);
 	exec_segment_free(&es);
 	return r;
@@ -670,6 +688,24 @@ const char *coord_client_abort(void *c)
 {
 	struct coord_client *cc = c;
 	return cc ? __atomic_load_n(&cc->abort, __ATOMIC_ACQUIRE) : NULL;
+}
+
+int coord_client_mark_abort(struct coord_client *c, struct result *r)
+{
+	const char *why = coord_client_abort(c);
+	char prefix[1200];
+	if (!why || !r || !r->aborted || !r->abort_reason || strcmp(r->abort_reason, why))
+		return -1; /* the run ended otherwise: its own verdicts stand */
+	for (int i = 0; i < r->nthresholds; i++) {
+		struct result_threshold *t = &r->thresholds[i];
+		size_t n = coord_abort_prefix(t->expr, t->selector, prefix, sizeof(prefix));
+		if (!t->abort_on_fail || n >= sizeof(prefix) || strncmp(why, prefix, n))
+			continue;
+		t->ok = false; /* its value stays this instance's own */
+		t->aborted_run = true;
+		return i;
+	}
+	return -1;
 }
 
 bool coord_client_judging(void *c)

@@ -20,6 +20,7 @@
 #ifndef STAMPEDE_COORD_CLIENT_H
 #define STAMPEDE_COORD_CLIENT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,13 +54,17 @@ int coord_client_start(const char *url, const char *instance, const struct thres
                        char *err, size_t errlen);
 
 /* As coord_client_start(), with the instance's execution segment seg (NULL or whole: the
- * whole load) and its sequence registered: the coordinator refuses an instance that is not
- * one test with the others (another sequence, an overlapping segment, a sequence of another
- * number of segments than the instances it waits for, segmented and unsegmented mixed). */
+ * whole load) and its sequence registered, and its test: the options of the run's result
+ * (options; NULL: not said) that `stampede merge` compares. The coordinator refuses an
+ * instance that is not one test with the others (another sequence, an overlapping segment,
+ * a sequence of another number of segments than the instances it waits for, segmented and
+ * unsegmented mixed, options that differ from the first instance's: another URL, script,
+ * executor, duration ...). */
 int coord_client_start_segment(const char *url, const char *instance,
-                               const struct exec_segment *seg, const struct threshold *thr,
-                               int nthr, int64_t timeout_us, struct coord_client **out,
-                               int64_t *start_wall_us, char *err, size_t errlen);
+                               const struct exec_segment *seg, const json_t *options,
+                               const struct threshold *thr, int nthr, int64_t timeout_us,
+                               struct coord_client **out, int64_t *start_wall_us, char *err,
+                               size_t errlen);
 
 /* Each closed second (the run's interval hook, the run's coordinator thread): queue the
  * interval's values of every abort-on-fail threshold's selection (the series of its metric
@@ -72,6 +77,12 @@ void coord_client_interval(struct coord_client *c, const struct result_interval 
  * across 3 instances after 12.0s"), or NULL; thread-safe, never blocks. Fits
  * run_opts.remote_abort (engine/run.h). */
 const char *coord_client_abort(void *c);
+
+/* The run r ended aborted by the coordinator's reason (coord_client_abort()): mark the
+ * threshold it names failed in r (ok false, aborted_run: it stopped the run, failed across
+ * the instances as the reason says; its value stays this instance's own share's). Returns
+ * the threshold's index in r, or -1 (another end, or no threshold of r named). */
+int coord_client_mark_abort(struct coord_client *c, struct result *r);
 
 /* Whether the coordinator still judges the abort-on-fail thresholds (false once it was
  * lost: the run judges them itself again). Fits run_opts.remote_judging. */

@@ -61,6 +61,7 @@ struct cseg {
 struct cinst {
 	char *name, *token;
 	struct cseg seg;
+	json_t *test; /* what test it runs (options that `merge` compares), or NULL */
 	enum cstate state;
 	int exit_code;
 	int64_t intervals;
@@ -70,10 +71,18 @@ struct cinst {
 	struct cgauge *gauges; /* per threshold */
 };
 
+/* An instance that registered, then went away before the start (the summary says so). */
+struct cgone {
+	char *name;
+	char *why; /* "left the barrier (exit 105)" */
+};
+
 struct coord_server {
 	pthread_mutex_t mu;
 	int want, n;
 	struct cinst *inst;
+	int ngone;
+	struct cgone *gone; /* by name: the latest departure of each, none registered again */
 	int nthr;
 	struct cthr *thr; /* the first instance's */
 	int64_t start_us;
@@ -119,13 +128,29 @@ static void cinst_free(struct cinst *in)
 	free(in->name);
 	free(in->token);
 	free(in->seg.sequence);
+	json_decref(in->test);
 	free(in->gauges);
 }
 
-/* Remove instance k (before the start: it left or was forgotten); the next first instance
- * sets the thresholds when none is left. */
-static void remove_instance(struct coord_server *s, int k)
+/* Forget name's departure (it registers again). */
+static void unforget(struct coord_server *s, const char *name)
 {
+	for (int i = 0; i < s->ngone; i++)
+		if (!strcmp(s->gone[i].name, name)) {
+			free(s->gone[i].name);
+			free(s->gone[i].why);
+			s->gone[i] = s->gone[--s->ngone];
+			return;
+		}
+}
+
+/* Remove instance k (before the start: it left or was forgotten, why says which); the next
+ * first instance sets the thresholds when none is left. */
+static void remove_instance(struct coord_server *s, int k, const char *why)
+{
+	unforget(s, s->inst[k].name);
+	s->gone = xrealloc(s->gone, sizeof(*s->gone) * (size_t)(s->ngone + 1));
+	s->gone[s->ngone++] = (struct cgone){ xstrdup(s->inst[k].name), xstrdup(why) };
 	cinst_free(&s->inst[k]);
 	memmove(&s->inst[k], &s->inst[k + 1], sizeof(*s->inst) * (size_t)(s->n - k - 1));
 	if (--s->n == 0) {
@@ -142,6 +167,11 @@ void coord_server_free(struct coord_server *s)
 	for (int i = 0; i < s->n; i++)
 		cinst_free(&s->inst[i]);
 	free(s->inst);
+	for (int i = 0; i < s->ngone; i++) {
+		free(s->gone[i].name);
+		free(s->gone[i].why);
+	}
+	free(s->gone);
 	thresholds_free(s->thr, s->nthr);
 	free(s->closed);
 	free(s->abort_reason);
@@ -289,7 +319,7 @@ static void forget_silent(struct coord_server *s, int64_t now)
 		fprintf(stderr,
 		        "stampede: coordinate: '%s' stopped asking at the barrier: forgotten\n",
 		        in->name);
-		remove_instance(s, k);
+		remove_instance(s, k, "stopped asking at the barrier: forgotten");
 	}
 }
 
@@ -382,51 +412,122 @@ static bool one_test(const struct coord_server *s, const char *name, const struc
 	return true;
 }
 
+/* A refused registration: said on stderr with its reason, answered with status. */
+static json_t *refuse(int *status, int code, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static json_t *refuse(int *status, int code, const char *name, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (name)
+		fprintf(stderr, "stampede: coordinate: refused '%s': %s\n", name, buf);
+	else
+		fprintf(stderr, "stampede: coordinate: refused a registration: %s\n", buf);
+	return error_json(status, code, "%s", buf);
+}
+
+/* The first option in which tests a and b differ, or NULL: a's keys, then b's others. */
+static const char *test_difference(json_t *a, json_t *b)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(
+	    a, key, v) if (!result_same_test_option(key, v, json_object_get(b, key))) return key;
+	json_object_foreach(b, key, v) if (!json_object_get(a, key) &&
+	                                   !result_same_test_option(key, NULL, v)) return key;
+	return NULL;
+}
+
+/* Whether an instance `name` running test (NULL: it did not say) runs the first
+ * registered instance's test; false with the reason in err, in `stampede merge`'s words. */
+static bool same_test(const struct coord_server *s, const char *name, json_t *test, char *err,
+                      size_t errlen)
+{
+	const struct cinst *first = s->n ? &s->inst[0] : NULL;
+	const char *key = first && first->test && test ? test_difference(first->test, test) : NULL;
+	if (!key)
+		return true;
+	json_t *a = json_object_get(first->test, key), *b = json_object_get(test, key);
+	char *sa = a ? json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	char *sb = b ? json_dumps(b, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	snprintf(err, errlen,
+	         "'%s' and '%s' run different tests (options.%s: %.120s and %.120s): "
+	         "options.%s differs from the first instance's; every instance must run the "
+	         "same test, as `stampede merge` would refuse their parts",
+	         first->name, name, key, sa ? sa : "(none)", sb ? sb : "(none)", key);
+	free(sa);
+	free(sb);
+	return false;
+}
+
+/* The test a registration says it runs ("test": an object of options, optional) into
+ * *out (new reference, or NULL). Returns 0, or -1 when it is not an object. */
+static int parse_test(json_t *req, json_t **out)
+{
+	json_t *t = json_object_get(req, "test");
+	*out = NULL;
+	if (!t || json_is_null(t))
+		return 0;
+	if (!json_is_object(t))
+		return -1;
+	*out = json_incref(t);
+	return 0;
+}
+
 static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int *status)
 {
 	const char *name = member_str(req, "instance", COORD_NAME_MAX);
 	const char *token = member_str(req, "token", 64);
 	char err[1024];
 	if (!name || !token)
-		return error_json(status, 400,
-		                  "expected 'instance' (1..%d printable bytes) and 'token'",
-		                  COORD_NAME_MAX);
+		return refuse(status, 400, NULL,
+		              "expected 'instance' (1..%d printable bytes) and 'token'",
+		              COORD_NAME_MAX);
 	forget_silent(s, now);
 	struct cinst *in = find_instance(s, name);
-	if (in)
-		in->seen_us = in && !strcmp(in->token, token) ? now : in->seen_us;
 	if (in && !strcmp(in->token, token)) { /* the same process, polling */
+		in->seen_us = now;
 		if (s->closed && !s->start_us)
 			return error_json(status, 503, "%s", s->closed);
 		*status = 200;
 		return barrier_json(s, now);
 	}
 	if (in)
-		return error_json(status, 409,
-		                  "instance '%s' has registered already (another process): each "
-		                  "instance needs its own name (its --execution-segment)",
-		                  name);
+		return refuse(status, 409, name,
+		              "instance '%s' has registered already (another process): each "
+		              "instance needs its own name (its --execution-segment)",
+		              name);
 	if (s->closed)
-		return error_json(status, 503, "%s", s->closed);
+		return refuse(status, 503, name, "%s", s->closed);
 	if (s->n == s->want)
-		return error_json(status, 409,
-		                  "the coordinator waits for %d instance%s and has them all: '%s' "
-		                  "is one too many",
-		                  s->want, s->want == 1 ? "" : "s", name);
+		return refuse(status, 409, name,
+		              "the coordinator waits for %d instance%s and has them all: '%s' "
+		              "is one too many",
+		              s->want, s->want == 1 ? "" : "s", name);
 	struct cseg seg;
+	json_t *test;
 	if (parse_segment(req, &seg, err, sizeof(err)) < 0)
-		return error_json(status, 400, "%s", err);
-	if (!one_test(s, name, &seg, err, sizeof(err))) {
+		return refuse(status, 400, name, "%s", err);
+	if (parse_test(req, &test) < 0) {
 		free(seg.sequence);
-		fprintf(stderr, "stampede: coordinate: refused '%s': %s\n", name, err);
-		return error_json(status, 409, "%s", err);
+		return refuse(status, 400, name, "'test' must be an object of options");
+	}
+	if (!one_test(s, name, &seg, err, sizeof(err)) ||
+	    !same_test(s, name, test, err, sizeof(err))) {
+		free(seg.sequence);
+		json_decref(test);
+		return refuse(status, 409, name, "%s", err);
 	}
 	struct cthr *thr = NULL;
 	int nthr = 0;
 	if (parse_thresholds(json_object_get(req, "thresholds"), &thr, &nthr, err, sizeof(err)) <
 	    0) {
 		free(seg.sequence);
-		return error_json(status, 400, "%s", err);
+		json_decref(test);
+		return refuse(status, 400, name, "%s", err);
 	}
 	if (s->n == 0) {
 		s->thr = thr;
@@ -436,20 +537,22 @@ static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int
 		thresholds_free(thr, nthr);
 		if (!same) {
 			free(seg.sequence);
-			return error_json(
-			    status, 409,
-			    "other abort-on-fail thresholds than the first instance's "
-			    "('%s'): %s; every instance must run the same test",
-			    s->inst[0].name, err);
+			json_decref(test);
+			return refuse(status, 409, name,
+			              "other abort-on-fail thresholds than the first instance's "
+			              "('%s'): %s; every instance must run the same test",
+			              s->inst[0].name, err);
 		}
 	}
 	in = &s->inst[s->n++];
 	*in = (struct cinst){ .name = xstrdup(name),
 		              .token = xstrdup(token),
 		              .seg = seg,
+		              .test = test,
 		              .last_t = -1,
 		              .seen_us = now,
 		              .gauges = xcalloc((size_t)MAX(s->nthr, 1), sizeof(*in->gauges)) };
+	unforget(s, name);
 	fprintf(stderr, "stampede: coordinate: '%s' registered (%d of %d)\n", name, s->n, s->want);
 	if (s->n == s->want) {
 		s->start_us = now + COORD_START_DELAY_US;
@@ -697,17 +800,22 @@ static void evaluate(struct coord_server *s)
 		double v = threshold_value(s, i);
 		if (threshold_compare(&ct->t, v))
 			continue;
-		char buf[600], lost[40] = "";
+		char buf[600], what[500], lost[40] = "";
 		int nlost = lost_count(s);
 		if (nlost)
 			snprintf(lost, sizeof(lost), " (%d lost)", nlost);
-		snprintf(buf, sizeof(buf),
-		         "threshold '%s' on %s failed across %d instance%s%s after %.1fs",
-		         ct->t.expr, ct->t.selector, s->n, s->n == 1 ? "" : "s", lost,
-		         s->elapsed_s);
+		coord_abort_prefix(ct->t.expr, ct->t.selector, what, sizeof(what));
+		snprintf(buf, sizeof(buf), "%s%d instance%s%s after %.1fs", what, s->n,
+		         s->n == 1 ? "" : "s", lost, s->elapsed_s);
 		s->abort_reason = xstrdup(buf);
 		fprintf(stderr, "stampede: coordinate: aborting the run: %s (value %g)\n", buf, v);
 	}
+}
+
+size_t coord_abort_prefix(const char *expr, const char *selector, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "threshold '%s' on %s failed across ", expr, selector);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 static json_t *abort_json(const struct coord_server *s)
@@ -811,9 +919,11 @@ static json_t *do_done(struct coord_server *s, json_t *req, int64_t now, int *st
 		return error_json(status, 400, "expected exit_code (0..255)");
 	if (!s->start_us) { /* it leaves the barrier: another may take its place */
 		int k = (int)(in - s->inst);
-		fprintf(stderr, "stampede: coordinate: '%s' left the barrier (exit %d)\n", in->name,
-		        (int)json_integer_value(rc));
-		remove_instance(s, k);
+		char why[64];
+		snprintf(why, sizeof(why), "left the barrier (exit %d)",
+		         (int)json_integer_value(rc));
+		fprintf(stderr, "stampede: coordinate: '%s' %s\n", in->name, why);
+		remove_instance(s, k, why);
 		*status = 200;
 		return abort_json(s);
 	}
@@ -1009,8 +1119,12 @@ void coord_server_summary(struct coord_server *s, FILE *f)
 		else
 			fprintf(f, "  %s: no word of its end (no interval)\n", in->name);
 	}
-	if (s->n < s->want)
-		fprintf(f, "  %d of %d instances never registered\n", s->want - s->n, s->want);
+	for (int i = 0; i < s->ngone; i++)
+		fprintf(f, "  %s: registered, then %s\n", s->gone[i].name, s->gone[i].why);
+	int never = s->want - s->n - s->ngone;
+	if (never > 0)
+		fprintf(f, "  %d of %d instance%s never registered\n", never, s->want,
+		        s->want == 1 ? "" : "s");
 	for (int i = 0; i < s->nthr; i++) { /* the values judged, every instance's together */
 		const struct cthr *ct = &s->thr[i];
 		double v = ct->typed ? threshold_value(s, i) : NAN;

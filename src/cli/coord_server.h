@@ -8,15 +8,19 @@
  * with a 4xx/5xx status):
  *   POST /v1/register {instance, token, thresholds: [{source, selector, expr,
  *        delay_abort_ms, window_s}], segment: "FROM:TO" (optional; none: the whole load),
- *        sequence: "0,...,1" (optional, with segment)}: joins the barrier (idempotent for
- *        the same instance and token: the client polls with it). 200 {registered,
+ *        sequence: "0,...,1" (optional, with segment), test: {url, script, scriptSha256,
+ *        executor, vus, duration, scenarios, ...} (optional: the run's options that
+ *        `stampede merge` compares, the segment excluded)}: joins the barrier (idempotent
+ *        for the same instance and token: the client polls with it). 200 {registered,
  *        instances, poll_ms, now_unix_us, start_unix_us (once every instance has
  *        registered)}; 409 a duplicate name, one instance too many, other thresholds than
  *        the first instance's, or not one test with the others (as `stampede merge`
  *        refuses parts): a sequence with another number of segments than N, another
  *        sequence than a registered instance's, a segment overlapping a registered one,
- *        segmented and unsegmented instances mixed; 400 a malformed request; 503 the
- *        coordinator no longer waits.
+ *        segmented and unsegmented instances mixed, a test whose options differ from the
+ *        first registered instance's (a script by its file name; a test not said is not
+ *        compared); 400 a malformed request; 503 the coordinator no longer waits. Every
+ *        refusal is said on stderr with its reason.
  *   POST /v1/interval {instance, token, t, length_s, http_reqs, values: [per threshold,
  *        in the registered order: null (no sample) or {type: "counter", sum} | {type:
  *        "rate", nz, total} | {type: "trend", unit, hdr (V2 base64)} | {type: "gauge",
@@ -84,13 +88,20 @@ int coord_server_registered(struct coord_server *s);
 bool coord_server_all_done(struct coord_server *s);
 /* Whether a threshold failed (the run was aborted). */
 bool coord_server_aborted(struct coord_server *s);
-/* One line per instance ("  0:1/3: done, exit 108, 6 intervals"), then one per threshold
- * with its value on every instance's data ("  threshold 'p(95)<200' on http_req_duration:
- * 12.3 (ok)") and the abort reason, if any, to f. */
+/* One line per instance ("  0:1/3: done, exit 108, 6 intervals"; one that registered and
+ * went away before the start: "  1/3:2/3: registered, then left the barrier (exit 105)"),
+ * how many never registered, then one per threshold with its value on every instance's
+ * data ("  threshold 'p(95)<200' on http_req_duration: 12.3 (ok)") and the abort reason,
+ * if any, to f. */
 void coord_server_summary(struct coord_server *s, FILE *f);
 /* How many of the N instances did not run to their end: never registered or started,
  * not done (lost included), no interval sent, or done with another exit code than 0, 99
  * or 108. */
 int coord_server_incomplete(struct coord_server *s);
+
+/* The start of the coordinator's abort reason for threshold expr on selector ("threshold
+ * 'count<2500' on http_reqs failed across ", then "3 instances after 5.0s") into buf (len
+ * bytes, truncated); returns its length untruncated, as snprintf. */
+size_t coord_abort_prefix(const char *expr, const char *selector, char *buf, size_t len);
 
 #endif

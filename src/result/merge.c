@@ -1076,6 +1076,25 @@ static void merge_state(struct merge *g)
 	r->trend_stats = first->trend_stats ? json_deep_copy(first->trend_stats) : NULL;
 }
 
+const char *const result_test_keys[] = {
+	"url",      "method",  "script",       "executor",   "model",  "rate",
+	"vus",      "maxVUs",  "duration",     "iterations", "stages", "scenarios",
+	"testType", "arrival", "scriptSha256", NULL,
+};
+
+bool result_same_test_option(const char *key, const json_t *a, const json_t *b)
+{
+	if (!strcmp(key, "scriptSha256") && (!a || !b))
+		return true; /* a run from before the hash was recorded */
+	if (!a || !b)
+		return !a && !b;
+	if (strcmp(key, "script") || !json_is_string(a) || !json_is_string(b))
+		return json_equal(a, b);
+	const char *x = json_string_value(a), *y = json_string_value(b);
+	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+	return !strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
+}
+
 /* A counter's total over the run (0 without a sample). */
 static int64_t counter_total(const struct result *p, const char *name)
 {

@@ -308,12 +308,25 @@ void result_free(struct result *r);
  *    0:1 gives "full". When no part has one, coverage is "unknown" (independent runs). A
  *    mix is an error.
  *  - r->merge records it: {parts: [{file, executionSegment, startUnixUs, durationMs,
- *    httpReqs}], alignment (a sentence), coverage}.
+ *    httpReqs, droppedIterations, interrupted, aborted}], alignment (a sentence),
+ *    coverage}.
  *
  * Returns a new result (result_free), or NULL with a one-line reason in err.
  */
 struct result *result_merge(struct result *const *parts, const char *const *names, int n, char *err,
                             size_t errlen);
+
+/* The options that say which test a run is, not how or where it ran (threads, io, the
+ * segment): parts that differ in one of them are not one test (`stampede merge` refuses
+ * them, and so does the coordinator at its barrier). NULL-terminated. */
+extern const char *const result_test_keys[];
+
+/* Whether a and b, the values of one of result_test_keys in two runs' options (NULL: not
+ * there), say the same test. A run knows its script by the path it was given (sa.lua,
+ * ./sa.lua, /srv/sa.lua): "script" compares file names, as the history's test hash does,
+ * and "scriptSha256" what the script held, when both runs recorded it (a run from before
+ * the hash matches any). The rest compare as JSON values (json_equal). */
+bool result_same_test_option(const char *key, const json_t *a, const json_t *b);
 
 /* --- per-second snapshots (outputs' interval calls) ------------------------------- */
 

@@ -14,7 +14,11 @@ execution segments of `--execution-segment-sequence 0,1/3,2/3,1`).
   * an instance killed mid-run is lost after 5 s of silence: the abort still reaches the
     survivor, and the coordinator says an instance did not run to its end;
   * a coordinator whose connections are all held (slow clients): the instance asks again
-    within --coordinator-timeout instead of giving up on one unanswered request.
+    within --coordinator-timeout instead of giving up on one unanswered request;
+  * instances running different tests (another URL, executor) refused at the barrier;
+    the threshold whose combined value aborted the run failed in each instance's result;
+    an instance that left the barrier is not counted as never registered; every refusal
+    is said on the coordinator's stderr; a segment without VUs warns.
 """
 
 import json
@@ -215,6 +219,14 @@ def test_abort_across_instances(demo, procs, tmp_path):
         assert reason in (None, st["abortReason"])  # the same reason everywhere
         reason = st["abortReason"]
         assert st["testRunDurationMs"] < 5500, st  # well before the 6 s
+        # review finding 2: the threshold that failed across the instances fails in each
+        # instance's result and summary too, with the instance's own value
+        thr = load(tmp_path / f"a{i}.json")["thresholds"]
+        t = next(t for t in thr if t["expression"] == "count<2500")
+        assert t["ok"] is False and t.get("abortedRun") is True, t
+        assert t["value"] < 2500, t  # its own share
+        assert re.search(r"✗ http_reqs 'count<2500' count=\d+ \(stopped the run\)  FAILED",
+                         runs[i].stdout()), runs[i].logs()
     assert coord.stderr().count("aborting the run") == 1, coord.logs()
     assert f"aborted: {reason}" in coord.stdout()
 
@@ -268,7 +280,8 @@ def test_refusals(demo, procs, tmp_path):
     dup.expect(EXIT_CONFIG, timeout=15)
     assert "refused this instance: instance '0:1/3' has registered already" in dup.stderr()
     other = instance(procs, url, curl, "1/3:2/3", tmp_path / "other.json",
-                     "--threshold-abort", "http_req_failed: rate<0.4", name="other")
+                     "--threshold-abort", "http_req_failed: rate<0.4", duration="1s",
+                     name="other")
     other.expect(EXIT_CONFIG, timeout=15)
     assert ("refused this instance: other abort-on-fail thresholds than the first "
             "instance's ('0:1/3')") in other.stderr(), other.logs()
@@ -279,6 +292,13 @@ def test_refusals(demo, procs, tmp_path):
                     "--coordinator", curl, *thr], "fourth")
     fourth.expect(EXIT_CONFIG, timeout=15)
     assert "waits for 3 instances and has them all" in fourth.stderr(), fourth.logs()
+    # review finding 4: every refusal is said on the coordinator's stderr with its reason
+    err = coord.stderr()
+    assert "refused '0:1/3': instance '0:1/3' has registered already" in err, coord.logs()
+    assert ("refused '1/3:2/3': other abort-on-fail thresholds than the first instance's "
+            "('0:1/3')") in err, coord.logs()
+    assert re.search(r"refused '[^']+': the coordinator waits for 3 instances and has them "
+                     r"all", err), coord.logs()
     for r in (a, b, c):
         r.expect(EXIT_OK, timeout=30)
     coord.expect(EXIT_OK, timeout=15)
@@ -304,7 +324,10 @@ def test_barrier_timeout_and_sigint(demo, procs, tmp_path):
     coord.proc.send_signal(signal.SIGTERM)
     coord.expect(EXIT_INTERRUPTED, timeout=10)
     coord.wait_for("'0:1/2' left the barrier (exit 105)")
-    assert "2 of 2 instances never registered" in coord.stdout(), coord.logs()
+    # review finding 3: it registered, then left: not among those that never registered
+    assert "  0:1/2: registered, then left the barrier (exit 105)" in coord.stdout(), \
+        coord.logs()
+    assert "  1 of 2 instances never registered" in coord.stdout(), coord.logs()
 
 
 def test_ready_timeout(procs):
@@ -521,3 +544,53 @@ def test_unknown_endpoint_lists_every_endpoint(procs):
     assert st == 404, ans
     for ep in ("/v1/register", "/v1/interval", "/v1/done", "/v1/abort", "/v1/status"):
         assert ep in ans["error"], ans
+
+
+def test_instances_of_different_tests_are_refused(demo, procs, tmp_path):
+    """Review finding 1: instances running different tests (another URL, another executor)
+    were started together and ran; only `stampede merge` refused their parts (exit 104)
+    afterwards. Each sends its test at registration: refused at the barrier, before any
+    load, in merge's words."""
+    coord, curl = coordinator(procs, 2)
+    a = instance(procs, demo.url_for("/api/products/42"), curl, "0:1/2", tmp_path / "a.json",
+                 rate=30, duration="1s", seq=HALVES)
+    coord.wait_for("'0:1/2' registered (1 of 2)")
+    url = instance(procs, demo.url_for("/health"), curl, "1/2:1", tmp_path / "u.json",
+                   rate=30, duration="1s", seq=HALVES, name="other-url")
+    url.expect(EXIT_CONFIG, timeout=15)
+    assert re.search(r"refused this instance: '0:1/2' and '1/2:1' run different tests "
+                     r"\(options\.url: \S+/api/products/42\" and \S+/health\"\): options\.url "
+                     r"differs from the first instance's", url.stderr()), url.logs()
+    assert not (tmp_path / "u.json").exists()
+    vus = procs(["run", "--url", demo.url_for("/api/products/42"), "--vus", 2, "--duration",
+                 "1s", "-q", "--execution-segment", "1/2:1", "--execution-segment-sequence",
+                 HALVES, "--coordinator", curl], "other-executor")
+    vus.expect(EXIT_CONFIG, timeout=15)
+    assert "options.executor differs from the first instance's" in vus.stderr(), vus.logs()
+    err = coord.stderr()
+    assert err.count("refused '1/2:1': '0:1/2' and '1/2:1' run different tests") == 2, \
+        coord.logs()
+    # the same test is taken
+    b = instance(procs, demo.url_for("/api/products/42"), curl, "1/2:1", tmp_path / "b.json",
+                 rate=30, duration="1s", seq=HALVES)
+    for r in (a, b):
+        r.expect(EXIT_OK, timeout=30)
+    coord.expect(EXIT_OK, timeout=15)
+
+
+def test_a_segment_without_vus_says_so(demo, procs, tmp_path):
+    """Review finding 5: 3 VUs in quarters: segment 3/4:1 gets none, and ran nothing without
+    a word (the open model already warned)."""
+    seq = "0,1/4,1/2,3/4,1"
+    argv = ["run", "--url", demo.url_for("/health"), "--vus", 3, "--iterations", 31,
+            "--duration", "10s", "-q", "--execution-segment-sequence", seq]
+    none = procs([*argv, "--execution-segment", "3/4:1", "--out",
+                  f"result={tmp_path / 'n.json'}"], "no-vus")
+    some = procs([*argv, "--execution-segment", "0:1/4", "--out",
+                  f"result={tmp_path / 's.json'}"], "some-vus")
+    none.expect(EXIT_OK, timeout=30)
+    some.expect(EXIT_OK, timeout=30)
+    assert ("warning: segment 3/4:1 gets none of the VUs of scenario 'default': this "
+            "instance runs nothing of it") in none.stderr(), none.logs()
+    assert "gets none of the VUs" not in some.stderr(), some.logs()
+    assert load(tmp_path / "s.json")["metrics"]["http_reqs"]["values"]["count"] == 11

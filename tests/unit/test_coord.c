@@ -471,3 +471,97 @@ Test(coord, alive_between_intervals_and_all_silent)
 	coord_server_tick(srv, t0 + 20 * s); /* i0 silent too now */
 	cr_assert_not(coord_server_all_done(srv));
 }
+
+/* Register name (token "tok-NAME", no threshold) with the test (a JSON object's text, or
+ * NULL: none said); the answer's error must hold expect (NULL: any). */
+static void reg_test(int want_status, const char *name, const char *test, const char *expect)
+{
+	char body[2048];
+	json_t *ans = NULL;
+	snprintf(body, sizeof(body),
+	         "{\"instance\":\"%s\",\"token\":\"tok-%s\",\"thresholds\":[]%s%s}", name, name,
+	         test ? ",\"test\":" : "", test ? test : "");
+	int st = post("/v1/register", body, &ans);
+	const char *err = json_string_value(json_object_get(ans, "error"));
+	cr_assert_eq(st, want_status, "%s: %d (%s)", name, st, err ? err : "");
+	if (expect)
+		cr_assert(err && strstr(err, expect), "%s: %s", name, err ? err : "(no error)");
+	json_decref(ans);
+}
+
+/* Review finding 1: instances running different tests (another URL, executor, script...)
+ * were started together; `stampede merge` refused their parts only afterwards. */
+Test(coord, instances_of_different_tests_are_refused)
+{
+	srv = coord_server_new(4);
+	reg_test(200, "a", "{\"url\":\"http://h/api/products/42\",\"executor\":\"x\"}", NULL);
+	reg_test(409, "b", "{\"url\":\"http://h/health\",\"executor\":\"x\"}",
+	         "'a' and 'b' run different tests (options.url: \"http://h/api/products/42\" "
+	         "and \"http://h/health\"): options.url differs from the first instance's");
+	reg_test(409, "b", "{\"url\":\"http://h/api/products/42\",\"executor\":\"y\"}",
+	         "options.executor differs");
+	reg_test(409, "b", "{\"url\":\"http://h/api/products/42\",\"executor\":\"x\",\"vus\":2}",
+	         "(options.vus: (none) and 2)");
+	reg_test(400, "b", "[1]", "'test' must be an object");
+	reg_test(200, "b", "{\"executor\":\"x\",\"url\":\"http://h/api/products/42\"}", NULL);
+	reg_test(200, "c", NULL, NULL); /* an instance that does not say: not compared */
+	cr_assert_eq(coord_server_registered(srv), 3);
+	coord_server_free(srv);
+
+	/* a script by its file name and what it held (merge's rule) */
+	srv = coord_server_new(4);
+	reg_test(200, "a", "{\"script\":\"/srv/t/load.lua\",\"scriptSha256\":\"ab\"}", NULL);
+	reg_test(200, "b", "{\"script\":\"./load.lua\",\"scriptSha256\":\"ab\"}", NULL);
+	reg_test(200, "c", "{\"script\":\"load.lua\"}", NULL); /* no hash: an older instance */
+	reg_test(409, "d", "{\"script\":\"load.lua\",\"scriptSha256\":\"cd\"}",
+	         "options.scriptSha256 differs");
+	reg_test(409, "d", "{\"script\":\"other.lua\",\"scriptSha256\":\"ab\"}",
+	         "options.script differs");
+}
+
+/* Review finding 3: an instance that registered and left the barrier was counted among
+ * those that never registered. */
+Test(coord, summary_says_who_left_the_barrier)
+{
+	char *text = NULL;
+	size_t len = 0;
+	srv = coord_server_new(3);
+	reg_test(200, "a", NULL, NULL);
+	reg_test(200, "b", NULL, NULL);
+	cr_assert_eq(
+	    post("/v1/done", "{\"instance\":\"b\",\"token\":\"tok-b\",\"exit_code\":105}", NULL),
+	    200);
+	FILE *f = open_memstream(&text, &len);
+	coord_server_summary(srv, f);
+	fclose(f);
+	cr_assert(strstr(text, "  b: registered, then left the barrier (exit 105)\n"), "%s", text);
+	cr_assert(strstr(text, "  1 of 3 instances never registered\n"), "%s", text);
+	cr_assert_eq(coord_server_incomplete(srv), 3); /* a not done, b gone, one never */
+	free(text);
+
+	reg_test(200, "b", NULL, NULL); /* back: registered again, not gone */
+	f = open_memstream(&text, &len);
+	coord_server_summary(srv, f);
+	fclose(f);
+	cr_assert_null(strstr(text, "left the barrier"), "%s", text);
+	cr_assert(strstr(text, "  1 of 3 instances never registered\n"), "%s", text);
+	free(text);
+}
+
+/* The coordinator's abort reason starts with coord_abort_prefix(): the instances find
+ * the threshold it names by it. */
+Test(coord, abort_reason_names_the_threshold)
+{
+	char prefix[256];
+	json_t *ans;
+	const char *v = "{\"type\":\"counter\",\"sum\":60}";
+	start(2, "http_reqs", "count<100", 0, 0);
+	cr_assert_eq(interval("i0", 0, 60, v, NULL), 200);
+	cr_assert_eq(interval("i1", 0, 60, v, &ans), 200);
+	size_t n = coord_abort_prefix("count<100", "http_reqs", prefix, sizeof(prefix));
+	cr_assert_str_eq(prefix, "threshold 'count<100' on http_reqs failed across ");
+	cr_assert_eq(n, strlen(prefix));
+	cr_assert(abort_of(ans) && !strncmp(abort_of(ans), prefix, n), "%s", abort_of(ans));
+	cr_assert_str_eq(abort_of(ans) + n, "2 instances after 1.0s");
+	json_decref(ans);
+}
