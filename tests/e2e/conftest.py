@@ -690,6 +690,17 @@ def pytest_configure(config):
                             "CPU%); run after the parallel tests, one at a time")
 
 
+# The modules that take longest in the parallel part (seconds on 2 cores, about), started
+# first: pytest-xdist's --dist loadfile hands out modules in collection order, so a long one
+# collected last (alphabetically) ran alone at the end while the other workers idled.
+LONG_MODULES = {
+    "test_assess_demo": 110, "test_verdicts": 90, "test_readme": 75, "test_script_stop": 68,
+    "test_bounded_io": 65, "test_coordinate": 60, "test_accounting": 56,
+    "test_merge_guards": 55, "test_assess": 51, "test_k8s": 50, "test_stuck_worker": 45,
+    "test_series_cap": 42, "test_profile": 41, "test_ci_examples": 41, "test_http2": 39,
+}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = getattr(item, "module", None)
@@ -698,3 +709,8 @@ def pytest_collection_modifyitems(config, items):
         if name in SERIAL_MODULES or any(nodeid.endswith(t.split("tests/e2e/", 1)[-1])
                                          for t in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)
+    # longest modules first (a stable sort: each module's tests keep their order)
+    def weight(item):
+        module = getattr(item, "module", None)
+        return -LONG_MODULES.get(module.__name__.rsplit(".", 1)[-1] if module else "", 0)
+    items.sort(key=weight)
