@@ -306,13 +306,14 @@ static void pushf(struct av *v, const char *fmt, ...) __attribute__((format(prin
 static void pushf(struct av *v, const char *fmt, ...)
 {
 	va_list ap;
+	char *s;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	char *s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (n < 0) {
+		perror("stampede: assess");
+		exit(EXIT_FAILURE);
+	}
 	v->own = xrealloc(v->own, sizeof(*v->own) * (size_t)(v->nown + 1));
 	v->own[v->nown++] = s;
 	push(v, s);
