@@ -51,7 +51,10 @@ void cmd_merge_usage(void)
 	       "            sequences, a metric of another type, segmented and unsegmented\n"
 	       "            parts, different tests without --force), one run given twice\n"
 	       "            (also as a copy), a part whose http_reqs disagrees with its\n"
-	       "            http_req_duration, or -o naming a part;\n"
+	       "            http_req_duration, a part with no metric beside parts with\n"
+	       "            requests, merged values too large to be written, -o or --out\n"
+	       "            naming a part, two of -o and --out naming one file, or '-'\n"
+	       "            as a part (merge reads files, not standard input);\n"
 	       "            110 the merged file could not be written\n\n"
 	       "See docs/distributed.md for running a test on several machines.\n");
 }
@@ -143,6 +146,13 @@ static int parse_args(int argc, char **argv, struct merge_args *a)
 		return EXIT_INVALID_CONFIG;
 	}
 	for (int i = 0; i < a->nparts; i++) {
+		if (!strcmp(a->parts[i], "-")) {
+			fprintf(
+			    stderr,
+			    "stampede merge: a part given as '-': merge reads result files, not "
+			    "standard input (save each part to a file, then name the files)\n");
+			return EXIT_INVALID_CONFIG;
+		}
 		if (outfile_same(a->parts[i], a->out)) {
 			fprintf(stderr,
 			        "stampede merge: -o %s is the part %s: writing the merged result "
@@ -152,11 +162,46 @@ static int parse_args(int argc, char **argv, struct merge_args *a)
 		}
 		for (int j = 0; j < i; j++)
 			if (!strcmp(a->parts[i], a->parts[j]) ||
-			    (strcmp(a->parts[i], "-") && outfile_same(a->parts[j], a->parts[i]))) {
+			    outfile_same(a->parts[j], a->parts[i])) {
 				fprintf(stderr,
 				        "stampede merge: %s is given twice (as %s and %s): its "
 				        "requests would count twice\n",
 				        a->parts[i], a->parts[j], a->parts[i]);
+				return EXIT_INVALID_CONFIG;
+			}
+	}
+	return 0;
+}
+
+/* Whether writing to x and to y would write one file: the same file as `run` tells its
+ * outputs apart (util/outfile.h, outfile_same: the same device and inode, or the same
+ * canonical name), or both standard output ("-"), where the two would be mixed. */
+static bool same_output(const char *x, const char *y)
+{
+	return (!strcmp(x, "-") && !strcmp(y, "-")) || outfile_same(x, y);
+}
+
+/* -o and every --out write files of their own: one file cannot hold two outputs (the one
+ * written last would silently replace the other). Returns 0, or exit 104 after saying
+ * which two clash. */
+static int check_outputs(const struct merge_args *a)
+{
+	for (int k = 0; k < a->nouts; k++) {
+		const char *path = strchr(a->outs[k], '=') + 1;
+		if (same_output(a->out, path)) {
+			fprintf(stderr,
+			        "stampede merge: -o %s and --out %s write the same file: give each "
+			        "its own\n",
+			        a->out, a->outs[k]);
+			return EXIT_INVALID_CONFIG;
+		}
+		for (int j = 0; j < k; j++)
+			if (same_output(strchr(a->outs[j], '=') + 1, path)) {
+				fprintf(
+				    stderr,
+				    "stampede merge: --out %s and --out %s write the same file: "
+				    "give each its own\n",
+				    a->outs[j], a->outs[k]);
 				return EXIT_INVALID_CONFIG;
 			}
 	}
@@ -249,6 +294,8 @@ int cmd_merge(int argc, char **argv)
 	int rc = parse_args(argc, argv, &a);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = check_outputs(&a)) != 0) /* before anything is read, merged or written */
+		return rc;
 	struct output_env env = { .no_color = true };
 	struct pipeline *pl = NULL;
 	if (a.nouts) { /* their paths are checked before anything is merged or written */

@@ -119,6 +119,7 @@ static int parse_sequence(const char *s, struct frac *pts, int *npts, char *err,
 {
 	char *copy = xstrdup(s), *rest = copy, *tok;
 	int n = 0, rc = -1;
+	bool first = true;
 	pts[n++] = (struct frac){ 0, 1 };
 	while ((tok = strsep(&rest, ",")) != NULL) {
 		struct frac f;
@@ -126,8 +127,11 @@ static int parse_sequence(const char *s, struct frac *pts, int *npts, char *err,
 			tok++;
 		if (frac_parse(tok, &f, err, errlen) < 0)
 			goto out;
-		if (n == 1 && f.num == 0)
-			continue; /* the 0 given */
+		if (first && f.num == 0) { /* the 0 given first; a second one is a repeat */
+			first = false;
+			continue;
+		}
+		first = false;
 		if (frac_cmp(f, pts[n - 1]) <= 0) {
 			snprintf(
 			    err, errlen,
@@ -276,12 +280,12 @@ int exec_segment_init(struct exec_segment *es, const char *segment, const char *
 		                : SEGMENT_PERIOD_MAX + 1;
 		if (l > SEGMENT_PERIOD_MAX || (int64_t)l * nseg > STRIPE_WORK_MAX) {
 			int64_t most = MIN(STRIPE_WORK_MAX / nseg, SEGMENT_PERIOD_MAX);
-			snprintf(
-			    err, errlen,
-			    "execution segment sequence '%.80s': its fractions need a stripe of "
-			    "more than %lld indices; use fewer segments or simpler fractions "
-			    "(such as 1/4, 1/8, 1/10)",
-			    sequence ? sequence : segment, (long long)most);
+			snprintf(err, errlen,
+			         "execution segment%s '%.80s': its fractions need a stripe of "
+			         "more than %lld indices; use fewer segments or simpler "
+			         "fractions (such as 1/4, 1/8, 1/10)",
+			         sequence ? " sequence" : "", sequence ? sequence : segment,
+			         (long long)most);
 			free(len);
 			goto out;
 		}

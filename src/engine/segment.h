@@ -70,7 +70,8 @@ const char *frac_format(struct frac f, char *buf, size_t len);
  * "0,1/4,...,1", increasing; 0 and 1 are added when missing, as k6 does; NULL: the points
  * 0, FROM, TO, 1). segment NULL: the whole run (a sequence alone is not used, as in k6:
  * a script's sequence run by one instance). Errors (-1, reason in err): a bad fraction,
- * from >= to, a sequence that is not increasing or has more than SEGMENT_SEQUENCE_MAX
+ * from >= to, a sequence that does not increase strictly (a point given twice, 0 too, as
+ * k6 refuses it) or has more than SEGMENT_SEQUENCE_MAX
  * segments, a segment that is not one of the sequence's, a stripe period above
  * SEGMENT_PERIOD_MAX.
  */

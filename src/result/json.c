@@ -5,6 +5,7 @@
  * them ("values") are derived for readers and recomputed on load, so writing a loaded
  * result gives the same document. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -511,6 +512,16 @@ static bool load_ts(struct loader *l, json_t *o, enum metric_type type,
 			    where, i, TS_T_MAX);
 		if (!json_is_number(count) || json_number_value(count) < 0)
 			return fail(l, "%s.timeseries.points[%zu]: a count of 0 or more", where, i);
+		/* a point is kept as floats: a larger number would be read as infinity, and
+		 * written back as null, which no reader takes */
+		for (int j = 1; j < nc; j++) {
+			json_t *x = json_array_get(row, (size_t)j);
+			if (json_is_number(x) && !(fabs(json_number_value(x)) <= FLT_MAX))
+				return fail(l,
+				            "%s.timeseries.points[%zu][%d]: %g is out of range (at "
+				            "most %g)",
+				            where, i, j, json_number_value(x), (double)FLT_MAX);
+		}
 		p->t = (int32_t)tv;
 		p->count = (float)json_number_value(count);
 		for (int j = 0; j < nc - 2; j++) {
@@ -563,6 +574,40 @@ static enum metric_type type_of(const char *s, bool *ok)
 	return MT_COUNTER;
 }
 
+/* The built-in counters a run writes (metrics/metrics.c) and what a series' count of
+ * each may be: requests and iterations are whole numbers, and no built-in counter goes
+ * down. A script's own counters may add any finite number, fractions and negative ones
+ * too, as k6's Counter.add() does. */
+static const struct {
+	const char *name;
+	bool whole; /* a whole number of requests or iterations, 0 to COUNT_MAX */
+	const char *want;
+} builtin_counters[] = {
+	{ "http_reqs", true, "a whole number of requests from 0 to 2^53" },
+	{ "iterations", true, "a whole number of iterations from 0 to 2^53" },
+	{ "dropped_iterations", true, "a whole number of iterations from 0 to 2^53" },
+	{ "data_sent", false, "0 or more bytes: a built-in counter never goes down" },
+	{ "data_received", false, "0 or more bytes: a built-in counter never goes down" },
+	{ "ws_sessions", false, "0 or more: a built-in counter never goes down" },
+	{ "ws_msgs_sent", false, "0 or more: a built-in counter never goes down" },
+	{ "ws_msgs_received", false, "0 or more: a built-in counter never goes down" },
+};
+
+/* Whether v (finite) may be a series' count of counter name: NULL when it may, else what
+ * it should be. */
+static const char *counter_value_bad(const char *name, double v)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_counters); i++) {
+		if (strcmp(builtin_counters[i].name, name))
+			continue;
+		bool ok = builtin_counters[i].whole
+		              ? v >= 0 && v <= (double)COUNT_MAX && v == floor(v)
+		              : v >= 0;
+		return ok ? NULL : builtin_counters[i].want;
+	}
+	return NULL;
+}
+
 static bool load_series(struct loader *l, json_t *so, int m, struct result_series *s,
                         const char *where)
 {
@@ -586,6 +631,10 @@ static bool load_series(struct loader *l, json_t *so, int m, struct result_serie
 		s->total.sum = num(vals, "count");
 		if (!isfinite(s->total.sum))
 			return fail(l, "%s.values.count: not a finite number", where);
+		const char *want = counter_value_bad(r->metrics[m].name, s->total.sum);
+		if (want)
+			return fail(l, "%s.values.count: %.17g is out of range (expected %s)",
+			            where, s->total.sum, want);
 		break;
 	case MT_RATE:
 		if (!json_is_integer(json_object_get(vals, "passes")) ||
@@ -682,6 +731,52 @@ static bool load_windows(struct loader *l, json_t *wo, struct result_metric *rm,
 	return true;
 }
 
+static int cmp_series_ptr(const void *a, const void *b)
+{
+	const struct result_series *x = *(const struct result_series *const *)a;
+	const struct result_series *y = *(const struct result_series *const *)b;
+	if (x->overflow != y->overflow)
+		return x->overflow - y->overflow;
+	if (x->ntags != y->ntags)
+		return x->ntags - y->ntags;
+	for (int i = 0; i < x->ntags; i++) { /* the tags are sorted by key (load_tags) */
+		int c = strcmp(x->tags[i].key, y->tags[i].key);
+		if (!c)
+			c = strcmp(x->tags[i].value, y->tags[i].value);
+		if (c)
+			return c;
+	}
+	return x < y ? -1 : x > y;
+}
+
+/* One metric's series s[0..n) each have their own tag set (and overflow flag): a run
+ * keeps one series per tag set, so a second one is an edited file's, and would count its
+ * samples twice; false with both series named. */
+static bool unique_series(struct loader *l, const struct result_series *s, int n, const char *where)
+{
+	if (n < 2)
+		return true;
+	const struct result_series **by = xmalloc(sizeof(*by) * (size_t)n);
+	bool ok = true;
+	for (int i = 0; i < n; i++)
+		by[i] = &s[i];
+	qsort(by, (size_t)n, sizeof(*by), cmp_series_ptr);
+	for (int i = 1; i < n && ok; i++) {
+		const struct result_series *a = by[i - 1], *b = by[i];
+		bool same = a->overflow == b->overflow && a->ntags == b->ntags;
+		for (int k = 0; same && k < a->ntags; k++)
+			same = !strcmp(a->tags[k].key, b->tags[k].key) &&
+			       !strcmp(a->tags[k].value, b->tags[k].value);
+		if (same)
+			ok = fail(l,
+			          "%s.series[%td] has the tags of %s.series[%td] (and its overflow "
+			          "flag): a run writes one series per tag set (an edited file?)",
+			          where, b - s, where, a - s);
+	}
+	free(by);
+	return ok;
+}
+
 static bool load_metrics(struct loader *l, json_t *metrics)
 {
 	struct result *r = l->r;
@@ -725,6 +820,7 @@ static bool load_metrics(struct loader *l, json_t *metrics)
 		size_t i;
 		json_t *so;
 		int64_t samples = 0; /* the metric's series together stay below COUNT_MAX */
+		double sum = 0;      /* and a counter's add up to a number it may hold */
 		json_array_foreach(series, i, so)
 		{
 			char sw[600];
@@ -741,7 +837,17 @@ static bool load_metrics(struct loader *l, json_t *metrics)
 			samples += s->total.h ? s->total.h->total_count : s->total.total;
 			if (samples > COUNT_MAX)
 				return fail(l, "%s: its series hold more than 2^53 samples", where);
+			sum += rm->type == MT_COUNTER ? s->total.sum : 0;
+			if (!isfinite(sum) || counter_value_bad(name, sum))
+				return fail(l,
+				            "%s: its series' counts add up to %.17g, out of range "
+				            "(expected %s)",
+				            where, sum,
+				            counter_value_bad(name, sum) ?: "a finite number");
 		}
+		if (!unique_series(l, r->series + r->nseries - json_array_size(series),
+		                   (int)json_array_size(series), where))
+			return false;
 	}
 	return true;
 }

@@ -1,6 +1,7 @@
 /* merge.c: one result from the results of a distributed run's parts (result_merge in
  * result.h; docs/result-format.md, "Merged results"). */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,7 +62,8 @@ static const struct {
 	{ "http_req_failed", MT_RATE },
 };
 
-/* How many samples (requests) p's metric m holds, every series together; -1 without it. */
+/* How many samples (requests) p's metric m holds, every series together; -1 without it,
+ * -2 for a counter whose sum is not 0 to 2^53. */
 static int64_t samples(const struct result *p, int m)
 {
 	struct result_values v;
@@ -71,7 +73,7 @@ static int64_t samples(const struct result *p, int m)
 	int64_t n = !any                   ? 0
 	            : v.type == MT_TREND   ? (v.h ? v.h->total_count : 0)
 	            : v.type == MT_RATE    ? v.total
-	            : v.type == MT_COUNTER ? llround(v.sum)
+	            : v.type == MT_COUNTER ? (v.sum >= 0 && v.sum <= 0x1p53 ? llround(v.sum) : -2)
 	                                   : 0;
 	result_values_free(&v);
 	return n;
@@ -95,6 +97,14 @@ static bool check_core(struct merge *g, int i)
 			return false;
 		}
 		n[k] = samples(p, m);
+		/* the loader refuses such counts: this is for a result built otherwise */
+		if (m >= 0 && n[k] < 0) {
+			fail(g,
+			     "%s: metrics.%s holds a count out of range (not a number of requests "
+			     "from 0 to 2^53)",
+			     g->names[i], core_metrics[k].name);
+			return false;
+		}
 	}
 	size_t most = n[1] >= n[2] ? 1 : 2; /* the larger of duration's and failed's */
 	if (n[most] <= 0 || n[0] >= n[most])
@@ -127,6 +137,33 @@ static bool same_run(const struct result *a, const struct result *b)
 	return same;
 }
 
+/* A part without any metric ("metrics": {}) beside parts that sent requests: a run
+ * always writes its metrics (vus and vus_max at least, even when it sent nothing), so
+ * this is a truncated or edited file, which would count as having run its segment with
+ * no request. False with the reason in g->err. */
+static bool check_empty(struct merge *g)
+{
+	int empty = -1, busy = -1;
+	int64_t reqs = 0;
+	for (int i = 0; i < g->n; i++) {
+		int64_t n = samples(g->parts[i], result_find_metric(g->parts[i], "http_reqs"));
+		if (!g->parts[i]->nmetrics && empty < 0)
+			empty = i;
+		if (n > 0 && busy < 0) {
+			busy = i;
+			reqs = n;
+		}
+	}
+	if (empty < 0 || busy < 0)
+		return true;
+	fail(g,
+	     "%s holds no metric at all (\"metrics\": {}), but %s counts %lld request%s: a "
+	     "run always writes its metrics (vus and vus_max at least), so the part is "
+	     "truncated or edited, and would count as running its share with no request",
+	     g->names[empty], g->names[busy], (long long)reqs, reqs == 1 ? "" : "s");
+	return false;
+}
+
 /* Every part is a run's whole result with a start, and no run is given twice (its
  * requests would count twice); false with the reason in g->err. */
 static bool check_parts(struct merge *g)
@@ -152,7 +189,7 @@ static bool check_parts(struct merge *g)
 				return false;
 			}
 	}
-	return true;
+	return check_empty(g);
 }
 
 /* --- execution segments: exact fractions ------------------------------------------ */
@@ -901,6 +938,107 @@ static void merge_series(struct merge *g)
 	free(refs);
 }
 
+/* --- what the merged result may hold --------------------------------------------- */
+
+/* Whether the points of ts can be written: a count and numbers that a float holds (a
+ * statistic may be NaN, written as null). */
+static bool points_finite(const struct result_timeseries *ts)
+{
+	for (int i = 0; i < ts->npoints; i++) {
+		if (!isfinite(ts->points[i].count))
+			return false;
+		for (int j = 0; j < 5; j++)
+			if (isinf(ts->points[i].v[j]))
+				return false;
+	}
+	return true;
+}
+
+/* Whether v's numbers are finite (a sum that overflowed is infinite: written as null, which
+ * no reader takes). */
+static bool values_finite(const struct result_values *v)
+{
+	switch (v->type) {
+	case MT_COUNTER:
+		return isfinite(v->sum);
+	case MT_GAUGE:
+		return isfinite(v->g_last) && isfinite(v->g_min) && isfinite(v->g_max);
+	case MT_TREND:
+		return !v->h || isfinite(v->h->sum);
+	case MT_RATE:
+		return true;
+	}
+	return true;
+}
+
+/* Every merged number can be written and read back: the parts' values may add up past
+ * what a double (or a point's float) holds, which would write a file no command loads.
+ * False with the metric, the series and the value named in g->err. */
+static bool check_finite(struct merge *g)
+{
+	struct result *r = g->r;
+	for (int m = 0; m < r->nmetrics; m++) {
+		const struct result_metric *rm = &r->metrics[m];
+		struct result_values v;
+		const char *what = rm->type == MT_COUNTER ? "values.count"
+		                   : rm->type == MT_GAUGE ? "values"
+		                                          : "histogramExact.sum";
+		bool ok = true;
+		if (!points_finite(&rm->ts)) {
+			fail(g,
+			     "metrics.%s.timeseries: the parts' points add up past what a point "
+			     "holds (%g): the merged result could not be read back, so it is not "
+			     "written",
+			     rm->name, (double)FLT_MAX);
+			return false;
+		}
+		for (int i = 0, k = 0; i < r->nseries && ok; i++) {
+			const struct result_series *s = &r->series[i];
+			if (s->metric != m)
+				continue;
+			if (!values_finite(&s->total) || !points_finite(&s->ts)) {
+				fail(g,
+				     "metrics.%s.series[%d].%s: the parts' values add up to more "
+				     "than a number holds (an edited part?): the merged result "
+				     "could "
+				     "not be read back, so it is not written",
+				     rm->name, k, values_finite(&s->total) ? "timeseries" : what);
+				return false;
+			}
+			k++;
+		}
+		result_combine(r, m, NULL, 0, &v);
+		ok = values_finite(&v);
+		result_values_free(&v);
+		if (!ok) {
+			fail(g,
+			     "metrics.%s.%s: its series add up to more than a number holds (an "
+			     "edited part?): the merged result could not be read back, so it is "
+			     "not written",
+			     rm->name, what);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The merged result reads back as it is written (result_from_json): whatever it holds
+ * that the loader refuses is said, and nothing is written. */
+static bool check_loads(struct merge *g)
+{
+	char why[512];
+	json_t *doc = result_to_json(g->r);
+	struct result *back = result_from_json(doc, why, sizeof(why));
+	json_decref(doc);
+	if (!back) {
+		fail(g, "the merged result would not load (%s): an edited part? Nothing written",
+		     why);
+		return false;
+	}
+	result_free(back);
+	return true;
+}
+
 /* --- thresholds, checks, errors --------------------------------------------------- */
 
 static void merge_thresholds(struct merge *g)
@@ -1268,12 +1406,16 @@ struct result *result_merge(struct result *const *parts, const char *const *name
 	bool ok = merge_clock(&g) && merge_metrics(&g);
 	if (ok) {
 		merge_series(&g);
+		ok = check_finite(&g);
+	}
+	if (ok) {
 		merge_thresholds(&g);
 		merge_checks(&g);
 		merge_errors(&g);
 		merge_state(&g);
 		merge_record(&g, coverage);
 		result_eval_thresholds(g.r);
+		ok = check_loads(&g);
 	}
 	for (int i = 0; i < n; i++)
 		free(g.mmap[i]);

@@ -241,7 +241,12 @@ json_t *result_to_json(const struct result *r);
 
 /* A result from its JSON document. Returns NULL with a one-line reason in err ("metrics[3]
  * .series[0].histogram: not a valid HdrHistogram encoding") when doc is not a valid
- * stampede-result/1 document. doc is not kept. */
+ * stampede-result/1 document, or holds what no run writes (docs/result-format.md):
+ * one tag set (and overflow flag) twice in a metric, a count of http_reqs, iterations or
+ * dropped_iterations that is not a whole number from 0 to 2^53 (each series, and a
+ * metric's series together), another built-in counter below 0, counts that add up past a
+ * double, a point's number past a float. A script's own counter may hold any finite
+ * count. doc is not kept. */
 struct result *result_from_json(json_t *doc, char *err, size_t errlen);
 
 /* Read a result file (at most 1 GiB). Returns NULL with "PATH: reason" in err. */
@@ -310,6 +315,10 @@ void result_free(struct result *r);
  *  - r->merge records it: {parts: [{file, executionSegment, startUnixUs, durationMs,
  *    httpReqs, droppedIterations, interrupted, aborted}], alignment (a sentence),
  *    coverage}.
+ *  - Refused besides: a part whose http_reqs disagrees with its http_req_duration or
+ *    http_req_failed, a part with no metric at all beside one that counts requests, and a
+ *    merged result that would not load back (result_from_json): a value that adds up past
+ *    what a double (or a point's float) holds is named by its path.
  *
  * Returns a new result (result_free), or NULL with a one-line reason in err.
  */

@@ -387,3 +387,108 @@ def test_a_part_without_vus_is_named_as_the_cause_of_its_drops(demo_server_modul
     assert "b.json had no VU" in m.stderr and "a.json had no VU" not in m.stderr, m.stderr
     parts = json.loads((tmp_path / "t.json").read_text())["merge"]["parts"]
     assert parts[0]["droppedIterations"] == 0 and parts[1]["droppedIterations"] > 0, parts
+
+
+@pytest.fixture(scope="module")
+def pair(demo_server_module, tmp_path_factory):  # noqa: F811
+    """Two halves of one test, run together once for the tests that edit copies."""
+    d = tmp_path_factory.mktemp("pair")
+    return [p.read_bytes() for p in together(demo_server_module, d, "g", duration="1s")]
+
+
+def copies(pair, tmp_path, names=("g0.json", "g1.json")):
+    out = []
+    for data, name in zip(pair, names):
+        (tmp_path / name).write_bytes(data)
+        out.append(tmp_path / name)
+    return out
+
+
+@pytest.mark.parametrize("outs", [
+    ("-o", "t.json", "--out", "html=t.json"),
+    ("-o", "t.json", "--out", "junit=./t.json"),
+    ("-o", "t.json", "--out", "markdown=sub/../t.json"),
+    ("-o", "t.json", "--out", "html=a.html", "--out", "markdown=./a.html"),
+    ("-o", "-", "--out", "html=-"),
+], ids=["o-html", "o-junit-dot", "o-markdown-dotdot", "html-markdown", "both-stdout"])
+def test_two_outputs_naming_one_file_are_refused(pair, tmp_path, outs):
+    """`--out html=t.json` beside `-o t.json` used to write the merged result, then the
+    HTML over it, and exit 0: two outputs of one file are refused as `run` refuses them."""
+    parts = copies(pair, tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "t.json").write_text("before\n")
+    p = subprocess.run([BIN, "merge", *map(str, parts), *outs], cwd=tmp_path,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 104, (p.returncode, p.stderr)
+    assert "write the same file: give each its own" in p.stderr, p.stderr
+    assert (tmp_path / "t.json").read_text() == "before\n"
+    assert not (tmp_path / "a.html").exists() and p.stdout == ""
+
+
+def test_a_merged_sum_past_a_double_is_refused(pair, tmp_path):
+    """1.7e308 + 1.7e308 bytes overflow a double: the merged file would say null, which
+    `report` refuses; merge refuses instead, naming the metric, and writes nothing."""
+    parts = copies(pair, tmp_path)
+    for p in parts:
+        d = json.loads(p.read_text())
+        d["metrics"]["data_sent"]["series"][0]["values"]["count"] = 1.7e308
+        p.write_text(json.dumps(d))
+    m = merge(*parts, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 104, (m.returncode, m.stderr)
+    assert "metrics.data_sent.series[0].values.count" in m.stderr, m.stderr
+    assert not (tmp_path / "t.json").exists()
+
+
+def dup_series(d):
+    s = d["metrics"]["http_reqs"]["series"]
+    s.append(json.loads(json.dumps(s[0])))
+
+
+def set_reqs(value):
+    def edit(d):
+        d["metrics"]["http_reqs"]["series"][0]["values"]["count"] = value
+    return edit
+
+
+def no_metrics(d):
+    d["metrics"] = {}
+
+
+@pytest.mark.parametrize("edit,message", [
+    (dup_series, "has the tags of metrics.http_reqs.series[0]"),
+    (set_reqs(10.5), "metrics.http_reqs.series[0].values.count: 10.5 is out of range"),
+    (set_reqs(-5), "metrics.http_reqs.series[0].values.count: -5 is out of range"),
+    (set_reqs(1e300), "metrics.http_reqs.series[0].values.count: 1.0000000000000001e+300 "
+                      "is out of range"),
+    (no_metrics, "holds no metric at all"),
+], ids=["duplicate-series", "fraction", "negative", "huge", "no-metrics"])
+def test_hand_edited_counts_are_refused(pair, tmp_path, edit, message):
+    """Each of these merged into wrong numbers with exit 0 (or, for -5 and 1e300, was
+    said to be a missing http_reqs)."""
+    parts = copies(pair, tmp_path)
+    d = json.loads(parts[1].read_text())
+    edit(d)
+    parts[1].write_text(json.dumps(d))
+    m = merge(*parts, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 104, (m.returncode, m.stderr)
+    assert message in m.stderr and "g1.json" in m.stderr, m.stderr
+    assert "is missing" not in m.stderr, m.stderr
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_the_parts_that_tests_write_still_merge_and_load(pair, tmp_path):
+    parts = copies(pair, tmp_path)
+    m = merge(*parts, "-o", tmp_path / "t.json", "-q")
+    assert m.returncode == 0, m.stderr
+    r = subprocess.run([BIN, "report", str(tmp_path / "t.json"), "-o",
+                        str(tmp_path / "t.html")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_part_given_as_stdin_is_said_to_be_one(pair, tmp_path):
+    parts = copies(pair, tmp_path)
+    m = merge(parts[0], "-", "-o", tmp_path / "t.json")
+    assert m.returncode == 104, m.stderr
+    assert "merge reads result files, not standard input" in m.stderr, m.stderr
+    assert "No such file" not in m.stderr
+    assert not (tmp_path / "t.json").exists()

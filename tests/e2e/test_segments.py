@@ -187,6 +187,13 @@ BAD = [
     (["--execution-segment", "0:1/2", "--execution-segment-sequence", "0,1/2,1/4,1"],
      "must increase"),
     (["--execution-segment", "1/999983:2/999979"], "stripe"),
+    # a segment alone is named as one, not as a sequence
+    (["--execution-segment", "0:1/1000001"], "execution segment '0:1/1000001': its"),
+    # a repeated point (a segment of no load), first or later: k6 refuses them too
+    (["--execution-segment", "0:1/2", "--execution-segment-sequence", "0,0,1/2,1"],
+     "must increase"),
+    (["--execution-segment", "0:1/2", "--execution-segment-sequence", "0,1/2,1/2,1"],
+     "must increase"),
 ]
 
 

@@ -883,3 +883,69 @@ Test(merge, one_run_given_twice_is_an_error)
 	result_free(pb);
 	result_free(pa);
 }
+
+/* Values that add up past what a double holds would be written as null, and the merged
+ * file refused by every reader: the merge is refused, naming the metric and the value. */
+Test(merge, sums_past_a_double_are_refused)
+{
+	json_t *a = doc_new(T0, 1000, "0:1/2"), *b = doc_new(T0, 1000, "1/2:1");
+	json_object_set_new(json_object_get(a, "options"), "executionSegmentSequence",
+	                    json_string("0,1/2,1"));
+	json_object_set_new(json_object_get(b, "options"), "executionSegmentSequence",
+	                    json_string("0,1/2,1"));
+	counter(a, "data_sent", NULL, 1.7e308, 1, NULL);
+	counter(b, "data_sent", NULL, 1.7e308, 1, NULL);
+	struct result *pa = load(a), *pb = load(b);
+	char err[512] = "";
+	cr_expect_null(merge2(pa, pb, err, sizeof(err)));
+	cr_expect(strstr(err, "metrics.data_sent.series[0].values.count") &&
+	              strstr(err, "not written"),
+	          "%s", err);
+	result_free(pa);
+	result_free(pb);
+	/* the series fit, their metric's total does not (two tag sets) */
+	a = doc_new(T0, 1000, NULL);
+	b = doc_new(T0 + 1000, 1000, NULL);
+	counter(a, "c", "{\"k\": \"x\"}", 1e308, 1, NULL);
+	counter(b, "c", "{\"k\": \"y\"}", 1e308, 1, NULL);
+	pa = load(a);
+	pb = load(b);
+	cr_expect_null(merge2(pa, pb, err, sizeof(err)));
+	cr_expect(strstr(err, "metrics.c.values.count: its series add up"), "%s", err);
+	result_free(pa);
+	result_free(pb);
+	/* points are floats */
+	a = doc_new(T0, 1000, NULL);
+	b = doc_new(T0 + 1000, 1000, NULL);
+	counter(a, "c", NULL, 1, 1, "0:3.0e38");
+	counter(b, "c", NULL, 1, 1, "0:3.0e38");
+	pa = load(a);
+	pb = load(b);
+	cr_expect_null(merge2(pa, pb, err, sizeof(err)));
+	cr_expect(strstr(err, "metrics.c"), "%s", err);
+	result_free(pa);
+	result_free(pb);
+}
+
+/* A part with no metric at all beside one that sent requests: a truncated or edited file
+ * (a run always writes its metrics), which would count as running its share with none. */
+Test(merge, a_part_without_metrics_beside_parts_with_requests_is_an_error)
+{
+	json_t *a = doc_new(T0, 1000, NULL), *b = doc_new(T0 + 1000, 1000, NULL);
+	counter(a, "http_reqs", NULL, 10, 1, NULL);
+	struct result *pa = load(a), *pb = load(b);
+	char err[512] = "";
+	cr_expect_null(merge2(pa, pb, err, sizeof(err)));
+	cr_expect(strstr(err, "b.json holds no metric at all") && strstr(err, "a.json counts 10"),
+	          "%s", err);
+	result_free(pa);
+	result_free(pb);
+	/* neither sent a request: nothing to tell them apart by */
+	pa = load(doc_new(T0, 1000, NULL));
+	pb = load(doc_new(T0 + 1000, 1000, NULL));
+	struct result *r = merge2(pa, pb, err, sizeof(err));
+	cr_expect_not_null(r, "%s", err);
+	result_free(r);
+	result_free(pa);
+	result_free(pb);
+}

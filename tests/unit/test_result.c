@@ -295,6 +295,92 @@ Test(result, loader_says_what_is_wrong)
 	expect_refused(checks, "check 'c': passes and fails must be 0 to 2^53");
 }
 
+/* A result of one counter name whose series are given as JSON text. */
+static void counter_doc(char *buf, size_t len, const char *name, const char *series)
+{
+	snprintf(buf, len,
+	         "{\"format\":\"stampede-result/1\",\"state\":{},\"thresholds\":[],"
+	         "\"root_group\":{\"name\":\"\",\"path\":\"\",\"groups\":[],\"checks\":[]},"
+	         "\"metrics\":{\"%s\":{\"type\":\"counter\",\"timeseries\":{\"step\":1,"
+	         "\"points\":[]},\"series\":[%s]}}}",
+	         name, series);
+}
+
+static void expect_loaded(const char *text)
+{
+	json_error_t je;
+	json_t *doc = json_loads(text, 0, &je);
+	cr_assert(doc, "test JSON: %s", je.text);
+	char err[512] = "";
+	struct result *r = result_from_json(doc, err, sizeof(err));
+	cr_expect_not_null(r, "refused (%s): %s", err, text);
+	result_free(r);
+	json_decref(doc);
+}
+
+#define SERIES(tags, count)                                                                        \
+	"{\"tags\":" tags ",\"values\":{\"count\":" count "},\"timeseries\":{\"step\":1,"          \
+	"\"points\":[]}}"
+
+/* A hand-edited part would merge into counts no run measured: the loader refuses request
+ * and iteration counts that are not whole numbers from 0 to 2^53, a built-in counter that
+ * went down, and one tag set given twice in a metric; a script's own counter may hold any
+ * finite number (Counter.add() takes fractions and negative numbers, as in k6). */
+Test(result, loader_refuses_counts_no_run_writes)
+{
+	char buf[2048];
+	static const char *const bad[][3] = {
+		{ "http_reqs", SERIES("{}", "-5"),
+		  "metrics.http_reqs.series[0].values.count: -5 is out of range (expected a "
+		  "whole number of requests" },
+		{ "http_reqs", SERIES("{}", "10.5"),
+		  "metrics.http_reqs.series[0].values.count: 10.5 is out of range" },
+		{ "http_reqs", SERIES("{}", "1e300"),
+		  "metrics.http_reqs.series[0].values.count: 1.0000000000000001e+300 is out of "
+		  "range" },
+		{ "iterations", SERIES("{}", "-1"), "a whole number of iterations" },
+		{ "dropped_iterations", SERIES("{}", "0.5"), "a whole number of iterations" },
+		{ "data_sent", SERIES("{}", "-1"), "never goes down" },
+		{ "http_reqs",
+		  SERIES("{\"status\":\"200\"}",
+		         "9007199254740992") "," SERIES("{\"status\":\"500\"}", "9007199254740992"),
+		  "metrics.http_reqs: its series' counts add up to" },
+		{ "c", SERIES("{}", "1e308") "," SERIES("{\"a\":\"b\"}", "1e308"),
+		  "metrics.c: its series' counts add up to inf" },
+		{ "http_reqs",
+		  SERIES("{\"status\":\"200\",\"method\":\"GET\"}", "3") "," SERIES(
+		      "{\"status\":\"500\"}", "1") "," SERIES("{\"method\":\"GET\","
+		                                              "\"status\":\"200\"}",
+		                                              "3"),
+		  "metrics.http_reqs.series[2] has the tags of metrics.http_reqs.series[0]" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		counter_doc(buf, sizeof(buf), bad[i][0], bad[i][1]);
+		expect_refused(buf, bad[i][2]);
+	}
+	static const char *const good[][2] = {
+		{ "c", SERIES("{}", "-0.5") },
+		{ "c", SERIES("{}", "10.25") },
+		{ "data_sent", SERIES("{}", "1e300") },
+		{ "http_reqs", SERIES("{}", "9007199254740992") },
+		{ "http_reqs", SERIES("{\"status\":\"200\"}", "3") "," SERIES("{}", "4") },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		counter_doc(buf, sizeof(buf), good[i][0], good[i][1]);
+		expect_loaded(buf);
+	}
+	/* one tag set in the overflow series and in its own is not a repeat */
+	counter_doc(buf, sizeof(buf), "http_reqs",
+	            SERIES("{}", "1") ",{\"tags\":{},\"overflow\":true,\"values\":{\"count\":2},"
+	                              "\"timeseries\":{\"step\":1,\"points\":[]}}");
+	expect_loaded(buf);
+	/* a point is a float: a larger number would be read as infinity */
+	counter_doc(buf, sizeof(buf), "c",
+	            "{\"tags\":{},\"values\":{\"count\":1},\"timeseries\":{\"step\":1,"
+	            "\"points\":[[0,1e39]]}}");
+	expect_refused(buf, "metrics.c.series[0].timeseries.points[0][1]: 1e+39 is out of range");
+}
+
 /* Names and tags from scripts and servers may hold bytes that are not UTF-8: the result
  * replaces them (U+FFFD), so its JSON keeps every tag, check and message. */
 Test(result, names_become_utf8)

@@ -98,6 +98,14 @@ Test(segment, errors)
 	seg_bad("x", NULL, "not a fraction");
 	seg_bad("0:1/2", "0,oops,1", "not a fraction");
 	seg_bad("1/999983:2/999979", NULL, "stripe");
+	/* a repeated point makes a segment of no load: k6 wants them strictly increasing */
+	seg_bad("0:1/2", "0,0,1/2,1", "must increase (0 after a larger or equal one)");
+	seg_bad("1/2:1", "0,1/2,1/2,1", "must increase");
+	seg_bad("1/2:1", "0,1/2,1,1", "must increase");
+	/* a segment alone is named as a segment, not as a sequence */
+	seg_bad("0:1/1000001", NULL, "execution segment '0:1/1000001': its fractions need");
+	seg_bad("0:1/1000001", "0,1/1000001,1",
+	        "execution segment sequence '0,1/1000001,1': its fractions need");
 }
 
 /* Every index of the whole run belongs to exactly one segment of the sequence; each
