@@ -463,6 +463,18 @@ static int l_metric_add(lua_State *L)
 		                           : "-inf");
 	if (m->id < 0 || !lv->v)
 		return 0;
+	/* a built-in counter a script adds to (Counter("data_sent")) counts what stampede's own
+	 * do: never down, and requests and iterations in whole numbers (a result file holding
+	 * anything else is refused when it is read back: docs/result-format.md) */
+	if (m->type == MT_COUNTER && m->id < M__BUILTIN) {
+		bool whole =
+		    m->id == M_HTTP_REQS || m->id == M_ITERATIONS || m->id == M_DROPPED_ITERATIONS;
+		if (v < 0 || (whole && v != floor(v)))
+			return luaL_error(L,
+			                  "metric '%s' is stampede's own: it takes %s of 0 or more "
+			                  "(got %f)",
+			                  m->name, whole ? "whole numbers" : "values", v);
+	}
 	if (m->type == MT_TREND) {
 		if (v < 0)
 			return luaL_error(L, "metric '%s': trend values must be 0 or more (got %f)",

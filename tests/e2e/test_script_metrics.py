@@ -1,9 +1,11 @@
 """Scripted tests: custom metrics (counter, gauge, rate, trend) in the export, and
 thresholds on them (docs/scripting.md "Custom metrics")."""
 
+import subprocess
+
 import pytest
 
-from conftest import EXIT_THRESHOLDS, metric
+from conftest import BIN, EXIT_THRESHOLDS, metric
 from script_servers import run_script, series_total, threshold_entry
 
 METRICS_SCRIPT = """
@@ -110,3 +112,29 @@ def test_threshold_on_custom_metric_fails(tmp_path):
     assert bad["ok"] is False and bad["value"] == pytest.approx(7), bad
     assert threshold_entry(r.summary, "orders", "count==10")["ok"] is True
     assert metric(r.summary, "size")["thresholds"]["avg==8"]["ok"] is False
+
+
+def test_a_scripts_add_to_a_built_in_counter_keeps_it_a_count(tmp_path):
+    """Counter("http_reqs") is stampede's own counter: a negative or fractional request
+    count is a script error at its line (a result holding it would not load again), a
+    fractional data_sent is fine; the result file loads (`stampede report`)."""
+    r = run_script(tmp_path, """
+        local reqs = metrics.counter("http_reqs")
+        local sent = metrics.counter("data_sent")
+        options = { iterations = 3, vus = 1 }
+        function default()
+          sent:add(1.5)
+          if stampede.vu.iteration == 0 then reqs:add(-1) end
+          if stampede.vu.iteration == 1 then reqs:add(0.5) end
+          if stampede.vu.iteration == 2 then sent:add(-2) end
+        end
+    """)
+    assert "metric 'http_reqs' is stampede's own: it takes whole numbers of 0 or more " \
+           "(got -1" in r.stdout + r.stderr, r
+    assert "(got 0.5)" in r.stdout + r.stderr, r
+    assert "metric 'data_sent' is stampede's own: it takes values of 0 or more (got -2" \
+        in r.stdout + r.stderr, r
+    assert metric(r.summary, "http_reqs")["count"] == 0, r.summary
+    p = subprocess.run([BIN, "report", str(r.export), "-o", str(tmp_path / "r.html")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
