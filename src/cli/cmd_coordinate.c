@@ -54,7 +54,8 @@ void cmd_coordinate_usage(void)
 	       "  -q, --quiet            no per-instance summary at the end\n"
 	       "  -h, --help             this help\n\n"
 	       "It stops when every instance has said it is done, at --timeout, or on SIGINT or\n"
-	       "SIGTERM, and prints one line per instance.\n\n"
+	       "SIGTERM (instances waiting at the barrier are told why for one more second; a\n"
+	       "second signal: at once), and prints one line per instance.\n\n"
 	       "An instance silent for 5 s after the start (killed, cut off) is lost: the\n"
 	       "thresholds are judged on the others' data from then on.\n\n"
 	       "exit codes: 0 the run went to its end; 108 a threshold failed across the\n"
@@ -305,16 +306,29 @@ static int wait_signal(void)
 	return sig > 0 ? sig : 0;
 }
 
-/* Serve until every instance is done, a timeout, or a signal. Returns the exit code. */
+/* Serve until every instance is done, a timeout, or a signal. Returns the exit code. A
+ * signal while registered instances wait at the barrier closes it and serves one second
+ * more, so that they hear why at their next poll (a second signal: at once). */
 static int serve(const struct coord_args *a, struct coord_server *s)
 {
 	int64_t ready_deadline = now_us() + a->ready_timeout_us, closing = 0;
 	int64_t start_mono = 0;
+	bool stopped = false;
 	for (;;) {
 		int sig = wait_signal();
 		if (sig) {
+			char why[200];
 			fprintf(stderr, "stampede: coordinate: stopped by %s\n", strsignal(sig));
-			return EXIT_INTERRUPTED;
+			if (stopped || coord_server_start_us(s) || !coord_server_registered(s))
+				return EXIT_INTERRUPTED;
+			snprintf(
+			    why, sizeof(why),
+			    "the coordinator was stopped by %s before every instance registered",
+			    strsignal(sig));
+			coord_server_close(s, why);
+			stopped = true;
+			closing = now_us() + USEC_PER_SEC; /* the waiting instances hear why */
+			continue;
 		}
 		coord_server_tick(s, wall_us());
 		if (coord_server_all_done(s)) {
@@ -339,7 +353,7 @@ static int serve(const struct coord_args *a, struct coord_server *s)
 			closing = now_us() + USEC_PER_SEC; /* the waiting instances hear why */
 		}
 		if (closing && now_us() >= closing)
-			return 1;
+			return stopped ? EXIT_INTERRUPTED : 1;
 		if (start_mono && a->timeout_us && now_us() >= start_mono + a->timeout_us) {
 			char d[32];
 			fprintf(

@@ -28,6 +28,13 @@
 #define FLUSH_US         (3 * USEC_PER_SEC) /* coord_client_finish: the queue's last chance */
 #define BARRIER_RETRY_US (500 * 1000)       /* a registration without an answer: again after */
 #define RUN_RETRY_US     (5 * USEC_PER_SEC) /* mid-run: a request unanswered this long is lost */
+/* At the barrier, once the coordinator has answered: its connections refused this long (as
+ * long as it waits for a silent instance) and it is gone (exited, killed). */
+#define GONE_US COORD_SILENT_US
+/* The instance's name still registered by an earlier process (killed and restarted at the
+ * barrier): asked again until the coordinator forgets it (after COORD_SILENT_US of
+ * silence); refused still this long after the first refusal, it is a live process. */
+#define DUPLICATE_WAIT_US (2 * COORD_SILENT_US)
 
 /* An abort threshold's selection: its metric and the tags a series must have. */
 struct csel {
@@ -297,7 +304,7 @@ static void leave(struct coord_client *c, int rc)
 /* Whether a request that failed with rc is worth asking again: the coordinator did not
  * answer in time, or dropped the connection (busy: its connections are all taken). A
  * refused connection or an unknown host before it ever answered is a wrong URL, said at
- * once; after that, a coordinator restarting. */
+ * once; after that, a coordinator restarting (the barrier gives it GONE_US). */
 static bool transient(CURLcode rc, bool answered)
 {
 	switch (rc) {
@@ -339,34 +346,125 @@ static int barrier_retry(struct coord_client *c, const char *why, bool answered,
 	return nap(MIN(BARRIER_RETRY_US, MAX(deadline - now_us(), 0))) ? -2 : 0;
 }
 
+/* Whether a request that failed with rc found nothing at the coordinator's address: the
+ * connection refused (nothing listens there), or the host unknown (its Service gone). */
+static bool nobody_there(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+/* The state of the barrier's loop of requests. */
+struct barrier_wait {
+	int64_t deadline;   /* --coordinator-timeout (monotonic µs) */
+	bool answered;      /* the coordinator answered once */
+	bool warned;        /* "did not answer" said */
+	int64_t refused_us; /* since when its connections are refused (0: they are not) */
+	int64_t dup_us;     /* since when the name is refused as registered already (0: not) */
+};
+
+/* A registration whose connection was refused after the coordinator had answered: for
+ * GONE_US in a row, it is gone. Returns 0 to ask again, -1 with err, -2 for a signal. */
+static int barrier_refused(struct coord_client *c, struct barrier_wait *w, const char *why,
+                           char *err, size_t errlen)
+{
+	char d[32];
+	if (!w->refused_us) {
+		w->refused_us = now_us();
+		fprintf(stderr,
+		        "stampede: warning: the coordinator at %s refuses connections (%s): it "
+		        "has gone away if this lasts %s\n",
+		        c->base, why, format_duration(GONE_US, d, sizeof(d)));
+	}
+	if (now_us() - w->refused_us >= GONE_US || now_us() >= w->deadline) {
+		snprintf(err, errlen,
+		         "the coordinator went away at the barrier: its connections were refused "
+		         "for %s (%s)",
+		         format_duration(now_us() - w->refused_us, d, sizeof(d)), why);
+		return -1;
+	}
+	return nap(MIN(BARRIER_RETRY_US, MAX(w->deadline - now_us(), 0))) ? -2 : 0;
+}
+
+/* The coordinator refused the registration because the instance's name is registered by
+ * another token: an earlier process of this instance (killed at the barrier, restarted)
+ * that it has not forgotten yet, or a live duplicate. Asked again until the earlier one is
+ * forgotten; refused DUPLICATE_WAIT_US after the first refusal (or past the deadline), it
+ * is a live one. Returns 0 to ask again, -1 with err, -2 for a signal. */
+static int barrier_duplicate(struct coord_client *c, struct barrier_wait *w, const char *why,
+                             char *err, size_t errlen)
+{
+	char d[32];
+	if (!w->dup_us) {
+		w->dup_us = now_us();
+		fprintf(stderr,
+		        "stampede: warning: the coordinator at %s has an earlier registration of "
+		        "'%s' that it has not forgotten yet (%s): asking again for up to %s, until "
+		        "it forgets it after %.0fs of silence\n",
+		        c->base, c->instance, why, format_duration(DUPLICATE_WAIT_US, d, sizeof(d)),
+		        (double)COORD_SILENT_US / USEC_PER_SEC);
+	}
+	if (now_us() - w->dup_us >= DUPLICATE_WAIT_US || now_us() >= w->deadline) {
+		snprintf(err, errlen,
+		         "the coordinator refused this instance: %s; that registration was still "
+		         "alive %s after the first refusal: another process runs this instance",
+		         why, format_duration(now_us() - w->dup_us, d, sizeof(d)));
+		return -1;
+	}
+	return nap(MIN(BARRIER_RETRY_US, MAX(w->deadline - now_us(), 0))) ? -2 : 0;
+}
+
 /* The barrier: register, then poll with the same registration until the start is fixed;
- * a request without an answer is asked again until the deadline. Returns 0 with *start,
- * -1 with err, -2 for a stop signal. */
+ * a request without an answer is asked again until the deadline, connections refused for
+ * GONE_US after an answer give up at once. Returns 0 with *start, -1 with err, -2 for a
+ * stop signal. */
 static int barrier(struct coord_client *c, const char *body, int64_t timeout_us, int64_t *start,
                    char *err, size_t errlen)
 {
-	int64_t deadline = now_us() + timeout_us;
-	bool answered = false, warned = false;
+	struct barrier_wait w = { .deadline = now_us() + timeout_us };
 	char why[512];
 	for (;;) {
 		json_t *ans;
+		int r;
 		if (stop_pending())
 			return -2;
 		long st = post(c, "/v1/register", body, &ans, why, sizeof(why));
 		int64_t at = wall_us();
-		if (st < 0 && c->curl_rc != CURLE_OK && transient(c->curl_rc, answered)) {
+		bool refused = st < 0 && w.answered && nobody_there(c->curl_rc);
+		if (!refused)
+			w.refused_us = 0;
+		if (st != 409 || !json_is_true(json_object_get(ans, "duplicate")))
+			w.dup_us = 0;
+		if (refused) {
 			json_decref(ans);
-			int r = barrier_retry(c, why, answered, timeout_us, deadline, &warned, err,
-			                      errlen);
+			if ((r = barrier_refused(c, &w, why, err, errlen)) < 0)
+				return r;
+			continue;
+		}
+		if (st < 0 && c->curl_rc != CURLE_OK && transient(c->curl_rc, w.answered)) {
+			json_decref(ans);
+			r = barrier_retry(c, why, w.answered, timeout_us, w.deadline, &w.warned,
+			                  err, errlen);
 			if (r < 0)
 				return r;
 			continue;
 		}
 		if (st < 0) {
 			snprintf(err, errlen, "%s: %s",
-			         answered ? "lost the coordinator at the barrier"
-			                  : "cannot reach the coordinator",
+			         w.answered ? "lost the coordinator at the barrier"
+			                    : "cannot reach the coordinator",
 			         why);
+			json_decref(ans);
+			return -1;
+		}
+		if (st == 409 && json_is_true(json_object_get(ans, "duplicate"))) {
+			json_decref(ans);
+			w.answered = true;
+			if ((r = barrier_duplicate(c, &w, why, err, errlen)) < 0)
+				return r;
+			continue;
+		}
+		if (st == 503) { /* it stopped waiting (timed out, stopped): its reason */
+			snprintf(err, errlen, "%s", why);
 			json_decref(ans);
 			return -1;
 		}
@@ -375,7 +473,7 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 			json_decref(ans);
 			return -1;
 		}
-		answered = true;
+		w.answered = true;
 		json_t *js = json_object_get(ans, "start_unix_us");
 		json_t *jn = json_object_get(ans, "now_unix_us");
 		int64_t poll = json_integer_value(json_object_get(ans, "poll_ms"));
@@ -389,7 +487,7 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 			return 0;
 		}
 		json_decref(ans);
-		if (now_us() >= deadline) {
+		if (now_us() >= w.deadline) {
 			char d[32];
 			snprintf(
 			    err, errlen,
@@ -399,7 +497,7 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 			return -1;
 		}
 		poll = MIN(MAX(poll, 20), 1000);
-		if (nap(MIN(poll * 1000, MAX(deadline - now_us(), 0))))
+		if (nap(MIN(poll * 1000, MAX(w.deadline - now_us(), 0))))
 			return -2;
 	}
 }

@@ -14,7 +14,9 @@
  * each request at most 2 s) is in cli/coord_server.h. A request that gets no answer (the
  * coordinator is busy, a connection was dropped) is asked again: at the barrier until the
  * barrier's timeout, mid-run for 5 s (as long as the coordinator waits before it counts the
- * instance as lost). A coordinator that fails a request mid-run is warned
+ * instance as lost). At the barrier, a coordinator that answered once and then refuses
+ * connections for 5 s in a row (nothing listens any more) is gone: no longer asked. A
+ * coordinator that fails a request mid-run is warned
  * about once on stderr and not asked again: the run goes on with its own thresholds.
  */
 #ifndef STAMPEDE_COORD_CLIENT_H
@@ -40,9 +42,15 @@ struct result_interval;
  * start (*start_wall_us, µs since the epoch on this machine's clock: the coordinator's start
  * less its clock's offset as seen in its answer; the caller sleeps until then), or -1 with a
  * one-line reason in err (the coordinator cannot be reached: a refused connection at
- * once, no answer after the timeout; it refused the instance: a duplicate name, more
- * instances than it waits for, other thresholds than the first instance's, not one test
- * with the others; the barrier timed out), or -2 when a stop signal (SIGINT, SIGTERM, SIGHUP:
+ * once, no answer after the timeout; it went away: after answering, its connections refused
+ * for COORD_SILENT_US (5 s) in a row; it stopped waiting: its barrier timed out or it was
+ * stopped, with its reason; it refused the instance: more instances than it waits for,
+ * other thresholds than the first instance's, not one test with the others, a duplicate
+ * name still registered 2 * COORD_SILENT_US (10 s) after the first refusal (a refusal as a
+ * duplicate is asked again every 500 ms until then, with one warning: the name's earlier
+ * registration may be this instance's own, killed and restarted, which the coordinator
+ * forgets after COORD_SILENT_US of silence); the barrier timed out), or -2 when a stop
+ * signal (SIGINT, SIGTERM, SIGHUP:
  * blocked in the calling thread, as `run` blocks them) is pending: the wait is a loop of
  * short requests that looks at sigpending() between them, and the signal is left pending.
  * Called with the stop signals blocked, so the client's thread inherits the mask.

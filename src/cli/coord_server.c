@@ -68,6 +68,7 @@ struct cinst {
 	int32_t last_t;
 	double end_s;          /* t + length_s of its latest interval */
 	int64_t seen_us;       /* its latest request (the barrier forgets a silent one) */
+	char *dup_token;       /* the latest token refused as a duplicate of it (said once) */
 	struct cgauge *gauges; /* per threshold */
 };
 
@@ -127,6 +128,7 @@ static void cinst_free(struct cinst *in)
 {
 	free(in->name);
 	free(in->token);
+	free(in->dup_token);
 	free(in->seg.sequence);
 	json_decref(in->test);
 	free(in->gauges);
@@ -477,6 +479,29 @@ static int parse_test(json_t *req, json_t **out)
 	return 0;
 }
 
+/* A registration of in's name with another token: 409 {error, duplicate: true, silent_ms
+ * (how long in has been silent)}. The client asks again while in may be an earlier process
+ * of its own that is not forgotten yet (killed at the barrier, restarted), so the refusal
+ * is said on stderr once per token. */
+static json_t *refuse_duplicate(struct cinst *in, const char *token, int64_t now, int *status)
+{
+	char buf[600];
+	json_t *ans;
+	snprintf(buf, sizeof(buf),
+	         "instance '%s' has registered already (another process): each instance needs "
+	         "its own name (its --execution-segment)",
+	         in->name);
+	if (!in->dup_token || strcmp(in->dup_token, token)) {
+		free(in->dup_token);
+		in->dup_token = xstrdup(token);
+		fprintf(stderr, "stampede: coordinate: refused '%s': %s\n", in->name, buf);
+	}
+	ans = error_json(status, 409, "%s", buf);
+	json_object_set_new(ans, "duplicate", json_true());
+	json_object_set_new(ans, "silent_ms", json_integer(MAX(now - in->seen_us, 0) / 1000));
+	return ans;
+}
+
 static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int *status)
 {
 	const char *name = member_str(req, "instance", COORD_NAME_MAX);
@@ -496,10 +521,7 @@ static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int
 		return barrier_json(s, now);
 	}
 	if (in)
-		return refuse(status, 409, name,
-		              "instance '%s' has registered already (another process): each "
-		              "instance needs its own name (its --execution-segment)",
-		              name);
+		return refuse_duplicate(in, token, now, status);
 	if (s->closed)
 		return refuse(status, 503, name, "%s", s->closed);
 	if (s->n == s->want)
@@ -625,6 +647,14 @@ static int parse_value(json_t *o, struct cval *out, char *err, size_t errlen)
 	return -1;
 }
 
+/* a + b for counts (b >= 0): INT64_MAX past it, not a signed overflow (each interval's
+ * counts are at most 2^53, their sums are not bounded: a hostile client sends many). */
+static int64_t count_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 /* Add one instance's interval values to a (a slot: gauges of additive metrics add up). */
 static void cagg_add(struct cagg *a, const struct cval *cv, bool additive, double reqs)
 {
@@ -639,14 +669,17 @@ static void cagg_add(struct cagg *a, const struct cval *cv, bool additive, doubl
 		v->sum += cv->v.sum;
 		break;
 	case MT_RATE:
-		v->nz += cv->v.nz;
-		v->total += cv->v.total;
+		v->nz = count_add(v->nz, cv->v.nz); /* saturated: nz <= total still */
+		v->total = count_add(v->total, cv->v.total);
 		break;
 	case MT_TREND:
 		if (!cv->v.h ||
 		    (!v->h && hdr_init(&v->h, cv->v.h->lowest, cv->v.h->highest, cv->v.h->sigfigs)))
 			return;
-		hdr_merge(v->h, cv->v.h);
+		/* saturated: a histogram whose count would pass INT64_MAX is not added (its
+		 * buckets hold at most its count: none of them overflows either) */
+		if (cv->v.h->total_count <= INT64_MAX - v->h->total_count)
+			hdr_merge(v->h, cv->v.h);
 		break;
 	case MT_GAUGE:
 		if (additive && v->any) {
@@ -999,6 +1032,27 @@ static json_t *do_status(struct coord_server *s)
 	return o;
 }
 
+/* What a JSON value is, with its article ("an array"). */
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
 json_t *coord_server_handle(struct coord_server *s, const char *method, const char *path,
                             const char *body, size_t len, int64_t now_us, int *status)
 {
@@ -1022,10 +1076,13 @@ json_t *coord_server_handle(struct coord_server *s, const char *method, const ch
 		return error_json(status, 405, "%s wants POST", path);
 	if (len > COORD_BODY_MAX)
 		return error_json(status, 413, "a body of at most %d bytes", COORD_BODY_MAX);
-	req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(req)) {
-		json_decref(req);
+	req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!req)
 		return error_json(status, 400, "expected a JSON object: %s", jerr.text);
+	if (!json_is_object(req)) {
+		ans = error_json(status, 400, "expected a JSON object, got %s", json_kind(req));
+		json_decref(req);
+		return ans;
 	}
 	pthread_mutex_lock(&s->mu);
 	drop_silent(s, now_us);

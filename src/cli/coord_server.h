@@ -13,18 +13,24 @@
  *        `stampede merge` compares, the segment excluded)}: joins the barrier (idempotent
  *        for the same instance and token: the client polls with it). 200 {registered,
  *        instances, poll_ms, now_unix_us, start_unix_us (once every instance has
- *        registered)}; 409 a duplicate name, one instance too many, other thresholds than
+ *        registered)}; 409 a duplicate name (another token: {error, duplicate: true,
+ *        silent_ms: how long the registered one has been silent}; the client asks again,
+ *        as it may be its own earlier process, not forgotten yet), one instance too many, other thresholds than
  *        the first instance's, or not one test with the others (as `stampede merge`
  *        refuses parts): a sequence with another number of segments than N, another
  *        sequence than a registered instance's, a segment overlapping a registered one,
  *        segmented and unsegmented instances mixed, a test whose options differ from the
  *        first registered instance's (a script by its file name; a test not said is not
- *        compared); 400 a malformed request; 503 the coordinator no longer waits. Every
- *        refusal is said on stderr with its reason.
+ *        compared); 400 a malformed request (a body that is not a JSON object: "expected a
+ *        JSON object, got an array"); 503 the coordinator no longer waits (its barrier
+ *        timed out, it was stopped: the reason). Every refusal is said on stderr with its
+ *        reason (a duplicate's once per token).
  *   POST /v1/interval {instance, token, t, length_s, http_reqs, values: [per threshold,
  *        in the registered order: null (no sample) or {type: "counter", sum} | {type:
  *        "rate", nz, total} | {type: "trend", unit, hdr (V2 base64)} | {type: "gauge",
- *        last, min, max}]}: 200 {abort: REASON or null}; 404 an unknown instance.
+ *        last, min, max}]}: 200 {abort: REASON or null}; 404 an unknown instance. The
+ *        counts (a rate's nz and total, each at most 2^53; a histogram's) are summed
+ *        saturating at INT64_MAX: a histogram that would pass it is not added.
  *   POST /v1/done {instance, token, exit_code}: 200 {abort}.
  *   POST /v1/abort {instance, token}: 200 {abort}; the instances poll it between their
  *        intervals, which also says they are alive (404 an unknown instance).
@@ -76,7 +82,8 @@ json_t *coord_server_handle(struct coord_server *s, const char *method, const ch
 void coord_server_tick(struct coord_server *s, int64_t now_us);
 
 /* Refuse registrations from now on (the barrier timed out, the coordinator stops); the
- * answer to them says why (reason, copied). */
+ * answer to them (503), and to the polls of those waiting at the barrier, says why
+ * (reason, copied). */
 void coord_server_close(struct coord_server *s, const char *reason);
 
 /* The common start (µs since the epoch), 0 while the barrier waits. */

@@ -277,8 +277,14 @@ def test_refusals(demo, procs, tmp_path):
     a = instance(procs, url, curl, "0:1/3", tmp_path / "a.json", *thr, duration="1s")
     coord.wait_for("'0:1/3' registered (1 of 3)")
     dup = instance(procs, url, curl, "0:1/3", tmp_path / "dup.json", *thr, name="dup")
-    dup.expect(EXIT_CONFIG, timeout=15)
+    # adversarial review finding 4: it asks again (it may be a restarted instance whose
+    # earlier registration is not forgotten yet), but the first one keeps polling: refused
+    # 10 s after the first refusal, it gives up
+    dup.expect(EXIT_CONFIG, timeout=60)
     assert "refused this instance: instance '0:1/3' has registered already" in dup.stderr()
+    assert "has an earlier registration of '0:1/3' that it has not forgotten yet" in \
+        dup.stderr(), dup.logs()
+    assert "another process runs this instance" in dup.stderr(), dup.logs()
     other = instance(procs, url, curl, "1/3:2/3", tmp_path / "other.json",
                      "--threshold-abort", "http_req_failed: rate<0.4", duration="1s",
                      name="other")
@@ -294,7 +300,9 @@ def test_refusals(demo, procs, tmp_path):
     assert "waits for 3 instances and has them all" in fourth.stderr(), fourth.logs()
     # review finding 4: every refusal is said on the coordinator's stderr with its reason
     err = coord.stderr()
-    assert "refused '0:1/3': instance '0:1/3' has registered already" in err, coord.logs()
+    # said once, although the duplicate asked again for 10 s
+    assert err.count("refused '0:1/3': instance '0:1/3' has registered already") == 1, \
+        coord.logs()
     assert ("refused '1/3:2/3': other abort-on-fail thresholds than the first instance's "
             "('0:1/3')") in err, coord.logs()
     assert re.search(r"refused '[^']+': the coordinator waits for 3 instances and has them "
@@ -362,6 +370,21 @@ def test_listen_port_in_use(procs):
         p = procs(["coordinate", "--instances", 2, "--listen", f"127.0.0.1:{port}"], "inuse")
         p.expect(1, timeout=10)
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in p.stderr(), p.logs()
+    # adversarial review finding 3: no barrier summary from a coordinator that never listened
+    assert p.stdout() == "", p.logs()
+
+
+def test_a_second_coordinator_on_a_port_in_use_prints_no_summary(procs):
+    """Adversarial review finding 3, as reported: a second `coordinate` on the first's port."""
+    first, curl = coordinator(procs, 2)
+    port = curl.rsplit(":", 1)[1]
+    second = procs(["coordinate", "-n", 2, "--listen", f"127.0.0.1:{port}"], "second")
+    second.expect(1, timeout=10)
+    assert "Address already in use" in second.stderr(), second.logs()
+    assert second.stdout() == "", second.logs()
+    first.proc.send_signal(signal.SIGINT)
+    first.expect(EXIT_INTERRUPTED, timeout=10)
+    assert "  2 of 2 instances never registered" in first.stdout(), first.logs()
 
 
 def test_run_bad_coordinator_flags(procs):
@@ -594,3 +617,96 @@ def test_a_segment_without_vus_says_so(demo, procs, tmp_path):
             "instance runs nothing of it") in none.stderr(), none.logs()
     assert "gets none of the VUs" not in some.stderr(), some.logs()
     assert load(tmp_path / "s.json")["metrics"]["http_reqs"]["values"]["count"] == 11
+
+
+# --------------------------------------------------------------------------------------
+# the adversarial review's findings
+# --------------------------------------------------------------------------------------
+def waiting_instance(demo, procs, curl, tmp_path, seg="0:1/2", name=None):
+    """An instance of half the load registered at curl's barrier (its coordinator waits for 2)."""
+    r = instance(procs, demo.url_for("/health"), curl, seg, tmp_path / f"{name or 'w'}.json",
+                 rate=10, duration="1s", seq=HALVES, name=name)
+    return r
+
+
+def test_a_coordinator_killed_at_the_barrier_is_gone_for_its_instances(demo, procs, tmp_path):
+    """Finding 1: the coordinator killed (kill -9: no word) while an instance waited at its
+    barrier: the instance asked again for --coordinator-timeout (10 min). Its connections
+    refused for 5 s after it had answered, the coordinator is gone: exit 104 at once."""
+    coord, curl = coordinator(procs, 2)
+    w = waiting_instance(demo, procs, curl, tmp_path)
+    coord.wait_for("'0:1/2' registered (1 of 2)")
+    coord.kill()
+    t0 = time.monotonic()
+    w.expect(EXIT_CONFIG, timeout=120)
+    assert time.monotonic() - t0 < 60, w.logs()  # not --coordinator-timeout's 10 min
+    assert "refuses connections" in w.stderr(), w.logs()
+    assert "the coordinator went away at the barrier: its connections were refused" in \
+        w.stderr(), w.logs()
+    assert not (tmp_path / "w.json").exists()
+
+
+def test_a_stopped_coordinator_tells_its_waiting_instances(demo, procs, tmp_path):
+    """Finding 1, the reported case: SIGINT to the coordinator while an instance waits at
+    its barrier. The coordinator closes the barrier and answers the instance's next poll
+    with why before it exits (105); the instance exits 104 with that reason."""
+    coord, curl = coordinator(procs, 2)
+    w = waiting_instance(demo, procs, curl, tmp_path)
+    coord.wait_for("'0:1/2' registered (1 of 2)")
+    coord.proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    coord.expect(EXIT_INTERRUPTED, timeout=30)
+    w.expect(EXIT_CONFIG, timeout=120)
+    assert time.monotonic() - t0 < 60, w.logs()
+    assert "the coordinator was stopped by Interrupt before every instance registered" in \
+        w.stderr(), w.logs()
+
+
+def test_an_instance_stopped_at_the_barrier_finds_the_coordinator_gone(demo, procs, tmp_path):
+    """Finding 1, second path: an instance SIGSTOPped at the barrier; the other registers,
+    the run starts, the stopped one is lost, the other ends and the coordinator exits. On
+    SIGCONT the instance asked again for 10 minutes; now it sees the coordinator gone."""
+    coord, curl = coordinator(procs, 2)
+    a = waiting_instance(demo, procs, curl, tmp_path, name="stopped")
+    coord.wait_for("'0:1/2' registered (1 of 2)")
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    try:
+        b = waiting_instance(demo, procs, curl, tmp_path, seg="1/2:1", name="other")
+        b.expect(EXIT_OK, timeout=60)
+        coord.expect(1, timeout=60)  # the stopped one did not run to its end
+        assert "'0:1/2' silent for" in coord.stderr(), coord.logs()
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    t0 = time.monotonic()
+    a.expect(EXIT_CONFIG, timeout=120)
+    assert time.monotonic() - t0 < 60, a.logs()
+    assert "the coordinator went away at the barrier" in a.stderr(), a.logs()
+
+
+def test_an_instance_restarted_at_the_barrier_waits_for_its_old_registration(demo, procs,
+                                                                            tmp_path):
+    """Finding 4: an instance killed at the barrier and restarted at once (a Job's pod) was
+    refused (104) as a duplicate of its own earlier registration, forgotten only after 5 s of
+    silence. It says so once, asks again until it is forgotten, registers and runs."""
+    coord, curl = coordinator(procs, 2)
+    old = waiting_instance(demo, procs, curl, tmp_path, name="old")
+    coord.wait_for("'0:1/2' registered (1 of 2)")
+    old.kill()
+    new = waiting_instance(demo, procs, curl, tmp_path, name="new")
+    new.wait_for("has an earlier registration of '0:1/2' that it has not forgotten yet",
+                 timeout=30)
+    coord.wait_for("'0:1/2' registered (1 of 2)", count=2, timeout=30)
+    assert "'0:1/2' stopped asking at the barrier: forgotten" in coord.stderr(), coord.logs()
+    other = waiting_instance(demo, procs, curl, tmp_path, seg="1/2:1", name="other")
+    for r in (new, other):
+        r.expect(EXIT_OK, timeout=60)
+    coord.expect(EXIT_OK, timeout=30)
+    assert new.stderr().count("has not forgotten yet") == 1, new.logs()
+    assert load(tmp_path / "new.json")["metrics"]["http_reqs"]["values"]["count"] > 0
+
+
+def test_a_body_that_is_not_an_object_says_what_it_got(procs):
+    """Finding 5: `[1,2,3]` was refused with "expected a JSON object: " and no reason."""
+    coord, curl = coordinator(procs, 1)
+    st, ans = http(curl, "/v1/register", [1, 2, 3])
+    assert st == 400 and ans["error"] == "expected a JSON object, got an array", ans

@@ -565,3 +565,116 @@ Test(coord, abort_reason_names_the_threshold)
 	cr_assert_str_eq(abort_of(ans) + n, "2 instances after 1.0s");
 	json_decref(ans);
 }
+
+/* The threshold's value in the coordinator's summary ("  threshold 'EXPR' on SEL: V"). */
+static double summary_value(const char *expr)
+{
+	char *text = NULL, pat[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	coord_server_summary(srv, f);
+	fclose(f);
+	snprintf(pat, sizeof(pat), "threshold '%s' on ", expr);
+	const char *p = strstr(text, pat);
+	cr_assert_not_null(p, "%s", text);
+	p = strstr(p, ": ");
+	cr_assert_not_null(p, "%s", text);
+	double v = strtod(p + 2, NULL);
+	free(text);
+	return v;
+}
+
+/* Adversarial review finding 2: each interval's rate counts are checked against 2^53, the
+ * running sums were not: 1,024 intervals of 2^53 overflowed the int64 sums (UBSan: signed
+ * integer overflow), the total turned negative and so did the rate. They saturate at
+ * INT64_MAX: the rate stays within [0, 1]. */
+Test(coord, rate_sums_saturate_instead_of_overflowing)
+{
+	const char *none = "{\"type\":\"rate\",\"nz\":0,\"total\":9007199254740992}";
+	const char *all = "{\"type\":\"rate\",\"nz\":9007199254740992,\"total\":9007199254740992}";
+	start(1, "http_req_failed", "rate>=0", 0, 3); /* the run so far and a window's slot */
+	for (int i = 0; i < 1100; i++)
+		cr_assert_eq(interval("i0", 0, 1, none, NULL), 200, "interval %d", i);
+	cr_assert_eq(interval("i0", 0, 1, all, NULL), 200);
+	cr_assert_not(coord_server_aborted(srv)); /* wrapped: the rate was negative */
+	double v = summary_value("rate>=0");      /* 2^53 / INT64_MAX */
+	cr_assert(v > 0.0009 && v < 0.0010, "%g", v);
+	coord_server_free(srv);
+
+	start(1, "http_req_failed", "rate<0.5", 0, 0); /* nz saturates as total does */
+	for (int t = 0; t < 1100; t++)
+		cr_assert_eq(interval("i0", t, 1, all, NULL), 200);
+	cr_assert(coord_server_aborted(srv));
+	cr_assert_float_eq(summary_value("rate<0.5"), 1.0, 1e-9);
+}
+
+/* The same for a trend's histograms: one whose count would pass INT64_MAX is not added
+ * (wrapped, the count was negative and so was the average). */
+Test(coord, trend_counts_saturate_instead_of_overflowing)
+{
+	char v[4096];
+	char *fast = hdr_of(1000, INT64_C(1) << 62);
+	start(1, "http_req_duration", "avg>0.5", 0, 0);
+	snprintf(v, sizeof(v), "{\"type\":\"trend\",\"unit\":\"time\",\"hdr\":\"%s\"}", fast);
+	for (int t = 0; t < 3; t++)
+		cr_assert_eq(interval("i0", t, 1, v, NULL), 200); /* the 2nd: 2^63, not added */
+	cr_assert_not(coord_server_aborted(srv));
+	cr_assert_float_eq(summary_value("avg>0.5"), 1.0, 0.01); /* 1 ms */
+	free(fast);
+}
+
+/* Adversarial review finding 5: a body that is JSON but not an object was refused with an
+ * empty reason ("expected a JSON object: "). */
+Test(coord, a_body_that_is_not_an_object_says_what_it_is)
+{
+	json_t *ans;
+	srv = coord_server_new(1);
+	cr_assert_eq(post("/v1/register", "[1,2,3]", &ans), 400);
+	cr_assert_str_eq(json_string_value(json_object_get(ans, "error")),
+	                 "expected a JSON object, got an array");
+	json_decref(ans);
+	cr_assert_eq(post("/v1/register", "3", &ans), 400);
+	cr_assert_str_eq(json_string_value(json_object_get(ans, "error")),
+	                 "expected a JSON object, got a number");
+	json_decref(ans);
+	cr_assert_eq(post("/v1/register", "{", &ans), 400);
+	const char *why = json_string_value(json_object_get(ans, "error"));
+	cr_assert(!strncmp(why, "expected a JSON object: ", 24) && strlen(why) > 24, "%s", why);
+	json_decref(ans);
+}
+
+static int reg_at(const char *name, const char *token, int64_t now, json_t **ans)
+{
+	char body[512];
+	snprintf(body, sizeof(body), "{\"instance\":\"%s\",\"token\":\"%s\",\"thresholds\":[]}",
+	         name, token);
+	return post_at("/v1/register", body, now, ans);
+}
+
+/* Adversarial review finding 4: a duplicate's refusal says it is one (duplicate: true, how
+ * long the registered one has been silent), so that an instance restarted at the barrier
+ * asks again until its earlier registration is forgotten, then registers. */
+Test(coord, a_duplicate_is_refused_until_the_silent_one_is_forgotten)
+{
+	json_t *ans;
+	srv = coord_server_new(2);
+	cr_assert_eq(reg_at("a", "old", NOW, NULL), 200);
+	cr_assert_eq(reg_at("a", "new", NOW + 2000000, &ans), 409);
+	cr_assert(json_is_true(json_object_get(ans, "duplicate")));
+	cr_assert_eq(json_integer_value(json_object_get(ans, "silent_ms")), 2000);
+	cr_assert(strstr(json_string_value(json_object_get(ans, "error")), "registered already"));
+	json_decref(ans);
+	cr_assert_eq(reg_at("a", "new", NOW + COORD_SILENT_US, NULL), 409); /* not yet */
+	cr_assert_eq(reg_at("a", "new", NOW + COORD_SILENT_US + 1, &ans), 200);
+	cr_assert_eq(json_integer_value(json_object_get(ans, "registered")), 1);
+	json_decref(ans);
+	/* the one that polls stays: a live duplicate is refused as long as it polls */
+	cr_assert_eq(reg_at("a", "old", NOW + COORD_SILENT_US + 2, &ans), 409);
+	cr_assert(json_is_true(json_object_get(ans, "duplicate")));
+	json_decref(ans);
+	/* other refusals are not duplicates: the client does not ask again */
+	cr_assert_eq(reg_at("b", "tb", NOW + COORD_SILENT_US + 3, NULL), 200);
+	cr_assert_eq(reg_at("c", "tc", NOW + COORD_SILENT_US + 4, &ans), 409);
+	cr_assert_null(json_object_get(ans, "duplicate"));
+	json_decref(ans);
+}
