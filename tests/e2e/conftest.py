@@ -695,7 +695,7 @@ def pytest_configure(config):
 # collected last (alphabetically) ran alone at the end while the other workers idled.
 LONG_MODULES = {
     "test_assess_demo": 110, "test_verdicts": 90, "test_readme": 75, "test_script_stop": 68,
-    "test_bounded_io": 65, "test_coordinate": 60, "test_accounting": 56,
+    "test_bounded_io": 65, "test_coordinate": 100, "test_accounting": 56,
     "test_merge_guards": 55, "test_assess": 51, "test_k8s": 50, "test_stuck_worker": 45,
     "test_series_cap": 42, "test_profile": 41, "test_ci_examples": 41, "test_http2": 39,
 }
