@@ -703,23 +703,23 @@ void summary_print(FILE *f, const struct result *r, const struct output_env *env
 		    "a longer --grace (gracefulStop) lets them finish, unless they never end\n",
 		    p->warn, p->reset, (long long)r->interrupted_iterations);
 	print_errors(f, r, p);
+	/* one sample per second begun: a 6.2 s run has 7 */
+	int samples = MAX((int)ceil(r->duration_s - 1e-9),
+	                  MAX(r->gen.saturated_seconds, r->gen.host_saturated_seconds));
 	if (r->gen.saturated_seconds > 0)
 		fprintf(
 		    f,
 		    "\n  %sWARNING%s: the generator's own CPU was saturated in %d of the run's %d "
 		    "one-second samples (workers at %.0f%% on average): its figures understate "
 		    "what the target can do. Use more --threads or a bigger machine.\n",
-		    p->warn, p->reset, r->gen.saturated_seconds,
-		    MAX((int)ceil(r->duration_s - 1e-9), r->gen.saturated_seconds),
-		    r->gen.cpu_percent);
+		    p->warn, p->reset, r->gen.saturated_seconds, samples, r->gen.cpu_percent);
 	else if (r->gen.host_saturated_seconds > 0)
 		fprintf(f,
 		        "\n  %sWARNING%s: the machine's CPU was saturated in %d of the run's %d "
 		        "one-second samples (the generator's workers averaged %.0f%%): the "
 		        "generator had to share the CPU with whatever else ran, so its figures may "
 		        "understate what the target can do.\n",
-		        p->warn, p->reset, r->gen.host_saturated_seconds,
-		        MAX((int)ceil(r->duration_s - 1e-9), r->gen.host_saturated_seconds),
+		        p->warn, p->reset, r->gen.host_saturated_seconds, samples,
 		        r->gen.cpu_percent);
 	fprintf(f, "\n");
 }

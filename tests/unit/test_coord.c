@@ -399,14 +399,13 @@ Test(coord, lost_from_the_start_and_back)
 	cr_assert(coord_server_aborted(srv));
 }
 
-static int reg_seg(int want_status, const char *name, const char *seg, const char *seq,
-                   const char *expect)
+/* Register name (token "tok-NAME", no threshold) with more (members to add, each after a
+ * comma: ",\"segment\":...", or ""); the status must be want_status and the answer's error
+ * hold expect (NULL: any). Returns the status. */
+static int reg_with(int want_status, const char *name, const char *more, const char *expect)
 {
-	char body[1024], more[512] = "";
+	char body[2048];
 	json_t *ans = NULL;
-	if (seg)
-		snprintf(more, sizeof(more), ",\"segment\":\"%s\"%s%s%s", seg,
-		         seq ? ",\"sequence\":\"" : "", seq ? seq : "", seq ? "\"" : "");
 	snprintf(body, sizeof(body),
 	         "{\"instance\":\"%s\",\"token\":\"tok-%s\",\"thresholds\":[]%s}", name, name,
 	         more);
@@ -417,6 +416,16 @@ static int reg_seg(int want_status, const char *name, const char *seg, const cha
 		cr_assert(err && strstr(err, expect), "%s: %s", name, err ? err : "(no error)");
 	json_decref(ans);
 	return st;
+}
+
+static int reg_seg(int want_status, const char *name, const char *seg, const char *seq,
+                   const char *expect)
+{
+	char more[512] = "";
+	if (seg)
+		snprintf(more, sizeof(more), ",\"segment\":\"%s\"%s%s%s", seg,
+		         seq ? ",\"sequence\":\"" : "", seq ? seq : "", seq ? "\"" : "");
+	return reg_with(want_status, name, more, expect);
 }
 
 /* Reviewer's finding 2: instances that are not one test are refused at the barrier, as
@@ -476,17 +485,10 @@ Test(coord, alive_between_intervals_and_all_silent)
  * NULL: none said); the answer's error must hold expect (NULL: any). */
 static void reg_test(int want_status, const char *name, const char *test, const char *expect)
 {
-	char body[2048];
-	json_t *ans = NULL;
-	snprintf(body, sizeof(body),
-	         "{\"instance\":\"%s\",\"token\":\"tok-%s\",\"thresholds\":[]%s%s}", name, name,
-	         test ? ",\"test\":" : "", test ? test : "");
-	int st = post("/v1/register", body, &ans);
-	const char *err = json_string_value(json_object_get(ans, "error"));
-	cr_assert_eq(st, want_status, "%s: %d (%s)", name, st, err ? err : "");
-	if (expect)
-		cr_assert(err && strstr(err, expect), "%s: %s", name, err ? err : "(no error)");
-	json_decref(ans);
+	char more[1536] = "";
+	if (test)
+		snprintf(more, sizeof(more), ",\"test\":%s", test);
+	reg_with(want_status, name, more, expect);
 }
 
 /* Review finding 1: instances running different tests (another URL, executor, script...)
