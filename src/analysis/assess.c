@@ -895,20 +895,29 @@ static void soak_findings(struct ctx *c, const json_t *soak, const json_t *tt)
 {
 	const json_t *d = json_object_get(soak, "drift");
 	const char *names[] = { "p95", "errorRate", "throughput" };
+	int drifts = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		const json_t *m = json_object_get(d, names[i]);
 		if (json_is_true(json_object_get(m, "drifting")) &&
-		    json_is_true(json_object_get(m, "adverse")))
+		    json_is_true(json_object_get(m, "adverse"))) {
 			add(c, IMP_HIGH, "soak", "Over the soak, %s %s.", names[i],
 			    str(m, "describe") ? str(m, "describe") : "drifts");
+			drifts++;
+		}
 	}
 	const char *v = str(soak, "verdict");
 	if (v && !strcmp(v, "fail")) {
+		/* a soak fails on its SLOs or on a drift: the SLOs are blamed only when one
+		 * failed (a drift alone is the finding above) */
 		char failed[400];
 		failed_slos(tt, failed, sizeof(failed));
-		add(c, IMP_HIGH, "soak",
-		    "The SLOs did not hold over the soak at the expected load: %s.",
-		    failed[0] ? failed : "see the soak phase's report");
+		if (failed[0])
+			add(c, IMP_HIGH, "soak",
+			    "The SLOs did not hold over the soak at the expected load: %s.",
+			    failed);
+		else if (!drifts)
+			add(c, IMP_HIGH, "soak",
+			    "The soak failed (see the soak phase's report for why).");
 	}
 }
 

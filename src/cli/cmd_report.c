@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "analysis/analyses.h"
@@ -92,19 +93,43 @@ static int assessment_report(const char *path, const json_t *doc, const char *ou
 			        path, i + 1);
 			continue;
 		}
-		const char *name = json_string_value(json_object_get(ph, "result"));
+		const json_t *jname = json_object_get(ph, "result");
+		const char *name = json_string_value(jname);
+		/* the phase's test type: as written, else its name, else its place (an
+		 * assessment's phases are these five, in this order) */
+		static const char *const order[] = { "smoke", "load", "breakpoint", "spike",
+			                             "soak" };
 		const char *type = json_string_value(json_object_get(ph, "type"));
-		if (!name)
+		if (!type)
+			type = json_string_value(json_object_get(ph, "name"));
+		if (!type && i < ARRAY_SIZE(order))
+			type = order[i];
+		if (!name) {
+			if (jname && !json_is_null(jname))
+				fprintf(stderr,
+				        "stampede report: warning: %s: phase %zu's result is not a "
+				        "file name: its charts are left out\n",
+				        path, i + 1);
 			continue;
+		}
 		if (strchr(name, '/') || !strcmp(name, "..") || !*name) {
 			fprintf(stderr,
-			        "stampede report: warning: phase %zu's result '%.200s' is not "
+			        "stampede report: warning: %s: phase %zu's result '%.200s' is not "
 			        "a file name beside the assessment: left out\n",
-			        i + 1, name);
+			        path, i + 1, name);
 			continue;
 		}
 		char p[4096];
 		snprintf(p, sizeof(p), "%s/%s", dir, name);
+		struct stat st;
+		if (stat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+			/* a FIFO would block the read for ever, a device never end */
+			fprintf(stderr,
+			        "stampede report: warning: %s is not a regular file: its charts "
+			        "are left out\n",
+			        p);
+			continue;
+		}
 		if (!(res[i] = result_load(p, err, sizeof(err)))) {
 			fprintf(stderr, "stampede report: warning: %s: its charts are left out\n",
 			        err);
@@ -127,7 +152,7 @@ static int assessment_report(const char *path, const json_t *doc, const char *ou
 	char *base = outfile_link_base(out, dir);
 	size_t olen = strlen(out);
 	int rc;
-	if (olen > 3 && !strcmp(out + olen - 3, ".md")) {
+	if (olen > 3 && !strcasecmp(out + olen - 3, ".md")) {
 		char *md = assess_markdown(doc, base);
 		rc = outfile_write(out, md, strlen(md), err, sizeof(err));
 		free(md);

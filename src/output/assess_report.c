@@ -174,13 +174,19 @@ static char *fmt_unit(double v, enum unit u, char *s, size_t len)
 #define fmt_frac(v, s, len) fmt_unit(v, U_FRAC, s, len)
 #define fmt_pct(v, s, len)  fmt_unit(v, U_PCT, s, len)
 
+/* Whether the assessment counted its load in VUs (--expected-vus: the closed model). */
+static bool closed_model(const json_t *doc)
+{
+	const json_t *load = json_array_get(json_object_get(doc, "phases"), 1);
+	const char *u = json_string_value(json_object_get(load, "unit"));
+	return u && !strcmp(u, "VUs");
+}
+
 /* An assessment's level v (R, the cap): "100/s", or "20 VUs" when the load phase counted
  * VUs (--expected-vus). */
 static char *fmt_level(const json_t *doc, double v, char *s, size_t len)
 {
-	const json_t *load = json_array_get(json_object_get(doc, "phases"), 1);
-	const char *u = json_string_value(json_object_get(load, "unit"));
-	if (!u || strcmp(u, "VUs") || !isfinite(v))
+	if (!closed_model(doc) || !isfinite(v))
 		return fmt_rate(v, s, len);
 	char n[48];
 	snprintf(s, len, "%s VUs", format_rate(v, n, sizeof(n)));
@@ -553,16 +559,16 @@ static void phases_tab(const json_t *doc, struct tab *t)
 		char a[64], c[64];
 		tab_str(t, str(p, "name") ? str(p, "name") : str(p, "type"));
 		const char *unit = str(p, "unit") ? str(p, "unit") : "";
+		const char *sep = strcmp(unit, "/s") && *unit ? " " : ""; /* "40 VUs", "40/s" */
 		double level = num(p, "level"), peak = num(p, "peak");
 		/* the breakpoint ramps from 0: up to the rate it reached */
 		if (str(p, "name") && !strcmp(str(p, "name"), "breakpoint") && isfinite(peak))
-			tab_cell(t, "0 → %s%s", fmt_n(peak, c, sizeof(c)), unit);
+			tab_cell(t, "0 → %s%s%s", fmt_n(peak, c, sizeof(c)), sep, unit);
 		else if (isfinite(peak) && isfinite(level))
-			tab_cell(t, "%s → %s%s", fmt_n(level, a, sizeof(a)),
-			         fmt_n(peak, c, sizeof(c)), unit);
+			tab_cell(t, "%s → %s%s%s", fmt_n(level, a, sizeof(a)),
+			         fmt_n(peak, c, sizeof(c)), sep, unit);
 		else if (isfinite(level))
-			tab_cell(t, "%s%s%s", fmt_n(level, a, sizeof(a)),
-			         strcmp(unit, "/s") && *unit ? " " : "", unit);
+			tab_cell(t, "%s%s%s", fmt_n(level, a, sizeof(a)), sep, unit);
 		else
 			tab_str(t, NULL);
 		tab_str(t, st);
@@ -655,6 +661,8 @@ static bool steps_tab(const json_t *doc, struct tab *t)
 		                                   "#p95",        "#p99",       "#target CPU",
 		                                   "#target RSS", "SLOs",       NULL };
 	tab_init(t, target ? head_target : head);
+	if (closed_model(doc)) /* a closed model offers VUs, not a rate */
+		t->head[1] = "offered VUs";
 	json_array_foreach(steps, i, e)
 	{
 		bool judged = json_array_size(json_object_get(e, "slo")) > 0;
@@ -692,7 +700,7 @@ static bool spike_kvs(const json_t *doc, struct kvs *l)
 	if (!sp)
 		return false;
 	char a[64], c[64], d[64];
-	struct buf *v = kv(l, "peak rate");
+	struct buf *v = kv(l, "peak");
 	buf_addstr(v, fmt_level(doc, num(sp, "peakRps"), a, sizeof(a)));
 	if (isfinite(num(doc, "expectedRps")))
 		buf_printf(v, ", from %s", fmt_level(doc, num(doc, "expectedRps"), c, sizeof(c)));
@@ -748,7 +756,8 @@ static bool soak_kvs(const json_t *doc, struct kvs *l)
 	if (!so)
 		return false;
 	char a[64], c[64], w[64], ws[64];
-	buf_addstr(kv(l, "SLO verdict"), str(so, "verdict") ? str(so, "verdict") : "?");
+	/* the soak's own verdict: its SLOs and its drift together */
+	buf_addstr(kv(l, "verdict"), str(so, "verdict") ? str(so, "verdict") : "?");
 	const json_t *d = obj(so, "drift");
 	if (!d) {
 		buf_addstr(kv(l, "drift"), "not judged (no drift analysis in the soak's result)");
@@ -1265,7 +1274,9 @@ static void html_bp_charts(struct buf *b, const struct ctx *c)
 	if (r)
 		svgchart_extend_x(ch, r->duration_s);
 	svgchart_mark(ch, mark, "breaking point");
-	struct svgchart_line *off = n ? svgchart_line(ch, "offered/s", 2 * n) : NULL;
+	/* a closed model's steps offer VUs: not on a requests-per-second axis */
+	struct svgchart_line *off =
+	    n && !closed_model(c->doc) ? svgchart_line(ch, "offered/s", 2 * n) : NULL;
 	struct svgchart_line *srv = NULL;
 	if (r)
 		srv = svgchart_ts_metric(ch, r, "http_reqs", SVGCHART_PER_SECOND, 0, "served/s");
@@ -1332,7 +1343,7 @@ static void html_spike_charts(struct buf *b, const struct ctx *c)
 	}
 	char peak[64], label[96];
 	snprintf(label, sizeof(label), "the spike (%s)",
-	         fmt_rate(num(sp, "peakRps"), peak, sizeof(peak)));
+	         fmt_level(c->doc, num(sp, "peakRps"), peak, sizeof(peak)));
 	struct svgchart *ch =
 	    svgchart_new("chart-spike-rate", "Request rate (spike phase)",
 	                 "seconds since the phase's start", "requests per second");
@@ -1474,7 +1485,9 @@ static void o_phase_findings(struct out *o)
 	bool any = false;
 	json_array_foreach(arr(o->doc, "phases"), i, p)
 	{
-		if (i == ROWS_MAX || !json_array_size(arr(p, "findings")))
+		if (i == ROWS_MAX)
+			break;
+		if (!json_array_size(arr(p, "findings")))
 			continue;
 		if (!any && o->f == F_HTML)
 			put(o->b,
@@ -2101,7 +2114,7 @@ static void term_parts(struct term *t, const json_t *doc)
 	kvs_free(&l);
 	reset(&s);
 	if (spike_kvs(doc, &l)) {
-		buf_printf(&s, "peak %s; %s; errors %s; recovered: %s", kv_get(&l, "peak rate"),
+		buf_printf(&s, "peak %s; %s; errors %s; recovered: %s", kv_get(&l, "peak"),
 		           kv_get(&l, "during the spike"), kv_get(&l, "errors"),
 		           kv_get(&l, "recovered"));
 		term_wrap(t->b, "spike", 18, s.p, 600);
@@ -2112,11 +2125,12 @@ static void term_parts(struct term *t, const json_t *doc)
 	kvs_free(&l);
 	reset(&s);
 	if (soak_kvs(doc, &l)) {
-		buf_printf(&s, "%s", kv_get(&l, "SLO verdict") ? kv_get(&l, "SLO verdict") : "?");
+		buf_printf(&s, "%s", kv_get(&l, "verdict") ? kv_get(&l, "verdict") : "?");
 		if (kv_get(&l, "stability"))
 			buf_printf(&s, ", %s", kv_get(&l, "stability"));
 		for (int i = 0; i < l.n; i++)
-			if (strstr(l.val[i].p ? l.val[i].p : "", "drifting"))
+			if (strcmp(l.key[i], "stability") &&
+			    strstr(l.val[i].p ? l.val[i].p : "", "drifting"))
 				buf_printf(&s, "; %s %s", l.key[i], l.val[i].p);
 		term_wrap(t->b, "soak", 18, s.p, 600);
 	} else {

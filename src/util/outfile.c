@@ -232,15 +232,53 @@ static void url_path_append(struct buf *b, const char *s, size_t n)
 	}
 }
 
+/* p made absolute (from the working directory) and normalised as a browser resolves a
+ * URL's path (RFC 3986 §5.2.4): ".", ".." and empty components removed by the text, not by
+ * following symlinks, so a page written through a symlinked directory links from where it
+ * is opened. A new string without a trailing '/' ("/" for the root), or NULL. */
+static char *lexical_path(const char *p)
+{
+	char *cwd = *p == '/' ? NULL : getcwd(NULL, 0);
+	if (*p != '/' && !cwd)
+		return NULL;
+	size_t n = (cwd ? strlen(cwd) : 0) + strlen(p) + 2;
+	char *all = xmalloc(n), *out = xmalloc(n);
+	snprintf(all, n, "%s/%s", cwd ? cwd : "", p);
+	free(cwd);
+	size_t len = 0;
+	for (char *save = NULL, *c = strtok_r(all, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--; /* the '/' before the dropped component */
+			continue;
+		}
+		out[len++] = '/';
+		memcpy(out + len, c, strlen(c));
+		len += strlen(c);
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	free(all);
+	return out;
+}
+
 char *outfile_link_base(const char *out, const char *dir)
 {
 	struct buf b = { 0 };
-	char *where = outfile_where(out);
-	char *odir = where ? dir_of(where) : NULL;
-	char *rdir = realpath(dir && *dir ? dir : ".", NULL);
+	char *where = outfile_where(out); /* NULL: "-", a descriptor or device */
+	char *odir = NULL, *rdir = NULL;
+	if (where) {
+		char *od = dir_of(out);
+		odir = lexical_path(od);
+		rdir = lexical_path(dir && *dir ? dir : ".");
+		free(od);
+	}
 	free(where);
-	/* "-", a descriptor or device (nothing to be relative to), or a directory that does
-	 * not resolve (nothing to link to) */
 	if (!odir || !rdir || !strcmp(odir, rdir)) {
 		free(odir);
 		free(rdir);
@@ -253,7 +291,7 @@ char *outfile_link_base(const char *out, const char *dir)
 			last = i;
 		i++;
 	}
-	if ((!odir[i] && rdir[i] == '/') || (!rdir[i] && odir[i] == '/') || (!odir[i] && !rdir[i]))
+	if ((!odir[i] && rdir[i] == '/') || (!rdir[i] && odir[i] == '/'))
 		last = i;
 	for (const char *p = odir + last; *p; p++)
 		if (*p == '/' && p[1])
@@ -267,9 +305,7 @@ char *outfile_link_base(const char *out, const char *dir)
 	}
 	free(odir);
 	free(rdir);
-	if (!b.p)
-		return xstrdup("");
-	return b.p;
+	return b.p ? b.p : xstrdup("");
 }
 
 static int check_fd(const char *path, int fd, char *err, size_t errlen)

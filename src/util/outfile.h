@@ -31,8 +31,9 @@ char *outfile_where(const char *path);
  * itself (or out is "-" or a descriptor), else the path from out's directory to dir ending
  * in '/' ("../run/", "a/b/"), each byte outside RFC 3986's unreserved set and '/'
  * percent-encoded, so it can be written into an HTML attribute or a Markdown link as it
- * is; "" too when either directory cannot be resolved (realpath). A new string
- * (free()). */
+ * is. Both paths are made absolute and normalised by their text (RFC 3986 §5.2.4), not by
+ * following symlinks: a page written through a symlinked directory links from where it is
+ * opened, as a browser resolves it. A new string (free()). */
 char *outfile_link_base(const char *out, const char *dir);
 
 /* Whether writing to out would replace the file in (an input: a result file, a history

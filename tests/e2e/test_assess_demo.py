@@ -15,6 +15,7 @@ not by the CPU; the CPU weakness runs alone: test_assess_cpu.py):
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -158,6 +159,14 @@ def test_report_renders_the_assessment_again(assessed, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "is the result of a soak test, not of the load phase" in r.stderr, r.stderr
     assert "is the result of a load test, not of the soak phase" in r.stderr, r.stderr
+    # a phase result that is not a regular file (a FIFO would block the read) is left out
+    (copy / "spike.json").unlink()
+    os.mkfifo(copy / "spike.json")
+    r = subprocess.run([BIN, "report", str(copy / "assessment.json"), "-o",
+                        str(tmp_path / "fifo.html")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "spike.json is not a regular file" in r.stderr, r.stderr
     # a phase that is not an object is said, not silently a row of dashes
     doc = json.loads((copy / "assessment.json").read_text())
     doc["phases"][1] = 5

@@ -502,3 +502,21 @@ Test(assess, closed_model_plans_in_requests_per_second)
 	json_decref(doc);
 	fake_free(&f);
 }
+
+/* A soak that fails on a drift alone: the drift is the finding, the SLOs are not blamed. */
+Test(assess, a_soak_failed_by_a_drift_does_not_blame_the_slos)
+{
+	struct fake f;
+	fake_init(&f);
+	json_object_set_new(f.r[4].analyses, "testType",
+	                    json_pack("{s:s, s:s, s:{s:s, s:{s:b, s:b, s:s}}, s:[]}", "type",
+	                              "soak", "verdict", "fail", "drift", "verdict", "drifting",
+	                              "throughput", "drifting", 1, "adverse", 1, "describe",
+	                              "fell 20% over the hold", "findings"));
+	json_t *doc = assess_build(&f.in);
+	const char *all = findings_text(doc);
+	cr_assert(strstr(all, "Over the soak, throughput fell 20% over the hold."), "%s", all);
+	cr_assert(!strstr(all, "SLOs did not hold over the soak"), "%s", all);
+	json_decref(doc);
+	fake_free(&f);
+}

@@ -643,3 +643,33 @@ Test(assess_report, write_the_page)
 	cr_expect(strstr(err, "cannot write '/nonexistent-dir/a.html'"), "%s", err);
 	json_decref(d);
 }
+
+/* A closed-model assessment (phases[1].unit "VUs"): its steps offer VUs, so the steps
+ * table says so, the breakpoint's rate chart draws no VU count on its requests-per-second
+ * axis, and the phases table spaces its unit ("0 → 40 VUs"). */
+Test(assess_report, closed_model_steps_are_vus)
+{
+	json_t *d = full_doc();
+	struct buf open = { 0 };
+	assess_html_render(d, NULL, 0, NULL, NULL, &open); /* the open model draws it */
+	cr_assert(strstr(open.p, "offered/s"), "the open model's chart has its offered line");
+	buf_free(&open);
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(d, "phases"), i, p)
+	{
+		if (i >= 1)
+			json_object_set_new(p, "unit", json_string("VUs"));
+	}
+	char *md = assess_markdown(d, NULL);
+	cr_assert(strstr(md, "offered VUs"), "%s", md);
+	cr_assert(!strstr(md, "offered/s"), "%s", md);
+	cr_assert(!strstr(md, "0VUs"), "%s", md);
+	free(md);
+	struct buf b = { 0 };
+	assess_html_render(d, NULL, 0, NULL, NULL, &b);
+	cr_assert(!strstr(b.p, "offered/s"), "the rate chart draws no VUs as a rate");
+	cr_assert(strstr(b.p, "offered VUs"));
+	buf_free(&b);
+	json_decref(d);
+}

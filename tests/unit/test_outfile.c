@@ -594,11 +594,22 @@ Test(outfile, link_base_leads_from_the_page_to_the_directory)
 	char *got = outfile_link_base(p, ab);
 	cr_expect_str_eq(got, "../ab/", "%s", got);
 	free(got);
-	/* stdout, and a directory that does not exist: no prefix */
+	/* stdout: no prefix */
 	got = outfile_link_base("-", sub);
 	cr_expect_str_eq(got, "");
 	free(got);
-	got = outfile_link_base(p, "/nonexistent-stampede-dir");
-	cr_expect_str_eq(got, "");
+	/* a page written through a symlinked directory links from where it is opened (the
+	 * link's own place, dir/SO), as a browser resolves it: not from a/b */
+	char so[256];
+	snprintf(so, sizeof(so), "%s/SO", dir);
+	cr_assert_eq(symlink(deep, so), 0);
+	snprintf(p, sizeof(p), "%s/SO/page.html", dir);
+	got = outfile_link_base(p, sub);
+	cr_expect_str_eq(got, "../run/", "%s", got);
+	free(got);
+	/* and "..", "." in the paths are taken by their text */
+	snprintf(p, sizeof(p), "%s/a/./b/../page.html", dir);
+	got = outfile_link_base(p, sub);
+	cr_expect_str_eq(got, "../run/", "%s", got);
 	free(got);
 }
