@@ -175,12 +175,14 @@ static bool fill_distances(const double *y, int n, double exponent, double *d)
 	return isfinite(total);
 }
 
-static double mean_of(const double *y, int a, int b)
+/* The median of y[a..b) (b > a; at most CP_MAX_POINTS values). */
+static double median_of(const double *y, int a, int b)
 {
-	double s = 0;
-	for (int i = a; i < b; i++)
-		s += y[i];
-	return s / (b - a);
+	double v[CP_MAX_POINTS];
+	int n = MIN(b - a, CP_MAX_POINTS);
+	memcpy(v, y + a, (size_t)n * sizeof(*v));
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Inserts change point tau (with its q and p) into the sorted bounds after segment g. */
@@ -254,8 +256,8 @@ int cp_detect(const double *y, int n, const struct cp_opts *o, struct cp_point *
 		out[i - 1] = (struct cp_point){ .index = bounds[i],
 			                        .q = qs[i],
 			                        .p = ps[i],
-			                        .before = mean_of(y, bounds[i - 1], bounds[i]),
-			                        .after = mean_of(y, bounds[i], bounds[i + 1]) };
+			                        .before = median_of(y, bounds[i - 1], bounds[i]),
+			                        .after = median_of(y, bounds[i], bounds[i + 1]) };
 	free(w.ipairs);
 	free(w.inv);
 	free(w.across);

@@ -30,8 +30,10 @@ struct cp_point {
 	int index;     /* the first point of the new segment (0-based) */
 	double q;      /* the divergence statistic Q^ at the split, when it was found */
 	double p;      /* the permutation test's p-value, (#{perm >= q} + 1) / (perms + 1) */
-	double before; /* the mean of the segment before, and of the segment after, in the */
-	double after;  /* final segmentation (between this point and its neighbours) */
+	double before; /* the median of the segment before, and of the segment after, in the */
+	double after;  /* final segmentation (between this point and its neighbours): the
+	                  level each side holds, which one stray run (a stalled machine's p95
+	                  twice the rest) does not move as it moves a mean */
 };
 
 /*

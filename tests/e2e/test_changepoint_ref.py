@@ -8,7 +8,7 @@ with X = [s, tau), Y = [tau, kappa), the best split of a segment [s, e) the firs
 over every tau and every kappa <= e (both parts at least min_size points, as ecp's
 e.divisive searches), and the hierarchy splitting the segment with the largest Q^ first.
 With --alpha 1 every split is kept, so the whole hierarchy (indices, Q^ of each point when
-it was found, segment means) is deterministic and compared exactly; the permutation
+it was found, segment medians) is deterministic and compared exactly; the permutation
 p-values are not (the reference has no RNG of the C code's), only their range.
 
 tests/tools/cp_cli.c runs cp_detect() on numbers read from stdin; `make test` builds it
@@ -86,7 +86,7 @@ def reference(y, min_size, exponent, max_points=CP_MAX_POINTS):
         bounds = sorted(bounds + [tau])
     out = []
     for a, t, b in zip(bounds, bounds[1:], bounds[2:]):
-        out.append((t, found[t], y[a:t].mean(), y[t:b].mean()))
+        out.append((t, found[t], np.median(y[a:t]), np.median(y[t:b])))
     return out
 
 
