@@ -22,6 +22,7 @@ class ServeDemo:
         self.out = d / f"{name}.out"
         self.err = d / f"{name}.err"
         self.args = [BIN, "serve-demo", *map(str, args)]
+        self.terminated = False
         with open(self.out, "wb") as o, open(self.err, "wb") as e:
             self.proc = subprocess.Popen(self.args, cwd=d, stdin=subprocess.DEVNULL, stdout=o,
                                          stderr=e)
@@ -38,9 +39,16 @@ class ServeDemo:
         pytest.fail(f"{' '.join(self.args)} did not start:\n{self.err.read_text()}",
                     pytrace=False)
 
+    def terminate(self):
+        """SIGTERM now (a graceful stop), without waiting; stop() then only waits."""
+        self.terminated = True
+        self.proc.send_signal(signal.SIGTERM)
+
     def stop(self):
-        """SIGTERM, then the exit code (killed after 15 s)."""
-        if self.proc.poll() is None:
+        """SIGTERM (unless terminate() sent it: a second SIGTERM forces the stop, as it
+        should, and raced the first's clean exit), then the exit code (killed after 15
+        s)."""
+        if self.proc.poll() is None and not self.terminated:
             self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(15)

@@ -363,7 +363,7 @@ def test_graceful_stop_sends_goaway_and_finishes_streams(tmp_path):
                     break
                 assert p.poll() is None, p.stdout.read()
                 time.sleep(0.02)
-            s.proc.terminate()
+            s.terminate()
             out = p.communicate(timeout=30)[0]
         finally:
             if p.poll() is None:

@@ -378,7 +378,7 @@ def test_server_closes_with_1001(tmp_path, why):
                 await ws.send("up")
                 assert await ws.recv() == "up"
                 if why == "sigterm":
-                    s.proc.terminate()
+                    s.terminate()
                 with pytest.raises(websockets.ConnectionClosed):
                     await asyncio.wait_for(ws.recv(), 20)
                 return ws.close_code, ws.close_reason
