@@ -502,8 +502,13 @@ def test_markdown_has_the_table(outputs):
     p95 = next(r for r in rows if r[1] == "p(95) latency")
     assert p95[-2] == "+20%" and p95[2] == "(all)" and p95[3].endswith(" ms"), p95
     assert "How this was judged" in md and "Mann-Whitney" in md
+    # the unchanged run: its heading is its own verdict's, never a regression ("no change",
+    # or "inconclusive" when a short run moved a figure past its limit without evidence)
     same = outputs["same"]["markdown"].read_text()
-    assert same.startswith("## ✅ stampede compare:"), same[:200]
+    same_doc = strict_json(outputs["same"]["json"].read_text())
+    assert same_doc["verdict"] != "regression", same_doc["summary"]
+    assert same.startswith(f"## {ICON[same_doc['verdict']]} stampede compare: "
+                           f"{same_doc['verdict']}"), same[:200]
 
 
 @pytest.fixture(scope="module")
