@@ -80,16 +80,22 @@ static const json_t *analysis(const struct assess_phase *p, const char *name)
 	return json_object_get(p->r->analyses, name);
 }
 
+/* Whether the load phase counted VUs (--expected-vus: a closed-model assessment). */
+static bool closed_model(const struct assess_in *in)
+{
+	return in->nphases > 1 && in->phases[1].vus;
+}
+
 /* The unit of the assessment's levels: requests per second, or VUs (--expected-vus, the
  * closed model: the load phase's level counts VUs). */
 static const char *lvl_unit(const struct assess_in *in)
 {
-	return in->nphases > 1 && in->phases[1].vus ? " VUs" : "/s";
+	return closed_model(in) ? " VUs" : "/s";
 }
 
 static const char *cap_flag(const struct assess_in *in)
 {
-	return in->nphases > 1 && in->phases[1].vus ? "--max-concurrency" : "--max-rps";
+	return closed_model(in) ? "--max-concurrency" : "--max-rps";
 }
 
 static bool is_type(const struct assess_phase *p, const char *type)
@@ -458,7 +464,7 @@ static json_t *capacity_json(struct ctx *c, struct usl_fit *fit, bool *have_fit)
 	/* A closed model (--expected-vus) counts its levels in VUs, but a plan counts load in
 	 * requests per second (the unit capacity is bought in): its capacity is the most
 	 * served within the SLOs, and today's load what the load phase's R VUs were served. */
-	bool closed = in->nphases > 1 && in->phases[1].vus;
+	bool closed = closed_model(in);
 	double cap =
 	    found && !closed ? num(bp, "lastGood") : max_good(json_object_get(btt, "steps"));
 	double current = closed ? held_rps(phase(in, "load")) : in->expected_rps;
