@@ -28,7 +28,7 @@
 #define FLUSH_US         (3 * USEC_PER_SEC) /* coord_client_finish: the queue's last chance */
 #define BARRIER_RETRY_US (500 * 1000)       /* a registration without an answer: again after */
 #define RUN_RETRY_US     (5 * USEC_PER_SEC) /* mid-run: a request unanswered this long is lost */
-/* At the barrier, once the coordinator has answered: its connections refused this long (as
+/* At the barrier, once the coordinator has taken a connection: its connections refused this long (as
  * long as it waits for a silent instance) and it is gone (exited, killed). */
 #define GONE_US COORD_SILENT_US
 /* The instance's name still registered by an earlier process (killed and restarted at the
@@ -53,6 +53,7 @@ struct coord_client {
 	struct curl_slist *headers;
 	char curl_err[CURL_ERROR_SIZE];
 	CURLcode curl_rc; /* the last request's */
+	bool connected;   /* the last request's connection was made (answered or not) */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t mu;
@@ -127,7 +128,13 @@ static long post(struct coord_client *c, const char *path, const char *body, jso
 	}
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &a);
 	CURLcode rc = curl_easy_perform(c->curl);
+	curl_off_t conn_us = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &conn_us);
 	c->curl_rc = rc;
+	/* a connection that was made, or failed once it was: something listened there */
+	c->connected = rc == CURLE_OK || conn_us > 0 || rc == CURLE_RECV_ERROR ||
+	               rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+	               rc == CURLE_PARTIAL_FILE;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s",
 		         a.too_big        ? "its answer is larger than 64 KiB"
@@ -303,8 +310,9 @@ static void leave(struct coord_client *c, int rc)
 
 /* Whether a request that failed with rc is worth asking again: the coordinator did not
  * answer in time, or dropped the connection (busy: its connections are all taken). A
- * refused connection or an unknown host before it ever answered is a wrong URL, said at
- * once; after that, a coordinator restarting (the barrier gives it GONE_US). */
+ * refused connection or an unknown host before the coordinator ever took a connection is a
+ * wrong URL, said at once; after that (answered: it took one), a coordinator restarting
+ * (the barrier gives it GONE_US). */
 static bool transient(CURLcode rc, bool answered)
 {
 	switch (rc) {
@@ -357,12 +365,14 @@ static bool nobody_there(CURLcode rc)
 struct barrier_wait {
 	int64_t deadline;   /* --coordinator-timeout (monotonic µs) */
 	bool answered;      /* the coordinator answered once */
+	bool reached;       /* it took a connection once (answered or not: a registration
+	                     * whose answer was lost registered all the same) */
 	bool warned;        /* "did not answer" said */
 	int64_t refused_us; /* since when its connections are refused (0: they are not) */
 	int64_t dup_us;     /* since when the name is refused as registered already (0: not) */
 };
 
-/* A registration whose connection was refused after the coordinator had answered: for
+/* A registration whose connection was refused after the coordinator had taken one: for
  * GONE_US in a row, it is gone. Returns 0 to ask again, -1 with err, -2 for a signal. */
 static int barrier_refused(struct coord_client *c, struct barrier_wait *w, const char *why,
                            char *err, size_t errlen)
@@ -429,7 +439,8 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 			return -2;
 		long st = post(c, "/v1/register", body, &ans, why, sizeof(why));
 		int64_t at = wall_us();
-		bool refused = st < 0 && w.answered && nobody_there(c->curl_rc);
+		w.reached = w.reached || c->connected;
+		bool refused = st < 0 && w.reached && nobody_there(c->curl_rc);
 		if (!refused)
 			w.refused_us = 0;
 		if (st != 409 || !json_is_true(json_object_get(ans, "duplicate")))
@@ -440,18 +451,18 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 				return r;
 			continue;
 		}
-		if (st < 0 && c->curl_rc != CURLE_OK && transient(c->curl_rc, w.answered)) {
+		if (st < 0 && c->curl_rc != CURLE_OK && transient(c->curl_rc, w.reached)) {
 			json_decref(ans);
-			r = barrier_retry(c, why, w.answered, timeout_us, w.deadline, &w.warned,
-			                  err, errlen);
+			r = barrier_retry(c, why, w.reached, timeout_us, w.deadline, &w.warned, err,
+			                  errlen);
 			if (r < 0)
 				return r;
 			continue;
 		}
 		if (st < 0) {
 			snprintf(err, errlen, "%s: %s",
-			         w.answered ? "lost the coordinator at the barrier"
-			                    : "cannot reach the coordinator",
+			         w.reached ? "lost the coordinator at the barrier"
+			                   : "cannot reach the coordinator",
 			         why);
 			json_decref(ans);
 			return -1;

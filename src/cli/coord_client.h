@@ -42,7 +42,8 @@ struct result_interval;
  * start (*start_wall_us, µs since the epoch on this machine's clock: the coordinator's start
  * less its clock's offset as seen in its answer; the caller sleeps until then), or -1 with a
  * one-line reason in err (the coordinator cannot be reached: a refused connection at
- * once, no answer after the timeout; it went away: after answering, its connections refused
+ * once, no answer after the timeout; it went away: after taking a connection (answered or
+ * not), its connections refused
  * for COORD_SILENT_US (5 s) in a row; it stopped waiting: its barrier timed out or it was
  * stopped, with its reason; it refused the instance: more instances than it waits for,
  * other thresholds than the first instance's, not one test with the others, a duplicate

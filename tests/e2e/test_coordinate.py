@@ -683,6 +683,34 @@ def test_an_instance_stopped_at_the_barrier_finds_the_coordinator_gone(demo, pro
     assert "the coordinator went away at the barrier" in a.stderr(), a.logs()
 
 
+def test_a_coordinator_that_took_the_registration_and_vanished_is_gone(demo, procs, tmp_path):
+    """CI's flake, made certain: the instance's registration reached the coordinator but its
+    answer never came back (the instance was stopped with it in flight; here the coordinator
+    holds it), then the coordinator went away. The instance took the refused connections for
+    a wrong URL ("cannot reach the coordinator", at once) because it had never read an
+    answer; a coordinator that took a connection was there: it is gone at the barrier."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    port = lsock.getsockname()[1]
+    r = procs(["run", "--url", demo.url_for("/health"), "--rate", 10, "--duration", "1s",
+               "-q", "--coordinator", f"http://127.0.0.1:{port}"], "vanished-run")
+    lsock.settimeout(30)
+    conn, _ = lsock.accept()  # the registration: taken, never answered
+    lsock.close()             # and nobody listens there any more
+    try:
+        conn.settimeout(5)
+        assert conn.recv(4096).startswith(b"POST /v1/register"), r.logs()
+        r.expect(EXIT_CONFIG, timeout=60)
+    finally:
+        conn.close()
+    assert "did not answer" in r.stderr(), r.logs()
+    assert "refuses connections" in r.stderr(), r.logs()
+    assert "the coordinator went away at the barrier: its connections were refused" in \
+        r.stderr(), r.logs()
+    assert "cannot reach the coordinator" not in r.stderr(), r.logs()
+
+
 def test_an_instance_restarted_at_the_barrier_waits_for_its_old_registration(demo, procs,
                                                                             tmp_path):
     """Finding 4: an instance killed at the barrier and restarted at once (a Job's pod) was
