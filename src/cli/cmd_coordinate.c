@@ -54,8 +54,8 @@ void cmd_coordinate_usage(void)
 	       "  -q, --quiet            no per-instance summary at the end\n"
 	       "  -h, --help             this help\n\n"
 	       "It stops when every instance has said it is done, at --timeout, or on SIGINT or\n"
-	       "SIGTERM (instances waiting at the barrier are told why for one more second; a\n"
-	       "second signal: at once), and prints one line per instance.\n\n"
+	       "SIGTERM (instances waiting at the barrier are told why at their next poll,\n"
+	       "within 5 s; a second signal: at once), and prints one line per instance.\n\n"
 	       "An instance silent for 5 s after the start (killed, cut off) is lost: the\n"
 	       "thresholds are judged on the others' data from then on.\n\n"
 	       "exit codes: 0 the run went to its end; 108 a threshold failed across the\n"
@@ -307,8 +307,10 @@ static int wait_signal(void)
 }
 
 /* Serve until every instance is done, a timeout, or a signal. Returns the exit code. A
- * signal while registered instances wait at the barrier closes it and serves one second
- * more, so that they hear why at their next poll (a second signal: at once). */
+ * signal while registered instances wait at the barrier (or the barrier's timeout) closes
+ * it and serves on until each of them has polled and heard why, for at most
+ * COORD_SILENT_US (a second signal: at once); one that does not poll by then finds the
+ * coordinator gone (its client's refused connections for as long). */
 static int serve(const struct coord_args *a, struct coord_server *s)
 {
 	int64_t ready_deadline = now_us() + a->ready_timeout_us, closing = 0;
@@ -327,7 +329,7 @@ static int serve(const struct coord_args *a, struct coord_server *s)
 			    strsignal(sig));
 			coord_server_close(s, why);
 			stopped = true;
-			closing = now_us() + USEC_PER_SEC; /* the waiting instances hear why */
+			closing = now_us() + COORD_SILENT_US; /* the waiting instances hear why */
 			continue;
 		}
 		coord_server_tick(s, wall_us());
@@ -350,10 +352,14 @@ static int serve(const struct coord_args *a, struct coord_server *s)
 			    format_duration(a->ready_timeout_us, d, sizeof(d)));
 			coord_server_close(s, why);
 			fprintf(stderr, "stampede: coordinate: %s\n", why);
-			closing = now_us() + USEC_PER_SEC; /* the waiting instances hear why */
+			closing = now_us() + COORD_SILENT_US; /* the waiting instances hear why */
 		}
-		if (closing && now_us() >= closing)
+		if (closing && (now_us() >= closing || coord_server_all_told(s))) {
+			struct timespec ts = { 0,
+				               200 * 1000 * 1000 }; /* the last answer goes out */
+			nanosleep(&ts, NULL);
 			return stopped ? EXIT_INTERRUPTED : 1;
+		}
 		if (start_mono && a->timeout_us && now_us() >= start_mono + a->timeout_us) {
 			char d[32];
 			fprintf(

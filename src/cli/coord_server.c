@@ -70,6 +70,7 @@ struct cinst {
 	int64_t seen_us;       /* its latest request (the barrier forgets a silent one) */
 	char *dup_token;       /* the latest token refused as a duplicate of it (said once) */
 	struct cgauge *gauges; /* per threshold */
+	bool told;             /* it polled the closed barrier: it heard why */
 };
 
 /* An instance that registered, then went away before the start (the summary says so). */
@@ -515,8 +516,10 @@ static json_t *do_register(struct coord_server *s, json_t *req, int64_t now, int
 	struct cinst *in = find_instance(s, name);
 	if (in && !strcmp(in->token, token)) { /* the same process, polling */
 		in->seen_us = now;
-		if (s->closed && !s->start_us)
+		if (s->closed && !s->start_us) {
+			in->told = true;
 			return error_json(status, 503, "%s", s->closed);
+		}
 		*status = 200;
 		return barrier_json(s, now);
 	}
@@ -1113,6 +1116,16 @@ void coord_server_close(struct coord_server *s, const char *reason)
 	if (!s->closed)
 		s->closed = xstrdup(reason);
 	pthread_mutex_unlock(&s->mu);
+}
+
+bool coord_server_all_told(struct coord_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool all = true;
+	for (int k = 0; k < s->n && all; k++)
+		all = s->inst[k].told;
+	pthread_mutex_unlock(&s->mu);
+	return all;
 }
 
 int64_t coord_server_start_us(struct coord_server *s)

@@ -86,6 +86,9 @@ void coord_server_tick(struct coord_server *s, int64_t now_us);
  * (reason, copied). */
 void coord_server_close(struct coord_server *s, const char *reason);
 
+/* Whether every instance still registered at the closed barrier has polled it since it
+ * closed, and so heard why (true when none is registered). Thread-safe. */
+bool coord_server_all_told(struct coord_server *s);
 /* The common start (µs since the epoch), 0 while the barrier waits. */
 int64_t coord_server_start_us(struct coord_server *s);
 /* Instances registered so far. */

@@ -84,6 +84,7 @@ struct demo_ctx {
 	const struct demo_config *cfg;
 	uint64_t rng;
 	struct demo_pool *pool;
+	int64_t db_due; /* when the request's latest query was due to end (0: none yet) */
 };
 
 struct demo_api;

@@ -124,11 +124,14 @@ int demo_pool_busy(struct demo_pool *p)
 
 void demo_pool_sleep(struct demo_pool *p, int64_t us)
 {
-	struct timespec ts;
-	int64_t end = now_us() + us;
+	if (us > 0)
+		demo_pool_sleep_until(p, now_us() + us);
+}
 
-	if (us <= 0)
-		return;
+void demo_pool_sleep_until(struct demo_pool *p, int64_t end)
+{
+	struct timespec ts;
+
 	while (!(p && atomic_load_explicit(&p->stopping, memory_order_relaxed))) {
 		int64_t left = end - now_us();
 		if (left <= 0)

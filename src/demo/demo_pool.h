@@ -24,6 +24,8 @@ int demo_pool_busy(struct demo_pool *p);
 
 /* Sleep for us microseconds on a worker thread; returns early once the pool is stopping. */
 void demo_pool_sleep(struct demo_pool *p, int64_t us);
+/* Sleep until end_us (now_us()'s monotonic clock), as demo_pool_sleep. */
+void demo_pool_sleep_until(struct demo_pool *p, int64_t end_us);
 
 /* Stop: the workers finish the item they run (sleeps return early) and exit; items still
  * queued are dropped (their owner frees them). Joins the threads and frees p; NULL is

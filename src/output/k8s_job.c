@@ -551,20 +551,26 @@ static void run_command(const struct k8s_job *j, struct buf *b)
 	buf_addstr(b, "set -u\ncase \"${JOB_COMPLETION_INDEX:-}\" in\n");
 	for (int i = 0; i < n; i++)
 		buf_printf(b, "  %d) SEG=%s ;;\n", i, k8s_job_segment(i, n, seg, sizeof(seg)));
-	buf_printf(b,
-	           "  *) echo \"stampede: no segment for JOB_COMPLETION_INDEX "
-	           "'${JOB_COMPLETION_INDEX:-}' (%d pods: 0..%d)\" >&2; exit 2 ;;\n"
-	           "esac\n"
-	           "PART=\"$" K8S_JOB_RESULTS_ENV "/part-$JOB_COMPLETION_INDEX.json\"\n"
-	           "if [ -e \"$PART\" ]; then\n"
-	           "  echo \"stampede: $PART is there from an earlier run: collect it, then "
-	           "delete the claim %s-results\" >&2\n"
-	           "  exit 3\n"
-	           "fi\n"
-	           "%s"
-	           "stampede run \"" K8S_JOB_SCRIPTS_DIR "/%s\" --execution-segment \"$SEG\" \\\n"
-	           "  --execution-segment-sequence \"",
-	           n, n - 1, j->name, coord_wait, j->key);
+	buf_printf(
+	    b,
+	    "  *) echo \"stampede: no segment for JOB_COMPLETION_INDEX "
+	    "'${JOB_COMPLETION_INDEX:-}' (%d pods: 0..%d)\" >&2; exit 2 ;;\n"
+	    "esac\n"
+	    "PART=\"$" K8S_JOB_RESULTS_ENV "/part-$JOB_COMPLETION_INDEX.json\"\n"
+	    "if [ -e \"$PART\" ]; then\n"
+	    "  echo \"stampede: $PART is there from an earlier run: collect it, then "
+	    "delete the claim %s-results\" >&2\n"
+	    "  exit 3\n"
+	    "fi\n"
+	    "%s"
+	    "# the stop is passed on from before the start: one between the start and\n"
+	    "# the trap would end this shell (PID 1) without stopping stampede\n"
+	    "pid=\"\"\n"
+	    "stop=\"\"\n"
+	    "trap 'stop=1; [ -z \"$pid\" ] || kill -TERM \"$pid\" 2>/dev/null' TERM INT HUP\n"
+	    "stampede run \"" K8S_JOB_SCRIPTS_DIR "/%s\" --execution-segment \"$SEG\" \\\n"
+	    "  --execution-segment-sequence \"",
+	    n, n - 1, j->name, coord_wait, j->key);
 	k8s_job_sequence(b, n);
 	buf_addstr(b, "\"");
 	if (j->coordinator)
@@ -574,8 +580,7 @@ static void run_command(const struct k8s_job *j, struct buf *b)
 	buf_addstr(b, " \\\n"
 	              "  --out \"result=$PART\" &\n"
 	              "pid=$!\n"
-	              "stop=\"\"\n"
-	              "trap 'stop=1; kill -TERM \"$pid\" 2>/dev/null' TERM INT HUP\n"
+	              "[ -z \"$stop\" ] || kill -TERM \"$pid\" 2>/dev/null\n"
 	              "rc=0\n"
 	              "wait \"$pid\" || rc=$?\n"
 	              "# a stop interrupts wait: wait again, for stampede's own exit code\n"

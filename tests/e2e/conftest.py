@@ -579,6 +579,20 @@ class Spawned:
                 self.elapsed = time.monotonic() - self.start
         return self.proc.returncode
 
+    def wait_for_output(self, text, timeout=30, stream="stdout", count=1):
+        """Wait until text appears (count times) in the process's stdout (or stderr): a
+        script's print() is flushed line by line, so a test waits for the point the script
+        says it reached (each VU's, with count) instead of sleeping and hoping. Fails the
+        test (and kills the process) if it exits first or after timeout s."""
+        path = self._out if stream == "stdout" else self._err
+        deadline = time.monotonic() + timeout
+        while path.read_text(errors="replace").count(text) < count:
+            if self.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"{text!r} not on {stream} within {timeout}s\n{self.result()}",
+                            pytrace=False)
+            time.sleep(self.POLL_S)
+
     def wait(self, timeout, sample_at=()):
         """Wait for the exit, recording VmRSS at each second of sample_at (since the
         start); fails the test (and kills the process) after timeout s."""

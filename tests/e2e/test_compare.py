@@ -13,13 +13,19 @@ BUILD/compare.png.
 
 The runs measure latency and throughput ratios, so the module needs the CPU to itself
 (the serial group): a parallel test that slows one unchanged run and not the baseline is
-a real, significant drop in throughput, which compare rightly calls a regression.
+a real, significant drop in throughput, which compare rightly calls a regression. For the
+same reason an unchanged run during which the machine was measurably disturbed (another
+process's CPU, late wake-ups: Machine) and that compare finds slower is made again, at
+most twice; a regression on a run as quiet as the baseline's fails the test.
 """
 
+import contextlib
 import json
 import os
 import re
+import resource
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -81,13 +87,89 @@ def stampede(args, timeout=30, expect=None, cwd=None):
     return r
 
 
-def load(port, out, seconds):
-    """`stampede run --url` on the demo's product page, bounded by --duration."""
-    stampede(["run", "--url", f"http://127.0.0.1:{port}{PATH}", "--vus", VUS,
-              "--duration", f"{seconds}s", "-q", "--no-summary", "--out", f"result={out}"],
-             timeout=seconds + 30, expect=0)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s():
+    """CPU seconds the whole machine has spent busy (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / TICK
+
+
+def process_cpu_s(pid):
+    """CPU seconds (user + system) process pid has used (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class Machine:
+    """How disturbed the machine was while a run went on, measured apart from compare:
+    - foreign: the CPUs used by processes other than this test, its finished children (the
+      run) and the demos (pids), on average (/proc/stat's busy time less theirs): another
+      job on the machine;
+    - late_p99_us: the 99th percentile of how late a thread sleeping 2 ms at a time (as the
+      demo's queries do) woke up: a machine slowed as a whole.
+    Three busy processes on this 2-CPU machine made a 7-s run's p95 +30% and p99 +73%
+    (foreign 1.8 CPUs), where a quiet machine shows under 0.05."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.late = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._measure, daemon=True)
+
+    def _measure(self):
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            time.sleep(0.002)
+            self.late.append(time.monotonic() - t0 - 0.002)
+
+    def _ours(self):
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime +
+                sum(process_cpu_s(p) for p in self.pids))
+
+    def __enter__(self):
+        self._t0, self._busy0, self._ours0 = time.monotonic(), machine_busy_s(), self._ours()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        wall = time.monotonic() - self._t0
+        ours = self._ours() - self._ours0
+        self.foreign = max(machine_busy_s() - self._busy0 - ours, 0) / wall
+        late = sorted(self.late) or [0]
+        self.late_p99_us = late[int(len(late) * 0.99)] * 1e6
+
+    def __str__(self):
+        return (f"other processes used {self.foreign:.2f} CPUs; 2-ms sleeps woke "
+                f"{self.late_p99_us:.0f} µs late at p99")
+
+
+def load(port, out, seconds, machine=None):
+    """`stampede run --url` on the demo's product page, bounded by --duration; machine: a
+    Machine measured while it runs."""
+    with machine or contextlib.nullcontext():
+        stampede(["run", "--url", f"http://127.0.0.1:{port}{PATH}", "--vus", VUS,
+                  "--duration", f"{seconds}s", "-q", "--no-summary", "--out",
+                  f"result={out}"], timeout=seconds + 30, expect=0)
     assert out.exists(), f"{out} was not written"
     return out
+
+
+def disturbed(m, base):
+    """Whether the machine was disturbed during a run (Machine m) as it was not during the
+    baseline (base): other processes took a quarter of a CPU or more, or sleepers woke
+    three times as late at p99 (and 200 µs later at least). A comparison of that run with
+    the baseline is right to find it slower; it says nothing of compare's false alarms, so
+    the run is made again."""
+    return (m.foreign >= 0.25 + base.foreign or
+            m.late_p99_us > max(3 * base.late_p99_us, base.late_p99_us + 200))
 
 
 def compare(base, cur, *args, expect=None, tmp=None):
@@ -136,20 +218,35 @@ def demo(tmp_path_factory):
 def runs(demo, tmp_path_factory):
     """The baseline and the run against the slower database, one after the other."""
     d = tmp_path_factory.mktemp("runs")
+    machine = Machine([demo["fast"].proc.pid, demo["slow"].proc.pid])
     return {"dir": d,
-            "base": load(demo["fast"].port, d / "base.json", BASELINE_S),
+            "base": load(demo["fast"].port, d / "base.json", BASELINE_S, machine),
+            "machine": machine,
             "slow": load(demo["slow"].port, d / "slow.json", BASELINE_S)}
 
 
 @pytest.fixture(scope="module")
 def unchanged(demo, runs):
     """REPEATS short runs of the unchanged configuration, each compared with the shared
-    baseline at once (the comparisons are what the test judges)."""
+    baseline at once (the comparisons are what the test judges). A run that compare finds
+    slower while the machine itself was disturbed (disturbed(): CI saw one run's p95 +63%,
+    p99 +136% and throughput -13%, every second of it) is made again, at most twice; the
+    runs set aside are kept in r.redone for a failure's message."""
     out = []
     for i in range(REPEATS):
-        cur = load(demo["fast"].port, runs["dir"] / f"same{i}.json", UNCHANGED_S)
-        r, doc = compare(runs["base"], cur)
-        r.loadavg = os.getloadavg()[0]  # the machine's load when it ended (for a failure)
+        redone = []
+        for attempt in range(3):
+            m = Machine([demo["fast"].proc.pid, demo["slow"].proc.pid])
+            cur = load(demo["fast"].port, runs["dir"] / f"same{i}-{attempt}.json",
+                       UNCHANGED_S, m)
+            r, doc = compare(runs["base"], cur)
+            r.loadavg = os.getloadavg()[0]  # the machine's load when it ended
+            r.machine = m
+            if r.rc == 0 or not disturbed(m, runs["machine"]):
+                break
+            redone.append(f"{cur.name}: exit {r.rc} while {m} (during the baseline: "
+                          f"{runs['machine']}): made again")
+        r.redone = redone
         out.append((cur, r, doc))
     return out
 
@@ -191,7 +288,7 @@ def test_the_seed_rule_is_one_line(runs, unchanged, tmp_path):
     assert whole(same, "p(95)")["verdict"] == "no change", brief(same)
 
 
-def test_unchanged_runs_give_no_false_regression(unchanged):
+def test_unchanged_runs_give_no_false_regression(runs, unchanged):
     """REPEATS comparisons of the unchanged configuration with the shared baseline: 0 false
     regressions (exit 0, no regression row, verdict not regression)."""
     false = []
@@ -200,15 +297,21 @@ def test_unchanged_runs_give_no_false_regression(unchanged):
         regressed = [row for row in doc["rows"] if row["verdict"] == "regression"]
         if r.rc != 0 or regressed or doc["verdict"] == "regression":
             false.append(f"{cur.name}: exit {r.rc}, {brief(doc)} (load average "
-                         f"{r.loadavg:.1f} on {os.cpu_count()} CPUs)")
+                         f"{r.loadavg:.1f} on {os.cpu_count()} CPUs; {r.machine}; "
+                         f"during the baseline {runs['machine']})" + "".join(
+                             f"\n    before it: {x}" for x in r.redone))
         assert whole(doc, "p(95)")["intervals"][1] >= 5, doc["rows"]
     changes = [whole(doc, "p(95)")["change"] for _, _, doc in unchanged]
     verdicts = [doc["verdict"] for _, _, doc in unchanged]
     assert false == [], (f"{len(false)} false regression(s) in {REPEATS} unchanged runs:\n" +
                          "\n".join(false))
     assert len(unchanged) == REPEATS
+    redone = [x for _, r, _ in unchanged for x in r.redone]
     print(f"unchanged: {REPEATS} comparisons, 0 false regressions; verdicts {verdicts}; "
-          f"p95 changes {[f'{c:+.1%}' for c in changes]}")
+          f"p95 changes {[f'{c:+.1%}' for c in changes]}; other processes' CPUs "
+          f"{[round(r.machine.foreign, 2) for _, r, _ in unchanged]}, p99 wake-up delays "
+          f"{[round(r.machine.late_p99_us) for _, r, _ in unchanged]} µs (baseline: "
+          f"{runs['machine']}); made again: {redone}")
 
 
 def test_an_unchanged_run_says_no_regression(runs, unchanged):

@@ -203,10 +203,12 @@ ABORT = ["--threshold-abort", "http_reqs: count<2500"]
 
 
 def test_abort_across_instances(demo, procs, tmp_path):
-    # 900/s in thirds: 300/s each, 1,800 requests each in 6 s; together 2,500 after ~2.8 s
+    # 900/s in thirds: 300/s each, 3,000 requests each in 10 s; together 2,500 after ~2.8 s
+    # (a second is judged once every instance has sent it, the verdict polled each second:
+    # the abort comes a few seconds later on a busy machine, long before the 10 s)
     coord, curl = coordinator(procs, 3)
     runs = [instance(procs, demo.url_for("/health"), curl, seg, tmp_path / f"a{i}.json",
-                     *ABORT, rate=900, duration="6s") for i, seg in enumerate(SEGMENTS)]
+                     *ABORT, rate=900, duration="10s") for i, seg in enumerate(SEGMENTS)]
     for r in runs:
         r.expect(EXIT_ABORTED, timeout=30)
     coord.expect(EXIT_ABORTED, timeout=15)
@@ -218,7 +220,7 @@ def test_abort_across_instances(demo, procs, tmp_path):
                             r"after \d+\.\ds", st["abortReason"]), st
         assert reason in (None, st["abortReason"])  # the same reason everywhere
         reason = st["abortReason"]
-        assert st["testRunDurationMs"] < 5500, st  # well before the 6 s
+        assert st["testRunDurationMs"] < 9000, st  # well before the 10 s
         # review finding 2: the threshold that failed across the instances fails in each
         # instance's result and summary too, with the instance's own value
         thr = load(tmp_path / f"a{i}.json")["thresholds"]
@@ -400,11 +402,11 @@ def test_a_lost_coordinator_gives_the_abort_thresholds_back(demo, procs, tmp_pat
     unprotected."""
     coord, curl = coordinator(procs, 1, "--timeout", "1s")
     r = instance(procs, demo.url_for("/health"), curl, None, tmp_path / "l.json",
-                 "--threshold-abort", "http_reqs: count<600", rate=300, duration="6s")
+                 "--threshold-abort", "http_reqs: count<600", rate=300, duration="10s")
     coord.expect(1, timeout=15)
     r.expect(108, timeout=30)
     st = load(tmp_path / "l.json")["state"]
-    assert st["aborted"] and st["testRunDurationMs"] < 5500, st
+    assert st["aborted"] and st["testRunDurationMs"] < 9000, st
     assert "count<600" in (st["abortReason"] or ""), st
 
 

@@ -254,6 +254,7 @@ if [ -n "${RECORDER_SLEEP:-}" ]; then
   sleep "$RECORDER_SLEEP" &
   s=$!
   trap 'kill "$s"; echo TERM >> "$RECORD"; exit 105' TERM
+  echo READY >> "$RECORD"
   wait "$s"
 fi
 exit "${RECORDER_RC:-0}"
@@ -363,11 +364,11 @@ def test_run_pod_passes_a_stop_on(tmp_path, script, recorder):
     proc = recorder(sh, {"JOB_COMPLETION_INDEX": "0", "STAMPEDE_RESULTS_DIR": str(results)},
                     sleep=20, start_only=True)
     try:
-        deadline = time.monotonic() + 10
-        while not (recorder.record.exists() and recorder.record.read_text()):
+        deadline = time.monotonic() + 30
+        # the recorder (stampede's stand-in) says READY once its own trap is set
+        while not (recorder.record.exists() and "READY" in recorder.record.read_text()):
             assert time.monotonic() < deadline, "the recorder did not start"
             time.sleep(0.05)
-        time.sleep(0.2)  # the trap is set right after the start
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
     finally:

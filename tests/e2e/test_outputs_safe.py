@@ -130,11 +130,12 @@ def test_export_to_fifo_reader_gets_the_whole_json(counting_server, stampede, tm
 def test_sigterm_ends_the_wait_for_a_fifo_reader(counting_server, spawn, tmp_path):
     fifo = tmp_path / "nobody-reads.fifo"
     os.mkfifo(fifo)
-    p = spawn(*quick(counting_server.url, "--iterations", "1", "--summary-export", fifo))
-    deadline = time.monotonic() + 15
-    while counting_server.requests < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1)  # the run is over; stampede waits (up to 10 s) for a reader of the FIFO
+    p = spawn("run", "--url", counting_server.url, "--iterations", "1",
+              "--summary-export", fifo)
+    # the end-of-run summary is printed before the outputs are written: once it is out,
+    # the run is over and stampede waits (up to 10 s) for a reader of the FIFO
+    p.wait_for_output("http_reqs")
+    time.sleep(0.3)
     p.signal(signal.SIGTERM)
     r = p.wait(6)  # well before the 10 s wait would end by itself
     assert r.rc != EXIT_OK, r

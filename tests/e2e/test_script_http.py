@@ -490,8 +490,10 @@ def test_sleep_counts_in_iteration_not_request(tmp_path, echo_server):
     """, base=echo_server)
     it = metric(r.summary, "iteration_duration")
     assert it["min"] >= 195, it
-    assert metric(r.summary, "http_req_duration")["max"] < it["min"], \
-        (metric(r.summary, "http_req_duration"), it)
+    # each iteration is its request plus the 200 ms sleep: on average too (one request
+    # stalled by a busy machine does not blur it, as a max against a min would)
+    req = metric(r.summary, "http_req_duration")
+    assert it["avg"] - req["avg"] >= 195, (req, it)
 
 
 def test_cookie_jar_replace_and_delete(tmp_path, echo_server):

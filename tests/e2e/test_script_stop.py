@@ -38,6 +38,11 @@ def wait_for_file(path, timeout):
     pytest.fail(f"{path} did not appear within {timeout}s", pytrace=False)
 
 
+# What a VU prints when it reaches the code a signal must find it in: the test waits for it
+# (a fixed sleep could signal a loaded machine's process before it got there)
+MARK = "@@ busy"
+BUSY = f"print({MARK!r}) while true do end"
+
 def busy_scenario(body, vus=2, duration="2s", grace="1s"):
     return f"""
         options = {{ scenarios = {{ s = {{ executor = "constant-vus", vus = {vus},
@@ -192,9 +197,8 @@ def spawn_script(spawn, tmp_path, source, *args):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
                          ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_second_signal_stops_a_busy_loop_at_once(spawn, tmp_path, sig):
-    p, export = spawn_script(spawn, tmp_path, busy_scenario("while true do end",
-                                                            duration="60s", grace="60s"))
-    time.sleep(1.0)
+    p, export = spawn_script(spawn, tmp_path, busy_scenario(BUSY, duration="60s", grace="60s"))
+    p.wait_for_output(MARK, count=2)  # both VUs are in their loop
     p.signal(sig)
     time.sleep(0.3)
     p.signal(sig)
@@ -205,9 +209,8 @@ def test_second_signal_stops_a_busy_loop_at_once(spawn, tmp_path, sig):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_one_signal_stops_a_busy_loop_after_grace(spawn, tmp_path, sig):
-    p, export = spawn_script(spawn, tmp_path, busy_scenario("while true do end",
-                                                            duration="60s", grace="1s"))
-    time.sleep(1.0)
+    p, export = spawn_script(spawn, tmp_path, busy_scenario(BUSY, duration="60s", grace="1s"))
+    p.wait_for_output(MARK, count=2)
     t0 = time.monotonic()
     p.signal(sig)
     r = p.wait(timeout=1 + SLACK)
@@ -228,9 +231,9 @@ def test_unyielding_code_gets_one_grace_after_the_end(tmp_path):
 
 
 def test_unyielding_code_gets_one_grace_after_a_signal(spawn, tmp_path):
-    p, export = spawn_script(spawn, tmp_path, busy_scenario(UNYIELDING, vus=1,
-                                                            duration="60s", grace="6s"))
-    time.sleep(1.0)
+    p, export = spawn_script(spawn, tmp_path, busy_scenario(f"print({MARK!r}) {UNYIELDING}",
+                                                            vus=1, duration="60s", grace="6s"))
+    p.wait_for_output(MARK)  # the VU is in the sort (its comparator never returns)
     t0 = time.monotonic()
     p.signal(signal.SIGINT)
     r = p.wait(timeout=30)
@@ -246,11 +249,12 @@ def test_signal_ends_a_busy_init(spawn, tmp_path, sig):
     # stop signal ends it with 105 and says so (it used to die of the signal, silently).
     script = write_script(tmp_path, """
         options = { vus = 1, duration = "2s" }
+        print("@@ busy")
         while true do end
         function default() end
     """)
     p = spawn("run", script, "-q")
-    time.sleep(1.0)
+    p.wait_for_output(MARK)  # in the init code's loop
     p.signal(sig)
     r = p.wait(timeout=10)
     check_rc(r, EXIT_INTERRUPTED)
@@ -282,10 +286,10 @@ def test_sighup_ends_a_run_like_sigterm(spawn, tmp_path, echo_server):  # noqa: 
 def test_sigint_stops_a_busy_setup(spawn, tmp_path):
     p, _ = spawn_script(spawn, tmp_path, """
         options = { vus = 1, iterations = 1 }
-        function setup() while true do end end
+        function setup() print("@@ busy") while true do end end
         function default() end
     """)
-    time.sleep(1.0)
+    p.wait_for_output(MARK)  # in setup()'s loop
     p.signal(signal.SIGINT)
     r = p.wait(timeout=5)
     check_rc(r, EXIT_INTERRUPTED)
@@ -375,9 +379,10 @@ def test_wins_over_a_failed_export(tmp_path, rc, source):
 
 def test_interrupt_wins_over_a_failed_export(spawn, tmp_path):
     full = dev_full(tmp_path)
-    script = write_script(tmp_path, busy_scenario("stampede.sleep(0.1)", duration="60s"))
+    script = write_script(tmp_path, busy_scenario(f"print({MARK!r}) stampede.sleep(0.1)",
+                                                  duration="60s"))
     p = spawn("run", script, "-q", "--out", f"result={full}")
-    time.sleep(1.0)
+    p.wait_for_output(MARK)  # the run is under way
     p.signal(signal.SIGINT)
     r = p.wait(timeout=10)
     check_rc(r, EXIT_INTERRUPTED)

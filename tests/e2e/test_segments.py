@@ -242,7 +242,7 @@ MIXED = """
 local http = require "stampede.http"
 options = { scenarios = {
   users = { executor = "constant-vus", vus = 2, duration = "2s", exec = "idle" },
-  rate = { executor = "constant-arrival-rate", rate = 20, timeUnit = "1s", duration = "2s",
+  rate = { executor = "constant-arrival-rate", rate = 5, timeUnit = "1s", duration = "2s",
            preAllocatedVUs = 1, maxVUs = 1 },
 } }
 function idle() stampede.sleep(0.1) end
@@ -263,7 +263,9 @@ def test_arrivals_go_to_the_workers_that_have_vus(demo_server_module, tmp_path):
     counts = scenario_counts(out)
     doc = json.loads(out.read_text())
     dropped = doc["metrics"]["dropped_iterations"]["values"].get("count", 0)
-    assert counts["rate"] == 40 and dropped == 0, (counts, dropped)
+    # 5/s: 200 ms between arrivals, so a busy machine's stall does not find the one VU
+    # still busy with the last one (a drop that is not the one this test looks for)
+    assert counts["rate"] == 10 and dropped == 0, (counts, dropped)
 
 
 

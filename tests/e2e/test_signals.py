@@ -47,9 +47,8 @@ def test_double_sigint_stops_at_once(slow_server, spawn, tmp_path):
     export = tmp_path / "summary.json"
     p = spawn("run", "--url", slow_server.url, "--vus", "4", "--duration", "30s", "--quiet",
               "--out", f"result={export}")
-    wait_for(lambda: slow_server.requests >= 1 or p.poll() is not None, 10,
-             "the first request to reach the server")
-    time.sleep(0.5)
+    wait_for(lambda: slow_server.requests >= 4 or p.poll() is not None, 10,
+             "the 4 VUs' requests to reach the server")
     p.signal(signal.SIGINT)
     time.sleep(0.2)
     p.signal(signal.SIGINT)

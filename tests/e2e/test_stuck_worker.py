@@ -52,11 +52,12 @@ def test_pattern_match_ends_by_duration_grace_margin(spawn, tmp_path):
 
 
 def test_pattern_match_second_sigint_ends_soon(spawn, tmp_path):
-    script = write(tmp_path, "s.lua", 'options = { vus = 1, duration = "60s" }\n' + PATTERN)
+    script = write(tmp_path, "s.lua", 'options = { vus = 1, duration = "60s" }\n' +
+                   PATTERN.replace("local s =", 'print("@@ matching")\n  local s ='))
     export = tmp_path / "summary.json"
     p = spawn("run", script, "--quiet", "--out", f"result={export}")
-    time.sleep(1.5)             # the only VU is inside the pattern match by now
-    assert p.poll() is None, p.result()
+    p.wait_for_output("@@ matching")
+    time.sleep(0.2)             # the only VU is inside the pattern match
     p.signal(signal.SIGINT)
     time.sleep(0.3)
     p.signal(signal.SIGINT)
@@ -112,11 +113,13 @@ def test_sigint_in_handle_summary_export_says_interrupted(spawn, tmp_path):
     script = write(tmp_path, "s.lua",
                    'options = { vus = 1, duration = "1s" }\n'
                    "function default() end\n"
-                   "function handle_summary(data) while true do end end\n")
+                   "function handle_summary(data)\n"
+                   '  print("@@ in handle_summary")\n'
+                   "  while true do end\n"
+                   "end\n")
     export = tmp_path / "summary.json"
     p = spawn("run", script, "--quiet", "--out", f"result={export}")
-    time.sleep(2.5)             # the run is over: handle_summary() spins
-    assert p.poll() is None, p.result()
+    p.wait_for_output("@@ in handle_summary")  # the run is over: handle_summary() spins
     p.signal(signal.SIGINT)
     r = p.wait(timeout=15)
     # exit 105, and the export agrees: the run was interrupted (in handle_summary)

@@ -121,16 +121,17 @@ def test_soak_reports_the_injected_drift(tmp_path_factory, stampede):
     assert "p95 trend (Sen" in html.read_text(), "the drift is drawn on the latency chart"
 
 
-@pytest.mark.parametrize("slo,material", [("p95<500ms", False), ("p95<40ms", True)])
+@pytest.mark.parametrize("slo,material", [("p95<2000ms", False), ("p95<400ms", True)])
 def test_a_soak_drift_is_judged_against_the_room_under_the_slo(tmp_path_factory, stampede,
                                                                slo, material):
-    # p95 rises about 10 ms over the hold (5 ms every 10 s): far more than 10% of its level
-    # (a few ms), so without an objective it would fail the soak; it fails it only when it
-    # also takes 10% of the room under the p95 objective (40 ms: yes; 500 ms: no, 50 ms
-    # would be needed)
+    # p95 rises about 90 ms over the judged hold (50 ms every 10 s): far more than 10% of its
+    # level (a few ms), so without an objective it would fail the soak; it fails it only
+    # when it also takes 10% of the room under the p95 objective (400 ms: 40 ms, yes; 2 s:
+    # 200 ms would be needed, no). The rise is large next to a busy machine's few ms of
+    # scheduling noise in a window's p95 (at 5 ms/10s, 9 ms over the span, it was not)
     s = ServeDemo(tmp_path_factory.mktemp("drift-slo"),
                   ["--port", "0", "--workers", "16", "--query-latency", "1ms",
-                   "--latency-drift", "5ms/10s"])
+                   "--latency-drift", "50ms/10s"])
     try:
         r = stampede.load(f"http://127.0.0.1:{s.port}/api/products/42", "--type", "soak",
                           "--rate", "20", "--ramp", "1s", "--hold", "20s", "--ramp-down", "0",
@@ -140,7 +141,7 @@ def test_a_soak_drift_is_judged_against_the_room_under_the_slo(tmp_path_factory,
     v, _ = verdicts(r)
     p95 = v["drift"]["p95"]
     assert p95["drifting"] and p95["direction"] == 1, p95
-    assert 5 <= p95["changeOverSpan"] <= 20, p95
+    assert 50 <= p95["changeOverSpan"] <= 200, p95
     assert p95["material"] is material, p95
     assert v["verdict"] == ("fail" if material else "pass"), v
 
@@ -180,7 +181,7 @@ def test_a_long_think_time_is_not_a_target_that_stopped(tmp_path):
     try:
         p = subprocess.run([BIN, "run", str(script), "-e", f"BASE_URL=http://127.0.0.1:{s.port}",
                             "--type", "smoke", "--vus", "2", "--hold", "5s", "--slo",
-                            "p95<200ms", "--no-summary", "-q", "--out", f"result={out}"],
+                            "p95<5s", "--no-summary", "-q", "--out", f"result={out}"],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     finally:
         s.stop()

@@ -300,15 +300,22 @@ Test(coord, closed_barrier)
 {
 	char t[512];
 	json_t *ans;
-	srv = coord_server_new(2);
+	srv = coord_server_new(3);
 	thr(t, sizeof(t), "http_reqs", "count<100", 0, 0);
 	cr_assert_eq(reg("a", "tok-a", t, NULL), 200);
+	cr_assert_eq(reg("c", "tok-c", t, NULL), 200);
 	coord_server_close(srv, "the coordinator gave up waiting");
+	/* the coordinator serves on until each waiting instance has heard why */
+	cr_assert_not(coord_server_all_told(srv));
 	cr_assert_eq(reg("a", "tok-a", t, &ans), 503); /* the polling instance hears why */
 	cr_assert_str_eq(json_string_value(json_object_get(ans, "error")),
 	                 "the coordinator gave up waiting");
 	json_decref(ans);
-	cr_assert_eq(reg("b", "tok-b", t, NULL), 503);
+	cr_assert_not(coord_server_all_told(srv), "c has not polled yet");
+	cr_assert_eq(reg("b", "tok-b", t, NULL), 503); /* a newcomer: refused, not waited for */
+	cr_assert_not(coord_server_all_told(srv), "c has not polled yet");
+	cr_assert_eq(reg("c", "tok-c", t, NULL), 503);
+	cr_assert(coord_server_all_told(srv));
 }
 
 /* Attacker's finding 1: a second that only the fastest instance has sent is not judged (its
