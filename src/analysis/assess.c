@@ -269,6 +269,10 @@ static double held_rps(const struct assess_phase *p)
 	return NAN;
 }
 
+/* A breaking point is disturbed when other processes held the machine from before the end
+ * of its failing window (its start + 1 s, the breakpoint's first windows). */
+#define BP_DISTURBED_TOL_S 1.0
+
 static json_t *breaking_point(const struct assess_in *in)
 {
 	const json_t *tt = analysis(phase(in, "breakpoint"), "testType");
@@ -298,6 +302,19 @@ static json_t *breaking_point(const struct assess_in *in)
 	} else {
 		json_object_set_new(o, "complete", json_true());
 	}
+	/* other processes held the machine's CPU when it broke (from before the failing
+	 * window's end): the generator's and the target's pace were the machine's, so the
+	 * breaking point is not the target's capacity */
+	const json_t *others =
+	    json_object_get(analysis(phase(in, "breakpoint"), "bottleneck"), "otherProcesses");
+	double at = num(o, "atS"), since = num(others, "sinceS");
+	bool disturbed = json_is_true(json_object_get(o, "found")) && isfinite(since) &&
+	                 isfinite(at) && since <= at + BP_DISTURBED_TOL_S;
+	json_object_set_new(o, "disturbed",
+	                    disturbed
+	                        ? json_pack("{s:f, s:o}", "otherProcessesSinceS", since, "seconds",
+	                                    json_deep_copy(json_object_get(others, "seconds")))
+	                        : json_null());
 	return o;
 }
 
@@ -772,6 +789,17 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 			add(c, IMP_CRITICAL, "breaking point",
 			    "%s fails already at the breakpoint's first step%s%s.",
 			    slo ? slo : "An SLO", at, who);
+		const json_t *dist = json_object_get(bp, "disturbed");
+		if (json_is_object(dist))
+			add(c, IMP_HIGH, "machine",
+			    "The breaking point is not trusted: other processes held the machine's "
+			    "CPU (90%% busy or more, neither the target nor stampede using half of "
+			    "it) for %.0f s from %.4g s into the breakpoint phase, by the time the "
+			    "SLO failed at %.4g s; the target's capacity, the bottleneck and the "
+			    "capacity plan built on them may be the machine's. Run the assessment "
+			    "again on a quiet machine.",
+			    num(dist, "seconds"), num(dist, "otherProcessesSinceS"),
+			    num(bp, "atS"));
 	} else {
 		const json_t *tt = analysis(p, "testType");
 		double top = max_good(json_object_get(tt, "steps")), reached = top_offered(tt);

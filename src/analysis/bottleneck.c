@@ -49,8 +49,9 @@ struct judged {
 	double rss_at_limit; /* the RSS then */
 	bool gen_saturated, gen_host;
 	double gen_host_since;
-	double host_since; /* the machine's CPU >= CPU_HOST_PERCENT, sustained */
-	int other_s;       /* seconds of that when neither the target nor stampede used half */
+	double host_since;  /* the machine's CPU >= CPU_HOST_PERCENT, sustained */
+	int other_s;        /* seconds of that when neither the target nor stampede used half */
+	double other_since; /* when those began, sustained (NaN: they did not) */
 };
 
 static bool fin(double v)
@@ -106,10 +107,11 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 	bool *cpu = calloc((size_t)MAX(in->n, 1), sizeof(bool));
 	bool *gen = calloc((size_t)MAX(in->n, 1), sizeof(bool));
 	bool *host = calloc((size_t)MAX(in->n, 1), sizeof(bool));
+	bool *oth = calloc((size_t)MAX(in->n, 1), sizeof(bool));
 	double sum = 0, hsum = 0;
 	int cnt = 0, hcnt = 0;
 	j->cpu_peak = j->host_peak = j->gen_peak = j->thread_peak = j->demand_peak = NAN;
-	for (int i = 0; i < in->n && cpu && gen && host; i++) {
+	for (int i = 0; i < in->n && cpu && gen && host && oth; i++) {
 		double tc = at(in->target_cpu, i), hc = at(in->host_cpu, i),
 		       gc = at(in->gen_cpu, i);
 		if (fin(tc)) {
@@ -147,8 +149,9 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 		cpu[i] = cpu[i] || one;
 		gen[i] = fin(gc) && host_busy && gc >= 0.5 * hc * cpus;
 		host[i] = host_busy;
-		j->other_s += host_busy && !cpu[i] && !gen[i] && fin(tc) && fin(gc) &&
-		              tc + gc < 0.5 * hc * cpus;
+		oth[i] = host_busy && !cpu[i] && !gen[i] && fin(tc) && fin(gc) &&
+		         tc + gc < 0.5 * hc * cpus;
+		j->other_s += oth[i];
 		j->cpu_sat_s += cpu[i];
 		j->host_sat_s += host_busy;
 	}
@@ -161,9 +164,12 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 	j->gen_host_since = g >= 0 ? g : NAN;
 	int h = host ? onset(host, in->n) : -1;
 	j->host_since = h >= 0 ? h : NAN;
+	int ot = oth ? onset(oth, in->n) : -1;
+	j->other_since = ot >= 0 && j->other_s >= SUSTAIN ? ot : NAN;
 	free(cpu);
 	free(gen);
 	free(host);
+	free(oth);
 }
 
 static void latency_facts(const struct bn_input *in, struct judged *j)
@@ -588,6 +594,10 @@ json_t *bottleneck_judge(const struct bn_input *in)
 	json_object_set_new(o, "monitored", json_boolean(in->monitored));
 	if (fin(j.pool))
 		json_object_set_new(o, "concurrency", json_real(round(j.pool * 10) / 10));
+	json_object_set_new(o, "otherProcesses",
+	                    fin(j.other_since) ? json_pack("{s:i, s:f}", "seconds", j.other_s,
+	                                                   "sinceS", j.other_since)
+	                                       : json_null());
 	return o;
 }
 

@@ -595,6 +595,8 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 			           fmt_level(doc, num(bp, "lastGood"), a, sizeof(a)));
 		buf_printf(v, "at %s %s failed", fmt_level(doc, num(bp, "firstBad"), c, sizeof(c)),
 		           str(bp, "failedSlo") ? str(bp, "failedSlo") : "an SLO");
+		if (obj(bp, "disturbed"))
+			buf_addstr(v, " (not trusted: other processes held the machine's CPU)");
 	} else if (json_is_false(json_object_get(bp, "complete"))) {
 		/* the phase ended early: its why says the breaking point is not known */
 		buf_addstr(v, str(bp, "why") ? str(bp, "why") : "not known: the phase ended early");

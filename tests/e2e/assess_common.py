@@ -45,6 +45,17 @@ def quickstart(weakness, tmp_path_factory):
     return p, Assessment(out)
 
 
+def assert_not_trusted(doc):
+    """The assessment's breaking point was reached while other processes held the machine:
+    it is marked (breakingPoint.disturbed) and a high finding says it is not trusted."""
+    d = doc["breakingPoint"]["disturbed"]
+    assert d["seconds"] >= 2 and d["otherProcessesSinceS"] <= doc["breakingPoint"]["atS"] + 1, d
+    machine = [f for f in doc["findings"] if f["area"] == "machine"]
+    assert machine and machine[0]["impact"] == "high", doc["findings"]
+    assert "The breaking point is not trusted: other processes" in machine[0]["text"], machine
+    print(f"breaking point not trusted (other processes): {machine[0]['text']}")
+
+
 def check_common(p, a, known_capacity=None):
     """What every assessment of the demo must hold: each phase ran (or was skipped for a
     reason) and kept a readable result; the findings are ordered by impact; the breaking
@@ -68,8 +79,13 @@ def check_common(p, a, known_capacity=None):
         bp = doc["breakingPoint"]
         assert bp["found"], bp
         got = bp["lastGood"]
-        assert abs(got - known_capacity) <= 0.2 * known_capacity, \
-            f"breaking point {got}/s, the demo's capacity is {known_capacity}/s"
+        if bp.get("disturbed"):
+            # other processes held the machine when it broke (the parallel tests): the
+            # assessment says its breaking point is not the target's, and is not held to it
+            assert_not_trusted(doc)
+        else:
+            assert abs(got - known_capacity) <= 0.2 * known_capacity, \
+                f"breaking point {got}/s, the demo's capacity is {known_capacity}/s"
     # what the terminal shows: the findings and the report's path
     assert "findings, most important first" in p.stdout or "findings" in p.stdout, p.stdout
     assert str(a.html.name) in p.stdout

@@ -17,6 +17,9 @@ def assessed(tmp_path_factory):
 
 def test_names_the_cpu(assessed):
     p, a = assessed
+    # alone on the machine (the serial part): nothing else held its CPU, and the target's
+    # own CPU use is not "other processes"
+    assert a.doc["breakingPoint"]["disturbed"] is None, a.doc["breakingPoint"]
     check_common(p, a, known_capacity=250)
     assert a.doc["bottleneck"]["verdict"] == "cpu", a.doc["bottleneck"]
     bp = a.findings("breaking point")

@@ -24,7 +24,7 @@ import urllib.parse
 
 import pytest
 
-from assess_common import BUILD_DIR, PHASES, check_common, quickstart_many
+from assess_common import BUILD_DIR, PHASES, assert_not_trusted, check_common, quickstart_many
 from browser import Chromium, TrapProxy, page_hits
 from conftest import BIN
 
@@ -271,6 +271,11 @@ def test_names_the_leak(assessed_leak):
 def test_no_breaking_point_below_the_cap(assessed_leak):
     p, a = assessed_leak
     bp = a.doc["breakingPoint"]
+    if bp["found"] and bp.get("disturbed"):
+        # CI's case: a 1.5-s stall while other tests held the machine's CPU (96%) made
+        # p95 1.6 s at 68/s; the assessment must say that is not the target's capacity
+        assert_not_trusted(a.doc)
+        return
     assert bp["found"] is False, bp
     assert any("No breaking point up to the safety cap" in f["text"]
                for f in a.findings("breaking point"))

@@ -250,6 +250,48 @@ Test(assess, a_failed_smoke_test_is_critical_and_first)
 	fake_free(&f);
 }
 
+/* CI's case: the breakpoint failed 4 s in while other processes held the machine's CPU from
+ * 2 s on: the breaking point is kept, marked, and said not to be trusted. */
+Test(assess, a_breaking_point_on_a_machine_busy_with_others_is_not_trusted)
+{
+	struct fake f;
+	fake_init(&f);
+	json_t *bp = json_object_get(json_object_get(f.r[2].analyses, "testType"), "breakingPoint");
+	json_object_set_new(bp, "atS", json_real(4));
+	json_object_set_new(json_object_get(f.r[2].analyses, "bottleneck"), "otherProcesses",
+	                    json_pack("{s:i, s:f}", "seconds", 5, "sinceS", 2.0));
+	json_t *doc = assess_build(&f.in);
+	const json_t *d = json_object_get(json_object_get(doc, "breakingPoint"), "disturbed");
+	cr_assert(json_is_object(d));
+	cr_assert_float_eq(json_number_value(json_object_get(d, "otherProcessesSinceS")), 2, 1e-9);
+	const json_t *m = finding(doc, "machine");
+	cr_assert(m);
+	const char *t = json_string_value(json_object_get(m, "text"));
+	cr_assert(strstr(t, "not trusted") && strstr(t, "for 5 s from 2 s") && strstr(t, "4 s"),
+	          "%s", t);
+	cr_assert_str_eq(json_string_value(json_object_get(m, "impact")), "high");
+	findings_text(doc); /* still ordered by impact */
+	json_decref(doc);
+	fake_free(&f);
+}
+
+/* Other processes that came after the failing window do not touch the breaking point. */
+Test(assess, other_processes_after_the_break_leave_it_trusted)
+{
+	struct fake f;
+	fake_init(&f);
+	json_t *bp = json_object_get(json_object_get(f.r[2].analyses, "testType"), "breakingPoint");
+	json_object_set_new(bp, "atS", json_real(4));
+	json_object_set_new(json_object_get(f.r[2].analyses, "bottleneck"), "otherProcesses",
+	                    json_pack("{s:i, s:f}", "seconds", 3, "sinceS", 5.5));
+	json_t *doc = assess_build(&f.in);
+	cr_assert(
+	    json_is_null(json_object_get(json_object_get(doc, "breakingPoint"), "disturbed")));
+	cr_assert_null(finding(doc, "machine"));
+	json_decref(doc);
+	fake_free(&f);
+}
+
 Test(assess, breaking_below_the_expected_load_is_critical)
 {
 	struct fake f;
