@@ -269,9 +269,11 @@ static double held_rps(const struct assess_phase *p)
 	return NAN;
 }
 
-/* A breaking point is disturbed when other processes held the machine from before the end
- * of its failing window (its start + 1 s, the breakpoint's first windows). */
-#define BP_DISTURBED_TOL_S 1.0
+/* A breaking point is disturbed when a stretch of other processes' CPU overlaps its failing
+ * window (atS to atS + BP_WINDOW_S, the breakpoint's first windows) or ended at most
+ * BP_DISTURBED_BEFORE_S before it (the queue it left behind). */
+#define BP_WINDOW_S           1.0
+#define BP_DISTURBED_BEFORE_S 1.0
 
 static json_t *breaking_point(const struct assess_in *in)
 {
@@ -302,19 +304,28 @@ static json_t *breaking_point(const struct assess_in *in)
 	} else {
 		json_object_set_new(o, "complete", json_true());
 	}
-	/* other processes held the machine's CPU when it broke (from before the failing
-	 * window's end): the generator's and the target's pace were the machine's, so the
-	 * breaking point is not the target's capacity */
+	/* other processes held the machine's CPU when it broke (a stretch of theirs overlaps
+	 * the failing window, from a second before it): the generator's and the target's pace
+	 * were the machine's, so the breaking point is not the target's capacity */
 	const json_t *others =
 	    json_object_get(analysis(phase(in, "breakpoint"), "bottleneck"), "otherProcesses");
-	double at = num(o, "atS"), since = num(others, "sinceS");
-	bool disturbed = json_is_true(json_object_get(o, "found")) && isfinite(since) &&
-	                 isfinite(at) && since <= at + BP_DISTURBED_TOL_S;
-	json_object_set_new(o, "disturbed",
-	                    disturbed
-	                        ? json_pack("{s:f, s:o}", "otherProcessesSinceS", since, "seconds",
-	                                    json_deep_copy(json_object_get(others, "seconds")))
-	                        : json_null());
+	double at = num(o, "atS");
+	json_t *disturbed = json_null();
+	size_t k;
+	const json_t *st;
+	json_array_foreach(json_object_get(others, "stretches"), k, st)
+	{
+		double from = num(st, "fromS"), to = num(st, "toS");
+		if (!json_is_true(json_object_get(o, "found")) || !isfinite(at) ||
+		    !isfinite(from) || !isfinite(to) || from > at + BP_WINDOW_S ||
+		    to < at - BP_DISTURBED_BEFORE_S)
+			continue;
+		json_decref(disturbed);
+		disturbed =
+		    json_pack("{s:f, s:f}", "otherProcessesFromS", from, "otherProcessesToS", to);
+		break;
+	}
+	json_object_set_new(o, "disturbed", disturbed ? disturbed : json_null());
 	return o;
 }
 
@@ -794,11 +805,11 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 			add(c, IMP_HIGH, "machine",
 			    "The breaking point is not trusted: other processes held the machine's "
 			    "CPU (90%% busy or more, neither the target nor stampede using half of "
-			    "it) for %.0f s from %.4g s into the breakpoint phase, by the time the "
-			    "SLO failed at %.4g s; the target's capacity, the bottleneck and the "
+			    "it) from %.4g s to %.4g s into the breakpoint phase, when the SLO "
+			    "failed (at %.4g s); the target's capacity, the bottleneck and the "
 			    "capacity plan built on them may be the machine's. Run the assessment "
 			    "again on a quiet machine.",
-			    num(dist, "seconds"), num(dist, "otherProcessesSinceS"),
+			    num(dist, "otherProcessesFromS"), num(dist, "otherProcessesToS"),
 			    num(bp, "atS"));
 	} else {
 		const json_t *tt = analysis(p, "testType");

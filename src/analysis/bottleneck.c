@@ -20,14 +20,15 @@
 #define LAT_MIN_BUSY       1.0  /* ... with at least this many requests in service at once */
 /* A listen-queue overflow drops the SYN, and the client sends it again 1 s later (Linux's
  * initial RTO): a connection that took this long, near an overflow, is the target's */
-#define CONN_SYN_RETRY_MS 900.0
-#define CONN_NEAR_S       3    /* seconds after an overflow where such a connection counts */
-#define LAT_MIN_REQS      20   /* a window with fewer responses sets no baseline */
-#define DROP_SHARE        0.01 /* of a window's arrivals */
-#define FAIL_SHARE        0.01 /* of the requests: errors that matter */
-#define SWAP_GROWTH       (16.0 * 1024 * 1024)
-#define MEM_LIMIT_SHARE   0.90
-#define SUSTAIN           2 /* seconds (or windows) running */
+#define CONN_SYN_RETRY_MS   900.0
+#define CONN_NEAR_S         3    /* seconds after an overflow where such a connection counts */
+#define LAT_MIN_REQS        20   /* a window with fewer responses sets no baseline */
+#define DROP_SHARE          0.01 /* of a window's arrivals */
+#define FAIL_SHARE          0.01 /* of the requests: errors that matter */
+#define SWAP_GROWTH         (16.0 * 1024 * 1024)
+#define MEM_LIMIT_SHARE     0.90
+#define SUSTAIN             2  /* seconds (or windows) running */
+#define OTHER_STRETCHES_MAX 32 /* otherProcesses.stretches kept (the first ones) */
 
 enum res { R_CONN, R_CPU, R_MEM, R_POOL, R__N }; /* the tie order */
 
@@ -52,6 +53,8 @@ struct judged {
 	double host_since;  /* the machine's CPU >= CPU_HOST_PERCENT, sustained */
 	int other_s;        /* seconds of that when neither the target nor stampede used half */
 	double other_since; /* when those began, sustained (NaN: they did not) */
+	json_t *other_stretches; /* [{fromS, toS}]: those seconds, SUSTAIN or more running */
+	int other_sustained_s;   /* the seconds in them */
 };
 
 static bool fin(double v)
@@ -164,8 +167,23 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 	j->gen_host_since = g >= 0 ? g : NAN;
 	int h = host ? onset(host, in->n) : -1;
 	j->host_since = h >= 0 ? h : NAN;
-	int ot = oth ? onset(oth, in->n) : -1;
-	j->other_since = ot >= 0 && j->other_s >= SUSTAIN ? ot : NAN;
+	j->other_since = NAN;
+	j->other_stretches = json_array();
+	for (int i = 0; oth && i < in->n;) {
+		int k = 0;
+		while (i + k < in->n && oth[i + k])
+			k++;
+		if (k >= SUSTAIN) {
+			if (!fin(j->other_since))
+				j->other_since = i;
+			j->other_sustained_s += k;
+			if (json_array_size(j->other_stretches) < OTHER_STRETCHES_MAX)
+				json_array_append_new(
+				    j->other_stretches,
+				    json_pack("{s:i, s:i}", "fromS", i, "toS", i + k));
+		}
+		i += k ? k : 1;
+	}
 	free(cpu);
 	free(gen);
 	free(host);
@@ -594,10 +612,15 @@ json_t *bottleneck_judge(const struct bn_input *in)
 	json_object_set_new(o, "monitored", json_boolean(in->monitored));
 	if (fin(j.pool))
 		json_object_set_new(o, "concurrency", json_real(round(j.pool * 10) / 10));
-	json_object_set_new(o, "otherProcesses",
-	                    fin(j.other_since) ? json_pack("{s:i, s:f}", "seconds", j.other_s,
-	                                                   "sinceS", j.other_since)
-	                                       : json_null());
+	if (fin(j.other_since))
+		json_object_set_new(o, "otherProcesses",
+		                    json_pack("{s:i, s:f, s:o}", "seconds", j.other_sustained_s,
+		                              "sinceS", j.other_since, "stretches",
+		                              j.other_stretches));
+	else {
+		json_object_set_new(o, "otherProcesses", json_null());
+		json_decref(j.other_stretches);
+	}
 	return o;
 }
 

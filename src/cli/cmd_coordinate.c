@@ -293,6 +293,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- the run ---------------------------------------------------------------------- */
 
+/* The connections the HTTP server has open (0 when it cannot say). */
+static unsigned open_connections(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return i ? i->num_connections : 0;
+}
+
 /* Wait up to 100 ms for a stop signal; returns it, or 0. */
 static int wait_signal(void)
 {
@@ -311,7 +318,7 @@ static int wait_signal(void)
  * it and serves on until each of them has polled and heard why, for at most
  * COORD_SILENT_US (a second signal: at once); one that does not poll by then finds the
  * coordinator gone (its client's refused connections for as long). */
-static int serve(const struct coord_args *a, struct coord_server *s)
+static int serve(const struct coord_args *a, struct coord_server *s, struct MHD_Daemon *httpd)
 {
 	int64_t ready_deadline = now_us() + a->ready_timeout_us, closing = 0;
 	int64_t start_mono = 0;
@@ -355,9 +362,11 @@ static int serve(const struct coord_args *a, struct coord_server *s)
 			closing = now_us() + COORD_SILENT_US; /* the waiting instances hear why */
 		}
 		if (closing && (now_us() >= closing || coord_server_all_told(s))) {
-			struct timespec ts = { 0,
-				               200 * 1000 * 1000 }; /* the last answer goes out */
-			nanosleep(&ts, NULL);
+			/* the answers go out: told instances exit, and their connections close */
+			while (now_us() < closing && open_connections(httpd) > 0) {
+				struct timespec ts = { 0, 50 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
 			return stopped ? EXIT_INTERRUPTED : 1;
 		}
 		if (start_mono && a->timeout_us && now_us() >= start_mono + a->timeout_us) {
@@ -404,7 +413,7 @@ int cmd_coordinate(int argc, char **argv)
 	fprintf(stderr, "stampede: coordinate: listening on %s%s, waiting for %d instance%s\n", url,
 	        loopback ? "" : " (not loopback: reachable from other machines, no authentication)",
 	        a.instances, a.instances == 1 ? "" : "s");
-	int rc = serve(&a, s);
+	int rc = serve(&a, s, d);
 	MHD_stop_daemon(d); /* closes fd */
 	if (coord_server_aborted(s))
 		rc = EXIT_ABORTED;

@@ -453,16 +453,16 @@ static int barrier(struct coord_client *c, const char *body, int64_t timeout_us,
 		}
 		if (st < 0 && c->curl_rc != CURLE_OK && transient(c->curl_rc, w.reached)) {
 			json_decref(ans);
-			r = barrier_retry(c, why, w.reached, timeout_us, w.deadline, &w.warned, err,
-			                  errlen);
+			r = barrier_retry(c, why, w.answered, timeout_us, w.deadline, &w.warned,
+			                  err, errlen);
 			if (r < 0)
 				return r;
 			continue;
 		}
 		if (st < 0) {
 			snprintf(err, errlen, "%s: %s",
-			         w.reached ? "lost the coordinator at the barrier"
-			                   : "cannot reach the coordinator",
+			         w.answered ? "lost the coordinator at the barrier"
+			                    : "cannot reach the coordinator",
 			         why);
 			json_decref(ans);
 			return -1;

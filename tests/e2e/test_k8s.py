@@ -934,6 +934,32 @@ def coord_objects(docs):
     return svc, cjob, docs["job.yaml"][0]
 
 
+def test_a_stop_while_waiting_for_the_coordinator_ends_the_pod(tmp_path, script, recorder):
+    """Review finding: the run pod waits (up to its deadline) for the coordinator to listen
+    before it starts stampede; its shell is PID 1, which ignores an untrapped TERM, so a
+    Job deleted then sat out the grace period until SIGKILL. The trap is set before the
+    wait: a stop ends the pod (143) within a poll, and stampede never starts."""
+    docs, _ = write_coord(tmp_path, 2, script)
+    _, _, job = coord_objects(docs)
+    sh = shell_of(run_container(job))
+    results = tmp_path / "results"
+    results.mkdir()
+    proc = recorder(sh, {"JOB_COMPLETION_INDEX": "1", "STAMPEDE_RESULTS_DIR": str(results)},
+                    sleep=20, start_only=True)
+    try:
+        time.sleep(1)  # nothing listens at the coordinator's name: the shell waits for it
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)  # within a poll (sleep 2, timeout 5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert not (recorder.record.exists() and recorder.record.read_text()), \
+        "stampede was started after the stop"
+
+
 @pytest.mark.parametrize("n", [1, 4, 7])
 def test_coordinator_manifests_are_valid(validator, tmp_path, script, n):
     plain, texts = write_coord(tmp_path, n, script)
