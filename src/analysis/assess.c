@@ -695,6 +695,50 @@ static void failed_slos(const json_t *tt, char *out, size_t len)
 	}
 }
 
+/* Seconds of [from, to) (on phase p's clock) in which other processes held the machine's
+ * CPU: the overlap of its bottleneck.otherProcesses.stretches with the span. */
+static double others_within(const struct assess_phase *p, double from, double to)
+{
+	const json_t *o = json_object_get(analysis(p, "bottleneck"), "otherProcesses");
+	double sum = 0;
+	size_t i;
+	const json_t *st;
+	json_array_foreach(json_object_get(o, "stretches"), i, st)
+	{
+		double a = MAX(num(st, "fromS"), from), b = MIN(num(st, "toS"), to);
+		if (isfinite(a) && isfinite(b) && b > a)
+			sum += b - a;
+	}
+	return sum;
+}
+
+/* A load phase that failed its SLOs while other processes held the machine's CPU for half
+ * its hold or more: the failure may be the machine's (a machine finding says so). */
+static void load_disturbed(struct ctx *c, const struct assess_phase *p, const json_t *tt)
+{
+	size_t i;
+	const json_t *row;
+	json_array_foreach(json_object_get(tt, "steps"), i, row)
+	{
+		const char *ph = str(row, "phase");
+		double from = num(row, "start"), to = num(row, "end");
+		if (!ph || strcmp(ph, "hold") || !isfinite(from) || !isfinite(to) || to <= from)
+			continue;
+		double busy = others_within(p, from, to);
+		if (busy >= 0.5 * (to - from))
+			add(c, IMP_HIGH, "machine",
+			    "The load phase's failure is not trusted: other processes held the "
+			    "machine's CPU (90%% busy or more, neither the target nor stampede "
+			    "using "
+			    "half of it) for %.0f s of its %.0f s hold; the SLOs may have failed "
+			    "for "
+			    "the machine, not the target. Run the assessment again on a quiet "
+			    "machine.",
+			    busy, to - from);
+		return;
+	}
+}
+
 static void load_findings(struct ctx *c)
 {
 	const struct assess_phase *p = phase(c->in, "load");
@@ -706,11 +750,12 @@ static void load_findings(struct ctx *c)
 	failed_slos(tt, failed, sizeof(failed));
 	if (!strcmp(st, "fail") && json_is_number(json_object_get(tt, "responsesStoppedAt")))
 		return; /* said by stopped_findings */
-	if (!strcmp(st, "fail"))
+	if (!strcmp(st, "fail")) {
 		add(c, IMP_CRITICAL, "load",
 		    "At the expected load (%.4g%s) the SLOs do not hold: %s.", c->in->expected_rps,
 		    lvl_unit(c->in), failed[0] ? failed : "see the load phase's report");
-	else if (!strcmp(st, "pass"))
+		load_disturbed(c, p, tt);
+	} else if (!strcmp(st, "pass"))
 		add(c, IMP_INFO, "load", "At the expected load (%.4g%s) every SLO (%s) held.",
 		    c->in->expected_rps, lvl_unit(c->in), c->in->slo ? c->in->slo : "none given");
 	else

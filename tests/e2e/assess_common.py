@@ -58,6 +58,14 @@ def assert_not_trusted(doc):
     print(f"breaking point not trusted (other processes): {machine[0]['text']}")
 
 
+def load_not_trusted(doc):
+    """Whether the assessment says its load phase failed on a machine that other processes
+    held (a high `machine` finding): the parallel tests can do that to a 16-s load."""
+    return any(f["area"] == "machine" and f["impact"] == "high" and
+               "The load phase's failure is not trusted: other processes" in f["text"]
+               for f in doc["findings"])
+
+
 def check_common(p, a, known_capacity=None):
     """What every assessment of the demo must hold: each phase ran (or was skipped for a
     reason) and kept a readable result; the findings are ordered by impact; the breaking

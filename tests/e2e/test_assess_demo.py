@@ -24,7 +24,8 @@ import urllib.parse
 
 import pytest
 
-from assess_common import BUILD_DIR, PHASES, assert_not_trusted, check_common, quickstart_many
+from assess_common import (BUILD_DIR, PHASES, assert_not_trusted, check_common, load_not_trusted,
+                           quickstart_many)
 from browser import Chromium, TrapProxy, page_hits
 from conftest import BIN
 
@@ -87,7 +88,9 @@ def test_every_phase_in_order(assessed):
     p, a = assessed
     assert [ph["name"] for ph in a.doc["phases"]] == PHASES
     assert a.phase("smoke")["status"] == "pass"
-    assert a.phase("load")["status"] == "pass"
+    # (a run with 8 parallel test modules saw the load fail at p95 1 s while other
+    # processes held the CPU for 15 s of it: then the assessment must say so)
+    assert a.phase("load")["status"] == "pass" or load_not_trusted(a.doc), a.doc["findings"]
     assert a.phase("breakpoint")["status"] == "done"
     # the spike goes to the breaking point (below 10 x 100/s)
     spike = a.phase("spike")
@@ -102,6 +105,11 @@ def test_capacity_plan_and_manifests(assessed):
     cap = a.doc["capacity"]
     assert "sigma" in cap["fit"], cap["fit"]
     plan = cap["plan"]
+    if not plan and load_not_trusted(a.doc):
+        # the load failed on a machine held by other processes, and the assessment says so:
+        # it refuses to plan growth on a load that did not hold
+        assert "did not hold at the expected load" in cap["planError"], cap
+        return
     assert plan and plan["format"] == "stampede-capacity-plan/1", cap.get("planError")
     mult = [s["multiple"] for s in plan["scenarios"]]
     assert mult == [2, 5, 10], mult
