@@ -354,15 +354,21 @@ def test_run_pod_exit_codes(tmp_path, script, recorder):
     assert "part-2.json is there from an earlier run" in p.stderr
 
 
+def start_run_pod(job, recorder, tmp_path, index):
+    """Pod index's shell of the run Job, started with stampede's stand-in (the recorder,
+    sleeping 20 s) and a results directory of its own: the shell's process."""
+    results = tmp_path / "results"
+    results.mkdir()
+    return recorder(shell_of(run_container(job)),
+                    {"JOB_COMPLETION_INDEX": str(index), "STAMPEDE_RESULTS_DIR": str(results)},
+                    sleep=20, start_only=True)
+
+
 def test_run_pod_passes_a_stop_on(tmp_path, script, recorder):
     """The shell is the container's PID 1, which gets SIGTERM when the pod is deleted:
     it passes it to stampede, and exits with stampede's code."""
     (_, _, job, _), _ = write(tmp_path, 2, script)
-    sh = shell_of(run_container(job))
-    results = tmp_path / "results"
-    results.mkdir()
-    proc = recorder(sh, {"JOB_COMPLETION_INDEX": "0", "STAMPEDE_RESULTS_DIR": str(results)},
-                    sleep=20, start_only=True)
+    proc = start_run_pod(job, recorder, tmp_path, 0)
     try:
         deadline = time.monotonic() + 30
         # the recorder (stampede's stand-in) says READY once its own trap is set
@@ -941,11 +947,7 @@ def test_a_stop_while_waiting_for_the_coordinator_ends_the_pod(tmp_path, script,
     wait: a stop ends the pod (143) within a poll, and stampede never starts."""
     docs, _ = write_coord(tmp_path, 2, script)
     _, _, job = coord_objects(docs)
-    sh = shell_of(run_container(job))
-    results = tmp_path / "results"
-    results.mkdir()
-    proc = recorder(sh, {"JOB_COMPLETION_INDEX": "1", "STAMPEDE_RESULTS_DIR": str(results)},
-                    sleep=20, start_only=True)
+    proc = start_run_pod(job, recorder, tmp_path, 1)
     try:
         time.sleep(1)  # nothing listens at the coordinator's name: the shell waits for it
         assert proc.poll() is None, proc.communicate()
