@@ -372,6 +372,15 @@ struct barrier_wait {
 	int64_t dup_us;     /* since when the name is refused as registered already (0: not) */
 };
 
+/* A refusal that lasts, first seen at since: past limit after it (or past the deadline)
+ * returns 1, give up; else naps before the next request: 0, or -2 for a stop signal. */
+static int refusal_lasts(const struct barrier_wait *w, int64_t since, int64_t limit)
+{
+	if (now_us() - since >= limit || now_us() >= w->deadline)
+		return 1;
+	return nap(MIN(BARRIER_RETRY_US, MAX(w->deadline - now_us(), 0))) ? -2 : 0;
+}
+
 /* A registration whose connection was refused after the coordinator had taken one: for
  * GONE_US in a row, it is gone. Returns 0 to ask again, -1 with err, -2 for a signal. */
 static int barrier_refused(struct coord_client *c, struct barrier_wait *w, const char *why,
@@ -385,14 +394,15 @@ static int barrier_refused(struct coord_client *c, struct barrier_wait *w, const
 		        "has gone away if this lasts %s\n",
 		        c->base, why, format_duration(GONE_US, d, sizeof(d)));
 	}
-	if (now_us() - w->refused_us >= GONE_US || now_us() >= w->deadline) {
+	int r = refusal_lasts(w, w->refused_us, GONE_US);
+	if (r == 1) {
 		snprintf(err, errlen,
 		         "the coordinator went away at the barrier: its connections were refused "
 		         "for %s (%s)",
 		         format_duration(now_us() - w->refused_us, d, sizeof(d)), why);
 		return -1;
 	}
-	return nap(MIN(BARRIER_RETRY_US, MAX(w->deadline - now_us(), 0))) ? -2 : 0;
+	return r;
 }
 
 /* The coordinator refused the registration because the instance's name is registered by
@@ -413,14 +423,15 @@ static int barrier_duplicate(struct coord_client *c, struct barrier_wait *w, con
 		        c->base, c->instance, why, format_duration(DUPLICATE_WAIT_US, d, sizeof(d)),
 		        (double)COORD_SILENT_US / USEC_PER_SEC);
 	}
-	if (now_us() - w->dup_us >= DUPLICATE_WAIT_US || now_us() >= w->deadline) {
+	int r = refusal_lasts(w, w->dup_us, DUPLICATE_WAIT_US);
+	if (r == 1) {
 		snprintf(err, errlen,
 		         "the coordinator refused this instance: %s; that registration was still "
 		         "alive %s after the first refusal: another process runs this instance",
 		         why, format_duration(now_us() - w->dup_us, d, sizeof(d)));
 		return -1;
 	}
-	return nap(MIN(BARRIER_RETRY_US, MAX(w->deadline - now_us(), 0))) ? -2 : 0;
+	return r;
 }
 
 /* The barrier: register, then poll with the same registration until the start is fixed;
