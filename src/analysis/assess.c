@@ -274,6 +274,34 @@ static double held_rps(const struct assess_phase *p)
  * BP_DISTURBED_BEFORE_S before it (the queue it left behind). */
 #define BP_WINDOW_S           1.0
 #define BP_DISTURBED_BEFORE_S 1.0
+/* What "other processes held the machine's CPU" means (bottleneck.c's otherProcesses). */
+#define OTHERS_HELD_CPU                                                                            \
+	"other processes held the machine's CPU (90%% busy or more, neither the target nor "       \
+	"stampede using half of it)"
+
+/* Seconds of [from, to) (on phase p's clock) in which other processes held the machine's
+ * CPU: the overlap of its bottleneck.otherProcesses.stretches with the span; *first (when
+ * not NULL) the first stretch that overlaps it, or NULL. */
+static double others_within(const struct assess_phase *p, double from, double to,
+                            const json_t **first)
+{
+	const json_t *o = json_object_get(analysis(p, "bottleneck"), "otherProcesses");
+	double sum = 0;
+	size_t i;
+	const json_t *st;
+	if (first)
+		*first = NULL;
+	json_array_foreach(json_object_get(o, "stretches"), i, st)
+	{
+		double a = MAX(num(st, "fromS"), from), b = MIN(num(st, "toS"), to);
+		if (!isfinite(a) || !isfinite(b) || b <= a)
+			continue;
+		sum += b - a;
+		if (first && !*first)
+			*first = st;
+	}
+	return sum;
+}
 
 static json_t *breaking_point(const struct assess_in *in)
 {
@@ -307,25 +335,15 @@ static json_t *breaking_point(const struct assess_in *in)
 	/* other processes held the machine's CPU when it broke (a stretch of theirs overlaps
 	 * the failing window, from a second before it): the generator's and the target's pace
 	 * were the machine's, so the breaking point is not the target's capacity */
-	const json_t *others =
-	    json_object_get(analysis(phase(in, "breakpoint"), "bottleneck"), "otherProcesses");
 	double at = num(o, "atS");
-	json_t *disturbed = json_null();
-	size_t k;
-	const json_t *st;
-	json_array_foreach(json_object_get(others, "stretches"), k, st)
-	{
-		double from = num(st, "fromS"), to = num(st, "toS");
-		if (!json_is_true(json_object_get(o, "found")) || !isfinite(at) ||
-		    !isfinite(from) || !isfinite(to) || from > at + BP_WINDOW_S ||
-		    to < at - BP_DISTURBED_BEFORE_S)
-			continue;
-		json_decref(disturbed);
-		disturbed =
-		    json_pack("{s:f, s:f}", "otherProcessesFromS", from, "otherProcessesToS", to);
-		break;
-	}
-	json_object_set_new(o, "disturbed", disturbed ? disturbed : json_null());
+	const json_t *st = NULL;
+	if (json_is_true(json_object_get(o, "found")) && isfinite(at))
+		others_within(phase(in, "breakpoint"), at - BP_DISTURBED_BEFORE_S, at + BP_WINDOW_S,
+		              &st);
+	json_object_set_new(o, "disturbed",
+	                    st ? json_pack("{s:f, s:f}", "otherProcessesFromS", num(st, "fromS"),
+	                                   "otherProcessesToS", num(st, "toS"))
+	                       : json_null());
 	return o;
 }
 
@@ -695,23 +713,6 @@ static void failed_slos(const json_t *tt, char *out, size_t len)
 	}
 }
 
-/* Seconds of [from, to) (on phase p's clock) in which other processes held the machine's
- * CPU: the overlap of its bottleneck.otherProcesses.stretches with the span. */
-static double others_within(const struct assess_phase *p, double from, double to)
-{
-	const json_t *o = json_object_get(analysis(p, "bottleneck"), "otherProcesses");
-	double sum = 0;
-	size_t i;
-	const json_t *st;
-	json_array_foreach(json_object_get(o, "stretches"), i, st)
-	{
-		double a = MAX(num(st, "fromS"), from), b = MIN(num(st, "toS"), to);
-		if (isfinite(a) && isfinite(b) && b > a)
-			sum += b - a;
-	}
-	return sum;
-}
-
 /* A load phase that failed its SLOs while other processes held the machine's CPU for half
  * its hold or more: the failure may be the machine's (a machine finding says so). */
 static void load_disturbed(struct ctx *c, const struct assess_phase *p, const json_t *tt)
@@ -724,16 +725,13 @@ static void load_disturbed(struct ctx *c, const struct assess_phase *p, const js
 		double from = num(row, "start"), to = num(row, "end");
 		if (!ph || strcmp(ph, "hold") || !isfinite(from) || !isfinite(to) || to <= from)
 			continue;
-		double busy = others_within(p, from, to);
+		double busy = others_within(p, from, to, NULL);
 		if (busy >= 0.5 * (to - from))
 			add(c, IMP_HIGH, "machine",
-			    "The load phase's failure is not trusted: other processes held the "
-			    "machine's CPU (90%% busy or more, neither the target nor stampede "
-			    "using "
-			    "half of it) for %.0f s of its %.0f s hold; the SLOs may have failed "
-			    "for "
-			    "the machine, not the target. Run the assessment again on a quiet "
-			    "machine.",
+			    "The load phase's failure is not trusted: " OTHERS_HELD_CPU
+			    " for %.0f s "
+			    "of its %.0f s hold; the SLOs may have failed for the machine, not the "
+			    "target. Run the assessment again on a quiet machine.",
 			    busy, to - from);
 		return;
 	}
@@ -848,9 +846,8 @@ static void breakpoint_findings(struct ctx *c, const json_t *bp, const json_t *b
 		const json_t *dist = json_object_get(bp, "disturbed");
 		if (json_is_object(dist))
 			add(c, IMP_HIGH, "machine",
-			    "The breaking point is not trusted: other processes held the machine's "
-			    "CPU (90%% busy or more, neither the target nor stampede using half of "
-			    "it) from %.4g s to %.4g s into the breakpoint phase, when the SLO "
+			    "The breaking point is not trusted: " OTHERS_HELD_CPU " from %.4g s to "
+			    "%.4g s into the breakpoint phase, when the SLO "
 			    "failed (at %.4g s); the target's capacity, the bottleneck and the "
 			    "capacity plan built on them may be the machine's. Run the assessment "
 			    "again on a quiet machine.",

@@ -50,9 +50,8 @@ struct judged {
 	double rss_at_limit; /* the RSS then */
 	bool gen_saturated, gen_host;
 	double gen_host_since;
-	double host_since;  /* the machine's CPU >= CPU_HOST_PERCENT, sustained */
-	int other_s;        /* seconds of that when neither the target nor stampede used half */
-	double other_since; /* when those began, sustained (NaN: they did not) */
+	double host_since; /* the machine's CPU >= CPU_HOST_PERCENT, sustained */
+	int other_s;       /* seconds of that when neither the target nor stampede used half */
 	json_t *other_stretches; /* [{fromS, toS}]: those seconds, SUSTAIN or more running */
 	int other_sustained_s;   /* the seconds in them */
 };
@@ -167,15 +166,12 @@ static void cpu_facts(const struct bn_input *in, struct judged *j)
 	j->gen_host_since = g >= 0 ? g : NAN;
 	int h = host ? onset(host, in->n) : -1;
 	j->host_since = h >= 0 ? h : NAN;
-	j->other_since = NAN;
 	j->other_stretches = json_array();
 	for (int i = 0; oth && i < in->n;) {
 		int k = 0;
 		while (i + k < in->n && oth[i + k])
 			k++;
 		if (k >= SUSTAIN) {
-			if (!fin(j->other_since))
-				j->other_since = i;
 			j->other_sustained_s += k;
 			if (json_array_size(j->other_stretches) < OTHER_STRETCHES_MAX)
 				json_array_append_new(
@@ -612,11 +608,12 @@ json_t *bottleneck_judge(const struct bn_input *in)
 	json_object_set_new(o, "monitored", json_boolean(in->monitored));
 	if (fin(j.pool))
 		json_object_set_new(o, "concurrency", json_real(round(j.pool * 10) / 10));
-	if (fin(j.other_since))
+	const json_t *stretch0 = json_array_get(j.other_stretches, 0);
+	if (stretch0)
 		json_object_set_new(o, "otherProcesses",
-		                    json_pack("{s:i, s:f, s:o}", "seconds", j.other_sustained_s,
-		                              "sinceS", j.other_since, "stretches",
-		                              j.other_stretches));
+		                    json_pack("{s:i, s:O, s:o}", "seconds", j.other_sustained_s,
+		                              "sinceS", json_object_get(stretch0, "fromS"),
+		                              "stretches", j.other_stretches));
 	else {
 		json_object_set_new(o, "otherProcesses", json_null());
 		json_decref(j.other_stretches);
