@@ -274,6 +274,9 @@ static double held_rps(const struct assess_phase *p)
  * BP_DISTURBED_BEFORE_S before it (the queue it left behind). */
 #define BP_WINDOW_S           1.0
 #define BP_DISTURBED_BEFORE_S 1.0
+/* The share of the phases' time that other processes may hold before the assessment says
+ * its figures may be the machine's. */
+#define MACHINE_SHARE 0.25
 /* What "other processes held the machine's CPU" means (bottleneck.c's otherProcesses). */
 #define OTHERS_HELD_CPU                                                                            \
 	"other processes held the machine's CPU (90%% busy or more, neither the target nor "       \
@@ -737,6 +740,30 @@ static void load_disturbed(struct ctx *c, const struct assess_phase *p, const js
 	}
 }
 
+/* Other processes that held the machine's CPU for a quarter or more of the phases' time,
+ * when no finding said so already (a breaking point or load not trusted): every figure
+ * may be the machine's, a breaking point not found and a plan included. */
+static void machine_findings(struct ctx *c)
+{
+	for (int i = 0; i < c->nf; i++)
+		if (!strcmp(c->f[i].area, "machine"))
+			return;
+	double busy = 0, ran = 0;
+	for (int i = 0; i < c->in->nphases; i++) {
+		const struct assess_phase *p = &c->in->phases[i];
+		if (p->ran == ASSESS_NOT_RUN || !isfinite(p->ran_s))
+			continue;
+		ran += p->ran_s;
+		busy += others_within(p, 0, p->ran_s, NULL);
+	}
+	if (ran > 0 && busy >= MACHINE_SHARE * ran)
+		add(c, IMP_MEDIUM, "machine",
+		    "The figures may be the machine's: " OTHERS_HELD_CPU " for %.0f s of the "
+		    "phases' %.0f s. Run the assessment again on a quiet machine before trusting "
+		    "them.",
+		    busy, ran);
+}
+
 static void load_findings(struct ctx *c)
 {
 	const struct assess_phase *p = phase(c->in, "load");
@@ -1154,6 +1181,7 @@ json_t *assess_build(const struct assess_in *in)
 	struct usl_fit fit;
 	bool have_fit;
 	json_object_set_new(doc, "capacity", capacity_json(c, &fit, &have_fit));
+	machine_findings(c);
 	status_findings(c);
 	json_object_set_new(doc, "findings", findings_json(c));
 	free(c);

@@ -595,8 +595,6 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 			           fmt_level(doc, num(bp, "lastGood"), a, sizeof(a)));
 		buf_printf(v, "at %s %s failed", fmt_level(doc, num(bp, "firstBad"), c, sizeof(c)),
 		           str(bp, "failedSlo") ? str(bp, "failedSlo") : "an SLO");
-		if (obj(bp, "disturbed"))
-			buf_addstr(v, " (not trusted: other processes held the machine's CPU)");
 	} else if (json_is_false(json_object_get(bp, "complete"))) {
 		/* the phase ended early: its why says the breaking point is not known */
 		buf_addstr(v, str(bp, "why") ? str(bp, "why") : "not known: the phase ended early");
@@ -605,6 +603,9 @@ static bool bp_kvs(const json_t *doc, struct kvs *l)
 		if (str(bp, "why"))
 			buf_printf(v, ": %s", str(bp, "why"));
 	}
+	if (obj(bp, "disturbed"))
+		buf_addstr(kv(l, "trusted"), "no: other processes held the machine's CPU when it "
+		                             "broke (see the findings)");
 	if (isfinite(num(bp, "lastGood")))
 		buf_addstr(kv(l, "last good level"),
 		           fmt_level(doc, num(bp, "lastGood"), a, sizeof(a)));
@@ -2109,6 +2110,8 @@ static void term_parts(struct term *t, const json_t *doc)
 			buf_printf(&s, "; knee: %s", kv_get(&l, "throughput knee"));
 		if (kv_get(&l, "past it"))
 			buf_printf(&s, "; past it: %s", kv_get(&l, "past it"));
+		if (kv_get(&l, "trusted"))
+			buf_printf(&s, "; not trusted: other processes held the machine's CPU");
 	} else {
 		why_missing(&s, doc, "breakpoint", "none");
 	}
