@@ -1182,6 +1182,10 @@ void coord_server_summary(struct coord_server *s, FILE *f)
 			        (int)in->last_t);
 		else if (in->state == CI_LOST)
 			fprintf(f, "  %s: lost: silent from the start (no interval)\n", in->name);
+		else if (!s->start_us)
+			fprintf(
+			    f, "  %s: registered, waited at the barrier: the run never started%s\n",
+			    in->name, in->told ? " (told why)" : "");
 		else if (in->intervals)
 			fprintf(f, "  %s: no word of its end (%lld interval%s, the last t=%ds)\n",
 			        in->name, (long long)in->intervals, in->intervals == 1 ? "" : "s",

@@ -662,6 +662,9 @@ def test_a_stopped_coordinator_tells_its_waiting_instances(demo, procs, tmp_path
     assert time.monotonic() - t0 < 60, w.logs()
     assert "the coordinator was stopped by Interrupt before every instance registered" in \
         w.stderr(), w.logs()
+    # its summary says the instance never ran (not "no word of its end", as for a lost one)
+    assert "0:1/2: registered, waited at the barrier: the run never started (told why)" in \
+        coord.stdout(), coord.logs()
 
 
 def test_an_instance_stopped_at_the_barrier_finds_the_coordinator_gone(demo, procs, tmp_path):
